@@ -1,0 +1,344 @@
+/**
+ * cgroup v1 and v2 behind one handle. The layout is detected once (from
+ * /proc/self/mountinfo) and passed in, as cadvisor does; readers take a root so
+ * tests can run them on fixture trees.
+ *
+ * Memory figure: `workingSetBytes` = usage minus inactive file pages, the
+ * definition cadvisor and the kubelet use (v1: memory.usage_in_bytes -
+ * total_inactive_file; v2: memory.current - inactive_file). Clean page cache the
+ * kernel can drop at once is not what an instance costs the host.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+export type CgroupController = 'cpu' | 'cpuacct' | 'cpuset' | 'memory' | 'pids' | 'blkio' | 'freezer';
+const V1_CONTROLLERS: CgroupController[] = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'blkio', 'freezer'];
+
+export type CgroupLayout =
+  | { version: 1; hybrid: boolean; mounts: Partial<Record<CgroupController, string>> }
+  | { version: 2; root: string; controllers: string[] };
+
+/** Parse /proc/self/mountinfo. Hybrid hosts (v1 controllers + empty v2) count as v1. */
+export function parseCgroupLayout(mountinfo: string, v2Controllers: (root: string) => string[] = () => []): CgroupLayout {
+  const v1: Partial<Record<CgroupController, string>> = {};
+  let v2Root: string | undefined;
+  for (const line of mountinfo.split('\n')) {
+    const parts = line.split(' ');
+    const sep = parts.indexOf('-');
+    if (sep < 0) continue;
+    const mountPoint = parts[4];
+    const fstype = parts[sep + 1];
+    const superOpts = (parts[sep + 3] ?? '').split(',');
+    if (!mountPoint) continue;
+    if (fstype === 'cgroup2') v2Root ??= mountPoint;
+    if (fstype === 'cgroup') {
+      for (const c of V1_CONTROLLERS) if (superOpts.includes(c)) v1[c] ??= mountPoint;
+    }
+  }
+  if (Object.keys(v1).length > 0) return { version: 1, hybrid: v2Root !== undefined, mounts: v1 };
+  if (v2Root) return { version: 2, root: v2Root, controllers: v2Controllers(v2Root) };
+  throw new Error('no cgroup filesystem is mounted (looked in /proc/self/mountinfo)');
+}
+
+export async function detectCgroupLayout(): Promise<CgroupLayout> {
+  const mountinfo = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  const { readFileSync } = await import('node:fs');
+  return parseCgroupLayout(mountinfo, (root) => {
+    try {
+      return readFileSync(path.join(root, 'cgroup.controllers'), 'utf8').trim().split(/\s+/).filter(Boolean);
+    } catch {
+      return [];
+    }
+  });
+}
+
+export interface CgroupLimits {
+  cpus?: number[];
+  /** Hard cap, percent of one CPU. */
+  cpuQuotaPercent?: number;
+  /** v2 scale 1..10000; v1 shares = weight*1024/100. */
+  cpuWeight?: number;
+  memoryBytes?: number;
+  pidsMax?: number;
+}
+
+export interface CgroupLimitsReadBack {
+  cpus: number[] | undefined;
+  cpuQuotaPercent: number | undefined;
+  cpuWeight: number | undefined;
+  memoryBytes: number | undefined;
+  pidsMax: number | undefined;
+}
+
+export interface CgroupMemoryStats {
+  usageBytes: number;
+  workingSetBytes: number;
+  inactiveFileBytes: number;
+}
+
+const CFS_PERIOD_US = 100_000;
+
+export function formatCpuList(cpus: number[]): string {
+  return [...cpus].sort((a, b) => a - b).join(',');
+}
+
+/** Parse "0-2,5" into [0,1,2,5]. */
+export function parseCpuList(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.trim().split(',')) {
+    if (!part) continue;
+    const [a, b] = part.split('-');
+    const lo = Number(a);
+    const hi = b === undefined ? lo : Number(b);
+    for (let i = lo; i <= hi; i++) out.push(i);
+  }
+  return out;
+}
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return (await fs.readFile(file, 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeText(file: string, value: string): Promise<void> {
+  await fs.writeFile(file, value);
+}
+
+function parseKeyValues(text: string | undefined): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of (text ?? '').split('\n')) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (k && v !== undefined && /^-?\d+$/.test(v)) m.set(k, Number(v));
+  }
+  return m;
+}
+
+/** A cgroup at `relPath` (e.g. "isobench/run1-native-0") in whichever hierarchy the host has. */
+export class CgroupHandle {
+  constructor(
+    readonly layout: CgroupLayout,
+    readonly relPath: string,
+  ) {
+    if (relPath.includes('..') || path.isAbsolute(relPath)) throw new Error(`unsafe cgroup path ${relPath}`);
+  }
+
+  /** Directory of this cgroup for a controller (v2: the one unified directory). */
+  dir(controller: CgroupController): string | undefined {
+    if (this.layout.version === 2) return path.join(this.layout.root, this.relPath);
+    const mount = this.layout.mounts[controller];
+    return mount ? path.join(mount, this.relPath) : undefined;
+  }
+
+  /** Every directory that makes up this cgroup (one per v1 hierarchy, or one on v2). */
+  dirs(): string[] {
+    if (this.layout.version === 2) return [path.join(this.layout.root, this.relPath)];
+    const seen = new Set<string>();
+    for (const c of V1_CONTROLLERS) {
+      const d = this.dir(c);
+      if (d) seen.add(d);
+    }
+    return [...seen];
+  }
+
+  /** Files a shell wrapper writes its pid to so a process starts inside the cgroup. */
+  procsFiles(): string[] {
+    return this.dirs().map((d) => path.join(d, 'cgroup.procs'));
+  }
+
+  async exists(): Promise<boolean> {
+    const d = this.dir('memory') ?? this.dirs()[0];
+    if (!d) return false;
+    return (await readText(path.join(d, 'cgroup.procs'))) !== undefined;
+  }
+
+  /** Create the cgroup (and its parents), enabling what each level needs. */
+  async create(): Promise<void> {
+    if (this.layout.version === 2) {
+      const root = this.layout.root;
+      const segments = this.relPath.split('/');
+      let cur = root;
+      const wanted = ['cpu', 'cpuset', 'memory', 'pids', 'io'].filter((c) => (this.layout as { controllers: string[] }).controllers.includes(c));
+      for (const seg of segments) {
+        // Controllers must be enabled in the parent's subtree_control before a child can use them.
+        await writeText(path.join(cur, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' ')).catch(() => undefined);
+        cur = path.join(cur, seg);
+        await fs.mkdir(cur, { recursive: true });
+      }
+      return;
+    }
+    for (const c of V1_CONTROLLERS) {
+      const mount = this.layout.mounts[c];
+      if (!mount) continue;
+      let cur = mount;
+      for (const seg of this.relPath.split('/')) {
+        const parent = cur;
+        cur = path.join(cur, seg);
+        await fs.mkdir(cur, { recursive: true });
+        if (c === 'cpuset') {
+          // v1 cpuset children start empty and refuse tasks until cpus and mems are set.
+          for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+            const mine = await readText(path.join(cur, f));
+            if (!mine) {
+              const inherited = await readText(path.join(parent, f));
+              if (inherited) await writeText(path.join(cur, f), inherited);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  async setLimits(l: CgroupLimits): Promise<void> {
+    const v2 = this.layout.version === 2;
+    const cpuDir = this.dir('cpu');
+    const cpusetDir = this.dir('cpuset');
+    const memDir = this.dir('memory');
+    const pidsDir = this.dir('pids');
+    if (l.cpus && cpusetDir) await writeText(path.join(cpusetDir, 'cpuset.cpus'), formatCpuList(l.cpus));
+    if (l.cpuQuotaPercent !== undefined && cpuDir) {
+      const quota = Math.round((l.cpuQuotaPercent / 100) * CFS_PERIOD_US);
+      if (v2) await writeText(path.join(cpuDir, 'cpu.max'), `${quota} ${CFS_PERIOD_US}`);
+      else {
+        await writeText(path.join(cpuDir, 'cpu.cfs_period_us'), String(CFS_PERIOD_US));
+        await writeText(path.join(cpuDir, 'cpu.cfs_quota_us'), String(quota));
+      }
+    }
+    if (l.cpuWeight !== undefined && cpuDir) {
+      if (v2) await writeText(path.join(cpuDir, 'cpu.weight'), String(l.cpuWeight));
+      else await writeText(path.join(cpuDir, 'cpu.shares'), String(weightToShares(l.cpuWeight)));
+    }
+    if (l.memoryBytes !== undefined && memDir) {
+      if (v2) await writeText(path.join(memDir, 'memory.max'), String(l.memoryBytes));
+      else await writeText(path.join(memDir, 'memory.limit_in_bytes'), String(l.memoryBytes));
+    }
+    if (l.pidsMax !== undefined && pidsDir) await writeText(path.join(pidsDir, 'pids.max'), String(l.pidsMax));
+  }
+
+  async readLimits(): Promise<CgroupLimitsReadBack> {
+    const v2 = this.layout.version === 2;
+    const cpuDir = this.dir('cpu');
+    const cpusetDir = this.dir('cpuset');
+    const memDir = this.dir('memory');
+    const pidsDir = this.dir('pids');
+    const cpusText = cpusetDir ? await readText(path.join(cpusetDir, v2 ? 'cpuset.cpus.effective' : 'cpuset.cpus')) : undefined;
+    let cpuQuotaPercent: number | undefined;
+    let cpuWeight: number | undefined;
+    if (cpuDir) {
+      if (v2) {
+        const [q, p] = ((await readText(path.join(cpuDir, 'cpu.max'))) ?? 'max').split(/\s+/);
+        if (q && q !== 'max') cpuQuotaPercent = (Number(q) / Number(p ?? CFS_PERIOD_US)) * 100;
+        const w = await readText(path.join(cpuDir, 'cpu.weight'));
+        if (w) cpuWeight = Number(w);
+      } else {
+        const q = Number(await readText(path.join(cpuDir, 'cpu.cfs_quota_us')));
+        const p = Number(await readText(path.join(cpuDir, 'cpu.cfs_period_us')));
+        if (q > 0 && p > 0) cpuQuotaPercent = (q / p) * 100;
+        const s = await readText(path.join(cpuDir, 'cpu.shares'));
+        if (s) cpuWeight = sharesToWeight(Number(s));
+      }
+    }
+    let memoryBytes: number | undefined;
+    if (memDir) {
+      const m = await readText(path.join(memDir, v2 ? 'memory.max' : 'memory.limit_in_bytes'));
+      // v1 reports "no limit" as a huge page-aligned number.
+      if (m && m !== 'max' && Number(m) < 2 ** 62) memoryBytes = Number(m);
+    }
+    let pidsMax: number | undefined;
+    if (pidsDir) {
+      const p = await readText(path.join(pidsDir, 'pids.max'));
+      if (p && p !== 'max') pidsMax = Number(p);
+    }
+    return { cpus: cpusText ? parseCpuList(cpusText) : undefined, cpuQuotaPercent, cpuWeight, memoryBytes, pidsMax };
+  }
+
+  async memoryStats(): Promise<CgroupMemoryStats | undefined> {
+    const memDir = this.dir('memory');
+    if (!memDir) return undefined;
+    const v2 = this.layout.version === 2;
+    const usageText = await readText(path.join(memDir, v2 ? 'memory.current' : 'memory.usage_in_bytes'));
+    if (usageText === undefined) return undefined;
+    const usage = Number(usageText);
+    const stat = parseKeyValues(await readText(path.join(memDir, 'memory.stat')));
+    const inactiveFile = stat.get(v2 ? 'inactive_file' : 'total_inactive_file') ?? 0;
+    return { usageBytes: usage, inactiveFileBytes: inactiveFile, workingSetBytes: Math.max(0, usage - inactiveFile) };
+  }
+
+  /** Number of OOM kills the kernel recorded for this cgroup. */
+  async oomKills(): Promise<number> {
+    const memDir = this.dir('memory');
+    if (!memDir) return 0;
+    const file = this.layout.version === 2 ? 'memory.events' : 'memory.oom_control';
+    return parseKeyValues(await readText(path.join(memDir, file))).get('oom_kill') ?? 0;
+  }
+
+  async cpuUsageSeconds(): Promise<number> {
+    if (this.layout.version === 2) {
+      const stat = parseKeyValues(await readText(path.join(this.layout.root, this.relPath, 'cpu.stat')));
+      return (stat.get('usage_usec') ?? 0) / 1e6;
+    }
+    const d = this.dir('cpuacct');
+    const ns = d ? await readText(path.join(d, 'cpuacct.usage')) : undefined;
+    return ns ? Number(ns) / 1e9 : 0;
+  }
+
+  /** Pids of every process in the cgroup (any hierarchy; v1 ones agree). */
+  async pids(): Promise<number[]> {
+    const d = this.dir('memory') ?? this.dir('pids') ?? this.dirs()[0];
+    if (!d) return [];
+    const text = await readText(path.join(d, 'cgroup.procs'));
+    return (text ?? '').split('\n').filter(Boolean).map(Number);
+  }
+
+  /** Kill what is left inside and remove the directories (children first). Idempotent. */
+  async destroy(): Promise<void> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const pids = await this.pids();
+      if (pids.length === 0) break;
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const d of this.dirs()) await removeCgroupDir(d);
+  }
+}
+
+async function removeCgroupDir(dir: string): Promise<void> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) if (e.isDirectory()) await removeCgroupDir(path.join(dir, e.name));
+  for (let i = 0; i < 20; i++) {
+    try {
+      await fs.rmdir(dir);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      // EBUSY: a just-killed task is still exiting; retry briefly.
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  await fs.rmdir(dir);
+}
+
+export function weightToShares(weight: number): number {
+  return Math.max(2, Math.round((weight * 1024) / 100));
+}
+
+export function sharesToWeight(shares: number): number {
+  return Math.round((shares * 100) / 1024);
+}
+
+/** The parent cgroup all isobench cgroups live under. */
+export const CGROUP_PARENT = 'isobench';

@@ -1,0 +1,85 @@
+/**
+ * The one place subprocesses are started: execa with argv arrays only (never a
+ * shell string built from input), a timeout on everything, and a result shape
+ * that is the same on success and failure.
+ */
+import { execa, type ResultPromise } from 'execa';
+import { IsobenchError } from '../errors.js';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  wallMs: number;
+  timedOut: boolean;
+}
+
+export interface RunOptions {
+  timeoutMs?: number;
+  input?: string;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/** Run argv, never throwing on a non-zero exit. */
+export async function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('run(): empty argv');
+  const t0 = performance.now();
+  const r = await execa(file, args, {
+    reject: false,
+    timeout: opts.timeoutMs ?? 60_000,
+    killSignal: 'SIGKILL',
+    stripFinalNewline: false,
+    ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+  });
+  const wallMs = performance.now() - t0;
+  const signalCode = r.signal ? 128 + (signalNumber(r.signal) ?? 9) : undefined;
+  return {
+    code: typeof r.exitCode === 'number' ? r.exitCode : (signalCode ?? -1),
+    stdout: String(r.stdout ?? ''),
+    stderr: String(r.stderr ?? '') + (r.failed && r.exitCode === undefined && !r.timedOut ? `\n${r.shortMessage}` : ''),
+    wallMs,
+    timedOut: Boolean(r.timedOut),
+  };
+}
+
+/** Run argv and throw a clear error when it fails. Returns stdout. */
+export async function runOk(argv: readonly string[], opts: RunOptions = {}): Promise<string> {
+  const r = await run(argv, opts);
+  if (r.code !== 0 || r.timedOut) {
+    const why = r.timedOut ? `timed out after ${opts.timeoutMs ?? 60_000} ms` : `exit ${r.code}`;
+    throw new IsobenchError('RUN_FAILED', `${argv.join(' ')} failed (${why}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+  }
+  return r.stdout;
+}
+
+/** Start a long-running process (servers, QEMU). Caller owns killing it. */
+export function spawnLong(argv: readonly string[], opts: { cwd?: string } = {}): ResultPromise {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('spawnLong(): empty argv');
+  return execa(file, args, { reject: false, stdin: 'ignore', buffer: true, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+}
+
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
+function signalNumber(name: string): number | undefined {
+  return SIGNALS[name];
+}
+
+/** Version line of a tool, or null when it is missing. */
+export async function toolVersion(argv: readonly string[], pattern: RegExp = /(\d+\.\d+(?:\.\d+)?[\w.+~-]*)/): Promise<string | null> {
+  try {
+    const r = await run(argv, { timeoutMs: 10_000 });
+    if (r.code === -1) return null;
+    const text = `${r.stdout}\n${r.stderr}`;
+    return pattern.exec(text)?.[1] ?? (text.trim().split('\n')[0] || null);
+  } catch {
+    return null;
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,20 @@
+/**
+ * Workloads by name. The registry refuses duplicates, as PerfKitBenchmarker's does.
+ */
+import type { Workload, WorkloadName } from './types.js';
+
+const registry = new Map<WorkloadName, Workload<any>>();
+
+export function registerWorkload<P>(w: Workload<P>): Workload<P> {
+  if (registry.has(w.name)) throw new Error(`workload ${w.name} registered twice`);
+  registry.set(w.name, w as Workload<any>);
+  return w;
+}
+
+export function getWorkload(name: string): Workload<any> | undefined {
+  return registry.get(name as WorkloadName);
+}
+
+export function allWorkloads(): Workload<any>[] {
+  return [...registry.values()];
+}

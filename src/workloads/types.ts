@@ -1,0 +1,101 @@
+/**
+ * The fixed shape of every workload (as PerfKitBenchmarker's modules): a
+ * parameter schema with defaults, metric declarations, and run() for one
+ * repetition built from argv + a pure parser. A workload gets an Instance and
+ * never asks which backend it is.
+ */
+import type { z } from 'zod';
+import type { Instance, InstanceSpec, ExecResult } from '../backends/types.js';
+import type { BenchNet } from '../net/bench.js';
+
+export type WorkloadName =
+  | 'cpu'
+  | 'memory'
+  | 'disk'
+  | 'network'
+  | 'startup'
+  | 'footprint'
+  | 'density'
+  | 'partition'
+  | 'memory-gradient'
+  | 'noisy-neighbor';
+
+export interface MetricDecl {
+  name: string;
+  unit: string;
+  higherIsBetter: boolean;
+  description: string;
+}
+
+export interface MetricValue {
+  metric: string;
+  value: number;
+  /** Raw log this value was parsed from (relative to the run dir). Filled by WorkloadContext.exec. */
+  rawLog?: string;
+}
+
+/** A started instance plus how long it took to become ready (measured by the lifecycle template). */
+export interface StartedInstance {
+  instance: Instance;
+  readyMs: number;
+}
+
+export interface WorkloadContext<P> {
+  params: P;
+  /** The long-lived instance of this backend for this run (overhead workloads use it). */
+  instance: Instance;
+  /** The spec that instance was started with. */
+  spec: InstanceSpec;
+  /** The bench namespace (traffic peer side), when the scenario uses the network. */
+  net: BenchNet | undefined;
+  /** 1-based repetition number; 0 for warm-ups. */
+  repetition: number;
+  /**
+   * Run argv in an instance, save stdout+stderr under raw/ and return the result plus
+   * the raw log path. Throws a clear error on timeout or non-zero exit unless allowFailure.
+   */
+  exec(instance: Instance, argv: string[], opts: { tag: string; timeoutMs?: number; allowFailure?: boolean }): Promise<ExecResult & { rawLog: string }>;
+  /** Run argv in the bench namespace (iperf3/sockperf client side), logged like exec. */
+  execPeer(argv: string[], opts: { tag: string; timeoutMs?: number; allowFailure?: boolean }): Promise<ExecResult & { rawLog: string }>;
+  /** Start extra instances of the same backend (start-up, footprint, density, partition); stopped by the runner at the end. */
+  startInstance(overrides?: Partial<InstanceSpec>): Promise<StartedInstance>;
+  /** Save a text as a raw log, returns its relative path. */
+  saveRaw(tag: string, text: string): Promise<string>;
+  /** Report progress text for long workloads. */
+  progress(text: string): void;
+  /** Default per-exec timeout from the scenario. */
+  timeoutMs: number;
+}
+
+export interface Workload<P = unknown> {
+  name: WorkloadName;
+  title: string;
+  description: string;
+  /** Zod schema of the scenario parameters, with defaults; unknown keys rejected. */
+  params: z.ZodType<P>;
+  metrics: MetricDecl[];
+  /** Needs the bench network. */
+  needsNetwork: boolean;
+  /** Needs a scratch disk. */
+  needsDisk: boolean;
+  /** One measured repetition. Returns values for (a subset of) the declared metrics. */
+  run(ctx: WorkloadContext<P>): Promise<MetricValue[]>;
+}
+
+/** Thrown by pure parsers on output they cannot read: names the tool, never yields NaN. */
+export class ParseError extends Error {
+  constructor(
+    readonly tool: string,
+    message: string,
+  ) {
+    super(`${tool}: ${message}`);
+    this.name = 'ParseError';
+  }
+}
+
+/** Guard used by parsers: a finite number or a ParseError. */
+export function finite(tool: string, what: string, v: unknown): number {
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new ParseError(tool, `${what} missing or not a number (got ${JSON.stringify(v)})`);
+  return n;
+}
