@@ -19,6 +19,12 @@ export interface RunOptions {
   input?: string;
   env?: Record<string, string>;
   cwd?: string;
+  /**
+   * Send stdout and stderr to this file (appended) instead of capturing them.
+   * For starters that leave children holding their stdio (e.g. `runc run --detach`):
+   * a captured pipe would never reach EOF. The result's stdout/stderr are then empty.
+   */
+  outputFile?: string;
 }
 
 /** Run argv, never throwing on a non-zero exit. */
@@ -34,6 +40,7 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
     ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    ...(opts.outputFile ? { stdout: { file: opts.outputFile, append: true }, stderr: { file: opts.outputFile, append: true } } : {}),
   });
   const wallMs = performance.now() - t0;
   const signalCode = r.signal ? 128 + (signalNumber(r.signal) ?? 9) : undefined;

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# isobench setup: idempotent, as root, on Debian 12. Installs the system packages,
+# the npm dependencies and the guest kernel. A second run does nothing slow.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${ISOBENCH_CACHE:-/var/cache/isobench}"
+log() { printf '[setup] %s\n' "$*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup.sh must run as root (it installs packages and prepares cgroups/namespaces); try: sudo $0" >&2
+  exit 2
+fi
+
+# --- system packages -------------------------------------------------------
+PACKAGES=(
+  qemu-system-x86 qemu-utils runc crun runsc fio iperf3 sysbench stress-ng sockperf
+  busybox-static cpio e2fsprogs qemu-guest-agent iproute2 kmod util-linux procps
+  chromium hyperfine
+  # canvas (chartjs-node-canvas) builds from source against these:
+  build-essential python3 pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${#missing[@]} system packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  log "system packages: all present"
+fi
+
+# --- npm dependencies --------------------------------------------------------
+cd "$ROOT"
+stamp="node_modules/.isobench-lock-sha"
+want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -e node_modules/canvas/build/Release/canvas.node ]; then
+  log "npm dependencies: up to date"
+else
+  log "npm ci (builds canvas from source; a minute or two)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
+
+# --- guest kernel --------------------------------------------------------------
+# The Debian cloud kernel that linux-image-cloud-amd64 currently names, unpacked
+# (not installed) into the cache: vmlinuz in boot/, modules as plain .ko files.
+mkdir -p "$CACHE/kernel"
+if [ -f "$CACHE/kernel/current" ] && [ -e "$(cat "$CACHE/kernel/current")/boot" ]; then
+  log "guest kernel: $(cat "$CACHE/kernel/current")"
+else
+  pkg="$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')"
+  if [ -z "$pkg" ]; then apt-get update -qq; pkg="$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}')"; fi
+  [ -n "$pkg" ] || { echo "cannot find the Debian cloud kernel package (apt-cache depends linux-image-cloud-amd64)" >&2; exit 1; }
+  log "fetching guest kernel $pkg"
+  tmp="$(mktemp -d)"; chmod 755 "$tmp"  # apt downloads as _apt
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && apt-get download -q "$pkg" >/dev/null)
+  dest="$CACHE/kernel/$pkg"
+  rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
+  dpkg -x "$tmp"/*.deb "$dest.tmp"
+  # Modules ship compressed in some releases; the initramfs loads plain .ko files.
+  find "$dest.tmp/lib/modules" -name '*.ko.xz' -exec xz -d {} + 2>/dev/null || true
+  rm -rf "$dest" && mv "$dest.tmp" "$dest"
+  echo "$dest" > "$CACHE/kernel/current"
+  log "guest kernel unpacked in $dest"
+fi
+
+log "done"

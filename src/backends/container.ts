@@ -1,0 +1,443 @@
+/**
+ * Container backend: one OCI bundle per instance, run by a real OCI runtime
+ * (runc by default; crun; gVisor's runsc as the sandboxed middle between a
+ * container and a VM). Workloads run with `<runtime> exec`.
+ *
+ * Per instance (all under ctx.workDir/containers/<name>, all registered with
+ * ctx.cleanup the moment they exist, released newest first):
+ *   config.json  written by isobench (src/backends/oci.ts), rootfs = the shared
+ *                content-hashed image, mounted read-only; private tmpfs /tmp
+ *   scratch/     disk.mode 'dir': a host directory bind-mounted rw at /scratch
+ *   scratch.img  disk.mode 'image': a raw ext4 file, loop-mounted on the host at
+ *                scratch-mnt/ and bind-mounted at /scratch (the same "a file on
+ *                the host disk holds a filesystem" path a VM's disk takes)
+ *   init.log     stdio of the idle init
+ * The cgroup is /isobench/<spec.name> (absolute cgroupsPath, so it does not land
+ * under whatever cgroup the harness itself is in); runtime state lives under
+ * /run/isobench/<shortId>/<runtime> (short: runsc puts unix sockets there).
+ *
+ * runsc specifics (checked on this host, runsc 20221219, kernel 6.18):
+ *  - `--platform=ptrace` (systrap/kvm are not available here).
+ *  - cgroups: runsc applies the OCI resources itself and puts its sandbox and
+ *    gofer processes into the cgroup, so limits and accounting work as for runc,
+ *    and the cgroup's processes *are* the sandbox's host footprint.
+ *  - network: `--network=sandbox` (gVisor's own netstack, the real isolation
+ *    cost) in the instance's veth namespace. On host kernels >= 6.11 runsc
+ *    refuses with "cannot run with network enabled in root network namespace"
+ *    (gvisor#10704); starting it in a private mount namespace with an empty tmpfs
+ *    over /proc/sys/net gets past the check. The wrapper is
+ *    `unshare --mount --propagation private -- /bin/sh -c CONST sh runsc ...`
+ *    where CONST is a fixed script and the runsc argv goes in as "$@" (nothing
+ *    from input is spliced into shell text).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { IsobenchError, errorMessage } from '../errors.js';
+import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
+import { netnsPath, type VethAttachment } from '../net/bench.js';
+import { run, runOk, toolVersion, type RunResult } from '../util/proc.js';
+import { IDLE_INIT, ociConfig, type OciBind } from './oci.js';
+import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages } from './types.js';
+
+export type ContainerRuntime = 'runc' | 'crun' | 'runsc';
+
+export interface ContainerBackendOptions {
+  runtime: ContainerRuntime;
+  /** runsc only: gVisor platform (default ptrace, the one that works without KVM/systrap support). */
+  runscPlatform?: string;
+}
+
+const NAME_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+const RUNSC_NETNS_SCRIPT = 'mount -t tmpfs -o size=64k,mode=0555 isobench-netsys /proc/sys/net && exec "$@"';
+const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60_000;
+
+/** Where a runtime keeps its state for one run (short path: unix sockets live there). */
+export function runtimeRoot(shortId: string, runtime: ContainerRuntime): string {
+  return `/run/isobench/${shortId}/${runtime}`;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fs.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Hard RLIMIT_NOFILE of this process: a container may not be given more. */
+async function nofileHardLimit(): Promise<number> {
+  try {
+    const text = await fs.readFile('/proc/self/limits', 'utf8');
+    const m = /Max open files\s+\S+\s+(\S+)/.exec(text);
+    if (m?.[1] === 'unlimited') return 1 << 20;
+    if (m?.[1]) return Number(m[1]);
+  } catch {
+    /* fall through */
+  }
+  return 1024;
+}
+
+/** Rss and Pss (bytes) of one process from /proc/<pid>/smaps_rollup; undefined when it is gone. */
+export async function processMemory(pid: number): Promise<{ rss: number; pss: number } | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  return { rss: kb('Rss'), pss: kb('Pss') };
+}
+
+/** Pid plus all its descendants (from /proc/<pid>/task/<tid>/children). */
+async function processTree(pid: number): Promise<number[]> {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const p = queue.shift() as number;
+    out.push(p);
+    let tasks: string[] = [];
+    try {
+      tasks = await fs.readdir(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tasks) {
+      try {
+        const kids = (await fs.readFile(`/proc/${p}/task/${t}/children`, 'utf8')).trim();
+        for (const k of kids.split(/\s+/).filter(Boolean)) queue.push(Number(k));
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return out;
+}
+
+export class ContainerBackend implements Backend {
+  readonly kind = 'container' as const;
+  readonly label: string;
+  readonly runtime: ContainerRuntime;
+  private readonly platform: string;
+  private versions: Record<string, string> = {};
+  private prepared = false;
+  private swapAccounting = false;
+  private nofile = 1024;
+
+  constructor(
+    private readonly ctx: BackendContext,
+    opts: ContainerBackendOptions,
+  ) {
+    this.runtime = opts.runtime;
+    this.platform = opts.runscPlatform ?? 'ptrace';
+    this.label = `container:${opts.runtime}`;
+  }
+
+  get root(): string {
+    return runtimeRoot(this.ctx.shortId, this.runtime);
+  }
+
+  /** Global flags that go before every runtime subcommand. */
+  runtimeArgv(): string[] {
+    if (this.runtime === 'runsc') return ['runsc', `--root=${this.root}`, `--platform=${this.platform}`, '--network=sandbox'];
+    return [this.runtime, '--root', this.root];
+  }
+
+  async prepare(): Promise<void> {
+    const rt = this.runtime;
+    const layout = this.ctx.host.cgroup;
+    if (rt === 'crun' && layout.version === 1) {
+      throw new IsobenchError(
+        'BACKEND_UNAVAILABLE',
+        `crun cannot run on this host's cgroup v1/hybrid layout (${layout.hybrid ? 'v1 controllers plus an empty v2 at /sys/fs/cgroup/unified' : 'cgroup v1'}; crun needs a unified cgroup v2 hierarchy here); use runtime: runc`,
+      );
+    }
+    if (!this.ctx.host.isRoot) throw new IsobenchError('BACKEND_UNAVAILABLE', `the ${rt} container backend needs root (cgroups, namespaces, mounts)`);
+    const version = await toolVersion([rt, '--version'], /version\s+(\S+)/);
+    if (version === null) throw new IsobenchError('BACKEND_UNAVAILABLE', `${rt} is not installed or does not run (apt-get install ${rt})`);
+    this.versions = { [rt]: version };
+    if (rt === 'runsc') {
+      const util = await toolVersion(['unshare', '--version']);
+      if (util === null) throw new IsobenchError('BACKEND_UNAVAILABLE', 'runsc needs unshare(1) (util-linux) for its network-namespace workaround');
+    }
+    if (layout.version === 1) {
+      const memMount = layout.mounts.memory;
+      this.swapAccounting = memMount !== undefined && (await exists(path.join(memMount, 'memory.memsw.limit_in_bytes')));
+    } else this.swapAccounting = true;
+    this.nofile = Math.min(65536, await nofileHardLimit());
+    await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
+    this.ctx.cleanup.add(`${rt} root ${this.root}`, async () => {
+      await fs.rmdir(this.root).catch(() => undefined);
+      await fs.rmdir(path.dirname(this.root)).catch(() => undefined);
+    });
+    // Prove the runtime works here: run /bin/true once in a throwaway bundle.
+    const probe = path.join(this.ctx.workDir, 'containers', `.probe-${rt}`);
+    await fs.mkdir(probe, { recursive: true });
+    try {
+      const cfg = ociConfig({ args: ['/bin/true'], rootfs: this.ctx.image.rootfsDir, readonlyRoot: true, hostname: 'probe', cgroupVersion: layout.version, cgroupsPath: `/${CGROUP_PARENT}/probe-${this.ctx.shortId}-${rt}`, nofile: this.nofile });
+      await fs.writeFile(path.join(probe, 'config.json'), JSON.stringify(cfg));
+      const id = `probe-${this.ctx.shortId}`;
+      const r = await run(this.wrapRuntime([...this.runtimeArgv(), 'run', '--bundle', probe, id]), { timeoutMs: 60_000 });
+      if (r.code !== 0) {
+        await run([...this.runtimeArgv(), 'delete', '--force', id], { timeoutMs: 30_000 });
+        throw new IsobenchError('BACKEND_UNAVAILABLE', `${rt} cannot run a container on this host: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')}`);
+      }
+    } finally {
+      await fs.rm(probe, { recursive: true, force: true });
+      await new CgroupHandle(layout, `${CGROUP_PARENT}/probe-${this.ctx.shortId}-${rt}`).destroy().catch(() => undefined);
+    }
+    this.prepared = true;
+  }
+
+  /** runsc needs the private-mount-namespace wrapper when its netstack is on (see header). */
+  wrapRuntime(argv: string[]): string[] {
+    if (this.runtime !== 'runsc') return argv;
+    return ['unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', RUNSC_NETNS_SCRIPT, 'sh', ...argv];
+  }
+
+  info(): BackendInfo {
+    const rt = this.runtime;
+    const warnings: string[] = [];
+    if (rt === 'runsc') {
+      warnings.push('gVisor (runsc) does not pass O_DIRECT to the host (gvisor#3626): its direct-I/O disk figures include the host page cache');
+      if (this.platform === 'ptrace') warnings.push('gVisor runs with --platform=ptrace here (the slowest platform; systrap/kvm would cut syscall overhead)');
+    }
+    const v1 = this.ctx.host.cgroup.version === 1;
+    return {
+      kind: 'container',
+      variant: rt,
+      accelerator: rt,
+      acceleratorReason:
+        rt === 'runsc'
+          ? `OCI runtime runsc (gVisor, platform ${this.platform}, netstack in the instance namespace)`
+          : `OCI runtime ${rt} selected by the scenario`,
+      versions: { ...this.versions },
+      warnings,
+      details: {
+        runtimeRoot: this.root,
+        cgroupVersion: this.ctx.host.cgroup.version,
+        cpu: 'cpuset = spec.cpus always; CFS quota only when cpuQuotaPercent is set',
+        cpuWeight: v1 ? 'cpu.shares = weight*1024/100' : 'cpu.weight',
+        memory: v1 ? `memory.limit_in_bytes${this.swapAccounting ? ' (+ memory.memsw.limit_in_bytes = same: no swap)' : ''}` : 'memory.max (+ memory.swap.max = 0)',
+        memoryFigure: v1 ? 'working set = memory.usage_in_bytes - total_inactive_file' : 'working set = memory.current - inactive_file',
+        rootfs: 'shared content-hashed image, read-only bind',
+        seccomp: 'none',
+        ...(rt === 'runsc' ? { platform: this.platform, network: 'sandbox (gVisor netstack)' } : {}),
+      },
+    };
+  }
+
+  async start(spec: InstanceSpec): Promise<Instance> {
+    if (!this.prepared) throw new IsobenchError('INSTANCE_START', `${this.label}: prepare() was not called`);
+    if (!NAME_RE.test(spec.name)) throw new IsobenchError('INSTANCE_START', `instance name ${JSON.stringify(spec.name)} must match ${NAME_RE}`);
+    if (spec.network && !this.ctx.net) throw new IsobenchError('INSTANCE_START', `${spec.name}: network requested but the run has no bench network`);
+    const t0 = performance.now();
+    const stages: StartupStages = {};
+    const mark = (s: string): void => {
+      stages[s] = performance.now() - t0;
+    };
+    const ctx = this.ctx;
+    const bundle = path.join(ctx.workDir, 'containers', spec.name);
+    const cgroup = new CgroupHandle(ctx.host.cgroup, `${CGROUP_PARENT}/${spec.name}`);
+    const releases: Array<() => Promise<void>> = [];
+    const id = spec.name;
+
+    await fs.mkdir(bundle, { recursive: true });
+    releases.push(ctx.cleanup.add(`bundle ${bundle}`, () => fs.rm(bundle, { recursive: true, force: true })));
+    releases.push(ctx.cleanup.add(`cgroup ${cgroup.relPath}`, () => cgroup.destroy()));
+    try {
+      // Scratch disk.
+      const binds: OciBind[] = [];
+      if (spec.disk.mode === 'image') {
+        const img = path.join(bundle, 'scratch.img');
+        const mnt = path.join(bundle, 'scratch-mnt');
+        await fs.mkdir(mnt);
+        await runOk(['truncate', '-s', `${spec.disk.sizeMiB}M`, img]);
+        await runOk(['mke2fs', '-q', '-t', 'ext4', '-F', '-L', 'scratch', img], { timeoutMs: 120_000 });
+        await runOk(['mount', '-o', 'loop', img, mnt]); // -o loop sets autoclear: the loop device goes with the mount
+        releases.push(ctx.cleanup.add(`mount ${mnt}`, () => unmount(mnt)));
+        binds.push({ source: mnt, destination: '/scratch' });
+      } else {
+        const dir = path.join(bundle, 'scratch');
+        await fs.mkdir(dir);
+        binds.push({ source: dir, destination: '/scratch' });
+      }
+      mark('scratchReady');
+
+      let veth: VethAttachment | undefined;
+      if (spec.network && ctx.net) {
+        veth = await ctx.net.attachVeth(spec.name);
+        releases.push(veth.release);
+        mark('networkAttached');
+      }
+
+      const cfg = ociConfig({
+        args: IDLE_INIT,
+        rootfs: ctx.image.rootfsDir,
+        readonlyRoot: true,
+        hostname: spec.name,
+        cgroupVersion: ctx.host.cgroup.version,
+        cgroupsPath: `/${cgroup.relPath}`,
+        limits: {
+          cpus: spec.cpus,
+          cpuQuotaPercent: spec.cpuQuotaPercent,
+          cpuWeight: spec.cpuWeight,
+          memoryBytes: spec.memoryMiB * 2 ** 20,
+          limitSwap: this.swapAccounting,
+          pidsLimit: spec.pidsLimit,
+        },
+        netnsPath: veth ? netnsPath(veth.netns) : undefined,
+        binds,
+        nofile: this.nofile,
+      });
+      await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(cfg));
+      mark('bundleWritten');
+
+      // Registered before it runs, so a failure half-way still deletes the runtime state.
+      releases.push(ctx.cleanup.add(`${this.runtime} container ${id}`, () => this.deleteContainer(id)));
+      const pidFile = path.join(bundle, 'init.pid');
+      const r = await run(this.wrapRuntime([...this.runtimeArgv(), 'run', '--detach', '--pid-file', pidFile, '--bundle', bundle, id]), {
+        timeoutMs: 60_000,
+        outputFile: path.join(bundle, 'init.log'),
+      });
+      if (r.code !== 0 || r.timedOut) {
+        const log = await fs.readFile(path.join(bundle, 'init.log'), 'utf8').catch(() => '');
+        throw new IsobenchError('INSTANCE_START', `${this.runtime} run ${id} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${log.trim().split('\n').slice(-3).join(' | ')}`);
+      }
+      const initPid = Number((await fs.readFile(pidFile, 'utf8')).trim());
+      mark('runtimeStarted');
+      return new ContainerInstance(this, spec, cgroup, veth, initPid, bundle, stages, releases.reverse());
+    } catch (e) {
+      for (const rel of releases.reverse()) await rel().catch(() => undefined);
+      if (e instanceof IsobenchError) throw e;
+      throw new IsobenchError('INSTANCE_START', `${this.label} ${spec.name}: ${errorMessage(e)}`, { cause: e });
+    }
+  }
+
+  async deleteContainer(id: string): Promise<void> {
+    const r = await run([...this.runtimeArgv(), 'delete', '--force', id], { timeoutMs: 30_000 });
+    if (r.code !== 0 && !/does not exist|not exist|no such/i.test(r.stderr)) throw new Error(`${this.runtime} delete ${id}: ${r.stderr.trim()}`);
+  }
+
+  /** Ids in this backend's runtime root (empty when the root does not exist). */
+  async list(): Promise<string[]> {
+    if (!(await exists(this.root))) return [];
+    const r = await run([...this.runtimeArgv(), 'list', '--quiet'], { timeoutMs: 30_000 });
+    return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+  }
+}
+
+async function unmount(dir: string): Promise<void> {
+  const r = await run(['umount', dir], { timeoutMs: 30_000 });
+  if (r.code !== 0 && !/not mounted|no mount point/i.test(r.stderr)) {
+    const lazy = await run(['umount', '-l', dir], { timeoutMs: 30_000 });
+    if (lazy.code !== 0 && !/not mounted|no mount point/i.test(lazy.stderr)) throw new Error(`umount ${dir}: ${lazy.stderr.trim()}`);
+  }
+}
+
+class ContainerInstance implements Instance {
+  readonly kind = 'container' as const;
+  readonly variant: string;
+  readonly scratchDir = '/scratch';
+  readonly address: string | undefined;
+  private stopping: Promise<void> | undefined;
+  private execSeq = 0;
+
+  constructor(
+    private readonly backend: ContainerBackend,
+    private readonly spec: InstanceSpec,
+    readonly cgroup: CgroupHandle,
+    readonly veth: VethAttachment | undefined,
+    readonly initPid: number,
+    readonly bundle: string,
+    private readonly stages: StartupStages,
+    /** Newest first. */
+    private readonly releases: Array<() => Promise<void>>,
+  ) {
+    this.variant = backend.runtime;
+    this.address = veth?.address;
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  startupStages(): StartupStages {
+    return { ...this.stages };
+  }
+
+  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    if (this.stopping) throw new IsobenchError('RUN_FAILED', `${this.name} is stopped`);
+    if (argv.length === 0) throw new Error('exec(): empty argv');
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
+    const oomBefore = await this.cgroup.oomKills();
+    // The runtime writes the exec'd process's pid here (runc: host pid; runsc: pid inside the
+    // sandbox), so a timeout can kill what the killed `exec` client leaves running.
+    const runsc = this.backend.runtime === 'runsc';
+    const pidFile = path.join(this.bundle, `exec${this.execSeq++}.pid`);
+    const args = [...this.backend.runtimeArgv(), 'exec', runsc ? '--internal-pid-file' : '--pid-file', pidFile, this.name, ...argv];
+    let r: RunResult;
+    try {
+      r = await run(args, { timeoutMs });
+      if (r.timedOut) await this.killExec(pidFile);
+    } finally {
+      await fs.rm(pidFile, { force: true });
+    }
+    const oomAfter = await this.cgroup.oomKills();
+    const oomKilled = oomAfter > oomBefore && r.code !== 0;
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr, wallMs: r.wallMs, timedOut: r.timedOut, ...(oomKilled ? { oomKilled } : {}) };
+  }
+
+  private async killExec(pidFile: string): Promise<void> {
+    const pid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(pid) || pid < 1) return;
+    if (this.backend.runtime === 'runsc') {
+      if (pid > 1) await run([...this.backend.runtimeArgv(), 'kill', '--pid', String(pid), this.name, 'KILL'], { timeoutMs: 10_000 });
+      return;
+    }
+    if (pid === this.initPid) return;
+    for (const p of (await processTree(pid)).reverse()) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+
+  async footprint(): Promise<Footprint> {
+    const pids = await this.cgroup.pids();
+    let rss = 0;
+    let pss = 0;
+    let processes = 0;
+    for (const pid of pids) {
+      const m = await processMemory(pid);
+      if (!m) continue;
+      rss += m.rss;
+      pss += m.pss;
+      processes++;
+    }
+    const mem = await this.cgroup.memoryStats();
+    return { hostRssBytes: rss, hostPssBytes: pss, processes, ...(mem ? { cgroupMemoryBytes: mem.workingSetBytes } : {}) };
+  }
+
+  hostCpuSeconds(): Promise<number> {
+    return this.cgroup.cpuUsageSeconds();
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const errors: string[] = [];
+      for (const rel of this.releases) {
+        try {
+          await rel();
+        } catch (e) {
+          errors.push(errorMessage(e));
+        }
+      }
+      if (errors.length > 0) throw new IsobenchError('RUN_FAILED', `stopping ${this.name}: ${errors.join('; ')}`);
+    })();
+    return this.stopping;
+  }
+}

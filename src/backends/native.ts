@@ -1,0 +1,129 @@
+/**
+ * The baseline: workload binaries run directly on the host, pinned to the same
+ * CPU set the other backends get and placed in a cgroup for accounting (and for
+ * the same quota/weight when a scenario asks for one). When the scenario uses
+ * the network, the processes enter a private network namespace joined to the
+ * bench bridge by a veth, exactly as a container's are: it is the same kernel
+ * network stack, so the baseline path is native.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
+import { run } from '../util/proc.js';
+import { argvInCgroup } from './exec-in-cgroup.js';
+import { processMemory } from './proc-memory.js';
+import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages } from './types.js';
+
+export class NativeBackend implements Backend {
+  readonly kind = 'native' as const;
+  readonly label = 'native';
+  constructor(private readonly ctx: BackendContext) {}
+
+  async prepare(): Promise<void> {}
+
+  info(): BackendInfo {
+    return {
+      kind: 'native',
+      variant: 'host',
+      accelerator: 'native',
+      acceleratorReason: 'baseline: workload binaries run on the host kernel',
+      versions: {},
+      warnings: [],
+      details: { cgroupVersion: this.ctx.host.cgroup.version, network: 'private netns + veth to the bench bridge (same kernel stack)' },
+    };
+  }
+
+  async start(spec: InstanceSpec): Promise<Instance> {
+    const t0 = performance.now();
+    const dir = path.join(this.ctx.workDir, spec.name);
+    await fs.mkdir(path.join(dir, 'scratch'), { recursive: true });
+    const releaseDir = this.ctx.cleanup.add(`dir ${dir}`, () => fs.rm(dir, { recursive: true, force: true }));
+    const cgroup = new CgroupHandle(this.ctx.host.cgroup, `${CGROUP_PARENT}/${spec.name}`);
+    await cgroup.create();
+    const releaseCg = this.ctx.cleanup.add(`cgroup ${cgroup.relPath}`, () => cgroup.destroy());
+    await cgroup.setLimits({
+      cpus: spec.cpus,
+      memoryBytes: spec.memoryMiB * 1024 * 1024,
+      pidsMax: spec.pidsLimit,
+      ...(spec.cpuQuotaPercent !== undefined ? { cpuQuotaPercent: spec.cpuQuotaPercent } : {}),
+      ...(spec.cpuWeight !== undefined ? { cpuWeight: spec.cpuWeight } : {}),
+    });
+    const stages: StartupStages = { cgroupReady: performance.now() - t0 };
+    let netns: string | undefined;
+    let address: string | undefined;
+    let releaseNet: (() => Promise<void>) | undefined;
+    if (spec.network && this.ctx.net) {
+      const v = await this.ctx.net.attachVeth(spec.name);
+      netns = v.netns;
+      address = v.address;
+      releaseNet = v.release;
+      stages.networkReady = performance.now() - t0;
+    }
+    return new NativeInstance(spec, path.join(dir, 'scratch'), cgroup, netns, address, stages, async () => {
+      if (releaseNet) await releaseNet();
+      await releaseCg();
+      await releaseDir();
+    });
+  }
+}
+
+class NativeInstance implements Instance {
+  readonly kind = 'native' as const;
+  readonly variant = 'host';
+  readonly name: string;
+  private stopped = false;
+  constructor(
+    spec: InstanceSpec,
+    readonly scratchDir: string,
+    readonly cgroup: CgroupHandle,
+    private readonly netns: string | undefined,
+    readonly address: string | undefined,
+    private readonly stages: StartupStages,
+    private readonly release: () => Promise<void>,
+  ) {
+    this.name = spec.name;
+  }
+
+  startupStages(): StartupStages {
+    return { ...this.stages };
+  }
+
+  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    if (this.stopped) throw new Error(`instance ${this.name} is stopped`);
+    const oomBefore = await this.cgroup.oomKills();
+    const r = await run(argvInCgroup(this.cgroup, argv, this.netns), { timeoutMs: opts.timeoutMs ?? 120_000 });
+    if (r.timedOut) {
+      // The tool may have forked helpers (fio jobs): kill everything left in the cgroup.
+      for (const pid of await this.cgroup.pids()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    const oomKilled = r.code !== 0 && (await this.cgroup.oomKills()) > oomBefore;
+    return { ...r, oomKilled };
+  }
+
+  async footprint(): Promise<Footprint> {
+    const mem = await processMemory(await this.cgroup.pids());
+    const cg = await this.cgroup.memoryStats();
+    return {
+      hostRssBytes: mem.rssBytes,
+      hostPssBytes: mem.pssBytes,
+      processes: mem.processes,
+      ...(cg ? { cgroupMemoryBytes: cg.workingSetBytes } : {}),
+    };
+  }
+
+  hostCpuSeconds(): Promise<number> {
+    return this.cgroup.cpuUsageSeconds();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.release();
+  }
+}

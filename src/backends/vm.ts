@@ -1,0 +1,668 @@
+/**
+ * The VM backend: qemu-system-x86_64 with direct kernel boot of the Debian cloud
+ * kernel, isobench's busybox initramfs (src/images/guest.ts), the workload image
+ * as a read-only virtio-blk root, a raw scratch disk, virtio-net on a tap in the
+ * bench namespace, QMP for control and qemu-guest-agent for exec.
+ *
+ * Accelerator: decided by measurement (accel.ts). Under TCG every figure
+ * describes emulation, and info().warnings says so loudly.
+ *
+ * Host placement: QEMU is started through a tiny `sh -c` wrapper that writes its
+ * own pid into the cgroup `isobench/<name>` (cpuset = spec.cpus, the same set
+ * the container gets; quota/weight as given) and then execs QEMU (argv passed as
+ * "$@", never interpolated), inside the bench netns (nsenter) when networked.
+ * nsenter and sh both exec, so the pid we spawn is QEMU's pid.
+ *
+ * Memory limit on the QEMU cgroup: the guest's limit is `-m`; the cgroup limit
+ * is only a safety net against a runaway QEMU, set to guest memory + 512 MiB
+ * under KVM, + 1536 MiB under TCG (TCG's translation cache may grow to 1 GiB by
+ * default). It is not the figure compared across backends (footprint is).
+ *
+ * Scratch disk: a raw, sparse image under ctx.workDir with an ext4 made on the
+ * host (mke2fs), attached with cache=none,aio=native (O_DIRECT: the guest's I/O
+ * reaches the host disk, as a container's direct I/O does). When the work
+ * directory's filesystem refuses O_DIRECT (tmpfs) it falls back to
+ * cache=writeback,aio=threads and info().details.scratchCache says so.
+ *
+ * Start-up stages (ms since start() was called):
+ *   qemuStarted     QMP socket answered (QEMU initialised its devices)
+ *   kernelEntry     agentReady minus the guest's own uptime at ready (guest clock starts at kernel entry)
+ *   initStarted     kernelEntry + the uptime the initramfs /init printed at its start
+ *   agentStarting   kernelEntry + the uptime /init printed just before starting qemu-ga
+ *   agentReady      first successful guest-exec of /bin/true
+ *   guestUptimeAtReady  (a duration, not a point in time) the guest's /proc/uptime at ready
+ * On a hardware-KVM host, check the design target (q35 <= 300 ms, microvm <=
+ * 150 ms boot-to-ready) with `npx tsx bench/startup-vm.ts --accel kvm`.
+ */
+import { promises as fs, constants as fsConstants, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ResultPromise } from 'execa';
+import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages } from './types.js';
+import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
+import type { HostFacts } from '../host/facts.js';
+import type { TapAttachment } from '../net/bench.js';
+import { IsobenchError, errorMessage } from '../errors.js';
+import { run, sleep, spawnLong, toolVersion } from '../util/proc.js';
+import { decideAccelerator, type AccelDecision, type AccelRequest, type Accelerator } from './accel.js';
+import { QmpClient } from './qmp.js';
+import { QgaClient } from './qga.js';
+import { AGENT_PORT_NAME, ROOT_DISK_SERIAL, SCRATCH_DISK_SERIAL, currentKernelDir, ensureGuestInitramfs, makeScratchImage, type GuestInitramfs } from '../images/guest.js';
+
+export type MachineType = 'q35' | 'microvm';
+
+export interface VmBackendOptions {
+  machine: MachineType;
+  accel: AccelRequest;
+  /** Boot-to-ready bound; the guest is killed and start() throws INSTANCE_START after it. Default 60 s. */
+  bootTimeoutMs?: number;
+  /** Bound for the KVM calibration guest. Default 10 s. */
+  calibrationTimeoutMs?: number;
+  /** Extra kernel arguments (test hooks such as `isobench.init=panic`). */
+  kernelArgs?: string[];
+  /** Guest kernel directory; default: the one scripts/setup.sh unpacked. */
+  kernelDir?: string;
+  qemuBinary?: string;
+}
+
+export const DEFAULT_BOOT_TIMEOUT_MS = 60_000;
+/** Kernel arguments every guest gets. `quiet` keeps the (slow, emulated) serial console out of the boot path. */
+export const BASE_KERNEL_ARGS = ['console=ttyS0', 'reboot=t', 'panic=-1', 'quiet', 'i8042.noaux', 'i8042.nomux', 'i8042.nopnp', '8250.nr_uarts=1'];
+const QEMU = 'qemu-system-x86_64';
+/** Writes its own pid to each cgroup procs file given before `--`, then execs the rest. */
+const CGROUP_WRAPPER = 'while [ "$#" -gt 0 ]; do f=$1; shift; [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; done; exec "$@"';
+export const TCG_WARNING =
+  'VM figures come from TCG EMULATION (no usable hardware virtualization on this host): they describe QEMU emulation, not the cost of hardware virtualization (KVM). Do not use them to size VMs on a KVM host.';
+
+// ---------------------------------------------------------------------------
+// argv building (pure)
+
+export interface QemuArgvInput {
+  machine: MachineType;
+  accel: Accelerator;
+  vcpus: number;
+  memoryMiB: number;
+  kernel: string;
+  initrd: string;
+  append: string[];
+  /** Serial console goes here (file chardev) or to stdio when undefined. */
+  consoleLog?: string;
+  rootImage?: string;
+  scratch?: { path: string; cache: 'none' | 'writeback' };
+  tap?: { ifname: string; mac: string };
+  qmpSocket?: string;
+  qgaSocket?: string;
+}
+
+export function buildQemuArgv(i: QemuArgvInput, qemu = QEMU): string[] {
+  const mmio = i.machine === 'microvm';
+  const dev = (pci: string, mmioName: string): string => (mmio ? mmioName : pci);
+  const argv = [qemu, '-nodefaults', '-no-user-config', '-nographic', '-no-reboot'];
+  argv.push('-machine', mmio ? 'microvm,isa-serial=on,rtc=on,pit=on,pic=on' : 'q35');
+  argv.push('-accel', i.accel === 'kvm' ? 'kvm' : `tcg,thread=${i.vcpus > 1 ? 'multi' : 'single'}`);
+  // Default CPU model: -cpu host/max abort on hosts with a software KVM (MSR 0x10a).
+  argv.push('-smp', String(i.vcpus), '-m', `${i.memoryMiB}M`);
+  argv.push('-kernel', i.kernel, '-initrd', i.initrd, '-append', i.append.join(' '));
+  if (i.consoleLog) argv.push('-chardev', `file,id=con0,path=${i.consoleLog}`, '-serial', 'chardev:con0');
+  else argv.push('-serial', 'stdio');
+  if (i.rootImage) {
+    argv.push('-drive', `file=${i.rootImage},if=none,id=root,format=raw,readonly=on`);
+    argv.push('-device', `${dev('virtio-blk-pci', 'virtio-blk-device')},drive=root,serial=${ROOT_DISK_SERIAL}`);
+  }
+  if (i.scratch) {
+    const cache = i.scratch.cache === 'none' ? 'cache=none,aio=native' : 'cache=writeback,aio=threads';
+    argv.push('-drive', `file=${i.scratch.path},if=none,id=scratch,format=raw,${cache},discard=unmap`);
+    argv.push('-device', `${dev('virtio-blk-pci', 'virtio-blk-device')},drive=scratch,serial=${SCRATCH_DISK_SERIAL}`);
+  }
+  if (i.tap) {
+    argv.push('-netdev', `tap,id=net0,ifname=${i.tap.ifname},script=no,downscript=no`);
+    argv.push('-device', `${dev('virtio-net-pci', 'virtio-net-device')},netdev=net0,mac=${i.tap.mac}`);
+  }
+  if (i.qmpSocket) argv.push('-qmp', `unix:${i.qmpSocket},server=on,wait=off`);
+  if (i.qgaSocket) {
+    argv.push('-chardev', `socket,id=qga0,path=${i.qgaSocket},server=on,wait=off`);
+    argv.push('-device', dev('virtio-serial-pci', 'virtio-serial-device'), '-device', `virtserialport,chardev=qga0,name=${AGENT_PORT_NAME}`);
+  }
+  return argv;
+}
+
+/** argv that starts `inner` inside a cgroup via the sh wrapper (pure). */
+export function cgroupWrappedArgv(procsFiles: readonly string[], inner: readonly string[]): string[] {
+  for (const f of procsFiles) if (f === '--') throw new Error('bad cgroup procs file');
+  return ['sh', '-c', CGROUP_WRAPPER, 'isobench-cgroup-wrap', ...procsFiles, '--', ...inner];
+}
+
+/** Parse `Rss:` and `Pss:` (kB) from /proc/<pid>/smaps_rollup (pure). */
+export function parseSmapsRollup(text: string): { rssBytes: number; pssBytes: number | undefined } {
+  const get = (key: string): number | undefined => {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
+    return m?.[1] ? Number(m[1]) * 1024 : undefined;
+  };
+  return { rssBytes: get('Rss') ?? 0, pssBytes: get('Pss') };
+}
+
+/** Console text without ANSI escapes and empty lines; the last `n` lines (pure). */
+export function consoleTail(text: string, n = 15): string[] {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1bc/g, '').replace(/\r/g, '');
+  return clean
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l.trim() !== '')
+    .slice(-n);
+}
+
+/** `isobench-init: <what> uptime=S` marks from the console, in seconds (pure). */
+export function parseInitMarks(text: string): { start?: number; agentStarting?: number } {
+  const start = /isobench-init: start uptime=([\d.]+)/.exec(text)?.[1];
+  const agent = /isobench-init: agent starting uptime=([\d.]+)/.exec(text)?.[1];
+  return { ...(start ? { start: Number(start) } : {}), ...(agent ? { agentStarting: Number(agent) } : {}) };
+}
+
+export function variantOf(machine: MachineType, accel: Accelerator): string {
+  return `${machine}-${accel}`;
+}
+
+// ---------------------------------------------------------------------------
+// bare boots: calibration and the start-up floor
+
+export interface BareBootResult {
+  ms: number;
+  /** Guest uptime when the bare init ran (s), from its console line. */
+  guestUptimeS: number | undefined;
+  timedOut: boolean;
+  ok: boolean;
+  console: string;
+}
+
+/** Boot the kernel with the bare initramfs (init does `reboot -f`) and time QEMU from spawn to exit. */
+export async function bareBoot(o: { guest: GuestInitramfs; accel: Accelerator; machine: MachineType; vcpus?: number; memoryMiB?: number; timeoutMs: number; qemu?: string }): Promise<BareBootResult> {
+  const argv = buildQemuArgv(
+    { machine: o.machine, accel: o.accel, vcpus: o.vcpus ?? 1, memoryMiB: o.memoryMiB ?? 256, kernel: o.guest.kernel.vmlinuz, initrd: o.guest.bareInitrdPath, append: BASE_KERNEL_ARGS },
+    o.qemu,
+  );
+  const r = await run(argv, { timeoutMs: o.timeoutMs });
+  const up = /isobench-bare: uptime=([\d.]+)/.exec(r.stdout)?.[1];
+  return { ms: r.wallMs, guestUptimeS: up ? Number(up) : undefined, timedOut: r.timedOut, ok: r.code === 0 && up !== undefined, console: r.stdout + r.stderr };
+}
+
+// ---------------------------------------------------------------------------
+// doctor probe
+
+export interface VmProbe {
+  qemuVersion: string | null;
+  kvmSummary: string;
+  decision: AccelDecision;
+  /** Bare boot (kernel + `reboot -f` init) under TCG here, ms: what an emulated VM pays to boot. */
+  tcgBareBootMs: number | null;
+  /** Bounded bare boot under KVM, when measured: ms, or null when it did not finish in time. */
+  kvmBareBootMs?: number | null;
+  kvmCalibrationTimeoutMs?: number;
+  warnings: string[];
+}
+
+/**
+ * What `doctor` reports about the VM backend: QEMU version, the accelerator
+ * decision and its reason, and calibration figures. `measureKvm` also boots the
+ * calibration guest under KVM (bounded) even when `auto` would not, so doctor can
+ * show how slow a software KVM is.
+ */
+export async function probeVm(host: HostFacts, opts: { requested?: AccelRequest; machine?: MachineType; measureKvm?: boolean; calibrationTimeoutMs?: number; measureTcg?: boolean } = {}): Promise<VmProbe> {
+  const qemuVersion = await toolVersion([QEMU, '--version'], /version (\S+)/);
+  const machine = opts.machine ?? 'q35';
+  const calTimeout = opts.calibrationTimeoutMs ?? 10_000;
+  const warnings: string[] = [];
+  let guest: GuestInitramfs | undefined;
+  try {
+    guest = await ensureGuestInitramfs(await currentKernelDir());
+  } catch (e) {
+    warnings.push(`guest kernel/initramfs unavailable: ${errorMessage(e)}`);
+  }
+  const kvmCalibrate = async (): Promise<number> => {
+    if (!guest) throw new Error('no guest kernel');
+    const r = await bareBoot({ guest, accel: 'kvm', machine, timeoutMs: calTimeout });
+    if (r.timedOut) return Number.POSITIVE_INFINITY;
+    if (!r.ok) throw new Error(`calibration guest failed: ${consoleTail(r.console, 3).join(' | ')}`);
+    return r.ms;
+  };
+  const decision = await decideAccelerator(host, opts.requested ?? 'auto', kvmCalibrate).catch((e: unknown) => ({
+    accel: 'tcg' as const,
+    requested: opts.requested ?? 'auto',
+    reason: errorMessage(e),
+    calibration: null,
+  }));
+  let tcgBareBootMs: number | null = null;
+  if (guest && qemuVersion && opts.measureTcg !== false) {
+    const r = await bareBoot({ guest, accel: 'tcg', machine, timeoutMs: 30_000 });
+    tcgBareBootMs = r.ok ? r.ms : null;
+  }
+  const probe: VmProbe = { qemuVersion, kvmSummary: host.kvm.summary, decision, tcgBareBootMs, warnings };
+  if (opts.measureKvm && guest && host.kvm.devicePresent) {
+    if (decision.calibration) probe.kvmBareBootMs = decision.calibration.kvmBootMs;
+    else {
+      const ms = await kvmCalibrate().catch(() => Number.POSITIVE_INFINITY);
+      probe.kvmBareBootMs = Number.isFinite(ms) ? ms : null;
+    }
+    probe.kvmCalibrationTimeoutMs = calTimeout;
+  }
+  if (decision.accel === 'tcg') warnings.push(TCG_WARNING);
+  if (!qemuVersion) warnings.push(`${QEMU} not found: apt-get install qemu-system-x86`);
+  return probe;
+}
+
+// ---------------------------------------------------------------------------
+// the backend
+
+/** Does the filesystem holding `dir` accept O_DIRECT (cache=none)? */
+export async function supportsDirectIo(dir: string): Promise<boolean> {
+  const probe = path.join(dir, `.odirect-probe-${process.pid}`);
+  try {
+    await fs.writeFile(probe, Buffer.alloc(4096));
+    const fh = await fs.open(probe, fsConstants.O_RDONLY | fsConstants.O_DIRECT);
+    await fh.close();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await fs.rm(probe, { force: true });
+  }
+}
+
+export class VmBackend implements Backend {
+  readonly kind = 'vm' as const;
+  private decision: AccelDecision | undefined;
+  private guest: GuestInitramfs | undefined;
+  private qemuVersion: string | null = null;
+  private directIo: boolean | undefined;
+
+  constructor(
+    private readonly ctx: BackendContext,
+    readonly opts: VmBackendOptions,
+  ) {}
+
+  /** Accelerator in use: decided by prepare(); before that, what auto would pick without calibrating. */
+  get accelerator(): Accelerator {
+    if (this.decision) return this.decision.accel;
+    if (this.opts.accel !== 'auto') return this.opts.accel;
+    return this.ctx.host.kvm.hardware ? 'kvm' : 'tcg';
+  }
+
+  get variant(): string {
+    return variantOf(this.opts.machine, this.accelerator);
+  }
+
+  get label(): string {
+    return `vm:${this.variant}`;
+  }
+
+  async prepare(): Promise<void> {
+    this.qemuVersion = await toolVersion([this.opts.qemuBinary ?? QEMU, '--version'], /version (\S+)/);
+    if (!this.qemuVersion) throw new IsobenchError('BACKEND_UNAVAILABLE', `${QEMU} not found`, { details: ['apt-get install qemu-system-x86'] });
+    try {
+      this.guest = await ensureGuestInitramfs(this.opts.kernelDir ?? (await currentKernelDir()), { rootfsHash: this.ctx.image.hash });
+    } catch (e) {
+      throw new IsobenchError('BACKEND_UNAVAILABLE', `VM guest unavailable: ${errorMessage(e)}`, { cause: e, details: e instanceof IsobenchError ? e.details : [] });
+    }
+    const guest = this.guest;
+    const calTimeout = this.opts.calibrationTimeoutMs ?? 10_000;
+    this.decision = await decideAccelerator(this.ctx.host, this.opts.accel, async () => {
+      const r = await bareBoot({ guest, accel: 'kvm', machine: this.opts.machine, timeoutMs: calTimeout, ...(this.opts.qemuBinary ? { qemu: this.opts.qemuBinary } : {}) });
+      if (r.timedOut) return Number.POSITIVE_INFINITY;
+      if (!r.ok) throw new Error(`calibration guest failed: ${consoleTail(r.console, 3).join(' | ')}`);
+      return r.ms;
+    });
+    await fs.mkdir(this.ctx.workDir, { recursive: true });
+    this.directIo = await supportsDirectIo(this.ctx.workDir);
+  }
+
+  info(): BackendInfo {
+    const d = this.decision;
+    const warnings: string[] = [];
+    if (this.accelerator === 'tcg') warnings.push(TCG_WARNING);
+    if (this.directIo === false) warnings.push(`VM scratch disk uses cache=writeback: ${this.ctx.workDir} does not support O_DIRECT, so VM disk figures include the host page cache`);
+    return {
+      kind: 'vm',
+      variant: this.variant,
+      accelerator: this.accelerator,
+      acceleratorReason: d?.reason ?? 'not prepared yet',
+      versions: { qemu: this.qemuVersion ?? 'unknown', guestKernel: this.guest?.kernel.version ?? 'unknown' },
+      warnings,
+      details: {
+        machine: this.opts.machine,
+        accelRequested: this.opts.accel,
+        calibration: d?.calibration ?? null,
+        guestInitramfsHash: this.guest?.hash,
+        scratchCache: this.directIo === false ? 'writeback,aio=threads' : 'none,aio=native',
+        qemuCgroupMemoryLimit: 'guest memory + 512 MiB (KVM) / + 1536 MiB (TCG): a safety net, not the guest limit (-m is)',
+        kernelArgs: BASE_KERNEL_ARGS.join(' '),
+      },
+    };
+  }
+
+  async start(spec: InstanceSpec): Promise<Instance> {
+    if (!this.decision || !this.guest) await this.prepare();
+    const inst = new VmInstance(this.ctx, spec, {
+      machine: this.opts.machine,
+      accel: this.accelerator,
+      guest: this.guest as GuestInitramfs,
+      bootTimeoutMs: this.opts.bootTimeoutMs ?? DEFAULT_BOOT_TIMEOUT_MS,
+      kernelArgs: this.opts.kernelArgs ?? [],
+      directIo: this.directIo ?? false,
+      qemu: this.opts.qemuBinary ?? QEMU,
+    });
+    await inst.boot();
+    return inst;
+  }
+}
+
+interface VmInstanceConfig {
+  machine: MachineType;
+  accel: Accelerator;
+  guest: GuestInitramfs;
+  bootTimeoutMs: number;
+  kernelArgs: string[];
+  directIo: boolean;
+  qemu: string;
+}
+
+export interface GuestResources {
+  nproc: number;
+  memTotalBytes: number;
+}
+
+export class VmInstance implements Instance {
+  readonly kind = 'vm' as const;
+  readonly scratchDir = '/scratch';
+  readonly variant: string;
+  address: string | undefined;
+  cgroup: CgroupHandle | undefined;
+  /** The guest's view of its resources, read at ready. */
+  resources: GuestResources | undefined;
+  readonly consoleLog: string;
+
+  private readonly t0 = performance.now();
+  private stages: StartupStages = {};
+  private proc: ResultPromise | undefined;
+  private pid: number | undefined;
+  private exited = false;
+  private exitInfo = '';
+  private qmp: QmpClient | undefined;
+  private qga: QgaClient | undefined;
+  private readonly releases: (() => Promise<void>)[] = [];
+  private stopping: Promise<void> | undefined;
+  private readonly dir: string;
+  private socketDir: string;
+  private tap: TapAttachment | undefined;
+  private guestOomKills = 0;
+
+  constructor(
+    private readonly ctx: BackendContext,
+    private readonly spec: InstanceSpec,
+    private readonly cfg: VmInstanceConfig,
+  ) {
+    if (!/^[a-z0-9-]{1,32}$/.test(spec.name)) throw new IsobenchError('BAD_ARGS', `instance name ${JSON.stringify(spec.name)} must match [a-z0-9-]{1,32}`);
+    this.variant = variantOf(cfg.machine, cfg.accel);
+    this.dir = path.join(ctx.workDir, `vm-${spec.name}`);
+    this.socketDir = this.dir;
+    this.consoleLog = path.join(ctx.rawDir, `console-${spec.name}.log`);
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  private since(): number {
+    return performance.now() - this.t0;
+  }
+
+  private track(label: string, release: () => Promise<void> | void): void {
+    this.releases.push(this.ctx.cleanup.add(label, release));
+  }
+
+  /** Everything up to ready; on failure everything created is released and INSTANCE_START thrown. */
+  async boot(): Promise<void> {
+    const deadline = this.t0 + this.cfg.bootTimeoutMs;
+    try {
+      await this.launch();
+      await this.waitReady(deadline);
+    } catch (e) {
+      const tail = await this.readConsoleTail();
+      await this.stop().catch(() => undefined);
+      const why = errorMessage(e);
+      const lines = tail.length ? tail : ['(console log empty)'];
+      throw new IsobenchError('INSTANCE_START', `VM ${this.spec.name} did not become ready: ${why}\nlast console lines (${this.consoleLog}):\n${lines.map((l) => `  | ${l}`).join('\n')}`, {
+        cause: e,
+        details: [`console log: ${this.consoleLog}`],
+      });
+    }
+  }
+
+  private async launch(): Promise<void> {
+    const { ctx, spec, cfg } = this;
+    await fs.mkdir(this.dir, { recursive: true });
+    await fs.mkdir(ctx.rawDir, { recursive: true });
+    this.track(`vm dir ${this.dir}`, () => fs.rm(this.dir, { recursive: true, force: true }));
+    // unix socket paths are limited to 107 bytes
+    if (path.join(this.dir, 'qmp.sock').length > 100) {
+      this.socketDir = mkdtempSync(path.join(os.tmpdir(), 'isobench-vm-'));
+      const sd = this.socketDir;
+      this.track(`vm sockets ${sd}`, () => fs.rm(sd, { recursive: true, force: true }));
+    }
+    const scratch = path.join(this.dir, 'scratch.img');
+    await makeScratchImage(scratch, spec.disk.sizeMiB);
+    await fs.rm(this.consoleLog, { force: true });
+
+    if (spec.network) {
+      if (!ctx.net) throw new IsobenchError('INSTANCE_START', `instance ${spec.name} wants the network but the run has no bench network`);
+      this.tap = await ctx.net.attachTap();
+      this.address = this.tap.address;
+      const release = this.tap.release;
+      this.releases.push(release);
+    }
+
+    const cg = new CgroupHandle(ctx.host.cgroup, `${CGROUP_PARENT}/${spec.name}`);
+    await cg.create();
+    this.track(`cgroup ${cg.relPath}`, () => cg.destroy());
+    this.cgroup = cg;
+    const overheadMiB = cfg.accel === 'tcg' ? 1536 : 512;
+    await cg.setLimits({
+      cpus: spec.cpus,
+      memoryBytes: (spec.memoryMiB + overheadMiB) * 1024 * 1024,
+      ...(spec.cpuQuotaPercent !== undefined ? { cpuQuotaPercent: spec.cpuQuotaPercent } : {}),
+      ...(spec.cpuWeight !== undefined ? { cpuWeight: spec.cpuWeight } : {}),
+    });
+
+    const append = [...BASE_KERNEL_ARGS];
+    if (this.tap && ctx.net) append.push(`isobench.ip=${this.tap.address}/15`, `isobench.gw=${ctx.net.gateway}`);
+    append.push(...cfg.kernelArgs);
+    const qemuArgv = buildQemuArgv(
+      {
+        machine: cfg.machine,
+        accel: cfg.accel,
+        vcpus: spec.vcpus,
+        memoryMiB: spec.memoryMiB,
+        kernel: cfg.guest.kernel.vmlinuz,
+        initrd: cfg.guest.initrdPath,
+        append,
+        consoleLog: this.consoleLog,
+        rootImage: ctx.image.ext4Path,
+        scratch: { path: scratch, cache: cfg.directIo ? 'none' : 'writeback' },
+        ...(this.tap ? { tap: { ifname: this.tap.tap, mac: this.tap.mac } } : {}),
+        qmpSocket: path.join(this.socketDir, 'qmp.sock'),
+        qgaSocket: path.join(this.socketDir, 'qga.sock'),
+      },
+      cfg.qemu,
+    );
+    let argv = cgroupWrappedArgv(cg.procsFiles(), qemuArgv);
+    if (this.tap && ctx.net) argv = ctx.net.wrap(argv);
+    await fs.writeFile(path.join(ctx.rawDir, `qemu-argv-${spec.name}.json`), `${JSON.stringify(argv, null, 1)}\n`);
+
+    const proc = spawnLong(argv);
+    this.proc = proc;
+    this.pid = proc.pid;
+    this.track(`qemu ${spec.name} (pid ${proc.pid ?? '?'})`, () => this.killQemu());
+    proc.then(
+      (r) => {
+        this.exited = true;
+        this.exitInfo = `QEMU exited (${r.exitCode !== undefined ? `code ${r.exitCode}` : `signal ${r.signal ?? '?'}`})${r.stderr ? `: ${String(r.stderr).trim().split('\n').slice(-3).join(' | ')}` : ''}`;
+      },
+      () => {
+        this.exited = true;
+      },
+    );
+  }
+
+  private async waitReady(deadline: number): Promise<void> {
+    const alive = (): boolean => !this.exited;
+    const left = (): number => Math.max(1, deadline - performance.now());
+    const bail = (what: string): never => {
+      throw new Error(this.exited ? `${this.exitInfo || 'QEMU exited'} while ${what}` : `timed out after ${this.cfg.bootTimeoutMs} ms while ${what}`);
+    };
+    try {
+      this.qmp = await QmpClient.connect(path.join(this.socketDir, 'qmp.sock'), { timeoutMs: left(), isAlive: alive });
+    } catch (e) {
+      bail(`connecting to QMP (${errorMessage(e)})`);
+    }
+    this.stages.qemuStarted = this.since();
+    try {
+      this.qga = await QgaClient.connect(path.join(this.socketDir, 'qga.sock'), { timeoutMs: left(), isAlive: alive });
+    } catch (e) {
+      bail(`connecting to the guest agent socket (${errorMessage(e)})`);
+    }
+    const qga = this.qga as QgaClient;
+    // The agent is up once a sync round-trips; ready once it ran /bin/true.
+    for (;;) {
+      if (this.exited) bail('waiting for the guest agent');
+      if (performance.now() > deadline) bail('waiting for the guest agent');
+      try {
+        await qga.sync(Math.min(250, left()));
+        const r = await qga.exec(['/bin/true'], { timeoutMs: Math.min(10_000, left()) });
+        if (r.code === 0) break;
+        throw new Error(`/bin/true in the guest: exit ${r.code} ${r.stderr.trim()}`);
+      } catch (e) {
+        if (this.exited || performance.now() > deadline) bail(`waiting for the guest agent (${errorMessage(e)})`);
+        if (!(e instanceof Error && /no answer/.test(e.message))) throw e;
+      }
+    }
+    this.stages.agentReady = this.since();
+    // Guest time at ready: one exec reads uptime and the resources the guest sees.
+    const before = this.since();
+    const probe = await qga.exec(['sh', '-c', 'cat /proc/uptime; nproc; grep MemTotal /proc/meminfo; grep oom_kill /proc/vmstat || echo oom_kill 0'], { timeoutMs: 10_000 });
+    const after = this.since();
+    if (probe.code !== 0) throw new Error(`guest probe failed: exit ${probe.code}: ${probe.stderr.trim()}`);
+    const lines = probe.stdout.trim().split('\n');
+    const uptimeS = Number(lines[0]?.split(/\s+/)[0]);
+    const nproc = Number(lines[1]);
+    const memKb = Number(/MemTotal:\s+(\d+)/.exec(probe.stdout)?.[1] ?? NaN);
+    this.guestOomKills = Number(/oom_kill (\d+)/.exec(probe.stdout)?.[1] ?? 0);
+    this.resources = { nproc, memTotalBytes: memKb * 1024 };
+    if (Number.isFinite(uptimeS)) {
+      const kernelEntry = (before + after) / 2 - uptimeS * 1000;
+      const atReady = uptimeS * 1000 - ((before + after) / 2 - this.stages.agentReady);
+      this.stages.kernelEntry = kernelEntry;
+      const marks = parseInitMarks(await fs.readFile(this.consoleLog, 'utf8').catch(() => ''));
+      if (marks.start !== undefined) this.stages.initStarted = kernelEntry + marks.start * 1000;
+      if (marks.agentStarting !== undefined) this.stages.agentStarting = kernelEntry + marks.agentStarting * 1000;
+      this.stages.guestUptimeAtReady = atReady;
+    }
+    if (nproc !== this.spec.vcpus) throw new Error(`guest sees ${nproc} CPUs, expected ${this.spec.vcpus}`);
+    const memMiB = (memKb * 1024) / 2 ** 20;
+    if (!(memMiB <= this.spec.memoryMiB && memMiB >= this.spec.memoryMiB * 0.6)) throw new Error(`guest MemTotal ${memMiB.toFixed(0)} MiB does not match -m ${this.spec.memoryMiB}M`);
+  }
+
+  startupStages(): StartupStages {
+    return { ...this.stages };
+  }
+
+  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const qga = this.qga;
+    if (!qga || this.stopping || this.exited) return { code: -1, stdout: '', stderr: `VM ${this.spec.name} is not running${this.exitInfo ? ` (${this.exitInfo})` : ''}`, wallMs: 0, timedOut: false };
+    const r = await qga.exec(argv, opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {});
+    const result: ExecResult = { code: r.code, stdout: r.stdout, stderr: r.stderr, wallMs: r.wallMs, timedOut: r.timedOut };
+    if (r.code === 137 && !r.timedOut) {
+      // SIGKILL: was it the guest's OOM killer? (its counter in /proc/vmstat moved)
+      const v = await qga.exec(['sh', '-c', 'grep oom_kill /proc/vmstat || echo oom_kill 0'], { timeoutMs: 5_000 }).catch(() => undefined);
+      const n = Number(/oom_kill (\d+)/.exec(v?.stdout ?? '')?.[1] ?? this.guestOomKills);
+      if (n > this.guestOomKills) result.oomKilled = true;
+      this.guestOomKills = n;
+    }
+    return result;
+  }
+
+  /** Guest's view of vCPUs and memory, read at ready (nproc, MemTotal). */
+  guestResources(): GuestResources | undefined {
+    return this.resources;
+  }
+
+  async footprint(): Promise<Footprint> {
+    let rss = 0;
+    let pss: number | undefined;
+    let processes = 0;
+    if (this.pid !== undefined && !this.exited) {
+      const text = await fs.readFile(`/proc/${this.pid}/smaps_rollup`, 'utf8').catch(() => undefined);
+      if (text) {
+        const s = parseSmapsRollup(text);
+        rss = s.rssBytes;
+        pss = s.pssBytes;
+        processes = 1;
+      }
+    }
+    const mem = await this.cgroup?.memoryStats();
+    return { hostRssBytes: rss, ...(pss !== undefined ? { hostPssBytes: pss } : {}), ...(mem ? { cgroupMemoryBytes: mem.workingSetBytes } : {}), processes };
+  }
+
+  async hostCpuSeconds(): Promise<number> {
+    return (await this.cgroup?.cpuUsageSeconds()) ?? 0;
+  }
+
+  /** QMP query-status, for diagnostics. */
+  async qmpStatus(): Promise<string | undefined> {
+    return this.qmp ? (await this.qmp.status()).status : undefined;
+  }
+
+  /** The pid of the QEMU process (for tests and diagnostics). */
+  get qemuPid(): number | undefined {
+    return this.pid;
+  }
+
+  private async readConsoleTail(): Promise<string[]> {
+    return consoleTail(await fs.readFile(this.consoleLog, 'utf8').catch(() => ''), 15);
+  }
+
+  private async waitExit(ms: number): Promise<boolean> {
+    const end = performance.now() + ms;
+    while (!this.exited && performance.now() < end) await sleep(10);
+    return this.exited;
+  }
+
+  private async killQemu(): Promise<void> {
+    if (!this.proc || this.exited) return;
+    if (this.qmp) {
+      await this.qmp.quit(2_000).catch(() => undefined);
+      if (await this.waitExit(3_000)) return;
+    }
+    this.proc.kill('SIGTERM');
+    if (await this.waitExit(3_000)) return;
+    this.proc.kill('SIGKILL');
+    await this.waitExit(5_000);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.qga?.close();
+      await this.killQemu();
+      this.qmp?.close();
+      const errors: string[] = [];
+      while (this.releases.length > 0) {
+        const release = this.releases.pop() as () => Promise<void>;
+        try {
+          await release();
+        } catch (e) {
+          errors.push(errorMessage(e));
+        }
+      }
+      if (errors.length) throw new IsobenchError('RUN_FAILED', `stopping VM ${this.spec.name}: ${errors.join('; ')}`);
+    })();
+    return this.stopping;
+  }
+}

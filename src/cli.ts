@@ -1,0 +1,317 @@
+/**
+ * isobench command line: a thin layer that parses arguments and calls the
+ * programmatic API (as vitest's CLI calls startVitest()). Exit codes are a
+ * contract: 0 success, 1 a run or check failed, 2 bad input.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { IsobenchError, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK } from './errors.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS_ROOT = process.env.ISOBENCH_RESULTS ?? path.join(ROOT, 'results');
+const REPORTS_ROOT = process.env.ISOBENCH_REPORTS ?? path.join(ROOT, 'reports');
+const SCENARIOS_DIR = path.join(ROOT, 'scenarios');
+
+function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+async function cmdDoctor(opts: { json?: boolean; cleanup?: boolean }): Promise<number> {
+  const { runDoctor, renderDoctor } = await import('./host/doctor.js');
+  if (opts.cleanup) {
+    const { hostFacts } = await import('./host/facts.js');
+    const { findLeftovers, removeLeftovers } = await import('./host/leftovers.js');
+    const host = await hostFacts();
+    const found = await findLeftovers(host.cgroup);
+    const { removed, failed } = await removeLeftovers(found);
+    // A cgroup parent left empty is removed too.
+    const { CgroupHandle, CGROUP_PARENT } = await import('./host/cgroup.js');
+    await new CgroupHandle(host.cgroup, CGROUP_PARENT).destroy().catch(() => undefined);
+    if (opts.json) out(JSON.stringify({ removed, failed }, null, 2));
+    else {
+      out(removed.length ? `removed ${removed.length} isobench leftover(s):\n${removed.map((r) => `  ${r}`).join('\n')}` : 'no isobench leftovers found');
+      if (failed.length) out(`could not remove:\n${failed.map((r) => `  ${r}`).join('\n')}`);
+    }
+    return failed.length ? EXIT_FAILED : EXIT_OK;
+  }
+  const report = await runDoctor();
+  out(opts.json ? JSON.stringify(report, null, 2) : renderDoctor(report));
+  return report.checks.some((c) => c.status === 'fail') ? EXIT_FAILED : EXIT_OK;
+}
+
+async function cmdScenariosList(): Promise<number> {
+  const { loadScenario } = await import('./scenario/loader.js');
+  const files = (await fs.readdir(SCENARIOS_DIR)).filter((f) => f.endsWith('.yaml')).sort();
+  for (const f of files) {
+    try {
+      const { scenario } = await loadScenario(path.join(SCENARIOS_DIR, f));
+      const wl = Object.keys(scenario.workloads).filter((k) => (scenario.workloads as Record<string, unknown>)[k] !== undefined);
+      out(`${path.join('scenarios', f).padEnd(28)} ${scenario.backends.map((b) => (typeof b === 'string' ? b : b.kind)).join(',').padEnd(30)} ${wl.join(',')}`);
+      if (scenario.description) out(`${''.padEnd(28)} ${scenario.description.split('\n')[0]}`);
+    } catch (e) {
+      out(`${path.join('scenarios', f).padEnd(28)} INVALID: ${(e as Error).message}`);
+    }
+  }
+  return EXIT_OK;
+}
+
+async function cmdScenariosValidate(files: string[]): Promise<number> {
+  const { loadScenario } = await import('./scenario/loader.js');
+  const { scenarioHostProblems } = await import('./runner/preflight.js');
+  const { hostFacts } = await import('./host/facts.js');
+  const host = await hostFacts();
+  let bad = 0;
+  for (const f of files) {
+    try {
+      const { scenario } = await loadScenario(f);
+      const problems = scenarioHostProblems(scenario, host, path.relative(process.cwd(), f) || f);
+      if (problems.length) {
+        bad++;
+        for (const p of problems) process.stderr.write(`${p}\n`);
+      } else out(`${f}: ok`);
+    } catch (e) {
+      if (!(e instanceof IsobenchError)) throw e;
+      bad++;
+      if (e.details.length) for (const d of e.details) process.stderr.write(`${d}\n`);
+      else process.stderr.write(`${e.message}\n`);
+    }
+  }
+  return bad ? EXIT_BAD_INPUT : EXIT_OK;
+}
+
+async function cmdImagesBuild(): Promise<number> {
+  const { ensureWorkloadImage } = await import('./images/rootfs.js');
+  const img = await ensureWorkloadImage({ log: (s: string) => process.stderr.write(`${s}\n`) });
+  out(`rootfs ${img.rootfsDir}\next4   ${img.ext4Path}\nhash   ${img.hash}`);
+  return EXIT_OK;
+}
+
+async function writeReportFor(runDir: string): Promise<string> {
+  const { loadResults } = await import('./results/io.js');
+  const { writeReport } = await import('./report/write.js');
+  const results = await loadResults(runDir);
+  const r = await writeReport(results, runDir, REPORTS_ROOT);
+  return r.index;
+}
+
+async function cmdRun(scenario: string, opts: { backends?: string; runId?: string; resume?: string; report: boolean; quiet?: boolean }): Promise<number> {
+  const { runScenario } = await import('./runner/run.js');
+  const controller = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) {
+      process.stderr.write(`\n${sig}: stopping after cleanup, keeping what was measured (press Ctrl-C again to force)\n`);
+      controller.abort(sig);
+      return;
+    }
+    process.stderr.write(`\n${sig} again: forcing exit, removing what can be removed\n`);
+    void import('./runner/run.js').then(async (m) => {
+      await m.activeCleanup?.releaseAll().catch(() => undefined);
+      process.exit(130);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const outcome = await runScenario({
+      scenarioFile: scenario,
+      resultsRoot: RESULTS_ROOT,
+      ...(opts.backends ? { backends: opts.backends.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+      ...(opts.runId ? { runId: opts.runId } : {}),
+      ...(opts.resume ? { resume: opts.resume } : {}),
+      ...(opts.quiet ? { quiet: true } : {}),
+      signal: controller.signal,
+    });
+    const r = outcome.results;
+    process.stderr.write(`run ${r.runId}: ${r.status}${r.statusReason ? ` (${r.statusReason})` : ''}\n`);
+    for (const w of r.warnings.filter((x) => x.code === 'BACKEND' || x.code === 'BACKEND_UNAVAILABLE')) process.stderr.write(`warning: ${w.message}\n`);
+    if (r.cleanupFailed) process.stderr.write(`cleanup failed: ${r.cleanupFailed.leftovers.join('; ')}\n  ${r.cleanupFailed.hint}\n`);
+    if (opts.report && !controller.signal.aborted) {
+      try {
+        const index = await writeReportFor(outcome.runDir);
+        process.stderr.write(`report: ${index}\n`);
+      } catch (e) {
+        process.stderr.write(`report failed: ${(e as Error).message}\n`);
+        outcome.exitCode = outcome.exitCode || EXIT_FAILED;
+      }
+    }
+    out(outcome.runDir);
+    return controller.signal.aborted ? 130 : outcome.exitCode;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function cmdReport(ref: string): Promise<number> {
+  const { resolveRunDir } = await import('./results/io.js');
+  const index = await writeReportFor(resolveRunDir(ref, RESULTS_ROOT));
+  out(index);
+  return EXIT_OK;
+}
+
+async function cmdCompare(a: string, b: string, opts: { failOnRegression?: string; json?: boolean }): Promise<number> {
+  const { resolveRunDir, loadResults, writeFileAtomic } = await import('./results/io.js');
+  const cmp = await import('./report/compare.js');
+  let failPct: number | undefined;
+  if (opts.failOnRegression !== undefined) {
+    failPct = Number(opts.failOnRegression);
+    if (!Number.isFinite(failPct) || failPct < 0) throw new IsobenchError('BAD_ARGS', `--fail-on-regression "${opts.failOnRegression}": expected a percentage such as 5`);
+  }
+  const ra = await loadResults(resolveRunDir(a, RESULTS_ROOT));
+  const rb = await loadResults(resolveRunDir(b, RESULTS_ROOT));
+  const comparison = cmp.compareRuns(ra, rb);
+  const dir = path.join(REPORTS_ROOT, `compare-${ra.runId}-vs-${rb.runId}`);
+  await fs.mkdir(dir, { recursive: true });
+  await writeFileAtomic(path.join(dir, 'index.html'), cmp.renderCompareHtml(comparison));
+  const md = cmp.renderCompareMarkdown(comparison);
+  await writeFileAtomic(path.join(dir, 'compare.md'), md);
+  out(opts.json ? JSON.stringify(comparison, null, 2) : md);
+  process.stderr.write(`compare report: ${path.join(dir, 'index.html')}\n`);
+  if (failPct !== undefined) {
+    const regs = cmp.regressions(comparison, failPct);
+    if (regs.length) {
+      process.stderr.write(`${regs.length} regression(s) beyond ${failPct}%\n`);
+      return EXIT_FAILED;
+    }
+  }
+  return EXIT_OK;
+}
+
+async function cmdCapacity(opts: { run?: string; host?: string; instance?: string; target?: string; json?: boolean }): Promise<number> {
+  if (!opts.run) throw new IsobenchError('BAD_ARGS', 'capacity: --run <run-id> is required (a run id under results/ or a run directory)');
+  if (!opts.host) throw new IsobenchError('BAD_ARGS', 'capacity: --host is required, e.g. --host cores=64,memoryGiB=256 or --host scenarios/hosts/example-64c-256g.yaml');
+  if (!opts.instance) throw new IsobenchError('BAD_ARGS', 'capacity: --instance is required, e.g. --instance vcpus=2,memoryMiB=2048');
+  const { runCapacityCommand } = await import('./capacity/index.js');
+  const r = await runCapacityCommand({
+    run: opts.run,
+    host: opts.host,
+    instance: opts.instance,
+    ...(opts.target !== undefined ? { target: opts.target } : {}),
+    ...(opts.json ? { json: true } : {}),
+    resultsRoot: RESULTS_ROOT,
+  });
+  out(r.text);
+  return r.exitCode;
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name('isobench')
+    .description('What does isolation cost? Runs identical workloads natively, in containers and in VMs, and reports the overhead with its uncertainty.')
+    .version('0.1.0')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 success, 1 a run or check failed, 2 bad input.
+Examples:
+  isobench doctor                         what this host can run
+  isobench run scenarios/quick.yaml       the default scenario, report included
+  isobench report <run-id>                re-render a run's report
+  isobench compare <runA> <runB> --fail-on-regression 5
+  isobench capacity --run <run-id> --host cores=64,memoryGiB=256 --instance vcpus=2,memoryMiB=2048`,
+    );
+
+  program
+    .command('doctor')
+    .description('check this host: root, cgroups, tools, guest kernel, KVM (real or software), KSM, THP')
+    .option('--json', 'machine-readable output')
+    .option('--cleanup', 'remove leftovers of crashed runs (only things named isobench-*)')
+    .action(async (o) => setExit(await cmdDoctor(o)));
+
+  const scenarios = program.command('scenarios').description('list and validate scenario files');
+  scenarios
+    .command('list')
+    .description('list the scenarios shipped in scenarios/')
+    .action(async () => setExit(await cmdScenariosList()));
+  scenarios
+    .command('validate')
+    .description('validate scenario files: one line per problem (file:line: field: what is allowed), exit 2 if any is invalid')
+    .argument('<files...>', 'scenario YAML files')
+    .action(async (files: string[]) => setExit(await cmdScenariosValidate(files)));
+
+  program
+    .command('images')
+    .description('workload image (rootfs + ext4) shared by containers and VMs')
+    .command('build')
+    .description('build (or reuse from cache) the content-hashed workload image')
+    .action(async () => setExit(await cmdImagesBuild()));
+
+  program
+    .command('run')
+    .description('run a scenario; prints the run directory as its last line')
+    .argument('<scenario>', 'scenario YAML file, e.g. scenarios/quick.yaml')
+    .option('--backends <list>', 'only these backends: native,container,vm or variants like container:runsc')
+    .option('--run-id <id>', 'name of the run directory (default: <scenario>-<time>-<rand>)')
+    .option('--resume <run-id>', 'resume an interrupted run: keep measured repetitions, run what is missing')
+    .option('--no-report', 'do not render the report at the end')
+    .option('--quiet', 'no progress output')
+    .action(async (scenario: string, o) => setExit(await cmdRun(scenario, o)));
+
+  program
+    .command('report')
+    .description('render reports/<run-id>/ (index.html, PNG charts, summary.md) from a run')
+    .argument('<run>', 'run id under results/ or a run directory')
+    .action(async (ref: string) => setExit(await cmdReport(ref)));
+
+  program
+    .command('compare')
+    .description('compare two runs metric by metric: change with CI and a verdict (improved / regressed / within noise)')
+    .argument('<runA>', 'baseline run id or directory')
+    .argument('<runB>', 'new run id or directory')
+    .option('--fail-on-regression <pct>', 'exit 1 if any metric regressed by more than this percentage')
+    .option('--json', 'print the comparison as JSON')
+    .action(async (a: string, b: string, o) => setExit(await cmdCompare(a, b, o)));
+
+  program
+    .command('capacity')
+    .description('how many instances fit on a host as VMs and as containers, from a run\'s measured overheads')
+    .addOption(new Option('--run <run-id>', 'run id under results/ or a run directory'))
+    .option('--host <spec>', 'host: cores=64,memoryGiB=256[,diskIops=..,netGbps=..] or a YAML profile (scenarios/hosts/)')
+    .option('--instance <spec>', 'per-instance demand: vcpus=2,memoryMiB=2048[,iops=..,mbps=..]')
+    .option('--target <n>', 'instances needed: prints hosts required')
+    .option('--json', 'machine-readable output')
+    .action(async (o) => setExit(await cmdCapacity(o)));
+
+  for (const c of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) c.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = EXIT_OK;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
+      if (e.code === 'commander.executeSubCommandAsync') return EXIT_OK;
+      return EXIT_BAD_INPUT;
+    }
+    if (e instanceof IsobenchError) {
+      process.stderr.write(`isobench: ${e.message}\n`);
+      for (const d of e.details) process.stderr.write(`${d}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`isobench: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    return EXIT_FAILED;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && /(?:cli\.ts|isobench(?:\.js)?)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  const code = await main(process.argv.slice(2));
+  process.exitCode = code;
+  // Handles (progress bars, sockets) must not keep a finished command alive.
+  setTimeout(() => process.exit(code), 50).unref();
+}

@@ -1,0 +1,116 @@
+/**
+ * PNG charts for slides and wikis, drawn with chartjs-node-canvas from the
+ * same chart specifications as the HTML report (model.ts), plus summary.png:
+ * the headline overheads with their CIs and the accelerator caveat.
+ */
+import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
+import type { ChartConfiguration, Plugin } from 'chart.js';
+import type { RunResults } from '../results/types.js';
+import { CHART_RUNTIME_JS, acceleratorCaveat, buildModel, chartConfig, type ChartSpec, type ReportModel } from './model.js';
+
+export const PNG_WIDTH = 1000;
+export const PNG_HEIGHT = 560;
+
+export interface PngFile {
+  name: string;
+  data: Buffer;
+}
+
+interface ChartRuntime {
+  errorBars: Plugin;
+  prepare(cfg: unknown): ChartConfiguration;
+}
+
+/** The chart runtime (whiskers, tick formatters), evaluated from the same source the HTML inlines. */
+function chartRuntime(): ChartRuntime {
+  return new Function(`return ${CHART_RUNTIME_JS};`)() as ChartRuntime;
+}
+
+/** Draws extra lines of text (the caveat) in a red box at the bottom of the canvas. */
+function footerPlugin(lines: string[]): Plugin {
+  return {
+    id: 'isobenchFooter',
+    afterDraw(chart) {
+      if (lines.length === 0) return;
+      const { ctx, width, height } = chart;
+      const lineH = 18;
+      const boxH = lines.length * lineH + 14;
+      ctx.save();
+      ctx.fillStyle = '#fff1f2';
+      ctx.strokeStyle = '#e11d48';
+      ctx.lineWidth = 2;
+      ctx.fillRect(8, height - boxH - 8, width - 16, boxH);
+      ctx.strokeRect(8, height - boxH - 8, width - 16, boxH);
+      ctx.fillStyle = '#881337';
+      ctx.textBaseline = 'top';
+      lines.forEach((l, i) => {
+        ctx.font = `${i === 0 ? 'bold ' : ''}14px "DejaVu Sans", sans-serif`;
+        ctx.fillText(l, 18, height - boxH - 8 + 7 + i * lineH, width - 36);
+      });
+      ctx.restore();
+    },
+  };
+}
+
+/** Greedy word wrap by character count (the canvas has no layout engine). */
+function wrap(text: string, max: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if ((line + ' ' + word).trim().length > max) {
+      if (line) out.push(line);
+      line = word;
+    } else line = (line + ' ' + word).trim();
+  }
+  if (line) out.push(line);
+  return out;
+}
+
+function pngName(spec: ChartSpec): string {
+  return `${spec.id.replace(/^chart-/, '')}.png`;
+}
+
+export async function renderPngsFromModel(model: ReportModel, size: { width: number; height: number } = { width: PNG_WIDTH, height: PNG_HEIGHT }): Promise<PngFile[]> {
+  const runtime = chartRuntime();
+  const out: PngFile[] = [];
+
+  const render = async (spec: ChartSpec, footer: string[]): Promise<Buffer> => {
+    const canvas = new ChartJSNodeCanvas({
+      width: size.width,
+      height: size.height,
+      backgroundColour: 'white',
+      chartCallback: (C) => {
+        C.defaults.font.family = 'DejaVu Sans';
+        C.defaults.color = '#334155';
+      },
+    });
+    const cfg = runtime.prepare(chartConfig(spec, { forPng: true }));
+    if (footer.length) cfg.plugins = [...(cfg.plugins ?? []), footerPlugin(footer)];
+    const opts = (cfg.options ??= {}) as { layout?: { padding?: unknown } };
+    opts.layout = { padding: { left: 8, right: 16, top: 4, bottom: footer.length ? footer.length * 18 + 30 : 4 } };
+    return canvas.renderToBuffer(cfg);
+  };
+
+  const caveat = acceleratorCaveat(model);
+  const tcgLine = 'WARNING: VM figures are TCG software emulation, not hardware virtualization.';
+  const summaryFooter = [
+    ...(caveat ? [tcgLine, ...wrap(caveat, 125)] : []),
+    ...(model.status !== 'complete' ? [`Run ${model.runId} is ${model.status.toUpperCase()}: ${model.statusReason ?? 'some cells did not complete'}`] : []),
+  ];
+
+  if (model.summaryChart) {
+    const summary = { ...model.summaryChart, title: `${model.summaryChart.title} · run ${model.runId}` };
+    out.push({ name: 'summary.png', data: await render(summary, summaryFooter) });
+  }
+  for (const cat of model.categories) {
+    if (cat.chart) {
+      out.push({ name: pngName(cat.chart), data: await render(cat.chart, caveat ? [tcgLine] : []) });
+    }
+    for (const d of cat.distributions) out.push({ name: pngName(d), data: await render(d, caveat ? [tcgLine] : []) });
+  }
+  return out;
+}
+
+export async function renderPngs(results: RunResults): Promise<PngFile[]> {
+  return renderPngsFromModel(buildModel(results));
+}

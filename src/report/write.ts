@@ -1,0 +1,65 @@
+/**
+ * Writes a run's report: reports/<runId>/index.html, *.png and summary.md.
+ * The renderers are pure; this is the only place that touches the disk. The
+ * report is built in a temporary directory next to its final place and
+ * renamed into place, so a reader never sees half a report and an older
+ * report of the same run is replaced whole.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { RunResults } from '../results/types.js';
+import { renderHtmlFromModel } from './html.js';
+import { renderMarkdownFromModel } from './markdown.js';
+import { buildModel } from './model.js';
+import { renderPngsFromModel } from './png.js';
+
+/** Link prefix from the report directory to the run directory, POSIX separators, ending in "/". */
+export function rawBaseFor(reportDir: string, runDir: string): string {
+  const rel = path.relative(path.resolve(reportDir), path.resolve(runDir)).split(path.sep).join('/');
+  return rel === '' ? './' : `${rel}/`;
+}
+
+function safeRunId(runId: string): string {
+  if (!runId || runId === '.' || runId === '..' || /[/\\\0]/.test(runId)) {
+    throw new Error(`Refusing to write a report for run id ${JSON.stringify(runId)}: it is not a plain directory name.`);
+  }
+  return runId;
+}
+
+export async function writeReport(results: RunResults, runDir: string, reportsRoot: string): Promise<{ dir: string; index: string }> {
+  const root = path.resolve(reportsRoot);
+  const dir = path.join(root, safeRunId(results.runId));
+  await fs.mkdir(root, { recursive: true });
+  const tmp = await fs.mkdtemp(path.join(root, `.${results.runId}.tmp-`));
+  try {
+    const model = buildModel(results);
+    const html = renderHtmlFromModel(model, { rawBase: rawBaseFor(dir, runDir) });
+    const md = renderMarkdownFromModel(model);
+    const pngs = await renderPngsFromModel(model);
+    await fs.chmod(tmp, 0o755); // mkdtemp makes it 0700; a report is meant to be read
+    await fs.writeFile(path.join(tmp, 'index.html'), html);
+    await fs.writeFile(path.join(tmp, 'summary.md'), md);
+    for (const p of pngs) await fs.writeFile(path.join(tmp, path.basename(p.name)), p.data);
+
+    // Replace an older report: move it aside, move the new one in, then delete the old one.
+    let old: string | null = null;
+    try {
+      await fs.access(dir);
+      old = `${tmp}.old`;
+      await fs.rename(dir, old);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    try {
+      await fs.rename(tmp, dir);
+    } catch (e) {
+      if (old) await fs.rename(old, dir).catch(() => undefined);
+      throw e;
+    }
+    if (old) await fs.rm(old, { recursive: true, force: true });
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return { dir, index: path.join(dir, 'index.html') };
+}

@@ -1,0 +1,613 @@
+/**
+ * Orchestration of one run: scenario -> backends -> instances -> workloads x
+ * repetitions -> results. The shape follows PerfKitBenchmarker's discipline:
+ * the run starts as "partial" and becomes "complete" only on its last line,
+ * results are rewritten after every measured cell (hyperfine's habit), and
+ * teardown happens in `finally`, also on signals.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { IsobenchError, errorMessage } from '../errors.js';
+import { hostFacts, type HostFacts } from '../host/facts.js';
+import { toolVersions } from '../host/versions.js';
+import { collectHostInfo } from '../host/info.js';
+import { loadScenario } from '../scenario/loader.js';
+import { resolveBackend, type ResolvedBackend, type Scenario } from '../scenario/schema.js';
+import { CleanupRegistry } from './cleanup.js';
+import { Progress } from './progress.js';
+import { preflight } from './preflight.js';
+import { startInstance } from './lifecycle.js';
+import { createBackend } from './backends.js';
+import { BenchNet } from '../net/bench.js';
+import type { Backend, BackendContext, ExecResult, Instance, InstanceSpec } from '../backends/types.js';
+import { getWorkload } from '../workloads/registry.js';
+import '../workloads/index.js';
+import type { MetricValue, StartedInstance, Workload, WorkloadContext } from '../workloads/types.js';
+import { ParseError } from '../workloads/types.js';
+import { SCHEMA_VERSION, type BackendResult, type Cell, type MetricResult, type RunResults, type Warning } from '../results/types.js';
+import { loadResults, resolveRunDir, writeResults } from '../results/io.js';
+import { summarize, overhead, ciHalfWidthPct } from '../stats/index.js';
+import { run as runProc } from '../util/proc.js';
+import type { WorkloadImage } from '../images/rootfs.js';
+
+export const TOOL_VERSION = '0.1.0';
+
+/** The registry of the run in progress, so a second Ctrl-C can still release what it holds. */
+export let activeCleanup: CleanupRegistry | undefined;
+
+export interface RunOptions {
+  scenarioFile: string;
+  /** Keep only these backends: kinds (native, container, vm) or keys (container:runsc). */
+  backends?: string[];
+  runId?: string;
+  resume?: string;
+  resultsRoot: string;
+  /** Private temp root for instance state (bundles, disk images, sockets). */
+  workRoot?: string;
+  quiet?: boolean;
+  /** Aborting stops the run: instances are stopped, the partial result is kept. */
+  signal?: AbortSignal;
+}
+
+export interface RunOutcome {
+  runDir: string;
+  results: RunResults;
+  exitCode: number;
+}
+
+interface CellData {
+  backend: string;
+  workload: string;
+  metrics: Map<string, MetricResult>;
+  failure?: { stage: string; error: string; rawLog?: string };
+  skipped?: string;
+  extra?: Record<string, unknown>;
+}
+
+interface LiveBackend {
+  entry: ResolvedBackend;
+  backend: Backend;
+  label: string;
+  info: BackendResult;
+  instance?: Instance;
+  spec?: InstanceSpec;
+  /** Extra instances started by workloads, stopped after each repetition. */
+  extras: Instance[];
+  failed?: string;
+  nameCounter: number;
+}
+
+export function makeRunId(scenarioName: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${scenarioName}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+export function shortIdOf(runId: string): string {
+  return createHash('sha256').update(runId).digest('hex').slice(0, 6);
+}
+
+const RUN_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/;
+
+function pickCpus(s: Scenario, host: HostFacts): number[] {
+  if (Array.isArray(s.instance.cpus)) return s.instance.cpus;
+  // The last `vcpus` CPUs: CPU 0 stays for the harness and the traffic peer.
+  const n = Math.min(s.instance.vcpus, host.cpus);
+  return Array.from({ length: n }, (_, i) => host.cpus - n + i);
+}
+
+function labelSlug(label: string): string {
+  return label.replace(/^container:/, 'c').replace(/^vm:/, 'v').replace(/^native$/, 'n').replace(/[^a-z0-9]/g, '').slice(0, 8);
+}
+
+function cellKey(backend: string, workload: string): string {
+  return `${backend}\u0000${workload}`;
+}
+
+function safeFile(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
+}
+
+export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
+  const loaded = await loadScenario(opts.scenarioFile);
+  const scenario = loaded.scenario;
+  const host = await hostFacts();
+
+  let entries = scenario.backends.map(resolveBackend);
+  if (opts.backends && opts.backends.length > 0) {
+    const want = opts.backends;
+    for (const w of want)
+      if (!/^(native|container|vm)(:[a-z0-9]+)?$/.test(w))
+        throw new IsobenchError('BAD_ARGS', `--backends: "${w}" is not a backend; use native, container, vm or e.g. container:runsc`);
+    entries = entries.filter((e) => want.some((w) => w === e.kind || w === keyOf(e)));
+    if (entries.length === 0)
+      throw new IsobenchError('BAD_ARGS', `--backends ${want.join(',')} matches none of the scenario's backends (${scenario.backends.map((b) => (typeof b === 'string' ? b : b.kind)).join(', ')})`);
+  }
+  const workloads: Workload[] = Object.keys(scenario.workloads)
+    .filter((k) => (scenario.workloads as Record<string, unknown>)[k] !== undefined)
+    .map((k) => {
+      const w = getWorkload(k);
+      if (!w) throw new IsobenchError('BAD_SCENARIO', `${opts.scenarioFile}: workloads.${k}: unknown workload`);
+      return w;
+    });
+
+  // Resume: reuse the run directory and every repetition already measured.
+  let previous: RunResults | undefined;
+  let runId: string;
+  let runDir: string;
+  if (opts.resume) {
+    runDir = resolveRunDir(opts.resume, opts.resultsRoot);
+    previous = await loadResults(runDir);
+    runId = previous.runId;
+    if (previous.status === 'complete') throw new IsobenchError('BAD_ARGS', `run ${runId} is already complete; nothing to resume`);
+  } else {
+    runId = opts.runId ?? makeRunId(scenario.name);
+    if (!RUN_ID_RE.test(runId)) throw new IsobenchError('BAD_ARGS', `--run-id "${runId}": use letters, digits, ".", "_" and "-" only (no "/" or "..")`);
+    runDir = path.join(opts.resultsRoot, runId);
+  }
+
+  const workRoot = opts.workRoot ?? os.tmpdir();
+  preflight({ scenario, host, kinds: entries.map((e) => e.kind), resultsRoot: opts.resultsRoot, workRoot, file: opts.scenarioFile });
+
+  if (!opts.resume) {
+    try {
+      await fs.mkdir(opts.resultsRoot, { recursive: true });
+      await fs.mkdir(runDir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new IsobenchError('BAD_ARGS', `run ${runId} already exists in ${opts.resultsRoot}; pick another --run-id or --resume it`);
+      throw e;
+    }
+  }
+  await fs.mkdir(path.join(runDir, 'raw'), { recursive: true });
+
+  const shortId = shortIdOf(runId);
+  const cleanup = new CleanupRegistry();
+  activeCleanup = cleanup;
+  const progress = new Progress(opts.quiet);
+  const warnings: Warning[] = [];
+  const startedAt = previous?.startedAt ?? new Date().toISOString();
+  const runDeadline = Date.now() + scenario.timeouts.runMinutes * 60_000;
+  const cells = new Map<string, CellData>();
+  const live: LiveBackend[] = [];
+  let aborted = false;
+  let statusReason: string | undefined;
+  let image: WorkloadImage | undefined;
+
+  const onAbort = (): void => {
+    aborted = true;
+    statusReason = `interrupted (${String(opts.signal?.reason ?? 'signal')})`;
+    progress.note(`interrupted: stopping instances and keeping what was measured`);
+    // Stopping the instances ends any exec in flight.
+    for (const b of live) {
+      for (const i of [b.instance, ...b.extras]) void i?.stop().catch(() => undefined);
+    }
+  };
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+  // Carry over what a previous attempt measured.
+  if (previous) {
+    for (const c of previous.cells) {
+      if (c.state === 'complete' || c.state === 'partial' || c.state === 'failed') {
+        const data: CellData = { backend: c.backend, workload: c.workload, metrics: new Map() };
+        for (const m of c.metrics) if (m.values.length) data.metrics.set(m.metric, { ...m, summary: null });
+        if (c.extra) data.extra = c.extra;
+        cells.set(cellKey(c.backend, c.workload), data);
+      }
+    }
+  }
+
+  const toolVers = await toolVersions();
+  const hostInfo = await collectHostInfo(host);
+  if (host.loadAvg[0] > 0.5 * host.cpus)
+    warnings.push({ code: 'HOST_BUSY', message: `host load average ${host.loadAvg[0].toFixed(2)} at start on ${host.cpus} CPUs: other load skews results` });
+  if (host.thp.enabled === 'always') warnings.push({ code: 'THP_ALWAYS', message: 'transparent huge pages are "always": memory figures depend on THP availability' });
+  if (host.cpuGovernor && host.cpuGovernor !== 'performance')
+    warnings.push({ code: 'CPU_GOVERNOR', message: `CPU frequency governor is "${host.cpuGovernor}", not "performance": frequency scaling adds variance` });
+  if (host.ksm.run === 1) warnings.push({ code: 'KSM_ON', message: 'KSM is running: identical pages of VMs are merged, lowering their memory figures' });
+  if (host.virtualized) warnings.push({ code: 'NESTED', message: 'this host is itself a virtual machine: native figures include its hypervisor' });
+
+  const snapshot = (status: RunResults['status'], endedAt: string | null): RunResults => {
+    const cellList: Cell[] = [];
+    for (const c of cells.values()) {
+      const metrics = [...c.metrics.values()].map((m) => ({ ...m, summary: summarize(m.values) }));
+      const base = { backend: c.backend, workload: c.workload, ...(c.extra ? { extra: c.extra } : {}) };
+      if (c.skipped) cellList.push({ ...base, state: 'skipped', reason: c.skipped, metrics });
+      else if (c.failure) cellList.push({ ...base, state: 'failed', stage: c.failure.stage, error: c.failure.error, ...(c.failure.rawLog ? { rawLog: c.failure.rawLog } : {}), metrics });
+      else if (status !== 'complete' && !isCellComplete(c)) cellList.push({ ...base, state: 'partial', reason: statusReason ?? 'not all repetitions measured yet', metrics });
+      else cellList.push({ ...base, state: 'complete', metrics });
+    }
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      tool: { name: 'isobench', version: TOOL_VERSION },
+      runId,
+      status,
+      ...(statusReason ? { statusReason } : {}),
+      startedAt,
+      endedAt,
+      scenarioFile: path.relative(process.cwd(), opts.scenarioFile) || opts.scenarioFile,
+      scenario,
+      host: hostInfo,
+      toolVersions: toolVers,
+      rootfsHash: image?.hash ?? previous?.rootfsHash ?? null,
+      backends: live.map((b) => b.info),
+      order:
+        scenario.order === 'interleaved'
+          ? 'interleaved: for each workload and repetition, every backend in turn, the starting backend rotating each repetition (ABC, BCA, CAB)'
+          : 'sequential: all repetitions of one backend, then the next',
+      cells: cellList,
+      overheads: computeOverheads(cellList, live.map((b) => b.info)),
+      warnings: [...warnings, ...noiseWarnings(cellList)],
+    };
+  };
+
+  const isCellComplete = (c: CellData): boolean => {
+    const reps = repsDone(c);
+    return reps.size >= scenario.repetitions;
+  };
+
+  const save = async (status: RunResults['status'] = 'partial', endedAt: string | null = null): Promise<RunResults> => {
+    const r = snapshot(status, endedAt);
+    await writeResults(runDir, r);
+    return r;
+  };
+
+  await save();
+
+  let exitCode = 0;
+  let finalResults: RunResults | undefined;
+  try {
+    const needsNet = workloads.some((w) => w.needsNetwork);
+    const needsImage = entries.some((e) => e.kind !== 'native');
+    if (needsImage) {
+      progress.note('preparing the workload image (cached after the first build)');
+      const { ensureWorkloadImage } = await import('../images/rootfs.js');
+      image = await ensureWorkloadImage({ log: (s: string) => progress.note(s) });
+    }
+    const workDir = await fs.mkdtemp(path.join(workRoot, `isobench-${shortId}-`));
+    cleanup.add(`dir ${workDir}`, () => fs.rm(workDir, { recursive: true, force: true }));
+    const net = needsNet ? await BenchNet.create(shortId, cleanup) : undefined;
+    const ctx: BackendContext = {
+      runId,
+      shortId,
+      workDir,
+      rawDir: path.join(runDir, 'raw'),
+      host,
+      cleanup,
+      image: image ?? { rootfsDir: '/', ext4Path: '', hash: 'native-host', manifestPath: '' },
+      net,
+    };
+
+    // Prepare every backend; a backend that cannot work here fails its cells, the run goes on.
+    for (const entry of entries) {
+      const backend = await createBackend(entry, ctx, { bootTimeoutMs: scenario.timeouts.bootSeconds * 1000 });
+      const lb: LiveBackend = { entry, backend, label: keyOf(entry), info: placeholderInfo(entry), extras: [], nameCounter: 0 };
+      live.push(lb);
+      try {
+        progress.note(`preparing ${keyOf(entry)}`);
+        await backend.prepare();
+        const info = backend.info();
+        lb.label = backend.label;
+        lb.info = { label: backend.label, ...info };
+        for (const w of info.warnings) warnings.push({ code: 'BACKEND', message: w, backend: backend.label });
+      } catch (e) {
+        lb.failed = errorMessage(e);
+        lb.info = { ...lb.info, error: lb.failed };
+        warnings.push({ code: 'BACKEND_UNAVAILABLE', message: lb.failed, backend: lb.label });
+      }
+    }
+    // Results of a resumed run are keyed by the prepared labels.
+    const baseSpec = (lb: LiveBackend, overrides: Partial<InstanceSpec> = {}): InstanceSpec => ({
+      name: `${shortId}-${labelSlug(lb.label)}-${lb.nameCounter++}`,
+      vcpus: scenario.instance.vcpus,
+      cpus: pickCpus(scenario, host),
+      memoryMiB: scenario.instance.memoryMiB,
+      pidsLimit: scenario.instance.pidsLimit,
+      disk: { ...scenario.instance.disk },
+      network: needsNet,
+      ...overrides,
+    });
+
+    const ensureInstance = async (lb: LiveBackend): Promise<Instance> => {
+      if (lb.instance) return lb.instance;
+      const spec = baseSpec(lb);
+      progress.note(`starting ${lb.label} instance ${spec.name}`);
+      const started = await startInstance(lb.backend, spec, scenario.timeouts.bootSeconds * 1000);
+      lb.instance = started.instance;
+      lb.spec = spec;
+      if (started.instance.cgroup) {
+        const rb = await started.instance.cgroup.readLimits().catch(() => undefined);
+        if (rb) lb.info.limitsReadBack = { ...rb };
+      }
+      return started.instance;
+    };
+
+    const totalReps = (scenario.warmup + scenario.repetitions) * workloads.length * live.length;
+    progress.start(totalReps);
+
+    for (const workload of workloads) {
+      const params = (scenario.workloads as Record<string, unknown>)[workload.name];
+      const maxReps = scenario.adaptive ? scenario.adaptive.maxRepetitions : scenario.repetitions;
+      for (let rep = 1 - scenario.warmup; rep <= maxReps; rep++) {
+        if (aborted) break;
+        if (Date.now() > runDeadline) {
+          statusReason = `run time limit of ${scenario.timeouts.runMinutes} min reached`;
+          aborted = true;
+          break;
+        }
+        if (rep > scenario.repetitions) {
+          // Adaptive mode: go on only while some metric's CI is wider than the target.
+          const target = scenario.adaptive?.targetCiPct ?? 0;
+          const wide = live.some((lb) => {
+            const c = cells.get(cellKey(lb.label, workload.name));
+            return c && !c.failure && [...c.metrics.values()].some((m) => ciHalfWidthPct(m.values) > target);
+          });
+          if (!wide) break;
+          progress.setTotal(totalReps + (rep - scenario.repetitions) * live.length);
+        }
+        const order = rotate(live, scenario.order === 'interleaved' ? (rep - 1 + scenario.warmup) % live.length : 0);
+        for (const lb of order) {
+          if (aborted) break;
+          const key = cellKey(lb.label, workload.name);
+          let cell = cells.get(key);
+          if (!cell) {
+            cell = { backend: lb.label, workload: workload.name, metrics: new Map() };
+            cells.set(key, cell);
+          }
+          const repText = rep <= 0 ? `warm-up ${rep + scenario.warmup}/${scenario.warmup}` : `rep ${rep}/${scenario.repetitions}`;
+          progress.step(`${lb.label} ${workload.name} ${repText}`);
+          if (lb.failed) {
+            cell.skipped = `backend unavailable: ${lb.failed}`;
+            progress.tick();
+            continue;
+          }
+          if (cell.failure) {
+            progress.tick();
+            continue;
+          }
+          if (rep > 0 && repsDone(cell).has(rep)) {
+            progress.tick(); // measured by an earlier attempt (resume)
+            continue;
+          }
+          if (rep <= 0 && previous && repsDone(cell).size > 0) {
+            progress.tick(); // resumed cell: warm-up already done
+            continue;
+          }
+          try {
+            const values = await runOneRepetition(lb, workload, params, rep, ensureInstance, baseSpec, net, runDir, scenario, progress, cleanup);
+            if (rep > 0) recordValues(cell, workload, values, rep);
+            if (rep > 0) {
+              const c = cell;
+              const unknown = values.filter((v) => !workload.metrics.some((m) => m.name === v.metric));
+              if (unknown.length) throw new Error(`workload ${workload.name} produced undeclared metric ${unknown[0]?.metric}`);
+              void c;
+            }
+          } catch (e) {
+            if (aborted) break; // an interrupted repetition is not a failure of the workload
+            const err = e as Error & { rawLog?: string };
+            cell.failure = {
+              stage: e instanceof ParseError ? 'parse' : (err as { stage?: string }).stage ?? 'run',
+              error: errorMessage(e),
+              ...(err.rawLog ? { rawLog: err.rawLog } : {}),
+            };
+            progress.note(`${lb.label} ${workload.name}: failed: ${errorMessage(e).split('\n')[0]}`);
+            // A hung or broken instance must not poison the next workload: start a fresh one.
+            if (lb.instance) {
+              await lb.instance.stop().catch(() => undefined);
+              lb.instance = undefined;
+            }
+          } finally {
+            for (const x of lb.extras.splice(0)) await x.stop().catch(() => undefined);
+          }
+          progress.tick();
+          await save();
+        }
+      }
+      if (aborted) break;
+    }
+    progress.stop();
+    const anyFailed = [...cells.values()].some((c) => c.failure || c.skipped);
+    if (aborted) {
+      statusReason ??= 'interrupted';
+      exitCode = 1;
+    } else if (anyFailed) {
+      statusReason = 'some backend x workload cells failed or were skipped (see cells[].state and warnings)';
+      exitCode = 1;
+    }
+  } catch (e) {
+    progress.stop();
+    statusReason = `run failed: ${errorMessage(e)}`;
+    exitCode = e instanceof IsobenchError ? e.exitCode : 1;
+    if (!(e instanceof IsobenchError)) warnings.push({ code: 'UNEXPECTED', message: (e as Error).stack ?? String(e) });
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    for (const lb of live) {
+      for (const i of [...lb.extras, lb.instance]) await i?.stop().catch(() => undefined);
+    }
+    const failures = await cleanup.releaseAll();
+    activeCleanup = undefined;
+    const status: RunResults['status'] = aborted || statusReason?.startsWith('run failed') ? 'partial' : statusReason ? 'partial' : 'complete';
+    const anyMeasured = [...cells.values()].some((c) => [...c.metrics.values()].some((m) => m.values.length > 0));
+    finalResults = snapshot(status === 'partial' && !anyMeasured && statusReason?.startsWith('run failed') ? 'failed' : status, new Date().toISOString());
+    if (failures.length > 0) {
+      finalResults.cleanupFailed = {
+        leftovers: failures.map((f) => `${f.label}: ${f.error}`),
+        hint: 'run `isobench doctor --cleanup` to remove isobench leftovers (names start with isobench-)',
+      };
+      exitCode = exitCode || 1;
+    }
+    await writeResults(runDir, finalResults);
+  }
+  return { runDir, results: finalResults, exitCode };
+}
+
+function keyOf(e: ResolvedBackend): string {
+  if (e.kind === 'native') return 'native';
+  if (e.kind === 'container') return `container:${e.runtime}`;
+  return `vm:${e.machine}`;
+}
+
+function placeholderInfo(e: ResolvedBackend): BackendResult {
+  return { label: keyOf(e), kind: e.kind, variant: e.kind === 'container' ? e.runtime : e.kind === 'vm' ? e.machine : 'host', accelerator: 'unknown', acceleratorReason: 'not prepared', versions: {}, warnings: [], details: {} };
+}
+
+function rotate<T>(xs: T[], k: number): T[] {
+  if (xs.length === 0) return xs;
+  const s = ((k % xs.length) + xs.length) % xs.length;
+  return [...xs.slice(s), ...xs.slice(0, s)];
+}
+
+function repsDone(c: CellData): Set<number> {
+  const s = new Set<number>();
+  for (const m of c.metrics.values()) for (const r of m.repetitions) s.add(r);
+  return s;
+}
+
+function recordValues(cell: CellData, workload: Workload, values: MetricValue[], rep: number): void {
+  for (const v of values) {
+    const decl = workload.metrics.find((m) => m.name === v.metric);
+    if (!decl) continue;
+    if (!Number.isFinite(v.value)) throw new ParseError(workload.name, `metric ${v.metric} is not a finite number`);
+    let m = cell.metrics.get(v.metric);
+    if (!m) {
+      m = { metric: decl.name, unit: decl.unit, higherIsBetter: decl.higherIsBetter, values: [], repetitions: [], rawLogs: [], summary: null };
+      cell.metrics.set(v.metric, m);
+    }
+    m.values.push(v.value);
+    m.repetitions.push(rep);
+    m.rawLogs.push(v.rawLog ?? '');
+  }
+}
+
+async function runOneRepetition(
+  lb: LiveBackend,
+  workload: Workload,
+  params: unknown,
+  rep: number,
+  ensureInstance: (lb: LiveBackend) => Promise<Instance>,
+  baseSpec: (lb: LiveBackend, o?: Partial<InstanceSpec>) => InstanceSpec,
+  net: BenchNet | undefined,
+  runDir: string,
+  scenario: Scenario,
+  progress: Progress,
+  _cleanup: CleanupRegistry,
+): Promise<MetricValue[]> {
+  let instance: Instance;
+  try {
+    instance = await ensureInstance(lb);
+  } catch (e) {
+    throw Object.assign(e instanceof Error ? e : new Error(String(e)), { stage: 'start' });
+  }
+  const execTimeoutMs = scenario.timeouts.execSeconds * 1000;
+  const repTag = rep <= 0 ? `warmup${rep + scenario.warmup}` : `r${rep}`;
+  const rawRel = (tag: string): string => path.join('raw', safeFile(lb.label), workload.name, `${safeFile(tag)}-${repTag}.log`);
+  const saveRaw = async (tag: string, text: string): Promise<string> => {
+    const rel = rawRel(tag);
+    await fs.mkdir(path.dirname(path.join(runDir, rel)), { recursive: true });
+    await fs.writeFile(path.join(runDir, rel), text);
+    return rel;
+  };
+  const logged = async (where: string, argv: string[], r: ExecResult, tag: string): Promise<string> =>
+    saveRaw(
+      tag,
+      `# ${where}: ${argv.join(' ')}\n# exit ${r.code}${r.timedOut ? ' (timed out)' : ''}${r.oomKilled ? ' (OOM-killed)' : ''} wall ${r.wallMs.toFixed(1)} ms\n# --- stdout\n${r.stdout}\n# --- stderr\n${r.stderr}\n`,
+    );
+  const check = (r: ExecResult, rawLog: string, argv: string[], allowFailure?: boolean): void => {
+    if (allowFailure) return;
+    if (r.timedOut || r.code !== 0) {
+      const why = r.timedOut ? 'timed out' : r.oomKilled ? `was OOM-killed (exit ${r.code})` : `exited ${r.code}`;
+      const tail = (r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ');
+      throw Object.assign(new Error(`${argv[0]} ${why}: ${tail} (raw log: ${rawLog})`), { rawLog, stage: r.timedOut ? 'timeout' : 'exec' });
+    }
+  };
+  const ctx: WorkloadContext<unknown> = {
+    params,
+    instance,
+    spec: lb.spec ?? baseSpec(lb),
+    net,
+    repetition: rep <= 0 ? 0 : rep,
+    timeoutMs: execTimeoutMs,
+    exec: async (inst, argv, o) => {
+      const r = await inst.exec(argv, { timeoutMs: o.timeoutMs ?? execTimeoutMs });
+      const rawLog = await logged(`${lb.label} ${inst.name}`, argv, r, o.tag);
+      check(r, rawLog, argv, o.allowFailure);
+      return { ...r, rawLog };
+    },
+    execPeer: async (argv, o) => {
+      if (!net) throw new Error('this workload needs the bench network, which the run did not create');
+      const t = o.timeoutMs ?? execTimeoutMs;
+      const r0 = await net.exec(argv, { timeoutMs: t });
+      const r: ExecResult = { ...r0 };
+      const rawLog = await logged('bench-netns peer', argv, r, o.tag);
+      check(r, rawLog, argv, o.allowFailure);
+      return { ...r, rawLog };
+    },
+    startInstance: async (overrides): Promise<StartedInstance> => {
+      const spec = baseSpec(lb, overrides ?? {});
+      try {
+        const s = await startInstance(lb.backend, spec, scenario.timeouts.bootSeconds * 1000);
+        lb.extras.push(s.instance);
+        return s;
+      } catch (e) {
+        throw Object.assign(e instanceof Error ? e : new Error(String(e)), { stage: 'start' });
+      }
+    },
+    saveRaw,
+    progress: (t) => progress.note(`${lb.label} ${workload.name}: ${t}`),
+  };
+  const timeoutMs = scenario.timeouts.workloadSeconds * 1000;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      // Stopping the instance ends the hung exec; the runner starts a fresh one.
+      void instance.stop().catch(() => undefined);
+      reject(Object.assign(new Error(`${workload.name} did not finish within ${scenario.timeouts.workloadSeconds} s (timeouts.workloadSeconds); killed`), { stage: 'timeout' }));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([workload.run(ctx), timeout]);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+export function computeOverheads(cells: Cell[], backends: BackendResult[]): RunResults['overheads'] {
+  const out: RunResults['overheads'] = [];
+  const native = backends.find((b) => b.kind === 'native');
+  if (!native) return out;
+  for (const c of cells) {
+    if (c.backend === native.label) continue;
+    const base = cells.find((n) => n.backend === native.label && n.workload === c.workload);
+    if (!base) continue;
+    for (const m of c.metrics) {
+      const nm = base.metrics.find((x) => x.metric === m.metric);
+      if (!nm || nm.values.length === 0 || m.values.length === 0) continue;
+      const o = overhead(nm.values, m.values, m.higherIsBetter);
+      if (!o) continue;
+      out.push({ backend: c.backend, workload: c.workload, metric: m.metric, unit: m.unit, higherIsBetter: m.higherIsBetter, ...o });
+    }
+  }
+  return out;
+}
+
+function noiseWarnings(cells: Cell[]): Warning[] {
+  const out: Warning[] = [];
+  for (const c of cells) {
+    for (const m of c.metrics) {
+      const s = m.summary;
+      if (!s) continue;
+      if (s.n >= 2 && s.cv > 0.1)
+        out.push({ code: 'NOISY', backend: c.backend, workload: c.workload, message: `${c.backend} ${c.workload} ${m.metric}: CV ${(s.cv * 100).toFixed(1)}% over ${s.n} repetitions: too noisy for a fine-grained verdict; add repetitions` });
+      if (s.outliers.length)
+        out.push({ code: 'OUTLIER', backend: c.backend, workload: c.workload, message: `${c.backend} ${c.workload} ${m.metric}: repetition(s) ${s.outliers.map((i) => m.repetitions[i]).join(', ')} are outliers (kept, flagged)` });
+    }
+  }
+  return out;
+}
+
+/** Used by doctor --cleanup and tests: is anything of a run still around? */
+export async function runLeftovers(shortId: string): Promise<string[]> {
+  const r = await runProc(['ip', 'netns', 'list']);
+  return r.stdout.split('\n').filter((l) => l.includes(`isobench-${shortId}`));
+}

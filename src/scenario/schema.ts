@@ -1,0 +1,124 @@
+/**
+ * Scenario schema. Every object is strict: an unknown key is an error, so a typo
+ * never silently falls back to a default. Workload parameter schemas come from
+ * the workload registry (each workload owns its parameters).
+ */
+import { z } from 'zod';
+import { allWorkloads } from '../workloads/registry.js';
+import '../workloads/index.js';
+
+export const SAFE_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+const backendShorthand = z
+  .string()
+  .regex(/^(native|container(:(runc|crun|runsc))?|vm(:(q35|microvm))?)$/, {
+    message: 'expected native, container[:runc|crun|runsc] or vm[:q35|microvm]',
+  });
+
+const backendObject = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('native'), label: z.string().regex(SAFE_NAME).optional() }).strict(),
+  z
+    .object({
+      kind: z.literal('container'),
+      runtime: z.enum(['runc', 'crun', 'runsc']).default('runc'),
+      runscPlatform: z.enum(['ptrace', 'systrap', 'kvm']).default('ptrace'),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('vm'),
+      machine: z.enum(['q35', 'microvm']).default('q35'),
+      accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
+    })
+    .strict(),
+]);
+
+export const backendSchema = z.union([backendShorthand, backendObject]);
+
+const diskSchema = z
+  .object({
+    sizeMiB: z.number().int().min(16).max(1_048_576).default(256),
+    mode: z.enum(['dir', 'image']).default('dir'),
+  })
+  .strict();
+
+export const instanceSchema = z
+  .object({
+    vcpus: z.number().int().min(1).max(1024).default(1),
+    /** Host CPUs to pin to; "auto" picks the last `vcpus` CPUs, leaving CPU 0 for the harness and traffic peer. */
+    cpus: z.union([z.literal('auto'), z.array(z.number().int().min(0)).min(1)]).default('auto'),
+    memoryMiB: z.number().int().min(64).max(4_194_304).default(512),
+    pidsLimit: z.number().int().min(16).max(4_194_304).default(1024),
+    disk: diskSchema.default({ sizeMiB: 256, mode: 'dir' }),
+  })
+  .strict();
+
+const adaptiveSchema = z
+  .object({
+    /** Stop once the 95% CI half-width is below this percentage of the mean, for every metric. */
+    targetCiPct: z.number().gt(0).max(100),
+    maxRepetitions: z.number().int().min(2).max(1000),
+  })
+  .strict();
+
+const timeoutsSchema = z
+  .object({
+    bootSeconds: z.number().gt(0).max(3600).default(90),
+    execSeconds: z.number().gt(0).max(86_400).default(180),
+    workloadSeconds: z.number().gt(0).max(86_400).default(900),
+    runMinutes: z.number().gt(0).max(10_080).default(120),
+  })
+  .strict();
+
+function workloadsSchema() {
+  const shape: Record<string, z.ZodType> = {};
+  for (const w of allWorkloads()) shape[w.name] = (w.params as z.ZodType).optional();
+  return z
+    .object(shape)
+    .strict()
+    .refine((o) => Object.values(o).some((v) => v !== undefined), { message: 'at least one workload is required' });
+}
+
+export function scenarioSchema() {
+  return z
+    .object({
+      name: z.string().regex(SAFE_NAME, { message: 'use 1-32 characters a-z 0-9 -, starting with a letter or digit' }),
+      description: z.string().max(2000).default(''),
+      backends: z.array(backendSchema).min(1),
+      instance: instanceSchema.default({ vcpus: 1, cpus: 'auto', memoryMiB: 512, pidsLimit: 1024, disk: { sizeMiB: 256, mode: 'dir' } }),
+      repetitions: z.number().int().min(1).max(1000).default(3),
+      warmup: z.number().int().min(0).max(100).default(1),
+      adaptive: adaptiveSchema.optional(),
+      order: z.enum(['interleaved', 'sequential']).default('interleaved'),
+      timeouts: timeoutsSchema.default({ bootSeconds: 90, execSeconds: 180, workloadSeconds: 900, runMinutes: 120 }),
+      workloads: workloadsSchema(),
+    })
+    .strict();
+}
+
+export type Scenario = z.output<ReturnType<typeof scenarioSchema>>;
+export type BackendEntry = z.output<typeof backendSchema>;
+export type InstanceConfig = z.output<typeof instanceSchema>;
+
+export type ResolvedBackend =
+  | { kind: 'native' }
+  | { kind: 'container'; runtime: 'runc' | 'crun' | 'runsc'; runscPlatform: 'ptrace' | 'systrap' | 'kvm' }
+  | { kind: 'vm'; machine: 'q35' | 'microvm'; accel: 'auto' | 'kvm' | 'tcg' };
+
+export function resolveBackend(entry: BackendEntry): ResolvedBackend {
+  if (typeof entry !== 'string') {
+    if (entry.kind === 'native') return { kind: 'native' };
+    return entry;
+  }
+  const [kind, variant] = entry.split(':');
+  if (kind === 'native') return { kind: 'native' };
+  if (kind === 'container') return { kind: 'container', runtime: (variant ?? 'runc') as 'runc' | 'crun' | 'runsc', runscPlatform: 'ptrace' };
+  return { kind: 'vm', machine: (variant ?? 'q35') as 'q35' | 'microvm', accel: 'auto' };
+}
+
+/** Key identifying a backend entry before it is prepared (duplicates are an error). */
+export function backendKey(b: ResolvedBackend): string {
+  if (b.kind === 'native') return 'native';
+  if (b.kind === 'container') return `container:${b.runtime}`;
+  return `vm:${b.machine}`;
+}

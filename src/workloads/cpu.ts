@@ -1,0 +1,99 @@
+/**
+ * CPU: how much compute and how many system calls an instance gets, against the
+ * same binaries on the host.
+ *
+ *  - sysbench cpu (prime search up to maxPrime): pure integer work in registers
+ *    and L1, no memory traffic and no system calls: the figure that isolation
+ *    should not change at all on hardware virtualization, and the one that shows
+ *    the raw cost of emulation (TCG) or a CPU quota. Measured on 1 thread and on
+ *    spec.vcpus threads (the second also exposes vCPU scheduling and cpuset
+ *    placement).
+ *  - stress-ng matrix (method prod, matrixSize x matrixSize long doubles): a
+ *    second, floating-point and cache-bound compute method, so a verdict does not
+ *    rest on one benchmark's instruction mix. Same 1 / all-vCPU split.
+ *  - a syscall-heavy micro-workload (stress-ng `get` by default: one bogo op is a
+ *    round of ~20 cheap get*() system calls such as getpid, getuid, getrlimit,
+ *    uname, gettimeofday): almost all time is kernel entry/exit, which is where a
+ *    sandbox (gVisor intercepts every syscall) or a VM without hardware support
+ *    differs most from native. `switch` (pipe ping-pong between two processes:
+ *    context switches) and `null` (writes to /dev/null) are alternatives.
+ *
+ * Rates are per wall-clock second (sysbench "events per second", stress-ng "bogo
+ * ops/s (real time)"), so time an instance is not scheduled counts against it.
+ */
+import { z } from 'zod';
+import { registerWorkload } from './registry.js';
+import { parseSysbenchCpu } from './parsers/sysbench.js';
+import { stressNgMetric } from './parsers/stress-ng.js';
+import { metric, timeoutFor } from './common.js';
+import type { MetricValue, Workload, WorkloadContext } from './types.js';
+
+export const cpuParams = z
+  .object({
+    /** Length of each tool run in seconds (sysbench --time, stress-ng -t: whole seconds). */
+    seconds: z.number().int().min(1).max(600).default(3),
+    /** sysbench cpu --cpu-max-prime. */
+    maxPrime: z.number().int().min(100).max(10_000_000).default(10_000),
+    /** stress-ng --matrix-size (N x N). */
+    matrixSize: z.number().int().min(16).max(8192).default(128),
+    /** stress-ng stressor for the syscall-heavy figure. */
+    syscallStressor: z.enum(['get', 'switch', 'null']).default('get'),
+    /** Also run the all-vCPU variants (skipped anyway when the instance has 1 vCPU). */
+    allVcpus: z.boolean().default(true),
+  })
+  .strict();
+
+export type CpuParams = z.infer<typeof cpuParams>;
+
+export function sysbenchCpuArgv(p: CpuParams, threads: number): string[] {
+  return ['sysbench', 'cpu', `--threads=${threads}`, `--time=${p.seconds}`, `--cpu-max-prime=${p.maxPrime}`, 'run'];
+}
+
+export function matrixArgv(p: CpuParams, instances: number): string[] {
+  return ['stress-ng', '--matrix', String(instances), '--matrix-method', 'prod', '--matrix-size', String(p.matrixSize), '-t', String(p.seconds), '--metrics-brief'];
+}
+
+export function syscallArgv(p: CpuParams): string[] {
+  return ['stress-ng', `--${p.syscallStressor}`, '1', '-t', String(p.seconds), '--metrics-brief'];
+}
+
+async function sysbenchCpu(ctx: WorkloadContext<CpuParams>, threads: number, name: string): Promise<MetricValue> {
+  const r = await ctx.exec(ctx.instance, sysbenchCpuArgv(ctx.params, threads), { tag: `cpu-sysbench-${threads}t`, timeoutMs: timeoutFor(ctx, ctx.params.seconds) });
+  const parsed = parseSysbenchCpu(r.stdout);
+  if (parsed.threads !== threads) throw new Error(`sysbench ran ${parsed.threads} threads, asked for ${threads}`);
+  return metric('sysbench', name, parsed.eventsPerSecond, r.rawLog);
+}
+
+async function stressNg(ctx: WorkloadContext<CpuParams>, argv: string[], stressor: string, tag: string, name: string): Promise<MetricValue> {
+  const r = await ctx.exec(ctx.instance, argv, { tag, timeoutMs: timeoutFor(ctx, ctx.params.seconds) });
+  // --metrics-brief goes to stderr; look at both streams.
+  const m = stressNgMetric(`${r.stdout}\n${r.stderr}`, stressor);
+  return metric('stress-ng', name, m.bogoOpsPerSecReal, r.rawLog);
+}
+
+export const cpuWorkload: Workload<CpuParams> = registerWorkload({
+  name: 'cpu',
+  title: 'CPU',
+  description: 'sysbench cpu events/s and stress-ng matrixprod bogo-ops/s on 1 and on all vCPUs, plus a syscall-heavy stress-ng stressor',
+  params: cpuParams,
+  needsNetwork: false,
+  needsDisk: false,
+  metrics: [
+    { name: 'sysbench-events-1t', unit: 'events/s', higherIsBetter: true, description: 'sysbench cpu (prime search) events per second, 1 thread' },
+    { name: 'sysbench-events-nt', unit: 'events/s', higherIsBetter: true, description: 'sysbench cpu events per second, one thread per vCPU (only when vcpus > 1)' },
+    { name: 'matrixprod-bogo-ops-1t', unit: 'bogo-ops/s', higherIsBetter: true, description: 'stress-ng matrix (prod) bogo ops per wall-clock second, 1 instance' },
+    { name: 'matrixprod-bogo-ops-nt', unit: 'bogo-ops/s', higherIsBetter: true, description: 'stress-ng matrix (prod) bogo ops per wall-clock second, one instance per vCPU (only when vcpus > 1)' },
+    { name: 'syscall-ops', unit: 'bogo-ops/s', higherIsBetter: true, description: 'stress-ng syscall-heavy stressor (get by default) bogo ops per wall-clock second, 1 instance' },
+  ],
+  async run(ctx) {
+    const n = ctx.spec.vcpus;
+    const multi = ctx.params.allVcpus && n > 1;
+    const out: MetricValue[] = [];
+    out.push(await sysbenchCpu(ctx, 1, 'sysbench-events-1t'));
+    if (multi) out.push(await sysbenchCpu(ctx, n, 'sysbench-events-nt'));
+    out.push(await stressNg(ctx, matrixArgv(ctx.params, 1), 'matrix', 'cpu-matrixprod-1', 'matrixprod-bogo-ops-1t'));
+    if (multi) out.push(await stressNg(ctx, matrixArgv(ctx.params, n), 'matrix', `cpu-matrixprod-${n}`, 'matrixprod-bogo-ops-nt'));
+    out.push(await stressNg(ctx, syscallArgv(ctx.params), ctx.params.syscallStressor, `cpu-syscall-${ctx.params.syscallStressor}`, 'syscall-ops'));
+    return out;
+  },
+});
