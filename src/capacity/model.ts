@@ -25,7 +25,7 @@
  *
  *   CPU     k_cpu  from workload cpu,     metric sysbench-events-nt (else -1t)
  *   disk    k_disk from workload disk,    the *-iops metric with the largest k (most pessimistic)
- *   network k_net  from workload network, the tcp-mbps-* metric with the largest k
+ *   network k_net  from workload network, the tcp-*-mbps/gbps metric with the largest k
  *   memory  F = PSS_b − PSS_native  per idle instance (workload footprint, metric pss-mib;
  *           fallbacks density/marginal-pss-mib, then rss-mib, cgroup-mib with a warning)
  *           F_best = max(0, PSS_b.lo − PSS_native.hi), F_worst = PSS_b.hi − PSS_native.lo,
@@ -113,7 +113,8 @@ export const METRIC_LOOKUP: { cpu: MetricLookup; footprint: MetricLookup; disk: 
     pick: 'worst',
   },
   network: {
-    tiers: [[{ workload: 'network', metric: /^tcp-mbps/i }], [{ workload: 'network', metric: /(mbps|gbps)/i }]],
+    // Throughput only (rr-rtt-* latencies are not capacity): tcp-mbps-up/down, tcp-{to,from}-instance-gbps.
+    tiers: [[{ workload: 'network', metric: /^tcp-.*(mbps|gbps)$/i }], [{ workload: 'network', metric: /(mbps|gbps)/i }]],
     pick: 'worst',
   },
 };
@@ -800,7 +801,7 @@ export function buildPlan(results: RunResults, opts: PlanOptions): CapacityPlan 
     .filter((p) => p.kind !== 'native')
     .map((p) => runtimeClassFor(p, instance, inp.demandSources.cpu));
 
-  return {
+  const plan: CapacityPlan = {
     runId: results.runId,
     runStatus: results.status,
     host,
@@ -816,6 +817,50 @@ export function buildPlan(results: RunResults, opts: PlanOptions): CapacityPlan 
     warnings: uniq(warnings),
     sources: sources.table,
   };
+  plan.sources = pruneSources(plan);
+  return plan;
+}
+
+/** Keep only the sources the plan cites (candidates looked at but not chosen are dropped). */
+function pruneSources(plan: CapacityPlan): Record<string, SourceRef> {
+  const used = new Set<string>();
+  const walk = (x: unknown): void => {
+    if (Array.isArray(x)) x.forEach(walk);
+    else if (x && typeof x === 'object') {
+      for (const [k, v] of Object.entries(x)) {
+        if (k === 'sources' && Array.isArray(v)) for (const id of v) used.add(String(id));
+        else walk(v);
+      }
+    }
+  };
+  walk({ ...plan, sources: undefined });
+  for (const id of [...used]) {
+    const s = plan.sources[id];
+    if (s?.kind === 'derived') s.from.forEach((f) => used.add(f));
+  }
+  // Renumber the measured ids m1..mk in table order so the listing has no gaps.
+  const rename = new Map<string, string>();
+  let n = 0;
+  for (const id of Object.keys(plan.sources)) if (used.has(id) && /^m\d+$/.test(id)) rename.set(id, `m${++n}`);
+  const re = (id: string): string => rename.get(id) ?? id;
+  const rewrite = (x: unknown): void => {
+    if (Array.isArray(x)) x.forEach(rewrite);
+    else if (x && typeof x === 'object') {
+      const o = x as Record<string, unknown>;
+      for (const [k, v] of Object.entries(o)) {
+        if (k === 'sources' && Array.isArray(v)) o[k] = v.map((id) => re(String(id)));
+        else rewrite(v);
+      }
+    }
+  };
+  rewrite({ ...plan, sources: undefined });
+  const out: Record<string, SourceRef> = {};
+  for (const [id, s] of Object.entries(plan.sources)) {
+    if (!used.has(id)) continue;
+    const nid = re(id);
+    out[nid] = s.kind === 'derived' ? { ...s, id: nid, from: s.from.map(re) } : { ...s, id: nid };
+  }
+  return out;
 }
 
 const KNOWN_HANDLERS: Record<string, string> = { runc: 'runc', crun: 'crun', runsc: 'runsc', gvisor: 'runsc', kata: 'kata-qemu' };

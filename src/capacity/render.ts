@@ -95,7 +95,9 @@ function hostsCell(b: BackendPlan): string {
 function bindingCell(b: BackendPlan): string {
   const e = b.expected.binding.join('+');
   const w = b.worst.binding.join('+');
-  return w !== e ? `${e} (worst: ${w})` : e;
+  const s = w !== e ? `${e} (worst: ${w})` : e;
+  const cpuBound = b.expected.binding.includes('cpu') || b.worst.binding.includes('cpu');
+  return b.emulated && cpuBound ? `${s} [TCG: emulated CPU, not a KVM figure]` : s;
 }
 
 function sourceLine(s: SourceRef): string {

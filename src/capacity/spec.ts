@@ -100,7 +100,7 @@ function parseKeyValues(flag: string, text: string, fields: FieldDef[], example:
     if (def.key in out) bad(`${flag} gives "${def.key}" twice: give it once`);
     if (rawValue === '') bad(`${flag} field "${def.key}" has no value: write ${def.key}=<number>`);
     // Number('') is 0 and Number('0x10') is 16: require a plain decimal.
-    if (!/^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(rawValue)) {
+    if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(rawValue)) {
       bad(`${flag} field "${def.key}" must be a plain number, got "${rawValue}" (units are in the name: ${def.key}=<number>)`);
     }
     const value = Number(rawValue);
@@ -165,15 +165,15 @@ export const HostProfileSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, ".", "_" or "-"'),
     description: z.string().optional(),
-    cores: z.number().positive(),
-    memoryGiB: z.number().positive(),
-    diskIops: z.number().positive().optional(),
-    netGbps: z.number().positive().optional(),
+    cores: z.number().positive({ error: 'must be > 0' }),
+    memoryGiB: z.number().positive({ error: 'must be > 0' }),
+    diskIops: z.number().positive({ error: 'must be > 0' }).optional(),
+    netGbps: z.number().positive({ error: 'must be > 0' }).optional(),
     reserve: z
       .object({
-        cores: z.number().min(0).optional(),
-        memoryPct: z.number().min(0).max(90).optional(),
-        memoryMiB: z.number().min(0).optional(),
+        cores: z.number().min(0, { error: 'must be >= 0' }).optional(),
+        memoryPct: z.number().min(0, { error: 'must be >= 0' }).max(90, { error: 'must be <= 90' }).optional(),
+        memoryMiB: z.number().min(0, { error: 'must be >= 0' }).optional(),
       })
       .strict()
       .optional(),
@@ -206,7 +206,11 @@ export function loadHostProfile(file: string): HostSpec {
     const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
     let msg = issue.message;
     if (issue.code === 'unrecognized_keys') msg = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; allowed: name, description, cores, memoryGiB, diskIops, netGbps, reserve{cores,memoryPct,memoryMiB}`;
-    else if (issue.code === 'invalid_type' && (doc as Record<string, unknown>)[String(issue.path[0])] === undefined && issue.path.length === 1) msg = 'is required';
+    else if (issue.code === 'invalid_type') {
+      let v: unknown = doc;
+      for (const k of issue.path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;
+      msg = v === undefined ? 'is required' : `must be a ${issue.expected}, got ${JSON.stringify(v)}`;
+    }
     bad(`--host profile ${basename(file)}: field "${where}" ${msg}`);
   }
   const p = r.data;
@@ -237,7 +241,7 @@ export function parseHostSpec(text: string | undefined, opts: { hostsDir?: strin
   const hostsDir = opts.hostsDir ?? defaultHostsDir();
   const asPath = isAbsolute(t) ? t : resolve(cwd, t);
   if (/\.ya?ml$/i.test(t) || t.includes('/')) {
-    if (!existsSync(asPath) || !statSync(asPath).isFile()) bad(`--host profile ${t} does not exist: give a file in scenarios/hosts/ or ${HOST_EXAMPLE}`);
+    if (!existsSync(asPath) || !statSync(asPath).isFile()) bad(`--host profile ${t} does not exist: check the path, or give ${HOST_EXAMPLE}`);
     return loadHostProfile(asPath);
   }
   for (const ext of ['.yaml', '.yml']) {

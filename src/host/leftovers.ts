@@ -18,21 +18,27 @@ export interface Leftover {
   remove: () => Promise<void>;
 }
 
-/** Roots isobench passes to OCI runtimes with --root (and their defaults). */
-const RUNTIME_ROOTS: Array<{ runtime: string; root: string }> = [
-  { runtime: 'runc', root: '/run/isobench/runc' },
-  { runtime: 'runc', root: '/run/runc' },
-  { runtime: 'crun', root: '/run/isobench/crun' },
-  { runtime: 'runsc', root: '/run/isobench/runsc' },
-];
+/** OCI runtimes keep per-run state under /run/isobench/<short-id>/<runtime>/ (an isobench-owned root). */
+export const RUNTIME_STATE_ROOT = '/run/isobench';
+
+async function runtimeRoots(): Promise<Array<{ runtime: string; root: string }>> {
+  const out: Array<{ runtime: string; root: string }> = [];
+  for (const run of await fs.readdir(RUNTIME_STATE_ROOT).catch(() => [] as string[])) {
+    for (const runtime of await fs.readdir(path.join(RUNTIME_STATE_ROOT, run)).catch(() => [] as string[])) {
+      if (['runc', 'crun', 'runsc'].includes(runtime)) out.push({ runtime, root: path.join(RUNTIME_STATE_ROOT, run, runtime) });
+    }
+  }
+  return out;
+}
 
 export async function findLeftovers(layout: CgroupLayout): Promise<Leftover[]> {
   const out: Leftover[] = [];
   // OCI containers first (their processes hold cgroups and namespaces).
-  for (const { runtime, root } of RUNTIME_ROOTS) {
+  const roots = await runtimeRoots();
+  for (const { runtime, root } of roots) {
     let ids: string[] = [];
     try {
-      ids = (await fs.readdir(root)).filter((d) => d.startsWith('isobench-'));
+      ids = (await fs.readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
     } catch {
       continue;
     }
@@ -80,6 +86,8 @@ export async function findLeftovers(layout: CgroupLayout): Promise<Leftover[]> {
     if (mp && /\/isobench-[^/]*/.test(mp) && mp.startsWith(os.tmpdir()))
       out.push({ kind: 'mount', name: mp, remove: async () => void (await run(['umount', '-l', mp])) });
   }
+  for (const run of await fs.readdir(RUNTIME_STATE_ROOT).catch(() => [] as string[]))
+    out.push({ kind: 'tempdir', name: path.join(RUNTIME_STATE_ROOT, run), remove: () => fs.rm(path.join(RUNTIME_STATE_ROOT, run), { recursive: true, force: true }) });
   for (const d of await fs.readdir(os.tmpdir()).catch(() => [] as string[]))
     if (d.startsWith('isobench-')) out.push({ kind: 'tempdir', name: path.join(os.tmpdir(), d), remove: () => fs.rm(path.join(os.tmpdir(), d), { recursive: true, force: true }) });
   // Mounts before directories, processes before cgroups.

@@ -15,13 +15,14 @@ import {
   allCharts,
   buildModel,
   chartConfig,
-  FACTOR_THRESHOLD_PCT,
   fmtCi,
   fmtNum,
   fmtOverheadCi,
   fmtOverheadValue,
   fmtPct,
   isNative,
+  sentence,
+  showAsFactor,
   verdictText,
   type CategoryView,
   type ChartSpec,
@@ -70,7 +71,7 @@ const CSS = `
 :root{--ink:#0f172a;--muted:#475569;--faint:#94a3b8;--line:#e2e8f0;--bg:#f8fafc;--card:#fff;--accent:#0f766e}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
-main{max-width:1180px;margin:0 auto;padding:24px 28px 64px}
+main{max-width:1240px;margin:0 auto;padding:24px 28px 64px}
 header.top{display:flex;justify-content:space-between;align-items:flex-start;gap:16px;border-bottom:1px solid var(--line);padding-bottom:14px;margin-bottom:18px}
 header.top h1{margin:0;font-size:24px;letter-spacing:-.01em}
 header.top .meta{color:var(--muted);font-size:13px;margin-top:4px}
@@ -92,7 +93,7 @@ nav.toc{display:flex;flex-wrap:wrap;gap:6px;margin:0 0 18px}
 nav.toc a{padding:4px 10px;border-radius:6px;background:#e2e8f0;color:var(--ink);text-decoration:none;font-size:13px}
 nav.toc a:hover{background:#cbd5e1}
 table{border-collapse:collapse;width:100%;font-size:13px}
-th,td{padding:6px 9px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{background:#f1f5f9;font-weight:600;color:#334155;white-space:nowrap}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.metric{font-weight:600;min-width:150px}
@@ -124,7 +125,7 @@ dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0;f
 dl.kv dt{color:var(--muted)}
 dl.kv dd{margin:0;word-break:break-word;font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px}
 .cols{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:18px}
-.raw{white-space:nowrap}
+.raw{display:inline-block;max-width:118px;line-height:1.7}
 .raw a{color:var(--accent);margin-right:4px;font-size:12px}
 code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",monospace}
 footer{color:var(--faint);font-size:12px;margin-top:24px}
@@ -137,9 +138,12 @@ function badge(o: Overhead | null): string {
   return `<span class="badge v-${o.verdict}">${escapeHtml(o.verdict === 'within-noise' ? '≈ within noise' : verdictText(o))}</span>`;
 }
 
-function overheadCell(o: Overhead | null): string {
-  if (!o) return '<td class="ov"><span class="unit">no data</span></td>';
-  const asFactor = o.overheadPct >= FACTOR_THRESHOLD_PCT;
+function overheadCell(o: Overhead | null, state?: string, reason?: string): string {
+  if (!o) {
+    if (state && state !== 'complete' && state !== 'missing') return `<td class="ov"><span class="badge state-${escapeHtml(state)}">${escapeHtml(state)}</span><span class="ci">${escapeHtml(reason ?? '')}</span></td>`;
+    return '<td class="ov"><span class="unit">no data</span></td>';
+  }
+  const asFactor = showAsFactor(o);
   const cls = o.verdict === 'within-noise' ? 'noise' : o.verdict;
   const main = o.verdict === 'within-noise' ? `≈ ${escapeHtml(fmtOverheadValue(o))}` : escapeHtml(fmtOverheadValue(o));
   const also = asFactor ? ` · ${escapeHtml(fmtPct(o.overheadPct))}` : '';
@@ -158,7 +162,7 @@ function renderHeadline(m: ReportModel): string {
   const rows = m.headline
     .map(
       (r) =>
-        `<tr data-category="${escapeHtml(r.category)}"><td><strong>${escapeHtml(r.title)}</strong><br><span class="unit">${escapeHtml(r.metric)} (${escapeHtml(r.unit)}, ${r.higherIsBetter ? 'higher' : 'lower'} is better)</span></td>${r.entries.map((e) => overheadCell(e.overhead)).join('')}</tr>`,
+        `<tr data-category="${escapeHtml(r.category)}"><td><strong>${escapeHtml(r.title)}</strong><br><span class="unit">${escapeHtml(r.metric)} (${escapeHtml(r.unit)}, ${r.higherIsBetter ? 'higher' : 'lower'} is better)</span></td>${r.entries.map((e) => overheadCell(e.overhead, e.state, e.stateReason)).join('')}</tr>`,
     )
     .join('\n');
   const chart = m.summaryChart
@@ -178,7 +182,7 @@ function renderBanners(m: ReportModel): string {
   const out: string[] = [];
   if (m.status !== 'complete') {
     out.push(
-      `<div class="banner status-${m.status}" id="status-banner" role="alert"><h2>This run is ${escapeHtml(m.status)}</h2><p>${escapeHtml(m.statusReason ?? 'Some cells did not complete.')} The report shows only what was measured; see the cells that did not complete below.</p></div>`,
+      `<div class="banner status-${m.status}" id="status-banner" role="alert"><h2>This run is ${escapeHtml(m.status)}</h2><p>${escapeHtml(sentence(m.statusReason ?? 'Some cells did not complete'))} The report shows only what was measured; see the cells that did not complete below.</p></div>`,
     );
   }
   const caveat = acceleratorCaveat(m);

@@ -3,7 +3,7 @@
  * Pure renderer: RunResults in, text out.
  */
 import type { RunResults } from '../results/types.js';
-import { acceleratorCaveat, buildModel, fmtCi, fmtNum, fmtOverhead, fmtPct, verdictText, type ReportModel } from './model.js';
+import { acceleratorCaveat, buildModel, sentence, fmtCi, fmtNum, fmtOverhead, fmtPct, verdictText, type ReportModel } from './model.js';
 
 /**
  * Escape text for a Markdown table cell: HTML-significant characters become
@@ -22,8 +22,8 @@ export function mdEscape(s: string): string {
     .replace(/\r?\n/g, ' ');
 }
 
-function headlineCell(o: Parameters<typeof fmtOverhead>[0] | null): string {
-  if (!o) return '—';
+function headlineCell(o: Parameters<typeof fmtOverhead>[0] | null, state: string): string {
+  if (!o) return state !== 'complete' && state !== 'missing' ? `*${state}*` : '—';
   if (o.verdict === 'within-noise') return `≈ within noise (${fmtOverhead(o)})`;
   if (o.verdict === 'insufficient-data') return `insufficient data (${fmtPct(o.overheadPct)})`;
   if (o.verdict === 'better') return `${fmtOverhead(o)} (better)`;
@@ -42,7 +42,7 @@ export function renderMarkdownFromModel(m: ReportModel): string {
   out.push(`- **Rootfs:** ${m.rootfsHash ? `\`${m.rootfsHash.replace(/`/g, '')}\`` : 'not recorded'}`);
   out.push('');
   if (m.status !== 'complete') {
-    out.push(`> **⚠️ This run is ${m.status.toUpperCase()}.** ${mdEscape(m.statusReason ?? 'Some cells did not complete.')} Figures below cover only what was measured.`, '');
+    out.push(`> **⚠️ This run is ${m.status.toUpperCase()}.** ${mdEscape(sentence(m.statusReason ?? 'Some cells did not complete'))} Figures below cover only what was measured.`, '');
   }
   const caveat = acceleratorCaveat(m);
   if (caveat) out.push(`> **⚠️ VM FIGURES ARE TCG EMULATION.** ${mdEscape(caveat)}`, '');
@@ -59,7 +59,7 @@ export function renderMarkdownFromModel(m: ReportModel): string {
     out.push(`|---|---|${m.compared.map(() => '---:').join('|')}|`);
     for (const row of m.headline) {
       out.push(
-        `| ${mdEscape(row.title)} | ${mdEscape(row.metric)} (${mdEscape(row.unit)}, ${row.higherIsBetter ? '↑' : '↓'}) | ${row.entries.map((e) => headlineCell(e.overhead)).join(' | ')} |`,
+        `| ${mdEscape(row.title)} | ${mdEscape(row.metric)} (${mdEscape(row.unit)}, ${row.higherIsBetter ? '↑' : '↓'}) | ${row.entries.map((e) => headlineCell(e.overhead, e.state)).join(' | ')} |`,
       );
     }
     out.push('');

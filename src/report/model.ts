@@ -105,6 +105,9 @@ export interface CategoryView {
 export interface HeadlineEntry {
   backend: string;
   overhead: Overhead | null;
+  /** State of the backend's cell for this metric (explains a missing overhead). */
+  state: MetricCellView['state'];
+  stateReason: string | undefined;
 }
 
 export interface HeadlineRow {
@@ -238,20 +241,30 @@ export function fmtPctCi(ci: [number, number]): string {
   return `[${fmtPct(ci[0])}, ${fmtPct(ci[1])}]`;
 }
 
-/** Overheads at or above this many percent read better as a cost factor ("7.1× native"). */
-export const FACTOR_THRESHOLD_PCT = 200;
+/** Costs at or above this factor read better as "7.1× native" than as a percentage. */
+export const FACTOR_THRESHOLD = 3;
+
+/**
+ * Large costs are shown as a factor. Decided on the cost factor (from the
+ * ratio), not on overheadPct, whose scale depends on the metric direction
+ * (a throughput cost of 1 - ratio never exceeds 100%).
+ */
+export function showAsFactor(o: Overhead): boolean {
+  const f = costFactor(o).value;
+  return Number.isFinite(f) && f >= FACTOR_THRESHOLD && Number.isFinite(o.ratioCi95[0]) && Number.isFinite(o.ratioCi95[1]);
+}
 
 /** The point estimate of an overhead: "+12.3%", or "7.12× native" when large. */
 export function fmtOverheadValue(o: Overhead): string {
-  const f = costFactor(o);
-  if (o.overheadPct >= FACTOR_THRESHOLD_PCT && Number.isFinite(f.value)) return `${fmtNum(f.value)}× native`;
-  return fmtPct(o.overheadPct);
+  return showAsFactor(o) ? `${fmtNum(costFactor(o).value)}× native` : fmtPct(o.overheadPct);
 }
 
 /** The CI of an overhead, in the same form as fmtOverheadValue. */
 export function fmtOverheadCi(o: Overhead): string {
-  const f = costFactor(o);
-  if (o.overheadPct >= FACTOR_THRESHOLD_PCT && Number.isFinite(f.value)) return `[${fmtNum(f.ci[0])}×, ${fmtNum(f.ci[1])}×]`;
+  if (showAsFactor(o)) {
+    const f = costFactor(o);
+    return `[${fmtNum(f.ci[0])}×, ${fmtNum(f.ci[1])}×]`;
+  }
   return fmtPctCi(o.overheadPctCi95);
 }
 
@@ -476,6 +489,7 @@ export function buildCategoryChart(cat: Pick<CategoryView, 'id' | 'title' | 'met
       s.hi.push(sum.ci95[1] / base);
       s.text.push(`${fmtNum(sum.median)} ${m.unit} [${fmtNum(sum.ci95[0])}, ${fmtNum(sum.ci95[1])}], n=${sum.n}`);
     }
+    if (s.values.every((v) => v === null)) s.label = `${col.label} (no data)`;
     return s;
   });
   const all = series.flatMap((s) => [...s.values, ...s.lo, ...s.hi]).filter((v): v is number => v !== null && v > 0);
@@ -546,7 +560,10 @@ export function buildHeadline(categories: CategoryView[], compared: ColumnView[]
       metric: m.metric,
       unit: m.unit,
       higherIsBetter: m.higherIsBetter,
-      entries: compared.map((col) => ({ backend: col.label, overhead: m.cells.find((c) => c.backend === col.label)?.overhead ?? null })),
+      entries: compared.map((col) => {
+        const cell = m.cells.find((c) => c.backend === col.label);
+        return { backend: col.label, overhead: cell?.overhead ?? null, state: cell?.state ?? 'missing', stateReason: cell?.stateReason };
+      }),
     });
   }
   return rows;
@@ -625,6 +642,12 @@ export function buildModel(results: RunResults): ReportModel {
 }
 
 /** The one-paragraph accelerator caveat (empty when no column is emulated). */
+/** "reason." with a full stop, so a following sentence reads right. */
+export function sentence(s: string): string {
+  const t = s.trim();
+  return /[.!?]$/.test(t) ? t : `${t}.`;
+}
+
 export function acceleratorCaveat(model: Pick<ReportModel, 'emulated'>): string {
   if (model.emulated.length === 0) return '';
   const labels = model.emulated.map((c) => c.label).join(', ');

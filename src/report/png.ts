@@ -74,16 +74,17 @@ export async function renderPngsFromModel(model: ReportModel, size: { width: num
   const runtime = chartRuntime();
   const out: PngFile[] = [];
 
+  // One renderer for every chart: chartjs-node-canvas re-requires Chart.js per instance.
+  const canvas = new ChartJSNodeCanvas({
+    width: size.width,
+    height: size.height,
+    backgroundColour: 'white',
+    chartCallback: (C) => {
+      C.defaults.font.family = 'DejaVu Sans';
+      C.defaults.color = '#334155';
+    },
+  });
   const render = async (spec: ChartSpec, footer: string[]): Promise<Buffer> => {
-    const canvas = new ChartJSNodeCanvas({
-      width: size.width,
-      height: size.height,
-      backgroundColour: 'white',
-      chartCallback: (C) => {
-        C.defaults.font.family = 'DejaVu Sans';
-        C.defaults.color = '#334155';
-      },
-    });
     const cfg = runtime.prepare(chartConfig(spec, { forPng: true }));
     if (footer.length) cfg.plugins = [...(cfg.plugins ?? []), footerPlugin(footer)];
     const opts = (cfg.options ??= {}) as { layout?: { padding?: unknown } };

@@ -93,7 +93,10 @@ export function validateScenarioData(
   const at = (line: number | undefined): string => (line ? `${file}:${line}` : file);
   const result = scenarioSchema().safeParse(raw);
   if (!result.success) {
+    const unknownAt = new Set(result.error.issues.filter((i) => i.code === 'unrecognized_keys').map((i) => i.path.join('.')));
     for (const issue of result.error.issues) {
+      // "at least one workload" is noise when the only workload given was misspelt.
+      if (issue.code === 'custom' && unknownAt.has(issue.path.join('.'))) continue;
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
           const isWorkloads = issue.path.length === 1 && issue.path[0] === 'workloads';

@@ -35,3 +35,19 @@ export function kebab(name: string): string {
     .replace(/^-|-$/g, '')
     .toLowerCase();
 }
+
+/**
+ * Run a parser on an exec's output; a ParseError comes back naming the raw log the
+ * text was saved to, so a reader can open the exact output that failed.
+ */
+export function parseRaw<T>(rawLog: string, parse: () => T, extra?: string): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof ParseError) {
+      const msg = e.message.startsWith(`${e.tool}: `) ? e.message.slice(e.tool.length + 2) : e.message;
+      throw new ParseError(e.tool, `${msg}${extra ? ` (${extra})` : ''} [raw log: ${rawLog}]`);
+    }
+    throw e;
+  }
+}

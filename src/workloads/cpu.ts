@@ -25,7 +25,7 @@ import { z } from 'zod';
 import { registerWorkload } from './registry.js';
 import { parseSysbenchCpu } from './parsers/sysbench.js';
 import { stressNgMetric } from './parsers/stress-ng.js';
-import { metric, timeoutFor } from './common.js';
+import { metric, parseRaw, timeoutFor } from './common.js';
 import type { MetricValue, Workload, WorkloadContext } from './types.js';
 
 export const cpuParams = z
@@ -59,7 +59,7 @@ export function syscallArgv(p: CpuParams): string[] {
 
 async function sysbenchCpu(ctx: WorkloadContext<CpuParams>, threads: number, name: string): Promise<MetricValue> {
   const r = await ctx.exec(ctx.instance, sysbenchCpuArgv(ctx.params, threads), { tag: `cpu-sysbench-${threads}t`, timeoutMs: timeoutFor(ctx, ctx.params.seconds) });
-  const parsed = parseSysbenchCpu(r.stdout);
+  const parsed = parseRaw(r.rawLog, () => parseSysbenchCpu(r.stdout));
   if (parsed.threads !== threads) throw new Error(`sysbench ran ${parsed.threads} threads, asked for ${threads}`);
   return metric('sysbench', name, parsed.eventsPerSecond, r.rawLog);
 }
@@ -67,7 +67,7 @@ async function sysbenchCpu(ctx: WorkloadContext<CpuParams>, threads: number, nam
 async function stressNg(ctx: WorkloadContext<CpuParams>, argv: string[], stressor: string, tag: string, name: string): Promise<MetricValue> {
   const r = await ctx.exec(ctx.instance, argv, { tag, timeoutMs: timeoutFor(ctx, ctx.params.seconds) });
   // --metrics-brief goes to stderr; look at both streams.
-  const m = stressNgMetric(`${r.stdout}\n${r.stderr}`, stressor);
+  const m = parseRaw(r.rawLog, () => stressNgMetric(`${r.stdout}\n${r.stderr}`, stressor));
   return metric('stress-ng', name, m.bogoOpsPerSecReal, r.rawLog);
 }
 

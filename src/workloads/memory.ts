@@ -31,7 +31,7 @@
 import { z } from 'zod';
 import { registerWorkload } from './registry.js';
 import { parseSysbenchMemory } from './parsers/sysbench.js';
-import { metric, timeoutFor } from './common.js';
+import { metric, parseRaw, timeoutFor } from './common.js';
 import type { MetricValue, Workload, WorkloadContext } from './types.js';
 
 /** sysbench 1.0 moves size_t words: 8 bytes on x86_64 (the only architecture isobench targets). */
@@ -77,7 +77,7 @@ export function nsPerAccess(mibPerSecond: number): number {
 
 async function sysbenchMemory(ctx: WorkloadContext<MemoryParams>, oper: 'read' | 'write', mode: 'seq' | 'rnd') {
   const r = await ctx.exec(ctx.instance, memoryArgv(ctx.params, oper, mode), { tag: `memory-${mode}-${oper}`, timeoutMs: timeoutFor(ctx, ctx.params.seconds) });
-  const parsed = parseSysbenchMemory(r.stdout);
+  const parsed = parseRaw(r.rawLog, () => parseSysbenchMemory(r.stdout));
   if (parsed.operation !== oper) throw new Error(`sysbench memory ran operation ${parsed.operation}, asked for ${oper}`);
   return { parsed, rawLog: r.rawLog };
 }

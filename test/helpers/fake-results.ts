@@ -11,8 +11,9 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BackendResult, Cell, MetricResult, Overhead, RunResults, Summary, Verdict } from '../../src/results/types.js';
-import { bootstrapMedianCi, bootstrapRatioCi, hashSeed, median, mulberry32 } from '../../src/report/compare.js';
+import type { BackendResult, Cell, MetricResult, Overhead, RunResults, Summary } from '../../src/results/types.js';
+import { mulberry32 } from '../../src/report/compare.js';
+import { overhead, summarize } from '../../src/stats/index.js';
 
 export const HOSTILE = '<script>alert(1)</script>';
 
@@ -62,30 +63,18 @@ function gauss(rnd: () => number): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
-/** The same summary the stats module computes (median, bootstrap CI, CV, MAD outliers). */
-export function summarize(values: number[], seed: number): Summary {
-  const n = values.length;
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const stdev = n > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
-  const med = median(values);
-  const mad = median(values.map((v) => Math.abs(v - med)));
-  const outliers = mad === 0 ? [] : values.map((v, i) => [i, (0.6745 * (v - med)) / mad] as const).filter(([, z]) => Math.abs(z) > 3.5).map(([i]) => i);
-  return { n, median: med, mean, stdev, min: Math.min(...values), max: Math.max(...values), ci95: bootstrapMedianCi(values, { seed }), cv: mean !== 0 ? stdev / mean : 0, outliers };
+/** The run's own summary (src/stats), so fixtures look like what a real run writes. */
+export function summarizeValues(values: number[]): Summary {
+  const s = summarize(values);
+  if (!s) throw new Error('no values');
+  return s;
 }
 
-export function overheadOf(backend: string, workload: string, native: MetricResult, other: MetricResult): Overhead {
-  const key = `${backend}|${workload}|${native.metric}`;
-  const ratio = median(other.values) / median(native.values);
-  const ci = bootstrapRatioCi(native.values, other.values, { seed: hashSeed(key) });
-  // Cost in percent: positive = worse. Throughput: native/backend - 1; latency/size: backend/native - 1.
-  const cost = (r: number) => (native.higherIsBetter ? 1 / r - 1 : r - 1) * 100;
-  const pct = cost(ratio);
-  const pctCi: [number, number] = native.higherIsBetter ? [cost(ci[1]), cost(ci[0])] : [cost(ci[0]), cost(ci[1])];
-  let verdict: Verdict;
-  if (native.values.length < 3 || other.values.length < 3) verdict = 'insufficient-data';
-  else if ((pctCi[0] <= 0 && pctCi[1] >= 0) || Math.abs(pct) < 2) verdict = 'within-noise';
-  else verdict = pct > 0 ? 'overhead' : 'better';
-  return { backend, workload, metric: native.metric, unit: native.unit, higherIsBetter: native.higherIsBetter, ratio, ratioCi95: ci, overheadPct: pct, overheadPctCi95: pctCi, verdict };
+/** The run's own overhead estimate (src/stats) as an Overhead record. */
+export function overheadOf(backend: string, workload: string, native: MetricResult, other: MetricResult): Overhead | null {
+  const o = overhead(native.values, other.values, native.higherIsBetter);
+  if (!o) return null;
+  return { backend, workload, metric: native.metric, unit: native.unit, higherIsBetter: native.higherIsBetter, ...o };
 }
 
 function backends(): BackendResult[] {
@@ -136,7 +125,7 @@ export function fakeResults(opts: FakeOptions = {}): RunResults {
           values,
           repetitions: values.map((_, i) => i + 1),
           rawLogs: values.map((_, i) => `raw/${dir}/${workload}/rep${i + 1}.log`),
-          summary: summarize(values, hashSeed(`${label}|${workload}|${def.metric}|summary`)),
+          summary: summarizeValues(values),
         };
       });
       if (opts.failCell && opts.failCell.backend === label && opts.failCell.workload === workload) {
@@ -151,7 +140,8 @@ export function fakeResults(opts: FakeOptions = {}): RunResults {
     const nativeCell = cells.find((c) => c.backend === 'native' && c.workload === cell.workload);
     for (const m of cell.metrics) {
       const nm = nativeCell?.metrics.find((x) => x.metric === m.metric);
-      if (nm) overheads.push(overheadOf(cell.backend, cell.workload, nm, m));
+      const o = nm ? overheadOf(cell.backend, cell.workload, nm, m) : null;
+      if (o) overheads.push(o);
     }
   }
   const status = opts.status ?? (opts.failCell ? 'partial' : 'complete');

@@ -123,6 +123,7 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report in headless Chromium', () =>
     expect(problems).toContain(`fio exited 1: ${HOSTILE}`);
     expect(dialogs).toEqual([]);
     expect(consoleErrors).toEqual([]);
+    await page.screenshot({ path: '/tmp/isobench-report-partial.png' });
     await page.close();
   });
 });

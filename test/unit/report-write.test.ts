@@ -1,0 +1,45 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RunResults } from '../../src/results/types.js';
+import { rawBaseFor, writeReport } from '../../src/report/write.js';
+import { FIXTURE_DIR } from '../helpers/fake-results.js';
+
+const load = (name: string): RunResults => JSON.parse(readFileSync(path.join(FIXTURE_DIR, name), 'utf8')) as RunResults;
+const work = mkdtempSync(path.join(tmpdir(), 'isobench-write-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('writeReport', () => {
+  it('computes raw links relative to the report', () => {
+    expect(rawBaseFor('/x/reports/r1', '/x/results/r1')).toBe('../../results/r1/');
+    expect(rawBaseFor('/x/r1', '/x/r1')).toBe('./');
+  });
+
+  it('writes index.html, summary.md and PNGs, replacing an older report whole', async () => {
+    const r = load('run-a.json');
+    const runDir = path.join(work, 'results', r.runId);
+    const reports = path.join(work, 'reports');
+    mkdirSync(path.join(reports, r.runId), { recursive: true });
+    writeFileSync(path.join(reports, r.runId, 'stale.png'), 'old');
+
+    const out = await writeReport(r, runDir, reports);
+    expect(out.dir).toBe(path.join(reports, r.runId));
+    expect(out.index).toBe(path.join(out.dir, 'index.html'));
+    const files = readdirSync(out.dir);
+    expect(files).toContain('index.html');
+    expect(files).toContain('summary.md');
+    expect(files).toContain('summary.png');
+    expect(files).not.toContain('stale.png');
+    expect(statSync(out.dir).mode & 0o777).toBe(0o755);
+    expect(readFileSync(out.index, 'utf8')).toContain(`href="../../results/${r.runId}/raw/native/cpu/rep1.log"`);
+    // No temporary directories are left behind.
+    expect(readdirSync(reports)).toEqual([r.runId]);
+  });
+
+  it('refuses a run id that is a path', async () => {
+    const r = { ...load('run-a.json'), runId: '../evil' };
+    await expect(writeReport(r, work, path.join(work, 'reports2'))).rejects.toThrow(/plain directory name/);
+    expect(existsSync(path.join(work, 'evil'))).toBe(false);
+  });
+});

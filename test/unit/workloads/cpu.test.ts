@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { cpuParams, cpuWorkload, type CpuParams } from '../../../src/workloads/cpu.js';
+import { ParseError } from '../../../src/workloads/types.js';
+import { FakeInstance, argvMatch, fromFixture, makeFakeContext, rule } from '../../helpers/fake-instance.js';
+
+const defaults = cpuParams.parse({});
+
+function cpuInstance(opts: { truncated?: boolean } = {}): FakeInstance {
+  return new FakeInstance({
+    rules: [
+      rule('sysbench 1t', argvMatch(['sysbench', 'cpu', '--threads=1']), fromFixture(opts.truncated ? 'sysbench/cpu-1t.truncated.txt' : 'sysbench/cpu-1t.txt')),
+      rule('sysbench 2t', argvMatch(['sysbench', 'cpu', '--threads=2']), fromFixture('sysbench/cpu-2t.txt')),
+      rule('matrix 1', argvMatch(['stress-ng', '--matrix', '1']), fromFixture('stress-ng/matrix-1.txt', 'stderr')),
+      rule('matrix 2', argvMatch(['stress-ng', '--matrix', '2']), fromFixture('stress-ng/matrix-2.txt', 'stderr')),
+      rule('get', argvMatch(['stress-ng', '--get', '1']), fromFixture('stress-ng/get-1.txt', 'stderr')),
+    ],
+  });
+}
+
+describe('cpu params', () => {
+  it('applies defaults', () => {
+    expect(defaults).toEqual({ seconds: 3, maxPrime: 10000, matrixSize: 128, syscallStressor: 'get', allVcpus: true });
+  });
+  it('rejects unknown keys and bad types', () => {
+    expect(cpuParams.safeParse({ secnds: 3 }).success).toBe(false);
+    expect(cpuParams.safeParse({ seconds: '3' }).success).toBe(false);
+    expect(cpuParams.safeParse({ seconds: 1.5 }).success).toBe(false);
+    expect(cpuParams.safeParse({ syscallStressor: 'fork' }).success).toBe(false);
+  });
+});
+
+describe('cpu run', () => {
+  it('runs sysbench and stress-ng on 1 and on all vCPUs and maps each figure', async () => {
+    const inst = cpuInstance();
+    const f = makeFakeContext<CpuParams>({ params: defaults, instance: inst, spec: { vcpus: 2 } });
+    const values = await cpuWorkload.run(f.ctx);
+    expect(inst.calls).toEqual([
+      ['sysbench', 'cpu', '--threads=1', '--time=3', '--cpu-max-prime=10000', 'run'],
+      ['sysbench', 'cpu', '--threads=2', '--time=3', '--cpu-max-prime=10000', 'run'],
+      ['stress-ng', '--matrix', '1', '--matrix-method', 'prod', '--matrix-size', '128', '-t', '3', '--metrics-brief'],
+      ['stress-ng', '--matrix', '2', '--matrix-method', 'prod', '--matrix-size', '128', '-t', '3', '--metrics-brief'],
+      ['stress-ng', '--get', '1', '-t', '3', '--metrics-brief'],
+    ]);
+    expect(values.map((v) => [v.metric, v.value])).toEqual([
+      ['sysbench-events-1t', 3841.27],
+      ['sysbench-events-nt', 3939.57],
+      ['matrixprod-bogo-ops-1t', 865.08],
+      ['matrixprod-bogo-ops-nt', 907.98],
+      ['syscall-ops', 1173.01],
+    ]);
+    // Every value is traced to the raw log of the exec it came from, and is declared.
+    for (const v of values) expect(f.raw.has(v.rawLog ?? '')).toBe(true);
+    const declared = new Set(cpuWorkload.metrics.map((m) => m.name));
+    for (const v of values) expect(declared.has(v.metric)).toBe(true);
+    // Each exec is bounded by at least the tool's own time.
+    for (const e of f.log) expect(e.timeoutMs).toBeGreaterThan(3000);
+  });
+
+  it('skips the all-vCPU runs on a 1-vCPU instance', async () => {
+    const inst = cpuInstance();
+    const f = makeFakeContext<CpuParams>({ params: { ...defaults, seconds: 1 }, instance: inst, spec: { vcpus: 1 } });
+    const values = await cpuWorkload.run(f.ctx);
+    expect(values.map((v) => v.metric)).toEqual(['sysbench-events-1t', 'matrixprod-bogo-ops-1t', 'syscall-ops']);
+    expect(inst.calls.every((a) => a.includes('--time=1') || a.includes('1'))).toBe(true);
+  });
+
+  it('fails with a ParseError naming sysbench and the raw log on truncated output', async () => {
+    const f = makeFakeContext<CpuParams>({ params: defaults, instance: cpuInstance({ truncated: true }) });
+    const err = await cpuWorkload.run(f.ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ParseError);
+    expect(String((err as Error).message)).toMatch(/^sysbench: .*\[raw log: raw\/001-cpu-sysbench-1t\.log\]$/);
+  });
+});
