@@ -96,7 +96,13 @@ export class QgaClient {
     for (;;) {
       const left = deadline - performance.now();
       if (left <= 0) throw new ProtocolTimeout('guest-sync-delimited', timeoutMs);
-      const m = await this.js.next(left, 'guest-sync-delimited');
+      let m;
+      try {
+        m = await this.js.next(left, 'guest-sync-delimited');
+      } catch (e) {
+        if (e instanceof ProtocolTimeout) throw new ProtocolTimeout('guest-sync-delimited', timeoutMs);
+        throw e;
+      }
       if (m === null) throw new Error('guest agent connection closed');
       if (m.kind === 'return' && m.value === id) {
         this.synced = true;

@@ -67,7 +67,7 @@ export interface VmBackendOptions {
 
 export const DEFAULT_BOOT_TIMEOUT_MS = 60_000;
 /** Kernel arguments every guest gets. `quiet` keeps the (slow, emulated) serial console out of the boot path. */
-export const BASE_KERNEL_ARGS = ['console=ttyS0', 'reboot=t', 'panic=-1', 'quiet', 'i8042.noaux', 'i8042.nomux', 'i8042.nopnp', '8250.nr_uarts=1'];
+export const BASE_KERNEL_ARGS = ['console=ttyS0', 'reboot=t', 'panic=-1', 'quiet', 'cryptomgr.notests', 'i8042.noaux', 'i8042.nomux', 'i8042.nopnp', '8250.nr_uarts=1'];
 const QEMU = 'qemu-system-x86_64';
 /** Writes its own pid to each cgroup procs file given before `--`, then execs the rest. */
 const CGROUP_WRAPPER = 'while [ "$#" -gt 0 ]; do f=$1; shift; [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; done; exec "$@"';
@@ -116,7 +116,8 @@ export function buildQemuArgv(i: QemuArgvInput, qemu = QEMU): string[] {
   }
   if (i.tap) {
     argv.push('-netdev', `tap,id=net0,ifname=${i.tap.ifname},script=no,downscript=no`);
-    argv.push('-device', `${dev('virtio-net-pci', 'virtio-net-device')},netdev=net0,mac=${i.tap.mac}`);
+    // romfile= : no iPXE option ROM for the firmware to load and run (direct kernel boot needs none)
+    argv.push('-device', mmio ? `virtio-net-device,netdev=net0,mac=${i.tap.mac}` : `virtio-net-pci,netdev=net0,mac=${i.tap.mac},romfile=`);
   }
   if (i.qmpSocket) argv.push('-qmp', `unix:${i.qmpSocket},server=on,wait=off`);
   if (i.qgaSocket) {
@@ -150,6 +151,17 @@ export function consoleTail(text: string, n = 15): string[] {
     .map((l) => l.trimEnd())
     .filter((l) => l.trim() !== '')
     .slice(-n);
+}
+
+/**
+ * What a start-up error quotes from the console: the init's own messages and any
+ * panic line (a panic's stack trace pushes them out of the tail), then the last `n` lines (pure).
+ */
+export function consoleQuote(text: string, n = 15): string[] {
+  const all = consoleTail(text, Number.MAX_SAFE_INTEGER);
+  const tail = all.slice(-n);
+  const notable = all.slice(0, Math.max(0, all.length - n)).filter((l) => /isobench-init:|Kernel panic|end Kernel panic|Oops|BUG:/.test(l));
+  return notable.length ? [...notable.slice(-10), '...', ...tail] : tail;
 }
 
 /** `isobench-init: <what> uptime=S` marks from the console, in seconds (pure). */
@@ -472,7 +484,7 @@ export class VmInstance implements Instance {
       ...(spec.cpuWeight !== undefined ? { cpuWeight: spec.cpuWeight } : {}),
     });
 
-    const append = [...BASE_KERNEL_ARGS];
+    const append = [...BASE_KERNEL_ARGS, 'isobench.scratch=1'];
     if (this.tap && ctx.net) append.push(`isobench.ip=${this.tap.address}/15`, `isobench.gw=${ctx.net.gateway}`);
     append.push(...cfg.kernelArgs);
     const qemuArgv = buildQemuArgv(
@@ -540,6 +552,8 @@ export class VmInstance implements Instance {
         if (r.code === 0) break;
         throw new Error(`/bin/true in the guest: exit ${r.code} ${r.stderr.trim()}`);
       } catch (e) {
+        // QEMU closing the agent socket means it is exiting: wait for the exit to report why.
+        if (qga.closed) await this.waitExit(2_000);
         if (this.exited || performance.now() > deadline) bail(`waiting for the guest agent (${errorMessage(e)})`);
         if (!(e instanceof Error && /no answer/.test(e.message))) throw e;
       }
@@ -626,7 +640,7 @@ export class VmInstance implements Instance {
   }
 
   private async readConsoleTail(): Promise<string[]> {
-    return consoleTail(await fs.readFile(this.consoleLog, 'utf8').catch(() => ''), 15);
+    return consoleQuote(await fs.readFile(this.consoleLog, 'utf8').catch(() => ''), 15);
   }
 
   private async waitExit(ms: number): Promise<boolean> {

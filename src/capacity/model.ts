@@ -700,6 +700,7 @@ export function buildPlan(results: RunResults, opts: PlanOptions): CapacityPlan 
   const targetSrc = target !== null ? [inputSrc('target', target, '--target')] : [];
 
   const { profiles, warnings } = buildProfiles(results, sources);
+  if (!profiles.some((p) => p.kind !== 'native')) warnings.push(`run ${results.runId} measured no container or VM backend: only the native baseline is shown (run with --backends native,container,vm to compare)`);
   if (results.status !== 'complete') warnings.push(`run ${results.runId} is ${results.status}${results.statusReason ? ` (${results.statusReason})` : ''}: some figures may be missing`);
 
   const backends: BackendPlan[] = profiles.map((p) => {

@@ -16,7 +16,10 @@
  *     the image and a tiny skeleton of those directories is mounted instead), a
  *     tmpfs on /tmp, /run and /dev/shm, and the scratch ext4 (formatted on the
  *     host with mke2fs) read-write at /scratch;
+ *     (only with `isobench.scratch=1` on the cmdline);
  *  5. configures eth0 from `isobench.ip=ADDR/PREFIX isobench.gw=GW`;
+ *  Steps 3-5 overlap: the virtio core loads in order, then blk, net (+ network
+ *  set-up) and console drivers load in parallel while the disks mount;
  *  6. execs busybox init (PID 1 that reaps orphans) whose inittab respawns
  *     qemu-ga chrooted into the rootfs on its virtio-serial port
  *     (/dev/vportNpM found by name in /sys/class/virtio-ports), so guest-exec
@@ -48,6 +51,14 @@ export const GUEST_MODULES = [
   'overlay',
 ] as const;
 
+/** Which modules load in sequence (core) and which chains load in parallel after it. */
+const MODULE_GROUPS = {
+  core: ['virtio_ring', 'virtio', 'virtio_pci_modern_dev', 'virtio_pci_legacy_dev', 'virtio_pci', 'virtio_mmio'],
+  blk: ['virtio_blk'],
+  net: ['failover', 'net_failover', 'virtio_net'],
+  console: ['virtio_console'],
+};
+
 /** Modules the q35 (PCI) guest needs; virtio_mmio only on microvm, overlay only when the image lacks mount points. */
 const OPTIONAL_MODULES = new Set(['virtio_mmio', 'virtio_pci_legacy_dev', 'overlay']);
 
@@ -61,7 +72,7 @@ export const AGENT_PATHS = ['/usr/sbin/qemu-ga', '/usr/bin/qemu-ga', '/sbin/qemu
 export const ROOT_MOUNT_POINTS = ['proc', 'sys', 'dev', 'tmp', 'run', 'scratch'];
 
 /** Bump when the builder changes in a way the hash of its inputs would not show. */
-const BUILDER_VERSION = '1';
+const BUILDER_VERSION = '2';
 
 export interface GuestKernel {
   /** Unpacked kernel package directory (from cacheDir()/kernel/current). */
@@ -132,11 +143,12 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 read UP _ < /proc/uptime
 log "start uptime=$UP"
-IP= GW= MODE= AGENTDEV= MMIO=
+IP= GW= MODE= AGENTDEV= MMIO= SCRATCH=
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     isobench.ip=*) IP="\${arg#isobench.ip=}" ;;
     isobench.gw=*) GW="\${arg#isobench.gw=}" ;;
+    isobench.scratch=1) SCRATCH=1 ;;
     isobench.init=*) MODE="\${arg#isobench.init=}" ;;
     virtio_mmio.device=*) MMIO="$MMIO device=\${arg#virtio_mmio.device=}" ;;
   esac
@@ -145,12 +157,14 @@ case "$MODE" in
   panic) fail "test hook isobench.init=panic: init exits on purpose" ;;
   hang) log "test hook isobench.init=hang: init sleeps forever"; while :; do sleep 3600; done ;;
 esac
-for m in ${modules.join(' ')}; do
-  [ "$m" = overlay ] && continue
-  # insmod does not read module options from the cmdline (modprobe would): pass microvm's virtio-mmio devices
-  ARGS=; [ "$m" = virtio_mmio ] && ARGS=$MMIO
-  [ -f /lib/modules/$m.ko ] && { insmod /lib/modules/$m.ko $ARGS || log "insmod $m failed"; }
-done
+load() {
+  for m; do
+    # insmod does not read module options from the cmdline (modprobe would): pass microvm's virtio-mmio devices
+    ARGS=; [ "$m" = virtio_mmio ] && ARGS=$MMIO
+    [ -f /lib/modules/$m.ko ] && { insmod /lib/modules/$m.ko $ARGS || log "insmod $m failed"; }
+  done
+}
+bgfail() { log "FATAL: $*"; echo "$*" >> /failed; }
 disk_by_serial() {
   for s in /sys/block/vd*/serial; do
     [ -f "$s" ] || continue
@@ -159,10 +173,37 @@ disk_by_serial() {
   done
   return 1
 }
-i=0
-until ROOTDEV=$(disk_by_serial ${ROOT_DISK_SERIAL}); do
-  i=$((i+1)); [ $i -gt 1000 ] && fail "no virtio disk with serial ${ROOT_DISK_SERIAL} after 10 s"; usleep 10000
-done
+wait_disk() {
+  i=0
+  until disk_by_serial "$1"; do
+    i=$((i+1)); [ $i -gt 1000 ] && return 1; usleep 10000
+  done
+}
+# The virtio core in order, then the independent drivers in parallel (2+ vCPUs overlap their probes).
+load ${modules.filter((m) => MODULE_GROUPS.core.includes(m)).join(' ')}
+load ${modules.filter((m) => MODULE_GROUPS.blk.includes(m)).join(' ')} &
+load ${modules.filter((m) => MODULE_GROUPS.console.includes(m)).join(' ')} &
+(
+  load ${modules.filter((m) => MODULE_GROUPS.net.includes(m)).join(' ')}
+  ip link set lo up
+  if [ -n "$IP" ]; then
+    ip link set eth0 up || bgfail "no eth0 for isobench.ip=$IP"
+    ip addr add "$IP" dev eth0 || bgfail "cannot set $IP on eth0"
+    [ -n "$GW" ] && { ip route add default via "$GW" || log "cannot add default route via $GW"; }
+  fi
+) &
+ROOTDEV=$(wait_disk ${ROOT_DISK_SERIAL}) || fail "no virtio disk with serial ${ROOT_DISK_SERIAL} after 10 s"
+# the scratch disk (if any) mounts beside the root
+mkdir -p /scr
+(
+  if [ -z "$SCRATCH" ]; then
+    touch /no-scratch
+  elif SCRATCHDEV=$(wait_disk ${SCRATCH_DISK_SERIAL}); then
+    mount -t ext4 "$SCRATCHDEV" /scr || bgfail "cannot mount scratch disk $SCRATCHDEV"
+  else
+    bgfail "no virtio disk with serial ${SCRATCH_DISK_SERIAL} after 10 s"
+  fi
+) &
 mkdir -p /newroot /ro
 mount -t ext4 -o ro "$ROOTDEV" /ro || fail "cannot mount $ROOTDEV (ext4, read-only)"
 NEED_OVERLAY=
@@ -185,15 +226,11 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs -o mode=1777 shm /dev/shm
 mount -t tmpfs -o mode=1777 tmp $R/tmp
 mount -t tmpfs -o mode=755 run $R/run
-if SCRATCHDEV=$(disk_by_serial ${SCRATCH_DISK_SERIAL}); then
-  mount -t ext4 "$SCRATCHDEV" $R/scratch || fail "cannot mount scratch disk $SCRATCHDEV"
+wait
+[ -f /failed ] && fail "$(cat /failed)"
+if [ ! -f /no-scratch ]; then
+  mount --move /scr $R/scratch || fail "cannot move the scratch mount"
   chmod 1777 $R/scratch
-fi
-ip link set lo up
-if [ -n "$IP" ]; then
-  ip link set eth0 up || fail "no eth0 for isobench.ip=$IP"
-  ip addr add "$IP" dev eth0 || fail "cannot set $IP on eth0"
-  [ -n "$GW" ] && { ip route add default via "$GW" || log "cannot add default route via $GW"; }
 fi
 AGENT=
 for a in ${AGENT_PATHS.join(' ')}; do [ -x $R$a ] && { AGENT=$a; break; }; done

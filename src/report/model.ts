@@ -500,7 +500,7 @@ export function buildCategoryChart(cat: Pick<CategoryView, 'id' | 'title' | 'met
     type: 'bar',
     id: `chart-${safeId(cat.id)}`,
     title: `${cat.title}: median relative to ${baseName}`,
-    subtitle: `bar = median ÷ ${baseName} median (1.0 = ${baseName}); whisker = 95% CI of the median${log ? '; log scale' : ''}`,
+    subtitle: `bar = median ÷ ${baseName} median (1.0 = ${baseName}); whisker = 95% CI from the run summary${log ? '; log scale' : ''}`,
     axisTitle: `× ${baseName}`,
     labels: charted.map(({ m }) => metricLabel(m)),
     series,

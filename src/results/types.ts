@@ -13,7 +13,10 @@ export interface Summary {
   stdev: number;
   min: number;
   max: number;
-  /** 95% confidence interval of the median (bootstrap percentile; t-based mean CI when n < 3 is impossible). */
+  /**
+   * 95% confidence interval of the MEAN, Student t with n-1 degrees of freedom
+   * (src/stats: a bootstrap of 3-10 values understates the spread; t does not).
+   */
   ci95: [number, number];
   /** Coefficient of variation (stdev / mean), 0..inf. */
   cv: number;
@@ -66,9 +69,9 @@ export interface Overhead {
   metric: string;
   unit: string;
   higherIsBetter: boolean;
-  /** backend median / native median. */
+  /** backend mean / native mean (the ratio whose CI is computed; see src/stats). */
   ratio: number;
-  /** 95% CI of the ratio (bootstrap over both samples). */
+  /** 95% CI of the ratio: delta method on log(ratio), Welch-Satterthwaite df. */
   ratioCi95: [number, number];
   /** Cost in percent: positive means the backend is worse than native. */
   overheadPct: number;

@@ -68,7 +68,7 @@ function issueMessage(issue: z.core.$ZodIssue, raw: unknown): string {
   switch (issue.code) {
     case 'invalid_type':
       if (valueAt(raw, issue.path) === undefined) return `required (expected ${issue.expected})`;
-      return `expected ${issue.expected}, got ${got}`;
+      return `expected ${issue.expected === 'int' ? 'a whole number' : issue.expected}, got ${got}`;
     case 'too_small':
       return `must be ${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}, got ${got}`;
     case 'too_big':
@@ -80,6 +80,18 @@ function issueMessage(issue: z.core.$ZodIssue, raw: unknown): string {
     default:
       return `${issue.message}${got !== 'nothing' ? `, got ${got}` : ''}`;
   }
+}
+
+/**
+ * A union (e.g. backend shorthand | backend object) fails as a whole; when the
+ * input was an object, the object branch's own issue says what is wrong.
+ */
+function deepestUnionIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union' || !('errors' in issue) || !Array.isArray(issue.errors)) return issue;
+  const nested = (issue.errors as z.core.$ZodIssue[][]).flat().filter((i) => i.path.length > 0 || i.code === 'invalid_union');
+  const first = nested[0];
+  if (!first) return issue;
+  return deepestUnionIssue({ ...first, path: [...issue.path, ...first.path] } as z.core.$ZodIssue);
 }
 
 /** Validate parsed data; returns problem lines (empty when valid). */
@@ -109,8 +121,9 @@ export function validateScenarioData(
         }
         continue;
       }
-      const line = doc && counter ? lineOf(doc, counter, issue.path) : undefined;
-      problems.push(`${at(line)}: ${fieldPath(issue.path)}: ${issueMessage(issue, raw)}`);
+      const shown = deepestUnionIssue(issue);
+      const line = doc && counter ? lineOf(doc, counter, shown.path) : undefined;
+      problems.push(`${at(line)}: ${fieldPath(shown.path)}: ${issueMessage(shown, raw)}`);
     }
     return { problems };
   }

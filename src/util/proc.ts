@@ -3,6 +3,7 @@
  * shell string built from input), a timeout on everything, and a result shape
  * that is the same on success and failure.
  */
+import { closeSync, openSync } from 'node:fs';
 import { execa, type ResultPromise } from 'execa';
 import { IsobenchError } from '../errors.js';
 
@@ -32,6 +33,8 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
   const [file, ...args] = argv;
   if (!file) throw new Error('run(): empty argv');
   const t0 = performance.now();
+  // A raw fd (not execa's file target, which streams through a pipe) so children may keep it.
+  const outFd = opts.outputFile ? openSync(opts.outputFile, 'a') : undefined;
   const r = await execa(file, args, {
     reject: false,
     timeout: opts.timeoutMs ?? 60_000,
@@ -40,7 +43,9 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
     ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    ...(opts.outputFile ? { stdout: { file: opts.outputFile, append: true }, stderr: { file: opts.outputFile, append: true } } : {}),
+    ...(outFd !== undefined ? { stdout: outFd, stderr: outFd } : {}),
+  }).finally(() => {
+    if (outFd !== undefined) closeSync(outFd);
   });
   const wallMs = performance.now() - t0;
   const signalCode = r.signal ? 128 + (signalNumber(r.signal) ?? 9) : undefined;

@@ -49,12 +49,19 @@ export function sysbenchCpuArgv(p: CpuParams, threads: number): string[] {
   return ['sysbench', 'cpu', `--threads=${threads}`, `--time=${p.seconds}`, `--cpu-max-prime=${p.maxPrime}`, 'run'];
 }
 
+/**
+ * stress-ng refuses to start unless its temp path is writable ("temp-path '.' must be
+ * readable and writeable"), and the exec's cwd is `/` on a read-only rootfs in the
+ * container and the VM: point it at /tmp, a tmpfs in both (and writable on the host).
+ */
+const STRESS_NG_COMMON = ['--temp-path', '/tmp', '--metrics-brief'];
+
 export function matrixArgv(p: CpuParams, instances: number): string[] {
-  return ['stress-ng', '--matrix', String(instances), '--matrix-method', 'prod', '--matrix-size', String(p.matrixSize), '-t', String(p.seconds), '--metrics-brief'];
+  return ['stress-ng', '--matrix', String(instances), '--matrix-method', 'prod', '--matrix-size', String(p.matrixSize), '-t', String(p.seconds), ...STRESS_NG_COMMON];
 }
 
 export function syscallArgv(p: CpuParams): string[] {
-  return ['stress-ng', `--${p.syscallStressor}`, '1', '-t', String(p.seconds), '--metrics-brief'];
+  return ['stress-ng', `--${p.syscallStressor}`, '1', '-t', String(p.seconds), ...STRESS_NG_COMMON];
 }
 
 async function sysbenchCpu(ctx: WorkloadContext<CpuParams>, threads: number, name: string): Promise<MetricValue> {

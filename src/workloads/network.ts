@@ -57,8 +57,12 @@ const CONNECT_RETRY_MS = 200;
 
 /** `sh -c` script: run "$@" under a KILL timeout of $1 seconds, detached from our pipes; print its pid. */
 export const BG_SCRIPT = 't=$1; shift; busybox timeout -s KILL "$t" "$@" </dev/null >/dev/null 2>&1 & echo $!';
-/** `sh -c` script: kill -9 pid $1 only if it is still the program named $2. */
-export const KILL_SCRIPT = 'c=; read -r c 2>/dev/null </proc/"$1"/comm; [ "$c" = "$2" ] && kill -9 "$1"; exit 0';
+/**
+ * `sh -c` script: kill -9 pid $1 only if it is still the program named $2 (or still
+ * busybox, in the instant before `busybox timeout` has exec'd it): a pid that was
+ * reused by something else is left alone.
+ */
+export const KILL_SCRIPT = 'c=; read -r c 2>/dev/null </proc/"$1"/comm; if [ "$c" = "$2" ] || [ "$c" = busybox ]; then kill -9 "$1"; fi; exit 0';
 
 export function backgroundArgv(lifetimeSeconds: number, argv: readonly string[]): string[] {
   return ['busybox', 'sh', '-c', BG_SCRIPT, 'isobench-bg', String(Math.ceil(lifetimeSeconds)), ...argv];

@@ -31,11 +31,27 @@ export function stageMetricName(stage: string): string {
 
 /** Declaration of a stage metric: stage names come from the backends, so they are declared on demand. */
 export function stageMetricDecl(stage: string): MetricDecl {
-  return { name: stageMetricName(stage), unit: 'ms', higherIsBetter: false, description: `start-up stage "${stage}" reached, ms since start()` };
+  return { name: stageMetricName(stage), unit: 'ms', higherIsBetter: false, description: `start-up stage "${stage}" as the backend reports it (ms; cumulative since start() unless the backend says otherwise)` };
 }
 
 /** Stages the backends in this tree report today; others are accepted and named the same way. */
-export const KNOWN_STAGES = ['cgroupReady', 'networkReady', 'scratchReady', 'networkAttached', 'bundleWritten', 'runtimeStarted'];
+export const KNOWN_STAGES = [
+  // native
+  'cgroupReady',
+  'networkReady',
+  // container
+  'scratchReady',
+  'networkAttached',
+  'bundleWritten',
+  'runtimeStarted',
+  // vm
+  'qemuStarted',
+  'kernelEntry',
+  'initStarted',
+  'agentStarting',
+  'agentReady',
+  'guestUptimeAtReady',
+];
 
 export const startupWorkload: Workload<StartupParams> = registerWorkload({
   name: 'startup',

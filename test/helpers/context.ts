@@ -11,7 +11,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { BackendContext } from '../../src/backends/types.js';
 import { hostFacts } from '../../src/host/facts.js';
@@ -28,7 +27,10 @@ export interface TestContext {
 export async function makeTestContext(opts: { network?: boolean; log?: (s: string) => void } = {}): Promise<TestContext> {
   const shortId = `t${randomBytes(3).toString('hex')}`;
   const cleanup = new CleanupRegistry();
-  const workDir = await fs.mkdtemp(path.join(os.tmpdir(), `isobench-${shortId}-`));
+  // Not under /tmp: other tools here sweep /tmp/isob* while tests run.
+  const base = process.env.ISOBENCH_TEST_WORKDIR ?? '/var/tmp/isobench-tests';
+  await fs.mkdir(base, { recursive: true });
+  const workDir = await fs.mkdtemp(path.join(base, `${shortId}-`));
   cleanup.add(`workdir ${workDir}`, () => fs.rm(workDir, { recursive: true, force: true }));
   const rawDir = path.join(workDir, 'raw');
   await fs.mkdir(rawDir, { recursive: true });

@@ -259,6 +259,28 @@ describe('capacity model: degrading gracefully and honestly', () => {
     expect(plan.runtimeClasses.find((r) => r.backend === 'vm:q35-tcg')!.notes.join('\n')).toMatch(/emulation/);
   });
 
+  it('matches the network metrics by pattern (tcp-to-instance-gbps / tcp-from-instance-gbps), never rr-rtt latency', () => {
+    const r = capacityFixture();
+    const rename = (m: string): string => (m === 'tcp-mbps-up' ? 'tcp-to-instance-gbps' : m === 'tcp-mbps-down' ? 'tcp-from-instance-gbps' : m);
+    for (const c of r.cells) for (const m of c.metrics) m.metric = rename(m.metric);
+    for (const o of r.overheads) o.metric = rename(o.metric);
+    // a latency metric with a huge "overhead" that must not be picked up as a throughput figure
+    r.overheads.push({ ...r.overheads.find((o) => o.backend === 'vm:q35-kvm' && o.workload === 'network')!, metric: 'rr-rtt-p99-us', higherIsBetter: false, ratio: 9, ratioCi95: [8, 10] });
+    const plan = planCapacity(r, { host: host64, instance: { vcpus: 1, memoryMiB: 1024, mbps: 500 } });
+    expect(b(plan, 'vm:q35-kvm').expected).toMatchObject({ instancesPerHost: 30, binding: ['network'] });
+    expect(plan.sources[b(plan, 'vm:q35-kvm').resources.network.overhead!.sources[0]!]).toMatchObject({ metric: 'tcp-to-instance-gbps' });
+  });
+
+  it('a native-only run says there is nothing to compare', () => {
+    const r = capacityFixture();
+    r.backends = r.backends.filter((x) => x.kind === 'native');
+    const plan = planCapacity(r, { host: host64, instance: { vcpus: 1, memoryMiB: 1024 } });
+    expect(plan.backends.map((x) => x.label)).toEqual(['native']);
+    expect(plan.warnings.join('\n')).toMatch(/measured no container or VM backend/);
+    expect(plan.densityRatios).toEqual([]);
+    expect(plan.breakEven).toEqual([]);
+  });
+
   it('a partial run is flagged', () => {
     const plan = planCapacity(capacityFixture({ status: 'partial' }), { host: host64, instance: { vcpus: 1, memoryMiB: 1024 } });
     expect(plan.warnings.join('\n')).toMatch(/is partial/);

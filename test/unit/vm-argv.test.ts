@@ -17,7 +17,7 @@ describe('buildQemuArgv', () => {
     expect(at('-append')).toBe('console=ttyS0 quiet');
     expect(a).toContain('file=/img/root.ext4,if=none,id=root,format=raw,readonly=on');
     expect(a.some((x) => x.includes('cache=none,aio=native'))).toBe(true);
-    expect(a).toContain('virtio-net-pci,netdev=net0,mac=52:54:00:00:00:01');
+    expect(a).toContain('virtio-net-pci,netdev=net0,mac=52:54:00:00:00:01,romfile=');
     expect(a).toContain('virtserialport,chardev=qga0,name=org.qemu.guest_agent.0');
     expect(at('-qmp')).toBe('unix:/s/qmp,server=on,wait=off');
   });
@@ -58,8 +58,20 @@ describe('helpers', () => {
   });
   it('init script loads virtio_ring first and has the panic hook', () => {
     const s = renderInitScript(['virtio_ring', 'virtio', 'virtio_pci', 'virtio_blk']);
-    expect(s).toMatch(/for m in virtio_ring virtio virtio_pci virtio_blk; do/);
+    expect(s).toMatch(/^load virtio_ring virtio virtio_pci$/m);
+    expect(s).toMatch(/^load virtio_blk &$/m);
     expect(s).toMatch(/isobench\.init=panic/);
     expect(s.startsWith('#!/bin/busybox sh\n')).toBe(true);
+  });
+});
+
+describe('consoleQuote', () => {
+  it('keeps init messages and the panic line that a stack trace pushed out of the tail', async () => {
+    const { consoleQuote } = await import('../../src/backends/vm.js');
+    const trace = Array.from({ length: 30 }, (_, i) => `[ 2.2] frame ${i}`).join('\n');
+    const q = consoleQuote(`SeaBIOS\nisobench-init: start uptime=2.1\nisobench-init: FATAL: boom\n[ 2.2] Kernel panic - not syncing: Attempted to kill init!\n${trace}\n`, 5);
+    expect(q.slice(0, 3)).toEqual(['isobench-init: start uptime=2.1', 'isobench-init: FATAL: boom', '[ 2.2] Kernel panic - not syncing: Attempted to kill init!']);
+    expect(q[3]).toBe('...');
+    expect(q.slice(4)).toHaveLength(5);
   });
 });

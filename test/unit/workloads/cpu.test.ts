@@ -37,9 +37,9 @@ describe('cpu run', () => {
     expect(inst.calls).toEqual([
       ['sysbench', 'cpu', '--threads=1', '--time=3', '--cpu-max-prime=10000', 'run'],
       ['sysbench', 'cpu', '--threads=2', '--time=3', '--cpu-max-prime=10000', 'run'],
-      ['stress-ng', '--matrix', '1', '--matrix-method', 'prod', '--matrix-size', '128', '-t', '3', '--metrics-brief'],
-      ['stress-ng', '--matrix', '2', '--matrix-method', 'prod', '--matrix-size', '128', '-t', '3', '--metrics-brief'],
-      ['stress-ng', '--get', '1', '-t', '3', '--metrics-brief'],
+      ['stress-ng', '--matrix', '1', '--matrix-method', 'prod', '--matrix-size', '128', '-t', '3', '--temp-path', '/tmp', '--metrics-brief'],
+      ['stress-ng', '--matrix', '2', '--matrix-method', 'prod', '--matrix-size', '128', '-t', '3', '--temp-path', '/tmp', '--metrics-brief'],
+      ['stress-ng', '--get', '1', '-t', '3', '--temp-path', '/tmp', '--metrics-brief'],
     ]);
     expect(values.map((v) => [v.metric, v.value])).toEqual([
       ['sysbench-events-1t', 3841.27],
@@ -61,7 +61,9 @@ describe('cpu run', () => {
     const f = makeFakeContext<CpuParams>({ params: { ...defaults, seconds: 1 }, instance: inst, spec: { vcpus: 1 } });
     const values = await cpuWorkload.run(f.ctx);
     expect(values.map((v) => v.metric)).toEqual(['sysbench-events-1t', 'matrixprod-bogo-ops-1t', 'syscall-ops']);
-    expect(inst.calls.every((a) => a.includes('--time=1') || a.includes('1'))).toBe(true);
+    expect(inst.calls).toHaveLength(3);
+    expect(inst.calls[0]).toContain('--time=1');
+    expect(inst.calls[2]).toEqual(['stress-ng', '--get', '1', '-t', '1', '--temp-path', '/tmp', '--metrics-brief']);
   });
 
   it('fails with a ParseError naming sysbench and the raw log on truncated output', async () => {
