@@ -52,14 +52,16 @@ export class NativeBackend implements Backend {
     let netns: string | undefined;
     let address: string | undefined;
     let releaseNet: (() => Promise<void>) | undefined;
+    let benchIf: string | undefined;
     if (spec.network && this.ctx.net) {
       const v = await this.ctx.net.attachVeth(spec.name);
       netns = v.netns;
       address = v.address;
       releaseNet = v.release;
+      benchIf = v.benchIf;
       stages.networkReady = performance.now() - t0;
     }
-    return new NativeInstance(spec, path.join(dir, 'scratch'), cgroup, netns, address, stages, async () => {
+    return new NativeInstance(spec, path.join(dir, 'scratch'), cgroup, netns, address, benchIf, stages, async () => {
       if (releaseNet) await releaseNet();
       await releaseCg();
       await releaseDir();
@@ -78,6 +80,7 @@ class NativeInstance implements Instance {
     readonly cgroup: CgroupHandle,
     private readonly netns: string | undefined,
     readonly address: string | undefined,
+    readonly benchIf: string | undefined,
     private readonly stages: StartupStages,
     private readonly release: () => Promise<void>,
   ) {

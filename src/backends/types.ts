@@ -78,6 +78,11 @@ export interface Instance {
   readonly scratchDir: string;
   /** Address reachable from the bench namespace when spec.network is set. */
   readonly address: string | undefined;
+  /**
+   * The instance's link as seen from the bench namespace (veth peer or tap), where
+   * tc shapes its traffic for network shares and caps. Undefined without network.
+   */
+  readonly benchIf?: string;
   /** The cgroup holding the instance's host processes (for accounting and weights). */
   readonly cgroup: CgroupHandle | undefined;
   /** Stages of start-up the backend can tell apart, ms since start() was called. */

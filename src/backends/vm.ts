@@ -30,6 +30,7 @@
  *   initStarted     kernelEntry + the uptime the initramfs /init printed at its start
  *   agentStarting   kernelEntry + the uptime /init printed just before starting qemu-ga
  *   agentReady      first successful guest-exec of /bin/true
+ *   guestReady      /init's set-up (scratch disk, network) also finished (start() resolves after it)
  *   guestUptimeAtReady  (a duration, not a point in time) the guest's /proc/uptime at ready
  * On a hardware-KVM host, check the design target (q35 <= 300 ms, microvm <=
  * 150 ms boot-to-ready) with `npx tsx bench/startup-vm.ts --accel kvm`.
@@ -461,28 +462,32 @@ export class VmInstance implements Instance {
       this.track(`vm sockets ${sd}`, () => fs.rm(sd, { recursive: true, force: true }));
     }
     const scratch = path.join(this.dir, 'scratch.img');
-    await makeScratchImage(scratch, spec.disk.sizeMiB);
-    await fs.rm(this.consoleLog, { force: true });
-
-    if (spec.network) {
-      if (!ctx.net) throw new IsobenchError('INSTANCE_START', `instance ${spec.name} wants the network but the run has no bench network`);
-      this.tap = await ctx.net.attachTap();
-      this.address = this.tap.address;
-      const release = this.tap.release;
-      this.releases.push(release);
-    }
-
     const cg = new CgroupHandle(ctx.host.cgroup, `${CGROUP_PARENT}/${spec.name}`);
-    await cg.create();
-    this.track(`cgroup ${cg.relPath}`, () => cg.destroy());
-    this.cgroup = cg;
     const overheadMiB = cfg.accel === 'tcg' ? 1536 : 512;
-    await cg.setLimits({
-      cpus: spec.cpus,
-      memoryBytes: (spec.memoryMiB + overheadMiB) * 1024 * 1024,
-      ...(spec.cpuQuotaPercent !== undefined ? { cpuQuotaPercent: spec.cpuQuotaPercent } : {}),
-      ...(spec.cpuWeight !== undefined ? { cpuWeight: spec.cpuWeight } : {}),
-    });
+    // Scratch image, tap and cgroup are independent: make them concurrently (each registers its own release).
+    const steps = await Promise.allSettled([
+      makeScratchImage(scratch, spec.disk.sizeMiB),
+      fs.rm(this.consoleLog, { force: true }),
+      (async () => {
+        if (!spec.network) return;
+        if (!ctx.net) throw new IsobenchError('INSTANCE_START', `instance ${spec.name} wants the network but the run has no bench network`);
+        this.tap = await ctx.net.attachTap();
+        this.address = this.tap.address;
+        this.releases.push(this.tap.release);
+      })(),
+      (async () => {
+        this.track(`cgroup ${cg.relPath}`, () => cg.destroy());
+        await cg.create();
+        this.cgroup = cg;
+        await cg.setLimits({
+          cpus: spec.cpus,
+          memoryBytes: (spec.memoryMiB + overheadMiB) * 1024 * 1024,
+          ...(spec.cpuQuotaPercent !== undefined ? { cpuQuotaPercent: spec.cpuQuotaPercent } : {}),
+          ...(spec.cpuWeight !== undefined ? { cpuWeight: spec.cpuWeight } : {}),
+        });
+      })(),
+    ]);
+    for (const st of steps) if (st.status === 'rejected') throw st.reason;
 
     const append = [...BASE_KERNEL_ARGS, 'isobench.scratch=1'];
     if (this.tap && ctx.net) append.push(`isobench.ip=${this.tap.address}/15`, `isobench.gw=${ctx.net.gateway}`);
@@ -561,9 +566,14 @@ export class VmInstance implements Instance {
     this.stages.agentReady = this.since();
     // Guest time at ready: one exec reads uptime and the resources the guest sees.
     const before = this.since();
-    const probe = await qga.exec(['sh', '-c', 'cat /proc/uptime; nproc; grep MemTotal /proc/meminfo; grep oom_kill /proc/vmstat || echo oom_kill 0'], { timeoutMs: 10_000 });
+    // /init writes /run/isobench-ready once the scratch disk and network are set up (they overlap the agent's start).
+    const probe = await qga.exec(
+      ['sh', '-c', 'i=0; while [ ! -e /run/isobench-ready ]; do i=$((i+1)); [ $i -gt 2000 ] && { echo "guest set-up never finished" >&2; exit 1; }; usleep 5000; done; cat /proc/uptime; nproc; grep MemTotal /proc/meminfo; grep oom_kill /proc/vmstat || echo oom_kill 0'],
+      { timeoutMs: Math.max(1_000, Math.min(15_000, left())) },
+    );
     const after = this.since();
     if (probe.code !== 0) throw new Error(`guest probe failed: exit ${probe.code}: ${probe.stderr.trim()}`);
+    this.stages.guestReady = after;
     const lines = probe.stdout.trim().split('\n');
     const uptimeS = Number(lines[0]?.split(/\s+/)[0]);
     const nproc = Number(lines[1]);

@@ -20,10 +20,12 @@
  *  5. configures eth0 from `isobench.ip=ADDR/PREFIX isobench.gw=GW`;
  *  Steps 3-5 overlap: the virtio core loads in order, then blk, net (+ network
  *  set-up) and console drivers load in parallel while the disks mount;
- *  6. execs busybox init (PID 1 that reaps orphans) whose inittab respawns
- *     qemu-ga chrooted into the rootfs on its virtio-serial port
+ *  6. starts qemu-ga chrooted into the rootfs on its virtio-serial port
  *     (/dev/vportNpM found by name in /sys/class/virtio-ports), so guest-exec
- *     runs the workload binaries from the image at /usr/bin.
+ *     runs the workload binaries from the image at /usr/bin; the agent's own
+ *     start-up overlaps the scratch mount and network set-up, and /init writes
+ *     /run/isobench-ready when those are done (the VM backend waits for it);
+ *  7. execs busybox init (PID 1 that reaps orphans, e.g. daemonised servers).
  *
  * A second "bare" initramfs whose init does `reboot -f` at once is the floor
  * the start-up benchmark and the accelerator calibration compare against.
@@ -72,7 +74,7 @@ export const AGENT_PATHS = ['/usr/sbin/qemu-ga', '/usr/bin/qemu-ga', '/sbin/qemu
 export const ROOT_MOUNT_POINTS = ['proc', 'sys', 'dev', 'tmp', 'run', 'scratch'];
 
 /** Bump when the builder changes in a way the hash of its inputs would not show. */
-const BUILDER_VERSION = '2';
+const BUILDER_VERSION = '3';
 
 export interface GuestKernel {
   /** Unpacked kernel package directory (from cacheDir()/kernel/current). */
@@ -182,7 +184,9 @@ wait_disk() {
 # The virtio core in order, then the independent drivers in parallel (2+ vCPUs overlap their probes).
 load ${modules.filter((m) => MODULE_GROUPS.core.includes(m)).join(' ')}
 load ${modules.filter((m) => MODULE_GROUPS.blk.includes(m)).join(' ')} &
+JOBS=$!
 load ${modules.filter((m) => MODULE_GROUPS.console.includes(m)).join(' ')} &
+JOBS="$JOBS $!"
 (
   load ${modules.filter((m) => MODULE_GROUPS.net.includes(m)).join(' ')}
   ip link set lo up
@@ -192,6 +196,7 @@ load ${modules.filter((m) => MODULE_GROUPS.console.includes(m)).join(' ')} &
     [ -n "$GW" ] && { ip route add default via "$GW" || log "cannot add default route via $GW"; }
   fi
 ) &
+JOBS="$JOBS $!"
 ROOTDEV=$(wait_disk ${ROOT_DISK_SERIAL}) || fail "no virtio disk with serial ${ROOT_DISK_SERIAL} after 10 s"
 # the scratch disk (if any) mounts beside the root
 mkdir -p /scr
@@ -204,6 +209,7 @@ mkdir -p /scr
     bgfail "no virtio disk with serial ${SCRATCH_DISK_SERIAL} after 10 s"
   fi
 ) &
+JOBS="$JOBS $!"
 mkdir -p /newroot /ro
 mount -t ext4 -o ro "$ROOTDEV" /ro || fail "cannot mount $ROOTDEV (ext4, read-only)"
 NEED_OVERLAY=
@@ -226,12 +232,6 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs -o mode=1777 shm /dev/shm
 mount -t tmpfs -o mode=1777 tmp $R/tmp
 mount -t tmpfs -o mode=755 run $R/run
-wait
-[ -f /failed ] && fail "$(cat /failed)"
-if [ ! -f /no-scratch ]; then
-  mount --move /scr $R/scratch || fail "cannot move the scratch mount"
-  chmod 1777 $R/scratch
-fi
 AGENT=
 for a in ${AGENT_PATHS.join(' ')}; do [ -x $R$a ] && { AGENT=$a; break; }; done
 [ -n "$AGENT" ] || fail "no qemu-ga in the rootfs (looked in ${AGENT_PATHS.join(' ')})"
@@ -246,12 +246,22 @@ while [ -z "$AGENTDEV" ]; do
   AGENTDEV=
   i=$((i+1)); [ $i -gt 1000 ] && fail "no virtio-serial port named ${AGENT_PORT_NAME} after 10 s"; usleep 10000
 done
-cat > /etc/inittab <<EOF
-::respawn:/bin/chroot $R $AGENT -m virtio-serial -p $AGENTDEV -f /run/qemu-ga.pid -t /run
-::ctrlaltdel:/bin/reboot -f
-EOF
+# The agent starts now (its start-up overlaps the rest); the host waits for
+# /run/isobench-ready, written below once the scratch disk and network are set.
 read UP _ < /proc/uptime
 log "agent starting uptime=$UP"
+chroot $R $AGENT -m virtio-serial -p $AGENTDEV -f /run/qemu-ga.pid -t /run &
+wait $JOBS
+[ -f /failed ] && fail "$(cat /failed)"
+if [ ! -f /no-scratch ]; then
+  mount --move /scr $R/scratch || fail "cannot move the scratch mount"
+  chmod 1777 $R/scratch
+fi
+read UP _ < /proc/uptime
+echo "$UP" > $R/run/isobench-ready
+log "ready uptime=$UP"
+# busybox init as PID 1 reaps orphans (daemonised workload servers); the agent stays its child.
+echo "::ctrlaltdel:/bin/reboot -f" > /etc/inittab
 exec /bin/busybox init
 `;
 }

@@ -24,7 +24,7 @@ import { BenchNet } from '../net/bench.js';
 import type { Backend, BackendContext, ExecResult, Instance, InstanceSpec } from '../backends/types.js';
 import { getWorkload } from '../workloads/registry.js';
 import '../workloads/index.js';
-import type { MetricValue, StartedInstance, Workload, WorkloadContext } from '../workloads/types.js';
+import type { MetricDecl, MetricValue, StartedInstance, Workload, WorkloadContext } from '../workloads/types.js';
 import { ParseError } from '../workloads/types.js';
 import { SCHEMA_VERSION, type BackendResult, type Cell, type MetricResult, type RunResults, type Warning } from '../results/types.js';
 import { loadResults, resolveRunDir, writeResults } from '../results/io.js';
@@ -377,12 +377,6 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
           try {
             const values = await runOneRepetition(lb, workload, params, rep, ensureInstance, baseSpec, net, runDir, scenario, progress, cleanup);
             if (rep > 0) recordValues(cell, workload, values, rep);
-            if (rep > 0) {
-              const c = cell;
-              const unknown = values.filter((v) => !workload.metrics.some((m) => m.name === v.metric));
-              if (unknown.length) throw new Error(`workload ${workload.name} produced undeclared metric ${unknown[0]?.metric}`);
-              void c;
-            }
           } catch (e) {
             if (aborted) break; // an interrupted repetition is not a failure of the workload
             const err = e as Error & { rawLog?: string };
@@ -464,10 +458,14 @@ function repsDone(c: CellData): Set<number> {
   return s;
 }
 
+function declOf(workload: Workload, name: string): MetricDecl | undefined {
+  return workload.metrics.find((m) => m.name === name) ?? workload.metricFor?.(name);
+}
+
 function recordValues(cell: CellData, workload: Workload, values: MetricValue[], rep: number): void {
   for (const v of values) {
-    const decl = workload.metrics.find((m) => m.name === v.metric);
-    if (!decl) continue;
+    const decl = declOf(workload, v.metric);
+    if (!decl) throw new Error(`workload ${workload.name} produced undeclared metric ${v.metric}`);
     if (!Number.isFinite(v.value)) throw new ParseError(workload.name, `metric ${v.metric} is not a finite number`);
     let m = cell.metrics.get(v.metric);
     if (!m) {

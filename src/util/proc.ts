@@ -3,7 +3,8 @@
  * shell string built from input), a timeout on everything, and a result shape
  * that is the same on success and failure.
  */
-import { closeSync, openSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { execa, type ResultPromise } from 'execa';
 import { IsobenchError } from '../errors.js';
 
@@ -33,8 +34,10 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
   const [file, ...args] = argv;
   if (!file) throw new Error('run(): empty argv');
   const t0 = performance.now();
-  // A raw fd (not execa's file target, which streams through a pipe) so children may keep it.
-  const outFd = opts.outputFile ? openSync(opts.outputFile, 'a') : undefined;
+  // A stream with an open fd is handed to the child as that fd (execa's `{file}` target would
+  // stream through a pipe and wait for children that keep it open).
+  const out = opts.outputFile ? createWriteStream(opts.outputFile, { flags: 'a' }) : undefined;
+  if (out) await once(out, 'open');
   const r = await execa(file, args, {
     reject: false,
     timeout: opts.timeoutMs ?? 60_000,
@@ -43,10 +46,8 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
     ...(opts.input !== undefined ? { input: opts.input } : { stdin: 'ignore' as const }),
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    ...(outFd !== undefined ? { stdout: outFd, stderr: outFd } : {}),
-  }).finally(() => {
-    if (outFd !== undefined) closeSync(outFd);
-  });
+    ...(out ? { stdout: out, stderr: out } : {}),
+  }).finally(() => out?.close());
   const wallMs = performance.now() - t0;
   const signalCode = r.signal ? 128 + (signalNumber(r.signal) ?? 9) : undefined;
   return {

@@ -64,6 +64,7 @@ export const startupWorkload: Workload<StartupParams> = registerWorkload({
     { name: 'ready-ms', unit: 'ms', higherIsBetter: false, description: 'start() to first successful exec inside the instance' },
     ...KNOWN_STAGES.map(stageMetricDecl),
   ],
+  metricFor: (name: string) => (/^stage-[a-z0-9-]+-ms$/.test(name) ? { ...stageMetricDecl(name.slice(6, -3)), name } : undefined),
   async run(ctx) {
     const out: MetricValue[] = [];
     for (let i = 1; i <= ctx.params.starts; i++) {

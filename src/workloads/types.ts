@@ -74,6 +74,8 @@ export interface Workload<P = unknown> {
   /** Zod schema of the scenario parameters, with defaults; unknown keys rejected. */
   params: z.ZodType<P>;
   metrics: MetricDecl[];
+  /** Declaration of a metric whose name is only known at run time (e.g. a backend's start-up stages). */
+  metricFor?(name: string): MetricDecl | undefined;
   /** Needs the bench network. */
   needsNetwork: boolean;
   /** Needs a scratch disk. */
