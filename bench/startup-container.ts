@@ -9,8 +9,9 @@
  *   bare run       `runc run` of /bin/true on a pre-written minimal bundle (create,
  *                  start, wait, delete: one runtime invocation)
  *   floor          `runc run --detach` of the idle init + `runc exec /bin/true` on a
- *                  pre-written bundle: the two runtime invocations our path needs, with
- *                  no harness logic (not timed: the delete afterwards)
+ *                  pre-written copy of the very config.json start() writes: the two
+ *                  runtime invocations our path needs, with no harness logic (the
+ *                  delete afterwards is not timed)
  *   isobench       ContainerBackend.start() + Instance.exec(['/bin/true'])
  * Ratios: isobench/bare (the issue's target, <= 1.3) and isobench/floor (what the
  * harness itself adds on top of the runtime).
@@ -18,7 +19,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ContainerBackend, type ContainerRuntime } from '../src/backends/container.js';
-import { IDLE_INIT, ociConfig } from '../src/backends/oci.js';
+import { ociConfig, type OciSpec } from '../src/backends/oci.js';
 import type { InstanceSpec } from '../src/backends/types.js';
 import { CgroupHandle } from '../src/host/cgroup.js';
 import { buildMinimalBundleRootfs } from '../src/images/rootfs.js';
@@ -28,6 +29,10 @@ import { makeTestContext } from '../test/helpers/context.js';
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? (process.argv[i + 1] ?? def) : def;
+}
+
+function specFor(name: string): InstanceSpec {
+  return { name, vcpus: 1, cpus: [1], memoryMiB: 128, pidsLimit: 64, disk: { sizeMiB: 64, mode: 'dir' }, network: false };
 }
 
 function quantile(xs: number[], q: number): number {
@@ -51,20 +56,26 @@ async function main(): Promise<void> {
     const layout = t.ctx.host.cgroup;
     const minimal = await buildMinimalBundleRootfs();
 
-    // Pre-written bundles for the two baselines.
+    // Pre-written bundles for the two baselines. bare: the minimal busybox bundle running
+    // /bin/true. floor: byte-for-byte the config.json start() writes (same limits, binds,
+    // rlimits, idle init), taken from a throwaway instance, with its own cgroup and scratch dir.
     const bareBundle = path.join(t.ctx.workDir, 'bare');
     const floorBundle = path.join(t.ctx.workDir, 'floor');
     const bareCg = `isobench/${t.ctx.shortId}-bare`;
     const floorCg = `isobench/${t.ctx.shortId}-floor`;
-    for (const [dir, args, rootfs, cg] of [
-      [bareBundle, ['/bin/true'], minimal.rootfsDir, bareCg],
-      [floorBundle, IDLE_INIT, t.ctx.image.rootfsDir, floorCg],
-    ] as const) {
-      await fs.mkdir(dir, { recursive: true });
-      const cfg = ociConfig({ args: [...args], rootfs, readonlyRoot: true, hostname: 'b', cgroupVersion: layout.version, cgroupsPath: `/${cg}`, limits: { cpus: [1], memoryBytes: 128 * 2 ** 20, pidsLimit: 64 } });
-      await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify(cfg));
-      t.ctx.cleanup.add(`cgroup ${cg}`, () => new CgroupHandle(layout, cg).destroy());
+    await fs.mkdir(bareBundle, { recursive: true });
+    const bareCfg = ociConfig({ args: ['/bin/true'], rootfs: minimal.rootfsDir, readonlyRoot: true, hostname: 'b', cgroupVersion: layout.version, cgroupsPath: `/${bareCg}`, limits: { cpus: [1], memoryBytes: 128 * 2 ** 20, pidsLimit: 64 } });
+    await fs.writeFile(path.join(bareBundle, 'config.json'), JSON.stringify(bareCfg));
+    {
+      const probe = await backend.start({ ...specFor(`${t.ctx.shortId}-cfg`) });
+      const cfg = JSON.parse(await fs.readFile(path.join(t.ctx.workDir, 'containers', probe.name, 'config.json'), 'utf8')) as OciSpec;
+      await probe.stop();
+      await fs.mkdir(path.join(floorBundle, 'scratch'), { recursive: true });
+      cfg.linux.cgroupsPath = `/${floorCg}`;
+      for (const m of cfg.mounts) if (m.destination === '/scratch') m.source = path.join(floorBundle, 'scratch');
+      await fs.writeFile(path.join(floorBundle, 'config.json'), JSON.stringify(cfg));
     }
+    for (const cg of [bareCg, floorCg]) t.ctx.cleanup.add(`cgroup ${cg}`, () => new CgroupHandle(layout, cg).destroy());
 
     const bare: number[] = [];
     const floor: number[] = [];
@@ -103,7 +114,7 @@ async function main(): Promise<void> {
       }
       // isobench
       {
-        const spec: InstanceSpec = { name: `${t.ctx.shortId}-s${i}`, vcpus: 1, cpus: [1], memoryMiB: 128, pidsLimit: 64, disk: { sizeMiB: 64, mode: 'dir' }, network: false };
+        const spec = specFor(`${t.ctx.shortId}-s${i}`);
         const t0 = performance.now();
         const inst = await backend.start(spec);
         const t1 = performance.now();

@@ -57,7 +57,7 @@ try {
     // interleave: bare, full, so drift in host load hits both alike
     const bare = await bareBoot({ guest, accel: backend.accelerator, machine, vcpus, memoryMiB, timeoutMs: 60_000 });
     if (!bare.ok) throw new Error(`bare boot failed: ${bare.console.slice(-500)}`);
-    add('bare: QEMU spawn to exit', bare.ms);
+    add('bare: QEMU spawn to init running', bare.ms);
     add('bare: guest uptime at init', (bare.guestUptimeS ?? NaN) * 1000);
     const t0 = performance.now();
     const inst = await backend.start({ name: `boot${i}`, vcpus, cpus: [...Array(ctx.host.cpus).keys()], memoryMiB, pidsLimit: 1024, disk: { sizeMiB: 64, mode: 'image' }, network: values.network });
@@ -80,7 +80,7 @@ try {
 }
 
 const fullMed = quantile(rows['full: boot-to-ready (start() resolved)'] ?? [], 0.5);
-const bareMed = quantile(rows['bare: QEMU spawn to exit'] ?? [], 0.5);
+const bareMed = quantile(rows['bare: QEMU spawn to init running'] ?? [], 0.5);
 const ratio = fullMed / bareMed;
 if (values.json) {
   console.log(JSON.stringify({ label, boots, vcpus, memoryMiB, stages: Object.fromEntries(Object.entries(rows).map(([k, v]) => [k.trim(), { median: quantile(v, 0.5), p95: quantile(v, 0.95), n: v.length }])), ratio }, null, 1));

@@ -217,6 +217,14 @@ export class CgroupHandle {
     if (l.pidsMax !== undefined && pidsDir) await writeText(path.join(pidsDir, 'pids.max'), String(l.pidsMax));
   }
 
+  /** Remove a CPU quota set by setLimits({cpuQuotaPercent}) (v1 quota -1, v2 "max"). */
+  async clearCpuQuota(): Promise<void> {
+    const cpuDir = this.dir('cpu');
+    if (!cpuDir) return;
+    if (this.layout.version === 2) await writeText(path.join(cpuDir, 'cpu.max'), `max ${CFS_PERIOD_US}`);
+    else await writeText(path.join(cpuDir, 'cpu.cfs_quota_us'), '-1');
+  }
+
   async readLimits(): Promise<CgroupLimitsReadBack> {
     const v2 = this.layout.version === 2;
     const cpuDir = this.dir('cpu');
@@ -284,6 +292,99 @@ export class CgroupHandle {
     return ns ? Number(ns) / 1e9 : 0;
   }
 
+  /**
+   * Hard I/O caps on one block device ("major:minor"): v1 `blkio.throttle.*_device`,
+   * v2 `io.max`. A value of 0 (or undefined) removes that cap, so clearIoThrottle()
+   * restores the default. Throttling sees the I/O a cgroup issues to the device
+   * (O_DIRECT I/O; on v1 not buffered writeback).
+   */
+  async setIoThrottle(t: IoThrottle): Promise<void> {
+    if (!/^\d+:\d+$/.test(t.device)) throw new Error(`bad block device ${JSON.stringify(t.device)}: expected major:minor`);
+    const n = (v: number | undefined): number => (v === undefined || !Number.isFinite(v) || v <= 0 ? 0 : Math.round(v));
+    if (this.layout.version === 2) {
+      const dir = path.join(this.layout.root, this.relPath);
+      const v = (x: number | undefined): string => (n(x) === 0 ? 'max' : String(n(x)));
+      await writeText(path.join(dir, 'io.max'), `${t.device} riops=${v(t.readIops)} wiops=${v(t.writeIops)} rbps=${v(t.readBps)} wbps=${v(t.writeBps)}`);
+      return;
+    }
+    const dir = this.dir('blkio');
+    if (!dir) throw new Error('the blkio controller is not mounted: no I/O throttling on this host');
+    const files: Array<[string, number | undefined]> = [
+      ['blkio.throttle.read_iops_device', t.readIops],
+      ['blkio.throttle.write_iops_device', t.writeIops],
+      ['blkio.throttle.read_bps_device', t.readBps],
+      ['blkio.throttle.write_bps_device', t.writeBps],
+    ];
+    for (const [f, v] of files) await writeText(path.join(dir, f), `${t.device} ${n(v)}`);
+  }
+
+  /** Remove every cap setIoThrottle() put on the device. */
+  clearIoThrottle(device: string): Promise<void> {
+    return this.setIoThrottle({ device });
+  }
+
+  /** Caps currently set on each device (only devices with a cap appear). */
+  async readIoThrottle(): Promise<IoThrottle[]> {
+    const by = new Map<string, IoThrottle>();
+    const get = (d: string): IoThrottle => by.get(d) ?? (by.set(d, { device: d }).get(d) as IoThrottle);
+    if (this.layout.version === 2) {
+      const text = await readText(path.join(this.layout.root, this.relPath, 'io.max'));
+      for (const line of (text ?? '').split('\n')) {
+        const [dev, ...kv] = line.trim().split(/\s+/);
+        if (!dev || !/^\d+:\d+$/.test(dev)) continue;
+        for (const item of kv) {
+          const [k, v] = item.split('=');
+          if (!v || v === 'max') continue;
+          const key = ({ riops: 'readIops', wiops: 'writeIops', rbps: 'readBps', wbps: 'writeBps' } as const)[k as 'riops'];
+          if (key) get(dev)[key] = Number(v);
+        }
+      }
+      return [...by.values()];
+    }
+    const dir = this.dir('blkio');
+    if (!dir) return [];
+    const files = [
+      ['blkio.throttle.read_iops_device', 'readIops'],
+      ['blkio.throttle.write_iops_device', 'writeIops'],
+      ['blkio.throttle.read_bps_device', 'readBps'],
+      ['blkio.throttle.write_bps_device', 'writeBps'],
+    ] as const;
+    for (const [f, key] of files) {
+      for (const line of ((await readText(path.join(dir, f))) ?? '').split('\n')) {
+        const [dev, v] = line.trim().split(/\s+/);
+        if (dev && v && /^\d+:\d+$/.test(dev) && Number(v) > 0) get(dev)[key] = Number(v);
+      }
+    }
+    return [...by.values()];
+  }
+
+  /**
+   * I/O this cgroup issued per block device ("major:minor"), cumulative: v1
+   * `blkio.throttle.io_serviced` + `io_service_bytes`, v2 `io.stat`.
+   */
+  async ioStats(): Promise<Map<string, IoCounters>> {
+    if (this.layout.version === 2) return parseIoStatV2((await readText(path.join(this.layout.root, this.relPath, 'io.stat'))) ?? '');
+    const dir = this.dir('blkio');
+    if (!dir) return new Map();
+    return parseBlkioV1((await readText(path.join(dir, 'blkio.throttle.io_serviced'))) ?? '', (await readText(path.join(dir, 'blkio.throttle.io_service_bytes'))) ?? '');
+  }
+
+  /** Set a proportional I/O weight (v2 `io.weight` / v1 `blkio.bfq.weight`, 1..10000 / 1..1000). */
+  async setIoWeight(weight: number): Promise<void> {
+    if (this.layout.version === 2) await writeText(path.join(this.layout.root, this.relPath, 'io.weight'), `default ${Math.round(weight)}`);
+    else {
+      const dir = this.dir('blkio');
+      if (!dir) throw new Error('the blkio controller is not mounted');
+      await writeText(path.join(dir, 'blkio.bfq.weight'), String(Math.max(1, Math.min(1000, Math.round(weight)))));
+    }
+  }
+
+  /** Whether a weight file exists for this cgroup (it takes effect only with BFQ or io.cost: see chooseIoMechanism). */
+  async ioWeightFileExists(): Promise<boolean> {
+    const f = this.layout.version === 2 ? path.join(this.layout.root, this.relPath, 'io.weight') : path.join(this.dir('blkio') ?? '/nonexistent', 'blkio.bfq.weight');
+    return (await readText(f)) !== undefined;
+  }
+
   /** Pids of every process in the cgroup (any hierarchy; v1 ones agree). */
   async pids(): Promise<number[]> {
     const d = this.dir('memory') ?? this.dir('pids') ?? this.dirs()[0];
@@ -342,3 +443,78 @@ export function sharesToWeight(shares: number): number {
 
 /** The parent cgroup all isobench cgroups live under. */
 export const CGROUP_PARENT = 'isobench';
+
+export interface IoThrottle {
+  /** Block device as "major:minor" (the whole disk, not a partition). */
+  device: string;
+  readIops?: number;
+  writeIops?: number;
+  readBps?: number;
+  writeBps?: number;
+}
+
+export interface IoCounters {
+  readIos: number;
+  writeIos: number;
+  readBytes: number;
+  writeBytes: number;
+}
+
+function counters(m: Map<string, IoCounters>, dev: string): IoCounters {
+  let c = m.get(dev);
+  if (!c) {
+    c = { readIos: 0, writeIos: 0, readBytes: 0, writeBytes: 0 };
+    m.set(dev, c);
+  }
+  return c;
+}
+
+/** v1 blkio.throttle.io_serviced / io_service_bytes ("254:0 Read 12" lines). */
+export function parseBlkioV1(serviced: string, bytes: string): Map<string, IoCounters> {
+  const m = new Map<string, IoCounters>();
+  for (const [text, unit] of [
+    [serviced, 'ios'],
+    [bytes, 'bytes'],
+  ] as const) {
+    for (const line of text.split('\n')) {
+      const [dev, op, v] = line.trim().split(/\s+/);
+      if (!dev || !/^\d+:\d+$/.test(dev) || !v || !/^\d+$/.test(v)) continue;
+      const c = counters(m, dev);
+      if (op === 'Read') c[unit === 'ios' ? 'readIos' : 'readBytes'] = Number(v);
+      if (op === 'Write') c[unit === 'ios' ? 'writeIos' : 'writeBytes'] = Number(v);
+    }
+  }
+  return m;
+}
+
+/** v2 io.stat ("254:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0" lines). */
+export function parseIoStatV2(text: string): Map<string, IoCounters> {
+  const m = new Map<string, IoCounters>();
+  for (const line of text.split('\n')) {
+    const [dev, ...kv] = line.trim().split(/\s+/);
+    if (!dev || !/^\d+:\d+$/.test(dev)) continue;
+    const c = counters(m, dev);
+    for (const item of kv) {
+      const [k, v] = item.split('=');
+      const n = Number(v);
+      if (!Number.isFinite(n)) continue;
+      if (k === 'rios') c.readIos = n;
+      if (k === 'wios') c.writeIos = n;
+      if (k === 'rbytes') c.readBytes = n;
+      if (k === 'wbytes') c.writeBytes = n;
+    }
+  }
+  return m;
+}
+
+/**
+ * Which I/O partitioning mechanism works here. Proportional weights need a weight
+ * file *and* a scheduler (or controller) that honours it: BFQ selected on the disk,
+ * or io.cost enabled on cgroup v2. Otherwise only hard caps (throttle) work.
+ */
+export function chooseIoMechanism(o: { version: 1 | 2; weightFileExists: boolean; scheduler: string | null; ioCostEnabled: boolean }): { mechanism: 'weight' | 'throttle'; reason: string } {
+  if (!o.weightFileExists) return { mechanism: 'throttle', reason: `no ${o.version === 2 ? 'io.weight' : 'blkio weight'} file in the cgroup: only hard caps (throttle) are available` };
+  if (o.scheduler === 'bfq') return { mechanism: 'weight', reason: 'BFQ is the disk scheduler: proportional weights take effect' };
+  if (o.version === 2 && o.ioCostEnabled) return { mechanism: 'weight', reason: 'io.cost is enabled: io.weight takes effect' };
+  return { mechanism: 'throttle', reason: `the disk scheduler is ${o.scheduler ?? 'unknown'}${o.version === 2 ? ' and io.cost is off' : ''}: weight files exist but would be ignored; using hard caps (throttle)` };
+}

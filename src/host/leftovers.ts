@@ -21,6 +21,25 @@ export interface Leftover {
 /** OCI runtimes keep per-run state under /run/isobench/<short-id>/<runtime>/ (an isobench-owned root). */
 export const RUNTIME_STATE_ROOT = '/run/isobench';
 
+/** A live run writes its pid here; its resources are not leftovers. */
+export const OWNER_FILE = 'owner.pid';
+
+/** Short ids of runs whose owning process is still alive. */
+export async function liveRunIds(): Promise<Set<string>> {
+  const live = new Set<string>();
+  for (const id of await fs.readdir(RUNTIME_STATE_ROOT).catch(() => [] as string[])) {
+    const pid = Number(await fs.readFile(path.join(RUNTIME_STATE_ROOT, id, OWNER_FILE), 'utf8').catch(() => 'NaN'));
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      live.add(id);
+    } catch {
+      /* owner gone: its resources are leftovers */
+    }
+  }
+  return live;
+}
+
 async function runtimeRoots(): Promise<Array<{ runtime: string; root: string }>> {
   const out: Array<{ runtime: string; root: string }> = [];
   for (const run of await fs.readdir(RUNTIME_STATE_ROOT).catch(() => [] as string[])) {
@@ -34,22 +53,19 @@ async function runtimeRoots(): Promise<Array<{ runtime: string; root: string }>>
 export async function findLeftovers(layout: CgroupLayout): Promise<Leftover[]> {
   const out: Leftover[] = [];
   // OCI containers first (their processes hold cgroups and namespaces).
-  const roots = await runtimeRoots();
-  for (const { runtime, root } of roots) {
-    let ids: string[] = [];
-    try {
-      ids = (await fs.readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
-    } catch {
-      continue;
-    }
+  // OCI containers first (their processes hold cgroups and namespaces); the runtime lists its own state.
+  for (const { runtime, root } of await runtimeRoots()) {
+    const global = runtime === 'runsc' ? ['runsc', `--root=${root}`] : [runtime, '--root', root];
+    const list = await run([...global, 'list', '--quiet'], { timeoutMs: 30_000 });
+    const ids = list.stdout.split('\n').map((x) => x.trim()).filter(Boolean);
     for (const id of ids)
       out.push({
         kind: 'container',
         name: `${runtime} ${id} (root ${root})`,
         remove: async () => {
-          await run([runtime, '--root', root, 'kill', id, 'KILL'], { timeoutMs: 10_000 });
-          await run([runtime, '--root', root, 'delete', '--force', id], { timeoutMs: 10_000 });
-          await fs.rm(path.join(root, id), { recursive: true, force: true });
+          await run([...global, 'kill', id, 'KILL'], { timeoutMs: 10_000 });
+          const r = await run([...global, 'delete', '--force', id], { timeoutMs: 30_000 });
+          if (r.code !== 0 && !/does not exist|not found/i.test(r.stderr)) throw new Error(r.stderr.trim());
         },
       });
   }
@@ -92,7 +108,9 @@ export async function findLeftovers(layout: CgroupLayout): Promise<Leftover[]> {
     if (d.startsWith('isobench-')) out.push({ kind: 'tempdir', name: path.join(os.tmpdir(), d), remove: () => fs.rm(path.join(os.tmpdir(), d), { recursive: true, force: true }) });
   // Mounts before directories, processes before cgroups.
   const order = ['container', 'process', 'mount', 'netns', 'cgroup', 'tempdir'];
-  return out.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+  const live = await liveRunIds();
+  const isLive = (o: Leftover): boolean => [...live].some((id) => o.name.includes(id));
+  return out.filter((o) => !isLive(o)).sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
 }
 
 export async function removeLeftovers(items: Leftover[]): Promise<{ removed: string[]; failed: string[] }> {

@@ -21,6 +21,7 @@ import { preflight } from './preflight.js';
 import { startInstance } from './lifecycle.js';
 import { createBackend } from './backends.js';
 import { BenchNet } from '../net/bench.js';
+import { RUNTIME_STATE_ROOT, OWNER_FILE } from '../host/leftovers.js';
 import type { Backend, BackendContext, ExecResult, Instance, InstanceSpec } from '../backends/types.js';
 import { getWorkload } from '../workloads/registry.js';
 import '../workloads/index.js';
@@ -164,6 +165,8 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   const shortId = shortIdOf(runId);
   const cleanup = new CleanupRegistry();
   activeCleanup = cleanup;
+  // Mark the run as live so `doctor --cleanup` in another shell leaves its resources alone.
+  await markRunOwner(shortId, cleanup);
   const progress = new Progress(opts.quiet);
   const warnings: Warning[] = [];
   const startedAt = previous?.startedAt ?? new Date().toISOString();
@@ -374,11 +377,14 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
             progress.tick(); // resumed cell: warm-up already done
             continue;
           }
+          const extras: Array<{ name: string; data: unknown }> = [];
           try {
-            const values = await runOneRepetition(lb, workload, params, rep, ensureInstance, baseSpec, net, runDir, scenario, progress, cleanup);
+            const values = await runOneRepetition(lb, workload, params, rep, ensureInstance, baseSpec, net, runDir, scenario, progress, cleanup, (name, data) => extras.push({ name, data }));
             if (rep > 0) recordValues(cell, workload, values, rep);
+            if (rep > 0) recordExtras(cell, extras, rep);
           } catch (e) {
             if (aborted) break; // an interrupted repetition is not a failure of the workload
+            if (rep > 0) recordExtras(cell, extras, rep); // what a failed repetition recorded (e.g. where a sweep stopped) is kept
             const err = e as Error & { rawLog?: string };
             cell.failure = {
               stage: e instanceof ParseError ? 'parse' : (err as { stage?: string }).stage ?? 'run',
@@ -436,6 +442,13 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   return { runDir, results: finalResults, exitCode };
 }
 
+async function markRunOwner(shortId: string, cleanup: CleanupRegistry): Promise<void> {
+  const dir = path.join(RUNTIME_STATE_ROOT, shortId);
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(path.join(dir, OWNER_FILE), String(process.pid));
+  cleanup.add(`dir ${dir}`, () => fs.rm(dir, { recursive: true, force: true }));
+}
+
 function keyOf(e: ResolvedBackend): string {
   if (e.kind === 'native') return 'native';
   if (e.kind === 'container') return `container:${e.runtime}`;
@@ -478,6 +491,17 @@ function recordValues(cell: CellData, workload: Workload, values: MetricValue[],
   }
 }
 
+/** Structured per-repetition data (ctx.recordExtra) goes to cell.extra[name] = [{ repetition, data }]. */
+function recordExtras(cell: CellData, extras: Array<{ name: string; data: unknown }>, rep: number): void {
+  if (extras.length === 0) return;
+  const extra = (cell.extra ??= {});
+  for (const { name, data } of extras) {
+    const list = Array.isArray(extra[name]) ? (extra[name] as unknown[]) : [];
+    list.push({ repetition: rep, data });
+    extra[name] = list;
+  }
+}
+
 async function runOneRepetition(
   lb: LiveBackend,
   workload: Workload,
@@ -490,6 +514,7 @@ async function runOneRepetition(
   scenario: Scenario,
   progress: Progress,
   _cleanup: CleanupRegistry,
+  onExtra?: (name: string, data: unknown) => void,
 ): Promise<MetricValue[]> {
   let instance: Instance;
   try {
@@ -553,6 +578,7 @@ async function runOneRepetition(
     },
     saveRaw,
     progress: (t) => progress.note(`${lb.label} ${workload.name}: ${t}`),
+    ...(onExtra ? { recordExtra: onExtra } : {}),
   };
   const timeoutMs = scenario.timeouts.workloadSeconds * 1000;
   let timer: NodeJS.Timeout | undefined;

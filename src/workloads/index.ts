@@ -5,5 +5,9 @@ import './disk.js';
 import './network.js';
 import './startup.js';
 import './footprint.js';
+import './density.js';
+import './partition.js';
+import './memory-gradient.js';
+import './noisy-neighbor.js';
 
 export { getWorkload, allWorkloads } from './registry.js';

@@ -65,6 +65,13 @@ export interface WorkloadContext<P> {
   progress(text: string): void;
   /** Default per-exec timeout from the scenario. */
   timeoutMs: number;
+  /**
+   * Keep structured data of this repetition that is not a metric (a time series, a
+   * curve, where a sweep stopped and why). The runner stores it in the cell's
+   * `extra[name]` as `[{ repetition, data }, ...]` (warm-ups dropped). Optional:
+   * contexts that keep nothing (unit-test fakes) may leave it out.
+   */
+  recordExtra?: (name: string, data: unknown) => void;
 }
 
 export interface Workload<P = unknown> {

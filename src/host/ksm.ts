@@ -1,0 +1,102 @@
+/**
+ * Kernel samepage merging (KSM) control for the density workload: read its state,
+ * turn it on for a measurement, wait until it has settled, and ALWAYS put the host's
+ * settings back (run, pages_to_scan), also when the measurement fails. The sysfs
+ * root is a parameter so tests run on a fake directory.
+ *
+ * Note: restoring run=0 stops ksmd but leaves already merged pages shared until they
+ * are written (run=2 would unmerge them all); the host's own setting is what we put
+ * back, nothing more.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { sleep } from '../util/proc.js';
+
+export const KSM_ROOT = '/sys/kernel/mm/ksm';
+
+export interface KsmState {
+  run: number;
+  pagesSharing: number;
+  pagesShared: number;
+  pagesToScan: number;
+  fullScans: number;
+}
+
+export class Ksm {
+  constructor(readonly root: string = KSM_ROOT) {}
+
+  private async num(file: string): Promise<number> {
+    const v = Number((await fs.readFile(path.join(this.root, file), 'utf8')).trim());
+    if (!Number.isFinite(v)) throw new Error(`${path.join(this.root, file)} is not a number`);
+    return v;
+  }
+
+  async available(): Promise<boolean> {
+    try {
+      await fs.access(path.join(this.root, 'run'));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async read(): Promise<KsmState> {
+    const opt = (f: string): Promise<number> => this.num(f).catch(() => 0);
+    return { run: await this.num('run'), pagesSharing: await opt('pages_sharing'), pagesShared: await opt('pages_shared'), pagesToScan: await opt('pages_to_scan'), fullScans: await opt('full_scans') };
+  }
+
+  async setRun(v: 0 | 1 | 2 | number): Promise<void> {
+    await fs.writeFile(path.join(this.root, 'run'), String(v));
+  }
+
+  async setPagesToScan(v: number): Promise<void> {
+    await fs.writeFile(path.join(this.root, 'pages_to_scan'), String(Math.max(1, Math.round(v))));
+  }
+}
+
+/**
+ * Run fn with KSM on (and pages_to_scan raised if asked); restores the saved run and
+ * pages_to_scan in `finally`. Returns fn's result and what was restored.
+ */
+export async function withKsmOn<T>(ksm: Ksm, opts: { pagesToScan?: number }, fn: (before: KsmState) => Promise<T>): Promise<{ result: T; before: KsmState; restored: { run: number; pagesToScan: number } }> {
+  const before = await ksm.read();
+  try {
+    if (opts.pagesToScan !== undefined) await ksm.setPagesToScan(opts.pagesToScan);
+    await ksm.setRun(1);
+    const result = await fn(before);
+    return { result, before, restored: { run: before.run, pagesToScan: before.pagesToScan } };
+  } finally {
+    // Each restore on its own: one failing must not skip the other.
+    await ksm.setRun(before.run).catch(() => undefined);
+    if (opts.pagesToScan !== undefined) await ksm.setPagesToScan(before.pagesToScan).catch(() => undefined);
+  }
+}
+
+/**
+ * Settled: ksmd finished at least `minFullScans` full scans since the start and the
+ * last `stableReads` pages_sharing readings differ by at most `tolerance` (relative)
+ * or 16 pages.
+ */
+export function isKsmSettled(history: readonly number[], fullScansSinceStart: number, o: { stableReads?: number; tolerance?: number; minFullScans?: number } = {}): boolean {
+  const n = o.stableReads ?? 3;
+  if (fullScansSinceStart < (o.minFullScans ?? 2)) return false;
+  if (history.length < n) return false;
+  const last = history.slice(-n);
+  const lo = Math.min(...last);
+  const hi = Math.max(...last);
+  return hi - lo <= Math.max(16, (o.tolerance ?? 0.01) * hi);
+}
+
+export async function waitKsmSettled(ksm: Ksm, o: { timeoutMs: number; pollMs?: number }): Promise<{ settled: boolean; waitedMs: number; state: KsmState; history: number[] }> {
+  const t0 = performance.now();
+  const start = await ksm.read();
+  const history: number[] = [];
+  let state = start;
+  for (;;) {
+    state = await ksm.read();
+    history.push(state.pagesSharing);
+    if (isKsmSettled(history, state.fullScans - start.fullScans)) return { settled: true, waitedMs: performance.now() - t0, state, history };
+    if (performance.now() - t0 > o.timeoutMs) return { settled: false, waitedMs: performance.now() - t0, state, history };
+    await sleep(o.pollMs ?? 1000);
+  }
+}

@@ -1,0 +1,441 @@
+/**
+ * Partitioning: can two instances be given 80% and 20% of a resource, and can one
+ * be held to a hard cap? The article's claim, measured for CPU, disk and network.
+ *
+ * One repetition starts two fresh instances A and B of the backend (ctx.startInstance),
+ * both pinned to one CPU (the last of the scenario's set), and for each resource asked:
+ *
+ *  - CPU share: weights split[0]:split[1] on their cgroups (cgroup.setLimits({cpuWeight}):
+ *    v1 cpu.shares, v2 cpu.weight; for a VM the QEMU process's cgroup), then a CPU burn
+ *    (stress-ng --cpu 1) in both at once for cpu.seconds. Each cgroup's CPU usage is
+ *    sampled every sampleMs; the achieved share of A is computed per interval (series)
+ *    and over the intervals in which both burned and the CPU was busy (see
+ *    isolation.ts). `cpu-share-error-pp` = |achieved - target| in percentage points.
+ *  - CPU cap: cpuQuotaPercent = cpu.capPercent on A alone (B idle), burn for
+ *    cpu.capSeconds; achieved CPU percent vs the cap (`cpu-cap-error-pp`).
+ *  - Disk share: the same fio job (4 KiB random read, O_DIRECT) in both, on their own
+ *    files on their scratch disks, which live on one host device. The device is found
+ *    by measuring (the block device the instance's cgroup issued I/O to during a short
+ *    probe). Mechanism: proportional weights where they take effect (BFQ, or io.cost on
+ *    v2), otherwise hard caps split[0]:split[1] of disk.budgetIops (v1
+ *    blkio.throttle.*_iops_device, v2 io.max): results say which (`extra.disk.mechanism`).
+ *    Achieved split from the cgroups' I/O counters sampled over time.
+ *  - Disk cap: A alone capped at disk.capIops (throttle); achieved IOPS vs cap.
+ *  - Network share: an HTB tree on the bench bridge (one shaped link of
+ *    network.linkMbit) with A's class at split[0]% and B's at split[1]% (ceil: the whole
+ *    link), iperf3 into both at once; achieved split from the classes' byte counters.
+ *  - Network cap: TBF at network.capMbit on A's bench-side link (benchIf; an HTB class
+ *    with rate = ceil on the bridge when the backend exposes no link); iperf3 into A.
+ *
+ * Everything created (weights, quotas, throttles, qdiscs) is removed in `finally`, also
+ * on failure; the two instances are stopped at the end of the repetition.
+ */
+import { promises as fs } from 'node:fs';
+import { z } from 'zod';
+import type { Instance } from '../backends/types.js';
+import { chooseIoMechanism, type CgroupHandle } from '../host/cgroup.js';
+import { delRootArgv, htbClassId, htbSplitArgvs, parseTcSentBytes, tbfCapArgv } from '../net/tc.js';
+import { benchAddress, metric, parseRaw, timeoutFor } from './common.js';
+import { benchTc, iperfClient, requireCgroup, sharedCpu, startBackground, stopBackground } from './isolation-exec.js';
+import { achievedRate, achievedShare, capErrorPct, errorPp, round, sampleWhile, splitBudget, splitToWeights, targetPct, type CumulativeSample } from './isolation.js';
+import { iperfServerArgv } from './network.js';
+import { parseFioJson } from './parsers/fio.js';
+import { parseIperf3Json } from './parsers/iperf3.js';
+import { stressNgMetric } from './parsers/stress-ng.js';
+import { registerWorkload } from './registry.js';
+import type { MetricValue, Workload, WorkloadContext } from './types.js';
+
+const splitSchema = z.tuple([z.number().int().min(1).max(99), z.number().int().min(1).max(99)]);
+
+export const partitionParams = z
+  .object({
+    /** Which resources to partition in each repetition. */
+    resources: z.array(z.enum(['cpu', 'disk', 'network'])).min(1).default(['cpu', 'disk', 'network']),
+    /** Target split A:B in percent (weights or budgets in this ratio). */
+    split: splitSchema.default([80, 20]),
+    /** Counter sampling interval (ms) for the share-over-time series. */
+    sampleMs: z.number().int().min(50).max(5000).default(250),
+    cpu: z
+      .object({
+        seconds: z.number().int().min(2).max(600).default(6),
+        capPercent: z.number().min(5).max(95).default(50),
+        capSeconds: z.number().int().min(2).max(600).default(4),
+      })
+      .strict()
+      .prefault({}),
+    disk: z
+      .object({
+        seconds: z.number().int().min(2).max(600).default(5),
+        /** IOPS divided split[0]:split[1] when hard caps are the mechanism. */
+        budgetIops: z.number().int().min(20).max(10_000_000).default(1000),
+        capIops: z.number().int().min(10).max(10_000_000).default(400),
+        fileMiB: z.number().int().min(4).max(65_536).default(64),
+        mechanism: z.enum(['auto', 'throttle', 'weight']).default('auto'),
+      })
+      .strict()
+      .prefault({}),
+    network: z
+      .object({
+        seconds: z.number().int().min(2).max(300).default(5),
+        /** Rate of the shaped link the split divides. */
+        linkMbit: z.number().int().min(1).max(100_000).default(200),
+        capMbit: z.number().int().min(1).max(100_000).default(100),
+        port: z.number().int().min(1024).max(65_535).default(5231),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type PartitionParams = z.infer<typeof partitionParams>;
+type Ctx = WorkloadContext<PartitionParams>;
+
+const STRESS_NG_COMMON = ['--temp-path', '/tmp', '--metrics-brief'];
+export const PART_FIO_FILE = 'isobench-partition.dat';
+
+export function cpuBurnArgv(seconds: number): string[] {
+  return ['stress-ng', '--cpu', '1', '-t', String(seconds), ...STRESS_NG_COMMON];
+}
+
+export function fioRandreadArgv(file: string, fileMiB: number, seconds: number, name = 'randread'): string[] {
+  return ['fio', `--name=${name}`, `--filename=${file}`, `--size=${fileMiB}M`, '--direct=1', '--ioengine=psync', '--rw=randread', '--bs=4k', '--time_based', `--runtime=${seconds}`, '--output-format=json'];
+}
+
+export function fioLayoutArgv(file: string, fileMiB: number): string[] {
+  return ['fio', '--name=layout', `--filename=${file}`, `--size=${fileMiB}M`, '--rw=write', '--bs=1M', '--create_only=1'];
+}
+
+/** The device with the most I/Os between two counter snapshots ("major:minor"), or undefined. */
+export function busiestDevice(before: Map<string, { readIos: number; writeIos: number }>, after: Map<string, { readIos: number; writeIos: number }>): string | undefined {
+  let best: string | undefined;
+  let bestN = 0;
+  for (const [dev, c] of after) {
+    const b = before.get(dev);
+    const n = c.readIos + c.writeIos - ((b?.readIos ?? 0) + (b?.writeIos ?? 0));
+    if (n > bestN) {
+      best = dev;
+      bestN = n;
+    }
+  }
+  return best;
+}
+
+function cpuMechanism(cg: CgroupHandle): string {
+  return cg.layout.version === 2 ? 'cpu.weight (cgroup v2)' : 'cpu.shares (cgroup v1)';
+}
+
+async function cpuPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue[]): Promise<void> {
+  const p = ctx.params;
+  const cga = requireCgroup(a, 'partition cpu');
+  const cgb = requireCgroup(b, 'partition cpu');
+  const [wa, wb] = splitToWeights(p.split);
+  const target = targetPct(p.split);
+  const before = [await cga.readLimits(), await cgb.readLimits()];
+  try {
+    await cga.setLimits({ cpuWeight: wa });
+    await cgb.setLimits({ cpuWeight: wb });
+    const readBack = [await cga.readLimits(), await cgb.readLimits()];
+    ctx.progress(`cpu: weights ${wa}:${wb}, burning ${p.cpu.seconds} s in both`);
+    const secs = p.cpu.seconds;
+    const work = Promise.all([
+      ctx.exec(a, cpuBurnArgv(secs), { tag: 'partition-cpu-burn-a', timeoutMs: timeoutFor(ctx, secs) }),
+      ctx.exec(b, cpuBurnArgv(secs), { tag: 'partition-cpu-burn-b', timeoutMs: timeoutFor(ctx, secs) }),
+    ]);
+    const { result: runs, samples } = await sampleWhile(work, () => Promise.all([cga.cpuUsageSeconds(), cgb.cpuUsageSeconds()]), p.sampleMs);
+    const [ra, rb] = runs;
+    const share = achievedShare(samples, { capacityPerS: 1, minBusyFraction: 0.8, minPartyRate: 0.02 });
+    const rawLog = await ctx.saveRaw('partition-cpu-samples', `${JSON.stringify({ weights: [wa, wb], readBack, samples }, null, 1)}\n`);
+    const opsA = parseRaw(ra.rawLog, () => stressNgMetric(`${ra.stdout}\n${ra.stderr}`, 'cpu').bogoOpsPerSecReal);
+    const opsB = parseRaw(rb.rawLog, () => stressNgMetric(`${rb.stdout}\n${rb.stderr}`, 'cpu').bogoOpsPerSecReal);
+    out.push(metric('partition', 'cpu-share-a-pct', share.aPct, rawLog));
+    out.push(metric('partition', 'cpu-share-error-pp', errorPp(share.aPct, target), rawLog));
+    ctx.recordExtra?.('cpu-share', {
+      mechanism: cpuMechanism(cga),
+      targetPct: target,
+      weights: [wa, wb],
+      cpu: sharedCpu(ctx.spec.cpus),
+      achievedPct: round(share.aPct, 3),
+      meanCpus: share.meanRates.map((x) => round(x, 4)),
+      bogoOpsPerS: [opsA, opsB],
+      bogoOpsShareAPct: round((100 * opsA) / (opsA + opsB), 3),
+      countedSeconds: round(share.countedSeconds, 3),
+      series: share.series,
+      rawLog,
+    });
+
+    // Hard cap on A alone.
+    const cap = p.cpu.capPercent;
+    await cga.setLimits({ cpuQuotaPercent: cap });
+    ctx.progress(`cpu: cap ${cap}% on A alone for ${p.cpu.capSeconds} s`);
+    const capRun = ctx.exec(a, cpuBurnArgv(p.cpu.capSeconds), { tag: 'partition-cpu-cap', timeoutMs: timeoutFor(ctx, p.cpu.capSeconds) });
+    const capped = await sampleWhile(capRun, async () => [await cga.cpuUsageSeconds()], p.sampleMs);
+    const rate = achievedRate(capped.samples, 0.02);
+    const capLog = await ctx.saveRaw('partition-cpu-cap-samples', `${JSON.stringify({ capPercent: cap, samples: capped.samples }, null, 1)}\n`);
+    const achievedPct = rate.meanRate * 100;
+    out.push(metric('partition', 'cpu-cap-pct', achievedPct, capLog));
+    out.push(metric('partition', 'cpu-cap-error-pp', errorPp(achievedPct, cap), capLog));
+    ctx.recordExtra?.('cpu-cap', { mechanism: cga.layout.version === 2 ? 'cpu.max' : 'cpu.cfs_quota_us/cpu.cfs_period_us', capPct: cap, achievedPct: round(achievedPct, 3), series: rate.series.map((s) => ({ ...s, rate: round(s.rate * 100, 2) })), rawLog: capLog });
+  } finally {
+    await cga.clearCpuQuota().catch(() => undefined);
+    await cga.setLimits({ cpuWeight: before[0]?.cpuWeight ?? 100 }).catch(() => undefined);
+    await cgb.setLimits({ cpuWeight: before[1]?.cpuWeight ?? 100 }).catch(() => undefined);
+  }
+}
+
+async function diskScheduler(dev: string): Promise<string | null> {
+  const text = await fs.readFile(`/sys/dev/block/${dev}/queue/scheduler`, 'utf8').catch(() => undefined);
+  return text ? (/\[([^\]]+)\]/.exec(text)?.[1] ?? null) : null;
+}
+
+async function ioCostEnabled(cg: CgroupHandle): Promise<boolean> {
+  if (cg.layout.version !== 2) return false;
+  const text = await fs.readFile(`${cg.layout.root}/io.cost.qos`, 'utf8').catch(() => '');
+  return /enable=1/.test(text);
+}
+
+function fioIops(r: { stdout: string; rawLog: string }): number {
+  return parseRaw(r.rawLog, () => {
+    const parsed = parseFioJson(r.stdout);
+    return parsed.jobs.reduce((s, j) => s + j.read.iops, 0);
+  });
+}
+
+async function diskPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue[]): Promise<void> {
+  const p = ctx.params;
+  const d = p.disk;
+  const cga = requireCgroup(a, 'partition disk');
+  const cgb = requireCgroup(b, 'partition disk');
+  if (d.fileMiB > ctx.spec.disk.sizeMiB * 0.9) throw new Error(`partition disk: fileMiB ${d.fileMiB} does not fit in the ${ctx.spec.disk.sizeMiB} MiB scratch disk`);
+  const fa = `${a.scratchDir.replace(/\/+$/, '')}/${PART_FIO_FILE}`;
+  const fb = `${b.scratchDir.replace(/\/+$/, '')}/${PART_FIO_FILE}`;
+  let device: string | undefined;
+  let weightsUsed = false;
+  try {
+    await Promise.all([
+      ctx.exec(a, fioLayoutArgv(fa, d.fileMiB), { tag: 'partition-disk-layout-a', timeoutMs: timeoutFor(ctx, 60 + d.fileMiB / 4) }),
+      ctx.exec(b, fioLayoutArgv(fb, d.fileMiB), { tag: 'partition-disk-layout-b', timeoutMs: timeoutFor(ctx, 60 + d.fileMiB / 4) }),
+    ]);
+    // Which host device does A's I/O land on? Measure it: a short direct-read probe.
+    const s0 = await cga.ioStats();
+    await ctx.exec(a, fioRandreadArgv(fa, d.fileMiB, 1, 'probe'), { tag: 'partition-disk-probe', timeoutMs: timeoutFor(ctx, 1) });
+    device = busiestDevice(s0, await cga.ioStats());
+    if (!device) throw new Error("partition disk: the instance's cgroup issued no block I/O during a direct-read probe (scratch on tmpfs, or I/O not charged to the cgroup): nothing to partition");
+    const dev = device;
+    const weightFile = await cga.ioWeightFileExists();
+    const auto = chooseIoMechanism({ version: cga.layout.version, weightFileExists: weightFile, scheduler: await diskScheduler(dev), ioCostEnabled: await ioCostEnabled(cga) });
+    const mechanism = d.mechanism === 'auto' ? auto.mechanism : d.mechanism;
+    const target = targetPct(p.split);
+    const [ia, ib] = splitBudget(d.budgetIops, p.split);
+    const [wa, wb] = splitToWeights(p.split);
+    if (mechanism === 'weight') {
+      weightsUsed = true;
+      await cga.setIoWeight(wa);
+      await cgb.setIoWeight(wb);
+    } else {
+      await cga.setIoThrottle({ device: dev, readIops: ia, writeIops: ia });
+      await cgb.setIoThrottle({ device: dev, readIops: ib, writeIops: ib });
+    }
+    ctx.progress(`disk: ${mechanism} on ${dev} (${mechanism === 'weight' ? `${wa}:${wb}` : `${ia}:${ib} IOPS`}), fio in both for ${d.seconds} s`);
+    const reads = async (): Promise<number[]> => {
+      const [x, y] = await Promise.all([cga.ioStats(), cgb.ioStats()]);
+      return [x.get(dev)?.readIos ?? 0, y.get(dev)?.readIos ?? 0];
+    };
+    const work = Promise.all([
+      ctx.exec(a, fioRandreadArgv(fa, d.fileMiB, d.seconds), { tag: 'partition-disk-fio-a', timeoutMs: timeoutFor(ctx, d.seconds + 10) }),
+      ctx.exec(b, fioRandreadArgv(fb, d.fileMiB, d.seconds), { tag: 'partition-disk-fio-b', timeoutMs: timeoutFor(ctx, d.seconds + 10) }),
+    ]);
+    const { result: runs, samples } = await sampleWhile(work, reads, p.sampleMs);
+    const iopsA = fioIops(runs[0]);
+    const iopsB = fioIops(runs[1]);
+    const share = achievedShare(samples, { minPartyRate: 1 });
+    const rawLog = await ctx.saveRaw('partition-disk-samples', `${JSON.stringify({ device: dev, mechanism, reason: d.mechanism === 'auto' ? auto.reason : 'set by the scenario', samples }, null, 1)}\n`);
+    out.push(metric('partition', 'disk-share-a-pct', share.aPct, rawLog));
+    out.push(metric('partition', 'disk-share-error-pp', errorPp(share.aPct, target), rawLog));
+    out.push(metric('fio', 'disk-a-iops', iopsA, runs[0].rawLog));
+    out.push(metric('fio', 'disk-b-iops', iopsB, runs[1].rawLog));
+    ctx.recordExtra?.('disk-share', {
+      mechanism,
+      mechanismReason: d.mechanism === 'auto' ? auto.reason : 'set by the scenario',
+      device: dev,
+      targetPct: target,
+      ...(mechanism === 'weight' ? { weights: [wa, wb] } : { capsIops: [ia, ib] }),
+      achievedPct: round(share.aPct, 3),
+      fioIops: [round(iopsA, 1), round(iopsB, 1)],
+      series: share.series,
+      rawLog,
+    });
+    if (weightsUsed) {
+      await cga.setIoWeight(100);
+      await cgb.setIoWeight(100);
+      weightsUsed = false;
+    }
+    await cgb.clearIoThrottle(dev);
+
+    // Hard cap on A alone.
+    await cga.setIoThrottle({ device: dev, readIops: d.capIops, writeIops: d.capIops });
+    ctx.progress(`disk: cap ${d.capIops} IOPS on A alone for ${d.seconds} s`);
+    const capRun = ctx.exec(a, fioRandreadArgv(fa, d.fileMiB, d.seconds), { tag: 'partition-disk-cap', timeoutMs: timeoutFor(ctx, d.seconds + 10) });
+    const capped = await sampleWhile(capRun, async () => [(await cga.ioStats()).get(dev)?.readIos ?? 0], p.sampleMs);
+    const rate = achievedRate(capped.samples, 1);
+    const capIops = fioIops(capped.result);
+    const capLog = await ctx.saveRaw('partition-disk-cap-samples', `${JSON.stringify({ device: dev, capIops: d.capIops, samples: capped.samples }, null, 1)}\n`);
+    out.push(metric('fio', 'disk-cap-iops', capIops, capped.result.rawLog));
+    out.push(metric('partition', 'disk-cap-error-pct', capErrorPct(capIops, d.capIops), capLog));
+    ctx.recordExtra?.('disk-cap', { mechanism: cga.layout.version === 2 ? 'io.max' : 'blkio.throttle.read_iops_device', device: dev, capIops: d.capIops, fioIops: round(capIops, 1), sampledIops: round(rate.meanRate, 1), series: rate.series, rawLog: capLog });
+  } finally {
+    if (device) {
+      await cga.clearIoThrottle(device).catch(() => undefined);
+      await cgb.clearIoThrottle(device).catch(() => undefined);
+    }
+    if (weightsUsed) {
+      await cga.setIoWeight(100).catch(() => undefined);
+      await cgb.setIoWeight(100).catch(() => undefined);
+    }
+    await ctx.exec(a, ['rm', '-f', fa], { tag: 'partition-disk-cleanup-a', timeoutMs: 30_000, allowFailure: true }).catch(() => undefined);
+    await ctx.exec(b, ['rm', '-f', fb], { tag: 'partition-disk-cleanup-b', timeoutMs: 30_000, allowFailure: true }).catch(() => undefined);
+  }
+}
+
+/** Bytes sent by the given tc classes/qdiscs on `dev`, in the order of `ids`. */
+async function tcBytes(ctx: Ctx, kind: 'class' | 'qdisc', dev: string, ids: string[]): Promise<number[]> {
+  const m = parseTcSentBytes(await benchTc(ctx, ['tc', '-s', kind, 'show', 'dev', dev]));
+  return ids.map((id) => {
+    const v = m.get(id);
+    if (v === undefined) throw new Error(`tc ${kind} ${id} on ${dev} not found`);
+    return v;
+  });
+}
+
+async function iperfInto(ctx: Ctx, inst: Instance, addr: string, seconds: number, tag: string) {
+  const port = ctx.params.network.port;
+  const pid = await startBackground(ctx, inst, seconds + 60, iperfServerArgv(addr, port), `${tag}-server`);
+  try {
+    const r = await iperfClient(ctx, addr, port, seconds, tag);
+    const parsed = parseRaw(r.rawLog, () => parseIperf3Json(r.stdout), r.code !== 0 ? `client exit ${r.code}` : undefined);
+    return { mbps: parsed.receivedBitsPerSecond / 1e6, rawLog: r.rawLog };
+  } finally {
+    await stopBackground(ctx, inst, pid, 'iperf3', `${tag}-server-kill`);
+  }
+}
+
+async function networkPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue[]): Promise<void> {
+  const p = ctx.params;
+  const n = p.network;
+  if (!ctx.net) throw new Error('partition network: the run has no bench network');
+  const addrA = benchAddress(a.address, a.name);
+  const addrB = benchAddress(b.address, b.name);
+  const bridge = 'br0';
+  const target = targetPct(p.split);
+  const [rateA, rateB] = splitBudget(n.linkMbit, p.split);
+  let bridgeShaped = false;
+  let capDev: string | undefined;
+  try {
+    bridgeShaped = true;
+    for (const argv of htbSplitArgvs(bridge, n.linkMbit, [
+      { address: addrA, rateMbit: rateA },
+      { address: addrB, rateMbit: rateB },
+    ]))
+      await benchTc(ctx, argv);
+    ctx.progress(`network: HTB ${rateA}:${rateB} Mbit/s of a ${n.linkMbit} Mbit/s link, iperf3 into both for ${n.seconds} s`);
+    const ids = [htbClassId(0), htbClassId(1)];
+    const work = Promise.all([iperfInto(ctx, a, addrA, n.seconds, 'partition-net-a'), iperfInto(ctx, b, addrB, n.seconds, 'partition-net-b')]);
+    const { result: runs, samples } = await sampleWhile(work, () => tcBytes(ctx, 'class', bridge, ids), p.sampleMs);
+    const linkBytesPerS = (n.linkMbit * 1e6) / 8;
+    const share = achievedShare(samples, { capacityPerS: linkBytesPerS, minBusyFraction: 0.5, minPartyRate: linkBytesPerS * 0.01 });
+    const rawLog = await ctx.saveRaw('partition-net-samples', `${JSON.stringify({ linkMbit: n.linkMbit, ratesMbit: [rateA, rateB], samples }, null, 1)}\n`);
+    out.push(metric('partition', 'net-share-a-pct', share.aPct, rawLog));
+    out.push(metric('partition', 'net-share-error-pp', errorPp(share.aPct, target), rawLog));
+    out.push(metric('iperf3', 'net-a-mbps', runs[0].mbps, runs[0].rawLog));
+    out.push(metric('iperf3', 'net-b-mbps', runs[1].mbps, runs[1].rawLog));
+    ctx.recordExtra?.('net-share', {
+      mechanism: `tc htb on the bench bridge (${bridge}): link ${n.linkMbit} Mbit/s, classes rate ${rateA}/${rateB} Mbit/s, ceil ${n.linkMbit}`,
+      targetPct: target,
+      achievedPct: round(share.aPct, 3),
+      iperfMbps: [round(runs[0].mbps, 2), round(runs[1].mbps, 2)],
+      series: share.series.map((s) => ({ ...s, rates: s.rates.map((r) => round((r * 8) / 1e6, 3)) })),
+      seriesUnit: 'Mbit/s',
+      rawLog,
+    });
+    await benchTc(ctx, delRootArgv(bridge));
+    bridgeShaped = false;
+
+    // Hard cap on A's link.
+    let mechanism: string;
+    let read: () => Promise<number[]>;
+    if (a.benchIf) {
+      capDev = a.benchIf;
+      await benchTc(ctx, tbfCapArgv(capDev, n.capMbit));
+      mechanism = `tc tbf on ${capDev} (A's bench-side link)`;
+      const dev = capDev;
+      read = async () => {
+        const m = parseTcSentBytes(await benchTc(ctx, ['tc', '-s', 'qdisc', 'show', 'dev', dev]));
+        return [[...m.values()][0] ?? 0];
+      };
+    } else {
+      bridgeShaped = true;
+      for (const argv of htbSplitArgvs(bridge, Math.max(n.capMbit, n.linkMbit), [{ address: addrA, rateMbit: n.capMbit, ceilMbit: n.capMbit }])) await benchTc(ctx, argv);
+      mechanism = `tc htb class rate = ceil = ${n.capMbit} Mbit/s on the bench bridge (the backend exposes no bench-side link)`;
+      read = () => tcBytes(ctx, 'class', bridge, [htbClassId(0)]);
+    }
+    ctx.progress(`network: cap ${n.capMbit} Mbit/s on A (${mechanism})`);
+    const capped = await sampleWhile(iperfInto(ctx, a, addrA, n.seconds, 'partition-net-cap'), read, p.sampleMs);
+    const rate = achievedRate(capped.samples, 1000);
+    const capLog = await ctx.saveRaw('partition-net-cap-samples', `${JSON.stringify({ capMbit: n.capMbit, mechanism, samples: capped.samples }, null, 1)}\n`);
+    out.push(metric('iperf3', 'net-cap-mbps', capped.result.mbps, capped.result.rawLog));
+    out.push(metric('partition', 'net-cap-error-pct', capErrorPct(capped.result.mbps, n.capMbit), capLog));
+    ctx.recordExtra?.('net-cap', { mechanism, capMbit: n.capMbit, iperfMbps: round(capped.result.mbps, 2), series: rate.series.map((s) => ({ ...s, rate: round((s.rate * 8) / 1e6, 3) })), seriesUnit: 'Mbit/s', rawLog: capLog });
+  } finally {
+    if (capDev) await ctx.net.exec(delRootArgv(capDev), { timeoutMs: 15_000 }).catch(() => undefined);
+    if (bridgeShaped) await ctx.net.exec(delRootArgv(bridge), { timeoutMs: 15_000 }).catch(() => undefined);
+  }
+}
+
+export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
+  name: 'partition',
+  title: 'Partitioning (80:20 shares and hard caps)',
+  description: 'two instances on one CPU given an A:B split of CPU (weights), disk (weights or throttle) and network (HTB on a shaped link), plus a hard cap on one; achieved share vs target over time',
+  params: partitionParams,
+  needsNetwork: true,
+  needsDisk: true,
+  metrics: [
+    { name: 'cpu-share-a-pct', unit: '%', higherIsBetter: true, description: "A's achieved share of the shared CPU with weights split[0]:split[1] (target: split[0]%)" },
+    { name: 'cpu-share-error-pp', unit: 'pp', higherIsBetter: false, description: '|achieved - target| CPU share of A, percentage points' },
+    { name: 'cpu-cap-pct', unit: '% of a CPU', higherIsBetter: false, description: 'CPU used by A alone under a hard quota of cpu.capPercent' },
+    { name: 'cpu-cap-error-pp', unit: 'pp', higherIsBetter: false, description: '|achieved - cap| CPU percent under the hard quota' },
+    { name: 'disk-share-a-pct', unit: '%', higherIsBetter: true, description: "A's share of the I/Os both did with the same fio job (mechanism in extra.disk-share)" },
+    { name: 'disk-share-error-pp', unit: 'pp', higherIsBetter: false, description: '|achieved - target| I/O share of A, percentage points' },
+    { name: 'disk-a-iops', unit: 'IOPS', higherIsBetter: true, description: 'fio 4k randread IOPS of A during the split' },
+    { name: 'disk-b-iops', unit: 'IOPS', higherIsBetter: true, description: 'fio 4k randread IOPS of B during the split' },
+    { name: 'disk-cap-iops', unit: 'IOPS', higherIsBetter: false, description: 'fio 4k randread IOPS of A alone under a hard IOPS cap (disk.capIops)' },
+    { name: 'disk-cap-error-pct', unit: '%', higherIsBetter: false, description: '(achieved - cap) / cap, percent (negative: below the cap)' },
+    { name: 'net-share-a-pct', unit: '%', higherIsBetter: true, description: "A's share of the bytes both received over one HTB-shaped link" },
+    { name: 'net-share-error-pp', unit: 'pp', higherIsBetter: false, description: '|achieved - target| network share of A, percentage points' },
+    { name: 'net-a-mbps', unit: 'Mbit/s', higherIsBetter: true, description: 'iperf3 into A during the split (receiver count)' },
+    { name: 'net-b-mbps', unit: 'Mbit/s', higherIsBetter: true, description: 'iperf3 into B during the split (receiver count)' },
+    { name: 'net-cap-mbps', unit: 'Mbit/s', higherIsBetter: false, description: 'iperf3 into A alone under a hard rate cap (network.capMbit)' },
+    { name: 'net-cap-error-pct', unit: '%', higherIsBetter: false, description: '(achieved - cap) / cap, percent (negative: below the cap)' },
+  ],
+  async run(ctx) {
+    const p = ctx.params;
+    const want = new Set(p.resources);
+    const cpu = sharedCpu(ctx.spec.cpus);
+    const network = want.has('network');
+    if (network && !ctx.net) throw new Error('partition: network asked for but the run has no bench network');
+    ctx.progress(`starting two instances on CPU ${cpu}`);
+    const a = (await ctx.startInstance({ cpus: [cpu], vcpus: 1, network })).instance;
+    const out: MetricValue[] = [];
+    try {
+      const b = (await ctx.startInstance({ cpus: [cpu], vcpus: 1, network })).instance;
+      try {
+        if (want.has('cpu')) await cpuPhase(ctx, a, b, out);
+        if (want.has('disk')) await diskPhase(ctx, a, b, out);
+        if (network) await networkPhase(ctx, a, b, out);
+      } finally {
+        await b.stop().catch(() => undefined);
+      }
+    } finally {
+      await a.stop().catch(() => undefined);
+    }
+    return out;
+  },
+});

@@ -1,0 +1,155 @@
+/**
+ * The isolation workloads on this host, native and runc containers, with checks
+ * that can fail: the 80:20 CPU split and a 50% hard cap are held within 5
+ * percentage points, the memory gradient ends in a recorded OOM kill (not a hung
+ * run), density measures a marginal memory per container, disk and network splits
+ * come out near their targets, a CPU aggressor on the same CPU hurts the victim.
+ * After every workload: no instance, cgroup, tc qdisc, veth or runc container of
+ * this test is left.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ContainerBackend } from '../../src/backends/container.js';
+import { NativeBackend } from '../../src/backends/native.js';
+import type { Backend, Instance, InstanceSpec } from '../../src/backends/types.js';
+import { listNetns } from '../../src/net/bench.js';
+import { startInstance } from '../../src/runner/lifecycle.js';
+import { run } from '../../src/util/proc.js';
+import { densityParams, densityWorkload } from '../../src/workloads/density.js';
+import { memoryGradientParams, memoryGradientWorkload } from '../../src/workloads/memory-gradient.js';
+import { noisyNeighborParams, noisyNeighborWorkload } from '../../src/workloads/noisy-neighbor.js';
+import { partitionParams, partitionWorkload } from '../../src/workloads/partition.js';
+import type { MetricValue, Workload } from '../../src/workloads/types.js';
+import { makeTestContext, type TestContext } from '../helpers/context.js';
+import { makeWorkloadContext } from '../helpers/workload-context.js';
+
+const isRoot = process.getuid?.() === 0;
+const hasRunc = existsSync('/usr/sbin/runc') || existsSync('/usr/bin/runc');
+
+function cgroupsOf(prefix: string): string[] {
+  const out: string[] = [];
+  for (const ctl of ['cpu', 'cpuacct', 'memory', 'cpuset', 'pids', 'blkio']) {
+    const dir = `/sys/fs/cgroup/${ctl}/isobench`;
+    if (existsSync(dir)) for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory() && d.name.startsWith(prefix)) out.push(`${ctl}/${d.name}`);
+  }
+  return out;
+}
+
+function by(values: MetricValue[]): Record<string, number> {
+  return Object.fromEntries(values.map((v) => [v.metric, v.value]));
+}
+
+for (const kind of ['native', 'container'] as const) {
+  describe.skipIf(!isRoot || (kind === 'container' && !hasRunc))(`isolation workloads on ${kind === 'native' ? 'native' : 'runc containers'}`, () => {
+    let t: TestContext;
+    let backend: Backend;
+    let main: Instance;
+    let spec: InstanceSpec;
+    const cpu = 1;
+
+    beforeAll(async () => {
+      t = await makeTestContext({ network: true });
+      backend = kind === 'native' ? new NativeBackend(t.ctx) : new ContainerBackend(t.ctx, { runtime: 'runc' });
+      await backend.prepare();
+      spec = { name: `${t.ctx.shortId}-m`, vcpus: 1, cpus: [cpu], memoryMiB: 512, pidsLimit: 256, disk: { sizeMiB: 256, mode: 'dir' }, network: true };
+      main = (await startInstance(backend, spec, 60_000)).instance;
+    });
+
+    afterAll(async () => {
+      await main?.stop().catch(() => undefined);
+      await t?.dispose();
+      expect(cgroupsOf(t.ctx.shortId)).toEqual([]);
+      expect((await listNetns()).filter((n) => n.includes(t.ctx.shortId))).toEqual([]);
+      if (kind === 'container') {
+        const r = await run(['runc', '--root', `/run/isobench/${t.ctx.shortId}/runc`, 'list', '--quiet']);
+        expect(r.stdout.trim()).toBe('');
+      }
+    });
+
+    async function benchLinks(): Promise<string[]> {
+      const links = await t.ctx.net!.exec(['ip', '-o', 'link', 'show']);
+      return links.stdout
+        .split('\n')
+        .map((l) => /^\d+:\s+([^@:]+)/.exec(l)?.[1])
+        .filter((x): x is string => Boolean(x))
+        .sort();
+    }
+
+    /** Everything a workload started must be gone right after it (the main instance stays). */
+    async function assertNoLeftovers(started: Instance[], linksBefore: string[]): Promise<void> {
+      for (const i of started) expect(cgroupsOf(i.name), i.name).toEqual([]);
+      expect(await benchLinks()).toEqual(linksBefore);
+      const qd = await t.ctx.net!.exec(['tc', 'qdisc', 'show']);
+      expect(qd.stdout).not.toMatch(/qdisc (htb|tbf)/);
+      const ns = await listNetns();
+      for (const i of started) expect(ns.filter((n) => n.includes(i.name.replace(/[^a-z0-9]/g, '').slice(0, 12)))).toEqual([]);
+    }
+
+    async function runWorkload<P>(w: Workload<P>, params: P) {
+      const l = makeWorkloadContext({ backend, bctx: t.ctx, params, instance: main, spec, timeoutMs: 60_000 });
+      const linksBefore = await benchLinks();
+      try {
+        const values = await w.run(l.ctx);
+        const declared = new Set(w.metrics.map((m) => m.name));
+        for (const v of values) {
+          expect(declared.has(v.metric), v.metric).toBe(true);
+          expect(Number.isFinite(v.value), v.metric).toBe(true);
+        }
+        return { values: by(values), extras: l.extras, started: l.started };
+      } finally {
+        await l.stopExtras();
+        await assertNoLeftovers(l.started, linksBefore);
+      }
+    }
+
+    it('partition cpu: 80:20 weights give 80% within 5 pp, a 50% cap holds within 5 pp', async () => {
+      const r = await runWorkload(partitionWorkload, partitionParams.parse({ resources: ['cpu'], cpu: { seconds: 5, capSeconds: 4 } }));
+      console.log(`[${kind}] cpu share A ${r.values['cpu-share-a-pct']?.toFixed(1)}% (error ${r.values['cpu-share-error-pp']?.toFixed(2)} pp), cap ${r.values['cpu-cap-pct']?.toFixed(1)}% (error ${r.values['cpu-cap-error-pp']?.toFixed(2)} pp)`);
+      expect(r.values['cpu-share-error-pp']).toBeLessThanOrEqual(5);
+      expect(r.values['cpu-cap-error-pp']).toBeLessThanOrEqual(5);
+      const share = r.extras.get('cpu-share') as { series: unknown[]; mechanism: string };
+      expect(share.series.length).toBeGreaterThan(10);
+      expect(share.mechanism).toMatch(/cpu\.(shares|weight)/);
+    });
+
+    it('partition disk and network: throttle split and HTB split near 80:20, caps held; all tc state removed', async () => {
+      const r = await runWorkload(partitionWorkload, partitionParams.parse({ resources: ['disk', 'network'], disk: { seconds: 3, fileMiB: 32, budgetIops: 1000, capIops: 300 }, network: { seconds: 3, linkMbit: 200, capMbit: 80 } }));
+      console.log(`[${kind}] disk share A ${r.values['disk-share-a-pct']?.toFixed(1)}% (${r.values['disk-a-iops']?.toFixed(0)}:${r.values['disk-b-iops']?.toFixed(0)} IOPS), cap ${r.values['disk-cap-iops']?.toFixed(0)} IOPS; net share A ${r.values['net-share-a-pct']?.toFixed(1)}% (${r.values['net-a-mbps']?.toFixed(0)}:${r.values['net-b-mbps']?.toFixed(0)} Mbit/s), cap ${r.values['net-cap-mbps']?.toFixed(1)} Mbit/s`);
+      expect((r.extras.get('disk-share') as { mechanism: string }).mechanism).toBe('throttle');
+      expect(r.values['disk-share-error-pp']).toBeLessThanOrEqual(5);
+      expect(Math.abs(r.values['disk-cap-error-pct'] ?? 100)).toBeLessThanOrEqual(10);
+      expect(r.values['net-share-error-pp']).toBeLessThanOrEqual(10);
+      expect(Math.abs(r.values['net-cap-error-pct'] ?? 100)).toBeLessThanOrEqual(10);
+    });
+
+    it.skipIf(kind === 'native')('memory gradient ends in a recorded OOM kill, not a hung run', async () => {
+      const t0 = performance.now();
+      const r = await runWorkload(memoryGradientWorkload, memoryGradientParams.parse({ limitMiB: 128, steps: [25, 50, 75, 150], secondsPerStep: 1, stepTimeoutSeconds: 30 }));
+      const g = r.extras.get('memory-gradient') as { ending: string; steps: Array<{ pct: number; outcome: string }> };
+      console.log(`[${kind}] gradient: ${g.steps.map((s) => `${s.pct}%:${s.outcome}`).join(' ')}; ${JSON.stringify(r.values)}`);
+      expect(g.ending).toBe('oom-killed');
+      expect(r.values['oom-at-pct']).toBe(150);
+      expect(r.values['throughput-at-25pct']).toBeGreaterThan(0);
+      expect(performance.now() - t0).toBeLessThan(60_000);
+    });
+
+    it.skipIf(kind === 'native')('density: marginal memory per container measured, stop reason recorded', async () => {
+      const r = await runWorkload(densityWorkload, densityParams.parse({ maxInstances: 4, settleSeconds: 1, instanceMemoryMiB: 128 }));
+      const d = r.extras.get('density') as { stopped: { reason: string }; levels: Array<{ instances: number }> };
+      console.log(`[${kind}] density: ${JSON.stringify(r.values)} stopped ${JSON.stringify(d.stopped)}`);
+      expect(d.stopped.reason).toBe('max-instances');
+      expect(d.levels.map((l) => l.instances)).toEqual([1, 2, 4]);
+      expect(r.values['max-instances']).toBe(4);
+      expect(r.values['marginal-pss-mib']).toBeGreaterThan(0);
+      // An idle runc container costs the host a few MiB of processes, not a guest's RAM.
+      expect(r.values['marginal-pss-mib']).toBeLessThan(64);
+    });
+
+    it('noisy neighbour: a CPU burn on the same CPU slows the victim; memory figure measured', async () => {
+      const r = await runWorkload(noisyNeighborWorkload, noisyNeighborParams.parse({ kinds: ['cpu', 'memory'], seconds: 2, leadSeconds: 0.5 }));
+      console.log(`[${kind}] neighbour: ${JSON.stringify(r.values)}`);
+      expect(r.values['cpu-degradation-pct']).toBeGreaterThan(20);
+      expect(r.values['memory-alone']).toBeGreaterThan(0);
+    });
+  });
+}
