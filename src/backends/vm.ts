@@ -93,12 +93,15 @@ export interface QemuArgvInput {
   tap?: { ifname: string; mac: string };
   qmpSocket?: string;
   qgaSocket?: string;
+  /** Process name (`-name`): isobench-<instance>, so `doctor --cleanup` can recognise a leftover QEMU. */
+  name?: string;
 }
 
 export function buildQemuArgv(i: QemuArgvInput, qemu = QEMU): string[] {
   const mmio = i.machine === 'microvm';
   const dev = (pci: string, mmioName: string): string => (mmio ? mmioName : pci);
   const argv = [qemu, '-nodefaults', '-no-user-config', '-nographic', '-no-reboot'];
+  if (i.name) argv.push('-name', i.name);
   argv.push('-machine', mmio ? 'microvm,isa-serial=on,rtc=on,pit=on,pic=on' : 'q35');
   argv.push('-accel', i.accel === 'kvm' ? 'kvm' : `tcg,thread=${i.vcpus > 1 ? 'multi' : 'single'}`);
   // Default CPU model: -cpu host/max abort on hosts with a software KVM (MSR 0x10a).
@@ -538,6 +541,7 @@ export class VmInstance implements Instance {
         ...(this.tap ? { tap: { ifname: this.tap.tap, mac: this.tap.mac } } : {}),
         qmpSocket: path.join(this.socketDir, 'qmp.sock'),
         qgaSocket: path.join(this.socketDir, 'qga.sock'),
+        name: `isobench-${spec.name}`,
       },
       cfg.qemu,
     );

@@ -5,8 +5,10 @@
  *
  * One repetition starts a fresh instance with memoryMiB = limitMiB (container: the
  * cgroup memory limit, swap limited to the same; VM: the guest's RAM, -m) and runs
- * sysbench memory with one buffer (--memory-scope=global) of steps[i]% of the limit,
- * written sequentially over and over for secondsPerStep. Every step is bounded in
+ * sysbench memory with a working set of steps[i]% of the limit (one process; sysbench
+ * takes power-of-two buffers only, so the set is split into up to 8 per-thread buffers,
+ * see gradientShape; the MiB actually used is recorded), written sequentially over and
+ * over for secondsPerStep. Every step is bounded in
  * time (stepTimeoutSeconds): a step ends ok, OOM-killed (the exec says so: cgroup OOM
  * event for a container, the guest's oom_kill counter for a VM), killed otherwise,
  * refused (the guest kernel's overcommit check refuses a buffer larger than its RAM:
@@ -60,15 +62,32 @@ export function throughputMetricName(pct: number): string {
   return `throughput-at-${pct}pct`;
 }
 
+/**
+ * sysbench memory takes only power-of-two block sizes, so a working set of `mib` is
+ * `threads` buffers of `blockMiB` (--memory-scope=local: one buffer per thread, all
+ * in one process): exact when some power of two divides it with at most 8 threads,
+ * otherwise the nearest multiple of the block that gives 8 threads or fewer.
+ */
+export function gradientShape(mib: number): { threads: number; blockMiB: number; totalMiB: number } {
+  const target = Math.max(1, Math.round(mib));
+  for (let block = 2 ** Math.floor(Math.log2(target)); block >= 1; block /= 2) {
+    if (target % block === 0 && target / block <= 8) return { threads: target / block, blockMiB: block, totalMiB: target };
+  }
+  const blockMiB = 2 ** Math.ceil(Math.log2(target / 8));
+  const threads = Math.min(8, Math.max(1, Math.round(target / blockMiB)));
+  return { threads, blockMiB, totalMiB: threads * blockMiB };
+}
+
 export function gradientArgv(mib: number, seconds: number): string[] {
+  const s = gradientShape(mib);
   return [
     'sysbench',
     'memory',
-    '--threads=1',
+    `--threads=${s.threads}`,
     `--time=${seconds}`,
-    `--memory-block-size=${mib}M`,
+    `--memory-block-size=${s.blockMiB}M`,
     '--memory-total-size=0',
-    '--memory-scope=global',
+    '--memory-scope=local',
     '--memory-oper=write',
     '--memory-access-mode=seq',
     'run',
@@ -155,7 +174,7 @@ export const memoryGradientWorkload: Workload<MemoryGradientParams> = registerWo
     const steps: GradientStep[] = [];
     try {
       for (const pct of p.steps) {
-        const mib = stepMiB(p.limitMiB, pct);
+        const mib = gradientShape(stepMiB(p.limitMiB, pct)).totalMiB;
         ctx.progress(`${pct}% of ${p.limitMiB} MiB (${mib} MiB)`);
         const r = await ctx.exec(instance, gradientArgv(mib, p.secondsPerStep), { tag: `gradient-${pct}pct`, timeoutMs: p.stepTimeoutSeconds * 1000, allowFailure: true });
         let outcome = classifyStep(r);

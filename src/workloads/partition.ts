@@ -101,8 +101,13 @@ export function fioRandreadArgv(file: string, fileMiB: number, seconds: number, 
   return ['fio', `--name=${name}`, `--filename=${file}`, `--size=${fileMiB}M`, '--direct=1', '--ioengine=psync', '--rw=randread', '--bs=4k', '--time_based', `--runtime=${seconds}`, '--output-format=json'];
 }
 
+/**
+ * Write the whole file with real data (no fallocate, fsync at the end): direct reads
+ * of unwritten extents or holes are answered by the filesystem without any block I/O,
+ * which neither measures the device nor is seen by I/O throttling.
+ */
 export function fioLayoutArgv(file: string, fileMiB: number): string[] {
-  return ['fio', '--name=layout', `--filename=${file}`, `--size=${fileMiB}M`, '--rw=write', '--bs=1M', '--create_only=1'];
+  return ['fio', '--name=layout', `--filename=${file}`, `--size=${fileMiB}M`, '--rw=write', '--bs=1M', '--fallocate=none', '--end_fsync=1', '--output-format=terse'];
 }
 
 /** The device with the most I/Os between two counter snapshots ("major:minor"), or undefined. */
@@ -182,6 +187,17 @@ async function cpuPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue[]):
   }
 }
 
+/** Every block device of the host as "major:minor" (from /sys/block/<name>/dev). */
+async function blockDevices(): Promise<string[]> {
+  const names = await fs.readdir('/sys/block').catch(() => [] as string[]);
+  const out: string[] = [];
+  for (const n of names) {
+    const dev = (await fs.readFile(`/sys/block/${n}/dev`, 'utf8').catch(() => '')).trim();
+    if (/^\d+:\d+$/.test(dev)) out.push(dev);
+  }
+  return out;
+}
+
 async function diskScheduler(dev: string): Promise<string | null> {
   const text = await fs.readFile(`/sys/dev/block/${dev}/queue/scheduler`, 'utf8').catch(() => undefined);
   return text ? (/\[([^\]]+)\]/.exec(text)?.[1] ?? null) : null;
@@ -216,9 +232,20 @@ async function diskPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue[])
       ctx.exec(b, fioLayoutArgv(fb, d.fileMiB), { tag: 'partition-disk-layout-b', timeoutMs: timeoutFor(ctx, 60 + d.fileMiB / 4) }),
     ]);
     // Which host device does A's I/O land on? Measure it: a short direct-read probe.
-    const s0 = await cga.ioStats();
-    await ctx.exec(a, fioRandreadArgv(fa, d.fileMiB, 1, 'probe'), { tag: 'partition-disk-probe', timeoutMs: timeoutFor(ctx, 1) });
-    device = busiestDevice(s0, await cga.ioStats());
+    // cgroup v1 counts a cgroup's I/O on a device only while it has a throttle rule
+    // there, so every block device gets a no-op rule (1e12 IOPS) for the probe.
+    const candidates = cga.layout.version === 1 ? await blockDevices() : [];
+    let s0: Awaited<ReturnType<CgroupHandle['ioStats']>>;
+    let s1: typeof s0;
+    try {
+      for (const dev of candidates) await cga.setIoThrottle({ device: dev, readIops: 1e12, writeIops: 1e12 }).catch(() => undefined);
+      s0 = await cga.ioStats();
+      await ctx.exec(a, fioRandreadArgv(fa, d.fileMiB, 1, 'probe'), { tag: 'partition-disk-probe', timeoutMs: timeoutFor(ctx, 1) });
+      s1 = await cga.ioStats();
+    } finally {
+      for (const dev of candidates) await cga.clearIoThrottle(dev).catch(() => undefined);
+    }
+    device = busiestDevice(s0, s1);
     if (!device) throw new Error("partition disk: the instance's cgroup issued no block I/O during a direct-read probe (scratch on tmpfs, or I/O not charged to the cgroup): nothing to partition");
     const dev = device;
     const weightFile = await cga.ioWeightFileExists();
