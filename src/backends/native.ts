@@ -74,6 +74,7 @@ class NativeInstance implements Instance {
   readonly variant = 'host';
   readonly name: string;
   private stopped = false;
+  private stopping: Promise<void> | undefined;
   constructor(
     spec: InstanceSpec,
     readonly scratchDir: string,
@@ -124,9 +125,10 @@ class NativeInstance implements Instance {
     return this.cgroup.cpuUsageSeconds();
   }
 
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  /** Idempotent; a second caller waits for the first stop to finish (a signal handler and the runner both stop). */
+  stop(): Promise<void> {
     this.stopped = true;
-    await this.release();
+    this.stopping ??= this.release();
+    return this.stopping;
   }
 }

@@ -395,42 +395,68 @@ export class CgroupHandle {
 
   /** Kill what is left inside and remove the directories (children first). Idempotent. */
   async destroy(): Promise<void> {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const pids = await this.pids();
-      if (pids.length === 0) break;
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* already gone */
+    const deadline = Date.now() + 10_000;
+    const errors: string[] = [];
+    for (const d of this.dirs()) {
+      // Kill, then remove; a task that is still exiting keeps the directory busy,
+      // so kill again and retry until the deadline (a loaded host can take seconds).
+      for (;;) {
+        await killAll(d);
+        const err = await removeCgroupDir(d);
+        if (!err) break;
+        if (Date.now() > deadline) {
+          errors.push(`${d}: ${err}`);
+          break;
         }
+        await new Promise((r) => setTimeout(r, 50));
       }
-      await new Promise((r) => setTimeout(r, 20));
     }
-    for (const d of this.dirs()) await removeCgroupDir(d);
+    if (errors.length) throw new Error(`could not remove cgroup ${this.relPath}: ${errors.join('; ')}`);
   }
 }
 
-async function removeCgroupDir(dir: string): Promise<void> {
-  let entries: import('node:fs').Dirent[];
+async function procsOf(dir: string): Promise<number[]> {
+  const text = await readText(path.join(dir, 'cgroup.procs'));
+  return (text ?? '').split('\n').filter(Boolean).map(Number);
+}
+
+async function killAll(dir: string): Promise<void> {
+  let entries: import('node:fs').Dirent[] = [];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
   } catch {
     return;
   }
-  for (const e of entries) if (e.isDirectory()) await removeCgroupDir(path.join(dir, e.name));
-  for (let i = 0; i < 20; i++) {
+  for (const e of entries) if (e.isDirectory()) await killAll(path.join(dir, e.name));
+  for (const pid of await procsOf(dir)) {
     try {
-      await fs.rmdir(dir);
-      return;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      // EBUSY: a just-killed task is still exiting; retry briefly.
-      await new Promise((r) => setTimeout(r, 25));
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
     }
   }
-  await fs.rmdir(dir);
+}
+
+/** Remove a cgroup directory tree; returns an error text instead of throwing. */
+async function removeCgroupDir(dir: string): Promise<string | undefined> {
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch {
+    return undefined; // gone
+  }
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const err = await removeCgroupDir(path.join(dir, e.name));
+    if (err) return err;
+  }
+  try {
+    await fs.rmdir(dir);
+    return undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? undefined : `${code ?? String(e)} (${(await procsOf(dir)).length} task(s) left)`;
+  }
 }
 
 export function weightToShares(weight: number): number {

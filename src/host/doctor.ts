@@ -100,20 +100,30 @@ export async function runDoctor(opts: { probeVm?: boolean } = {}): Promise<Docto
   const versions = await toolVersions();
   const checks = checksFor(host, versions, guestKernelDir());
   const report: DoctorReport = { host, toolVersions: versions, checks };
-  if (opts.probeVm !== false && versions['qemu-system-x86_64']) {
+  if (opts.probeVm !== false && versions['qemu-system-x86_64'] && guestKernelDir()) {
     try {
-      const vmMod = (await import('../backends/vm.js')) as unknown as { probeVm?: (h: HostFacts) => Promise<Record<string, unknown>> };
-      if (vmMod.probeVm) {
-        report.vm = await vmMod.probeVm(host);
-        const accel = String(report.vm.accelerator ?? '');
-        checks.push({
-          name: 'vm accelerator',
-          status: accel === 'kvm' ? 'ok' : 'warn',
-          detail: `VM backend will use ${accel.toUpperCase()}: ${String(report.vm.reason ?? '')}`,
-        });
-      }
+      const { probeVm } = await import('../backends/vm.js');
+      // With a /dev/kvm present, also time a bounded calibration boot under KVM, so a
+      // software KVM shows how slow it is (and that it was not chosen).
+      const probe = await probeVm(host, { measureTcg: true, measureKvm: host.kvm.devicePresent, calibrationTimeoutMs: 10_000 });
+      report.vm = probe as unknown as Record<string, unknown>;
+      const d = probe.decision;
+      const figures = [
+        probe.tcgBareBootMs != null ? `TCG bare boot ${(probe.tcgBareBootMs / 1000).toFixed(1)} s` : undefined,
+        probe.kvmBareBootMs !== undefined
+          ? probe.kvmBareBootMs === null
+            ? `KVM calibration boot did not finish within ${((probe.kvmCalibrationTimeoutMs ?? 10_000) / 1000).toFixed(0)} s`
+            : `KVM calibration boot ${(probe.kvmBareBootMs / 1000).toFixed(1)} s`
+          : undefined,
+      ].filter(Boolean);
+      checks.push({
+        name: 'vm accelerator',
+        status: d.accel === 'kvm' ? 'ok' : 'warn',
+        detail: `VM backend will use ${d.accel.toUpperCase()}: ${d.reason}${figures.length ? `; calibration: ${figures.join(', ')}` : ''}`,
+        ...(d.accel === 'kvm' ? {} : { fix: 'VM figures here describe TCG emulation; run on a VT-x/AMD-V host for hardware-virtualized figures' }),
+      });
     } catch (e) {
-      checks.push({ name: 'vm accelerator', status: 'warn', detail: `could not probe: ${(e as Error).message}` });
+      checks.push({ name: 'vm accelerator', status: 'warn', detail: `could not probe the VM backend: ${(e as Error).message}` });
     }
   }
   return report;

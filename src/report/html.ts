@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { RunResults, Overhead } from '../results/types.js';
+import type { RunResults } from '../results/types.js';
 import {
   CHART_RUNTIME_JS,
   acceleratorCaveat,
@@ -17,18 +17,22 @@ import {
   chartConfig,
   fmtCi,
   fmtNum,
-  fmtOverheadCi,
-  fmtOverheadValue,
   fmtPct,
   isNative,
+  methodsNote,
+  repetitionNote,
   sentence,
-  showAsFactor,
+  shownCells,
   verdictText,
   type CategoryView,
   type ChartSpec,
   type ColumnView,
+  type HeadlineEntry,
+  type HeadlineRow,
   type MetricCellView,
+  type ModelOptions,
   type ReportModel,
+  type VsNative,
 } from './model.js';
 
 export function escapeHtml(s: unknown): string {
@@ -125,29 +129,40 @@ dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0;f
 dl.kv dt{color:var(--muted)}
 dl.kv dd{margin:0;word-break:break-word;font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12px}
 .cols{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:18px}
-.raw{display:inline-block;max-width:118px;line-height:1.7}
-.raw a{color:var(--accent);margin-right:4px;font-size:12px}
+.raw{display:inline-block;max-width:92px;line-height:1.6}
+.raw a{color:var(--accent);margin-right:4px;font-size:11px}
 code,.mono{font-family:ui-monospace,"DejaVu Sans Mono",monospace}
 footer{color:var(--faint);font-size:12px;margin-top:24px}
 details summary{cursor:pointer;color:var(--muted)}
+p.note{margin:0 0 12px;padding:8px 12px;border-left:3px solid #f59e0b;background:#fffbeb;color:#78350f;font-size:13px}
+.banner.inline{padding:10px 14px;margin:6px 0 12px;font-size:13px}
+.chart.capacity{height:320px}
+pre.cmd,pre.yaml{background:#0f172a;color:#e2e8f0;padding:10px 14px;border-radius:8px;overflow-x:auto;font-size:12px;margin:6px 0 12px}
+ul.warnings li.group summary{color:var(--ink)}
+ul.warn-items{columns:2;column-gap:28px;font-size:12px;margin:6px 0 0;padding-left:18px}
+ul.warn-items li{break-inside:avoid;margin:1px 0}
+ul.methods li{margin:3px 0}
+table.capacity td,table.capacity th{padding:8px 10px}
 @media print{.chart{break-inside:avoid}body{background:#fff}}
 `;
 
-function badge(o: Overhead | null): string {
-  if (!o) return '';
-  return `<span class="badge v-${o.verdict}">${escapeHtml(o.verdict === 'within-noise' ? '≈ within noise' : verdictText(o))}</span>`;
+function badge(v: { verdict: VsNative['verdict'] } | null): string {
+  if (!v) return '';
+  return `<span class="badge v-${v.verdict}">${escapeHtml(v.verdict === 'within-noise' ? '≈ within noise' : verdictText(v))}</span>`;
 }
 
-function overheadCell(o: Overhead | null, state?: string, reason?: string): string {
-  if (!o) {
-    if (state && state !== 'complete' && state !== 'missing') return `<td class="ov"><span class="badge state-${escapeHtml(state)}">${escapeHtml(state)}</span><span class="ci">${escapeHtml(reason ?? '')}</span></td>`;
+function headlineCell(e: HeadlineEntry, row: HeadlineRow): string {
+  const v = e.vs;
+  if (!v) {
+    if (e.state !== 'complete' && e.state !== 'missing') return `<td class="ov"><span class="badge state-${escapeHtml(e.state)}">${escapeHtml(e.state)}</span><span class="ci">${escapeHtml(e.stateReason ?? '')}</span></td>`;
     return '<td class="ov"><span class="unit">no data</span></td>';
   }
-  const asFactor = showAsFactor(o);
-  const cls = o.verdict === 'within-noise' ? 'noise' : o.verdict;
-  const main = o.verdict === 'within-noise' ? `≈ ${escapeHtml(fmtOverheadValue(o))}` : escapeHtml(fmtOverheadValue(o));
-  const also = asFactor ? ` · overhead ${escapeHtml(fmtPct(o.overheadPct))}` : '';
-  return `<td class="ov ${cls}"><span class="big">${main}</span> ${badge(o)}<span class="ci">95% CI ${escapeHtml(fmtOverheadCi(o))}${also}</span></td>`;
+  const cls = v.verdict === 'within-noise' ? 'noise' : v.verdict;
+  const main = v.verdict === 'within-noise' ? `≈ ${escapeHtml(v.value)}` : escapeHtml(v.value);
+  const ciNote = v.mode === 'ratio' && !/×/.test(v.ci) ? ' (+ = worse)' : '';
+  const detail = v.detail;
+  const n = e.summary ? ` · n=${e.summary.n}${row.nativeSummary ? `/${row.nativeSummary.n}` : ''}` : '';
+  return `<td class="ov ${cls}"><span class="big">${main}</span> ${badge(v)}<span class="ci">95% CI ${escapeHtml(v.ci)}${escapeHtml(ciNote)}</span><span class="ci">${escapeHtml(detail)}${escapeHtml(n)}</span></td>`;
 }
 
 function swatch(col: ColumnView | undefined): string {
@@ -160,17 +175,20 @@ function renderHeadline(m: ReportModel): string {
   }
   const head = m.compared.map((c) => `<th>${swatch(c)}${escapeHtml(c.label)} <span class="unit">vs native</span></th>`).join('');
   const rows = m.headline
-    .map(
-      (r) =>
-        `<tr data-category="${escapeHtml(r.category)}"><td><strong>${escapeHtml(r.title)}</strong><br><span class="unit">${escapeHtml(r.metric)} (${escapeHtml(r.unit)}, ${r.higherIsBetter ? 'higher' : 'lower'} is better)</span></td>${r.entries.map((e) => overheadCell(e.overhead, e.state, e.stateReason)).join('')}</tr>`,
-    )
+    .map((r) => {
+      const how = r.mode === 'absolute' ? 'difference of means' : 'ratio of means';
+      const base = r.nativeSummary ? ` · native mean ${escapeHtml(fmtNum(r.nativeSummary.mean))} ${escapeHtml(r.unit)}` : '';
+      return `<tr data-category="${escapeHtml(r.category)}" data-mode="${r.mode}"><td><strong>${escapeHtml(r.title)}</strong><br><span class="unit">${escapeHtml(r.metric)} (${escapeHtml(r.unit)}, ${r.higherIsBetter ? 'higher' : 'lower'} is better)<br>${how}${base}</span></td>${r.entries.map((e) => headlineCell(e, r)).join('')}</tr>`;
+    })
     .join('\n');
   const chart = m.summaryChart
-    ? `<div class="chart summary" style="--rows:${m.headline.length}"><canvas id="${escapeHtml(m.summaryChart.id)}" role="img" aria-label="${escapeHtml(m.summaryChart.title)}"></canvas></div>`
+    ? `<div class="chart summary" style="--rows:${m.summaryChart.labels.length}"><canvas id="${escapeHtml(m.summaryChart.id)}" role="img" aria-label="${escapeHtml(m.summaryChart.title)}"></canvas></div>`
     : '';
+  const reps = repetitionNote(m);
   return `<section class="card" id="summary">
 <h2>Headline: what isolation costs</h2>
-<p class="lead">Overhead vs native of each category's primary metric, in percent (positive = worse than native), with the 95% confidence interval. “≈ within noise” means the interval includes no difference.</p>
+<p class="lead">Each category's primary metric, backend vs native, with the 95% confidence interval. Throughput, latency and bandwidth are compared as a <strong>ratio of means</strong> (“9.8× slower than native” = a tenth of native's throughput); per-instance costs (footprint, start-up, density) as the <strong>absolute difference of means</strong> (“+241 MiB per idle instance”), because an idle native process costs ~0 and a ratio against 0 means nothing. “≈ within noise” means the interval includes no difference. <a href="#methods">Methods</a>.</p>
+${reps ? `<p class="note" id="repetitions-note">${escapeHtml(reps)}</p>` : ''}
 <table class="headline" id="headline-table"><thead><tr><th>Category</th>${head}</tr></thead><tbody>
 ${rows}
 </tbody></table>
@@ -200,16 +218,18 @@ function renderBanners(m: ReportModel): string {
   return out.join('\n');
 }
 
+function warningItem(it: { backend: string | undefined; workload: string | undefined; text: string }): string {
+  const who = it.backend ? `<strong>${escapeHtml(it.backend)}</strong>${it.workload ? ` × ${escapeHtml(it.workload)}` : ''}: ` : it.workload ? `<strong>${escapeHtml(it.workload)}</strong>: ` : '';
+  return `<li>${who}${escapeHtml(it.text)}</li>`;
+}
+
 function renderWarnings(m: ReportModel): string {
-  const items = [
-    ...m.warnings.map(
-      (w) =>
-        `<li><code>${escapeHtml(w.code)}</code> ${w.backend ? `<strong>${escapeHtml(w.backend)}</strong>${w.workload ? ` × ${escapeHtml(w.workload)}` : ''}: ` : w.workload ? `<strong>${escapeHtml(w.workload)}</strong>: ` : ''}${escapeHtml(w.message)}</li>`,
-    ),
-    ...m.columns.flatMap((c) => c.warnings.map((w) => `<li><strong>${escapeHtml(c.label)}</strong>: ${escapeHtml(w)}</li>`)),
-  ];
-  if (items.length === 0) return '';
-  return `<section class="card" id="warnings"><h2>Warnings</h2><ul class="warnings">${items.join('\n')}</ul></section>`;
+  if (m.warningGroups.length === 0) return '';
+  const groups = m.warningGroups.map((g) => {
+    if (!g.collapsed) return g.items.map((it) => `<li class="warning" data-code="${escapeHtml(g.code)}"><code>${escapeHtml(g.code)}</code> ${warningItem(it).replace(/^<li>|<\/li>$/g, '')}</li>`).join('\n');
+    return `<li class="warning group" data-code="${escapeHtml(g.code)}" data-count="${g.items.length}"><details><summary><code>${escapeHtml(g.code)}</code> ${escapeHtml(g.summary)} <span class="unit">(list)</span></summary><ul class="warn-items">${g.items.map(warningItem).join('')}</ul></details></li>`;
+  });
+  return `<section class="card" id="warnings"><h2>Warnings</h2><ul class="warnings">${groups.join('\n')}</ul></section>`;
 }
 
 function renderBackends(m: ReportModel): string {
@@ -230,28 +250,40 @@ function rawLinks(cell: MetricCellView, rawBase: string): string {
   if (cell.rawLogs.length === 0) return '<span class="unit">—</span>';
   const seen = new Set<string>();
   const links: string[] = [];
+  // Several values of one repetition (e.g. two starts per repetition) get r1a, r1b.
+  const perRep = new Map<number, number>();
+  cell.repetitions.forEach((r) => perRep.set(r, (perRep.get(r) ?? 0) + 1));
+  const seenRep = new Map<number, number>();
   cell.rawLogs.forEach((log, i) => {
     if (!log || seen.has(log)) return;
     seen.add(log);
     const rep = cell.repetitions[i] ?? i + 1;
-    links.push(`<a href="${escapeHtml(rawHref(rawBase, log))}" title="${escapeHtml(log)}">r${escapeHtml(rep)}</a>`);
+    const k = seenRep.get(rep) ?? 0;
+    seenRep.set(rep, k + 1);
+    const label = (perRep.get(rep) ?? 1) > 1 ? `r${rep}${String.fromCharCode(97 + (k % 26))}` : `r${rep}`;
+    links.push(`<a href="${escapeHtml(rawHref(rawBase, log))}" title="${escapeHtml(log)}">${escapeHtml(label)}</a>`);
   });
   return `<span class="raw">${links.join('')}</span>`;
 }
 
 function metricRow(cell: MetricCellView, col: ColumnView | undefined, rawBase: string): string {
   const s = cell.summary;
-  const o = cell.overhead;
+  const v = cell.vs;
   const flags: string[] = [];
   if (s && s.outliers.length) {
     const reps = s.outliers.map((i) => cell.repetitions[i] ?? i + 1).join(', ');
     flags.push(`<span class="badge flag" title="modified z-score &gt; 3.5 (flagged, not dropped)">${s.outliers.length} outlier${s.outliers.length > 1 ? 's' : ''} (rep ${escapeHtml(reps)})</span>`);
   }
-  if (s && s.cv > 0.1) flags.push(`<span class="badge flag" title="coefficient of variation above 10%">noisy</span>`);
+  if (s && s.cv > 0.1) flags.push(`<span class="badge flag" title="coefficient of variation above 10%: add repetitions">noisy</span>`);
   if (cell.state !== 'complete') flags.push(`<span class="badge state-${cell.state}" title="${escapeHtml(cell.stateReason ?? '')}">${escapeHtml(cell.state)}</span>`);
   for (const n of cell.notes) flags.push(`<span class="badge flag">${escapeHtml(n)}</span>`);
-  const vs = col && isNative(col) ? '<td class="num"><span class="unit">baseline</span></td><td></td>' : o ? `<td class="num">${escapeHtml(fmtOverheadValue(o))} <span class="unit">${escapeHtml(fmtOverheadCi(o))}</span></td><td>${badge(o)}</td>` : '<td class="num">—</td><td></td>';
-  return `<td class="backend">${swatch(col)}${escapeHtml(cell.backend)}</td><td class="num">${s ? escapeHtml(fmtNum(s.median)) : '—'}</td><td class="num">${s ? escapeHtml(fmtCi(s.ci95)) : '—'}</td><td class="num">${s ? escapeHtml(fmtPct(s.cv * 100, false)) : '—'}</td><td class="num">${s ? s.n : cell.values.length}</td>${vs}<td>${flags.join(' ')}</td><td>${rawLinks(cell, rawBase)}</td>`;
+  const vs =
+    col && isNative(col)
+      ? '<td class="num"><span class="unit">baseline</span></td><td></td>'
+      : v
+        ? `<td class="num" title="${escapeHtml(v.detail)}">${escapeHtml(v.value)} <span class="unit">${escapeHtml(v.ci)}</span></td><td>${badge(v)}</td>`
+        : '<td class="num">—</td><td></td>';
+  return `<td class="backend">${swatch(col)}${escapeHtml(cell.backend)}</td><td class="num">${s ? escapeHtml(fmtNum(s.median)) : '—'}</td><td class="num">${s ? escapeHtml(fmtNum(s.mean)) : '—'}</td><td class="num">${s ? escapeHtml(fmtCi(s.ci95)) : '—'}</td><td class="num">${s ? escapeHtml(fmtPct(s.cv * 100, false)) : '—'}</td><td class="num">${s ? s.n : cell.values.length}</td>${vs}<td>${flags.join(' ')}</td><td>${rawLinks(cell, rawBase)}</td>`;
 }
 
 function renderCategory(cat: CategoryView, m: ReportModel, rawBase: string): string {
@@ -271,7 +303,7 @@ function renderCategory(cat: CategoryView, m: ReportModel, rawBase: string): str
     : '';
   const groups = cat.metrics
     .map((mv) => {
-      const cells = mv.cells.filter((c) => !(c.state === 'missing' && c.values.length === 0));
+      const cells = shownCells(mv.cells);
       if (cells.length === 0) return '';
       const rows = cells.map((cell, i) => {
         const col = m.columns.find((c) => c.label === cell.backend);
@@ -281,15 +313,86 @@ function renderCategory(cat: CategoryView, m: ReportModel, rawBase: string): str
       return `<tbody class="metric-group">${rows.join('\n')}</tbody>`;
     })
     .join('\n');
+  const lead = cat.metrics.some((x) => x.mode === 'absolute')
+    ? `<p class="lead">${cat.metrics.every((x) => x.mode === 'absolute') ? 'Per-instance costs: compared with native as the absolute difference of means (Welch 95% CI), in the metric\'s unit.' : 'Metrics whose native mean is ~0 are compared as the absolute difference of means; the others as the ratio of means.'}</p>`
+    : '';
+  const single = cat.metrics.filter((x) => shownCells(x.cells).filter((c) => c.summary).length === 1 && m.columns.length > 1).length;
+  const singleNote = single ? `<p class="lead">${single} metric${single > 1 ? 's are' : ' is'} reported by one backend only (its own stages): in the table, not in the charts.</p>` : '';
   return `<section class="card category" id="cat-${escapeHtml(cat.id)}">
 <h2>${escapeHtml(cat.title)}</h2>
+${lead}${singleNote}
 ${problems}
 ${chart}
 ${dists}
-<div class="table-wrap"><table class="metrics"><thead><tr><th>Metric</th><th>Backend</th><th class="num">Median</th><th class="num">95% CI</th><th class="num">CV</th><th class="num">n</th><th class="num">vs native [95% CI]</th><th>Verdict</th><th>Flags</th><th>Raw logs</th></tr></thead>
+<div class="table-wrap"><table class="metrics"><thead><tr><th>Metric</th><th>Backend</th><th class="num">Median</th><th class="num">Mean</th><th class="num" title="95% confidence interval of the mean (Student t)">Mean 95% CI</th><th class="num">CV</th><th class="num">n</th><th class="num" title="${escapeHtml(vsHeaderTitle(cat))}">vs native [95% CI]</th><th>Verdict</th><th>Flags</th><th>Raw logs</th></tr></thead>
 ${groups}
 </table></div>
 </section>`;
+}
+
+function vsHeaderTitle(cat: CategoryView): string {
+  const modes = new Set(cat.metrics.map((x) => x.mode));
+  const parts: string[] = [];
+  if (modes.has('ratio')) parts.push('ratio of means with a delta-method/Welch 95% CI; percent: + = worse than native');
+  if (modes.has('absolute')) parts.push('difference of means (backend − native) with a Welch 95% CI');
+  return parts.join('; ');
+}
+
+function renderCapacity(m: ReportModel): string {
+  const c = m.capacity;
+  const docs = '<code>docs/capacity.md</code>';
+  if (c.status !== 'ok' || !c.plan) {
+    return `<section class="card" id="capacity"><h2>Capacity</h2><p class="lead">No capacity plan in this report: ${escapeHtml(c.reason ?? 'not computed')}. Compute one with your host and instance:</p><pre class="cmd">${escapeHtml(c.rerun)}</pre><p class="unit">Model and formulas: ${docs}.</p></section>`;
+  }
+  const p = c.plan;
+  const h = p.host;
+  const hostBits = [`${fmtNum(h.cores)} cores`, `${fmtNum(h.memoryGiB)} GiB`, ...(h.diskIops !== undefined ? [`${fmtNum(h.diskIops)} IOPS`] : []), ...(h.netGbps !== undefined ? [`${fmtNum(h.netGbps)} Gbit/s`] : [])];
+  const usable = `usable after the reserve (${fmtNum(p.reserve.cores)} core, ${fmtNum(p.reserve.memoryPct)}% memory${p.reserve.memoryMiB ? ` + ${fmtNum(p.reserve.memoryMiB)} MiB` : ''}): ${fmtNum(p.usable.cpu)} cores, ${fmtNum((p.usable.memory ?? 0) / 1024)} GiB`;
+  const caveat = c.emulated.length
+    ? `<div class="banner tcg inline" id="capacity-tcg"><strong>⚠ ${escapeHtml(c.emulated.join(', '))}: TCG emulation.</strong> The VM's CPU cost factor here describes software emulation, so its instances per host (CPU-bound) and its RuntimeClass cpu figure do not transfer to a KVM host. Rerun on a host with VT-x/AMD-V before sizing VMs.</div>`
+    : '';
+  const fig = (f: { value: number; best: number; worst: number } | null | undefined, digits = 2): string => {
+    if (!f) return '—';
+    const r = (x: number): string => (Number.isFinite(x) ? fmtNum(Number(x.toFixed(digits))) : '∞');
+    return f.best === f.value && f.worst === f.value ? r(f.value) : `${r(f.value)} <span class="unit">(${r(f.best)}–${r(f.worst)})</span>`;
+  };
+  const rows = p.backends
+    .map((b) => {
+      const col = m.columns.find((x) => x.label === b.label);
+      const bind = b.expected.binding.join(' + ') || '—';
+      return `<tr data-backend="${escapeHtml(b.label)}"><td class="backend">${swatch(col)}${escapeHtml(b.label)}${b.emulated ? ' <span class="badge state-failed">TCG</span>' : ''}</td><td class="num"><strong>${b.expected.instancesPerHost}</strong> <span class="unit">(${b.worst.instancesPerHost}–${b.best.instancesPerHost})</span></td><td>${escapeHtml(bind)}</td><td class="num">${fig(b.resources.cpu.cost, 3)}</td><td class="num">${fig(b.resources.memory.cost, 1)}</td></tr>`;
+    })
+    .join('\n');
+  const density = p.densityRatios
+    .map((d) => `<li>Density ${escapeHtml(d.container)} : ${escapeHtml(d.vm)} = <strong>${d.expected === null ? '—' : escapeHtml(fmtNum(d.expected))}</strong> <span class="unit">(range ${d.range[0] === null ? '—' : escapeHtml(fmtNum(d.range[0]))}–${d.range[1] === null ? '—' : escapeHtml(fmtNum(d.range[1]))})</span></li>`)
+    .join('');
+  const breakEven = p.breakEven
+    .map(
+      (b) =>
+        `<li>${escapeHtml(b.vm)}'s extra fixed footprint vs ${escapeHtml(b.reference)} is ${escapeHtml(fmtNum(b.extraFootprintMiB.value))} MiB: it costs ≤ ${escapeHtml(fmtNum(b.thresholdPct))}% of the host's memory capacity from <strong>${escapeHtml(fmtNum(b.memoryMiB.value))} MiB</strong> per instance; at ${escapeHtml(fmtNum(p.instance.memoryMiB))} MiB it costs ${escapeHtml(fmtNum(b.lossAtDemandPct.value))}%.</li>`,
+    )
+    .join('');
+  const warnings = p.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('');
+  const chart = c.chart ? `<div class="chart capacity"><canvas id="${escapeHtml(c.chart.id)}" role="img" aria-label="${escapeHtml(c.chart.title)}"></canvas></div>` : '';
+  return `<section class="card" id="capacity"><h2>Capacity: instances per host</h2>
+<p class="lead">What this run's measured overheads mean for a host, computed by the capacity model (${docs}) from <strong>example inputs</strong>, not from your fleet. Host: <strong>${escapeHtml(h.name)}</strong> (${escapeHtml(hostBits.join(', '))}; ${escapeHtml(usable)}), the default profile <code>scenarios/hosts/${escapeHtml(h.name)}.yaml</code>. Instance: ${escapeHtml(c.instanceOrigin ?? '')}. Best–worst ranges come from the 95% CIs.</p>
+${caveat}
+${chart}
+<div class="table-wrap"><table class="capacity" id="capacity-table"><thead><tr><th>Backend</th><th class="num">Instances per host <span class="unit">(worst–best)</span></th><th>Binding resource</th><th class="num">CPU cores per instance</th><th class="num">Memory MiB per instance</th></tr></thead><tbody>
+${rows}
+</tbody></table></div>
+${density || breakEven ? `<ul class="problems">${density}${breakEven}</ul>` : ''}
+${warnings ? `<ul class="warnings plan-warnings">${warnings}</ul>` : ''}
+<p>Your own host and instance size:</p>
+<pre class="cmd">${escapeHtml(c.rerun)}</pre>
+${c.runtimeClassYaml ? `<details open><summary>Kubernetes RuntimeClass <code>overhead.podFixed</code> (upper CI ends, so the scheduler does not over-pack)</summary><pre class="yaml">${escapeHtml(c.runtimeClassYaml)}</pre></details>` : ''}
+</section>`;
+}
+
+function renderMethods(m: ReportModel): string {
+  return `<section class="card" id="methods"><h2>Methods: how to read the numbers</h2><ul class="methods">${methodsNote(m)
+    .map((l) => `<li>${escapeHtml(l)}</li>`)
+    .join('')}</ul></section>`;
 }
 
 function renderFacts(m: ReportModel): string {
@@ -354,13 +457,15 @@ export function renderHtmlFromModel(m: ReportModel, opts: HtmlOptions): string {
 <div><span class="pill ${escapeHtml(m.status)}" id="status-pill">${escapeHtml(m.status)}</span></div>
 </header>
 ${renderBanners(m)}
+<nav class="toc"><a href="#summary">Headline</a><a href="#capacity">Capacity</a>${m.warningGroups.length ? '<a href="#warnings">Warnings</a>' : ''}${toc}<a href="#methods">Methods</a><a href="#backends">Backends</a><a href="#facts">Host &amp; tools</a></nav>
 ${renderHeadline(m)}
+${renderCapacity(m)}
 ${renderWarnings(m)}
-${toc ? `<nav class="toc">${toc}<a href="#backends">Backends</a><a href="#facts">Host &amp; tools</a></nav>` : ''}
 ${m.categories.map((c) => renderCategory(c, m, opts.rawBase)).join('\n')}
+${renderMethods(m)}
 ${renderBackends(m)}
 ${renderFacts(m)}
-<footer>Generated by isobench ${escapeHtml(m.toolVersion)}. Medians, with the 95% confidence intervals computed by the run; outliers are flagged, never dropped. Raw logs are linked relative to this file.</footer>
+<footer>Generated by isobench ${escapeHtml(m.toolVersion)}. Tables show the median, the mean and the 95% confidence interval of the mean; comparisons with native use means (see Methods). Outliers are flagged, never dropped. Raw logs are linked relative to this file.</footer>
 </main>
 <script type="application/json" id="isobench-charts">${jsonForScript(charts)}</script>
 <script>${chartJsSource()}</script>
@@ -370,6 +475,8 @@ ${renderFacts(m)}
 `;
 }
 
-export function renderHtml(results: RunResults, opts: HtmlOptions): string {
-  return renderHtmlFromModel(buildModel(results), opts);
+export function renderHtml(results: RunResults, opts: HtmlOptions & ModelOptions): string {
+  const mo: ModelOptions = {};
+  if (opts.capacityHost) mo.capacityHost = opts.capacityHost;
+  return renderHtmlFromModel(buildModel(results, mo), opts);
 }

@@ -3,7 +3,7 @@
  * Pure renderer: RunResults in, text out.
  */
 import type { RunResults } from '../results/types.js';
-import { acceleratorCaveat, buildModel, sentence, fmtCi, fmtNum, fmtOverhead, fmtPct, verdictText, type ReportModel } from './model.js';
+import { acceleratorCaveat, buildModel, methodsNote, repetitionNote, sentence, shownCells, fmtCi, fmtNum, fmtPct, verdictText, type HeadlineEntry, type ModelOptions, type ReportModel, type VsNative } from './model.js';
 
 /**
  * Escape text for a Markdown table cell: HTML-significant characters become
@@ -22,12 +22,51 @@ export function mdEscape(s: string): string {
     .replace(/\r?\n/g, ' ');
 }
 
-function headlineCell(o: Parameters<typeof fmtOverhead>[0] | null, state: string): string {
-  if (!o) return state !== 'complete' && state !== 'missing' ? `*${state}*` : '—';
-  if (o.verdict === 'within-noise') return `≈ within noise (${fmtOverhead(o)})`;
-  if (o.verdict === 'insufficient-data') return `insufficient data (${fmtPct(o.overheadPct)})`;
-  if (o.verdict === 'better') return `${fmtOverhead(o)} (better)`;
-  return `**${fmtOverhead(o)}**`;
+function vsText(v: VsNative): string {
+  return `${v.value} ${v.ci}`;
+}
+
+function headlineCell(e: HeadlineEntry): string {
+  const v = e.vs;
+  if (!v) return e.state !== 'complete' && e.state !== 'missing' ? `*${e.state}*` : '—';
+  if (v.verdict === 'within-noise') return `≈ within noise (${mdEscape(vsText(v))})`;
+  if (v.verdict === 'insufficient-data') return `insufficient data (${mdEscape(v.value)})`;
+  if (v.verdict === 'better') return `${mdEscape(vsText(v))} (better)`;
+  return `**${mdEscape(v.value)}** ${mdEscape(v.ci)}`;
+}
+
+function renderCapacityMd(m: ReportModel, out: string[]): void {
+  const c = m.capacity;
+  out.push('## Capacity: instances per host', '');
+  if (c.status !== 'ok' || !c.plan) {
+    out.push(`No capacity plan in this report: ${mdEscape(c.reason ?? 'not computed')}. Compute one with your host and instance:`, '', '```', c.rerun, '```', '');
+    return;
+  }
+  const p = c.plan;
+  const h = p.host;
+  out.push(
+    `Computed by the capacity model (docs/capacity.md) from **example inputs**, not your fleet: host **${mdEscape(h.name)}** (${fmtNum(h.cores)} cores, ${fmtNum(h.memoryGiB)} GiB; reserve ${fmtNum(p.reserve.cores)} core + ${fmtNum(p.reserve.memoryPct)}% memory), ` +
+      `the default profile \`scenarios/hosts/${h.name.replace(/`/g, '')}.yaml\`; instance: ${mdEscape(c.instanceOrigin ?? '')}. Ranges (worst–best) come from the 95% CIs.`,
+    '',
+  );
+  if (c.emulated.length) {
+    out.push(`> **⚠️ ${mdEscape(c.emulated.join(', '))}: TCG emulation.** The VM's CPU cost factor describes software emulation: its CPU-bound instances per host and RuntimeClass cpu figure do not transfer to a KVM host.`, '');
+  }
+  out.push('| Backend | Instances per host (worst–best) | Binding | CPU cores/instance | Memory MiB/instance |');
+  out.push('|---|---:|---|---:|---:|');
+  const fig = (f: { value: number; best: number; worst: number } | null | undefined, d: number): string =>
+    !f ? '—' : f.best === f.value && f.worst === f.value ? fmtNum(Number(f.value.toFixed(d))) : `${fmtNum(Number(f.value.toFixed(d)))} (${fmtNum(Number(f.best.toFixed(d)))}–${Number.isFinite(f.worst) ? fmtNum(Number(f.worst.toFixed(d))) : '∞'})`;
+  for (const b of p.backends) {
+    out.push(
+      `| ${mdEscape(b.label)}${b.emulated ? ' (TCG)' : ''} | **${b.expected.instancesPerHost}** (${b.worst.instancesPerHost}–${b.best.instancesPerHost}) | ${mdEscape(b.expected.binding.join(' + ') || '—')} | ${fig(b.resources.cpu.cost, 3)} | ${fig(b.resources.memory.cost, 1)} |`,
+    );
+  }
+  out.push('');
+  for (const d of p.densityRatios) out.push(`- Density ${mdEscape(d.container)} : ${mdEscape(d.vm)} = **${d.expected === null ? '—' : fmtNum(d.expected)}** (range ${d.range[0] === null ? '—' : fmtNum(d.range[0])}–${d.range[1] === null ? '—' : fmtNum(d.range[1])})`);
+  for (const w of p.warnings) out.push(`- ${mdEscape(w)}`);
+  if (p.densityRatios.length || p.warnings.length) out.push('');
+  out.push('Your own host and instance size:', '', '```', c.rerun, '```', '');
+  if (c.runtimeClassYaml) out.push('Kubernetes RuntimeClass `overhead.podFixed` (upper CI ends):', '', '```yaml', c.runtimeClassYaml.trimEnd(), '```', '');
 }
 
 export function renderMarkdownFromModel(m: ReportModel): string {
@@ -50,34 +89,39 @@ export function renderMarkdownFromModel(m: ReportModel): string {
     out.push(`> **Cleanup failed.** Left over: ${m.cleanupFailed.leftovers.map(mdEscape).join(', ')}. ${mdEscape(m.cleanupFailed.hint)}`, '');
   }
 
-  out.push('## Headline: overhead vs native', '');
+  out.push('## Headline: what isolation costs', '');
   if (m.headline.length === 0 || m.compared.length === 0) {
     out.push('No overheads were computed in this run.', '');
   } else {
-    out.push(`Overhead in percent (positive = worse than native) with its 95% CI; "within noise" when the CI includes no difference.`, '');
+    out.push(
+      'Backend vs native with the 95% CI. Throughput, latency and bandwidth: ratio of means ("9.8× slower than native" = a tenth of native\'s throughput; percentages: + = worse). ' +
+        'Per-instance costs (footprint, start-up, density): absolute difference of means with a Welch CI. "Within noise": the CI includes no difference.',
+      '',
+    );
+    const reps = repetitionNote(m);
+    if (reps) out.push(`> ${mdEscape(reps)}`, '');
     out.push(`| Category | Metric | ${m.compared.map((c) => mdEscape(c.label)).join(' | ')} |`);
     out.push(`|---|---|${m.compared.map(() => '---:').join('|')}|`);
     for (const row of m.headline) {
-      out.push(
-        `| ${mdEscape(row.title)} | ${mdEscape(row.metric)} (${mdEscape(row.unit)}, ${row.higherIsBetter ? '↑' : '↓'}) | ${row.entries.map((e) => headlineCell(e.overhead, e.state)).join(' | ')} |`,
-      );
+      out.push(`| ${mdEscape(row.title)} | ${mdEscape(row.metric)} (${mdEscape(row.unit)}, ${row.higherIsBetter ? '↑' : '↓'}; ${row.mode === 'absolute' ? 'difference' : 'ratio'}) | ${row.entries.map((e) => headlineCell(e)).join(' | ')} |`);
     }
     out.push('');
   }
 
+  renderCapacityMd(m, out);
+
   out.push('## Every metric', '');
-  out.push('| Category | Metric | Backend | Median | 95% CI | CV | n | vs native [95% CI] | Verdict |');
-  out.push('|---|---|---|---:|---:|---:|---:|---:|---|');
+  out.push('| Category | Metric | Backend | Median | Mean | Mean 95% CI | CV | n | vs native [95% CI] | Verdict |');
+  out.push('|---|---|---|---:|---:|---:|---:|---:|---:|---|');
   for (const cat of m.categories) {
     for (const mv of cat.metrics) {
-      for (const cell of mv.cells) {
-        if (cell.state === 'missing' && cell.values.length === 0) continue;
+      for (const cell of shownCells(mv.cells)) {
         const s = cell.summary;
-        const o = cell.overhead;
+        const v = cell.vs;
         const flags = s && s.outliers.length ? ` (${s.outliers.length} outlier${s.outliers.length > 1 ? 's' : ''})` : '';
         const stateNote = cell.state !== 'complete' && cell.state !== 'missing' ? ` *(${cell.state})*` : '';
         out.push(
-          `| ${mdEscape(cat.title)} | ${mdEscape(mv.metric)} (${mdEscape(mv.unit)}, ${mv.higherIsBetter ? '↑' : '↓'}) | ${mdEscape(cell.backend)}${stateNote} | ${s ? fmtNum(s.median) : '—'} | ${s ? fmtCi(s.ci95) : '—'} | ${s ? fmtPct(s.cv * 100, false) : '—'} | ${s ? s.n : cell.values.length}${flags} | ${o ? fmtOverhead(o) : cell.backend === 'native' ? 'baseline' : '—'} | ${o ? verdictText(o) : ''} |`,
+          `| ${mdEscape(cat.title)} | ${mdEscape(mv.metric)} (${mdEscape(mv.unit)}, ${mv.higherIsBetter ? '↑' : '↓'}) | ${mdEscape(cell.backend)}${stateNote} | ${s ? fmtNum(s.median) : '—'} | ${s ? fmtNum(s.mean) : '—'} | ${s ? fmtCi(s.ci95) : '—'} | ${s ? fmtPct(s.cv * 100, false) : '—'} | ${s ? s.n : cell.values.length}${flags} | ${v ? mdEscape(vsText(v)) : cell.backend === 'native' ? 'baseline' : '—'} | ${v ? verdictText(v) : ''} |`,
         );
       }
     }
@@ -91,15 +135,28 @@ export function renderMarkdownFromModel(m: ReportModel): string {
     out.push('');
   }
 
-  const warnings = [...m.warnings.map((w) => `${w.backend ? `${w.backend}: ` : ''}${w.message}`), ...m.columns.flatMap((c) => c.warnings.map((w) => `${c.label}: ${w}`))];
-  if (warnings.length) {
+  if (m.warningGroups.length) {
     out.push('## Warnings', '');
-    for (const w of warnings) out.push(`- ${mdEscape(w)}`);
+    for (const g of m.warningGroups) {
+      const line = (it: { backend: string | undefined; workload: string | undefined; text: string }): string =>
+        `${it.backend ? `${mdEscape(it.backend)}${it.workload ? ` × ${mdEscape(it.workload)}` : ''}: ` : it.workload ? `${mdEscape(it.workload)}: ` : ''}${mdEscape(it.text)}`;
+      if (!g.collapsed) {
+        for (const it of g.items) out.push(`- **${mdEscape(g.code)}** ${line(it)}`);
+      } else {
+        out.push(`- **${mdEscape(g.code)}** ${mdEscape(g.summary)}`, '', '  <details><summary>list</summary>', '');
+        for (const it of g.items) out.push(`  - ${line(it)}`);
+        out.push('', '  </details>', '');
+      }
+    }
     out.push('');
   }
+
+  out.push('## Methods', '');
+  for (const l of methodsNote(m)) out.push(`- ${mdEscape(l)}`);
+  out.push('');
   return out.join('\n');
 }
 
-export function renderMarkdown(results: RunResults): string {
-  return renderMarkdownFromModel(buildModel(results));
+export function renderMarkdown(results: RunResults, opts: ModelOptions = {}): string {
+  return renderMarkdownFromModel(buildModel(results, opts));
 }

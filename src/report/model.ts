@@ -7,8 +7,21 @@
  * Categories: a workload's metrics form its category. Known categories come
  * first in a fixed order; any other workload found in the cells is appended,
  * so the report renders whatever cells exist.
+ *
+ * Two ways to compare a backend with native:
+ * - 'ratio' (cpu, memory, disk, network): ratio of means with the run's
+ *   delta-method CI ("9.8× slower than native", "+12% slower").
+ * - 'absolute' (footprint, startup, density, and any metric whose native mean
+ *   is ~0): the difference of means with a Welch CI, in the metric's unit
+ *   ("+241 MiB per idle instance [234, 245]"), because a ratio against ~0 is
+ *   meaningless and a per-instance cost is what a capacity plan adds up.
+ *
+ * The capacity section is computed here (pure) from a host profile the caller
+ * loads (write.ts) and passes in; without one the section says how to get it.
  */
-import type { BackendResult, Cell, MetricResult, Overhead, RunResults, Summary, Warning } from '../results/types.js';
+import type { BackendResult, Cell, MetricResult, Overhead, RunResults, Summary, Verdict, Warning } from '../results/types.js';
+import { differenceOfMeans } from '../stats/index.js';
+import { capacityChartData, planCapacity, renderRuntimeClassYaml, type CapacityPlan, type HostSpec, type InstanceDemand } from '../capacity/index.js';
 
 export const CATEGORY_ORDER = [
   'cpu',
@@ -69,7 +82,34 @@ export interface MetricCellView {
   summary: Summary | null;
   /** Overhead of this backend vs native, as computed by the run (null for native or when absent). */
   overhead: Overhead | null;
+  /** Difference of means vs native with a Welch CI (null for native or without values on both sides). */
+  difference: DifferenceView | null;
+  /** How this cell reads against native, in the metric's comparison mode (null for native / no data). */
+  vs: VsNative | null;
   notes: string[];
+}
+
+export type CompareMode = 'ratio' | 'absolute';
+
+export interface DifferenceView {
+  /** mean(backend) − mean(native), in the metric's unit. */
+  diff: number;
+  ci95: [number, number];
+  verdict: Verdict;
+  nativeMean: number;
+  backendMean: number;
+}
+
+/** A backend vs native, as text the renderers print as is. */
+export interface VsNative {
+  mode: CompareMode;
+  verdict: Verdict;
+  /** Point estimate: "9.8× slower than native", "11.9% slower", "+241 MiB". */
+  value: string;
+  /** 95% CI in the same form: "[3.3×, 29×]", "[−41%, +45%]", "[234, 245] MiB". */
+  ci: string;
+  /** A second reading: "runs at 10% of native", "241 MiB vs 0 MiB native". */
+  detail: string;
 }
 
 export interface MetricView {
@@ -77,6 +117,8 @@ export interface MetricView {
   metric: string;
   unit: string;
   higherIsBetter: boolean;
+  /** Ratio vs native, or absolute difference vs native (per-instance costs, native ~0). */
+  mode: CompareMode;
   /** One entry per column, in column order. */
   cells: MetricCellView[];
   /** Shown as a distribution (CDF) as well as a bar. */
@@ -105,6 +147,9 @@ export interface CategoryView {
 export interface HeadlineEntry {
   backend: string;
   overhead: Overhead | null;
+  /** The comparison in the row's mode, with the headline phrase ("per idle instance"). */
+  vs: VsNative | null;
+  summary: Summary | null;
   /** State of the backend's cell for this metric (explains a missing overhead). */
   state: MetricCellView['state'];
   stateReason: string | undefined;
@@ -116,6 +161,9 @@ export interface HeadlineRow {
   metric: string;
   unit: string;
   higherIsBetter: boolean;
+  mode: CompareMode;
+  /** Native's summary of the headline metric (the baseline the entries are read against). */
+  nativeSummary: Summary | null;
   /** One entry per non-native column. */
   entries: HeadlineEntry[];
 }
@@ -139,10 +187,52 @@ export interface ReportModel {
   summaryChart: BarChartSpec | null;
   categories: CategoryView[];
   warnings: Warning[];
+  /** Warnings grouped by code, repeated backend-level text removed (what the report lists). */
+  warningGroups: WarningGroup[];
+  /** Smallest repetition count behind any compared figure (drives the "add repetitions" note). */
+  minRepetitions: number | null;
+  capacity: CapacityView;
   host: [string, string][];
   toolVersions: [string, string][];
   rootfsHash: string | null;
   cleanupFailed: RunResults['cleanupFailed'];
+}
+
+export interface WarningItem {
+  backend: string | undefined;
+  workload: string | undefined;
+  text: string;
+}
+
+export interface WarningGroup {
+  code: string;
+  /** One line that stands for the group ("74 metric × backend pairs with CV > 10%"). */
+  summary: string;
+  /** Shown expanded when short, collapsed when long. */
+  collapsed: boolean;
+  items: WarningItem[];
+}
+
+export interface CapacityView {
+  /** 'ok': a plan was computed; otherwise why not (no host profile given, no instance spec, plan error). */
+  status: 'ok' | 'unavailable';
+  reason: string | undefined;
+  host: HostSpec | undefined;
+  instance: InstanceDemand | undefined;
+  /** Where the instance demand came from ("scenario instance: 1 vCPU, 512 MiB"). */
+  instanceOrigin: string | undefined;
+  plan: CapacityPlan | undefined;
+  chart: BarChartSpec | null;
+  runtimeClassYaml: string;
+  /** The command that reruns the plan with your own host and instance. */
+  rerun: string;
+  /** Labels of emulated (TCG) backends in the plan: the caveat is repeated in the section. */
+  emulated: string[];
+}
+
+export interface ModelOptions {
+  /** Host for the capacity section (load it with the capacity module's profile loader; the model does no I/O). */
+  capacityHost?: HostSpec;
 }
 
 // ---------- chart specifications (plain data, shared by HTML and PNG) ----------
@@ -177,6 +267,13 @@ export interface BarChartSpec {
   /** Value-axis range that keeps every bar, whisker and the base in view. */
   suggestedMin: number | undefined;
   suggestedMax: number | undefined;
+  /** Hard value-axis limits: whiskers beyond them are clipped and drawn with an arrow. */
+  min?: number | undefined;
+  max?: number | undefined;
+  /** Stack the series (capacity chart: one series per binding resource). */
+  stacked?: boolean;
+  /** Value-axis tick suffix ("×" for factors, "" for absolute units). */
+  suffix?: string;
 }
 
 export interface CdfSeries {
@@ -241,7 +338,7 @@ export function fmtPctCi(ci: [number, number]): string {
   return `[${fmtPct(ci[0])}, ${fmtPct(ci[1])}]`;
 }
 
-/** Costs at or above this factor read better as "7.1× native" than as a percentage. */
+/** Costs at or above this factor read better as "7.1× slower than native" than as a percentage. */
 export const FACTOR_THRESHOLD = 3;
 
 /**
@@ -251,29 +348,68 @@ export const FACTOR_THRESHOLD = 3;
  */
 export function showAsFactor(o: Overhead): boolean {
   const f = costFactor(o).value;
-  return Number.isFinite(f) && f >= FACTOR_THRESHOLD && Number.isFinite(o.ratioCi95[0]) && Number.isFinite(o.ratioCi95[1]);
+  return Number.isFinite(f) && (f >= FACTOR_THRESHOLD || f <= 1 / FACTOR_THRESHOLD) && Number.isFinite(o.ratioCi95[0]) && Number.isFinite(o.ratioCi95[1]);
 }
 
-/** The point estimate of an overhead: "+12.3%", or "7.12× native" when large. */
+/** A factor with about two significant digits: 9.8, 21, 1,457. */
+export function fmtFactor(v: number): string {
+  if (!Number.isFinite(v)) return '∞';
+  const a = Math.abs(v);
+  if (a >= 10) return Math.round(v).toLocaleString('en-US');
+  if (a >= 1) return (Math.round(v * 10) / 10).toString();
+  return Number(v.toPrecision(2)).toString();
+}
+
+/** Words for "worse" and "better" in a metric's terms: times and rates are slower/faster. */
+export function directionWords(m: { unit: string; higherIsBetter: boolean }): [string, string] {
+  const u = m.unit.trim();
+  const time = /^(ns|µs|us|ms|s|sec|min)(\/|$)/i.test(u);
+  const rate = m.higherIsBetter && /\/s\b|iops|bit\/s|mbps|gbps|ops/i.test(u);
+  return time || rate ? ['slower', 'faster'] : ['worse', 'better'];
+}
+
+/**
+ * The point estimate of an overhead in words that cannot be misread:
+ * "11.9% slower", "9.8× slower than native" (throughput at 1/9.8 of native),
+ * "21× native (slower)" (a time 21 times native's).
+ */
 export function fmtOverheadValue(o: Overhead): string {
-  return showAsFactor(o) ? `${fmtNum(costFactor(o).value)}× native` : fmtPct(o.overheadPct);
+  const [worse, better] = directionWords(o);
+  if (showAsFactor(o)) {
+    const f = costFactor(o).value;
+    if (o.higherIsBetter) return f >= 1 ? `${fmtFactor(f)}× ${worse} than native` : `${fmtFactor(1 / f)}× ${better} than native`;
+    return `${fmtFactor(o.ratio)}× native (${f >= 1 ? worse : better})`;
+  }
+  const p = o.overheadPct;
+  if (!Number.isFinite(p)) return '—';
+  if (Math.abs(p) < 0.05) return 'same as native';
+  return `${fmtPct(Math.abs(p), false)} ${p > 0 ? worse : better}`;
 }
 
-/** The CI of an overhead, in the same form as fmtOverheadValue. */
+/** The CI of an overhead, in the same form as fmtOverheadValue (percent: + = worse than native). */
 export function fmtOverheadCi(o: Overhead): string {
   if (showAsFactor(o)) {
-    const f = costFactor(o);
-    return `[${fmtNum(f.ci[0])}×, ${fmtNum(f.ci[1])}×]`;
+    if (o.higherIsBetter) {
+      const f = costFactor(o);
+      return f.value >= 1 ? `[${fmtFactor(f.ci[0])}×, ${fmtFactor(f.ci[1])}×]` : `[${fmtFactor(1 / f.ci[1])}×, ${fmtFactor(1 / f.ci[0])}×]`;
+    }
+    return `[${fmtFactor(o.ratioCi95[0])}×, ${fmtFactor(o.ratioCi95[1])}×]`;
   }
   return fmtPctCi(o.overheadPctCi95);
 }
 
-/** "+12.3% [8.1%, 16.0%]" (or "7.12× native [6.9×, 7.3×]") for an overhead. */
+/** A second reading of an overhead: "runs at 10% of native" for throughput, the percent for a factor. */
+export function fmtOverheadDetail(o: Overhead): string {
+  if (o.higherIsBetter) return `runs at ${fmtPct(o.ratio * 100, false)} of native`;
+  return `${fmtPct(o.overheadPct)} vs native`;
+}
+
+/** "11.9% slower [−41.2%, +45.0%]" (or "9.8× slower than native [3.3×, 29×]") for an overhead. */
 export function fmtOverhead(o: Overhead): string {
   return `${fmtOverheadValue(o)} ${fmtOverheadCi(o)}`;
 }
 
-export function verdictText(o: Overhead | null): string {
+export function verdictText(o: { verdict: Verdict } | null): string {
   if (!o) return 'no data';
   switch (o.verdict) {
     case 'overhead':
@@ -298,6 +434,107 @@ export function costFactor(o: Overhead): { value: number; ci: [number, number] }
     return { value: inv(o.ratio), ci: [inv(o.ratioCi95[1]), inv(o.ratioCi95[0])] };
   }
   return { value: o.ratio, ci: [o.ratioCi95[0], o.ratioCi95[1]] };
+}
+
+// ---------- absolute costs (difference of means) ----------
+
+/** Categories whose figures are per-instance costs: compared by difference, not ratio. */
+export const ABSOLUTE_CATEGORIES: ReadonlySet<string> = new Set(['footprint', 'startup', 'density']);
+
+/** The phrase after a headline difference: "+241 MiB per idle instance", "+3.9 s to ready". */
+export const ABSOLUTE_PHRASES: Record<string, string> = {
+  footprint: 'per idle instance',
+  startup: 'to ready',
+  density: 'per extra instance',
+};
+
+/** Each category's primary metric (the cross-backend figure); else the first metric with a comparison. */
+export const PRIMARY_METRICS: Record<string, RegExp[]> = {
+  cpu: [/^sysbench-events-nt$/, /^sysbench-events-1t$/],
+  footprint: [/^pss-mib$/, /pss/i],
+  startup: [/^ready-ms$/, /^ready/i],
+  density: [/^marginal-pss-mib$/, /marginal.*pss/i],
+};
+
+/** A native mean this close to 0 makes a ratio meaningless. */
+function nearZero(x: number): boolean {
+  return Math.abs(x) < 1e-6;
+}
+
+export function compareMode(workload: string, nativeSummary: Summary | null): CompareMode {
+  if (ABSOLUTE_CATEGORIES.has(workload)) return 'absolute';
+  if (nativeSummary && nearZero(nativeSummary.mean)) return 'absolute';
+  return 'ratio';
+}
+
+/** Scale a value for display: ms ≥ 1000 → s, µs ≥ 1000 → ms, MiB ≥ 10240 → GiB. */
+export function displayUnit(unit: string, magnitude: number): { unit: string; factor: number } {
+  const a = Math.abs(magnitude);
+  if (unit === 'ms' && a >= 1000) return { unit: 's', factor: 1 / 1000 };
+  if ((unit === 'µs' || unit === 'us') && a >= 1000) return { unit: 'ms', factor: 1 / 1000 };
+  if (unit === 'ns' && a >= 1000) return { unit: 'µs', factor: 1 / 1000 };
+  if (unit === 'MiB' && a >= 10240) return { unit: 'GiB', factor: 1 / 1024 };
+  return { unit, factor: 1 };
+}
+
+function signed(v: number, text: string): string {
+  return v > 0 ? `+${text}` : v < 0 ? `−${text.replace(/^-/, '')}` : text;
+}
+
+/** "241 MiB", "3.9 s". */
+export function fmtQuantity(v: number, unit: string): string {
+  const d = displayUnit(unit, v);
+  return `${fmtNum(v * d.factor)} ${d.unit}`;
+}
+
+export function fmtDifferenceValue(d: DifferenceView, unit: string): string {
+  const u = displayUnit(unit, d.diff);
+  return `${signed(d.diff, fmtNum(d.diff * u.factor))} ${u.unit}`;
+}
+
+export function fmtDifferenceCi(d: DifferenceView, unit: string): string {
+  const u = displayUnit(unit, d.diff);
+  const f = (x: number): string => (Number.isFinite(x) ? signed(x, fmtNum(x * u.factor)) : x > 0 ? '+∞' : '−∞');
+  return `[${f(d.ci95[0])}, ${f(d.ci95[1])}] ${u.unit}`;
+}
+
+function differenceVerdict(diff: number, ci: [number, number], higherIsBetter: boolean, nA: number, nB: number): Verdict {
+  if (nA < 2 || nB < 2) return 'insufficient-data';
+  if (ci[0] <= 0 && ci[1] >= 0) return 'within-noise';
+  const cost = higherIsBetter ? -diff : diff;
+  return cost > 0 ? 'overhead' : 'better';
+}
+
+export function buildDifference(native: readonly number[], backend: readonly number[], higherIsBetter: boolean): DifferenceView | null {
+  const d = differenceOfMeans(native, backend);
+  if (!d) return null;
+  const mean = (xs: readonly number[]): number => {
+    const f = xs.filter((x) => Number.isFinite(x));
+    return f.reduce((a, b) => a + b, 0) / f.length;
+  };
+  return {
+    diff: d.diff,
+    ci95: d.ci95,
+    verdict: differenceVerdict(d.diff, d.ci95, higherIsBetter, native.length, backend.length),
+    nativeMean: mean(native),
+    backendMean: mean(backend),
+  };
+}
+
+/** How a cell reads against native in its metric's mode. */
+export function vsNative(mode: CompareMode, m: { unit: string; higherIsBetter: boolean }, overhead: Overhead | null, difference: DifferenceView | null, phrase = ''): VsNative | null {
+  if (mode === 'absolute' || !overhead) {
+    // A ratio metric without a ratio (native ~0, one side missing) falls back to the difference.
+    if (!difference) return null;
+    return {
+      mode: 'absolute',
+      verdict: difference.verdict,
+      value: `${fmtDifferenceValue(difference, m.unit)}${phrase ? ` ${phrase}` : ''}`,
+      ci: fmtDifferenceCi(difference, m.unit),
+      detail: `${fmtQuantity(difference.backendMean, m.unit)} vs ${fmtQuantity(difference.nativeMean, m.unit)} native (means)`,
+    };
+  }
+  return { mode: 'ratio', verdict: overhead.verdict, value: fmtOverheadValue(overhead), ci: fmtOverheadCi(overhead), detail: fmtOverheadDetail(overhead) };
 }
 
 function cellReason(cell: Cell): string | undefined {
@@ -423,28 +660,39 @@ export function buildCategories(results: RunResults, columns: ColumnView[]): Cat
         }
       }
     }
-    const metrics: MetricView[] = decls.map((d) => ({
-      workload,
-      metric: d.metric,
-      unit: d.unit,
-      higherIsBetter: d.higherIsBetter,
-      distribution: isDistributionMetric(workload, d.metric),
-      cells: columns.map((col): MetricCellView => {
-        const cell = cells.find((c) => c.backend === col.label);
-        const m = cell?.metrics.find((x) => x.metric === d.metric);
-        return {
-          backend: col.label,
-          state: cell ? cell.state : 'missing',
-          stateReason: cell ? cellReason(cell) : undefined,
-          values: m?.values ?? [],
-          repetitions: m?.repetitions ?? [],
-          rawLogs: m?.rawLogs ?? [],
-          summary: m?.summary ?? null,
-          overhead: isNative(col) ? null : findOverhead(results, col.label, workload, d.metric),
-          notes: m?.notes ?? [],
-        };
-      }),
-    }));
+    const nativeCol = columns.find((c) => isNative(c));
+    const metrics: MetricView[] = decls.map((d) => {
+      const nativeCell = nativeCol ? cells.find((c) => c.backend === nativeCol.label) : undefined;
+      const nativeMetric = nativeCell?.metrics.find((x) => x.metric === d.metric);
+      const mode = compareMode(workload, nativeMetric?.summary ?? null);
+      return {
+        workload,
+        metric: d.metric,
+        unit: d.unit,
+        higherIsBetter: d.higherIsBetter,
+        mode,
+        distribution: isDistributionMetric(workload, d.metric),
+        cells: columns.map((col): MetricCellView => {
+          const cell = cells.find((c) => c.backend === col.label);
+          const m = cell?.metrics.find((x) => x.metric === d.metric);
+          const overhead = isNative(col) ? null : findOverhead(results, col.label, workload, d.metric);
+          const difference = !isNative(col) && m && nativeMetric && m.values.length > 0 && nativeMetric.values.length > 0 ? buildDifference(nativeMetric.values, m.values, d.higherIsBetter) : null;
+          return {
+            backend: col.label,
+            state: cell ? cell.state : 'missing',
+            stateReason: cell ? cellReason(cell) : undefined,
+            values: m?.values ?? [],
+            repetitions: m?.repetitions ?? [],
+            rawLogs: m?.rawLogs ?? [],
+            summary: m?.summary ?? null,
+            overhead,
+            difference,
+            vs: isNative(col) ? null : vsNative(mode, d, overhead, difference),
+            notes: m?.notes ?? [],
+          };
+        }),
+      };
+    });
     const problems: CellProblem[] = [];
     for (const c of cells) {
       if (c.state === 'complete') continue;
@@ -452,22 +700,51 @@ export function buildCategories(results: RunResults, columns: ColumnView[]): Cat
     }
     const view: CategoryView = { id: workload, title: categoryTitle(workload), metrics, problems, chart: null, distributions: [] };
     view.chart = buildCategoryChart(view, columns);
-    view.distributions = metrics.filter((m) => m.distribution).map((m) => buildCdf(view, m, columns)).filter((c): c is CdfChartSpec => c !== null);
+    // A distribution is drawn only for metrics that more than one backend reports (a backend's own stages are in the table).
+    const shared = (m: MetricView): boolean => m.cells.filter((c) => c.values.length > 0).length >= Math.min(2, columnsWithData(metrics));
+    view.distributions = metrics
+      .filter((m) => m.distribution && shared(m))
+      .map((m) => buildCdf(view, m, columns))
+      .filter((c): c is CdfChartSpec => c !== null);
     return view;
   });
 }
 
+/** Rows worth a line: a backend that has values, or whose cell did not complete (the reason is shown). */
+export function shownCells(cells: MetricCellView[]): MetricCellView[] {
+  return cells.filter((c) => c.values.length > 0 || c.summary !== null || (c.state !== 'complete' && c.state !== 'missing'));
+}
+
+/** How many columns have any value in a category (1 when only one backend ran). */
+function columnsWithData(metrics: MetricView[]): number {
+  const cols = new Set<string>();
+  for (const m of metrics) for (const c of m.cells) if (c.summary) cols.add(c.backend);
+  return Math.max(1, cols.size);
+}
+
+function meanOf(s: Summary): number {
+  return s.mean;
+}
+
 /**
- * One grouped bar chart per category: each metric's median divided by the
- * baseline median (native, or the first column with data when native has
- * none), so metrics of different units share one axis. Whiskers are the 95%
- * CI of each median on the same scale. Log axis when the range is wide.
+ * One grouped bar chart per category, over the metrics more than one backend
+ * reports. Bars are MEANS and whiskers the 95% CI of the mean (the same
+ * statistic as the ratio and difference vs native).
+ * - ratio categories: each metric's mean ÷ the baseline mean (native, or the
+ *   first column with data when native has none), so units share one axis;
+ *   log axis when the range is wide; whiskers beyond the axis are clipped.
+ * - absolute categories (footprint, start-up, density): the means in the
+ *   metric's own unit (metrics sharing the first charted metric's unit).
  */
 export function buildCategoryChart(cat: Pick<CategoryView, 'id' | 'title' | 'metrics'>, columns: ColumnView[]): BarChartSpec | null {
+  const needed = Math.min(2, columnsWithData(cat.metrics));
+  const shared = cat.metrics.filter((m) => m.cells.filter((c) => c.summary).length >= needed);
+  if (ABSOLUTE_CATEGORIES.has(cat.id)) return buildAbsoluteChart(cat, shared, columns);
   const charted: { m: MetricView; base: number; baseLabel: string }[] = [];
-  for (const m of cat.metrics) {
-    const baseCell = m.cells.find((c) => c.summary && c.summary.median > 0);
-    if (baseCell?.summary) charted.push({ m, base: baseCell.summary.median, baseLabel: baseCell.backend });
+  for (const m of shared) {
+    if (m.mode === 'absolute') continue;
+    const baseCell = m.cells.find((c) => c.summary && meanOf(c.summary) > 0);
+    if (baseCell?.summary) charted.push({ m, base: meanOf(baseCell.summary), baseLabel: baseCell.backend });
   }
   if (charted.length === 0) return null;
   const baseLabels = [...new Set(charted.map((c) => c.baseLabel))];
@@ -484,41 +761,111 @@ export function buildCategoryChart(cat: Pick<CategoryView, 'id' | 'title' | 'met
         s.text.push(null);
         continue;
       }
-      s.values.push(sum.median / base);
+      s.values.push(meanOf(sum) / base);
       s.lo.push(sum.ci95[0] / base);
       s.hi.push(sum.ci95[1] / base);
-      s.text.push(`${fmtNum(sum.median)} ${m.unit} [${fmtNum(sum.ci95[0])}, ${fmtNum(sum.ci95[1])}], n=${sum.n}`);
+      s.text.push(`mean ${fmtNum(sum.mean)} ${m.unit}, 95% CI of the mean [${fmtNum(sum.ci95[0])}, ${fmtNum(sum.ci95[1])}], median ${fmtNum(sum.median)}, n=${sum.n}`);
     }
     if (s.values.every((v) => v === null)) s.label = `${col.label} (no data)`;
     return s;
   });
-  const all = series.flatMap((s) => [...s.values, ...s.lo, ...s.hi]).filter((v): v is number => v !== null && v > 0);
-  const max = Math.max(...all);
-  const min = Math.min(...all);
-  const log = all.length > 0 && max / min > 20;
+  const points = series.flatMap((s) => s.values).filter((v): v is number => v !== null && v > 0);
+  const log = points.length > 0 && Math.max(...points, 1) / Math.min(...points, 1) > 20;
+  const range = valueRange(series, log, 0);
   return {
     type: 'bar',
     id: `chart-${safeId(cat.id)}`,
-    title: `${cat.title}: median relative to ${baseName}`,
-    subtitle: `bar = median ÷ ${baseName} median (1.0 = ${baseName}); whisker = 95% CI from the run summary${log ? '; log scale' : ''}`,
+    title: `${cat.title}: mean relative to ${baseName}`,
+    subtitle: `bar = mean ÷ ${baseName} mean (1 = same as ${baseName}); whisker = 95% CI of the mean${log ? '; log scale' : ''}${range.clipped ? '; ▸ whisker clipped at the axis' : ''}`,
     axisTitle: `× ${baseName}`,
     labels: charted.map(({ m }) => metricLabel(m)),
     series,
     log,
     horizontal: false,
     base: 0,
-    ...axisHints(series, log, 0),
+    ...(log ? { suggestedMin: undefined, suggestedMax: undefined, min: range.min, max: range.max } : linearBounds(range)),
+    suffix: '×',
   };
 }
 
-/** Value-axis hints so whiskers are never clipped and the base stays visible. */
-function axisHints(series: BarSeries[], log: boolean, base: number): { suggestedMin: number | undefined; suggestedMax: number | undefined } {
-  const all = series.flatMap((s) => [...s.values, ...s.lo, ...s.hi]).filter((v): v is number => v !== null && Number.isFinite(v) && (!log || v > 0));
-  if (all.length === 0) return { suggestedMin: undefined, suggestedMax: undefined };
-  const min = Math.min(...all, base > 0 ? base : Number.POSITIVE_INFINITY);
-  const max = Math.max(...all, base);
-  if (log) return { suggestedMin: min / 1.5, suggestedMax: max * 1.5 };
-  return { suggestedMin: base === 0 ? 0 : min - (max - min) * 0.05, suggestedMax: max + (max - min) * 0.05 };
+function buildAbsoluteChart(cat: Pick<CategoryView, 'id' | 'title' | 'metrics'>, shared: MetricView[], columns: ColumnView[]): BarChartSpec | null {
+  const first = shared.find((m) => m.cells.some((c) => c.summary));
+  if (!first) return null;
+  const charted = shared.filter((m) => m.unit === first.unit);
+  const unit = displayUnit(first.unit, Math.max(...charted.flatMap((m) => m.cells.map((c) => (c.summary ? Math.abs(c.summary.mean) : 0)))));
+  const series: BarSeries[] = columns.map((col, ci) => {
+    const s: BarSeries = { label: col.label, colour: col.colour, values: [], lo: [], hi: [], text: [] };
+    for (const m of charted) {
+      const sum = m.cells[ci]?.summary;
+      if (!sum) {
+        s.values.push(null);
+        s.lo.push(null);
+        s.hi.push(null);
+        s.text.push(null);
+        continue;
+      }
+      s.values.push(sum.mean * unit.factor);
+      s.lo.push(sum.ci95[0] * unit.factor);
+      s.hi.push(sum.ci95[1] * unit.factor);
+      const vs = m.cells[ci]?.vs;
+      s.text.push(`mean ${fmtQuantity(sum.mean, m.unit)} [${fmtNum(sum.ci95[0] * unit.factor)}, ${fmtNum(sum.ci95[1] * unit.factor)}], n=${sum.n}${vs ? `; vs native ${vs.value} ${vs.ci}` : ''}`);
+    }
+    if (s.values.every((v) => v === null)) s.label = `${col.label} (no data)`;
+    return s;
+  });
+  const range = valueRange(series, false, 0);
+  return {
+    type: 'bar',
+    id: `chart-${safeId(cat.id)}`,
+    title: `${cat.title}: mean per backend (${unit.unit})`,
+    subtitle: `absolute cost per instance (a ratio to a ~0 native baseline means nothing); bar = mean; whisker = 95% CI of the mean${range.clipped ? '; ▸ whisker clipped at the axis' : ''}`,
+    axisTitle: unit.unit,
+    labels: charted.map((m) => metricLabel(m)),
+    series,
+    log: false,
+    horizontal: false,
+    base: 0,
+    ...linearBounds(range),
+    suffix: '',
+  };
+}
+
+/** Linear axes take the range as suggestions (Chart.js rounds them to nice ticks); whiskers beyond are still clipped. */
+function linearBounds(range: { min: number | undefined; max: number | undefined }): Pick<BarChartSpec, 'suggestedMin' | 'suggestedMax' | 'min' | 'max'> {
+  return { suggestedMin: range.min, suggestedMax: range.max, min: undefined, max: undefined };
+}
+
+/**
+ * A value-axis range driven by the bars (point estimates) and the base, not by
+ * the whiskers: a 95% CI from 3 repetitions can span 10^9, and an axis that
+ * shows it all squeezes the bars into a line. Whiskers may reach 4× beyond the
+ * extreme bars (log) or 2× (linear); beyond that they are clipped with an arrow.
+ */
+export function valueRange(series: BarSeries[], log: boolean, base: number): { min: number | undefined; max: number | undefined; clipped: boolean } {
+  const pts = series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v) && (!log || v > 0));
+  const whiskers = series.flatMap((s) => [...s.lo, ...s.hi]).filter((v): v is number => v !== null && !Number.isNaN(v));
+  if (pts.length === 0) return { min: undefined, max: undefined, clipped: false };
+  if (log) {
+    const withBase = base > 0 ? [...pts, base] : pts;
+    const lo = Math.min(...withBase);
+    const hi = Math.max(...withBase);
+    const wl = Math.min(lo, ...whiskers.map((w) => (w > 0 ? w : 0)).filter((w) => w > 0));
+    const wh = Math.max(hi, ...whiskers.filter((w) => Number.isFinite(w)));
+    const min = Math.max(wl, lo / 4) / 1.3;
+    const max = Math.min(wh, hi * 4) * 1.3;
+    const clipped = whiskers.some((w) => w <= 0 || w < min || w > max);
+    return { min, max, clipped };
+  }
+  const hi = Math.max(0, base, ...pts);
+  const lo = Math.min(0, base, ...pts);
+  const span = hi - lo || 1;
+  const finite = whiskers.filter((w) => Number.isFinite(w));
+  const wh = Math.max(hi, ...finite);
+  const wl = Math.min(lo, ...finite);
+  const max = Math.min(wh, hi + span) + span * 0.04;
+  const min = lo < 0 ? Math.max(wl, lo - span) - span * 0.04 : wl < 0 ? Math.max(wl, -0.25 * span) : 0;
+  const clipped = whiskers.some((w) => w < min || w > max);
+  return { min, max, clipped };
 }
 
 /** Empirical CDF of each backend's values of one metric. */
@@ -546,23 +893,39 @@ export function buildCdf(cat: Pick<CategoryView, 'id' | 'title'>, m: MetricView,
 }
 
 /**
- * Headline per category: the category's first metric (workloads declare
- * their primary metric first) that has an overhead for some backend.
+ * Headline per category: the category's primary metric (PRIMARY_METRICS, e.g.
+ * footprint → pss-mib, the figure comparable across backends), else the first
+ * metric (workloads declare their primary metric first) that some backend can
+ * be compared on.
  */
-export function buildHeadline(categories: CategoryView[], compared: ColumnView[]): HeadlineRow[] {
+export function buildHeadline(categories: CategoryView[], compared: ColumnView[], columns: ColumnView[] = []): HeadlineRow[] {
   const rows: HeadlineRow[] = [];
   for (const cat of categories) {
-    const m = cat.metrics.find((mv) => mv.cells.some((c) => c.overhead !== null)) ?? null;
+    const comparable = cat.metrics.filter((mv) => mv.cells.some((c) => c.vs !== null));
+    const preferred = (PRIMARY_METRICS[cat.id] ?? []).map((re) => comparable.find((mv) => re.test(mv.metric))).find((mv) => mv !== undefined);
+    const m = preferred ?? comparable[0] ?? null;
     if (!m) continue;
+    const nativeCol = columns.find((c) => isNative(c));
+    const nativeCell = nativeCol ? m.cells.find((c) => c.backend === nativeCol.label) : m.cells.find((c) => c.backend === 'native');
+    const phrase = m.mode === 'absolute' ? (ABSOLUTE_PHRASES[cat.id] ?? '') : '';
     rows.push({
       category: cat.id,
       title: cat.title,
       metric: m.metric,
       unit: m.unit,
       higherIsBetter: m.higherIsBetter,
+      mode: m.mode,
+      nativeSummary: nativeCell?.summary ?? null,
       entries: compared.map((col) => {
         const cell = m.cells.find((c) => c.backend === col.label);
-        return { backend: col.label, overhead: cell?.overhead ?? null, state: cell?.state ?? 'missing', stateReason: cell?.stateReason };
+        return {
+          backend: col.label,
+          overhead: cell?.overhead ?? null,
+          vs: cell ? vsNative(m.mode, m, cell.overhead, cell.difference, phrase) : null,
+          summary: cell?.summary ?? null,
+          state: cell?.state ?? 'missing',
+          stateReason: cell?.stateReason,
+        };
       }),
     });
   }
@@ -570,14 +933,18 @@ export function buildHeadline(categories: CategoryView[], compared: ColumnView[]
 }
 
 /**
- * The summary chart: per category × backend the cost factor vs native
- * (>1 = worse) with its 95% CI, horizontal bars starting at 1.
+ * The summary chart: per ratio category × backend the cost factor vs native
+ * (>1 = worse) with its 95% CI, horizontal bars starting at 1. Absolute
+ * categories (footprint, start-up) have no meaningful factor: they are in the
+ * headline table as differences. The axis follows the bars; whiskers beyond it
+ * are clipped and drawn with an arrow.
  */
 export function buildSummaryChart(headline: HeadlineRow[], compared: ColumnView[]): BarChartSpec | null {
-  if (headline.length === 0 || compared.length === 0) return null;
+  const rows = headline.filter((r) => r.mode === 'ratio');
+  if (rows.length === 0 || compared.length === 0) return null;
   const series: BarSeries[] = compared.map((col) => {
     const s: BarSeries = { label: col.label, colour: col.colour, values: [], lo: [], hi: [], text: [] };
-    for (const row of headline) {
+    for (const row of rows) {
       const o = row.entries.find((e) => e.backend === col.label)?.overhead ?? null;
       if (!o || !Number.isFinite(o.ratio) || o.ratio <= 0) {
         s.values.push(null);
@@ -590,33 +957,177 @@ export function buildSummaryChart(headline: HeadlineRow[], compared: ColumnView[
       s.values.push(f.value);
       s.lo.push(f.ci[0]);
       s.hi.push(f.ci[1]);
-      s.text.push(`${fmtNum(f.value)}× cost, overhead ${fmtOverhead(o)} (${verdictText(o)})`);
+      s.text.push(`${fmtOverheadValue(o)}, 95% CI ${fmtOverheadCi(o)}; ${fmtOverheadDetail(o)} (${verdictText(o)})`);
     }
     return s;
   });
-  const all = series.flatMap((s) => [...s.values, ...s.lo, ...s.hi]).filter((v): v is number => v !== null && v > 0 && Number.isFinite(v));
-  const log = all.length > 0 && Math.max(...all) / Math.min(...all) > 5;
+  if (series.every((s) => s.values.every((v) => v === null))) return null;
+  const pts = series.flatMap((s) => s.values).filter((v): v is number => v !== null && v > 0 && Number.isFinite(v));
+  const log = pts.length > 0 && Math.max(...pts, 1) / Math.min(...pts, 1) > 5;
+  const range = valueRange(series, log, 1);
+  const skipped = headline.filter((r) => r.mode === 'absolute').map((r) => r.title);
   return {
     type: 'bar',
     id: 'chart-summary',
     title: 'Cost of isolation vs native (headline metric per category)',
-    subtitle: `bar = cost factor (1 = same as native, >1 = worse); whisker = 95% CI${log ? '; log scale' : ''}`,
+    subtitle:
+      `bar = cost factor (1 = same as native, 2 = takes twice the time or gives half the throughput); whisker = 95% CI${log ? '; log scale' : ''}` +
+      `${range.clipped ? '; ▸ whisker clipped at the axis' : ''}${skipped.length ? `; ${skipped.join(', ')}: absolute costs, see the table` : ''}`,
     axisTitle: '× native cost (>1 = worse)',
-    labels: headline.map((r) => [r.title, r.metric]),
+    labels: rows.map((r) => [r.title, r.metric]),
     series,
     log,
     horizontal: true,
     base: 1,
-    ...axisHints(series, log, 1),
+    ...(log ? { suggestedMin: undefined, suggestedMax: undefined, min: range.min, max: range.max } : linearBounds(range)),
+    suffix: '×',
   };
 }
 
-export function buildModel(results: RunResults): ReportModel {
+// ---------- warnings ----------
+
+const WARNING_EXPLANATIONS: Record<string, (n: number) => string> = {
+  NOISY: (n) => `${n} metric × backend figures with a coefficient of variation above 10%: too noisy for a fine-grained verdict; add repetitions`,
+  OUTLIER: (n) => `${n} metric × backend figures with repetitions flagged as outliers (modified z-score > 3.5; kept, not dropped)`,
+};
+
+/** Longest common suffix of several strings, cut at a word boundary. */
+function commonSuffix(xs: string[]): string {
+  if (xs.length < 2) return '';
+  let suf = xs[0] ?? '';
+  for (const x of xs.slice(1)) {
+    let i = 0;
+    while (i < suf.length && i < x.length && suf[suf.length - 1 - i] === x[x.length - 1 - i]) i++;
+    suf = suf.slice(suf.length - i);
+  }
+  const cut = suf.search(/[:;,] /);
+  return cut >= 0 ? suf.slice(cut) : '';
+}
+
+/**
+ * Groups warnings by code. A code with more than three warnings becomes one
+ * line with its list collapsed; the backend and workload prefix repeated in
+ * each message and the common tail are dropped from the items. Backend-level
+ * warnings that repeat a run warning are dropped.
+ */
+export function groupWarnings(warnings: Warning[], columns: ColumnView[]): WarningGroup[] {
+  const all: Warning[] = [...warnings];
+  for (const c of columns) {
+    for (const w of c.warnings) {
+      if (!warnings.some((x) => x.message.trim() === w.trim())) all.push({ code: 'BACKEND', message: w, backend: c.label });
+    }
+  }
+  const codes: string[] = [];
+  for (const w of all) if (!codes.includes(w.code)) codes.push(w.code);
+  return codes.map((code) => {
+    const ws = all.filter((w) => w.code === code);
+    const suffix = ws.length > 3 ? commonSuffix(ws.map((w) => w.message)) : '';
+    const items = ws.map((w): WarningItem => {
+      let text = w.message;
+      const prefix = [w.backend, w.workload].filter(Boolean).join(' ');
+      if (prefix && text.startsWith(prefix + ' ')) text = text.slice(prefix.length + 1);
+      if (suffix && text.endsWith(suffix)) text = text.slice(0, text.length - suffix.length);
+      return { backend: w.backend, workload: w.workload, text };
+    });
+    const collapsed = ws.length > 3;
+    const explain = WARNING_EXPLANATIONS[code];
+    const summary = collapsed ? (explain ? explain(ws.length) : `${ws.length} warnings${suffix ? ` (${suffix.replace(/^[:;,] /, '')})` : ''}`) : '';
+    return { code, summary, collapsed, items };
+  });
+}
+
+// ---------- capacity ----------
+
+/** The scenario's instance spec (vcpus, memoryMiB) as the capacity demand. */
+export function instanceFromScenario(scenario: unknown): InstanceDemand | undefined {
+  if (!scenario || typeof scenario !== 'object') return undefined;
+  const inst = (scenario as { instance?: unknown }).instance;
+  if (!inst || typeof inst !== 'object') return undefined;
+  const { vcpus, memoryMiB } = inst as { vcpus?: unknown; memoryMiB?: unknown };
+  if (typeof vcpus !== 'number' || !(vcpus > 0) || typeof memoryMiB !== 'number' || !(memoryMiB > 0)) return undefined;
+  return { vcpus, memoryMiB };
+}
+
+function rerunCommand(runId: string, host: HostSpec | undefined, instance: InstanceDemand | undefined): string {
+  const h = host && host.source !== 'command line' && host.name ? host.name : host ? `cores=${host.cores},memoryGiB=${host.memoryGiB}` : 'cores=64,memoryGiB=256';
+  const i = instance ? `vcpus=${instance.vcpus},memoryMiB=${instance.memoryMiB}` : 'vcpus=2,memoryMiB=2048';
+  return `isobench capacity --run ${runId} --host ${h} --instance ${i} [--target N] [--json]`;
+}
+
+export function buildCapacity(results: RunResults, host: HostSpec | undefined): CapacityView {
+  const instance = instanceFromScenario(results.scenario);
+  const base = {
+    host,
+    instance,
+    instanceOrigin: instance ? `the scenario's instance spec (${instance.vcpus} vCPU, ${instance.memoryMiB} MiB)` : undefined,
+    plan: undefined,
+    chart: null,
+    runtimeClassYaml: '',
+    rerun: rerunCommand(results.runId, host, instance),
+    emulated: [] as string[],
+  };
+  if (!host) return { ...base, status: 'unavailable', reason: 'no host profile was given to the report' };
+  if (!instance) return { ...base, status: 'unavailable', reason: "the run's scenario has no instance spec (vcpus, memoryMiB)" };
+  let plan: CapacityPlan;
+  try {
+    plan = planCapacity(results, { host, instance });
+  } catch (e) {
+    return { ...base, status: 'unavailable', reason: `the capacity model refused the inputs: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  return {
+    ...base,
+    status: 'ok',
+    reason: undefined,
+    plan,
+    chart: capacityChart(plan),
+    runtimeClassYaml: plan.runtimeClasses.length ? renderRuntimeClassYaml(plan) : '',
+    emulated: plan.backends.filter((b) => b.emulated).map((b) => b.label),
+  };
+}
+
+/** Instances per host by backend, one stacked series per binding resource (capacityChartData), best–worst as whiskers. */
+export function capacityChart(plan: CapacityPlan): BarChartSpec | null {
+  const data = capacityChartData(plan);
+  if (data.labels.length === 0 || data.datasets.length === 0) return null;
+  const series: BarSeries[] = data.datasets.map((ds) => {
+    const values = ds.data.map((v, i) => (v > 0 || plan.backends[i]?.expected.binding[0] === ds.label ? v : null));
+    return {
+      label: `binding: ${ds.label}`,
+      colour: ds.backgroundColor,
+      values,
+      lo: values.map((v, i) => (v === null ? null : (data.ranges[i]?.worst ?? null))),
+      hi: values.map((v, i) => (v === null ? null : (data.ranges[i]?.best ?? null))),
+      text: values.map((v, i) => {
+        const r = data.ranges[i];
+        return v === null || !r ? null : `${r.expected} instances per host (worst ${r.worst}, best ${r.best}); binding: ${plan.backends[i]?.expected.binding.join(' + ') ?? ds.label}`;
+      }),
+    };
+  });
+  const range = valueRange(series, false, 0);
+  return {
+    type: 'bar',
+    id: 'chart-capacity',
+    title: data.title,
+    subtitle: 'bar = expected instances per host, coloured by the resource that binds; whisker = worst … best from the 95% CIs',
+    axisTitle: data.yLabel,
+    labels: data.labels,
+    series,
+    log: false,
+    horizontal: false,
+    base: 0,
+    ...linearBounds({ min: 0, max: range.max }),
+    stacked: true,
+    suffix: '',
+  };
+}
+
+export function buildModel(results: RunResults, opts: ModelOptions = {}): ReportModel {
   const columns = buildColumns(results);
   const compared = columns.filter((c) => !isNative(c));
   const categories = buildCategories(results, columns);
-  const headline = buildHeadline(categories, compared);
+  const headline = buildHeadline(categories, compared, columns);
   const scenario = results.scenario as { name?: unknown } | null;
+  const ns = categories.flatMap((c) => c.metrics.flatMap((m) => m.cells.map((x) => x.summary?.n ?? 0))).filter((n) => n > 0);
   return {
     runId: results.runId,
     status: results.status,
@@ -634,6 +1145,9 @@ export function buildModel(results: RunResults): ReportModel {
     summaryChart: buildSummaryChart(headline, compared),
     categories,
     warnings: results.warnings,
+    warningGroups: groupWarnings(results.warnings, columns),
+    minRepetitions: ns.length ? Math.min(...ns) : null,
+    capacity: buildCapacity(results, opts.capacityHost),
     host: flattenFacts(results.host),
     toolVersions: Object.entries(results.toolVersions).map(([k, v]) => [k, v ?? 'not found']),
     rootfsHash: results.rootfsHash,
@@ -646,6 +1160,30 @@ export function buildModel(results: RunResults): ReportModel {
 export function sentence(s: string): string {
   const t = s.trim();
   return /[.!?]$/.test(t) ? t : `${t}.`;
+}
+
+/** The note under the headline when repetitions are few: wide CIs mean "add repetitions". */
+export function repetitionNote(model: Pick<ReportModel, 'minRepetitions'>): string {
+  const n = model.minRepetitions;
+  if (n === null || n >= 10) return '';
+  return (
+    `Some figures rest on only ${n} repetition${n === 1 ? '' : 's'}. With so few, 95% confidence intervals are wide (a lower bound can even fall below zero); ` +
+    `they are shown as computed, not clamped. A wide interval means "add repetitions" (scenario repetitions: 10 or more), not that the cost itself is uncertain.`
+  );
+}
+
+/** The methods note, one sentence per line (shared by the HTML and Markdown reports). */
+export function methodsNote(model: Pick<ReportModel, 'order' | 'minRepetitions'>): string[] {
+  return [
+    'Median: the middle repetition. Mean 95% CI: the 95% confidence interval of the MEAN, Student t with n−1 degrees of freedom (with 3–10 repetitions a bootstrap understates the spread; t does not).',
+    'Ratio vs native (CPU, memory, disk, network): backend mean ÷ native mean; its 95% CI comes from the delta method on log(ratio) with Welch–Satterthwaite degrees of freedom. Throughput metrics read "N× slower than native" when the backend delivers 1/N of native; time metrics read "N× native (slower)". Percentages: + = worse than native.',
+    'Difference vs native (footprint, start-up, density, and any metric whose native mean is ~0): backend mean − native mean in the metric\'s unit, with a Welch 95% CI (unequal variances). An idle native process has ~no footprint, so a ratio against it would be meaningless.',
+    'Verdict: "within noise" when the CI contains no difference (ratio 1, difference 0); "insufficient data" with fewer than 2 repetitions on a side. A difference inside the noise is never reported as an overhead.',
+    'Outliers: modified z-score (MAD) > 3.5, flagged and kept. Noisy: coefficient of variation > 10%.',
+    `Repetition order: ${model.order}.`,
+    ...(model.minRepetitions !== null && model.minRepetitions < 10 ? ['Wide intervals from few repetitions are shown as computed, not clamped: they mean "add repetitions".'] : []),
+    'Charts: bars are means with 95% CI whiskers; a whisker beyond the axis is clipped and drawn as an arrow.',
+  ];
 }
 
 export function acceleratorCaveat(model: Pick<ReportModel, 'emulated'>): string {
@@ -689,7 +1227,7 @@ export function chartConfig(spec: ChartSpec, opts: { forPng?: boolean } = {}): R
       },
       options: {
         indexAxis: catAxis === 'y' ? 'y' : 'x',
-        isobenchAxes: { [valueAxis]: { log: spec.log, suffix: '×' } },
+        isobenchAxes: { [valueAxis]: { log: spec.log, suffix: spec.suffix ?? '×' } },
         animation: false,
         responsive: !opts.forPng,
         maintainAspectRatio: false,
@@ -700,10 +1238,13 @@ export function chartConfig(spec: ChartSpec, opts: { forPng?: boolean } = {}): R
             beginAtZero: !spec.log && spec.base !== 1,
             suggestedMin: spec.suggestedMin,
             suggestedMax: spec.suggestedMax,
+            min: spec.min,
+            max: spec.max,
+            stacked: spec.stacked === true,
             title: { display: true, text: spec.axisTitle, font: { ...font, size: 12 } },
             grid: { color: '#e2e8f0' },
           },
-          [catAxis]: { grid: { display: false }, ticks: { font: { ...font, size: 11 } } },
+          [catAxis]: { stacked: spec.stacked === true, grid: { display: false }, ticks: { font: { ...font, size: 11 } } },
         },
       },
     };
@@ -763,22 +1304,35 @@ export const CHART_RUNTIME_JS = `(function () {
         ctx.lineWidth = 1.5;
         meta.data.forEach(function (el, i) {
           var b = bars[i];
-          if (!b || b.lo === null || b.hi === null || !isFinite(b.lo) || !isFinite(b.hi)) return;
-          if (scale.type === 'logarithmic' && (b.lo <= 0 || b.hi <= 0)) return;
-          var p1 = scale.getPixelForValue(b.lo);
-          var p2 = scale.getPixelForValue(b.hi);
+          if (!b || b.lo === null || b.hi === null || isNaN(b.lo) || isNaN(b.hi)) return;
+          if (chart.data.datasets[di].data[i] === null) return;
+          // Clip whisker ends to the axis (an end <= 0 on a log axis is below it): drawn as an arrow, not a cap.
+          var lo = b.lo, hi = b.hi, loClip = false, hiClip = false;
+          var smin = scale.min, smax = scale.max;
+          if (lo < smin || (scale.type === 'logarithmic' && lo <= 0)) { lo = smin; loClip = true; }
+          if (hi > smax) { hi = smax; hiClip = true; }
+          if (hi < smin || lo > smax) return;
+          var p1 = scale.getPixelForValue(lo);
+          var p2 = scale.getPixelForValue(hi);
           var thick = horizontal ? (el.height || 10) : (el.width || 10);
           var cap = Math.max(3, Math.min(8, thick / 4));
-          ctx.beginPath();
-          if (horizontal) {
-            ctx.moveTo(p1, el.y); ctx.lineTo(p2, el.y);
-            ctx.moveTo(p1, el.y - cap); ctx.lineTo(p1, el.y + cap);
-            ctx.moveTo(p2, el.y - cap); ctx.lineTo(p2, el.y + cap);
-          } else {
-            ctx.moveTo(el.x, p1); ctx.lineTo(el.x, p2);
-            ctx.moveTo(el.x - cap, p1); ctx.lineTo(el.x + cap, p1);
-            ctx.moveTo(el.x - cap, p2); ctx.lineTo(el.x + cap, p2);
+          var c = horizontal ? el.y : el.x;
+          function end(p, clip, dir) {
+            // dir: +1 when the whisker continues towards larger pixels.
+            if (!clip) {
+              if (horizontal) { ctx.moveTo(p, c - cap); ctx.lineTo(p, c + cap); }
+              else { ctx.moveTo(c - cap, p); ctx.lineTo(c + cap, p); }
+              return;
+            }
+            var a = cap + 1;
+            if (horizontal) { ctx.moveTo(p - dir * a, c - a); ctx.lineTo(p, c); ctx.lineTo(p - dir * a, c + a); }
+            else { ctx.moveTo(c - a, p - dir * a); ctx.lineTo(c, p); ctx.lineTo(c + a, p - dir * a); }
           }
+          ctx.beginPath();
+          if (horizontal) { ctx.moveTo(p1, c); ctx.lineTo(p2, c); }
+          else { ctx.moveTo(c, p1); ctx.lineTo(c, p2); }
+          end(p1, loClip, p1 < p2 ? -1 : 1);
+          end(p2, hiClip, p2 < p1 ? -1 : 1);
           ctx.stroke();
         });
         ctx.restore();
@@ -792,15 +1346,18 @@ export const CHART_RUNTIME_JS = `(function () {
     if (a >= 1) return String(Math.round(v * 100) / 100);
     return String(Number(v.toPrecision(2)));
   }
-  function isMajor(v) {
+  // Log-axis labels: 1-2-5 per decade over up to 3 decades, powers of ten only beyond (labels never collide).
+  function isMajor(v, scale) {
     if (!(v > 0)) return false;
     var lead = Math.round(v / Math.pow(10, Math.floor(Math.log10(v) + 1e-9)) * 1000) / 1000;
+    var decades = scale && scale.max > 0 && scale.min > 0 ? Math.log10(scale.max / scale.min) : 0;
+    if (decades > 3) return lead === 1;
     return lead === 1 || lead === 2 || lead === 5;
   }
   function tickFormatter(log, suffix) {
     return function (value) {
       var v = Number(value);
-      if (log && !isMajor(v)) return '';
+      if (log && !isMajor(v, this)) return '';
       return fmt(v) + suffix;
     };
   }
@@ -816,7 +1373,7 @@ export const CHART_RUNTIME_JS = `(function () {
         sc.ticks.autoSkip = false;
         sc.ticks.maxRotation = 0;
         sc.grid = sc.grid || {};
-        sc.grid.color = function (c) { return c.tick && isMajor(c.tick.value) ? '#e2e8f0' : 'rgba(0,0,0,0)'; };
+        sc.grid.color = function (c) { return c.tick && isMajor(c.tick.value, c.scale) ? (c.tick.value === 1 && a.suffix === '×' ? '#94a3b8' : '#e2e8f0') : 'rgba(0,0,0,0)'; };
       }
     });
     cfg.options.plugins.tooltip = {
@@ -838,6 +1395,7 @@ export const CHART_RUNTIME_JS = `(function () {
 export function allCharts(model: ReportModel): ChartSpec[] {
   const out: ChartSpec[] = [];
   if (model.summaryChart) out.push(model.summaryChart);
+  if (model.capacity.chart) out.push(model.capacity.chart);
   for (const c of model.categories) {
     if (c.chart) out.push(c.chart);
     out.push(...c.distributions);

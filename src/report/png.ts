@@ -6,7 +6,7 @@
 import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
 import type { ChartConfiguration, Plugin } from 'chart.js';
 import type { RunResults } from '../results/types.js';
-import { CHART_RUNTIME_JS, acceleratorCaveat, buildModel, chartConfig, type ChartSpec, type ReportModel } from './model.js';
+import { CHART_RUNTIME_JS, acceleratorCaveat, buildModel, chartConfig, type ChartSpec, type ModelOptions, type ReportModel } from './model.js';
 
 export const PNG_WIDTH = 1000;
 export const PNG_HEIGHT = 560;
@@ -85,7 +85,11 @@ export async function renderPngsFromModel(model: ReportModel, size: { width: num
     },
   });
   const render = async (spec: ChartSpec, footer: string[]): Promise<Buffer> => {
-    const cfg = runtime.prepare(chartConfig(spec, { forPng: true }));
+    const raw = chartConfig(spec, { forPng: true }) as { options?: { plugins?: { subtitle?: { text?: unknown } } } };
+    // The canvas squeezes a long line to fit: wrap long subtitles instead.
+    const sub = raw.options?.plugins?.subtitle;
+    if (sub && typeof sub.text === 'string' && sub.text.length > 140) sub.text = wrap(sub.text, 140);
+    const cfg = runtime.prepare(raw);
     if (footer.length) cfg.plugins = [...(cfg.plugins ?? []), footerPlugin(footer)];
     const opts = (cfg.options ??= {}) as { layout?: { padding?: unknown } };
     opts.layout = { padding: { left: 8, right: 16, top: 4, bottom: footer.length ? footer.length * 18 + 30 : 4 } };
@@ -103,6 +107,13 @@ export async function renderPngsFromModel(model: ReportModel, size: { width: num
     const summary = { ...model.summaryChart, title: `${model.summaryChart.title} · run ${model.runId}` };
     out.push({ name: 'summary.png', data: await render(summary, summaryFooter) });
   }
+  if (model.capacity.chart) {
+    const cap = model.capacity.emulated.length
+      ? [`WARNING: ${model.capacity.emulated.join(', ')} ran under TCG emulation: its CPU-bound instances per host do not transfer to a KVM host.`]
+      : [];
+    const subtitle = `example inputs (default host profile, the scenario's instance): rerun \`isobench capacity\` with yours · run ${model.runId}`;
+    out.push({ name: 'capacity.png', data: await render({ ...model.capacity.chart, subtitle: `${model.capacity.chart.subtitle}; ${subtitle}` }, cap) });
+  }
   for (const cat of model.categories) {
     if (cat.chart) {
       out.push({ name: pngName(cat.chart), data: await render(cat.chart, caveat ? [tcgLine] : []) });
@@ -112,6 +123,6 @@ export async function renderPngsFromModel(model: ReportModel, size: { width: num
   return out;
 }
 
-export async function renderPngs(results: RunResults): Promise<PngFile[]> {
-  return renderPngsFromModel(buildModel(results));
+export async function renderPngs(results: RunResults, opts: ModelOptions = {}): Promise<PngFile[]> {
+  return renderPngsFromModel(buildModel(results, opts));
 }

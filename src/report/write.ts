@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { RunResults } from '../results/types.js';
+import { parseHostSpec, type HostSpec } from '../capacity/index.js';
 import { renderHtmlFromModel } from './html.js';
 import { renderMarkdownFromModel } from './markdown.js';
 import { buildModel } from './model.js';
@@ -26,13 +27,35 @@ function safeRunId(runId: string): string {
   return runId;
 }
 
-export async function writeReport(results: RunResults, runDir: string, reportsRoot: string): Promise<{ dir: string; index: string }> {
+/** The host profile the report's capacity section uses (scenarios/hosts/<name>.yaml). */
+export const DEFAULT_CAPACITY_HOST = 'example-64c-256g';
+
+/**
+ * Loads the capacity section's host profile. A missing or broken profile costs
+ * the section, never the report: the section then says how to run
+ * `isobench capacity` by hand.
+ */
+export function loadCapacityHost(name: string = DEFAULT_CAPACITY_HOST, hostsDir?: string): HostSpec | undefined {
+  try {
+    return parseHostSpec(name, hostsDir !== undefined ? { hostsDir } : {});
+  } catch {
+    return undefined;
+  }
+}
+
+export interface WriteReportOptions {
+  /** Host for the capacity section (default: the example-64c-256g profile); null leaves the section out. */
+  capacityHost?: HostSpec | null;
+}
+
+export async function writeReport(results: RunResults, runDir: string, reportsRoot: string, opts: WriteReportOptions = {}): Promise<{ dir: string; index: string }> {
   const root = path.resolve(reportsRoot);
   const dir = path.join(root, safeRunId(results.runId));
   await fs.mkdir(root, { recursive: true });
   const tmp = await fs.mkdtemp(path.join(root, `.${results.runId}.tmp-`));
   try {
-    const model = buildModel(results);
+    const host = opts.capacityHost === null ? undefined : (opts.capacityHost ?? loadCapacityHost());
+    const model = buildModel(results, host ? { capacityHost: host } : {});
     const html = renderHtmlFromModel(model, { rawBase: rawBaseFor(dir, runDir) });
     const md = renderMarkdownFromModel(model);
     const pngs = await renderPngsFromModel(model);

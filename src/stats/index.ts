@@ -116,3 +116,32 @@ export function overhead(native: readonly number[], backend: readonly number[], 
 export function percentile(values: readonly number[], p: number): number {
   return ss.quantile([...values], p);
 }
+
+export interface DifferenceEstimate {
+  /** mean(b) − mean(a). */
+  diff: number;
+  /** 95% CI of the difference: Welch's t (unequal variances, Welch–Satterthwaite df). */
+  ci95: [number, number];
+  df: number;
+}
+
+/**
+ * Difference of means b − a with a 95% Welch CI. Used where a ratio is
+ * meaningless because the baseline is ~0 (an idle native process has no
+ * footprint) or where the cost is absolute by nature (start-up time, MiB per
+ * instance). With fewer than 2 values on either side the CI is unbounded.
+ */
+export function differenceOfMeans(a: readonly number[], b: readonly number[]): DifferenceEstimate | null {
+  const xa = a.filter((v) => Number.isFinite(v));
+  const xb = b.filter((v) => Number.isFinite(v));
+  if (xa.length < 1 || xb.length < 1) return null;
+  const diff = ss.mean(xb) - ss.mean(xa);
+  if (xa.length < 2 || xb.length < 2) return { diff, ci95: [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY], df: 0 };
+  const va = ss.sampleVariance(xa) / xa.length;
+  const vb = ss.sampleVariance(xb) / xb.length;
+  const se = Math.sqrt(va + vb);
+  if (se === 0) return { diff, ci95: [diff, diff], df: Number.POSITIVE_INFINITY };
+  const df = (va + vb) ** 2 / ((va > 0 ? va ** 2 / (xa.length - 1) : 0) + (vb > 0 ? vb ** 2 / (xb.length - 1) : 0));
+  const half = tCritical(df) * se;
+  return { diff, ci95: [diff - half, diff + half], df };
+}

@@ -8,7 +8,7 @@
  * the order alternates between repetitions (odd: alone first) so drift over time
  * does not always count against one side.
  *
- *  - cpu:     victim sysbench cpu (1 thread, events/s); aggressor stress-ng --cpu (one per vCPU).
+ *  - cpu:     victim sysbench cpu (1 thread, events/s); aggressor sysbench cpu (one thread per vCPU).
  *  - memory:  victim sysbench memory sequential read over memoryBlockMiB (MiB/s);
  *             aggressor sysbench memory sequential write (one thread per vCPU).
  *  - disk:    victim fio 4 KiB random read, O_DIRECT (IOPS); aggressor the same job
@@ -26,7 +26,7 @@ import { benchAddress, metric, parseRaw, timeoutFor } from './common.js';
 import { iperfClient, startBackground, stopBackground } from './isolation-exec.js';
 import { degradationPct, round } from './isolation.js';
 import { iperfServerArgv } from './network.js';
-import { fioLayoutArgv, fioRandreadArgv } from './partition.js';
+import { cpuBurnArgv, fioLayoutArgv, fioRandreadArgv } from './partition.js';
 import { parseFioJson } from './parsers/fio.js';
 import { parseIperf3Json } from './parsers/iperf3.js';
 import { parseSysbenchCpu, parseSysbenchMemory } from './parsers/sysbench.js';
@@ -79,7 +79,8 @@ export function memoryArgv(seconds: number, blockMiB: number, oper: 'read' | 'wr
 export function aggressorArgv(kind: Exclude<NeighborKind, 'network'>, p: NoisyNeighborParams, threads: number, seconds: number, file: string): { argv: string[]; comm: string } {
   switch (kind) {
     case 'cpu':
-      return { argv: ['stress-ng', '--cpu', String(threads), '-t', String(seconds), '--temp-path', '/tmp'], comm: 'stress-ng' };
+      // One process (threads), so killing its pid ends the whole burn.
+      return { argv: cpuBurnArgv(seconds, threads), comm: 'sysbench' };
     case 'memory':
       return { argv: memoryArgv(seconds, p.memoryBlockMiB, 'write', threads), comm: 'sysbench' };
     case 'disk':

@@ -7,10 +7,11 @@
  *
  *  - CPU share: weights split[0]:split[1] on their cgroups (cgroup.setLimits({cpuWeight}):
  *    v1 cpu.shares, v2 cpu.weight; for a VM the QEMU process's cgroup), then a CPU burn
- *    (stress-ng --cpu 1) in both at once for cpu.seconds. Each cgroup's CPU usage is
- *    sampled every sampleMs; the achieved share of A is computed per interval (series)
- *    and over the intervals in which both burned and the CPU was busy (see
- *    isolation.ts). `cpu-share-error-pp` = |achieved - target| in percentage points.
+ *    (sysbench cpu, one thread) started in the background in both; once both run, each
+ *    cgroup's CPU usage is sampled every sampleMs for cpu.seconds, then the burns are
+ *    killed. The achieved share of A is computed per interval (series) and over the
+ *    window (see isolation.ts). `cpu-share-error-pp` = |achieved - target| in
+ *    percentage points. Other load on that CPU lowers what both get, not the ratio.
  *  - CPU cap: cpuQuotaPercent = cpu.capPercent on A alone (B idle), burn for
  *    cpu.capSeconds; achieved CPU percent vs the cap (`cpu-cap-error-pp`).
  *  - Disk share: the same fio job (4 KiB random read, O_DIRECT) in both, on their own
@@ -19,7 +20,10 @@
  *    probe). Mechanism: proportional weights where they take effect (BFQ, or io.cost on
  *    v2), otherwise hard caps split[0]:split[1] of disk.budgetIops (v1
  *    blkio.throttle.*_iops_device, v2 io.max): results say which (`extra.disk.mechanism`).
- *    Achieved split from the cgroups' I/O counters sampled over time.
+ *    fio runs in the background in both; the achieved split (and each one's IOPS)
+ *    comes from the cgroups' read counters on that device, sampled while both run.
+ *    A throttle only caps: when an instance cannot reach its cap (e.g. a TCG VM sharing
+ *    one CPU), the split is whatever both achieve below their caps, and says so.
  *  - Disk cap: A alone capped at disk.capIops (throttle); achieved IOPS vs cap.
  *  - Network share: an HTB tree on the bench bridge (one shaped link of
  *    network.linkMbit) with A's class at split[0]% and B's at split[1]% (ceil: the whole
@@ -39,9 +43,8 @@ import { benchAddress, metric, parseRaw, timeoutFor } from './common.js';
 import { benchTc, iperfClient, requireCgroup, sharedCpu, startBackground, stopBackground } from './isolation-exec.js';
 import { achievedRate, achievedShare, capErrorPct, errorPp, round, sampleWhile, splitBudget, splitToWeights, targetPct, type CumulativeSample } from './isolation.js';
 import { iperfServerArgv } from './network.js';
-import { parseFioJson } from './parsers/fio.js';
 import { parseIperf3Json } from './parsers/iperf3.js';
-import { stressNgMetric } from './parsers/stress-ng.js';
+import { sleep } from '../util/proc.js';
 import { registerWorkload } from './registry.js';
 import type { MetricValue, Workload, WorkloadContext } from './types.js';
 
@@ -90,11 +93,19 @@ export const partitionParams = z
 export type PartitionParams = z.infer<typeof partitionParams>;
 type Ctx = WorkloadContext<PartitionParams>;
 
-const STRESS_NG_COMMON = ['--temp-path', '/tmp', '--metrics-brief'];
+/** Both burns run this long before sampling starts (ms). */
+const BURN_RAMP_MS = 500;
+/** fio needs longer than a CPU burn to open its file and start issuing I/O (ms). */
+const IO_RAMP_MS = 1000;
 export const PART_FIO_FILE = 'isobench-partition.dat';
 
-export function cpuBurnArgv(seconds: number): string[] {
-  return ['stress-ng', '--cpu', '1', '-t', String(seconds), ...STRESS_NG_COMMON];
+/**
+ * One CPU-bound thread in one process (sysbench cpu): a background burn must die with
+ * its pid (stress-ng's workers are separate processes that would outlive a kill -9 of
+ * their parent).
+ */
+export function cpuBurnArgv(seconds: number, threads = 1): string[] {
+  return ['sysbench', 'cpu', `--threads=${threads}`, `--time=${seconds}`, '--cpu-max-prime=10000', 'run'];
 }
 
 export function fioRandreadArgv(file: string, fileMiB: number, seconds: number, name = 'randread'): string[] {
@@ -129,6 +140,24 @@ function cpuMechanism(cg: CgroupHandle): string {
   return cg.layout.version === 2 ? 'cpu.weight (cgroup v2)' : 'cpu.shares (cgroup v1)';
 }
 
+/**
+ * Run a CPU burn in the background in each instance, then sample their cgroups for
+ * `seconds`, then kill the burns: the sampled window lies wholly inside the time both
+ * burns ran (an exec's start-up latency, large for a starved VM's guest agent, is
+ * outside it). A burn outlives the window by at most its KILL bound.
+ */
+async function burnAndSample(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[], seconds: number, tag: string): Promise<CumulativeSample[]> {
+  const pids: Array<[Instance, number]> = [];
+  try {
+    for (const [i, inst] of insts.entries()) pids.push([inst, await startBackground(ctx, inst, seconds + 30, cpuBurnArgv(seconds + 20), `${tag}-${i}`)]);
+    await sleep(BURN_RAMP_MS);
+    const { samples } = await sampleWhile(sleep(seconds * 1000), () => Promise.all(cgs.map((c) => c.cpuUsageSeconds())), ctx.params.sampleMs);
+    return samples;
+  } finally {
+    for (const [inst, pid] of pids) await stopBackground(ctx, inst, pid, 'sysbench', `${tag}-kill`);
+  }
+}
+
 async function cpuPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue[]): Promise<void> {
   const p = ctx.params;
   const cga = requireCgroup(a, 'partition cpu');
@@ -141,17 +170,9 @@ async function cpuPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue[]):
     await cgb.setLimits({ cpuWeight: wb });
     const readBack = [await cga.readLimits(), await cgb.readLimits()];
     ctx.progress(`cpu: weights ${wa}:${wb}, burning ${p.cpu.seconds} s in both`);
-    const secs = p.cpu.seconds;
-    const work = Promise.all([
-      ctx.exec(a, cpuBurnArgv(secs), { tag: 'partition-cpu-burn-a', timeoutMs: timeoutFor(ctx, secs) }),
-      ctx.exec(b, cpuBurnArgv(secs), { tag: 'partition-cpu-burn-b', timeoutMs: timeoutFor(ctx, secs) }),
-    ]);
-    const { result: runs, samples } = await sampleWhile(work, () => Promise.all([cga.cpuUsageSeconds(), cgb.cpuUsageSeconds()]), p.sampleMs);
-    const [ra, rb] = runs;
-    const share = achievedShare(samples, { capacityPerS: 1, minBusyFraction: 0.8, minPartyRate: 0.02 });
+    const samples = await burnAndSample(ctx, [a, b], [cga, cgb], p.cpu.seconds, 'partition-cpu-burn');
+    const share = achievedShare(samples, { minPartyRate: 0.005, trimEdges: 0 });
     const rawLog = await ctx.saveRaw('partition-cpu-samples', `${JSON.stringify({ weights: [wa, wb], readBack, samples }, null, 1)}\n`);
-    const opsA = parseRaw(ra.rawLog, () => stressNgMetric(`${ra.stdout}\n${ra.stderr}`, 'cpu').bogoOpsPerSecReal);
-    const opsB = parseRaw(rb.rawLog, () => stressNgMetric(`${rb.stdout}\n${rb.stderr}`, 'cpu').bogoOpsPerSecReal);
     out.push(metric('partition', 'cpu-share-a-pct', share.aPct, rawLog));
     out.push(metric('partition', 'cpu-share-error-pp', errorPp(share.aPct, target), rawLog));
     ctx.recordExtra?.('cpu-share', {
@@ -160,9 +181,8 @@ async function cpuPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue[]):
       weights: [wa, wb],
       cpu: sharedCpu(ctx.spec.cpus),
       achievedPct: round(share.aPct, 3),
+      /** CPUs each got (host CPU seconds per second of their cgroups); below 1 together when other host load shares the CPU. */
       meanCpus: share.meanRates.map((x) => round(x, 4)),
-      bogoOpsPerS: [opsA, opsB],
-      bogoOpsShareAPct: round((100 * opsA) / (opsA + opsB), 3),
       countedSeconds: round(share.countedSeconds, 3),
       series: share.series,
       rawLog,
@@ -172,14 +192,13 @@ async function cpuPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue[]):
     const cap = p.cpu.capPercent;
     await cga.setLimits({ cpuQuotaPercent: cap });
     ctx.progress(`cpu: cap ${cap}% on A alone for ${p.cpu.capSeconds} s`);
-    const capRun = ctx.exec(a, cpuBurnArgv(p.cpu.capSeconds), { tag: 'partition-cpu-cap', timeoutMs: timeoutFor(ctx, p.cpu.capSeconds) });
-    const capped = await sampleWhile(capRun, async () => [await cga.cpuUsageSeconds()], p.sampleMs);
-    const rate = achievedRate(capped.samples, 0.02);
-    const capLog = await ctx.saveRaw('partition-cpu-cap-samples', `${JSON.stringify({ capPercent: cap, samples: capped.samples }, null, 1)}\n`);
+    const capSamples = await burnAndSample(ctx, [a], [cga], p.cpu.capSeconds, 'partition-cpu-cap');
+    const rate = achievedRate(capSamples, 0.005, 0);
+    const capLog = await ctx.saveRaw('partition-cpu-cap-samples', `${JSON.stringify({ capPercent: cap, samples: capSamples }, null, 1)}\n`);
     const achievedPct = rate.meanRate * 100;
     out.push(metric('partition', 'cpu-cap-pct', achievedPct, capLog));
     out.push(metric('partition', 'cpu-cap-error-pp', errorPp(achievedPct, cap), capLog));
-    ctx.recordExtra?.('cpu-cap', { mechanism: cga.layout.version === 2 ? 'cpu.max' : 'cpu.cfs_quota_us/cpu.cfs_period_us', capPct: cap, achievedPct: round(achievedPct, 3), series: rate.series.map((s) => ({ ...s, rate: round(s.rate * 100, 2) })), rawLog: capLog });
+    ctx.recordExtra?.('cpu-cap', { mechanism: cga.layout.version === 2 ? 'cpu.max' : 'cpu.cfs_quota_us/cpu.cfs_period_us', capPct: cap, achievedPct: round(achievedPct, 3), series: rate.series.map((s) => ({ ...s, rate: round(s.rate * 100, 2) })), seriesUnit: '% of a CPU', rawLog: capLog });
   } finally {
     await cga.clearCpuQuota().catch(() => undefined);
     await cga.setLimits({ cpuWeight: before[0]?.cpuWeight ?? 100 }).catch(() => undefined);
@@ -209,11 +228,24 @@ async function ioCostEnabled(cg: CgroupHandle): Promise<boolean> {
   return /enable=1/.test(text);
 }
 
-function fioIops(r: { stdout: string; rawLog: string }): number {
-  return parseRaw(r.rawLog, () => {
-    const parsed = parseFioJson(r.stdout);
-    return parsed.jobs.reduce((s, j) => s + j.read.iops, 0);
-  });
+/**
+ * fio (4k random read, O_DIRECT, one process: --thread) in the background in each
+ * instance, then the cgroups' read counters on `dev` sampled for `seconds`, then fio
+ * killed: the window lies wholly inside the time every fio ran.
+ */
+async function ioAndSample(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[], files: string[], dev: string, seconds: number, tag: string): Promise<CumulativeSample[]> {
+  const pids: Array<[Instance, number]> = [];
+  try {
+    for (const [i, inst] of insts.entries()) {
+      const argv = [...fioRandreadArgv(files[i] as string, ctx.params.disk.fileMiB, seconds + 20, 'partition'), '--thread'];
+      pids.push([inst, await startBackground(ctx, inst, seconds + 30, argv, `${tag}-${i}`)]);
+    }
+    await sleep(IO_RAMP_MS);
+    const { samples } = await sampleWhile(sleep(seconds * 1000), async () => (await Promise.all(cgs.map((c) => c.ioStats()))).map((m) => m.get(dev)?.readIos ?? 0), ctx.params.sampleMs);
+    return samples;
+  } finally {
+    for (const [inst, pid] of pids) await stopBackground(ctx, inst, pid, 'fio', `${tag}-kill`);
+  }
 }
 
 async function diskPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue[]): Promise<void> {
@@ -258,28 +290,24 @@ async function diskPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue[])
       weightsUsed = true;
       await cga.setIoWeight(wa);
       await cgb.setIoWeight(wb);
+      if (cga.layout.version === 1) {
+        // v1 counts I/O only on devices with a rule: a no-op one, so the split can be read.
+        await cga.setIoThrottle({ device: dev, readIops: 1e12, writeIops: 1e12 });
+        await cgb.setIoThrottle({ device: dev, readIops: 1e12, writeIops: 1e12 });
+      }
     } else {
       await cga.setIoThrottle({ device: dev, readIops: ia, writeIops: ia });
       await cgb.setIoThrottle({ device: dev, readIops: ib, writeIops: ib });
     }
     ctx.progress(`disk: ${mechanism} on ${dev} (${mechanism === 'weight' ? `${wa}:${wb}` : `${ia}:${ib} IOPS`}), fio in both for ${d.seconds} s`);
-    const reads = async (): Promise<number[]> => {
-      const [x, y] = await Promise.all([cga.ioStats(), cgb.ioStats()]);
-      return [x.get(dev)?.readIos ?? 0, y.get(dev)?.readIos ?? 0];
-    };
-    const work = Promise.all([
-      ctx.exec(a, fioRandreadArgv(fa, d.fileMiB, d.seconds), { tag: 'partition-disk-fio-a', timeoutMs: timeoutFor(ctx, d.seconds + 10) }),
-      ctx.exec(b, fioRandreadArgv(fb, d.fileMiB, d.seconds), { tag: 'partition-disk-fio-b', timeoutMs: timeoutFor(ctx, d.seconds + 10) }),
-    ]);
-    const { result: runs, samples } = await sampleWhile(work, reads, p.sampleMs);
-    const iopsA = fioIops(runs[0]);
-    const iopsB = fioIops(runs[1]);
-    const share = achievedShare(samples, { minPartyRate: 1 });
+    const samples = await ioAndSample(ctx, [a, b], [cga, cgb], [fa, fb], dev, d.seconds, 'partition-disk-fio');
+    const share = achievedShare(samples, { minPartyRate: 0.5, trimEdges: 0 });
+    const [iopsA = 0, iopsB = 0] = share.meanRates;
     const rawLog = await ctx.saveRaw('partition-disk-samples', `${JSON.stringify({ device: dev, mechanism, reason: d.mechanism === 'auto' ? auto.reason : 'set by the scenario', samples }, null, 1)}\n`);
     out.push(metric('partition', 'disk-share-a-pct', share.aPct, rawLog));
     out.push(metric('partition', 'disk-share-error-pp', errorPp(share.aPct, target), rawLog));
-    out.push(metric('fio', 'disk-a-iops', iopsA, runs[0].rawLog));
-    out.push(metric('fio', 'disk-b-iops', iopsB, runs[1].rawLog));
+    out.push(metric('partition', 'disk-a-iops', iopsA, rawLog));
+    out.push(metric('partition', 'disk-b-iops', iopsB, rawLog));
     ctx.recordExtra?.('disk-share', {
       mechanism,
       mechanismReason: d.mechanism === 'auto' ? auto.reason : 'set by the scenario',
@@ -287,7 +315,7 @@ async function diskPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue[])
       targetPct: target,
       ...(mechanism === 'weight' ? { weights: [wa, wb] } : { capsIops: [ia, ib] }),
       achievedPct: round(share.aPct, 3),
-      fioIops: [round(iopsA, 1), round(iopsB, 1)],
+      iops: [round(iopsA, 1), round(iopsB, 1)],
       series: share.series,
       rawLog,
     });
@@ -301,14 +329,12 @@ async function diskPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue[])
     // Hard cap on A alone.
     await cga.setIoThrottle({ device: dev, readIops: d.capIops, writeIops: d.capIops });
     ctx.progress(`disk: cap ${d.capIops} IOPS on A alone for ${d.seconds} s`);
-    const capRun = ctx.exec(a, fioRandreadArgv(fa, d.fileMiB, d.seconds), { tag: 'partition-disk-cap', timeoutMs: timeoutFor(ctx, d.seconds + 10) });
-    const capped = await sampleWhile(capRun, async () => [(await cga.ioStats()).get(dev)?.readIos ?? 0], p.sampleMs);
-    const rate = achievedRate(capped.samples, 1);
-    const capIops = fioIops(capped.result);
-    const capLog = await ctx.saveRaw('partition-disk-cap-samples', `${JSON.stringify({ device: dev, capIops: d.capIops, samples: capped.samples }, null, 1)}\n`);
-    out.push(metric('fio', 'disk-cap-iops', capIops, capped.result.rawLog));
-    out.push(metric('partition', 'disk-cap-error-pct', capErrorPct(capIops, d.capIops), capLog));
-    ctx.recordExtra?.('disk-cap', { mechanism: cga.layout.version === 2 ? 'io.max' : 'blkio.throttle.read_iops_device', device: dev, capIops: d.capIops, fioIops: round(capIops, 1), sampledIops: round(rate.meanRate, 1), series: rate.series, rawLog: capLog });
+    const capSamples = await ioAndSample(ctx, [a], [cga], [fa], dev, d.seconds, 'partition-disk-cap');
+    const rate = achievedRate(capSamples, 0.5, 0);
+    const capLog = await ctx.saveRaw('partition-disk-cap-samples', `${JSON.stringify({ device: dev, capIops: d.capIops, samples: capSamples }, null, 1)}\n`);
+    out.push(metric('partition', 'disk-cap-iops', rate.meanRate, capLog));
+    out.push(metric('partition', 'disk-cap-error-pct', capErrorPct(rate.meanRate, d.capIops), capLog));
+    ctx.recordExtra?.('disk-cap', { mechanism: cga.layout.version === 2 ? 'io.max' : 'blkio.throttle.read_iops_device', device: dev, capIops: d.capIops, iops: round(rate.meanRate, 1), series: rate.series, seriesUnit: 'IOPS', rawLog: capLog });
   } finally {
     if (device) {
       await cga.clearIoThrottle(device).catch(() => undefined);

@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import {
+  achievedRate,
+  achievedShare,
+  capErrorPct,
+  degradationPct,
+  errorPp,
+  intervalRates,
+  sampleWhile,
+  splitBudget,
+  splitToWeights,
+  targetPct,
+  type CumulativeSample,
+} from '../../../src/workloads/isolation.js';
+import { busiestDevice, partitionParams } from '../../../src/workloads/partition.js';
+import { sleep } from '../../../src/util/proc.js';
+
+/** Cumulative samples every 250 ms of two parties using rateA/rateB per second in [from, to). */
+function samplesOf(seconds: number, rate: (t: number) => [number, number]): CumulativeSample[] {
+  const out: CumulativeSample[] = [{ tMs: 0, values: [0, 0] }];
+  let a = 0;
+  let b = 0;
+  for (let t = 0.25; t <= seconds + 1e-9; t += 0.25) {
+    const [ra, rb] = rate(t - 0.125);
+    a += ra * 0.25;
+    b += rb * 0.25;
+    out.push({ tMs: t * 1000, values: [a, b] });
+  }
+  return out;
+}
+
+describe('shares from cumulative counters', () => {
+  it('per-interval rates, skipping counter resets', () => {
+    const r = intervalRates([
+      { tMs: 0, values: [0, 0] },
+      { tMs: 500, values: [0.4, 0.1] },
+      { tMs: 1000, values: [0.1, 0.2] },
+      { tMs: 1500, values: [0.5, 0.3] },
+    ]);
+    expect(r).toHaveLength(2);
+    expect(r[0]!.rates[0]).toBeCloseTo(0.8);
+    expect(r[0]!.rates[1]).toBeCloseTo(0.2);
+    expect(r[0]!.tS).toBeCloseTo(0.25);
+  });
+
+  it('an 80:20 split on one busy CPU, ramps and tails ignored', () => {
+    // A starts at 0.5 s (alone), B joins at 1 s; 80:20 until 5 s; B ends at 5 s, A at 5.5 s.
+    const s = samplesOf(6, (t) => {
+      if (t < 0.5) return [0, 0];
+      if (t < 1) return [1, 0];
+      if (t < 5) return [0.8, 0.2];
+      if (t < 5.5) return [1, 0];
+      return [0, 0];
+    });
+    const r = achievedShare(s, { capacityPerS: 1, minBusyFraction: 0.8, minPartyRate: 0.02 });
+    expect(r.aPct).toBeCloseTo(80, 6);
+    expect(r.countedIntervals).toBe(14); // 16 contended intervals, one dropped at each edge
+    expect(errorPp(r.aPct, targetPct([80, 20]))).toBeLessThan(1e-6);
+    expect(r.series.filter((p) => !p.counted).length).toBe(r.series.length - 14);
+  });
+
+  it('a failed partition shows: 50:50 is 30 pp off an 80:20 target', () => {
+    const s = samplesOf(4, () => [0.5, 0.5]);
+    const r = achievedShare(s, { capacityPerS: 1, minPartyRate: 0.02 });
+    expect(errorPp(r.aPct, 80)).toBeCloseTo(30, 6);
+  });
+
+  it('refuses to invent a share when the parties never overlapped', () => {
+    const s = samplesOf(4, (t) => (t < 2 ? [1, 0] : [0, 1]));
+    expect(() => achievedShare(s, { capacityPerS: 1, minPartyRate: 0.02 })).toThrow(/both parties active/);
+  });
+
+  it('idle CPU (both light) does not count when a capacity is given', () => {
+    const s = samplesOf(4, () => [0.08, 0.02]);
+    expect(() => achievedShare(s, { capacityPerS: 1, minBusyFraction: 0.8, minPartyRate: 0.01 })).toThrow();
+    // Without a capacity (disk, unknown) the same samples give 80%.
+    expect(achievedShare(s, { minPartyRate: 0.01 }).aPct).toBeCloseTo(80, 6);
+  });
+
+  it('a hard cap: mean rate over the active intervals', () => {
+    const s = samplesOf(5, (t) => (t > 0.5 && t < 4.5 ? [0.5, 0] : [0, 0])).map((x) => ({ tMs: x.tMs, values: [x.values[0] as number] }));
+    const r = achievedRate(s, 0.02);
+    expect(r.meanRate * 100).toBeCloseTo(50, 6);
+    expect(errorPp(r.meanRate * 100, 50)).toBeLessThan(1e-6);
+    expect(() => achievedRate([{ tMs: 0, values: [0] }, { tMs: 250, values: [0] }], 0.02)).toThrow(/never active/);
+  });
+});
+
+describe('splits, errors, degradation', () => {
+  it('weights and budgets keep the ratio', () => {
+    expect(splitToWeights([80, 20])).toEqual([1000, 250]);
+    expect(splitToWeights([50, 50])).toEqual([1000, 1000]);
+    expect(splitBudget(1000, [80, 20])).toEqual([800, 200]);
+    expect(splitBudget(3, [99, 1])).toEqual([3, 1]);
+    expect(targetPct([80, 20])).toBe(80);
+    expect(() => splitToWeights([0, 20])).toThrow();
+  });
+  it('cap error and degradation', () => {
+    expect(capErrorPct(276, 300)).toBeCloseTo(-8, 6);
+    expect(() => capErrorPct(1, 0)).toThrow();
+    expect(degradationPct(100, 60)).toBeCloseTo(40);
+    expect(degradationPct(100, 120)).toBeCloseTo(-20);
+    expect(degradationPct(10, 15, false)).toBeCloseTo(50);
+    expect(() => degradationPct(0, 1)).toThrow();
+  });
+  it('the busiest device between two snapshots', () => {
+    const z = { readIos: 0, writeIos: 0, readBytes: 0, writeBytes: 0 };
+    const before = new Map([['254:0', { ...z, readIos: 10 }]]);
+    const after = new Map([
+      ['254:0', { ...z, readIos: 900 }],
+      ['7:0', { ...z, readIos: 5 }],
+    ]);
+    expect(busiestDevice(before, after)).toBe('254:0');
+    expect(busiestDevice(after, after)).toBeUndefined();
+  });
+  it('partition params: defaults, strict nested objects, split bounds', () => {
+    const p = partitionParams.parse({});
+    expect(p.split).toEqual([80, 20]);
+    expect(p.cpu.capPercent).toBe(50);
+    expect(p.disk.mechanism).toBe('auto');
+    expect(partitionParams.safeParse({ cpu: { nope: 1 } }).success).toBe(false);
+    expect(partitionParams.safeParse({ split: [80, 0] }).success).toBe(false);
+    expect(partitionParams.safeParse({ resources: [] }).success).toBe(false);
+  });
+});
+
+describe('sampleWhile', () => {
+  it('samples before, during and after the work, with increasing timestamps', async () => {
+    let n = 0;
+    const { result, samples } = await sampleWhile(sleep(260).then(() => 'done'), async () => [n++], 50);
+    expect(result).toBe('done');
+    expect(samples.length).toBeGreaterThanOrEqual(5);
+    for (let i = 1; i < samples.length; i++) expect(samples[i]!.tMs).toBeGreaterThanOrEqual(samples[i - 1]!.tMs);
+  });
+  it('rethrows the work error and survives failing reads', async () => {
+    await expect(sampleWhile(sleep(50).then(() => Promise.reject(new Error('boom'))), async () => Promise.reject(new Error('read')), 10)).rejects.toThrow('boom');
+  });
+});
