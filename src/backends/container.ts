@@ -32,6 +32,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { instanceFootprint } from './proc-memory.js';
 import { IsobenchError, errorMessage } from '../errors.js';
 import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import { netnsPath, type VethAttachment } from '../net/bench.js';
@@ -76,18 +77,6 @@ async function nofileHardLimit(): Promise<number> {
     /* fall through */
   }
   return 1024;
-}
-
-/** Rss and Pss (bytes) of one process from /proc/<pid>/smaps_rollup; undefined when it is gone. */
-export async function processMemory(pid: number): Promise<{ rss: number; pss: number } | undefined> {
-  let text: string;
-  try {
-    text = await fs.readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
-  return { rss: kb('Rss'), pss: kb('Pss') };
 }
 
 /** Pid plus all its descendants (from /proc/<pid>/task/<tid>/children). */
@@ -407,19 +396,7 @@ class ContainerInstance implements Instance {
   }
 
   async footprint(): Promise<Footprint> {
-    const pids = await this.cgroup.pids();
-    let rss = 0;
-    let pss = 0;
-    let processes = 0;
-    for (const pid of pids) {
-      const m = await processMemory(pid);
-      if (!m) continue;
-      rss += m.rss;
-      pss += m.pss;
-      processes++;
-    }
-    const mem = await this.cgroup.memoryStats();
-    return { hostRssBytes: rss, hostPssBytes: pss, processes, ...(mem ? { cgroupMemoryBytes: mem.workingSetBytes } : {}) };
+    return instanceFootprint(await this.cgroup.pids(), this.cgroup);
   }
 
   hostCpuSeconds(): Promise<number> {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import { run } from '../util/proc.js';
 import { argvInCgroup } from './exec-in-cgroup.js';
-import { processMemory } from './proc-memory.js';
+import { instanceFootprint } from './proc-memory.js';
 import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages } from './types.js';
 
 export class NativeBackend implements Backend {
@@ -111,14 +111,7 @@ class NativeInstance implements Instance {
   }
 
   async footprint(): Promise<Footprint> {
-    const mem = await processMemory(await this.cgroup.pids());
-    const cg = await this.cgroup.memoryStats();
-    return {
-      hostRssBytes: mem.rssBytes,
-      hostPssBytes: mem.pssBytes,
-      processes: mem.processes,
-      ...(cg ? { cgroupMemoryBytes: cg.workingSetBytes } : {}),
-    };
+    return instanceFootprint(await this.cgroup.pids(), this.cgroup);
   }
 
   hostCpuSeconds(): Promise<number> {

@@ -4,6 +4,8 @@
  * summed across instances and compared across backends.
  */
 import { promises as fs } from 'node:fs';
+import type { CgroupHandle } from '../host/cgroup.js';
+import type { Footprint } from './types.js';
 
 export interface ProcMemory {
   rssBytes: number;
@@ -34,4 +36,21 @@ export async function processMemory(pids: readonly number[]): Promise<ProcMemory
     }
   }
   return { rssBytes: rss, pssBytes: pss, processes: n };
+}
+
+/**
+ * What the host pays for an instance: RSS and PSS of its host processes plus its
+ * cgroup's working set. The same figure for every backend (native: the processes
+ * in its cgroup; container: the runtime's processes in the container cgroup;
+ * VM: the QEMU process).
+ */
+export async function instanceFootprint(pids: readonly number[], cgroup: CgroupHandle | undefined): Promise<Footprint> {
+  const mem = await processMemory(pids);
+  const cg = await cgroup?.memoryStats();
+  return {
+    hostRssBytes: mem.rssBytes,
+    ...(mem.processes > 0 ? { hostPssBytes: mem.pssBytes } : {}),
+    processes: mem.processes,
+    ...(cg ? { cgroupMemoryBytes: cg.workingSetBytes } : {}),
+  };
 }

@@ -43,6 +43,7 @@ import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Foo
 import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import type { HostFacts } from '../host/facts.js';
 import type { TapAttachment } from '../net/bench.js';
+import { instanceFootprint } from './proc-memory.js';
 import { IsobenchError, errorMessage } from '../errors.js';
 import { run, sleep, spawnLong, toolVersion } from '../util/proc.js';
 import { decideAccelerator, type AccelDecision, type AccelRequest, type Accelerator } from './accel.js';
@@ -138,14 +139,6 @@ export function cgroupWrappedArgv(procsFiles: readonly string[], inner: readonly
 }
 
 /** Parse `Rss:` and `Pss:` (kB) from /proc/<pid>/smaps_rollup (pure). */
-export function parseSmapsRollup(text: string): { rssBytes: number; pssBytes: number | undefined } {
-  const get = (key: string): number | undefined => {
-    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
-    return m?.[1] ? Number(m[1]) * 1024 : undefined;
-  };
-  return { rssBytes: get('Rss') ?? 0, pssBytes: get('Pss') };
-}
-
 /** Console text without ANSI escapes and empty lines; the last `n` lines (pure). */
 export function consoleTail(text: string, n = 15): string[] {
   // eslint-disable-next-line no-control-regex
@@ -656,20 +649,7 @@ export class VmInstance implements Instance {
   }
 
   async footprint(): Promise<Footprint> {
-    let rss = 0;
-    let pss: number | undefined;
-    let processes = 0;
-    if (this.pid !== undefined && !this.exited) {
-      const text = await fs.readFile(`/proc/${this.pid}/smaps_rollup`, 'utf8').catch(() => undefined);
-      if (text) {
-        const s = parseSmapsRollup(text);
-        rss = s.rssBytes;
-        pss = s.pssBytes;
-        processes = 1;
-      }
-    }
-    const mem = await this.cgroup?.memoryStats();
-    return { hostRssBytes: rss, ...(pss !== undefined ? { hostPssBytes: pss } : {}), ...(mem ? { cgroupMemoryBytes: mem.workingSetBytes } : {}), processes };
+    return instanceFootprint(this.pid !== undefined && !this.exited ? [this.pid] : [], this.cgroup);
   }
 
   async hostCpuSeconds(): Promise<number> {

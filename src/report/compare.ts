@@ -177,7 +177,12 @@ export function compareRuns(a: RunResults, b: RunResults, opts: CompareOptions =
       changePctCi95: null,
       verdict: !ea ? 'only-in-b' : !eb ? 'only-in-a' : 'insufficient-data',
     };
-    if (ea && eb && entry.a && entry.b && entry.a.median !== 0) {
+    // A figure that is 0 in every repetition of both runs (an idle native process's footprint) has not changed.
+    if (ea && eb && ea.values.length >= 2 && eb.values.length >= 2 && [...ea.values, ...eb.values].every((v) => v === 0)) {
+      entry.changePct = 0;
+      entry.changePctCi95 = [0, 0];
+      entry.verdict = 'within-noise';
+    } else if (ea && eb && entry.a && entry.b && entry.a.median !== 0) {
       entry.changePct = (entry.b.median / entry.a.median - 1) * 100;
       if (ea.values.length >= 2 && eb.values.length >= 2) {
         const [lo, hi] = bootstrapRatioCi(ea.values, eb.values, { seed: hashSeed(key), iterations });

@@ -1346,12 +1346,13 @@ export const CHART_RUNTIME_JS = `(function () {
     if (a >= 1) return String(Math.round(v * 100) / 100);
     return String(Number(v.toPrecision(2)));
   }
-  // Log-axis labels: 1-2-5 per decade over up to 3 decades, powers of ten only beyond (labels never collide).
+  // Log-axis labels: 1-2-5 per decade up to 3 decades, 1-3 up to 5, powers of ten beyond (labels never collide).
   function isMajor(v, scale) {
     if (!(v > 0)) return false;
     var lead = Math.round(v / Math.pow(10, Math.floor(Math.log10(v) + 1e-9)) * 1000) / 1000;
     var decades = scale && scale.max > 0 && scale.min > 0 ? Math.log10(scale.max / scale.min) : 0;
-    if (decades > 3) return lead === 1;
+    if (decades > 5) return lead === 1;
+    if (decades > 3) return lead === 1 || lead === 3;
     return lead === 1 || lead === 2 || lead === 5;
   }
   function tickFormatter(log, suffix) {

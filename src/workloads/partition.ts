@@ -95,8 +95,9 @@ type Ctx = WorkloadContext<PartitionParams>;
 
 /** Both burns run this long before sampling starts (ms). */
 const BURN_RAMP_MS = 500;
-/** fio needs longer than a CPU burn to open its file and start issuing I/O (ms). */
-const IO_RAMP_MS = 1000;
+/** After every fio issued its first I/O, wait this long before sampling (ms). */
+const IO_RAMP_MS = 300;
+const IO_START_TIMEOUT_MS = 20_000;
 export const PART_FIO_FILE = 'isobench-partition.dat';
 
 /**
@@ -237,11 +238,22 @@ async function ioAndSample(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[], fil
   const pids: Array<[Instance, number]> = [];
   try {
     for (const [i, inst] of insts.entries()) {
-      const argv = [...fioRandreadArgv(files[i] as string, ctx.params.disk.fileMiB, seconds + 20, 'partition'), '--thread'];
-      pids.push([inst, await startBackground(ctx, inst, seconds + 30, argv, `${tag}-${i}`)]);
+      const runFor = seconds + IO_START_TIMEOUT_MS / 1000 + 10;
+      const argv = [...fioRandreadArgv(files[i] as string, ctx.params.disk.fileMiB, runFor, 'partition'), '--thread'];
+      pids.push([inst, await startBackground(ctx, inst, runFor + 10, argv, `${tag}-${i}`)]);
+    }
+    const read = async (): Promise<number[]> => (await Promise.all(cgs.map((c) => c.ioStats()))).map((m) => m.get(dev)?.readIos ?? 0);
+    // Sample once every fio issues I/O (an emulated guest takes a while to start it).
+    const first = await read();
+    const deadline = performance.now() + IO_START_TIMEOUT_MS;
+    for (;;) {
+      await sleep(100);
+      const now = await read();
+      if (now.every((v, i) => v > (first[i] ?? 0))) break;
+      if (performance.now() > deadline) throw new Error(`partition disk: fio issued no I/O on ${dev} within ${IO_START_TIMEOUT_MS / 1000} s in ${insts.filter((_, i) => !((now[i] ?? 0) > (first[i] ?? 0))).map((x) => x.name).join(', ')}`);
     }
     await sleep(IO_RAMP_MS);
-    const { samples } = await sampleWhile(sleep(seconds * 1000), async () => (await Promise.all(cgs.map((c) => c.ioStats()))).map((m) => m.get(dev)?.readIos ?? 0), ctx.params.sampleMs);
+    const { samples } = await sampleWhile(sleep(seconds * 1000), read, ctx.params.sampleMs);
     return samples;
   } finally {
     for (const [inst, pid] of pids) await stopBackground(ctx, inst, pid, 'fio', `${tag}-kill`);

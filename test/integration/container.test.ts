@@ -10,14 +10,12 @@ import { CgroupHandle } from '../../src/host/cgroup.js';
 import { listNetns } from '../../src/net/bench.js';
 import { makeTestContext, type TestContext } from '../helpers/context.js';
 
-const isRoot = process.getuid?.() === 0;
-const hasRunc = existsSync('/usr/sbin/runc') || existsSync('/usr/bin/runc');
 
 function spec(name: string, over: Partial<InstanceSpec> = {}): InstanceSpec {
   return { name, vcpus: 1, cpus: [1], memoryMiB: 128, pidsLimit: 64, disk: { sizeMiB: 64, mode: 'dir' }, network: false, ...over };
 }
 
-describe.skipIf(!isRoot || !hasRunc)('container backend (runc)', () => {
+describe('container backend (runc)', () => {
   let t: TestContext;
   let backend: ContainerBackend;
   const started: Instance[] = [];

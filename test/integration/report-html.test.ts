@@ -11,7 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunResults } from '../../src/results/types.js';
 import { writeReport } from '../../src/report/write.js';
-import { FIXTURE_DIR, HOSTILE } from '../helpers/fake-results.js';
+import { FIXTURE_DIR, HOSTILE, METRIC_ROWS } from '../helpers/fake-results.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const load = (name: string): RunResults => JSON.parse(readFileSync(path.join(FIXTURE_DIR, name), 'utf8')) as RunResults;
@@ -72,7 +72,7 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report in headless Chromium', () =>
       }),
     );
     expect(canvases.map((c) => c.id)).toEqual(
-      expect.arrayContaining(['chart-summary', 'chart-cpu', 'chart-memory', 'chart-disk', 'chart-network', 'chart-startup', 'chart-footprint', 'cdf-startup-ready_ms']),
+      expect.arrayContaining(['chart-summary', 'chart-capacity', 'chart-cpu', 'chart-memory', 'chart-disk', 'chart-network', 'chart-startup', 'chart-footprint', 'cdf-startup-ready-ms']),
     );
     for (const c of canvases) {
       expect(c.w, c.id).toBeGreaterThan(100);
@@ -88,6 +88,33 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report in headless Chromium', () =>
     expect(headline.head).toEqual(['Category', 'container:runc vs native', 'vm:q35-tcg vs native']);
     expect(headline.rows).toEqual(['cpu', 'memory', 'disk', 'network', 'startup', 'footprint']);
 
+    // Footprint: absolute difference per idle instance on pss-mib, never a ratio; throughput: "slower than native".
+    const fp = await page.locator('#headline-table tr[data-category="footprint"]').innerText();
+    expect(fp).toContain('pss-mib');
+    expect(fp).toMatch(/\+2\d\d MiB per idle instance/);
+    expect(fp).not.toMatch(/×/);
+    expect(await page.locator('#headline-table tr[data-category="startup"]').innerText()).toMatch(/\+3\.\d+ s to ready/);
+    expect(await page.locator('#headline-table tr[data-category="cpu"]').innerText()).toMatch(/\d× slower than native/);
+
+    // Capacity: inputs stated, rerun command, TCG caveat repeated, RuntimeClass snippet.
+    const cap = await page.locator('#capacity').innerText();
+    expect(cap).toContain('example-64c-256g');
+    expect(cap).toMatch(/isobench capacity --run \S+ --host example-64c-256g --instance vcpus=2,memoryMiB=512/);
+    expect(cap).toMatch(/TCG emulation/);
+    expect(cap).toContain('kind: RuntimeClass');
+    expect(await page.locator('#capacity-table tbody tr').count()).toBe(3);
+
+    // Noisy-metric warnings are one collapsed line, not one line each.
+    const noisy = page.locator('#warnings li.group[data-code="NOISY"]');
+    expect(await noisy.count()).toBe(1);
+    expect(await noisy.getAttribute('data-count')).toBe('5');
+    expect(await noisy.locator('details').getAttribute('open')).toBeNull();
+
+    // Tables say which statistic they show; the methods note explains it once.
+    const th = await page.locator('#cat-cpu table.metrics thead').innerText();
+    expect(th).toMatch(/Median[\s\S]*Mean[\s\S]*Mean 95% CI/);
+    expect(await page.locator('#methods').innerText()).toMatch(/confidence interval of the MEAN[\s\S]*Welch/);
+
     // Accelerator banner is present and loud.
     const banner = await page.locator('#accelerator-banner').textContent();
     expect(banner).toMatch(/TCG software emulation, not hardware virtualization/);
@@ -100,8 +127,8 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report in headless Chromium', () =>
     const scripts = await page.evaluate(() => document.querySelectorAll('script').length);
     expect(scripts).toBe(3);
 
-    // Every metric row is there (11 metrics × 3 backends) with raw log links relative to the report.
-    expect(await page.locator('table.metrics tbody tr').count()).toBe(33);
+    // Every metric row a backend reports is there, with raw log links relative to the report.
+    expect(await page.locator('table.metrics tbody tr').count()).toBe(METRIC_ROWS);
     const href = await page.locator('table.metrics .raw a').first().getAttribute('href');
     expect(href).toBe(`../../results/${load('run-a.json').runId}/raw/native/cpu/rep1.log`);
 

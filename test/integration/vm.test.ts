@@ -13,8 +13,6 @@ import { IsobenchError } from '../../src/errors.js';
 import { run } from '../../src/util/proc.js';
 import { listNetns } from '../../src/net/bench.js';
 
-const isRoot = process.getuid?.() === 0;
-const haveQemu = existsSync('/usr/bin/qemu-system-x86_64');
 
 function spec(name: string, over: Partial<InstanceSpec> = {}): InstanceSpec {
   return { name, vcpus: 2, cpus: [0, 1], memoryMiB: 256, pidsLimit: 512, disk: { sizeMiB: 64, mode: 'image' }, network: true, ...over };
@@ -30,7 +28,7 @@ function alive(pid: number | undefined): boolean {
   }
 }
 
-describe.skipIf(!isRoot || !haveQemu)('VM backend on real QEMU', () => {
+describe('VM backend on real QEMU', () => {
   let t: TestContext;
   let backend: VmBackend;
   let vm: VmInstance;
@@ -163,7 +161,7 @@ describe.skipIf(!isRoot || !haveQemu)('VM backend on real QEMU', () => {
   });
 });
 
-describe.skipIf(!isRoot || !haveQemu)('VM backend failure path', () => {
+describe('VM backend failure path', () => {
   it('a guest whose init breaks fails within its timeout, quoting the console log', async () => {
     const t = await makeTestContext({ network: false });
     try {

@@ -32,7 +32,7 @@ describe('compareRuns on recorded result files', () => {
   });
 
   it('calls a 25% lower start-up time improved (lower is better)', () => {
-    const e = find(cmp, 'vm:q35-tcg', 'startup', 'ready_ms');
+    const e = find(cmp, 'vm:q35-tcg', 'startup', 'ready-ms');
     expect(e.changePct!).toBeLessThan(-15);
     expect(e.verdict).toBe('improved');
   });

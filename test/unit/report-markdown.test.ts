@@ -3,7 +3,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResults } from '../../src/results/types.js';
 import { mdEscape, renderMarkdown } from '../../src/report/markdown.js';
-import { FIXTURE_DIR } from '../helpers/fake-results.js';
+import { FIXTURE_DIR, METRIC_ROWS } from '../helpers/fake-results.js';
+import { loadCapacityHost } from '../../src/report/write.js';
 
 const load = (name: string): RunResults => JSON.parse(readFileSync(path.join(FIXTURE_DIR, name), 'utf8')) as RunResults;
 
@@ -26,9 +27,48 @@ describe('renderMarkdown', () => {
   it('lists every metric × backend with median, CI and overhead', () => {
     const table = md.split('## Every metric')[1]!.split('##')[0]!;
     const rows = table.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Category'));
-    expect(rows).toHaveLength(11 * 3);
-    expect(table).toMatch(/\| native \| [\d,.]+ \| \[[\d,.]+, [\d,.]+\] \|/);
+    // Only backends that report a metric get a row (the VM-only start-up stage has one).
+    expect(rows).toHaveLength(METRIC_ROWS);
+    expect(table).toContain('| Median | Mean | Mean 95% CI |');
+    expect(table).toMatch(/\| native \| [\d,.]+ \| [\d,.]+ \| \[[\d,.]+, [\d,.]+\] \|/);
     expect(table).toContain('baseline');
+    // Throughput slowdowns read as slower, never as a bare factor.
+    expect(table).toMatch(/events\\_per\\_s .*\| vm:q35-tcg \|.*\d× slower than native \[/);
+    expect(table).not.toMatch(/\d× native \[/);
+  });
+
+  it('shows footprint and start-up as absolute differences, headlined by pss-mib', () => {
+    const head = md.split('## Headline')[1]!.split('## ')[0]!;
+    const fp = head.split('\n').find((l) => l.startsWith('| Per-instance footprint |'))!;
+    expect(fp).toContain('pss-mib');
+    expect(fp).toMatch(/\*\*\+2\d\d MiB per idle instance\*\* \[\+\d+, \+\d+\] MiB/);
+    expect(fp).not.toMatch(/×/);
+    const st = head.split('\n').find((l) => l.startsWith('| Start-up |'))!;
+    expect(st).toMatch(/\+3\.\d+ s to ready/);
+    expect(head).toMatch(/add repetitions/);
+  });
+
+  it('has a capacity section with its inputs, the rerun command, the TCG caveat and RuntimeClass', () => {
+    const host = loadCapacityHost();
+    expect(host?.name).toBe('example-64c-256g');
+    const withCap = renderMarkdown(load('run-a.json'), { capacityHost: host! });
+    const cap = withCap.split('## Capacity')[1]!.split('\n## ')[0]!;
+    expect(cap).toContain('example-64c-256g');
+    expect(cap).toContain('2 vCPU, 512 MiB');
+    expect(cap).toMatch(/isobench capacity --run 20260101-120000-quick --host example-64c-256g --instance vcpus=2,memoryMiB=512/);
+    expect(cap).toMatch(/TCG emulation/);
+    expect(cap).toContain('kind: RuntimeClass');
+    expect(cap).toMatch(/\| vm:q35-tcg \(TCG\) \| \*\*\d+\*\*/);
+    // Without a host profile the section says how to get one.
+    expect(md.split('## Capacity')[1]).toMatch(/No capacity plan in this report/);
+  });
+
+  it('groups the noisy-metric warnings and states the methods', () => {
+    const w = md.split('## Warnings')[1]!.split('## Methods')[0]!;
+    expect(w).toMatch(/\*\*NOISY\*\* 5 metric × backend figures with a coefficient of variation above 10%/);
+    expect(w).toContain('<details>');
+    expect(w).not.toMatch(/native native disk/);
+    expect(md).toMatch(/## Methods[\s\S]*confidence interval of the MEAN[\s\S]*Welch/);
   });
 
   it('escapes hostile strings and table pipes', () => {

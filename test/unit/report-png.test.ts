@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunResults } from '../../src/results/types.js';
 import { PNG_HEIGHT, PNG_WIDTH, renderPngs } from '../../src/report/png.js';
 import { FIXTURE_DIR } from '../helpers/fake-results.js';
+import { loadCapacityHost } from '../../src/report/write.js';
 
 const load = (name: string): RunResults => JSON.parse(readFileSync(path.join(FIXTURE_DIR, name), 'utf8')) as RunResults;
 
@@ -29,11 +30,14 @@ async function inkShare(buf: Buffer): Promise<number> {
 
 describe('renderPngs', () => {
   it('renders one valid, non-blank PNG per category plus summary.png', async () => {
-    const files = await renderPngs(load('run-a.json'));
+    const files = await renderPngs(load('run-a.json'), { capacityHost: loadCapacityHost()! });
     const names = files.map((f) => f.name);
     expect(names).toContain('summary.png');
+    expect(names).toContain('capacity.png');
     for (const cat of ['cpu', 'memory', 'disk', 'network', 'startup', 'footprint']) expect(names).toContain(`${cat}.png`);
-    expect(names).toContain('cdf-startup-ready_ms.png');
+    expect(names).toContain('cdf-startup-ready-ms.png');
+    // A stage only one backend reports gets no distribution chart of its own.
+    expect(names).not.toContain('cdf-startup-stage-kernel-entry-ms.png');
     expect(new Set(names).size).toBe(names.length);
     for (const f of files) {
       expect(pngSize(f.data), f.name).toEqual({ width: PNG_WIDTH, height: PNG_HEIGHT });

@@ -30,6 +30,9 @@ describe('writeReport', () => {
     expect(files).toContain('index.html');
     expect(files).toContain('summary.md');
     expect(files).toContain('summary.png');
+    // The capacity section uses the default host profile (loaded here, not in the renderers).
+    expect(files).toContain('capacity.png');
+    expect(readFileSync(out.index, 'utf8')).toContain('id="chart-capacity"');
     expect(files).not.toContain('stale.png');
     expect(statSync(out.dir).mode & 0o777).toBe(0o755);
     expect(readFileSync(out.index, 'utf8')).toContain(`href="../../results/${r.runId}/raw/native/cpu/rep1.log"`);

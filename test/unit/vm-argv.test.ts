@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildQemuArgv, cgroupWrappedArgv, consoleTail, parseInitMarks, parseSmapsRollup, variantOf } from '../../src/backends/vm.js';
+import { buildQemuArgv, cgroupWrappedArgv, consoleTail, parseInitMarks, variantOf } from '../../src/backends/vm.js';
+import { parseSmapsRollup } from '../../src/backends/proc-memory.js';
 import { renderInitScript } from '../../src/images/guest.js';
 
 const base = { vcpus: 2, memoryMiB: 256, kernel: '/k/vmlinuz', initrd: '/k/initrd', append: ['console=ttyS0', 'quiet'] };
