@@ -263,7 +263,7 @@ function rawLinks(cell: MetricCellView, rawBase: string): string {
     const label = (perRep.get(rep) ?? 1) > 1 ? `r${rep}${String.fromCharCode(97 + (k % 26))}` : `r${rep}`;
     links.push(`<a href="${escapeHtml(rawHref(rawBase, log))}" title="${escapeHtml(log)}">${escapeHtml(label)}</a>`);
   });
-  return `<span class="raw">${links.join('')}</span>`;
+  return `<span class="raw">${links.join(' ')}</span>`;
 }
 
 function metricRow(cell: MetricCellView, col: ColumnView | undefined, rawBase: string): string {
