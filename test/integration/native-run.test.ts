@@ -93,3 +93,12 @@ describe('native run, for real', () => {
   });
 });
 void ROOT;
+
+describe('adaptive repetitions', () => {
+  it('repeats past `repetitions` while the CI is wider than the target, and stops at maxRepetitions', async () => {
+    const r = await isobench(['run', 'test/fixtures/scenarios/native-adaptive.yaml', '--run-id', 'adaptive', '--no-report'], { ISOBENCH_RESULTS: resultsRoot });
+    expect(r.code).toBe(0);
+    const res = JSON.parse(readFileSync(path.join(resultsRoot, 'adaptive', 'results.json'), 'utf8')) as RunResults;
+    for (const m of res.cells[0]!.metrics) expect(m.repetitions).toEqual([1, 2, 3]);
+  });
+});
