@@ -86,7 +86,10 @@ async function main(): Promise<number> {
     const harness = oh('native', 'direct');
     const ctr = oh('container', 'native');
     const cap = oh('container-90pct', 'native');
+    // A check passed by noise proves nothing: every variant must be steady first.
+    const noisy = variants.filter((v) => summarize(values[v]!)!.cv > 0.08);
     const checks = {
+      steady: noisy.length === 0,
       harness: Math.abs(harness.overheadPct) <= 2,
       container: Math.abs(ctr.overheadPct) <= 5,
       cap: cap.overheadPct >= 7 && cap.overheadPct <= 13 && cap.verdict === 'overhead',
@@ -95,6 +98,7 @@ async function main(): Promise<number> {
     line('native', 'direct', 'harness overhead within 2%', checks.harness);
     line('container', 'native', 'runc within 5% of native', checks.container);
     line('container-90pct', 'native', 'cfs quota 90%: ~10% slower, not within noise', checks.cap);
+    if (noisy.length) rows.push(`FAIL  too noisy to judge (CV > 8%): ${noisy.join(', ')}; run on a quiet host`);
     process.stdout.write(`isobench sanity: sysbench cpu, 1 thread, ${SECONDS} s x ${REPS} interleaved rounds on CPU ${cpu}\n${rows.join('\n')}\n`);
     const ok = Object.values(checks).every(Boolean);
     process.stdout.write(ok ? 'all sanity checks passed\n' : 'SANITY CHECK FAILED\n');
