@@ -330,6 +330,8 @@ class ContainerInstance implements Instance {
   readonly variant: string;
   readonly scratchDir = '/scratch';
   readonly address: string | undefined;
+  /** The veth's bench end (inside the bench namespace), where tc shapes this instance's traffic. */
+  readonly benchIf: string | undefined;
   private stopping: Promise<void> | undefined;
   private execSeq = 0;
 
@@ -346,6 +348,7 @@ class ContainerInstance implements Instance {
   ) {
     this.variant = backend.runtime;
     this.address = veth?.address;
+    this.benchIf = veth?.benchIf;
   }
 
   get name(): string {

@@ -451,6 +451,11 @@ export class VmInstance implements Instance {
     return this.spec.name;
   }
 
+  /** The tap in the bench namespace, where tc shapes this VM's traffic. */
+  get benchIf(): string | undefined {
+    return this.tap?.tap;
+  }
+
   private since(): number {
     return performance.now() - this.t0;
   }

@@ -20,6 +20,8 @@ export interface KsmState {
   pagesShared: number;
   pagesToScan: number;
   fullScans: number;
+  /** Pages ksmd looked at so far; undefined on kernels without the counter. */
+  pagesScanned: number | undefined;
 }
 
 export class Ksm {
@@ -42,7 +44,15 @@ export class Ksm {
 
   async read(): Promise<KsmState> {
     const opt = (f: string): Promise<number> => this.num(f).catch(() => 0);
-    return { run: await this.num('run'), pagesSharing: await opt('pages_sharing'), pagesShared: await opt('pages_shared'), pagesToScan: await opt('pages_to_scan'), fullScans: await opt('full_scans') };
+    const scanned = await this.num('pages_scanned').catch(() => undefined);
+    return {
+      run: await this.num('run'),
+      pagesSharing: await opt('pages_sharing'),
+      pagesShared: await opt('pages_shared'),
+      pagesToScan: await opt('pages_to_scan'),
+      fullScans: await opt('full_scans'),
+      pagesScanned: scanned,
+    };
   }
 
   async setRun(v: 0 | 1 | 2 | number): Promise<void> {
@@ -73,29 +83,39 @@ export async function withKsmOn<T>(ksm: Ksm, opts: { pagesToScan?: number }, fn:
 }
 
 /**
- * Settled: ksmd finished at least `minFullScans` full scans since the start and the
- * last `stableReads` pages_sharing readings differ by at most `tolerance` (relative)
- * or 16 pages.
+ * Settled: the last `stableReads` pages_sharing readings differ by at most
+ * `tolerance` (relative) or 16 pages, and either ksmd finished at least
+ * `minFullScans` full scans since the start, or it is idle: its pages_scanned
+ * counter did not move over those readings (nothing is marked mergeable, e.g.
+ * containers only), which `scannedHistory` tells when the kernel has the counter.
  */
-export function isKsmSettled(history: readonly number[], fullScansSinceStart: number, o: { stableReads?: number; tolerance?: number; minFullScans?: number } = {}): boolean {
+export function isKsmSettled(history: readonly number[], fullScansSinceStart: number, o: { stableReads?: number; tolerance?: number; minFullScans?: number; scannedHistory?: readonly number[] } = {}): boolean {
   const n = o.stableReads ?? 3;
-  if (fullScansSinceStart < (o.minFullScans ?? 2)) return false;
   if (history.length < n) return false;
   const last = history.slice(-n);
   const lo = Math.min(...last);
   const hi = Math.max(...last);
-  return hi - lo <= Math.max(16, (o.tolerance ?? 0.01) * hi);
+  if (hi - lo > Math.max(16, (o.tolerance ?? 0.01) * hi)) return false;
+  if (fullScansSinceStart >= (o.minFullScans ?? 2)) return true;
+  const sc = o.scannedHistory;
+  if (sc && sc.length >= n + 1) {
+    const tail = sc.slice(-(n + 1));
+    return tail.every((v) => v === tail[0]);
+  }
+  return false;
 }
 
 export async function waitKsmSettled(ksm: Ksm, o: { timeoutMs: number; pollMs?: number }): Promise<{ settled: boolean; waitedMs: number; state: KsmState; history: number[] }> {
   const t0 = performance.now();
   const start = await ksm.read();
   const history: number[] = [];
+  const scanned: number[] = [];
   let state = start;
   for (;;) {
     state = await ksm.read();
     history.push(state.pagesSharing);
-    if (isKsmSettled(history, state.fullScans - start.fullScans)) return { settled: true, waitedMs: performance.now() - t0, state, history };
+    if (state.pagesScanned !== undefined) scanned.push(state.pagesScanned);
+    if (isKsmSettled(history, state.fullScans - start.fullScans, scanned.length === history.length ? { scannedHistory: scanned } : {})) return { settled: true, waitedMs: performance.now() - t0, state, history };
     if (performance.now() - t0 > o.timeoutMs) return { settled: false, waitedMs: performance.now() - t0, state, history };
     await sleep(o.pollMs ?? 1000);
   }

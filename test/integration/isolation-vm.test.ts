@@ -62,6 +62,7 @@ describe.skipIf(!isRoot || !hasQemu || !hasRunc)('isolation workloads: VM vs con
     await t?.dispose();
     expect(cgroupsOf(t.ctx.shortId)).toEqual([]);
     expect((await listNetns()).filter((n) => n.includes(t.ctx.shortId))).toEqual([]);
+    expect(existsSync(`/run/isobench/${t.ctx.shortId}`)).toBe(false);
     const q = await run(['pgrep', '-f', `qemu-system.*${t.ctx.shortId}`]);
     expect(q.stdout.trim()).toBe('');
   });

@@ -54,6 +54,17 @@ describe('KSM control on a fake sysfs', () => {
     expect(isKsmSettled([9000, 9010, 9020], 2)).toBe(true);
     expect(isKsmSettled([0, 0, 0], 2)).toBe(true);
     expect(isKsmSettled([0, 0], 2)).toBe(false);
+    // Idle ksmd (nothing mergeable): pages_scanned does not move.
+    expect(isKsmSettled([0, 0, 0], 0, { scannedHistory: [5, 5, 5, 5] })).toBe(true);
+    expect(isKsmSettled([0, 0, 0], 0, { scannedHistory: [5, 9, 12, 15] })).toBe(false);
+    expect(isKsmSettled([0, 0, 0], 0, { scannedHistory: [5, 5, 5] })).toBe(false);
+  });
+
+  it('settles at once when ksmd has nothing to scan', async () => {
+    write('pages_scanned', 0);
+    const w = await waitKsmSettled(new Ksm(root), { timeoutMs: 5000, pollMs: 10 });
+    expect(w.settled).toBe(true);
+    expect(w.waitedMs).toBeLessThan(1000);
   });
 
   it('waits until settled, bounded in time', async () => {
