@@ -154,15 +154,15 @@ async function cmdReport(ref: string): Promise<number> {
 }
 
 async function cmdCompare(a: string, b: string, opts: { failOnRegression?: string; json?: boolean }): Promise<number> {
-  const { resolveRunDir, loadResults, writeFileAtomic } = await import('./results/io.js');
+  const { loadResultsRef, writeFileAtomic } = await import('./results/io.js');
   const cmp = await import('./report/compare.js');
   let failPct: number | undefined;
   if (opts.failOnRegression !== undefined) {
     failPct = Number(opts.failOnRegression);
     if (!Number.isFinite(failPct) || failPct < 0) throw new IsobenchError('BAD_ARGS', `--fail-on-regression "${opts.failOnRegression}": expected a percentage such as 5`);
   }
-  const ra = await loadResults(resolveRunDir(a, RESULTS_ROOT));
-  const rb = await loadResults(resolveRunDir(b, RESULTS_ROOT));
+  const ra = await loadResultsRef(a, RESULTS_ROOT);
+  const rb = await loadResultsRef(b, RESULTS_ROOT);
   const comparison = cmp.compareRuns(ra, rb);
   const dir = path.join(REPORTS_ROOT, `compare-${ra.runId}-vs-${rb.runId}`);
   await fs.mkdir(dir, { recursive: true });
@@ -264,8 +264,8 @@ Examples:
   program
     .command('compare')
     .description('compare two runs metric by metric: change with CI and a verdict (improved / regressed / within noise)')
-    .argument('<runA>', 'baseline run id or directory')
-    .argument('<runB>', 'new run id or directory')
+    .argument('<runA>', 'baseline: run id, run directory or results JSON file')
+    .argument('<runB>', 'new run: run id, run directory or results JSON file')
     .option('--fail-on-regression <pct>', 'exit 1 if any metric regressed by more than this percentage')
     .option('--json', 'print the comparison as JSON')
     .action(async (a: string, b: string, o) => setExit(await cmdCompare(a, b, o)));

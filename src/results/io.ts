@@ -81,7 +81,16 @@ export function resolveRunDir(ref: string, resultsRoot: string): string {
 
 /** Load and check a results.json; a corrupt or foreign file is one clear error (exit 2). */
 export async function loadResults(runDir: string): Promise<RunResults> {
-  const file = path.join(runDir, 'results.json');
+  return loadResultsFile(path.join(runDir, 'results.json'));
+}
+
+/** A run id, a run directory, or a path to any results JSON file (e.g. a recorded one). */
+export async function loadResultsRef(ref: string, resultsRoot: string): Promise<RunResults> {
+  if (ref.endsWith('.json') && existsSync(ref) && statSync(ref).isFile()) return loadResultsFile(ref);
+  return loadResults(resolveRunDir(ref, resultsRoot));
+}
+
+export async function loadResultsFile(file: string): Promise<RunResults> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');

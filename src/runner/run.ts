@@ -14,7 +14,7 @@ import { hostFacts, type HostFacts } from '../host/facts.js';
 import { toolVersions } from '../host/versions.js';
 import { collectHostInfo } from '../host/info.js';
 import { loadScenario } from '../scenario/loader.js';
-import { resolveBackend, type ResolvedBackend, type Scenario } from '../scenario/schema.js';
+import { resolveBackend, splitWorkloadEntry, type ResolvedBackend, type Scenario } from '../scenario/schema.js';
 import { CleanupRegistry } from './cleanup.js';
 import { Progress } from './progress.js';
 import { preflight } from './preflight.js';
@@ -245,9 +245,10 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     };
   };
 
+  const plans = new Map(workloads.map((w) => [w.name, splitWorkloadEntry((scenario.workloads as Record<string, unknown>)[w.name], scenario)]));
   const isCellComplete = (c: CellData): boolean => {
     const reps = repsDone(c);
-    return reps.size >= scenario.repetitions;
+    return reps.size >= (plans.get(c.workload as Workload['name'])?.repetitions ?? scenario.repetitions);
   };
 
   const save = async (status: RunResults['status'] = 'partial', endedAt: string | null = null): Promise<RunResults> => {
@@ -326,20 +327,21 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       return started.instance;
     };
 
-    const totalReps = (scenario.warmup + scenario.repetitions) * workloads.length * live.length;
+    let totalReps = workloads.reduce((n, w) => n + ((plans.get(w.name)?.warmup ?? 0) + (plans.get(w.name)?.repetitions ?? 0)) * live.length, 0);
     progress.start(totalReps);
 
     for (const workload of workloads) {
-      const params = (scenario.workloads as Record<string, unknown>)[workload.name];
-      const maxReps = scenario.adaptive ? scenario.adaptive.maxRepetitions : scenario.repetitions;
-      for (let rep = 1 - scenario.warmup; rep <= maxReps; rep++) {
+      const plan = plans.get(workload.name) ?? { repetitions: scenario.repetitions, warmup: scenario.warmup, params: undefined };
+      const { params } = plan;
+      const maxReps = scenario.adaptive ? Math.max(plan.repetitions, scenario.adaptive.maxRepetitions) : plan.repetitions;
+      for (let rep = 1 - plan.warmup; rep <= maxReps; rep++) {
         if (aborted) break;
         if (Date.now() > runDeadline) {
           statusReason = `run time limit of ${scenario.timeouts.runMinutes} min reached`;
           aborted = true;
           break;
         }
-        if (rep > scenario.repetitions) {
+        if (rep > plan.repetitions) {
           // Adaptive mode: go on only while some metric's CI is wider than the target.
           const target = scenario.adaptive?.targetCiPct ?? 0;
           const wide = live.some((lb) => {
@@ -347,9 +349,10 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
             return c && !c.failure && [...c.metrics.values()].some((m) => ciHalfWidthPct(m.values) > target);
           });
           if (!wide) break;
-          progress.setTotal(totalReps + (rep - scenario.repetitions) * live.length);
+          totalReps += live.length;
+          progress.setTotal(totalReps);
         }
-        const order = rotate(live, scenario.order === 'interleaved' ? (rep - 1 + scenario.warmup) % live.length : 0);
+        const order = rotate(live, scenario.order === 'interleaved' ? (rep - 1 + plan.warmup) % live.length : 0);
         for (const lb of order) {
           if (aborted) break;
           const key = cellKey(lb.label, workload.name);
@@ -358,7 +361,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
             cell = { backend: lb.label, workload: workload.name, metrics: new Map() };
             cells.set(key, cell);
           }
-          const repText = rep <= 0 ? `warm-up ${rep + scenario.warmup}/${scenario.warmup}` : `rep ${rep}/${scenario.repetitions}`;
+          const repText = rep <= 0 ? `warm-up ${rep + plan.warmup}/${plan.warmup}` : `rep ${rep}/${plan.repetitions}`;
           progress.step(`${lb.label} ${workload.name} ${repText}`);
           if (lb.failed) {
             cell.skipped = `backend unavailable: ${lb.failed}`;
@@ -523,7 +526,8 @@ async function runOneRepetition(
     throw Object.assign(e instanceof Error ? e : new Error(String(e)), { stage: 'start' });
   }
   const execTimeoutMs = scenario.timeouts.execSeconds * 1000;
-  const repTag = rep <= 0 ? `warmup${rep + scenario.warmup}` : `r${rep}`;
+  // Warm-ups count down to the first measured repetition: warmup2, warmup1, r1, r2 ...
+  const repTag = rep <= 0 ? `warmup${1 - rep}` : `r${rep}`;
   const rawRel = (tag: string): string => path.join('raw', safeFile(lb.label), workload.name, `${safeFile(tag)}-${repTag}.log`);
   const saveRaw = async (tag: string, text: string): Promise<string> => {
     const rel = rawRel(tag);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { IsobenchError } from '../errors.js';
-import { scenarioSchema, resolveBackend, backendKey, type Scenario } from './schema.js';
+import { scenarioSchema, resolveBackend, backendKey, RUN_KEYS, type Scenario } from './schema.js';
 import { allWorkloads } from '../workloads/registry.js';
 
 export interface LoadedScenario {
@@ -157,7 +157,7 @@ function knownKeys(_raw: unknown, p: readonly PropertyKey[]): string[] {
     const w = allWorkloads().find((x) => x.name === p[1]);
     const shape = (w?.params as unknown as { shape?: Record<string, unknown>; _def?: { innerType?: { shape?: Record<string, unknown> } } }) ?? {};
     const s = shape.shape ?? shape._def?.innerType?.shape;
-    if (s) return Object.keys(s);
+    if (s) return [...Object.keys(s), ...RUN_KEYS];
   }
   if (p[0] === 'backends') return ['kind', 'runtime', 'runscPlatform', 'machine', 'accel'];
   return [];

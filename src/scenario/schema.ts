@@ -70,9 +70,24 @@ const timeoutsSchema = z
   })
   .strict();
 
+/**
+ * Keys the runner takes from a workload's entry (the rest are the workload's own
+ * parameters): per-workload repetitions and warm-up, for workloads that are one
+ * long experiment per repetition (partition, density) or that start their own
+ * instances (startup, footprint).
+ */
+export const RUN_KEYS = ['repetitions', 'warmup'] as const;
+const runKeysShape = {
+  repetitions: z.number().int().min(1).max(1000).optional(),
+  warmup: z.number().int().min(0).max(100).optional(),
+};
+
 function workloadsSchema() {
   const shape: Record<string, z.ZodType> = {};
-  for (const w of allWorkloads()) shape[w.name] = (w.params as z.ZodType).optional();
+  for (const w of allWorkloads()) {
+    const p = w.params as z.ZodType;
+    shape[w.name] = (p instanceof z.ZodObject ? p.extend(runKeysShape) : p).optional();
+  }
   return z
     .object(shape)
     .strict()
@@ -121,4 +136,11 @@ export function backendKey(b: ResolvedBackend): string {
   if (b.kind === 'native') return 'native';
   if (b.kind === 'container') return `container:${b.runtime}`;
   return `vm:${b.machine}`;
+}
+
+/** A workload's entry split into the runner's keys and the workload's own parameters. */
+export function splitWorkloadEntry(entry: unknown, s: Pick<Scenario, 'repetitions' | 'warmup'>): { repetitions: number; warmup: number; params: unknown } {
+  if (!entry || typeof entry !== 'object') return { repetitions: s.repetitions, warmup: s.warmup, params: entry };
+  const { repetitions, warmup, ...params } = entry as { repetitions?: number; warmup?: number };
+  return { repetitions: repetitions ?? s.repetitions, warmup: warmup ?? s.warmup, params };
 }

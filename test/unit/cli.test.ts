@@ -52,3 +52,27 @@ describe('isobench CLI', () => {
     expect(r.stderr).toMatch(/--run <run-id> is required/);
   });
 });
+
+describe('isobench compare (CLI, recorded results)', () => {
+  const env = { ISOBENCH_REPORTS: '/tmp/isobench-cli-compare-reports' };
+  it('flags the planted 20% regression: exit 1 with --fail-on-regression 10', async () => {
+    const r = await isobench(['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json', '--fail-on-regression', '10'], env);
+    expect(r.stdout).toMatch(/regressed/);
+    expect(r.stderr).toMatch(/1 regression\(s\) beyond 10%/);
+    expect(r.code).toBe(1);
+  });
+  it('without a threshold it reports and exits 0', async () => {
+    const r = await isobench(['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/within noise/);
+  });
+  it('a corrupt results file is bad input (exit 2) with one line', async () => {
+    const r = await isobench(['compare', 'test/fixtures/results/run-a.json', 'package.json'], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+  it('a bad threshold is bad input', async () => {
+    const r = await isobench(['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json', '--fail-on-regression', 'ten'], env);
+    expect(r.code).toBe(2);
+  });
+});
