@@ -610,7 +610,8 @@ export function computeOverheads(cells: Cell[], backends: BackendResult[]): RunR
     if (!base) continue;
     for (const m of c.metrics) {
       const nm = base.metrics.find((x) => x.metric === m.metric);
-      if (!nm || nm.values.length === 0 || m.values.length === 0) continue;
+      // An overhead needs a CI, and a CI needs at least two values on each side.
+      if (!nm || nm.values.length < 2 || m.values.length < 2) continue;
       const o = overhead(nm.values, m.values, m.higherIsBetter);
       if (!o) continue;
       out.push({ backend: c.backend, workload: c.workload, metric: m.metric, unit: m.unit, higherIsBetter: m.higherIsBetter, ...o });

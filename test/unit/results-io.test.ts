@@ -85,3 +85,11 @@ describe('corrupt or foreign results files: one clear error, exit 2', () => {
     expect(() => resolveRunDir('../../etc', dir)).toThrow(/no run/);
   });
 });
+
+describe('overheads need two values a side', () => {
+  it('a single repetition gives no overhead entry (no infinite CI in results.json)', () => {
+    const r = sample();
+    for (const c of r.cells) for (const m of c.metrics) m.values = m.values.slice(0, 1);
+    expect(computeOverheads(r.cells, r.backends)).toEqual([]);
+  });
+});
