@@ -3,14 +3,13 @@
  * measured source resolves to the run's own measured figure (overhead ratio + CI,
  * or a cell's summary median + CI) and raw logs. Also the command end to end.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   capacityChartData,
   capacitySweepChartData,
-  loadRunResults,
   planCapacity,
   renderJson,
   renderMarkdown,
@@ -21,59 +20,10 @@ import {
 import type { CapacityPlan, Figure, SourceRef } from '../../src/capacity/model.js';
 import type { HostSpec } from '../../src/capacity/spec.js';
 import { IsobenchError } from '../../src/errors.js';
-import type { RunResults } from '../../src/results/types.js';
 import { capacityFixture } from '../helpers/capacity-fixture.js';
+import { checkTrace } from '../helpers/capacity-trace.js';
 
 const host: HostSpec = { cores: 64, memoryGiB: 256, diskIops: 100000, netGbps: 25, name: 'test', source: 'test' };
-
-/** Every {sources: [...]} in the plan (excluding the table itself), with its path. */
-function sourceLists(plan: CapacityPlan): { path: string; ids: string[]; node: Record<string, unknown> }[] {
-  const out: { path: string; ids: string[]; node: Record<string, unknown> }[] = [];
-  const walk = (x: unknown, path: string): void => {
-    if (Array.isArray(x)) x.forEach((v, i) => walk(v, `${path}[${i}]`));
-    else if (x && typeof x === 'object') {
-      const o = x as Record<string, unknown>;
-      if (Array.isArray(o.sources)) out.push({ path, ids: o.sources as string[], node: o });
-      for (const [k, v] of Object.entries(o)) if (k !== 'sources') walk(v, `${path}.${k}`);
-    }
-  };
-  walk({ ...plan, sources: undefined }, 'plan');
-  return out;
-}
-
-/** Check that every source in the plan resolves into the run it came from. Returns the measured sources seen. */
-function checkTrace(plan: CapacityPlan, run: RunResults): SourceRef[] {
-  const seen: SourceRef[] = [];
-  for (const { path, ids } of sourceLists(plan)) {
-    for (const id of ids) {
-      const s = plan.sources[id];
-      expect(s, `${path} cites unknown source ${id}`).toBeDefined();
-      expect(s!.id).toBe(id);
-      seen.push(s!);
-    }
-  }
-  for (const s of Object.values(plan.sources)) {
-    if (s.kind === 'measured') {
-      expect(s.runId).toBe(run.runId);
-      if (s.stat === 'overhead.ratio') {
-        const o = run.overheads.find((x) => x.backend === s.backend && x.workload === s.workload && x.metric === s.metric);
-        expect(o, `overhead ${s.backend}/${s.workload}/${s.metric}`).toBeDefined();
-        expect(s.value).toBe(o!.ratio);
-        expect([...s.ci95].sort((a, b) => a - b)).toEqual([...o!.ratioCi95].sort((a, b) => a - b));
-      } else {
-        const cell = run.cells.find((c) => c.backend === s.backend && c.workload === s.workload);
-        const m = cell?.metrics.find((x) => x.metric === s.metric);
-        expect(m, `cell ${s.backend}/${s.workload}/${s.metric}`).toBeDefined();
-        expect(s.value).toBe(m!.summary!.median);
-        expect(s.ci95).toEqual(m!.summary!.ci95);
-        expect(s.rawLogs).toEqual(m!.rawLogs);
-      }
-    } else if (s.kind === 'derived') {
-      for (const f of s.from) expect(plan.sources[f]?.kind).toBe('measured');
-    }
-  }
-  return seen;
-}
 
 describe('capacity trace: fixture run', () => {
   const run = capacityFixture();
@@ -271,19 +221,3 @@ describe('runCapacityCommand', () => {
   });
 });
 
-// On a real run here (results/<id>/results.json written by `isobench run`), the same link must hold.
-const realRoot = resolve('results');
-const realRuns = existsSync(realRoot)
-  ? readdirSync(realRoot).filter((d) => existsSync(join(realRoot, d, 'results.json')))
-  : [];
-
-describe.skipIf(realRuns.length === 0)('capacity trace: real runs under results/', () => {
-  it.each(realRuns)('%s traces back to its measured figures', (id) => {
-    const file = join(realRoot, id, 'results.json');
-    if (!existsSync(file)) return; // removed by a concurrent test or cleanup since collection
-    const run = loadRunResults(file);
-    const plan = planCapacity(run, { host, instance: { vcpus: 2, memoryMiB: 2048 } });
-    checkTrace(plan, run);
-    expect(renderText(plan)).toContain(run.runId);
-  });
-});

@@ -1,0 +1,828 @@
+/**
+ * The isolation categories' own views, built from cell.extra (what the
+ * partition, memory-gradient, density and noisy-neighbor workloads record per
+ * repetition with ctx.recordExtra): time series of the achieved share and cap,
+ * the memory-limit gradient and how it ended, host memory against the number
+ * of idle instances, and the alone-vs-with-neighbour figures.
+ *
+ * Pure and defensive: extra comes from results.json, written by whatever
+ * version of a workload ran. A shape this code does not know is skipped with a
+ * note, never a crash; every string is passed on as text (the renderers escape).
+ */
+import type { Cell } from '../results/types.js';
+import type { BarChartSpec, BarSeries, ColumnView, LineChartSpec, LineSeries } from './model.js';
+
+/** A table as plain strings: the HTML and Markdown renderers escape and lay it out. */
+export interface ExtraTable {
+  id: string;
+  caption: string;
+  head: string[];
+  /** Right-aligned (numeric) columns. */
+  numeric: boolean[];
+  rows: { backend: string | undefined; cells: string[] }[];
+}
+
+export interface IsolationView {
+  kind: 'partition' | 'memory-gradient' | 'density' | 'noisy-neighbor';
+  /** What the section shows, one paragraph. */
+  lead: string;
+  /** Findings derived from the data, one sentence each. */
+  findings: string[];
+  charts: (LineChartSpec | BarChartSpec)[];
+  tables: ExtraTable[];
+  /** Caveats (e.g. disk "shares" that are hard throttles on this host). */
+  notes: string[];
+  /** Extra entries that could not be read, and why. */
+  skipped: string[];
+}
+
+export const ISOLATION_CATEGORIES: ReadonlySet<string> = new Set(['partition', 'memory-gradient', 'density', 'noisy-neighbor']);
+
+const RED = '#dc2626';
+const TARGET = '#0f172a';
+
+// ---------- defensive readers ----------
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function nums(v: unknown): number[] | undefined {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) return undefined;
+  return v as number[];
+}
+
+/** cell.extra[name] as [{repetition, data}] (repetition order); entries without an object `data` are counted as bad. */
+function entries(cell: Cell, name: string): { reps: { repetition: number; data: Obj }[]; bad: number } | undefined {
+  const extra = cell.extra;
+  if (!isObj(extra) || !(name in extra)) return undefined;
+  const raw = extra[name];
+  if (!Array.isArray(raw)) return { reps: [], bad: 1 };
+  const reps: { repetition: number; data: Obj }[] = [];
+  let bad = 0;
+  raw.forEach((e, i) => {
+    if (isObj(e) && isObj(e.data)) reps.push({ repetition: num(e.repetition) ?? i + 1, data: e.data });
+    else bad++;
+  });
+  reps.sort((a, b) => a.repetition - b.repetition);
+  return { reps, bad };
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** Least-squares slope. */
+export function slope(xs: readonly number[], ys: readonly number[]): number {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return Number.NaN;
+  const mx = mean(xs.slice(0, n));
+  const my = mean(ys.slice(0, n));
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += ((xs[i] as number) - mx) * ((ys[i] as number) - my);
+    sxx += ((xs[i] as number) - mx) ** 2;
+  }
+  return sxx === 0 ? Number.NaN : sxy / sxx;
+}
+
+function f(v: number | undefined, digits = 1): string {
+  if (v === undefined || !Number.isFinite(v)) return '—';
+  const a = Math.abs(v);
+  const d = a >= 1000 ? 0 : a >= 100 ? Math.min(digits, 0) : digits;
+  return v.toLocaleString('en-US', { minimumFractionDigits: 0, maximumFractionDigits: Math.max(0, d) });
+}
+
+function signedPp(v: number): string {
+  const t = f(Math.abs(v), 1);
+  return v > 0.05 ? `+${t}` : v < -0.05 ? `−${t}` : '±0';
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function safeId(s: string): string {
+  return s.replace(/[^A-Za-z0-9_-]+/g, '-');
+}
+
+function colourOf(columns: ColumnView[], backend: string): string {
+  return columns.find((c) => c.label === backend)?.colour ?? '#334155';
+}
+
+function orderedCells(cells: Cell[], workload: string, columns: ColumnView[]): Cell[] {
+  const mine = cells.filter((c) => c.workload === workload);
+  const idx = (b: string): number => {
+    const i = columns.findIndex((c) => c.label === b);
+    return i === -1 ? columns.length : i;
+  };
+  return [...mine].sort((a, b) => idx(a.backend) - idx(b.backend));
+}
+
+function skipNote(backend: string, name: string, why: string): string {
+  return `${backend}: extra "${name}" skipped (${why})`;
+}
+
+function repNote(reps: { repetition: number }[]): string {
+  return reps.length > 1 ? `repetition ${reps[0]?.repetition} of ${reps.length}` : '';
+}
+
+// ---------- partitioning ----------
+
+const RESOURCES = [
+  { id: 'cpu', title: 'CPU', share: 'cpu-share', cap: 'cpu-cap' },
+  { id: 'disk', title: 'Disk', share: 'disk-share', cap: 'disk-cap' },
+  { id: 'net', title: 'Network', share: 'net-share', cap: 'net-cap' },
+] as const;
+
+interface SharePoint {
+  tS: number;
+  aPct: number;
+  counted: boolean;
+}
+
+interface RatePoint {
+  tS: number;
+  rate: number;
+  counted: boolean;
+}
+
+function shareSeries(v: unknown): SharePoint[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: SharePoint[] = [];
+  for (const p of v) {
+    if (!isObj(p)) return undefined;
+    const tS = num(p.tS);
+    const aPct = num(p.aPct);
+    if (tS === undefined || aPct === undefined) return undefined;
+    out.push({ tS, aPct, counted: p.counted !== false });
+  }
+  return out;
+}
+
+function rateSeries(v: unknown): RatePoint[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: RatePoint[] = [];
+  for (const p of v) {
+    if (!isObj(p)) return undefined;
+    const tS = num(p.tS);
+    const rate = num(p.rate);
+    if (tS === undefined || rate === undefined) return undefined;
+    out.push({ tS, rate, counted: p.counted !== false });
+  }
+  return out;
+}
+
+/** "cpu.shares (cgroup v1), weights 1000:250", "blkio throttle: hard caps 160:40 IOPS", "tc htb …". */
+function shareMechanism(res: string, d: Obj, capMechanism: string | undefined): { text: string; hardThrottle: boolean; reason: string | undefined } {
+  const m = str(d.mechanism) ?? 'not recorded';
+  const weights = nums(d.weights);
+  if (res === 'disk') {
+    const v1 = capMechanism?.startsWith('blkio') ?? false;
+    const v2 = capMechanism?.startsWith('io.') ?? false;
+    const reason = str(d.mechanismReason);
+    if (m === 'throttle') {
+      const caps = nums(d.capsIops);
+      return { text: `${v1 ? 'blkio throttle (cgroup v1)' : v2 ? 'io.max throttle (cgroup v2)' : 'throttle'}: hard caps${caps ? ` ${caps.map((x) => f(x, 0)).join(':')} IOPS` : ''}`, hardThrottle: true, reason };
+    }
+    if (m === 'weight') return { text: `${v1 ? 'blkio.weight (cgroup v1)' : v2 ? 'io.weight (cgroup v2)' : 'io weight'}${weights ? ` ${weights.join(':')}` : ''}`, hardThrottle: false, reason };
+    return { text: m, hardThrottle: false, reason };
+  }
+  return { text: `${m}${weights ? `, weights ${weights.join(':')}` : ''}`, hardThrottle: false, reason: undefined };
+}
+
+function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationView | null {
+  const skipped: string[] = [];
+  const charts: LineChartSpec[] = [];
+  const shareRows: ExtraTable['rows'] = [];
+  const capRows: ExtraTable['rows'] = [];
+  const notes: string[] = [];
+  const findings: string[] = [];
+  let any = false;
+  let throttleReason: string | undefined;
+  let throttleSeen = false;
+  let target: number | undefined;
+
+  for (const res of RESOURCES) {
+    const shareSeriesOut: LineSeries[] = [];
+    const capSeriesOut: LineSeries[] = [];
+    let capLine: number | undefined;
+    let capUnit: string | undefined;
+    let resTarget: number | undefined;
+    let tMax = 0;
+    const errors: { backend: string; err: number }[] = [];
+    for (const cell of cells) {
+      const colour = colourOf(columns, cell.backend);
+      const share = entries(cell, res.share);
+      const cap = entries(cell, res.cap);
+      const capMech = cap?.reps.map((r) => str(r.data.mechanism)).find((x) => x !== undefined);
+      if (share) {
+        if (share.bad) skipped.push(skipNote(cell.backend, res.share, `${plural(share.bad, 'entry')} without {repetition, data}`));
+        const ok = share.reps
+          .map((r) => ({ r, series: shareSeries(r.data.series), achieved: num(r.data.achievedPct), target: num(r.data.targetPct) }))
+          .filter((x) => {
+            if (x.series && x.achieved !== undefined && x.target !== undefined) return true;
+            skipped.push(skipNote(cell.backend, res.share, `repetition ${x.r.repetition}: no series of {tS, aPct}, achievedPct or targetPct`));
+            return false;
+          });
+        const first = ok[0];
+        if (first?.series) {
+          any = true;
+          resTarget ??= first.target;
+          target ??= first.target;
+          const achieved = mean(ok.map((x) => x.achieved as number));
+          const tgt = first.target as number;
+          const err = achieved - tgt;
+          errors.push({ backend: cell.backend, err });
+          const mech = shareMechanism(res.id, first.r.data, capMech);
+          if (mech.hardThrottle) {
+            throttleSeen = true;
+            throttleReason ??= mech.reason;
+          }
+          tMax = Math.max(tMax, ...first.series.map((p) => p.tS));
+          shareSeriesOut.push({
+            label: `${cell.backend}${ok.length > 1 ? ` (${repNote(ok.map((x) => x.r))})` : ''}`,
+            colour,
+            points: first.series.map((p) => ({ x: p.tS, y: p.aPct })),
+            hollow: first.series.map((p) => !p.counted),
+            text: first.series.map((p) => `A got ${f(p.aPct)}% at ${f(p.tS, 2)} s${p.counted ? '' : ' (outside the counted window)'}`),
+          });
+          shareRows.push({
+            backend: cell.backend,
+            cells: [res.title, cell.backend, `${f(tgt)}%`, `${f(achieved)}%`, `${signedPp(err)} pp`, mech.text, String(ok.length)],
+          });
+        }
+      }
+      if (cap) {
+        if (cap.bad) skipped.push(skipNote(cell.backend, res.cap, `${plural(cap.bad, 'entry')} without {repetition, data}`));
+        const capKey = res.id === 'cpu' ? 'capPct' : res.id === 'disk' ? 'capIops' : 'capMbit';
+        const achKey = res.id === 'cpu' ? 'achievedPct' : res.id === 'disk' ? 'iops' : 'iperfMbps';
+        const ok = cap.reps
+          .map((r) => ({ r, series: rateSeries(r.data.series), cap: num(r.data[capKey]), achieved: num(r.data[achKey]) }))
+          .filter((x) => {
+            if (x.series && x.cap !== undefined) return true;
+            skipped.push(skipNote(cell.backend, res.cap, `repetition ${x.r.repetition}: no series of {tS, rate} or ${capKey}`));
+            return false;
+          });
+        const first = ok[0];
+        if (first?.series && first.cap !== undefined) {
+          any = true;
+          capLine ??= first.cap;
+          const unit = str(first.r.data.seriesUnit) ?? (res.id === 'cpu' ? '% of a CPU' : res.id === 'disk' ? 'IOPS' : 'Mbit/s');
+          capUnit ??= unit;
+          const achievedVals = ok.map((x) => x.achieved).filter((x): x is number => x !== undefined);
+          const achieved = achievedVals.length ? mean(achievedVals) : undefined;
+          tMax = Math.max(tMax, ...first.series.map((p) => p.tS));
+          capSeriesOut.push({
+            label: `${cell.backend}${ok.length > 1 ? ` (${repNote(ok.map((x) => x.r))})` : ''}`,
+            colour,
+            points: first.series.map((p) => ({ x: p.tS, y: p.rate })),
+            hollow: first.series.map((p) => !p.counted),
+            text: first.series.map((p) => `${f(p.rate)} ${unit} at ${f(p.tS, 2)} s${p.counted ? '' : ' (outside the counted window)'}`),
+          });
+          capRows.push({
+            backend: cell.backend,
+            cells: [
+              res.title,
+              cell.backend,
+              `${f(first.cap)} ${unit}`,
+              achieved === undefined ? '—' : `${f(achieved)} ${unit}`,
+              achieved === undefined ? '—' : `${signedPp(((achieved - first.cap) / first.cap) * 100)}%`,
+              `${str(first.r.data.mechanism) ?? 'not recorded'}`,
+              String(ok.length),
+            ],
+          });
+        }
+      }
+    }
+    if (shareSeriesOut.length) {
+      const t = resTarget ?? 80;
+      shareSeriesOut.push({ label: `target ${f(t)}%`, colour: TARGET, points: [{ x: 0, y: t }, { x: tMax || 1, y: t }], dashed: true, noPoints: true, text: [`target ${f(t)}%`, `target ${f(t)}%`] });
+      charts.push({
+        type: 'line',
+        id: `chart-partition-${res.id}-share`,
+        title: `${res.title}: share of instance A over time (target ${f(t)}%)`,
+        subtitle: 'A\'s part of what A and B got together, per sampling interval; both busy; hollow points: outside the counted window',
+        xTitle: 'time (s)',
+        yTitle: 'A\'s share (%)',
+        ySuffix: '%',
+        yMin: 0,
+        yMax: 100,
+        series: shareSeriesOut,
+      });
+      const worst = errors.reduce((a, b) => (Math.abs(b.err) > Math.abs(a.err) ? b : a), errors[0] as { backend: string; err: number });
+      findings.push(`${res.title} share: every backend within ${f(Math.abs(worst.err))} pp of the ${f(t)}% target (largest error: ${worst.backend}, ${signedPp(worst.err)} pp).`);
+    }
+    if (capSeriesOut.length && capLine !== undefined) {
+      capSeriesOut.push({ label: `cap ${f(capLine)} ${capUnit ?? ''}`.trim(), colour: RED, points: [{ x: 0, y: capLine }, { x: tMax || 1, y: capLine }], dashed: true, noPoints: true, text: [`cap ${f(capLine)}`, `cap ${f(capLine)}`] });
+      charts.push({
+        type: 'line',
+        id: `chart-partition-${res.id}-cap`,
+        title: `${res.title}: hard cap on A alone (${f(capLine)} ${capUnit ?? ''})`.replace(/ \)/, ')'),
+        subtitle: 'what A achieved per sampling interval, A alone and capped; dashed: the cap; hollow points: outside the counted window',
+        xTitle: 'time (s)',
+        yTitle: capUnit ?? '',
+        ySuffix: '',
+        yMin: 0,
+        yMax: undefined,
+        series: capSeriesOut,
+      });
+    }
+  }
+  if (!any) return skipped.length ? emptyView('partition', skipped) : null;
+  if (throttleSeen) {
+    notes.push(
+      `Disk “shares” on this host are hard throttles, not weights${throttleReason ? ` (${throttleReason.replace(/\.$/, '')})` : ''}: A and B each get a fixed IOPS cap in the ${f(target ?? 80)}:${f(100 - (target ?? 80))} ratio, so the split holds by construction and an idle B's part is not lent to A. A weight would be work-conserving; a throttle is not.`,
+    );
+  }
+  return {
+    kind: 'partition',
+    lead: `Two instances, A and B, both busy; A should get ${f(target ?? 80)}% of the resource. The share is A's part of what both achieved, per sampling interval; the achieved figure is the mean over the counted window (both parties busy, edges excluded). The hard cap runs A alone under a limit.`,
+    findings,
+    charts,
+    tables: [
+      {
+        id: 'partition-shares',
+        caption: 'Shares: target vs achieved',
+        head: ['Resource', 'Backend', 'Target', 'Achieved (mean, counted window)', 'Error', 'Mechanism', 'Reps'],
+        numeric: [false, false, true, true, true, false, true],
+        rows: shareRows,
+      },
+      {
+        id: 'partition-caps',
+        caption: 'Hard caps: cap vs achieved',
+        head: ['Resource', 'Backend', 'Cap', 'Achieved', 'Error', 'Mechanism', 'Reps'],
+        numeric: [false, false, true, true, true, false, true],
+        rows: capRows,
+      },
+    ].filter((t) => t.rows.length > 0),
+    notes,
+    skipped,
+  };
+}
+
+function emptyView(kind: IsolationView['kind'], skipped: string[]): IsolationView {
+  return { kind, lead: '', findings: [], charts: [], tables: [], notes: [], skipped };
+}
+
+// ---------- memory-limit gradient ----------
+
+interface GradStep {
+  pct: number;
+  outcome: string;
+  mibPerS: number | undefined;
+}
+
+function gradSteps(v: unknown): GradStep[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: GradStep[] = [];
+  for (const s of v) {
+    if (!isObj(s)) return undefined;
+    const pct = num(s.pct);
+    const outcome = str(s.outcome);
+    if (pct === undefined || outcome === undefined) return undefined;
+    out.push({ pct, outcome, mibPerS: num(s.mibPerS) });
+  }
+  return out;
+}
+
+function endingLabel(outcome: string, pct: number, vm: boolean): string {
+  const at = `at ${f(pct, 0)}%`;
+  switch (outcome) {
+    case 'oom-killed':
+      return vm ? `guest OOM ${at}` : `OOM-killed ${at}`;
+    case 'killed':
+      return `killed ${at}`;
+    case 'alloc-failed':
+      return `allocation refused ${at}`;
+    case 'timeout':
+      return `timed out ${at}`;
+    case 'error':
+      return `error ${at}`;
+    default:
+      return `${outcome} ${at}`;
+  }
+}
+
+/** The one-sentence reading of a curve: a cliff or a gradient (the threshold: a 10% drop before the end). */
+export function gradientReading(okSteps: { pct: number; mibPerS: number }[], ending: string | undefined): string {
+  const first = okSteps[0];
+  const last = okSteps[okSteps.length - 1];
+  const end = ending ? `then ${ending}` : 'and no step failed';
+  if (!first || !last) return `no completed step: ${ending ?? 'no data'}`;
+  if (okSteps.length < 2) return `a cliff: one completed step (${f(first.pct, 0)}%), ${end}; no gradient could be seen`;
+  const drop = ((first.mibPerS - last.mibPerS) / first.mibPerS) * 100;
+  const span = `${f(first.pct, 0)}% → ${f(last.pct, 0)}%`;
+  if (drop < 10) return `no gradient: flat (${drop >= 0 ? '−' : '+'}${f(Math.abs(drop))}% over ${span}), ${end}`;
+  return `a gradient: throughput fell ${f(drop)}% over ${span} before the end${ending ? ` (${ending})` : ''}`;
+}
+
+function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationView | null {
+  const skipped: string[] = [];
+  const series: LineSeries[] = [];
+  const rows: ExtraTable['rows'] = [];
+  const readings: { backend: string; text: string; cliff: boolean }[] = [];
+  let limit: number | undefined;
+  let maxPct = 0;
+  for (const cell of cells) {
+    const e = entries(cell, 'memory-gradient');
+    if (!e) continue;
+    if (e.bad) skipped.push(skipNote(cell.backend, 'memory-gradient', `${plural(e.bad, 'entry')} without {repetition, data}`));
+    const ok = e.reps
+      .map((r) => ({ r, steps: gradSteps(r.data.steps) }))
+      .filter((x) => {
+        if (x.steps && x.steps.length) return true;
+        skipped.push(skipNote(cell.backend, 'memory-gradient', `repetition ${x.r.repetition}: no steps of {pct, outcome}`));
+        return false;
+      });
+    if (!ok.length) continue;
+    limit ??= num(ok[0]?.r.data.limitMiB);
+    const col = columns.find((c) => c.label === cell.backend);
+    const vm = col?.kind === 'vm' || cell.backend.startsWith('vm');
+    // Throughput per step: mean over the repetitions that completed it.
+    const byPct = new Map<number, number[]>();
+    const endings: { pct: number; outcome: string }[] = [];
+    for (const x of ok) {
+      for (const s of x.steps as GradStep[]) {
+        if (s.outcome === 'ok' && s.mibPerS !== undefined) byPct.set(s.pct, [...(byPct.get(s.pct) ?? []), s.mibPerS]);
+        else if (s.outcome !== 'ok') {
+          endings.push({ pct: s.pct, outcome: s.outcome });
+          break;
+        }
+      }
+    }
+    const okSteps = [...byPct.entries()].sort((a, b) => a[0] - b[0]).map(([pct, v]) => ({ pct, mibPerS: mean(v) }));
+    const firstEnd = endings.sort((a, b) => a.pct - b.pct)[0];
+    const endText = firstEnd ? endingLabel(firstEnd.outcome, firstEnd.pct, vm) : undefined;
+    const distinct = [...new Set(endings.map((x) => endingLabel(x.outcome, x.pct, vm)))];
+    const base = okSteps[0]?.mibPerS;
+    const colour = colourOf(columns, cell.backend);
+    const pts = okSteps.map((s) => ({ x: s.pct, y: base ? (s.mibPerS / base) * 100 : 0 }));
+    const text = okSteps.map((s) => `${f(s.pct, 0)}% of the limit: ${f(s.mibPerS, 0)} MiB/s (${f(base ? (s.mibPerS / base) * 100 : 0)}% of the first step)`);
+    const marks: (string | null)[] = okSteps.map(() => null);
+    const hollow: boolean[] = okSteps.map(() => false);
+    const crosses: boolean[] = okSteps.map(() => false);
+    if (firstEnd) {
+      // The end: a red ✕ at 0 (the step did not complete), joined to the last completed step.
+      pts.push({ x: firstEnd.pct, y: 0 });
+      text.push(endText ?? '');
+      marks.push(endText ?? null);
+      hollow.push(false);
+      crosses.push(true);
+    }
+    maxPct = Math.max(maxPct, ...pts.map((p) => p.x));
+    series.push({ label: `${cell.backend}${endText ? ` (${endText})` : ''}`, colour, points: pts, text, marks, crosses, hollow, dashLast: firstEnd !== undefined });
+    const reading = gradientReading(okSteps, endText);
+    readings.push({ backend: cell.backend, text: reading, cliff: !reading.startsWith('a gradient') });
+    const drop = okSteps.length >= 2 && base ? ((base - (okSteps[okSteps.length - 1]?.mibPerS ?? base)) / base) * 100 : undefined;
+    rows.push({
+      backend: cell.backend,
+      cells: [
+        cell.backend,
+        okSteps.map((s) => `${f(s.pct, 0)}%: ${f(s.mibPerS, 0)}`).join(', ') || '—',
+        okSteps.length ? `${f(okSteps[okSteps.length - 1]?.pct, 0)}%` : '—',
+        drop === undefined ? '—' : `${f(drop)}%`,
+        distinct.length ? distinct.join('; ') : 'completed every step',
+        String(ok.length),
+      ],
+    });
+  }
+  if (!series.length) return skipped.length ? emptyView('memory-gradient', skipped) : null;
+  const allCliff = readings.every((r) => r.cliff);
+  const anyGradient = readings.some((r) => !r.cliff);
+  const overall = allCliff
+    ? 'A cliff, not a gradient: on every backend throughput stays within 10% of its first step until the working set no longer fits, and the next step is killed.'
+    : anyGradient && readings.every((r) => !r.cliff)
+      ? 'A gradient: on every backend throughput falls by 10% or more before the end.'
+      : `Mixed: a gradient on ${readings
+          .filter((r) => !r.cliff)
+          .map((r) => r.backend)
+          .join(', ')}, a cliff on ${readings
+          .filter((r) => r.cliff)
+          .map((r) => r.backend)
+          .join(', ')}.`;
+  return {
+    kind: 'memory-gradient',
+    lead: `sysbench memory write throughput as the working set grows towards and beyond the instance's memory limit${limit !== undefined ? ` (${f(limit, 0)} MiB)` : ''}: the container's cgroup limit, the VM's guest RAM. Throughput is shown relative to each backend's first step (100%), so backends of very different speed share one axis; ✕ marks the step that did not complete and how it ended.`,
+    findings: [overall, ...readings.map((r) => `${r.backend}: ${r.text}.`)],
+    charts: [
+      {
+        type: 'line',
+        id: 'chart-memory-gradient-curve',
+        title: 'Memory-limit gradient: throughput vs working set',
+        subtitle: 'throughput relative to the first step (100%); ✕ = the step that did not complete (drawn at 0), labelled with how it ended',
+        xTitle: `working set (% of the memory limit${limit !== undefined ? ` of ${f(limit, 0)} MiB` : ''})`,
+        yTitle: 'throughput (% of the first step)',
+        ySuffix: '%',
+        xSuffix: '%',
+        yMin: 0,
+        yMax: 120,
+        xMin: 0,
+        xMax: Math.ceil((maxPct + 10) / 10) * 10,
+        series,
+      },
+    ],
+    tables: [
+      {
+        id: 'memory-gradient-steps',
+        caption: 'Throughput per step (MiB/s) and how it ended',
+        head: ['Backend', 'Completed steps (MiB/s)', 'Last completed', 'Drop first → last', 'End', 'Reps'],
+        numeric: [false, false, true, true, false, true],
+        rows,
+      },
+    ],
+    notes: [],
+    skipped,
+  };
+}
+
+// ---------- density ----------
+
+interface DensLevel {
+  instances: number;
+  memAvailMiB: number;
+  pssSumMiB: number;
+}
+
+function densLevels(v: unknown): DensLevel[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  const out: DensLevel[] = [];
+  for (const l of v) {
+    if (!isObj(l)) return undefined;
+    const instances = num(l.instances);
+    const memAvailMiB = num(l.memAvailMiB);
+    const pssSumMiB = num(l.pssSumMiB);
+    if (instances === undefined || memAvailMiB === undefined || pssSumMiB === undefined) return undefined;
+    out.push({ instances, memAvailMiB, pssSumMiB });
+  }
+  return out;
+}
+
+function ksmText(v: unknown): string {
+  if (!isObj(v)) return 'not recorded';
+  const run = num(v.run);
+  const sharing = num(v.pagesSharing);
+  const state = run === undefined ? '' : run === 1 ? 'on' : run === 0 ? 'off' : `run=${run}`;
+  return `${state}${sharing !== undefined ? `${state ? ', ' : ''}${f((sharing * 4096) / 1048576, 0)} MiB shared (${f(sharing, 0)} pages)` : ''}` || 'not recorded';
+}
+
+function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationView | null {
+  const skipped: string[] = [];
+  const series: LineSeries[] = [];
+  const rows: ExtraTable['rows'] = [];
+  const findings: string[] = [];
+  let maxN = 0;
+  for (const cell of cells) {
+    const e = entries(cell, 'density');
+    if (!e) continue;
+    if (e.bad) skipped.push(skipNote(cell.backend, 'density', `${plural(e.bad, 'entry')} without {repetition, data}`));
+    const ok = e.reps
+      .map((r) => ({ r, levels: densLevels(r.data.levels), base: num(r.data.baselineMemAvailMiB) }))
+      .filter((x) => {
+        if (x.levels && x.base !== undefined) return true;
+        skipped.push(skipNote(cell.backend, 'density', `repetition ${x.r.repetition}: no levels of {instances, memAvailMiB, pssSumMiB} or baselineMemAvailMiB`));
+        return false;
+      });
+    const first = ok[0];
+    if (!first?.levels || first.base === undefined) continue;
+    const base = first.base;
+    const lv = first.levels;
+    const xs = [0, ...lv.map((l) => l.instances)];
+    const memUsed = [0, ...lv.map((l) => base - l.memAvailMiB)];
+    const pss = [0, ...lv.map((l) => l.pssSumMiB)];
+    // Marginal cost per instance: mean over repetitions of the least-squares slope (as the workload computes it).
+    const slopes = ok.map((x) => {
+      const xx = [0, ...(x.levels as DensLevel[]).map((l) => l.instances)];
+      return {
+        mem: slope(xx, [0, ...(x.levels as DensLevel[]).map((l) => (x.base as number) - l.memAvailMiB)]),
+        pss: slope(xx, [0, ...(x.levels as DensLevel[]).map((l) => l.pssSumMiB)]),
+      };
+    });
+    const memSlope = mean(slopes.map((s) => s.mem));
+    const pssSlope = mean(slopes.map((s) => s.pss));
+    const colour = colourOf(columns, cell.backend);
+    maxN = Math.max(maxN, ...xs);
+    const sfx = ok.length > 1 ? `, ${repNote(ok.map((x) => x.r))}` : '';
+    series.push({
+      label: `${cell.backend} MemAvailable Δ (${signedMiB(memSlope)}/instance${sfx})`,
+      colour,
+      points: xs.map((x, i) => ({ x, y: memUsed[i] as number })),
+      text: xs.map((x, i) => `${x} instances: host MemAvailable down ${f(memUsed[i])} MiB from the baseline`),
+    });
+    series.push({
+      label: `${cell.backend} summed PSS (${signedMiB(pssSlope)}/instance)`,
+      colour,
+      dashed: true,
+      points: xs.map((x, i) => ({ x, y: pss[i] as number })),
+      text: xs.map((x, i) => `${x} instances: summed PSS ${f(pss[i])} MiB`),
+    });
+    const stopped = isObj(first.r.data.stopped) ? first.r.data.stopped : undefined;
+    const ksm = isObj(first.r.data.ksm) ? first.r.data.ksm : undefined;
+    const meas = ksm && isObj(ksm.measurement) ? ksm.measurement : undefined;
+    const after = meas
+      ? str(meas.skipped) ??
+        `${ksmText(meas.after)}; at ${f(lv[lv.length - 1]?.instances, 0)} instances MemAvailable Δ ${f(base - (num(meas.memAvailMiB) ?? Number.NaN))} MiB, PSS ${f(num(meas.pssSumMiB))} MiB${meas.settled === false ? ' (not settled)' : ''}`
+      : 'not measured (KSM off in the scenario)';
+    const maxInst = lv[lv.length - 1]?.instances;
+    rows.push({
+      backend: cell.backend,
+      cells: [
+        cell.backend,
+        `${signedMiB(memSlope)}`,
+        `${signedMiB(pssSlope)}`,
+        maxInst === undefined ? '—' : f(maxInst, 0),
+        stopped ? `${str(stopped.reason) ?? '?'}: ${str(stopped.detail) ?? ''}`.replace(/: $/, '') : 'not recorded',
+        ksm ? ksmText(ksm.atStart) : 'not recorded',
+        after,
+      ],
+    });
+    findings.push(`${cell.backend}: ${signedMiB(pssSlope)} PSS and ${signedMiB(memSlope)} of host MemAvailable per idle instance; stopped at ${maxInst ?? '?'} instances (${str(stopped?.reason) ?? 'reason not recorded'}).`);
+  }
+  if (!series.length) return skipped.length ? emptyView('density', skipped) : null;
+  return {
+    kind: 'density',
+    lead: 'Host memory used as idle instances are added, per backend: the drop of MemAvailable from the baseline (solid; includes page cache and kernel memory, noisy at a few MiB) and the instances\' summed PSS (dashed). The legend gives the marginal cost per instance, the least-squares slope through (0, 0).',
+    findings,
+    charts: [
+      {
+        type: 'line',
+        id: 'chart-density-memory',
+        title: 'Density: host memory used vs number of idle instances',
+        subtitle: 'solid: MemAvailable drop from the baseline; dashed: summed PSS of the instances; legend: slope = marginal MiB per instance',
+        xTitle: 'idle instances',
+        yTitle: 'MiB',
+        ySuffix: '',
+        yMin: undefined,
+        yMax: undefined,
+        xMin: 0,
+        xMax: maxN,
+        xStep: 1,
+        series,
+      },
+    ],
+    tables: [
+      {
+        id: 'density-levels',
+        caption: 'Marginal cost, where it stopped and KSM',
+        head: ['Backend', 'MemAvailable Δ per instance', 'PSS per instance', 'Instances reached', 'Stopped because', 'KSM at start', 'KSM at the top level'],
+        numeric: [false, true, true, true, false, false, false],
+        rows,
+      },
+    ],
+    notes: [],
+    skipped,
+  };
+}
+
+function signedMiB(v: number): string {
+  if (!Number.isFinite(v)) return '—';
+  return `${v > 0 ? '+' : v < 0 ? '−' : ''}${f(Math.abs(v))} MiB`;
+}
+
+// ---------- noisy neighbour ----------
+
+const NEIGHBOUR_KINDS = [
+  { id: 'cpu', title: 'CPU' },
+  { id: 'memory', title: 'Memory' },
+  { id: 'disk', title: 'Disk' },
+  { id: 'network', title: 'Network' },
+] as const;
+
+function buildNeighbour(cells: Cell[], columns: ColumnView[]): IsolationView | null {
+  const skipped: string[] = [];
+  const charts: BarChartSpec[] = [];
+  const rows: ExtraTable['rows'] = [];
+  const findings: string[] = [];
+  const kinds: { id: string; title: string }[] = [...NEIGHBOUR_KINDS];
+  // Kinds this code does not know by name but that have the shape are drawn too.
+  for (const cell of cells) {
+    if (!isObj(cell.extra)) continue;
+    for (const k of Object.keys(cell.extra)) {
+      const m = /^neighbor-(.+)$/.exec(k);
+      if (m?.[1] && !kinds.some((x) => x.id === m[1])) kinds.push({ id: m[1], title: m[1] });
+    }
+  }
+  for (const kind of kinds) {
+    const name = `neighbor-${kind.id}`;
+    const labels: string[] = [];
+    const alone: BarSeries = { label: 'alone', colour: '#94a3b8', values: [], lo: [], hi: [], text: [] };
+    const withN: BarSeries = { label: 'with a noisy neighbour', colour: '#ea580c', values: [], lo: [], hi: [], text: [], labelsAbove: [] };
+    let unit: string | undefined;
+    const degr: { backend: string; pct: number }[] = [];
+    for (const cell of cells) {
+      const e = entries(cell, name);
+      if (!e) continue;
+      if (e.bad) skipped.push(skipNote(cell.backend, name, `${plural(e.bad, 'entry')} without {repetition, data}`));
+      const ok = e.reps
+        .map((r) => ({ r, a: num(r.data.alone), w: num(r.data.withNeighbor), u: str(r.data.unit) }))
+        .filter((x) => {
+          if (x.a !== undefined && x.w !== undefined) return true;
+          skipped.push(skipNote(cell.backend, name, `repetition ${x.r.repetition}: no numeric alone and withNeighbor`));
+          return false;
+        });
+      if (!ok.length) continue;
+      const u = ok[0]?.u ?? '';
+      if (unit !== undefined && u !== unit) {
+        skipped.push(skipNote(cell.backend, name, `unit ${u || 'none'} differs from ${unit}`));
+        continue;
+      }
+      unit = u;
+      const as = ok.map((x) => x.a as number);
+      const ws = ok.map((x) => x.w as number);
+      const am = mean(as);
+      const wm = mean(ws);
+      const pct = am > 0 ? ((am - wm) / am) * 100 : Number.NaN;
+      degr.push({ backend: cell.backend, pct });
+      labels.push(cell.backend);
+      const range = (xs: number[]): [number | null, number | null] => (xs.length > 1 ? [Math.min(...xs), Math.max(...xs)] : [null, null]);
+      const [alo, ahi] = range(as);
+      const [wlo, whi] = range(ws);
+      alone.values.push(am);
+      alone.lo.push(alo);
+      alone.hi.push(ahi);
+      alone.text.push(`${f(am)} ${u}${ok.length > 1 ? ` (mean of ${ok.length}; whisker min–max)` : ''}`);
+      withN.values.push(wm);
+      withN.lo.push(wlo);
+      withN.hi.push(whi);
+      withN.text.push(`${f(wm)} ${u}: ${Number.isFinite(pct) ? `${pct >= 0 ? '−' : '+'}${f(Math.abs(pct))}%` : '—'} vs alone`);
+      withN.labelsAbove?.push(Number.isFinite(pct) ? `${pct >= 0 ? '−' : '+'}${f(Math.abs(pct), 0)}%` : null);
+      rows.push({ backend: cell.backend, cells: [kind.title, cell.backend, `${f(am)} ${u}`, `${f(wm)} ${u}`, Number.isFinite(pct) ? `${f(pct)}%` : '—', str(ok[0]?.r.data.order) ?? '—', String(ok.length)] });
+    }
+    if (!labels.length) continue;
+    const max = Math.max(...alone.values.map((v) => v ?? 0), ...withN.values.map((v) => v ?? 0), ...alone.hi.map((v) => v ?? 0), ...withN.hi.map((v) => v ?? 0));
+    charts.push({
+      type: 'bar',
+      id: `chart-noisy-neighbor-${safeId(kind.id)}`,
+      title: `${kind.title}: victim alone vs with a noisy neighbour`,
+      subtitle: `the victim's throughput (${unit || 'no unit'}, higher is better); label = loss with the neighbour`,
+      axisTitle: unit ?? '',
+      labels,
+      series: [alone, withN],
+      log: false,
+      horizontal: false,
+      base: 0,
+      suggestedMin: 0,
+      suggestedMax: max * 1.15,
+      suffix: '',
+    });
+    const worst = degr.reduce((a, b) => (b.pct > a.pct ? b : a), degr[0] as { backend: string; pct: number });
+    const best = degr.reduce((a, b) => (b.pct < a.pct ? b : a), degr[0] as { backend: string; pct: number });
+    findings.push(
+      degr.length > 1
+        ? `${kind.title}: the neighbour costs ${f(best.pct, 0)}% (${best.backend}) to ${f(worst.pct, 0)}% (${worst.backend}).`
+        : `${kind.title}: the neighbour costs ${f(worst.pct, 0)}% (${worst.backend}).`,
+    );
+  }
+  if (!charts.length) return skipped.length ? emptyView('noisy-neighbor', skipped) : null;
+  return {
+    kind: 'noisy-neighbor',
+    lead: 'A victim instance measured alone and while an aggressor instance on the same host hammers the same resource (both with the scenario\'s limits). The loss is (alone − with neighbour) ÷ alone: what the isolation boundary lets through.',
+    findings,
+    charts,
+    tables: [
+      {
+        id: 'noisy-neighbor-figures',
+        caption: 'Alone vs with a neighbour',
+        head: ['Resource', 'Backend', 'Alone', 'With neighbour', 'Loss', 'Order', 'Reps'],
+        numeric: [false, false, true, true, true, false, true],
+        rows,
+      },
+    ],
+    notes: [],
+    skipped,
+  };
+}
+
+/** The isolation view of a category (null when the category has no extra of a known kind). */
+export function buildIsolation(workload: string, cells: Cell[], columns: ColumnView[]): IsolationView | null {
+  const mine = orderedCells(cells, workload, columns).filter((c) => isObj(c.extra));
+  if (mine.length === 0) return null;
+  try {
+    switch (workload) {
+      case 'partition':
+        return buildPartition(mine, columns);
+      case 'memory-gradient':
+        return buildGradient(mine, columns);
+      case 'density':
+        return buildDensity(mine, columns);
+      case 'noisy-neighbor':
+        return buildNeighbour(mine, columns);
+      default:
+        return null;
+    }
+  } catch (e) {
+    // A shape no reader above foresaw: the category still renders its metric table.
+    return emptyView(workload as IsolationView['kind'], [`extra of ${workload} could not be read (${e instanceof Error ? e.message : String(e)})`]);
+  }
+}
