@@ -29,6 +29,7 @@ import {
   type ColumnView,
   type HeadlineEntry,
   type HeadlineRow,
+  type IsolationView,
   type MetricCellView,
   type ModelOptions,
   type ReportModel,
@@ -143,6 +144,15 @@ ul.warn-items{columns:2;column-gap:28px;font-size:12px;margin:6px 0 0;padding-le
 ul.warn-items li{break-inside:avoid;margin:1px 0}
 ul.methods li{margin:3px 0}
 table.capacity td,table.capacity th{padding:8px 10px}
+.isolation{margin:4px 0 14px}
+.isolation ul.findings{margin:4px 0 10px;padding-left:20px}
+.isolation ul.findings li{margin:2px 0}
+.isolation .grid2 .chart{height:320px}
+.isolation .chart.wide{height:380px}
+.isolation table.extra{margin:6px 0 12px}
+.isolation table.extra td:nth-child(2),.isolation table.extra td:first-child{white-space:nowrap}
+.isolation table.extra caption{text-align:left;font-weight:600;font-size:13px;padding:4px 0}
+.isolation p.skipped{color:var(--muted);font-size:12px;margin:4px 0}
 @media print{.chart{break-inside:avoid}body{background:#fff}}
 `;
 
@@ -322,12 +332,41 @@ function renderCategory(cat: CategoryView, m: ReportModel, rawBase: string): str
 <h2>${escapeHtml(cat.title)}</h2>
 ${lead}${singleNote}
 ${problems}
+${cat.isolation ? renderIsolation(cat.isolation, m) : ''}
 ${chart}
 ${dists}
+${cat.isolation && cat.isolation.charts.length ? '<h3 style="font-size:14px;margin:14px 0 6px">Every metric</h3>' : ''}
 <div class="table-wrap"><table class="metrics"><thead><tr><th>Metric</th><th>Backend</th><th class="num">Median</th><th class="num">Mean</th><th class="num" title="95% confidence interval of the mean (Student t)">Mean 95% CI</th><th class="num">CV</th><th class="num">n</th><th class="num" title="${escapeHtml(vsHeaderTitle(cat))}">vs native [95% CI]</th><th>Verdict</th><th>Flags</th><th>Raw logs</th></tr></thead>
 ${groups}
 </table></div>
 </section>`;
+}
+
+function canvasFor(spec: ChartSpec, cls = 'chart'): string {
+  return `<div class="${cls}"><canvas id="${escapeHtml(spec.id)}" role="img" aria-label="${escapeHtml(spec.title)}"></canvas></div>`;
+}
+
+/** The isolation category's own charts, findings and tables (from cell.extra). */
+function renderIsolation(v: IsolationView, m: ReportModel): string {
+  const findings = v.findings.length ? `<ul class="findings">${v.findings.map((x) => `<li>${escapeHtml(x)}</li>`).join('')}</ul>` : '';
+  const notes = v.notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('');
+  const charts = v.charts.length === 1 ? canvasFor(v.charts[0] as ChartSpec, 'chart wide') : v.charts.length ? `<div class="grid2">${v.charts.map((c) => canvasFor(c)).join('')}</div>` : '';
+  const tables = v.tables
+    .map((t) => {
+      const head = t.head.map((h, i) => `<th${t.numeric[i] ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('');
+      const rows = t.rows
+        .map((r) => {
+          const col = r.backend ? m.columns.find((c) => c.label === r.backend) : undefined;
+          return `<tr${r.backend ? ` data-backend="${escapeHtml(r.backend)}"` : ''}>${r.cells
+            .map((c, i) => `<td${t.numeric[i] ? ' class="num"' : ''}>${t.head[i] === 'Backend' ? swatch(col) : ''}${escapeHtml(c)}</td>`)
+            .join('')}</tr>`;
+        })
+        .join('\n');
+      return `<div class="table-wrap"><table class="extra" id="${escapeHtml(t.id)}"><caption>${escapeHtml(t.caption)}</caption><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>`;
+    })
+    .join('\n');
+  const skipped = v.skipped.length ? `<p class="skipped" id="skipped-${escapeHtml(v.kind)}">Not drawn: ${v.skipped.map((x) => escapeHtml(x)).join('; ')}.</p>` : '';
+  return `<div class="isolation" data-kind="${escapeHtml(v.kind)}">${v.lead ? `<p class="lead">${escapeHtml(v.lead)}</p>` : ''}${findings}${notes}${charts}${tables}${skipped}</div>`;
 }
 
 function vsHeaderTitle(cat: CategoryView): string {

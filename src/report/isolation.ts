@@ -104,9 +104,22 @@ function f(v: number | undefined, digits = 1): string {
   return v.toLocaleString('en-US', { minimumFractionDigits: 0, maximumFractionDigits: Math.max(0, d) });
 }
 
-function signedPp(v: number): string {
-  const t = f(Math.abs(v), 1);
-  return v > 0.05 ? `+${t}` : v < -0.05 ? `−${t}` : '±0';
+/** Fixed decimals with thousands separators: "79.98". */
+function fx(v: number | undefined, d: number): string {
+  if (v === undefined || !Number.isFinite(v)) return '—';
+  return v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+}
+
+/** A signed difference with fixed decimals: "+0.12", "−4.1", "±0.00". */
+function signedFx(v: number, d: number): string {
+  const t = fx(Math.abs(v), d);
+  if (Number(t.replace(/,/g, '')) === 0) return `±${t}`;
+  return v > 0 ? `+${t}` : `−${t}`;
+}
+
+/** "50% of a CPU", "150 IOPS". */
+function withUnit(v: string, unit: string): string {
+  return unit.startsWith('%') ? `${v}${unit}` : `${v} ${unit}`;
 }
 
 function plural(n: number, word: string): string {
@@ -260,7 +273,7 @@ function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationView | n
           });
           shareRows.push({
             backend: cell.backend,
-            cells: [res.title, cell.backend, `${f(tgt)}%`, `${f(achieved)}%`, `${signedPp(err)} pp`, mech.text, String(ok.length)],
+            cells: [res.title, cell.backend, `${f(tgt)}%`, `${fx(achieved, 2)}%`, `${signedFx(err, 2)} pp`, mech.text, String(ok.length)],
           });
         }
       }
@@ -296,9 +309,9 @@ function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationView | n
             cells: [
               res.title,
               cell.backend,
-              `${f(first.cap)} ${unit}`,
-              achieved === undefined ? '—' : `${f(achieved)} ${unit}`,
-              achieved === undefined ? '—' : `${signedPp(((achieved - first.cap) / first.cap) * 100)}%`,
+              withUnit(f(first.cap), unit),
+              achieved === undefined ? '—' : withUnit(fx(achieved, 1), unit),
+              achieved === undefined ? '—' : `${signedFx(((achieved - first.cap) / first.cap) * 100, 1)}%`,
               `${str(first.r.data.mechanism) ?? 'not recorded'}`,
               String(ok.length),
             ],
@@ -322,7 +335,7 @@ function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationView | n
         series: shareSeriesOut,
       });
       const worst = errors.reduce((a, b) => (Math.abs(b.err) > Math.abs(a.err) ? b : a), errors[0] as { backend: string; err: number });
-      findings.push(`${res.title} share: every backend within ${f(Math.abs(worst.err))} pp of the ${f(t)}% target (largest error: ${worst.backend}, ${signedPp(worst.err)} pp).`);
+      findings.push(`${res.title} share: every backend within ${fx(Math.abs(worst.err), 2)} pp of the ${f(t)}% target (largest error: ${worst.backend}, ${signedFx(worst.err, 2)} pp).`);
     }
     if (capSeriesOut.length && capLine !== undefined) {
       capSeriesOut.push({ label: `cap ${f(capLine)} ${capUnit ?? ''}`.trim(), colour: RED, points: [{ x: 0, y: capLine }, { x: tMax || 1, y: capLine }], dashed: true, noPoints: true, text: [`cap ${f(capLine)}`, `cap ${f(capLine)}`] });
@@ -574,7 +587,8 @@ function ksmText(v: unknown): string {
   const run = num(v.run);
   const sharing = num(v.pagesSharing);
   const state = run === undefined ? '' : run === 1 ? 'on' : run === 0 ? 'off' : `run=${run}`;
-  return `${state}${sharing !== undefined ? `${state ? ', ' : ''}${f((sharing * 4096) / 1048576, 0)} MiB shared (${f(sharing, 0)} pages)` : ''}` || 'not recorded';
+  const shared = sharing !== undefined ? `${f((sharing * 4096) / 1048576, 0)} MiB ${run === 0 ? 'still merged from earlier' : 'merged'} (pages_sharing ${f(sharing, 0)})` : '';
+  return [state, shared].filter(Boolean).join('; ') || 'not recorded';
 }
 
 function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationView | null {

@@ -69,6 +69,30 @@ function renderCapacityMd(m: ReportModel, out: string[]): void {
   if (c.runtimeClassYaml) out.push('Kubernetes RuntimeClass `overhead.podFixed` (upper CI ends):', '', '```yaml', c.runtimeClassYaml.trimEnd(), '```', '');
 }
 
+/** The isolation categories (partitioning, memory gradient, density, noisy neighbour): findings and short tables. */
+function renderIsolationMd(m: ReportModel, out: string[]): void {
+  const cats = m.categories.filter((c) => c.isolation);
+  if (!cats.length) return;
+  out.push('## Isolation', '');
+  for (const c of cats) {
+    const v = c.isolation;
+    if (!v) continue;
+    out.push(`### ${mdEscape(c.title)}`, '');
+    for (const f of v.findings) out.push(`- ${mdEscape(f)}`);
+    if (v.findings.length) out.push('');
+    for (const n of v.notes) out.push(`> ${mdEscape(n)}`, '');
+    for (const t of v.tables) {
+      out.push(`**${mdEscape(t.caption)}**`, '');
+      out.push(`| ${t.head.map(mdEscape).join(' | ')} |`);
+      out.push(`|${t.numeric.map((n) => (n ? '---:' : '---')).join('|')}|`);
+      for (const r of t.rows) out.push(`| ${r.cells.map(mdEscape).join(' | ')} |`);
+      out.push('');
+    }
+    if (v.charts.length) out.push(`Charts: ${v.charts.map((ch) => `\`${ch.id.replace(/^chart-/, '')}.png\``).join(', ')}.`, '');
+    if (v.skipped.length) out.push(`Not drawn: ${v.skipped.map(mdEscape).join('; ')}.`, '');
+  }
+}
+
 export function renderMarkdownFromModel(m: ReportModel): string {
   const out: string[] = [];
   const title = m.scenarioName ? `${m.scenarioName} · ${m.runId}` : m.runId;
@@ -109,6 +133,7 @@ export function renderMarkdownFromModel(m: ReportModel): string {
   }
 
   renderCapacityMd(m, out);
+  renderIsolationMd(m, out);
 
   out.push('## Every metric', '');
   out.push('| Category | Metric | Backend | Median | Mean | Mean 95% CI | CV | n | vs native [95% CI] | Verdict |');

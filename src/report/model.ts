@@ -22,6 +22,9 @@
 import type { BackendResult, Cell, MetricResult, Overhead, RunResults, Summary, Verdict, Warning } from '../results/types.js';
 import { differenceOfMeans } from '../stats/index.js';
 import { capacityChartData, planCapacity, renderRuntimeClassYaml, type CapacityPlan, type HostSpec, type InstanceDemand } from '../capacity/index.js';
+import { buildIsolation, type IsolationView } from './isolation.js';
+
+export type { ExtraTable, IsolationView } from './isolation.js';
 
 export const CATEGORY_ORDER = [
   'cpu',
@@ -142,6 +145,8 @@ export interface CategoryView {
   chart: BarChartSpec | null;
   /** One CDF per distribution metric. */
   distributions: CdfChartSpec[];
+  /** The isolation categories' own charts and tables, read from cell.extra (null without extra). */
+  isolation: IsolationView | null;
 }
 
 export interface HeadlineEntry {
@@ -247,6 +252,8 @@ export interface BarSeries {
   hi: (number | null)[];
   /** Human text per x label for tooltips ("1,203 events/s [1,190, 1,215], n=5"). */
   text: (string | null)[];
+  /** Text drawn above each bar ("−52%"), null for none. */
+  labelsAbove?: (string | null)[];
 }
 
 export interface BarChartSpec {
@@ -292,7 +299,45 @@ export interface CdfChartSpec {
   log: boolean;
 }
 
-export type ChartSpec = BarChartSpec | CdfChartSpec;
+export interface LineSeries {
+  label: string;
+  colour: string;
+  points: { x: number; y: number }[];
+  /** Tooltip text per point. */
+  text: (string | null)[];
+  dashed?: boolean;
+  /** A reference line: no point markers. */
+  noPoints?: boolean;
+  /** Points drawn hollow (e.g. outside the counted window). */
+  hollow?: boolean[];
+  /** Points drawn as a red ✕ (e.g. the step that was OOM-killed). */
+  crosses?: boolean[];
+  /** Text drawn next to a point. */
+  marks?: (string | null)[];
+  /** The last segment is dotted (leads to an end marker). */
+  dashLast?: boolean;
+}
+
+/** An x–y line chart (time series, gradient, density): linear axes. */
+export interface LineChartSpec {
+  type: 'line';
+  id: string;
+  title: string;
+  subtitle: string;
+  xTitle: string;
+  yTitle: string;
+  xSuffix?: string;
+  ySuffix: string;
+  xMin?: number | undefined;
+  xMax?: number | undefined;
+  /** Tick step on x (1 for instance counts). */
+  xStep?: number;
+  yMin: number | undefined;
+  yMax: number | undefined;
+  series: LineSeries[];
+}
+
+export type ChartSpec = BarChartSpec | CdfChartSpec | LineChartSpec;
 
 // ---------- helpers ----------
 
@@ -698,8 +743,10 @@ export function buildCategories(results: RunResults, columns: ColumnView[]): Cat
       if (c.state === 'complete') continue;
       problems.push({ backend: c.backend, workload, state: c.state, reason: cellReason(c) ?? '', rawLog: c.state === 'failed' ? c.rawLog : undefined });
     }
-    const view: CategoryView = { id: workload, title: categoryTitle(workload), metrics, problems, chart: null, distributions: [] };
+    const view: CategoryView = { id: workload, title: categoryTitle(workload), metrics, problems, chart: null, distributions: [], isolation: buildIsolation(workload, results.cells, columns) };
     view.chart = buildCategoryChart(view, columns);
+    // The relative-mean bar of shares, steps and alone/with figures says little: the category's own charts replace it.
+    if (view.isolation && view.isolation.charts.length > 0 && REPLACED_BY_ISOLATION.has(workload)) view.chart = null;
     // A distribution is drawn only for metrics that more than one backend reports (a backend's own stages are in the table).
     const shared = (m: MetricView): boolean => m.cells.filter((c) => c.values.length > 0).length >= Math.min(2, columnsWithData(metrics));
     view.distributions = metrics
@@ -709,6 +756,9 @@ export function buildCategories(results: RunResults, columns: ColumnView[]): Cat
     return view;
   });
 }
+
+/** Categories whose generic bar chart gives way to their isolation charts (density keeps its absolute chart). */
+const REPLACED_BY_ISOLATION: ReadonlySet<string> = new Set(['partition', 'memory-gradient', 'noisy-neighbor']);
 
 /** Rows worth a line: a backend that has values, or whose cell did not complete (the reason is shown). */
 export function shownCells(cells: MetricCellView[]): MetricCellView[] {
@@ -1223,6 +1273,7 @@ export function chartConfig(spec: ChartSpec, opts: { forPng?: boolean } = {}): R
           base: spec.base === 1 ? 1 : undefined,
           errorBars: s.values.map((_, i) => ({ lo: s.lo[i] ?? null, hi: s.hi[i] ?? null })),
           isobenchText: s.text,
+          ...(s.labelsAbove ? { isobenchLabels: s.labelsAbove } : {}),
         })),
       },
       options: {
@@ -1249,6 +1300,7 @@ export function chartConfig(spec: ChartSpec, opts: { forPng?: boolean } = {}): R
       },
     };
   }
+  if (spec.type === 'line') return lineChartConfig(spec, font, titlePlugins, !opts.forPng);
   return {
     type: 'line',
     data: {
@@ -1274,6 +1326,61 @@ export function chartConfig(spec: ChartSpec, opts: { forPng?: boolean } = {}): R
       scales: {
         x: { type: spec.log ? 'logarithmic' : 'linear', title: { display: true, text: spec.axisTitle, font: { ...font, size: 12 } }, grid: { color: '#e2e8f0' } },
         y: { min: 0, max: 1, title: { display: true, text: 'fraction of repetitions ≤ x', font: { ...font, size: 12 } }, grid: { color: '#e2e8f0' } },
+      },
+    },
+  };
+}
+
+const CROSS_RED = '#dc2626';
+
+function lineChartConfig(spec: LineChartSpec, font: { family: string }, titlePlugins: Record<string, unknown>, responsive: boolean): Record<string, unknown> {
+  return {
+    type: 'line',
+    data: {
+      datasets: spec.series.map((s) => {
+        const n = s.points.length;
+        const cross = (i: number): boolean => s.crosses?.[i] === true;
+        const hollow = (i: number): boolean => s.hollow?.[i] === true;
+        const idx = Array.from({ length: n }, (_, i) => i);
+        return {
+          label: s.label,
+          data: s.points,
+          borderColor: s.colour,
+          backgroundColor: s.colour,
+          borderWidth: s.noPoints ? 1.5 : 2,
+          borderDash: s.dashed ? [6, 4] : undefined,
+          fill: false,
+          tension: 0,
+          clip: 14,
+          pointStyle: idx.map((i) => (cross(i) ? 'crossRot' : 'circle')),
+          pointRadius: idx.map((i) => (s.noPoints ? 0 : cross(i) ? 9 : 3)),
+          pointHoverRadius: idx.map((i) => (s.noPoints ? 0 : cross(i) ? 10 : 5)),
+          pointBorderWidth: idx.map((i) => (cross(i) ? 3 : 1.5)),
+          pointBorderColor: idx.map((i) => (cross(i) ? CROSS_RED : s.colour)),
+          pointBackgroundColor: idx.map((i) => (cross(i) ? CROSS_RED : hollow(i) ? '#ffffff' : s.colour)),
+          isobenchText: s.text,
+          ...(s.marks ? { isobenchLabels: s.marks, isobenchLabelColour: CROSS_RED } : {}),
+          ...(s.dashLast ? { isobenchDashLast: true } : {}),
+        };
+      }),
+    },
+    options: {
+      animation: false,
+      responsive,
+      maintainAspectRatio: false,
+      parsing: true,
+      isobenchAxes: { x: { log: false, suffix: spec.xSuffix ?? '' }, y: { log: false, suffix: spec.ySuffix } },
+      plugins: titlePlugins,
+      scales: {
+        x: {
+          type: 'linear',
+          min: spec.xMin,
+          max: spec.xMax,
+          ...(spec.xStep ? { ticks: { stepSize: spec.xStep } } : {}),
+          title: { display: true, text: spec.xTitle, font: { ...font, size: 12 } },
+          grid: { color: '#e2e8f0' },
+        },
+        y: { type: 'linear', min: spec.yMin, max: spec.yMax, beginAtZero: true, title: { display: true, text: spec.yTitle, font: { ...font, size: 12 } }, grid: { color: '#e2e8f0' } },
       },
     },
   };
@@ -1339,6 +1446,44 @@ export const CHART_RUNTIME_JS = `(function () {
       });
     }
   };
+  // Text next to points and above bars (dataset.isobenchLabels); labels that would collide move up.
+  var labels = {
+    id: 'isobenchLabels',
+    afterDatasetsDraw: function (chart) {
+      var ctx = chart.ctx;
+      var boxes = [];
+      var area = chart.chartArea;
+      chart.data.datasets.forEach(function (ds, di) {
+        var texts = ds.isobenchLabels;
+        if (!texts || !chart.isDatasetVisible(di)) return;
+        var meta = chart.getDatasetMeta(di);
+        var bar = meta.type === 'bar';
+        ctx.save();
+        ctx.font = 'bold 12px system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif';
+        ctx.fillStyle = ds.isobenchLabelColour || '#0f172a';
+        ctx.textBaseline = 'bottom';
+        meta.data.forEach(function (el, i) {
+          var t = texts[i];
+          if (!t || el.skip) return;
+          var w = ctx.measureText(t).width;
+          var x = el.x;
+          var y = bar ? el.y - 3 : el.y - 12;
+          var left = x - w / 2;
+          if (!bar) {
+            left = x + w / 2 + 8 > area.right ? x - w - 8 : x - w / 2;
+          }
+          if (left < area.left) left = area.left + 2;
+          var tries = 0;
+          while (tries < 12 && boxes.some(function (b) { return left < b.r && left + w > b.l && y - 14 < b.b && y > b.t; })) { y -= 15; tries++; }
+          if (y - 14 < area.top) y = Math.max(y, area.top + 14);
+          boxes.push({ l: left, r: left + w, t: y - 14, b: y });
+          ctx.textAlign = 'left';
+          ctx.fillText(t, left, y);
+        });
+        ctx.restore();
+      });
+    }
+  };
   function fmt(v) {
     var a = Math.abs(v);
     if (a >= 1000) return Math.round(v).toLocaleString('en-US');
@@ -1363,7 +1508,12 @@ export const CHART_RUNTIME_JS = `(function () {
     };
   }
   function prepare(cfg) {
-    cfg.plugins = (cfg.plugins || []).concat([errorBars]);
+    cfg.plugins = (cfg.plugins || []).concat([errorBars, labels]);
+    (cfg.data && cfg.data.datasets || []).forEach(function (ds) {
+      if (!ds.isobenchDashLast) return;
+      var last = ds.data.length - 1;
+      ds.segment = { borderDash: function (c) { return c.p1DataIndex === last ? [3, 4] : undefined; } };
+    });
     var axes = cfg.options.isobenchAxes || {};
     Object.keys(axes).forEach(function (id) {
       var a = axes[id];
@@ -1389,7 +1539,7 @@ export const CHART_RUNTIME_JS = `(function () {
     };
     return cfg;
   }
-  return { errorBars: errorBars, prepare: prepare };
+  return { errorBars: errorBars, labels: labels, prepare: prepare };
 })()`;
 
 /** Every chart spec of the model in document order (summary first). */
@@ -1400,6 +1550,7 @@ export function allCharts(model: ReportModel): ChartSpec[] {
   for (const c of model.categories) {
     if (c.chart) out.push(c.chart);
     out.push(...c.distributions);
+    if (c.isolation) out.push(...c.isolation.charts);
   }
   return out;
 }

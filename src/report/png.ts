@@ -119,6 +119,10 @@ export async function renderPngsFromModel(model: ReportModel, size: { width: num
       out.push({ name: pngName(cat.chart), data: await render(cat.chart, caveat ? [tcgLine] : []) });
     }
     for (const d of cat.distributions) out.push({ name: pngName(d), data: await render(d, caveat ? [tcgLine] : []) });
+    for (const c of cat.isolation?.charts ?? []) {
+      const title = `${c.title} · run ${model.runId}`;
+      out.push({ name: pngName(c), data: await render({ ...c, title }, caveat ? [tcgLine] : []) });
+    }
   }
   return out;
 }

@@ -21,9 +21,6 @@ import type { Workload } from '../../src/workloads/types.js';
 import { makeTestContext, type TestContext } from '../helpers/context.js';
 import { makeWorkloadContext } from '../helpers/workload-context.js';
 
-const isRoot = process.getuid?.() === 0;
-const hasQemu = existsSync('/usr/bin/qemu-system-x86_64');
-const hasRunc = existsSync('/usr/sbin/runc') || existsSync('/usr/bin/runc');
 
 function cgroupsOf(prefix: string): string[] {
   const out: string[] = [];
@@ -34,7 +31,7 @@ function cgroupsOf(prefix: string): string[] {
   return out;
 }
 
-describe.skipIf(!isRoot || !hasQemu || !hasRunc)('isolation workloads: VM vs container', () => {
+describe('isolation workloads: VM vs container', () => {
   let t: TestContext;
   let vm: Backend;
   let ct: Backend;
