@@ -123,6 +123,7 @@ function withUnit(v: string, unit: string): string {
 }
 
 function plural(n: number, word: string): string {
+  if (word === 'entry') return n === 1 ? '1 entry' : `${n} entries`;
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
@@ -326,7 +327,7 @@ function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationView | n
         type: 'line',
         id: `chart-partition-${res.id}-share`,
         title: `${res.title}: share of instance A over time (target ${f(t)}%)`,
-        subtitle: 'A\'s part of what A and B got together, per sampling interval; both busy; hollow points: outside the counted window',
+        subtitle: 'A\'s part of A + B per sampling interval, both busy; hollow: outside the counted window',
         xTitle: 'time (s)',
         yTitle: 'A\'s share (%)',
         ySuffix: '%',
@@ -343,7 +344,7 @@ function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationView | n
         type: 'line',
         id: `chart-partition-${res.id}-cap`,
         title: `${res.title}: hard cap on A alone (${f(capLine)} ${capUnit ?? ''})`.replace(/ \)/, ')'),
-        subtitle: 'what A achieved per sampling interval, A alone and capped; dashed: the cap; hollow points: outside the counted window',
+        subtitle: 'A alone under the cap, per sampling interval; dashed: the cap; hollow: outside the counted window',
         xTitle: 'time (s)',
         yTitle: capUnit ?? '',
         ySuffix: '',
@@ -489,8 +490,8 @@ function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationView | nu
     if (firstEnd) {
       // The end: a red ✕ at 0 (the step did not complete), joined to the last completed step.
       pts.push({ x: firstEnd.pct, y: 0 });
-      text.push(endText ?? '');
-      marks.push(endText ?? null);
+      text.push(`${cell.backend}: ${endText ?? ''}`);
+      marks.push(`${cell.backend}: ${endText ?? ''}`);
       hollow.push(false);
       crosses.push(true);
     }
@@ -534,7 +535,7 @@ function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationView | nu
         type: 'line',
         id: 'chart-memory-gradient-curve',
         title: 'Memory-limit gradient: throughput vs working set',
-        subtitle: 'throughput relative to the first step (100%); ✕ = the step that did not complete (drawn at 0), labelled with how it ended',
+        subtitle: 'throughput relative to the first step (100%); ✕ = the step that did not complete (drawn at 0), labelled with how it ended; dotted: no step measured in between',
         xTitle: `working set (% of the memory limit${limit !== undefined ? ` of ${f(limit, 0)} MiB` : ''})`,
         yTitle: 'throughput (% of the first step)',
         ySuffix: '%',

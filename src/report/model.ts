@@ -1370,7 +1370,7 @@ function lineChartConfig(spec: LineChartSpec, font: { family: string }, titlePlu
       maintainAspectRatio: false,
       parsing: true,
       isobenchAxes: { x: { log: false, suffix: spec.xSuffix ?? '' }, y: { log: false, suffix: spec.ySuffix } },
-      plugins: titlePlugins,
+      plugins: { ...titlePlugins, legend: { position: 'bottom', labels: { font: { ...font, size: 12 }, usePointStyle: true, pointStyle: 'line', pointStyleWidth: 26 } } },
       scales: {
         x: {
           type: 'linear',

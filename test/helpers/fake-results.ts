@@ -66,6 +66,101 @@ export interface FakeOptions {
   /** Per backend: make one workload's cell fail. */
   failCell?: { backend: string; workload: string };
   repetitions?: number;
+  /** Add partition, memory-gradient, density and noisy-neighbor cells with cell.extra of each shape. */
+  isolation?: boolean;
+}
+
+/** A share series around `pct` (first point outside the counted window), as the partition workload records it. */
+function shareSeries(pct: number, wobble: number): { tS: number; aPct: number; rates: number[]; counted: boolean }[] {
+  return Array.from({ length: 8 }, (_, i) => {
+    const a = i === 0 ? 50 : pct + (i % 2 ? wobble : -wobble);
+    return { tS: 0.125 + i * 0.25, aPct: a, rates: [a / 100, 1 - a / 100], counted: i > 0 };
+  });
+}
+
+function rateSeries(centre: number, wobble: number): { tS: number; rate: number; counted: boolean }[] {
+  return Array.from({ length: 8 }, (_, i) => ({ tS: 0.125 + i * 0.25, rate: centre + (i % 2 ? wobble : -wobble), counted: true }));
+}
+
+/** cell.extra of each isolation workload for one backend (shapes as in a real run, scaled down). */
+export function isolationExtras(label: string): Record<string, Record<string, unknown>> {
+  const vm = label.startsWith('vm');
+  const speed = vm ? 0.15 : label === 'native' ? 1 : 0.95;
+  const pss = vm ? 230 : label === 'native' ? 0 : 0.9;
+  return {
+    partition: {
+      'cpu-share': { mechanism: 'cpu.shares (cgroup v1)', targetPct: 80, weights: [1000, 250], cpu: 1, achievedPct: vm ? 79.4 : 80.1, meanCpus: [0.79, 0.2], countedSeconds: 1.75, series: shareSeries(vm ? 79.4 : 80.1, 0.6), rawLog: `raw/${label}/partition/cpu.log` },
+      'cpu-cap': { mechanism: 'cpu.cfs_quota_us/cpu.cfs_period_us', capPct: 50, achievedPct: 49.9, series: rateSeries(50, 5), seriesUnit: '% of a CPU', rawLog: 'x' },
+      'disk-share': {
+        mechanism: 'throttle',
+        mechanismReason: `the disk scheduler is mq-deadline: weight files exist but would be ignored ${HOSTILE}`,
+        device: '254:0',
+        targetPct: 80,
+        capsIops: [160, 40],
+        achievedPct: 80,
+        iops: [160, 40],
+        series: shareSeries(80, 1),
+        rawLog: 'x',
+      },
+      'disk-cap': { mechanism: 'blkio.throttle.read_iops_device', device: '254:0', capIops: 150, iops: 149.8, series: rateSeries(150, 30), seriesUnit: 'IOPS', rawLog: 'x' },
+      'net-share': { mechanism: 'tc htb on the bench bridge (br0): link 200 Mbit/s, classes rate 160/40 Mbit/s, ceil 200', targetPct: 80, achievedPct: vm ? 79.1 : 80.05, iperfMbps: [154, 40], series: shareSeries(80, 0.5), seriesUnit: 'Mbit/s', rawLog: 'x' },
+      'net-cap': { mechanism: 'tc tbf on veth1 (A\'s bench-side link)', capMbit: 80, iperfMbps: 76.7, series: rateSeries(79, 1), seriesUnit: 'Mbit/s', rawLog: 'x' },
+    },
+    'memory-gradient': {
+      'memory-gradient': {
+        limitMiB: 128,
+        instance: `${label}-10`,
+        steps: vm
+          ? [
+              { pct: 25, mib: 32, outcome: 'ok', mibPerS: 2041, wallMs: 1694, code: 0, rawLog: 'x' },
+              { pct: 75, mib: 96, outcome: 'oom-killed', wallMs: 1229, code: 137, rawLog: 'x' },
+            ]
+          : [
+              { pct: 25, mib: 32, outcome: 'ok', mibPerS: 22400 * speed, wallMs: 1152, code: 0, rawLog: 'x' },
+              { pct: 75, mib: 96, outcome: 'ok', mibPerS: 20600 * speed, wallMs: 1390, code: 0, rawLog: 'x' },
+              { pct: 100, mib: 128, outcome: 'oom-killed', wallMs: 590, code: 137, rawLog: 'x' },
+            ],
+        lastOkPct: vm ? 25 : 75,
+        oomAtPct: vm ? 75 : 100,
+        ending: 'oom-killed',
+        endingPct: vm ? 75 : 100,
+      },
+    },
+    density: {
+      density: {
+        instanceMemoryMiB: 256,
+        levelsPlanned: [1, 2],
+        baselineMemAvailMiB: 23000,
+        levels: [1, 2].map((n) => ({ instances: n, memAvailMiB: 23000 - n * (pss + 2), pssSumMiB: n * pss, rssSumMiB: n * pss * 1.05, cgroupSumMiB: n * pss * 0.97, readyMs: [100], meanReadyMs: 100 })),
+        starts: [],
+        stopped: { reason: 'max-instances', detail: 'reached the last level (2 instances; maxInstances 2)' },
+        ksm: { atStart: { run: 0, pagesSharing: 1024, pagesShared: 100, pagesToScan: 100, fullScans: 3, pagesScanned: 1000 } },
+      },
+    },
+    'noisy-neighbor': Object.fromEntries(
+      (
+        [
+          ['cpu', 'events/s', 3800, 0.52],
+          ['memory', 'MiB/s', 35000, 0.55],
+          ['disk', 'IOPS', 14000, vm ? 0.7 : 0.1],
+          ['network', 'Mbit/s', 13000, 0.4],
+        ] as const
+      ).map(([kind, unit, alone, loss]) => [`neighbor-${kind}`, { unit, alone: alone * speed, withNeighbor: alone * speed * (1 - loss), degradationPct: loss * 100, order: 'alone first', cpus: [1] }]),
+    ),
+  };
+}
+
+/** The isolation cells of one backend: one headline-free metric each, and the extra. */
+function isolationCells(label: string): Cell[] {
+  const ex = isolationExtras(label);
+  const one = (metric: string, unit: string, value: number): MetricResult => ({ metric, unit, higherIsBetter: true, values: [value], repetitions: [1], rawLogs: ['raw/x.log'], summary: summarizeValues([value]) });
+  const wrap = (o: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, [{ repetition: 1, data: v }]]));
+  return [
+    { backend: label, workload: 'density', state: 'complete', metrics: [one('max-instances', 'instances', 2)], extra: wrap(ex.density ?? {}) },
+    { backend: label, workload: 'partition', state: 'complete', metrics: [one('cpu-share-a-pct', '%', 80)], extra: wrap(ex.partition ?? {}) },
+    { backend: label, workload: 'memory-gradient', state: 'complete', metrics: [one('last-ok-pct', '% of limit', label.startsWith('vm') ? 25 : 75)], extra: wrap(ex['memory-gradient'] ?? {}) },
+    { backend: label, workload: 'noisy-neighbor', state: 'complete', metrics: [one('cpu-degradation-pct', '%', 52)], extra: wrap(ex['noisy-neighbor'] ?? {}) },
+  ];
 }
 
 function gauss(rnd: () => number): number {
@@ -145,6 +240,7 @@ export function fakeResults(opts: FakeOptions = {}): RunResults {
         cells.push({ backend: label, workload, state: 'complete', metrics });
       }
     }
+    if (opts.isolation) cells.push(...isolationCells(label));
   }
   const overheads: Overhead[] = [];
   for (const cell of cells.filter((c) => c.backend !== 'native')) {
@@ -215,7 +311,8 @@ export function fixtureSet(): Record<string, RunResults> {
   b.startedAt = '2026-01-08T12:00:00.000Z';
   b.endedAt = '2026-01-08T12:39:51.000Z';
   const partial = fakeResults({ runId: '20260109-090000-partial', seed: 3, failCell: { backend: 'vm:q35-tcg', workload: 'disk' } });
-  return { 'run-a.json': a, 'run-b.json': b, 'partial.json': partial };
+  const isolation = fakeResults({ runId: '20260110-090000-isolation', seed: 4, isolation: true });
+  return { 'run-a.json': a, 'run-b.json': b, 'partial.json': partial, 'isolation.json': isolation };
 }
 
 export const FIXTURE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/results');

@@ -143,6 +143,34 @@ describe.skipIf(!existsSync(CHROMIUM))('HTML report in headless Chromium', () =>
     await page.close();
   });
 
+  it('draws the isolation charts from cell.extra (partition, gradient, density, noisy neighbour)', async () => {
+    const { page, consoleErrors, dialogs } = await open(load('isolation.json'));
+    const canvases = await page.evaluate(() =>
+      [...document.querySelectorAll('.isolation canvas')].map((c) => {
+        const ctx = (c as HTMLCanvasElement).getContext('2d')!;
+        const { data } = ctx.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height);
+        let ink = 0;
+        for (let i = 0; i < data.length; i += 4) if (data[i + 3]! > 0 && (data[i]! < 235 || data[i + 1]! < 235 || data[i + 2]! < 235)) ink++;
+        return { id: c.id, drawn: c.getAttribute('data-drawn'), ink: ink / ((c as HTMLCanvasElement).width * (c as HTMLCanvasElement).height) };
+      }),
+    );
+    expect(canvases.map((c) => c.id)).toEqual(
+      expect.arrayContaining(['chart-partition-cpu-share', 'chart-partition-disk-cap', 'chart-partition-net-share', 'chart-memory-gradient-curve', 'chart-density-memory', 'chart-noisy-neighbor-cpu', 'chart-noisy-neighbor-network']),
+    );
+    expect(canvases).toHaveLength(12);
+    for (const c of canvases) {
+      expect(c.drawn, c.id).toBe('1');
+      expect(c.ink, c.id).toBeGreaterThan(0.01);
+    }
+    expect(await page.locator('#cat-partition .note').innerText()).toMatch(/hard throttles, not weights/);
+    expect(await page.locator('#memory-gradient-steps').innerText()).toMatch(/guest OOM at 75%/);
+    expect(await page.locator('#cat-memory-gradient .findings').innerText()).toMatch(/A cliff, not a gradient/);
+    expect(dialogs).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+    await page.locator('#cat-memory-gradient .isolation').screenshot({ path: '/tmp/isobench-report-gradient.png' });
+    await page.close();
+  });
+
   it('renders a partial run with its status banner and failed cell', async () => {
     const { page, consoleErrors, dialogs } = await open(load('partial.json'));
     expect(await page.locator('#status-banner').textContent()).toMatch(/partial/i);
