@@ -16,6 +16,7 @@
  * Ratios: isobench/bare (the issue's target, <= 1.3) and isobench/floor (what the
  * harness itself adds on top of the runtime).
  */
+import { percentile as quantile } from '../src/stats/index.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ContainerBackend, type ContainerRuntime } from '../src/backends/container.js';
@@ -35,14 +36,6 @@ function specFor(name: string): InstanceSpec {
   return { name, vcpus: 1, cpus: [1], memoryMiB: 128, pidsLimit: 64, disk: { sizeMiB: 64, mode: 'dir' }, network: false };
 }
 
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (pos - lo);
-}
 
 async function main(): Promise<void> {
   const runtime = arg('runtime', 'runc') as ContainerRuntime;

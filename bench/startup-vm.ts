@@ -9,6 +9,7 @@
  * On a hardware-KVM host the design target is <= 300 ms (q35) and <= 150 ms
  * (microvm) boot-to-ready: run with `--accel kvm` (and `--machine microvm`).
  */
+import { percentile as quantile } from '../src/stats/index.js';
 import { parseArgs } from 'node:util';
 import { makeTestContext } from '../test/helpers/context.js';
 import { VmBackend, bareBoot, type MachineType } from '../src/backends/vm.js';
@@ -32,14 +33,6 @@ const machine = values.machine as MachineType;
 const vcpus = Number(values.vcpus);
 const memoryMiB = Number(values.memory);
 
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (pos - lo);
-}
 
 const { ctx, dispose } = await makeTestContext({ network: values.network });
 const rows: Record<string, number[]> = {};

@@ -45,7 +45,7 @@ import type { HostFacts } from '../host/facts.js';
 import type { TapAttachment } from '../net/bench.js';
 import { instanceFootprint } from './proc-memory.js';
 import { IsobenchError, errorMessage } from '../errors.js';
-import { run, sleep, spawnLong, toolVersion } from '../util/proc.js';
+import { sleep, spawnLong, toolVersion } from '../util/proc.js';
 import { decideAccelerator, type AccelDecision, type AccelRequest, type Accelerator } from './accel.js';
 import { QmpClient } from './qmp.js';
 import { QgaClient } from './qga.js';

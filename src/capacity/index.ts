@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { IsobenchError, EXIT_OK } from '../errors.js';
 import { SCHEMA_VERSION, type RunResults } from '../results/types.js';
 import { buildPlan, type CapacityPlan, type PlanOptions } from './model.js';
-import { parseHostSpec, parseInstanceDemand, parseReserve, type HostSpec, type InstanceDemand, type ReserveSpec } from './spec.js';
+import { parseHostSpec, parseInstanceDemand, parseReserve } from './spec.js';
 import { renderJson, renderMarkdown, renderText } from './render.js';
 
 export type { CapacityPlan } from './model.js';
@@ -18,23 +18,12 @@ export type { HostSpec, InstanceDemand, ReserveSpec } from './spec.js';
 export { renderText, renderJson, renderMarkdown, renderRuntimeClassYaml, capacityChartData, capacitySweepChartData } from './render.js';
 export type { CapacityChartData, SweepChartData } from './render.js';
 
-export interface PlanCapacityOptions {
-  host: HostSpec;
-  instance: InstanceDemand;
-  target?: number;
-  reserve?: Partial<ReserveSpec>;
-  sweepMiB?: number[];
-  breakEvenPct?: number;
-}
+/** Options of planCapacity: the model's own (host, demand, target, reserve, sweep, break-even). */
+export type PlanCapacityOptions = PlanOptions;
 
 /** Build the capacity plan of a run (pure). */
 export function planCapacity(results: RunResults, opts: PlanCapacityOptions): CapacityPlan {
-  const o: PlanOptions = { host: opts.host, instance: opts.instance };
-  if (opts.target !== undefined) o.target = opts.target;
-  if (opts.reserve !== undefined) o.reserve = opts.reserve;
-  if (opts.sweepMiB !== undefined) o.sweepMiB = opts.sweepMiB;
-  if (opts.breakEvenPct !== undefined) o.breakEvenPct = opts.breakEvenPct;
-  return buildPlan(results, o);
+  return buildPlan(results, opts);
 }
 
 /** Minimal shape check: enough for the capacity model to read safely. Extra fields pass. */

@@ -113,8 +113,14 @@ export function overhead(native: readonly number[], backend: readonly number[], 
   return { ratio: r.ratio, ratioCi95: r.ci95, overheadPct: toPct(r.ratio), overheadPctCi95: ci, verdict };
 }
 
+/** Quantile with linear interpolation between order statistics (R type 7); NaN for no values. */
 export function percentile(values: readonly number[], p: number): number {
-  return ss.quantile([...values], p);
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const pos = (s.length - 1) * p;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (pos - lo);
 }
 
 export interface DifferenceEstimate {

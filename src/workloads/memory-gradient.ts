@@ -24,7 +24,7 @@
 import { z } from 'zod';
 import type { ExecResult, Instance } from '../backends/types.js';
 import { parseSysbenchMemory } from './parsers/sysbench.js';
-import { metric, parseRaw } from './common.js';
+import { metric } from './common.js';
 import { round } from './isolation.js';
 import { registerWorkload } from './registry.js';
 import type { MetricDecl, MetricValue, Workload } from './types.js';

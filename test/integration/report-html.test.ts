@@ -3,7 +3,7 @@
  * no browser download): no console errors, every chart drawn, the headline
  * table complete, hostile strings shown as text, nothing fetched but file://.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -23,7 +23,7 @@ interface Opened {
   requests: string[];
 }
 
-describe.skipIf(!existsSync(CHROMIUM))('HTML report in headless Chromium', () => {
+describe('HTML report in headless Chromium', () => {
   let browser: Browser;
   let work: string;
 
