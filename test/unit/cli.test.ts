@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { isobench } from '../helpers/cli.js';
 
 describe('isobench CLI', () => {
@@ -54,7 +57,9 @@ describe('isobench CLI', () => {
 });
 
 describe('isobench compare (CLI, recorded results)', () => {
-  const env = { ISOBENCH_REPORTS: '/tmp/isobench-cli-compare-reports' };
+  const reports = mkdtempSync(path.join(os.tmpdir(), 'ib-compare-'));
+  const env = { ISOBENCH_REPORTS: reports };
+  afterAll(() => rmSync(reports, { recursive: true, force: true }));
   it('flags the planted 20% regression: exit 1 with --fail-on-regression 10', async () => {
     const r = await isobench(['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json', '--fail-on-regression', '10'], env);
     expect(r.stdout).toMatch(/regressed/);
