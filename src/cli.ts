@@ -29,6 +29,12 @@ async function cmdDoctor(opts: { json?: boolean; cleanup?: boolean }): Promise<n
     // A cgroup parent left empty is removed too.
     const { CgroupHandle, CGROUP_PARENT } = await import('./host/cgroup.js');
     await new CgroupHandle(host.cgroup, CGROUP_PARENT).destroy().catch(() => undefined);
+    // OCI runtimes also create the parent in hierarchies isobench does not use (devices, name=systemd, unified).
+    for (const h of await fs.readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
+      const dir = path.join('/sys/fs/cgroup', h, CGROUP_PARENT);
+      const kids = await fs.readdir(dir, { withFileTypes: true }).catch(() => undefined);
+      if (kids && !kids.some((k) => k.isDirectory())) await fs.rmdir(dir).catch(() => undefined);
+    }
     if (opts.json) out(JSON.stringify({ removed, failed }, null, 2));
     else {
       out(removed.length ? `removed ${removed.length} isobench leftover(s):\n${removed.map((r) => `  ${r}`).join('\n')}` : 'no isobench leftovers found');
