@@ -44,6 +44,7 @@ import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import type { HostFacts } from '../host/facts.js';
 import type { TapAttachment } from '../net/bench.js';
 import { instanceFootprint } from './proc-memory.js';
+import { cgroupWrappedArgv } from './exec-in-cgroup.js';
 import { IsobenchError, errorMessage } from '../errors.js';
 import { sleep, spawnLong, toolVersion } from '../util/proc.js';
 import { decideAccelerator, type AccelDecision, type AccelRequest, type Accelerator } from './accel.js';
@@ -72,7 +73,6 @@ export const DEFAULT_BOOT_TIMEOUT_MS = 60_000;
 export const BASE_KERNEL_ARGS = ['console=ttyS0', 'reboot=t', 'panic=-1', 'quiet', 'cryptomgr.notests', 'i8042.noaux', 'i8042.nomux', 'i8042.nopnp', '8250.nr_uarts=1'];
 const QEMU = 'qemu-system-x86_64';
 /** Writes its own pid to each cgroup procs file given before `--`, then execs the rest. */
-const CGROUP_WRAPPER = 'while [ "$#" -gt 0 ]; do f=$1; shift; [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; done; exec "$@"';
 export const TCG_WARNING =
   'VM figures come from TCG EMULATION (no usable hardware virtualization on this host): they describe QEMU emulation, not the cost of hardware virtualization (KVM). Do not use them to size VMs on a KVM host.';
 
@@ -133,12 +133,6 @@ export function buildQemuArgv(i: QemuArgvInput, qemu = QEMU): string[] {
 }
 
 /** argv that starts `inner` inside a cgroup via the sh wrapper (pure). */
-export function cgroupWrappedArgv(procsFiles: readonly string[], inner: readonly string[]): string[] {
-  for (const f of procsFiles) if (f === '--') throw new Error('bad cgroup procs file');
-  return ['sh', '-c', CGROUP_WRAPPER, 'isobench-cgroup-wrap', ...procsFiles, '--', ...inner];
-}
-
-/** Parse `Rss:` and `Pss:` (kB) from /proc/<pid>/smaps_rollup (pure). */
 /** Console text without ANSI escapes and empty lines; the last `n` lines (pure). */
 export function consoleTail(text: string, n = 15): string[] {
   // eslint-disable-next-line no-control-regex

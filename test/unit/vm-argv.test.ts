@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildQemuArgv, cgroupWrappedArgv, consoleTail, parseInitMarks, variantOf } from '../../src/backends/vm.js';
+import { buildQemuArgv, consoleTail, parseInitMarks, variantOf } from '../../src/backends/vm.js';
+import { cgroupWrappedArgv } from '../../src/backends/exec-in-cgroup.js';
 import { parseSmapsRollup } from '../../src/backends/proc-memory.js';
 import { renderInitScript } from '../../src/images/guest.js';
 
