@@ -33,6 +33,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { instanceFootprint } from './proc-memory.js';
+import { RUNTIME_STATE_ROOT } from '../host/leftovers.js';
 import { IsobenchError, errorMessage } from '../errors.js';
 import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import { netnsPath, type VethAttachment } from '../net/bench.js';
@@ -54,7 +55,7 @@ const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60_000;
 
 /** Where a runtime keeps its state for one run (short path: unix sockets live there). */
 export function runtimeRoot(shortId: string, runtime: ContainerRuntime): string {
-  return `/run/isobench/${shortId}/${runtime}`;
+  return path.join(RUNTIME_STATE_ROOT, shortId, runtime);
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -422,33 +423,3 @@ class ContainerInstance implements Instance {
   }
 }
 
-/**
- * For `doctor --cleanup` after a killed run: delete every container in the
- * isobench runtime roots (/run/isobench/<shortId>/<runtime>) except the run ids
- * in `keep`, and remove the emptied roots. Returns what it removed.
- */
-export async function removeStaleContainers(keep: readonly string[] = []): Promise<string[]> {
-  const removed: string[] = [];
-  let ids: string[] = [];
-  try {
-    ids = await fs.readdir('/run/isobench');
-  } catch {
-    return removed;
-  }
-  for (const shortId of ids) {
-    if (keep.includes(shortId)) continue;
-    for (const rt of ['runc', 'crun', 'runsc'] as const) {
-      const root = runtimeRoot(shortId, rt);
-      if (!(await exists(root))) continue;
-      const global = rt === 'runsc' ? ['runsc', `--root=${root}`] : [rt, '--root', root];
-      const list = await run([...global, 'list', '--quiet'], { timeoutMs: 30_000 });
-      for (const id of list.stdout.split('\n').map((s) => s.trim()).filter(Boolean)) {
-        await run([...global, 'delete', '--force', id], { timeoutMs: 30_000 });
-        removed.push(`${rt}:${shortId}/${id}`);
-      }
-      await fs.rm(root, { recursive: true, force: true });
-    }
-    await fs.rmdir(path.join('/run/isobench', shortId)).catch(() => undefined);
-  }
-  return removed;
-}

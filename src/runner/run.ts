@@ -30,7 +30,6 @@ import { ParseError } from '../workloads/types.js';
 import { SCHEMA_VERSION, type BackendResult, type Cell, type MetricResult, type RunResults, type Warning } from '../results/types.js';
 import { loadResults, resolveRunDir, writeResults } from '../results/io.js';
 import { summarize, overhead, ciHalfWidthPct } from '../stats/index.js';
-import { run as runProc } from '../util/proc.js';
 import type { WorkloadImage } from '../images/rootfs.js';
 
 export const TOOL_VERSION = '0.1.0';
@@ -382,7 +381,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
           }
           const extras: Array<{ name: string; data: unknown }> = [];
           try {
-            const values = await runOneRepetition(lb, workload, params, rep, ensureInstance, baseSpec, net, runDir, scenario, progress, cleanup, (name, data) => extras.push({ name, data }));
+            const values = await runOneRepetition(lb, workload, params, rep, ensureInstance, baseSpec, net, runDir, scenario, progress, (name, data) => extras.push({ name, data }));
             if (rep > 0) recordValues(cell, workload, values, rep);
             if (rep > 0) recordExtras(cell, extras, rep);
           } catch (e) {
@@ -430,9 +429,11 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     }
     const failures = await cleanup.releaseAll();
     activeCleanup = undefined;
-    const status: RunResults['status'] = aborted || statusReason?.startsWith('run failed') ? 'partial' : statusReason ? 'partial' : 'complete';
+    // Complete only when nothing went wrong; failed only when a run error left nothing measured.
     const anyMeasured = [...cells.values()].some((c) => [...c.metrics.values()].some((m) => m.values.length > 0));
-    finalResults = snapshot(status === 'partial' && !anyMeasured && statusReason?.startsWith('run failed') ? 'failed' : status, new Date().toISOString());
+    const status: RunResults['status'] =
+      !statusReason && !aborted ? 'complete' : statusReason?.startsWith('run failed') && !anyMeasured ? 'failed' : 'partial';
+    finalResults = snapshot(status, new Date().toISOString());
     if (failures.length > 0) {
       finalResults.cleanupFailed = {
         leftovers: failures.map((f) => `${f.label}: ${f.error}`),
@@ -516,7 +517,6 @@ async function runOneRepetition(
   runDir: string,
   scenario: Scenario,
   progress: Progress,
-  _cleanup: CleanupRegistry,
   onExtra?: (name: string, data: unknown) => void,
 ): Promise<MetricValue[]> {
   let instance: Instance;
@@ -633,10 +633,4 @@ function noiseWarnings(cells: Cell[]): Warning[] {
     }
   }
   return out;
-}
-
-/** Used by doctor --cleanup and tests: is anything of a run still around? */
-export async function runLeftovers(shortId: string): Promise<string[]> {
-  const r = await runProc(['ip', 'netns', 'list']);
-  return r.stdout.split('\n').filter((l) => l.includes(`isobench-${shortId}`));
 }
