@@ -805,16 +805,10 @@ export function buildCategoryChart(cat: Pick<CategoryView, 'id' | 'title' | 'met
       const cell = m.cells[ci];
       const sum = cell?.summary;
       if (!sum) {
-        s.values.push(null);
-        s.lo.push(null);
-        s.hi.push(null);
-        s.text.push(null);
+        pushBar(s, null);
         continue;
       }
-      s.values.push(meanOf(sum) / base);
-      s.lo.push(sum.ci95[0] / base);
-      s.hi.push(sum.ci95[1] / base);
-      s.text.push(`mean ${fmtNum(sum.mean)} ${m.unit}, 95% CI of the mean [${fmtNum(sum.ci95[0])}, ${fmtNum(sum.ci95[1])}], median ${fmtNum(sum.median)}, n=${sum.n}`);
+      pushBar(s, meanOf(sum) / base, sum.ci95[0] / base, sum.ci95[1] / base, `mean ${fmtNum(sum.mean)} ${m.unit}, 95% CI of the mean [${fmtNum(sum.ci95[0])}, ${fmtNum(sum.ci95[1])}], median ${fmtNum(sum.median)}, n=${sum.n}`);
     }
     if (s.values.every((v) => v === null)) s.label = `${col.label} (no data)`;
     return s;
@@ -848,17 +842,11 @@ function buildAbsoluteChart(cat: Pick<CategoryView, 'id' | 'title' | 'metrics'>,
     for (const m of charted) {
       const sum = m.cells[ci]?.summary;
       if (!sum) {
-        s.values.push(null);
-        s.lo.push(null);
-        s.hi.push(null);
-        s.text.push(null);
+        pushBar(s, null);
         continue;
       }
-      s.values.push(sum.mean * unit.factor);
-      s.lo.push(sum.ci95[0] * unit.factor);
-      s.hi.push(sum.ci95[1] * unit.factor);
       const vs = m.cells[ci]?.vs;
-      s.text.push(`mean ${fmtQuantity(sum.mean, m.unit)} [${fmtNum(sum.ci95[0] * unit.factor)}, ${fmtNum(sum.ci95[1] * unit.factor)}], n=${sum.n}${vs ? `; vs native ${vs.value} ${vs.ci}` : ''}`);
+      pushBar(s, sum.mean * unit.factor, sum.ci95[0] * unit.factor, sum.ci95[1] * unit.factor, `mean ${fmtQuantity(sum.mean, m.unit)} [${fmtNum(sum.ci95[0] * unit.factor)}, ${fmtNum(sum.ci95[1] * unit.factor)}], n=${sum.n}${vs ? `; vs native ${vs.value} ${vs.ci}` : ''}`);
     }
     if (s.values.every((v) => v === null)) s.label = `${col.label} (no data)`;
     return s;
@@ -989,6 +977,14 @@ export function buildHeadline(categories: CategoryView[], compared: ColumnView[]
  * headline table as differences. The axis follows the bars; whiskers beyond it
  * are clipped and drawn with an arrow.
  */
+/** Append one bar (value, CI whisker ends, tooltip text) to a series, or a gap with `null`. */
+function pushBar(s: BarSeries, value: number | null, lo: number | null = null, hi: number | null = null, text: string | null = null): void {
+  s.values.push(value);
+  s.lo.push(lo);
+  s.hi.push(hi);
+  s.text.push(text);
+}
+
 export function buildSummaryChart(headline: HeadlineRow[], compared: ColumnView[]): BarChartSpec | null {
   const rows = headline.filter((r) => r.mode === 'ratio');
   if (rows.length === 0 || compared.length === 0) return null;
@@ -997,17 +993,11 @@ export function buildSummaryChart(headline: HeadlineRow[], compared: ColumnView[
     for (const row of rows) {
       const o = row.entries.find((e) => e.backend === col.label)?.overhead ?? null;
       if (!o || !Number.isFinite(o.ratio) || o.ratio <= 0) {
-        s.values.push(null);
-        s.lo.push(null);
-        s.hi.push(null);
-        s.text.push(null);
+        pushBar(s, null);
         continue;
       }
       const f = costFactor(o);
-      s.values.push(f.value);
-      s.lo.push(f.ci[0]);
-      s.hi.push(f.ci[1]);
-      s.text.push(`${fmtOverheadValue(o)}, 95% CI ${fmtOverheadCi(o)}; ${fmtOverheadDetail(o)} (${verdictText(o)})`);
+      pushBar(s, f.value, f.ci[0], f.ci[1], `${fmtOverheadValue(o)}, 95% CI ${fmtOverheadCi(o)}; ${fmtOverheadDetail(o)} (${verdictText(o)})`);
     }
     return s;
   });
