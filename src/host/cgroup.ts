@@ -388,9 +388,7 @@ export class CgroupHandle {
   /** Pids of every process in the cgroup (any hierarchy; v1 ones agree). */
   async pids(): Promise<number[]> {
     const d = this.dir('memory') ?? this.dir('pids') ?? this.dirs()[0];
-    if (!d) return [];
-    const text = await readText(path.join(d, 'cgroup.procs'));
-    return (text ?? '').split('\n').filter(Boolean).map(Number);
+    return d ? procsOf(d) : [];
   }
 
   /** Kill what is left inside and remove the directories (children first). Idempotent. */
