@@ -96,7 +96,14 @@ export class BenchNet {
     const netns = `${NETNS_PREFIX}${this.shortId}-${safeLabel(label)}${index}`.slice(0, 60);
     const benchIf = `veth${index}`;
     await runOk(['ip', 'netns', 'add', netns]);
-    const releaseNs = this.cleanup.add(`netns ${netns}`, () => deleteNetns(netns));
+    // Deleting a namespace tears its devices down asynchronously in the kernel, so
+    // the bench end of the pair would linger for a moment after `ip netns del`
+    // (a transient leftover that a caller listing links can see). Deleting the
+    // bench end first removes both ends synchronously; then the namespace goes.
+    const releaseNs = this.cleanup.add(`veth ${benchIf} + netns ${netns}`, async () => {
+      await deleteLink(this.ns, benchIf);
+      await deleteNetns(netns);
+    });
     await runOk(['ip', '-n', this.ns, 'link', 'add', benchIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
     await runOk(['ip', '-n', this.ns, 'link', 'set', benchIf, 'master', 'br0', 'up']);
     await runOk(['ip', '-n', netns, 'link', 'set', 'lo', 'up']);
@@ -110,9 +117,7 @@ export class BenchNet {
     const { index, address } = this.allocate();
     const tap = `tap${index}`;
     await runOk(['ip', '-n', this.ns, 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
-    const release = this.cleanup.add(`tap ${tap} in ${this.ns}`, async () => {
-      await run(['ip', '-n', this.ns, 'link', 'del', tap]);
-    });
+    const release = this.cleanup.add(`tap ${tap} in ${this.ns}`, () => deleteLink(this.ns, tap));
     await runOk(['ip', '-n', this.ns, 'link', 'set', tap, 'master', 'br0', 'up']);
     // Locally administered MAC derived from the index, stable within a run.
     const mac = `52:54:00:${hex2(index >> 16)}:${hex2(index >> 8)}:${hex2(index)}`;
@@ -126,6 +131,14 @@ function hex2(n: number): string {
 
 function safeLabel(label: string): string {
   return label.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 12) || 'i';
+}
+
+/** Delete a link inside a namespace; a link (or namespace) already gone is not an error. */
+export async function deleteLink(ns: string, dev: string): Promise<void> {
+  const r = await run(['ip', '-n', ns, 'link', 'del', dev]);
+  if (r.code !== 0 && !/Cannot find device|does not exist|No such file|not found|Invalid/.test(r.stderr)) {
+    throw new Error(`ip -n ${ns} link del ${dev}: ${r.stderr.trim()}`);
+  }
 }
 
 export async function deleteNetns(ns: string): Promise<void> {
