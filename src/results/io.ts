@@ -17,6 +17,7 @@ export async function writeFileAtomic(file: string, data: string | Buffer): Prom
 
 export function sampleRows(results: RunResults): SampleRow[] {
   const rows: SampleRow[] = [];
+  const hostname = (results.host as { hostname?: unknown } | undefined)?.hostname;
   for (const cell of results.cells) {
     const backend = results.backends.find((b) => b.label === cell.backend);
     for (const m of cell.metrics) {
@@ -32,6 +33,7 @@ export function sampleRows(results: RunResults): SampleRow[] {
           repetition: m.repetitions[i] ?? i + 1,
           value,
           rawLog: m.rawLogs[i] ?? '',
+          ...(typeof hostname === 'string' ? { host: hostname } : {}),
         });
       });
     }

@@ -122,4 +122,6 @@ export interface SampleRow {
   repetition: number;
   value: number;
   rawLog: string;
+  /** The host that measured it: the inventory host name in a fleet, the hostname of a single run (absent in older runs). */
+  host?: string;
 }
