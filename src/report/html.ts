@@ -72,7 +72,8 @@ export function rawHref(rawBase: string, rawLog: string): string {
   return encodeURI(href).replace(/#/g, '%23').replace(/\?/g, '%3F');
 }
 
-const CSS = `
+/** The report stylesheet (the fleet report uses it too). */
+export const CSS = `
 :root{--ink:#0f172a;--muted:#475569;--faint:#94a3b8;--line:#e2e8f0;--bg:#f8fafc;--card:#fff;--accent:#0f766e}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--ink);font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
@@ -452,7 +453,8 @@ function renderFacts(m: ReportModel): string {
 </div></section>`;
 }
 
-const BOOT_JS = (runtime: string) => `
+/** Draws every chart of the embedded #isobench-charts JSON and marks its canvas data-drawn. */
+export const BOOT_JS = (runtime: string) => `
 (function () {
   var specs = JSON.parse(document.getElementById('isobench-charts').textContent);
   var runtime = ${runtime};

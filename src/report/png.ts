@@ -70,11 +70,11 @@ function pngName(spec: ChartSpec): string {
   return `${spec.id.replace(/^chart-/, '')}.png`;
 }
 
-export async function renderPngsFromModel(model: ReportModel, size: { width: number; height: number } = { width: PNG_WIDTH, height: PNG_HEIGHT }): Promise<PngFile[]> {
-  const runtime = chartRuntime();
-  const out: PngFile[] = [];
+export type PngRenderer = (spec: ChartSpec, footer: string[]) => Promise<Buffer>;
 
-  // One renderer for every chart: chartjs-node-canvas re-requires Chart.js per instance.
+/** One renderer for many charts (chartjs-node-canvas re-requires Chart.js per instance): the fleet report uses it too. */
+export function pngRenderer(size: { width: number; height: number } = { width: PNG_WIDTH, height: PNG_HEIGHT }): PngRenderer {
+  const runtime = chartRuntime();
   const canvas = new ChartJSNodeCanvas({
     width: size.width,
     height: size.height,
@@ -84,7 +84,7 @@ export async function renderPngsFromModel(model: ReportModel, size: { width: num
       C.defaults.color = '#334155';
     },
   });
-  const render = async (spec: ChartSpec, footer: string[]): Promise<Buffer> => {
+  return async (spec: ChartSpec, footer: string[]): Promise<Buffer> => {
     const raw = chartConfig(spec, { forPng: true }) as { options?: { plugins?: { subtitle?: { text?: unknown } } } };
     // The canvas squeezes a long line to fit: wrap long subtitles instead.
     const sub = raw.options?.plugins?.subtitle;
@@ -95,6 +95,11 @@ export async function renderPngsFromModel(model: ReportModel, size: { width: num
     opts.layout = { padding: { left: 8, right: 16, top: 4, bottom: footer.length ? footer.length * 18 + 30 : 4 } };
     return canvas.renderToBuffer(cfg);
   };
+}
+
+export async function renderPngsFromModel(model: ReportModel, size: { width: number; height: number } = { width: PNG_WIDTH, height: PNG_HEIGHT }): Promise<PngFile[]> {
+  const out: PngFile[] = [];
+  const render = pngRenderer(size);
 
   const caveat = acceleratorCaveat(model);
   const tcgLine = 'WARNING: VM figures are TCG software emulation, not hardware virtualization.';
