@@ -17,6 +17,8 @@ PACKAGES=(
   qemu-system-x86 qemu-utils runc crun runsc fio iperf3 sysbench stress-ng sockperf
   busybox-static cpio e2fsprogs qemu-guest-agent iproute2 kmod util-linux procps
   chromium hyperfine
+  # fleet runs (README "Fleet"): ansible-playbook on the controller, sshd on the hosts and in its test
+  ansible openssh-server
   # canvas (chartjs-node-canvas) builds from source against these:
   build-essential python3 pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev
 )

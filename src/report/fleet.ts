@@ -1,0 +1,253 @@
+/**
+ * The fleet report: HTML (self-contained, the single-run report's stylesheet
+ * and chart runtime), one PNG per headline figure and a Markdown summary.
+ * Hosts stand side by side: their state (a failed or unreachable host is a
+ * column with its stage, error and log, not a gap), their facts, and per
+ * figure each host's value with its CI, the spread across hosts and the
+ * outlier hosts. Capacity is per hardware model. Pure renderers plus one
+ * writer, like the single-run report.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { CapacityPlan, HostSpec, InstanceDemand } from '../capacity/index.js';
+import { planCapacity } from '../capacity/index.js';
+import { writeFileAtomic } from '../results/io.js';
+import { fleetSampleRows, type FleetFigure, type FleetHost, type FleetModel, type HardwareGroup } from '../fleet/merge.js';
+import { BOOT_JS, CSS, chartJsSource, escapeHtml, jsonForScript } from './html.js';
+import { mdEscape } from './markdown.js';
+import { CHART_RUNTIME_JS, categoryTitle, chartConfig, fmtCi, fmtNum, instanceFromScenario, type BarChartSpec } from './model.js';
+import { pngRenderer } from './png.js';
+import { loadCapacityHost, rawBaseFor } from './write.js';
+
+const HOST_COLOURS = ['#0f766e', '#b45309', '#7c3aed', '#be123c', '#1d4ed8', '#4d7c0f', '#c2410c', '#0e7490'];
+
+export interface GroupCapacity {
+  group: HardwareGroup;
+  /** Per backend: the smallest expected instances per host among the group's hosts (the conservative figure), and each host's. */
+  backends: { label: string; accelerator: string; minExpected: number; perHost: { host: string; expected: number; best: number; worst: number }[] }[];
+  error: string | undefined;
+}
+
+/** Capacity per hardware model: every measured host planned with the same host spec and instance, grouped. */
+export function fleetCapacity(model: FleetModel, host: HostSpec, instance: InstanceDemand): GroupCapacity[] {
+  return model.groups.map((group) => {
+    const plans: { host: string; plan: CapacityPlan }[] = [];
+    let error: string | undefined;
+    for (const name of group.hosts) {
+      const r = model.hosts.find((h) => h.name === name)?.results;
+      if (!r) continue;
+      try {
+        plans.push({ host: name, plan: planCapacity(r, { host, instance }) });
+      } catch (e) {
+        error = `${name}: ${(e as Error).message}`;
+      }
+    }
+    const labels = [...new Set(plans.flatMap((p) => p.plan.backends.map((b) => b.label)))];
+    const backends = labels.map((label) => {
+      const perHost = plans.flatMap((p) => {
+        const b = p.plan.backends.find((x) => x.label === label);
+        return b ? [{ host: p.host, expected: b.instancesPerHost.value, best: b.instancesPerHost.best, worst: b.instancesPerHost.worst }] : [];
+      });
+      const accelerator = plans.flatMap((p) => p.plan.backends.filter((x) => x.label === label).map((x) => x.accelerator))[0] ?? '';
+      return { label, accelerator, minExpected: Math.min(...perHost.map((p) => p.expected)), perHost };
+    });
+    return { group, backends, error };
+  });
+}
+
+function figureTitle(f: FleetFigure): string {
+  return `${categoryTitle(f.workload)} · ${f.metric} · ${f.backend}${f.kind === 'overhead' ? ' vs native' : ''}`;
+}
+
+function fmtValue(f: FleetFigure, v: number): string {
+  return f.kind === 'overhead' ? `${v >= 0 ? '+' : ''}${fmtNum(v)}%` : fmtNum(v);
+}
+
+/** One bar per host with its 95% CI whisker: the figure side by side across the fleet. */
+export function figureChart(f: FleetFigure, hosts: string[], index: number): BarChartSpec {
+  const vals = hosts.map((h) => f.perHost.find((p) => p.host === h) ?? null);
+  const all = vals.flatMap((v) => (v ? [v.value, ...(v.ci95 ?? [])] : []));
+  const lo = Math.min(0, ...all);
+  const hi = Math.max(0, ...all);
+  return {
+    type: 'bar',
+    id: `fleet-chart-${index}`,
+    title: figureTitle(f),
+    subtitle: `per host: mean with 95% CI${f.spread?.spreadPct != null ? ` · spread across hosts ${fmtNum(f.spread.spreadPct)}%` : ''}${f.outliers.length ? ` · outliers: ${f.outliers.join(', ')}` : ''}`,
+    axisTitle: f.unit,
+    labels: hosts,
+    series: [
+      {
+        label: f.kind === 'overhead' ? `${f.backend} overhead vs native` : f.backend,
+        colour: HOST_COLOURS[index % HOST_COLOURS.length]!,
+        values: vals.map((v) => v?.value ?? null),
+        lo: vals.map((v) => v?.ci95?.[0] ?? null),
+        hi: vals.map((v) => v?.ci95?.[1] ?? null),
+        text: vals.map((v) => (v ? `${fmtValue(f, v.value)} ${f.unit} ${fmtCi(v.ci95)}${v.n ? `, n=${v.n}` : ''}` : null)),
+      },
+    ],
+    log: false,
+    horizontal: false,
+    base: 0,
+    suggestedMin: lo,
+    suggestedMax: hi === lo ? lo + 1 : hi,
+    suffix: '',
+  };
+}
+
+function hostCell(f: FleetFigure, h: FleetHost): string {
+  const v = f.perHost.find((p) => p.host === h.name);
+  if (!v) return `<td class="na" data-host="${escapeHtml(h.name)}">${escapeHtml(h.state === 'complete' ? 'not measured' : h.state)}</td>`;
+  const out = f.outliers.includes(h.name);
+  return `<td class="${out ? 'outlier' : ''}" data-host="${escapeHtml(h.name)}">${escapeHtml(fmtValue(f, v.value))}<div class="ci">${escapeHtml(fmtCi(v.ci95))}</div>${out ? '<div class="flag">outlier</div>' : ''}</td>`;
+}
+
+function logLink(model: FleetModel, log: string | undefined, reportDir: string): string {
+  if (!log) return '';
+  const href = encodeURI(rawBaseFor(reportDir, model.fleetDir) + log);
+  return ` <a href="${escapeHtml(href)}">log</a>`;
+}
+
+export interface FleetHtmlOptions {
+  reportDir: string;
+  capacity: GroupCapacity[] | null;
+}
+
+export function renderFleetHtml(model: FleetModel, opts: FleetHtmlOptions): string {
+  const hosts = model.hosts;
+  const names = hosts.map((h) => h.name);
+  const headline = model.figures.filter((f) => f.headline);
+  const charts = headline.map((f, i) => figureChart(f, names, i));
+  const th = names.map((n) => `<th data-host="${escapeHtml(n)}">${escapeHtml(n)}</th>`).join('');
+  const factRow = (label: string, pick: (h: FleetHost) => string): string => `<tr><th>${escapeHtml(label)}</th>${hosts.map((h) => `<td data-host="${escapeHtml(h.name)}">${escapeHtml(pick(h))}</td>`).join('')}</tr>`;
+  const problemRow = `<tr><th>problem</th>${hosts
+    .map((h) => `<td data-host="${escapeHtml(h.name)}" class="${h.problem ? 'problem' : ''}">${h.problem ? `${escapeHtml(`${h.problem.stage}: ${h.problem.message}`)}${logLink(model, h.problem.log, opts.reportDir)}` : '—'}</td>`)
+    .join('')}</tr>`;
+  const facts = `<section id="hosts"><h2>Hosts side by side</h2><table class="hosts"><thead><tr><th></th>${th}</tr></thead><tbody>
+${factRow('state', (h) => h.state)}
+${problemRow}
+${factRow('run id', (h) => h.runId)}
+${factRow('hostname', (h) => h.facts?.hostname ?? '—')}
+${factRow('CPU model', (h) => h.facts?.cpuModel ?? '—')}
+${factRow('CPUs', (h) => String(h.facts?.cpus ?? '—'))}
+${factRow('memory GiB', (h) => String(h.facts?.memoryGiB ?? '—'))}
+${factRow('kernel', (h) => h.facts?.kernel ?? '—')}
+${factRow('accelerator', (h) => h.facts?.accelerator ?? '—')}
+${factRow('doctor failures', (h) => (h.doctorFailures.length ? h.doctorFailures.join('; ') : 'none'))}
+</tbody></table></section>`;
+  const groups = `<section id="hardware"><h2>Hardware models</h2><table><thead><tr><th>CPU model</th><th>kernel</th><th>accelerator</th><th>hosts</th></tr></thead><tbody>${model.groups
+    .map((g) => `<tr><td>${escapeHtml(g.cpuModel)}</td><td>${escapeHtml(g.kernel)}</td><td>${escapeHtml(g.accelerator)}</td><td>${escapeHtml(g.hosts.join(', '))}</td></tr>`)
+    .join('')}</tbody></table></section>`;
+  const figRows = (figs: FleetFigure[]): string =>
+    figs
+      .map(
+        (f) =>
+          `<tr><th>${escapeHtml(figureTitle(f))}<div class="unit">${escapeHtml(f.unit)}</div></th>${hosts.map((h) => hostCell(f, h)).join('')}<td>${f.spread ? `${escapeHtml(fmtValue(f, f.spread.min))} … ${escapeHtml(fmtValue(f, f.spread.max))}${f.spread.spreadPct != null ? `<div class="ci">${escapeHtml(fmtNum(f.spread.spreadPct))}% of the median</div>` : ''}` : '—'}</td><td>${escapeHtml(f.outliers.join(', ') || '—')}</td></tr>`,
+      )
+      .join('\n');
+  const figHead = `<thead><tr><th>figure</th>${th}<th>spread across hosts</th><th>outlier hosts</th></tr></thead>`;
+  const cap = opts.capacity
+    ? `<section id="capacity"><h2>Capacity per hardware model</h2><p class="meta">Instances per host from each host's measured overheads (the same host profile and instance for all); the group figure is its smallest host's (conservative).</p><table><thead><tr><th>hardware model</th><th>backend</th><th>instances per host (group)</th><th>per host</th></tr></thead><tbody>${opts.capacity
+        .flatMap((g) =>
+          g.backends.map(
+            (b) => `<tr><td>${escapeHtml(g.group.key)}</td><td>${escapeHtml(b.label)} (${escapeHtml(b.accelerator)})</td><td>${escapeHtml(fmtNum(b.minExpected))}</td><td>${escapeHtml(b.perHost.map((p) => `${p.host}: ${fmtNum(p.expected)} [${fmtNum(p.worst)}, ${fmtNum(p.best)}]`).join('; '))}</td></tr>`,
+          ),
+        )
+        .join('')}</tbody></table></section>`
+    : '';
+  const chartJson = charts.map((c) => ({ id: c.id, config: chartConfig(c) }));
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'none'">
+<title>isobench fleet report: ${escapeHtml(model.manifest.fleetId)}</title>
+<style>${CSS}
+table.hosts td,table.figures td{vertical-align:top}
+td.outlier{background:#fff1f2}
+td.problem{color:#9f1239}
+.flag{color:#be123c;font-weight:600;font-size:12px}
+.ci,.unit{color:var(--muted);font-size:12px}
+</style>
+</head>
+<body>
+<main>
+<header class="top"><div>
+<h1>isobench fleet report: <span id="fleet-id">${escapeHtml(model.manifest.fleetId)}</span></h1>
+<div class="meta">scenario ${escapeHtml(model.manifest.scenarioName)} · ${escapeHtml(model.manifest.engine)} · ${hosts.length} host(s): ${escapeHtml(names.join(', '))}</div>
+</div><div><span class="pill ${hosts.every((h) => h.state === 'complete') ? 'complete' : 'partial'}" id="status-pill">${hosts.filter((h) => h.state === 'complete').length}/${hosts.length} complete</span></div></header>
+${facts}
+${groups}
+<section id="headline"><h2>Headline figures across hosts</h2>
+${model.notes.map((n) => `<p class="meta">${escapeHtml(n)}</p>`).join('')}
+<table class="figures" id="headline-table">${figHead}<tbody>${figRows(headline)}</tbody></table>
+${charts.map((c) => `<div class="chart"><canvas id="${escapeHtml(c.id)}" role="img" aria-label="${escapeHtml(c.title)}"></canvas></div>`).join('\n')}
+</section>
+${cap}
+<section id="all"><h2>Every figure</h2><details><summary>${model.figures.length} figures</summary><table class="figures">${figHead}<tbody>${figRows(model.figures)}</tbody></table></details></section>
+<footer>Each host's values are the mean and the 95% CI of the mean of its own run (see that run's report); the spread is across host means. The fleet's samples, one row per value with its host, are in samples.jsonl of the fleet directory.</footer>
+</main>
+<script type="application/json" id="isobench-charts">${jsonForScript(chartJson)}</script>
+<script>${chartJsSource()}</script>
+<script>${BOOT_JS(CHART_RUNTIME_JS)}</script>
+</body>
+</html>
+`;
+}
+
+export function renderFleetMarkdown(model: FleetModel, capacity: GroupCapacity[] | null): string {
+  const names = model.hosts.map((h) => h.name);
+  const row = (cells: string[]): string => `| ${cells.map((c) => mdEscape(c)).join(' | ')} |`;
+  const lines = [`# isobench fleet ${model.manifest.fleetId}`, '', `Scenario ${model.manifest.scenarioName}, ${model.hosts.length} host(s), engine ${model.manifest.engine}.`, '', '## Hosts', ''];
+  lines.push(row(['host', 'state', 'problem', 'CPU model', 'kernel', 'accelerator']), row(['---', '---', '---', '---', '---', '---']));
+  for (const h of model.hosts) {
+    lines.push(row([h.name, h.state, h.problem ? `${h.problem.stage}: ${h.problem.message}${h.problem.log ? ` (${h.problem.log})` : ''}` : '', h.facts?.cpuModel ?? '', h.facts?.kernel ?? '', h.facts?.accelerator ?? '']));
+  }
+  lines.push('', '## Headline figures across hosts', '', ...model.notes.map((n) => `${n}\n`));
+  lines.push(row(['figure', ...names, 'spread', 'outliers']), row(['---', ...names.map(() => '---:'), '---', '---']));
+  for (const f of model.figures.filter((x) => x.headline)) {
+    lines.push(
+      row([
+        `${figureTitle(f)} (${f.unit})`,
+        ...model.hosts.map((h) => {
+          const v = f.perHost.find((p) => p.host === h.name);
+          return v ? `${fmtValue(f, v.value)} ${fmtCi(v.ci95)}` : h.state === 'complete' ? 'not measured' : h.state;
+        }),
+        f.spread ? `${fmtValue(f, f.spread.min)} … ${fmtValue(f, f.spread.max)}${f.spread.spreadPct != null ? ` (${fmtNum(f.spread.spreadPct)}%)` : ''}` : '',
+        f.outliers.join(', '),
+      ]),
+    );
+  }
+  if (capacity) {
+    lines.push('', '## Capacity per hardware model', '', row(['hardware model', 'backend', 'instances per host (smallest host)']), row(['---', '---', '---:']));
+    for (const g of capacity) for (const b of g.backends) lines.push(row([g.group.key, b.label, fmtNum(b.minExpected)]));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `cpu-events_per_s-native.png`, `cpu-events_per_s-vm-q35-tcg-overhead.png`: a file name per figure. */
+export function pngNameOf(f: FleetFigure): string {
+  return `${[f.workload, f.metric, f.backend].join('-').replace(/[^A-Za-z0-9_.-]+/g, '-')}${f.kind === 'overhead' ? '-overhead' : ''}.png`;
+}
+
+/** Writes reports/<fleet-id>/ (index.html, summary.md, one PNG per headline figure) and the fleet's samples.jsonl. */
+export async function writeFleetReport(model: FleetModel, reportsRoot: string): Promise<{ dir: string; index: string }> {
+  const dir = path.join(path.resolve(reportsRoot), model.manifest.fleetId);
+  const host = loadCapacityHost();
+  const scenarioOf = model.hosts.find((h) => h.results)?.results?.scenario;
+  const instance = instanceFromScenario(scenarioOf);
+  const capacity = host && instance ? fleetCapacity(model, host, instance) : null;
+  await fs.mkdir(dir, { recursive: true });
+  await writeFileAtomic(path.join(dir, 'index.html'), renderFleetHtml(model, { reportDir: dir, capacity }));
+  await writeFileAtomic(path.join(dir, 'summary.md'), renderFleetMarkdown(model, capacity));
+  const render = pngRenderer();
+  const names = model.hosts.map((h) => h.name);
+  const headline = model.figures.filter((f) => f.headline);
+  for (const [i, f] of headline.entries()) {
+    await writeFileAtomic(path.join(dir, pngNameOf(f)), await render(figureChart(f, names, i), []));
+  }
+  const rows = fleetSampleRows(model).map((r) => JSON.stringify(r));
+  await writeFileAtomic(path.join(model.fleetDir, 'samples.jsonl'), rows.length ? `${rows.join('\n')}\n` : '');
+  return { dir, index: path.join(dir, 'index.html') };
+}
