@@ -193,7 +193,11 @@ async function loadHost(fleetDir: string, manifest: FleetManifest, name: string,
     host.state = u !== undefined ? 'unreachable' : 'not-run';
     host.problem = {
       stage: u !== undefined ? 'connect' : 'not started',
-      message: u ?? 'no results and no recorded failure: the fleet was interrupted before this host, or it was left out by --limit',
+      message:
+        u ??
+        (manifest.engine === 'k8s'
+          ? 'no results collected yet: run k8s/collect.sh once its Job logs "isobench: done"'
+          : 'no results and no recorded failure: the fleet was interrupted before this host, or it was left out by --limit'),
       log: existsSync(path.join(fleetDir, FLEET_LOGS, 'ansible.log')) ? path.posix.join(FLEET_LOGS, 'ansible.log') : undefined,
     };
   }
@@ -323,6 +327,7 @@ export function fleetSummaryLines(model: FleetModel): string[] {
   for (const h of model.hosts) {
     const p = h.problem;
     lines.push(`  ${h.name.padEnd(20)} ${h.state.padEnd(12)}${p ? ` ${p.stage}: ${p.message}${p.log ? ` (log: ${path.join(model.fleetDir, p.log)})` : ''}` : ` ${h.runDir ?? ''}`}`);
+    if (h.doctorFailures.length) lines.push(`    doctor: ${h.doctorFailures.join('; ')}`);
   }
   return lines;
 }

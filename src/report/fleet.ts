@@ -146,6 +146,15 @@ ${factRow('doctor failures', (h) => (h.doctorFailures.length ? h.doctorFailures.
       )
       .join('\n');
   const figHead = `<thead><tr><th>figure</th>${th}<th>spread across hosts</th><th>outlier hosts</th></tr></thead>`;
+  const outliers = outlierRows(model);
+  const outlierSection = outliers.length
+    ? `<section id="outliers"><h2>Outlier hosts</h2><table><thead><tr><th>host</th><th>figure</th><th>host value</th><th>fleet median</th><th>CPU model</th><th>kernel</th><th>accelerator</th></tr></thead><tbody>${outliers
+        .map(
+          (o) =>
+            `<tr><td>${escapeHtml(o.host.name)}</td><td>${escapeHtml(figureTitle(o.figure))}</td><td>${escapeHtml(fmtValue(o.figure, o.value))}</td><td>${escapeHtml(fmtValue(o.figure, o.figure.spread?.median ?? Number.NaN))}</td><td>${escapeHtml(o.host.facts?.cpuModel ?? '')}</td><td>${escapeHtml(o.host.facts?.kernel ?? '')}</td><td>${escapeHtml(o.host.facts?.accelerator ?? '')}</td></tr>`,
+        )
+        .join('')}</tbody></table><p class="meta">The other hosts' facts are in "Hosts side by side".</p></section>`
+    : '';
   const cap = opts.capacity
     ? `<section id="capacity"><h2>Capacity per hardware model</h2><p class="meta">Instances per host from each host's measured overheads (the same host profile and instance for all); the group figure is its smallest host's (conservative).</p><table><thead><tr><th>hardware model</th><th>backend</th><th>instances per host (group)</th><th>per host</th></tr></thead><tbody>${opts.capacity
         .flatMap((g) =>
@@ -184,6 +193,7 @@ ${model.notes.map((n) => `<p class="meta">${escapeHtml(n)}</p>`).join('')}
 <table class="figures" id="headline-table">${figHead}<tbody>${figRows(headline)}</tbody></table>
 ${charts.map((c) => `<div class="chart"><canvas id="${escapeHtml(c.id)}" role="img" aria-label="${escapeHtml(c.title)}"></canvas></div>`).join('\n')}
 </section>
+${outlierSection}
 ${cap}
 <section id="all"><h2>Every figure</h2><details><summary>${model.figures.length} figures</summary><table class="figures">${figHead}<tbody>${figRows(model.figures)}</tbody></table></details></section>
 <footer>Each host's values are the mean and the 95% CI of the mean of its own run (see that run's report); the spread is across host means. The fleet's samples, one row per value with its host, are in samples.jsonl of the fleet directory.</footer>
@@ -194,6 +204,19 @@ ${cap}
 </body>
 </html>
 `;
+}
+
+/** Every (host, headline figure) where the host is an outlier, with the host for its facts. */
+export function outlierRows(model: FleetModel): { host: FleetHost; figure: FleetFigure; value: number }[] {
+  return model.figures
+    .filter((f) => f.headline)
+    .flatMap((f) =>
+      f.outliers.flatMap((name) => {
+        const host = model.hosts.find((h) => h.name === name);
+        const v = f.perHost.find((p) => p.host === name);
+        return host && v ? [{ host, figure: f, value: v.value }] : [];
+      }),
+    );
 }
 
 export function renderFleetMarkdown(model: FleetModel, capacity: GroupCapacity[] | null): string {
@@ -218,6 +241,11 @@ export function renderFleetMarkdown(model: FleetModel, capacity: GroupCapacity[]
         f.outliers.join(', '),
       ]),
     );
+  }
+  const outliers = outlierRows(model);
+  if (outliers.length) {
+    lines.push('', '## Outlier hosts', '', row(['host', 'figure', 'host value', 'fleet median', 'CPU model', 'kernel', 'accelerator']), row(['---', '---', '---:', '---:', '---', '---', '---']));
+    for (const o of outliers) lines.push(row([o.host.name, figureTitle(o.figure), fmtValue(o.figure, o.value), fmtValue(o.figure, o.figure.spread?.median ?? Number.NaN), o.host.facts?.cpuModel ?? '', o.host.facts?.kernel ?? '', o.host.facts?.accelerator ?? '']));
   }
   if (capacity) {
     lines.push('', '## Capacity per hardware model', '', row(['hardware model', 'backend', 'instances per host (smallest host)']), row(['---', '---', '---:']));

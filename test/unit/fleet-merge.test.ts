@@ -124,6 +124,9 @@ describe('fleet merge', () => {
     const md = renderFleetMarkdown(m, cap);
     expect(md).toMatch(/\| figure \| h1 \| h2 \| h3 \| h4 \| slow \| spread \| outliers \|/);
     expect(md).toContain('## Capacity per hardware model');
+    // The outlier host with its facts beside the fleet median.
+    expect(md).toMatch(/## Outlier hosts[\s\S]*\| slow \| CPU · events\\_per\\_s · native \| [\d,.]+ \| [\d,.]+ \| AMD EPYC 7B12 \| 6\.1\.0-cloud \|/);
+    expect(html).toContain('<section id="outliers">');
   });
 
   it('single runs: samples carry the hostname; ansible UNREACHABLE lines are parsed', () => {
