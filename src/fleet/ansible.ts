@@ -99,6 +99,7 @@ export async function prepareAnsibleFleet(o: AnsibleFleetOptions): Promise<Prepa
     const existing = path.join(o.resultsRoot, fleetId, FLEET_FILE);
     if (existsSync(existing)) {
       resumed = readFleetManifest(path.dirname(existing));
+      if (resumed.engine !== 'ansible') throw new IsobenchError('BAD_ARGS', `--fleet-id ${fleetId}: that directory holds a ${resumed.engine} fleet; pick another fleet id`);
       if (resumed.scenarioName !== scenario.name) {
         throw new IsobenchError('BAD_ARGS', `--fleet-id ${fleetId}: that fleet ran scenario "${resumed.scenarioName}", not "${scenario.name}"; pick another fleet id`);
       }

@@ -18,7 +18,7 @@
  * and round-tripped through them, which reports any field KubeVirt's API does
  * not define and a missing apiVersion/kind/metadata/spec.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, existsSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { Job } from 'kubernetes-models/batch/v1';
@@ -34,7 +34,7 @@ import { IsobenchError } from '../errors.js';
 import { loadScenario } from '../scenario/loader.js';
 import type { RunResults } from '../results/types.js';
 import { writeFileAtomic } from '../results/io.js';
-import { FLEET_FILE, FLEET_ID_RE, runIdFor, type FleetManifest } from './layout.js';
+import { FLEET_FILE, FLEET_ID_RE, readFleetManifest, runIdFor, type FleetManifest } from './layout.js';
 
 export interface K8sOptions {
   scenarioFile: string;
@@ -312,6 +312,9 @@ export async function renderK8s(o: K8sOptions): Promise<K8sManifests> {
 /** Writes results/<fleet-id>/k8s/*.yaml, collect.sh and fleet.json; returns the k8s directory. */
 export async function writeK8s(m: K8sManifests, o: { scenarioFile: string; scenarioName: string; nodes: string[]; resultsRoot: string }): Promise<string> {
   const fleetDir = path.resolve(o.resultsRoot, m.fleetId);
+  if (existsSync(path.join(fleetDir, FLEET_FILE)) && readFleetManifest(fleetDir).engine !== 'k8s') {
+    throw new IsobenchError('BAD_ARGS', `--fleet-id ${m.fleetId}: ${fleetDir} holds an Ansible fleet; pick another fleet id`);
+  }
   const dir = path.join(fleetDir, 'k8s');
   await fs.mkdir(path.join(fleetDir, 'arms'), { recursive: true });
   await fs.mkdir(dir, { recursive: true });
