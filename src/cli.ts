@@ -223,88 +223,6 @@ async function cmdCapacity(opts: { run?: string; host?: string; instance?: strin
   return r.exitCode;
 }
 
-async function cmdFleetAnsible(
-  scenario: string,
-  o: { inventory?: string; limit?: string; serial?: string; fleetId?: string; source?: string; sourceVersion?: string; remoteDir?: string; run?: boolean; quiet?: boolean },
-): Promise<number> {
-  if (!o.inventory) throw new IsobenchError('BAD_ARGS', 'fleet ansible: --inventory <file> is required (an Ansible INI or YAML inventory, see README "Fleet")');
-  const serial = o.serial === undefined ? undefined : /^\d+$/.test(o.serial) ? Number(o.serial) : Number.NaN;
-  const { prepareAnsibleFleet, runAnsibleFleet } = await import('./fleet/ansible.js');
-  const p = await prepareAnsibleFleet({
-    scenarioFile: scenario,
-    inventory: o.inventory,
-    resultsRoot: RESULTS_ROOT,
-    packageRoot: ROOT,
-    ...(o.limit ? { limit: o.limit } : {}),
-    ...(serial !== undefined ? { serial } : {}),
-    ...(o.fleetId ? { fleetId: o.fleetId } : {}),
-    ...(o.source ? { source: o.source } : {}),
-    ...(o.sourceVersion ? { sourceVersion: o.sourceVersion } : {}),
-    ...(o.remoteDir ? { remoteDir: o.remoteDir } : {}),
-  });
-  process.stderr.write(`fleet ${p.fleetId}: ${p.hosts.length} host(s): ${p.hosts.join(', ')}\nplaybook: ${p.playbook}\n`);
-  if (!o.run) {
-    process.stderr.write(`run it with: cd ${p.fleetDir} && ANSIBLE_CONFIG=ansible.cfg ansible-playbook ${p.argv.join(' ')}\n  (or add --run; rerun with --fleet-id ${p.fleetId} to resume)\n`);
-    out(p.fleetDir);
-    return EXIT_OK;
-  }
-  const rc = await runAnsibleFleet(p, o.quiet ? { quiet: true } : {});
-  const fleet = await import('./fleet/commands.js');
-  const r = await fleet.fleetReport(p.fleetDir, RESULTS_ROOT, REPORTS_ROOT);
-  for (const l of r.summary) process.stderr.write(`${l}\n`);
-  process.stderr.write(`ansible-playbook exit ${rc}\nreport: ${r.index}\n`);
-  out(p.fleetDir);
-  return r.allComplete ? EXIT_OK : EXIT_FAILED;
-}
-
-async function cmdFleetK8s(
-  scenario: string,
-  o: { nodes?: string; namespace?: string; fleetId?: string; run?: string; runnerImage?: string; workloadImage?: string; vmImage?: string },
-): Promise<number> {
-  if (!o.nodes) throw new IsobenchError('BAD_ARGS', 'fleet k8s: --nodes <node,node...> is required (node names as kubectl get nodes shows them)');
-  const k8s = await import('./fleet/k8s.js');
-  let run: import('./results/types.js').RunResults | undefined;
-  let overheads: { variant: string; kind: string; memoryMi: number | null; cpuMillicores: number | null }[] | undefined;
-  if (o.run) {
-    const { loadResultsRef } = await import('./results/io.js');
-    const { planCapacity } = await import('./capacity/index.js');
-    const { instanceFromScenario } = await import('./report/model.js');
-    const { loadCapacityHost } = await import('./report/write.js');
-    run = await loadResultsRef(o.run, RESULTS_ROOT);
-    const host = loadCapacityHost();
-    const instance = instanceFromScenario(run.scenario);
-    if (host && instance) {
-      const plan = planCapacity(run, { host, instance });
-      overheads = plan.runtimeClasses.map((rc) => {
-        const b = run!.backends.find((x) => x.label === rc.backend);
-        return { variant: b?.variant ?? '', kind: b?.kind ?? '', memoryMi: rc.memoryMi, cpuMillicores: rc.cpuMillicores };
-      });
-    }
-  }
-  const m = await k8s.renderK8s({
-    scenarioFile: scenario,
-    nodes: o.nodes,
-    resultsRoot: RESULTS_ROOT,
-    ...(o.namespace ? { namespace: o.namespace } : {}),
-    ...(o.fleetId ? { fleetId: o.fleetId } : {}),
-    ...(o.runnerImage ? { runnerImage: o.runnerImage } : {}),
-    ...(o.workloadImage ? { workloadImage: o.workloadImage } : {}),
-    ...(o.vmImage ? { vmImage: o.vmImage } : {}),
-    ...(run ? { run } : {}),
-    ...(overheads ? { runtimeClassOverheads: overheads } : {}),
-  });
-  const { loadScenario } = await import('./scenario/loader.js');
-  const { scenario: sc } = await loadScenario(scenario);
-  const dir = await k8s.writeK8s(m, { scenarioFile: scenario, scenarioName: sc.name, nodes: k8s.parseNodes(o.nodes), resultsRoot: RESULTS_ROOT });
-  for (const n of m.notes) process.stderr.write(`note: ${n}\n`);
-  out(`manifests: ${dir} (validated: ${m.files.map((f) => `${f.name} ${f.objects.length}`).join(', ')})`);
-  out(`apply: kubectl apply -f ${dir}`);
-  out(`collect (also in ${path.join(dir, 'collect.sh')}):`);
-  for (const c of m.collect) out(`  ${c}`);
-  out(`then: isobench report ${path.dirname(dir)}`);
-  return EXIT_OK;
-}
-
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command();
   program
@@ -401,7 +319,7 @@ Examples:
     .option('--remote-dir <dir>', 'install directory on each host (default /opt/isobench; inventory var isobench_remote_dir overrides)')
     .option('--run', 'run ansible-playbook now, then print the fleet summary and write the fleet report')
     .option('--quiet', 'no Ansible progress output')
-    .action(async (scenario: string, o) => setExit(await cmdFleetAnsible(scenario, o)));
+    .action(async (scenario: string, o) => setExit(await (await import('./fleet/commands.js')).cmdFleetAnsible(scenario, o, { resultsRoot: RESULTS_ROOT, reportsRoot: REPORTS_ROOT, packageRoot: ROOT, out })));
   fleetCmd
     .command('k8s')
     .description('write validated Kubernetes manifests: a privileged Job per node, RuntimeClasses (runc, runsc, kata), KubeVirt VMIs')
@@ -413,7 +331,7 @@ Examples:
     .option('--runner-image <image>', 'image of the per-node runner pod (default debian:12-slim; isobench itself is the node\'s /opt/isobench)')
     .option('--workload-image <image>', 'image with sysbench: adds a Job per node and RuntimeClass (the platform arms)')
     .option('--vm-image <image>', 'KubeVirt containerDisk with cloud-init and sysbench: adds a VirtualMachineInstance per node')
-    .action(async (scenario: string, o) => setExit(await cmdFleetK8s(scenario, o)));
+    .action(async (scenario: string, o) => setExit(await (await import('./fleet/commands.js')).cmdFleetK8s(scenario, o, { resultsRoot: RESULTS_ROOT, out })));
 
   for (const c of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) c.exitOverride();
   return program;
