@@ -96,6 +96,8 @@ ${src}    isobench_default_dir: ${q(p.remoteDir)}
     - name: "connect: reach the host"
       ansible.builtin.ping:
       ignore_unreachable: true
+      # No Python on the host fails here: recorded like unreachable, not a failed batch.
+      ignore_errors: true
       register: reach
 
     - name: "connect: record an unreachable host"
@@ -104,11 +106,11 @@ ${src}    isobench_default_dir: ${q(p.remoteDir)}
         dest: "{{ log_dir }}/status.json"
         mode: "0644"
       delegate_to: localhost
-      when: reach.unreachable | default(false)
+      when: (reach.unreachable | default(false)) or (reach.failed | default(false))
 
     - name: "connect: end this host"
       ansible.builtin.meta: end_host
-      when: reach.unreachable | default(false)
+      when: (reach.unreachable | default(false)) or (reach.failed | default(false))
 
     - name: "measure {{ inventory_hostname }}"
       # The host's own results directory, whatever the controller's environment says (a local connection inherits it).
