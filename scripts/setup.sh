@@ -30,7 +30,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${#missing[@]} system packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # isobench needs the sshd binary (the fleet test starts its own on a private
+  # port), never a system sshd on port 22: keep the package's service from
+  # starting during the install, and leave it disabled if we installed it.
+  fresh_sshd=0
+  [[ " ${missing[*]} " == *" openssh-server "* ]] && fresh_sshd=1
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; own_policy=1; fi
+  rc=0
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  if [ "$own_policy" = 1 ]; then rm -f "$policy"; fi
+  [ "$rc" = 0 ] || { echo "apt-get install failed (exit $rc)" >&2; exit 1; }
+  if [ "$fresh_sshd" = 1 ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+  fi
 else
   log "system packages: all present"
 fi
