@@ -50,6 +50,7 @@ import { sleep, spawnLong, toolVersion } from '../util/proc.js';
 import { decideAccelerator, type AccelDecision, type AccelRequest, type Accelerator } from './accel.js';
 import { QmpClient } from './qmp.js';
 import { QgaClient } from './qga.js';
+import { PLACEMENT_POLICY, applyPlacement, holdsVhostNet, planPlacement, type AppliedPlacement, type PlacementPlan } from './vm-placement.js';
 import { AGENT_PORT_NAME, ROOT_DISK_SERIAL, SCRATCH_DISK_SERIAL, currentKernelDir, ensureGuestInitramfs, makeScratchImage, type GuestInitramfs } from '../images/guest.js';
 
 export type MachineType = 'q35' | 'microvm';
@@ -96,31 +97,117 @@ export interface QemuArgvInput {
   qgaSocket?: string;
   /** Process name (`-name`): isobench-<instance>, so `doctor --cleanup` can recognise a leftover QEMU. */
   name?: string;
+  /** Serve both virtio-blk disks from one I/O thread (IOTHREAD_ID) instead of QEMU's main loop. */
+  iothread?: boolean;
+  /** virtio-net served by the host kernel (vhost-net) instead of QEMU's main loop; only when /dev/vhost-net opens. */
+  vhost?: boolean;
+  /** microvm without option ROMs, PIT, PIC and RTC: needs the TSC-deadline timer (-cpu host under KVM). */
+  leanMicrovm?: boolean;
+}
+
+export const IOTHREAD_ID = 'iothread0';
+
+/** The -cpu choice: the host's own CPU under KVM; QEMU's default model under TCG (pure). */
+export function cpuModelFor(accel: Accelerator): { arg: string | undefined; model: string; why: string } {
+  if (accel === 'kvm') return { arg: 'host', model: 'host', why: 'KVM: -cpu host passes the host CPU model and its features (SSE4/AVX/AES/PCID ...) to the guest, as a tuned deployment does' };
+  // -cpu host/max abort under TCG on hosts with a software KVM (MSR 0x10a); TCG cannot run the host model anyway.
+  return { arg: undefined, model: 'qemu64 (QEMU default)', why: 'TCG: the default model (-cpu host needs KVM; -cpu max aborts here): the guest lacks most host CPU features' };
+}
+
+/** The microvm -machine value (pure). The lean set drops what a guest with the TSC-deadline timer and virtio-mmio does not use. */
+export function microvmMachine(lean: boolean): string {
+  return lean ? 'microvm,x-option-roms=off,isa-serial=on,rtc=off,pit=off,pic=off' : 'microvm,isa-serial=on,rtc=on,pit=on,pic=on';
+}
+
+/** Every choice that shapes what the guest is, recorded in results.json (details.choices) and the report's VM section. */
+export interface VmChoices {
+  cpuModel: { model: string; arg: string | null; why: string };
+  machine: { type: MachineType; arg: string; deviceSet: string; why: string };
+  vhost: { on: boolean; why: string };
+  iothread: { on: boolean; id: string | null; disks: string[]; why: string };
+}
+
+/** Pure: the guest's CPU model, device set, vhost and I/O thread, from the accelerator and what the host offers. */
+export function vmChoices(o: { accel: Accelerator; machine: MachineType; hostCpuFlags: readonly string[]; vhostNetOpens: boolean }): VmChoices {
+  const cpu = cpuModelFor(o.accel);
+  const tscDeadline = o.hostCpuFlags.includes('tsc_deadline_timer');
+  const lean = o.machine === 'microvm' && o.accel === 'kvm' && tscDeadline;
+  const machine: VmChoices['machine'] =
+    o.machine === 'q35'
+      ? { type: 'q35', arg: 'q35', deviceSet: 'q35 (PCIe), SeaBIOS, virtio-pci devices without option ROMs', why: 'the machine a typical KVM deployment uses' }
+      : {
+          type: 'microvm',
+          arg: microvmMachine(lean),
+          deviceSet: lean ? 'microvm lean: no option ROMs, PIT, PIC or RTC; virtio-mmio devices; ISA serial console' : 'microvm with option ROMs, PIT, PIC and RTC; virtio-mmio devices; ISA serial console',
+          why: lean
+            ? 'KVM with -cpu host and a host CPU with the TSC-deadline timer: the guest keeps time without the legacy PIT/PIC/RTC'
+            : o.accel !== 'kvm'
+              ? 'TCG: the default CPU model has no TSC-deadline timer, so the guest needs the PIT/PIC/RTC'
+              : 'the host CPU has no TSC-deadline timer (tsc_deadline_timer flag), so the guest needs the PIT/PIC/RTC',
+        };
+  const vhost: VmChoices['vhost'] =
+    o.accel !== 'kvm'
+      ? { on: false, why: 'TCG: vhost-net needs KVM (ioeventfd/irqfd); virtio-net is served by QEMU' }
+      : o.vhostNetOpens
+        ? { on: true, why: '/dev/vhost-net opens: virtio-net is served by the host kernel (vhost=on), as libvirt and production KVM hosts do' }
+        : { on: false, why: '/dev/vhost-net does not open: virtio-net is served in QEMU (network throughput understated, latency overstated); fix: modprobe vhost_net' };
+  return {
+    cpuModel: { model: cpu.model, arg: cpu.arg ?? null, why: cpu.why },
+    machine,
+    vhost,
+    iothread: { on: true, id: IOTHREAD_ID, disks: ['root', 'scratch'], why: 'virtio-blk served by a dedicated I/O thread, not by the main loop that also serves QMP, the agent and (without vhost) the network' },
+  };
+}
+
+/** Can this process open /dev/vhost-net read-write (what QEMU needs for vhost=on)? */
+export async function vhostNetOpens(dev = '/dev/vhost-net'): Promise<boolean> {
+  try {
+    const fh = await fs.open(dev, fsConstants.O_RDWR);
+    await fh.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Kernel arguments that give the guest the host's THP mode (transparent_hugepage=, and isobench.thp= that /init applies) and defrag (isobench.thp_defrag=, applied by /init) (pure). */
+export function thpKernelArgs(thp: { enabled: string | null; defrag: string | null }): string[] {
+  const out: string[] = [];
+  // transparent_hugepage= sets the mode from the start; the kernel turns THP off in guests under 512 MiB
+  // whatever the cmdline says, so /init also writes isobench.thp= to sysfs.
+  if (thp.enabled && /^(always|madvise|never)$/.test(thp.enabled)) out.push(`transparent_hugepage=${thp.enabled}`, `isobench.thp=${thp.enabled}`);
+  if (thp.defrag && /^(always|defer|defer\+madvise|madvise|never)$/.test(thp.defrag)) out.push(`isobench.thp_defrag=${thp.defrag}`);
+  return out;
 }
 
 export function buildQemuArgv(i: QemuArgvInput, qemu = QEMU): string[] {
   const mmio = i.machine === 'microvm';
   const dev = (pci: string, mmioName: string): string => (mmio ? mmioName : pci);
   const argv = [qemu, '-nodefaults', '-no-user-config', '-nographic', '-no-reboot'];
-  if (i.name) argv.push('-name', i.name);
-  argv.push('-machine', mmio ? 'microvm,isa-serial=on,rtc=on,pit=on,pic=on' : 'q35');
+  // debug-threads=on names QEMU's threads ("CPU 0/KVM", "IO iothread0", "worker"), so placement and /proc show which is which.
+  if (i.name) argv.push('-name', `${i.name},debug-threads=on`);
+  argv.push('-machine', mmio ? microvmMachine(Boolean(i.leanMicrovm)) : 'q35');
+  // thread= is a TCG option (single- or multi-threaded translation); KVM always runs one thread per vCPU.
   argv.push('-accel', i.accel === 'kvm' ? 'kvm' : `tcg,thread=${i.vcpus > 1 ? 'multi' : 'single'}`);
-  // Default CPU model: -cpu host/max abort on hosts with a software KVM (MSR 0x10a).
+  const cpu = cpuModelFor(i.accel).arg;
+  if (cpu) argv.push('-cpu', cpu);
   argv.push('-smp', String(i.vcpus), '-m', `${i.memoryMiB}M`);
   argv.push('-kernel', i.kernel, '-initrd', i.initrd, '-append', i.append.join(' '));
   if (i.consoleLog) argv.push('-chardev', `file,id=con0,path=${i.consoleLog}`, '-serial', 'chardev:con0');
   else argv.push('-serial', 'stdio');
+  const io = i.iothread && (i.rootImage || i.scratch) ? `,iothread=${IOTHREAD_ID}` : '';
+  if (io) argv.push('-object', `iothread,id=${IOTHREAD_ID}`);
   if (i.rootImage) {
     argv.push('-drive', `file=${i.rootImage},if=none,id=root,format=raw,readonly=on`);
-    argv.push('-device', `${dev('virtio-blk-pci', 'virtio-blk-device')},drive=root,serial=${ROOT_DISK_SERIAL}`);
+    argv.push('-device', `${dev('virtio-blk-pci', 'virtio-blk-device')},drive=root,serial=${ROOT_DISK_SERIAL}${io}`);
   }
   if (i.scratch) {
     const cache = i.scratch.cache === 'none' ? 'cache=none,aio=native' : 'cache=writeback,aio=threads';
     argv.push('-drive', `file=${i.scratch.path},if=none,id=scratch,format=raw,${cache},discard=unmap`);
-    argv.push('-device', `${dev('virtio-blk-pci', 'virtio-blk-device')},drive=scratch,serial=${SCRATCH_DISK_SERIAL}`);
+    argv.push('-device', `${dev('virtio-blk-pci', 'virtio-blk-device')},drive=scratch,serial=${SCRATCH_DISK_SERIAL}${io}`);
   }
   if (i.tap) {
-    argv.push('-netdev', `tap,id=net0,ifname=${i.tap.ifname},script=no,downscript=no`);
+    argv.push('-netdev', `tap,id=net0,ifname=${i.tap.ifname},script=no,downscript=no${i.vhost ? ',vhost=on' : ''}`);
     // romfile= : no iPXE option ROM for the firmware to load and run (direct kernel boot needs none)
     argv.push('-device', mmio ? `virtio-net-device,netdev=net0,mac=${i.tap.mac}` : `virtio-net-pci,netdev=net0,mac=${i.tap.mac},romfile=`);
   }
@@ -132,7 +219,6 @@ export function buildQemuArgv(i: QemuArgvInput, qemu = QEMU): string[] {
   return argv;
 }
 
-/** argv that starts `inner` inside a cgroup via the sh wrapper (pure). */
 /** Console text without ANSI escapes and empty lines; the last `n` lines (pure). */
 export function consoleTail(text: string, n = 15): string[] {
   // eslint-disable-next-line no-control-regex
@@ -184,9 +270,9 @@ export interface BareBootResult {
  * killed at that point either way, since a microvm guest's reboot does not end
  * QEMU here).
  */
-export async function bareBoot(o: { guest: GuestInitramfs; accel: Accelerator; machine: MachineType; vcpus?: number; memoryMiB?: number; timeoutMs: number; qemu?: string }): Promise<BareBootResult> {
+export async function bareBoot(o: { guest: GuestInitramfs; accel: Accelerator; machine: MachineType; leanMicrovm?: boolean; vcpus?: number; memoryMiB?: number; timeoutMs: number; qemu?: string }): Promise<BareBootResult> {
   const argv = buildQemuArgv(
-    { machine: o.machine, accel: o.accel, vcpus: o.vcpus ?? 1, memoryMiB: o.memoryMiB ?? 256, kernel: o.guest.kernel.vmlinuz, initrd: o.guest.bareInitrdPath, append: BASE_KERNEL_ARGS },
+    { machine: o.machine, accel: o.accel, vcpus: o.vcpus ?? 1, memoryMiB: o.memoryMiB ?? 256, kernel: o.guest.kernel.vmlinuz, initrd: o.guest.bareInitrdPath, append: BASE_KERNEL_ARGS, leanMicrovm: Boolean(o.leanMicrovm) },
     o.qemu,
   );
   const t0 = performance.now();
@@ -308,11 +394,17 @@ export class VmBackend implements Backend {
   private guest: GuestInitramfs | undefined;
   private qemuVersion: string | null = null;
   private directIo: boolean | undefined;
+  private choicesMade: VmChoices | undefined;
 
   constructor(
     private readonly ctx: BackendContext,
     readonly opts: VmBackendOptions,
   ) {}
+
+  /** The choices prepare() made (CPU model, device set, vhost, I/O thread). */
+  get choices(): VmChoices | undefined {
+    return this.choicesMade;
+  }
 
   /** Accelerator in use: decided by prepare(); before that, what auto would pick without calibrating. */
   get accelerator(): Accelerator {
@@ -347,6 +439,7 @@ export class VmBackend implements Backend {
     });
     await fs.mkdir(this.ctx.workDir, { recursive: true });
     this.directIo = await supportsDirectIo(this.ctx.workDir);
+    this.choicesMade = vmChoices({ accel: this.decision.accel, machine: this.opts.machine, hostCpuFlags: this.ctx.host.cpuFlags, vhostNetOpens: await vhostNetOpens() });
   }
 
   info(): BackendInfo {
@@ -368,7 +461,9 @@ export class VmBackend implements Backend {
         guestInitramfsHash: this.guest?.hash,
         scratchCache: this.directIo === false ? 'writeback,aio=threads' : 'none,aio=native',
         qemuCgroupMemoryLimit: 'guest memory + 512 MiB (KVM) / + 1536 MiB (TCG): a safety net, not the guest limit (-m is)',
-        kernelArgs: BASE_KERNEL_ARGS.join(' '),
+        kernelArgs: [...BASE_KERNEL_ARGS, ...thpKernelArgs(this.ctx.host.thp)].join(' '),
+        ...(this.choicesMade ? { choices: this.choicesMade } : {}),
+        placementPolicy: PLACEMENT_POLICY,
       },
     };
   }
@@ -383,6 +478,7 @@ export class VmBackend implements Backend {
       kernelArgs: this.opts.kernelArgs ?? [],
       directIo: this.directIo ?? false,
       qemu: this.opts.qemuBinary ?? QEMU,
+      choices: this.choicesMade ?? vmChoices({ accel: this.accelerator, machine: this.opts.machine, hostCpuFlags: this.ctx.host.cpuFlags, vhostNetOpens: false }),
     });
     await inst.boot();
     return inst;
@@ -397,6 +493,7 @@ interface VmInstanceConfig {
   kernelArgs: string[];
   directIo: boolean;
   qemu: string;
+  choices: VmChoices;
 }
 
 export interface GuestResources {
@@ -428,6 +525,9 @@ export class VmInstance implements Instance {
   private socketDir: string;
   private tap: TapAttachment | undefined;
   private guestOomKills = 0;
+  private readonly plan: PlacementPlan;
+  private placed: AppliedPlacement | undefined;
+  private qemuArgv: string[] = [];
 
   constructor(
     private readonly ctx: BackendContext,
@@ -439,6 +539,7 @@ export class VmInstance implements Instance {
     this.dir = path.join(ctx.workDir, `vm-${spec.name}`);
     this.socketDir = this.dir;
     this.consoleLog = path.join(ctx.rawDir, `console-${spec.name}.log`);
+    this.plan = planPlacement(spec.cpus, ctx.host.cpus);
   }
 
   get name(): string {
@@ -506,7 +607,8 @@ export class VmInstance implements Instance {
         await cg.create();
         this.cgroup = cg;
         await cg.setLimits({
-          cpus: spec.cpus,
+          // vCPU threads are narrowed to spec.cpus by their affinity; QEMU's other threads to the harness CPUs (vm-placement.ts).
+          cpus: this.plan.cgroupCpus,
           memoryBytes: (spec.memoryMiB + overheadMiB) * 1024 * 1024,
           ...(spec.cpuQuotaPercent !== undefined ? { cpuQuotaPercent: spec.cpuQuotaPercent } : {}),
           ...(spec.cpuWeight !== undefined ? { cpuWeight: spec.cpuWeight } : {}),
@@ -515,7 +617,8 @@ export class VmInstance implements Instance {
     ]);
     for (const st of steps) if (st.status === 'rejected') throw st.reason;
 
-    const append = [...BASE_KERNEL_ARGS, 'isobench.scratch=1'];
+    // The guest's THP mode is the host's (its kernel's own default may differ: Debian's is "always").
+    const append = [...BASE_KERNEL_ARGS, ...thpKernelArgs(ctx.host.thp), 'isobench.scratch=1'];
     if (this.tap && ctx.net) append.push(`isobench.ip=${this.tap.address}/15`, `isobench.gw=${ctx.net.gateway}`);
     append.push(...cfg.kernelArgs);
     const qemuArgv = buildQemuArgv(
@@ -534,9 +637,13 @@ export class VmInstance implements Instance {
         qmpSocket: path.join(this.socketDir, 'qmp.sock'),
         qgaSocket: path.join(this.socketDir, 'qga.sock'),
         name: `isobench-${spec.name}`,
+        iothread: cfg.choices.iothread.on,
+        vhost: cfg.choices.vhost.on,
+        leanMicrovm: cfg.machine === 'microvm' && cfg.choices.machine.arg.includes('pit=off'),
       },
       cfg.qemu,
     );
+    this.qemuArgv = qemuArgv;
     let argv = cgroupWrappedArgv(cg.procsFiles(), qemuArgv);
     if (this.tap && ctx.net) argv = ctx.net.wrap(argv);
     await fs.writeFile(path.join(ctx.rawDir, `qemu-argv-${spec.name}.json`), `${JSON.stringify(argv, null, 1)}\n`);
@@ -568,6 +675,8 @@ export class VmInstance implements Instance {
       bail(`connecting to QMP (${errorMessage(e)})`);
     }
     this.stages.qemuStarted = this.since();
+    // Pin the vCPU threads apart from QEMU's other threads as early as QMP answers (again at ready, for late threads).
+    await this.place();
     try {
       this.qga = await QgaClient.connect(path.join(this.socketDir, 'qga.sock'), { timeoutMs: left(), isAlive: alive });
     } catch (e) {
@@ -618,6 +727,7 @@ export class VmInstance implements Instance {
       if (marks.agentStarting !== undefined) this.stages.agentStarting = kernelEntry + marks.agentStarting * 1000;
       this.stages.guestUptimeAtReady = atReady;
     }
+    await this.place();
     if (nproc !== this.spec.vcpus) throw new Error(`guest sees ${nproc} CPUs, expected ${this.spec.vcpus}`);
     const memMiB = (memKb * 1024) / 2 ** 20;
     if (!(memMiB <= this.spec.memoryMiB && memMiB >= this.spec.memoryMiB * 0.6)) throw new Error(`guest MemTotal ${memMiB.toFixed(0)} MiB does not match -m ${this.spec.memoryMiB}M`);
@@ -625,6 +735,30 @@ export class VmInstance implements Instance {
 
   startupStages(): StartupStages {
     return { ...this.stages };
+  }
+
+  /** Apply the thread placement (vm-placement.ts); vCPU thread ids come from QMP. */
+  private async place(): Promise<void> {
+    if (!this.qmp || this.pid === undefined) return;
+    const vcpus = await this.qmp.vcpuThreads();
+    this.placed = await applyPlacement(this.pid, vcpus.map((v) => v.threadId), this.plan);
+  }
+
+  /** Where QEMU's threads run, as applied and read back at ready. */
+  placement(): AppliedPlacement | undefined {
+    return this.placed;
+  }
+
+  /** What QEMU really runs, from QMP and /proc: vCPU and I/O thread ids, vhost-net in use, the argv. For the self-check. */
+  async qemuFacts(): Promise<{ vcpuThreads: Array<{ cpuIndex: number; threadId: number }>; iothreads: Array<{ id: string; threadId: number }>; vhostNetOpen: boolean; argv: string[]; placement: AppliedPlacement | undefined }> {
+    if (!this.qmp || this.pid === undefined) throw new Error(`VM ${this.spec.name} has no QMP connection`);
+    return {
+      vcpuThreads: await this.qmp.vcpuThreads(),
+      iothreads: await this.qmp.iothreads(),
+      vhostNetOpen: await holdsVhostNet(this.pid),
+      argv: [...this.qemuArgv],
+      placement: this.placed,
+    };
   }
 
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {

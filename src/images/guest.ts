@@ -18,6 +18,9 @@
  *     host with mke2fs) read-write at /scratch;
  *     (only with `isobench.scratch=1` on the cmdline);
  *  5. configures eth0 from `isobench.ip=ADDR/PREFIX isobench.gw=GW`;
+ *     (and, first of all, sets THP mode and defrag from `isobench.thp=` and
+ *     `isobench.thp_defrag=`: the host's; transparent_hugepage= alone is not
+ *     enough, a kernel turns THP off below 512 MiB of RAM);
  *  Steps 3-5 overlap: the virtio core loads in order, then blk, net (+ network
  *  set-up) and console drivers load in parallel while the disks mount;
  *  6. starts qemu-ga chrooted into the rootfs on its virtio-serial port
@@ -145,9 +148,11 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 read UP _ < /proc/uptime
 log "start uptime=$UP"
-IP= GW= MODE= AGENTDEV= MMIO= SCRATCH=
+IP= GW= MODE= AGENTDEV= MMIO= SCRATCH= THP= THPDEFRAG=
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
+    isobench.thp=*) THP="\${arg#isobench.thp=}" ;;
+    isobench.thp_defrag=*) THPDEFRAG="\${arg#isobench.thp_defrag=}" ;;
     isobench.ip=*) IP="\${arg#isobench.ip=}" ;;
     isobench.gw=*) GW="\${arg#isobench.gw=}" ;;
     isobench.scratch=1) SCRATCH=1 ;;
@@ -155,6 +160,10 @@ for arg in $(cat /proc/cmdline); do
     virtio_mmio.device=*) MMIO="$MMIO device=\${arg#virtio_mmio.device=}" ;;
   esac
 done
+# THP: the host's mode. transparent_hugepage= on the cmdline is ignored by kernels in guests under 512 MiB
+# (they turn THP off) and defrag has no boot parameter, so both are set here.
+[ -n "$THP" ] && { echo "$THP" > /sys/kernel/mm/transparent_hugepage/enabled || log "cannot set THP $THP"; }
+[ -n "$THPDEFRAG" ] && { echo "$THPDEFRAG" > /sys/kernel/mm/transparent_hugepage/defrag || log "cannot set THP defrag $THPDEFRAG"; }
 case "$MODE" in
   panic) fail "test hook isobench.init=panic: init exits on purpose" ;;
   hang) log "test hook isobench.init=hang: init sleeps forever"; while :; do sleep 3600; done ;;
