@@ -55,7 +55,7 @@ export function planPlacement(instanceCpus: number[], hostCpuCount: number): Pla
     vcpuCpus,
     otherCpus: harness,
     cgroupCpus: [...vcpuCpus, ...harness].sort((a, b) => a - b),
-    note: `apart: vCPU threads on CPU ${formatCpuList(vcpuCpus)} (the instance's set); QEMU's main loop, I/O thread and vhost worker on the harness CPU ${formatCpuList(harness)}, where native and container network/disk completion work also runs; the QEMU cgroup's cpuset is the union`,
+    note: `apart: vCPU threads on CPU ${formatCpuList(vcpuCpus)} (the instance's set); QEMU's main loop, I/O thread and helpers (and vhost's worker when vhost is on) on the harness CPU ${formatCpuList(harness)}, where native and container network/disk completion work also runs; the QEMU cgroup's cpuset is the union`,
   };
 }
 

@@ -121,6 +121,8 @@ export interface Finding {
 export type MitigationState = 'not-affected' | 'mitigated' | 'vulnerable' | 'unknown';
 export function mitigationState(text: string | null | undefined): MitigationState {
   if (!text) return 'unknown';
+  // itlb_multihit in a guest: "KVM: Mitigation: VMX unsupported" is about nested KVM, which cannot run: nothing to pay.
+  if (/VMX unsupported|VMX disabled/.test(text)) return 'not-affected';
   if (/^Not affected/i.test(text)) return 'not-affected';
   if (/^Mitigation/i.test(text)) return 'mitigated';
   if (/^Vulnerable/i.test(text)) return /Mitigation/i.test(text) ? 'mitigated' : 'vulnerable';
@@ -131,8 +133,13 @@ export interface MitigationRow {
   name: string;
   host: string | null;
   guest: string | null;
-  /** same text; guest-extra: the guest mitigates where the host does not (costs the guest); guest-fewer: the reverse; different: both mitigate differently. */
-  comparison: 'same' | 'guest-extra' | 'guest-fewer' | 'different' | 'host-only' | 'guest-only';
+  /**
+   * same text; equivalent: both mitigated by the same mechanism (first clause), details differ (e.g. SMT state the guest cannot know);
+   * guest-extra: the guest mitigates where the host does not (costs the guest); guest-fewer: the reverse;
+   * different: both mitigate by different mechanisms, or one is vulnerable where the other is not affected;
+   * unknown: one side cannot tell (e.g. "Unknown: Dependent on hypervisor status"); host-only / guest-only: one kernel does not report it.
+   */
+  comparison: 'same' | 'equivalent' | 'guest-extra' | 'guest-fewer' | 'different' | 'unknown' | 'host-only' | 'guest-only';
 }
 
 /** What QEMU runs, observed (QMP, /proc) rather than assumed from the argv. */
@@ -182,7 +189,11 @@ export function compareMitigations(host: Record<string, string>, guest: Record<s
     else {
       const hs = mitigationState(h);
       const gs = mitigationState(g);
-      if (gs === 'mitigated' && hs !== 'mitigated') comparison = 'guest-extra';
+      const mechanism = (t: string): string => t.split(/[;,]/)[0]?.trim() ?? t;
+      if (hs === 'unknown' || gs === 'unknown') comparison = 'unknown';
+      else if (hs === gs && hs !== 'mitigated') comparison = 'equivalent';
+      else if (hs === 'mitigated' && gs === 'mitigated' && mechanism(h) === mechanism(g)) comparison = 'equivalent';
+      else if (gs === 'mitigated' && hs !== 'mitigated') comparison = 'guest-extra';
       else if (hs === 'mitigated' && gs !== 'mitigated') comparison = 'guest-fewer';
       else comparison = 'different';
     }
@@ -231,7 +242,9 @@ export function compareSnapshots(o: { accel: Accelerator; host: SystemSnapshot; 
     else if (r.comparison === 'guest-fewer')
       findings.push({ severity: kvm ? 'warn' : 'expected', area: 'mitigations', message: `${r.name}: the guest mitigates less than the host ("${r.guest}" vs "${r.host}"): VM figures are flattered by it` });
     else if (r.comparison === 'different')
-      findings.push({ severity: kvm ? 'warn' : 'expected', area: 'mitigations', message: `${r.name}: mitigated differently: guest "${r.guest}", host "${r.host}"` });
+      findings.push({ severity: kvm ? 'warn' : 'expected', area: 'mitigations', message: `${r.name}: differs: guest "${r.guest}", host "${r.host}"` });
+    else if (r.comparison === 'equivalent' || r.comparison === 'unknown')
+      findings.push({ severity: 'info', area: 'mitigations', message: `${r.name}: guest "${r.guest}", host "${r.host}" (${r.comparison === 'unknown' ? 'one side cannot tell; the host\'s state applies to the guest' : 'same mechanism'})` });
     else if (r.comparison === 'host-only' || r.comparison === 'guest-only')
       findings.push({ severity: 'info', area: 'mitigations', message: `${r.name}: reported by the ${r.comparison === 'host-only' ? 'host' : 'guest'} kernel only (kernel versions differ)` });
   }
@@ -307,7 +320,7 @@ export function renderSelfCheck(sc: VmSelfCheck): string {
   lines.push(`  THP         guest: ${sc.thp.guest.enabled ?? '?'} (defrag ${sc.thp.guest.defrag ?? '?'})   host: ${sc.thp.host.enabled ?? '?'} (defrag ${sc.thp.host.defrag ?? '?'})`);
   lines.push(`  virtio-net  ${sc.net.backend} (${sc.net.why})`);
   lines.push(`  I/O threads ${sc.iothreads.running.map((t) => `${t.id} (tid ${t.threadId})`).join(', ') || 'none'}; vCPU threads ${sc.vcpuThreads.map((v) => `${v.cpuIndex}:${v.threadId}`).join(' ')}`);
-  const diff = sc.mitigations.filter((r) => r.comparison !== 'same');
+  const diff = sc.mitigations.filter((r) => r.comparison !== 'same' && r.comparison !== 'host-only' && r.comparison !== 'guest-only');
   if (diff.length) {
     lines.push('  mitigations that differ (guest | host):');
     for (const r of diff) lines.push(`    ${r.name.padEnd(26)} ${r.comparison.padEnd(12)} ${r.guest ?? '-'} | ${r.host ?? '-'}`);
