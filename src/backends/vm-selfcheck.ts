@@ -244,7 +244,7 @@ export function compareSnapshots(o: { accel: Accelerator; host: SystemSnapshot; 
     else if (r.comparison === 'different')
       findings.push({ severity: kvm ? 'warn' : 'expected', area: 'mitigations', message: `${r.name}: differs: guest "${r.guest}", host "${r.host}"` });
     else if (r.comparison === 'equivalent' || r.comparison === 'unknown')
-      findings.push({ severity: 'info', area: 'mitigations', message: `${r.name}: guest "${r.guest}", host "${r.host}" (${r.comparison === 'unknown' ? 'one side cannot tell; the host\'s state applies to the guest' : 'same mechanism'})` });
+      findings.push({ severity: 'info', area: 'mitigations', message: `${r.name}: guest "${r.guest}", host "${r.host}" (${r.comparison === 'unknown' ? 'one side cannot tell; the host\'s state applies to the guest' : 'same state or mechanism'})` });
     else if (r.comparison === 'host-only' || r.comparison === 'guest-only')
       findings.push({ severity: 'info', area: 'mitigations', message: `${r.name}: reported by the ${r.comparison === 'host-only' ? 'host' : 'guest'} kernel only (kernel versions differ)` });
   }
@@ -322,7 +322,7 @@ export function renderSelfCheck(sc: VmSelfCheck): string {
   lines.push(`  I/O threads ${sc.iothreads.running.map((t) => `${t.id} (tid ${t.threadId})`).join(', ') || 'none'}; vCPU threads ${sc.vcpuThreads.map((v) => `${v.cpuIndex}:${v.threadId}`).join(' ')}`);
   const diff = sc.mitigations.filter((r) => r.comparison !== 'same' && r.comparison !== 'host-only' && r.comparison !== 'guest-only');
   if (diff.length) {
-    lines.push('  mitigations that differ (guest | host):');
+    lines.push('  mitigations whose text differs (guest | host):');
     for (const r of diff) lines.push(`    ${r.name.padEnd(26)} ${r.comparison.padEnd(12)} ${r.guest ?? '-'} | ${r.host ?? '-'}`);
   }
   const mark: Record<Severity, string> = { error: 'ERROR', warn: 'WARN ', expected: 'TCG  ', info: 'info ' };
