@@ -351,6 +351,8 @@ export interface VmProbe {
   /** Bounded bare boot under KVM, when measured: ms, or null when it did not finish in time. */
   kvmBareBootMs?: number | null;
   kvmCalibrationTimeoutMs?: number;
+  /** Why the KVM calibration boot failed (rather than timed out), when it did. */
+  kvmCalibrationError?: string;
   warnings: string[];
 }
 
@@ -391,10 +393,18 @@ export async function probeVm(host: HostFacts, opts: { requested?: AccelRequest;
   }
   const probe: VmProbe = { qemuVersion, kvmSummary: host.kvm.summary, decision, tcgBareBootMs, warnings };
   if (opts.measureKvm && guest && host.kvm.devicePresent) {
-    if (decision.calibration) probe.kvmBareBootMs = decision.calibration.kvmBootMs;
-    else {
-      const ms = await kvmCalibrate().catch(() => Number.POSITIVE_INFINITY);
-      probe.kvmBareBootMs = Number.isFinite(ms) ? ms : null;
+    if (decision.calibration) {
+      probe.kvmBareBootMs = decision.calibration.kvmBootMs;
+      if (decision.calibration.error) probe.kvmCalibrationError = decision.calibration.error;
+    } else {
+      // -cpu host under a software KVM makes QEMU abort at once (MSR 0x10a): say so rather than "did not finish".
+      try {
+        const ms = await kvmCalibrate();
+        probe.kvmBareBootMs = Number.isFinite(ms) ? ms : null;
+      } catch (e) {
+        probe.kvmBareBootMs = null;
+        probe.kvmCalibrationError = errorMessage(e).slice(0, 300);
+      }
     }
     probe.kvmCalibrationTimeoutMs = calTimeout;
   }

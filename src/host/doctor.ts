@@ -124,7 +124,9 @@ export async function runDoctor(opts: { probeVm?: boolean } = {}): Promise<Docto
         probe.tcgBareBootMs != null ? `TCG bare boot ${(probe.tcgBareBootMs / 1000).toFixed(1)} s` : undefined,
         probe.kvmBareBootMs !== undefined
           ? probe.kvmBareBootMs === null
-            ? `KVM calibration boot did not finish within ${((probe.kvmCalibrationTimeoutMs ?? 10_000) / 1000).toFixed(0)} s`
+            ? probe.kvmCalibrationError
+              ? `KVM calibration boot (-cpu host) failed: ${probe.kvmCalibrationError}`
+              : `KVM calibration boot did not finish within ${((probe.kvmCalibrationTimeoutMs ?? 10_000) / 1000).toFixed(0)} s`
             : `KVM calibration boot ${(probe.kvmBareBootMs / 1000).toFixed(1)} s`
           : undefined,
       ].filter(Boolean);
