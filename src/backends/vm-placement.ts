@@ -106,8 +106,12 @@ async function readAffinity(tid: number): Promise<string> {
   return /Cpus_allowed_list:\s*(\S+)/.exec(status)?.[1] ?? '?';
 }
 
-/** Pin vCPU threads to plan.vcpuCpus and every other thread (and vhost kthreads) to plan.otherCpus; read back. */
-export async function applyPlacement(pid: number, vcpuTids: number[], plan: PlacementPlan): Promise<AppliedPlacement> {
+/**
+ * Pin vCPU threads to plan.vcpuCpus and every other thread (and vhost kthreads) to plan.otherCpus; read back.
+ * Threads in `already` (placed by an earlier pass) are not pinned again: the pass at ready only spawns
+ * taskset for threads started since, so it adds little to start-up.
+ */
+export async function applyPlacement(pid: number, vcpuTids: number[], plan: PlacementPlan, already: ReadonlySet<number> = new Set()): Promise<AppliedPlacement> {
   const threads = [...(await threadsOf(pid)), ...(await vhostKthreads(pid))];
   const vcpuSet = new Set(vcpuTids);
   const failed: string[] = [];
@@ -115,7 +119,7 @@ export async function applyPlacement(pid: number, vcpuTids: number[], plan: Plac
     const r = await run(['taskset', '-p', '-c', formatCpuList(cpus), String(t.tid)], { timeoutMs: 5_000 });
     if (r.code !== 0) failed.push(`${t.name} (${t.tid}): ${(r.stderr || r.stdout).trim().split('\n')[0] ?? ''}`);
   };
-  await Promise.all(threads.map((t) => pin(t, vcpuSet.has(t.tid) ? plan.vcpuCpus : plan.otherCpus)));
+  await Promise.all(threads.filter((t) => !already.has(t.tid)).map((t) => pin(t, vcpuSet.has(t.tid) ? plan.vcpuCpus : plan.otherCpus)));
   const withCpus = async (t: QemuThread): Promise<QemuThread & { cpus: string }> => ({ ...t, cpus: await readAffinity(t.tid) });
   return {
     ...plan,

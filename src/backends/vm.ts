@@ -570,6 +570,7 @@ export class VmInstance implements Instance {
   private guestOomKills = 0;
   private readonly plan: PlacementPlan;
   private placed: AppliedPlacement | undefined;
+  private placementError: string | undefined;
   private qemuArgv: string[] = [];
 
   constructor(
@@ -718,8 +719,11 @@ export class VmInstance implements Instance {
       bail(`connecting to QMP (${errorMessage(e)})`);
     }
     this.stages.qemuStarted = this.since();
-    // Pin the vCPU threads apart from QEMU's other threads as early as QMP answers (again at ready, for late threads).
-    await this.place();
+    // Pin the vCPU threads apart from QEMU's other threads as soon as QMP answers, overlapping the guest's
+    // boot (off the start-up path); again at ready for threads started since (vhost's worker, pool workers).
+    const early = this.place().catch((e: unknown) => {
+      this.placementError = errorMessage(e);
+    });
     try {
       this.qga = await QgaClient.connect(path.join(this.socketDir, 'qga.sock'), { timeoutMs: left(), isAlive: alive });
     } catch (e) {
@@ -770,6 +774,7 @@ export class VmInstance implements Instance {
       if (marks.agentStarting !== undefined) this.stages.agentStarting = kernelEntry + marks.agentStarting * 1000;
       this.stages.guestUptimeAtReady = atReady;
     }
+    await early;
     await this.place();
     if (nproc !== this.spec.vcpus) throw new Error(`guest sees ${nproc} CPUs, expected ${this.spec.vcpus}`);
     const memMiB = (memKb * 1024) / 2 ** 20;
@@ -784,7 +789,9 @@ export class VmInstance implements Instance {
   private async place(): Promise<void> {
     if (!this.qmp || this.pid === undefined) return;
     const vcpus = await this.qmp.vcpuThreads();
-    this.placed = await applyPlacement(this.pid, vcpus.map((v) => v.threadId), this.plan);
+    const done = new Set([...(this.placed?.vcpuThreads ?? []), ...(this.placed?.otherThreads ?? [])].map((t) => t.tid));
+    this.placed = await applyPlacement(this.pid, vcpus.map((v) => v.threadId), this.plan, done);
+    if (this.placementError) this.placed.failed.push(`first pass: ${this.placementError}`);
   }
 
   /** Where QEMU's threads run, as applied and read back at ready. */

@@ -91,7 +91,7 @@ export function renderVmSectionHtml(v: VmSectionView | null, esc: (s: unknown) =
     const mit = sc.mitigationDiffs.length
       ? `<table><thead><tr><th>Vulnerability</th><th>Guest</th><th>Host</th><th></th></tr></thead><tbody>${sc.mitigationDiffs.map((m) => `<tr><td>${esc(m.name)}</td><td>${esc(m.guest ?? '—')}</td><td>${esc(m.host ?? '—')}</td><td>${esc(m.comparison)}</td></tr>`).join('')}</tbody></table>`
       : '';
-    const raw = sc.rawLogs.length ? ` <span class="raw">${sc.rawLogs.map((r) => `<a href="${esc(rawHref(r))}">${esc(r.split('/').pop() ?? r)}</a>`).join(' ')}</span>` : '';
+    const raw = sc.rawLogs.length ? `<br><span class="unit">raw snapshots: ${sc.rawLogs.map((r) => `<a href="${esc(rawHref(r))}">${esc(r.split('/').pop() ?? r)}</a>`).join(' · ')}</span>` : '';
     return `<h3>${esc(vm.label)}</h3><table class="vm-choices"><tbody>${rows}</tbody></table>
 <p><strong>Self-check: ${esc(STATUS_TEXT[sc.status])}.</strong> ${esc(sc.summary)}${raw}</p>${findings ? `<ul class="vm-findings">${findings}</ul>` : ''}${mit}`;
   });
