@@ -18,7 +18,8 @@ import type { HostFacts } from '../host/facts.js';
 import { vmHostWarnings } from '../host/facts.js';
 import type { BackendResult, Warning } from '../results/types.js';
 import { SNAPSHOT_SCRIPT, compareSnapshots, parseSnapshot, type VmSelfCheck } from './vm-selfcheck.js';
-import { IOTHREAD_ID, TCG_WARNING, type VmBackend, type VmInstance } from './vm.js';
+import { TCG_WARNING, type VmBackend, type VmInstance } from './vm.js';
+import { IOTHREAD_ID } from './vm-choices.js';
 
 export interface VmSelfCheckRecord {
   /** The comparison, or null when the guest could not be booted or read. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { compareSnapshots, parseSnapshot } from '../../src/backends/vm-selfcheck.js';
-import { vmChoices } from '../../src/backends/vm.js';
+import { vmChoices } from '../../src/backends/vm-choices.js';
 import { renderVmSectionHtml, renderVmSectionMd, vmSectionView } from '../../src/report/vm-section.js';
 import { escapeHtml } from '../../src/report/html.js';
 import { mdEscape } from '../../src/report/markdown.js';

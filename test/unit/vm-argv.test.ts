@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildQemuArgv, consoleTail, parseInitMarks, thpKernelArgs, variantOf, vmChoices } from '../../src/backends/vm.js';
+import { buildQemuArgv, consoleTail, parseInitMarks, variantOf } from '../../src/backends/vm.js';
+import { thpKernelArgs, vmChoices } from '../../src/backends/vm-choices.js';
 import { planPlacement } from '../../src/backends/vm-placement.js';
 import { vmHostWarnings } from '../../src/host/facts.js';
 import { cgroupWrappedArgv } from '../../src/backends/exec-in-cgroup.js';
