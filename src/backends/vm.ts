@@ -5,13 +5,17 @@
  * bench namespace, QMP for control and qemu-guest-agent for exec.
  *
  * Accelerator: decided by measurement (accel.ts). Under TCG every figure
- * describes emulation, and info().warnings says so loudly.
+ * describes emulation, and info().warnings says so loudly. What the guest is
+ * made of (-cpu host under KVM, device set, vhost-net, I/O thread, THP) is
+ * decided in vm-choices.ts; the self-check (vm-selfcheck*.ts) verifies it.
  *
  * Host placement: QEMU is started through a tiny `sh -c` wrapper that writes its
- * own pid into the cgroup `isobench/<name>` (cpuset = spec.cpus, the same set
- * the container gets; quota/weight as given) and then execs QEMU (argv passed as
- * "$@", never interpolated), inside the bench netns (nsenter) when networked.
- * nsenter and sh both exec, so the pid we spawn is QEMU's pid.
+ * own pid into the cgroup `isobench/<name>` (quota/weight as given) and then
+ * execs QEMU (argv passed as "$@", never interpolated), inside the bench netns
+ * (nsenter) when networked. nsenter and sh both exec, so the pid we spawn is
+ * QEMU's pid. The cgroup's cpuset is spec.cpus plus the harness CPUs; thread
+ * affinity narrows it: vCPU threads (ids from QMP) to spec.cpus, the same set a
+ * container gets, QEMU's other threads to the harness CPUs (vm-placement.ts).
  *
  * Memory limit on the QEMU cgroup: the guest's limit is `-m`; the cgroup limit
  * is only a safety net against a runaway QEMU, set to guest memory + 512 MiB
