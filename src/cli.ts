@@ -18,8 +18,8 @@ function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-async function cmdDoctor(opts: { json?: boolean; cleanup?: boolean }): Promise<number> {
-  const { runDoctor, renderDoctor } = await import('./host/doctor.js');
+async function cmdDoctor(opts: { json?: boolean; cleanup?: boolean; vm?: boolean }): Promise<number> {
+  const { runDoctor, renderDoctor, runVmSelfCheckForDoctor } = await import('./host/doctor.js');
   if (opts.cleanup) {
     const { hostFacts } = await import('./host/facts.js');
     const { findLeftovers, removeLeftovers } = await import('./host/leftovers.js');
@@ -43,6 +43,7 @@ async function cmdDoctor(opts: { json?: boolean; cleanup?: boolean }): Promise<n
     return failed.length ? EXIT_FAILED : EXIT_OK;
   }
   const report = await runDoctor();
+  if (opts.vm) await runVmSelfCheckForDoctor(report);
   out(opts.json ? JSON.stringify(report, null, 2) : renderDoctor(report));
   return report.checks.some((c) => c.status === 'fail') ? EXIT_FAILED : EXIT_OK;
 }
@@ -249,6 +250,7 @@ Examples:
     .description('check this host: root, cgroups, tools, guest kernel, KVM (real or software), KSM, THP')
     .option('--json', 'machine-readable output')
     .option('--cleanup', 'remove leftovers of crashed runs (only things named isobench-*)')
+    .option('--vm', 'also boot a guest with the accelerator a run would use and compare it with the host: CPU model and flags, mitigations, clocksource, THP, virtio-net backend, I/O threads')
     .action(async (o) => setExit(await cmdDoctor(o)));
 
   const scenarios = program.command('scenarios').description('list and validate scenario files');

@@ -252,6 +252,18 @@ export class QmpClient {
     return this.execute<QmpStatus>('query-status');
   }
 
+  /** vCPU index -> host thread id (query-cpus-fast): which host threads run guest code. */
+  async vcpuThreads(): Promise<Array<{ cpuIndex: number; threadId: number }>> {
+    const r = await this.execute<Array<{ 'cpu-index': number; 'thread-id': number }>>('query-cpus-fast');
+    return r.map((c) => ({ cpuIndex: c['cpu-index'], threadId: c['thread-id'] }));
+  }
+
+  /** The I/O threads QEMU runs (query-iothreads): id and host thread id. */
+  async iothreads(): Promise<Array<{ id: string; threadId: number }>> {
+    const r = await this.execute<Array<{ id: string; 'thread-id': number }>>('query-iothreads');
+    return r.map((t) => ({ id: t.id, threadId: t['thread-id'] }));
+  }
+
   /** ACPI power button (the guest may ignore it). */
   async powerdown(): Promise<void> {
     await this.execute('system_powerdown');

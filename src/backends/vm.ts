@@ -5,13 +5,17 @@
  * bench namespace, QMP for control and qemu-guest-agent for exec.
  *
  * Accelerator: decided by measurement (accel.ts). Under TCG every figure
- * describes emulation, and info().warnings says so loudly.
+ * describes emulation, and info().warnings says so loudly. What the guest is
+ * made of (-cpu host under KVM, device set, vhost-net, I/O thread, THP) is
+ * decided in vm-choices.ts; the self-check (vm-selfcheck*.ts) verifies it.
  *
  * Host placement: QEMU is started through a tiny `sh -c` wrapper that writes its
- * own pid into the cgroup `isobench/<name>` (cpuset = spec.cpus, the same set
- * the container gets; quota/weight as given) and then execs QEMU (argv passed as
- * "$@", never interpolated), inside the bench netns (nsenter) when networked.
- * nsenter and sh both exec, so the pid we spawn is QEMU's pid.
+ * own pid into the cgroup `isobench/<name>` (quota/weight as given) and then
+ * execs QEMU (argv passed as "$@", never interpolated), inside the bench netns
+ * (nsenter) when networked. nsenter and sh both exec, so the pid we spawn is
+ * QEMU's pid. The cgroup's cpuset is spec.cpus plus the harness CPUs; thread
+ * affinity narrows it: vCPU threads (ids from QMP) to spec.cpus, the same set a
+ * container gets, QEMU's other threads to the harness CPUs (vm-placement.ts).
  *
  * Memory limit on the QEMU cgroup: the guest's limit is `-m`; the cgroup limit
  * is only a safety net against a runaway QEMU, set to guest memory + 512 MiB
@@ -26,7 +30,10 @@
  *
  * Start-up stages (ms since start() was called):
  *   qemuStarted     QMP socket answered (QEMU initialised its devices)
- *   kernelEntry     agentReady minus the guest's own uptime at ready (guest clock starts at kernel entry)
+ *   kernelEntry     the origin of the guest's uptime: ready minus the guest's uptime then. The guest clock
+ *                   starts at timekeeping init, after decompression and early setup, so this is later
+ *                   than the real kernel entry and the early kernel lands in the stage before it;
+ *                   bench/startup-vm.ts measures the real boundaries on a bare boot (earlyStages)
  *   initStarted     kernelEntry + the uptime the initramfs /init printed at its start
  *   agentStarting   kernelEntry + the uptime /init printed just before starting qemu-ga
  *   agentReady      first successful guest-exec of /bin/true
@@ -50,9 +57,11 @@ import { sleep, spawnLong, toolVersion } from '../util/proc.js';
 import { decideAccelerator, type AccelDecision, type AccelRequest, type Accelerator } from './accel.js';
 import { QmpClient } from './qmp.js';
 import { QgaClient } from './qga.js';
+import { IOTHREAD_ID, cpuModelFor, microvmMachine, thpKernelArgs, vhostNetOpens, vmChoices, type MachineType, type VmChoices } from './vm-choices.js';
+import { PLACEMENT_POLICY, applyPlacement, holdsVhostNet, planPlacement, type AppliedPlacement, type PlacementPlan } from './vm-placement.js';
 import { AGENT_PORT_NAME, ROOT_DISK_SERIAL, SCRATCH_DISK_SERIAL, currentKernelDir, ensureGuestInitramfs, makeScratchImage, type GuestInitramfs } from '../images/guest.js';
 
-export type MachineType = 'q35' | 'microvm';
+export type { MachineType } from './vm-choices.js';
 
 export interface VmBackendOptions {
   machine: MachineType;
@@ -96,31 +105,42 @@ export interface QemuArgvInput {
   qgaSocket?: string;
   /** Process name (`-name`): isobench-<instance>, so `doctor --cleanup` can recognise a leftover QEMU. */
   name?: string;
+  /** Serve both virtio-blk disks from one I/O thread (IOTHREAD_ID) instead of QEMU's main loop. */
+  iothread?: boolean;
+  /** virtio-net served by the host kernel (vhost-net) instead of QEMU's main loop; only when /dev/vhost-net opens. */
+  vhost?: boolean;
+  /** microvm without option ROMs, PIT, PIC and RTC: needs the TSC-deadline timer (-cpu host under KVM). */
+  leanMicrovm?: boolean;
 }
 
 export function buildQemuArgv(i: QemuArgvInput, qemu = QEMU): string[] {
   const mmio = i.machine === 'microvm';
   const dev = (pci: string, mmioName: string): string => (mmio ? mmioName : pci);
   const argv = [qemu, '-nodefaults', '-no-user-config', '-nographic', '-no-reboot'];
-  if (i.name) argv.push('-name', i.name);
-  argv.push('-machine', mmio ? 'microvm,isa-serial=on,rtc=on,pit=on,pic=on' : 'q35');
+  // debug-threads=on names QEMU's threads ("CPU 0/KVM", "IO iothread0", "worker"), so placement and /proc show which is which.
+  if (i.name) argv.push('-name', `${i.name},debug-threads=on`);
+  argv.push('-machine', mmio ? microvmMachine(Boolean(i.leanMicrovm)) : 'q35');
+  // thread= is a TCG option (single- or multi-threaded translation); KVM always runs one thread per vCPU.
   argv.push('-accel', i.accel === 'kvm' ? 'kvm' : `tcg,thread=${i.vcpus > 1 ? 'multi' : 'single'}`);
-  // Default CPU model: -cpu host/max abort on hosts with a software KVM (MSR 0x10a).
+  const cpu = cpuModelFor(i.accel).arg;
+  if (cpu) argv.push('-cpu', cpu);
   argv.push('-smp', String(i.vcpus), '-m', `${i.memoryMiB}M`);
   argv.push('-kernel', i.kernel, '-initrd', i.initrd, '-append', i.append.join(' '));
   if (i.consoleLog) argv.push('-chardev', `file,id=con0,path=${i.consoleLog}`, '-serial', 'chardev:con0');
   else argv.push('-serial', 'stdio');
+  const io = i.iothread && (i.rootImage || i.scratch) ? `,iothread=${IOTHREAD_ID}` : '';
+  if (io) argv.push('-object', `iothread,id=${IOTHREAD_ID}`);
   if (i.rootImage) {
     argv.push('-drive', `file=${i.rootImage},if=none,id=root,format=raw,readonly=on`);
-    argv.push('-device', `${dev('virtio-blk-pci', 'virtio-blk-device')},drive=root,serial=${ROOT_DISK_SERIAL}`);
+    argv.push('-device', `${dev('virtio-blk-pci', 'virtio-blk-device')},drive=root,serial=${ROOT_DISK_SERIAL}${io}`);
   }
   if (i.scratch) {
     const cache = i.scratch.cache === 'none' ? 'cache=none,aio=native' : 'cache=writeback,aio=threads';
     argv.push('-drive', `file=${i.scratch.path},if=none,id=scratch,format=raw,${cache},discard=unmap`);
-    argv.push('-device', `${dev('virtio-blk-pci', 'virtio-blk-device')},drive=scratch,serial=${SCRATCH_DISK_SERIAL}`);
+    argv.push('-device', `${dev('virtio-blk-pci', 'virtio-blk-device')},drive=scratch,serial=${SCRATCH_DISK_SERIAL}${io}`);
   }
   if (i.tap) {
-    argv.push('-netdev', `tap,id=net0,ifname=${i.tap.ifname},script=no,downscript=no`);
+    argv.push('-netdev', `tap,id=net0,ifname=${i.tap.ifname},script=no,downscript=no${i.vhost ? ',vhost=on' : ''}`);
     // romfile= : no iPXE option ROM for the firmware to load and run (direct kernel boot needs none)
     argv.push('-device', mmio ? `virtio-net-device,netdev=net0,mac=${i.tap.mac}` : `virtio-net-pci,netdev=net0,mac=${i.tap.mac},romfile=`);
   }
@@ -132,7 +152,6 @@ export function buildQemuArgv(i: QemuArgvInput, qemu = QEMU): string[] {
   return argv;
 }
 
-/** argv that starts `inner` inside a cgroup via the sh wrapper (pure). */
 /** Console text without ANSI escapes and empty lines; the last `n` lines (pure). */
 export function consoleTail(text: string, n = 15): string[] {
   // eslint-disable-next-line no-control-regex
@@ -176,6 +195,13 @@ export interface BareBootResult {
   timedOut: boolean;
   ok: boolean;
   console: string;
+  /**
+   * With earlyStages, ms since spawn when the host read: SeaBIOS's "Booting from ROM" (firmware done; the
+   * kernel loader and decompression follow) and the kernel's first early-console line ("Linux version",
+   * printed from start_kernel: the decompressed kernel is running). Guest uptime only starts later, at timekeeping init.
+   */
+  firmwareDoneMs?: number;
+  kernelConsoleMs?: number;
 }
 
 /**
@@ -184,20 +210,37 @@ export interface BareBootResult {
  * killed at that point either way, since a microvm guest's reboot does not end
  * QEMU here).
  */
-export async function bareBoot(o: { guest: GuestInitramfs; accel: Accelerator; machine: MachineType; vcpus?: number; memoryMiB?: number; timeoutMs: number; qemu?: string }): Promise<BareBootResult> {
+export async function bareBoot(o: {
+  guest: GuestInitramfs;
+  accel: Accelerator;
+  machine: MachineType;
+  leanMicrovm?: boolean;
+  vcpus?: number;
+  memoryMiB?: number;
+  timeoutMs: number;
+  qemu?: string;
+  /** Also time the firmware hand-over and the kernel's first console line (earlyprintk=serial; costs serial output, so the bench only). */
+  earlyStages?: boolean;
+}): Promise<BareBootResult> {
   const argv = buildQemuArgv(
-    { machine: o.machine, accel: o.accel, vcpus: o.vcpus ?? 1, memoryMiB: o.memoryMiB ?? 256, kernel: o.guest.kernel.vmlinuz, initrd: o.guest.bareInitrdPath, append: BASE_KERNEL_ARGS },
+    { machine: o.machine, accel: o.accel, vcpus: o.vcpus ?? 1, memoryMiB: o.memoryMiB ?? 256, kernel: o.guest.kernel.vmlinuz, initrd: o.guest.bareInitrdPath, append: o.earlyStages ? ['earlyprintk=serial', ...BASE_KERNEL_ARGS] : BASE_KERNEL_ARGS, leanMicrovm: Boolean(o.leanMicrovm) },
     o.qemu,
   );
+  // earlyprintk goes before `quiet`: early parameters apply in order, and the early console replays the
+  // kernel's first lines ("Linux version") only when it registers before quiet lowers the log level.
   const t0 = performance.now();
   const proc = spawnLong(argv);
   let out = '';
   let doneMs: number | undefined;
+  let firmwareDoneMs: number | undefined;
+  let kernelConsoleMs: number | undefined;
   let exited = false;
   const finished = new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, o.timeoutMs);
     proc.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString('utf8');
+      if (firmwareDoneMs === undefined && out.includes('Booting from ROM')) firmwareDoneMs = performance.now() - t0;
+      if (kernelConsoleMs === undefined && out.includes('Linux version')) kernelConsoleMs = performance.now() - t0;
       if (doneMs === undefined && /isobench-bare: uptime=[\d.]+\s/.test(out)) {
         doneMs = performance.now() - t0;
         clearTimeout(timer);
@@ -217,7 +260,15 @@ export async function bareBoot(o: { guest: GuestInitramfs; accel: Accelerator; m
   if (!exited) proc.kill('SIGKILL');
   const r = await proc;
   const up = /isobench-bare: uptime=([\d.]+)/.exec(out)?.[1];
-  return { ms: doneMs ?? performance.now() - t0, guestUptimeS: up ? Number(up) : undefined, timedOut: doneMs === undefined && !exited, ok: doneMs !== undefined, console: out + String(r.stderr ?? '') };
+  return {
+    ms: doneMs ?? performance.now() - t0,
+    guestUptimeS: up ? Number(up) : undefined,
+    timedOut: doneMs === undefined && !exited,
+    ok: doneMs !== undefined,
+    console: out + String(r.stderr ?? ''),
+    ...(firmwareDoneMs !== undefined ? { firmwareDoneMs } : {}),
+    ...(kernelConsoleMs !== undefined ? { kernelConsoleMs } : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -232,6 +283,8 @@ export interface VmProbe {
   /** Bounded bare boot under KVM, when measured: ms, or null when it did not finish in time. */
   kvmBareBootMs?: number | null;
   kvmCalibrationTimeoutMs?: number;
+  /** Why the KVM calibration boot failed (rather than timed out), when it did. */
+  kvmCalibrationError?: string;
   warnings: string[];
 }
 
@@ -272,10 +325,18 @@ export async function probeVm(host: HostFacts, opts: { requested?: AccelRequest;
   }
   const probe: VmProbe = { qemuVersion, kvmSummary: host.kvm.summary, decision, tcgBareBootMs, warnings };
   if (opts.measureKvm && guest && host.kvm.devicePresent) {
-    if (decision.calibration) probe.kvmBareBootMs = decision.calibration.kvmBootMs;
-    else {
-      const ms = await kvmCalibrate().catch(() => Number.POSITIVE_INFINITY);
-      probe.kvmBareBootMs = Number.isFinite(ms) ? ms : null;
+    if (decision.calibration) {
+      probe.kvmBareBootMs = decision.calibration.kvmBootMs;
+      if (decision.calibration.error) probe.kvmCalibrationError = decision.calibration.error;
+    } else {
+      // -cpu host under a software KVM makes QEMU abort at once (MSR 0x10a): say so rather than "did not finish".
+      try {
+        const ms = await kvmCalibrate();
+        probe.kvmBareBootMs = Number.isFinite(ms) ? ms : null;
+      } catch (e) {
+        probe.kvmBareBootMs = null;
+        probe.kvmCalibrationError = errorMessage(e).slice(0, 300);
+      }
     }
     probe.kvmCalibrationTimeoutMs = calTimeout;
   }
@@ -308,11 +369,17 @@ export class VmBackend implements Backend {
   private guest: GuestInitramfs | undefined;
   private qemuVersion: string | null = null;
   private directIo: boolean | undefined;
+  private choicesMade: VmChoices | undefined;
 
   constructor(
     private readonly ctx: BackendContext,
     readonly opts: VmBackendOptions,
   ) {}
+
+  /** The choices prepare() made (CPU model, device set, vhost, I/O thread). */
+  get choices(): VmChoices | undefined {
+    return this.choicesMade;
+  }
 
   /** Accelerator in use: decided by prepare(); before that, what auto would pick without calibrating. */
   get accelerator(): Accelerator {
@@ -347,6 +414,7 @@ export class VmBackend implements Backend {
     });
     await fs.mkdir(this.ctx.workDir, { recursive: true });
     this.directIo = await supportsDirectIo(this.ctx.workDir);
+    this.choicesMade = vmChoices({ accel: this.decision.accel, machine: this.opts.machine, hostCpuFlags: this.ctx.host.cpuFlags, vhostNetOpens: await vhostNetOpens() });
   }
 
   info(): BackendInfo {
@@ -368,7 +436,9 @@ export class VmBackend implements Backend {
         guestInitramfsHash: this.guest?.hash,
         scratchCache: this.directIo === false ? 'writeback,aio=threads' : 'none,aio=native',
         qemuCgroupMemoryLimit: 'guest memory + 512 MiB (KVM) / + 1536 MiB (TCG): a safety net, not the guest limit (-m is)',
-        kernelArgs: BASE_KERNEL_ARGS.join(' '),
+        kernelArgs: [...BASE_KERNEL_ARGS, ...thpKernelArgs(this.ctx.host.thp)].join(' '),
+        ...(this.choicesMade ? { choices: this.choicesMade } : {}),
+        placementPolicy: PLACEMENT_POLICY,
       },
     };
   }
@@ -383,6 +453,7 @@ export class VmBackend implements Backend {
       kernelArgs: this.opts.kernelArgs ?? [],
       directIo: this.directIo ?? false,
       qemu: this.opts.qemuBinary ?? QEMU,
+      choices: this.choicesMade ?? vmChoices({ accel: this.accelerator, machine: this.opts.machine, hostCpuFlags: this.ctx.host.cpuFlags, vhostNetOpens: false }),
     });
     await inst.boot();
     return inst;
@@ -397,6 +468,7 @@ interface VmInstanceConfig {
   kernelArgs: string[];
   directIo: boolean;
   qemu: string;
+  choices: VmChoices;
 }
 
 export interface GuestResources {
@@ -428,6 +500,10 @@ export class VmInstance implements Instance {
   private socketDir: string;
   private tap: TapAttachment | undefined;
   private guestOomKills = 0;
+  private readonly plan: PlacementPlan;
+  private placed: AppliedPlacement | undefined;
+  private placementError: string | undefined;
+  private qemuArgv: string[] = [];
 
   constructor(
     private readonly ctx: BackendContext,
@@ -439,6 +515,7 @@ export class VmInstance implements Instance {
     this.dir = path.join(ctx.workDir, `vm-${spec.name}`);
     this.socketDir = this.dir;
     this.consoleLog = path.join(ctx.rawDir, `console-${spec.name}.log`);
+    this.plan = planPlacement(spec.cpus, ctx.host.cpus);
   }
 
   get name(): string {
@@ -506,7 +583,8 @@ export class VmInstance implements Instance {
         await cg.create();
         this.cgroup = cg;
         await cg.setLimits({
-          cpus: spec.cpus,
+          // vCPU threads are narrowed to spec.cpus by their affinity; QEMU's other threads to the harness CPUs (vm-placement.ts).
+          cpus: this.plan.cgroupCpus,
           memoryBytes: (spec.memoryMiB + overheadMiB) * 1024 * 1024,
           ...(spec.cpuQuotaPercent !== undefined ? { cpuQuotaPercent: spec.cpuQuotaPercent } : {}),
           ...(spec.cpuWeight !== undefined ? { cpuWeight: spec.cpuWeight } : {}),
@@ -515,7 +593,8 @@ export class VmInstance implements Instance {
     ]);
     for (const st of steps) if (st.status === 'rejected') throw st.reason;
 
-    const append = [...BASE_KERNEL_ARGS, 'isobench.scratch=1'];
+    // The guest's THP mode is the host's (its kernel's own default may differ: Debian's is "always").
+    const append = [...BASE_KERNEL_ARGS, ...thpKernelArgs(ctx.host.thp), 'isobench.scratch=1'];
     if (this.tap && ctx.net) append.push(`isobench.ip=${this.tap.address}/15`, `isobench.gw=${ctx.net.gateway}`);
     append.push(...cfg.kernelArgs);
     const qemuArgv = buildQemuArgv(
@@ -534,9 +613,13 @@ export class VmInstance implements Instance {
         qmpSocket: path.join(this.socketDir, 'qmp.sock'),
         qgaSocket: path.join(this.socketDir, 'qga.sock'),
         name: `isobench-${spec.name}`,
+        iothread: cfg.choices.iothread.on,
+        vhost: cfg.choices.vhost.on,
+        leanMicrovm: cfg.machine === 'microvm' && cfg.choices.machine.arg.includes('pit=off'),
       },
       cfg.qemu,
     );
+    this.qemuArgv = qemuArgv;
     let argv = cgroupWrappedArgv(cg.procsFiles(), qemuArgv);
     if (this.tap && ctx.net) argv = ctx.net.wrap(argv);
     await fs.writeFile(path.join(ctx.rawDir, `qemu-argv-${spec.name}.json`), `${JSON.stringify(argv, null, 1)}\n`);
@@ -568,6 +651,11 @@ export class VmInstance implements Instance {
       bail(`connecting to QMP (${errorMessage(e)})`);
     }
     this.stages.qemuStarted = this.since();
+    // Pin the vCPU threads apart from QEMU's other threads as soon as QMP answers, overlapping the guest's
+    // boot (off the start-up path); again at ready for threads started since (vhost's worker, pool workers).
+    const early = this.place().catch((e: unknown) => {
+      this.placementError = errorMessage(e);
+    });
     try {
       this.qga = await QgaClient.connect(path.join(this.socketDir, 'qga.sock'), { timeoutMs: left(), isAlive: alive });
     } catch (e) {
@@ -618,6 +706,8 @@ export class VmInstance implements Instance {
       if (marks.agentStarting !== undefined) this.stages.agentStarting = kernelEntry + marks.agentStarting * 1000;
       this.stages.guestUptimeAtReady = atReady;
     }
+    await early;
+    await this.place();
     if (nproc !== this.spec.vcpus) throw new Error(`guest sees ${nproc} CPUs, expected ${this.spec.vcpus}`);
     const memMiB = (memKb * 1024) / 2 ** 20;
     if (!(memMiB <= this.spec.memoryMiB && memMiB >= this.spec.memoryMiB * 0.6)) throw new Error(`guest MemTotal ${memMiB.toFixed(0)} MiB does not match -m ${this.spec.memoryMiB}M`);
@@ -625,6 +715,32 @@ export class VmInstance implements Instance {
 
   startupStages(): StartupStages {
     return { ...this.stages };
+  }
+
+  /** Apply the thread placement (vm-placement.ts); vCPU thread ids come from QMP. */
+  private async place(): Promise<void> {
+    if (!this.qmp || this.pid === undefined) return;
+    const vcpus = await this.qmp.vcpuThreads();
+    const done = new Set([...(this.placed?.vcpuThreads ?? []), ...(this.placed?.otherThreads ?? [])].map((t) => t.tid));
+    this.placed = await applyPlacement(this.pid, vcpus.map((v) => v.threadId), this.plan, done);
+    if (this.placementError) this.placed.failed.push(`first pass: ${this.placementError}`);
+  }
+
+  /** Where QEMU's threads run, as applied and read back at ready. */
+  placement(): AppliedPlacement | undefined {
+    return this.placed;
+  }
+
+  /** What QEMU really runs, from QMP and /proc: vCPU and I/O thread ids, vhost-net in use, the argv. For the self-check. */
+  async qemuFacts(): Promise<{ vcpuThreads: Array<{ cpuIndex: number; threadId: number }>; iothreads: Array<{ id: string; threadId: number }>; vhostNetOpen: boolean; argv: string[]; placement: AppliedPlacement | undefined }> {
+    if (!this.qmp || this.pid === undefined) throw new Error(`VM ${this.spec.name} has no QMP connection`);
+    return {
+      vcpuThreads: await this.qmp.vcpuThreads(),
+      iothreads: await this.qmp.iothreads(),
+      vhostNetOpen: await holdsVhostNet(this.pid),
+      argv: [...this.qemuArgv],
+      placement: this.placed,
+    };
   }
 
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {

@@ -3,9 +3,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { hostFacts, type HostFacts } from './facts.js';
+import { hostFacts, vmHostWarnings, type HostFacts } from './facts.js';
 import { toolVersions, TOOLS } from './versions.js';
 import { cacheDir } from '../images/rootfs.js';
+import { renderSelfCheck, type VmSelfCheck } from '../backends/vm-selfcheck.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 export interface Check {
@@ -20,6 +21,8 @@ export interface DoctorReport {
   toolVersions: Record<string, string | null>;
   checks: Check[];
   vm?: Record<string, unknown>;
+  /** `doctor --vm`: the VM self-check (guest vs host), as a run records it per VM backend. */
+  vmSelfCheck?: Record<string, unknown>;
 }
 
 export function guestKernelDir(): string | null {
@@ -80,7 +83,16 @@ export function checksFor(host: HostFacts, versions: Record<string, string | nul
   checks.push({
     name: 'transparent huge pages',
     status: host.thp.enabled === 'always' ? 'warn' : 'ok',
-    detail: `enabled=${host.thp.enabled ?? 'n/a'} defrag=${host.thp.defrag ?? 'n/a'}`,
+    detail: `enabled=${host.thp.enabled ?? 'n/a'} defrag=${host.thp.defrag ?? 'n/a'}${host.thp.enabled === 'madvise' ? ' (QEMU madvises guest RAM: VM guest memory gets huge pages, native/container memory does not; isobench gives the guest the same mode)' : ''}`,
+  });
+  const params = Object.entries(host.kvmParams)
+    .map(([mod, kv]) => `${mod}: ${Object.entries(kv).map(([k, v]) => `${k}=${v}`).join(' ')}`)
+    .join('; ');
+  const kvmWarn = host.kvm.hardware ? vmHostWarnings(host, 'kvm').filter((w) => w.code.startsWith('KVM_')) : [];
+  checks.push({
+    name: 'kvm parameters',
+    status: kvmWarn.length ? 'warn' : 'ok',
+    detail: `${params || 'no kvm module parameters'}${kvmWarn.length ? ` -- ${kvmWarn.map((w) => w.message).join(' | ')}` : host.kvm.hardware ? '' : ' (recorded; they shape VM figures only under hardware KVM)'}`,
   });
   checks.push({
     name: 'cpu governor',
@@ -112,7 +124,9 @@ export async function runDoctor(opts: { probeVm?: boolean } = {}): Promise<Docto
         probe.tcgBareBootMs != null ? `TCG bare boot ${(probe.tcgBareBootMs / 1000).toFixed(1)} s` : undefined,
         probe.kvmBareBootMs !== undefined
           ? probe.kvmBareBootMs === null
-            ? `KVM calibration boot did not finish within ${((probe.kvmCalibrationTimeoutMs ?? 10_000) / 1000).toFixed(0)} s`
+            ? probe.kvmCalibrationError
+              ? `KVM calibration boot (-cpu host) failed: ${probe.kvmCalibrationError}`
+              : `KVM calibration boot did not finish within ${((probe.kvmCalibrationTimeoutMs ?? 10_000) / 1000).toFixed(0)} s`
             : `KVM calibration boot ${(probe.kvmBareBootMs / 1000).toFixed(1)} s`
           : undefined,
       ].filter(Boolean);
@@ -129,6 +143,61 @@ export async function runDoctor(opts: { probeVm?: boolean } = {}): Promise<Docto
   return report;
 }
 
+/**
+ * `doctor --vm`: boot one guest with the accelerator a run would use (auto),
+ * networked so virtio-net's backend shows, and compare it with the host.
+ * Everything it creates (netns, tap, cgroup, QEMU, work dir) is released here.
+ */
+export async function runVmSelfCheckForDoctor(report: DoctorReport): Promise<void> {
+  const { randomBytes } = await import('node:crypto');
+  const { promises: fs } = await import('node:fs');
+  const { CleanupRegistry } = await import('../runner/cleanup.js');
+  const { BenchNet } = await import('../net/bench.js');
+  const { ensureWorkloadImage } = await import('../images/rootfs.js');
+  const { VmBackend } = await import('../backends/vm.js');
+  const { runVmSelfCheck } = await import('../backends/vm-selfcheck-run.js');
+  const { RUNTIME_STATE_ROOT, OWNER_FILE } = await import('./leftovers.js');
+  const shortId = `d${randomBytes(3).toString('hex')}`;
+  const cleanup = new CleanupRegistry();
+  const check = (status: CheckStatus, detail: string, fix?: string): void => {
+    report.checks.push({ name: 'vm self-check', status, detail, ...(fix ? { fix } : {}) });
+  };
+  try {
+    // Mark this process as the owner, so a concurrent `doctor --cleanup` leaves the guest alone.
+    const owner = path.join(RUNTIME_STATE_ROOT, shortId);
+    await fs.mkdir(owner, { recursive: true });
+    await fs.writeFile(path.join(owner, OWNER_FILE), String(process.pid));
+    cleanup.add(`dir ${owner}`, () => fs.rm(owner, { recursive: true, force: true }));
+    const workDir = await fs.mkdtemp(path.join('/var/tmp', `isobench-${shortId}-`));
+    cleanup.add(`dir ${workDir}`, () => fs.rm(workDir, { recursive: true, force: true }));
+    const rawDir = path.join(workDir, 'raw');
+    const image = await ensureWorkloadImage({});
+    const net = await BenchNet.create(shortId, cleanup);
+    const host = report.host;
+    const ctx = { runId: `doctor-${shortId}`, shortId, workDir, rawDir, host, cleanup, image, net };
+    const backend = new VmBackend(ctx, { machine: 'q35', accel: 'auto' });
+    await backend.prepare();
+    // quick.yaml's instance: 1 vCPU on the last CPU (the harness keeps the others), 512 MiB.
+    const cpus = [host.cpus - 1];
+    const rec = await runVmSelfCheck(backend, { name: `${shortId}-selfcheck`, vcpus: 1, cpus, memoryMiB: 512, pidsLimit: 1024, disk: { sizeMiB: 64, mode: 'image' }, network: true }, rawDir);
+    // The raw files live in a temporary directory removed below: keep their content out, their names would dangle.
+    rec.rawLogs = [];
+    report.vmSelfCheck = { backend: backend.label, choices: backend.choices, ...rec } as unknown as Record<string, unknown>;
+    const sc = rec.check;
+    if (!sc) check('fail', `the self-check guest did not boot or could not be read: ${rec.error ?? '?'}`, 'run `isobench doctor` for the VM accelerator and guest kernel checks');
+    else if (sc.status === 'errors') {
+      const errs = sc.findings.filter((f) => f.severity === 'error');
+      check('fail', `${sc.summary}; ${errs.length} error(s): ${errs.map((f) => f.message).join(' | ')}`, errs.map((f) => f.fix).filter(Boolean).join(' | '));
+    } else if (sc.status === 'ok') check('ok', sc.summary);
+    else check('warn', `${sc.summary}${sc.accelerator === 'tcg' ? ' (TCG: the differences are emulation, expected)' : ''}`);
+  } catch (e) {
+    check('fail', `could not run the VM self-check: ${(e as Error).message.split('\n')[0]}`, 'run scripts/setup.sh (QEMU, guest kernel, workload image)');
+  } finally {
+    const failures = await cleanup.releaseAll();
+    if (failures.length) report.checks.push({ name: 'vm self-check cleanup', status: 'fail', detail: failures.map((f) => `${f.label}: ${f.error}`).join('; '), fix: 'isobench doctor --cleanup' });
+  }
+}
+
 export function renderDoctor(r: DoctorReport): string {
   const mark: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' };
   const lines = [`isobench doctor: ${r.host.hostname}, ${r.host.cpus} CPUs, ${(r.host.memTotalBytes / 2 ** 30).toFixed(1)} GiB, kernel ${r.host.kernel}`];
@@ -138,6 +207,7 @@ export function renderDoctor(r: DoctorReport): string {
   }
   const fails = r.checks.filter((c) => c.status === 'fail').length;
   const warns = r.checks.filter((c) => c.status === 'warn').length;
+  if (r.vmSelfCheck?.check) lines.push(renderSelfCheck(r.vmSelfCheck.check as VmSelfCheck));
   lines.push(fails ? `${fails} problem(s) to fix, ${warns} warning(s)` : `ready (${warns} warning(s))`);
   return lines.join('\n');
 }

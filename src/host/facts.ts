@@ -34,6 +34,13 @@ export interface HostFacts {
   kvm: KvmFacts;
   ksm: { available: boolean; run: number | null; pagesSharing: number | null };
   thp: { enabled: string | null; defrag: string | null };
+  /** CPU feature flags from /proc/cpuinfo (the VM self-check compares the guest's with these). */
+  cpuFlags: string[];
+  /**
+   * KVM module parameters that change what VM figures mean, per module
+   * (/sys/module/kvm{,_intel,_amd}/parameters/NAME), only those that exist on this host.
+   */
+  kvmParams: Record<string, Record<string, string>>;
   cpuGovernor: string | null;
   loadAvg: [number, number, number];
 }
@@ -70,6 +77,69 @@ export function classifyKvm(devicePresent: boolean, flags: Set<string>, modules:
   else if (devicePresent) summary = `/dev/kvm present but no vmx/svm CPU flag (${modules.join(', ') || 'no kvm_intel/kvm_amd'}): VM backend will use TCG emulation`;
   else summary = 'no /dev/kvm and no hardware virtualization: VM backend will use TCG emulation';
   return { devicePresent, cpuFlag, modules, hardware, summary };
+}
+
+/**
+ * The KVM parameters worth recording: halt polling (host CPU burnt by idle vCPUs),
+ * the iTLB-multihit workaround (executable huge pages split), interrupt
+ * virtualization (APICv/AVIC), two-dimensional paging (EPT/NPT).
+ */
+export const KVM_PARAMS: Record<string, string[]> = {
+  kvm: ['halt_poll_ns', 'halt_poll_ns_grow', 'halt_poll_ns_shrink', 'nx_huge_pages', 'tdp_mmu', 'eager_page_split', 'lapic_timer_advance_ns', 'lapic_timer_advance', 'enable_pmu'],
+  kvm_intel: ['enable_apicv', 'ept', 'unrestricted_guest', 'vpid', 'pml', 'preemption_timer', 'enable_ipiv'],
+  kvm_amd: ['avic', 'npt', 'nested', 'vls', 'vgif', 'force_avic'],
+};
+
+/** Read the KVM_PARAMS that exist under `sysModule` (a /sys/module tree; fixtures in tests). */
+export async function readKvmParams(sysModule = '/sys/module'): Promise<Record<string, Record<string, string>>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const [mod, names] of Object.entries(KVM_PARAMS)) {
+    for (const n of names) {
+      const v = await readOpt(`${sysModule}/${mod}/parameters/${n}`);
+      if (v !== undefined) (out[mod] ??= {})[n] = v;
+    }
+  }
+  return out;
+}
+
+export interface HostVmWarning {
+  code: string;
+  message: string;
+}
+
+function truthy(v: string | undefined): boolean | undefined {
+  if (v === undefined) return undefined;
+  return /^(y|1|on|true)$/i.test(v.trim());
+}
+
+/**
+ * Warnings about host settings that change what a VM figure means (pure).
+ * THP applies to every accelerator (QEMU madvises guest RAM); the KVM
+ * parameters only matter when the guest runs under KVM.
+ */
+export function vmHostWarnings(host: Pick<HostFacts, 'thp' | 'kvmParams'>, accel: 'kvm' | 'tcg'): HostVmWarning[] {
+  const w: HostVmWarning[] = [];
+  if (host.thp.enabled === 'madvise')
+    w.push({
+      code: 'THP_MADVISE_VM',
+      message:
+        'transparent huge pages are "madvise": QEMU madvises guest RAM (MADV_HUGEPAGE), so the VM\'s memory is backed by 2 MiB host pages where native and container processes get 4 KiB pages unless they madvise; memory-latency figures compare different host page sizes (the guest itself runs with THP "madvise" too, set on its kernel command line)',
+    });
+  if (accel !== 'kvm') return w;
+  const kvm = host.kvmParams.kvm ?? {};
+  const poll = Number(kvm.halt_poll_ns);
+  if (Number.isFinite(poll) && poll > 0)
+    w.push({ code: 'KVM_HALT_POLL', message: `kvm halt_poll_ns=${poll}: an idle vCPU spins up to ${(poll / 1000).toFixed(0)} µs on the host before sleeping, so host CPU per GB and per-instance host CPU figures of I/O workloads include polling (set /sys/module/kvm/parameters/halt_poll_ns to 0 to measure without it)` });
+  const nx = kvm.nx_huge_pages;
+  if (nx !== undefined && truthy(nx) === true)
+    w.push({ code: 'KVM_NX_HUGE_PAGES', message: `kvm nx_huge_pages=${nx}: the iTLB-multihit workaround splits executable guest huge pages into 4 KiB pages in the second-level page table: CPU and memory figures of the VM include that (the host's own mitigation choice, recorded)` });
+  const intel = host.kvmParams.kvm_intel;
+  const amd = host.kvmParams.kvm_amd;
+  if (intel && truthy(intel.enable_apicv) === false) w.push({ code: 'KVM_NO_APICV', message: 'kvm_intel enable_apicv=N: every guest interrupt costs a VM exit; VM network and disk latency figures are overstated vs a host with APICv' });
+  if (amd && truthy(amd.avic) === false) w.push({ code: 'KVM_NO_AVIC', message: 'kvm_amd avic=0: guest interrupts are not virtualized (each costs a VM exit); VM network and disk latency figures are higher than on a host with AVIC enabled' });
+  if (intel && truthy(intel.ept) === false) w.push({ code: 'KVM_NO_TDP', message: 'kvm_intel ept=N: shadow paging; VM memory and syscall figures describe shadow paging, not EPT' });
+  if (amd && truthy(amd.npt) === false) w.push({ code: 'KVM_NO_TDP', message: 'kvm_amd npt=0: shadow paging; VM memory and syscall figures describe shadow paging, not NPT' });
+  return w;
 }
 
 async function readOpt(file: string): Promise<string | undefined> {
@@ -125,6 +195,8 @@ async function probeHost(): Promise<HostFacts> {
       enabled: selected(await readOpt('/sys/kernel/mm/transparent_hugepage/enabled')),
       defrag: selected(await readOpt('/sys/kernel/mm/transparent_hugepage/defrag')),
     },
+    cpuFlags: [...flags].sort(),
+    kvmParams: await readKvmParams(),
     cpuGovernor: (await readOpt('/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor')) ?? null,
     loadAvg: [load[0] ?? 0, load[1] ?? 0, load[2] ?? 0],
   };

@@ -23,6 +23,7 @@ export async function collectHostInfo(host: HostFacts): Promise<Record<string, u
     kvm: host.kvm,
     ksm: host.ksm,
     thp: host.thp,
+    kvmParams: host.kvmParams,
     cpuGovernor: host.cpuGovernor,
     loadAvgAtStart: host.loadAvg,
   };

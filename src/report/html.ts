@@ -35,6 +35,7 @@ import {
   type ReportModel,
   type VsNative,
 } from './model.js';
+import { renderVmSectionHtml } from './vm-section.js';
 
 export function escapeHtml(s: unknown): string {
   return String(s)
@@ -198,7 +199,7 @@ function renderHeadline(m: ReportModel): string {
   const reps = repetitionNote(m);
   return `<section class="card" id="summary">
 <h2>Headline: what isolation costs</h2>
-<p class="lead">Each category's primary metric, backend vs native, with the 95% confidence interval. Throughput, latency and bandwidth are compared as a <strong>ratio of means</strong> (“9.8× slower than native” = a tenth of native's throughput); per-instance costs (footprint, start-up, density) as the <strong>absolute difference of means</strong> (“+241 MiB per idle instance”), because an idle native process costs ~0 and a ratio against 0 means nothing. “≈ within noise” means the interval includes no difference. <a href="#methods">Methods</a>.</p>
+<p class="lead">Each category's primary metric, backend vs native, with the 95% confidence interval. Throughput, latency and bandwidth are compared as a <strong>ratio of means</strong> (“9.8× slower than native” = a tenth of native's throughput); per-instance costs (footprint, start-up, density) as the <strong>absolute difference of means</strong> (“+241 MiB per idle instance”), because an idle native process costs ~0 and a ratio against 0 means nothing. “≈ within noise” means the interval includes no difference. ${m.vm ? '<a href="#vm">VM</a>' : ''}<a href="#methods">Methods</a>.</p>
 ${reps ? `<p class="note" id="repetitions-note">${escapeHtml(reps)}</p>` : ''}
 <table class="headline" id="headline-table"><thead><tr><th>Category</th>${head}</tr></thead><tbody>
 ${rows}
@@ -503,6 +504,7 @@ ${renderHeadline(m)}
 ${renderCapacity(m)}
 ${renderWarnings(m)}
 ${m.categories.map((c) => renderCategory(c, m, opts.rawBase)).join('\n')}
+${renderVmSectionHtml(m.vm, escapeHtml, (r) => rawHref(opts.rawBase, r))}
 ${renderMethods(m)}
 ${renderBackends(m)}
 ${renderFacts(m)}

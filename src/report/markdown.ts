@@ -4,6 +4,7 @@
  */
 import type { RunResults } from '../results/types.js';
 import { acceleratorCaveat, buildModel, methodsNote, repetitionNote, sentence, shownCells, fmtCi, fmtNum, fmtPct, verdictText, type HeadlineEntry, type ModelOptions, type ReportModel, type VsNative } from './model.js';
+import { renderVmSectionMd } from './vm-section.js';
 
 /**
  * Escape text for a Markdown table cell: HTML-significant characters become
@@ -176,6 +177,7 @@ export function renderMarkdownFromModel(m: ReportModel): string {
     out.push('');
   }
 
+  out.push(...renderVmSectionMd(m.vm, mdEscape));
   out.push('## Methods', '');
   for (const l of methodsNote(m)) out.push(`- ${mdEscape(l)}`);
   out.push('');

@@ -23,6 +23,7 @@ import type { BackendResult, Cell, MetricResult, Overhead, RunResults, Summary, 
 import { differenceOfMeans } from '../stats/index.js';
 import { capacityChartData, planCapacity, renderRuntimeClassYaml, type CapacityPlan, type HostSpec, type InstanceDemand } from '../capacity/index.js';
 import { buildIsolation, type IsolationView } from './isolation.js';
+import { vmSectionView, type VmSectionView } from './vm-section.js';
 
 export type { ExtraTable, IsolationView } from './isolation.js';
 
@@ -201,6 +202,8 @@ export interface ReportModel {
   toolVersions: [string, string][];
   rootfsHash: string | null;
   cleanupFailed: RunResults['cleanupFailed'];
+  /** The VM section (vm-section.ts); null without a VM backend. */
+  vm: VmSectionView | null;
 }
 
 export interface WarningItem {
@@ -1192,6 +1195,7 @@ export function buildModel(results: RunResults, opts: ModelOptions = {}): Report
     toolVersions: Object.entries(results.toolVersions).map(([k, v]) => [k, v ?? 'not found']),
     rootfsHash: results.rootfsHash,
     cleanupFailed: results.cleanupFailed,
+    vm: vmSectionView(results.backends),
   };
 }
 

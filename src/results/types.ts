@@ -58,6 +58,8 @@ export interface BackendResult {
   details: Record<string, unknown>;
   /** Limits as read back from the instance's cgroup, proving they took effect. */
   limitsReadBack?: Record<string, unknown>;
+  /** VM backends: the self-check run at the start (guest vs host CPU, mitigations, clocksource, THP, virtio-net, I/O threads). */
+  vmSelfCheck?: Record<string, unknown>;
   error?: string;
 }
 

@@ -312,6 +312,11 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       ...overrides,
     });
 
+    // VM self-check (vm-selfcheck-run.ts): one short boot per VM backend, guest vs host, into backends[].vmSelfCheck; THP per backend.
+    const { selfCheckRun } = await import('../backends/vm-selfcheck-run.js');
+    await selfCheckRun(live, { host, spec: (lb) => baseSpec(lb as LiveBackend), runDir, warnings, note: (t) => progress.note(t) });
+    await save();
+
     const ensureInstance = async (lb: LiveBackend): Promise<Instance> => {
       if (lb.instance) return lb.instance;
       const spec = baseSpec(lb);

@@ -24,12 +24,61 @@ describe('isobench doctor', () => {
     const names = report.checks.map((c) => c.name);
     for (const n of ['root', 'cgroups', 'runc', 'qemu-system-x86_64', 'fio', 'iperf3', 'sysbench', 'stress-ng', 'guest kernel', 'kvm', 'ksm', 'transparent huge pages'])
       expect(names).toContain(n);
-    // This machine has no hardware virtualization: doctor must say so and pick TCG.
-    expect(report.host.kvm.hardware).toBe(false);
-    expect(report.checks.find((c) => c.name === 'kvm')!.detail).toMatch(/TCG/);
+    // Branch on what this host has: with hardware virtualization doctor says so; without, it names TCG.
+    const kvm = report.checks.find((c) => c.name === 'kvm')!;
+    if (report.host.kvm.hardware) {
+      expect(kvm.status).toBe('ok');
+      expect(kvm.detail).toMatch(/hardware virtualization \((vmx|svm)/);
+    } else {
+      expect(kvm.status).toBe('warn');
+      expect(kvm.detail).toMatch(/TCG/);
+    }
+    expect(names).toContain('kvm parameters');
     const human = await isobench(['doctor']);
     expect(human.stdout).toMatch(/\[(ok  |WARN|FAIL)\] root/);
   });
+
+  it('--vm boots a guest with the accelerator a run would use and lists guest vs host differences', async () => {
+    const r = await isobench(['doctor', '--vm', '--json']);
+    const report = JSON.parse(r.stdout) as {
+      host: { kvm: { hardware: boolean }; thp: { enabled: string | null } };
+      checks: Array<{ name: string; status: string; detail: string }>;
+      vmSelfCheck: { backend: string; check: import('../../src/backends/vm-selfcheck.js').VmSelfCheck | null; error?: string; placement?: { mode: string } };
+    };
+    const sc = report.vmSelfCheck.check;
+    expect(report.vmSelfCheck.error).toBeUndefined();
+    expect(sc).not.toBeNull();
+    if (!sc) return;
+    // Guest and host side by side: CPU model and flags, mitigations, clocksource, THP, virtio-net, I/O threads.
+    expect(sc.cpu.hostModel).toBeTruthy();
+    expect(sc.cpu.guestModel).toBeTruthy();
+    expect(sc.cpu.guestFlags).toBeGreaterThan(10);
+    expect(sc.mitigations.length).toBeGreaterThan(5);
+    expect(sc.clocksource.guest).toBeTruthy();
+    expect(sc.thp.guest.enabled).toBe(report.host.thp.enabled);
+    expect(sc.thp.match).toBe(true);
+    expect(sc.iothreads.running.map((t) => t.id)).toEqual(['iothread0']);
+    expect(sc.vcpuThreads).toHaveLength(1);
+    expect(report.vmSelfCheck.placement?.mode).toBe('apart'); // 1 vCPU on the last CPU: the harness keeps the others
+    const check = report.checks.find((c) => c.name === 'vm self-check')!;
+    if (report.host.kvm.hardware && sc.accelerator === 'kvm') {
+      // A KVM host: the guest is the host's CPU, or the check fails and says why.
+      expect(sc.net.backend).toBe(existsSync('/dev/vhost-net') ? 'vhost' : 'qemu');
+      if (sc.status === 'errors') expect(check.status).toBe('fail');
+      else expect(sc.cpu.missingRelevant).toEqual([]);
+    } else {
+      expect(sc.accelerator).toBe('tcg');
+      expect(sc.net.backend).toBe('qemu');
+      // Under TCG the differences are expected, listed and not errors.
+      expect(sc.cpu.missing.length).toBeGreaterThan(0);
+      expect(sc.findings.some((f) => f.severity === 'expected' && f.area === 'cpu')).toBe(true);
+      expect(sc.findings.filter((f) => f.severity === 'error')).toEqual([]);
+      expect(check.status).toBe('warn');
+    }
+    const human = await isobench(['doctor', '--vm']);
+    expect(human.stdout).toMatch(/VM self-check \((TCG|KVM)\)/);
+    expect(human.stdout).toMatch(/CPU model {3}guest: .* host: /);
+  }, 300_000);
 
   it('--cleanup removes planted isobench leftovers and leaves a foreign namespace alone', async () => {
     await execa('ip', ['netns', 'add', PLANTED_NS]);

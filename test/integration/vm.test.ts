@@ -12,6 +12,7 @@ import type { InstanceSpec } from '../../src/backends/types.js';
 import { IsobenchError } from '../../src/errors.js';
 import { run } from '../../src/util/proc.js';
 import { listNetns } from '../../src/net/bench.js';
+import { runVmSelfCheck } from '../../src/backends/vm-selfcheck-run.js';
 
 
 function spec(name: string, over: Partial<InstanceSpec> = {}): InstanceSpec {
@@ -131,6 +132,50 @@ describe('VM backend on real QEMU', () => {
     expect(s.guestUptimeAtReady).toBeGreaterThan(0);
     expect(await vm.qmpStatus()).toBe('running');
   });
+
+  it('runs virtio-blk on its I/O thread, places QEMU\'s threads, and gives the guest the host\'s THP mode', async () => {
+    const q = await vm.qemuFacts();
+    expect(q.iothreads.map((t) => t.id)).toEqual(['iothread0']);
+    expect(q.vcpuThreads).toHaveLength(2);
+    expect(q.argv.some((a) => a.endsWith('iothread=iothread0') && a.includes('serial=isobench-scratch'))).toBe(true);
+    const kvm = backend.accelerator === 'kvm';
+    expect(q.argv.includes('-cpu') ? q.argv[q.argv.indexOf('-cpu') + 1] : undefined).toBe(kvm ? 'host' : undefined);
+    expect(q.argv.some((a) => /(^|[,:])thread=/.test(a))).toBe(!kvm);
+    expect(q.vhostNetOpen).toBe(kvm && existsSync('/dev/vhost-net'));
+    // spec cpus [0,1]: on a 2-CPU host nothing is left for the harness, so the threads share (and say so).
+    const p = vm.placement();
+    expect(p?.mode).toBe(t.ctx.host.cpus > 2 ? 'apart' : 'shared');
+    const vcpuTids = new Set(q.vcpuThreads.map((v) => v.threadId));
+    expect(p?.vcpuThreads.map((x) => x.tid).sort()).toEqual([...vcpuTids].sort());
+    for (const th of p?.vcpuThreads ?? []) expect(th.cpus).toBe('0-1');
+    expect(p?.otherThreads.some((x) => x.name === 'IO iothread0')).toBe(true);
+    // 256 MiB guests start with THP off (kernel rule below 512 MiB): /init sets the host's mode.
+    const thp = await vm.exec(['cat', '/sys/kernel/mm/transparent_hugepage/enabled', '/sys/kernel/mm/transparent_hugepage/defrag']);
+    const [en, de] = thp.stdout.trim().split('\n').map((l) => /\[([\w+]+)\]/.exec(l)?.[1]);
+    expect(en).toBe(t.ctx.host.thp.enabled);
+    expect(de).toBe(t.ctx.host.thp.defrag);
+  });
+
+  it('the self-check boots its own guest (1 vCPU apart from QEMU\'s other threads) and compares it with the host', async () => {
+    const last = t.ctx.host.cpus - 1;
+    const rec = await runVmSelfCheck(backend, spec(`sc-${t.ctx.shortId}`, { vcpus: 1, cpus: [last] }), t.ctx.rawDir);
+    expect(rec.error).toBeUndefined();
+    const sc = rec.check!;
+    expect(sc.accelerator).toBe(backend.accelerator);
+    expect(sc.thp.match).toBe(true);
+    expect(sc.net.backend).toBe(backend.accelerator === 'kvm' && existsSync('/dev/vhost-net') ? 'vhost' : 'qemu');
+    expect(sc.iothreads.running).toHaveLength(1);
+    if (t.ctx.host.cpus > 1) {
+      expect(rec.placement?.mode).toBe('apart');
+      for (const th of rec.placement?.vcpuThreads ?? []) expect(th.cpus).toBe(String(last));
+      for (const th of rec.placement?.otherThreads ?? []) expect(th.cpus).not.toContain(String(last));
+    }
+    if (backend.accelerator === 'tcg') expect(sc.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    expect(rec.rawLogs).toHaveLength(2);
+    expect(await fs.readFile(rec.rawLogs[0]!, 'utf8')).toMatch(/^== cpuinfo/);
+    // its guest is gone
+    expect((await run(['pgrep', '-f', `isobench-sc-${t.ctx.shortId}`])).stdout.trim()).toBe('');
+  }, 120_000);
 
   it('kills a guest command that outlives its timeout', async () => {
     const r = await vm.exec(['sleep', '30'], { timeoutMs: 300 });
