@@ -32,6 +32,7 @@ import { parseSockperf } from './parsers/sockperf.js';
 import { benchAddress, metric, parseRaw, timeoutFor } from './common.js';
 import { ParseError, type MetricValue, type Workload, type WorkloadContext } from './types.js';
 import { sleep } from '../util/proc.js';
+import { recordEnvironment } from './environment.js';
 
 export const networkParams = z
   .object({
@@ -178,6 +179,7 @@ export const networkWorkload: Workload<NetworkParams> = registerWorkload({
     if (!ctx.net) throw new Error('network workload: the run has no bench network');
     const addr = benchAddress(ctx.instance.address, ctx.instance.name);
     const out: MetricValue[] = [];
+    await recordEnvironment(ctx, 'network');
     out.push(await iperfDirection(ctx, addr, false));
     out.push(await iperfDirection(ctx, addr, true));
     out.push(...(await sockperfLatency(ctx, addr)));

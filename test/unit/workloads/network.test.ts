@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ENV_SCRIPT } from '../../../src/workloads/environment.js';
 import { BG_SCRIPT, KILL_SCRIPT, networkParams, networkWorkload, type NetworkParams } from '../../../src/workloads/network.js';
 import { ParseError } from '../../../src/workloads/types.js';
 import { FakeInstance, argvMatch, fromFixture, makeFakeContext, rule, type FakeRule } from '../../helpers/fake-instance.js';
@@ -52,7 +53,7 @@ describe('network run', () => {
       ['rr-rtt-p999-us', 2484.214],
     ]);
 
-    const steps = f.log.map((e) => `${e.side}:${e.argv[0] === 'busybox' ? (e.argv[3] === BG_SCRIPT ? `bg ${e.argv.slice(5).join(' ')}` : `kill ${e.argv.slice(5).join(' ')}`) : e.argv.join(' ')}`);
+    const steps = f.log.filter((e) => e.argv[3] !== ENV_SCRIPT).map((e) => `${e.side}:${e.argv[0] === 'busybox' ? (e.argv[3] === BG_SCRIPT ? `bg ${e.argv.slice(5).join(' ')}` : `kill ${e.argv.slice(5).join(' ')}`) : e.argv.join(' ')}`);
     expect(steps).toEqual([
       `instance:bg 63 iperf3 -s -1 -B ${ADDR} -p 5201`,
       // The first two connects were refused (server not listening yet): retried.
