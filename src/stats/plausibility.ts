@@ -118,7 +118,7 @@ export function checkPlausibility(cells: Cell[], backends: BackendResult[], over
       message: `${o.backend} ${o.workload} ${o.metric}: implausible, kept out of capacity: ${flag.reason}. Hint: ${flag.hint}. Raw logs: ${flag.rawLogs.slice(0, 4).join(', ') || 'none'}`,
     });
   }
-  return { cells: outCells, overheads: outOverheads, warnings: [...warnings, ...environmentWarnings(outCells, native)] };
+  return { cells: outCells, overheads: outOverheads, warnings: [...warnings, ...environmentWarnings(outCells, native), ...metricFailureWarnings(outCells)] };
 }
 
 interface EnvLike {
@@ -149,6 +149,36 @@ export function environmentWarnings(cells: Cell[], native: string | undefined): 
     if (mine.seccomp !== theirs.seccomp) diffs.push(`seccomp mode ${mine.seccomp ?? 'unknown'} vs native ${theirs.seccomp ?? 'unknown'}`);
     if (diffs.length)
       out.push({ code: 'ENVIRONMENT_DIFFERS', backend: c.backend, workload: c.workload, message: `${c.backend} ${c.workload} ran in a different environment than native: ${diffs.join('; ')} (cells[].extra.environment)` });
+  }
+  return out;
+}
+
+/**
+ * One warning per cell and failed probe (cells[].extra.metricFailures, written by
+ * workloads that keep their other metrics when one probe fails): which metrics
+ * are missing, in how many repetitions, the first error and its raw log.
+ */
+export function metricFailureWarnings(cells: Cell[]): Warning[] {
+  const out: Warning[] = [];
+  for (const c of cells) {
+    const list = c.extra?.metricFailures;
+    if (!Array.isArray(list)) continue;
+    const byMetrics = new Map<string, { reps: number[]; error: string; rawLog?: string }>();
+    for (const e of list as Array<{ repetition?: number; data?: { metrics?: string[]; error?: string; rawLog?: string } }>) {
+      const d = e?.data;
+      if (!d?.metrics?.length) continue;
+      const key = d.metrics.join(', ');
+      const cur = byMetrics.get(key) ?? { reps: [], error: d.error ?? 'unknown error', ...(d.rawLog ? { rawLog: d.rawLog } : {}) };
+      if (typeof e.repetition === 'number') cur.reps.push(e.repetition);
+      byMetrics.set(key, cur);
+    }
+    for (const [metrics, f] of byMetrics)
+      out.push({
+        code: 'METRIC_FAILED',
+        backend: c.backend,
+        workload: c.workload,
+        message: `${c.backend} ${c.workload}: ${metrics} not measured in repetition(s) ${f.reps.join(', ') || '?'} (the cell's other metrics stand): ${f.error.split('\n')[0]}${f.rawLog ? ` (raw log: ${f.rawLog})` : ''}`,
+      });
   }
   return out;
 }

@@ -97,3 +97,15 @@ describe('environment differences', () => {
     expect(w[0]!.message).toMatch(/vm:q35 memory .*transparent huge pages "always" vs native "madvise"/);
   });
 });
+
+describe('per-metric failures', () => {
+  it('one warning per failed probe with the repetitions, the first error and its raw log', async () => {
+    const { metricFailureWarnings } = await import('../../src/stats/plausibility.js');
+    const fail = { metrics: ['rr-rtt-avg-us', 'rr-rtt-p50-us'], error: 'sockperf: forcibly closed; server: errno=97', rawLog: 'raw/x.log' };
+    const c = cell('container:runsc', 'network', [m('udp-rr-rtt-p50-us', [1, 2])], { metricFailures: [{ repetition: 1, data: fail }, { repetition: 2, data: fail }] });
+    const w = metricFailureWarnings([c]);
+    expect(w).toHaveLength(1);
+    expect(w[0]).toMatchObject({ code: 'METRIC_FAILED', backend: 'container:runsc', workload: 'network' });
+    expect(w[0]!.message).toBe("container:runsc network: rr-rtt-avg-us, rr-rtt-p50-us not measured in repetition(s) 1, 2 (the cell's other metrics stand): sockperf: forcibly closed; server: errno=97 (raw log: raw/x.log)");
+  });
+});
