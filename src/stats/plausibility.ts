@@ -8,7 +8,7 @@
  *    of both sides and a hint (usually different work or different placement:
  *    the environment check in cells[].extra.environment says what differed).
  *  - Disk figures: every metric of a disk cell whose device check
- *    (`device-reads-per-read-io`) is below DEVICE_CHECK_MIN or missing gets a
+ *    (`device-read-bytes-per-fio-byte`) is outside [DEVICE_CHECK_MIN, DEVICE_CHECK_MAX] or missing gets a
  *    note, and its overheads (and those against a native cell that fails the
  *    check) are flagged: reads that a cache served describe memory, not the
  *    disk. gVisor (runsc) drops O_DIRECT (gvisor#3626): its disk metrics carry
@@ -20,7 +20,7 @@
  * with notes/flags plus warnings out.
  */
 import type { BackendResult, Cell, Implausible, MetricResult, Overhead, Warning } from '../results/types.js';
-import { DEVICE_CHECK_METRIC, DEVICE_CHECK_MIN } from '../workloads/disk.js';
+import { DEVICE_CHECK_MAX, DEVICE_CHECK_METRIC, DEVICE_CHECK_MIN } from '../workloads/disk.js';
 
 /** How far beyond its CI a backend may beat native before the figure is flagged, percent. */
 export const MARGIN_PCT = 5;
@@ -46,7 +46,8 @@ export function deviceCheckFailure(cell: Cell): string | undefined {
   const check = cell.metrics.find((m) => m.metric === DEVICE_CHECK_METRIC);
   const med = check ? median(check.values) : undefined;
   if (med === undefined) return `device check missing (no block-I/O accounting for the instance): whether reads reached the device is unknown`;
-  if (med < DEVICE_CHECK_MIN) return `reads did not reach the device: ${med.toFixed(2)} device reads charged to the instance per fio read (median; < ${DEVICE_CHECK_MIN})`;
+  if (med < DEVICE_CHECK_MIN) return `reads did not reach the device: ${med.toFixed(2)} bytes read from the device by the instance per byte fio read (median; < ${DEVICE_CHECK_MIN})`;
+  if (med > DEVICE_CHECK_MAX) return `the device read ${med.toFixed(2)} bytes per byte fio read (median; > ${DEVICE_CHECK_MAX}): a buffered path with readahead, not the direct reads the other backends did`;
   return undefined;
 }
 

@@ -17,15 +17,23 @@
 import { parseEnvironment, type InstanceEnvironment } from './parsers/environment.js';
 import { ParseError, type WorkloadContext } from './types.js';
 
-/** Fixed script; nothing from input is spliced into it. */
+/**
+ * Fixed script; nothing from input is spliced into it. No pipelines: gVisor
+ * (runsc, ptrace platform, 20221219) was seen to lose its sandbox on a
+ * multi-stage pipeline of short-lived processes here, so intermediate results
+ * go through a temp file in /tmp (a tmpfs on every backend) instead.
+ */
 export const ENV_SCRIPT = [
-  'b=busybox',
+  'b=busybox; t=/tmp/isobench-env.$$',
   'echo "mounts=$($b wc -l < /proc/self/mountinfo)"',
-  'echo "etc-files=$($b find /etc -type f 2>/dev/null | $b wc -l)"',
-  `echo "etc-sha256=$(cd /etc 2>/dev/null && $b find . -type f -exec $b sha256sum {} + 2>/dev/null | $b sort -k2 | $b sha256sum | $b cut -d' ' -f1)"`,
+  'cd /etc 2>/dev/null && $b find . -type f > $t.l 2>/dev/null; $b sort $t.l > $t.s',
+  'echo "etc-files=$($b wc -l < $t.s)"',
+  '$b xargs $b sha256sum < $t.s > $t.h 2>/dev/null',
+  `echo "etc-sha256=$($b sha256sum < $t.h)"`,
   'echo "thp=$($b cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unavailable)"',
-  `$b grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs|Cpus_allowed_list):' /proc/self/status | $b sed 's/:[[:space:]]*/=/'`,
+  `$b grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs|Cpus_allowed_list):' /proc/self/status > $t.p; $b sed 's/:[[:space:]]*/=/' $t.p`,
   `$b sed 's/^/cgroup=/' /proc/self/cgroup`,
+  '$b rm -f $t.l $t.s $t.h $t.p',
 ].join('\n');
 
 export function environmentArgv(): string[] {

@@ -21,7 +21,8 @@ import { IsobenchError } from '../../src/errors.js';
 import { Freezer } from '../../src/runner/placement.js';
 import { runScenario } from '../../src/runner/run.js';
 import { run, sleep } from '../../src/util/proc.js';
-import { DEVICE_CHECK_METRIC, diskParams, diskWorkload } from '../../src/workloads/disk.js';
+import { DEVICE_CHECK_MAX, DEVICE_CHECK_METRIC, DEVICE_CHECK_MIN, diskParams, diskWorkload } from '../../src/workloads/disk.js';
+import { deviceCheckFailure } from '../../src/stats/plausibility.js';
 import { recordEnvironment } from '../../src/workloads/environment.js';
 import { backgroundArgv, killArgv } from '../../src/workloads/network.js';
 import { makeTestContext, type TestContext } from '../helpers/context.js';
@@ -137,8 +138,10 @@ describe('like with like: native vs runc', () => {
       const values = await diskWorkload.run(w.ctx);
       const check = values.find((v) => v.metric === DEVICE_CHECK_METRIC);
       expect(check, `${inst.name}: ${w.progress.join('; ')}`).toBeDefined();
-      // About one device read per fio read (more when a 1 MiB read is split): the reads left the page cache.
-      expect(check!.value, inst.name).toBeGreaterThan(0.5);
+      // O_DIRECT honoured end to end: every byte fio read came from the device, once.
+      expect(check!.value, inst.name).toBeGreaterThanOrEqual(DEVICE_CHECK_MIN);
+      expect(check!.value, inst.name).toBeLessThanOrEqual(DEVICE_CHECK_MAX);
+      expect(deviceCheckFailure({ backend: inst.name, workload: 'disk', state: 'complete', metrics: [{ metric: DEVICE_CHECK_METRIC, unit: '', higherIsBetter: true, values: [check!.value], repetitions: [1], rawLogs: [''], summary: null }] })).toBeUndefined();
       const log = await fs.readFile(path.join(t.ctx.rawDir, check!.rawLog!), 'utf8');
       expect(log).toMatch(/^cache: host page cache dropped/m);
     }

@@ -57,7 +57,7 @@ describe('plausibility: a backend that beats native', () => {
 });
 
 describe('plausibility: disk figures must reach the device', () => {
-  const check = (v: number[]): MetricResult => m('device-reads-per-read-io', v);
+  const check = (v: number[]): MetricResult => m('device-read-bytes-per-fio-byte', v);
   it('notes and flags disk figures whose reads came from a cache, drops the check from overheads, marks runsc', () => {
     const cells = [
       cell('native', 'disk', [m('randread-iops', [7000, 7100, 6900]), check([1.0, 1.01, 0.99])]),
@@ -67,17 +67,23 @@ describe('plausibility: disk figures must reach the device', () => {
     const overheads = [
       ov('container:runc', 'disk', 'randread-iops', [7000, 7100, 6900], [6900, 7000, 6800]),
       ov('container:runsc', 'disk', 'randread-iops', [7000, 7100, 6900], [16000, 16100, 15900]),
-      ov('container:runsc', 'disk', 'device-reads-per-read-io', [1, 1.01, 0.99], [0, 0.01, 0.001]),
+      ov('container:runsc', 'disk', 'device-read-bytes-per-fio-byte', [1, 1.01, 0.99], [0, 0.01, 0.001]),
     ];
     const r = checkPlausibility(cells, BACKENDS, overheads);
     expect(r.overheads.map((o) => o.metric)).toEqual(['randread-iops', 'randread-iops']);
     expect(r.overheads[0]!.implausible).toBeUndefined();
-    expect(r.overheads[1]!.implausible?.reason).toMatch(/^container:runsc: reads did not reach the device: 0\.00 device reads/);
+    expect(r.overheads[1]!.implausible?.reason).toMatch(/^container:runsc: reads did not reach the device: 0\.00 bytes read from the device/);
     const runscIops = r.cells[2]!.metrics.find((x) => x.metric === 'randread-iops')!;
     expect(runscIops.notes?.some((n) => /gvisor#3626/.test(n))).toBe(true);
     expect(runscIops.notes?.some((n) => /^not comparable: reads did not reach the device/.test(n))).toBe(true);
     // runc passed its check: no notes.
     expect(r.cells[1]!.metrics[0]!.notes).toBeUndefined();
+  });
+
+  it('readahead (more device bytes than fio read) is not the same work either; a partly cached path fails too', () => {
+    expect(deviceCheckFailure(cell('container:runsc', 'disk', [check([2.5, 2.6])]))).toMatch(/readahead/);
+    expect(deviceCheckFailure(cell('container:runsc', 'disk', [check([0.78, 0.8])]))).toMatch(/did not reach the device/);
+    expect(deviceCheckFailure(cell('container:runc', 'disk', [check([1.0, 1.02])]))).toBeUndefined();
   });
 
   it('a missing check is unknown, not a pass; a native baseline that fails flags every backend', () => {

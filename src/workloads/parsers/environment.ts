@@ -43,7 +43,8 @@ export function parseEnvironment(text: string): InstanceEnvironment {
   const mounts = intOrNull(kv.get('mounts'));
   if (mounts === null) throw new ParseError(TOOL, 'mounts= line missing (truncated output or the check did not run)');
   const etcFiles = intOrNull(kv.get('etc-files'));
-  const etcSha256 = kv.get('etc-sha256') ?? '';
+  // `sha256sum < file` prints "<hash>  -".
+  const etcSha256 = (kv.get('etc-sha256') ?? '').split(/\s+/)[0] ?? '';
   if (etcFiles === null || !/^[0-9a-f]{64}$/.test(etcSha256)) throw new ParseError(TOOL, 'etc-files= or etc-sha256= line missing or malformed');
   const thpRaw = kv.get('thp');
   if (thpRaw === undefined) throw new ParseError(TOOL, 'thp= line missing');

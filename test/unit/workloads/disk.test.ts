@@ -83,33 +83,33 @@ describe('disk run', () => {
     expect(byName['host-cpu-s-per-gb']).toBeCloseTo(2.5 / (bytes / 1e9), 12);
     // No cgroup on the fake instance: the device check is missing, not 0.
     expect(Object.keys(byName).sort()).toEqual(diskWorkload.metrics.map((m) => m.name).filter((n) => n !== DEVICE_CHECK_METRIC).sort());
-    expect(f.progress.join('\n')).toMatch(/device-reads-per-read-io not reported \(no block-I\/O accounting/);
+    expect(f.progress.join('\n')).toMatch(/device-read-bytes-per-fio-byte not reported \(no block-I\/O accounting/);
   });
 
-  it('reports device reads per fio read from the cgroup counters, skipping loop devices', async () => {
+  it('reports device bytes per fio byte read from the cgroup counters, skipping loop devices', async () => {
     const inst = diskInstance();
     const io = (vda: number, loop: number): Map<string, IoCounters> =>
       new Map([
-        ['254:0', { readIos: vda, writeIos: 0, readBytes: 0, writeBytes: 0 }],
-        ['7:3', { readIos: loop, writeIos: 0, readBytes: 0, writeBytes: 0 }],
+        ['254:0', { readIos: vda / 4096, writeIos: 0, readBytes: vda, writeBytes: 0 }],
+        ['7:3', { readIos: loop / 4096, writeIos: 0, readBytes: loop, writeBytes: 0 }],
       ]);
-    const snaps = [io(100, 1000), io(100 + 5000, 1000 + 9000)];
+    const fioBytes = parseFioJson(fixtureText('fio/four-jobs-psync.json')).jobs.reduce((s, j) => s + j.read.ioBytes, 0);
+    // The device read half of what fio read (a cache served the rest); the loop device saw all of it.
+    const snaps = [io(1 << 20, 1 << 20), io((1 << 20) + fioBytes / 2, (1 << 20) + fioBytes)];
     const cg = { layout: { version: 2 }, dir: () => '/x', ioStats: async () => snaps.shift() } as unknown as CgroupHandle;
     Object.defineProperty(inst, 'cgroup', { value: cg });
     const f = makeFakeContext<DiskParams>({ params: defaults, instance: inst });
     const values = await diskWorkload.run(f.ctx);
-    const reads = parseFioJson(fixtureText('fio/four-jobs-psync.json')).jobs.reduce((s, j) => s + j.read.totalIos, 0);
     const check = values.find((v) => v.metric === DEVICE_CHECK_METRIC);
-    // 5000 reads reached vda; the 9000 loop reads are not the device.
-    expect(check?.value).toBeCloseTo(5000 / reads, 12);
-    expect(f.raw.get(check?.rawLog ?? '')).toMatch(/busiest device 254:0: 5000 read requests/);
+    expect(check?.value).toBeCloseTo(0.5, 12);
+    expect(f.raw.get(check?.rawLog ?? '')).toContain(`busiest device 254:0: ${fioBytes / 2 / 4096} read requests, ${fioBytes / 2} bytes`);
   });
 
-  it('a loop device alone is not the device; counters that do not move give 0 reads, not a missing value', () => {
-    const m = (r: number, dev = '254:0'): Map<string, IoCounters> => new Map([[dev, { readIos: r, writeIos: 0, readBytes: 0, writeBytes: 0 }]]);
-    expect(deviceReadDelta(m(5, '7:0'), m(500, '7:0'))).toBeUndefined();
-    expect(deviceReadDelta(m(5), m(5))).toEqual({ device: '254:0', reads: 0 });
-    expect(deviceReadDelta(new Map(), m(7))).toEqual({ device: '254:0', reads: 7 });
+  it('a loop device alone is not the device; counters that do not move give 0 bytes, not a missing value', () => {
+    const m = (b: number, dev = '254:0'): Map<string, IoCounters> => new Map([[dev, { readIos: b / 4096, writeIos: 0, readBytes: b, writeBytes: 0 }]]);
+    expect(deviceReadDelta(m(4096, '7:0'), m(8192, '7:0'))).toBeUndefined();
+    expect(deviceReadDelta(m(4096), m(4096))).toEqual({ device: '254:0', reads: 0, bytes: 0 });
+    expect(deviceReadDelta(new Map(), m(8192))).toEqual({ device: '254:0', reads: 2, bytes: 8192 });
   });
 
   it('leaves host-cpu-s-per-gb out when the CPU counter does not move (missing, never 0)', async () => {
