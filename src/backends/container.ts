@@ -8,9 +8,10 @@
  *   config.json  written by isobench (src/backends/oci.ts), rootfs = the shared
  *                content-hashed image, mounted read-only; private tmpfs /tmp
  *   scratch/     disk.mode 'dir': a host directory bind-mounted rw at /scratch
- *   scratch.img  disk.mode 'image': a raw ext4 file, loop-mounted on the host at
- *                scratch-mnt/ and bind-mounted at /scratch (the same "a file on
- *                the host disk holds a filesystem" path a VM's disk takes)
+ *   scratch.img  disk.mode 'image': a raw ext4 file on a direct-I/O loop device
+ *                (scratch-image.ts), mounted on the host at scratch-mnt/ and
+ *                bind-mounted at /scratch (the same "a file on the host disk
+ *                holds a filesystem" path a VM's disk takes)
  *   init.log     stdio of the idle init
  * The cgroup is /isobench/<spec.name> (absolute cgroupsPath, so it does not land
  * under whatever cgroup the harness itself is in); runtime state lives under
@@ -37,8 +38,9 @@ import { RUNTIME_STATE_ROOT } from '../host/leftovers.js';
 import { IsobenchError, errorMessage } from '../errors.js';
 import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import { netnsPath, type VethAttachment } from '../net/bench.js';
-import { run, runOk, toolVersion, type RunResult } from '../util/proc.js';
+import { run, toolVersion, type RunResult } from '../util/proc.js';
 import { IDLE_INIT, ociConfig, type OciBind } from './oci.js';
+import { createScratchImage } from './scratch-image.js';
 import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages } from './types.js';
 
 export type ContainerRuntime = 'runc' | 'crun' | 'runsc';
@@ -212,6 +214,7 @@ export class ContainerBackend implements Backend {
         memory: v1 ? `memory.limit_in_bytes${this.swapAccounting ? ' (+ memory.memsw.limit_in_bytes = same: no swap)' : ''}` : 'memory.max (+ memory.swap.max = 0)',
         memoryFigure: v1 ? 'working set = memory.usage_in_bytes - total_inactive_file' : 'working set = memory.current - inactive_file',
         rootfs: 'shared content-hashed image, read-only bind',
+        disk: 'disk.mode dir: a bind-mounted host directory; image: a raw ext4 file on a loop device with direct I/O (losetup --direct-io=on), bind-mounted',
         seccomp: 'none',
         ...(rt === 'runsc' ? { platform: this.platform, network: 'sandbox (gVisor netstack)' } : {}),
       },
@@ -240,14 +243,9 @@ export class ContainerBackend implements Backend {
       // Scratch disk.
       const binds: OciBind[] = [];
       if (spec.disk.mode === 'image') {
-        const img = path.join(bundle, 'scratch.img');
-        const mnt = path.join(bundle, 'scratch-mnt');
-        await fs.mkdir(mnt);
-        await runOk(['truncate', '-s', `${spec.disk.sizeMiB}M`, img]);
-        await runOk(['mke2fs', '-q', '-t', 'ext4', '-F', '-L', 'scratch', img], { timeoutMs: 120_000 });
-        await runOk(['mount', '-o', 'loop', img, mnt]); // -o loop sets autoclear: the loop device goes with the mount
-        releases.push(ctx.cleanup.add(`mount ${mnt}`, () => unmount(mnt)));
-        binds.push({ source: mnt, destination: '/scratch' });
+        const img = await createScratchImage(bundle, spec.disk.sizeMiB, ctx.cleanup);
+        releases.push(img.release);
+        binds.push({ source: img.mountPoint, destination: '/scratch' });
       } else {
         const dir = path.join(bundle, 'scratch');
         await fs.mkdir(dir);
@@ -315,14 +313,6 @@ export class ContainerBackend implements Backend {
     if (!(await exists(this.root))) return [];
     const r = await run([...this.runtimeArgv(), 'list', '--quiet'], { timeoutMs: 30_000 });
     return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
-  }
-}
-
-async function unmount(dir: string): Promise<void> {
-  const r = await run(['umount', dir], { timeoutMs: 30_000 });
-  if (r.code !== 0 && !/not mounted|no mount point/i.test(r.stderr)) {
-    const lazy = await run(['umount', '-l', dir], { timeoutMs: 30_000 });
-    if (lazy.code !== 0 && !/not mounted|no mount point/i.test(lazy.stderr)) throw new Error(`umount ${dir}: ${lazy.stderr.trim()}`);
   }
 }
 

@@ -4,7 +4,9 @@
  * the same quota/weight when a scenario asks for one). When the scenario uses
  * the network, the processes enter a private network namespace joined to the
  * bench bridge by a veth, exactly as a container's are: it is the same kernel
- * network stack, so the baseline path is native.
+ * network stack, so the baseline path is native. The scratch disk honours
+ * `disk.mode` as a container's does: a host directory, or (image) an ext4 file
+ * on a direct-I/O loop device.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +14,7 @@ import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import { run } from '../util/proc.js';
 import { argvInCgroup } from './exec-in-cgroup.js';
 import { instanceFootprint } from './proc-memory.js';
+import { createScratchImage } from './scratch-image.js';
 import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages } from './types.js';
 
 export class NativeBackend implements Backend {
@@ -29,15 +32,30 @@ export class NativeBackend implements Backend {
       acceleratorReason: 'baseline: workload binaries run on the host kernel',
       versions: {},
       warnings: [],
-      details: { cgroupVersion: this.ctx.host.cgroup.version, network: 'private netns + veth to the bench bridge (same kernel stack)' },
+      details: {
+        cgroupVersion: this.ctx.host.cgroup.version,
+        network: 'private netns + veth to the bench bridge (same kernel stack)',
+        disk: "disk.mode dir: a host directory; image: a raw ext4 file on a loop device with direct I/O (losetup --direct-io=on), mounted on the host",
+      },
     };
   }
 
   async start(spec: InstanceSpec): Promise<Instance> {
     const t0 = performance.now();
     const dir = path.join(this.ctx.workDir, spec.name);
-    await fs.mkdir(path.join(dir, 'scratch'), { recursive: true });
+    await fs.mkdir(dir, { recursive: true });
     const releaseDir = this.ctx.cleanup.add(`dir ${dir}`, () => fs.rm(dir, { recursive: true, force: true }));
+    // The same scratch disk a container gets for this mode (see scratch-image.ts).
+    let scratchDir = path.join(dir, 'scratch');
+    let releaseImage: (() => Promise<void>) | undefined;
+    if (spec.disk.mode === 'image') {
+      const img = await createScratchImage(dir, spec.disk.sizeMiB, this.ctx.cleanup).catch(async (e: unknown) => {
+        await releaseDir();
+        throw e;
+      });
+      scratchDir = img.mountPoint;
+      releaseImage = img.release;
+    } else await fs.mkdir(scratchDir);
     const cgroup = new CgroupHandle(this.ctx.host.cgroup, `${CGROUP_PARENT}/${spec.name}`);
     await cgroup.create();
     const releaseCg = this.ctx.cleanup.add(`cgroup ${cgroup.relPath}`, () => cgroup.destroy());
@@ -61,9 +79,10 @@ export class NativeBackend implements Backend {
       benchIf = v.benchIf;
       stages.networkReady = performance.now() - t0;
     }
-    return new NativeInstance(spec, path.join(dir, 'scratch'), cgroup, netns, address, benchIf, stages, async () => {
+    return new NativeInstance(spec, scratchDir, cgroup, netns, address, benchIf, stages, async () => {
       if (releaseNet) await releaseNet();
       await releaseCg();
+      if (releaseImage) await releaseImage();
       await releaseDir();
     });
   }

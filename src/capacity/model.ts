@@ -405,6 +405,7 @@ function costFactor(ctx: Ctx, b: BackendResult, workload: string, metric: string
   const ov: Overhead | undefined = results.overheads.find(
     (o) => o.workload === workload && o.metric === metric && sameBackend(o.backend, b, results.backends),
   );
+  if (ov?.implausible) return null; // a flagged figure never feeds capacity (src/stats/plausibility.ts)
   let ratio: number;
   let ci: [number, number];
   let hib: boolean;

@@ -158,8 +158,9 @@ table.capacity td,table.capacity th{padding:8px 10px}
 @media print{.chart{break-inside:avoid}body{background:#fff}}
 `;
 
-function badge(v: { verdict: VsNative['verdict'] } | null): string {
+function badge(v: { verdict: VsNative['verdict']; implausible?: string } | null): string {
   if (!v) return '';
+  if (v.implausible) return `<span class="badge flag" title="${escapeHtml(v.implausible)}">⚠ ${escapeHtml(verdictText(v))}</span>`;
   return `<span class="badge v-${v.verdict}">${escapeHtml(v.verdict === 'within-noise' ? '≈ within noise' : verdictText(v))}</span>`;
 }
 

@@ -30,6 +30,7 @@ function vsText(v: VsNative): string {
 function headlineCell(e: HeadlineEntry): string {
   const v = e.vs;
   if (!v) return e.state !== 'complete' && e.state !== 'missing' ? `*${e.state}*` : '—';
+  if (v.implausible) return `${mdEscape(vsText(v))} ⚠ implausible (kept out of capacity: ${mdEscape(v.implausible)})`;
   if (v.verdict === 'within-noise') return `≈ within noise (${mdEscape(vsText(v))})`;
   if (v.verdict === 'insufficient-data') return `insufficient data (${mdEscape(v.value)})`;
   if (v.verdict === 'better') return `${mdEscape(vsText(v))} (better)`;
@@ -144,7 +145,8 @@ export function renderMarkdownFromModel(m: ReportModel): string {
       for (const cell of shownCells(mv.cells)) {
         const s = cell.summary;
         const v = cell.vs;
-        const flags = s && s.outliers.length ? ` (${s.outliers.length} outlier${s.outliers.length > 1 ? 's' : ''})` : '';
+        const notes = cell.notes.length ? ` — ${cell.notes.map(mdEscape).join('; ')}` : '';
+        const flags = (s && s.outliers.length ? ` (${s.outliers.length} outlier${s.outliers.length > 1 ? 's' : ''})` : '') + notes;
         const stateNote = cell.state !== 'complete' && cell.state !== 'missing' ? ` *(${cell.state})*` : '';
         out.push(
           `| ${mdEscape(cat.title)} | ${mdEscape(mv.metric)} (${mdEscape(mv.unit)}, ${mv.higherIsBetter ? '↑' : '↓'}) | ${mdEscape(cell.backend)}${stateNote} | ${s ? fmtNum(s.median) : '—'} | ${s ? fmtNum(s.mean) : '—'} | ${s ? fmtCi(s.ci95) : '—'} | ${s ? fmtPct(s.cv * 100, false) : '—'} | ${s ? s.n : cell.values.length}${flags} | ${v ? mdEscape(vsText(v)) : cell.backend === 'native' ? 'baseline' : '—'} | ${v ? verdictText(v) : ''} |`,

@@ -114,6 +114,8 @@ export interface VsNative {
   ci: string;
   /** A second reading: "runs at 10% of native", "241 MiB vs 0 MiB native". */
   detail: string;
+  /** Why the figure cannot be taken at face value (src/stats/plausibility.ts); it is kept out of capacity. */
+  implausible?: string;
 }
 
 export interface MetricView {
@@ -457,8 +459,10 @@ export function fmtOverhead(o: Overhead): string {
   return `${fmtOverheadValue(o)} ${fmtOverheadCi(o)}`;
 }
 
-export function verdictText(o: { verdict: Verdict } | null): string {
+export function verdictText(o: { verdict: Verdict; implausible?: unknown } | null): string {
   if (!o) return 'no data';
+  // A flagged figure says so wherever its verdict is printed (tables, badges, charts).
+  if (o.implausible) return `implausible (${verdictText({ verdict: o.verdict })}; kept out of capacity)`;
   switch (o.verdict) {
     case 'overhead':
       return 'overhead';
@@ -582,7 +586,14 @@ export function vsNative(mode: CompareMode, m: { unit: string; higherIsBetter: b
       detail: `${fmtQuantity(difference.backendMean, m.unit)} vs ${fmtQuantity(difference.nativeMean, m.unit)} native (means)`,
     };
   }
-  return { mode: 'ratio', verdict: overhead.verdict, value: fmtOverheadValue(overhead), ci: fmtOverheadCi(overhead), detail: fmtOverheadDetail(overhead) };
+  return {
+    mode: 'ratio',
+    verdict: overhead.verdict,
+    value: fmtOverheadValue(overhead),
+    ci: fmtOverheadCi(overhead),
+    detail: overhead.implausible ? `${fmtOverheadDetail(overhead)}; IMPLAUSIBLE: ${overhead.implausible.reason}` : fmtOverheadDetail(overhead),
+    ...(overhead.implausible ? { implausible: overhead.implausible.reason } : {}),
+  };
 }
 
 function cellReason(cell: Cell): string | undefined {

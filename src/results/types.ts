@@ -79,6 +79,20 @@ export interface Overhead {
   overheadPct: number;
   overheadPctCi95: [number, number];
   verdict: Verdict;
+  /**
+   * Set when the figure cannot be taken at face value (src/stats/plausibility.ts):
+   * a backend beating native on CPU/memory/syscalls beyond its CI plus a margin,
+   * or a disk figure whose reads did not reach the device. Never fed to capacity.
+   */
+  implausible?: Implausible;
+}
+
+export interface Implausible {
+  reason: string;
+  /** What to look at to find the cause. */
+  hint: string;
+  /** Raw logs of the flagged figure (backend first, then native), relative to the run dir. */
+  rawLogs: string[];
 }
 
 export interface Warning {
@@ -108,8 +122,23 @@ export interface RunResults {
   cells: Cell[];
   overheads: Overhead[];
   warnings: Warning[];
+  /** Where the harness, peers and instances ran, and what happened to idle instances (src/runner/placement.ts). */
+  placement?: Placement;
   /** Set when measurements succeeded but cleanup did not: what is left, how to remove it. */
   cleanupFailed?: { leftovers: string[]; hint: string };
+}
+
+export interface Placement {
+  instanceCpus: number[];
+  harnessCpus: number[];
+  /** The harness's affinity as the kernel reports it after pinning. */
+  harnessCpusReadBack: number[] | null;
+  /** The scenario let the instances share the harness CPUs (instance.shareHarnessCpu). */
+  sharedWithHarness: boolean;
+  peers: string;
+  idleInstances: string;
+  network: string;
+  freezeFailures: string[];
 }
 
 /** One line of samples.jsonl: flat, for pandas / BigQuery / Grafana. */

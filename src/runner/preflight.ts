@@ -6,6 +6,7 @@ import { statfsSync } from 'node:fs';
 import { IsobenchError } from '../errors.js';
 import type { HostFacts } from '../host/facts.js';
 import type { Scenario } from '../scenario/schema.js';
+import { harnessCpuProblem } from './placement.js';
 
 const MiB = 1024 * 1024;
 /** Host memory a VM costs beyond its guest RAM (QEMU itself), from measurements here (~210 MiB RSS for 256 MiB). */
@@ -21,6 +22,9 @@ export function scenarioHostProblems(s: Scenario, host: Pick<HostFacts, 'cpus' |
     const bad = s.instance.cpus.filter((c) => c >= host.cpus);
     if (bad.length) out.push(`${file}: instance.cpus: CPU ${bad.join(', ')} does not exist here (CPUs 0-${host.cpus - 1})`);
   }
+  // Only once the CPUs exist: an impossible CPU set has its own line above.
+  const harness = out.length === 0 ? harnessCpuProblem(s.instance, host.cpus, file) : undefined;
+  if (harness) out.push(harness);
   const memTotalMiB = Math.floor(host.memTotalBytes / MiB);
   if (s.instance.memoryMiB > memTotalMiB)
     out.push(`${file}: instance.memoryMiB: ${s.instance.memoryMiB} MiB is more than this host has (${memTotalMiB} MiB); lower it`);

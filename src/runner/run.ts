@@ -31,6 +31,9 @@ import { SCHEMA_VERSION, type BackendResult, type Cell, type MetricResult, type 
 import { loadResults, resolveRunDir, writeResults } from '../results/io.js';
 import { summarize, overhead, ciHalfWidthPct } from '../stats/index.js';
 import type { WorkloadImage } from '../images/rootfs.js';
+import { Freezer, cpusAllowed, netSoftirqDelta, pinProcess, planCpus, readSoftirqs } from './placement.js';
+import { checkPlausibility } from '../stats/plausibility.js';
+import { dropHostCaches } from '../host/caches.js';
 
 export const TOOL_VERSION = '0.1.0';
 
@@ -91,10 +94,8 @@ export function shortIdOf(runId: string): string {
 const RUN_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/;
 
 function pickCpus(s: Scenario, host: HostFacts): number[] {
-  if (Array.isArray(s.instance.cpus)) return s.instance.cpus;
-  // The last `vcpus` CPUs: CPU 0 stays for the harness and the traffic peer.
-  const n = Math.min(s.instance.vcpus, host.cpus);
-  return Array.from({ length: n }, (_, i) => host.cpus - n + i);
+  // The last `vcpus` CPUs ("auto"): the rest stay for the harness and the traffic peers.
+  return planCpus(s.instance, host.cpus).instanceCpus;
 }
 
 function labelSlug(label: string): string {
@@ -172,6 +173,9 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   const runDeadline = Date.now() + scenario.timeouts.runMinutes * 60_000;
   const cells = new Map<string, CellData>();
   const live: LiveBackend[] = [];
+  // Idle instances of the backends not being measured are frozen (placement.ts).
+  const freezer = new Freezer();
+  let placement: RunResults['placement'];
   let aborted = false;
   let statusReason: string | undefined;
   let image: WorkloadImage | undefined;
@@ -180,10 +184,12 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     aborted = true;
     statusReason = `interrupted (${String(opts.signal?.reason ?? 'signal')})`;
     progress.note(`interrupted: stopping instances and keeping what was measured`);
-    // Stopping the instances ends any exec in flight.
-    for (const b of live) {
-      for (const i of [b.instance, ...b.extras]) void i?.stop().catch(() => undefined);
-    }
+    // Stopping the instances ends any exec in flight (a frozen one is thawed first: it could not die).
+    void freezer.thawAll().finally(() => {
+      for (const b of live) {
+        for (const i of [b.instance, ...b.extras]) void i?.stop().catch(() => undefined);
+      }
+    });
   };
   if (opts.signal?.aborted) onAbort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -220,6 +226,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       else if (status !== 'complete' && !isCellComplete(c)) cellList.push({ ...base, state: 'partial', reason: statusReason ?? 'not all repetitions measured yet', metrics });
       else cellList.push({ ...base, state: 'complete', metrics });
     }
+    const checked = checkPlausibility(cellList, live.map((b) => b.info), computeOverheads(cellList, live.map((b) => b.info)));
     return {
       schemaVersion: SCHEMA_VERSION,
       tool: { name: 'isobench', version: TOOL_VERSION },
@@ -238,9 +245,10 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
         scenario.order === 'interleaved'
           ? 'interleaved: for each workload and repetition, every backend in turn, the starting backend rotating each repetition (ABC, BCA, CAB)'
           : 'sequential: all repetitions of one backend, then the next',
-      cells: cellList,
-      overheads: computeOverheads(cellList, live.map((b) => b.info)),
-      warnings: [...warnings, ...noiseWarnings(cellList)],
+      cells: checked.cells,
+      overheads: checked.overheads,
+      ...(placement ? { placement } : {}),
+      warnings: [...warnings, ...noiseWarnings(cellList), ...checked.warnings],
     };
   };
 
@@ -268,6 +276,21 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       const { ensureWorkloadImage } = await import('../images/rootfs.js');
       image = await ensureWorkloadImage({ log: (s: string) => progress.note(s) });
     }
+    // The harness and everything it spawns (peers, runtime clients) on the harness CPUs.
+    const cpuPlan = planCpus(scenario.instance, host.cpus);
+    const pin = await pinProcess(process.pid, cpuPlan.harnessCpus);
+    cleanup.add(`harness CPU affinity (restore ${pin.previous})`, pin.restore);
+    placement = {
+      instanceCpus: cpuPlan.instanceCpus,
+      harnessCpus: cpuPlan.harnessCpus,
+      harnessCpusReadBack: (await cpusAllowed('self')) ?? null,
+      sharedWithHarness: cpuPlan.shared,
+      peers: 'traffic peers (iperf3/sockperf clients), runtime clients and the harness inherit the harness CPU affinity; instance processes get the instance cpuset when they join its cgroup',
+      idleInstances: 'instances of the backends not being measured are frozen (cgroup freezer) during each measured or warm-up repetition, thawed for their own turn',
+      network:
+        'per network repetition, host NET_RX/NET_TX softirqs per CPU are in cells[].extra.netSoftirqs: on a veth (native, containers) the receive work of traffic sent to the instance runs on the sender\'s CPU (the harness CPU); a VM\'s virtio-net work runs in QEMU on the instance CPUs',
+      freezeFailures: [],
+    };
     const workDir = await fs.mkdtemp(path.join(workRoot, `isobench-${shortId}-`));
     cleanup.add(`dir ${workDir}`, () => fs.rm(workDir, { recursive: true, force: true }));
     const net = needsNet ? await BenchNet.create(shortId, cleanup) : undefined;
@@ -331,6 +354,24 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       return started.instance;
     };
 
+    /** Only lb's instances run: freeze the others' idle instances, thaw lb's. */
+    const isolate = async (lb: LiveBackend): Promise<void> => {
+      if (lb.instance?.cgroup) await freezer.thaw(lb.instance.cgroup);
+      for (const other of live) {
+        const cg = other === lb ? undefined : other.instance?.cgroup;
+        if (!cg || freezer.isFrozen(cg)) continue;
+        try {
+          await freezer.freeze(cg);
+        } catch (e) {
+          const msg = `${other.label}: could not freeze its idle instance (${errorMessage(e)}); it stays running during ${lb.label}'s measurements`;
+          if (placement && !placement.freezeFailures.includes(msg)) {
+            placement.freezeFailures.push(msg);
+            warnings.push({ code: 'PLACEMENT', message: msg, backend: other.label });
+          }
+        }
+      }
+    };
+
     let totalReps = workloads.reduce((n, w) => n + ((plans.get(w.name)?.warmup ?? 0) + (plans.get(w.name)?.repetitions ?? 0)) * live.length, 0);
     progress.start(totalReps);
 
@@ -385,8 +426,11 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
             continue;
           }
           const extras: Array<{ name: string; data: unknown }> = [];
+          await isolate(lb);
+          const irq0 = workload.needsNetwork ? await readSoftirqs() : undefined;
           try {
             const values = await runOneRepetition(lb, workload, params, rep, ensureInstance, baseSpec, net, runDir, scenario, progress, (name, data) => extras.push({ name, data }));
+            if (irq0) extras.push({ name: 'netSoftirqs', data: netSoftirqDelta(irq0, await readSoftirqs()) });
             if (rep > 0) recordValues(cell, workload, values, rep);
             if (rep > 0) recordExtras(cell, extras, rep);
           } catch (e) {
@@ -429,6 +473,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     if (!(e instanceof IsobenchError)) warnings.push({ code: 'UNEXPECTED', message: (e as Error).stack ?? String(e) });
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
+    await freezer.thawAll();
     for (const lb of live) {
       for (const i of [...lb.extras, lb.instance]) await i?.stop().catch(() => undefined);
     }
@@ -586,6 +631,7 @@ async function runOneRepetition(
       }
     },
     saveRaw,
+    dropHostCaches,
     progress: (t) => progress.note(`${lb.label} ${workload.name}: ${t}`),
     ...(onExtra ? { recordExtra: onExtra } : {}),
   };

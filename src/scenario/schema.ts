@@ -50,6 +50,11 @@ export const instanceSchema = z
     memoryMiB: z.number().int().min(64).max(4_194_304).default(512),
     pidsLimit: z.number().int().min(16).max(4_194_304).default(1024),
     disk: diskSchema.default({ sizeMiB: 256, mode: 'dir' }),
+    /**
+     * Allow the instance CPU set to take every host CPU, sharing the harness's and
+     * traffic peers' CPU (refused otherwise: src/runner/placement.ts).
+     */
+    shareHarnessCpu: z.boolean().default(false),
   })
   .strict();
 
@@ -100,7 +105,7 @@ export function scenarioSchema() {
       name: z.string().regex(SAFE_NAME, { message: 'use 1-32 characters a-z 0-9 -, starting with a letter or digit' }),
       description: z.string().max(2000).default(''),
       backends: z.array(backendSchema).min(1),
-      instance: instanceSchema.default({ vcpus: 1, cpus: 'auto', memoryMiB: 512, pidsLimit: 1024, disk: { sizeMiB: 256, mode: 'dir' } }),
+      instance: instanceSchema.default({ vcpus: 1, cpus: 'auto', memoryMiB: 512, pidsLimit: 1024, disk: { sizeMiB: 256, mode: 'dir' }, shareHarnessCpu: false }),
       repetitions: z.number().int().min(1).max(1000).default(3),
       warmup: z.number().int().min(0).max(100).default(1),
       adaptive: adaptiveSchema.optional(),

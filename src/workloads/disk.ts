@@ -12,10 +12,31 @@
  *     sequential read and write (MB/s: the streaming path);
  *  3. remove the file (also when something failed).
  *
+ * Cold reads: after the layout (which writes through the page cache) the host's
+ * dirty pages are written back and its page cache dropped (ctx.dropHostCaches),
+ * so a read that bypasses O_DIRECT cannot be served from a warm cache.
+ *
+ * Did the reads reach the device? `device-read-bytes-per-fio-byte`: bytes the
+ * instance's cgroup read from its busiest real block device during step 2 (v1
+ * `blkio.throttle.io_service_bytes`, v2 `io.stat`; loop devices skipped) per
+ * byte fio read. With O_DIRECT honoured every byte fio reads is read from the
+ * device once: about 1. Well below 1 when a cache served the reads (gVisor drops
+ * O_DIRECT: the sequential job re-reads the file from the page cache; a loop
+ * device without direct I/O) or when another process outside the cgroup did
+ * them; well above 1 when the path reads more than asked (readahead on a
+ * buffered path). Bytes, not request counts: a request count cannot tell a
+ * 1 MiB read split in four from four cached reads plus readahead. The results
+ * mark a disk figure whose check lies outside [DEVICE_CHECK_MIN,
+ * DEVICE_CHECK_MAX], or is missing, as not comparable
+ * (src/stats/plausibility.ts). Missing counters stay missing: no cgroup or no
+ * blkio accounting means no value, never a 0.
+ *
  * CPU cost of the I/O: host CPU seconds charged to the instance (its cgroup: for a
  * VM that includes QEMU's vCPU and I/O threads) between just before and just after
  * step 2, divided by the GB (1e9 bytes) fio moved in step 2. This is what the
- * host pays per GB, idle overhead of the instance during the run included.
+ * host pays per GB, idle overhead of the instance during the run included. A
+ * delta of 0 means the counter does not count (fio always costs CPU): the metric
+ * is then left out, not reported as 0.
  *
  * ioengine: psync by default (one synchronous pread/pwrite per I/O, queue depth
  * 1): present in every fio build and needs no libaio/io_uring support in the
@@ -25,6 +46,9 @@ import { z } from 'zod';
 import { registerWorkload } from './registry.js';
 import { fioJob, parseFioJson, requireLatency } from './parsers/fio.js';
 import { metric, parseRaw, timeoutFor } from './common.js';
+import { recordEnvironment } from './environment.js';
+import type { IoCounters } from '../host/cgroup.js';
+import type { Instance } from '../backends/types.js';
 import type { MetricValue, Workload } from './types.js';
 
 export const diskParams = z
@@ -41,6 +65,48 @@ export const diskParams = z
 export type DiskParams = z.infer<typeof diskParams>;
 
 export const FIO_FILE = 'isobench-fio.dat';
+
+/** The "did the reads reach the device" check, recorded as a metric of the disk cell. */
+export const DEVICE_CHECK_METRIC = 'device-read-bytes-per-fio-byte';
+/**
+ * An O_DIRECT path reads the bytes fio asks for, plus filesystem metadata after
+ * the caches were dropped and block-layer accounting of split requests: 1.14 was
+ * measured here natively through a direct-I/O loop device. Below the band part of
+ * the reads came from a cache (gVisor here: 0.78); above it the path read ahead.
+ * The counts are the instance cgroup's own, so other load on the host does not
+ * blur them.
+ */
+export const DEVICE_CHECK_MIN = 0.9;
+export const DEVICE_CHECK_MAX = 1.5;
+
+/** Block major number of loop devices (Documentation/admin-guide/devices.txt). */
+const LOOP_MAJOR = '7';
+
+/**
+ * Read requests on the busiest real device between two snapshots of a cgroup's
+ * per-device counters. Loop devices are skipped: a read of a loop device counts
+ * again on the disk below only when it reaches that disk (a loop device without
+ * direct I/O serves it from the backing file's page cache instead).
+ */
+export function deviceReadDelta(before: Map<string, IoCounters>, after: Map<string, IoCounters>): { device: string; reads: number; bytes: number } | undefined {
+  let best: { device: string; reads: number; bytes: number } | undefined;
+  for (const [device, a] of after) {
+    if (device.split(':')[0] === LOOP_MAJOR) continue;
+    const b = before.get(device);
+    const bytes = a.readBytes - (b?.readBytes ?? 0);
+    const reads = a.readIos - (b?.readIos ?? 0);
+    if (!best || bytes > best.bytes) best = { device, reads, bytes };
+  }
+  return best;
+}
+
+/** The cgroup's per-device I/O counters, or undefined when the instance has no I/O accounting. */
+async function ioCounters(instance: Instance): Promise<Map<string, IoCounters> | undefined> {
+  const cg = instance.cgroup;
+  if (!cg) return undefined;
+  if (cg.layout.version === 1 && !cg.dir('blkio')) return undefined;
+  return cg.ioStats();
+}
 
 /** The four measured jobs: name, fio rw mode, block size. */
 export const FIO_JOBS = [
@@ -96,6 +162,12 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
     { name: 'seqread-mbps', unit: 'MB/s', higherIsBetter: true, description: '1 MiB sequential read, O_DIRECT (MB = 1e6 bytes)' },
     { name: 'seqwrite-mbps', unit: 'MB/s', higherIsBetter: true, description: '1 MiB sequential write, O_DIRECT (MB = 1e6 bytes)' },
     { name: 'host-cpu-s-per-gb', unit: 'CPU s/GB', higherIsBetter: false, description: 'host CPU seconds charged to the instance per GB (1e9 bytes) fio moved' },
+    {
+      name: DEVICE_CHECK_METRIC,
+      unit: 'device bytes/fio byte',
+      higherIsBetter: true,
+      description: "check, not a performance figure: bytes read from the block device by the instance's cgroup per byte fio read (about 1 when the reads reached the device; near 0 when a cache served them; above 2 with readahead)",
+    },
   ],
   async run(ctx) {
     const p = ctx.params;
@@ -103,12 +175,16 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
     if (p.sizeMiB > disk * 0.9) throw new Error(`disk workload file ${p.sizeMiB} MiB does not fit in the ${disk} MiB scratch disk (keep it under 90%): lower sizeMiB or raise disk.sizeMiB`);
     const file = fioFile(ctx.instance.scratchDir);
     const jobsSeconds = p.runtimeSeconds * FIO_JOBS.length;
+    await recordEnvironment(ctx, 'disk');
     try {
       // Laying out writes sizeMiB at whatever speed the disk has: bound it generously.
       await ctx.exec(ctx.instance, fioLayoutArgv(p, file), { tag: 'disk-fio-layout', timeoutMs: timeoutFor(ctx, 60 + p.sizeMiB / 4) });
+      const cold = ctx.dropHostCaches ? await ctx.dropHostCaches() : 'host page cache NOT dropped (this context has no host access)';
+      const io0 = await ioCounters(ctx.instance);
       const cpu0 = await ctx.instance.hostCpuSeconds();
       const r = await ctx.exec(ctx.instance, fioRunArgv(p, file), { tag: 'disk-fio', timeoutMs: timeoutFor(ctx, jobsSeconds + 30) });
       const cpu1 = await ctx.instance.hostCpuSeconds();
+      const io1 = await ioCounters(ctx.instance);
       const parsed = parseRaw(r.rawLog, () => parseFioJson(r.stdout));
       const jobs = parseRaw(r.rawLog, () => Object.fromEntries(FIO_JOBS.map((j) => [j.name, fioJob(parsed, j.name)])));
       const rr = jobs.randread!.read;
@@ -125,12 +201,28 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
       ]);
       const bytes = parsed.jobs.reduce((s, j) => s + j.read.ioBytes + j.write.ioBytes, 0);
       const cpuS = cpu1 - cpu0;
-      if (bytes > 0 && cpuS >= 0) {
+      if (bytes > 0 && cpuS > 0) {
         const rawLog = await ctx.saveRaw('disk-host-cpu', `host CPU seconds before fio: ${cpu0}\nafter: ${cpu1}\ndelta: ${cpuS}\nbytes moved (read+write, all jobs): ${bytes}\n`);
         out.push(metric('fio', 'host-cpu-s-per-gb', cpuS / (bytes / 1e9), rawLog));
       } else {
-        ctx.progress(`disk: host-cpu-s-per-gb not reported (cpu delta ${cpuS} s, ${bytes} bytes moved)`);
+        ctx.progress(`disk: host-cpu-s-per-gb not reported (cpu delta ${cpuS} s, ${bytes} bytes moved: a counter that did not count is missing, not 0)`);
       }
+      const fioReads = parsed.jobs.reduce((s, j) => s + j.read.totalIos, 0);
+      const fioReadBytes = parsed.jobs.reduce((s, j) => s + j.read.ioBytes, 0);
+      const dev = io0 && io1 ? deviceReadDelta(io0, io1) : undefined;
+      const checkLog = await ctx.saveRaw(
+        'disk-device-check',
+        [
+          `cache: ${cold}`,
+          `fio reads (all jobs): ${fioReads} I/Os, ${fioReadBytes} bytes`,
+          io0 && io1 ? `cgroup block-device counters before: ${JSON.stringify([...io0])}` : 'cgroup block-device counters: not available (no cgroup or no blkio accounting)',
+          io0 && io1 ? `after: ${JSON.stringify([...io1])}` : '',
+          dev ? `busiest device ${dev.device}: ${dev.reads} read requests, ${dev.bytes} bytes` : 'no device reads charged to the instance',
+          '',
+        ].join('\n'),
+      );
+      if (io0 && io1 && fioReadBytes > 0) out.push(metric('fio', DEVICE_CHECK_METRIC, (dev?.bytes ?? 0) / fioReadBytes, checkLog));
+      else ctx.progress(`disk: ${DEVICE_CHECK_METRIC} not reported (${io0 && io1 ? 'fio did no reads' : 'no block-I/O accounting for this instance'}); the disk figures stay unchecked`);
       return out;
     } finally {
       // fio leaves its file; remove it even when a step above failed.

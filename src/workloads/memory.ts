@@ -32,6 +32,7 @@ import { z } from 'zod';
 import { registerWorkload } from './registry.js';
 import { parseSysbenchMemory } from './parsers/sysbench.js';
 import { metric, parseRaw, timeoutFor } from './common.js';
+import { recordEnvironment } from './environment.js';
 import type { MetricValue, Workload, WorkloadContext } from './types.js';
 
 /** sysbench 1.0 moves size_t words: 8 bytes on x86_64 (the only architecture isobench targets). */
@@ -106,6 +107,7 @@ export const memoryWorkload: Workload<MemoryParams> = registerWorkload({
       throw new Error(`memory workload needs about ${need} MiB (buffer + ${HEADROOM_MIB} MiB head-room) but the instance has ${ctx.spec.memoryMiB} MiB: lower bandwidthBlockMiB/latencyWorkingSetMiB or raise memoryMiB`);
     }
     const out: MetricValue[] = [];
+    await recordEnvironment(ctx, 'memory');
     const read = await sysbenchMemory(ctx, 'read', 'seq');
     out.push(metric('sysbench', 'seq-read-mibps', read.parsed.mibPerSecond, read.rawLog));
     const write = await sysbenchMemory(ctx, 'write', 'seq');

@@ -22,6 +22,20 @@
  *    the numbers read as "request/response latency". sockperf drops its first
  *    400 ms as warm-up.
  *
+ *  - the same ping-pong over UDP (`udp-rr-*`): a second request/response probe
+ *    that also works through gVisor's netstack. sockperf's TCP server answers
+ *    with sendto() on the accepted socket, passing the address recvfrom() left
+ *    unset (TCP does not fill it); Linux ignores the address on a connected TCP
+ *    socket, gVisor validates it and fails with EAFNOSUPPORT (errno 97), so the
+ *    server exits and the client reports "connection forcibly closed". The TCP
+ *    figures then fail on runsc with that reason (the server's own log is kept
+ *    in the failure), and the UDP figures still stand.
+ *
+ * One failing probe never discards the others: each probe's failure is recorded
+ * per metric (cell extra `metricFailures`: metrics, error, raw log) and the
+ * repetition keeps what the other probes measured; only when every probe fails
+ * does the repetition fail.
+ *
  * The server needs a moment after exec returns before it listens: clients retry
  * while the connection is refused (a few seconds at most).
  */
@@ -32,6 +46,7 @@ import { parseSockperf } from './parsers/sockperf.js';
 import { benchAddress, metric, parseRaw, timeoutFor } from './common.js';
 import { ParseError, type MetricValue, type Workload, type WorkloadContext } from './types.js';
 import { sleep } from '../util/proc.js';
+import { recordEnvironment } from './environment.js';
 
 export const networkParams = z
   .object({
@@ -68,6 +83,16 @@ export function backgroundArgv(lifetimeSeconds: number, argv: readonly string[])
   return ['busybox', 'sh', '-c', BG_SCRIPT, 'isobench-bg', String(Math.ceil(lifetimeSeconds)), ...argv];
 }
 
+/** As BG_SCRIPT, but the program's output goes to the file $2 (read back when the probe fails). */
+export const BG_LOG_SCRIPT = 't=$1; l=$2; shift 2; busybox timeout -s KILL "$t" "$@" </dev/null >"$l" 2>&1 & echo $!';
+
+export function backgroundLoggedArgv(lifetimeSeconds: number, logFile: string, argv: readonly string[]): string[] {
+  return ['busybox', 'sh', '-c', BG_LOG_SCRIPT, 'isobench-bg', String(Math.ceil(lifetimeSeconds)), logFile, ...argv];
+}
+
+/** Where a sockperf server in the instance writes its output (/tmp is writable on every backend). */
+export const SOCKPERF_SERVER_LOG = '/tmp/isobench-sockperf-server.log';
+
 export function killArgv(pid: number, comm: string): string[] {
   return ['busybox', 'sh', '-c', KILL_SCRIPT, 'isobench-kill', String(pid), comm];
 }
@@ -80,19 +105,20 @@ export function iperfClientArgv(p: NetworkParams, addr: string, port: number, re
   return ['iperf3', '-c', addr, '-p', String(port), '-t', String(p.seconds), '-P', String(p.parallelStreams), '--connect-timeout', '3000', '-J', ...(reverse ? ['-R'] : [])];
 }
 
-export function sockperfServerArgv(addr: string, port: number): string[] {
-  return ['sockperf', 'server', '--tcp', '-i', addr, '-p', String(port)];
+export function sockperfServerArgv(addr: string, port: number, proto: 'tcp' | 'udp' = 'tcp'): string[] {
+  return ['sockperf', 'server', ...(proto === 'tcp' ? ['--tcp'] : []), '-i', addr, '-p', String(port)];
 }
 
-export function sockperfClientArgv(p: NetworkParams, addr: string, port: number): string[] {
-  return ['sockperf', 'ping-pong', '--tcp', '--full-rtt', '-i', addr, '-p', String(port), '-t', String(p.latencySeconds), '-m', String(p.messageBytes)];
+export function sockperfClientArgv(p: NetworkParams, addr: string, port: number, proto: 'tcp' | 'udp' = 'tcp'): string[] {
+  return ['sockperf', 'ping-pong', ...(proto === 'tcp' ? ['--tcp'] : []), '--full-rtt', '-i', addr, '-p', String(port), '-t', String(p.latencySeconds), '-m', String(p.messageBytes)];
 }
 
 type Ctx = WorkloadContext<NetworkParams>;
 
-/** Start a bounded server in the instance; returns its pid. */
-async function startServer(ctx: Ctx, argv: string[], lifetimeSeconds: number, tag: string): Promise<number> {
-  const r = await ctx.exec(ctx.instance, backgroundArgv(lifetimeSeconds, argv), { tag, timeoutMs: 30_000 });
+/** Start a bounded server in the instance (output to logFile when given); returns its pid. */
+async function startServer(ctx: Ctx, argv: string[], lifetimeSeconds: number, tag: string, logFile?: string): Promise<number> {
+  const bg = logFile ? backgroundLoggedArgv(lifetimeSeconds, logFile, argv) : backgroundArgv(lifetimeSeconds, argv);
+  const r = await ctx.exec(ctx.instance, bg, { tag, timeoutMs: 30_000 });
   const pid = Number(r.stdout.trim().split('\n').pop());
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`${argv[0]} server did not start in the instance (output: ${JSON.stringify(r.stdout.slice(0, 200))})`);
   return pid;
@@ -141,28 +167,44 @@ async function iperfDirection(ctx: Ctx, addr: string, reverse: boolean): Promise
   }
 }
 
-async function sockperfLatency(ctx: Ctx, addr: string): Promise<MetricValue[]> {
+const RR_METRICS = { tcp: ['rr-rtt-avg-us', 'rr-rtt-p50-us', 'rr-rtt-p99-us', 'rr-rtt-p999-us'], udp: ['udp-rr-rtt-avg-us', 'udp-rr-rtt-p50-us', 'udp-rr-rtt-p99-us', 'udp-rr-rtt-p999-us'] } as const;
+
+async function sockperfLatency(ctx: Ctx, addr: string, proto: 'tcp' | 'udp'): Promise<MetricValue[]> {
   const p = ctx.params;
-  const pid = await startServer(ctx, sockperfServerArgv(addr, p.sockperfPort), p.latencySeconds + 60, 'network-sockperf-server');
+  const port = p.sockperfPort + (proto === 'udp' ? 1 : 0);
+  const tag = proto === 'tcp' ? 'network-sockperf' : 'network-sockperf-udp';
+  const pid = await startServer(ctx, sockperfServerArgv(addr, port, proto), p.latencySeconds + 60, `${tag}-server`, SOCKPERF_SERVER_LOG);
   try {
-    const r = await clientWithRetry(ctx, sockperfClientArgv(p, addr, p.sockperfPort), 'network-sockperf', p.latencySeconds + 10, sockperfRefused);
-    const s = parseRaw(r.rawLog, () => parseSockperf(`${r.stdout}\n${r.stderr}`));
+    const r = await clientWithRetry(ctx, sockperfClientArgv(p, addr, port, proto), tag, p.latencySeconds + 10, sockperfRefused);
+    let s;
+    try {
+      s = parseRaw(r.rawLog, () => parseSockperf(`${r.stdout}\n${r.stderr}`));
+    } catch (e) {
+      // The client only says the peer closed: the server's own output says why.
+      const log = await ctx.exec(ctx.instance, ['busybox', 'tail', '-n', '5', SOCKPERF_SERVER_LOG], { tag: `${tag}-server-log`, timeoutMs: 30_000, allowFailure: true }).catch(() => undefined);
+      const why = log?.stdout.split('\n').filter((l) => /ERROR/.test(l)).join(' | ');
+      throw Object.assign(new Error(`${(e as Error).message}${why ? `; server: ${why}` : ''}${r.code !== 0 ? ` (client exit ${r.code})` : ''}`), { rawLog: r.rawLog });
+    }
     if (!s.fullRtt) throw new ParseError('sockperf', 'expected round-trip figures (--full-rtt)');
-    return [
-      metric('sockperf', 'rr-rtt-avg-us', s.avgUs, r.rawLog),
-      metric('sockperf', 'rr-rtt-p50-us', s.p50Us, r.rawLog),
-      metric('sockperf', 'rr-rtt-p99-us', s.p99Us, r.rawLog),
-      metric('sockperf', 'rr-rtt-p999-us', s.p999Us, r.rawLog),
-    ];
+    const [avg, p50, p99, p999] = RR_METRICS[proto];
+    return [metric('sockperf', avg, s.avgUs, r.rawLog), metric('sockperf', p50, s.p50Us, r.rawLog), metric('sockperf', p99, s.p99Us, r.rawLog), metric('sockperf', p999, s.p999Us, r.rawLog)];
   } finally {
-    await stopServer(ctx, pid, 'sockperf', 'network-sockperf-server-stop');
+    await stopServer(ctx, pid, 'sockperf', `${tag}-server-stop`);
+    await ctx.exec(ctx.instance, ['rm', '-f', SOCKPERF_SERVER_LOG], { tag: `${tag}-server-log-rm`, timeoutMs: 30_000, allowFailure: true }).catch(() => undefined);
   }
+}
+
+/** What one failed probe cost: its metrics, the error and the raw log that shows it. */
+export interface MetricFailure {
+  metrics: string[];
+  error: string;
+  rawLog?: string;
 }
 
 export const networkWorkload: Workload<NetworkParams> = registerWorkload({
   name: 'network',
   title: 'Network',
-  description: 'iperf3 TCP throughput both ways between the bench namespace and the instance; sockperf TCP ping-pong round-trip p50/p99/p99.9',
+  description: 'iperf3 TCP throughput both ways between the bench namespace and the instance; sockperf TCP and UDP ping-pong round-trip p50/p99/p99.9',
   params: networkParams,
   needsNetwork: true,
   needsDisk: false,
@@ -173,14 +215,35 @@ export const networkWorkload: Workload<NetworkParams> = registerWorkload({
     { name: 'rr-rtt-p50-us', unit: 'µs', higherIsBetter: false, description: 'sockperf TCP ping-pong round trip, median' },
     { name: 'rr-rtt-p99-us', unit: 'µs', higherIsBetter: false, description: 'sockperf TCP ping-pong round trip, 99th percentile' },
     { name: 'rr-rtt-p999-us', unit: 'µs', higherIsBetter: false, description: 'sockperf TCP ping-pong round trip, 99.9th percentile' },
+    { name: 'udp-rr-rtt-avg-us', unit: 'µs', higherIsBetter: false, description: 'sockperf UDP ping-pong round trip, mean' },
+    { name: 'udp-rr-rtt-p50-us', unit: 'µs', higherIsBetter: false, description: 'sockperf UDP ping-pong round trip, median' },
+    { name: 'udp-rr-rtt-p99-us', unit: 'µs', higherIsBetter: false, description: 'sockperf UDP ping-pong round trip, 99th percentile' },
+    { name: 'udp-rr-rtt-p999-us', unit: 'µs', higherIsBetter: false, description: 'sockperf UDP ping-pong round trip, 99.9th percentile' },
   ],
   async run(ctx) {
     if (!ctx.net) throw new Error('network workload: the run has no bench network');
     const addr = benchAddress(ctx.instance.address, ctx.instance.name);
     const out: MetricValue[] = [];
-    out.push(await iperfDirection(ctx, addr, false));
-    out.push(await iperfDirection(ctx, addr, true));
-    out.push(...(await sockperfLatency(ctx, addr)));
+    await recordEnvironment(ctx, 'network');
+    const probes: Array<[string[], () => Promise<MetricValue[]>]> = [
+      [['tcp-to-instance-gbps'], async () => [await iperfDirection(ctx, addr, false)]],
+      [['tcp-from-instance-gbps'], async () => [await iperfDirection(ctx, addr, true)]],
+      [[...RR_METRICS.tcp], () => sockperfLatency(ctx, addr, 'tcp')],
+      [[...RR_METRICS.udp], () => sockperfLatency(ctx, addr, 'udp')],
+    ];
+    const failures: MetricFailure[] = [];
+    for (const [metrics, probe] of probes) {
+      try {
+        out.push(...(await probe()));
+      } catch (e) {
+        const err = e as Error & { rawLog?: string };
+        failures.push({ metrics, error: err.message, ...(err.rawLog ? { rawLog: err.rawLog } : {}) });
+        ctx.recordExtra?.('metricFailures', failures[failures.length - 1]);
+        ctx.progress(`${metrics[0]}${metrics.length > 1 ? ' ...' : ''} failed: ${err.message.split('\n')[0]}`);
+      }
+    }
+    // Nothing measured at all: the repetition fails as a whole (with the first reason).
+    if (out.length === 0) throw Object.assign(new Error(`every network probe failed: ${failures.map((f) => f.error).join('; ')}`), failures[0]?.rawLog ? { rawLog: failures[0].rawLog } : {});
     return out;
   },
 });

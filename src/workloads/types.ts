@@ -72,6 +72,12 @@ export interface WorkloadContext<P> {
    * contexts that keep nothing (unit-test fakes) may leave it out.
    */
   recordExtra?: (name: string, data: unknown) => void;
+  /**
+   * Write back and drop the host's page cache (so a read test starts cold), with a
+   * line saying what was done. Optional: contexts without host access (unit-test
+   * fakes) leave it out, and the workload records that caches were not dropped.
+   */
+  dropHostCaches?: () => Promise<string>;
 }
 
 export interface Workload<P = unknown> {

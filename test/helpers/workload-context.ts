@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Backend, BackendContext, ExecResult, Instance, InstanceSpec } from '../../src/backends/types.js';
 import { startInstance } from '../../src/runner/lifecycle.js';
+import { dropHostCaches } from '../../src/host/caches.js';
 import type { StartedInstance, WorkloadContext } from '../../src/workloads/types.js';
 
 export interface LiveWorkloadContext<P> {
@@ -78,6 +79,7 @@ export function makeWorkloadContext<P>(o: {
     recordExtra(name, data) {
       extras.set(name, data);
     },
+    dropHostCaches,
   };
   return {
     ctx,

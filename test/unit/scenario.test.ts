@@ -72,6 +72,20 @@ describe('scenario validation: one clear line per problem', () => {
     expect(resolveBackend('container:runsc')).toEqual({ kind: 'container', runtime: 'runsc', runscPlatform: 'ptrace' });
     expect(resolveBackend('vm')).toEqual({ kind: 'vm', machine: 'q35', accel: 'auto' });
   });
+  it('host checks: an instance CPU set that takes the harness CPU is refused unless the scenario says so', () => {
+    const all = parseScenarioText('name: all\nbackends: [native]\ninstance:\n  vcpus: 2\nworkloads:\n  cpu: {}\n', 'all.yaml');
+    expect(scenarioHostProblems(all.scenario!, { cpus: 2, memTotalBytes: 24 * 2 ** 30 }, 'all.yaml')).toEqual([
+      'all.yaml: instance.vcpus: 2 (cpus: auto) takes every CPU of this 2-CPU host, leaving none for the harness and traffic peers; use at most 1 vCPUs, or set instance.shareHarnessCpu: true to accept sharing',
+    ]);
+    const listed = parseScenarioText('name: all\nbackends: [native]\ninstance:\n  cpus: [0, 1]\nworkloads:\n  cpu: {}\n', 'l.yaml');
+    expect(scenarioHostProblems(listed.scenario!, { cpus: 2, memTotalBytes: 24 * 2 ** 30 }, 'l.yaml')[0]).toMatch(/^l\.yaml: instance\.cpus \[0, 1\] takes every CPU/);
+    const shared = parseScenarioText('name: all\nbackends: [native]\ninstance:\n  vcpus: 2\n  shareHarnessCpu: true\nworkloads:\n  cpu: {}\n', 'ok.yaml');
+    expect(scenarioHostProblems(shared.scenario!, { cpus: 2, memTotalBytes: 24 * 2 ** 30 }, 'ok.yaml')).toEqual([]);
+    // One CPU of two for the instance: the other is the harness's.
+    const one = parseScenarioText('name: one\nbackends: [native]\ninstance:\n  vcpus: 1\nworkloads:\n  cpu: {}\n', 'one.yaml');
+    expect(scenarioHostProblems(one.scenario!, { cpus: 2, memTotalBytes: 24 * 2 ** 30 }, 'one.yaml')).toEqual([]);
+  });
+
   it('host checks: more vcpus or memory than the host has', () => {
     const r = parseScenarioText('name: big\nbackends: [native]\ninstance:\n  vcpus: 64\n  memoryMiB: 900000\nworkloads:\n  cpu: {}\n', 'big.yaml');
     const problems = scenarioHostProblems(r.scenario!, { cpus: 2, memTotalBytes: 24 * 2 ** 30 }, 'big.yaml');

@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { diskParams, diskWorkload, type DiskParams } from '../../../src/workloads/disk.js';
+import { DEVICE_CHECK_METRIC, deviceReadDelta, diskParams, diskWorkload, type DiskParams } from '../../../src/workloads/disk.js';
+import type { CgroupHandle, IoCounters } from '../../../src/host/cgroup.js';
 import { parseFioJson } from '../../../src/workloads/parsers/fio.js';
 import { ParseError } from '../../../src/workloads/types.js';
 import { FakeInstance, argvMatch, fixtureText, fromFixture, makeFakeContext, rule } from '../../helpers/fake-instance.js';
+import { ENV_SCRIPT } from '../../../src/workloads/environment.js';
+
+/** The workload's tool calls, without the environment check every repetition starts with. */
+const work = (calls: string[][]): string[][] => calls.filter((c) => c[3] !== ENV_SCRIPT);
 
 const defaults = diskParams.parse({});
 
@@ -34,8 +39,8 @@ describe('disk run', () => {
     const inst = diskInstance();
     const f = makeFakeContext<DiskParams>({ params: defaults, instance: inst });
     const values = await diskWorkload.run(f.ctx);
-    expect(inst.calls[0]).toEqual(['fio', '--name=layout', '--filename=/scratch/isobench-fio.dat', '--size=128M', '--rw=read', '--bs=1M', '--create_only=1']);
-    expect(inst.calls[1]).toEqual([
+    expect(work(inst.calls)[0]).toEqual(['fio', '--name=layout', '--filename=/scratch/isobench-fio.dat', '--size=128M', '--rw=read', '--bs=1M', '--create_only=1']);
+    expect(work(inst.calls)[1]).toEqual([
       'fio',
       '--filename=/scratch/isobench-fio.dat',
       '--size=128M',
@@ -61,7 +66,7 @@ describe('disk run', () => {
       '--rw=write',
       '--bs=1M',
     ]);
-    expect(inst.calls[2]).toEqual(['rm', '-f', '/scratch/isobench-fio.dat']);
+    expect(work(inst.calls)[2]).toEqual(['rm', '-f', '/scratch/isobench-fio.dat']);
     const byName = Object.fromEntries(values.map((v) => [v.metric, v.value]));
     expect(byName).toMatchObject({
       'randread-iops': 6908.091908,
@@ -76,7 +81,50 @@ describe('disk run', () => {
     const bytes = parseFioJson(fixtureText('fio/four-jobs-psync.json')).jobs.reduce((s, j) => s + j.read.ioBytes + j.write.ioBytes, 0);
     expect(bytes).toBe(28323840 + 27869184 + 2066743296 + 1656750080);
     expect(byName['host-cpu-s-per-gb']).toBeCloseTo(2.5 / (bytes / 1e9), 12);
-    expect(Object.keys(byName).sort()).toEqual(diskWorkload.metrics.map((m) => m.name).sort());
+    // No cgroup on the fake instance: the device check is missing, not 0.
+    expect(Object.keys(byName).sort()).toEqual(diskWorkload.metrics.map((m) => m.name).filter((n) => n !== DEVICE_CHECK_METRIC).sort());
+    expect(f.progress.join('\n')).toMatch(/device-read-bytes-per-fio-byte not reported \(no block-I\/O accounting/);
+  });
+
+  it('reports device bytes per fio byte read from the cgroup counters, skipping loop devices', async () => {
+    const inst = diskInstance();
+    const io = (vda: number, loop: number): Map<string, IoCounters> =>
+      new Map([
+        ['254:0', { readIos: vda / 4096, writeIos: 0, readBytes: vda, writeBytes: 0 }],
+        ['7:3', { readIos: loop / 4096, writeIos: 0, readBytes: loop, writeBytes: 0 }],
+      ]);
+    const fioBytes = parseFioJson(fixtureText('fio/four-jobs-psync.json')).jobs.reduce((s, j) => s + j.read.ioBytes, 0);
+    // The device read half of what fio read (a cache served the rest); the loop device saw all of it.
+    const snaps = [io(1 << 20, 1 << 20), io((1 << 20) + fioBytes / 2, (1 << 20) + fioBytes)];
+    const cg = { layout: { version: 2 }, dir: () => '/x', ioStats: async () => snaps.shift() } as unknown as CgroupHandle;
+    Object.defineProperty(inst, 'cgroup', { value: cg });
+    const f = makeFakeContext<DiskParams>({ params: defaults, instance: inst });
+    const values = await diskWorkload.run(f.ctx);
+    const check = values.find((v) => v.metric === DEVICE_CHECK_METRIC);
+    expect(check?.value).toBeCloseTo(0.5, 12);
+    expect(f.raw.get(check?.rawLog ?? '')).toContain(`busiest device 254:0: ${fioBytes / 2 / 4096} read requests, ${fioBytes / 2} bytes`);
+  });
+
+  it('a loop device alone is not the device; counters that do not move give 0 bytes, not a missing value', () => {
+    const m = (b: number, dev = '254:0'): Map<string, IoCounters> => new Map([[dev, { readIos: b / 4096, writeIos: 0, readBytes: b, writeBytes: 0 }]]);
+    expect(deviceReadDelta(m(4096, '7:0'), m(8192, '7:0'))).toBeUndefined();
+    expect(deviceReadDelta(m(4096), m(4096))).toEqual({ device: '254:0', reads: 0, bytes: 0 });
+    expect(deviceReadDelta(new Map(), m(8192))).toEqual({ device: '254:0', reads: 2, bytes: 8192 });
+  });
+
+  it('leaves host-cpu-s-per-gb out when the CPU counter does not move (missing, never 0)', async () => {
+    const inst = new FakeInstance({
+      scratchDir: '/scratch',
+      cpuSeconds: [0, 0],
+      rules: [
+        rule('layout', argvMatch(['fio', '--name=layout']), {}),
+        rule('run', argvMatch(['fio'], ['--output-format=json']), fromFixture('fio/four-jobs-psync.json')),
+        rule('rm', argvMatch(['rm', '-f']), {}),
+      ],
+    });
+    const f = makeFakeContext<DiskParams>({ params: defaults, instance: inst });
+    const values = await diskWorkload.run(f.ctx);
+    expect(values.map((v) => v.metric)).not.toContain('host-cpu-s-per-gb');
   });
 
   it('removes the file and names fio and the raw log when the JSON is truncated', async () => {
@@ -85,7 +133,7 @@ describe('disk run', () => {
     const err = await diskWorkload.run(f.ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ParseError);
     expect((err as Error).message).toMatch(/^fio: JSON output is truncated or garbled.*\[raw log: raw\/\d+-disk-fio\.log\]$/);
-    expect(inst.calls.at(-1)).toEqual(['rm', '-f', '/scratch/isobench-fio.dat']);
+    expect(work(inst.calls).at(-1)).toEqual(['rm', '-f', '/scratch/isobench-fio.dat']);
   });
 
   it('refuses a file that does not fit in the scratch disk', async () => {

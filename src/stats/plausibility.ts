@@ -1,0 +1,185 @@
+/**
+ * Plausibility checks on a run's overheads: a backend that beats native is a bug
+ * until explained (ARCHITECTURE "Rules that keep results honest").
+ *
+ *  - CPU, memory and syscall figures (workloads cpu and memory): isolation adds
+ *    work, it cannot remove it. An overhead whose whole 95% CI lies more than
+ *    MARGIN_PCT on the "better" side is flagged `implausible`, with the raw logs
+ *    of both sides and a hint (usually different work or different placement:
+ *    the environment check in cells[].extra.environment says what differed).
+ *  - Disk figures: every metric of a disk cell whose device check
+ *    (`device-read-bytes-per-fio-byte`) is outside [DEVICE_CHECK_MIN, DEVICE_CHECK_MAX] or missing gets a
+ *    note, and its overheads (and those against a native cell that fails the
+ *    check) are flagged: reads that a cache served describe memory, not the
+ *    disk. gVisor (runsc) drops O_DIRECT (gvisor#3626): its disk metrics carry
+ *    that note, and pass only when the check shows the reads reached the device.
+ *  - The device check itself is not a cost: it is dropped from the overheads.
+ *
+ * Flagged overheads stay in results.json (so every report can show them, marked),
+ * and capacity never uses them. Pure: cells, backends and overheads in, the same
+ * with notes/flags plus warnings out.
+ */
+import type { BackendResult, Cell, Implausible, MetricResult, Overhead, Warning } from '../results/types.js';
+import { DEVICE_CHECK_MAX, DEVICE_CHECK_METRIC, DEVICE_CHECK_MIN } from '../workloads/disk.js';
+
+/** How far beyond its CI a backend may beat native before the figure is flagged, percent. */
+export const MARGIN_PCT = 5;
+/** Workloads whose figures isolation can only make worse (cpu holds the syscall figure). */
+export const NO_BEAT_WORKLOADS: ReadonlySet<string> = new Set(['cpu', 'memory']);
+const RUNSC_NOTE = 'gVisor (runsc) does not pass O_DIRECT to the host (gvisor#3626): not comparable with the other backends unless the device check shows the reads reached the device';
+
+export interface PlausibilityOutcome {
+  cells: Cell[];
+  overheads: Overhead[];
+  warnings: Warning[];
+}
+
+function median(xs: readonly number[]): number | undefined {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return undefined;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** Why a disk cell's figures did not (provably) reach the device, or undefined when they did. */
+export function deviceCheckFailure(cell: Cell): string | undefined {
+  const check = cell.metrics.find((m) => m.metric === DEVICE_CHECK_METRIC);
+  const med = check ? median(check.values) : undefined;
+  if (med === undefined) return `device check missing (no block-I/O accounting for the instance): whether reads reached the device is unknown`;
+  if (med < DEVICE_CHECK_MIN) return `reads did not reach the device: ${med.toFixed(2)} bytes read from the device by the instance per byte fio read (median; < ${DEVICE_CHECK_MIN})`;
+  if (med > DEVICE_CHECK_MAX) return `the device read ${med.toFixed(2)} bytes per byte fio read (median; > ${DEVICE_CHECK_MAX}): a buffered path with readahead, not the direct reads the other backends did`;
+  return undefined;
+}
+
+function rawLogsOf(cells: Cell[], backend: string, workload: string, metric: string): string[] {
+  const c = cells.find((x) => x.backend === backend && x.workload === workload);
+  return (c?.metrics.find((m) => m.metric === metric)?.rawLogs ?? []).filter(Boolean);
+}
+
+function addNote(m: MetricResult, note: string): MetricResult {
+  const notes = m.notes ?? [];
+  return notes.includes(note) ? m : { ...m, notes: [...notes, note] };
+}
+
+export function checkPlausibility(cells: Cell[], backends: BackendResult[], overheads: Overhead[]): PlausibilityOutcome {
+  const native = backends.find((b) => b.kind === 'native')?.label;
+  const variantOf = new Map(backends.map((b) => [b.label, b.variant]));
+  // Disk cells: notes on every figure of a cell whose reads did not reach the device.
+  const diskFailure = new Map<string, string>();
+  const outCells = cells.map((c) => {
+    if (c.workload !== 'disk' || c.metrics.length === 0) return c;
+    const why = deviceCheckFailure(c);
+    if (why) diskFailure.set(c.backend, why);
+    const runsc = variantOf.get(c.backend) === 'runsc';
+    if (!why && !runsc) return c;
+    return {
+      ...c,
+      metrics: c.metrics.map((m) => {
+        if (m.metric === DEVICE_CHECK_METRIC) return m;
+        let out = m;
+        if (runsc) out = addNote(out, RUNSC_NOTE);
+        if (why) out = addNote(out, `not comparable: ${why}`);
+        return out;
+      }),
+    };
+  });
+
+  const warnings: Warning[] = [];
+  const outOverheads: Overhead[] = [];
+  for (const o of overheads) {
+    if (o.workload === 'disk' && o.metric === DEVICE_CHECK_METRIC) continue;
+    let flag: Implausible | undefined;
+    const logs = (): string[] => [...rawLogsOf(outCells, o.backend, o.workload, o.metric), ...(native ? rawLogsOf(outCells, native, o.workload, o.metric) : [])];
+    if (NO_BEAT_WORKLOADS.has(o.workload) && o.verdict === 'better' && o.overheadPctCi95[1] < -MARGIN_PCT) {
+      flag = {
+        reason: `${o.backend} beats native by ${(-o.overheadPct).toFixed(1)}% (95% CI ${(-o.overheadPctCi95[1]).toFixed(1)}% to ${(-o.overheadPctCi95[0]).toFixed(1)}%, beyond the ${MARGIN_PCT}% margin) on a ${o.workload} figure: isolation adds work, it cannot remove it`,
+        hint: `compare cells[].extra.environment of both backends (mount count, /etc, THP mode, seccomp, CPUs, cgroup) and the raw logs: a backend that beats native usually does different work or runs with different placement`,
+        rawLogs: logs(),
+      };
+    } else if (o.workload === 'disk') {
+      const why = diskFailure.get(o.backend) ?? (native ? diskFailure.get(native) : undefined);
+      if (why) {
+        const side = diskFailure.has(o.backend) ? o.backend : 'native';
+        flag = {
+          reason: `${side}: ${why}`,
+          hint: `the figure describes a cache, not the disk: check the disk mode (image needs a direct-I/O loop device), O_DIRECT support (gVisor drops it), and the disk-device-check raw log`,
+          rawLogs: logs(),
+        };
+      }
+    }
+    if (!flag) {
+      outOverheads.push(o);
+      continue;
+    }
+    outOverheads.push({ ...o, implausible: flag });
+    warnings.push({
+      code: 'IMPLAUSIBLE',
+      backend: o.backend,
+      workload: o.workload,
+      message: `${o.backend} ${o.workload} ${o.metric}: implausible, kept out of capacity: ${flag.reason}. Hint: ${flag.hint}. Raw logs: ${flag.rawLogs.slice(0, 4).join(', ') || 'none'}`,
+    });
+  }
+  return { cells: outCells, overheads: outOverheads, warnings: [...warnings, ...environmentWarnings(outCells, native), ...metricFailureWarnings(outCells)] };
+}
+
+interface EnvLike {
+  thp?: string;
+  seccomp?: number | null;
+  mounts?: number;
+}
+
+function firstEnvironment(c: Cell): EnvLike | undefined {
+  const list = c.extra?.environment;
+  if (!Array.isArray(list)) return undefined;
+  for (const e of list as Array<{ data?: EnvLike }>) if (e?.data && typeof e.data.thp === 'string') return e.data;
+  return undefined;
+}
+
+/** A warning per backend and workload whose THP mode or seccomp mode differs from native's. */
+export function environmentWarnings(cells: Cell[], native: string | undefined): Warning[] {
+  if (!native) return [];
+  const out: Warning[] = [];
+  for (const c of cells) {
+    if (c.backend === native) continue;
+    const mine = firstEnvironment(c);
+    const base = cells.find((n) => n.backend === native && n.workload === c.workload);
+    const theirs = base ? firstEnvironment(base) : undefined;
+    if (!mine || !theirs) continue;
+    const diffs: string[] = [];
+    if (mine.thp !== theirs.thp) diffs.push(`transparent huge pages "${mine.thp}" vs native "${theirs.thp}"`);
+    if (mine.seccomp !== theirs.seccomp) diffs.push(`seccomp mode ${mine.seccomp ?? 'unknown'} vs native ${theirs.seccomp ?? 'unknown'}`);
+    if (diffs.length)
+      out.push({ code: 'ENVIRONMENT_DIFFERS', backend: c.backend, workload: c.workload, message: `${c.backend} ${c.workload} ran in a different environment than native: ${diffs.join('; ')} (cells[].extra.environment)` });
+  }
+  return out;
+}
+
+/**
+ * One warning per cell and failed probe (cells[].extra.metricFailures, written by
+ * workloads that keep their other metrics when one probe fails): which metrics
+ * are missing, in how many repetitions, the first error and its raw log.
+ */
+export function metricFailureWarnings(cells: Cell[]): Warning[] {
+  const out: Warning[] = [];
+  for (const c of cells) {
+    const list = c.extra?.metricFailures;
+    if (!Array.isArray(list)) continue;
+    const byMetrics = new Map<string, { reps: number[]; error: string; rawLog?: string }>();
+    for (const e of list as Array<{ repetition?: number; data?: { metrics?: string[]; error?: string; rawLog?: string } }>) {
+      const d = e?.data;
+      if (!d?.metrics?.length) continue;
+      const key = d.metrics.join(', ');
+      const cur = byMetrics.get(key) ?? { reps: [], error: d.error ?? 'unknown error', ...(d.rawLog ? { rawLog: d.rawLog } : {}) };
+      if (typeof e.repetition === 'number') cur.reps.push(e.repetition);
+      byMetrics.set(key, cur);
+    }
+    for (const [metrics, f] of byMetrics)
+      out.push({
+        code: 'METRIC_FAILED',
+        backend: c.backend,
+        workload: c.workload,
+        message: `${c.backend} ${c.workload}: ${metrics} not measured in repetition(s) ${f.reps.join(', ') || '?'} (the cell's other metrics stand): ${f.error.split('\n')[0]}${f.rawLog ? ` (raw log: ${f.rawLog})` : ''}`,
+      });
+  }
+  return out;
+}
