@@ -56,6 +56,8 @@ export interface ComparisonEntry {
   nativeChange: { change: number; ci95: [number, number]; verdict: Verdict } | null;
   /** The move is the host's: native moved the same way (absolute basis), or this is native itself. */
   hostDrift: boolean;
+  /** The change was decided only with a flagged outlier in the samples: it reads inconclusive. */
+  outlierSensitive?: boolean;
 }
 
 export interface RunInfo {
@@ -133,6 +135,7 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
     e.detectable = est.detectable;
     e.repetitionsNeeded = est.repetitionsNeeded;
     e.verdict = est.verdict;
+    if (est.outlierSensitive) e.outlierSensitive = true;
     const lo = est.costCi95[0];
     e.lowerBoundPct = !Number.isFinite(lo) ? null : e.mode === 'ratio' ? lo : refMean !== 0 ? (lo / Math.abs(refMean)) * 100 : null;
   };
@@ -253,7 +256,8 @@ function verdictNote(e: ComparisonEntry): string {
   if (e.hostDrift) bits.push('host drift (native moved the same way), not a regression');
   else if (e.basis === 'overhead' && e.nativeChange && isDecided(e.nativeChange.verdict) && e.nativeChange.verdict !== 'no-practical-difference')
     bits.push(`native itself moved ${fmtChange(e, e.nativeChange.change)} (host drift, cancelled in the overhead)`);
-  if (e.verdict === 'inconclusive') bits.push(e.repetitionsNeeded !== null ? `~${e.repetitionsNeeded} repetitions per side would decide it` : 'more than 1000 repetitions would be needed');
+  if (e.outlierSensitive) bits.push('decided only with a flagged outlier repetition in (kept, shown): inconclusive');
+  else if (e.verdict === 'inconclusive') bits.push(e.repetitionsNeeded !== null ? `~${e.repetitionsNeeded} repetitions per side would decide it` : 'more than 1000 repetitions would be needed');
   if (e.threshold !== null && e.detectable !== null) bits.push(`threshold ±${fmtChange(e, e.threshold).replace(/^\+/, '')}, smallest detectable ${Number.isFinite(e.detectable) ? fmtChange(e, e.detectable).replace(/^\+/, '') : '∞'}`);
   return bits.join('; ');
 }

@@ -42,8 +42,9 @@ export interface HeadlineInput {
 export const ISOLATION_CATEGORIES: ReadonlySet<string> = new Set(['partition', 'memory-gradient', 'noisy-neighbor']);
 
 /** What a decided or undecided verdict adds to a figure's second line. */
-export function verdictDetail(v: { verdict: Verdict; repetitionsNeeded: number | null; detectable: string; threshold: string }): string {
+export function verdictDetail(v: { verdict: Verdict; repetitionsNeeded: number | null; detectable: string; threshold: string; outlierSensitive?: unknown }): string {
   const base = `threshold ±${v.threshold}; smallest detectable ${v.detectable}`;
+  if (v.verdict === 'inconclusive' && v.outlierSensitive === true) return `decided only with a flagged outlier repetition in (kept, shown): rerun to decide; ${base}`;
   if (v.verdict === 'inconclusive')
     return `${v.repetitionsNeeded !== null ? `about ${v.repetitionsNeeded} repetitions per side would likely decide it` : 'more than 1000 repetitions per side would be needed to decide it'}; ${base}`;
   return base;
@@ -55,14 +56,14 @@ function fmtDetectablePct(x: number): string {
 
 /** Threshold, smallest detectable effect and (when inconclusive) the repetitions that would decide, for an overhead. */
 export function overheadJudgement(o: Overhead): string {
-  return verdictDetail({ verdict: o.verdict, repetitionsNeeded: o.repetitionsNeeded, detectable: fmtDetectablePct(o.detectablePct), threshold: fmtPct(o.thresholdPct, false) });
+  return verdictDetail({ verdict: o.verdict, repetitionsNeeded: o.repetitionsNeeded, detectable: fmtDetectablePct(o.detectablePct), threshold: fmtPct(o.thresholdPct, false), outlierSensitive: o.outlierSensitive });
 }
 
 /** The same for a difference (in the metric's unit); '' when it carries no threshold. */
-export function differenceJudgement(d: Pick<Difference, 'unit' | 'verdict' | 'threshold' | 'detectable' | 'repetitionsNeeded'>): string {
+export function differenceJudgement(d: Pick<Difference, 'unit' | 'verdict' | 'threshold' | 'detectable' | 'repetitionsNeeded'> & { outlierSensitive?: unknown }): string {
   if (!Number.isFinite(d.threshold)) return '';
   const det = Number.isFinite(d.detectable) ? fmtQuantity(d.detectable, d.unit) : '∞';
-  return verdictDetail({ verdict: d.verdict, repetitionsNeeded: d.repetitionsNeeded, detectable: det, threshold: fmtQuantity(d.threshold, d.unit) });
+  return verdictDetail({ verdict: d.verdict, repetitionsNeeded: d.repetitionsNeeded, detectable: det, threshold: fmtQuantity(d.threshold, d.unit), outlierSensitive: d.outlierSensitive });
 }
 
 export function overheadFigure(o: Overhead): Pick<HeadlineFigure, 'verdict' | 'value' | 'ci' | 'detail' | 'point' | 'ci95'> {
@@ -150,11 +151,13 @@ const ISOLATION_READERS: Record<string, IsolationReader> = {
       }
       if (!parts.length) return null;
       const cpuErr = stat(metrics, 'cpu-share-error-pp');
+      const value = cpuErr ? `CPU share off target by ${fmtNum(cpuErr.mean)} pp` : (parts[0] as string);
       return {
-        verdict: cpuErr ? decide(cpuErr.mean, cpuErr.ci, SHARE_ERROR_PP, cpuErr.n >= 2) : null,
-        value: cpuErr ? `CPU share off target by ${fmtNum(cpuErr.mean)} pp` : (parts[0] as string),
+        // One repetition has no interval: the figure is shown without a verdict.
+        verdict: cpuErr && cpuErr.n >= 2 ? decide(cpuErr.mean, cpuErr.ci, SHARE_ERROR_PP) : null,
+        value,
         ci: cpuErr ? ciText(cpuErr.ci, 'pp') : '',
-        detail: `${parts.join('; ')}${cpuErr ? `; verdict against ±${SHARE_ERROR_PP} pp of the target` : ''}`,
+        detail: `${parts.filter((p) => p !== value).join('; ')}${cpuErr && cpuErr.n >= 2 ? `; verdict against ±${SHARE_ERROR_PP} pp of the target` : ''}`.replace(/^; /, ''),
         point: cpuErr?.mean ?? null,
         ci95: cpuErr && Number.isFinite(cpuErr.ci[0]) ? cpuErr.ci : null,
       };
@@ -185,16 +188,38 @@ const ISOLATION_READERS: Record<string, IsolationReader> = {
       if (!kinds.length) return null;
       const first = kinds[0] as { k: string; s: { mean: number; ci: [number, number]; n: number } };
       return {
-        verdict: decide(first.s.mean, first.s.ci, 5, first.s.n >= 2),
+        verdict: first.s.n >= 2 ? decide(first.s.mean, first.s.ci, 5) : null,
         value: `victim ${first.k} ${first.s.mean >= 0 ? '−' : '+'}${fmtNum(Math.abs(first.s.mean))}% with a neighbour`,
         ci: ciText(first.s.ci, '%'),
-        detail: `degradation: ${kinds.map(({ k, s }) => `${k} ${fmtNum(s!.mean)}%`).join(', ')}; verdict against ±5%`,
+        detail: `degradation: ${kinds.map(({ k, s }) => `${k} ${fmtNum(s!.mean)}%`).join(', ')}${first.s.n >= 2 ? '; verdict against ±5%' : ` (n=${first.s.n}: no interval, no verdict)`}`,
         point: first.s.mean,
         ci95: Number.isFinite(first.s.ci[0]) ? first.s.ci : null,
       };
     },
   },
 };
+
+/**
+ * A figure with no comparison stored (fewer than 2 values a side, or no native
+ * figure): the difference of the means in words, no interval, no verdict, and
+ * the reason. Native without the metric counts as 0 (an idle native process
+ * has no instance overhead), and the text says so.
+ */
+function plainFigure(m: MetricResult, nm: MetricResult | undefined, phrase: string): Reading {
+  const b = summarize(m.values);
+  if (!b) return EMPTY;
+  const n = nm ? summarize(nm.values) : null;
+  const diff = b.mean - (n?.mean ?? 0);
+  const why = !n ? `native reports no ${m.metric}: taken as 0` : `n=${b.n}/${n.n}: no interval, no verdict`;
+  return {
+    verdict: null,
+    value: `${fmtDifferenceValue({ diff }, m.unit)}${phrase ? ` ${phrase}` : ''}`,
+    ci: '',
+    detail: `${fmtQuantity(b.mean, m.unit)}${n ? ` vs ${fmtQuantity(n.mean, m.unit)} native` : ''} (means, n=${b.n}); ${why}`,
+    point: diff,
+    ci95: null,
+  };
+}
 
 // ---------- rows ----------
 
@@ -213,6 +238,8 @@ const EMPTY: Reading = { verdict: null, value: '', ci: '', detail: '', point: nu
 
 export function computeHeadline(input: HeadlineInput): HeadlineRow[] {
   const native = input.backends.find((b) => b.kind === 'native') ?? (input.cells.some((c) => c.backend === 'native') ? { label: 'native' } : undefined);
+  // Every row reads a backend against the native baseline: without one there is no headline.
+  if (!native) return [];
   const labels: string[] = [];
   for (const b of input.backends) if (b.label !== native?.label) labels.push(b.label);
   for (const c of input.cells) if (c.backend !== native?.label && !labels.includes(c.backend)) labels.push(c.backend);
@@ -245,9 +272,11 @@ export function computeHeadline(input: HeadlineInput): HeadlineRow[] {
     }
     const ovs = input.overheads.filter((o) => o.workload === w);
     const dfs = input.differences.filter((d) => d.workload === w);
-    const names = [...new Set([...cells.flatMap((c) => c.metrics.map((m) => m.metric))])].filter((n) => ovs.some((o) => o.metric === n) || dfs.some((d) => d.metric === n));
-    const preferred = (PRIMARY_METRICS[w] ?? []).map((re) => names.find((n) => re.test(n))).find((n) => n !== undefined);
-    const metric = preferred ?? names[0];
+    const all = [...new Set(cells.filter((c) => c.backend !== native?.label).flatMap((c) => c.metrics.map((m) => m.metric)))];
+    const names = all.filter((n) => ovs.some((o) => o.metric === n) || dfs.some((d) => d.metric === n));
+    // The category's primary metric (footprint and density: PSS) even when it has no verdict (one repetition, no native figure).
+    const primary = (PRIMARY_METRICS[w] ?? []).map((re) => all.find((n) => re.test(n))).find((n) => n !== undefined);
+    const metric = primary ?? names[0];
     if (!metric) continue;
     const isRatio = ovs.some((o) => o.metric === metric);
     const decl = cells.flatMap((c) => c.metrics).find((m) => m.metric === metric) as MetricResult;
@@ -267,7 +296,8 @@ export function computeHeadline(input: HeadlineInput): HeadlineRow[] {
         const cell = cells.find((c) => c.backend === b);
         const o = ovs.find((x) => x.backend === b && x.metric === metric);
         const d = dfs.find((x) => x.backend === b && x.metric === metric);
-        const r = o ? overheadFigure(o) : d ? differenceFigure(d, phrase) : EMPTY;
+        const m = cell?.metrics.find((x) => x.metric === metric);
+        const r = o ? overheadFigure(o) : d ? differenceFigure(d, phrase) : m ? plainFigure(m, nm, phrase) : EMPTY;
         return { backend: b, ...r, ...stateOf(cell) };
       }),
     });

@@ -15,12 +15,24 @@
  * cost is + when B is worse.
  */
 import { differenceEstimate, logRatioEstimate } from './index.js';
-import { judge, type CompareMode, type Judged } from './equivalence.js';
+import { guardOutliers, judge, type CompareMode, type Judged } from './equivalence.js';
 
 export interface ChangeEstimate extends Judged {
   mode: CompareMode;
   /** Ratio of ratios (ratio mode) or difference of differences (absolute mode). */
   point: number;
+  /** Decided only with a flagged outlier in: reads inconclusive (equivalence.ts guardOutliers). */
+  outlierSensitive?: true;
+}
+
+function estimate(mode: CompareMode, plus: readonly (readonly number[])[], minus: readonly (readonly number[])[], higherIsBetter: boolean, threshold: number): ChangeEstimate | null {
+  const np = plus.length;
+  return guardOutliers([...plus, ...minus], (s) => {
+    const p = s.slice(0, np);
+    const m = s.slice(np);
+    const e = mode === 'ratio' ? logRatioEstimate(p, m) : differenceEstimate(p, m);
+    return e ? { mode, point: mode === 'ratio' ? Math.exp(e.center) : e.center, ...judge(e, higherIsBetter, threshold) } : null;
+  });
 }
 
 /** Change of a backend's overhead vs native from run A to run B. */
@@ -31,14 +43,10 @@ export function overheadChange(
   higherIsBetter: boolean,
   threshold: number,
 ): ChangeEstimate | null {
-  const e = mode === 'ratio' ? logRatioEstimate([b.backend, a.native], [b.native, a.backend]) : differenceEstimate([b.backend, a.native], [b.native, a.backend]);
-  if (!e) return null;
-  return { mode, point: mode === 'ratio' ? Math.exp(e.center) : e.center, ...judge(e, higherIsBetter, threshold) };
+  return estimate(mode, [b.backend, a.native], [b.native, a.backend], higherIsBetter, threshold);
 }
 
 /** Change of one figure from run A to run B. */
 export function valueChange(a: readonly number[], b: readonly number[], mode: CompareMode, higherIsBetter: boolean, threshold: number): ChangeEstimate | null {
-  const e = mode === 'ratio' ? logRatioEstimate([b], [a]) : differenceEstimate([b], [a]);
-  if (!e) return null;
-  return { mode, point: mode === 'ratio' ? Math.exp(e.center) : e.center, ...judge(e, higherIsBetter, threshold) };
+  return estimate(mode, [b], [a], higherIsBetter, threshold);
 }

@@ -20,6 +20,7 @@
  */
 import type { Verdict } from '../results/types.js';
 import { ciOf, tCritical, tQuantileOf, welch, logRatioEstimate, differenceEstimate, type Estimate } from './index.js';
+import { outlierIndices } from './outliers.js';
 
 export type CompareMode = 'ratio' | 'absolute';
 
@@ -87,6 +88,25 @@ export function decide(cost: number, ci: readonly [number, number], threshold: n
 /** A verdict that answers the question (not inconclusive, not insufficient). */
 export function isDecided(v: Verdict): boolean {
   return v !== 'inconclusive' && v !== 'insufficient-data';
+}
+
+/**
+ * A decided verdict must not rest on one flagged outlier. The outlier stays in
+ * the estimate (kept and shown), but the verdict is recomputed without the
+ * flagged values of every sample; if that changes it, the figure is
+ * `inconclusive` and `outlierSensitive` says why. With n = 3 one stalled
+ * repetition can move a mean by orders of magnitude (a 12 ms scheduling stall
+ * in a 25 µs round trip), and the delta-method interval, which assumes roughly
+ * normal means, does not hold then.
+ */
+export function guardOutliers<T extends { verdict: Verdict; repetitionsNeeded: number | null }>(samples: readonly (readonly number[])[], judgeOf: (s: readonly (readonly number[])[]) => T | null): (T & { outlierSensitive?: true }) | null {
+  const all = judgeOf(samples);
+  if (!all || !isDecided(all.verdict)) return all;
+  const flagged = samples.map((xs) => outlierIndices(xs));
+  if (flagged.every((f) => f.length === 0)) return all;
+  const clean = judgeOf(samples.map((xs, i) => xs.filter((_, j) => !(flagged[i] as number[]).includes(j))));
+  if (clean && clean.verdict === all.verdict) return all;
+  return { ...all, verdict: 'inconclusive', repetitionsNeeded: null, outlierSensitive: true };
 }
 
 export interface Judged {
@@ -160,6 +180,8 @@ export interface OverheadEstimate {
   repetitionsNeeded: number | null;
   /** Repetitions: [native, backend]. */
   n: [number, number];
+  /** The verdict was decided only with a flagged outlier in: it reads inconclusive. */
+  outlierSensitive?: true;
 }
 
 /**
@@ -170,7 +192,10 @@ export interface OverheadEstimate {
 export function overhead(native: readonly number[], backend: readonly number[], higherIsBetter: boolean, thresholdPct = OTHER_THRESHOLD_PCT): OverheadEstimate | null {
   const e = logRatioEstimate([backend], [native]);
   if (!e) return null;
-  const j = judge(e, higherIsBetter, thresholdPct);
+  const j = guardOutliers([native, backend], ([n, b]) => {
+    const x = logRatioEstimate([b as number[]], [n as number[]]);
+    return x ? judge(x, higherIsBetter, thresholdPct) : null;
+  }) as Judged & { outlierSensitive?: true };
   const ci = ciOf(e);
   const finiteCi = Number.isFinite(ci[0]) && Number.isFinite(ci[1]);
   return {
@@ -183,6 +208,7 @@ export function overhead(native: readonly number[], backend: readonly number[], 
     detectablePct: j.detectable,
     repetitionsNeeded: j.repetitionsNeeded,
     n: [e.sides[1]?.n ?? 0, e.sides[0]?.n ?? 0],
+    ...(j.outlierSensitive ? { outlierSensitive: true as const } : {}),
   };
 }
 
@@ -200,13 +226,17 @@ export interface DifferenceVerdict {
   nativeMean: number;
   backendMean: number;
   n: [number, number];
+  outlierSensitive?: true;
 }
 
 /** Difference of means backend − native, judged against an absolute threshold in the metric's unit. */
 export function difference(native: readonly number[], backend: readonly number[], higherIsBetter: boolean, threshold: number): DifferenceVerdict | null {
   const e = differenceEstimate([backend], [native]);
   if (!e) return null;
-  const j = judge(e, higherIsBetter, threshold);
+  const j = guardOutliers([native, backend], ([n, b]) => {
+    const x = differenceEstimate([b as number[]], [n as number[]]);
+    return x ? judge(x, higherIsBetter, threshold) : null;
+  }) as Judged & { outlierSensitive?: true };
   const enough = e.sides.every((s) => s.n >= 2);
   return {
     diff: e.center,
@@ -220,5 +250,6 @@ export function difference(native: readonly number[], backend: readonly number[]
     nativeMean: e.sides[1]?.mean ?? Number.NaN,
     backendMean: e.sides[0]?.mean ?? Number.NaN,
     n: [e.sides[1]?.n ?? 0, e.sides[0]?.n ?? 0],
+    ...(j.outlierSensitive ? { outlierSensitive: true as const } : {}),
   };
 }
