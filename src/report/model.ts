@@ -910,7 +910,8 @@ export function buildCdf(cat: Pick<CategoryView, 'id' | 'title'>, m: MetricView,
  */
 export function buildHeadline(stored: readonly StoredHeadlineRow[], categories: CategoryView[], compared: ColumnView[], columns: ColumnView[] = []): HeadlineRow[] {
   const nativeCol = columns.find((c) => isNative(c));
-  return stored.map((row) => {
+  // A stored row whose category has no cells left (an edited or failed results file) is not shown.
+  return stored.filter((row) => categories.some((c) => c.id === row.category)).map((row) => {
     const cat = categories.find((c) => c.id === row.category);
     const mv = cat?.metrics.find((m) => m.metric === row.metric);
     const cellOf = (label: string): MetricCellView | undefined => mv?.cells.find((c) => c.backend === label);
