@@ -167,7 +167,7 @@ async function cmdReport(ref: string): Promise<number> {
   return EXIT_OK;
 }
 
-async function cmdCompare(a: string, b: string, opts: { failOnRegression?: string; json?: boolean }): Promise<number> {
+async function cmdCompare(a: string, b: string, opts: { failOnRegression?: string; json?: boolean; absolute?: boolean }): Promise<number> {
   const { loadResultsRef, writeFileAtomic } = await import('./results/io.js');
   const cmp = await import('./report/compare.js');
   let failPct: number | undefined;
@@ -183,7 +183,7 @@ async function cmdCompare(a: string, b: string, opts: { failOnRegression?: strin
   }
   const ra = await loadResultsRef(a, RESULTS_ROOT);
   const rb = await loadResultsRef(b, RESULTS_ROOT);
-  const comparison = cmp.compareRuns(ra, rb);
+  const comparison = cmp.compareRuns(ra, rb, { absolute: opts.absolute === true });
   const dir = path.join(REPORTS_ROOT, `compare-${ra.runId}-vs-${rb.runId}`);
   await fs.mkdir(dir, { recursive: true });
   await writeFileAtomic(path.join(dir, 'index.html'), cmp.renderCompareHtml(comparison));
@@ -194,7 +194,8 @@ async function cmdCompare(a: string, b: string, opts: { failOnRegression?: strin
   if (failPct !== undefined) {
     const regs = cmp.regressions(comparison, failPct);
     if (regs.length) {
-      process.stderr.write(`${regs.length} regression(s) beyond ${failPct}%\n`);
+      process.stderr.write(`${regs.length} regression(s) whose 95% CI lower bound exceeds ${failPct}%:\n`);
+      for (const r of regs) process.stderr.write(`  ${r.backend} ${r.workload} ${r.metric}: ${cmp.changeText(r)} (${comparison.basis === 'overhead' ? 'overhead vs native' : 'absolute'})\n`);
       return EXIT_FAILED;
     }
   }
@@ -290,10 +291,11 @@ Examples:
 
   program
     .command('compare')
-    .description('compare two runs metric by metric: change with CI and a verdict (improved / regressed / within noise)')
+    .description("compare two runs: each backend's overhead vs native, A vs B (ratio of ratios with a 95% CI), with the run's verdicts (no practical difference / small difference / overhead = regressed / better = improved / inconclusive)")
     .argument('<runA>', 'baseline: run id, run directory or results JSON file')
     .argument('<runB>', 'new run: run id, run directory or results JSON file')
-    .option('--fail-on-regression <pct>', 'exit 1 if any metric regressed by more than this percentage')
+    .option('--fail-on-regression <pct>', 'exit 1 if a metric regressed (verdict overhead, not host drift) with its 95% CI lower bound above this percentage')
+    .option('--absolute', "compare the raw figures instead of the overheads vs native (a change native shows too is labelled host drift)")
     .option('--json', 'print the comparison as JSON')
     .action(async (a: string, b: string, o) => setExit(await cmdCompare(a, b, o)));
 

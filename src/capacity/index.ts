@@ -6,7 +6,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { IsobenchError, EXIT_OK } from '../errors.js';
-import { SCHEMA_VERSION, type RunResults } from '../results/types.js';
+import { READABLE_SCHEMA_VERSIONS, type RunResults } from '../results/types.js';
+import { upgradeResults } from '../results/upgrade.js';
 import { buildPlan, type CapacityPlan, type PlanOptions } from './model.js';
 import { parseHostSpec, parseInstanceDemand, parseReserve } from './spec.js';
 import { renderJson, renderMarkdown, renderText } from './render.js';
@@ -28,7 +29,7 @@ export function planCapacity(results: RunResults, opts: PlanCapacityOptions): Ca
 
 /** Minimal shape check: enough for the capacity model to read safely. Extra fields pass. */
 const MinimalResults = z.looseObject({
-  schemaVersion: z.literal(SCHEMA_VERSION),
+  schemaVersion: z.number(),
   runId: z.string(),
   status: z.string(),
   backends: z.array(
@@ -72,20 +73,21 @@ export function loadRunResults(file: string): RunResults {
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new IsobenchError('BAD_RESULTS', `${file} is not an isobench results file (expected a JSON object)`);
   const sv = (doc as Record<string, unknown>).schemaVersion;
-  if (sv !== SCHEMA_VERSION) {
+  if (typeof sv !== 'number' || !READABLE_SCHEMA_VERSIONS.includes(sv)) {
     throw new IsobenchError(
       'BAD_RESULTS',
       sv === undefined
         ? `${file} has no schemaVersion: it is not an isobench results file`
-        : `${file} has schemaVersion ${JSON.stringify(sv)}; this isobench reads schemaVersion ${SCHEMA_VERSION}`,
+        : `${file} has schemaVersion ${JSON.stringify(sv)}; this isobench reads schemaVersion ${READABLE_SCHEMA_VERSIONS.join(' and ')}`,
     );
   }
   const r = MinimalResults.safeParse(doc);
   if (!r.success) {
     const details = r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`);
-    throw new IsobenchError('BAD_RESULTS', `${file} is not a valid schemaVersion ${SCHEMA_VERSION} results file (${details[0]})`, { details });
+    throw new IsobenchError('BAD_RESULTS', `${file} is not a valid schemaVersion ${String(sv)} results file (${details[0]})`, { details });
   }
-  return doc as RunResults;
+  // A version-1 file gets its comparisons recomputed from its cells with today's estimator.
+  return upgradeResults(doc as { schemaVersion: number } & Record<string, unknown>);
 }
 
 export interface CapacityCommandArgs {

@@ -16,7 +16,8 @@
  *   U.network = H.netGbps × 1000                                        [Mbit/s]
  *
  * ── Overhead of a backend b ──────────────────────────────────────────────────
- *   For a throughput metric (higher is better) r = median_b / median_native.
+ *   For a throughput metric (higher is better) r = mean_b / mean_native, the run's ratio of means
+ *   (src/stats: the same estimator as the report and compare; a run's stored overhead when present).
  *   The cost factor is k = max(1, 1/r) (for a lower-is-better metric k = max(1, r)):
  *   what one unit of native work costs on b. A measured speed-up (r > 1) is
  *   treated as no overhead: a capacity plan must not promise free capacity.
@@ -28,8 +29,9 @@
  *   network k_net  from workload network, the tcp-*-mbps/gbps metric with the largest k
  *   memory  F = PSS_b − PSS_native  per idle instance (workload footprint, metric pss-mib;
  *           fallbacks density/marginal-pss-mib, then rss-mib, cgroup-mib with a warning)
- *           F_best = max(0, PSS_b.lo − PSS_native.hi), F_worst = PSS_b.hi − PSS_native.lo,
- *           F = max(0, median_b − median_native); no native footprint measured → PSS_native = 0.
+ *           F = max(0, mean_b − mean_native) with the Welch 95% CI [d_lo, d_hi] of the difference of means:
+ *           F_best = max(0, d_lo), F_worst = max(F, d_hi); no native footprint measured → PSS_native = 0
+ *           and the CI is the t CI of mean_b.
  *
  * ── Per-instance host cost on backend b ───────────────────────────────────────
  *   C.cpu     = D.vcpus × k_cpu                     (= demand × overhead ratio)
@@ -67,6 +69,7 @@
  */
 import type { BackendResult, Cell, MetricResult, Overhead, RunResults } from '../results/types.js';
 import { IsobenchError } from '../errors.js';
+import { differenceOfMeans, ratioOfMeans, summarize } from '../stats/index.js';
 import { DEFAULT_RESERVE, type HostSpec, type InstanceDemand, type ReserveSpec } from './spec.js';
 
 export type Resource = 'cpu' | 'memory' | 'disk' | 'network';
@@ -130,8 +133,8 @@ export type SourceRef =
       workload: string;
       metric: string;
       unit: string;
-      /** Which statistic was read: an overhead entry's ratio + CI, or a cell's summary median + CI. */
-      stat: 'overhead.ratio' | 'summary.median';
+      /** Which statistic was read: an overhead entry's ratio + CI, or a cell's mean + the t CI of the mean. */
+      stat: 'overhead.ratio' | 'summary.mean';
       value: number;
       ci95: [number, number];
       n: number | null;
@@ -146,7 +149,7 @@ export type SourceRef =
       workload: string;
       metric: string;
       unit: string;
-      stat: 'ratio-of-medians';
+      stat: 'ratio-of-means' | 'difference-of-means';
       value: number;
       ci95: [number, number];
       from: string[];
@@ -327,9 +330,11 @@ function cellsOf(results: RunResults, b: BackendResult): Cell[] {
 }
 
 interface MetricStat {
-  median: number;
+  mean: number;
+  /** 95% t CI of the mean (src/stats summarize). */
   ci95: [number, number];
   n: number | null;
+  values: number[];
   unit: string;
   higherIsBetter: boolean;
   rawLogs: string[];
@@ -338,31 +343,16 @@ interface MetricStat {
   backendName: string;
 }
 
-function medianOf(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 function metricStat(cell: Cell, m: MetricResult): MetricStat | null {
   const values = (m.values ?? []).filter((v) => Number.isFinite(v));
-  let median: number;
-  let ci: [number, number];
-  let n: number | null;
-  if (m.summary && Number.isFinite(m.summary.median)) {
-    median = m.summary.median;
-    ci = m.summary.ci95 && m.summary.ci95.every(Number.isFinite) ? [m.summary.ci95[0], m.summary.ci95[1]] : [m.summary.min, m.summary.max];
-    n = m.summary.n;
-  } else if (values.length > 0) {
-    median = medianOf(values);
-    ci = [Math.min(...values), Math.max(...values)];
-    n = values.length;
-  } else return null;
-  if (ci[0] > ci[1]) ci = [ci[1], ci[0]];
+  const s = summarize(values);
+  if (!s) return null;
   return {
-    median,
-    ci95: ci,
-    n,
+    mean: s.mean,
+    // One value has no interval: its range is the value itself (the figure is then flagged by n=1).
+    ci95: s.n > 1 ? s.ci95 : [s.mean, s.mean],
+    n: s.n,
+    values,
     unit: m.unit,
     higherIsBetter: m.higherIsBetter,
     rawLogs: m.rawLogs ?? [],
@@ -432,13 +422,13 @@ function costFactor(ctx: Ctx, b: BackendResult, workload: string, metric: string
     if (!ctx.native) return null;
     const bs = findStat(results, b, workload, metric);
     const ns = findStat(results, ctx.native, workload, metric);
-    if (!bs || !ns || !(ns.median > 0) || !(ns.ci95[0] > 0)) return null;
-    ratio = bs.median / ns.median;
-    // Conservative interval from the two medians' CIs.
-    ci = [bs.ci95[0] / ns.ci95[1], bs.ci95[1] / ns.ci95[0]];
+    const r = bs && ns ? ratioOfMeans(ns.values, bs.values) : null;
+    if (!bs || !ns || !r || !Number.isFinite(r.ci95[0]) || !Number.isFinite(r.ci95[1])) return null;
+    ratio = r.ratio;
+    ci = r.ci95;
     hib = bs.higherIsBetter;
-    const fromB = sources.add(measuredMedian(results.runId, bs));
-    const fromN = sources.add(measuredMedian(results.runId, ns));
+    const fromB = sources.add(measuredMean(results.runId, bs));
+    const fromN = sources.add(measuredMean(results.runId, ns));
     sid = sources.add({
       kind: 'derived',
       runId: results.runId,
@@ -446,7 +436,7 @@ function costFactor(ctx: Ctx, b: BackendResult, workload: string, metric: string
       workload,
       metric,
       unit: 'ratio',
-      stat: 'ratio-of-medians',
+      stat: 'ratio-of-means',
       value: ratio,
       ci95: ci,
       from: [fromB, fromN],
@@ -468,7 +458,7 @@ function costFactor(ctx: Ctx, b: BackendResult, workload: string, metric: string
   return { value, best: Math.min(best, value), worst: Math.max(worst, value), unit: '×', sources: [sid] };
 }
 
-function measuredMedian(runId: string, s: MetricStat): SourceInit {
+function measuredMean(runId: string, s: MetricStat): SourceInit {
   return {
     kind: 'measured',
     runId,
@@ -476,8 +466,8 @@ function measuredMedian(runId: string, s: MetricStat): SourceInit {
     workload: s.workload,
     metric: s.metric,
     unit: s.unit,
-    stat: 'summary.median',
-    value: s.median,
+    stat: 'summary.mean',
+    value: s.mean,
     ci95: s.ci95,
     n: s.n,
     rawLogs: s.rawLogs,
@@ -516,18 +506,19 @@ function lookupFootprint(ctx: Ctx, b: BackendResult, notes: string[]): Figure | 
     for (const c of list) {
       const bs = findStat(results, b, c.workload, c.metric);
       if (!bs) continue;
-      const sid = sources.add(measuredMedian(results.runId, bs));
+      const sid = sources.add(measuredMean(results.runId, bs));
       const ns = ctx.native ? findStat(results, ctx.native, c.workload, c.metric) : null;
-      const nMed = ns?.median ?? 0;
-      const nLo = ns?.ci95[0] ?? 0;
-      const nHi = ns?.ci95[1] ?? 0;
+      // Difference of means with its Welch CI (src/stats), the estimator the report shows.
+      const d = ns ? differenceOfMeans(ns.values, bs.values) : null;
+      const diff = d ? d.diff : bs.mean;
+      const dci: [number, number] = d && Number.isFinite(d.ci95[0]) && Number.isFinite(d.ci95[1]) ? d.ci95 : ns ? [bs.ci95[0] - ns.ci95[1], bs.ci95[1] - ns.ci95[0]] : bs.ci95;
       const ids = [sid];
-      if (ns) ids.push(sources.add(measuredMedian(results.runId, ns)));
+      if (ns) ids.push(sources.add(measuredMean(results.runId, ns)));
       else notes.push(`native ${c.workload}/${c.metric} not measured in this run: the native baseline is taken as 0 MiB (overstates the footprint by the idle process's own size)`);
       if (tier > 0) notes.push(`${METRIC_LOOKUP.footprint.fallbackNote} (${c.workload}/${c.metric})${/rss|cgroup/i.test(c.metric) ? ': RSS/cgroup usage counts shared pages fully, so this overstates the per-instance cost' : ''}`);
-      const value = Math.max(0, bs.median - nMed);
-      const best = Math.max(0, Math.min(value, bs.ci95[0] - nHi));
-      const worst = Math.max(value, bs.ci95[1] - nLo);
+      const value = Math.max(0, diff);
+      const best = Math.max(0, Math.min(value, dci[0]));
+      const worst = Math.max(value, dci[1]);
       return { value, best, worst, unit: 'MiB', sources: ids };
     }
   }

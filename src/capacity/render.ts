@@ -103,12 +103,12 @@ function bindingCell(b: BackendPlan): string {
 function sourceLine(s: SourceRef): string {
   switch (s.kind) {
     case 'measured': {
-      const stat = s.stat === 'overhead.ratio' ? 'overhead ratio backend/native' : 'median';
+      const stat = s.stat === 'overhead.ratio' ? 'overhead ratio backend/native' : 'mean (95% t CI)';
       const logs = s.rawLogs.length > 0 ? `; raw: ${s.rawLogs.slice(0, 3).join(', ')}${s.rawLogs.length > 3 ? ` (+${s.rawLogs.length - 3} more)` : ''}` : '';
       return `run ${s.runId}, backend ${s.backend}, ${s.workload}/${s.metric}: ${stat} ${fmtNum(s.value, 4)} ${s.stat === 'overhead.ratio' ? '' : s.unit + ' '}(95% CI ${fmtNum(s.ci95[0], 4)}–${fmtNum(s.ci95[1], 4)}${s.n !== null ? `, n=${s.n}` : ''})${logs}`;
     }
     case 'derived':
-      return `run ${s.runId}, backend ${s.backend}, ${s.workload}/${s.metric}: ratio of medians backend/native ${fmtNum(s.value, 4)} (CI ${fmtNum(s.ci95[0], 4)}–${fmtNum(s.ci95[1], 4)}) from ${s.from.join(', ')}`;
+      return `run ${s.runId}, backend ${s.backend}, ${s.workload}/${s.metric}: ratio of means backend/native ${fmtNum(s.value, 4)} (CI ${fmtNum(s.ci95[0], 4)}–${fmtNum(s.ci95[1], 4)}) from ${s.from.join(', ')}`;
     case 'input':
       return `input ${s.field} = ${fmtNum(s.value)} (from ${s.origin})`;
     case 'default':

@@ -1,102 +1,33 @@
 /**
- * Run-to-run comparison: for every backend label × workload × metric present
- * in both runs, the change of the median in percent with a 95% CI, and a
- * verdict (improved / regressed / within noise) that takes the metric's
- * direction into account.
+ * Run-to-run comparison on the run's own estimator (src/stats).
  *
- * The CI comes from a percentile bootstrap of the ratio of medians: each
- * iteration resamples run A's and run B's values independently (with
- * replacement) and takes median(B*) / median(A*). The PRNG is mulberry32
- * seeded from the metric's key, so the same two files always give the same
- * answer, whatever order the entries come in.
+ * By default compare asks what a user of compare asks: did isolation get
+ * cheaper or dearer? For every backend × workload × metric it compares the
+ * backend's overhead vs native in run A and in run B: the ratio of ratios
+ * (or, for figures compared by difference, the difference of differences)
+ * with its 95% CI, judged with the same equivalence verdicts and thresholds
+ * as a run. Host drift that moves native and the backend alike cancels; the
+ * absolute figures are shown beside, and native's own move is labelled host
+ * drift. `absolute: true` (--absolute) compares the raw figures instead; a
+ * change native shows too is then labelled host drift, not a regression.
+ *
+ * `regressions(cmp, PCT)` (--fail-on-regression) returns only `overhead`
+ * verdicts (B worse) whose CI lower bound exceeds PCT percent and that are not
+ * host drift: chance alone rarely produces one.
  */
-import type { RunResults } from '../results/types.js';
+import type { RunResults, Verdict } from '../results/types.js';
+import { withComparisons } from '../results/upgrade.js';
+import { comparisonMode, isDecided, mean, overheadChange, thresholdFor, valueChange, type CompareMode, type ChangeEstimate } from '../stats/index.js';
+import { thresholdsOf } from '../stats/comparisons.js';
 import { escapeHtml } from './html.js';
-import { fmtNum, fmtPct, fmtPctCi } from './model.js';
+import { fmtNum, fmtPct, fmtQuantity } from './model.js';
 import { mdEscape } from './markdown.js';
 
-// ---------- small statistics kit (seeded, dependency-free) ----------
-
-/** mulberry32: a tiny 32-bit seeded PRNG, uniform in [0, 1). Good enough for resampling, not for crypto. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** FNV-1a hash of a string, used to seed the PRNG per metric. */
-export function hashSeed(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const s = [...values].sort((x, y) => x - y);
-  const mid = s.length >> 1;
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
-
-/** Percentile (0..1) of a sorted array, linear interpolation. */
-export function quantileSorted(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  const a = sorted[lo] as number;
-  const b = sorted[hi] as number;
-  return a + (b - a) * (pos - lo);
-}
-
-function resampleMedian(values: readonly number[], rnd: () => number, buf: number[]): number {
-  for (let i = 0; i < values.length; i++) buf[i] = values[Math.floor(rnd() * values.length)] as number;
-  return median(buf);
-}
-
-/** 95% percentile-bootstrap CI of median(b) / median(a). */
-export function bootstrapRatioCi(a: readonly number[], b: readonly number[], opts: { seed: number; iterations?: number; level?: number }): [number, number] {
-  const iterations = opts.iterations ?? 2000;
-  const alpha = (1 - (opts.level ?? 0.95)) / 2;
-  const rnd = mulberry32(opts.seed);
-  const ratios: number[] = [];
-  const bufA = new Array<number>(a.length);
-  const bufB = new Array<number>(b.length);
-  for (let i = 0; i < iterations; i++) {
-    const ma = resampleMedian(a, rnd, bufA);
-    const mb = resampleMedian(b, rnd, bufB);
-    if (ma !== 0 && Number.isFinite(mb / ma)) ratios.push(mb / ma);
-  }
-  ratios.sort((x, y) => x - y);
-  return [quantileSorted(ratios, alpha), quantileSorted(ratios, 1 - alpha)];
-}
-
-/** 95% percentile-bootstrap CI of the median of one sample. */
-export function bootstrapMedianCi(values: readonly number[], opts: { seed: number; iterations?: number }): [number, number] {
-  const rnd = mulberry32(opts.seed);
-  const iterations = opts.iterations ?? 2000;
-  const meds: number[] = [];
-  const buf = new Array<number>(values.length);
-  for (let i = 0; i < iterations; i++) meds.push(resampleMedian(values, rnd, buf));
-  meds.sort((x, y) => x - y);
-  return [quantileSorted(meds, 0.025), quantileSorted(meds, 0.975)];
-}
-
-// ---------- comparison ----------
-
-export type CompareVerdict = 'improved' | 'regressed' | 'within-noise' | 'insufficient-data' | 'only-in-a' | 'only-in-b';
+export type CompareVerdict = Verdict | 'only-in-a' | 'only-in-b';
 
 export interface SideStats {
   n: number;
-  median: number;
+  mean: number;
 }
 
 export interface ComparisonEntry {
@@ -105,12 +36,28 @@ export interface ComparisonEntry {
   metric: string;
   unit: string;
   higherIsBetter: boolean;
+  /** overhead: the backend's overhead vs native, A vs B; absolute: the raw figure, A vs B. */
+  basis: 'overhead' | 'absolute';
+  /** ratio: change in percent; absolute: change in the metric's unit. */
+  mode: CompareMode;
+  /** The backend's raw figure (mean) in each run, shown beside. */
   a: SideStats | null;
   b: SideStats | null;
-  /** (median B / median A - 1) × 100; positive means the number went up (good or bad per higherIsBetter). */
-  changePct: number | null;
-  changePctCi95: [number, number] | null;
+  /** Cost of B vs A: + = B is worse (percent for ratio mode, the unit for difference mode). */
+  change: number | null;
+  changeCi95: [number, number] | null;
+  /** The lower CI bound in percent of A's figure (what --fail-on-regression compares). */
+  lowerBoundPct: number | null;
+  threshold: number | null;
+  detectable: number | null;
+  repetitionsNeeded: number | null;
   verdict: CompareVerdict;
+  /** Native's own change of this metric between the runs (percent or unit, + = worse), null without native. */
+  nativeChange: { change: number; ci95: [number, number]; verdict: Verdict } | null;
+  /** The move is the host's: native moved the same way (absolute basis), or this is native itself. */
+  hostDrift: boolean;
+  /** The change was decided only with a flagged outlier in the samples: it reads inconclusive. */
+  outlierSensitive?: boolean;
 }
 
 export interface RunInfo {
@@ -123,26 +70,34 @@ export interface RunInfo {
 export interface Comparison {
   a: RunInfo;
   b: RunInfo;
-  noiseFloorPct: number;
-  iterations: number;
+  basis: 'overhead' | 'absolute';
   entries: ComparisonEntry[];
+  /** How many false overhead/better verdicts to expect among the decided metrics by chance alone. */
+  multiplicity: { metrics: number; expectedFalseFlags: number; note: string };
   /** Things that make the comparison less like-for-like (different accelerator, rootfs, host ...). */
   warnings: string[];
 }
 
 export interface CompareOptions {
-  /** Changes smaller than this (in %) are within noise whatever the CI says. Default 2. */
-  noiseFloorPct?: number;
-  /** Bootstrap iterations. Default 2000. */
-  iterations?: number;
+  /** Compare raw figures instead of overheads vs native. */
+  absolute?: boolean;
+}
+
+interface Values {
+  backend: string;
+  workload: string;
+  metric: string;
+  unit: string;
+  higherIsBetter: boolean;
+  values: number[];
 }
 
 function info(r: RunResults): RunInfo {
   return { runId: r.runId, startedAt: r.startedAt, status: r.status, accelerators: Object.fromEntries(r.backends.map((b) => [b.label, b.accelerator])) };
 }
 
-function metricValues(r: RunResults): Map<string, { backend: string; workload: string; metric: string; unit: string; higherIsBetter: boolean; values: number[] }> {
-  const out = new Map<string, { backend: string; workload: string; metric: string; unit: string; higherIsBetter: boolean; values: number[] }>();
+function metricValues(r: RunResults): Map<string, Values> {
+  const out = new Map<string, Values>();
   for (const cell of r.cells) {
     for (const m of cell.metrics) {
       const values = m.values.filter((v) => Number.isFinite(v));
@@ -153,53 +108,107 @@ function metricValues(r: RunResults): Map<string, { backend: string; workload: s
   return out;
 }
 
+function side(v: Values | undefined): SideStats | null {
+  return v ? { n: v.values.length, mean: mean(v.values) } : null;
+}
+
+/** Level of the expected-false-flag note: a false overhead or better needs a 95% CI that misses 0. */
+export const FALSE_FLAG_RATE = 0.05;
+
 /** Compare run B against run A (A is the reference: "before"). */
-export function compareRuns(a: RunResults, b: RunResults, opts: CompareOptions = {}): Comparison {
-  const noiseFloorPct = opts.noiseFloorPct ?? 2;
-  const iterations = opts.iterations ?? 2000;
+export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOptions = {}): Comparison {
+  const a = withComparisons(rawA);
+  const b = withComparisons(rawB);
+  const basis = opts.absolute ? 'absolute' : 'overhead';
   const ma = metricValues(a);
   const mb = metricValues(b);
+  const nativeA = a.backends.find((x) => x.kind === 'native')?.label ?? 'native';
+  const nativeB = b.backends.find((x) => x.kind === 'native')?.label ?? 'native';
+  const overrides = thresholdsOf(b.scenario) ?? thresholdsOf(a.scenario);
   const keys = [...new Set([...ma.keys(), ...mb.keys()])];
   const entries: ComparisonEntry[] = [];
+  const judge = (est: ChangeEstimate | null, e: ComparisonEntry, refMean: number): void => {
+    if (!est) return;
+    e.change = est.cost;
+    e.changeCi95 = est.costCi95;
+    e.threshold = est.threshold;
+    e.detectable = est.detectable;
+    e.repetitionsNeeded = est.repetitionsNeeded;
+    e.verdict = est.verdict;
+    if (est.outlierSensitive) e.outlierSensitive = true;
+    const lo = est.costCi95[0];
+    e.lowerBoundPct = !Number.isFinite(lo) ? null : e.mode === 'ratio' ? lo : refMean !== 0 ? (lo / Math.abs(refMean)) * 100 : null;
+  };
   for (const key of keys) {
     const ea = ma.get(key);
     const eb = mb.get(key);
-    const base = (ea ?? eb)!;
+    const base = (ea ?? eb) as Values;
+    const isNativeRow = base.backend === nativeA || base.backend === nativeB;
+    // On the overhead basis native is the reference, not a row: its move is shown beside each backend's.
+    if (basis === 'overhead' && isNativeRow) continue;
+    const na = ma.get(`${nativeA}|${base.workload}|${base.metric}`);
+    const nb = mb.get(`${nativeB}|${base.workload}|${base.metric}`);
+    const useOverhead = basis === 'overhead' && na !== undefined && nb !== undefined;
+    const refNative = na ? mean(na.values) : null;
+    const mode = comparisonMode(base.workload, base.metric, base.unit, useOverhead ? refNative : ea ? mean(ea.values) : null);
+    const aMean = ea ? mean(ea.values) : Number.NaN;
+    const magnitude = Math.max(Math.abs(aMean), eb ? Math.abs(mean(eb.values)) : 0);
+    const threshold = thresholdFor(mode, base.workload, base.unit, overrides, magnitude);
     const entry: ComparisonEntry = {
       backend: base.backend,
       workload: base.workload,
       metric: base.metric,
       unit: base.unit,
       higherIsBetter: base.higherIsBetter,
-      a: ea ? { n: ea.values.length, median: median(ea.values) } : null,
-      b: eb ? { n: eb.values.length, median: median(eb.values) } : null,
-      changePct: null,
-      changePctCi95: null,
+      basis: useOverhead ? 'overhead' : 'absolute',
+      mode,
+      a: side(ea),
+      b: side(eb),
+      change: null,
+      changeCi95: null,
+      lowerBoundPct: null,
+      threshold,
+      detectable: null,
+      repetitionsNeeded: null,
       verdict: !ea ? 'only-in-b' : !eb ? 'only-in-a' : 'insufficient-data',
+      nativeChange: null,
+      hostDrift: false,
     };
-    // A figure that is 0 in every repetition of both runs (an idle native process's footprint) has not changed.
-    if (ea && eb && ea.values.length >= 2 && eb.values.length >= 2 && [...ea.values, ...eb.values].every((v) => v === 0)) {
-      entry.changePct = 0;
-      entry.changePctCi95 = [0, 0];
-      entry.verdict = 'within-noise';
-    } else if (ea && eb && entry.a && entry.b && entry.a.median !== 0) {
-      entry.changePct = (entry.b.median / entry.a.median - 1) * 100;
-      if (ea.values.length >= 2 && eb.values.length >= 2) {
-        const [lo, hi] = bootstrapRatioCi(ea.values, eb.values, { seed: hashSeed(key), iterations });
-        entry.changePctCi95 = [(lo - 1) * 100, (hi - 1) * 100];
-        entry.verdict = verdictFor(entry.changePct, entry.changePctCi95, entry.higherIsBetter, noiseFloorPct);
-      }
+    if (na && nb) {
+      const nc = valueChange(na.values, nb.values, mode, base.higherIsBetter, threshold);
+      if (nc) entry.nativeChange = { change: nc.cost, ci95: nc.costCi95, verdict: nc.verdict };
+    }
+    if (ea && eb) {
+      if (useOverhead && na && nb) judge(overheadChange({ native: na.values, backend: ea.values }, { native: nb.values, backend: eb.values }, mode, base.higherIsBetter, threshold), entry, aMean);
+      else judge(valueChange(ea.values, eb.values, mode, base.higherIsBetter, threshold), entry, aMean);
+    }
+    if (entry.basis === 'absolute' && (entry.verdict === 'overhead' || entry.verdict === 'better')) {
+      const nv = entry.nativeChange?.verdict;
+      // The host's own move: native is the host, and a backend that moved the way native did moved with it.
+      entry.hostDrift = isNativeRow || (nv !== undefined && nv === entry.verdict);
     }
     entries.push(entry);
   }
   entries.sort((x, y) => x.workload.localeCompare(y.workload) || x.backend.localeCompare(y.backend) || x.metric.localeCompare(y.metric));
 
+  const decidable = entries.filter((e) => e.verdict !== 'only-in-a' && e.verdict !== 'only-in-b' && e.verdict !== 'insufficient-data').length;
+  const expected = decidable * FALSE_FLAG_RATE;
+  const multiplicity = {
+    metrics: decidable,
+    expectedFalseFlags: expected,
+    note:
+      `${decidable} metrics compared at 95% confidence: with no real change, up to about ${fmtNum(expected)} (5%) of them may still read "overhead", "better" or "small difference" by chance alone. ` +
+      'Look for changes that are large, repeat in a re-run, or whose lower bound clears your threshold (--fail-on-regression fails only on those).',
+  };
+
   const warnings: string[] = [];
-  for (const [label, acc] of Object.entries(info(a).accelerators)) {
-    const accB = info(b).accelerators[label];
+  const ia = info(a);
+  const ib = info(b);
+  for (const [label, acc] of Object.entries(ia.accelerators)) {
+    const accB = ib.accelerators[label];
     if (accB !== undefined && accB !== acc) warnings.push(`${label}: accelerator differs (${acc} in A, ${accB} in B); its changes mostly reflect that.`);
   }
-  for (const [label, acc] of [...Object.entries(info(a).accelerators), ...Object.entries(info(b).accelerators)]) {
+  for (const [label, acc] of [...Object.entries(ia.accelerators), ...Object.entries(ib.accelerators)]) {
     if (acc.toLowerCase() === 'tcg' && !warnings.some((w) => w.startsWith(`${label}: TCG`))) warnings.push(`${label}: TCG software emulation, not hardware virtualization.`);
   }
   if (a.rootfsHash !== b.rootfsHash) warnings.push(`The workload rootfs differs (${a.rootfsHash ?? 'none'} vs ${b.rootfsHash ?? 'none'}).`);
@@ -210,69 +219,93 @@ export function compareRuns(a: RunResults, b: RunResults, opts: CompareOptions =
   }
   if (a.status !== 'complete') warnings.push(`Run A is ${a.status}${a.statusReason ? `: ${a.statusReason}` : ''}.`);
   if (b.status !== 'complete') warnings.push(`Run B is ${b.status}${b.statusReason ? `: ${b.statusReason}` : ''}.`);
-  return { a: info(a), b: info(b), noiseFloorPct, iterations, entries, warnings };
+  return { a: ia, b: ib, basis, entries, multiplicity, warnings };
 }
 
-/** Within noise when the CI spans 0 or the change is under the noise floor; else improved/regressed by direction. */
-export function verdictFor(changePct: number, ci: [number, number], higherIsBetter: boolean, noiseFloorPct: number): CompareVerdict {
-  if ((ci[0] <= 0 && ci[1] >= 0) || Math.abs(changePct) < noiseFloorPct) return 'within-noise';
-  const wentUp = changePct > 0;
-  return wentUp === higherIsBetter ? 'improved' : 'regressed';
-}
-
-/** Entries that regressed by at least failPct percent (point estimate), for --fail-on-regression. */
+/** --fail-on-regression: `overhead` verdicts (B worse) whose CI lower bound exceeds failPct percent, host drift excluded. */
 export function regressions(cmp: Comparison, failPct: number): ComparisonEntry[] {
-  return cmp.entries.filter((e) => e.verdict === 'regressed' && e.changePct !== null && Math.abs(e.changePct) >= failPct);
+  return cmp.entries.filter((e) => e.verdict === 'overhead' && !e.hostDrift && e.lowerBoundPct !== null && e.lowerBoundPct > failPct);
 }
 
 // ---------- rendering ----------
 
 const VERDICT_TEXT: Record<CompareVerdict, string> = {
-  improved: 'improved',
-  regressed: 'REGRESSED',
-  'within-noise': 'within noise',
+  overhead: 'REGRESSED (overhead)',
+  better: 'improved (better)',
+  'no-practical-difference': 'no practical difference',
+  'small-difference': 'small difference',
+  inconclusive: 'inconclusive',
   'insufficient-data': 'insufficient data',
   'only-in-a': 'only in A',
   'only-in-b': 'only in B',
 };
 
-function changeText(e: ComparisonEntry): string {
-  if (e.changePct === null) return '—';
-  return e.changePctCi95 ? `${fmtPct(e.changePct)} ${fmtPctCi(e.changePctCi95)}` : fmtPct(e.changePct);
+function fmtChange(e: Pick<ComparisonEntry, 'mode' | 'unit'>, x: number): string {
+  if (!Number.isFinite(x)) return x > 0 ? '+∞' : '−∞';
+  return e.mode === 'ratio' ? fmtPct(x) : `${x > 0 ? '+' : ''}${fmtQuantity(x, e.unit)}`;
+}
+
+export function changeText(e: ComparisonEntry): string {
+  if (e.change === null) return '—';
+  const ci = e.changeCi95 ? ` [${fmtChange(e, e.changeCi95[0])}, ${fmtChange(e, e.changeCi95[1])}]` : '';
+  return `${fmtChange(e, e.change)}${ci}`;
+}
+
+function verdictNote(e: ComparisonEntry): string {
+  const bits: string[] = [];
+  if (e.hostDrift) bits.push('host drift (native moved the same way), not a regression');
+  else if (e.basis === 'overhead' && e.nativeChange && isDecided(e.nativeChange.verdict) && e.nativeChange.verdict !== 'no-practical-difference')
+    bits.push(`native itself moved ${fmtChange(e, e.nativeChange.change)} (host drift, cancelled in the overhead)`);
+  if (e.outlierSensitive) bits.push('decided only with a flagged outlier repetition in (kept, shown): inconclusive');
+  else if (e.verdict === 'inconclusive') bits.push(e.repetitionsNeeded !== null ? `~${e.repetitionsNeeded} repetitions per side would decide it` : 'more than 1000 repetitions would be needed');
+  if (e.threshold !== null && e.detectable !== null) bits.push(`threshold ±${fmtChange(e, e.threshold).replace(/^\+/, '')}, smallest detectable ${Number.isFinite(e.detectable) ? fmtChange(e, e.detectable).replace(/^\+/, '') : '∞'}`);
+  return bits.join('; ');
 }
 
 function counts(cmp: Comparison): Record<CompareVerdict, number> {
-  const c: Record<CompareVerdict, number> = { improved: 0, regressed: 0, 'within-noise': 0, 'insufficient-data': 0, 'only-in-a': 0, 'only-in-b': 0 };
+  const c = Object.fromEntries(Object.keys(VERDICT_TEXT).map((k) => [k, 0])) as Record<CompareVerdict, number>;
   for (const e of cmp.entries) c[e.verdict]++;
   return c;
 }
 
-export function renderCompareMarkdown(cmp: Comparison): string {
+function basisText(cmp: Comparison): string {
+  return cmp.basis === 'overhead'
+    ? "Change of each backend's overhead vs native from A to B: the ratio of ratios (bB/nB) ÷ (bA/nA) of means, 95% CI by the delta method on its log with Welch–Satterthwaite df (figures compared by difference: the difference of differences); + = B's isolation costs more. Host drift that moves native too cancels. The absolute means are shown beside."
+    : 'Change of each raw figure from A to B: ratio of means (or difference of means), 95% CI by the delta method / Welch; + = B is worse. A change native shows too is labelled host drift, not a regression.';
+}
+
+function summaryLine(cmp: Comparison): string {
   const c = counts(cmp);
+  const drift = cmp.entries.filter((e) => e.hostDrift).length;
+  return (
+    `${c.overhead} regressed, ${c.better} improved, ${c['no-practical-difference']} no practical difference, ${c['small-difference']} small difference, ${c.inconclusive} inconclusive` +
+    (c['insufficient-data'] ? `, ${c['insufficient-data']} with insufficient data` : '') +
+    (c['only-in-a'] + c['only-in-b'] ? `, ${c['only-in-a'] + c['only-in-b']} in one run only` : '') +
+    (drift ? ` (${drift} of the moves are host drift)` : '') +
+    '.'
+  );
+}
+
+export function renderCompareMarkdown(cmp: Comparison): string {
   const lines: string[] = [];
   lines.push(`# isobench compare: ${mdEscape(cmp.a.runId)} → ${mdEscape(cmp.b.runId)}`, '');
+  lines.push(`**${mdEscape(summaryLine(cmp))}**`, '');
+  lines.push(mdEscape(basisText(cmp)), '');
   lines.push(
-    `**${c.regressed} regressed**, ${c.improved} improved, ${c['within-noise']} within noise` +
-      (c['insufficient-data'] ? `, ${c['insufficient-data']} with insufficient data` : '') +
-      (c['only-in-a'] + c['only-in-b'] ? `, ${c['only-in-a'] + c['only-in-b']} in one run only` : '') +
-      '.',
+    'Verdicts as in a run: no practical difference (whole CI inside ±threshold), overhead = regressed / better = improved (CI excludes 0 and the change is beyond the threshold), small difference, inconclusive (with the repetitions that would decide it).',
     '',
   );
-  lines.push(
-    `Change = median B ÷ median A − 1, with a 95% bootstrap CI of the ratio of medians (${cmp.iterations} resamples, seeded). ` +
-      `Within noise: the CI spans 0 or |change| < ${cmp.noiseFloorPct}%.`,
-    '',
-  );
+  lines.push(`> ${mdEscape(cmp.multiplicity.note)}`, '');
   if (cmp.warnings.length) {
     lines.push('## Caveats', '');
     for (const w of cmp.warnings) lines.push(`- ⚠️ ${mdEscape(w)}`);
     lines.push('');
   }
-  lines.push('| Backend | Workload | Metric | A median | B median | Change [95% CI] | Verdict |', '|---|---|---|---:|---:|---:|---|');
+  lines.push('| Backend | Workload | Metric | A mean | B mean | Change [95% CI] | Verdict | Notes |', '|---|---|---|---:|---:|---:|---|---|');
   for (const e of cmp.entries) {
     const v = VERDICT_TEXT[e.verdict];
     lines.push(
-      `| ${mdEscape(e.backend)} | ${mdEscape(e.workload)} | ${mdEscape(e.metric)} (${mdEscape(e.unit)}, ${e.higherIsBetter ? '↑' : '↓'}) | ${e.a ? `${fmtNum(e.a.median)} (n=${e.a.n})` : '—'} | ${e.b ? `${fmtNum(e.b.median)} (n=${e.b.n})` : '—'} | ${changeText(e)} | ${e.verdict === 'regressed' ? `**${v}**` : v} |`,
+      `| ${mdEscape(e.backend)} | ${mdEscape(e.workload)} | ${mdEscape(e.metric)} (${mdEscape(e.unit)}, ${e.higherIsBetter ? '↑' : '↓'}) | ${e.a ? `${fmtNum(e.a.mean)} (n=${e.a.n})` : '—'} | ${e.b ? `${fmtNum(e.b.mean)} (n=${e.b.n})` : '—'} | ${mdEscape(changeText(e))} | ${e.verdict === 'overhead' && !e.hostDrift ? `**${v}**` : v} | ${mdEscape(verdictNote(e))} |`,
     );
   }
   lines.push('');
@@ -283,12 +316,12 @@ export function renderCompareHtml(cmp: Comparison): string {
   const c = counts(cmp);
   const rows = cmp.entries
     .map(
-      (e) => `<tr class="v-${e.verdict}">
+      (e) => `<tr class="v-${e.verdict}${e.hostDrift ? ' drift' : ''}">
 <td>${escapeHtml(e.backend)}</td><td>${escapeHtml(e.workload)}</td><td>${escapeHtml(e.metric)} <span class="unit">(${escapeHtml(e.unit)}, ${e.higherIsBetter ? '↑' : '↓'} better)</span></td>
-<td class="num">${e.a ? `${escapeHtml(fmtNum(e.a.median))} <span class="unit">n=${e.a.n}</span>` : '—'}</td>
-<td class="num">${e.b ? `${escapeHtml(fmtNum(e.b.median))} <span class="unit">n=${e.b.n}</span>` : '—'}</td>
+<td class="num">${e.a ? `${escapeHtml(fmtNum(e.a.mean))} <span class="unit">n=${e.a.n}</span>` : '—'}</td>
+<td class="num">${e.b ? `${escapeHtml(fmtNum(e.b.mean))} <span class="unit">n=${e.b.n}</span>` : '—'}</td>
 <td class="num">${escapeHtml(changeText(e))}</td>
-<td><span class="badge b-${e.verdict}">${escapeHtml(VERDICT_TEXT[e.verdict])}</span></td></tr>`,
+<td><span class="badge b-${e.verdict}">${escapeHtml(VERDICT_TEXT[e.verdict])}</span></td><td class="unit">${escapeHtml(verdictNote(e))}</td></tr>`,
     )
     .join('\n');
   const warnings = cmp.warnings.length ? `<div class="warn"><strong>Caveats</strong><ul>${cmp.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>` : '';
@@ -307,18 +340,20 @@ th{background:#f1f5f9;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .unit{color:#64748b;font-size:12px}
 .badge{padding:2px 8px;border-radius:10px;font-size:12px;font-weight:600;white-space:nowrap}
-.b-regressed{background:#fee2e2;color:#991b1b}.b-improved{background:#dcfce7;color:#166534}
-.b-within-noise{background:#f1f5f9;color:#475569}.b-insufficient-data,.b-only-in-a,.b-only-in-b{background:#fef3c7;color:#92400e}
-tr.v-regressed td{background:#fff7f7}
+.b-overhead{background:#fee2e2;color:#991b1b}.b-better{background:#dcfce7;color:#166534}
+.b-no-practical-difference{background:#e0f2fe;color:#075985}.b-small-difference{background:#f1f5f9;color:#475569}
+.b-inconclusive,.b-insufficient-data,.b-only-in-a,.b-only-in-b{background:#fef3c7;color:#92400e}
+tr.v-overhead:not(.drift) td{background:#fff7f7}
 .warn{background:#fffbeb;border:1px solid #f59e0b;border-radius:8px;padding:10px 16px;margin-top:12px}
 .warn ul{margin:6px 0 0;padding-left:20px}
 </style></head><body>
 <h1>isobench compare</h1>
 <p class="sub">A: <code>${escapeHtml(cmp.a.runId)}</code> (${escapeHtml(cmp.a.startedAt)}) → B: <code>${escapeHtml(cmp.b.runId)}</code> (${escapeHtml(cmp.b.startedAt)})</p>
-<div class="counts"><span class="b-regressed">${c.regressed} regressed</span><span class="b-improved">${c.improved} improved</span><span class="b-within-noise">${c['within-noise']} within noise</span>${c['insufficient-data'] ? `<span class="b-insufficient-data">${c['insufficient-data']} insufficient data</span>` : ''}</div>
-<p class="sub">Change = median B ÷ median A − 1, 95% bootstrap CI of the ratio of medians (${cmp.iterations} seeded resamples). Within noise: the CI spans 0 or |change| &lt; ${cmp.noiseFloorPct}%.</p>
+<div class="counts"><span class="b-overhead">${c.overhead} regressed</span><span class="b-better">${c.better} improved</span><span class="b-no-practical-difference">${c['no-practical-difference']} no practical difference</span><span class="b-small-difference">${c['small-difference']} small difference</span><span class="b-inconclusive">${c.inconclusive} inconclusive</span></div>
+<p class="sub">${escapeHtml(basisText(cmp))}</p>
+<p class="sub">${escapeHtml(cmp.multiplicity.note)}</p>
 ${warnings}
-<table><thead><tr><th>Backend</th><th>Workload</th><th>Metric</th><th>A median</th><th>B median</th><th>Change [95% CI]</th><th>Verdict</th></tr></thead>
+<table><thead><tr><th>Backend</th><th>Workload</th><th>Metric</th><th>A mean</th><th>B mean</th><th>Change [95% CI]</th><th>Verdict</th><th>Notes</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>

@@ -24,6 +24,7 @@ import {
   sentence,
   shownCells,
   verdictText,
+  outlierText,
   type CategoryView,
   type ChartSpec,
   type ColumnView,
@@ -111,7 +112,7 @@ tbody.metric-group tr:last-child td{border-bottom:2px solid #cbd5e1}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px;vertical-align:baseline}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;white-space:nowrap}
 .v-overhead{background:#ffedd5;color:#9a3412}.v-better{background:#dcfce7;color:#166534}
-.v-within-noise{background:#f1f5f9;color:#64748b}.v-insufficient-data{background:#fef9c3;color:#854d0e}
+.v-no-practical-difference{background:#e0f2fe;color:#075985}.v-small-difference{background:#f1f5f9;color:#334155}.v-inconclusive{background:#fef9c3;color:#854d0e}.v-insufficient-data{background:#fef9c3;color:#854d0e}
 .flag{background:#fef3c7;color:#92400e}.state-failed{background:#fee2e2;color:#991b1b}.state-skipped,.state-missing{background:#f1f5f9;color:#64748b}.state-partial{background:#fef3c7;color:#92400e}
 table.headline td,table.headline th{padding:10px 12px}
 table.headline td.ov{white-space:nowrap}
@@ -158,24 +159,23 @@ table.capacity td,table.capacity th{padding:8px 10px}
 @media print{.chart{break-inside:avoid}body{background:#fff}}
 `;
 
-function badge(v: { verdict: VsNative['verdict']; implausible?: string } | null): string {
-  if (!v) return '';
-  if (v.implausible) return `<span class="badge flag" title="${escapeHtml(v.implausible)}">⚠ ${escapeHtml(verdictText(v))}</span>`;
-  return `<span class="badge v-${v.verdict}">${escapeHtml(v.verdict === 'within-noise' ? '≈ within noise' : verdictText(v))}</span>`;
+function badge(v: { verdict: VsNative['verdict'] | null; implausible?: string | undefined } | null): string {
+  if (!v || !v.verdict) return '';
+  const text = escapeHtml(verdictText({ verdict: v.verdict, implausible: v.implausible }));
+  if (v.implausible) return `<span class="badge flag" title="${escapeHtml(v.implausible)}">⚠ ${text}</span>`;
+  return `<span class="badge v-${v.verdict}">${text}</span>`;
 }
 
 function headlineCell(e: HeadlineEntry, row: HeadlineRow): string {
-  const v = e.vs;
-  if (!v) {
+  if (!e.value) {
     if (e.state !== 'complete' && e.state !== 'missing') return `<td class="ov"><span class="badge state-${escapeHtml(e.state)}">${escapeHtml(e.state)}</span><span class="ci">${escapeHtml(e.stateReason ?? '')}</span></td>`;
     return '<td class="ov"><span class="unit">no data</span></td>';
   }
-  const cls = v.verdict === 'within-noise' ? 'noise' : v.verdict;
-  const main = v.verdict === 'within-noise' ? `≈ ${escapeHtml(v.value)}` : escapeHtml(v.value);
-  const ciNote = v.mode === 'ratio' && !/×/.test(v.ci) ? ' (+ = worse)' : '';
-  const detail = v.detail;
+  const cls = e.verdict === 'no-practical-difference' || e.verdict === 'small-difference' ? 'noise' : (e.verdict ?? 'isolation');
+  const ciNote = row.mode === 'ratio' && !/×/.test(e.ci) ? ' (+ = worse)' : '';
   const n = e.summary ? ` · n=${e.summary.n}${row.nativeSummary ? `/${row.nativeSummary.n}` : ''}` : '';
-  return `<td class="ov ${cls}"><span class="big">${main}</span> ${badge(v)}<span class="ci">95% CI ${escapeHtml(v.ci)}${escapeHtml(ciNote)}</span><span class="ci">${escapeHtml(detail)}${escapeHtml(n)}</span></td>`;
+  const ci = e.ci ? `<span class="ci">95% CI ${escapeHtml(e.ci)}${escapeHtml(ciNote)}</span>` : '';
+  return `<td class="ov ${cls}"><span class="big">${escapeHtml(e.value)}</span> ${badge(e)}${ci}<span class="ci">${escapeHtml(e.detail)}${escapeHtml(n)}</span></td>`;
 }
 
 function swatch(col: ColumnView | undefined): string {
@@ -189,8 +189,8 @@ function renderHeadline(m: ReportModel): string {
   const head = m.compared.map((c) => `<th>${swatch(c)}${escapeHtml(c.label)} <span class="unit">vs native</span></th>`).join('');
   const rows = m.headline
     .map((r) => {
-      const how = r.mode === 'absolute' ? 'difference of means' : 'ratio of means';
-      const base = r.nativeSummary ? ` · native mean ${escapeHtml(fmtNum(r.nativeSummary.mean))} ${escapeHtml(r.unit)}` : '';
+      const how = escapeHtml(r.what);
+      const base = r.baseline ? ` · ${escapeHtml(r.baseline)}` : '';
       return `<tr data-category="${escapeHtml(r.category)}" data-mode="${r.mode}"><td><strong>${escapeHtml(r.title)}</strong><br><span class="unit">${escapeHtml(r.metric)} (${escapeHtml(r.unit)}, ${r.higherIsBetter ? 'higher' : 'lower'} is better)<br>${how}${base}</span></td>${r.entries.map((e) => headlineCell(e, r)).join('')}</tr>`;
     })
     .join('\n');
@@ -200,7 +200,7 @@ function renderHeadline(m: ReportModel): string {
   const reps = repetitionNote(m);
   return `<section class="card" id="summary">
 <h2>Headline: what isolation costs</h2>
-<p class="lead">Each category's primary metric, backend vs native, with the 95% confidence interval. Throughput, latency and bandwidth are compared as a <strong>ratio of means</strong> (“9.8× slower than native” = a tenth of native's throughput); per-instance costs (footprint, start-up, density) as the <strong>absolute difference of means</strong> (“+241 MiB per idle instance”), because an idle native process costs ~0 and a ratio against 0 means nothing. “≈ within noise” means the interval includes no difference. ${m.vm ? '<a href="#vm">VM</a>' : ''}<a href="#methods">Methods</a>.</p>
+<p class="lead">Each category in its own terms, with the 95% confidence interval. Throughput, latency and bandwidth: backend vs native as a <strong>ratio of means</strong> (“9.8× slower than native” = a tenth of native's throughput); per-instance costs (footprint and density by PSS, start-up) as the <strong>absolute difference of means</strong> (“+241 MiB per idle instance”); partitioning, the memory gradient and the noisy neighbour in their own terms. Verdicts are judged against a practical threshold: only <em>no practical difference</em> (the whole interval inside ±threshold) means the same as native; <em>inconclusive</em> says how many repetitions would decide it. ${m.vm ? '<a href="#vm">VM</a> ' : ''}<a href="#methods">Methods</a>.</p>
 ${reps ? `<p class="note" id="repetitions-note">${escapeHtml(reps)}</p>` : ''}
 <table class="headline" id="headline-table"><thead><tr><th>Category</th>${head}</tr></thead><tbody>
 ${rows}
@@ -285,8 +285,8 @@ function metricRow(cell: MetricCellView, col: ColumnView | undefined, rawBase: s
   const flags: string[] = [];
   if (s && s.outliers.length) {
     const reps = s.outliers.map((i) => cell.repetitions[i] ?? i + 1).join(', ');
-    flags.push(`<span class="badge flag" title="modified z-score &gt; 3.5 (flagged, not dropped)">${s.outliers.length} outlier${s.outliers.length > 1 ? 's' : ''} (rep ${escapeHtml(reps)})</span>`);
-  }
+    flags.push(`<span class="badge flag" title="${escapeHtml(outlierText(s))}">${s.outliers.length} outlier${s.outliers.length > 1 ? 's' : ''} (rep ${escapeHtml(reps)})</span>`);
+  } else if (s && outlierText(s)) flags.push(`<span class="badge state-missing" title="outliers cannot be flagged with fewer than 3 values">${escapeHtml(outlierText(s))}</span>`);
   if (s && s.cv > 0.1) flags.push(`<span class="badge flag" title="coefficient of variation above 10%: add repetitions">noisy</span>`);
   if (cell.state !== 'complete') flags.push(`<span class="badge state-${cell.state}" title="${escapeHtml(cell.stateReason ?? '')}">${escapeHtml(cell.state)}</span>`);
   for (const n of cell.notes) flags.push(`<span class="badge flag">${escapeHtml(n)}</span>`);
@@ -294,7 +294,7 @@ function metricRow(cell: MetricCellView, col: ColumnView | undefined, rawBase: s
     col && isNative(col)
       ? '<td class="num"><span class="unit">baseline</span></td><td></td>'
       : v
-        ? `<td class="num" title="${escapeHtml(v.detail)}">${escapeHtml(v.value)} <span class="unit">${escapeHtml(v.ci)}</span></td><td>${badge(v)}</td>`
+        ? `<td class="num" title="${escapeHtml(v.detail)}">${escapeHtml(v.value)} <span class="unit">${escapeHtml(v.ci)}</span></td><td>${badge(v)}${v.judgement ? `<br><span class="unit">${escapeHtml(v.judgement)}</span>` : ''}</td>`
         : '<td class="num">—</td><td></td>';
   return `<td class="backend">${swatch(col)}${escapeHtml(cell.backend)}</td><td class="num">${s ? escapeHtml(fmtNum(s.median)) : '—'}</td><td class="num">${s ? escapeHtml(fmtNum(s.mean)) : '—'}</td><td class="num">${s ? escapeHtml(fmtCi(s.ci95)) : '—'}</td><td class="num">${s ? escapeHtml(fmtPct(s.cv * 100, false)) : '—'}</td><td class="num">${s ? s.n : cell.values.length}</td>${vs}<td>${flags.join(' ')}</td><td>${rawLinks(cell, rawBase)}</td>`;
 }

@@ -11,6 +11,7 @@
  */
 import type { Cell } from '../results/types.js';
 import type { BarChartSpec, BarSeries, ColumnView, LineChartSpec, LineSeries } from './model.js';
+import { slope as lsSlope } from '../stats/index.js';
 
 /** A table as plain strings: the HTML and Markdown renderers escape and lay it out. */
 export interface ExtraTable {
@@ -82,19 +83,13 @@ function mean(xs: readonly number[]): number {
   return xs.reduce((a, b) => a + b, 0) / xs.length;
 }
 
-/** Least-squares slope. */
+/** Least-squares slope (src/stats), NaN where it is undefined (fewer than 2 points, all x equal). */
 export function slope(xs: readonly number[], ys: readonly number[]): number {
-  const n = Math.min(xs.length, ys.length);
-  if (n < 2) return Number.NaN;
-  const mx = mean(xs.slice(0, n));
-  const my = mean(ys.slice(0, n));
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += ((xs[i] as number) - mx) * ((ys[i] as number) - my);
-    sxx += ((xs[i] as number) - mx) ** 2;
+  try {
+    return lsSlope(xs, ys);
+  } catch {
+    return Number.NaN;
   }
-  return sxx === 0 ? Number.NaN : sxy / sxx;
 }
 
 function f(v: number | undefined, digits = 1): string {

@@ -3,7 +3,7 @@
  * Pure renderer: RunResults in, text out.
  */
 import type { RunResults } from '../results/types.js';
-import { acceleratorCaveat, buildModel, methodsNote, repetitionNote, sentence, shownCells, fmtCi, fmtNum, fmtPct, verdictText, type HeadlineEntry, type ModelOptions, type ReportModel, type VsNative } from './model.js';
+import { acceleratorCaveat, buildModel, methodsNote, repetitionNote, sentence, shownCells, fmtCi, fmtNum, fmtPct, outlierText, verdictText, type HeadlineEntry, type ModelOptions, type ReportModel, type VsNative } from './model.js';
 import { renderVmSectionMd } from './vm-section.js';
 
 /**
@@ -28,13 +28,13 @@ function vsText(v: VsNative): string {
 }
 
 function headlineCell(e: HeadlineEntry): string {
-  const v = e.vs;
-  if (!v) return e.state !== 'complete' && e.state !== 'missing' ? `*${e.state}*` : '—';
-  if (v.implausible) return `${mdEscape(vsText(v))} ⚠ implausible (kept out of capacity: ${mdEscape(v.implausible)})`;
-  if (v.verdict === 'within-noise') return `≈ within noise (${mdEscape(vsText(v))})`;
-  if (v.verdict === 'insufficient-data') return `insufficient data (${mdEscape(v.value)})`;
-  if (v.verdict === 'better') return `${mdEscape(vsText(v))} (better)`;
-  return `**${mdEscape(v.value)}** ${mdEscape(v.ci)}`;
+  if (!e.value) return e.state !== 'complete' && e.state !== 'missing' ? `*${e.state}*` : '—';
+  const fig = `${e.value}${e.ci ? ` ${e.ci}` : ''}`;
+  const verdict = e.verdict ? verdictText({ verdict: e.verdict, implausible: e.implausible }) : '';
+  const head = e.verdict === 'overhead' ? `**${mdEscape(e.value)}**${e.ci ? ` ${mdEscape(e.ci)}` : ''}` : mdEscape(fig);
+  const extra = e.verdict === 'inconclusive' || e.verdict === 'insufficient-data' || !e.verdict ? ` (${mdEscape(e.detail)})` : '';
+  const flag = e.implausible ? ` ⚠ ${mdEscape(e.implausible)}` : '';
+  return `${head}${verdict ? ` · ${verdict}` : ''}${extra}${flag}`;
 }
 
 function renderCapacityMd(m: ReportModel, out: string[]): void {
@@ -120,8 +120,9 @@ export function renderMarkdownFromModel(m: ReportModel): string {
     out.push('No overheads were computed in this run.', '');
   } else {
     out.push(
-      'Backend vs native with the 95% CI. Throughput, latency and bandwidth: ratio of means ("9.8× slower than native" = a tenth of native\'s throughput; percentages: + = worse). ' +
-        'Per-instance costs (footprint, start-up, density): absolute difference of means with a Welch CI. "Within noise": the CI includes no difference.',
+      'Each category in its own terms, with the 95% CI. Throughput, latency and bandwidth: ratio of means vs native ("9.8× slower than native" = a tenth of native\'s throughput; percentages: + = worse). ' +
+        'Per-instance costs (footprint and density by PSS, start-up): difference of means with a Welch CI. Partitioning, memory gradient, noisy neighbour: their own figures. ' +
+        'Verdicts against a practical threshold: only "no practical difference" (whole CI inside ±threshold) means the same as native; "inconclusive" says how many repetitions would decide it.',
       '',
     );
     const reps = repetitionNote(m);
@@ -129,7 +130,7 @@ export function renderMarkdownFromModel(m: ReportModel): string {
     out.push(`| Category | Metric | ${m.compared.map((c) => mdEscape(c.label)).join(' | ')} |`);
     out.push(`|---|---|${m.compared.map(() => '---:').join('|')}|`);
     for (const row of m.headline) {
-      out.push(`| ${mdEscape(row.title)} | ${mdEscape(row.metric)} (${mdEscape(row.unit)}, ${row.higherIsBetter ? '↑' : '↓'}; ${row.mode === 'absolute' ? 'difference' : 'ratio'}) | ${row.entries.map((e) => headlineCell(e)).join(' | ')} |`);
+      out.push(`| ${mdEscape(row.title)} | ${mdEscape(row.metric)} (${mdEscape(row.unit)}, ${row.higherIsBetter ? '↑' : '↓'}; ${mdEscape(row.what)}; ${mdEscape(row.baseline)}) | ${row.entries.map((e) => headlineCell(e)).join(' | ')} |`);
     }
     out.push('');
   }
@@ -146,10 +147,11 @@ export function renderMarkdownFromModel(m: ReportModel): string {
         const s = cell.summary;
         const v = cell.vs;
         const notes = cell.notes.length ? ` — ${cell.notes.map(mdEscape).join('; ')}` : '';
-        const flags = (s && s.outliers.length ? ` (${s.outliers.length} outlier${s.outliers.length > 1 ? 's' : ''})` : '') + notes;
+        const ot = s ? outlierText(s) : '';
+        const flags = (ot ? ` (${ot})` : '') + notes;
         const stateNote = cell.state !== 'complete' && cell.state !== 'missing' ? ` *(${cell.state})*` : '';
         out.push(
-          `| ${mdEscape(cat.title)} | ${mdEscape(mv.metric)} (${mdEscape(mv.unit)}, ${mv.higherIsBetter ? '↑' : '↓'}) | ${mdEscape(cell.backend)}${stateNote} | ${s ? fmtNum(s.median) : '—'} | ${s ? fmtNum(s.mean) : '—'} | ${s ? fmtCi(s.ci95) : '—'} | ${s ? fmtPct(s.cv * 100, false) : '—'} | ${s ? s.n : cell.values.length}${flags} | ${v ? mdEscape(vsText(v)) : cell.backend === 'native' ? 'baseline' : '—'} | ${v ? verdictText(v) : ''} |`,
+          `| ${mdEscape(cat.title)} | ${mdEscape(mv.metric)} (${mdEscape(mv.unit)}, ${mv.higherIsBetter ? '↑' : '↓'}) | ${mdEscape(cell.backend)}${stateNote} | ${s ? fmtNum(s.median) : '—'} | ${s ? fmtNum(s.mean) : '—'} | ${s ? fmtCi(s.ci95) : '—'} | ${s ? fmtPct(s.cv * 100, false) : '—'} | ${s ? s.n : cell.values.length}${flags} | ${v ? mdEscape(vsText(v)) : cell.backend === 'native' ? 'baseline' : '—'} | ${v ? `${verdictText(v)}${v.judgement ? ` (${mdEscape(v.judgement)})` : ''}` : ''} |`,
         );
       }
     }

@@ -19,8 +19,10 @@
  * The capacity section is computed here (pure) from a host profile the caller
  * loads (write.ts) and passes in; without one the section says how to get it.
  */
-import type { BackendResult, Cell, MetricResult, Overhead, RunResults, Summary, Verdict, Warning } from '../results/types.js';
-import { differenceOfMeans } from '../stats/index.js';
+import type { BackendResult, Cell, Difference, HeadlineFigure, HeadlineRow as StoredHeadlineRow, MetricResult, Overhead, RunResults, Summary, Verdict, Warning } from '../results/types.js';
+import { ABSOLUTE_CATEGORIES, comparisonMode, type CompareMode } from '../stats/index.js';
+import { withComparisons } from '../results/upgrade.js';
+import { differenceFigure, differenceJudgement, overheadFigure, overheadJudgement } from './headline.js';
 import { capacityChartData, planCapacity, renderRuntimeClassYaml, type CapacityPlan, type HostSpec, type InstanceDemand } from '../capacity/index.js';
 import { buildIsolation, type IsolationView } from './isolation.js';
 import { vmSectionView, type VmSectionView } from './vm-section.js';
@@ -93,16 +95,11 @@ export interface MetricCellView {
   notes: string[];
 }
 
-export type CompareMode = 'ratio' | 'absolute';
+export type { CompareMode } from '../stats/index.js';
+export { ABSOLUTE_CATEGORIES } from '../stats/index.js';
 
-export interface DifferenceView {
-  /** mean(backend) − mean(native), in the metric's unit. */
-  diff: number;
-  ci95: [number, number];
-  verdict: Verdict;
-  nativeMean: number;
-  backendMean: number;
-}
+/** A backend vs native by difference of means, as stored in results.differences (src/stats). */
+export type DifferenceView = Pick<Difference, 'diff' | 'ci95' | 'verdict' | 'nativeMean' | 'backendMean'> & Partial<Pick<Difference, 'threshold' | 'detectable' | 'repetitionsNeeded'>>;
 
 /** A backend vs native, as text the renderers print as is. */
 export interface VsNative {
@@ -112,8 +109,10 @@ export interface VsNative {
   value: string;
   /** 95% CI in the same form: "[3.3×, 29×]", "[−41%, +45%]", "[234, 245] MiB". */
   ci: string;
-  /** A second reading: "runs at 10% of native", "241 MiB vs 0 MiB native". */
+  /** A second reading: "runs at 10% of native", "241 MiB vs 0 MiB native", with the judgement. */
   detail: string;
+  /** Threshold, smallest detectable effect, and the repetitions that would decide an inconclusive verdict. */
+  judgement: string;
   /** Why the figure cannot be taken at face value (src/stats/plausibility.ts); it is kept out of capacity. */
   implausible?: string;
 }
@@ -152,27 +151,20 @@ export interface CategoryView {
   isolation: IsolationView | null;
 }
 
-export interface HeadlineEntry {
-  backend: string;
+/** A stored headline figure (results.headline) with what the charts need. */
+export interface HeadlineEntry extends HeadlineFigure {
+  /** The ratio behind a ratio row's figure (summary chart), null otherwise. */
   overhead: Overhead | null;
-  /** The comparison in the row's mode, with the headline phrase ("per idle instance"). */
-  vs: VsNative | null;
+  /** The backend's summary of the row's metric (its n). */
   summary: Summary | null;
-  /** State of the backend's cell for this metric (explains a missing overhead). */
-  state: MetricCellView['state'];
-  stateReason: string | undefined;
 }
 
-export interface HeadlineRow {
-  category: string;
-  title: string;
-  metric: string;
-  unit: string;
-  higherIsBetter: boolean;
-  mode: CompareMode;
+/** A stored headline row (computed once by headline.ts) with one entry per non-native column. */
+export interface HeadlineRow extends Omit<StoredHeadlineRow, 'entries'> {
+  /** ratio / absolute vs native, or the category's own terms (isolation). */
+  mode: StoredHeadlineRow['kind'];
   /** Native's summary of the headline metric (the baseline the entries are read against). */
   nativeSummary: Summary | null;
-  /** One entry per non-native column. */
   entries: HeadlineEntry[];
 }
 
@@ -432,7 +424,8 @@ export function fmtOverheadValue(o: Overhead): string {
   }
   const p = o.overheadPct;
   if (!Number.isFinite(p)) return '—';
-  if (Math.abs(p) < 0.05) return 'same as native';
+  // Never "same as native" from a point estimate: only a no-practical-difference verdict may say that.
+  if (Math.abs(p) < 0.05) return `${fmtPct(0, false)} difference`;
   return `${fmtPct(Math.abs(p), false)} ${p > 0 ? worse : better}`;
 }
 
@@ -459,6 +452,13 @@ export function fmtOverhead(o: Overhead): string {
   return `${fmtOverheadValue(o)} ${fmtOverheadCi(o)}`;
 }
 
+/** How outliers were looked for, in words, for a summary ("n too small to flag outliers" below 3). */
+export function outlierText(s: Summary): string {
+  if (s.outliers.length) return `${s.outliers.length} outlier${s.outliers.length > 1 ? 's' : ''} (${s.outlierMethod === 'dixon-q95' ? "Dixon's Q, 95%" : 'modified z-score > 3.5'}; kept)`;
+  if (s.outlierMethod === 'none: n < 3' || (!s.outlierMethod && s.n < 3)) return 'n too small to flag outliers';
+  return '';
+}
+
 export function verdictText(o: { verdict: Verdict; implausible?: unknown } | null): string {
   if (!o) return 'no data';
   // A flagged figure says so wherever its verdict is printed (tables, badges, charts).
@@ -468,8 +468,12 @@ export function verdictText(o: { verdict: Verdict; implausible?: unknown } | nul
       return 'overhead';
     case 'better':
       return 'better than native';
-    case 'within-noise':
-      return 'within noise';
+    case 'no-practical-difference':
+      return 'no practical difference';
+    case 'small-difference':
+      return 'small difference';
+    case 'inconclusive':
+      return 'inconclusive';
     case 'insufficient-data':
       return 'insufficient data';
   }
@@ -490,9 +494,6 @@ export function costFactor(o: Overhead): { value: number; ci: [number, number] }
 
 // ---------- absolute costs (difference of means) ----------
 
-/** Categories whose figures are per-instance costs: compared by difference, not ratio. */
-export const ABSOLUTE_CATEGORIES: ReadonlySet<string> = new Set(['footprint', 'startup', 'density']);
-
 /** The phrase after a headline difference: "+241 MiB per idle instance", "+3.9 s to ready". */
 export const ABSOLUTE_PHRASES: Record<string, string> = {
   footprint: 'per idle instance',
@@ -508,15 +509,9 @@ export const PRIMARY_METRICS: Record<string, RegExp[]> = {
   density: [/^marginal-pss-mib$/, /marginal.*pss/i],
 };
 
-/** A native mean this close to 0 makes a ratio meaningless. */
-function nearZero(x: number): boolean {
-  return Math.abs(x) < 1e-6;
-}
-
-export function compareMode(workload: string, nativeSummary: Summary | null): CompareMode {
-  if (ABSOLUTE_CATEGORIES.has(workload)) return 'absolute';
-  if (nativeSummary && nearZero(nativeSummary.mean)) return 'absolute';
-  return 'ratio';
+/** Ratio or difference for a metric (the rule lives in src/stats: comparisonMode). */
+export function compareMode(workload: string, nativeSummary: Summary | null, metric = '', unit = ''): CompareMode {
+  return comparisonMode(workload, metric, unit, nativeSummary ? nativeSummary.mean : null);
 }
 
 /** Scale a value for display: ms ≥ 1000 → s, µs ≥ 1000 → ms, MiB ≥ 10240 → GiB. */
@@ -539,38 +534,15 @@ export function fmtQuantity(v: number, unit: string): string {
   return `${fmtNum(v * d.factor)} ${d.unit}`;
 }
 
-export function fmtDifferenceValue(d: DifferenceView, unit: string): string {
+export function fmtDifferenceValue(d: Pick<DifferenceView, 'diff'>, unit: string): string {
   const u = displayUnit(unit, d.diff);
   return `${signed(d.diff, fmtNum(d.diff * u.factor))} ${u.unit}`;
 }
 
-export function fmtDifferenceCi(d: DifferenceView, unit: string): string {
+export function fmtDifferenceCi(d: Pick<DifferenceView, 'diff' | 'ci95'>, unit: string): string {
   const u = displayUnit(unit, d.diff);
   const f = (x: number): string => (Number.isFinite(x) ? signed(x, fmtNum(x * u.factor)) : x > 0 ? '+∞' : '−∞');
   return `[${f(d.ci95[0])}, ${f(d.ci95[1])}] ${u.unit}`;
-}
-
-function differenceVerdict(diff: number, ci: [number, number], higherIsBetter: boolean, nA: number, nB: number): Verdict {
-  if (nA < 2 || nB < 2) return 'insufficient-data';
-  if (ci[0] <= 0 && ci[1] >= 0) return 'within-noise';
-  const cost = higherIsBetter ? -diff : diff;
-  return cost > 0 ? 'overhead' : 'better';
-}
-
-export function buildDifference(native: readonly number[], backend: readonly number[], higherIsBetter: boolean): DifferenceView | null {
-  const d = differenceOfMeans(native, backend);
-  if (!d) return null;
-  const mean = (xs: readonly number[]): number => {
-    const f = xs.filter((x) => Number.isFinite(x));
-    return f.reduce((a, b) => a + b, 0) / f.length;
-  };
-  return {
-    diff: d.diff,
-    ci95: d.ci95,
-    verdict: differenceVerdict(d.diff, d.ci95, higherIsBetter, native.length, backend.length),
-    nativeMean: mean(native),
-    backendMean: mean(backend),
-  };
 }
 
 /** How a cell reads against native in its metric's mode. */
@@ -578,22 +550,12 @@ export function vsNative(mode: CompareMode, m: { unit: string; higherIsBetter: b
   if (mode === 'absolute' || !overhead) {
     // A ratio metric without a ratio (native ~0, one side missing) falls back to the difference.
     if (!difference) return null;
-    return {
-      mode: 'absolute',
-      verdict: difference.verdict,
-      value: `${fmtDifferenceValue(difference, m.unit)}${phrase ? ` ${phrase}` : ''}`,
-      ci: fmtDifferenceCi(difference, m.unit),
-      detail: `${fmtQuantity(difference.backendMean, m.unit)} vs ${fmtQuantity(difference.nativeMean, m.unit)} native (means)`,
-    };
+    const d = { unit: m.unit, threshold: Number.NaN, detectable: Number.NaN, repetitionsNeeded: null, ...difference };
+    const f = differenceFigure(d, phrase);
+    return { mode: 'absolute', verdict: difference.verdict, value: f.value, ci: f.ci, detail: f.detail, judgement: differenceJudgement(d) };
   }
-  return {
-    mode: 'ratio',
-    verdict: overhead.verdict,
-    value: fmtOverheadValue(overhead),
-    ci: fmtOverheadCi(overhead),
-    detail: overhead.implausible ? `${fmtOverheadDetail(overhead)}; IMPLAUSIBLE: ${overhead.implausible.reason}` : fmtOverheadDetail(overhead),
-    ...(overhead.implausible ? { implausible: overhead.implausible.reason } : {}),
-  };
+  const f = overheadFigure(overhead);
+  return { mode: 'ratio', verdict: overhead.verdict, value: f.value, ci: f.ci, detail: f.detail, judgement: overheadJudgement(overhead), ...(f.implausible ? { implausible: f.implausible } : {}) };
 }
 
 function cellReason(cell: Cell): string | undefined {
@@ -703,6 +665,10 @@ function findOverhead(results: RunResults, backend: string, workload: string, me
   return results.overheads.find((o) => o.backend === backend && o.workload === workload && o.metric === metric) ?? null;
 }
 
+function findDifference(results: RunResults, backend: string, workload: string, metric: string): Difference | null {
+  return results.differences.find((o) => o.backend === backend && o.workload === workload && o.metric === metric) ?? null;
+}
+
 export function buildCategories(results: RunResults, columns: ColumnView[]): CategoryView[] {
   const workloads: string[] = [];
   for (const c of results.cells) if (!workloads.includes(c.workload)) workloads.push(c.workload);
@@ -723,7 +689,7 @@ export function buildCategories(results: RunResults, columns: ColumnView[]): Cat
     const metrics: MetricView[] = decls.map((d) => {
       const nativeCell = nativeCol ? cells.find((c) => c.backend === nativeCol.label) : undefined;
       const nativeMetric = nativeCell?.metrics.find((x) => x.metric === d.metric);
-      const mode = compareMode(workload, nativeMetric?.summary ?? null);
+      const mode = compareMode(workload, nativeMetric?.summary ?? null, d.metric, d.unit);
       return {
         workload,
         metric: d.metric,
@@ -735,7 +701,7 @@ export function buildCategories(results: RunResults, columns: ColumnView[]): Cat
           const cell = cells.find((c) => c.backend === col.label);
           const m = cell?.metrics.find((x) => x.metric === d.metric);
           const overhead = isNative(col) ? null : findOverhead(results, col.label, workload, d.metric);
-          const difference = !isNative(col) && m && nativeMetric && m.values.length > 0 && nativeMetric.values.length > 0 ? buildDifference(nativeMetric.values, m.values, d.higherIsBetter) : null;
+          const difference = isNative(col) ? null : findDifference(results, col.label, workload, d.metric);
           return {
             backend: col.label,
             state: cell ? cell.state : 'missing',
@@ -834,7 +800,7 @@ export function buildCategoryChart(cat: Pick<CategoryView, 'id' | 'title' | 'met
     type: 'bar',
     id: `chart-${safeId(cat.id)}`,
     title: `${cat.title}: mean relative to ${baseName}`,
-    subtitle: `bar = mean ÷ ${baseName} mean (1 = same as ${baseName}); whisker = 95% CI of the mean${log ? '; log scale' : ''}${range.clipped ? '; ▸ whisker clipped at the axis' : ''}`,
+    subtitle: `bar = mean ÷ ${baseName} mean (1 = ${baseName}'s level); whisker = 95% CI of the mean${log ? '; log scale' : ''}${range.clipped ? '; ▸ whisker clipped at the axis' : ''}`,
     axisTitle: `× ${baseName}`,
     labels: charted.map(({ m }) => metricLabel(m)),
     series,
@@ -945,43 +911,31 @@ export function buildCdf(cat: Pick<CategoryView, 'id' | 'title'>, m: MetricView,
 }
 
 /**
- * Headline per category: the category's primary metric (PRIMARY_METRICS, e.g.
- * footprint → pss-mib, the figure comparable across backends), else the first
- * metric (workloads declare their primary metric first) that some backend can
- * be compared on.
+ * The headline rows as stored in results.headline (computed once by
+ * headline.ts), joined with what the charts need: the overhead behind a ratio
+ * figure and each backend's summary (its n).
  */
-export function buildHeadline(categories: CategoryView[], compared: ColumnView[], columns: ColumnView[] = []): HeadlineRow[] {
-  const rows: HeadlineRow[] = [];
-  for (const cat of categories) {
-    const comparable = cat.metrics.filter((mv) => mv.cells.some((c) => c.vs !== null));
-    const preferred = (PRIMARY_METRICS[cat.id] ?? []).map((re) => comparable.find((mv) => re.test(mv.metric))).find((mv) => mv !== undefined);
-    const m = preferred ?? comparable[0] ?? null;
-    if (!m) continue;
-    const nativeCol = columns.find((c) => isNative(c));
-    const nativeCell = nativeCol ? m.cells.find((c) => c.backend === nativeCol.label) : m.cells.find((c) => c.backend === 'native');
-    const phrase = m.mode === 'absolute' ? (ABSOLUTE_PHRASES[cat.id] ?? '') : '';
-    rows.push({
-      category: cat.id,
-      title: cat.title,
-      metric: m.metric,
-      unit: m.unit,
-      higherIsBetter: m.higherIsBetter,
-      mode: m.mode,
-      nativeSummary: nativeCell?.summary ?? null,
-      entries: compared.map((col) => {
-        const cell = m.cells.find((c) => c.backend === col.label);
-        return {
-          backend: col.label,
-          overhead: cell?.overhead ?? null,
-          vs: cell ? vsNative(m.mode, m, cell.overhead, cell.difference, phrase) : null,
-          summary: cell?.summary ?? null,
-          state: cell?.state ?? 'missing',
-          stateReason: cell?.stateReason,
-        };
+export function buildHeadline(stored: readonly StoredHeadlineRow[], categories: CategoryView[], compared: ColumnView[], columns: ColumnView[] = []): HeadlineRow[] {
+  const nativeCol = columns.find((c) => isNative(c));
+  // A stored row whose category has no cells left (an edited or failed results file) is not shown.
+  return stored.filter((row) => categories.some((c) => c.id === row.category)).map((row) => {
+    const cat = categories.find((c) => c.id === row.category);
+    const mv = cat?.metrics.find((m) => m.metric === row.metric);
+    const cellOf = (label: string): MetricCellView | undefined => mv?.cells.find((c) => c.backend === label);
+    const { kind, entries, ...rest } = row;
+    return {
+      ...rest,
+      kind,
+      mode: kind,
+      nativeSummary: (nativeCol ? cellOf(nativeCol.label)?.summary : cellOf('native')?.summary) ?? null,
+      entries: compared.map((col): HeadlineEntry => {
+        const e = entries.find((x) => x.backend === col.label);
+        const cell = cellOf(col.label);
+        const base: HeadlineFigure = e ?? { backend: col.label, verdict: null, value: '', ci: '', detail: '', point: null, ci95: null, state: 'missing' };
+        return { ...base, overhead: kind === 'ratio' ? (cell?.overhead ?? null) : null, summary: cell?.summary ?? null };
       }),
-    });
-  }
-  return rows;
+    };
+  });
 }
 
 /**
@@ -1025,7 +979,7 @@ export function buildSummaryChart(headline: HeadlineRow[], compared: ColumnView[
     id: 'chart-summary',
     title: 'Cost of isolation vs native (headline metric per category)',
     subtitle:
-      `bar = cost factor (1 = same as native, 2 = takes twice the time or gives half the throughput); whisker = 95% CI${log ? '; log scale' : ''}` +
+      `bar = cost factor (1 = native's level, 2 = takes twice the time or gives half the throughput); whisker = 95% CI${log ? '; log scale' : ''}` +
       `${range.clipped ? '; ▸ whisker clipped at the axis' : ''}${skipped.length ? `; ${skipped.join(', ')}: absolute costs, see the table` : ''}`,
     axisTitle: '× native cost (>1 = worse)',
     labels: rows.map((r) => [r.title, r.metric]),
@@ -1175,11 +1129,13 @@ export function capacityChart(plan: CapacityPlan): BarChartSpec | null {
   };
 }
 
-export function buildModel(results: RunResults, opts: ModelOptions = {}): ReportModel {
+export function buildModel(input: RunResults, opts: ModelOptions = {}): ReportModel {
+  // Results written before schemaVersion 2 (or built in memory) get their comparisons and headline from their cells.
+  const results = withComparisons(input);
   const columns = buildColumns(results);
   const compared = columns.filter((c) => !isNative(c));
   const categories = buildCategories(results, columns);
-  const headline = buildHeadline(categories, compared, columns);
+  const headline = buildHeadline(results.headline, categories, compared, columns);
   const scenario = results.scenario as { name?: unknown } | null;
   const ns = categories.flatMap((c) => c.metrics.flatMap((m) => m.cells.map((x) => x.summary?.n ?? 0))).filter((n) => n > 0);
   return {
@@ -1230,11 +1186,12 @@ export function repetitionNote(model: Pick<ReportModel, 'minRepetitions'>): stri
 /** The methods note, one sentence per line (shared by the HTML and Markdown reports). */
 export function methodsNote(model: Pick<ReportModel, 'order' | 'minRepetitions'>): string[] {
   return [
-    'Median: the middle repetition. Mean 95% CI: the 95% confidence interval of the MEAN, Student t with n−1 degrees of freedom (with 3–10 repetitions a bootstrap understates the spread; t does not).',
+    'Every figure is the MEAN of the repetitions; its 95% confidence interval of the MEAN is Student t with n−1 degrees of freedom (with 3–10 repetitions a bootstrap understates the spread; t does not). The median is shown beside it for reference only.',
     'Ratio vs native (CPU, memory, disk, network): backend mean ÷ native mean; its 95% CI comes from the delta method on log(ratio) with Welch–Satterthwaite degrees of freedom. Throughput metrics read "N× slower than native" when the backend delivers 1/N of native; time metrics read "N× native (slower)". Percentages: + = worse than native.',
-    'Difference vs native (footprint, start-up, density, and any metric whose native mean is ~0): backend mean − native mean in the metric\'s unit, with a Welch 95% CI (unequal variances). An idle native process has ~no footprint, so a ratio against it would be meaningless.',
-    'Verdict: "within noise" when the CI contains no difference (ratio 1, difference 0); "insufficient data" with fewer than 2 repetitions on a side. A difference inside the noise is never reported as an overhead.',
-    'Outliers: modified z-score (MAD) > 3.5, flagged and kept. Noisy: coefficient of variation > 10%.',
+    'Difference vs native (footprint, start-up, density, figures in pp, errors and degradations in %, and any metric whose native mean is ~0): backend mean − native mean in the metric\'s unit, with a Welch 95% CI. An idle native process has ~no footprint, so a ratio against it would be meaningless.',
+    'Verdicts are judged against a practical threshold per category (CPU and memory 3%, disk and network 10%, start-up 50 ms, footprint and density 8 MiB, pp figures 5 pp; a scenario may override them under thresholds:). "No practical difference": the whole CI lies inside ±threshold (the only verdict that means "same as native"). "Overhead"/"better": the CI excludes 0 and the estimate is beyond the threshold. "Small difference": the CI excludes 0 but the estimate is inside the threshold. "Inconclusive": the CI straddles the threshold; the row says how many repetitions per side would likely decide it (projected from the observed variances). "Insufficient data": fewer than 2 repetitions on a side.',
+    'Smallest detectable effect: the difference this run would find with 80% power at 5% two-sided, (t0.975 + t0.80) × standard error.',
+    "Outliers: Dixon's Q test at 95% for 3–10 repetitions, modified z-score (MAD) > 3.5 above 10; flagged and kept. Below 3 repetitions no outlier can be flagged, and the table says so. Noisy: coefficient of variation > 10%.",
     `Repetition order: ${model.order}.`,
     ...(model.minRepetitions !== null && model.minRepetitions < 10 ? ['Wide intervals from few repetitions are shown as computed, not clamped: they mean "add repetitions".'] : []),
     'Charts: bars are means with 95% CI whiskers; a whisker beyond the axis is clipped and drawn as an arrow.',

@@ -6,7 +6,7 @@
 import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
 import type { ChartConfiguration, Plugin } from 'chart.js';
 import type { RunResults } from '../results/types.js';
-import { CHART_RUNTIME_JS, acceleratorCaveat, buildModel, chartConfig, type ChartSpec, type ModelOptions, type ReportModel } from './model.js';
+import { CHART_RUNTIME_JS, acceleratorCaveat, buildModel, chartConfig, verdictText, type ChartSpec, type ModelOptions, type ReportModel } from './model.js';
 
 export const PNG_WIDTH = 1000;
 export const PNG_HEIGHT = 560;
@@ -66,6 +66,41 @@ function wrap(text: string, max: number): string[] {
   return out;
 }
 
+/** The headline rows as text lines, the same stored figures the HTML and Markdown print. */
+export function headlineLines(model: ReportModel): string[] {
+  const out: string[] = [];
+  for (const row of model.headline) {
+    out.push(`${row.title} (${row.metric}; ${row.what})`);
+    for (const e of row.entries) {
+      if (!e.value) continue;
+      const verdict = e.verdict ? ` · ${verdictText({ verdict: e.verdict })}` : '';
+      out.push(`    ${e.backend}: ${e.value}${e.ci ? ` ${e.ci}` : ''}${verdict}`);
+      if (e.verdict === 'inconclusive' || !e.verdict) for (const l of wrap(e.detail, 120)) out.push(`        ${l}`);
+    }
+  }
+  return out;
+}
+
+/** Draws text lines top-down (a chart with no data: the canvas is the page). */
+function textPlugin(title: string, lines: string[]): Plugin {
+  return {
+    id: 'isobenchText',
+    afterDraw(chart) {
+      const { ctx } = chart;
+      ctx.save();
+      ctx.fillStyle = '#0f172a';
+      ctx.textBaseline = 'top';
+      ctx.font = 'bold 18px "DejaVu Sans", sans-serif';
+      ctx.fillText(title, 16, 12);
+      lines.forEach((l, i) => {
+        ctx.font = `${l.startsWith(' ') ? '' : 'bold '}13px "DejaVu Sans", sans-serif`;
+        ctx.fillText(l, 16, 44 + i * 18, chart.width - 32);
+      });
+      ctx.restore();
+    },
+  };
+}
+
 function pngName(spec: ChartSpec): string {
   return `${spec.id.replace(/^chart-/, '')}.png`;
 }
@@ -108,6 +143,14 @@ export async function renderPngsFromModel(model: ReportModel, size: { width: num
     ...(model.status !== 'complete' ? [`Run ${model.runId} is ${model.status.toUpperCase()}: ${model.statusReason ?? 'some cells did not complete'}`] : []),
   ];
 
+  const lines = headlineLines(model);
+  if (lines.length) {
+    // headline.png: every category in its own terms, with the verdicts (summary.png charts only the ratio rows).
+    const height = Math.max(size.height, 44 + lines.length * 18 + 24 + summaryFooter.length * 18 + 30);
+    const textCanvas = new ChartJSNodeCanvas({ width: size.width, height, backgroundColour: 'white' });
+    const cfg = { type: 'bar', data: { labels: [], datasets: [] }, options: { animation: false, responsive: false, plugins: { legend: { display: false } }, scales: { x: { display: false }, y: { display: false } } }, plugins: [textPlugin(`Headline · run ${model.runId}`, lines), ...(summaryFooter.length ? [footerPlugin(summaryFooter)] : [])] } as unknown as ChartConfiguration;
+    out.push({ name: 'headline.png', data: await textCanvas.renderToBuffer(cfg) });
+  }
   if (model.summaryChart) {
     const summary = { ...model.summaryChart, title: `${model.summaryChart.title} · run ${model.runId}` };
     out.push({ name: 'summary.png', data: await render(summary, summaryFooter) });

@@ -7,7 +7,8 @@ import { promises as fs, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { IsobenchError } from '../errors.js';
-import { SCHEMA_VERSION, type RunResults, type SampleRow } from './types.js';
+import { READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, type RunResults, type SampleRow } from './types.js';
+import { upgradeResults } from './upgrade.js';
 
 export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
@@ -49,7 +50,7 @@ export async function writeResults(runDir: string, results: RunResults): Promise
 
 const resultsShape = z
   .object({
-    schemaVersion: z.literal(SCHEMA_VERSION),
+    schemaVersion: z.number().refine((v) => READABLE_SCHEMA_VERSIONS.includes(v), { message: `unsupported schemaVersion (this isobench reads ${READABLE_SCHEMA_VERSIONS.join(', ')})` }),
     tool: z.object({ name: z.literal('isobench'), version: z.string() }),
     runId: z.string(),
     status: z.enum(['complete', 'partial', 'failed']),
@@ -105,10 +106,10 @@ export async function loadResultsFile(file: string): Promise<RunResults> {
   } catch (e) {
     throw new IsobenchError('BAD_RESULTS', `${file}: not valid JSON (${(e as Error).message}); the file is corrupt: re-run or restore it`);
   }
-  if (data && typeof data === 'object' && 'schemaVersion' in data && (data as { schemaVersion: unknown }).schemaVersion !== SCHEMA_VERSION) {
+  if (data && typeof data === 'object' && 'schemaVersion' in data && !READABLE_SCHEMA_VERSIONS.includes((data as { schemaVersion: number }).schemaVersion)) {
     throw new IsobenchError(
       'BAD_RESULTS',
-      `${file}: schemaVersion ${JSON.stringify((data as { schemaVersion: unknown }).schemaVersion)} is not supported (this isobench reads ${SCHEMA_VERSION})`,
+      `${file}: schemaVersion ${JSON.stringify((data as { schemaVersion: unknown }).schemaVersion)} is not supported (this isobench reads ${READABLE_SCHEMA_VERSIONS.join(' and ')}; version ${SCHEMA_VERSION} is written, older ones are upgraded on read)`,
     );
   }
   const parsed = resultsShape.safeParse(data);
@@ -117,5 +118,6 @@ export async function loadResultsFile(file: string): Promise<RunResults> {
     const where = issue ? issue.path.join('.') || '(top level)' : '(top level)';
     throw new IsobenchError('BAD_RESULTS', `${file}: not an isobench results file: ${where}: ${issue?.message ?? 'invalid'}`);
   }
-  return data as RunResults;
+  // Version 1: comparisons, verdicts and the headline are recomputed from the measured values.
+  return upgradeResults(data as { schemaVersion: number } & Record<string, unknown>);
 }

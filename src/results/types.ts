@@ -1,8 +1,16 @@
 /**
- * The results.json contract (schemaVersion 1). Scripts, report, compare and
+ * The results.json contract (schemaVersion 2). Scripts, report, compare and
  * capacity read this; change it only with a schemaVersion bump.
+ *
+ * Version 2 (issue 13): equivalence verdicts (Verdict), thresholds, detectable
+ * effects and repetitions needed on every overhead; `differences` (figures
+ * compared by difference of means) and `headline` blocks; Summary.outlierMethod.
+ * Version 1 files are still read: results/io.ts recomputes what version 2 adds
+ * from their cells (the measured values), so nothing is guessed.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+/** Versions loadResults accepts (older ones are upgraded on read). */
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
 
 export type RunStatus = 'complete' | 'partial' | 'failed';
 
@@ -20,8 +28,10 @@ export interface Summary {
   ci95: [number, number];
   /** Coefficient of variation (stdev / mean), 0..inf. */
   cv: number;
-  /** Indices (into values) of outliers by modified z-score > 3.5 on MAD; flagged, never dropped. */
+  /** Indices (into values) of flagged outliers (see outlierMethod); flagged, never dropped. */
   outliers: number[];
+  /** How outliers were flagged: Dixon's Q (n 3..10), modified z-score (n > 10), or none (n < 3: too few to flag any). */
+  outlierMethod?: 'none: n < 3' | 'dixon-q95' | 'mad-z3.5';
 }
 
 export interface MetricResult {
@@ -63,7 +73,13 @@ export interface BackendResult {
   error?: string;
 }
 
-export type Verdict = 'overhead' | 'better' | 'within-noise' | 'insufficient-data';
+/**
+ * Equivalence verdicts (src/stats/equivalence.ts): `no-practical-difference`
+ * only when the whole CI lies inside ±threshold; `overhead`/`better` when the
+ * CI excludes 0 and the estimate is beyond the threshold; `small-difference`
+ * when the CI excludes 0 but the estimate is inside; `inconclusive` otherwise.
+ */
+export type Verdict = 'no-practical-difference' | 'small-difference' | 'overhead' | 'better' | 'inconclusive' | 'insufficient-data';
 
 export interface Overhead {
   backend: string;
@@ -79,12 +95,22 @@ export interface Overhead {
   overheadPct: number;
   overheadPctCi95: [number, number];
   verdict: Verdict;
+  /** Practical threshold in percent the verdict was judged against. */
+  thresholdPct: number;
+  /** Smallest overhead (percent) this run could have detected (80% power, 5% two-sided). */
+  detectablePct: number;
+  /** For an inconclusive verdict: repetitions per side that would likely decide it (null: decided, or > 1000). */
+  repetitionsNeeded: number | null;
+  /** Repetitions behind the figure: [native, backend]. */
+  n: [number, number];
   /**
    * Set when the figure cannot be taken at face value (src/stats/plausibility.ts):
    * a backend beating native on CPU/memory/syscalls beyond its CI plus a margin,
    * or a disk figure whose reads did not reach the device. Never fed to capacity.
    */
   implausible?: Implausible;
+  /** Further flags may be added by later checks; readers ignore what they do not know. */
+  [flag: string]: unknown;
 }
 
 export interface Implausible {
@@ -93,6 +119,63 @@ export interface Implausible {
   hint: string;
   /** Raw logs of the flagged figure (backend first, then native), relative to the run dir. */
   rawLogs: string[];
+}
+
+/** A backend vs native compared by difference of means (per-instance costs, pp, native ~0). */
+export interface Difference {
+  backend: string;
+  workload: string;
+  metric: string;
+  unit: string;
+  higherIsBetter: boolean;
+  /** mean(backend) − mean(native), in the unit. */
+  diff: number;
+  /** Welch 95% CI of the difference. */
+  ci95: [number, number];
+  nativeMean: number;
+  backendMean: number;
+  verdict: Verdict;
+  /** Threshold in the metric's unit. */
+  threshold: number;
+  /** Smallest difference (unit) this run could have detected. */
+  detectable: number;
+  repetitionsNeeded: number | null;
+  n: [number, number];
+  [flag: string]: unknown;
+}
+
+/** One backend's figure in a headline row, computed once by src/report/headline.ts and rendered as is. */
+export interface HeadlineFigure {
+  backend: string;
+  verdict: Verdict | null;
+  /** Point estimate in words: "11.9% slower", "+241 MiB per idle instance", "OOM at 150% of the limit". */
+  value: string;
+  /** 95% CI in the same form ('' when the figure has none). */
+  ci: string;
+  /** A second reading: "runs at 88% of native", the repetitions that would decide, the smallest detectable effect. */
+  detail: string;
+  /** The numbers behind the text (for scripts). */
+  point: number | null;
+  ci95: [number, number] | null;
+  state: 'complete' | 'partial' | 'failed' | 'skipped' | 'missing';
+  stateReason?: string;
+  /** Why the figure cannot be taken at face value (Overhead.implausible.reason); kept out of capacity. */
+  implausible?: string;
+}
+
+export interface HeadlineRow {
+  category: string;
+  title: string;
+  /** overhead: ratio vs native; absolute: difference vs native; isolation: the category's own terms. */
+  kind: 'ratio' | 'absolute' | 'isolation';
+  metric: string;
+  unit: string;
+  higherIsBetter: boolean;
+  /** What the row reads ("summed PSS per extra instance", "share achieved vs target"). */
+  what: string;
+  /** The native baseline in words ("native mean 1,203 events/s"; for isolation rows native's own reading). */
+  baseline: string;
+  entries: HeadlineFigure[];
 }
 
 export interface Warning {
@@ -121,6 +204,10 @@ export interface RunResults {
   order: string;
   cells: Cell[];
   overheads: Overhead[];
+  /** Figures compared by difference of means instead of a ratio (schemaVersion 2). */
+  differences: Difference[];
+  /** The headline per category, computed once (src/report/headline.ts), rendered by HTML, Markdown and PNG. */
+  headline: HeadlineRow[];
   warnings: Warning[];
   /** Where the harness, peers and instances ran, and what happened to idle instances (src/runner/placement.ts). */
   placement?: Placement;

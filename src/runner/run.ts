@@ -29,10 +29,12 @@ import type { MetricDecl, MetricValue, StartedInstance, Workload, WorkloadContex
 import { ParseError } from '../workloads/types.js';
 import { SCHEMA_VERSION, type BackendResult, type Cell, type MetricResult, type RunResults, type Warning } from '../results/types.js';
 import { loadResults, resolveRunDir, writeResults } from '../results/io.js';
-import { summarize, overhead, ciHalfWidthPct } from '../stats/index.js';
+import { summarize } from '../stats/index.js';
+import { computeComparisons } from '../stats/comparisons.js';
+import { adaptiveUndecided } from './adaptive.js';
 import type { WorkloadImage } from '../images/rootfs.js';
 import { Freezer, cpusAllowed, netSoftirqDelta, pinProcess, planCpus, readSoftirqs } from './placement.js';
-import { checkPlausibility } from '../stats/plausibility.js';
+import { deriveFromCells } from '../results/derive.js';
 import { dropHostCaches } from '../host/caches.js';
 
 export const TOOL_VERSION = '0.1.0';
@@ -226,7 +228,7 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       else if (status !== 'complete' && !isCellComplete(c)) cellList.push({ ...base, state: 'partial', reason: statusReason ?? 'not all repetitions measured yet', metrics });
       else cellList.push({ ...base, state: 'complete', metrics });
     }
-    const checked = checkPlausibility(cellList, live.map((b) => b.info), computeOverheads(cellList, live.map((b) => b.info)));
+    const derived = deriveFromCells(cellList, live.map((b) => b.info), scenario);
     return {
       schemaVersion: SCHEMA_VERSION,
       tool: { name: 'isobench', version: TOOL_VERSION },
@@ -245,10 +247,12 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
         scenario.order === 'interleaved'
           ? 'interleaved: for each workload and repetition, every backend in turn, the starting backend rotating each repetition (ABC, BCA, CAB)'
           : 'sequential: all repetitions of one backend, then the next',
-      cells: checked.cells,
-      overheads: checked.overheads,
+      cells: derived.cells,
+      overheads: derived.overheads,
+      differences: derived.differences,
+      headline: derived.headline,
       ...(placement ? { placement } : {}),
-      warnings: [...warnings, ...noiseWarnings(cellList), ...checked.warnings],
+      warnings: [...warnings, ...noiseWarnings(cellList), ...derived.warnings],
     };
   };
 
@@ -376,9 +380,12 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     progress.start(totalReps);
 
     for (const workload of workloads) {
-      const plan = plans.get(workload.name) ?? { repetitions: scenario.repetitions, warmup: scenario.warmup, params: undefined };
+      const plan = plans.get(workload.name) ?? { repetitions: scenario.repetitions, warmup: scenario.warmup, params: undefined, explicitRepetitions: false };
       const { params } = plan;
-      const maxReps = scenario.adaptive ? Math.max(plan.repetitions, scenario.adaptive.maxRepetitions) : plan.repetitions;
+      // Adaptive repetition applies where the scenario asks for it: not to a workload with its own repetition count.
+      const adaptive = scenario.adaptive && !plan.explicitRepetitions ? scenario.adaptive : undefined;
+      const maxReps = adaptive ? Math.max(plan.repetitions, adaptive.maxRepetitions) : plan.repetitions;
+      const adaptiveDeadline = adaptive ? Date.now() + adaptive.maxMinutes * 60_000 : 0;
       for (let rep = 1 - plan.warmup; rep <= maxReps; rep++) {
         if (aborted) break;
         if (Date.now() > runDeadline) {
@@ -387,13 +394,16 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
           break;
         }
         if (rep > plan.repetitions) {
-          // Adaptive mode: go on only while some metric's CI is wider than the target.
-          const target = scenario.adaptive?.targetCiPct ?? 0;
-          const wide = live.some((lb) => {
-            const c = cells.get(cellKey(lb.label, workload.name));
-            return c && !c.failure && [...c.metrics.values()].some((m) => ciHalfWidthPct(m.values) > target);
-          });
-          if (!wide) break;
+          // Adaptive mode: go on while a reported overhead of this workload is undecided and its CI wider than the target, within the time box.
+          if (!adaptive) break;
+          if (Date.now() > adaptiveDeadline) {
+            warnings.push({ code: 'ADAPTIVE_TIME_BOX', workload: workload.name, message: `${workload.name}: adaptive repetition stopped after ${adaptive.maxMinutes} min (adaptive.maxMinutes) at ${rep - 1} repetitions; some verdicts may stay inconclusive` });
+            break;
+          }
+          const current = snapshot('partial', null);
+          const open = adaptiveUndecided([...current.overheads, ...current.differences].filter((o) => o.workload === workload.name), adaptive.targetCiPct);
+          if (open.length === 0) break;
+          progress.note(`${workload.name}: ${open.length} figure(s) still undecided (${open.slice(0, 3).join(', ')}${open.length > 3 ? ', ...' : ''}): repetition ${rep}`);
           totalReps += live.length;
           progress.setTotal(totalReps);
         }
@@ -651,24 +661,9 @@ async function runOneRepetition(
   }
 }
 
+/** The run's ratio-of-means overheads (src/stats/comparisons.ts does the work; kept here for callers of the runner API). */
 export function computeOverheads(cells: Cell[], backends: BackendResult[]): RunResults['overheads'] {
-  const out: RunResults['overheads'] = [];
-  const native = backends.find((b) => b.kind === 'native');
-  if (!native) return out;
-  for (const c of cells) {
-    if (c.backend === native.label) continue;
-    const base = cells.find((n) => n.backend === native.label && n.workload === c.workload);
-    if (!base) continue;
-    for (const m of c.metrics) {
-      const nm = base.metrics.find((x) => x.metric === m.metric);
-      // An overhead needs a CI, and a CI needs at least two values on each side.
-      if (!nm || nm.values.length < 2 || m.values.length < 2) continue;
-      const o = overhead(nm.values, m.values, m.higherIsBetter);
-      if (!o) continue;
-      out.push({ backend: c.backend, workload: c.workload, metric: m.metric, unit: m.unit, higherIsBetter: m.higherIsBetter, ...o });
-    }
-  }
-  return out;
+  return computeComparisons(cells, backends).overheads;
 }
 
 function noiseWarnings(cells: Cell[]): Warning[] {

@@ -145,10 +145,10 @@ export function validateScenarioData(
 /** Keys the schema knows at a path, for "allowed:" hints. */
 function knownKeys(_raw: unknown, p: readonly PropertyKey[]): string[] {
   const tables: Record<string, string[]> = {
-    '': ['name', 'description', 'backends', 'instance', 'repetitions', 'warmup', 'adaptive', 'order', 'timeouts', 'workloads'],
+    '': ['name', 'description', 'backends', 'instance', 'repetitions', 'warmup', 'adaptive', 'thresholds', 'order', 'timeouts', 'workloads'],
     instance: ['vcpus', 'cpus', 'memoryMiB', 'pidsLimit', 'disk'],
     'instance.disk': ['sizeMiB', 'mode'],
-    adaptive: ['targetCiPct', 'maxRepetitions'],
+    adaptive: ['targetCiPct', 'maxRepetitions', 'maxMinutes'],
     timeouts: ['bootSeconds', 'execSeconds', 'workloadSeconds', 'runMinutes'],
   };
   const key = p.filter((s) => typeof s === 'string').join('.');

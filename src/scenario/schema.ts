@@ -60,11 +60,22 @@ export const instanceSchema = z
 
 const adaptiveSchema = z
   .object({
-    /** Stop once the 95% CI half-width is below this percentage of the mean, for every metric. */
+    /**
+     * Repeat while a reported overhead vs native is inconclusive and its 95% CI half-width is above this many
+     * percent (figures compared by difference use their threshold, in their unit, instead).
+     */
     targetCiPct: z.number().gt(0).max(100),
     maxRepetitions: z.number().int().min(2).max(1000),
+    /** Time box per workload for the extra repetitions. */
+    maxMinutes: z.number().gt(0).max(10_080).default(30),
   })
   .strict();
+
+/**
+ * Practical thresholds per category (workload name): a number is a percent for ratio metrics; an object may
+ * give `pct` and thresholds in a metric's own unit (`ms: 100`, `MiB: 16`, `pp: 3`).
+ */
+const thresholdValue = z.union([z.number().gt(0).max(1000), z.record(z.string().min(1), z.number().gt(0))]);
 
 const timeoutsSchema = z
   .object({
@@ -109,6 +120,13 @@ export function scenarioSchema() {
       repetitions: z.number().int().min(1).max(1000).default(3),
       warmup: z.number().int().min(0).max(100).default(1),
       adaptive: adaptiveSchema.optional(),
+      thresholds: z
+        .record(z.string(), thresholdValue)
+        .superRefine((t, ctx) => {
+          const known = allWorkloads().map((w) => w.name as string);
+          for (const k of Object.keys(t)) if (!known.includes(k)) ctx.addIssue({ code: 'custom', path: [k], message: `unknown category "${k}"; use one of ${known.join(', ')}` });
+        })
+        .optional(),
       order: z.enum(['interleaved', 'sequential']).default('interleaved'),
       timeouts: timeoutsSchema.default({ bootSeconds: 90, execSeconds: 180, workloadSeconds: 900, runMinutes: 120 }),
       workloads: workloadsSchema(),
@@ -144,8 +162,8 @@ export function backendKey(b: ResolvedBackend): string {
 }
 
 /** A workload's entry split into the runner's keys and the workload's own parameters. */
-export function splitWorkloadEntry(entry: unknown, s: Pick<Scenario, 'repetitions' | 'warmup'>): { repetitions: number; warmup: number; params: unknown } {
-  if (!entry || typeof entry !== 'object') return { repetitions: s.repetitions, warmup: s.warmup, params: entry };
+export function splitWorkloadEntry(entry: unknown, s: Pick<Scenario, 'repetitions' | 'warmup'>): { repetitions: number; warmup: number; params: unknown; explicitRepetitions: boolean } {
+  if (!entry || typeof entry !== 'object') return { repetitions: s.repetitions, warmup: s.warmup, params: entry, explicitRepetitions: false };
   const { repetitions, warmup, ...params } = entry as { repetitions?: number; warmup?: number };
-  return { repetitions: repetitions ?? s.repetitions, warmup: warmup ?? s.warmup, params };
+  return { repetitions: repetitions ?? s.repetitions, warmup: warmup ?? s.warmup, params, explicitRepetitions: repetitions !== undefined };
 }

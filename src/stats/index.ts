@@ -1,64 +1,159 @@
 /**
- * Summaries, confidence intervals and overhead ratios.
+ * The one estimator module: every point estimate, interval and verdict that
+ * isobench reports comes from here (run overheads, compare, report, capacity).
+ * The README's "Statistics" section documents the same formulas.
  *
- * Choices (documented in the README "Statistics"):
- * - ci95 is the t-based 95% confidence interval of the MEAN (Student t with n-1
- *   degrees of freedom). Benchmarks here run 3-10 repetitions; a bootstrap of so
- *   few values understates the spread, the t interval does not.
- * - Overhead ratio = backend mean / native mean. Its 95% CI comes from the delta
- *   method on log(ratio) with Welch-Satterthwaite degrees of freedom, so unequal
- *   variances and small samples are handled. A ratio whose CI contains 1 is
- *   "within noise", never an overhead.
- * - Outliers: modified z-score (0.6745 * |x - median| / MAD) > 3.5 (Iglewicz and
- *   Hoaglin), as hyperfine flags them. Flagged, never dropped.
+ * - A metric's figure is the MEAN of its repetitions; its 95% CI is Student t
+ *   with n-1 degrees of freedom. Benchmarks here run 3-10 repetitions; a
+ *   bootstrap of so few values understates the spread, the t interval does not.
+ * - Backend vs native: ratio of means, 95% CI from the delta method on
+ *   log(ratio) with Welch-Satterthwaite degrees of freedom (ratioOfMeans); or,
+ *   where a ratio means nothing (per-instance costs, a native mean ~0, figures
+ *   in pp), the difference of means with a Welch CI (differenceOfMeans).
+ * - Verdicts are equivalence-based (equivalence.ts); run-to-run changes use the
+ *   ratio of ratios (change.ts); outliers in outliers.ts; slopes in regression.ts.
  */
 import * as ss from 'simple-statistics';
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
-import type { Summary, Verdict } from '../results/types.js';
+import type { Summary } from '../results/types.js';
+import { outlierIndices, outlierMethod } from './outliers.js';
 
+export { outlierIndices, outlierMethod, type OutlierMethod } from './outliers.js';
+export { slope, slopeWithCi, type SlopeEstimate } from './regression.js';
+
+/** Two-sided critical value of Student t (confidence 0.95 -> the 97.5% quantile). */
 export function tCritical(df: number, confidence = 0.95): number {
   if (!(df > 0)) return Number.POSITIVE_INFINITY;
   return tQuantile(1 - (1 - confidence) / 2, df);
 }
 
+/** One-sided quantile of Student t (p = 0.8 for 80% power). */
+export function tQuantileOf(p: number, df: number): number {
+  if (!(df > 0)) return Number.POSITIVE_INFINITY;
+  return tQuantile(p, df);
+}
+
+function finite(values: readonly number[]): number[] {
+  return values.filter((v) => Number.isFinite(v));
+}
+
+export function mean(values: readonly number[]): number {
+  const xs = finite(values);
+  return xs.length ? ss.mean(xs) : Number.NaN;
+}
+
+export function median(values: readonly number[]): number {
+  const xs = finite(values);
+  return xs.length ? ss.median(xs) : Number.NaN;
+}
+
+/** Quantile with linear interpolation between order statistics (R type 7); NaN for no values. */
+export function percentile(values: readonly number[], p: number): number {
+  const s = finite(values).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const pos = (s.length - 1) * p;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (pos - lo);
+}
+
 export function summarize(values: readonly number[]): Summary | null {
-  const xs = values.filter((v) => Number.isFinite(v));
+  const xs = finite(values);
   const n = xs.length;
   if (n === 0) return null;
-  const mean = ss.mean(xs);
-  const median = ss.median(xs);
+  const m = ss.mean(xs);
   const stdev = n > 1 ? ss.sampleStandardDeviation(xs) : 0;
   const half = n > 1 ? (tCritical(n - 1) * stdev) / Math.sqrt(n) : 0;
   return {
     n,
-    median,
-    mean,
+    median: ss.median(xs),
+    mean: m,
     stdev,
     min: ss.min(xs),
     max: ss.max(xs),
-    ci95: n > 1 ? [mean - half, mean + half] : [mean, mean],
-    cv: mean !== 0 ? stdev / Math.abs(mean) : 0,
+    ci95: n > 1 ? [m - half, m + half] : [m, m],
+    cv: m !== 0 ? stdev / Math.abs(m) : 0,
     outliers: outlierIndices(xs),
+    outlierMethod: outlierMethod(n),
   };
 }
 
-/** Half-width of the 95% CI as a percentage of the mean (for adaptive repetition). */
-export function ciHalfWidthPct(values: readonly number[]): number {
-  const s = summarize(values);
-  if (!s || s.n < 2 || s.mean === 0) return Number.POSITIVE_INFINITY;
-  return ((s.ci95[1] - s.mean) / Math.abs(s.mean)) * 100;
+/**
+ * One side of an estimate: its mean, and the variance of one observation
+ * (relative, s^2/mean^2, for ratios; absolute, s^2, for differences).
+ */
+export interface Side {
+  n: number;
+  mean: number;
+  /** Variance of one observation on the estimate's scale (log for ratios, the unit^2 for differences). */
+  obsVar: number;
 }
 
-export function outlierIndices(xs: readonly number[]): number[] {
-  if (xs.length < 4) return [];
-  const med = ss.median([...xs]);
-  const mad = ss.medianAbsoluteDeviation([...xs]);
-  if (mad === 0) return [];
-  const out: number[] = [];
-  xs.forEach((x, i) => {
-    if ((0.6745 * Math.abs(x - med)) / mad > 3.5) out.push(i);
-  });
-  return out;
+/**
+ * A two-or-more-sided estimate on a scale where its CI is symmetric: log(ratio)
+ * for ratios, the unit for differences. Everything a verdict and a
+ * "repetitions needed" projection need.
+ */
+export interface Estimate {
+  scale: 'log' | 'linear';
+  /** log(ratio) or the difference. */
+  center: number;
+  sides: Side[];
+  se: number;
+  df: number;
+}
+
+/** Welch-Satterthwaite: standard error and degrees of freedom of a sum of independent mean terms. */
+export function welch(sides: readonly Side[], reps?: number): { se: number; df: number } {
+  const terms = sides.map((s) => s.obsVar / (reps ?? s.n));
+  const v = terms.reduce((a, b) => a + b, 0);
+  if (sides.some((s) => (reps ?? s.n) < 2)) return { se: Number.POSITIVE_INFINITY, df: 0 };
+  if (v === 0) return { se: 0, df: Number.POSITIVE_INFINITY };
+  const den = sides.reduce((a, s, i) => a + ((terms[i] as number) > 0 ? (terms[i] as number) ** 2 / ((reps ?? s.n) - 1) : 0), 0);
+  return { se: Math.sqrt(v), df: (v * v) / den };
+}
+
+export function ciOf(e: Pick<Estimate, 'center' | 'se' | 'df'>, confidence = 0.95): [number, number] {
+  if (!Number.isFinite(e.se)) return [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
+  if (e.se === 0) return [e.center, e.center];
+  const h = tCritical(e.df, confidence) * e.se;
+  return [e.center - h, e.center + h];
+}
+
+function sideOf(values: readonly number[], scale: 'log' | 'linear'): Side | null {
+  const xs = finite(values);
+  if (xs.length === 0) return null;
+  const m = ss.mean(xs);
+  const v = xs.length > 1 ? ss.sampleVariance(xs) : 0;
+  if (scale === 'log') {
+    if (!(m > 0)) return null;
+    return { n: xs.length, mean: m, obsVar: v / (m * m) };
+  }
+  return { n: xs.length, mean: m, obsVar: v };
+}
+
+/**
+ * The log of a product of mean ratios: sum of +log(mean) for `num` and
+ * -log(mean) for `den`, its variance by the delta method (sum of relative
+ * variances of the means), Welch-Satterthwaite df over all sides.
+ */
+export function logRatioEstimate(num: readonly (readonly number[])[], den: readonly (readonly number[])[]): Estimate | null {
+  const ns = num.map((v) => sideOf(v, 'log'));
+  const ds = den.map((v) => sideOf(v, 'log'));
+  if (ns.some((s) => !s) || ds.some((s) => !s)) return null;
+  const sides = [...ns, ...ds] as Side[];
+  const center = (ns as Side[]).reduce((a, s) => a + Math.log(s.mean), 0) - (ds as Side[]).reduce((a, s) => a + Math.log(s.mean), 0);
+  return { scale: 'log', center, sides, ...welch(sides) };
+}
+
+/** A sum of +mean(plus) - mean(minus) with a Welch CI. */
+export function differenceEstimate(plus: readonly (readonly number[])[], minus: readonly (readonly number[])[]): Estimate | null {
+  const ps = plus.map((v) => sideOf(v, 'linear'));
+  const ms = minus.map((v) => sideOf(v, 'linear'));
+  if (ps.some((s) => !s) || ms.some((s) => !s)) return null;
+  const sides = [...ps, ...ms] as Side[];
+  const center = (ps as Side[]).reduce((a, s) => a + s.mean, 0) - (ms as Side[]).reduce((a, s) => a + s.mean, 0);
+  return { scale: 'linear', center, sides, ...welch(sides) };
 }
 
 export interface RatioEstimate {
@@ -69,61 +164,13 @@ export interface RatioEstimate {
 
 /** Ratio of means b/a with a 95% CI (delta method on the log ratio, Welch df). */
 export function ratioOfMeans(a: readonly number[], b: readonly number[]): RatioEstimate | null {
-  if (a.length < 1 || b.length < 1) return null;
-  const ma = ss.mean([...a]);
-  const mb = ss.mean([...b]);
-  if (ma <= 0 || mb <= 0) return null;
-  const ratio = mb / ma;
-  if (a.length < 2 || b.length < 2) return { ratio, ci95: [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY], df: 0 };
-  const va = ss.sampleVariance([...a]) / (a.length * ma * ma);
-  const vb = ss.sampleVariance([...b]) / (b.length * mb * mb);
-  const se = Math.sqrt(va + vb);
-  if (se === 0) return { ratio, ci95: [ratio, ratio], df: Number.POSITIVE_INFINITY };
-  // Welch-Satterthwaite degrees of freedom for the two relative variances.
-  const df = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1));
-  const t = tCritical(df);
-  const lr = Math.log(ratio);
-  return { ratio, ci95: [Math.exp(lr - t * se), Math.exp(lr + t * se)], df };
+  const e = logRatioEstimate([b], [a]);
+  if (!e) return null;
+  const [lo, hi] = ciOf(e);
+  return { ratio: Math.exp(e.center), ci95: [Math.exp(lo), Math.exp(hi)], df: e.df };
 }
 
-export interface OverheadEstimate {
-  ratio: number;
-  ratioCi95: [number, number];
-  /** Positive = backend is worse than native, in percent. */
-  overheadPct: number;
-  overheadPctCi95: [number, number];
-  verdict: Verdict;
-}
-
-/**
- * Overhead of `backend` vs `native` for one metric. For higher-is-better metrics
- * (throughput), cost = 1 - ratio; for lower-is-better (latency, memory), cost = ratio - 1.
- */
-export function overhead(native: readonly number[], backend: readonly number[], higherIsBetter: boolean): OverheadEstimate | null {
-  const r = ratioOfMeans(native, backend);
-  if (!r) return null;
-  const toPct = (ratio: number): number => (higherIsBetter ? (1 - ratio) * 100 : (ratio - 1) * 100);
-  const lo = toPct(r.ci95[0]);
-  const hi = toPct(r.ci95[1]);
-  const ci: [number, number] = [Math.min(lo, hi), Math.max(lo, hi)];
-  let verdict: Verdict;
-  if (native.length < 2 || backend.length < 2) verdict = 'insufficient-data';
-  else if (r.ci95[0] <= 1 && r.ci95[1] >= 1) verdict = 'within-noise';
-  else verdict = toPct(r.ratio) > 0 ? 'overhead' : 'better';
-  return { ratio: r.ratio, ratioCi95: r.ci95, overheadPct: toPct(r.ratio), overheadPctCi95: ci, verdict };
-}
-
-/** Quantile with linear interpolation between order statistics (R type 7); NaN for no values. */
-export function percentile(values: readonly number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return Number.NaN;
-  const pos = (s.length - 1) * p;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (pos - lo);
-}
-
-export interface DifferenceEstimate {
+export interface DifferenceOfMeans {
   /** mean(b) − mean(a). */
   diff: number;
   /** 95% CI of the difference: Welch's t (unequal variances, Welch–Satterthwaite df). */
@@ -135,19 +182,13 @@ export interface DifferenceEstimate {
  * Difference of means b − a with a 95% Welch CI. Used where a ratio is
  * meaningless because the baseline is ~0 (an idle native process has no
  * footprint) or where the cost is absolute by nature (start-up time, MiB per
- * instance). With fewer than 2 values on either side the CI is unbounded.
+ * instance, pp). With fewer than 2 values on either side the CI is unbounded.
  */
-export function differenceOfMeans(a: readonly number[], b: readonly number[]): DifferenceEstimate | null {
-  const xa = a.filter((v) => Number.isFinite(v));
-  const xb = b.filter((v) => Number.isFinite(v));
-  if (xa.length < 1 || xb.length < 1) return null;
-  const diff = ss.mean(xb) - ss.mean(xa);
-  if (xa.length < 2 || xb.length < 2) return { diff, ci95: [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY], df: 0 };
-  const va = ss.sampleVariance(xa) / xa.length;
-  const vb = ss.sampleVariance(xb) / xb.length;
-  const se = Math.sqrt(va + vb);
-  if (se === 0) return { diff, ci95: [diff, diff], df: Number.POSITIVE_INFINITY };
-  const df = (va + vb) ** 2 / ((va > 0 ? va ** 2 / (xa.length - 1) : 0) + (vb > 0 ? vb ** 2 / (xb.length - 1) : 0));
-  const half = tCritical(df) * se;
-  return { diff, ci95: [diff - half, diff + half], df };
+export function differenceOfMeans(a: readonly number[], b: readonly number[]): DifferenceOfMeans | null {
+  const e = differenceEstimate([b], [a]);
+  if (!e) return null;
+  return { diff: e.center, ci95: ciOf(e), df: e.df };
 }
+
+export * from './equivalence.js';
+export * from './change.js';

@@ -36,6 +36,7 @@ import { metric } from './common.js';
 import { round } from './isolation.js';
 import { registerWorkload } from './registry.js';
 import type { MetricValue, Workload } from './types.js';
+import { slope } from '../stats/index.js';
 
 const MIB = 2 ** 20;
 
@@ -94,27 +95,8 @@ export function perInstanceEstimateMiB(instanceMemoryMiB: number, measured: { me
   return instanceMemoryMiB + 256;
 }
 
-/** Least-squares slope of y over x. */
-export function slope(xs: readonly number[], ys: readonly number[]): number {
-  const n = Math.min(xs.length, ys.length);
-  if (n < 2) throw new Error('slope needs at least two points');
-  let sx = 0;
-  let sy = 0;
-  for (let i = 0; i < n; i++) {
-    sx += xs[i] as number;
-    sy += ys[i] as number;
-  }
-  const mx = sx / n;
-  const my = sy / n;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < n; i++) {
-    num += ((xs[i] as number) - mx) * ((ys[i] as number) - my);
-    den += ((xs[i] as number) - mx) ** 2;
-  }
-  if (den === 0) throw new Error('slope: all x equal');
-  return num / den;
-}
+/** Least-squares slope of y over x: src/stats owns the estimator (slopeWithCi gives its CI). */
+export { slope };
 
 export interface DensityLevel {
   instances: number;

@@ -6,7 +6,7 @@
  *     container:runc          0.99 (0.97–1.01)       1.0101 (1–1.0309)
  *     vm:q35-kvm              0.95 (0.92–0.98)       1.0526 (1.0204–1.0870)
  *     vm:q35-tcg (tcg: true)  0.14 (0.13–0.15)
- *   footprint/pss-mib        median (CI)            F = PSS_b − PSS_native
+ *   footprint/pss-mib        mean (t CI)            F = PSS_b − PSS_native (Welch CI of the difference)
  *     native                  2 (1.8–2.2)
  *     container:runc          10 (9–11)             8 (6.8–9.2)
  *     vm                      202 (190–214)         200 (187.8–212.2)
@@ -58,12 +58,16 @@ const METRICS: MetricSpec[] = [
   { workload: 'network', metric: 'tcp-mbps-down', unit: 'Mbit/s', higherIsBetter: true, mode: 'ratio', native: { median: 20000, ci: [19000, 21000] }, container: { value: 0.97, ci: [0.93, 1.01] }, vm: { value: 0.7, ci: [0.66, 0.74] } },
 ];
 
+/** t(0.975, 2): with three values m − d, m, m + d the t CI of the mean is m ± T2·d/√3. */
+const T2 = 4.302652729911275;
+
 function summary(median: number, ci: [number, number]): { values: number[]; summary: Summary } {
-  // Three repetitions: lo, median, hi; the CI is set explicitly (the bootstrap is not under test here).
-  const values = [ci[0], median, ci[1]];
-  const mean = (ci[0] + median + ci[1]) / 3;
-  const stdev = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / 2);
-  return { values, summary: { n: 3, median, mean, stdev, min: ci[0], max: ci[1], ci95: ci, cv: mean !== 0 ? stdev / mean : 0, outliers: [] } };
+  // Three repetitions, symmetric about the median (so mean = median), spread so that the 95% t CI of
+  // the mean (src/stats, the estimator the model uses) is exactly the given CI.
+  const half = (ci[1] - ci[0]) / 2;
+  const d = (half * Math.sqrt(3)) / T2;
+  const values = [median - d, median, median + d];
+  return { values, summary: { n: 3, median, mean: median, stdev: d, min: median - d, max: median + d, ci95: ci, cv: median !== 0 ? d / median : 0, outliers: [] } };
 }
 
 function metricResult(backend: string, s: MetricSpec, median: number, ci: [number, number]): MetricResult {
@@ -126,7 +130,11 @@ export function capacityFixture(opts: CapacityFixtureOptions = {}): RunResults {
             ratioCi95: spec.ci,
             overheadPct: pct(spec.value),
             overheadPctCi95: [pct(spec.ci[1]), pct(spec.ci[0])],
-            verdict: spec.ci[0] <= 1 && spec.ci[1] >= 1 ? 'within-noise' : 'overhead',
+            verdict: spec.ci[0] <= 1 && spec.ci[1] >= 1 ? 'inconclusive' : 'overhead',
+            thresholdPct: 3,
+            detectablePct: 1,
+            repetitionsNeeded: null,
+            n: [5, 5],
           });
         }
       }
@@ -134,7 +142,7 @@ export function capacityFixture(opts: CapacityFixtureOptions = {}): RunResults {
     }
   }
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     tool: { name: 'isobench', version: '0.1.0' },
     runId,
     status: opts.status ?? 'complete',
@@ -149,6 +157,8 @@ export function capacityFixture(opts: CapacityFixtureOptions = {}): RunResults {
     order: 'interleaved (rotating ABC, BCA, CAB)',
     cells,
     overheads: opts.withOverheads === false ? [] : overheads,
+    differences: [],
+    headline: [],
     warnings: [],
   };
 }

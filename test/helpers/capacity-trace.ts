@@ -2,6 +2,7 @@
 import { expect } from 'vitest';
 import type { CapacityPlan, SourceRef } from '../../src/capacity/model.js';
 import type { RunResults } from '../../src/results/types.js';
+import { summarize } from '../../src/stats/index.js';
 
 /** Every {sources: [...]} in the plan (excluding the table itself), with its path. */
 export function sourceLists(plan: CapacityPlan): { path: string; ids: string[]; node: Record<string, unknown> }[] {
@@ -41,8 +42,11 @@ export function checkTrace(plan: CapacityPlan, run: RunResults): SourceRef[] {
         const cell = run.cells.find((c) => c.backend === s.backend && c.workload === s.workload);
         const m = cell?.metrics.find((x) => x.metric === s.metric);
         expect(m, `cell ${s.backend}/${s.workload}/${s.metric}`).toBeDefined();
-        expect(s.value).toBe(m!.summary!.median);
-        expect(s.ci95).toEqual(m!.summary!.ci95);
+        // The model reads the cell's values through src/stats: the mean and the t CI of the mean.
+        const sum = summarize(m!.values)!;
+        expect(s.value).toBeCloseTo(sum.mean, 9);
+        expect(s.ci95[0]).toBeCloseTo(sum.ci95[0], 9);
+        expect(s.ci95[1]).toBeCloseTo(sum.ci95[1], 9);
         expect(s.rawLogs).toEqual(m!.rawLogs);
       }
     } else if (s.kind === 'derived') {

@@ -13,9 +13,10 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BackendResult, Cell, MetricResult, Overhead, RunResults, Summary } from '../../src/results/types.js';
-import { mulberry32 } from '../../src/report/compare.js';
+import { SCHEMA_VERSION, type BackendResult, type Cell, type MetricResult, type Overhead, type RunResults, type Summary } from '../../src/results/types.js';
+import { mulberry32 } from '../../src/stats/random.js';
 import { overhead, summarize } from '../../src/stats/index.js';
+import { recomputeDerived } from '../../src/results/upgrade.js';
 
 export const HOSTILE = '<script>alert(1)</script>';
 
@@ -253,7 +254,7 @@ export function fakeResults(opts: FakeOptions = {}): RunResults {
   }
   const status = opts.status ?? (opts.failCell ? 'partial' : 'complete');
   const results: RunResults = {
-    schemaVersion: 1,
+    schemaVersion: SCHEMA_VERSION,
     tool: { name: 'isobench', version: '0.1.0' },
     runId,
     status,
@@ -278,6 +279,8 @@ export function fakeResults(opts: FakeOptions = {}): RunResults {
     order: 'interleaved (rotating ABC, BCA, CAB)',
     cells,
     overheads,
+    differences: [],
+    headline: [],
     warnings: [
       { code: 'EMULATED_VM', message: 'vm:q35-tcg runs under TCG software emulation; VM figures do not describe hardware virtualization.', backend: 'vm:q35-tcg' },
       { code: 'NOISY_HOST', message: `Disk figures vary 10-20% run to run on this host ${HOSTILE}.`, workload: 'disk' },
@@ -292,7 +295,8 @@ export function fakeResults(opts: FakeOptions = {}): RunResults {
   };
   if (opts.statusReason !== undefined) results.statusReason = opts.statusReason;
   else if (status !== 'complete') results.statusReason = 'vm:q35-tcg × disk failed';
-  return results;
+  // Verdicts, differences and the headline as the runner computes them.
+  return recomputeDerived(results);
 }
 
 /** The recorded fixtures: run A, run B with planted changes, and a partial run. */
@@ -303,7 +307,7 @@ export function fixtureSet(): Record<string, RunResults> {
     seed: 2,
     scale: (backend, workload, metric) => {
       if (backend === 'container:runc' && workload === 'cpu' && metric === 'events_per_s') return 0.8; // planted 20% regression
-      if (backend === 'native' && workload === 'memory' && metric === 'bandwidth') return 1.01; // 1%: within noise
+      if (backend === 'native' && workload === 'memory' && metric === 'bandwidth') return 1.01; // 1%: below the 3% memory threshold
       if (backend === 'vm:q35-tcg' && workload === 'startup' && metric === 'ready-ms') return 0.75; // 25% faster start-up: improved
       return 1;
     },

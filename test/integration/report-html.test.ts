@@ -83,7 +83,7 @@ describe('HTML report in headless Chromium', () => {
     const headline = await page.evaluate(() => ({
       head: [...document.querySelectorAll('#headline-table thead th')].map((th) => th.textContent?.trim()),
       rows: [...document.querySelectorAll('#headline-table tbody tr')].map((tr) => tr.getAttribute('data-category')),
-      noise: document.querySelectorAll('#headline-table .badge.v-within-noise').length,
+      equivalent: document.querySelectorAll('#headline-table .badge.v-no-practical-difference').length,
     }));
     expect(headline.head).toEqual(['Category', 'container:runc vs native', 'vm:q35-tcg vs native']);
     expect(headline.rows).toEqual(['cpu', 'memory', 'disk', 'network', 'startup', 'footprint']);

@@ -17,6 +17,7 @@ import type { BackendPlan, CapacityPlan } from '../../src/capacity/model.js';
 import type { HostSpec } from '../../src/capacity/spec.js';
 import { IsobenchError } from '../../src/errors.js';
 import { capacityFixture } from '../helpers/capacity-fixture.js';
+import { differenceOfMeans, ratioOfMeans } from '../../src/stats/index.js';
 
 const host64: HostSpec = { cores: 64, memoryGiB: 256, diskIops: 100000, netGbps: 25, name: 'test', source: 'test' };
 const host32: HostSpec = { cores: 32, memoryGiB: 64, name: 'small', source: 'test' };
@@ -85,14 +86,14 @@ describe('capacity model: memory binds (1 vCPU, 4096 MiB on 64c/256G, target 100
     expect(d.range[1]).toBeCloseTo(61 / 57, 9);
   });
 
-  it('RuntimeClass podFixed: vm memory ceil(212.2) = 213Mi, cpu ceil(1 × (1/0.92 − 1) × 1000 = 86.96) = 87m', () => {
+  it('RuntimeClass podFixed: vm memory ceil(200 + 11.99 Welch half-width) = 212Mi, cpu ceil(1 × (1/0.92 − 1) × 1000 = 86.96) = 87m', () => {
     const vm = plan.runtimeClasses.find((r) => r.backend === 'vm:q35-kvm')!;
-    expect(vm.memoryMi).toBe(213);
+    expect(vm.memoryMi).toBe(212);
     expect(vm.memoryExpectedMi).toBe(200);
     expect(vm.cpuMillicores).toBe(87);
     expect(vm.cpuExpectedMillicores).toBe(53); // (1/0.95 − 1) × 1000 = 52.63
     const ct = plan.runtimeClasses.find((r) => r.backend === 'container:runc')!;
-    expect(ct.memoryMi).toBe(10); // ceil(9.2)
+    expect(ct.memoryMi).toBe(9); // ceil(8 + Welch half-width 0.97)
     expect(ct.cpuMillicores).toBe(31); // (1/0.97 − 1) × 1000 = 30.93
     expect(ct.handler).toBe('runc');
     expect(plan.runtimeClasses.some((r) => r.backend === 'native')).toBe(false);
@@ -146,18 +147,24 @@ describe("capacity model: the VM's footprint makes the difference (0.1 vCPU, 128
     expect(plan.densityRatios[0]!.expected).toBeCloseTo(306 / 191, 9);
   });
 
-  it('break-even (5 %): extra footprint 200 − 8 = 192 MiB → m ≥ 192/0.05 − 200 = 3640 MiB (best 3384.2, worst 3895.8)', () => {
+  it('break-even (5 %): extra footprint 200 − 8 = 192 MiB → m ≥ 192/0.05 − 200 = 3640 MiB (ends from the Welch CIs of the footprints)', () => {
     expect(plan.breakEven).toHaveLength(1);
     const be = plan.breakEven[0]!;
     expect(be.vm).toBe('vm:q35-kvm');
     expect(be.reference).toBe('container:runc');
     expect(be.thresholdPct).toBe(5);
     expect(be.extraFootprintMiB.value).toBeCloseTo(192, 9);
-    expect(be.extraFootprintMiB.best).toBeCloseTo(178.6, 9); // 187.8 − 9.2
-    expect(be.extraFootprintMiB.worst).toBeCloseTo(205.4, 9); // 212.2 − 6.8
+    // F's ends are the Welch 95% CI of the difference of means (src/stats), the estimator the report shows.
+    const r = capacityFixture();
+    const vals = (backend: string): number[] => r.cells.find((c) => c.backend === backend && c.workload === 'footprint')!.metrics.find((m) => m.metric === 'pss-mib')!.values;
+    const fVm = differenceOfMeans(vals('native'), vals('vm:q35-kvm'))!;
+    const fCt = differenceOfMeans(vals('native'), vals('container:runc'))!;
+    expect(fVm.ci95[1]).toBeCloseTo(212, 0); // 200 ± 12.0
+    expect(be.extraFootprintMiB.best).toBeCloseTo(fVm.ci95[0] - fCt.ci95[1], 9);
+    expect(be.extraFootprintMiB.worst).toBeCloseTo(fVm.ci95[1] - fCt.ci95[0], 9);
     expect(be.memoryMiB.value).toBeCloseTo(3640, 6);
-    expect(be.memoryMiB.best).toBeCloseTo(178.6 / 0.05 - 187.8, 6); // 3384.2
-    expect(be.memoryMiB.worst).toBeCloseTo(205.4 / 0.05 - 212.2, 6); // 3895.8
+    expect(be.memoryMiB.best).toBeCloseTo((fVm.ci95[0] - fCt.ci95[1]) / 0.05 - fVm.ci95[0], 6);
+    expect(be.memoryMiB.worst).toBeCloseTo((fVm.ci95[1] - fCt.ci95[0]) / 0.05 - fVm.ci95[1], 6);
     // at 128 MiB the VM loses 192/(128 + 200) = 58.5 % of memory capacity vs the container
     expect(be.lossAtDemandPct.value).toBeCloseTo((100 * 192) / 328, 6);
   });
@@ -234,8 +241,10 @@ describe('capacity model: degrading gracefully and honestly', () => {
     const v = b(plan, 'vm:q35-kvm');
     // ratio 950/1000 = 0.95 → same expected figures as with overheads
     expect(v.resources.cpu.overhead?.value).toBeCloseTo(1 / 0.95, 9);
-    // CI from the medians' CIs: [920/1010, 980/990] → worst k = 1010/920
-    expect(v.resources.cpu.overhead?.worst).toBeCloseTo(1010 / 920, 9);
+    // CI of the ratio of means (delta method, Welch df), as the run computes it: worst k = 1 / lower end.
+    const r = capacityFixture({ withOverheads: false });
+    const vals = (backend: string): number[] => r.cells.find((c) => c.backend === backend && c.workload === 'cpu')!.metrics.find((m) => m.metric === 'sysbench-events-nt')!.values;
+    expect(v.resources.cpu.overhead?.worst).toBeCloseTo(1 / ratioOfMeans(vals('native'), vals('vm:q35-kvm'))!.ci95[0], 9);
     const src = plan.sources[v.resources.cpu.overhead!.sources[0]!]!;
     expect(src.kind).toBe('derived');
     expect(v.expected.instancesPerHost).toBe(14);

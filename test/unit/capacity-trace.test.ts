@@ -1,7 +1,7 @@
 /**
  * Traceability: every number in a capacity plan carries source ids, and every
  * measured source resolves to the run's own measured figure (overhead ratio + CI,
- * or a cell's summary median + CI) and raw logs. Also the command end to end.
+ * or a cell's mean + t CI) and raw logs. Also the command end to end.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,7 +58,7 @@ describe('capacity trace: fixture run', () => {
     expect(vm.resources.cpu.cost!.worst).toBeCloseTo(2 / cpuSrc.ci95[0], 12);
 
     const [vmPss, nativePss] = vm.resources.memory.overhead!.sources.map((id) => plan.sources[id]!) as [SourceRef, SourceRef];
-    expect(vmPss).toMatchObject({ backend: 'vm:q35-kvm', workload: 'footprint', metric: 'pss-mib', stat: 'summary.median' });
+    expect(vmPss).toMatchObject({ backend: 'vm:q35-kvm', workload: 'footprint', metric: 'pss-mib', stat: 'summary.mean' });
     expect(nativePss).toMatchObject({ backend: 'native', workload: 'footprint', metric: 'pss-mib' });
     if (vmPss.kind !== 'measured' || nativePss.kind !== 'measured') throw new Error('unreachable');
     expect(vm.resources.memory.overhead!.value).toBeCloseTo(vmPss.value - nativePss.value, 12);
@@ -88,7 +88,7 @@ describe('capacity trace: fixture run', () => {
     expect(text).toContain(`‹${vm.resources.cpu.overhead!.sources[0]}›`);
   });
 
-  it('the derived path (no results.overheads) still traces to cell medians', () => {
+  it('the derived path (no results.overheads) still traces to the means of the cells', () => {
     const r2 = capacityFixture({ withOverheads: false });
     const p2 = planCapacity(r2, { host, instance: { vcpus: 2, memoryMiB: 2048 } });
     checkTrace(p2, r2);
@@ -121,7 +121,7 @@ describe('capacity rendering', () => {
     expect(docs).toHaveLength(2);
     const vm = docs.find((d) => d.metadata.name === 'isobench-vm-q35-tcg')!;
     expect(vm.kind).toBe('RuntimeClass');
-    expect(vm.overhead.podFixed.memory).toBe('213Mi');
+    expect(vm.overhead.podFixed.memory).toBe('212Mi'); // ceil(200 + Welch half-width 11.99)
     // 2 vCPU × (1/0.13 − 1) × 1000 = 13384.6 → 13385m
     expect(vm.overhead.podFixed.cpu).toBe('13385m');
   });
@@ -208,12 +208,12 @@ describe('runCapacityCommand', () => {
     const args = (run: string) => ({ run, host: 'cores=64,memoryGiB=256', instance: 'vcpus=2,memoryMiB=2048', resultsRoot: root });
     writeRun('corrupt', '{"schemaVersion": 1, "runId": ');
     await rejects(args('corrupt'), 'BAD_RESULTS', /is not valid JSON/);
-    writeRun('v2', JSON.stringify({ ...good, schemaVersion: 2 }));
-    await rejects(args('v2'), 'BAD_RESULTS', /has schemaVersion 2; this isobench reads schemaVersion 1$/);
+    writeRun('v3', JSON.stringify({ ...good, schemaVersion: 3 }));
+    await rejects(args('v3'), 'BAD_RESULTS', /has schemaVersion 3; this isobench reads schemaVersion 1 and 2$/);
     writeRun('foreign', JSON.stringify({ name: 'something else' }));
     await rejects(args('foreign'), 'BAD_RESULTS', /has no schemaVersion: it is not an isobench results file$/);
     writeRun('noarrays', JSON.stringify({ ...good, cells: undefined }));
-    await rejects(args('noarrays'), 'BAD_RESULTS', /is not a valid schemaVersion 1 results file \(cells: /);
+    await rejects(args('noarrays'), 'BAD_RESULTS', /is not a valid schemaVersion 2 results file \(cells: /);
     writeRun('array', '[]');
     await rejects(args('array'), 'BAD_RESULTS', /expected a JSON object/);
     mkdirSync(join(root, 'empty-run'));

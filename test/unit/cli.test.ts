@@ -62,14 +62,16 @@ describe('isobench compare (CLI, recorded results)', () => {
   afterAll(() => rmSync(reports, { recursive: true, force: true }));
   it('flags the planted 20% regression: exit 1 with --fail-on-regression 10', async () => {
     const r = await isobench(['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json', '--fail-on-regression', '10'], env);
-    expect(r.stdout).toMatch(/regressed/);
-    expect(r.stderr).toMatch(/1 regression\(s\) beyond 10%/);
+    expect(r.stdout).toMatch(/REGRESSED/);
+    expect(r.stderr).toMatch(/1 regression\(s\) whose 95% CI lower bound exceeds 10%/);
+    expect(r.stderr).toMatch(/container:runc cpu events_per_s/);
     expect(r.code).toBe(1);
   });
   it('without a threshold it reports and exits 0', async () => {
     const r = await isobench(['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json'], env);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/within noise/);
+    expect(r.stdout).toMatch(/no practical difference/);
+    expect(r.stdout).not.toMatch(/within noise/i);
   });
   it('a corrupt results file is bad input (exit 2) with one line', async () => {
     const r = await isobench(['compare', 'test/fixtures/results/run-a.json', 'package.json'], env);

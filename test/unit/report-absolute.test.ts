@@ -12,6 +12,7 @@ import { buildModel, fmtOverheadValue, fmtOverheadCi, groupWarnings, valueRange,
 import { renderHtml } from '../../src/report/html.js';
 import { loadCapacityHost } from '../../src/report/write.js';
 import { FIXTURE_DIR } from '../helpers/fake-results.js';
+import { withComparisons } from '../../src/results/upgrade.js';
 
 const load = (name: string): RunResults => JSON.parse(readFileSync(path.join(FIXTURE_DIR, name), 'utf8')) as RunResults;
 
@@ -25,7 +26,11 @@ const ov = (p: Partial<Overhead>): Overhead => ({
   ratioCi95: [0.9, 1.1],
   overheadPct: 0,
   overheadPctCi95: [-10, 10],
-  verdict: 'within-noise',
+  verdict: 'inconclusive',
+  thresholdPct: 3,
+  detectablePct: 5,
+  repetitionsNeeded: 12,
+  n: [3, 3],
   ...p,
 });
 
@@ -68,7 +73,7 @@ describe('comparison wording', () => {
     const row = m.headline.find((r) => r.category === 'footprint')!;
     expect(row.metric).toBe('pss-mib');
     expect(row.mode).toBe('absolute');
-    const vm = row.entries.find((e) => e.backend === 'vm:q35-tcg')!.vs!;
+    const vm = row.entries.find((e) => e.backend === 'vm:q35-tcg')!;
     expect(vm.value).toMatch(/^\+2\d\d MiB per idle instance$/);
     expect(vm.ci).toMatch(/^\[\+\d+, \+\d+\] MiB$/);
     expect(vm.detail).toMatch(/vs 0 MiB native/);
@@ -78,7 +83,7 @@ describe('comparison wording', () => {
     expect(fp.metrics.every((x) => x.mode === 'absolute')).toBe(true);
     expect(fp.chart!.title).toMatch(/mean per backend \(MiB\)/);
     // Start-up reads in seconds once above 1000 ms.
-    expect(m.headline.find((r) => r.category === 'startup')!.entries.find((e) => e.backend === 'vm:q35-tcg')!.vs!.value).toMatch(/^\+3\.\d+ s to ready$/);
+    expect(m.headline.find((r) => r.category === 'startup')!.entries.find((e) => e.backend === 'vm:q35-tcg')!.value).toMatch(/^\+3\.\d+ s to ready$/);
   });
 
   it('keeps absolute categories out of the cost-factor chart', () => {
@@ -106,7 +111,8 @@ describe('headline axis', () => {
   });
 
   it('configures hard limits on log charts of the model', () => {
-    const r = load('run-a.json');
+    // The fixture is a version-1 file: upgrade it first, so the edited overhead is the one the model reads.
+    const r = withComparisons(load('run-a.json'));
     const o = r.overheads.find((x) => x.backend === 'container:runc' && x.metric === 'events_per_s')!;
     o.ratioCi95 = [0.00001, 100000];
     const m = buildModel(r);

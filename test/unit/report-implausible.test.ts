@@ -5,6 +5,7 @@ import type { RunResults } from '../../src/results/types.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { renderHtml } from '../../src/report/html.js';
 import { FIXTURE_DIR } from '../helpers/fake-results.js';
+import { computeHeadline } from '../../src/report/headline.js';
 
 const load = (name: string): RunResults => JSON.parse(readFileSync(path.join(FIXTURE_DIR, name), 'utf8')) as RunResults;
 
@@ -14,7 +15,8 @@ function flagged(): RunResults {
   const o = r.overheads.find((x) => x.backend === 'container:runc' && x.workload === 'cpu')!;
   o.implausible = { reason: 'container:runc beats native by 52.0% on a cpu figure', hint: 'compare the environment', rawLogs: ['raw/x.log'] };
   r.cells.find((c) => c.backend === 'container:runc' && c.workload === 'disk')!.metrics[0]!.notes = ['not comparable: reads did not reach the device'];
-  return r;
+  // The headline is computed once when results are written: recompute it for the planted flag.
+  return { ...r, headline: computeHeadline(r) };
 }
 
 describe('reports show plausibility flags', () => {

@@ -39,7 +39,12 @@ describe('renderPngs', () => {
     // A stage only one backend reports gets no distribution chart of its own.
     expect(names).not.toContain('cdf-startup-stage-kernel-entry-ms.png');
     expect(new Set(names).size).toBe(names.length);
-    for (const f of files) {
+    // headline.png: the stored headline as text, as tall as its rows need.
+    const head = files.find((f) => f.name === 'headline.png')!;
+    expect(pngSize(head.data).width).toBe(PNG_WIDTH);
+    expect(pngSize(head.data).height).toBeGreaterThanOrEqual(PNG_HEIGHT);
+    expect(await inkShare(head.data)).toBeGreaterThan(0.005);
+    for (const f of files.filter((x) => x.name !== 'headline.png')) {
       expect(pngSize(f.data), f.name).toEqual({ width: PNG_WIDTH, height: PNG_HEIGHT });
       const share = await inkShare(f.data);
       expect(share, f.name).toBeGreaterThan(0.02);
@@ -50,6 +55,6 @@ describe('renderPngs', () => {
   it('renders a partial run (a failed cell) without throwing', async () => {
     const files = await renderPngs(load('partial.json'));
     expect(files.find((f) => f.name === 'disk.png')).toBeDefined();
-    for (const f of files) expect(pngSize(f.data)).toEqual({ width: PNG_WIDTH, height: PNG_HEIGHT });
+    for (const f of files.filter((x) => x.name !== 'headline.png')) expect(pngSize(f.data)).toEqual({ width: PNG_WIDTH, height: PNG_HEIGHT });
   });
 });

@@ -29,6 +29,8 @@ function sample(): RunResults {
       { backend: 'container:runc', workload: 'cpu', state: 'complete', metrics: [{ metric: 'ev', unit: 'events/s', higherIsBetter: true, values: [80, 81, 79], repetitions: [1, 2, 3], rawLogs: ['raw/d', 'raw/e', 'raw/f'], summary: null }] },
     ],
     overheads: [],
+    differences: [],
+    headline: [],
     warnings: [],
   };
 }
@@ -83,6 +85,18 @@ describe('corrupt or foreign results files: one clear error, exit 2', () => {
     expect(resolveRunDir('run-a', dir)).toBe(path.join(dir, 'run-a'));
     expect(resolveRunDir(path.join(dir, 'run-a', 'results.json'), '/nowhere')).toBe(path.join(dir, 'run-a'));
     expect(() => resolveRunDir('../../etc', dir)).toThrow(/no run/);
+  });
+});
+
+describe('schemaVersion 1 files', () => {
+  it('are read and upgraded: verdicts, differences and the headline recomputed from the measured values', async () => {
+    const { differences: _d, headline: _h, ...v1 } = { ...sample(), schemaVersion: 1 };
+    writeFileSync(path.join(dir, 'results.json'), JSON.stringify(v1));
+    const r = await loadResults(dir);
+    expect(r.schemaVersion).toBe(SCHEMA_VERSION);
+    expect(r.overheads[0]).toMatchObject({ backend: 'container:runc', metric: 'ev', verdict: 'overhead', thresholdPct: 3 });
+    expect(r.headline.find((h) => h.category === 'cpu')!.entries[0]!.verdict).toBe('overhead');
+    expect(r.cells[0]!.metrics[0]!.summary!.outlierMethod).toBe('dixon-q95');
   });
 });
 

@@ -1,0 +1,308 @@
+/**
+ * The headline: one row per category, each in its own terms, computed once
+ * from a run's cells and comparisons and stored in results.json (`headline`);
+ * HTML, Markdown and PNG render the stored rows, so the same figures appear
+ * everywhere.
+ *
+ * - ratio categories (CPU, memory, disk, network): the primary metric's
+ *   overhead vs native (ratio of means) with its equivalence verdict;
+ * - per-instance costs (footprint, start-up, density): the difference of means
+ *   in the unit, by PSS for footprint and density;
+ * - isolation categories: small readers keyed by metric name (ISOLATION_READERS):
+ *   partitioning as share achieved vs target (pp error) and the cap error, the
+ *   memory gradient as where it broke and how, noisy neighbour as the victim's
+ *   degradation. They read whatever of their metrics a run has, so a workload
+ *   that adds metrics needs only its reader changed.
+ */
+import type { BackendResult, Cell, Difference, HeadlineFigure, HeadlineRow, MetricResult, Overhead, Verdict } from '../results/types.js';
+import { decide, summarize } from '../stats/index.js';
+import {
+  ABSOLUTE_PHRASES,
+  CATEGORY_ORDER,
+  PRIMARY_METRICS,
+  categoryTitle,
+  fmtDifferenceCi,
+  fmtDifferenceValue,
+  fmtNum,
+  fmtOverheadCi,
+  fmtOverheadDetail,
+  fmtOverheadValue,
+  fmtPct,
+  fmtQuantity,
+} from './model.js';
+
+export interface HeadlineInput {
+  cells: readonly Cell[];
+  backends: readonly BackendResult[];
+  overheads: readonly Overhead[];
+  differences: readonly Difference[];
+}
+
+/** Categories told in their own terms rather than vs native. */
+export const ISOLATION_CATEGORIES: ReadonlySet<string> = new Set(['partition', 'memory-gradient', 'noisy-neighbor']);
+
+/** What a decided or undecided verdict adds to a figure's second line. */
+export function verdictDetail(v: { verdict: Verdict; repetitionsNeeded: number | null; detectable: string; threshold: string; outlierSensitive?: unknown }): string {
+  const base = `threshold ±${v.threshold}; smallest detectable ${v.detectable}`;
+  if (v.verdict === 'inconclusive' && v.outlierSensitive === true) return `decided only with a flagged outlier repetition in (kept, shown): rerun to decide; ${base}`;
+  if (v.verdict === 'inconclusive')
+    return `${v.repetitionsNeeded !== null ? `about ${v.repetitionsNeeded} repetitions per side would likely decide it` : 'more than 1000 repetitions per side would be needed to decide it'}; ${base}`;
+  return base;
+}
+
+function fmtDetectablePct(x: number): string {
+  return Number.isFinite(x) ? fmtPct(x, false) : '∞';
+}
+
+/** Threshold, smallest detectable effect and (when inconclusive) the repetitions that would decide, for an overhead. */
+export function overheadJudgement(o: Overhead): string {
+  return verdictDetail({ verdict: o.verdict, repetitionsNeeded: o.repetitionsNeeded, detectable: fmtDetectablePct(o.detectablePct), threshold: fmtPct(o.thresholdPct, false), outlierSensitive: o.outlierSensitive });
+}
+
+/** The same for a difference (in the metric's unit); '' when it carries no threshold. */
+export function differenceJudgement(d: Pick<Difference, 'unit' | 'verdict' | 'threshold' | 'detectable' | 'repetitionsNeeded'> & { outlierSensitive?: unknown }): string {
+  if (!Number.isFinite(d.threshold)) return '';
+  const det = Number.isFinite(d.detectable) ? fmtQuantity(d.detectable, d.unit) : '∞';
+  return verdictDetail({ verdict: d.verdict, repetitionsNeeded: d.repetitionsNeeded, detectable: det, threshold: fmtQuantity(d.threshold, d.unit), outlierSensitive: d.outlierSensitive });
+}
+
+export function overheadFigure(o: Overhead): Pick<HeadlineFigure, 'verdict' | 'value' | 'ci' | 'detail' | 'point' | 'ci95' | 'implausible'> {
+  const flagged = o.implausible ? `; IMPLAUSIBLE: ${o.implausible.reason}` : '';
+  return {
+    verdict: o.verdict,
+    value: fmtOverheadValue(o),
+    ci: fmtOverheadCi(o),
+    detail: `${fmtOverheadDetail(o)}; ${overheadJudgement(o)}${flagged}`,
+    point: o.overheadPct,
+    ci95: o.overheadPctCi95,
+    ...(o.implausible ? { implausible: o.implausible.reason } : {}),
+  };
+}
+
+export function differenceFigure(
+  d: Pick<Difference, 'diff' | 'ci95' | 'unit' | 'verdict' | 'nativeMean' | 'backendMean' | 'threshold' | 'detectable' | 'repetitionsNeeded'>,
+  phrase = '',
+): Pick<HeadlineFigure, 'verdict' | 'value' | 'ci' | 'detail' | 'point' | 'ci95'> {
+  const j = differenceJudgement(d);
+  const judged = j ? `; ${j}` : '';
+  return {
+    verdict: d.verdict,
+    value: `${fmtDifferenceValue(d, d.unit)}${phrase ? ` ${phrase}` : ''}`,
+    ci: fmtDifferenceCi(d, d.unit),
+    detail: `${fmtQuantity(d.backendMean, d.unit)} vs ${fmtQuantity(d.nativeMean, d.unit)} native (means)${judged}`,
+    point: d.diff,
+    ci95: d.ci95,
+  };
+}
+
+// ---------- isolation readers (keyed by metric name) ----------
+
+type Reading = Pick<HeadlineFigure, 'verdict' | 'value' | 'ci' | 'detail' | 'point' | 'ci95'>;
+
+interface IsolationReader {
+  metric: string;
+  unit: string;
+  higherIsBetter: boolean;
+  what: string;
+  read(metrics: readonly MetricResult[], cell: Cell): Reading | null;
+}
+
+function stat(metrics: readonly MetricResult[], name: string): { mean: number; ci: [number, number]; n: number } | null {
+  const m = metrics.find((x) => x.metric === name);
+  const s = m ? summarize(m.values) : null;
+  return s ? { mean: s.mean, ci: s.n > 1 ? s.ci95 : [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY], n: s.n } : null;
+}
+
+function ciText(ci: [number, number], unit: string): string {
+  return Number.isFinite(ci[0]) && Number.isFinite(ci[1]) ? `[${fmtNum(ci[0])}, ${fmtNum(ci[1])}] ${unit}` : '';
+}
+
+function extraTarget(cell: Cell, key: string, field: string): number | null {
+  const list = cell.extra?.[key];
+  if (!Array.isArray(list)) return null;
+  for (const it of list) {
+    const v = (it as { data?: Record<string, unknown> })?.data?.[field];
+    if (typeof v === 'number') return v;
+  }
+  return null;
+}
+
+/** Threshold for an error in pp (share achieved vs target): the partition default. */
+const SHARE_ERROR_PP = 5;
+
+const ISOLATION_READERS: Record<string, IsolationReader> = {
+  partition: {
+    metric: 'cpu-share-error-pp',
+    unit: 'pp',
+    higherIsBetter: false,
+    what: 'share achieved vs target (pp error) and hard-cap error',
+    read(metrics, cell) {
+      const parts: string[] = [];
+      for (const [res, label] of [['cpu', 'CPU'], ['disk', 'disk'], ['net', 'network']] as const) {
+        const share = stat(metrics, `${res}-share-a-pct`);
+        const err = stat(metrics, `${res}-share-error-pp`);
+        const cap = stat(metrics, `${res}-cap-error-pp`) ?? stat(metrics, `${res}-cap-error-pct`);
+        const capUnit = metrics.some((m) => m.metric === `${res}-cap-error-pp`) ? 'pp' : '%';
+        if (!share && !err && !cap) continue;
+        const target = extraTarget(cell, `${res}-share`, 'targetPct');
+        const bits: string[] = [];
+        if (share) bits.push(`share ${fmtNum(share.mean)}%${target !== null ? ` vs ${fmtNum(target)}% target` : ''}`);
+        if (err) bits.push(`error ${fmtNum(err.mean)} pp`);
+        if (cap) bits.push(`cap error ${cap.mean >= 0 ? '+' : ''}${fmtNum(cap.mean)} ${capUnit}`);
+        parts.push(`${label}: ${bits.join(', ')}`);
+      }
+      if (!parts.length) return null;
+      const cpuErr = stat(metrics, 'cpu-share-error-pp');
+      const value = cpuErr ? `CPU share off target by ${fmtNum(cpuErr.mean)} pp` : (parts[0] as string);
+      return {
+        // One repetition has no interval: the figure is shown without a verdict.
+        verdict: cpuErr && cpuErr.n >= 2 ? decide(cpuErr.mean, cpuErr.ci, SHARE_ERROR_PP) : null,
+        value,
+        ci: cpuErr ? ciText(cpuErr.ci, 'pp') : '',
+        detail: `${parts.filter((p) => p !== value).join('; ')}${cpuErr && cpuErr.n >= 2 ? `; verdict against ±${SHARE_ERROR_PP} pp of the target` : ''}`.replace(/^; /, ''),
+        point: cpuErr?.mean ?? null,
+        ci95: cpuErr && Number.isFinite(cpuErr.ci[0]) ? cpuErr.ci : null,
+      };
+    },
+  },
+  'memory-gradient': {
+    metric: 'oom-at-pct',
+    unit: '% of limit',
+    higherIsBetter: true,
+    what: 'where it broke (OOM at N% of the limit) and the throughput drop before it',
+    read(metrics) {
+      const oom = stat(metrics, 'oom-at-pct');
+      const last = stat(metrics, 'last-ok-pct');
+      const drop = stat(metrics, 'gradient-drop-pct');
+      if (!oom && !last && !drop) return null;
+      const broke = oom ? `OOM-killed at ${fmtNum(oom.mean)}% of the limit` : last ? `no OOM kill recorded up to ${fmtNum(last.mean)}% of the limit` : 'no step completed';
+      const bits = [last && oom ? `last completed step ${fmtNum(last.mean)}%` : '', drop ? `throughput ${drop.mean >= 0 ? '−' : '+'}${fmtNum(Math.abs(drop.mean))}% from the first to the last completed step` : ''].filter(Boolean);
+      return { verdict: null, value: broke, ci: oom ? ciText(oom.ci, '%') : '', detail: bits.join('; '), point: oom?.mean ?? null, ci95: oom && Number.isFinite(oom.ci[0]) ? oom.ci : null };
+    },
+  },
+  'noisy-neighbor': {
+    metric: 'cpu-degradation-pct',
+    unit: '%',
+    higherIsBetter: false,
+    what: "the victim's degradation with a neighbour (percent of its figure alone)",
+    read(metrics) {
+      const kinds = ['cpu', 'memory', 'disk', 'network'].map((k) => ({ k, s: stat(metrics, `${k}-degradation-pct`) })).filter((x) => x.s !== null);
+      if (!kinds.length) return null;
+      const first = kinds[0] as { k: string; s: { mean: number; ci: [number, number]; n: number } };
+      return {
+        verdict: first.s.n >= 2 ? decide(first.s.mean, first.s.ci, 5) : null,
+        value: `victim ${first.k} ${first.s.mean >= 0 ? '−' : '+'}${fmtNum(Math.abs(first.s.mean))}% with a neighbour`,
+        ci: ciText(first.s.ci, '%'),
+        detail: `degradation: ${kinds.map(({ k, s }) => `${k} ${fmtNum(s!.mean)}%`).join(', ')}${first.s.n >= 2 ? '; verdict against ±5%' : ` (n=${first.s.n}: no interval, no verdict)`}`,
+        point: first.s.mean,
+        ci95: Number.isFinite(first.s.ci[0]) ? first.s.ci : null,
+      };
+    },
+  },
+};
+
+/**
+ * A figure with no comparison stored (fewer than 2 values a side, or no native
+ * figure): the difference of the means in words, no interval, no verdict, and
+ * the reason. Native without the metric counts as 0 (an idle native process
+ * has no instance overhead), and the text says so.
+ */
+function plainFigure(m: MetricResult, nm: MetricResult | undefined, phrase: string): Reading {
+  const b = summarize(m.values);
+  if (!b) return EMPTY;
+  const n = nm ? summarize(nm.values) : null;
+  const diff = b.mean - (n?.mean ?? 0);
+  const why = !n ? `native reports no ${m.metric}: taken as 0` : `n=${b.n}/${n.n}: no interval, no verdict`;
+  return {
+    verdict: null,
+    value: `${fmtDifferenceValue({ diff }, m.unit)}${phrase ? ` ${phrase}` : ''}`,
+    ci: '',
+    detail: `${fmtQuantity(b.mean, m.unit)}${n ? ` vs ${fmtQuantity(n.mean, m.unit)} native` : ''} (means, n=${b.n}); ${why}`,
+    point: diff,
+    ci95: null,
+  };
+}
+
+// ---------- rows ----------
+
+function orderIndex(id: string): number {
+  const i = (CATEGORY_ORDER as readonly string[]).indexOf(id);
+  return i === -1 ? CATEGORY_ORDER.length : i;
+}
+
+function stateOf(cell: Cell | undefined): Pick<HeadlineFigure, 'state' | 'stateReason'> {
+  if (!cell) return { state: 'missing' };
+  const reason = cell.state === 'failed' ? `${cell.stage}: ${cell.error}` : cell.state === 'partial' || cell.state === 'skipped' ? cell.reason : undefined;
+  return { state: cell.state, ...(reason ? { stateReason: reason } : {}) };
+}
+
+const EMPTY: Reading = { verdict: null, value: '', ci: '', detail: '', point: null, ci95: null };
+
+export function computeHeadline(input: HeadlineInput): HeadlineRow[] {
+  const native = input.backends.find((b) => b.kind === 'native') ?? (input.cells.some((c) => c.backend === 'native') ? { label: 'native' } : undefined);
+  // Every row reads a backend against the native baseline: without one there is no headline.
+  if (!native) return [];
+  const labels: string[] = [];
+  for (const b of input.backends) if (b.label !== native?.label) labels.push(b.label);
+  for (const c of input.cells) if (c.backend !== native?.label && !labels.includes(c.backend)) labels.push(c.backend);
+  const workloads = [...new Set(input.cells.map((c) => c.workload))].sort((a, b) => orderIndex(a) - orderIndex(b));
+  const rows: HeadlineRow[] = [];
+  for (const w of workloads) {
+    const cells = input.cells.filter((c) => c.workload === w);
+    const nativeCell = cells.find((c) => c.backend === native?.label);
+    const reader = ISOLATION_READERS[w];
+    if (reader) {
+      const entries = labels.map((b): HeadlineFigure => {
+        const cell = cells.find((c) => c.backend === b);
+        const r = cell ? reader.read(cell.metrics, cell) : null;
+        return { backend: b, ...(r ?? EMPTY), ...stateOf(cell) };
+      });
+      const base = nativeCell ? reader.read(nativeCell.metrics, nativeCell) : null;
+      if (entries.every((e) => !e.value) && !base) continue;
+      rows.push({
+        category: w,
+        title: categoryTitle(w),
+        kind: 'isolation',
+        metric: reader.metric,
+        unit: reader.unit,
+        higherIsBetter: reader.higherIsBetter,
+        what: reader.what,
+        baseline: base ? `native (plain processes): ${base.value}${base.detail ? `; ${base.detail}` : ''}` : 'native: not measured',
+        entries,
+      });
+      continue;
+    }
+    const ovs = input.overheads.filter((o) => o.workload === w);
+    const dfs = input.differences.filter((d) => d.workload === w);
+    const all = [...new Set(cells.filter((c) => c.backend !== native?.label).flatMap((c) => c.metrics.map((m) => m.metric)))];
+    const names = all.filter((n) => ovs.some((o) => o.metric === n) || dfs.some((d) => d.metric === n));
+    // The category's primary metric (footprint and density: PSS) even when it has no verdict (one repetition, no native figure).
+    const primary = (PRIMARY_METRICS[w] ?? []).map((re) => all.find((n) => re.test(n))).find((n) => n !== undefined);
+    const metric = primary ?? names[0];
+    if (!metric) continue;
+    const isRatio = ovs.some((o) => o.metric === metric);
+    const decl = cells.flatMap((c) => c.metrics).find((m) => m.metric === metric) as MetricResult;
+    const phrase = isRatio ? '' : (ABSOLUTE_PHRASES[w] ?? '');
+    const nm = nativeCell?.metrics.find((m) => m.metric === metric);
+    const ns = nm ? summarize(nm.values) : null;
+    rows.push({
+      category: w,
+      title: categoryTitle(w),
+      kind: isRatio ? 'ratio' : 'absolute',
+      metric,
+      unit: decl.unit,
+      higherIsBetter: decl.higherIsBetter,
+      what: isRatio ? 'ratio of means vs native' : 'difference of means vs native',
+      baseline: ns ? `native mean ${fmtQuantity(ns.mean, decl.unit)} (n=${ns.n})` : 'native: not measured',
+      entries: labels.map((b): HeadlineFigure => {
+        const cell = cells.find((c) => c.backend === b);
+        const o = ovs.find((x) => x.backend === b && x.metric === metric);
+        const d = dfs.find((x) => x.backend === b && x.metric === metric);
+        const m = cell?.metrics.find((x) => x.metric === metric);
+        const r = o ? overheadFigure(o) : d ? differenceFigure(d, phrase) : m ? plainFigure(m, nm, phrase) : EMPTY;
+        return { backend: b, ...r, ...stateOf(cell) };
+      }),
+    });
+  }
+  return rows;
+}

@@ -1,0 +1,52 @@
+/**
+ * Every backend vs native figure of a run, from its cells: a ratio of means
+ * (Overhead) or a difference of means (Difference) per metric, each with its
+ * threshold and equivalence verdict. Pure; the runner stores the result in
+ * results.json, and version-1 files are upgraded with it on read.
+ */
+import type { BackendResult, Cell, Difference, Overhead } from '../results/types.js';
+import { mean } from './index.js';
+import { comparisonMode, difference, overhead, thresholdFor, type ThresholdOverrides } from './equivalence.js';
+
+export interface Comparisons {
+  overheads: Overhead[];
+  differences: Difference[];
+}
+
+/** The scenario's `thresholds:` (validated by the scenario schema), or none. */
+export function thresholdsOf(scenario: unknown): ThresholdOverrides | undefined {
+  if (!scenario || typeof scenario !== 'object') return undefined;
+  const t = (scenario as { thresholds?: unknown }).thresholds;
+  return t && typeof t === 'object' ? (t as ThresholdOverrides) : undefined;
+}
+
+export function computeComparisons(cells: readonly Cell[], backends: readonly BackendResult[], thresholds?: ThresholdOverrides): Comparisons {
+  const out: Comparisons = { overheads: [], differences: [] };
+  const native = backends.find((b) => b.kind === 'native');
+  if (!native) return out;
+  for (const c of cells) {
+    if (c.backend === native.label) continue;
+    const base = cells.find((n) => n.backend === native.label && n.workload === c.workload);
+    if (!base) continue;
+    for (const m of c.metrics) {
+      const nm = base.metrics.find((x) => x.metric === m.metric);
+      // A verdict needs a CI, and a CI needs two values a side (and JSON has no Infinity to store an unbounded one).
+      if (!nm || nm.values.length < 2 || m.values.length < 2) continue;
+      const id = { backend: c.backend, workload: c.workload, metric: m.metric, unit: m.unit, higherIsBetter: m.higherIsBetter };
+      const nativeMean = mean(nm.values);
+      const mode = comparisonMode(c.workload, m.metric, m.unit, Number.isFinite(nativeMean) ? nativeMean : null);
+      if (mode === 'ratio') {
+        const o = overhead(nm.values, m.values, m.higherIsBetter, thresholdFor('ratio', c.workload, m.unit, thresholds));
+        if (o) out.overheads.push({ ...id, ...o });
+        continue;
+      }
+      const magnitude = Math.max(Math.abs(nativeMean), Math.abs(mean(m.values)));
+      const d = difference(nm.values, m.values, m.higherIsBetter, thresholdFor('absolute', c.workload, m.unit, thresholds, magnitude));
+      if (d) {
+        const { cost: _c, costCi95: _ci, ...rest } = d;
+        out.differences.push({ ...id, ...rest });
+      }
+    }
+  }
+  return out;
+}
