@@ -12,6 +12,7 @@
  */
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { IsobenchError } from '../errors.js';
 
 /** OCI runtimes keep per-run state under /run/isobench/<short-id>/<runtime>/ (an isobench-owned root). */
@@ -177,23 +178,36 @@ export class RunState {
         throw new IsobenchError('BAD_ARGS', `run ${held.runId} is in use by pid ${held.owner.pid} (lock ${dir}); wait for it to end, or stop that process first`);
       }
       if (!held) {
-        // Between another claimant's mkdir and its first write: give it a moment, then count it as dead.
+        // Between another claimant's mkdir and its first write (milliseconds, longer on a loaded host): not dead yet.
         const st = await fs.stat(dir).catch(() => undefined);
-        if (st && Date.now() - st.mtimeMs < 2000) {
+        if (st && Date.now() - st.mtimeMs < 30_000) {
           throw new IsobenchError('BAD_ARGS', `run ${runId} is being started by another process (lock ${dir}); try again in a moment`);
         }
       }
       // Owner dead: move its state aside atomically (one claimant wins the rename), keep it for the caller.
-      const aside = `${dir}.dead-${process.pid}`;
+      const aside = `${dir}.dead-${process.pid}-${randomBytes(3).toString('hex')}`;
       try {
         await fs.rename(dir, aside);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // another claimant won: its mkdir decides
         throw e;
       }
-      predecessor = held ?? predecessor;
-      // The dead run's runtime roots (runc state) are inside; they come back under our own dir for removal.
-      await fs.mkdir(dir, { mode: 0o700 }).catch(() => undefined);
+      // What we moved may be a newer claimant's lock (taken between our read and the rename): give it back.
+      const moved = await readState(path.basename(aside));
+      const movedFresh = !moved && Date.now() - ((await fs.stat(aside).catch(() => undefined))?.mtimeMs ?? 0) < 30_000;
+      if ((moved && ownerAlive(moved.owner)) || movedFresh) {
+        await fs.rename(aside, dir).catch(() => undefined);
+        throw new IsobenchError('BAD_ARGS', `run ${runId} was just claimed by another process (lock ${dir}); try again in a moment`);
+      }
+      try {
+        await fs.mkdir(dir, { mode: 0o700 });
+      } catch (e) {
+        // A newcomer's mkdir got in between: it holds the lock now. The dead state stays aside for doctor --cleanup.
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new IsobenchError('BAD_ARGS', `run ${runId} was just claimed by another process (lock ${dir}); try again in a moment`);
+        throw e;
+      }
+      predecessor = held;
+      // The dead run's runtime roots (runc state) come back under the run's directory for their removal.
       for (const f of await fs.readdir(aside).catch(() => [] as string[])) if (f !== STATE_FILE && f !== 'owner.pid') await fs.rename(path.join(aside, f), path.join(dir, f)).catch(() => undefined);
       await fs.rm(aside, { recursive: true, force: true });
       break;

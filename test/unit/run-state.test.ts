@@ -98,6 +98,22 @@ describe('the run lock', () => {
   });
 });
 
+describe('racing claimants', () => {
+  it('of a dead holder: exactly one gets the lock, the others are refused', async () => {
+    const dead = sleeper();
+    const st = state.procStartTime(dead.pid)!;
+    await dead.kill();
+    const dir = path.join(state.STATE_ROOT, 'ffffff');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, state.STATE_FILE), JSON.stringify({ runId: 'run-f', shortId: 'ffffff', owner: { pid: dead.pid, startTime: st }, claims: [], resources: [], hostSettings: [] }));
+    const results = await Promise.allSettled([1, 2, 3, 4, 5].map(() => state.RunState.claim('run-f', 'ffffff')));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(String(r.reason)).toMatch(/in use by pid|just claimed by another process|being started by another process/);
+    if (won[0]?.status === 'fulfilled') await won[0].value.state.release();
+  });
+});
+
 describe('host settings through the guard', () => {
   it('the original is in the state file before the write, restored by the registry, forgotten after', async () => {
     const sys = mkdtempSync(path.join(root, 'ksm-'));
