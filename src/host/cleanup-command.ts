@@ -31,7 +31,7 @@ export async function cleanupLeftovers(run?: string): Promise<CleanupReport> {
   const scan = await scanLeftovers(host.cgroup, only ? { only } : {});
   // Host settings first: they are what the next run would mistake for the host's own.
   const settings = await restoreDeadRunSettings(scan.deadRuns);
-  const failedRuns = new Set(scan.deadRuns.filter((r) => settings.failed.some((f) => f.includes(`run ${r.runId}:`))).map((r) => r.shortId));
+  const failedRuns = new Set(scan.deadRuns.filter((r) => [...settings.failed, ...settings.waiting].some((f) => f.includes(`run ${r.runId}:`))).map((r) => r.shortId));
   // A dead run whose settings could not be restored keeps its state file, so a later cleanup retries.
   const items = scan.leftovers.filter((l) => ![...failedRuns].some((id) => l.name === `${RUNTIME_STATE_ROOT}/${id}`));
   const { removed, failed } = await removeLeftovers(items);
@@ -39,6 +39,6 @@ export async function cleanupLeftovers(run?: string): Promise<CleanupReport> {
   return {
     removed: [...settings.restored, ...removed, ...parents.map((p) => `cgroup parent ${p} (empty)`)],
     failed: [...settings.failed, ...failed],
-    kept: scan.kept.map((k) => `${k.kind} ${k.name}: owned by ${k.owner}`),
+    kept: [...scan.kept.map((k) => `${k.kind} ${k.name}: owned by ${k.owner}`), ...settings.waiting.map((w) => `host setting of ${w}`)],
   };
 }

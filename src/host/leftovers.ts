@@ -15,7 +15,7 @@ import path from 'node:path';
 import { run } from '../util/proc.js';
 import { listNetns, deleteNetns, NETNS_PREFIX } from '../net/bench.js';
 import { CgroupHandle, CGROUP_PARENT, type CgroupLayout } from './cgroup.js';
-import { STATE_ROOT, listStates, nameHasShortId, restoreHostSetting, type RunStateData } from '../runner/state.js';
+import { STATE_ROOT, listStates, liveHeldSettings, nameHasShortId, restoreHostSetting, type RunStateData } from '../runner/state.js';
 
 export interface Leftover {
   kind: 'netns' | 'cgroup' | 'container' | 'process' | 'mount' | 'tempdir';
@@ -133,17 +133,28 @@ export async function findLeftovers(layout: CgroupLayout, opts: ScanOptions = {}
   return (await scanLeftovers(layout, opts)).leftovers;
 }
 
-/** Put back the host settings dead runs changed (KSM, cgroup v2 root controllers). */
-export async function restoreDeadRunSettings(deadRuns: RunStateData[]): Promise<{ restored: string[]; failed: string[] }> {
+/**
+ * Put back the host settings dead runs changed (KSM, cgroup v2 root
+ * controllers). A file a live run also holds is left to that run (it took the
+ * dead run's original as its own and restores it); the dead run's record
+ * stays for a later cleanup, reported in `waiting`.
+ */
+export async function restoreDeadRunSettings(deadRuns: RunStateData[]): Promise<{ restored: string[]; failed: string[]; waiting: string[] }> {
   const restored: string[] = [];
   const failed: string[] = [];
+  const waiting: string[] = [];
+  const held = await liveHeldSettings();
   for (const r of deadRuns)
     for (const h of r.hostSettings) {
+      if (held.has(h.file)) {
+        waiting.push(`run ${r.runId}: ${h.file} (a live run holds it and restores the host's value)`);
+        continue;
+      }
       const err = await restoreHostSetting(h);
       if (err) failed.push(`host setting of run ${r.runId}: ${err}`);
       else restored.push(`host setting ${h.file} ${h.kind === 'value' ? `back to ${h.original}` : `controllers ${(h.added ?? []).join(' ')} disabled`} (run ${r.runId})`);
     }
-  return { restored, failed };
+  return { restored, failed, waiting };
 }
 
 export async function removeLeftovers(items: Leftover[]): Promise<{ removed: string[]; failed: string[] }> {

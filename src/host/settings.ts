@@ -10,7 +10,7 @@
  */
 import { promises as fs } from 'node:fs';
 import type { CleanupRegistry } from '../runner/cleanup.js';
-import { restoreHostSetting, type HostSettingRecord, type RunState } from '../runner/state.js';
+import { deadRunOriginal, restoreHostSetting, type HostSettingRecord, type RunState } from '../runner/state.js';
 
 export interface HostSettingGuard {
   /** Write `value` to `file`, the original saved first; returns the restore (idempotent). */
@@ -56,7 +56,8 @@ export function makeHostSettingGuard(state: RunState, cleanup: CleanupRegistry):
   };
   return {
     async change(file, value) {
-      const original = await readTrim(file);
+      // A dead run may have left its value here: the host's own is in its state file.
+      const original = (await deadRunOriginal(file)) ?? (await readTrim(file));
       await state.recordHostSetting({ file, kind: 'value', original });
       const release = cleanup.add(`host setting ${file} (back to ${original})`, restoreFor(file));
       await fs.writeFile(file, value);

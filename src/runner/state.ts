@@ -118,6 +118,28 @@ export async function listStates(): Promise<Array<{ shortId: string; state: RunS
   return out;
 }
 
+/**
+ * The host's own value of a setting a dead run changed and never restored
+ * (SIGKILL, power loss before a reboot cleared /run is rare, but a crash is
+ * not): a new run takes this as the original instead of the dead run's value.
+ */
+export async function deadRunOriginal(file: string): Promise<string | undefined> {
+  for (const s of await listStates()) {
+    if (!s.state || ownerAlive(s.state.owner)) continue;
+    const rec = s.state.hostSettings.find((h) => h.file === file && h.kind === 'value');
+    if (rec) return rec.original;
+  }
+  return undefined;
+}
+
+/** Files whose original a live run holds: a dead run's record for them waits (the live run restores the host's value). */
+export async function liveHeldSettings(): Promise<Set<string>> {
+  const files = new Set<string>();
+  // This process counts too: a run's own records are live.
+  for (const s of await listStates()) if (s.state && ownerAlive(s.state.owner)) for (const h of s.state.hostSettings) files.add(h.file);
+  return files;
+}
+
 /** Put one recorded host setting back; returns an error text or undefined. */
 export async function restoreHostSetting(h: HostSettingRecord): Promise<string | undefined> {
   try {

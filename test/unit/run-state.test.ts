@@ -156,6 +156,35 @@ describe('host settings through the guard', () => {
     await s.release();
   });
 
+  it('a value a dead run left behind is not taken as the host\'s own: its recorded original is', async () => {
+    const f = path.join(root, 'ksm-run-left');
+    writeFileSync(f, '1\n'); // the dead run switched it on and was SIGKILLed
+    const dead = sleeper();
+    const st = state.procStartTime(dead.pid)!;
+    await dead.kill();
+    mkdirSync(path.join(state.STATE_ROOT, '111111'), { recursive: true });
+    writeFileSync(
+      path.join(state.STATE_ROOT, '111111', state.STATE_FILE),
+      JSON.stringify({ runId: 'dead-run', shortId: '111111', owner: { pid: dead.pid, startTime: st }, claims: [], resources: [], hostSettings: [{ file: f, kind: 'value', original: '0' }] }),
+    );
+    const { state: s } = await state.RunState.claim('run-g', 'gggggg');
+    const registry = new cleanupMod.CleanupRegistry();
+    await settings.makeHostSettingGuard(s, registry).change(f, '1');
+    expect(s.hostSettings()).toEqual([{ file: f, kind: 'value', original: '0' }]);
+    // While this live run holds the file, a cleanup leaves the dead run's record waiting.
+    const { restoreDeadRunSettings } = await import('../../src/host/leftovers.js');
+    const dr = (await state.readState('111111'))!;
+    const r1 = await restoreDeadRunSettings([dr]);
+    expect(r1.waiting).toHaveLength(1);
+    expect(readFileSync(f, 'utf8')).toBe('1');
+    await registry.releaseAll();
+    expect(readFileSync(f, 'utf8')).toBe('0');
+    await s.release();
+    const r2 = await restoreDeadRunSettings([dr]);
+    expect(r2.restored).toEqual([`host setting ${f} back to 0 (run dead-run)`]);
+    rmSync(path.join(state.STATE_ROOT, '111111'), { recursive: true, force: true });
+  });
+
   it('cgroup v2 root controllers: only the ones the run added are recorded and disabled again', async () => {
     const f = path.join(root, 'cgroup.subtree_control');
     writeFileSync(f, 'cpu memory\n');
