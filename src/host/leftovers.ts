@@ -26,6 +26,13 @@ export interface Leftover {
 /** OCI runtimes keep per-run state under /run/isobench/<short-id>/<runtime>/ (an isobench-owned root). */
 export const RUNTIME_STATE_ROOT = STATE_ROOT;
 
+/**
+ * A process that is not a run (e.g. doctor's VM self-check) may mark its short
+ * id live with just its pid in this file; runner/state.ts reads it when there
+ * is no state.json (no start time: a recycled pid counts as live).
+ */
+export const OWNER_FILE = 'owner.pid';
+
 export interface LeftoverScan {
   /** Resources of dead (or unknown) owners, in removal order. */
   leftovers: Leftover[];
