@@ -121,6 +121,8 @@ async function cmdRun(scenario: string | undefined, opts: { backends?: string; r
   };
   // Closing the terminal (SIGHUP) is an interruption like SIGTERM: release everything, keep what was measured.
   const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  // After a hang-up, writes to the terminal fail (EIO/EPIPE): that must not crash the run before its cleanup.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   for (const s of SIGNALS) process.on(s, onSignal);
   try {
     const outcome = await runScenario({
