@@ -125,6 +125,34 @@ describe('forced exit and resume safety', () => {
   });
 });
 
+describe('SIGKILL then resume', () => {
+  it('a resume of a killed run removes what the dead attempt left, then completes it', async () => {
+    const id = 'killed-resume';
+    const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'run', 'test/fixtures/scenarios/native-short.yaml', '--run-id', id, '--no-report'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env() },
+      reject: false,
+      stdin: 'ignore',
+    });
+    const f = path.join(resultsRoot, id, 'results.json');
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !(existsSync(f) && readFileSync(f, 'utf8').includes('"repetitions": [\n'))) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGKILL');
+    await child;
+    const sid = shortIdOf(id);
+    // The dead attempt's state (its lock) and temp folder are still there: no handler ran.
+    expect(existsSync(`/run/isobench/${sid}/state.json`)).toBe(true);
+    expect(readdirSync(os.tmpdir()).filter((d) => d.startsWith(`isobench-${sid}-`)).length).toBeGreaterThan(0);
+    const resumed = await isobench(['run', '--resume', id, '--no-report'], env());
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/removed \d+ leftover\(s\) of the earlier attempt/);
+    expect(load(id).status).toBe('complete');
+    expect(isobenchCgroups().filter((c) => c.includes(sid))).toEqual([]);
+    expect(readdirSync(os.tmpdir()).filter((d) => d.startsWith(`isobench-${sid}-`))).toEqual([]);
+    expect(existsSync(`/run/isobench/${sid}`)).toBe(false);
+  });
+});
+
 describe('timeouts', () => {
   it('a workload that runs past workloadSeconds is killed, recorded as failed, and the run goes on', async () => {
     const t0 = Date.now();
