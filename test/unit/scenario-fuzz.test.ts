@@ -28,6 +28,12 @@ const fragment = fc.oneof(
   fc.string({ maxLength: 40 }).map((s) => `${s}\n`),
   fc.tuple(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 3 })).map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v)}\n`),
   fc.integer({ min: 1, max: 80 }).map((n) => `description: ${'['.repeat(n)}${']'.repeat(n)}\n`),
+  // Alias chains: from harmless to a "billion laughs" bomb.
+  fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 })).map(([levels, width]) => {
+    const lines = ['l0: &l0 [x]'];
+    for (let i = 1; i <= levels; i++) lines.push(`l${i}: &l${i} [${Array(width).fill(`*l${i - 1}`).join(', ')}]`);
+    return `${lines.join('\n')}\n`;
+  }),
 );
 
 describe('scenario loader fuzz', () => {
