@@ -271,7 +271,7 @@ function parseScenarioTextUnguarded(text: string, file: string): { scenario?: Sc
   if (flowDepth(text) > MAX_FLOW_DEPTH) return { problems: [`${file}: invalid YAML: nested deeper than ${MAX_FLOW_DEPTH} levels of [ ] or { }`] };
   const counter = new LineCounter();
   // yaml's own duplicate-key check compares each key with every earlier one (quadratic: 400k keys never end); ours is linear.
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false });
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, logLevel: 'error' });
   if (doc.errors.length === 0) {
     const dup = firstDuplicateKey(doc);
     if (dup !== undefined) return { problems: [`${file}:${counter.linePos(dup).line}: invalid YAML: Map keys must be unique`] };
