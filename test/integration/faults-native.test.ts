@@ -164,7 +164,8 @@ describe('timeouts', () => {
     expect(cpu.state).toBe('failed');
     expect(cpu.state === 'failed' && cpu.error).toMatch(/did not finish within 8 s/);
     expect(res.cells.find((c) => c.workload === 'memory')!.state).toBe('complete');
-    const sysbench = await execa('pgrep', ['-f', 'sysbench cpu'], { reject: false });
+    // The hung tool is the one with --time=30 (other runs on a shared host may run sysbench too).
+    const sysbench = await execa('pgrep', ['-f', 'sysbench cpu .*--time=30 '], { reject: false });
     expect(String(sysbench.stdout)).toBe('');
     expect(isobenchCgroups().filter((c) => c.includes(shortIdOf(res.runId)))).toEqual([]);
   });
