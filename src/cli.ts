@@ -18,29 +18,19 @@ function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-async function cmdDoctor(opts: { json?: boolean; cleanup?: boolean; vm?: boolean }): Promise<number> {
+async function cmdDoctor(opts: { json?: boolean; cleanup?: boolean; vm?: boolean; run?: string }): Promise<number> {
   const { runDoctor, renderDoctor, runVmSelfCheckForDoctor } = await import('./host/doctor.js');
+  if (opts.run !== undefined && !opts.cleanup) throw new IsobenchError('BAD_ARGS', 'doctor: --run only goes with --cleanup');
   if (opts.cleanup) {
-    const { hostFacts } = await import('./host/facts.js');
-    const { findLeftovers, removeLeftovers } = await import('./host/leftovers.js');
-    const host = await hostFacts();
-    const found = await findLeftovers(host.cgroup);
-    const { removed, failed } = await removeLeftovers(found);
-    // A cgroup parent left empty is removed too.
-    const { CgroupHandle, CGROUP_PARENT } = await import('./host/cgroup.js');
-    await new CgroupHandle(host.cgroup, CGROUP_PARENT).destroy().catch(() => undefined);
-    // OCI runtimes also create the parent in hierarchies isobench does not use (devices, name=systemd, unified).
-    for (const h of await fs.readdir('/sys/fs/cgroup').catch(() => [] as string[])) {
-      const dir = path.join('/sys/fs/cgroup', h, CGROUP_PARENT);
-      const kids = await fs.readdir(dir, { withFileTypes: true }).catch(() => undefined);
-      if (kids && !kids.some((k) => k.isDirectory())) await fs.rmdir(dir).catch(() => undefined);
-    }
-    if (opts.json) out(JSON.stringify({ removed, failed }, null, 2));
+    const { cleanupLeftovers } = await import('./host/cleanup-command.js');
+    const r = await cleanupLeftovers(opts.run);
+    if (opts.json) out(JSON.stringify(r, null, 2));
     else {
-      out(removed.length ? `removed ${removed.length} isobench leftover(s):\n${removed.map((r) => `  ${r}`).join('\n')}` : 'no isobench leftovers found');
-      if (failed.length) out(`could not remove:\n${failed.map((r) => `  ${r}`).join('\n')}`);
+      out(r.removed.length ? `removed ${r.removed.length} isobench leftover(s):\n${r.removed.map((x) => `  ${x}`).join('\n')}` : 'no isobench leftovers found');
+      if (r.kept.length) out(`left alone (their run is live):\n${r.kept.map((x) => `  ${x}`).join('\n')}`);
+      if (r.failed.length) out(`could not remove:\n${r.failed.map((x) => `  ${x}`).join('\n')}`);
     }
-    return failed.length ? EXIT_FAILED : EXIT_OK;
+    return r.failed.length ? EXIT_FAILED : EXIT_OK;
   }
   const report = await runDoctor();
   if (opts.vm) await runVmSelfCheckForDoctor(report);
@@ -79,9 +69,10 @@ async function cmdScenariosValidate(files: string[]): Promise<number> {
         for (const p of problems) process.stderr.write(`${p}\n`);
       } else out(`${f}: ok`);
     } catch (e) {
-      if (!(e instanceof IsobenchError)) throw e;
+      // Whatever went wrong with one file, the others are still checked.
       bad++;
-      if (e.details.length) for (const d of e.details) process.stderr.write(`${d}\n`);
+      if (!(e instanceof IsobenchError)) process.stderr.write(`${f}: cannot validate: ${String((e as Error).message ?? e).split('\n')[0]}\n`);
+      else if (e.details.length) for (const d of e.details) process.stderr.write(`${d}\n`);
       else process.stderr.write(`${e.message}\n`);
     }
   }
@@ -96,14 +87,21 @@ async function cmdImagesBuild(): Promise<number> {
 }
 
 async function writeReportFor(runDir: string): Promise<string> {
-  const { loadResults } = await import('./results/io.js');
+  const { loadResults, assertRunId } = await import('./results/io.js');
   const { writeReport } = await import('./report/write.js');
   const results = await loadResults(runDir);
+  const file = path.join(runDir, 'results.json');
+  assertRunId(results.runId, `${file}: runId`);
+  // The report folder is named after the run: a file claiming another run's id would replace that run's report.
+  if (results.runId !== path.basename(runDir))
+    throw new IsobenchError('BAD_RESULTS', `${file}: runId "${results.runId}" does not match its run directory "${path.basename(runDir)}"; a report would replace run ${results.runId}'s report`);
   const r = await writeReport(results, runDir, REPORTS_ROOT);
   return r.index;
 }
 
-async function cmdRun(scenario: string, opts: { backends?: string; runId?: string; resume?: string; report: boolean; quiet?: boolean }): Promise<number> {
+async function cmdRun(scenario: string | undefined, opts: { backends?: string; runId?: string; resume?: string; report: boolean; quiet?: boolean }): Promise<number> {
+  if (opts.runId !== undefined && opts.resume !== undefined) throw new IsobenchError('BAD_ARGS', 'run: --run-id and --resume exclude each other (a resumed run keeps its id)');
+  if (scenario === undefined && opts.resume === undefined) throw new IsobenchError('BAD_ARGS', 'run: a scenario file is required, e.g. isobench run scenarios/quick.yaml (or --resume <run-id>)');
   const { runScenario } = await import('./runner/run.js');
   const controller = new AbortController();
   let signals = 0;
@@ -114,20 +112,25 @@ async function cmdRun(scenario: string, opts: { backends?: string; runId?: strin
       controller.abort(sig);
       return;
     }
-    process.stderr.write(`\n${sig} again: forcing exit, removing what can be removed\n`);
+    if (signals > 2) return; // the forced exit is under way
+    process.stderr.write(`\n${sig} again: forcing exit, releasing in order and saving what was measured\n`);
     void import('./runner/run.js').then(async (m) => {
-      await m.activeCleanup?.releaseAll().catch(() => undefined);
+      // Joins a release under way instead of racing it; writes the partial results.json.
+      await (m.activeRun?.finish(sig) ?? m.activeCleanup?.releaseAll())?.catch(() => undefined);
       process.exit(130);
     });
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Closing the terminal (SIGHUP) is an interruption like SIGTERM: release everything, keep what was measured.
+  const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  // After a hang-up, writes to the terminal fail (EIO/EPIPE): that must not crash the run before its cleanup.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  for (const s of SIGNALS) process.on(s, onSignal);
   try {
     const outcome = await runScenario({
-      scenarioFile: scenario,
+      ...(scenario !== undefined ? { scenarioFile: scenario } : {}),
       resultsRoot: RESULTS_ROOT,
       ...(opts.backends ? { backends: opts.backends.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
-      ...(opts.runId ? { runId: opts.runId } : {}),
+      ...(opts.runId !== undefined ? { runId: opts.runId } : {}),
       ...(opts.resume ? { resume: opts.resume } : {}),
       ...(opts.quiet ? { quiet: true } : {}),
       signal: controller.signal,
@@ -148,8 +151,7 @@ async function cmdRun(scenario: string, opts: { backends?: string; runId?: strin
     out(outcome.runDir);
     return controller.signal.aborted ? 130 : outcome.exitCode;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const s of SIGNALS) process.off(s, onSignal);
   }
 }
 
@@ -168,7 +170,7 @@ async function cmdReport(ref: string): Promise<number> {
 }
 
 async function cmdCompare(a: string, b: string, opts: { failOnRegression?: string; json?: boolean; absolute?: boolean }): Promise<number> {
-  const { loadResultsRef, writeFileAtomic } = await import('./results/io.js');
+  const { loadResultsRef } = await import('./results/io.js');
   const cmp = await import('./report/compare.js');
   let failPct: number | undefined;
   if (opts.failOnRegression !== undefined) {
@@ -184,13 +186,11 @@ async function cmdCompare(a: string, b: string, opts: { failOnRegression?: strin
   const ra = await loadResultsRef(a, RESULTS_ROOT);
   const rb = await loadResultsRef(b, RESULTS_ROOT);
   const comparison = cmp.compareRuns(ra, rb, { absolute: opts.absolute === true });
-  const dir = path.join(REPORTS_ROOT, `compare-${ra.runId}-vs-${rb.runId}`);
-  await fs.mkdir(dir, { recursive: true });
-  await writeFileAtomic(path.join(dir, 'index.html'), cmp.renderCompareHtml(comparison));
   const md = cmp.renderCompareMarkdown(comparison);
-  await writeFileAtomic(path.join(dir, 'compare.md'), md);
+  const { writeCompareReport } = await import('./report/write.js');
+  const written = await writeCompareReport(ra.runId, rb.runId, { html: cmp.renderCompareHtml(comparison), markdown: md }, REPORTS_ROOT);
   out(opts.json ? JSON.stringify(comparison, null, 2) : md);
-  process.stderr.write(`compare report: ${path.join(dir, 'index.html')}\n`);
+  process.stderr.write(`compare report: ${written.index}\n`);
   if (failPct !== undefined) {
     const regs = cmp.regressions(comparison, failPct);
     if (regs.length) {
@@ -250,7 +250,8 @@ Examples:
     .command('doctor')
     .description('check this host: root, cgroups, tools, guest kernel, KVM (real or software), KSM, THP')
     .option('--json', 'machine-readable output')
-    .option('--cleanup', 'remove leftovers of crashed runs (only things named isobench-*)')
+    .option('--cleanup', 'remove what runs whose process is gone left behind, and restore the host settings they changed (a live run\'s resources are never touched)')
+    .option('--run <run-id>', 'with --cleanup: only this run\'s leftovers (run id or short id)')
     .option('--vm', 'also boot a guest with the accelerator a run would use and compare it with the host: CPU model and flags, mitigations, clocksource, THP, virtio-net backend, I/O threads')
     .action(async (o) => setExit(await cmdDoctor(o)));
 
@@ -275,13 +276,13 @@ Examples:
   program
     .command('run')
     .description('run a scenario; prints the run directory as its last line')
-    .argument('<scenario>', 'scenario YAML file, e.g. scenarios/quick.yaml')
+    .argument('[scenario]', 'scenario YAML file, e.g. scenarios/quick.yaml (with --resume: optional, must match the recorded one)')
     .option('--backends <list>', 'only these backends: native,container,vm or variants like container:runsc')
     .option('--run-id <id>', 'name of the run directory (default: <scenario>-<time>-<rand>)')
-    .option('--resume <run-id>', 'resume an interrupted run: keep measured repetitions, run what is missing')
+    .option('--resume <run-id>', 'resume an interrupted run with its recorded scenario: keep measured repetitions, run what is missing')
     .option('--no-report', 'do not render the report at the end')
     .option('--quiet', 'no progress output')
-    .action(async (scenario: string, o) => setExit(await cmdRun(scenario, o)));
+    .action(async (scenario: string | undefined, o) => setExit(await cmdRun(scenario, o)));
 
   program
     .command('report')

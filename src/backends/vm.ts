@@ -560,7 +560,8 @@ export class VmInstance implements Instance {
     this.track(`vm dir ${this.dir}`, () => fs.rm(this.dir, { recursive: true, force: true }));
     // unix socket paths are limited to 107 bytes
     if (path.join(this.dir, 'qmp.sock').length > 100) {
-      this.socketDir = mkdtempSync(path.join(os.tmpdir(), 'isobench-vm-'));
+      // The run's short id in the name: `doctor --cleanup` tells a live run's sockets from a dead one's.
+      this.socketDir = mkdtempSync(path.join(os.tmpdir(), `isobench-vm-${ctx.shortId}-`));
       const sd = this.socketDir;
       this.track(`vm sockets ${sd}`, () => fs.rm(sd, { recursive: true, force: true }));
     }

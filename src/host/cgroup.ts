@@ -10,6 +10,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { hostSettingGuard } from './settings.js';
 
 export type CgroupController = 'cpu' | 'cpuacct' | 'cpuset' | 'memory' | 'pids' | 'blkio' | 'freezer';
 const V1_CONTROLLERS: CgroupController[] = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'blkio', 'freezer'];
@@ -163,7 +164,10 @@ export class CgroupHandle {
       const wanted = ['cpu', 'cpuset', 'memory', 'pids', 'io'].filter((c) => (this.layout as { controllers: string[] }).controllers.includes(c));
       for (const seg of segments) {
         // Controllers must be enabled in the parent's subtree_control before a child can use them.
-        await writeText(path.join(cur, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' ')).catch(() => undefined);
+        // The root's is a host setting: the run's guard saves and restores it.
+        const guard = cur === root ? hostSettingGuard() : undefined;
+        if (guard) await guard.enableControllers(path.join(cur, 'cgroup.subtree_control'), wanted).catch(() => undefined);
+        else await writeText(path.join(cur, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' ')).catch(() => undefined);
         cur = path.join(cur, seg);
         await fs.mkdir(cur, { recursive: true });
       }
@@ -467,6 +471,30 @@ export function sharesToWeight(shares: number): number {
 
 /** The parent cgroup all isobench cgroups live under. */
 export const CGROUP_PARENT = 'isobench';
+
+/**
+ * Remove the `isobench` parent from every hierarchy where it has no child
+ * left (OCI runtimes also create it in hierarchies isobench itself does not
+ * use: devices, name=systemd, unified). Never kills anything: the kernel
+ * refuses rmdir of a cgroup that still has children or tasks, so a live run's
+ * parent survives. Returns the directories removed.
+ */
+export async function removeEmptyParents(cgroupRoot = '/sys/fs/cgroup'): Promise<string[]> {
+  const removed: string[] = [];
+  const candidates = [path.join(cgroupRoot, CGROUP_PARENT)];
+  for (const h of await fs.readdir(cgroupRoot).catch(() => [] as string[])) candidates.push(path.join(cgroupRoot, h, CGROUP_PARENT));
+  for (const dir of candidates) {
+    const kids = await fs.readdir(dir, { withFileTypes: true }).catch(() => undefined);
+    if (!kids || kids.some((k) => k.isDirectory())) continue;
+    try {
+      await fs.rmdir(dir);
+      removed.push(dir);
+    } catch {
+      /* busy: a run created a child meanwhile, or tasks remain; not ours to force */
+    }
+  }
+  return removed;
+}
 
 export interface IoThrottle {
   /** Block device as "major:minor" (the whole disk, not a partition). */

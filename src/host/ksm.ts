@@ -11,6 +11,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { sleep } from '../util/proc.js';
+import { changeHostSetting } from './settings.js';
 
 export const KSM_ROOT = '/sys/kernel/mm/ksm';
 
@@ -66,19 +67,21 @@ export class Ksm {
 
 /**
  * Run fn with KSM on (and pages_to_scan raised if asked); restores the saved run and
- * pages_to_scan in `finally`. Returns fn's result and what was restored.
+ * pages_to_scan in `finally`. During a run the changes go through the run's host
+ * setting guard: the originals are in the state file before the first write, so a
+ * forced exit, a signal or `doctor --cleanup` after a SIGKILL puts them back too.
  */
 export async function withKsmOn<T>(ksm: Ksm, opts: { pagesToScan?: number }, fn: (before: KsmState) => Promise<T>): Promise<{ result: T; before: KsmState; restored: { run: number; pagesToScan: number } }> {
   const before = await ksm.read();
+  const restores: Array<() => Promise<void>> = [];
   try {
-    if (opts.pagesToScan !== undefined) await ksm.setPagesToScan(opts.pagesToScan);
-    await ksm.setRun(1);
+    if (opts.pagesToScan !== undefined) restores.push(await changeHostSetting(path.join(ksm.root, 'pages_to_scan'), String(Math.max(1, Math.round(opts.pagesToScan)))));
+    restores.push(await changeHostSetting(path.join(ksm.root, 'run'), '1'));
     const result = await fn(before);
     return { result, before, restored: { run: before.run, pagesToScan: before.pagesToScan } };
   } finally {
-    // Each restore on its own: one failing must not skip the other.
-    await ksm.setRun(before.run).catch(() => undefined);
-    if (opts.pagesToScan !== undefined) await ksm.setPagesToScan(before.pagesToScan).catch(() => undefined);
+    // Newest first (run, then pages_to_scan), each on its own: one failing must not skip the other.
+    for (const r of restores.reverse()) await r().catch(() => undefined);
   }
 }
 

@@ -1,9 +1,13 @@
 /**
- * Finding and removing what crashed runs left behind. Only things carrying an
- * isobench-owned name are touched: network namespaces named isobench-*,
- * cgroups under isobench/, OCI containers whose id starts with isobench-,
- * QEMU processes started with `-name isobench-*`, mounts and temp dirs named
- * isobench-*.
+ * Finding and removing what crashed runs left behind. Ownership, not names:
+ * every run keeps a state file under /run/isobench/<short-id>/ (see
+ * runner/state.ts) and every resource it creates carries its short id
+ * (namespaces isobench-<id>-*, cgroups isobench/<id>-*, QEMU -name
+ * isobench-<id>-*, temp and socket folders isobench-<id>-* and
+ * isobench-vm-<id>-*, runtime roots /run/isobench/<id>/<runtime>). A resource
+ * whose run has a live owner is never touched; one whose owner is dead (or
+ * that names no run at all) is a leftover. The `isobench` cgroup parent is
+ * only ever rmdir'ed when empty, so it cannot take a live run's children down.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -11,6 +15,7 @@ import path from 'node:path';
 import { run } from '../util/proc.js';
 import { listNetns, deleteNetns, NETNS_PREFIX } from '../net/bench.js';
 import { CgroupHandle, CGROUP_PARENT, type CgroupLayout } from './cgroup.js';
+import { STATE_ROOT, listStates, liveHeldSettings, nameHasShortId, restoreHostSetting, type RunStateData } from '../runner/state.js';
 
 export interface Leftover {
   kind: 'netns' | 'cgroup' | 'container' | 'process' | 'mount' | 'tempdir';
@@ -19,25 +24,29 @@ export interface Leftover {
 }
 
 /** OCI runtimes keep per-run state under /run/isobench/<short-id>/<runtime>/ (an isobench-owned root). */
-export const RUNTIME_STATE_ROOT = '/run/isobench';
+export const RUNTIME_STATE_ROOT = STATE_ROOT;
 
-/** A live run writes its pid here; its resources are not leftovers. */
+/**
+ * A process that is not a run (e.g. doctor's VM self-check) may mark its short
+ * id live with just its pid in this file; runner/state.ts reads it when there
+ * is no state.json (no start time: a recycled pid counts as live).
+ */
 export const OWNER_FILE = 'owner.pid';
 
-/** Short ids of runs whose owning process is still alive. */
-export async function liveRunIds(): Promise<Set<string>> {
-  const live = new Set<string>();
-  for (const id of await fs.readdir(RUNTIME_STATE_ROOT).catch(() => [] as string[])) {
-    const pid = Number(await fs.readFile(path.join(RUNTIME_STATE_ROOT, id, OWNER_FILE), 'utf8').catch(() => 'NaN'));
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
-    try {
-      process.kill(pid, 0);
-      live.add(id);
-    } catch {
-      /* owner gone: its resources are leftovers */
-    }
-  }
-  return live;
+export interface LeftoverScan {
+  /** Resources of dead (or unknown) owners, in removal order. */
+  leftovers: Leftover[];
+  /** Resources left alone because their run's owner is alive. */
+  kept: Array<{ kind: Leftover['kind']; name: string; owner: string }>;
+  /** State of runs whose owner is dead: their host settings to restore and their state to drop. */
+  deadRuns: RunStateData[];
+}
+
+export interface ScanOptions {
+  /** Only resources of this run (short id); used by a resume and by `doctor --cleanup --run`. */
+  only?: string;
+  /** Treat `only` as dead even though the caller owns it now: the caller holds its lock and has created nothing yet. */
+  ownLock?: boolean;
 }
 
 async function runtimeRoots(): Promise<Array<{ runtime: string; root: string }>> {
@@ -50,9 +59,8 @@ async function runtimeRoots(): Promise<Array<{ runtime: string; root: string }>>
   return out;
 }
 
-export async function findLeftovers(layout: CgroupLayout): Promise<Leftover[]> {
+export async function scanLeftovers(layout: CgroupLayout, opts: ScanOptions = {}): Promise<LeftoverScan> {
   const out: Leftover[] = [];
-  // OCI containers first (their processes hold cgroups and namespaces).
   // OCI containers first (their processes hold cgroups and namespaces); the runtime lists its own state.
   for (const { runtime, root } of await runtimeRoots()) {
     const global = runtime === 'runsc' ? ['runsc', `--root=${root}`] : [runtime, '--root', root];
@@ -102,15 +110,58 @@ export async function findLeftovers(layout: CgroupLayout): Promise<Leftover[]> {
     if (mp && /\/isobench-[^/]*/.test(mp) && mp.startsWith(os.tmpdir()))
       out.push({ kind: 'mount', name: mp, remove: async () => void (await run(['umount', '-l', mp])) });
   }
-  for (const run of await fs.readdir(RUNTIME_STATE_ROOT).catch(() => [] as string[]))
-    out.push({ kind: 'tempdir', name: path.join(RUNTIME_STATE_ROOT, run), remove: () => fs.rm(path.join(RUNTIME_STATE_ROOT, run), { recursive: true, force: true }) });
+  for (const id of await fs.readdir(RUNTIME_STATE_ROOT).catch(() => [] as string[]))
+    out.push({ kind: 'tempdir', name: path.join(RUNTIME_STATE_ROOT, id), remove: () => fs.rm(path.join(RUNTIME_STATE_ROOT, id), { recursive: true, force: true }) });
   for (const d of await fs.readdir(os.tmpdir()).catch(() => [] as string[]))
     if (d.startsWith('isobench-')) out.push({ kind: 'tempdir', name: path.join(os.tmpdir(), d), remove: () => fs.rm(path.join(os.tmpdir(), d), { recursive: true, force: true }) });
-  // Mounts before directories, processes before cgroups.
+  // Mounts before directories, processes before cgroups; a run's state directory goes last.
   const order = ['container', 'process', 'mount', 'netns', 'cgroup', 'tempdir'];
-  const live = await liveRunIds();
-  const isLive = (o: Leftover): boolean => [...live].some((id) => o.name.includes(id));
-  return out.filter((o) => !isLive(o)).sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+  const states = await listStates();
+  const liveIds = states.filter((s) => s.alive && !(opts.ownLock && s.shortId === opts.only)).map((s) => s.shortId);
+  const ownerOf = (o: Leftover): string | undefined => liveIds.find((id) => nameHasShortId(o.name, id));
+  const leftovers: Leftover[] = [];
+  const kept: LeftoverScan['kept'] = [];
+  for (const o of out) {
+    if (opts.only && !nameHasShortId(o.name, opts.only)) continue;
+    const owner = ownerOf(o);
+    if (owner) {
+      const st = states.find((s) => s.shortId === owner)?.state;
+      kept.push({ kind: o.kind, name: o.name, owner: `run ${st?.runId ?? owner} (pid ${st?.owner.pid ?? '?'})` });
+    } else leftovers.push(o);
+  }
+  const isStateDir = (o: Leftover): boolean => o.name.startsWith(`${RUNTIME_STATE_ROOT}/`);
+  leftovers.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || Number(isStateDir(a)) - Number(isStateDir(b)));
+  const deadRuns = states.filter((s) => !liveIds.includes(s.shortId) && s.state && (!opts.only || s.shortId === opts.only)).map((s) => s.state as RunStateData);
+  return { leftovers, kept, deadRuns };
+}
+
+/** Leftovers of dead or unknown owners (what `doctor --cleanup` removes). */
+export async function findLeftovers(layout: CgroupLayout, opts: ScanOptions = {}): Promise<Leftover[]> {
+  return (await scanLeftovers(layout, opts)).leftovers;
+}
+
+/**
+ * Put back the host settings dead runs changed (KSM, cgroup v2 root
+ * controllers). A file a live run also holds is left to that run (it took the
+ * dead run's original as its own and restores it); the dead run's record
+ * stays for a later cleanup, reported in `waiting`.
+ */
+export async function restoreDeadRunSettings(deadRuns: RunStateData[]): Promise<{ restored: string[]; failed: string[]; waiting: string[] }> {
+  const restored: string[] = [];
+  const failed: string[] = [];
+  const waiting: string[] = [];
+  const held = await liveHeldSettings();
+  for (const r of deadRuns)
+    for (const h of r.hostSettings) {
+      if (held.has(h.file)) {
+        waiting.push(`run ${r.runId}: ${h.file} (a live run holds it and restores the host's value)`);
+        continue;
+      }
+      const err = await restoreHostSetting(h);
+      if (err) failed.push(`host setting of run ${r.runId}: ${err}`);
+      else restored.push(`host setting ${h.file} ${h.kind === 'value' ? `back to ${h.original}` : `controllers ${(h.added ?? []).join(' ')} disabled`} (run ${r.runId})`);
+    }
+  return { restored, failed, waiting };
 }
 
 export async function removeLeftovers(items: Leftover[]): Promise<{ removed: string[]; failed: string[] }> {
@@ -124,6 +175,5 @@ export async function removeLeftovers(items: Leftover[]): Promise<{ removed: str
       failed.push(`${item.kind} ${item.name}: ${(e as Error).message}`);
     }
   }
-  // The empty parent cgroup goes last.
   return { removed, failed };
 }

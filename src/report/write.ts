@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { RunResults } from '../results/types.js';
+import { assertRunId, writeFileAtomic } from '../results/io.js';
 import { parseHostSpec, type HostSpec } from '../capacity/index.js';
 import { renderHtmlFromModel } from './html.js';
 import { renderMarkdownFromModel } from './markdown.js';
@@ -18,13 +19,6 @@ import { renderPngsFromModel } from './png.js';
 export function rawBaseFor(reportDir: string, runDir: string): string {
   const rel = path.relative(path.resolve(reportDir), path.resolve(runDir)).split(path.sep).join('/');
   return rel === '' ? './' : `${rel}/`;
-}
-
-function safeRunId(runId: string): string {
-  if (!runId || runId === '.' || runId === '..' || /[/\\\0]/.test(runId)) {
-    throw new Error(`Refusing to write a report for run id ${JSON.stringify(runId)}: it is not a plain directory name.`);
-  }
-  return runId;
 }
 
 /** The host profile the report's capacity section uses (scenarios/hosts/<name>.yaml). */
@@ -50,7 +44,7 @@ export interface WriteReportOptions {
 
 export async function writeReport(results: RunResults, runDir: string, reportsRoot: string, opts: WriteReportOptions = {}): Promise<{ dir: string; index: string }> {
   const root = path.resolve(reportsRoot);
-  const dir = path.join(root, safeRunId(results.runId));
+  const dir = path.join(root, assertRunId(results.runId, `${path.join(runDir, 'results.json')}: runId`));
   await fs.mkdir(root, { recursive: true });
   const tmp = await fs.mkdtemp(path.join(root, `.${results.runId}.tmp-`));
   try {
@@ -84,5 +78,21 @@ export async function writeReport(results: RunResults, runDir: string, reportsRo
     await fs.rm(tmp, { recursive: true, force: true });
     throw e;
   }
+  return { dir, index: path.join(dir, 'index.html') };
+}
+
+/**
+ * Writes reports/compare-<A>-vs-<B>/ (index.html, compare.md). Both ids come
+ * from the results files compared and pass the run-id rule first, so a
+ * crafted file cannot place the folder outside reportsRoot.
+ */
+export async function writeCompareReport(idA: string, idB: string, files: { html: string; markdown: string }, reportsRoot: string): Promise<{ dir: string; index: string }> {
+  const name = `compare-${assertRunId(idA, 'compare: first run')}-vs-${assertRunId(idB, 'compare: second run')}`;
+  const root = path.resolve(reportsRoot);
+  const dir = path.join(root, name);
+  if (path.dirname(dir) !== root) throw new Error(`compare folder ${dir} is not directly under ${root}`);
+  await fs.mkdir(dir, { recursive: true });
+  await writeFileAtomic(path.join(dir, 'index.html'), files.html);
+  await writeFileAtomic(path.join(dir, 'compare.md'), files.markdown);
   return { dir, index: path.join(dir, 'index.html') };
 }

@@ -1,19 +1,79 @@
 /**
- * Reading and writing a run directory. Writes are atomic (temp file + rename)
- * and happen after every measured cell, so a crash loses nothing already
- * measured and never leaves a corrupt results.json.
+ * Reading and writing a run directory. Writes are atomic (temp file, fsync,
+ * rename, fsync of the folder) and happen after every measured cell, so a
+ * crash or power loss loses nothing already measured and never leaves a
+ * corrupt results.json. samples.jsonl is written first and results.json
+ * names its hash, so a reader can tell whether the pair it read matches.
  */
-import { promises as fs, existsSync, statSync } from 'node:fs';
+import { promises as fs, constants as fsConstants, existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { IsobenchError } from '../errors.js';
 import { READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, type RunResults, type SampleRow } from './types.js';
 import { upgradeResults } from './upgrade.js';
 
+/**
+ * The run-id rule: a plain folder name (letters, digits, ".", "_", "-", starting
+ * with a letter or digit, at most 81 characters). Every path built from a run
+ * id, including ids read from results files, passes through here.
+ */
+export const RUN_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/;
+
+export function assertRunId(id: unknown, where: string): string {
+  if (typeof id !== 'string' || !RUN_ID_RE.test(id)) {
+    const shown = typeof id === 'string' ? JSON.stringify(id.length > 60 ? `${id.slice(0, 60)}...` : id) : String(id);
+    throw new IsobenchError('BAD_ARGS', `${where}: run id ${shown} is not a plain name: use 1-81 letters, digits, ".", "_" and "-", starting with a letter or digit (no "/" or "..")`);
+  }
+  return id;
+}
+
+/** Largest file isobench reads as input (a scenario or a results file). */
+export const MAX_INPUT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Read a regular file as text without ever blocking on a FIFO or a device:
+ * it is opened non-blocking and checked with fstat on the same descriptor.
+ */
+export async function readRegularFile(file: string, maxBytes = MAX_INPUT_BYTES): Promise<string> {
+  const fh = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      const what = st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+      throw Object.assign(new Error(`${what}, not a regular file`), { code: 'ENOTREG' });
+    }
+    if (st.size > maxBytes) throw Object.assign(new Error(`${(st.size / 1048576).toFixed(1)} MiB, more than the ${maxBytes / 1048576} MiB isobench reads`), { code: 'EFBIG' });
+    return await fh.readFile('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+let tmpCounter = 0;
+
 export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  await fs.writeFile(tmp, data);
-  await fs.rename(tmp, file);
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${tmpCounter++}.tmp`);
+  const fh = await fs.open(tmp, 'w', 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await fs.rename(tmp, file);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+  // The rename itself is durable only once the folder is synced.
+  const dir = await fs.open(path.dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
 }
 
 export function sampleRows(results: RunResults): SampleRow[] {
@@ -42,10 +102,49 @@ export function sampleRows(results: RunResults): SampleRow[] {
   return rows;
 }
 
-export async function writeResults(runDir: string, results: RunResults): Promise<void> {
-  await writeFileAtomic(path.join(runDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+const writeQueues = new Map<string, Promise<void>>();
+
+export function samplesText(results: RunResults): string {
   const lines = sampleRows(results).map((r) => JSON.stringify(r));
-  await writeFileAtomic(path.join(runDir, 'samples.jsonl'), lines.length ? `${lines.join('\n')}\n` : '');
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+/**
+ * Write samples.jsonl, then results.json naming its hash. Writes to one run
+ * directory are serialised (a forced exit may write while the run's last
+ * write is under way), so the newest snapshot is the one that stays.
+ */
+export function writeResults(runDir: string, results: RunResults): Promise<void> {
+  const key = path.resolve(runDir);
+  const prev = writeQueues.get(key) ?? Promise.resolve();
+  const next = prev
+    .catch(() => undefined)
+    .then(async () => {
+      const samples = samplesText(results);
+      await writeFileAtomic(path.join(runDir, 'samples.jsonl'), samples);
+      const withHash: RunResults = { ...results, samples: { file: 'samples.jsonl', rows: samples ? samples.split('\n').length - 1 : 0, sha256: createHash('sha256').update(samples).digest('hex') } };
+      await writeFileAtomic(path.join(runDir, 'results.json'), `${JSON.stringify(withHash, null, 2)}\n`);
+    });
+  writeQueues.set(key, next);
+  void next.finally(() => {
+    if (writeQueues.get(key) === next) writeQueues.delete(key);
+  }).catch(() => undefined);
+  return next;
+}
+
+/**
+ * results.json and the samples.jsonl that matches it. A writer may replace
+ * both between the two reads; the hash tells, and the pair is read again.
+ */
+export async function loadResultsWithSamples(runDir: string): Promise<{ results: RunResults; samples: string }> {
+  for (let attempt = 0; ; attempt++) {
+    const results = await loadResults(runDir);
+    const samples = await readRegularFile(path.join(runDir, 'samples.jsonl')).catch(() => '');
+    const want = results.samples?.sha256;
+    if (!want || createHash('sha256').update(samples).digest('hex') === want) return { results, samples };
+    if (attempt >= 20) throw new IsobenchError('BAD_RESULTS', `${runDir}: samples.jsonl does not match results.json (a writer is still running, or the files were edited by hand)`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 const resultsShape = z
@@ -74,10 +173,14 @@ const resultsShape = z
 
 /** Resolve "run id or run dir" to a directory holding results.json. */
 export function resolveRunDir(ref: string, resultsRoot: string): string {
-  const candidates = [ref, path.join(resultsRoot, ref)];
+  const candidates = [ref, ...(RUN_ID_RE.test(ref) ? [path.join(resultsRoot, ref)] : [])];
   for (const c of candidates) {
-    if (existsSync(c) && statSync(c).isDirectory() && existsSync(path.join(c, 'results.json'))) return path.resolve(c);
-    if (existsSync(c) && statSync(c).isFile() && path.basename(c) === 'results.json') return path.resolve(path.dirname(c));
+    try {
+      if (existsSync(c) && statSync(c).isDirectory() && existsSync(path.join(c, 'results.json'))) return path.resolve(c);
+      if (existsSync(c) && statSync(c).isFile() && path.basename(c) === 'results.json') return path.resolve(path.dirname(c));
+    } catch {
+      /* ENAMETOOLONG and friends: not a run */
+    }
   }
   throw new IsobenchError('BAD_ARGS', `no run "${ref}": expected a run id under ${resultsRoot}/ or a run directory holding results.json (see ls ${resultsRoot})`);
 }
@@ -89,16 +192,17 @@ export async function loadResults(runDir: string): Promise<RunResults> {
 
 /** A run id, a run directory, or a path to any results JSON file (e.g. a recorded one). */
 export async function loadResultsRef(ref: string, resultsRoot: string): Promise<RunResults> {
-  if (ref.endsWith('.json') && existsSync(ref) && statSync(ref).isFile()) return loadResultsFile(ref);
+  if (ref.endsWith('.json') && existsSync(ref)) return loadResultsFile(ref);
   return loadResults(resolveRunDir(ref, resultsRoot));
 }
 
 export async function loadResultsFile(file: string): Promise<RunResults> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readRegularFile(file);
   } catch (e) {
-    throw new IsobenchError('BAD_RESULTS', `${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    const err = e as NodeJS.ErrnoException;
+    throw new IsobenchError('BAD_RESULTS', `${file}: cannot read (${err.code === 'ENOTREG' || err.code === 'EFBIG' ? err.message : (err.code ?? String(e))})`);
   }
   let data: unknown;
   try {

@@ -213,6 +213,8 @@ export interface RunResults {
   placement?: Placement;
   /** Set when measurements succeeded but cleanup did not: what is left, how to remove it. */
   cleanupFailed?: { leftovers: string[]; hint: string };
+  /** The samples.jsonl written with this results.json (written and fsynced first): a reader checks the hash to know both match. */
+  samples?: { file: 'samples.jsonl'; rows: number; sha256: string };
 }
 
 export interface Placement {

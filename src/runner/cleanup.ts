@@ -18,12 +18,17 @@ interface Entry {
 export class CleanupRegistry {
   private entries: Entry[] = [];
   private nextId = 1;
+  private releasing: Promise<CleanupFailure[]> | undefined;
   readonly failures: CleanupFailure[] = [];
+
+  /** Called when an entry is added or released (the run's state file lists what is held). */
+  constructor(private readonly hooks: { added?: (label: string) => void; released?: (label: string) => void } = {}) {}
 
   /** Register a release action; returns a function that releases just this one (idempotent). */
   add(label: string, release: () => Promise<void> | void): () => Promise<void> {
     const entry: Entry = { id: this.nextId++, label, release };
     this.entries.push(entry);
+    this.hooks.added?.(label);
     return () => this.releaseOne(entry.id);
   }
 
@@ -34,6 +39,7 @@ export class CleanupRegistry {
   private async runEntry(entry: Entry): Promise<void> {
     try {
       await entry.release();
+      this.hooks.released?.(entry.label);
     } catch (e) {
       this.failures.push({ label: entry.label, error: e instanceof Error ? e.message : String(e) });
     }
@@ -46,13 +52,23 @@ export class CleanupRegistry {
     if (entry) await this.runEntry(entry);
   }
 
-  /** Release everything, newest first. Returns the failures of this call. */
-  async releaseAll(): Promise<CleanupFailure[]> {
+  /**
+   * Release everything, newest first. Returns the failures of this call. A
+   * call while a release is under way (a second Ctrl-C during the final
+   * cleanup) joins it instead of releasing in parallel, so the order holds.
+   */
+  releaseAll(): Promise<CleanupFailure[]> {
+    if (this.releasing) return this.releasing;
     const before = this.failures.length;
-    while (this.entries.length > 0) {
-      const entry = this.entries.pop();
-      if (entry) await this.runEntry(entry);
-    }
-    return this.failures.slice(before);
+    this.releasing = (async () => {
+      while (this.entries.length > 0) {
+        const entry = this.entries.pop();
+        if (entry) await this.runEntry(entry);
+      }
+      return this.failures.slice(before);
+    })().finally(() => {
+      this.releasing = undefined;
+    });
+    return this.releasing;
   }
 }

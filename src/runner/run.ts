@@ -21,14 +21,17 @@ import { preflight } from './preflight.js';
 import { startInstance } from './lifecycle.js';
 import { createBackend } from './backends.js';
 import { BenchNet } from '../net/bench.js';
-import { RUNTIME_STATE_ROOT, OWNER_FILE } from '../host/leftovers.js';
+import { removeEmptyParents } from '../host/cgroup.js';
+import { makeHostSettingGuard, setHostSettingGuard } from '../host/settings.js';
+import type { RunState } from './state.js';
+import { acquireRun, carriedCellProblems, resumeScenario } from './resume.js';
 import type { Backend, BackendContext, ExecResult, Instance, InstanceSpec } from '../backends/types.js';
 import { getWorkload } from '../workloads/registry.js';
 import '../workloads/index.js';
 import type { MetricDecl, MetricValue, StartedInstance, Workload, WorkloadContext } from '../workloads/types.js';
 import { ParseError } from '../workloads/types.js';
 import { SCHEMA_VERSION, type BackendResult, type Cell, type MetricResult, type RunResults, type Warning } from '../results/types.js';
-import { loadResults, resolveRunDir, writeResults } from '../results/io.js';
+import { assertRunId, loadResults, resolveRunDir, writeResults } from '../results/io.js';
 import { summarize } from '../stats/index.js';
 import { computeComparisons } from '../stats/comparisons.js';
 import { adaptiveUndecided } from './adaptive.js';
@@ -42,8 +45,16 @@ export const TOOL_VERSION = '0.1.0';
 /** The registry of the run in progress, so a second Ctrl-C can still release what it holds. */
 export let activeCleanup: CleanupRegistry | undefined;
 
+/**
+ * The run in progress, for a forced exit (second Ctrl-C): `finish` releases
+ * in the registry's order (joining a release under way), writes the partial
+ * results.json and drops the run's lock. Resolves once all that is done.
+ */
+export let activeRun: { runDir: string; finish: (reason: string) => Promise<void> } | undefined;
+
 export interface RunOptions {
-  scenarioFile: string;
+  /** The scenario; a resume without it uses the scenario the run recorded. */
+  scenarioFile?: string;
   /** Keep only these backends: kinds (native, container, vm) or keys (container:runsc). */
   backends?: string[];
   runId?: string;
@@ -93,8 +104,6 @@ export function shortIdOf(runId: string): string {
   return createHash('sha256').update(runId).digest('hex').slice(0, 6);
 }
 
-const RUN_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/;
-
 function pickCpus(s: Scenario, host: HostFacts): number[] {
   // The last `vcpus` CPUs ("auto"): the rest stay for the harness and the traffic peers.
   return planCpus(s.instance, host.cpus).instanceCpus;
@@ -113,10 +122,51 @@ function safeFile(s: string): string {
 }
 
 export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
-  const loaded = await loadScenario(opts.scenarioFile);
-  const scenario = loaded.scenario;
   const host = await hostFacts();
+  // Resume: lock the run first, then trust only what the lock protects.
+  let previous: RunResults | undefined;
+  let runId: string;
+  let runDir: string;
+  let scenario: Scenario;
+  let scenarioFile: string;
+  let runState: RunState | undefined;
+  if (opts.resume) {
+    runDir = resolveRunDir(opts.resume, opts.resultsRoot);
+    runId = assertRunId((await loadResults(runDir)).runId, `${path.join(runDir, 'results.json')}: runId`);
+    runState = await acquireRun(runId, shortIdOf(runId), host.cgroup, (t) => process.stderr.write(`${t}\n`));
+    try {
+      previous = await loadResults(runDir);
+      if (previous.runId !== runId) throw new IsobenchError('BAD_RESULTS', `${runDir}: results.json changed its runId while the lock was taken`);
+      if (previous.status === 'complete') throw new IsobenchError('BAD_ARGS', `run ${runId} is already complete; nothing to resume`);
+      scenario = await resumeScenario(previous, runDir, opts.scenarioFile);
+      const bad = carriedCellProblems(previous, scenario);
+      if (bad.length) throw new IsobenchError('BAD_RESULTS', `${path.join(runDir, 'results.json')}: ${bad.length} carried-over cell problem(s); the run cannot be resumed`, { details: bad.slice(0, 20).map((b) => `  ${b}`) });
+      scenarioFile = opts.scenarioFile ?? previous.scenarioFile;
+    } catch (e) {
+      await runState.release().catch(() => undefined);
+      throw e;
+    }
+  } else {
+    if (opts.scenarioFile === undefined) throw new IsobenchError('BAD_ARGS', 'run: a scenario file is required (or --resume <run-id>)');
+    scenarioFile = opts.scenarioFile;
+    scenario = (await loadScenario(scenarioFile)).scenario;
+    runId = opts.runId ?? makeRunId(scenario.name);
+    assertRunId(runId, '--run-id');
+    runDir = path.join(opts.resultsRoot, runId);
+  }
+  try {
+    return await runLocked({ ...opts, scenarioFile }, { host, scenario, runId, runDir, ...(previous ? { previous } : {}), ...(runState ? { runState } : {}) });
+  } catch (e) {
+    await runState?.release().catch(() => undefined);
+    throw e;
+  }
+}
 
+async function runLocked(
+  opts: RunOptions & { scenarioFile: string },
+  given: { host: HostFacts; scenario: Scenario; runId: string; runDir: string; previous?: RunResults; runState?: RunState },
+): Promise<RunOutcome> {
+  const { host, scenario, runId, runDir, previous } = given;
   let entries = scenario.backends.map(resolveBackend);
   if (opts.backends && opts.backends.length > 0) {
     const want = opts.backends;
@@ -135,21 +185,6 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
       return w;
     });
 
-  // Resume: reuse the run directory and every repetition already measured.
-  let previous: RunResults | undefined;
-  let runId: string;
-  let runDir: string;
-  if (opts.resume) {
-    runDir = resolveRunDir(opts.resume, opts.resultsRoot);
-    previous = await loadResults(runDir);
-    runId = previous.runId;
-    if (previous.status === 'complete') throw new IsobenchError('BAD_ARGS', `run ${runId} is already complete; nothing to resume`);
-  } else {
-    runId = opts.runId ?? makeRunId(scenario.name);
-    if (!RUN_ID_RE.test(runId)) throw new IsobenchError('BAD_ARGS', `--run-id "${runId}": use letters, digits, ".", "_" and "-" only (no "/" or "..")`);
-    runDir = path.join(opts.resultsRoot, runId);
-  }
-
   const workRoot = opts.workRoot ?? os.tmpdir();
   preflight({ scenario, host, kinds: entries.map((e) => e.kind), resultsRoot: opts.resultsRoot, workRoot, file: opts.scenarioFile });
 
@@ -165,10 +200,15 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   await fs.mkdir(path.join(runDir, 'raw'), { recursive: true });
 
   const shortId = shortIdOf(runId);
-  const cleanup = new CleanupRegistry();
+  // The run's state file (owner pid and start time, claimed names, host settings' originals) exists before any resource.
+  const runState = given.runState ?? (await acquireRun(runId, shortId, host.cgroup));
+  given.runState = runState; // the caller releases it if anything below throws before the run's own end
+  const cleanup = new CleanupRegistry({
+    added: (label) => void runState.recordResource(label).catch(() => undefined),
+    released: (label) => void runState.forgetResource(label).catch(() => undefined),
+  });
   activeCleanup = cleanup;
-  // Mark the run as live so `doctor --cleanup` in another shell leaves its resources alone.
-  await markRunOwner(shortId, cleanup);
+  setHostSettingGuard(makeHostSettingGuard(runState, cleanup));
   const progress = new Progress(opts.quiet);
   const warnings: Warning[] = [];
   const startedAt = previous?.startedAt ?? new Date().toISOString();
@@ -268,10 +308,51 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     return r;
   };
 
-  await save();
-
   let exitCode = 0;
   let finalResults: RunResults | undefined;
+  /**
+   * The end of every run, once: stop instances, release in the registry's
+   * order, write the final results.json, drop empty cgroup parents and the
+   * run's lock. A forced exit (second Ctrl-C) calls it too, or joins the call
+   * under way, so order and the final write hold even then.
+   */
+  let finishing: Promise<void> | undefined;
+  const finish = (forced?: string): Promise<void> =>
+    (finishing ??= (async () => {
+      if (forced) {
+        aborted = true;
+        statusReason ??= `interrupted (${forced}, forced)`;
+      }
+      // A frozen instance cannot die: thaw every idle instance before stopping it.
+      await freezer.thawAll().catch(() => undefined);
+      const stops = live.flatMap((lb) => [...lb.extras, lb.instance]).map((i) => i?.stop().catch(() => undefined));
+      // A forced exit does not wait long for a stop that hangs: the registry kills what is left.
+      await (forced ? Promise.race([Promise.all(stops), new Promise((r) => setTimeout(r, 5000).unref())]) : Promise.all(stops));
+      const failures = await cleanup.releaseAll();
+      activeCleanup = undefined;
+      setHostSettingGuard(undefined);
+      await removeEmptyParents().catch(() => undefined);
+      // Complete only when nothing went wrong; failed only when a run error left nothing measured.
+      const anyMeasured = [...cells.values()].some((c) => [...c.metrics.values()].some((m) => m.values.length > 0));
+      const status: RunResults['status'] =
+        !statusReason && !aborted ? 'complete' : statusReason?.startsWith('run failed') && !anyMeasured ? 'failed' : 'partial';
+      finalResults = snapshot(status, new Date().toISOString());
+      if (failures.length > 0) {
+        finalResults.cleanupFailed = {
+          leftovers: failures.map((f) => `${f.label}: ${f.error}`),
+          hint: 'run `isobench doctor --cleanup` to remove isobench leftovers (names start with isobench-)',
+        };
+        exitCode = exitCode || 1;
+      }
+      await writeResults(runDir, finalResults);
+      // The lock and state go only when nothing is left to restore; otherwise `doctor --cleanup` finds them once this process is gone.
+      if (failures.length === 0 && runState.hostSettings().length === 0) await runState.release();
+      activeRun = undefined;
+    })());
+  activeRun = { runDir, finish: (reason) => finish(reason) };
+
+  await save();
+
   try {
     const needsNet = workloads.some((w) => w.needsNetwork);
     const needsImage = entries.some((e) => e.kind !== 'native');
@@ -483,34 +564,9 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     if (!(e instanceof IsobenchError)) warnings.push({ code: 'UNEXPECTED', message: (e as Error).stack ?? String(e) });
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    await freezer.thawAll();
-    for (const lb of live) {
-      for (const i of [...lb.extras, lb.instance]) await i?.stop().catch(() => undefined);
-    }
-    const failures = await cleanup.releaseAll();
-    activeCleanup = undefined;
-    // Complete only when nothing went wrong; failed only when a run error left nothing measured.
-    const anyMeasured = [...cells.values()].some((c) => [...c.metrics.values()].some((m) => m.values.length > 0));
-    const status: RunResults['status'] =
-      !statusReason && !aborted ? 'complete' : statusReason?.startsWith('run failed') && !anyMeasured ? 'failed' : 'partial';
-    finalResults = snapshot(status, new Date().toISOString());
-    if (failures.length > 0) {
-      finalResults.cleanupFailed = {
-        leftovers: failures.map((f) => `${f.label}: ${f.error}`),
-        hint: 'run `isobench doctor --cleanup` to remove isobench leftovers (names start with isobench-)',
-      };
-      exitCode = exitCode || 1;
-    }
-    await writeResults(runDir, finalResults);
+    await finish();
   }
-  return { runDir, results: finalResults, exitCode };
-}
-
-async function markRunOwner(shortId: string, cleanup: CleanupRegistry): Promise<void> {
-  const dir = path.join(RUNTIME_STATE_ROOT, shortId);
-  await fs.mkdir(dir, { recursive: true });
-  await fs.writeFile(path.join(dir, OWNER_FILE), String(process.pid));
-  cleanup.add(`dir ${dir}`, () => fs.rm(dir, { recursive: true, force: true }));
+  return { runDir, results: finalResults ?? snapshot('partial', new Date().toISOString()), exitCode };
 }
 
 function keyOf(e: ResolvedBackend): string {

@@ -3,13 +3,13 @@
  *   <file>:<line>: <field.path>: <what is wrong and what is allowed>
  * and the whole set is thrown as one IsobenchError (exit 2); nothing runs.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { IsobenchError } from '../errors.js';
 import { scenarioSchema, resolveBackend, backendKey, RUN_KEYS, type Scenario } from './schema.js';
 import { allWorkloads } from '../workloads/registry.js';
+import { readRegularFile } from '../results/io.js';
 
 export interface LoadedScenario {
   file: string;
@@ -28,17 +28,27 @@ function lineOf(doc: ReturnType<typeof parseDocument>, counter: LineCounter, p: 
   return undefined;
 }
 
-/** Position of a key (not its value) in a map, for unknown-key errors. */
-function keyLine(doc: ReturnType<typeof parseDocument>, counter: LineCounter, parent: readonly PropertyKey[], key: string): number | undefined {
+/**
+ * Line of each key (not its value) in the map at `parent`, built once per map
+ * so reporting many unknown keys stays linear.
+ */
+function keyLines(doc: ReturnType<typeof parseDocument>, counter: LineCounter, parent: readonly PropertyKey[]): Map<string, number> {
+  const lines = new Map<string, number>();
   const node = parent.length === 0 ? doc.contents : doc.getIn(parent as unknown[], true);
   if (isMap(node)) {
     for (const pair of node.items) {
       const k = pair.key as YamlNode | null;
-      if (k && 'value' in k && String((k as { value: unknown }).value) === key && k.range) return counter.linePos(k.range[0]).line;
+      if (k && 'value' in k && k.range) {
+        const name = String((k as { value: unknown }).value);
+        if (!lines.has(name)) lines.set(name, counter.linePos(k.range[0]).line);
+      }
     }
   }
-  return lineOf(doc, counter, parent);
+  return lines;
 }
+
+/** Beyond this many unknown keys in one map, they are summarised in one line. */
+const MAX_UNKNOWN_LINES = 10;
 
 function fieldPath(p: readonly PropertyKey[]): string {
   if (p.length === 0) return '(top level)';
@@ -110,14 +120,20 @@ export function validateScenarioData(
       // "at least one workload" is noise when the only workload given was misspelt.
       if (issue.code === 'custom' && unknownAt.has(issue.path.join('.'))) continue;
       if (issue.code === 'unrecognized_keys') {
+        const isWorkloads = issue.path.length === 1 && issue.path[0] === 'workloads';
+        const allowed = isWorkloads ? allWorkloads().map((w) => w.name) : knownKeys(raw, issue.path);
+        const lines = doc && counter ? keyLines(doc, counter, issue.path) : undefined;
+        const what = isWorkloads ? 'workload' : 'key';
+        if (issue.keys.length > MAX_UNKNOWN_LINES) {
+          const first = issue.keys[0] ?? '';
+          const shownKeys = issue.keys.slice(0, 3).map((k) => `"${k.length > 40 ? `${k.slice(0, 40)}...` : k}"`).join(', ');
+          problems.push(`${at(lines?.get(first) ?? (doc && counter ? lineOf(doc, counter, issue.path) : undefined))}: ${fieldPath(issue.path)}: ${issue.keys.length} unknown ${what}s (${shownKeys}, ...); allowed: ${allowed.join(', ')}`);
+          continue;
+        }
         for (const key of issue.keys) {
-          const isWorkloads = issue.path.length === 1 && issue.path[0] === 'workloads';
-          const allowed = isWorkloads ? allWorkloads().map((w) => w.name) : knownKeys(raw, issue.path);
           const hint = nearest(key, allowed);
-          const line = doc && counter ? keyLine(doc, counter, issue.path, key) : undefined;
-          problems.push(
-            `${at(line)}: ${fieldPath([...issue.path, key])}: unknown ${isWorkloads ? 'workload' : 'key'} "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${allowed.join(', ')}`,
-          );
+          const line = lines?.get(key) ?? (doc && counter ? lineOf(doc, counter, issue.path) : undefined);
+          problems.push(`${at(line)}: ${fieldPath([...issue.path, key])}: unknown ${what} "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${allowed.join(', ')}`);
         }
         continue;
       }
@@ -139,6 +155,11 @@ export function validateScenarioData(
     problems.push(`${at(doc && counter ? lineOf(doc, counter, ['adaptive', 'maxRepetitions']) : undefined)}: adaptive.maxRepetitions: must be >= repetitions (${scenario.repetitions})`);
   if (Array.isArray(scenario.instance.cpus) && new Set(scenario.instance.cpus).size !== scenario.instance.cpus.length)
     problems.push(`${at(doc && counter ? lineOf(doc, counter, ['instance', 'cpus']) : undefined)}: instance.cpus: lists a CPU twice`);
+  // More vCPUs than pinned CPUs would time-share them and measure contention, not isolation.
+  if (Array.isArray(scenario.instance.cpus) && scenario.instance.vcpus > scenario.instance.cpus.length)
+    problems.push(
+      `${at(doc && counter ? lineOf(doc, counter, ['instance', 'vcpus']) : undefined)}: instance.vcpus: ${scenario.instance.vcpus} vCPUs on ${scenario.instance.cpus.length} pinned CPU(s) (instance.cpus); list at least ${scenario.instance.vcpus} CPUs or lower vcpus`,
+    );
   return problems.length ? { problems } : { scenario, problems };
 }
 
@@ -190,34 +211,106 @@ function levenshtein(a: string, b: string): number {
   return dp[b.length] ?? 0;
 }
 
-/** Parse YAML text; returns problems (YAML syntax errors, then schema problems). */
+/** Offset of the first key repeated within one map, walking the document without recursion. */
+function firstDuplicateKey(doc: ReturnType<typeof parseDocument>): number | undefined {
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        const k = pair.key as YamlNode | null;
+        const v = k && typeof k === 'object' && 'value' in k ? (k as { value: unknown }).value : k;
+        if (v !== null && typeof v !== 'object') {
+          if (seen.has(v)) return k?.range?.[0] ?? 0;
+          seen.add(v);
+        }
+        stack.push(pair.value);
+      }
+    } else if (isSeq(node)) for (const item of node.items) stack.push(item);
+  }
+  return undefined;
+}
+
+/** Aliases one document may expand (YAML's own "billion laughs" guard). */
+const MAX_ALIAS_COUNT = 100;
+
+/** Parse YAML text; returns problems (YAML syntax errors, then schema problems). Never throws on bad input. */
 export function parseScenarioText(text: string, file: string): { scenario?: Scenario; problems: string[] } {
+  try {
+    return parseScenarioTextUnguarded(text, file);
+  } catch (e) {
+    // Deep nesting overflows the parser's or validator's stack; anything else unforeseen is still one line.
+    const why = e instanceof RangeError ? 'nested too deeply' : String((e as Error).message ?? e).split('\n')[0];
+    return { problems: [`${file}: cannot read this scenario: ${why}`] };
+  }
+}
+
+/** Deepest flow nesting ([ and {) outside quotes: a cheap scan before the parser recurses. */
+export function flowDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else if (c === '\\' && quote === '"') i++;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '[' || c === '{') max = Math.max(max, ++depth);
+    else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+    else if (c === '\n') quote = undefined;
+  }
+  return max;
+}
+
+/** Flow nesting a scenario may use; real ones use two or three levels. */
+const MAX_FLOW_DEPTH = 64;
+
+function parseScenarioTextUnguarded(text: string, file: string): { scenario?: Scenario; problems: string[] } {
+  if (flowDepth(text) > MAX_FLOW_DEPTH) return { problems: [`${file}: invalid YAML: nested deeper than ${MAX_FLOW_DEPTH} levels of [ ] or { }`] };
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  // yaml's own duplicate-key check compares each key with every earlier one (quadratic: 400k keys never end); ours is linear.
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, logLevel: 'error' });
+  if (doc.errors.length === 0) {
+    const dup = firstDuplicateKey(doc);
+    if (dup !== undefined) return { problems: [`${file}:${counter.linePos(dup).line}: invalid YAML: Map keys must be unique`] };
+  }
   if (doc.errors.length > 0) {
     return {
-      problems: doc.errors.map((e) => {
+      problems: doc.errors.slice(0, 20).map((e) => {
         const line = e.linePos?.[0]?.line ?? (e.pos ? counter.linePos(e.pos[0]).line : undefined);
         const msg = e.message.split('\n')[0] ?? e.message;
         return `${file}${line ? `:${line}` : ''}: invalid YAML: ${msg.replace(/ at line \d+, column \d+:?$/, '')}`;
       }),
     };
   }
-  const raw = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    if (e instanceof ReferenceError || /alias/i.test(String((e as Error).message)))
+      return { problems: [`${file}: invalid YAML: aliases expand too far (more than ${MAX_ALIAS_COUNT}); write the values out instead of nesting aliases`] };
+    throw e;
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !isMap(doc.contents) || isSeq(doc.contents)) {
     return { problems: [`${file}:1: (top level): expected a mapping with name, backends and workloads`] };
   }
   return validateScenarioData(raw, file, doc, counter);
 }
 
+/** Largest scenario file read: real ones are a few KiB. */
+export const MAX_SCENARIO_BYTES = 1024 * 1024;
+
 export async function loadScenario(file: string): Promise<LoadedScenario> {
   const shown = path.relative(process.cwd(), file) || file;
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = await readRegularFile(file, MAX_SCENARIO_BYTES);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new IsobenchError('BAD_SCENARIO', `${shown}: cannot read scenario file (${code ?? String(e)}); see 'isobench scenarios list'`);
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOTREG' || err.code === 'EFBIG' ? err.message : (err.code ?? String(e));
+    throw new IsobenchError('BAD_SCENARIO', `${shown.length > 200 ? `${shown.slice(0, 200)}...` : shown}: cannot read scenario file (${why}); see 'isobench scenarios list'`);
   }
   const { scenario, problems } = parseScenarioText(text, shown);
   if (!scenario || problems.length > 0) {

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { execa } from 'execa';
-import { mkdtempSync, readFileSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { isobench, ROOT } from '../helpers/cli.js';
@@ -31,7 +32,8 @@ beforeAll(() => {
 afterAll(() => rmSync(resultsRoot, { recursive: true, force: true }));
 
 describe('signals and resume', () => {
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  // SIGHUP is what closing the terminal sends: handled like SIGTERM.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     it(`${sig} mid-run keeps a partial result, removes everything, and resume completes it`, async () => {
       const id = `sig-${sig.toLowerCase()}`;
       const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'run', 'test/fixtures/scenarios/native-short.yaml', '--run-id', id, '--no-report'], {
@@ -58,6 +60,8 @@ describe('signals and resume', () => {
       expect(isobenchCgroups().filter((c) => c.includes(shortIdOf(partial.runId)))).toEqual([]);
       const ns = String((await execa('ip', ['netns', 'list'])).stdout);
       expect(ns).not.toContain(`isobench-${shortIdOf(partial.runId)}`);
+      // The run's lock and state are gone: nothing was left to restore.
+      expect(existsSync(`/run/isobench/${shortIdOf(partial.runId)}`)).toBe(false);
 
       const resumed = await isobench(['run', 'test/fixtures/scenarios/native-short.yaml', '--resume', id, '--no-report'], env());
       expect(resumed.code).toBe(0);
@@ -75,6 +79,80 @@ describe('signals and resume', () => {
   }
 });
 
+describe('forced exit and resume safety', () => {
+  it('a second SIGINT forces the exit, still releases everything in order and writes a valid partial results.json', async () => {
+    const id = 'double-sigint';
+    const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'run', 'test/fixtures/scenarios/native-short.yaml', '--run-id', id, '--no-report'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env() },
+      reject: false,
+      stdin: 'ignore',
+    });
+    const f = path.join(resultsRoot, id, 'results.json');
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !(existsSync(f) && readFileSync(f, 'utf8').includes('"repetitions": [\n'))) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(String(r.stderr)).toMatch(/SIGINT again: forcing exit/);
+    const partial = load(id);
+    expect(partial.status).toBe('partial');
+    expect(partial.endedAt).not.toBe(null);
+    expect(partial.statusReason).toMatch(/interrupted/);
+    const sid = shortIdOf(partial.runId);
+    expect(isobenchCgroups().filter((c) => c.includes(sid))).toEqual([]);
+    expect(String((await execa('ip', ['netns', 'list'])).stdout)).not.toContain(`isobench-${sid}`);
+    expect(existsSync(`/run/isobench/${sid}`)).toBe(false);
+    expect(readdirSync(os.tmpdir()).filter((d) => d.startsWith(`isobench-${sid}-`))).toEqual([]);
+    // The results pair is consistent.
+    const samples = readFileSync(path.join(resultsRoot, id, 'samples.jsonl'), 'utf8');
+    expect(createHash('sha256').update(samples).digest('hex')).toBe(partial.samples?.sha256);
+
+    // A resume with a scenario that differs from the recorded one is refused with a diff...
+    const changed = path.join(resultsRoot, 'changed.yaml');
+    writeFileSync(changed, readFileSync(path.join(ROOT, 'test/fixtures/scenarios/native-short.yaml'), 'utf8').replace('repetitions: 2', 'repetitions: 3'));
+    const refused = await isobench(['run', changed, '--resume', id, '--no-report'], env());
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/differs from the scenario run double-sigint recorded/);
+    expect(refused.stderr).toContain('repetitions: recorded 2, given 3');
+    expect(existsSync(`/run/isobench/${sid}`)).toBe(false);
+    // ...and without a file the recorded scenario completes it.
+    const resumed = await isobench(['run', '--resume', id, '--no-report'], env());
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(load(id).status).toBe('complete');
+  });
+});
+
+describe('SIGKILL then resume', () => {
+  it('a resume of a killed run removes what the dead attempt left, then completes it', async () => {
+    const id = 'killed-resume';
+    const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'run', 'test/fixtures/scenarios/native-short.yaml', '--run-id', id, '--no-report'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env() },
+      reject: false,
+      stdin: 'ignore',
+    });
+    const f = path.join(resultsRoot, id, 'results.json');
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !(existsSync(f) && readFileSync(f, 'utf8').includes('"repetitions": [\n'))) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGKILL');
+    await child;
+    const sid = shortIdOf(id);
+    // The dead attempt's state (its lock) and temp folder are still there: no handler ran.
+    expect(existsSync(`/run/isobench/${sid}/state.json`)).toBe(true);
+    expect(readdirSync(os.tmpdir()).filter((d) => d.startsWith(`isobench-${sid}-`)).length).toBeGreaterThan(0);
+    const resumed = await isobench(['run', '--resume', id, '--no-report'], env());
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/removed \d+ leftover\(s\) of the earlier attempt/);
+    expect(load(id).status).toBe('complete');
+    expect(isobenchCgroups().filter((c) => c.includes(sid))).toEqual([]);
+    expect(readdirSync(os.tmpdir()).filter((d) => d.startsWith(`isobench-${sid}-`))).toEqual([]);
+    expect(existsSync(`/run/isobench/${sid}`)).toBe(false);
+  });
+});
+
 describe('timeouts', () => {
   it('a workload that runs past workloadSeconds is killed, recorded as failed, and the run goes on', async () => {
     const t0 = Date.now();
@@ -86,7 +164,8 @@ describe('timeouts', () => {
     expect(cpu.state).toBe('failed');
     expect(cpu.state === 'failed' && cpu.error).toMatch(/did not finish within 8 s/);
     expect(res.cells.find((c) => c.workload === 'memory')!.state).toBe('complete');
-    const sysbench = await execa('pgrep', ['-f', 'sysbench cpu'], { reject: false });
+    // The hung tool is the one with --time=30 (other runs on a shared host may run sysbench too).
+    const sysbench = await execa('pgrep', ['-f', 'sysbench cpu .*--time=30 '], { reject: false });
     expect(String(sysbench.stdout)).toBe('');
     expect(isobenchCgroups().filter((c) => c.includes(shortIdOf(res.runId)))).toEqual([]);
   });

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isobench } from '../helpers/cli.js';
@@ -81,5 +82,82 @@ describe('isobench compare (CLI, recorded results)', () => {
   it('a bad threshold is bad input', async () => {
     const r = await isobench(['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json', '--fail-on-regression', 'ten'], env);
     expect(r.code).toBe(2);
+  });
+});
+
+describe('crafted input to the CLI: exit 2, one line, nothing written outside reports/', () => {
+  const work = mkdtempSync(path.join(os.tmpdir(), 'ib-crafted-'));
+  const reports = path.join(work, 'reports');
+  const results = path.join(work, 'results');
+  const env = { ISOBENCH_REPORTS: reports, ISOBENCH_RESULTS: results };
+  const evilTarget = path.join(os.tmpdir(), `ib-evil-${process.pid}`);
+  afterAll(() => {
+    rmSync(work, { recursive: true, force: true });
+    rmSync(evilTarget, { recursive: true, force: true });
+  });
+  const crafted = (runId: string, name: string): string => {
+    const r = JSON.parse(readFileSync('test/fixtures/results/run-a.json', 'utf8')) as { runId: string };
+    r.runId = runId;
+    const f = path.join(work, name);
+    writeFileSync(f, JSON.stringify(r));
+    return f;
+  };
+
+  it('compare with a runId that climbs out of reports/ is refused', async () => {
+    const evil = crafted(`x/../../../../../../..${evilTarget}`, 'evil.json');
+    const r = await isobench(['compare', 'test/fixtures/results/run-a.json', evil], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/compare: second run: run id .* is not a plain name/);
+    expect(existsSync(evilTarget)).toBe(false);
+    expect(existsSync(reports) ? readdirSync(reports) : []).toEqual([]);
+  });
+
+  it('report of a run whose results claim another id, "..", or a 300-character id is refused', async () => {
+    for (const [id, dir] of [
+      ['other-run', 'mine'],
+      ['..', 'dots'],
+      ['x'.repeat(300), 'long'],
+    ] as const) {
+      mkdirSync(path.join(results, dir), { recursive: true });
+      writeFileSync(path.join(results, dir, 'results.json'), readFileSync(crafted(id, `${dir}.json`)));
+      const r = await isobench(['report', dir], env);
+      expect(r.code, id).toBe(2);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    }
+    expect(existsSync(reports) ? readdirSync(reports) : []).toEqual([]);
+  });
+
+  it('run: an empty, dotted or overlong --run-id and a missing scenario are bad input', async () => {
+    for (const id of ['', '..', 'a/b', 'x'.repeat(300)]) {
+      const r = await isobench(['run', 'test/fixtures/scenarios/native-short.yaml', '--run-id', id, '--no-report'], env);
+      expect(r.code, JSON.stringify(id)).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/--run-id: run id .* is not a plain name/);
+    }
+    const none = await isobench(['run'], env);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/a scenario file is required/);
+    expect(existsSync(results) ? readdirSync(results).filter((d) => !['mine', 'dots', 'long'].includes(d)) : []).toEqual([]);
+  });
+
+  it('validate goes on after a FIFO and an alias bomb, one line each', async () => {
+    const fifo = path.join(work, 'fifo.yaml');
+    execFileSync('mkfifo', [fifo]);
+    const bomb = path.join(work, 'bomb.yaml');
+    const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    let prev = 'a';
+    for (const n of 'bcdefghi') {
+      lines.push(`${n}: &${n} [${Array(9).fill(`*${prev}`).join(',')}]`);
+      prev = n;
+    }
+    writeFileSync(bomb, `${lines.join('\n')}\n`);
+    const r = await isobench(['scenarios', 'validate', fifo, bomb, 'scenarios/quick.yaml'], env, 60_000);
+    expect(r.code).toBe(2);
+    const err = r.stderr.trim().split('\n');
+    expect(err).toHaveLength(2);
+    expect(err[0]).toMatch(/fifo\.yaml: cannot read scenario file \(a FIFO, not a regular file\)/);
+    expect(err[1]).toMatch(/bomb\.yaml: invalid YAML: aliases expand too far/);
+    expect(r.stdout).toContain('scenarios/quick.yaml: ok');
   });
 });

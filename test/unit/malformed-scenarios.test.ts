@@ -2,8 +2,12 @@
  * Table of malformed scenarios: each gets one clear line naming file:line,
  * the field and what is allowed. Nothing runs for any of them.
  */
-import { describe, expect, it } from 'vitest';
-import { parseScenarioText } from '../../src/scenario/loader.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadScenario, parseScenarioText, validateScenarioData } from '../../src/scenario/loader.js';
 import { scenarioHostProblems } from '../../src/runner/preflight.js';
 
 const OK_TAIL = 'workloads:\n  cpu: {}\n';
@@ -63,5 +67,80 @@ describe('malformed scenarios', () => {
     expect(problems).toHaveLength(2);
     expect(problems[0]).toMatch(/instance\.vcpus: 512 exceeds this host's 2 CPUs/);
     expect(problems[1]).toMatch(/instance\.memoryMiB: 4000000 MiB is more than this host has/);
+  });
+});
+
+describe('hostile scenario input: one line, never a crash', () => {
+  it('a YAML alias bomb is refused in one line', () => {
+    const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    let prev = 'a';
+    for (const n of 'bcdefghi') {
+      lines.push(`${n}: &${n} [${Array(9).fill(`*${prev}`).join(',')}]`);
+      prev = n;
+    }
+    const r = parseScenarioText(`${lines.join('\n')}\n`, 'bomb.yaml');
+    expect(r.problems).toEqual([expect.stringMatching(/^bomb\.yaml: invalid YAML: aliases expand too far/)]);
+  });
+
+  it('deep flow nesting is refused before the parser recurses', () => {
+    const t0 = performance.now();
+    const r = parseScenarioText(`${HEAD}description: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n${OK_TAIL}`, 'deep.yaml');
+    expect(r.problems).toEqual([expect.stringMatching(/^deep\.yaml: invalid YAML: nested deeper than 64 levels/)]);
+    expect(performance.now() - t0).toBeLessThan(2000);
+  });
+
+  it('brackets inside quoted strings do not count as nesting', () => {
+    const r = parseScenarioText(`${HEAD}description: "${'['.repeat(200)}"\n${OK_TAIL}`, 'q.yaml');
+    expect(r.problems).toEqual([]);
+  });
+
+  it('more vcpus than pinned CPUs is refused', () => {
+    const r = parseScenarioText(`${HEAD}instance:\n  vcpus: 2\n  cpus: [1]\n${OK_TAIL}`, 'v.yaml');
+    expect(r.problems).toEqual(['v.yaml:4: instance.vcpus: 2 vCPUs on 1 pinned CPU(s) (instance.cpus); list at least 2 CPUs or lower vcpus']);
+    expect(parseScenarioText(`${HEAD}instance:\n  vcpus: 2\n  cpus: [0, 1]\n${OK_TAIL}`, 'v.yaml').problems).toEqual([]);
+  });
+
+  it('400k unknown keys: one summary line, in linear time', () => {
+    const raw: Record<string, unknown> = { name: 't', backends: ['native'], workloads: { cpu: {} } };
+    for (let i = 0; i < 400_000; i++) raw[`k${i}`] = 1;
+    const t0 = performance.now();
+    const r = validateScenarioData(raw, 'many.yaml');
+    // 2 s is the issue's bound; the quadratic version took minutes. Timing is noisy on a shared host.
+    expect(performance.now() - t0).toBeLessThan(4000);
+    expect(r.problems).toEqual([expect.stringMatching(/^many\.yaml: \(top level\): 400000 unknown keys \("k0", "k1", "k2", \.\.\.\); allowed: name, /)]);
+  });
+
+  it('duplicate keys are found in linear time (yaml\'s own check is quadratic)', () => {
+    let text = HEAD + OK_TAIL;
+    for (let i = 0; i < 20_000; i++) text += `k${i}: 1\n`;
+    text += 'k5: 2\n';
+    const t0 = performance.now();
+    const r = parseScenarioText(text, 'dup.yaml');
+    expect(r.problems).toEqual([`dup.yaml:${5 + 20_000}: invalid YAML: Map keys must be unique`]);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+  });
+
+  it('a few unknown keys still get one line each with a hint', () => {
+    const r = parseScenarioText(`${HEAD}repetiton: 2\n${OK_TAIL}`, 'f.yaml');
+    expect(r.problems).toEqual([expect.stringMatching(/^f\.yaml:3: repetiton: unknown key "repetiton" \(did you mean "repetitions"\?\)/)]);
+  });
+});
+
+describe('scenario files that are not plain files', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ib-malformed-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a FIFO, a directory, a device and a huge file are refused at once', async () => {
+    const fifo = path.join(dir, 'fifo.yaml');
+    execFileSync('mkfifo', [fifo]);
+    const huge = path.join(dir, 'huge.yaml');
+    writeFileSync(huge, `${HEAD}${OK_TAIL}${'# padding\n'.repeat(120_000)}`);
+    const t0 = Date.now();
+    await expect(loadScenario(fifo)).rejects.toThrow(/cannot read scenario file \(a FIFO, not a regular file\)/);
+    await expect(loadScenario(dir)).rejects.toThrow(/a directory, not a regular file/);
+    await expect(loadScenario('/dev/zero')).rejects.toThrow(/a device, not a regular file/);
+    await expect(loadScenario(huge)).rejects.toThrow(/MiB, more than the 1 MiB isobench reads/);
+    await expect(loadScenario(path.join(dir, 'x'.repeat(300)))).rejects.toThrow(/cannot read scenario file \(ENAMETOOLONG\)/);
+    expect(Date.now() - t0).toBeLessThan(3000);
   });
 });

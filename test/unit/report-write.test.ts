@@ -42,7 +42,7 @@ describe('writeReport', () => {
 
   it('refuses a run id that is a path', async () => {
     const r = { ...load('run-a.json'), runId: '../evil' };
-    await expect(writeReport(r, work, path.join(work, 'reports2'))).rejects.toThrow(/plain directory name/);
+    await expect(writeReport(r, work, path.join(work, 'reports2'))).rejects.toThrow(/not a plain name/);
     expect(existsSync(path.join(work, 'evil'))).toBe(false);
   });
 });

@@ -2,7 +2,9 @@ import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, readdirSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeResults, loadResults, resolveRunDir, sampleRows } from '../../src/results/io.js';
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { writeResults, loadResults, loadResultsWithSamples, loadResultsFile, resolveRunDir, sampleRows, assertRunId, readRegularFile } from '../../src/results/io.js';
 import { SCHEMA_VERSION, type RunResults } from '../../src/results/types.js';
 import { computeOverheads } from '../../src/runner/run.js';
 
@@ -46,7 +48,7 @@ describe('results round trip', () => {
     const r = sample();
     await writeResults(dir, r);
     expect(readdirSync(dir).sort()).toEqual(['results.json', 'samples.jsonl']);
-    expect(await loadResults(dir)).toEqual(r);
+    expect(await loadResults(dir)).toEqual({ ...r, samples: { file: 'samples.jsonl', rows: 6, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
     const rows = readFileSync(path.join(dir, 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(rows).toHaveLength(6);
     expect(rows[3]).toEqual({ runId: 'r1', backend: 'container', variant: 'runc', workload: 'cpu', metric: 'ev', unit: 'events/s', higherIsBetter: true, repetition: 1, value: 80, rawLog: 'raw/d' });
@@ -105,5 +107,72 @@ describe('overheads need two values a side', () => {
     const r = sample();
     for (const c of r.cells) for (const m of c.metrics) m.values = m.values.slice(0, 1);
     expect(computeOverheads(r.cells, r.backends)).toEqual([]);
+  });
+});
+
+describe('results and samples stay consistent', () => {
+  it('results.json names the hash of the samples.jsonl written with it', async () => {
+    const r = sample();
+    await writeResults(dir, r);
+    const saved = await loadResults(dir);
+    const text = readFileSync(path.join(dir, 'samples.jsonl'), 'utf8');
+    expect(saved.samples?.sha256).toBe(createHash('sha256').update(text).digest('hex'));
+  });
+
+  it('concurrent writes land in call order and a reader always gets a matching pair', async () => {
+    const snapshots = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => {
+      const r = sample();
+      r.cells[0]!.metrics[0]!.values = Array.from({ length: n }, (_, i) => i);
+      r.cells[0]!.metrics[0]!.repetitions = Array.from({ length: n }, (_, i) => i + 1);
+      r.cells[0]!.metrics[0]!.rawLogs = Array.from({ length: n }, () => '');
+      return r;
+    });
+    await writeResults(dir, sample());
+    const writes = snapshots.map((r) => writeResults(dir, r));
+    const reads: Array<Promise<{ results: RunResults; samples: string }>> = [];
+    for (let i = 0; i < 8; i++) reads.push(loadResultsWithSamples(dir));
+    await Promise.all(writes);
+    for (const { results, samples } of await Promise.all(reads)) expect(createHash('sha256').update(samples).digest('hex')).toBe(results.samples?.sha256);
+    const last = await loadResults(dir);
+    expect(last.cells[0]!.metrics[0]!.values).toHaveLength(8);
+    // No temp files left.
+    expect(readdirSync(dir).sort()).toEqual(['results.json', 'samples.jsonl']);
+  });
+
+  it('a samples.jsonl that does not match results.json is refused', async () => {
+    await writeResults(dir, sample());
+    writeFileSync(path.join(dir, 'samples.jsonl'), 'edited\n');
+    await expect(loadResultsWithSamples(dir)).rejects.toThrow(/does not match/);
+  }, 20_000);
+});
+
+describe('inputs that are not regular files', () => {
+  it('a FIFO is refused at once (no hang)', async () => {
+    const fifo = path.join(dir, 'results.json');
+    execFileSync('mkfifo', [fifo]);
+    const t0 = Date.now();
+    await expect(loadResultsFile(fifo)).rejects.toThrow(/FIFO, not a regular file/);
+    await expect(readRegularFile(fifo)).rejects.toThrow(/FIFO/);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('a directory or a device is refused', async () => {
+    await expect(readRegularFile(dir)).rejects.toThrow(/directory/);
+    await expect(readRegularFile('/dev/zero')).rejects.toThrow(/device/);
+  });
+});
+
+describe('the run-id rule', () => {
+  it('accepts plain names and refuses paths, dots, empty and long ids', () => {
+    expect(assertRunId('quick-20261125-1000-ab12', 'x')).toBe('quick-20261125-1000-ab12');
+    for (const bad of ['', '.', '..', '../x', 'x/../../tmp/evil', 'a/b', '-x', 'x'.repeat(82), 'x'.repeat(300), 'a b', 'a\0b'])
+      expect(() => assertRunId(bad, 'here'), bad).toThrow(/here: run id .* is not a plain name/);
+    expect(() => assertRunId(42, 'here')).toThrow(/not a plain name/);
+  });
+
+  it('resolveRunDir does not join a crafted reference onto the results root', () => {
+    mkdirSync(path.join(dir, 'results'), { recursive: true });
+    expect(() => resolveRunDir('../../etc', path.join(dir, 'results'))).toThrow(/no run/);
+    expect(() => resolveRunDir('x'.repeat(5000), path.join(dir, 'results'))).toThrow(/no run/);
   });
 });
