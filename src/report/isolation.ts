@@ -624,8 +624,26 @@ function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationView | nul
         pss: slope(xx, [0, ...(x.levels as DensLevel[]).map((l) => l.pssSumMiB)]),
       };
     });
-    const memSlope = mean(slopes.map((s) => s.mem));
-    const pssSlope = mean(slopes.map((s) => s.pss));
+    const memFits = ok.map((x) => (isObj(x.r.data.fit) && isObj(x.r.data.fit.memAvail) ? num(x.r.data.fit.memAvail.slope) : undefined));
+    const memSlope = memFits.every((v) => v !== undefined) ? mean(memFits as number[]) : mean(slopes.map((s) => s.mem));
+    // The workload's fit (over the measured levels, with a CI) when recorded; else the recomputed slope.
+    const fits = ok.map((x) => (isObj(x.r.data.fit) && isObj(x.r.data.fit.pss) ? x.r.data.fit.pss : undefined));
+    const recorded = fits.every((x) => x && num(x.slope) !== undefined);
+    const pssSlope = recorded ? mean(fits.map((x) => num(x?.slope) as number)) : mean(slopes.map((s) => s.pss));
+    const ci = fits.length === 1 && Array.isArray(fits[0]?.ci95) ? (fits[0]?.ci95 as unknown[]).map((v) => num(v)) : undefined;
+    const ciText = ci && ci[0] !== undefined && ci[1] !== undefined ? ` (95% CI ${f(ci[0])} to ${f(ci[1])}, ${f(num(fits[0]?.n), 0)} levels)` : '';
+    const budget = isObj(first.r.data.budget) ? first.r.data.budget : undefined;
+    const budgetMiB = num(budget?.budgetMiB);
+    const inBudget = num(budget?.instancesInBudget);
+    const projected = num(budget?.projected);
+    const range = Array.isArray(budget?.projectedRange) ? (budget?.projectedRange as unknown[]).map((v) => num(v)) : undefined;
+    const projText = projected !== undefined ? `projected ${f(projected, 0)}${range?.[0] !== undefined && range[1] !== undefined ? ` (${f(range[0], 0)}–${f(range[1], 0)})` : ''}` : 'no projection (no positive cost per instance)';
+    const budgetText =
+      budgetMiB === undefined
+        ? 'no budget set'
+        : inBudget !== undefined
+          ? `${f(inBudget, 0)} (measured: instance ${f(inBudget + 1, 0)} took the summed PSS over ${f(budgetMiB, 0)} MiB)`
+          : `not reached: ${projText}`;
     const colour = colourOf(columns, cell.backend);
     maxN = Math.max(maxN, ...xs);
     const sfx = ok.length > 1 ? `, ${repNote(ok.map((x) => x.r))}` : '';
@@ -655,19 +673,23 @@ function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationView | nul
       cells: [
         cell.backend,
         `${signedMiB(memSlope)}`,
-        `${signedMiB(pssSlope)}`,
-        maxInst === undefined ? '—' : f(maxInst, 0),
+        `${signedMiB(pssSlope)}${ciText}`,
+        budgetMiB === undefined ? '—' : `${f(budgetMiB, 0)} MiB`,
+        budgetText,
         stopped ? `${str(stopped.reason) ?? '?'}: ${str(stopped.detail) ?? ''}`.replace(/: $/, '') : 'not recorded',
         ksm ? ksmText(ksm.atStart) : 'not recorded',
         after,
       ],
     });
-    findings.push(`${cell.backend}: ${signedMiB(pssSlope)} PSS and ${signedMiB(memSlope)} of host MemAvailable per idle instance; stopped at ${maxInst ?? '?'} instances (${str(stopped?.reason) ?? 'reason not recorded'}).`);
+    const stopWhy = str(stopped?.reason) === 'cap' ? `stopped at cap ${maxInst ?? '?'} (the scenario's bound, not a result)` : `stopped at ${maxInst ?? '?'} instances (${str(stopped?.reason) ?? 'reason not recorded'})`;
+    findings.push(
+      `${cell.backend}: ${signedMiB(pssSlope)} PSS${ciText} and ${signedMiB(memSlope)} of host MemAvailable per idle instance; ${budgetMiB !== undefined ? `in a ${f(budgetMiB, 0)} MiB budget: ${budgetText}; ` : ''}${stopWhy}.`,
+    );
   }
   if (!series.length) return skipped.length ? emptyView('density', skipped) : null;
   return {
     kind: 'density',
-    lead: 'Host memory used as idle instances are added, per backend: the drop of MemAvailable from the baseline (solid; includes page cache and kernel memory, noisy at a few MiB) and the instances\' summed PSS (dashed). The legend gives the marginal cost per instance, the least-squares slope through (0, 0).',
+    lead: 'Host memory used as idle instances are added, per backend: the drop of MemAvailable from the baseline (solid; includes page cache and kernel memory, noisy at a few MiB) and the instances\' summed PSS (dashed). The legend gives the marginal cost per instance: the least-squares slope over the measured levels (the empty host is drawn, not fitted). Instances per budget: measured where the sweep crossed the scenario\'s budget; a projection (budget / slope) where it stopped at the scenario\'s cap first.',
     findings,
     charts: [
       {
@@ -690,8 +712,8 @@ function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationView | nul
       {
         id: 'density-levels',
         caption: 'Marginal cost, where it stopped and KSM',
-        head: ['Backend', 'MemAvailable Δ per instance', 'PSS per instance', 'Instances reached', 'Stopped because', 'KSM at start', 'KSM at the top level'],
-        numeric: [false, true, true, true, false, false, false],
+        head: ['Backend', 'MemAvailable Δ per instance', 'PSS per instance', 'Budget (summed PSS)', 'Instances in the budget', 'Stopped because', 'KSM at start', 'KSM at the top level'],
+        numeric: [false, true, true, true, false, false, false, false],
         rows,
       },
     ],

@@ -132,13 +132,18 @@ for (const kind of ['native', 'container'] as const) {
       expect(performance.now() - t0).toBeLessThan(60_000);
     });
 
-    if (kind !== 'native') it('density: marginal memory per container measured, stop reason recorded', async () => {
-      const r = await runWorkload(densityWorkload, densityParams.parse({ maxInstances: 4, settleSeconds: 1, instanceMemoryMiB: 128 }));
-      const d = r.extras.get('density') as { stopped: { reason: string }; levels: Array<{ instances: number }> };
+    if (kind !== 'native') it('density: marginal memory per container as a slope with a CI; the cap is a cap, the budget projected', async () => {
+      const r = await runWorkload(densityWorkload, densityParams.parse({ maxInstances: 4, settleSeconds: 1, instanceMemoryMiB: 128, memoryBudgetMiB: 768 }));
+      const d = r.extras.get('density') as { stopped: { reason: string; detail: string }; levels: Array<{ instances: number }>; budget: { reached: boolean } };
       console.log(`[${kind}] density: ${JSON.stringify(r.values)} stopped ${JSON.stringify(d.stopped)}`);
-      expect(d.stopped.reason).toBe('max-instances');
-      expect(d.levels.map((l) => l.instances)).toEqual([1, 2, 4]);
-      expect(r.values['max-instances']).toBe(4);
+      expect(d.stopped.reason).toBe('cap');
+      expect(d.stopped.detail).toMatch(/stopped at cap 4/);
+      expect(d.levels.map((l) => l.instances)).toEqual([1, 2, 3, 4]);
+      // Idle containers do not fill 768 MiB in 4: no measured count, a projection far above the cap.
+      expect(d.budget.reached).toBe(false);
+      expect(r.values['instances-in-budget']).toBeUndefined();
+      expect(r.values['instances-per-budget-projected']).toBeGreaterThan(4);
+      expect(r.values['marginal-pss-ci95-mib']).toBeGreaterThanOrEqual(0);
       expect(r.values['marginal-pss-mib']).toBeGreaterThan(0);
       // An idle runc container costs the host a few MiB of processes, not a guest's RAM.
       expect(r.values['marginal-pss-mib']).toBeLessThan(64);

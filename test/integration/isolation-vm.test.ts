@@ -76,15 +76,22 @@ describe('isolation workloads: VM vs container', () => {
     }
   }
 
-  it('density: a VM costs the host far more memory per idle instance than a container (from the data)', async () => {
-    const p = densityParams.parse({ maxInstances: 2, settleSeconds: 2, instanceMemoryMiB: 256 });
+  it('density: VMs fill a memory budget that containers do not (instances per budget differs), slope with a CI', async () => {
+    // 4 levels minimum; a 500 MiB budget is crossed by the 3rd 256 MiB VM (~215 MiB PSS each) at the latest by the 4th.
+    const p = densityParams.parse({ maxInstances: 4, settleSeconds: 1, instanceMemoryMiB: 256, memoryBudgetMiB: 500 });
     const v = await runOn(vm, densityWorkload, p);
     const c = await runOn(ct, densityWorkload, p);
-    console.log(`density marginal PSS: VM ${v.values['marginal-pss-mib']?.toFixed(1)} MiB, container ${c.values['marginal-pss-mib']?.toFixed(2)} MiB; VM start ${v.values['start-ms-at-max']?.toFixed(0)} ms, container ${c.values['start-ms-at-max']?.toFixed(0)} ms`);
-    expect(v.values['max-instances']).toBe(2);
-    expect(c.values['max-instances']).toBe(2);
+    const vd = v.extras.get('density') as { stopped: { reason: string }; fit: { pss: { ci95: number[] } } };
+    const cd = c.extras.get('density') as { stopped: { reason: string } };
+    console.log(`density marginal PSS: VM ${v.values['marginal-pss-mib']?.toFixed(1)} ± ${v.values['marginal-pss-ci95-mib']?.toFixed(1)} MiB (${vd.stopped.reason}, in budget ${v.values['instances-in-budget']}), container ${c.values['marginal-pss-mib']?.toFixed(2)} MiB (${cd.stopped.reason}, projected ${c.values['instances-per-budget-projected']})`);
+    expect(vd.stopped.reason).toBe('budget');
+    expect(v.values['instances-in-budget']).toBeGreaterThanOrEqual(1);
+    expect(v.values['instances-in-budget']).toBeLessThanOrEqual(3);
+    expect(cd.stopped.reason).toBe('cap');
+    expect(c.values['instances-in-budget']).toBeUndefined();
+    expect(c.values['instances-per-budget-projected']).toBeGreaterThan(10 * (v.values['instances-in-budget'] ?? Infinity));
     expect(v.values['marginal-pss-mib']).toBeGreaterThan(10 * (c.values['marginal-pss-mib'] ?? Infinity));
-  }, 240_000);
+  }, 300_000);
 
   it('partition cpu on VMs: weights on the QEMU cgroups give 80:20 within 5 pp, the quota holds 50% within 5 pp', async () => {
     const r = await runOn(vm, partitionWorkload, partitionParams.parse({ resources: ['cpu'], cpu: { seconds: 4, capSeconds: 3 } }));
