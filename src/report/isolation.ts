@@ -396,6 +396,11 @@ interface GradStep {
   pct: number;
   outcome: string;
   mibPerS: number | undefined;
+  /** limited / control throughput, percent; undefined for runs without a control. */
+  ratioPct: number | undefined;
+  controlMiBPerS: number | undefined;
+  controlOutcome: string | undefined;
+  pctOfUsable: number | undefined;
 }
 
 function gradSteps(v: unknown): GradStep[] | undefined {
@@ -406,9 +411,26 @@ function gradSteps(v: unknown): GradStep[] | undefined {
     const pct = num(s.pct);
     const outcome = str(s.outcome);
     if (pct === undefined || outcome === undefined) return undefined;
-    out.push({ pct, outcome, mibPerS: num(s.mibPerS) });
+    const c = isObj(s.control) ? s.control : undefined;
+    out.push({ pct, outcome, mibPerS: num(s.mibPerS), ratioPct: num(s.ratioPct), controlMiBPerS: num(c?.mibPerS), controlOutcome: str(c?.outcome), pctOfUsable: num(s.pctOfUsable) });
   }
   return out;
+}
+
+/**
+ * Gradient or cliff from the limited/control ratios (the workload's gradientVerdict,
+ * restated on the report's averaged steps): a gradient when a completed step ran below
+ * 90% of its control before the end.
+ */
+export function gradientRatioReading(okSteps: { pct: number; ratioPct: number | undefined }[], ending: string | undefined): { text: string; cliff: boolean } {
+  const end = ending ? `then ${ending}` : 'and no step failed';
+  if (!okSteps.length) return { text: `no completed step: ${ending ?? 'no data'}`, cliff: true };
+  const known = okSteps.filter((s): s is { pct: number; ratioPct: number } => s.ratioPct !== undefined);
+  if (known.length < okSteps.length) return { text: `no verdict: ${okSteps.length - known.length} completed step(s) have no control run`, cliff: false };
+  const low = known.reduce((a, b) => (b.ratioPct < a.ratioPct ? b : a));
+  const list = known.map((s) => `${f(s.pct, 0)}%: ${f(s.ratioPct, 0)}%`).join(', ');
+  if (low.ratioPct < 90) return { text: `a gradient: at ${f(low.pct, 0)}% of the limit the limited run got ${f(low.ratioPct, 0)}% of its control's throughput before the end (${list})${ending ? `, ${end}` : ''}`, cliff: false };
+  return { text: `a cliff: every completed step kept ≥ 90% of its control's throughput (${list}), ${end}`, cliff: true };
 }
 
 function endingLabel(outcome: string, pct: number, vm: boolean): string {
@@ -466,9 +488,15 @@ function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationView | nu
     const vm = col?.kind === 'vm' || cell.backend.startsWith('vm');
     // Throughput per step: mean over the repetitions that completed it.
     const byPct = new Map<number, number[]>();
+    const ratioByPct = new Map<number, number[]>();
+    const ctlByPct = new Map<number, number[]>();
+    const usableByPct = new Map<number, number>();
     const endings: { pct: number; outcome: string }[] = [];
     for (const x of ok) {
       for (const s of x.steps as GradStep[]) {
+        if (s.pctOfUsable !== undefined) usableByPct.set(s.pct, s.pctOfUsable);
+        if (s.controlMiBPerS !== undefined) ctlByPct.set(s.pct, [...(ctlByPct.get(s.pct) ?? []), s.controlMiBPerS]);
+        if (s.outcome === 'ok' && s.ratioPct !== undefined) ratioByPct.set(s.pct, [...(ratioByPct.get(s.pct) ?? []), s.ratioPct]);
         if (s.outcome === 'ok' && s.mibPerS !== undefined) byPct.set(s.pct, [...(byPct.get(s.pct) ?? []), s.mibPerS]);
         else if (s.outcome !== 'ok') {
           endings.push({ pct: s.pct, outcome: s.outcome });
@@ -476,14 +504,21 @@ function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationView | nu
         }
       }
     }
-    const okSteps = [...byPct.entries()].sort((a, b) => a[0] - b[0]).map(([pct, v]) => ({ pct, mibPerS: mean(v) }));
+    const okSteps = [...byPct.entries()].sort((a, b) => a[0] - b[0]).map(([pct, v]) => ({ pct, mibPerS: mean(v), ratioPct: ratioByPct.has(pct) ? mean(ratioByPct.get(pct) as number[]) : undefined }));
+    const hasControl = okSteps.some((s) => s.ratioPct !== undefined);
+    const usableMiB = num(ok[0]?.r.data.usableMiB);
     const firstEnd = endings.sort((a, b) => a.pct - b.pct)[0];
     const endText = firstEnd ? endingLabel(firstEnd.outcome, firstEnd.pct, vm) : undefined;
     const distinct = [...new Set(endings.map((x) => endingLabel(x.outcome, x.pct, vm)))];
     const base = okSteps[0]?.mibPerS;
     const colour = colourOf(columns, cell.backend);
-    const pts = okSteps.map((s) => ({ x: s.pct, y: base ? (s.mibPerS / base) * 100 : 0 }));
-    const text = okSteps.map((s) => `${f(s.pct, 0)}% of the limit: ${f(s.mibPerS, 0)} MiB/s (${f(base ? (s.mibPerS / base) * 100 : 0)}% of the first step)`);
+    // With a control: limited / control per step (what the limit costs); older runs without one: relative to the first step.
+    const pts = okSteps.map((s) => ({ x: s.pct, y: hasControl ? (s.ratioPct ?? 0) : base ? (s.mibPerS / base) * 100 : 0 }));
+    const text = okSteps.map((s) =>
+      hasControl
+        ? `${f(s.pct, 0)}% of the limit${usableByPct.has(s.pct) ? ` (${f(usableByPct.get(s.pct), 0)}% of the usable ${f(usableMiB, 0)} MiB)` : ''}: ${f(s.mibPerS, 0)} MiB/s limited, ${f(mean(ctlByPct.get(s.pct) ?? []), 0)} MiB/s control = ${f(s.ratioPct)}%`
+        : `${f(s.pct, 0)}% of the limit: ${f(s.mibPerS, 0)} MiB/s (${f(base ? (s.mibPerS / base) * 100 : 0)}% of the first step)`,
+    );
     const marks: (string | null)[] = okSteps.map(() => null);
     const hollow: boolean[] = okSteps.map(() => false);
     const crosses: boolean[] = okSteps.map(() => false);
@@ -497,16 +532,30 @@ function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationView | nu
     }
     maxPct = Math.max(maxPct, ...pts.map((p) => p.x));
     series.push({ label: `${cell.backend}${endText ? ` (${endText})` : ''}`, colour, points: pts, text, marks, crosses, hollow, dashLast: firstEnd !== undefined });
-    const reading = gradientReading(okSteps, endText);
-    readings.push({ backend: cell.backend, text: reading, cliff: !reading.startsWith('a gradient') });
-    const drop = okSteps.length >= 2 && base ? ((base - (okSteps[okSteps.length - 1]?.mibPerS ?? base)) / base) * 100 : undefined;
+    if (hasControl) {
+      const r = gradientRatioReading(okSteps, endText);
+      readings.push({ backend: cell.backend, text: r.text, cliff: r.cliff });
+    } else {
+      const reading = gradientReading(okSteps, endText);
+      readings.push({ backend: cell.backend, text: `${reading} (no control run: raw drop, cache and TLB effects included)`, cliff: !reading.startsWith('a gradient') });
+    }
+    const allPcts = [...new Set([...byPct.keys(), ...ctlByPct.keys()])].sort((a, b) => a - b);
+    const limitMiB = num(ok[0]?.r.data.limitMiB);
     rows.push({
       backend: cell.backend,
       cells: [
         cell.backend,
-        okSteps.map((s) => `${f(s.pct, 0)}%: ${f(s.mibPerS, 0)}`).join(', ') || '—',
+        usableMiB !== undefined ? `${f(usableMiB, 0)} MiB of ${f(limitMiB, 0)}` : '—',
+        allPcts
+          .map((pct) => {
+            const lim = byPct.get(pct);
+            const ctl = ctlByPct.get(pct);
+            const r = ratioByPct.get(pct);
+            const u = usableByPct.get(pct);
+            return `${f(pct, 0)}%${u !== undefined ? ` (${f(u, 0)}% usable)` : ''}: ${lim ? f(mean(lim), 0) : '✕'} / ${ctl ? f(mean(ctl), 0) : '—'}${r ? ` = ${f(mean(r), 0)}%` : ''}`;
+          })
+          .join('; ') || '—',
         okSteps.length ? `${f(okSteps[okSteps.length - 1]?.pct, 0)}%` : '—',
-        drop === undefined ? '—' : `${f(drop)}%`,
         distinct.length ? distinct.join('; ') : 'completed every step',
         String(ok.length),
       ],
@@ -516,9 +565,9 @@ function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationView | nu
   const allCliff = readings.every((r) => r.cliff);
   const anyGradient = readings.some((r) => !r.cliff);
   const overall = allCliff
-    ? 'A cliff, not a gradient: on every backend throughput stays within 10% of its first step until the working set no longer fits, and the next step is killed.'
+    ? 'A cliff, not a gradient: on every backend each completed step keeps at least 90% of the same run without the limit, until the working set no longer fits and the next step does not complete.'
     : anyGradient && readings.every((r) => !r.cliff)
-      ? 'A gradient: on every backend throughput falls by 10% or more before the end.'
+      ? 'A gradient: on every backend a completed step ran below 90% of the same run without the limit before the end.'
       : `Mixed: a gradient on ${readings
           .filter((r) => !r.cliff)
           .map((r) => r.backend)
@@ -528,16 +577,16 @@ function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationView | nu
           .join(', ')}.`;
   return {
     kind: 'memory-gradient',
-    lead: `sysbench memory write throughput as the working set grows towards and beyond the instance's memory limit${limit !== undefined ? ` (${f(limit, 0)} MiB)` : ''}: the container's cgroup limit, the VM's guest RAM. Throughput is shown relative to each backend's first step (100%), so backends of very different speed share one axis; ✕ marks the step that did not complete and how it ended.`,
+    lead: `sysbench memory write throughput as the working set grows towards and beyond the instance's memory limit${limit !== undefined ? ` (${f(limit, 0)} MiB)` : ''}: the container's cgroup limit, the VM's guest RAM (of which the guest's kernel and agent take a part: the usable memory, measured inside, is given per backend). Each step also runs, with the same working set and threads, in a control instance far above the limit; the figure is limited / control throughput per step, so the growing working set's own cost (cache, TLB) cancels out. ✕ marks the step that did not complete and how it ended.`,
     findings: [overall, ...readings.map((r) => `${r.backend}: ${r.text}.`)],
     charts: [
       {
         type: 'line',
         id: 'chart-memory-gradient-curve',
         title: 'Memory-limit gradient: throughput vs working set',
-        subtitle: 'throughput relative to the first step (100%); ✕ = the step that did not complete (drawn at 0), labelled with how it ended; dotted: no step measured in between',
+        subtitle: 'limited / control throughput at the same working set (100% = the limit costs nothing); ✕ = the step that did not complete (drawn at 0), labelled with how it ended; below 90% before the end = a gradient',
         xTitle: `working set (% of the memory limit${limit !== undefined ? ` of ${f(limit, 0)} MiB` : ''})`,
-        yTitle: 'throughput (% of the first step)',
+        yTitle: 'limited / unlimited throughput',
         ySuffix: '%',
         xSuffix: '%',
         yMin: 0,
@@ -550,9 +599,9 @@ function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationView | nu
     tables: [
       {
         id: 'memory-gradient-steps',
-        caption: 'Throughput per step (MiB/s) and how it ended',
-        head: ['Backend', 'Completed steps (MiB/s)', 'Last completed', 'Drop first → last', 'End', 'Reps'],
-        numeric: [false, false, true, true, false, true],
+        caption: 'Throughput per step, limited / control (MiB/s) = ratio, and how it ended',
+        head: ['Backend', 'Usable memory (measured) of the limit', 'Steps (% of the limit): limited / control MiB/s = ratio', 'Last completed', 'End', 'Reps'],
+        numeric: [false, true, false, true, false, true],
         rows,
       },
     ],

@@ -124,10 +124,14 @@ for (const kind of ['native', 'container'] as const) {
     if (kind !== 'native') it('memory gradient ends in a recorded OOM kill, not a hung run', async () => {
       const t0 = performance.now();
       const r = await runWorkload(memoryGradientWorkload, memoryGradientParams.parse({ limitMiB: 128, steps: [25, 50, 75, 150], secondsPerStep: 1, stepTimeoutSeconds: 30 }));
-      const g = r.extras.get('memory-gradient') as { ending: string; steps: Array<{ pct: number; outcome: string }> };
-      console.log(`[${kind}] gradient: ${g.steps.map((s) => `${s.pct}%:${s.outcome}`).join(' ')}; ${JSON.stringify(r.values)}`);
+      const g = r.extras.get('memory-gradient') as { ending: string; verdict: string; steps: Array<{ pct: number; outcome: string; control: { outcome: string } }> };
+      console.log(`[${kind}] gradient: ${g.steps.map((s) => `${s.pct}%:${s.outcome}/control ${s.control.outcome}`).join(' ')}; ${JSON.stringify(r.values)}`);
       expect(g.ending).toBe('oom-killed');
       expect(r.values['oom-at-pct']).toBe(150);
+      // Every step also ran without the limit; the OOM step's control completed, so the limit ended it.
+      for (const s of g.steps) expect(s.control.outcome).toBe('ok');
+      for (const pct of [25, 50, 75]) expect(r.values[`ratio-at-${pct}pct`]).toBeGreaterThan(0);
+      expect(['gradient', 'cliff']).toContain(g.verdict);
       expect(r.values['throughput-at-25pct']).toBeGreaterThan(0);
       expect(performance.now() - t0).toBeLessThan(60_000);
     });
