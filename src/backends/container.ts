@@ -239,8 +239,15 @@ export class ContainerBackend implements Backend {
     try {
       // Scratch disk.
       const binds: OciBind[] = [];
+      // A workload may place the scratch on a device it owns (DiskSpec.placeUnder).
+      const scratchBase = spec.disk.placeUnder ? path.join(spec.disk.placeUnder, `${spec.name}-scratch`) : undefined;
+      if (scratchBase) {
+        await fs.mkdir(scratchBase, { recursive: true });
+        const sb = scratchBase;
+        releases.push(ctx.cleanup.add(`dir ${sb}`, () => fs.rm(sb, { recursive: true, force: true })));
+      }
       if (spec.disk.mode === 'image') {
-        const img = path.join(bundle, 'scratch.img');
+        const img = path.join(scratchBase ?? bundle, 'scratch.img');
         const mnt = path.join(bundle, 'scratch-mnt');
         await fs.mkdir(mnt);
         await runOk(['truncate', '-s', `${spec.disk.sizeMiB}M`, img]);
@@ -249,7 +256,7 @@ export class ContainerBackend implements Backend {
         releases.push(ctx.cleanup.add(`mount ${mnt}`, () => unmount(mnt)));
         binds.push({ source: mnt, destination: '/scratch' });
       } else {
-        const dir = path.join(bundle, 'scratch');
+        const dir = path.join(scratchBase ?? bundle, 'scratch');
         await fs.mkdir(dir);
         binds.push({ source: dir, destination: '/scratch' });
       }

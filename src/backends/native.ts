@@ -38,6 +38,9 @@ export class NativeBackend implements Backend {
     const dir = path.join(this.ctx.workDir, spec.name);
     await fs.mkdir(path.join(dir, 'scratch'), { recursive: true });
     const releaseDir = this.ctx.cleanup.add(`dir ${dir}`, () => fs.rm(dir, { recursive: true, force: true }));
+    // A workload may place the scratch on a device it owns (DiskSpec.placeUnder).
+    const placed = spec.disk.placeUnder ? path.join(spec.disk.placeUnder, `${spec.name}-scratch`) : undefined;
+    if (placed) await fs.mkdir(placed, { recursive: true });
     const cgroup = new CgroupHandle(this.ctx.host.cgroup, `${CGROUP_PARENT}/${spec.name}`);
     await cgroup.create();
     const releaseCg = this.ctx.cleanup.add(`cgroup ${cgroup.relPath}`, () => cgroup.destroy());
@@ -61,7 +64,7 @@ export class NativeBackend implements Backend {
       benchIf = v.benchIf;
       stages.networkReady = performance.now() - t0;
     }
-    return new NativeInstance(spec, path.join(dir, 'scratch'), cgroup, netns, address, benchIf, stages, async () => {
+    return new NativeInstance(spec, placed ?? path.join(dir, 'scratch'), cgroup, netns, address, benchIf, stages, async () => {
       if (releaseNet) await releaseNet();
       await releaseCg();
       await releaseDir();

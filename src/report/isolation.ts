@@ -243,7 +243,13 @@ function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationView | n
       const capMech = cap?.reps.map((r) => str(r.data.mechanism)).find((x) => x !== undefined);
       if (share) {
         if (share.bad) skipped.push(skipNote(cell.backend, res.share, `${plural(share.bad, 'entry')} without {repetition, data}`));
+        // A share the workload could not measure (no weights that take effect) says why; it is not a skipped shape.
+        for (const r of share.reps) {
+          const why = str(r.data.notMeasured);
+          if (why !== undefined) notes.push(`${cell.backend}: ${res.title.toLowerCase()} share not measured in repetition ${r.repetition}: ${why}`);
+        }
         const ok = share.reps
+          .filter((r) => str(r.data.notMeasured) === undefined)
           .map((r) => ({ r, series: shareSeries(r.data.series), achieved: num(r.data.achievedPct), target: num(r.data.targetPct) }))
           .filter((x) => {
             if (x.series && x.achieved !== undefined && x.target !== undefined) return true;
@@ -272,9 +278,19 @@ function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationView | n
             hollow: first.series.map((p) => !p.counted),
             text: first.series.map((p) => `A got ${f(p.aPct)}% at ${f(p.tS, 2)} s${p.counted ? '' : ' (outside the counted window)'}`),
           });
+          // Disk: did an idle B lend its share to A (work-conserving), or was A held near its target?
+          const wc = ok.map((x) => (isObj(x.r.data.workConserving) ? x.r.data.workConserving : undefined)).filter((x): x is Obj => x !== undefined);
+          let wcText = '';
+          if (wc.length) {
+            const alonePct = mean(wc.map((x) => num(x.alonePct) ?? Number.NaN));
+            const thr = num(wc[0]?.thresholdPct);
+            const pass = wc.every((x) => x.pass === true);
+            wcText = `; A alone (B idle, weights set): ${f(alonePct)}% of A alone without weights, ${pass ? 'work-conserving' : 'NOT work-conserving'} (passes at ≥ ${f(thr)}%)`;
+            findings.push(`${cell.backend}: disk ${pass ? 'passes' : 'fails'} the work-conserving check: with B idle and the weights set, A got ${f(alonePct)}% of what it gets with no weights (a cap would hold it near ${f(tgt)}%).`);
+          }
           shareRows.push({
             backend: cell.backend,
-            cells: [res.title, cell.backend, `${f(tgt)}%`, `${fx(achieved, 2)}%`, `${signedFx(err, 2)} pp`, mech.text, String(ok.length)],
+            cells: [res.title, cell.backend, `${f(tgt)}%`, `${fx(achieved, 2)}%`, `${signedFx(err, 2)} pp`, `${mech.text}${wcText}`, String(ok.length)],
           });
         }
       }
@@ -785,11 +801,21 @@ const NEIGHBOUR_KINDS = [
   { id: 'network', title: 'Network' },
 ] as const;
 
+const MECH_LABEL: Record<string, string> = {
+  'cpu-weight': 'CPU weight (soft)',
+  'cpu-cap': 'CPU cap (hard)',
+  'io-weight': 'bfq io weight (soft)',
+  'io-throttle': 'IOPS throttle (hard)',
+  tc: 'tc rate cap (hard)',
+};
+const MECH_COLOUR = ['#2563eb', '#16a34a', '#9333ea', '#0891b2'];
+
 function buildNeighbour(cells: Cell[], columns: ColumnView[]): IsolationView | null {
   const skipped: string[] = [];
   const charts: BarChartSpec[] = [];
   const rows: ExtraTable['rows'] = [];
   const findings: string[] = [];
+  const notes: string[] = [];
   const kinds: { id: string; title: string }[] = [...NEIGHBOUR_KINDS];
   // Kinds this code does not know by name but that have the shape are drawn too.
   for (const cell of cells) {
@@ -802,10 +828,8 @@ function buildNeighbour(cells: Cell[], columns: ColumnView[]): IsolationView | n
   for (const kind of kinds) {
     const name = `neighbor-${kind.id}`;
     const labels: string[] = [];
-    const alone: BarSeries = { label: 'alone', colour: '#94a3b8', values: [], lo: [], hi: [], text: [] };
-    const withN: BarSeries = { label: 'with a noisy neighbour', colour: '#ea580c', values: [], lo: [], hi: [], text: [], labelsAbove: [] };
-    let unit: string | undefined;
-    const degr: { backend: string; pct: number }[] = [];
+    const per: { backend: string; alone: number; unit: string; kept: Map<string, number>; settings: Map<string, string>; reps: number; order: string | undefined }[] = [];
+    const mechs: string[] = [];
     for (const cell of cells) {
       const e = entries(cell, name);
       if (!e) continue;
@@ -813,79 +837,93 @@ function buildNeighbour(cells: Cell[], columns: ColumnView[]): IsolationView | n
       const ok = e.reps
         .map((r) => ({ r, a: num(r.data.alone), w: num(r.data.withNeighbor), u: str(r.data.unit) }))
         .filter((x) => {
-          if (x.a !== undefined && x.w !== undefined) return true;
+          if (x.a !== undefined && x.w !== undefined && (x.a as number) > 0) return true;
           skipped.push(skipNote(cell.backend, name, `repetition ${x.r.repetition}: no numeric alone and withNeighbor`));
           return false;
         });
       if (!ok.length) continue;
       const u = ok[0]?.u ?? '';
-      if (unit !== undefined && u !== unit) {
-        skipped.push(skipNote(cell.backend, name, `unit ${u || 'none'} differs from ${unit}`));
-        continue;
+      const kept = new Map<string, number[]>();
+      const settings = new Map<string, string>();
+      for (const x of ok) {
+        kept.set('unrestrained', [...(kept.get('unrestrained') ?? []), ((x.w as number) / (x.a as number)) * 100]);
+        const ms = isObj(x.r.data.mechanisms) ? x.r.data.mechanisms : {};
+        for (const [m, v] of Object.entries(ms)) {
+          if (!isObj(v)) continue;
+          const k = num(v.keptPct);
+          if (k === undefined) continue;
+          if (!mechs.includes(m)) mechs.push(m);
+          kept.set(m, [...(kept.get(m) ?? []), k]);
+          const st = str(v.setting);
+          if (st) settings.set(m, st);
+        }
       }
-      unit = u;
-      const as = ok.map((x) => x.a as number);
-      const ws = ok.map((x) => x.w as number);
-      const am = mean(as);
-      const wm = mean(ws);
-      const pct = am > 0 ? ((am - wm) / am) * 100 : Number.NaN;
-      degr.push({ backend: cell.backend, pct });
+      const own = str(ok[0]?.r.data.ownMechanism);
+      if (own) notes.push(`${cell.backend}, ${kind.title.toLowerCase()} bandwidth: ${own}.`);
       labels.push(cell.backend);
-      const range = (xs: number[]): [number | null, number | null] => (xs.length > 1 ? [Math.min(...xs), Math.max(...xs)] : [null, null]);
-      const [alo, ahi] = range(as);
-      const [wlo, whi] = range(ws);
-      alone.values.push(am);
-      alone.lo.push(alo);
-      alone.hi.push(ahi);
-      alone.text.push(`${f(am)} ${u}${ok.length > 1 ? ` (mean of ${ok.length}; whisker min–max)` : ''}`);
-      withN.values.push(wm);
-      withN.lo.push(wlo);
-      withN.hi.push(whi);
-      withN.text.push(`${f(wm)} ${u}: ${Number.isFinite(pct) ? `${pct >= 0 ? '−' : '+'}${f(Math.abs(pct))}%` : '—'} vs alone`);
-      withN.labelsAbove?.push(Number.isFinite(pct) ? `${pct >= 0 ? '−' : '+'}${f(Math.abs(pct), 0)}%` : null);
-      rows.push({ backend: cell.backend, cells: [kind.title, cell.backend, `${f(am)} ${u}`, `${f(wm)} ${u}`, Number.isFinite(pct) ? `${f(pct)}%` : '—', str(ok[0]?.r.data.order) ?? '—', String(ok.length)] });
+      per.push({ backend: cell.backend, alone: mean(ok.map((x) => x.a as number)), unit: u, kept: new Map([...kept].map(([k, v]) => [k, mean(v)])), settings, reps: ok.length, order: str(ok[0]?.r.data.order) });
     }
     if (!labels.length) continue;
-    const max = Math.max(...alone.values.map((v) => v ?? 0), ...withN.values.map((v) => v ?? 0), ...alone.hi.map((v) => v ?? 0), ...withN.hi.map((v) => v ?? 0));
+    const conds = ['unrestrained', ...mechs];
+    const series: BarSeries[] = conds.map((c, i) => ({
+      label: c === 'unrestrained' ? 'unrestrained neighbour' : `held by ${MECH_LABEL[c] ?? c}`,
+      colour: c === 'unrestrained' ? '#ea580c' : (MECH_COLOUR[(i - 1) % MECH_COLOUR.length] as string),
+      values: per.map((x) => x.kept.get(c) ?? null),
+      lo: per.map(() => null),
+      hi: per.map(() => null),
+      text: per.map((x) => {
+        const v = x.kept.get(c);
+        return v === undefined ? `${x.backend}: not measured` : `${x.backend}: victim kept ${f(v)}% of its ${f(x.alone)} ${x.unit} alone${x.settings.get(c) ? ` (${x.settings.get(c)})` : ''}`;
+      }),
+      labelsAbove: per.map((x) => {
+        const v = x.kept.get(c);
+        return v === undefined ? null : `${f(v, 0)}%`;
+      }),
+    }));
+    const max = Math.max(110, ...series.flatMap((x) => x.values.map((v) => v ?? 0)));
     charts.push({
       type: 'bar',
       id: `chart-noisy-neighbor-${safeId(kind.id)}`,
-      title: `${kind.title}: victim alone vs with a noisy neighbour`,
-      subtitle: `the victim's throughput (${unit || 'no unit'}, higher is better); label = loss with the neighbour`,
-      axisTitle: unit ?? '',
+      title: `${kind.title}: how much of the victim's alone figure each mechanism protects`,
+      subtitle: 'victim beside the neighbour, percent of the victim alone (100% = fully protected); unrestrained = no mechanism',
+      axisTitle: '% of the victim alone',
       labels,
-      series: [alone, withN],
+      series,
       log: false,
       horizontal: false,
       base: 0,
       suggestedMin: 0,
-      suggestedMax: max * 1.15,
-      suffix: '',
+      suggestedMax: max * 1.1,
+      suffix: '%',
     });
-    const worst = degr.reduce((a, b) => (b.pct > a.pct ? b : a), degr[0] as { backend: string; pct: number });
-    const best = degr.reduce((a, b) => (b.pct < a.pct ? b : a), degr[0] as { backend: string; pct: number });
-    findings.push(
-      degr.length > 1
-        ? `${kind.title}: the neighbour costs ${f(best.pct, 0)}% (${best.backend}) to ${f(worst.pct, 0)}% (${worst.backend}).`
-        : `${kind.title}: the neighbour costs ${f(worst.pct, 0)}% (${worst.backend}).`,
-    );
+    for (const x of per) {
+      rows.push({
+        backend: x.backend,
+        cells: [kind.title, x.backend, `${f(x.alone)} ${x.unit}`, conds.map((c) => `${c} ${x.kept.has(c) ? `${f(x.kept.get(c))}%` : '—'}`).join(' · '), [...x.settings.entries()].map(([m, t]) => `${m}: ${t}`).join('; ') || '—', x.order ?? '—', String(x.reps)],
+      });
+      const un = x.kept.get('unrestrained');
+      const best = mechs.filter((m) => x.kept.has(m)).map((m) => ({ m, v: x.kept.get(m) as number })).sort((a, b) => b.v - a.v)[0];
+      findings.push(
+        `${kind.title}, ${x.backend}: beside an unrestrained neighbour the victim keeps ${un === undefined ? '—' : `${f(un, 0)}%`}${best ? `; ${MECH_LABEL[best.m] ?? best.m} protects the most (${f(best.v, 0)}%)` : '; no mechanism measured'}.`,
+      );
+    }
   }
   if (!charts.length) return skipped.length ? emptyView('noisy-neighbor', skipped) : null;
   return {
     kind: 'noisy-neighbor',
-    lead: 'A victim instance measured alone and while an aggressor instance on the same host hammers the same resource (both with the scenario\'s limits). The loss is (alone − with neighbour) ÷ alone: what the isolation boundary lets through.',
+    lead: "Isolation, not sharing: a victim instance measured alone, beside an unrestrained neighbour of the same backend on the same CPUs, and beside the neighbour held by each mechanism the backend has for that resource (CPU weight and quota; bfq io weight and IOPS throttle on isobench's own device; a tc rate cap). The figure is the part of the victim's alone performance each mechanism keeps: 100% = the neighbour is fully contained.",
     findings,
     charts,
     tables: [
       {
         id: 'noisy-neighbor-figures',
-        caption: 'Alone vs with a neighbour',
-        head: ['Resource', 'Backend', 'Alone', 'With neighbour', 'Loss', 'Order', 'Reps'],
-        numeric: [false, false, true, true, true, false, true],
+        caption: 'Victim figure kept (% of alone): unrestrained · each mechanism',
+        head: ['Resource', 'Backend', 'Alone', 'Kept: unrestrained · mechanisms', 'Mechanism settings', 'Order', 'Reps'],
+        numeric: [false, false, true, false, false, false, true],
         rows,
       },
     ],
-    notes: [],
+    notes,
     skipped,
   };
 }

@@ -9,6 +9,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContainerBackend } from '../../src/backends/container.js';
 import { NativeBackend } from '../../src/backends/native.js';
@@ -108,11 +109,20 @@ for (const kind of ['native', 'container'] as const) {
       expect(share.mechanism).toMatch(/cpu\.(shares|weight)/);
     });
 
-    it('partition disk and network: throttle split and HTB split near 80:20, caps held; all tc state removed', async () => {
-      const r = await runWorkload(partitionWorkload, partitionParams.parse({ resources: ['disk', 'network'], disk: { seconds: 3, fileMiB: 32, budgetIops: 1000, capIops: 300 }, network: { seconds: 3, linkMbit: 200, capMbit: 80 } }));
-      console.log(`[${kind}] disk share A ${r.values['disk-share-a-pct']?.toFixed(1)}% (${r.values['disk-a-iops']?.toFixed(0)}:${r.values['disk-b-iops']?.toFixed(0)} IOPS), cap ${r.values['disk-cap-iops']?.toFixed(0)} IOPS; net share A ${r.values['net-share-a-pct']?.toFixed(1)}% (${r.values['net-a-mbps']?.toFixed(0)}:${r.values['net-b-mbps']?.toFixed(0)} Mbit/s), cap ${r.values['net-cap-mbps']?.toFixed(1)} Mbit/s`);
-      expect((r.extras.get('disk-share') as { mechanism: string }).mechanism).toBe('throttle');
-      expect(r.values['disk-share-error-pp']).toBeLessThanOrEqual(5);
+    it('partition disk and network: bfq-weighted split on an owned loop device near 80:20 and work-conserving, HTB split, caps held; device and tc state removed', async () => {
+      const r = await runWorkload(partitionWorkload, partitionParams.parse({ resources: ['disk', 'network'], disk: { seconds: 4, aloneSeconds: 3, fileMiB: 32, capIops: 300 }, network: { seconds: 3, linkMbit: 200, capMbit: 80 } }));
+      const ds = r.extras.get('disk-share') as { mechanism: string; device: { path: string; scheduler: string; loopDirectIo: boolean }; workConserving: { alonePct: number; pass: boolean } };
+      console.log(`[${kind}] disk share A ${r.values['disk-share-a-pct']?.toFixed(1)}% (${r.values['disk-a-iops']?.toFixed(0)}:${r.values['disk-b-iops']?.toFixed(0)} IOPS), A alone ${ds.workConserving.alonePct}% of unweighted, cap ${r.values['disk-cap-iops']?.toFixed(0)} IOPS; net share A ${r.values['net-share-a-pct']?.toFixed(1)}% (${r.values['net-a-mbps']?.toFixed(0)}:${r.values['net-b-mbps']?.toFixed(0)} Mbit/s), cap ${r.values['net-cap-mbps']?.toFixed(1)} Mbit/s`);
+      // Weights on isobench's own device (never the host disk), with direct I/O reaching it.
+      expect(ds.mechanism).toMatch(/^bfq weights 1000:250 \((blkio|io)\.bfq\.weight/);
+      expect(ds.device.path).toMatch(/^\/dev\/loop\d+$/);
+      expect(ds.device.scheduler).toBe('bfq');
+      expect(ds.device.loopDirectIo).toBe(true);
+      expect(r.values['disk-share-error-pp']).toBeLessThanOrEqual(10);
+      // An idle B lends its share: A alone with the weights set gets about what it gets without them.
+      expect(ds.workConserving.pass).toBe(true);
+      const { stdout: loops } = await execa('losetup', ['-a']);
+      expect(loops).not.toMatch(/isobench-partdisk-/);
       expect(Math.abs(r.values['disk-cap-error-pct'] ?? 100)).toBeLessThanOrEqual(10);
       expect(r.values['net-share-error-pp']).toBeLessThanOrEqual(10);
       expect(Math.abs(r.values['net-cap-error-pct'] ?? 100)).toBeLessThanOrEqual(10);
