@@ -828,7 +828,7 @@ function buildNeighbour(cells: Cell[], columns: ColumnView[]): IsolationView | n
   for (const kind of kinds) {
     const name = `neighbor-${kind.id}`;
     const labels: string[] = [];
-    const per: { backend: string; alone: number; unit: string; kept: Map<string, number>; settings: Map<string, string>; reps: number; order: string | undefined }[] = [];
+    const per: { backend: string; alone: number; unit: string; kept: Map<string, number>; settings: Map<string, string>; reps: number; order: string | undefined; spread: number | undefined }[] = [];
     const mechs: string[] = [];
     for (const cell of cells) {
       const e = entries(cell, name);
@@ -861,7 +861,10 @@ function buildNeighbour(cells: Cell[], columns: ColumnView[]): IsolationView | n
       const own = str(ok[0]?.r.data.ownMechanism);
       if (own) notes.push(`${cell.backend}, ${kind.title.toLowerCase()} bandwidth: ${own}.`);
       labels.push(cell.backend);
-      per.push({ backend: cell.backend, alone: mean(ok.map((x) => x.a as number)), unit: u, kept: new Map([...kept].map(([k, v]) => [k, mean(v)])), settings, reps: ok.length, order: str(ok[0]?.r.data.order) });
+      const spreads = ok.map((x) => num(x.r.data.aloneSpreadPct)).filter((v): v is number => v !== undefined);
+      const spread = spreads.length ? Math.max(...spreads) : undefined;
+      if (spread !== undefined && spread > 20) notes.push(`${cell.backend}, ${kind.title.toLowerCase()}: the victim's two alone runs differ by ${f(spread, 0)}%: the host's own noise is that large, differences below it say nothing.`);
+      per.push({ backend: cell.backend, alone: mean(ok.map((x) => x.a as number)), unit: u, kept: new Map([...kept].map(([k, v]) => [k, mean(v)])), settings, reps: ok.length, order: str(ok[0]?.r.data.order), spread });
     }
     if (!labels.length) continue;
     const conds = ['unrestrained', ...mechs];
@@ -899,7 +902,7 @@ function buildNeighbour(cells: Cell[], columns: ColumnView[]): IsolationView | n
     for (const x of per) {
       rows.push({
         backend: x.backend,
-        cells: [kind.title, x.backend, `${f(x.alone)} ${x.unit}`, conds.map((c) => `${c} ${x.kept.has(c) ? `${f(x.kept.get(c))}%` : '—'}`).join(' · '), [...x.settings.entries()].map(([m, t]) => `${m}: ${t}`).join('; ') || '—', x.order ?? '—', String(x.reps)],
+        cells: [kind.title, x.backend, `${f(x.alone)} ${x.unit}${x.spread !== undefined ? ` (two runs ${f(x.spread, 0)}% apart)` : ''}`, conds.map((c) => `${c} ${x.kept.has(c) ? `${f(x.kept.get(c))}%` : '—'}`).join(' · '), [...x.settings.entries()].map(([m, t]) => `${m}: ${t}`).join('; ') || '—', x.order ?? '—', String(x.reps)],
       });
       const un = x.kept.get('unrestrained');
       const best = mechs.filter((m) => x.kept.has(m)).map((m) => ({ m, v: x.kept.get(m) as number })).sort((a, b) => b.v - a.v)[0];

@@ -19,7 +19,9 @@
  *               io-throttle (neighbour read/write IOPS capped at diskCapIops: hard);
  *      network: tc (neighbour's bench-side link capped at netCapMbit: TBF, or an HTB
  *               class on the bridge where the backend exposes no link).
- * The order of the conditions alternates between repetitions (odd: alone first).
+ * The order of the conditions alternates between repetitions (odd: alone first), and
+ * alone is measured once more at the end: the mean of both is the reference, their
+ * spread (aloneSpreadPct) says how much of a difference the host's own noise makes.
  *
  *  - cpu:     victim sysbench cpu (1 thread, events/s); aggressor sysbench cpu (one thread per vCPU).
  *  - memory:  victim sysbench memory sequential read over memoryBlockMiB (MiB/s);
@@ -119,7 +121,8 @@ const MECH_TEXT: Record<Mechanism, string> = {
 
 function decls(kind: NeighborKind): MetricDecl[] {
   return [
-    { name: `${kind}-alone`, unit: UNITS[kind], higherIsBetter: true, description: `victim ${WHAT[kind]}, alone` },
+    { name: `${kind}-alone`, unit: UNITS[kind], higherIsBetter: true, description: `victim ${WHAT[kind]}, alone (mean of a run before and after the others)` },
+    { name: `${kind}-alone-spread-pct`, unit: '%', higherIsBetter: false, description: `difference between the two alone runs of the victim, percent of their mean (the host's noise floor for the ${kind} figures)` },
     { name: `${kind}-with-neighbor`, unit: UNITS[kind], higherIsBetter: true, description: `victim ${WHAT[kind]}, beside an unrestrained neighbour of the same kind` },
     { name: `${kind}-degradation-pct`, unit: '%', higherIsBetter: false, description: `victim ${kind} figure lost to the unrestrained neighbour, percent of the figure alone` },
     { name: `${kind}-kept-pct-unrestrained`, unit: '%', higherIsBetter: true, description: `victim ${kind} figure beside the unrestrained neighbour, percent of alone` },
@@ -360,10 +363,11 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
         const order = aloneFirst ? conditions : [...conditions].reverse();
         const figures = new Map<string, Figure>();
         const mechText: Record<string, string> = {};
-        for (const cond of order) {
-          ctx.progress(`${kind}: victim ${cond === 'alone' ? 'alone' : cond === 'unrestrained' ? 'beside an unrestrained neighbour' : `beside the neighbour held by ${cond}`}`);
+        // Alone is measured again at the end: the mean is the reference, the spread shows the host's noise.
+        for (const cond of [...order, 'alone-again' as const]) {
+          ctx.progress(`${kind}: victim ${cond.startsWith('alone') ? 'alone' : cond === 'unrestrained' ? 'beside an unrestrained neighbour' : `beside the neighbour held by ${cond}`}`);
           const measure = (): Promise<Figure> => victimFigure(ctx, kind, victim, vFile, `neighbor-${kind}-${cond}`);
-          if (cond === 'alone') figures.set(cond, await measure());
+          if (cond === 'alone' || cond === 'alone-again') figures.set(cond, await measure());
           else if (cond === 'unrestrained') figures.set(cond, await withAggressor(ctx, kind, aggr, aFile, measure));
           else {
             const held = await applyMechanism(ctx, cond, victim, aggr, own);
@@ -375,9 +379,13 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
             }
           }
         }
-        const a = figures.get('alone') as Figure;
+        const a1 = figures.get('alone') as Figure;
+        const a2 = figures.get('alone-again') as Figure;
+        const aloneSpreadPct = (100 * Math.abs(a1.value - a2.value)) / ((a1.value + a2.value) / 2);
+        const a: Figure = { value: (a1.value + a2.value) / 2, rawLog: a1.rawLog };
         const w = figures.get('unrestrained') as Figure;
         out.push(metric(kind, `${kind}-alone`, a.value, a.rawLog));
+        out.push(metric(kind, `${kind}-alone-spread-pct`, aloneSpreadPct, a2.rawLog));
         out.push(metric(kind, `${kind}-with-neighbor`, w.value, w.rawLog));
         out.push(metric(kind, `${kind}-degradation-pct`, degradationPct(a.value, w.value), w.rawLog));
         out.push(metric(kind, `${kind}-kept-pct-unrestrained`, keptPct(a.value, w.value), w.rawLog));
@@ -391,6 +399,8 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
         ctx.recordExtra?.(`neighbor-${kind}`, {
           unit: UNITS[kind],
           alone: round(a.value, 3),
+          aloneRuns: [round(a1.value, 3), round(a2.value, 3)],
+          aloneSpreadPct: round(aloneSpreadPct, 2),
           withNeighbor: round(w.value, 3),
           degradationPct: round(degradationPct(a.value, w.value), 2),
           keptPctUnrestrained: round(keptPct(a.value, w.value), 2),
