@@ -26,8 +26,9 @@
  *    bfq's strict_guarantees is set on that device (only there): bfq otherwise lets
  *    both queues' requests be in flight together while the device is not saturated,
  *    and weights do not show (measured here: ~60:40 without, ~78:22 with).
- *  - Work-conserving check: A runs alone first with default weights (what the device
- *    gives its job), then again with the weights still set (B idle). A weighted split
+ *  - Work-conserving check: A runs alone with default weights (what the device gives
+ *    its job) and alone with the weights still set (B idle), twice each, alternating
+ *    (unweighted, split, weighted, unweighted, weighted), means compared. A weighted split
  *    lends B's idle share to A, so A alone gets about the same (`disk-a-alone-pct`);
  *    a cap would hold it near split[0]%. It passes above the midpoint of split[0]%
  *    and 100%.
@@ -291,7 +292,7 @@ async function diskPhase(ctx: Ctx, a: Instance, b: Instance, own: OwnedLoopDevic
       // What the device gives A's job with nobody else and no weights: the capacity A alone should get back.
       ctx.progress(`disk: A alone for ${d.aloneSeconds} s, default weights (the device's capacity for this job)`);
       const baseSamples = await ioAndSample(ctx, [a], [cga], [fa], dev, d.aloneSeconds, 'partition-disk-baseline');
-      const base = achievedRate(baseSamples, 0.5, 0);
+      const base1 = achievedRate(baseSamples, 0.5, 0);
       weightsUsed = true;
       const file = await cga.setIoWeight(wa);
       await cgb.setIoWeight(wb);
@@ -302,10 +303,21 @@ async function diskPhase(ctx: Ctx, a: Instance, b: Instance, own: OwnedLoopDevic
       const [iopsA = 0, iopsB = 0] = share.meanRates;
       ctx.progress(`disk: A alone for ${d.aloneSeconds} s with the weights still set (does B's idle share go to A?)`);
       const aloneSamples = await ioAndSample(ctx, [a], [cga], [fa], dev, d.aloneSeconds, 'partition-disk-alone');
-      const alone = achievedRate(aloneSamples, 0.5, 0);
+      const alone1 = achievedRate(aloneSamples, 0.5, 0);
+      // A second pair, unweighted then weighted: one short run each is at the mercy of the host's other load.
+      await cga.setIoWeight(100);
+      await cgb.setIoWeight(100);
+      const base2Samples = await ioAndSample(ctx, [a], [cga], [fa], dev, d.aloneSeconds, 'partition-disk-baseline2');
+      const base2 = achievedRate(base2Samples, 0.5, 0);
+      await cga.setIoWeight(wa);
+      await cgb.setIoWeight(wb);
+      const alone2Samples = await ioAndSample(ctx, [a], [cga], [fa], dev, d.aloneSeconds, 'partition-disk-alone2');
+      const alone2 = achievedRate(alone2Samples, 0.5, 0);
+      const alone = { meanRate: (alone1.meanRate + alone2.meanRate) / 2, series: alone1.series };
+      const base = { meanRate: (base1.meanRate + base2.meanRate) / 2 };
       const wc = workConserving(alone.meanRate, base.meanRate, target);
       const mechanism = `bfq weights ${wa}:${wb} (${file}, cgroup v${cga.layout.version}) on isobench's own ${own.device} (loop, direct I/O ${own.directIo ? 'on' : 'OFF'}, bfq strict_guarantees ${own.strictGuarantees === undefined ? 'n/a' : own.strictGuarantees ? 'on, low_latency off' : 'off'})`;
-      const rawLog = await ctx.saveRaw('partition-disk-samples', `${JSON.stringify({ device, mechanism, readBack, baseSamples, samples, aloneSamples }, null, 1)}\n`);
+      const rawLog = await ctx.saveRaw('partition-disk-samples', `${JSON.stringify({ device, mechanism, readBack, baseSamples, samples, aloneSamples, base2Samples, alone2Samples }, null, 1)}\n`);
       out.push(metric('partition', 'disk-share-a-pct', share.aPct, rawLog));
       out.push(metric('partition', 'disk-share-error-pp', errorPp(share.aPct, target), rawLog));
       out.push(metric('partition', 'disk-a-iops', iopsA, rawLog));
@@ -322,7 +334,10 @@ async function diskPhase(ctx: Ctx, a: Instance, b: Instance, own: OwnedLoopDevic
         achievedPct: round(share.aPct, 3),
         iops: [round(iopsA, 1), round(iopsB, 1)],
         series: share.series,
-        workConserving: { aloneIops: round(alone.meanRate, 1), baselineIops: round(base.meanRate, 1), bothIops: round(iopsA + iopsB, 1), alonePct: round(wc.alonePct, 2), thresholdPct: wc.thresholdPct, pass: wc.pass, series: alone.series },
+        workConserving: {
+          aloneIops: round(alone.meanRate, 1),
+          baselineIops: round(base.meanRate, 1),
+          runs: { unweighted: [round(base1.meanRate, 1), round(base2.meanRate, 1)], weighted: [round(alone1.meanRate, 1), round(alone2.meanRate, 1)], order: 'unweighted, split, weighted, unweighted, weighted' }, bothIops: round(iopsA + iopsB, 1), alonePct: round(wc.alonePct, 2), thresholdPct: wc.thresholdPct, pass: wc.pass, series: alone.series },
         rawLog,
       });
       await cga.setIoWeight(100);
