@@ -242,12 +242,19 @@ export class ContainerBackend implements Backend {
     try {
       // Scratch disk.
       const binds: OciBind[] = [];
+      // A workload may place the scratch on a device it owns (DiskSpec.placeUnder).
+      const scratchBase = spec.disk.placeUnder ? path.join(spec.disk.placeUnder, `${spec.name}-scratch`) : undefined;
+      if (scratchBase) {
+        await fs.mkdir(scratchBase, { recursive: true });
+        const sb = scratchBase;
+        releases.push(ctx.cleanup.add(`dir ${sb}`, () => fs.rm(sb, { recursive: true, force: true })));
+      }
       if (spec.disk.mode === 'image') {
-        const img = await createScratchImage(bundle, spec.disk.sizeMiB, ctx.cleanup);
+        const img = await createScratchImage(scratchBase ?? bundle, spec.disk.sizeMiB, ctx.cleanup);
         releases.push(img.release);
         binds.push({ source: img.mountPoint, destination: '/scratch' });
       } else {
-        const dir = path.join(bundle, 'scratch');
+        const dir = path.join(scratchBase ?? bundle, 'scratch');
         await fs.mkdir(dir);
         binds.push({ source: dir, destination: '/scratch' });
       }

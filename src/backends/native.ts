@@ -45,17 +45,22 @@ export class NativeBackend implements Backend {
     const dir = path.join(this.ctx.workDir, spec.name);
     await fs.mkdir(dir, { recursive: true });
     const releaseDir = this.ctx.cleanup.add(`dir ${dir}`, () => fs.rm(dir, { recursive: true, force: true }));
-    // The same scratch disk a container gets for this mode (see scratch-image.ts).
-    let scratchDir = path.join(dir, 'scratch');
+    // The same scratch disk a container gets for this mode (see scratch-image.ts);
+    // a workload may place it on a device it owns (DiskSpec.placeUnder).
+    const placed = spec.disk.placeUnder ? path.join(spec.disk.placeUnder, `${spec.name}-scratch`) : undefined;
+    const releasePlaced = placed ? this.ctx.cleanup.add(`dir ${placed}`, () => fs.rm(placed, { recursive: true, force: true })) : undefined;
+    if (placed) await fs.mkdir(placed, { recursive: true });
+    let scratchDir = placed ?? path.join(dir, 'scratch');
     let releaseImage: (() => Promise<void>) | undefined;
     if (spec.disk.mode === 'image') {
-      const img = await createScratchImage(dir, spec.disk.sizeMiB, this.ctx.cleanup).catch(async (e: unknown) => {
+      const img = await createScratchImage(placed ?? dir, spec.disk.sizeMiB, this.ctx.cleanup).catch(async (e: unknown) => {
+        await releasePlaced?.();
         await releaseDir();
         throw e;
       });
       scratchDir = img.mountPoint;
       releaseImage = img.release;
-    } else await fs.mkdir(scratchDir);
+    } else if (!placed) await fs.mkdir(scratchDir);
     const cgroup = new CgroupHandle(this.ctx.host.cgroup, `${CGROUP_PARENT}/${spec.name}`);
     await cgroup.create();
     const releaseCg = this.ctx.cleanup.add(`cgroup ${cgroup.relPath}`, () => cgroup.destroy());
@@ -83,6 +88,7 @@ export class NativeBackend implements Backend {
       if (releaseNet) await releaseNet();
       await releaseCg();
       if (releaseImage) await releaseImage();
+      await releasePlaced?.();
       await releaseDir();
     });
   }

@@ -18,6 +18,13 @@ export interface DiskSpec {
    * `image`: a raw image file (what a VM always gets), for like-for-like disk comparisons.
    */
   mode: 'dir' | 'image';
+  /**
+   * Host directory to hold the scratch disk (dir or image, under a per-instance name)
+   * instead of the instance's private directory: lets a workload put two instances'
+   * disks on one device it owns (partition: a bfq loop device). The backend never
+   * removes this directory, only what it created in it.
+   */
+  placeUnder?: string;
 }
 
 /** One set of limits, mapped by each backend to its own mechanism (see README "Limits"). */

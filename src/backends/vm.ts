@@ -565,7 +565,8 @@ export class VmInstance implements Instance {
       const sd = this.socketDir;
       this.track(`vm sockets ${sd}`, () => fs.rm(sd, { recursive: true, force: true }));
     }
-    const scratch = path.join(this.dir, 'scratch.img');
+    // A workload may place the scratch on a device it owns (DiskSpec.placeUnder).
+    const scratch = spec.disk.placeUnder ? path.join(spec.disk.placeUnder, `${spec.name}-scratch.img`) : path.join(this.dir, 'scratch.img');
     const cg = new CgroupHandle(ctx.host.cgroup, `${CGROUP_PARENT}/${spec.name}`);
     const overheadMiB = cfg.accel === 'tcg' ? 1536 : 512;
     // Scratch image, tap and cgroup are independent: make them concurrently (each registers its own release).

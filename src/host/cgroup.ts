@@ -373,20 +373,43 @@ export class CgroupHandle {
     return parseBlkioV1((await readText(path.join(dir, 'blkio.throttle.io_serviced'))) ?? '', (await readText(path.join(dir, 'blkio.throttle.io_service_bytes'))) ?? '');
   }
 
-  /** Set a proportional I/O weight (v2 `io.weight` / v1 `blkio.bfq.weight`, 1..10000 / 1..1000). */
-  async setIoWeight(weight: number): Promise<void> {
-    if (this.layout.version === 2) await writeText(path.join(this.layout.root, this.relPath, 'io.weight'), `default ${Math.round(weight)}`);
-    else {
-      const dir = this.dir('blkio');
-      if (!dir) throw new Error('the blkio controller is not mounted');
-      await writeText(path.join(dir, 'blkio.bfq.weight'), String(Math.max(1, Math.min(1000, Math.round(weight)))));
+  /**
+   * Set a proportional I/O weight and return the file written: v1 `blkio.bfq.weight`
+   * (1..1000, bfq); v2 `io.bfq.weight` (1..1000) when bfq's file exists, else
+   * `io.weight` (1..10000, io.cost).
+   */
+  async setIoWeight(weight: number): Promise<string> {
+    const bfq = String(Math.max(1, Math.min(1000, Math.round(weight))));
+    if (this.layout.version === 2) {
+      const dir = path.join(this.layout.root, this.relPath);
+      if ((await readText(path.join(dir, 'io.bfq.weight'))) !== undefined) {
+        await writeText(path.join(dir, 'io.bfq.weight'), bfq);
+        return 'io.bfq.weight';
+      }
+      await writeText(path.join(dir, 'io.weight'), `default ${Math.max(1, Math.min(10_000, Math.round(weight)))}`);
+      return 'io.weight';
     }
+    const dir = this.dir('blkio');
+    if (!dir) throw new Error('the blkio controller is not mounted');
+    await writeText(path.join(dir, 'blkio.bfq.weight'), bfq);
+    return 'blkio.bfq.weight';
+  }
+
+  /** The default proportional I/O weight as read back (bfq's file first), or undefined. */
+  async readIoWeight(): Promise<number | undefined> {
+    const files = this.layout.version === 2 ? [path.join(this.layout.root, this.relPath, 'io.bfq.weight'), path.join(this.layout.root, this.relPath, 'io.weight')] : [path.join(this.dir('blkio') ?? '/nonexistent', 'blkio.bfq.weight')];
+    for (const f of files) {
+      const t = await readText(f);
+      if (t !== undefined) return parseIoWeight(t);
+    }
+    return undefined;
   }
 
   /** Whether a weight file exists for this cgroup (it takes effect only with BFQ or io.cost: see chooseIoMechanism). */
   async ioWeightFileExists(): Promise<boolean> {
-    const f = this.layout.version === 2 ? path.join(this.layout.root, this.relPath, 'io.weight') : path.join(this.dir('blkio') ?? '/nonexistent', 'blkio.bfq.weight');
-    return (await readText(f)) !== undefined;
+    const files = this.layout.version === 2 ? [path.join(this.layout.root, this.relPath, 'io.bfq.weight'), path.join(this.layout.root, this.relPath, 'io.weight')] : [path.join(this.dir('blkio') ?? '/nonexistent', 'blkio.bfq.weight')];
+    for (const f of files) if ((await readText(f)) !== undefined) return true;
+    return false;
   }
 
   /** Pids of every process in the cgroup (any hierarchy; v1 ones agree). */
@@ -519,6 +542,12 @@ function counters(m: Map<string, IoCounters>, dev: string): IoCounters {
     m.set(dev, c);
   }
   return c;
+}
+
+/** A weight file's default weight: "100", "default 100" (v2, with per-device lines after) -> 100. */
+export function parseIoWeight(text: string): number | undefined {
+  const m = /^(?:default\s+)?(\d+)\s*$/m.exec(text.trim().split('\n')[0] ?? '');
+  return m ? Number(m[1]) : undefined;
 }
 
 /** v1 blkio.throttle.io_serviced / io_service_bytes ("254:0 Read 12" lines). */

@@ -18,7 +18,7 @@
 import type { RunResults, Verdict } from '../results/types.js';
 import { withComparisons } from '../results/upgrade.js';
 import { comparisonMode, isDecided, mean, overheadChange, thresholdFor, valueChange, type CompareMode, type ChangeEstimate } from '../stats/index.js';
-import { thresholdsOf } from '../stats/comparisons.js';
+import { isCheckMetric, thresholdsOf } from '../stats/comparisons.js';
 import { escapeHtml } from './html.js';
 import { fmtNum, fmtPct, fmtQuantity } from './model.js';
 import { mdEscape } from './markdown.js';
@@ -101,7 +101,7 @@ function metricValues(r: RunResults): Map<string, Values> {
   for (const cell of r.cells) {
     for (const m of cell.metrics) {
       const values = m.values.filter((v) => Number.isFinite(v));
-      if (values.length === 0) continue;
+      if (values.length === 0 || isCheckMetric(m.metric)) continue;
       out.set(`${cell.backend}|${cell.workload}|${m.metric}`, { backend: cell.backend, workload: cell.workload, metric: m.metric, unit: m.unit, higherIsBetter: m.higherIsBetter, values });
     }
   }

@@ -11,7 +11,7 @@
  */
 import type { Cell } from '../results/types.js';
 import type { BarChartSpec, BarSeries, ColumnView, LineChartSpec, LineSeries } from './model.js';
-import { slope as lsSlope } from '../stats/index.js';
+import { linearFit } from '../stats/index.js';
 
 /** A table as plain strings: the HTML and Markdown renderers escape and lay it out. */
 export interface ExtraTable {
@@ -86,7 +86,7 @@ function mean(xs: readonly number[]): number {
 /** Least-squares slope (src/stats), NaN where it is undefined (fewer than 2 points, all x equal). */
 export function slope(xs: readonly number[], ys: readonly number[]): number {
   try {
-    return lsSlope(xs, ys);
+    return linearFit(xs, ys).slope;
   } catch {
     return Number.NaN;
   }
@@ -238,7 +238,13 @@ function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationView | n
       const capMech = cap?.reps.map((r) => str(r.data.mechanism)).find((x) => x !== undefined);
       if (share) {
         if (share.bad) skipped.push(skipNote(cell.backend, res.share, `${plural(share.bad, 'entry')} without {repetition, data}`));
+        // A share the workload could not measure (no weights that take effect) says why; it is not a skipped shape.
+        for (const r of share.reps) {
+          const why = str(r.data.notMeasured);
+          if (why !== undefined) notes.push(`${cell.backend}: ${res.title.toLowerCase()} share not measured in repetition ${r.repetition}: ${why}`);
+        }
         const ok = share.reps
+          .filter((r) => str(r.data.notMeasured) === undefined)
           .map((r) => ({ r, series: shareSeries(r.data.series), achieved: num(r.data.achievedPct), target: num(r.data.targetPct) }))
           .filter((x) => {
             if (x.series && x.achieved !== undefined && x.target !== undefined) return true;
@@ -267,9 +273,19 @@ function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationView | n
             hollow: first.series.map((p) => !p.counted),
             text: first.series.map((p) => `A got ${f(p.aPct)}% at ${f(p.tS, 2)} s${p.counted ? '' : ' (outside the counted window)'}`),
           });
+          // Disk: did an idle B lend its share to A (work-conserving), or was A held near its target?
+          const wc = ok.map((x) => (isObj(x.r.data.workConserving) ? x.r.data.workConserving : undefined)).filter((x): x is Obj => x !== undefined);
+          let wcText = '';
+          if (wc.length) {
+            const alonePct = mean(wc.map((x) => num(x.alonePct) ?? Number.NaN));
+            const thr = num(wc[0]?.thresholdPct);
+            const pass = wc.every((x) => x.pass === true);
+            wcText = `; A alone (B idle, weights set): ${f(alonePct)}% of A alone without weights, ${pass ? 'work-conserving' : 'NOT work-conserving'} (passes at ≥ ${f(thr)}%)`;
+            findings.push(`${cell.backend}: disk ${pass ? 'passes' : 'fails'} the work-conserving check: with B idle and the weights set, A got ${f(alonePct)}% of what it gets with no weights (a cap would hold it near ${f(tgt)}%).`);
+          }
           shareRows.push({
             backend: cell.backend,
-            cells: [res.title, cell.backend, `${f(tgt)}%`, `${fx(achieved, 2)}%`, `${signedFx(err, 2)} pp`, mech.text, String(ok.length)],
+            cells: [res.title, cell.backend, `${f(tgt)}%`, `${fx(achieved, 2)}%`, `${signedFx(err, 2)} pp`, `${mech.text}${wcText}`, String(ok.length)],
           });
         }
       }
@@ -391,6 +407,11 @@ interface GradStep {
   pct: number;
   outcome: string;
   mibPerS: number | undefined;
+  /** limited / control throughput, percent; undefined for runs without a control. */
+  ratioPct: number | undefined;
+  controlMiBPerS: number | undefined;
+  controlOutcome: string | undefined;
+  pctOfUsable: number | undefined;
 }
 
 function gradSteps(v: unknown): GradStep[] | undefined {
@@ -401,9 +422,26 @@ function gradSteps(v: unknown): GradStep[] | undefined {
     const pct = num(s.pct);
     const outcome = str(s.outcome);
     if (pct === undefined || outcome === undefined) return undefined;
-    out.push({ pct, outcome, mibPerS: num(s.mibPerS) });
+    const c = isObj(s.control) ? s.control : undefined;
+    out.push({ pct, outcome, mibPerS: num(s.mibPerS), ratioPct: num(s.ratioPct), controlMiBPerS: num(c?.mibPerS), controlOutcome: str(c?.outcome), pctOfUsable: num(s.pctOfUsable) });
   }
   return out;
+}
+
+/**
+ * Gradient or cliff from the limited/control ratios (the workload's gradientVerdict,
+ * restated on the report's averaged steps): a gradient when a completed step ran below
+ * 90% of its control before the end.
+ */
+export function gradientRatioReading(okSteps: { pct: number; ratioPct: number | undefined }[], ending: string | undefined): { text: string; cliff: boolean } {
+  const end = ending ? `then ${ending}` : 'and no step failed';
+  if (!okSteps.length) return { text: `no completed step: ${ending ?? 'no data'}`, cliff: true };
+  const known = okSteps.filter((s): s is { pct: number; ratioPct: number } => s.ratioPct !== undefined);
+  if (known.length < okSteps.length) return { text: `no verdict: ${okSteps.length - known.length} completed step(s) have no control run`, cliff: false };
+  const low = known.reduce((a, b) => (b.ratioPct < a.ratioPct ? b : a));
+  const list = known.map((s) => `${f(s.pct, 0)}%: ${f(s.ratioPct, 0)}%`).join(', ');
+  if (low.ratioPct < 90) return { text: `a gradient: at ${f(low.pct, 0)}% of the limit the limited run got ${f(low.ratioPct, 0)}% of its control's throughput before the end (${list})${ending ? `, ${end}` : ''}`, cliff: false };
+  return { text: `a cliff: every completed step kept ≥ 90% of its control's throughput (${list}), ${end}`, cliff: true };
 }
 
 function endingLabel(outcome: string, pct: number, vm: boolean): string {
@@ -461,9 +499,15 @@ function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationView | nu
     const vm = col?.kind === 'vm' || cell.backend.startsWith('vm');
     // Throughput per step: mean over the repetitions that completed it.
     const byPct = new Map<number, number[]>();
+    const ratioByPct = new Map<number, number[]>();
+    const ctlByPct = new Map<number, number[]>();
+    const usableByPct = new Map<number, number>();
     const endings: { pct: number; outcome: string }[] = [];
     for (const x of ok) {
       for (const s of x.steps as GradStep[]) {
+        if (s.pctOfUsable !== undefined) usableByPct.set(s.pct, s.pctOfUsable);
+        if (s.controlMiBPerS !== undefined) ctlByPct.set(s.pct, [...(ctlByPct.get(s.pct) ?? []), s.controlMiBPerS]);
+        if (s.outcome === 'ok' && s.ratioPct !== undefined) ratioByPct.set(s.pct, [...(ratioByPct.get(s.pct) ?? []), s.ratioPct]);
         if (s.outcome === 'ok' && s.mibPerS !== undefined) byPct.set(s.pct, [...(byPct.get(s.pct) ?? []), s.mibPerS]);
         else if (s.outcome !== 'ok') {
           endings.push({ pct: s.pct, outcome: s.outcome });
@@ -471,14 +515,21 @@ function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationView | nu
         }
       }
     }
-    const okSteps = [...byPct.entries()].sort((a, b) => a[0] - b[0]).map(([pct, v]) => ({ pct, mibPerS: mean(v) }));
+    const okSteps = [...byPct.entries()].sort((a, b) => a[0] - b[0]).map(([pct, v]) => ({ pct, mibPerS: mean(v), ratioPct: ratioByPct.has(pct) ? mean(ratioByPct.get(pct) as number[]) : undefined }));
+    const hasControl = okSteps.some((s) => s.ratioPct !== undefined);
+    const usableMiB = num(ok[0]?.r.data.usableMiB);
     const firstEnd = endings.sort((a, b) => a.pct - b.pct)[0];
     const endText = firstEnd ? endingLabel(firstEnd.outcome, firstEnd.pct, vm) : undefined;
     const distinct = [...new Set(endings.map((x) => endingLabel(x.outcome, x.pct, vm)))];
     const base = okSteps[0]?.mibPerS;
     const colour = colourOf(columns, cell.backend);
-    const pts = okSteps.map((s) => ({ x: s.pct, y: base ? (s.mibPerS / base) * 100 : 0 }));
-    const text = okSteps.map((s) => `${f(s.pct, 0)}% of the limit: ${f(s.mibPerS, 0)} MiB/s (${f(base ? (s.mibPerS / base) * 100 : 0)}% of the first step)`);
+    // With a control: limited / control per step (what the limit costs); older runs without one: relative to the first step.
+    const pts = okSteps.map((s) => ({ x: s.pct, y: hasControl ? (s.ratioPct ?? 0) : base ? (s.mibPerS / base) * 100 : 0 }));
+    const text = okSteps.map((s) =>
+      hasControl
+        ? `${f(s.pct, 0)}% of the limit${usableByPct.has(s.pct) ? ` (${f(usableByPct.get(s.pct), 0)}% of the usable ${f(usableMiB, 0)} MiB)` : ''}: ${f(s.mibPerS, 0)} MiB/s limited, ${f(mean(ctlByPct.get(s.pct) ?? []), 0)} MiB/s control = ${f(s.ratioPct)}%`
+        : `${f(s.pct, 0)}% of the limit: ${f(s.mibPerS, 0)} MiB/s (${f(base ? (s.mibPerS / base) * 100 : 0)}% of the first step)`,
+    );
     const marks: (string | null)[] = okSteps.map(() => null);
     const hollow: boolean[] = okSteps.map(() => false);
     const crosses: boolean[] = okSteps.map(() => false);
@@ -492,16 +543,30 @@ function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationView | nu
     }
     maxPct = Math.max(maxPct, ...pts.map((p) => p.x));
     series.push({ label: `${cell.backend}${endText ? ` (${endText})` : ''}`, colour, points: pts, text, marks, crosses, hollow, dashLast: firstEnd !== undefined });
-    const reading = gradientReading(okSteps, endText);
-    readings.push({ backend: cell.backend, text: reading, cliff: !reading.startsWith('a gradient') });
-    const drop = okSteps.length >= 2 && base ? ((base - (okSteps[okSteps.length - 1]?.mibPerS ?? base)) / base) * 100 : undefined;
+    if (hasControl) {
+      const r = gradientRatioReading(okSteps, endText);
+      readings.push({ backend: cell.backend, text: r.text, cliff: r.cliff });
+    } else {
+      const reading = gradientReading(okSteps, endText);
+      readings.push({ backend: cell.backend, text: `${reading} (no control run: raw drop, cache and TLB effects included)`, cliff: !reading.startsWith('a gradient') });
+    }
+    const allPcts = [...new Set([...byPct.keys(), ...ctlByPct.keys()])].sort((a, b) => a - b);
+    const limitMiB = num(ok[0]?.r.data.limitMiB);
     rows.push({
       backend: cell.backend,
       cells: [
         cell.backend,
-        okSteps.map((s) => `${f(s.pct, 0)}%: ${f(s.mibPerS, 0)}`).join(', ') || '—',
+        usableMiB !== undefined ? `${f(usableMiB, 0)} MiB of ${f(limitMiB, 0)}` : '—',
+        allPcts
+          .map((pct) => {
+            const lim = byPct.get(pct);
+            const ctl = ctlByPct.get(pct);
+            const r = ratioByPct.get(pct);
+            const u = usableByPct.get(pct);
+            return `${f(pct, 0)}%${u !== undefined ? ` (${f(u, 0)}% usable)` : ''}: ${lim ? f(mean(lim), 0) : '✕'} / ${ctl ? f(mean(ctl), 0) : '—'}${r ? ` = ${f(mean(r), 0)}%` : ''}`;
+          })
+          .join('; ') || '—',
         okSteps.length ? `${f(okSteps[okSteps.length - 1]?.pct, 0)}%` : '—',
-        drop === undefined ? '—' : `${f(drop)}%`,
         distinct.length ? distinct.join('; ') : 'completed every step',
         String(ok.length),
       ],
@@ -511,9 +576,9 @@ function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationView | nu
   const allCliff = readings.every((r) => r.cliff);
   const anyGradient = readings.some((r) => !r.cliff);
   const overall = allCliff
-    ? 'A cliff, not a gradient: on every backend throughput stays within 10% of its first step until the working set no longer fits, and the next step is killed.'
+    ? 'A cliff, not a gradient: on every backend each completed step keeps at least 90% of the same run without the limit, until the working set no longer fits and the next step does not complete.'
     : anyGradient && readings.every((r) => !r.cliff)
-      ? 'A gradient: on every backend throughput falls by 10% or more before the end.'
+      ? 'A gradient: on every backend a completed step ran below 90% of the same run without the limit before the end.'
       : `Mixed: a gradient on ${readings
           .filter((r) => !r.cliff)
           .map((r) => r.backend)
@@ -523,16 +588,16 @@ function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationView | nu
           .join(', ')}.`;
   return {
     kind: 'memory-gradient',
-    lead: `sysbench memory write throughput as the working set grows towards and beyond the instance's memory limit${limit !== undefined ? ` (${f(limit, 0)} MiB)` : ''}: the container's cgroup limit, the VM's guest RAM. Throughput is shown relative to each backend's first step (100%), so backends of very different speed share one axis; ✕ marks the step that did not complete and how it ended.`,
+    lead: `sysbench memory write throughput as the working set grows towards and beyond the instance's memory limit${limit !== undefined ? ` (${f(limit, 0)} MiB)` : ''}: the container's cgroup limit, the VM's guest RAM (of which the guest's kernel and agent take a part: the usable memory, measured inside, is given per backend). Each step also runs, with the same working set and threads, in a control instance far above the limit; the figure is limited / control throughput per step, so the growing working set's own cost (cache, TLB) cancels out. ✕ marks the step that did not complete and how it ended.`,
     findings: [overall, ...readings.map((r) => `${r.backend}: ${r.text}.`)],
     charts: [
       {
         type: 'line',
         id: 'chart-memory-gradient-curve',
         title: 'Memory-limit gradient: throughput vs working set',
-        subtitle: 'throughput relative to the first step (100%); ✕ = the step that did not complete (drawn at 0), labelled with how it ended; dotted: no step measured in between',
+        subtitle: 'limited / control throughput at the same working set (100% = the limit costs nothing); ✕ = the step that did not complete (drawn at 0), labelled with how it ended; below 90% before the end = a gradient',
         xTitle: `working set (% of the memory limit${limit !== undefined ? ` of ${f(limit, 0)} MiB` : ''})`,
-        yTitle: 'throughput (% of the first step)',
+        yTitle: 'limited / unlimited throughput',
         ySuffix: '%',
         xSuffix: '%',
         yMin: 0,
@@ -545,9 +610,9 @@ function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationView | nu
     tables: [
       {
         id: 'memory-gradient-steps',
-        caption: 'Throughput per step (MiB/s) and how it ended',
-        head: ['Backend', 'Completed steps (MiB/s)', 'Last completed', 'Drop first → last', 'End', 'Reps'],
-        numeric: [false, false, true, true, false, true],
+        caption: 'Throughput per step, limited / control (MiB/s) = ratio, and how it ended',
+        head: ['Backend', 'Usable memory (measured) of the limit', 'Steps (% of the limit): limited / control MiB/s = ratio', 'Last completed', 'End', 'Reps'],
+        numeric: [false, true, false, true, false, true],
         rows,
       },
     ],
@@ -619,8 +684,26 @@ function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationView | nul
         pss: slope(xx, [0, ...(x.levels as DensLevel[]).map((l) => l.pssSumMiB)]),
       };
     });
-    const memSlope = mean(slopes.map((s) => s.mem));
-    const pssSlope = mean(slopes.map((s) => s.pss));
+    const memFits = ok.map((x) => (isObj(x.r.data.fit) && isObj(x.r.data.fit.memAvail) ? num(x.r.data.fit.memAvail.slope) : undefined));
+    const memSlope = memFits.every((v) => v !== undefined) ? mean(memFits as number[]) : mean(slopes.map((s) => s.mem));
+    // The workload's fit (over the measured levels, with a CI) when recorded; else the recomputed slope.
+    const fits = ok.map((x) => (isObj(x.r.data.fit) && isObj(x.r.data.fit.pss) ? x.r.data.fit.pss : undefined));
+    const recorded = fits.every((x) => x && num(x.slope) !== undefined);
+    const pssSlope = recorded ? mean(fits.map((x) => num(x?.slope) as number)) : mean(slopes.map((s) => s.pss));
+    const ci = fits.length === 1 && Array.isArray(fits[0]?.ci95) ? (fits[0]?.ci95 as unknown[]).map((v) => num(v)) : undefined;
+    const ciText = ci && ci[0] !== undefined && ci[1] !== undefined ? ` (95% CI ${f(ci[0])} to ${f(ci[1])}, ${f(num(fits[0]?.n), 0)} levels)` : '';
+    const budget = isObj(first.r.data.budget) ? first.r.data.budget : undefined;
+    const budgetMiB = num(budget?.budgetMiB);
+    const inBudget = num(budget?.instancesInBudget);
+    const projected = num(budget?.projected);
+    const range = Array.isArray(budget?.projectedRange) ? (budget?.projectedRange as unknown[]).map((v) => num(v)) : undefined;
+    const projText = projected !== undefined ? `projected ${f(projected, 0)}${range?.[0] !== undefined && range[1] !== undefined ? ` (${f(range[0], 0)}–${f(range[1], 0)})` : ''}` : 'no projection (no positive cost per instance)';
+    const budgetText =
+      budgetMiB === undefined
+        ? 'no budget set'
+        : inBudget !== undefined
+          ? `${f(inBudget, 0)} (measured: instance ${f(inBudget + 1, 0)} took the summed PSS over ${f(budgetMiB, 0)} MiB)`
+          : `not reached: ${projText}`;
     const colour = colourOf(columns, cell.backend);
     maxN = Math.max(maxN, ...xs);
     const sfx = ok.length > 1 ? `, ${repNote(ok.map((x) => x.r))}` : '';
@@ -650,19 +733,23 @@ function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationView | nul
       cells: [
         cell.backend,
         `${signedMiB(memSlope)}`,
-        `${signedMiB(pssSlope)}`,
-        maxInst === undefined ? '—' : f(maxInst, 0),
+        `${signedMiB(pssSlope)}${ciText}`,
+        budgetMiB === undefined ? '—' : `${f(budgetMiB, 0)} MiB`,
+        budgetText,
         stopped ? `${str(stopped.reason) ?? '?'}: ${str(stopped.detail) ?? ''}`.replace(/: $/, '') : 'not recorded',
         ksm ? ksmText(ksm.atStart) : 'not recorded',
         after,
       ],
     });
-    findings.push(`${cell.backend}: ${signedMiB(pssSlope)} PSS and ${signedMiB(memSlope)} of host MemAvailable per idle instance; stopped at ${maxInst ?? '?'} instances (${str(stopped?.reason) ?? 'reason not recorded'}).`);
+    const stopWhy = str(stopped?.reason) === 'cap' ? `stopped at cap ${maxInst ?? '?'} (the scenario's bound, not a result)` : `stopped at ${maxInst ?? '?'} instances (${str(stopped?.reason) ?? 'reason not recorded'})`;
+    findings.push(
+      `${cell.backend}: ${signedMiB(pssSlope)} PSS${ciText} and ${signedMiB(memSlope)} of host MemAvailable per idle instance; ${budgetMiB !== undefined ? `in a ${f(budgetMiB, 0)} MiB budget: ${budgetText}; ` : ''}${stopWhy}.`,
+    );
   }
   if (!series.length) return skipped.length ? emptyView('density', skipped) : null;
   return {
     kind: 'density',
-    lead: 'Host memory used as idle instances are added, per backend: the drop of MemAvailable from the baseline (solid; includes page cache and kernel memory, noisy at a few MiB) and the instances\' summed PSS (dashed). The legend gives the marginal cost per instance, the least-squares slope through (0, 0).',
+    lead: 'Host memory used as idle instances are added, per backend: the drop of MemAvailable from the baseline (solid; includes page cache and kernel memory, noisy at a few MiB) and the instances\' summed PSS (dashed). The legend gives the marginal cost per instance: the least-squares slope over the measured levels (the empty host is drawn, not fitted). Instances per budget: measured where the sweep crossed the scenario\'s budget; a projection (budget / slope) where it stopped at the scenario\'s cap first.',
     findings,
     charts: [
       {
@@ -685,8 +772,8 @@ function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationView | nul
       {
         id: 'density-levels',
         caption: 'Marginal cost, where it stopped and KSM',
-        head: ['Backend', 'MemAvailable Δ per instance', 'PSS per instance', 'Instances reached', 'Stopped because', 'KSM at start', 'KSM at the top level'],
-        numeric: [false, true, true, true, false, false, false],
+        head: ['Backend', 'MemAvailable Δ per instance', 'PSS per instance', 'Budget (summed PSS)', 'Instances in the budget', 'Stopped because', 'KSM at start', 'KSM at the top level'],
+        numeric: [false, true, true, true, false, false, false, false],
         rows,
       },
     ],
@@ -709,11 +796,21 @@ const NEIGHBOUR_KINDS = [
   { id: 'network', title: 'Network' },
 ] as const;
 
+const MECH_LABEL: Record<string, string> = {
+  'cpu-weight': 'CPU weight (soft)',
+  'cpu-cap': 'CPU cap (hard)',
+  'io-weight': 'bfq io weight (soft)',
+  'io-throttle': 'IOPS throttle (hard)',
+  tc: 'tc rate cap (hard)',
+};
+const MECH_COLOUR = ['#2563eb', '#16a34a', '#9333ea', '#0891b2'];
+
 function buildNeighbour(cells: Cell[], columns: ColumnView[]): IsolationView | null {
   const skipped: string[] = [];
   const charts: BarChartSpec[] = [];
   const rows: ExtraTable['rows'] = [];
   const findings: string[] = [];
+  const notes: string[] = [];
   const kinds: { id: string; title: string }[] = [...NEIGHBOUR_KINDS];
   // Kinds this code does not know by name but that have the shape are drawn too.
   for (const cell of cells) {
@@ -726,10 +823,8 @@ function buildNeighbour(cells: Cell[], columns: ColumnView[]): IsolationView | n
   for (const kind of kinds) {
     const name = `neighbor-${kind.id}`;
     const labels: string[] = [];
-    const alone: BarSeries = { label: 'alone', colour: '#94a3b8', values: [], lo: [], hi: [], text: [] };
-    const withN: BarSeries = { label: 'with a noisy neighbour', colour: '#ea580c', values: [], lo: [], hi: [], text: [], labelsAbove: [] };
-    let unit: string | undefined;
-    const degr: { backend: string; pct: number }[] = [];
+    const per: { backend: string; alone: number; unit: string; kept: Map<string, number>; settings: Map<string, string>; reps: number; order: string | undefined; spread: number | undefined }[] = [];
+    const mechs: string[] = [];
     for (const cell of cells) {
       const e = entries(cell, name);
       if (!e) continue;
@@ -737,79 +832,96 @@ function buildNeighbour(cells: Cell[], columns: ColumnView[]): IsolationView | n
       const ok = e.reps
         .map((r) => ({ r, a: num(r.data.alone), w: num(r.data.withNeighbor), u: str(r.data.unit) }))
         .filter((x) => {
-          if (x.a !== undefined && x.w !== undefined) return true;
+          if (x.a !== undefined && x.w !== undefined && (x.a as number) > 0) return true;
           skipped.push(skipNote(cell.backend, name, `repetition ${x.r.repetition}: no numeric alone and withNeighbor`));
           return false;
         });
       if (!ok.length) continue;
       const u = ok[0]?.u ?? '';
-      if (unit !== undefined && u !== unit) {
-        skipped.push(skipNote(cell.backend, name, `unit ${u || 'none'} differs from ${unit}`));
-        continue;
+      const kept = new Map<string, number[]>();
+      const settings = new Map<string, string>();
+      for (const x of ok) {
+        kept.set('unrestrained', [...(kept.get('unrestrained') ?? []), ((x.w as number) / (x.a as number)) * 100]);
+        const ms = isObj(x.r.data.mechanisms) ? x.r.data.mechanisms : {};
+        for (const [m, v] of Object.entries(ms)) {
+          if (!isObj(v)) continue;
+          const k = num(v.keptPct);
+          if (k === undefined) continue;
+          if (!mechs.includes(m)) mechs.push(m);
+          kept.set(m, [...(kept.get(m) ?? []), k]);
+          const st = str(v.setting);
+          if (st) settings.set(m, st);
+        }
       }
-      unit = u;
-      const as = ok.map((x) => x.a as number);
-      const ws = ok.map((x) => x.w as number);
-      const am = mean(as);
-      const wm = mean(ws);
-      const pct = am > 0 ? ((am - wm) / am) * 100 : Number.NaN;
-      degr.push({ backend: cell.backend, pct });
+      const own = str(ok[0]?.r.data.ownMechanism);
+      if (own) notes.push(`${cell.backend}, ${kind.title.toLowerCase()} bandwidth: ${own}.`);
       labels.push(cell.backend);
-      const range = (xs: number[]): [number | null, number | null] => (xs.length > 1 ? [Math.min(...xs), Math.max(...xs)] : [null, null]);
-      const [alo, ahi] = range(as);
-      const [wlo, whi] = range(ws);
-      alone.values.push(am);
-      alone.lo.push(alo);
-      alone.hi.push(ahi);
-      alone.text.push(`${f(am)} ${u}${ok.length > 1 ? ` (mean of ${ok.length}; whisker min–max)` : ''}`);
-      withN.values.push(wm);
-      withN.lo.push(wlo);
-      withN.hi.push(whi);
-      withN.text.push(`${f(wm)} ${u}: ${Number.isFinite(pct) ? `${pct >= 0 ? '−' : '+'}${f(Math.abs(pct))}%` : '—'} vs alone`);
-      withN.labelsAbove?.push(Number.isFinite(pct) ? `${pct >= 0 ? '−' : '+'}${f(Math.abs(pct), 0)}%` : null);
-      rows.push({ backend: cell.backend, cells: [kind.title, cell.backend, `${f(am)} ${u}`, `${f(wm)} ${u}`, Number.isFinite(pct) ? `${f(pct)}%` : '—', str(ok[0]?.r.data.order) ?? '—', String(ok.length)] });
+      const spreads = ok.map((x) => num(x.r.data.aloneSpreadPct)).filter((v): v is number => v !== undefined);
+      const spread = spreads.length ? Math.max(...spreads) : undefined;
+      if (spread !== undefined && spread > 20) notes.push(`${cell.backend}, ${kind.title.toLowerCase()}: the victim's two alone runs differ by ${f(spread, 0)}%: the host's own noise is that large, differences below it say nothing.`);
+      per.push({ backend: cell.backend, alone: mean(ok.map((x) => x.a as number)), unit: u, kept: new Map([...kept].map(([k, v]) => [k, mean(v)])), settings, reps: ok.length, order: str(ok[0]?.r.data.order), spread });
     }
     if (!labels.length) continue;
-    const max = Math.max(...alone.values.map((v) => v ?? 0), ...withN.values.map((v) => v ?? 0), ...alone.hi.map((v) => v ?? 0), ...withN.hi.map((v) => v ?? 0));
+    const conds = ['unrestrained', ...mechs];
+    const series: BarSeries[] = conds.map((c, i) => ({
+      label: c === 'unrestrained' ? 'unrestrained neighbour' : `held by ${MECH_LABEL[c] ?? c}`,
+      colour: c === 'unrestrained' ? '#ea580c' : (MECH_COLOUR[(i - 1) % MECH_COLOUR.length] as string),
+      values: per.map((x) => x.kept.get(c) ?? null),
+      lo: per.map(() => null),
+      hi: per.map(() => null),
+      text: per.map((x) => {
+        const v = x.kept.get(c);
+        return v === undefined ? `${x.backend}: not measured` : `${x.backend}: victim kept ${f(v)}% of its ${f(x.alone)} ${x.unit} alone${x.settings.get(c) ? ` (${x.settings.get(c)})` : ''}`;
+      }),
+      labelsAbove: per.map((x) => {
+        const v = x.kept.get(c);
+        return v === undefined ? null : `${f(v, 0)}%`;
+      }),
+    }));
+    const max = Math.max(110, ...series.flatMap((x) => x.values.map((v) => v ?? 0)));
     charts.push({
       type: 'bar',
       id: `chart-noisy-neighbor-${safeId(kind.id)}`,
-      title: `${kind.title}: victim alone vs with a noisy neighbour`,
-      subtitle: `the victim's throughput (${unit || 'no unit'}, higher is better); label = loss with the neighbour`,
-      axisTitle: unit ?? '',
+      title: `${kind.title}: how much of the victim's alone figure each mechanism protects`,
+      subtitle: 'victim beside the neighbour, percent of the victim alone (100% = fully protected); unrestrained = no mechanism',
+      axisTitle: '% of the victim alone',
       labels,
-      series: [alone, withN],
+      series,
       log: false,
       horizontal: false,
       base: 0,
       suggestedMin: 0,
-      suggestedMax: max * 1.15,
-      suffix: '',
+      suggestedMax: max * 1.1,
+      suffix: '%',
     });
-    const worst = degr.reduce((a, b) => (b.pct > a.pct ? b : a), degr[0] as { backend: string; pct: number });
-    const best = degr.reduce((a, b) => (b.pct < a.pct ? b : a), degr[0] as { backend: string; pct: number });
-    findings.push(
-      degr.length > 1
-        ? `${kind.title}: the neighbour costs ${f(best.pct, 0)}% (${best.backend}) to ${f(worst.pct, 0)}% (${worst.backend}).`
-        : `${kind.title}: the neighbour costs ${f(worst.pct, 0)}% (${worst.backend}).`,
-    );
+    for (const x of per) {
+      rows.push({
+        backend: x.backend,
+        cells: [kind.title, x.backend, `${f(x.alone)} ${x.unit}${x.spread !== undefined ? ` (two runs ${f(x.spread, 0)}% apart)` : ''}`, conds.map((c) => `${c} ${x.kept.has(c) ? `${f(x.kept.get(c))}%` : '—'}`).join(' · '), [...x.settings.entries()].map(([m, t]) => `${m}: ${t}`).join('; ') || '—', x.order ?? '—', String(x.reps)],
+      });
+      const un = x.kept.get('unrestrained');
+      const best = mechs.filter((m) => x.kept.has(m)).map((m) => ({ m, v: x.kept.get(m) as number })).sort((a, b) => b.v - a.v)[0];
+      findings.push(
+        `${kind.title}, ${x.backend}: beside an unrestrained neighbour the victim keeps ${un === undefined ? '—' : `${f(un, 0)}%`}${best ? `; ${MECH_LABEL[best.m] ?? best.m} protects the most (${f(best.v, 0)}%)` : '; no mechanism measured'}.`,
+      );
+    }
   }
   if (!charts.length) return skipped.length ? emptyView('noisy-neighbor', skipped) : null;
   return {
     kind: 'noisy-neighbor',
-    lead: 'A victim instance measured alone and while an aggressor instance on the same host hammers the same resource (both with the scenario\'s limits). The loss is (alone − with neighbour) ÷ alone: what the isolation boundary lets through.',
+    lead: "Isolation, not sharing: a victim instance measured alone, beside an unrestrained neighbour of the same backend on the same CPUs, and beside the neighbour held by each mechanism the backend has for that resource (CPU weight and quota; bfq io weight and IOPS throttle on isobench's own device; a tc rate cap). The figure is the part of the victim's alone performance each mechanism keeps: 100% = the neighbour is fully contained.",
     findings,
     charts,
     tables: [
       {
         id: 'noisy-neighbor-figures',
-        caption: 'Alone vs with a neighbour',
-        head: ['Resource', 'Backend', 'Alone', 'With neighbour', 'Loss', 'Order', 'Reps'],
-        numeric: [false, false, true, true, true, false, true],
+        caption: 'Victim figure kept (% of alone): unrestrained · each mechanism',
+        head: ['Resource', 'Backend', 'Alone', 'Kept: unrestrained · mechanisms', 'Mechanism settings', 'Order', 'Reps'],
+        numeric: [false, false, true, false, false, false, true],
         rows,
       },
     ],
-    notes: [],
+    notes,
     skipped,
   };
 }

@@ -7,6 +7,15 @@
 import type { BackendResult, Cell, Difference, Overhead } from '../results/types.js';
 import { mean } from './index.js';
 import { comparisonMode, difference, overhead, thresholdFor, type ThresholdOverrides } from './equivalence.js';
+import { DEVICE_CHECK_METRIC } from '../workloads/disk.js';
+
+/**
+ * Metrics recorded to check a measurement, not to describe a cost (the disk
+ * device-reach check): never compared with native, between runs, or in capacity.
+ */
+export function isCheckMetric(metric: string): boolean {
+  return metric === DEVICE_CHECK_METRIC;
+}
 
 export interface Comparisons {
   overheads: Overhead[];
@@ -29,6 +38,7 @@ export function computeComparisons(cells: readonly Cell[], backends: readonly Ba
     const base = cells.find((n) => n.backend === native.label && n.workload === c.workload);
     if (!base) continue;
     for (const m of c.metrics) {
+      if (isCheckMetric(m.metric)) continue;
       const nm = base.metrics.find((x) => x.metric === m.metric);
       // A verdict needs a CI, and a CI needs two values a side (and JSON has no Infinity to store an unbounded one).
       if (!nm || nm.values.length < 2 || m.values.length < 2) continue;

@@ -19,7 +19,7 @@ import type { Summary } from '../results/types.js';
 import { outlierIndices, outlierMethod } from './outliers.js';
 
 export { outlierIndices, outlierMethod, type OutlierMethod } from './outliers.js';
-export { slope, slopeWithCi, type SlopeEstimate } from './regression.js';
+export { linearFit, type LinearFit } from './regression.js';
 
 /** Two-sided critical value of Student t (confidence 0.95 -> the 97.5% quantile). */
 export function tCritical(df: number, confidence = 0.95): number {

@@ -1,23 +1,28 @@
 /**
- * Least-squares slope of y over x, with a 95% CI from the residual standard
- * error (Student t, n - 2 degrees of freedom). Used for the marginal memory
- * per instance (density): the slope over the instance-count levels.
- * Assumes the points lie on a line with independent, equal-variance errors;
- * with 2 points the slope is exact and its CI unbounded.
+ * Ordinary least-squares line y = intercept + slope * x with a Student-t 95%
+ * confidence interval of the slope (n - 2 degrees of freedom). Density uses it for
+ * the marginal host memory per instance: one noisy level moves the slope little,
+ * and the CI says how well the levels agree on it.
  */
-import { tCritical } from './index.js';
+import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 
-export interface SlopeEstimate {
+export interface LinearFit {
   slope: number;
   intercept: number;
-  /** 95% CI of the slope; [-inf, +inf] with fewer than 3 points. */
-  ci95: [number, number];
+  /** Points used. */
   n: number;
+  /** Standard error of the slope; undefined with fewer than 3 points (no residual degrees of freedom). */
+  slopeSe?: number;
+  /** 95% CI of the slope [low, high]; undefined with fewer than 3 points. */
+  slopeCi95?: [number, number];
+  /** Coefficient of determination (1 when every point lies on the line). */
+  r2: number;
 }
 
-export function slopeWithCi(xs: readonly number[], ys: readonly number[]): SlopeEstimate {
+/** Least-squares fit of ys over xs with a 95% CI of the slope. Throws on fewer than 2 points or all x equal. */
+export function linearFit(xs: readonly number[], ys: readonly number[], confidence = 0.95): LinearFit {
   const n = Math.min(xs.length, ys.length);
-  if (n < 2) throw new Error('slope needs at least two points');
+  if (n < 2) throw new Error(`linear fit needs at least two points, got ${n}`);
   let sx = 0;
   let sy = 0;
   for (let i = 0; i < n; i++) {
@@ -26,24 +31,24 @@ export function slopeWithCi(xs: readonly number[], ys: readonly number[]): Slope
   }
   const mx = sx / n;
   const my = sy / n;
-  let num = 0;
-  let den = 0;
+  let sxx = 0;
+  let sxy = 0;
+  let syy = 0;
   for (let i = 0; i < n; i++) {
-    num += ((xs[i] as number) - mx) * ((ys[i] as number) - my);
-    den += ((xs[i] as number) - mx) ** 2;
+    const dx = (xs[i] as number) - mx;
+    const dy = (ys[i] as number) - my;
+    sxx += dx * dx;
+    sxy += dx * dy;
+    syy += dy * dy;
   }
-  if (den === 0) throw new Error('slope: all x equal');
-  const slope = num / den;
+  if (sxx === 0) throw new Error('linear fit: all x are equal');
+  const slope = sxy / sxx;
   const intercept = my - slope * mx;
-  if (n < 3) return { slope, intercept, ci95: [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY], n };
   let sse = 0;
   for (let i = 0; i < n; i++) sse += ((ys[i] as number) - intercept - slope * (xs[i] as number)) ** 2;
-  const se = Math.sqrt(sse / (n - 2) / den);
-  const half = tCritical(n - 2) * se;
-  return { slope, intercept, ci95: [slope - half, slope + half], n };
-}
-
-/** The slope alone. */
-export function slope(xs: readonly number[], ys: readonly number[]): number {
-  return slopeWithCi(xs, ys).slope;
+  const r2 = syy === 0 ? 1 : Math.max(0, 1 - sse / syy);
+  if (n < 3) return { slope, intercept, n, r2 };
+  const slopeSe = Math.sqrt(sse / (n - 2) / sxx);
+  const t = tQuantile(1 - (1 - confidence) / 2, n - 2);
+  return { slope, intercept, n, slopeSe, slopeCi95: [slope - t * slopeSe, slope + t * slopeSe], r2 };
 }

@@ -1,15 +1,26 @@
 /**
- * Density: how many idle instances fit, and what each one costs the host.
+ * Density: how many idle instances fit in a host-memory budget, and what each one
+ * costs the host.
  *
- * One repetition starts 1, 2, 4, ... idle instances (fresh, one after another; the
- * levels come from `steps` or doubling up to maxInstances) and, at each level, after
- * settleSeconds, reads:
+ * One repetition starts 1, 2, 3, 4, 8, 16, ... idle instances (fresh, one after
+ * another; the levels come from `steps` or from densityLevels up to maxInstances,
+ * at least 4 levels so the slope has a CI) and, at each level, after settleSeconds,
+ * reads:
  *  - host MemAvailable (/proc/meminfo),
  *  - the summed PSS and RSS of the instances' host processes (Instance.footprint()),
  *  - the summed cgroup charge of the instances,
  *  - the start-to-ready time of the instances started for this level.
- * Marginal memory per instance = least-squares slope of each figure over the levels
- * (with the empty host as level 0), so one noisy level does not decide it.
+ * Marginal memory per instance = least-squares slope of each figure over the measured
+ * levels (src/stats/regression.ts), with a Student-t 95% CI of the PSS slope: one noisy
+ * level does not decide it, and the CI says how well the levels agree. The empty host
+ * is not a point of the fit: the first instance also pays for what later ones share.
+ *
+ * Budget (memoryBudgetMiB): after every single start the instances' summed PSS is read;
+ * once it exceeds the budget, that level is still measured (one more point for the
+ * slope) and the sweep stops: `instances-in-budget` is the largest count whose summed
+ * PSS fitted, a measured limit. When the sweep ends at maxInstances first, the budget
+ * was not reached: the cap is recorded as a cap ("stopped at cap N"), never as a
+ * result, and only the projection budget / marginal PSS (with the CI's range) is given.
  *
  * Never runs the host out of memory: before each level the next one is allowed only
  * when MemAvailable minus (new instances x estimated cost per instance) stays above
@@ -31,19 +42,23 @@ import { memAvailableBytes } from '../host/facts.js';
 import { Ksm, KSM_ROOT, waitKsmSettled, withKsmOn, type KsmState } from '../host/ksm.js';
 import { errorMessage } from '../errors.js';
 import type { Instance } from '../backends/types.js';
+import { linearFit, type LinearFit } from '../stats/regression.js';
 import { sleep } from '../util/proc.js';
 import { metric } from './common.js';
 import { round } from './isolation.js';
 import { registerWorkload } from './registry.js';
 import type { MetricValue, Workload } from './types.js';
-import { slope } from '../stats/index.js';
 
 const MIB = 2 ** 20;
+/** Levels a sweep needs for a slope with a CI. */
+export const MIN_LEVELS = 4;
 
 export const densityParams = z
   .object({
-    /** Upper bound on instances (the scenario's bound). */
-    maxInstances: z.number().int().min(1).max(1024).default(8),
+    /** Upper bound on instances (the scenario's cap: reported as a cap, never as a result). */
+    maxInstances: z.number().int().min(4).max(1024).default(8),
+    /** Host-memory budget (MiB of summed instance PSS) the sweep fills: how many instances fit in it is the result. */
+    memoryBudgetMiB: z.number().int().min(16).max(1_048_576).optional(),
     /** Explicit instance counts per level, ascending; default 1, 2, 4, ... up to maxInstances. */
     steps: z.array(z.number().int().min(1).max(1024)).min(1).optional(),
     /** MemAvailable that must remain after any start (MiB). */
@@ -60,20 +75,41 @@ export const densityParams = z
     ksmPagesToScan: z.number().int().min(1).max(100_000).default(2000),
   })
   .strict()
-  .refine((p) => !p.steps || p.steps.every((v, i, a) => i === 0 || v > (a[i - 1] as number)), { message: 'steps must be strictly ascending', path: ['steps'] });
+  .refine((p) => !p.steps || p.steps.every((v, i, a) => i === 0 || v > (a[i - 1] as number)), { message: 'steps must be strictly ascending', path: ['steps'] })
+  .refine((p) => densityLevels(p.maxInstances, p.steps).length >= MIN_LEVELS, { message: `needs at least ${MIN_LEVELS} levels up to maxInstances (a slope with a CI)`, path: ['steps'] });
 
 export type DensityParams = z.infer<typeof densityParams>;
 
-/** Instance counts per level: explicit steps capped at max, or 1, 2, 4, ... with max as the last. */
+/**
+ * Instance counts per level: explicit steps capped at max, or 1, 2, 3, 4 (the four
+ * levels a CI needs, cheap even for VMs) then doubling, with max as the last.
+ */
 export function densityLevels(maxInstances: number, steps?: readonly number[]): number[] {
   if (steps) return steps.filter((s) => s <= maxInstances);
   const out: number[] = [];
-  for (let n = 1; n < maxInstances; n *= 2) out.push(n);
+  for (let n = 1; n < maxInstances; n = n < 4 ? n + 1 : n * 2) out.push(n);
   out.push(maxInstances);
   return out;
 }
 
-export type StopReason = 'max-instances' | 'memory-safety' | 'start-failed' | 'time' | 'error';
+/** `cap`: the scenario's maxInstances was reached before the budget (a cap, not a result). */
+export type StopReason = 'budget' | 'cap' | 'memory-safety' | 'start-failed' | 'time' | 'error';
+
+/**
+ * Budget figures of a finished sweep (pure). `overBudgetAt` is the smallest instance
+ * count whose summed PSS was seen above the budget (instances are added one at a
+ * time, so one fewer fitted): a measured count. Without it only the projection.
+ */
+export function budgetFigures(budgetMiB: number, overBudgetAt: number | undefined, pss: LinearFit | undefined): { instancesInBudget?: number; projected?: number; projectedRange?: [number, number] } {
+  const out: { instancesInBudget?: number; projected?: number; projectedRange?: [number, number] } = {};
+  if (overBudgetAt !== undefined) out.instancesInBudget = overBudgetAt - 1;
+  if (pss && pss.slope > 0) {
+    out.projected = Math.floor(budgetMiB / pss.slope);
+    const [lo, hi] = pss.slopeCi95 ?? [pss.slope, pss.slope];
+    if (lo > 0) out.projectedRange = [Math.floor(budgetMiB / hi), Math.floor(budgetMiB / lo)];
+  }
+  return out;
+}
 
 /** May the sweep go from `current` to `next` instances? (pure) */
 export function nextLevelAllowed(o: { current: number; next: number; memAvailableMiB: number; perInstanceEstimateMiB: number; safetyMiB: number }): { ok: true } | { ok: false; reason: 'memory-safety'; detail: string } {
@@ -95,8 +131,10 @@ export function perInstanceEstimateMiB(instanceMemoryMiB: number, measured: { me
   return instanceMemoryMiB + 256;
 }
 
-/** Least-squares slope of y over x: src/stats owns the estimator (slopeWithCi gives its CI). */
-export { slope };
+/** Least-squares slope of y over x. */
+export function slope(xs: readonly number[], ys: readonly number[]): number {
+  return linearFit(xs, ys).slope;
+}
 
 export interface DensityLevel {
   instances: number;
@@ -109,15 +147,29 @@ export interface DensityLevel {
   meanReadyMs: number;
 }
 
-/** Marginal MiB per instance from the levels, with the empty host as level 0 (pure). */
-export function marginals(baselineMemAvailMiB: number, levels: readonly DensityLevel[]): { memAvailMiB: number; pssMiB: number; cgroupMiB: number; rssMiB: number } {
-  const xs = [0, ...levels.map((l) => l.instances)];
+/**
+ * Marginal MiB per instance (pure): least-squares slopes over the measured levels. With
+ * one level only, the empty host (level 0) is the second point, as an estimate for the
+ * safety rule; the reported figures need MIN_LEVELS levels.
+ */
+export function marginals(baselineMemAvailMiB: number, levels: readonly DensityLevel[]): { memAvailMiB: number; pssMiB: number; cgroupMiB: number; rssMiB: number; pssFit: LinearFit; memAvailFit: LinearFit } {
+  const withZero = levels.length < 2;
+  const xs = [...(withZero ? [0] : []), ...levels.map((l) => l.instances)];
+  const ys = (zero: number, f: (l: DensityLevel) => number) => [...(withZero ? [zero] : []), ...levels.map(f)];
+  const pssFit = linearFit(xs, ys(0, (l) => l.pssSumMiB));
+  const memFit = linearFit(xs, ys(0, (l) => baselineMemAvailMiB - l.memAvailMiB));
   return {
-    memAvailMiB: -slope(xs, [baselineMemAvailMiB, ...levels.map((l) => l.memAvailMiB)]),
-    pssMiB: slope(xs, [0, ...levels.map((l) => l.pssSumMiB)]),
-    rssMiB: slope(xs, [0, ...levels.map((l) => l.rssSumMiB)]),
-    cgroupMiB: slope(xs, [0, ...levels.map((l) => l.cgroupSumMiB)]),
+    memAvailMiB: memFit.slope,
+    pssMiB: pssFit.slope,
+    rssMiB: linearFit(xs, ys(0, (l) => l.rssSumMiB)).slope,
+    cgroupMiB: linearFit(xs, ys(0, (l) => l.cgroupSumMiB)).slope,
+    pssFit,
+    memAvailFit: memFit,
   };
+}
+
+function fitRecord(f: LinearFit): Record<string, unknown> {
+  return { slope: round(f.slope, 3), intercept: round(f.intercept, 2), n: f.n, r2: round(f.r2, 4), ...(f.slopeCi95 ? { ci95: f.slopeCi95.map((x) => round(x, 3)) } : {}) };
 }
 
 async function measure(instances: readonly Instance[]): Promise<Omit<DensityLevel, 'readyMs' | 'meanReadyMs' | 'instances'>> {
@@ -154,12 +206,14 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
   needsDisk: false,
   metrics: [
     { name: 'marginal-memavail-mib', unit: 'MiB', higherIsBetter: false, description: 'host MemAvailable consumed per extra idle instance (slope over the levels)' },
-    { name: 'marginal-pss-mib', unit: 'MiB', higherIsBetter: false, description: 'summed PSS of the instances host processes per extra instance (slope)' },
+    { name: 'marginal-pss-mib', unit: 'MiB', higherIsBetter: false, description: 'summed PSS of the instances host processes per extra instance (least-squares slope over at least 4 levels)' },
+    { name: 'marginal-pss-ci95-mib', unit: 'MiB', higherIsBetter: false, description: 'half-width of the 95% CI of the marginal PSS slope (Student t, levels - 2 df)' },
     { name: 'marginal-rss-mib', unit: 'MiB', higherIsBetter: false, description: 'summed RSS of the instances host processes per extra instance (slope; shared pages counted whole)' },
     { name: 'marginal-cgroup-mib', unit: 'MiB', higherIsBetter: false, description: 'summed cgroup charge (working set) per extra instance (slope)' },
     { name: 'start-ms-first', unit: 'ms', higherIsBetter: false, description: 'start-to-ready of the first instance (empty host)' },
     { name: 'start-ms-at-max', unit: 'ms', higherIsBetter: false, description: 'mean start-to-ready of the instances started for the last level' },
-    { name: 'max-instances', unit: 'instances', higherIsBetter: true, description: 'instances running at the last measured level' },
+    { name: 'instances-in-budget', unit: 'instances', higherIsBetter: true, description: 'largest number of idle instances whose summed PSS fitted in memoryBudgetMiB (measured: only when the sweep reached the budget)' },
+    { name: 'instances-per-budget-projected', unit: 'instances', higherIsBetter: true, description: 'memoryBudgetMiB / marginal PSS per instance (a projection from the slope; range in extra.density.budget)' },
     { name: 'marginal-memavail-mib-ksm', unit: 'MiB', higherIsBetter: false, description: 'host MemAvailable consumed per instance at the last level once KSM settled ((baseline - now) / n)' },
     { name: 'marginal-pss-mib-ksm', unit: 'MiB', higherIsBetter: false, description: 'summed PSS per instance at the last level once KSM settled' },
     { name: 'ksm-saved-mib', unit: 'MiB', higherIsBetter: true, description: 'memory KSM saved at the last level (pages_sharing x page size)' },
@@ -174,9 +228,11 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
     const t0 = performance.now();
     const running: Instance[] = [];
     const measured: DensityLevel[] = [];
-    const startLog: Array<{ instance: string; readyMs: number; memAvailAfterMiB: number }> = [];
+    const startLog: Array<{ instance: string; readyMs: number; memAvailAfterMiB: number; pssSumMiB?: number }> = [];
     let stop: { reason: StopReason; detail: string } | undefined;
     let ksmResult: Record<string, unknown> | undefined;
+    /** Smallest instance count seen with summed PSS above the budget. */
+    let overBudgetAt: number | undefined;
     const baselineMemAvailMiB = (await memAvailableBytes()) / MIB;
     const out: MetricValue[] = [];
     try {
@@ -211,12 +267,27 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
             stop = { reason: 'memory-safety', detail: `MemAvailable ${Math.round(availMiB)} MiB fell below the ${p.memorySafetyMiB} MiB safety margin after instance ${running.length}` };
             break sweep;
           }
+          // Budget: checked after every start, so the level that crosses it ends where it crossed.
+          if (p.memoryBudgetMiB !== undefined) {
+            const pssNow = (await measure(running)).pssSumMiB;
+            const last = startLog[startLog.length - 1];
+            if (last) last.pssSumMiB = round(pssNow, 2);
+            if (pssNow > p.memoryBudgetMiB) {
+              overBudgetAt = running.length;
+              break;
+            }
+          }
         }
         if (p.settleSeconds > 0) await sleep(p.settleSeconds * 1000);
         const m = await measure(running);
         measured.push({ instances: running.length, ...m, readyMs, meanReadyMs: readyMs.reduce((s, x) => s + x, 0) / readyMs.length });
+        if (p.memoryBudgetMiB !== undefined && m.pssSumMiB > p.memoryBudgetMiB) overBudgetAt ??= running.length;
+        if (overBudgetAt !== undefined) {
+          stop = { reason: 'budget', detail: `summed PSS ${Math.round(m.pssSumMiB)} MiB of ${running.length} instances exceeds the ${p.memoryBudgetMiB} MiB budget` };
+          break;
+        }
       }
-      stop ??= { reason: 'max-instances', detail: `reached the last level (${levels[levels.length - 1]} instances; maxInstances ${p.maxInstances})` };
+      stop ??= { reason: 'cap', detail: `stopped at cap ${running.length} (the scenario's maxInstances ${p.maxInstances})${p.memoryBudgetMiB !== undefined ? `: the ${p.memoryBudgetMiB} MiB budget was not reached` : ''}` };
 
       // KSM: same figures at the last level with identical pages merged.
       const top = measured[measured.length - 1];
@@ -247,30 +318,39 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
         ksmResult = { skipped: 'KSM is not available on this host' };
       }
     } finally {
+      const fits = measured.length >= 2 ? marginals(baselineMemAvailMiB, measured) : undefined;
+      const budget = p.memoryBudgetMiB !== undefined ? budgetFigures(p.memoryBudgetMiB, overBudgetAt, fits?.pssFit) : undefined;
       ctx.recordExtra?.('density', {
         instanceMemoryMiB: memMiB,
         levelsPlanned: levels,
+        cap: p.maxInstances,
         baselineMemAvailMiB: round(baselineMemAvailMiB, 1),
         levels: measured.map(roundLevel),
+        ...(fits ? { fit: { pss: fitRecord(fits.pssFit), memAvail: fitRecord(fits.memAvailFit), unit: 'MiB per instance', enoughLevels: measured.length >= MIN_LEVELS } } : {}),
+        ...(p.memoryBudgetMiB !== undefined ? { budget: { budgetMiB: p.memoryBudgetMiB, reached: overBudgetAt !== undefined, ...(overBudgetAt !== undefined ? { overBudgetAt } : {}), ...budget } } : {}),
         starts: startLog,
         stopped: stop ?? { reason: 'error', detail: 'the sweep ended with an error (see the cell error)' },
         ksm: { atStart: ksmAtStart ?? null, ...(ksmResult ? { measurement: ksmResult } : {}) },
       });
       for (const i of running.reverse()) await i.stop().catch(() => undefined);
     }
-    if (measured.length === 0) throw new Error(`density: no level measured (${stop?.reason}: ${stop?.detail})`);
+    if (measured.length < 2) throw new Error(`density: ${measured.length} level(s) measured, a slope needs at least 2 (${stop?.reason}: ${stop?.detail})`);
     const log = await ctx.saveRaw('density-levels', `${JSON.stringify({ baselineMemAvailMiB, levels: measured, starts: startLog, stop }, null, 1)}\n`);
     const top = measured[measured.length - 1] as DensityLevel;
     const first = measured[0] as DensityLevel;
     const marg = marginals(baselineMemAvailMiB, measured);
+    const ci = marg.pssFit.slopeCi95;
+    const budget = p.memoryBudgetMiB !== undefined ? budgetFigures(p.memoryBudgetMiB, overBudgetAt, marg.pssFit) : {};
     out.unshift(
       metric('density', 'marginal-memavail-mib', marg.memAvailMiB, log),
       metric('density', 'marginal-pss-mib', marg.pssMiB, log),
+      ...(ci && measured.length >= MIN_LEVELS ? [metric('density', 'marginal-pss-ci95-mib', (ci[1] - ci[0]) / 2, log)] : []),
       metric('density', 'marginal-rss-mib', marg.rssMiB, log),
       metric('density', 'marginal-cgroup-mib', marg.cgroupMiB, log),
       metric('density', 'start-ms-first', first.readyMs[0] ?? first.meanReadyMs, log),
       metric('density', 'start-ms-at-max', top.meanReadyMs, log),
-      metric('density', 'max-instances', top.instances, log),
+      ...(budget.instancesInBudget !== undefined ? [metric('density', 'instances-in-budget', budget.instancesInBudget, log)] : []),
+      ...(budget.projected !== undefined ? [metric('density', 'instances-per-budget-projected', budget.projected, log)] : []),
     );
     return out;
   },

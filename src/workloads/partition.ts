@@ -14,17 +14,29 @@
  *    percentage points. Other load on that CPU lowers what both get, not the ratio.
  *  - CPU cap: cpuQuotaPercent = cpu.capPercent on A alone (B idle), burn for
  *    cpu.capSeconds; achieved CPU percent vs the cap (`cpu-cap-error-pp`).
- *  - Disk share: the same fio job (4 KiB random read, O_DIRECT) in both, on their own
- *    files on their scratch disks, which live on one host device. The device is found
- *    by measuring (the block device the instance's cgroup issued I/O to during a short
- *    probe). Mechanism: proportional weights where they take effect (BFQ, or io.cost on
- *    v2), otherwise hard caps split[0]:split[1] of disk.budgetIops (v1
- *    blkio.throttle.*_iops_device, v2 io.max): results say which (`extra.disk.mechanism`).
- *    fio runs in the background in both; the achieved split (and each one's IOPS)
- *    comes from the cgroups' read counters on that device, sampled while both run.
- *    A throttle only caps: when an instance cannot reach its cap (e.g. a TCG VM sharing
- *    one CPU), the split is whatever both achieve below their caps, and says so.
- *  - Disk cap: A alone capped at disk.capIops (throttle); achieved IOPS vs cap.
+ *  - Disk share: a weighted, work-conserving split. isobench makes a block device of
+ *    its own (host/loopdev.ts: a loop device attached with direct I/O, switched to
+ *    bfq, ext4 on it; never the host disk) and starts A and B with their scratch disks
+ *    on it (DiskSpec.placeUnder: a directory for native and containers, the raw image
+ *    QEMU opens with O_DIRECT for a VM). A short direct-read probe checks that A's I/O
+ *    reaches that device. Then bfq weights split[0]:split[1] on the two cgroups (v1
+ *    `blkio.bfq.weight`, v2 `io.bfq.weight`, or `io.weight` where io.cost is on), the
+ *    same fio job (4 KiB random read, O_DIRECT) in both, and the achieved split from
+ *    the cgroups' read counters on the device, sampled while both run.
+ *    bfq's strict_guarantees is set on that device (only there): bfq otherwise lets
+ *    both queues' requests be in flight together while the device is not saturated,
+ *    and weights do not show (measured here: ~60:40 without, ~78:22 with).
+ *  - Work-conserving check: A runs alone with default weights (what the device gives
+ *    its job) and alone with the weights still set (B idle), twice each, alternating
+ *    (unweighted, split, weighted, unweighted, weighted), means compared. A weighted split
+ *    lends B's idle share to A, so A alone gets about the same (`disk-a-alone-pct`);
+ *    a cap would hold it near split[0]%. It passes above the midpoint of split[0]%
+ *    and 100%.
+ *    Where weights cannot take effect (no bfq, no weight file), the share is not
+ *    measured and extra.disk-share says why: throttle caps are never labelled a share.
+ *  - Disk cap: A alone capped at disk.capIops (throttle: v1
+ *    blkio.throttle.read_iops_device, v2 io.max) on the same device; achieved IOPS vs
+ *    cap. A separate test of a hard cap, not a partition.
  *  - Network share: an HTB tree on the bench bridge (one shaped link of
  *    network.linkMbit) with A's class at split[0]% and B's at split[1]% (ceil: the whole
  *    link), iperf3 into both at once; achieved split from the classes' byte counters.
@@ -38,6 +50,7 @@ import { promises as fs } from 'node:fs';
 import { z } from 'zod';
 import type { Instance } from '../backends/types.js';
 import { chooseIoMechanism, type CgroupHandle } from '../host/cgroup.js';
+import { createOwnedLoopDevice, type OwnedLoopDevice } from '../host/loopdev.js';
 import { delRootArgv, htbClassId, htbSplitArgvs, parseTcSentBytes, tbfCapArgv } from '../net/tc.js';
 import { benchAddress, metric, parseRaw, timeoutFor } from './common.js';
 import { benchTc, iperfClient, requireCgroup, sharedCpu, startBackground, stopBackground } from './isolation-exec.js';
@@ -69,11 +82,10 @@ export const partitionParams = z
     disk: z
       .object({
         seconds: z.number().int().min(2).max(600).default(5),
-        /** IOPS divided split[0]:split[1] when hard caps are the mechanism. */
-        budgetIops: z.number().int().min(20).max(10_000_000).default(1000),
+        /** Seconds of A alone with the weights set (the work-conserving check). */
+        aloneSeconds: z.number().int().min(2).max(600).default(3),
         capIops: z.number().int().min(10).max(10_000_000).default(400),
         fileMiB: z.number().int().min(4).max(65_536).default(64),
-        mechanism: z.enum(['auto', 'throttle', 'weight']).default('auto'),
       })
       .strict()
       .prefault({}),
@@ -120,21 +132,6 @@ export function fioRandreadArgv(file: string, fileMiB: number, seconds: number, 
  */
 export function fioLayoutArgv(file: string, fileMiB: number): string[] {
   return ['fio', '--name=layout', `--filename=${file}`, `--size=${fileMiB}M`, '--rw=write', '--bs=1M', '--fallocate=none', '--end_fsync=1', '--output-format=terse'];
-}
-
-/** The device with the most I/Os between two counter snapshots ("major:minor"), or undefined. */
-export function busiestDevice(before: Map<string, { readIos: number; writeIos: number }>, after: Map<string, { readIos: number; writeIos: number }>): string | undefined {
-  let best: string | undefined;
-  let bestN = 0;
-  for (const [dev, c] of after) {
-    const b = before.get(dev);
-    const n = c.readIos + c.writeIos - ((b?.readIos ?? 0) + (b?.writeIos ?? 0));
-    if (n > bestN) {
-      best = dev;
-      bestN = n;
-    }
-  }
-  return best;
 }
 
 function cpuMechanism(cg: CgroupHandle): string {
@@ -207,22 +204,6 @@ async function cpuPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue[]):
   }
 }
 
-/** Every block device of the host as "major:minor" (from /sys/block/<name>/dev). */
-async function blockDevices(): Promise<string[]> {
-  const names = await fs.readdir('/sys/block').catch(() => [] as string[]);
-  const out: string[] = [];
-  for (const n of names) {
-    const dev = (await fs.readFile(`/sys/block/${n}/dev`, 'utf8').catch(() => '')).trim();
-    if (/^\d+:\d+$/.test(dev)) out.push(dev);
-  }
-  return out;
-}
-
-async function diskScheduler(dev: string): Promise<string | null> {
-  const text = await fs.readFile(`/sys/dev/block/${dev}/queue/scheduler`, 'utf8').catch(() => undefined);
-  return text ? (/\[([^\]]+)\]/.exec(text)?.[1] ?? null) : null;
-}
-
 async function ioCostEnabled(cg: CgroupHandle): Promise<boolean> {
   if (cg.layout.version !== 2) return false;
   const text = await fs.readFile(`${cg.layout.root}/io.cost.qos`, 'utf8').catch(() => '');
@@ -260,7 +241,20 @@ async function ioAndSample(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[], fil
   }
 }
 
-async function diskPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue[]): Promise<void> {
+/**
+ * Work-conserving check (pure): A alone with the weights still set (B idle), against
+ * A alone with default weights (what the device gives this job with nobody else).
+ * Passes above the midpoint of A's target and 100% (90% for 80:20): a cap, or a
+ * split that keeps B's share idle, would hold A near its target.
+ */
+export function workConserving(aloneIops: number, baselineIops: number, targetAPct: number): { alonePct: number; thresholdPct: number; pass: boolean } {
+  if (!(baselineIops > 0)) throw new Error(`A alone did no I/O (${baselineIops} IOPS): nothing to compare with`);
+  const alonePct = (100 * aloneIops) / baselineIops;
+  const thresholdPct = (targetAPct + 100) / 2;
+  return { alonePct, thresholdPct, pass: alonePct >= thresholdPct };
+}
+
+async function diskPhase(ctx: Ctx, a: Instance, b: Instance, own: OwnedLoopDevice, out: MetricValue[]): Promise<void> {
   const p = ctx.params;
   const d = p.disk;
   const cga = requireCgroup(a, 'partition disk');
@@ -268,93 +262,101 @@ async function diskPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue[])
   if (d.fileMiB > ctx.spec.disk.sizeMiB * 0.9) throw new Error(`partition disk: fileMiB ${d.fileMiB} does not fit in the ${ctx.spec.disk.sizeMiB} MiB scratch disk`);
   const fa = `${a.scratchDir.replace(/\/+$/, '')}/${PART_FIO_FILE}`;
   const fb = `${b.scratchDir.replace(/\/+$/, '')}/${PART_FIO_FILE}`;
-  let device: string | undefined;
+  const dev = own.majMin;
+  const device = { path: own.device, majMin: dev, scheduler: own.scheduler, strictGuarantees: own.strictGuarantees, loopDirectIo: own.directIo };
   let weightsUsed = false;
+  // cgroup v1 counts a cgroup's I/O on a device only while it has a throttle rule there: a no-op one.
+  const countOn = async (cg: CgroupHandle): Promise<void> => {
+    if (cg.layout.version === 1) await cg.setIoThrottle({ device: dev, readIops: 1e12, writeIops: 1e12 });
+  };
   try {
     await Promise.all([
       ctx.exec(a, fioLayoutArgv(fa, d.fileMiB), { tag: 'partition-disk-layout-a', timeoutMs: timeoutFor(ctx, 60 + d.fileMiB / 4) }),
       ctx.exec(b, fioLayoutArgv(fb, d.fileMiB), { tag: 'partition-disk-layout-b', timeoutMs: timeoutFor(ctx, 60 + d.fileMiB / 4) }),
     ]);
-    // Which host device does A's I/O land on? Measure it: a short direct-read probe.
-    // cgroup v1 counts a cgroup's I/O on a device only while it has a throttle rule
-    // there, so every block device gets a no-op rule (1e12 IOPS) for the probe.
-    const candidates = cga.layout.version === 1 ? await blockDevices() : [];
-    let s0: Awaited<ReturnType<CgroupHandle['ioStats']>>;
-    let s1: typeof s0;
-    try {
-      for (const dev of candidates) await cga.setIoThrottle({ device: dev, readIops: 1e12, writeIops: 1e12 }).catch(() => undefined);
-      s0 = await cga.ioStats();
-      await ctx.exec(a, fioRandreadArgv(fa, d.fileMiB, 1, 'probe'), { tag: 'partition-disk-probe', timeoutMs: timeoutFor(ctx, 1) });
-      s1 = await cga.ioStats();
-    } finally {
-      for (const dev of candidates) await cga.clearIoThrottle(dev).catch(() => undefined);
-    }
-    device = busiestDevice(s0, s1);
-    if (!device)
-      throw new Error(
-        "partition disk: the instance's cgroup issued no block I/O during a direct-read probe (scratch on tmpfs, or the I/O is done outside the instance's cgroup, as gVisor's gofer does for runsc): its I/O cannot be weighted or capped through the cgroup, nothing to partition",
-      );
-    const dev = device;
+    await countOn(cga);
+    await countOn(cgb);
+    // Does A's I/O reach the owned device, charged to A's cgroup? A short direct-read probe.
+    const s0 = await cga.ioStats();
+    await ctx.exec(a, fioRandreadArgv(fa, d.fileMiB, 1, 'probe'), { tag: 'partition-disk-probe', timeoutMs: timeoutFor(ctx, 1) });
+    const s1 = await cga.ioStats();
+    const probeIos = (s1.get(dev)?.readIos ?? 0) - (s0.get(dev)?.readIos ?? 0);
+    if (!(probeIos > 0)) throw new Error(`partition disk: a direct-read probe in ${a.name} issued no block I/O on isobench's device ${own.device} (${dev}) charged to its cgroup (I/O done outside the instance's cgroup, or served from a cache): the disk share is not measurable on this backend`);
     const weightFile = await cga.ioWeightFileExists();
-    const auto = chooseIoMechanism({ version: cga.layout.version, weightFileExists: weightFile, scheduler: await diskScheduler(dev), ioCostEnabled: await ioCostEnabled(cga) });
-    const mechanism = d.mechanism === 'auto' ? auto.mechanism : d.mechanism;
+    const choice = chooseIoMechanism({ version: cga.layout.version, weightFileExists: weightFile, scheduler: own.scheduler, ioCostEnabled: await ioCostEnabled(cga) });
     const target = targetPct(p.split);
-    const [ia, ib] = splitBudget(d.budgetIops, p.split);
     const [wa, wb] = splitToWeights(p.split);
-    if (mechanism === 'weight') {
+    if (choice.mechanism !== 'weight') {
+      ctx.recordExtra?.('disk-share', { notMeasured: `no weighted split possible: ${choice.reason}; a throttle would only cap each side (see disk-cap), it is not a share`, device });
+    } else {
+      // What the device gives A's job with nobody else and no weights: the capacity A alone should get back.
+      ctx.progress(`disk: A alone for ${d.aloneSeconds} s, default weights (the device's capacity for this job)`);
+      const baseSamples = await ioAndSample(ctx, [a], [cga], [fa], dev, d.aloneSeconds, 'partition-disk-baseline');
+      const base1 = achievedRate(baseSamples, 0.5, 0);
       weightsUsed = true;
+      const file = await cga.setIoWeight(wa);
+      await cgb.setIoWeight(wb);
+      const readBack = [await cga.readIoWeight(), await cgb.readIoWeight()];
+      ctx.progress(`disk: bfq weights ${wa}:${wb} (${file}) on ${own.device}, fio in both for ${d.seconds} s`);
+      const samples = await ioAndSample(ctx, [a, b], [cga, cgb], [fa, fb], dev, d.seconds, 'partition-disk-fio');
+      const share = achievedShare(samples, { minPartyRate: 0.5, trimEdges: 0 });
+      const [iopsA = 0, iopsB = 0] = share.meanRates;
+      ctx.progress(`disk: A alone for ${d.aloneSeconds} s with the weights still set (does B's idle share go to A?)`);
+      const aloneSamples = await ioAndSample(ctx, [a], [cga], [fa], dev, d.aloneSeconds, 'partition-disk-alone');
+      const alone1 = achievedRate(aloneSamples, 0.5, 0);
+      // A second pair, unweighted then weighted: one short run each is at the mercy of the host's other load.
+      await cga.setIoWeight(100);
+      await cgb.setIoWeight(100);
+      const base2Samples = await ioAndSample(ctx, [a], [cga], [fa], dev, d.aloneSeconds, 'partition-disk-baseline2');
+      const base2 = achievedRate(base2Samples, 0.5, 0);
       await cga.setIoWeight(wa);
       await cgb.setIoWeight(wb);
-      if (cga.layout.version === 1) {
-        // v1 counts I/O only on devices with a rule: a no-op one, so the split can be read.
-        await cga.setIoThrottle({ device: dev, readIops: 1e12, writeIops: 1e12 });
-        await cgb.setIoThrottle({ device: dev, readIops: 1e12, writeIops: 1e12 });
-      }
-    } else {
-      await cga.setIoThrottle({ device: dev, readIops: ia, writeIops: ia });
-      await cgb.setIoThrottle({ device: dev, readIops: ib, writeIops: ib });
-    }
-    ctx.progress(`disk: ${mechanism} on ${dev} (${mechanism === 'weight' ? `${wa}:${wb}` : `${ia}:${ib} IOPS`}), fio in both for ${d.seconds} s`);
-    const samples = await ioAndSample(ctx, [a, b], [cga, cgb], [fa, fb], dev, d.seconds, 'partition-disk-fio');
-    const share = achievedShare(samples, { minPartyRate: 0.5, trimEdges: 0 });
-    const [iopsA = 0, iopsB = 0] = share.meanRates;
-    const rawLog = await ctx.saveRaw('partition-disk-samples', `${JSON.stringify({ device: dev, mechanism, reason: d.mechanism === 'auto' ? auto.reason : 'set by the scenario', samples }, null, 1)}\n`);
-    out.push(metric('partition', 'disk-share-a-pct', share.aPct, rawLog));
-    out.push(metric('partition', 'disk-share-error-pp', errorPp(share.aPct, target), rawLog));
-    out.push(metric('partition', 'disk-a-iops', iopsA, rawLog));
-    out.push(metric('partition', 'disk-b-iops', iopsB, rawLog));
-    ctx.recordExtra?.('disk-share', {
-      mechanism,
-      mechanismReason: d.mechanism === 'auto' ? auto.reason : 'set by the scenario',
-      device: dev,
-      targetPct: target,
-      ...(mechanism === 'weight' ? { weights: [wa, wb] } : { capsIops: [ia, ib] }),
-      achievedPct: round(share.aPct, 3),
-      iops: [round(iopsA, 1), round(iopsB, 1)],
-      series: share.series,
-      rawLog,
-    });
-    if (weightsUsed) {
+      const alone2Samples = await ioAndSample(ctx, [a], [cga], [fa], dev, d.aloneSeconds, 'partition-disk-alone2');
+      const alone2 = achievedRate(alone2Samples, 0.5, 0);
+      const alone = { meanRate: (alone1.meanRate + alone2.meanRate) / 2, series: alone1.series };
+      const base = { meanRate: (base1.meanRate + base2.meanRate) / 2 };
+      const wc = workConserving(alone.meanRate, base.meanRate, target);
+      const mechanism = `bfq weights ${wa}:${wb} (${file}, cgroup v${cga.layout.version}) on isobench's own ${own.device} (loop, direct I/O ${own.directIo ? 'on' : 'OFF'}, bfq strict_guarantees ${own.strictGuarantees === undefined ? 'n/a' : own.strictGuarantees ? 'on, low_latency off' : 'off'})`;
+      const rawLog = await ctx.saveRaw('partition-disk-samples', `${JSON.stringify({ device, mechanism, readBack, baseSamples, samples, aloneSamples, base2Samples, alone2Samples }, null, 1)}\n`);
+      out.push(metric('partition', 'disk-share-a-pct', share.aPct, rawLog));
+      out.push(metric('partition', 'disk-share-error-pp', errorPp(share.aPct, target), rawLog));
+      out.push(metric('partition', 'disk-a-iops', iopsA, rawLog));
+      out.push(metric('partition', 'disk-b-iops', iopsB, rawLog));
+      out.push(metric('partition', 'disk-a-alone-iops', alone.meanRate, rawLog));
+      out.push(metric('partition', 'disk-a-alone-pct', wc.alonePct, rawLog));
+      ctx.recordExtra?.('disk-share', {
+        mechanism,
+        mechanismReason: choice.reason,
+        device,
+        targetPct: target,
+        weights: [wa, wb],
+        weightsReadBack: readBack,
+        achievedPct: round(share.aPct, 3),
+        iops: [round(iopsA, 1), round(iopsB, 1)],
+        series: share.series,
+        workConserving: {
+          aloneIops: round(alone.meanRate, 1),
+          baselineIops: round(base.meanRate, 1),
+          runs: { unweighted: [round(base1.meanRate, 1), round(base2.meanRate, 1)], weighted: [round(alone1.meanRate, 1), round(alone2.meanRate, 1)], order: 'unweighted, split, weighted, unweighted, weighted' }, bothIops: round(iopsA + iopsB, 1), alonePct: round(wc.alonePct, 2), thresholdPct: wc.thresholdPct, pass: wc.pass, series: alone.series },
+        rawLog,
+      });
       await cga.setIoWeight(100);
       await cgb.setIoWeight(100);
       weightsUsed = false;
     }
-    await cgb.clearIoThrottle(dev);
 
-    // Hard cap on A alone.
+    // Hard cap on A alone: a cap test, not a partition.
     await cga.setIoThrottle({ device: dev, readIops: d.capIops, writeIops: d.capIops });
     ctx.progress(`disk: cap ${d.capIops} IOPS on A alone for ${d.seconds} s`);
     const capSamples = await ioAndSample(ctx, [a], [cga], [fa], dev, d.seconds, 'partition-disk-cap');
     const rate = achievedRate(capSamples, 0.5, 0);
-    const capLog = await ctx.saveRaw('partition-disk-cap-samples', `${JSON.stringify({ device: dev, capIops: d.capIops, samples: capSamples }, null, 1)}\n`);
+    const capLog = await ctx.saveRaw('partition-disk-cap-samples', `${JSON.stringify({ device, capIops: d.capIops, samples: capSamples }, null, 1)}\n`);
     out.push(metric('partition', 'disk-cap-iops', rate.meanRate, capLog));
     out.push(metric('partition', 'disk-cap-error-pct', capErrorPct(rate.meanRate, d.capIops), capLog));
     ctx.recordExtra?.('disk-cap', { mechanism: cga.layout.version === 2 ? 'io.max' : 'blkio.throttle.read_iops_device', device: dev, capIops: d.capIops, iops: round(rate.meanRate, 1), series: rate.series, seriesUnit: 'IOPS', rawLog: capLog });
   } finally {
-    if (device) {
-      await cga.clearIoThrottle(device).catch(() => undefined);
-      await cgb.clearIoThrottle(device).catch(() => undefined);
-    }
+    await cga.clearIoThrottle(dev).catch(() => undefined);
+    await cgb.clearIoThrottle(dev).catch(() => undefined);
     if (weightsUsed) {
       await cga.setIoWeight(100).catch(() => undefined);
       await cgb.setIoWeight(100).catch(() => undefined);
@@ -461,7 +463,7 @@ async function networkPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricValue
 export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
   name: 'partition',
   title: 'Partitioning (80:20 shares and hard caps)',
-  description: 'two instances on one CPU given an A:B split of CPU (weights), disk (weights or throttle) and network (HTB on a shaped link), plus a hard cap on one; achieved share vs target over time',
+  description: "two instances on one CPU given an A:B split of CPU (weights), disk (bfq weights on isobench's own loop device, with a work-conserving check) and network (HTB on a shaped link), plus a hard cap on one; achieved share vs target over time",
   params: partitionParams,
   needsNetwork: true,
   needsDisk: true,
@@ -470,10 +472,12 @@ export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
     { name: 'cpu-share-error-pp', unit: 'pp', higherIsBetter: false, description: '|achieved - target| CPU share of A, percentage points' },
     { name: 'cpu-cap-pct', unit: '% of a CPU', higherIsBetter: false, description: 'CPU used by A alone under a hard quota of cpu.capPercent' },
     { name: 'cpu-cap-error-pp', unit: 'pp', higherIsBetter: false, description: '|achieved - cap| CPU percent under the hard quota' },
-    { name: 'disk-share-a-pct', unit: '%', higherIsBetter: true, description: "A's share of the I/Os both did with the same fio job (mechanism in extra.disk-share)" },
+    { name: 'disk-share-a-pct', unit: '%', higherIsBetter: true, description: "A's share of the I/Os both did with the same fio job under bfq weights split[0]:split[1] on isobench's own device (mechanism in extra.disk-share)" },
     { name: 'disk-share-error-pp', unit: 'pp', higherIsBetter: false, description: '|achieved - target| I/O share of A, percentage points' },
     { name: 'disk-a-iops', unit: 'IOPS', higherIsBetter: true, description: 'fio 4k randread IOPS of A during the split' },
     { name: 'disk-b-iops', unit: 'IOPS', higherIsBetter: true, description: 'fio 4k randread IOPS of B during the split' },
+    { name: 'disk-a-alone-iops', unit: 'IOPS', higherIsBetter: true, description: 'fio 4k randread IOPS of A alone with the bfq weights still set (B idle)' },
+    { name: 'disk-a-alone-pct', unit: '%', higherIsBetter: true, description: "A alone with the weights set as percent of A alone with default weights: ~100% when B's idle share is lent to A (work-conserving), ~split[0]% under a cap" },
     { name: 'disk-cap-iops', unit: 'IOPS', higherIsBetter: false, description: 'fio 4k randread IOPS of A alone under a hard IOPS cap (disk.capIops)' },
     { name: 'disk-cap-error-pct', unit: '%', higherIsBetter: false, description: '(achieved - cap) / cap, percent (negative: below the cap)' },
     { name: 'net-share-a-pct', unit: '%', higherIsBetter: true, description: "A's share of the bytes both received over one HTB-shaped link" },
@@ -489,37 +493,51 @@ export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
     const cpu = sharedCpu(ctx.spec.cpus);
     const network = want.has('network');
     if (network && !ctx.net) throw new Error('partition: network asked for but the run has no bench network');
-    ctx.progress(`starting two instances on CPU ${cpu}`);
-    const a = (await ctx.startInstance({ cpus: [cpu], vcpus: 1, network })).instance;
+    // The disk share needs a device isobench owns (bfq on it, never on the host disk): both scratch disks go there.
+    let own: OwnedLoopDevice | undefined;
+    if (want.has('disk')) {
+      ctx.progress('creating isobench\'s own loop device (direct I/O, bfq) for the disk share');
+      own = await createOwnedLoopDevice({ sizeMiB: 2 * ctx.spec.disk.sizeMiB + 128, scheduler: 'bfq', strictGuarantees: true });
+    }
     const out: MetricValue[] = [];
     try {
-      const b = (await ctx.startInstance({ cpus: [cpu], vcpus: 1, network })).instance;
+      const overrides = { cpus: [cpu], vcpus: 1, network, ...(own ? { disk: { ...ctx.spec.disk, placeUnder: own.mountDir } } : {}) };
+      ctx.progress(`starting two instances on CPU ${cpu}`);
+      const a = (await ctx.startInstance(overrides)).instance;
       try {
-        // One resource that cannot be partitioned here (e.g. gVisor's gofer does the sandbox's
-        // disk I/O outside the instance's cgroup) is recorded against its metrics; the other
-        // resources' figures stand. Only when every phase fails does the repetition fail.
-        const failures: string[] = [];
-        const phases: Array<[string, () => Promise<void>]> = [];
-        if (want.has('cpu')) phases.push(['cpu', () => cpuPhase(ctx, a, b, out)]);
-        if (want.has('disk')) phases.push(['disk', () => diskPhase(ctx, a, b, out)]);
-        if (network) phases.push(['net', () => networkPhase(ctx, a, b, out)]);
-        for (const [prefix, phase] of phases) {
-          try {
-            await phase();
-          } catch (e) {
-            const err = e as Error & { rawLog?: string };
-            const metrics = partitionWorkload.metrics.map((m) => m.name).filter((n) => n.startsWith(`${prefix}-`));
-            failures.push(err.message);
-            ctx.recordExtra?.('metricFailures', { metrics, error: `not measurable: ${err.message}`, ...(err.rawLog ? { rawLog: err.rawLog } : {}) });
-            ctx.progress(`${prefix} partition not measurable: ${err.message.split('\n')[0]}`);
+        const b = (await ctx.startInstance(overrides)).instance;
+        try {
+          // One resource that cannot be partitioned here (e.g. gVisor's gofer does the sandbox's
+          // disk I/O outside the instance's cgroup) is recorded against its metrics; the other
+          // resources' figures stand. Only when every phase fails does the repetition fail.
+          const failures: string[] = [];
+          const phases: Array<[string, () => Promise<void>]> = [];
+          if (want.has('cpu')) phases.push(['cpu', () => cpuPhase(ctx, a, b, out)]);
+          if (own) {
+            const disk = own;
+            phases.push(['disk', () => diskPhase(ctx, a, b, disk, out)]);
           }
+          if (network) phases.push(['net', () => networkPhase(ctx, a, b, out)]);
+          for (const [prefix, phase] of phases) {
+            try {
+              await phase();
+            } catch (e) {
+              const err = e as Error & { rawLog?: string };
+              const metrics = partitionWorkload.metrics.map((m) => m.name).filter((n) => n.startsWith(`${prefix}-`));
+              failures.push(err.message);
+              ctx.recordExtra?.('metricFailures', { metrics, error: `not measurable: ${err.message}`, ...(err.rawLog ? { rawLog: err.rawLog } : {}) });
+              ctx.progress(`${prefix} partition not measurable: ${err.message.split('\n')[0]}`);
+            }
+          }
+          if (failures.length === phases.length && phases.length > 0) throw new Error(failures.join('; '));
+        } finally {
+          await b.stop().catch(() => undefined);
         }
-        if (failures.length === phases.length && phases.length > 0) throw new Error(failures.join('; '));
       } finally {
-        await b.stop().catch(() => undefined);
+        await a.stop().catch(() => undefined);
       }
     } finally {
-      await a.stop().catch(() => undefined);
+      await own?.release();
     }
     return out;
   },

@@ -30,6 +30,8 @@ interface MetricDef {
   /** Coefficient of variation of the noise. */
   cv: number;
   n?: number;
+  /** Draw from a separate random stream (a metric added later must not shift the others' seeded values). */
+  ownStream?: boolean;
 }
 
 export const BACKEND_LABELS = ['native', 'container:runc', 'vm:q35-tcg'] as const;
@@ -52,6 +54,9 @@ export const METRICS: MetricDef[] = [
   { workload: 'footprint', metric: 'cgroup-mib', unit: 'MiB', higherIsBetter: false, centre: { native: 0.16, 'container:runc': 0.45, 'vm:q35-tcg': 234 }, cv: 0.02 },
   { workload: 'footprint', metric: 'pss-mib', unit: 'MiB', higherIsBetter: false, centre: { native: 0, 'container:runc': 0.93, 'vm:q35-tcg': 214 }, cv: 0.02 },
   { workload: 'footprint', metric: 'rss-mib', unit: 'MiB', higherIsBetter: false, centre: { native: 0, 'container:runc': 2.98, 'vm:q35-tcg': 226 }, cv: 0.02 },
+  // The device-reach check a real disk cell carries (src/workloads/disk.ts): reads reached the device.
+  // Drawn from its own random stream, so the other metrics' seeded values stay as they were.
+  { workload: 'disk', metric: 'device-read-bytes-per-fio-byte', unit: 'ratio', higherIsBetter: false, centre: { native: 1.1, 'container:runc': 1.12, 'vm:q35-tcg': 1.08 }, cv: 0.02, ownStream: true },
 ];
 
 /** Metric × backend rows the fixtures hold (a metric without a centre for a backend is not reported by it). */
@@ -130,11 +135,14 @@ export function isolationExtras(label: string): Record<string, Record<string, un
     density: {
       density: {
         instanceMemoryMiB: 256,
-        levelsPlanned: [1, 2],
+        levelsPlanned: [1, 2, 3, 4],
+        cap: 4,
         baselineMemAvailMiB: 23000,
-        levels: [1, 2].map((n) => ({ instances: n, memAvailMiB: 23000 - n * (pss + 2), pssSumMiB: n * pss, rssSumMiB: n * pss * 1.05, cgroupSumMiB: n * pss * 0.97, readyMs: [100], meanReadyMs: 100 })),
+        fit: { pss: { slope: pss, intercept: 0, n: 4, r2: 1, ci95: [pss - 1, pss + 1] }, memAvail: { slope: pss + 2, intercept: 0, n: 4, r2: 1 } },
+        budget: vm ? { budgetMiB: 768, reached: true, overBudgetAt: 4, instancesInBudget: 3, projected: 3 } : { budgetMiB: 768, reached: false, projected: Math.floor(768 / pss) },
+        levels: [1, 2, 3, 4].map((n) => ({ instances: n, memAvailMiB: 23000 - n * (pss + 2), pssSumMiB: n * pss, rssSumMiB: n * pss * 1.05, cgroupSumMiB: n * pss * 0.97, readyMs: [100], meanReadyMs: 100 })),
         starts: [],
-        stopped: { reason: 'max-instances', detail: 'reached the last level (2 instances; maxInstances 2)' },
+        stopped: vm ? { reason: 'budget', detail: 'summed PSS 900 MiB of 4 instances exceeds the 768 MiB budget' } : { reason: 'cap', detail: "stopped at cap 4 (the scenario's maxInstances 4): the 768 MiB budget was not reached" },
         ksm: { atStart: { run: 0, pagesSharing: 1024, pagesShared: 100, pagesToScan: 100, fullScans: 3, pagesScanned: 1000 } },
       },
     },
@@ -146,7 +154,23 @@ export function isolationExtras(label: string): Record<string, Record<string, un
           ['disk', 'IOPS', 14000, vm ? 0.7 : 0.1],
           ['network', 'Mbit/s', 13000, 0.4],
         ] as const
-      ).map(([kind, unit, alone, loss]) => [`neighbor-${kind}`, { unit, alone: alone * speed, withNeighbor: alone * speed * (1 - loss), degradationPct: loss * 100, order: 'alone first', cpus: [1] }]),
+      ).map(([kind, unit, alone, loss]) => [
+        `neighbor-${kind}`,
+        {
+          unit,
+          alone: alone * speed,
+          withNeighbor: alone * speed * (1 - loss),
+          degradationPct: loss * 100,
+          keptPctUnrestrained: (1 - loss) * 100,
+          // Each mechanism keeps part of what the unrestrained neighbour took.
+          mechanisms: Object.fromEntries(
+            ({ cpu: ['cpu-weight', 'cpu-cap'], memory: ['cpu-cap'], disk: ['io-weight', 'io-throttle'], network: ['tc'] })[kind].map((m, i) => [m, { value: alone * speed * (1 - loss / (i + 2)), keptPct: 100 * (1 - loss / (i + 2)), setting: `${m} setting` }]),
+          ),
+          ...(kind === 'memory' ? { ownMechanism: 'none: cgroups, runc and QEMU have no memory-bandwidth control' } : {}),
+          order: 'alone → unrestrained',
+          cpus: [1],
+        },
+      ]),
     ),
   };
 }
@@ -157,7 +181,7 @@ function isolationCells(label: string): Cell[] {
   const one = (metric: string, unit: string, value: number): MetricResult => ({ metric, unit, higherIsBetter: true, values: [value], repetitions: [1], rawLogs: ['raw/x.log'], summary: summarizeValues([value]) });
   const wrap = (o: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, [{ repetition: 1, data: v }]]));
   return [
-    { backend: label, workload: 'density', state: 'complete', metrics: [one('max-instances', 'instances', 2)], extra: wrap(ex.density ?? {}) },
+    { backend: label, workload: 'density', state: 'complete', metrics: [one('marginal-pss-mib', 'MiB', 2)], extra: wrap(ex.density ?? {}) },
     { backend: label, workload: 'partition', state: 'complete', metrics: [one('cpu-share-a-pct', '%', 80)], extra: wrap(ex.partition ?? {}) },
     { backend: label, workload: 'memory-gradient', state: 'complete', metrics: [one('last-ok-pct', '% of limit', label.startsWith('vm') ? 25 : 75)], extra: wrap(ex['memory-gradient'] ?? {}) },
     { backend: label, workload: 'noisy-neighbor', state: 'complete', metrics: [one('cpu-degradation-pct', '%', 52)], extra: wrap(ex['noisy-neighbor'] ?? {}) },
@@ -214,6 +238,7 @@ function backends(): BackendResult[] {
 export function fakeResults(opts: FakeOptions = {}): RunResults {
   const runId = opts.runId ?? '20260101-120000-quick';
   const rnd = mulberry32(opts.seed ?? 1);
+  const ownRnd = mulberry32((opts.seed ?? 1) + 7919);
   const cells: Cell[] = [];
   const reps = opts.repetitions ?? 5;
   for (const label of BACKEND_LABELS) {
@@ -223,7 +248,8 @@ export function fakeResults(opts: FakeOptions = {}): RunResults {
         const n = def.n ?? reps;
         const scale = opts.scale?.(label, workload, def.metric) ?? 1;
         const centre = (def.centre[label] ?? 1) * scale;
-        const values = Array.from({ length: n }, () => Math.max(centre * 0.01, centre * (1 + def.cv * gauss(rnd))));
+        const r = def.ownStream ? ownRnd : rnd;
+        const values = Array.from({ length: n }, () => Math.max(centre * 0.01, centre * (1 + def.cv * gauss(r))));
         const dir = label.replace(/[^a-z0-9]+/gi, '-');
         return {
           metric: def.metric,

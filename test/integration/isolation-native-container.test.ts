@@ -9,6 +9,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContainerBackend } from '../../src/backends/container.js';
 import { NativeBackend } from '../../src/backends/native.js';
@@ -108,11 +109,20 @@ for (const kind of ['native', 'container'] as const) {
       expect(share.mechanism).toMatch(/cpu\.(shares|weight)/);
     });
 
-    it('partition disk and network: throttle split and HTB split near 80:20, caps held; all tc state removed', async () => {
-      const r = await runWorkload(partitionWorkload, partitionParams.parse({ resources: ['disk', 'network'], disk: { seconds: 3, fileMiB: 32, budgetIops: 1000, capIops: 300 }, network: { seconds: 3, linkMbit: 200, capMbit: 80 } }));
-      console.log(`[${kind}] disk share A ${r.values['disk-share-a-pct']?.toFixed(1)}% (${r.values['disk-a-iops']?.toFixed(0)}:${r.values['disk-b-iops']?.toFixed(0)} IOPS), cap ${r.values['disk-cap-iops']?.toFixed(0)} IOPS; net share A ${r.values['net-share-a-pct']?.toFixed(1)}% (${r.values['net-a-mbps']?.toFixed(0)}:${r.values['net-b-mbps']?.toFixed(0)} Mbit/s), cap ${r.values['net-cap-mbps']?.toFixed(1)} Mbit/s`);
-      expect((r.extras.get('disk-share') as { mechanism: string }).mechanism).toBe('throttle');
-      expect(r.values['disk-share-error-pp']).toBeLessThanOrEqual(5);
+    it('partition disk and network: bfq-weighted split on an owned loop device near 80:20 and work-conserving, HTB split, caps held; device and tc state removed', async () => {
+      const r = await runWorkload(partitionWorkload, partitionParams.parse({ resources: ['disk', 'network'], disk: { seconds: 4, aloneSeconds: 3, fileMiB: 32, capIops: 300 }, network: { seconds: 3, linkMbit: 200, capMbit: 80 } }));
+      const ds = r.extras.get('disk-share') as { mechanism: string; device: { path: string; scheduler: string; loopDirectIo: boolean }; workConserving: { alonePct: number; pass: boolean } };
+      console.log(`[${kind}] disk share A ${r.values['disk-share-a-pct']?.toFixed(1)}% (${r.values['disk-a-iops']?.toFixed(0)}:${r.values['disk-b-iops']?.toFixed(0)} IOPS), A alone ${ds.workConserving.alonePct}% of unweighted, cap ${r.values['disk-cap-iops']?.toFixed(0)} IOPS; net share A ${r.values['net-share-a-pct']?.toFixed(1)}% (${r.values['net-a-mbps']?.toFixed(0)}:${r.values['net-b-mbps']?.toFixed(0)} Mbit/s), cap ${r.values['net-cap-mbps']?.toFixed(1)} Mbit/s`);
+      // Weights on isobench's own device (never the host disk), with direct I/O reaching it.
+      expect(ds.mechanism).toMatch(/^bfq weights 1000:250 \((blkio|io)\.bfq\.weight/);
+      expect(ds.device.path).toMatch(/^\/dev\/loop\d+$/);
+      expect(ds.device.scheduler).toBe('bfq');
+      expect(ds.device.loopDirectIo).toBe(true);
+      expect(r.values['disk-share-error-pp']).toBeLessThanOrEqual(10);
+      // An idle B lends its share: A alone with the weights set gets about what it gets without them.
+      expect(ds.workConserving.pass).toBe(true);
+      const { stdout: loops } = await execa('losetup', ['-a']);
+      expect(loops).not.toMatch(/isobench-partdisk-/);
       expect(Math.abs(r.values['disk-cap-error-pct'] ?? 100)).toBeLessThanOrEqual(10);
       expect(r.values['net-share-error-pp']).toBeLessThanOrEqual(10);
       expect(Math.abs(r.values['net-cap-error-pct'] ?? 100)).toBeLessThanOrEqual(10);
@@ -124,36 +134,54 @@ for (const kind of ['native', 'container'] as const) {
     if (kind !== 'native') it('memory gradient ends in a recorded OOM kill, not a hung run', async () => {
       const t0 = performance.now();
       const r = await runWorkload(memoryGradientWorkload, memoryGradientParams.parse({ limitMiB: 128, steps: [25, 50, 75, 150], secondsPerStep: 1, stepTimeoutSeconds: 30 }));
-      const g = r.extras.get('memory-gradient') as { ending: string; steps: Array<{ pct: number; outcome: string }> };
-      console.log(`[${kind}] gradient: ${g.steps.map((s) => `${s.pct}%:${s.outcome}`).join(' ')}; ${JSON.stringify(r.values)}`);
+      const g = r.extras.get('memory-gradient') as { ending: string; verdict: string; steps: Array<{ pct: number; outcome: string; control: { outcome: string } }> };
+      console.log(`[${kind}] gradient: ${g.steps.map((s) => `${s.pct}%:${s.outcome}/control ${s.control.outcome}`).join(' ')}; ${JSON.stringify(r.values)}`);
       expect(g.ending).toBe('oom-killed');
       expect(r.values['oom-at-pct']).toBe(150);
+      // Every step also ran without the limit; the OOM step's control completed, so the limit ended it.
+      for (const s of g.steps) expect(s.control.outcome).toBe('ok');
+      for (const pct of [25, 50, 75]) expect(r.values[`ratio-at-${pct}pct`]).toBeGreaterThan(0);
+      expect(['gradient', 'cliff']).toContain(g.verdict);
       expect(r.values['throughput-at-25pct']).toBeGreaterThan(0);
       expect(performance.now() - t0).toBeLessThan(60_000);
     });
 
-    if (kind !== 'native') it('density: marginal memory per container measured, stop reason recorded', async () => {
-      const r = await runWorkload(densityWorkload, densityParams.parse({ maxInstances: 4, settleSeconds: 1, instanceMemoryMiB: 128 }));
-      const d = r.extras.get('density') as { stopped: { reason: string }; levels: Array<{ instances: number }> };
+    if (kind !== 'native') it('density: marginal memory per container as a slope with a CI; the cap is a cap, the budget projected', async () => {
+      const r = await runWorkload(densityWorkload, densityParams.parse({ maxInstances: 4, settleSeconds: 1, instanceMemoryMiB: 128, memoryBudgetMiB: 768 }));
+      const d = r.extras.get('density') as { stopped: { reason: string; detail: string }; levels: Array<{ instances: number }>; budget: { reached: boolean } };
       console.log(`[${kind}] density: ${JSON.stringify(r.values)} stopped ${JSON.stringify(d.stopped)}`);
-      expect(d.stopped.reason).toBe('max-instances');
-      expect(d.levels.map((l) => l.instances)).toEqual([1, 2, 4]);
-      expect(r.values['max-instances']).toBe(4);
+      expect(d.stopped.reason).toBe('cap');
+      expect(d.stopped.detail).toMatch(/stopped at cap 4/);
+      expect(d.levels.map((l) => l.instances)).toEqual([1, 2, 3, 4]);
+      // Idle containers do not fill 768 MiB in 4: no measured count, a projection far above the cap.
+      expect(d.budget.reached).toBe(false);
+      expect(r.values['instances-in-budget']).toBeUndefined();
+      expect(r.values['instances-per-budget-projected']).toBeGreaterThan(4);
+      expect(r.values['marginal-pss-ci95-mib']).toBeGreaterThanOrEqual(0);
       expect(r.values['marginal-pss-mib']).toBeGreaterThan(0);
       // An idle runc container costs the host a few MiB of processes, not a guest's RAM.
       expect(r.values['marginal-pss-mib']).toBeLessThan(64);
     });
 
-    it('noisy neighbour: a CPU burn on the same CPU slows the victim; memory, disk, network figures measured', async () => {
+    it('noisy neighbour as isolation: an unrestrained CPU burn halves the victim, a CPU cap on the neighbour protects it; every mechanism measured', async () => {
       const pidsBefore = (await main.cgroup!.pids()).length;
       const r = await runWorkload(noisyNeighborWorkload, noisyNeighborParams.parse({ seconds: 2, leadSeconds: 0.5, fileMiB: 32 }));
       console.log(`[${kind}] neighbour: ${Object.entries(r.values).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(' ')}`);
-      expect(r.values['cpu-degradation-pct']).toBeGreaterThan(20);
-      for (const k of ['memory', 'disk', 'network']) {
+      // Same CPU, nothing holding the neighbour: CFS halves the victim.
+      expect(r.values['cpu-kept-pct-unrestrained']).toBeLessThan(80);
+      // The neighbour held at 20% of a CPU: the victim keeps clearly more than beside the unrestrained one.
+      expect(r.values['cpu-kept-pct-cpu-cap']).toBeGreaterThan((r.values['cpu-kept-pct-unrestrained'] ?? 100) + 15);
+      // Weights 90:10 favour the victim the same way (soft, but the neighbour is CPU-bound too).
+      expect(r.values['cpu-kept-pct-cpu-weight']).toBeGreaterThan((r.values['cpu-kept-pct-unrestrained'] ?? 100) + 15);
+      for (const [k, mechs] of [['memory', ['cpu-cap']], ['disk', ['io-weight', 'io-throttle']], ['network', ['tc']]] as const) {
         expect(r.values[`${k}-alone`], k).toBeGreaterThan(0);
         expect(r.values[`${k}-with-neighbor`], k).toBeGreaterThan(0);
+        for (const m of mechs) expect(r.values[`${k}-kept-pct-${m}`], `${k} ${m}`).toBeGreaterThan(0);
       }
-      // Nothing started in the victim (servers, tools) outlives the workload.
+      expect((r.extras.get('neighbor-memory') as { ownMechanism: string }).ownMechanism).toMatch(/^none/);
+      const { stdout: loops } = await execa('losetup', ['-a']);
+      expect(loops).not.toMatch(/isobench-partdisk-/);
+      // The run's long-lived instance is not used (fresh victim and neighbour): nothing new in it.
       // (busybox timeout's watchdog notices its program is gone within a second or two.)
       let left: number[] = [];
       for (let i = 0; i < 30; i++) {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CgroupHandle, chooseIoMechanism, parseBlkioV1, parseIoStatV2, type CgroupLayout } from '../../src/host/cgroup.js';
+import { CgroupHandle, chooseIoMechanism, parseBlkioV1, parseIoStatV2, parseIoWeight, type CgroupLayout } from '../../src/host/cgroup.js';
 
 let root = '';
 afterEach(() => {
@@ -41,6 +41,32 @@ describe('cgroup I/O: throttle, counters, mechanism', () => {
     expect(readFileSync(path.join(root, 'isobench/x/io.max'), 'utf8')).toBe('8:0 riops=200 wiops=max rbps=max wbps=max');
     writeFileSync(path.join(root, 'isobench/x/io.max'), '8:0 rbps=max wbps=max riops=200 wiops=max\n');
     expect(await cg.readIoThrottle()).toEqual([{ device: '8:0', readIops: 200 }]);
+  });
+
+  it('bfq weights: v1 blkio.bfq.weight, v2 io.bfq.weight before io.weight; read back; the file written is returned', async () => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'isobench-bfq-'));
+    const v1 = new CgroupHandle({ version: 1, hybrid: true, mounts: { blkio: path.join(root, 'blkio') } }, 'isobench/a');
+    mkdirSync(path.join(root, 'blkio/isobench/a'), { recursive: true });
+    writeFileSync(path.join(root, 'blkio/isobench/a/blkio.bfq.weight'), '100\n');
+    expect(await v1.ioWeightFileExists()).toBe(true);
+    expect(await v1.setIoWeight(1000)).toBe('blkio.bfq.weight');
+    expect(readFileSync(path.join(root, 'blkio/isobench/a/blkio.bfq.weight'), 'utf8')).toBe('1000');
+    expect(await v1.readIoWeight()).toBe(1000);
+    // bfq's range is 1..1000: a larger weight is clamped, not rejected by the kernel.
+    await v1.setIoWeight(5000);
+    expect(await v1.readIoWeight()).toBe(1000);
+    const v2dir = path.join(root, 'unified/isobench/b');
+    mkdirSync(v2dir, { recursive: true });
+    const v2 = new CgroupHandle({ version: 2, root: path.join(root, 'unified') } as CgroupLayout, 'isobench/b');
+    expect(await v2.ioWeightFileExists()).toBe(false);
+    writeFileSync(path.join(v2dir, 'io.weight'), 'default 100\n');
+    expect(await v2.setIoWeight(250)).toBe('io.weight');
+    expect(readFileSync(path.join(v2dir, 'io.weight'), 'utf8')).toBe('default 250');
+    writeFileSync(path.join(v2dir, 'io.bfq.weight'), 'default 100\n');
+    expect(await v2.setIoWeight(250)).toBe('io.bfq.weight');
+    expect(await v2.readIoWeight()).toBe(250);
+    expect(parseIoWeight('default 100\n8:0 200\n')).toBe(100);
+    expect(parseIoWeight('garbage')).toBeUndefined();
   });
 
   it('weights only where something honours them', () => {

@@ -68,20 +68,26 @@ describe('isolation views from cell.extra', () => {
     expect(chart.series.map((s) => s.label)).toContain('vm:q35-tcg summed PSS (+230 MiB/instance)');
     expect(chart.series.map((s) => s.label)).toContain('vm:q35-tcg MemAvailable Δ (+232 MiB/instance)');
     const row = v.tables[0]!.rows.find((x) => x.backend === 'vm:q35-tcg')!;
-    expect(row.cells.join(' | ')).toMatch(/max-instances: reached the last level/);
+    expect(row.cells.join(' | ')).toMatch(/budget: summed PSS 900 MiB of 4 instances exceeds the 768 MiB budget/);
+    expect(v.findings.join('\n')).toMatch(/vm:q35-tcg: .*in a 768 MiB budget: 3 \(measured/);
+    expect(v.findings.join('\n')).toMatch(/container:runc: .*not reached: projected \d+.*stopped at cap 4 \(the scenario's bound, not a result\)/);
     expect(row.cells.join(' | ')).toMatch(/off; 4 MiB still merged from earlier/);
   });
 
-  it('noisy neighbour: grouped bars per resource with the loss labelled', () => {
+  it('noisy neighbour: per resource, the part of the victim alone kept beside the unrestrained and each held neighbour', () => {
     const v = iso(r, 'noisy-neighbor')!;
     expect(v.charts.map((c) => c.id)).toEqual(['chart-noisy-neighbor-cpu', 'chart-noisy-neighbor-memory', 'chart-noisy-neighbor-disk', 'chart-noisy-neighbor-network']);
     const disk = v.charts[2]!;
     if (disk.type !== 'bar') throw new Error('bar expected');
     expect(disk.labels).toEqual(['native', 'container:runc', 'vm:q35-tcg']);
-    expect(disk.series.map((s) => s.label)).toEqual(['alone', 'with a noisy neighbour']);
-    expect(disk.series[1]!.labelsAbove).toEqual(['−10%', '−10%', '−70%']);
+    expect(disk.series.map((s) => s.label)).toEqual(['unrestrained neighbour', 'held by bfq io weight (soft)', 'held by IOPS throttle (hard)']);
+    expect(disk.series[0]!.labelsAbove).toEqual(['90%', '90%', '30%']);
+    expect(disk.series[1]!.labelsAbove).toEqual(['95%', '95%', '65%']);
     const cfg = chartConfig(disk) as { data: { datasets: { isobenchLabels?: unknown }[] } };
-    expect(cfg.data.datasets[1]!.isobenchLabels).toEqual(['−10%', '−10%', '−70%']);
+    expect(cfg.data.datasets[0]!.isobenchLabels).toEqual(['90%', '90%', '30%']);
+    // Memory bandwidth has no mechanism of its own: said plainly.
+    expect(v.notes.join('\n')).toMatch(/memory bandwidth: none/);
+    expect(v.findings.join('\n')).toMatch(/Disk, vm:q35-tcg: beside an unrestrained neighbour the victim keeps 30%; IOPS throttle \(hard\) protects the most \(77%\)/);
   });
 
   it('renders in HTML (escaped), Markdown and one PNG per chart', async () => {

@@ -12,7 +12,7 @@ import {
   targetPct,
   type CumulativeSample,
 } from '../../../src/workloads/isolation.js';
-import { busiestDevice, partitionParams } from '../../../src/workloads/partition.js';
+import { partitionParams, workConserving } from '../../../src/workloads/partition.js';
 import { sleep } from '../../../src/util/proc.js';
 
 /** Cumulative samples every 250 ms of two parties using rateA/rateB per second in [from, to). */
@@ -103,21 +103,20 @@ describe('splits, errors, degradation', () => {
     expect(degradationPct(10, 15, false)).toBeCloseTo(50);
     expect(() => degradationPct(0, 1)).toThrow();
   });
-  it('the busiest device between two snapshots', () => {
-    const z = { readIos: 0, writeIos: 0, readBytes: 0, writeBytes: 0 };
-    const before = new Map([['254:0', { ...z, readIos: 10 }]]);
-    const after = new Map([
-      ['254:0', { ...z, readIos: 900 }],
-      ['7:0', { ...z, readIos: 5 }],
-    ]);
-    expect(busiestDevice(before, after)).toBe('254:0');
-    expect(busiestDevice(after, after)).toBeUndefined();
+  it('work-conserving check: A alone with weights against A alone without, threshold halfway between target and 100%', () => {
+    // bfq lends an idle B's share: A alone with weights does about what it does with none.
+    expect(workConserving(980, 1000, 80)).toEqual({ alonePct: 98, thresholdPct: 90, pass: true });
+    // A cap (or a non-conserving split) holds A near its 80% target.
+    expect(workConserving(810, 1000, 80)).toMatchObject({ pass: false });
+    expect(() => workConserving(10, 0, 80)).toThrow(/did no I\/O/);
   });
   it('partition params: defaults, strict nested objects, split bounds', () => {
     const p = partitionParams.parse({});
     expect(p.split).toEqual([80, 20]);
     expect(p.cpu.capPercent).toBe(50);
-    expect(p.disk.mechanism).toBe('auto');
+    expect(p.disk.aloneSeconds).toBe(3);
+    // Throttle budgets are gone: a throttle split is two caps, not a share.
+    expect(partitionParams.safeParse({ disk: { budgetIops: 200 } }).success).toBe(false);
     expect(partitionParams.safeParse({ cpu: { nope: 1 } }).success).toBe(false);
     expect(partitionParams.safeParse({ split: [80, 0] }).success).toBe(false);
     expect(partitionParams.safeParse({ resources: [] }).success).toBe(false);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyStep, gradientArgv, gradientShape, memoryGradientParams, memoryGradientWorkload, stepMiB, summarizeGradient, throughputMetricName, type GradientStep } from '../../../src/workloads/memory-gradient.js';
+import { classifyStep, controlMiBFor, controlMetricName, gradientArgv, gradientShape, gradientVerdict, memAvailableMiB, memoryGradientParams, memoryGradientWorkload, ratioMetricName, stepMiB, stepRatioPct, summarizeGradient, throughputMetricName, type GradientStep } from '../../../src/workloads/memory-gradient.js';
 
 const r = (o: Partial<{ code: number; timedOut: boolean; oomKilled: boolean; stdout: string; stderr: string }>) => ({ code: 0, timedOut: false, stdout: '', stderr: '', ...o });
 
@@ -25,16 +25,36 @@ describe('memory gradient', () => {
     expect(classifyStep(r({ code: 1, stderr: 'FATAL: Invalid value for memory-block-size' }))).toBe('error');
   });
 
-  it('summarizes the curve: last ok step, first OOM, drop', () => {
-    const st = (pct: number, outcome: GradientStep['outcome'], mibPerS?: number): GradientStep => ({ pct, mib: pct, outcome, ...(mibPerS ? { mibPerS } : {}), wallMs: 1, code: 0, rawLog: 'x' });
-    expect(summarizeGradient([st(25, 'ok', 1000), st(50, 'ok', 900), st(100, 'oom-killed')])).toEqual({ lastOkPct: 50, oomAtPct: 100, ending: 'oom-killed', endingPct: 100, dropPct: 10 });
-    expect(summarizeGradient([st(25, 'ok', 1000), st(50, 'alloc-failed')])).toMatchObject({ ending: 'alloc-failed', lastOkPct: 25 });
-    expect(summarizeGradient([st(25, 'ok', 1000)])).toMatchObject({ ending: 'completed' });
+  it('summarizes the curve: last ok step, first OOM, lowest limited/control ratio, verdict', () => {
+    const st = (pct: number, outcome: GradientStep['outcome'], mibPerS?: number, ratioPct?: number): GradientStep => ({ pct, mib: pct, outcome, ...(mibPerS ? { mibPerS } : {}), ...(ratioPct !== undefined ? { ratioPct } : {}), wallMs: 1, code: 0, rawLog: 'x' });
+    expect(summarizeGradient([st(25, 'ok', 1000, 99), st(50, 'ok', 900, 97), st(100, 'oom-killed')])).toEqual({ lastOkPct: 50, oomAtPct: 100, ending: 'oom-killed', endingPct: 100, minRatioPct: 97, verdict: 'cliff' });
+    expect(summarizeGradient([st(25, 'ok', 1000, 100), st(50, 'alloc-failed')])).toMatchObject({ ending: 'alloc-failed', lastOkPct: 25, verdict: 'cliff' });
+    expect(summarizeGradient([st(25, 'ok', 1000, 100)])).toMatchObject({ ending: 'completed', verdict: 'no-limit-effect' });
+  });
+
+  it('the verdict follows from limited/control, not from the raw drop', () => {
+    // Raw throughput fell 60% (bigger working set, more threads) but so did the control: a cliff.
+    expect(gradientVerdict([{ outcome: 'ok', ratioPct: 101 }, { outcome: 'ok', ratioPct: 96 }, { outcome: 'oom-killed' }])).toBe('cliff');
+    // The limited run fell behind its control before the end: a gradient.
+    expect(gradientVerdict([{ outcome: 'ok', ratioPct: 100 }, { outcome: 'ok', ratioPct: 70 }, { outcome: 'oom-killed' }])).toBe('gradient');
+    // A completed step without a control figure: no verdict.
+    expect(gradientVerdict([{ outcome: 'ok' }, { outcome: 'oom-killed' }])).toBe('unknown');
+    expect(stepRatioPct(450, 500)).toBeCloseTo(90);
+    expect(stepRatioPct(undefined, 500)).toBeUndefined();
+    expect(stepRatioPct(450, 0)).toBeUndefined();
+  });
+
+  it('control memory sits far above every working set; usable memory from /proc/meminfo', () => {
+    expect(controlMiBFor(128, [25, 75, 100, 150])).toBe(2 * 192 + 256);
+    expect(controlMiBFor(1024, [25, 50])).toBe(4096);
+    expect(memoryGradientParams.safeParse({ limitMiB: 256, steps: [150], controlMiB: 128 }).success).toBe(false);
+    expect(memAvailableMiB('MemTotal:         220000 kB\nMemFree:  1 kB\nMemAvailable:     102400 kB\n')).toBe(100);
+    expect(memAvailableMiB('MemTotal: 1 kB\n')).toBeUndefined();
   });
 
   it('params: steps from the declared set, ascending; every step has a declared metric', () => {
     const p = memoryGradientParams.parse({});
-    for (const s of p.steps) expect(memoryGradientWorkload.metrics.some((m) => m.name === throughputMetricName(s))).toBe(true);
+    for (const s of p.steps) for (const name of [throughputMetricName(s), controlMetricName(s), ratioMetricName(s)]) expect(memoryGradientWorkload.metrics.some((m) => m.name === name)).toBe(true);
     expect(memoryGradientParams.safeParse({ steps: [33] }).success).toBe(false);
     expect(memoryGradientParams.safeParse({ steps: [50, 25] }).success).toBe(false);
   });
