@@ -14,6 +14,7 @@
  *   degradation. They read whatever of their metrics a run has, so a workload
  *   that adds metrics needs only its reader changed.
  */
+import { GRADIENT_RATIO_PCT } from '../workloads/memory-gradient.js';
 import type { BackendResult, Cell, Difference, HeadlineFigure, HeadlineRow, MetricResult, Overhead, Verdict } from '../results/types.js';
 import { decide, summarize } from '../stats/index.js';
 import {
@@ -166,34 +167,51 @@ const ISOLATION_READERS: Record<string, IsolationReader> = {
     },
   },
   'memory-gradient': {
-    metric: 'oom-at-pct',
-    unit: '% of limit',
+    metric: 'min-ratio-pct',
+    unit: '%',
     higherIsBetter: true,
-    what: 'where it broke (OOM at N% of the limit) and the throughput drop before it',
+    what: 'limited vs unlimited (control) throughput per step: gradient or cliff, and where it broke',
     read(metrics) {
+      const ratio = stat(metrics, 'min-ratio-pct');
       const oom = stat(metrics, 'oom-at-pct');
       const last = stat(metrics, 'last-ok-pct');
-      const drop = stat(metrics, 'gradient-drop-pct');
-      if (!oom && !last && !drop) return null;
-      const broke = oom ? `OOM-killed at ${fmtNum(oom.mean)}% of the limit` : last ? `no OOM kill recorded up to ${fmtNum(last.mean)}% of the limit` : 'no step completed';
-      const bits = [last && oom ? `last completed step ${fmtNum(last.mean)}%` : '', drop ? `throughput ${drop.mean >= 0 ? '−' : '+'}${fmtNum(Math.abs(drop.mean))}% from the first to the last completed step` : ''].filter(Boolean);
-      return { verdict: null, value: broke, ci: oom ? ciText(oom.ci, '%') : '', detail: bits.join('; '), point: oom?.mean ?? null, ci95: oom && Number.isFinite(oom.ci[0]) ? oom.ci : null };
+      if (!ratio && !oom && !last) return null;
+      // The shape follows from the ratio to the unlimited control, not from the raw drop (memory-gradient.ts).
+      const shape = ratio ? (ratio.mean < GRADIENT_RATIO_PCT ? 'a gradient' : 'a cliff') : 'no completed step to judge the shape';
+      const broke = oom ? `OOM-killed at ${fmtNum(oom.mean)}% of the limit` : last ? `no OOM kill up to ${fmtNum(last.mean)}% of the limit` : 'no step completed';
+      const value = ratio ? `${shape}: lowest limited/unlimited ${fmtNum(ratio.mean)}%, ${broke}` : broke;
+      const bits = [
+        ratio ? `a gradient when a completed step ran below ${GRADIENT_RATIO_PCT}% of its unlimited control` : '',
+        last && oom ? `last completed step ${fmtNum(last.mean)}% of the limit` : '',
+      ].filter(Boolean);
+      return { verdict: null, value, ci: ratio ? ciText(ratio.ci, '%') : '', detail: bits.join('; '), point: ratio?.mean ?? null, ci95: ratio && Number.isFinite(ratio.ci[0]) ? ratio.ci : null };
     },
   },
   'noisy-neighbor': {
-    metric: 'cpu-degradation-pct',
+    metric: 'cpu-kept-pct-unrestrained',
     unit: '%',
-    higherIsBetter: false,
-    what: "the victim's degradation with a neighbour (percent of its figure alone)",
+    higherIsBetter: true,
+    what: "the victim's figure kept beside a neighbour, percent of its figure alone: unrestrained, and held by each mechanism",
     read(metrics) {
-      const kinds = ['cpu', 'memory', 'disk', 'network'].map((k) => ({ k, s: stat(metrics, `${k}-degradation-pct`) })).filter((x) => x.s !== null);
+      const kinds = ['cpu', 'memory', 'disk', 'network']
+        .map((k) => ({ k, s: stat(metrics, `${k}-kept-pct-unrestrained`) }))
+        .filter((x): x is { k: string; s: NonNullable<ReturnType<typeof stat>> } => x.s !== null);
       if (!kinds.length) return null;
-      const first = kinds[0] as { k: string; s: { mean: number; ci: [number, number]; n: number } };
+      const first = kinds[0]!;
+      const held = (k: string): string =>
+        metrics
+          .filter((m) => m.metric.startsWith(`${k}-kept-pct-`) && m.metric !== `${k}-kept-pct-unrestrained`)
+          .map((m) => {
+            const st = stat(metrics, m.metric);
+            return st ? `${fmtNum(st.mean)}% held by ${m.metric.slice(`${k}-kept-pct-`.length)}` : '';
+          })
+          .filter(Boolean)
+          .join(', ');
       return {
-        verdict: first.s.n >= 2 ? decide(first.s.mean, first.s.ci, 5) : null,
-        value: `victim ${first.k} ${first.s.mean >= 0 ? '−' : '+'}${fmtNum(Math.abs(first.s.mean))}% with a neighbour`,
+        verdict: null,
+        value: `victim ${first.k} keeps ${fmtNum(first.s.mean)}% beside an unrestrained neighbour`,
         ci: ciText(first.s.ci, '%'),
-        detail: `degradation: ${kinds.map(({ k, s }) => `${k} ${fmtNum(s!.mean)}%`).join(', ')}${first.s.n >= 2 ? '; verdict against ±5%' : ` (n=${first.s.n}: no interval, no verdict)`}`,
+        detail: kinds.map(({ k, s }) => `${k}: ${fmtNum(s.mean)}% unrestrained${held(k) ? `, ${held(k)}` : ''}`).join('; '),
         point: first.s.mean,
         ci95: Number.isFinite(first.s.ci[0]) ? first.s.ci : null,
       };
