@@ -18,7 +18,7 @@ import { CgroupHandle, CGROUP_PARENT, type CgroupLayout } from './cgroup.js';
 import { STATE_ROOT, listStates, liveHeldSettings, nameHasShortId, restoreHostSetting, type RunStateData } from '../runner/state.js';
 
 export interface Leftover {
-  kind: 'netns' | 'cgroup' | 'container' | 'process' | 'mount' | 'tempdir';
+  kind: 'netns' | 'cgroup' | 'container' | 'process' | 'mount' | 'loop' | 'tempdir';
   name: string;
   remove: () => Promise<void>;
 }
@@ -110,12 +110,20 @@ export async function scanLeftovers(layout: CgroupLayout, opts: ScanOptions = {}
     if (mp && /\/isobench-[^/]*/.test(mp) && mp.startsWith(os.tmpdir()))
       out.push({ kind: 'mount', name: mp, remove: async () => void (await run(['umount', '-l', mp])) });
   }
+  // Loop devices whose backing file lies in an isobench temp folder (scratch images,
+  // the partition's own bfq device): after a SIGKILL the mount goes above, the device here.
+  const loops = await run(['losetup', '--list', '--noheadings', '--output', 'NAME,BACK-FILE'], { timeoutMs: 10_000 });
+  for (const line of loops.stdout.split('\n')) {
+    const [dev, back] = line.trim().split(/\s+/, 2);
+    if (dev && back && /\/isobench-[^/]*/.test(back))
+      out.push({ kind: 'loop', name: `${dev} (${back})`, remove: async () => void (await run(['losetup', '--detach', dev], { timeoutMs: 30_000 })) });
+  }
   for (const id of await fs.readdir(RUNTIME_STATE_ROOT).catch(() => [] as string[]))
     out.push({ kind: 'tempdir', name: path.join(RUNTIME_STATE_ROOT, id), remove: () => fs.rm(path.join(RUNTIME_STATE_ROOT, id), { recursive: true, force: true }) });
   for (const d of await fs.readdir(os.tmpdir()).catch(() => [] as string[]))
     if (d.startsWith('isobench-')) out.push({ kind: 'tempdir', name: path.join(os.tmpdir(), d), remove: () => fs.rm(path.join(os.tmpdir(), d), { recursive: true, force: true }) });
   // Mounts before directories, processes before cgroups; a run's state directory goes last.
-  const order = ['container', 'process', 'mount', 'netns', 'cgroup', 'tempdir'];
+  const order = ['container', 'process', 'mount', 'loop', 'netns', 'cgroup', 'tempdir'];
   const states = await listStates();
   const liveIds = states.filter((s) => s.alive && !(opts.ownLock && s.shortId === opts.only)).map((s) => s.shortId);
   const ownerOf = (o: Leftover): string | undefined => liveIds.find((id) => nameHasShortId(o.name, id));

@@ -48,8 +48,11 @@ export function loopName(device: string): string {
  * must call release() (in finally). Throws with the failing step's message; what
  * was created up to then is released first.
  */
-export async function createOwnedLoopDevice(o: { sizeMiB: number; scheduler?: string; strictGuarantees?: boolean; parentDir?: string }): Promise<OwnedLoopDevice> {
-  const dir = await fs.mkdtemp(path.join(o.parentDir ?? os.tmpdir(), 'isobench-partdisk-'));
+export async function createOwnedLoopDevice(o: { sizeMiB: number; scheduler?: string; strictGuarantees?: boolean; parentDir?: string; owner?: string }): Promise<OwnedLoopDevice> {
+  // The owner (an instance name, which carries the run's short id) is in the folder's name, so
+  // `doctor --cleanup` knows whose it is: a live run's device is never taken for a leftover.
+  const owner = (o.owner ?? '').replace(/[^A-Za-z0-9-]/g, '').slice(0, 40);
+  const dir = await fs.mkdtemp(path.join(o.parentDir ?? os.tmpdir(), `isobench-${owner ? `${owner}-` : ''}partdisk-`));
   const backingFile = path.join(dir, 'device.img');
   const mountDir = path.join(dir, 'mnt');
   let device: string | undefined;

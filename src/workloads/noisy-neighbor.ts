@@ -339,7 +339,7 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
     let own: OwnedLoopDevice | undefined;
     if (p.kinds.includes('disk')) {
       ctx.progress("creating isobench's own loop device (direct I/O, bfq) for the disk mechanisms");
-      own = await createOwnedLoopDevice({ sizeMiB: 2 * ctx.spec.disk.sizeMiB + 128, scheduler: 'bfq', strictGuarantees: true });
+      own = await createOwnedLoopDevice({ sizeMiB: 2 * ctx.spec.disk.sizeMiB + 128, scheduler: 'bfq', strictGuarantees: true, owner: ctx.spec.name });
     }
     const out: MetricValue[] = [];
     const started: Instance[] = [];

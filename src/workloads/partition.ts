@@ -497,7 +497,7 @@ export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
     let own: OwnedLoopDevice | undefined;
     if (want.has('disk')) {
       ctx.progress('creating isobench\'s own loop device (direct I/O, bfq) for the disk share');
-      own = await createOwnedLoopDevice({ sizeMiB: 2 * ctx.spec.disk.sizeMiB + 128, scheduler: 'bfq', strictGuarantees: true });
+      own = await createOwnedLoopDevice({ sizeMiB: 2 * ctx.spec.disk.sizeMiB + 128, scheduler: 'bfq', strictGuarantees: true, owner: ctx.spec.name });
     }
     const out: MetricValue[] = [];
     try {
