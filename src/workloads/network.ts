@@ -152,6 +152,16 @@ function sockperfRefused(r: { stdout: string; stderr: string }): boolean {
   return /Can.t connect socket|Connection refused/.test(`${r.stdout}\n${r.stderr}`);
 }
 
+/**
+ * UDP has no connection to refuse: a client that starts before the server listens
+ * (a sandboxed server starts slowly) gets no replies and prints no round trips. Retried
+ * like a refused TCP connect; a server that never answers still fails after the retries.
+ */
+function sockperfUdpUnanswered(r: { stdout: string; stderr: string }): boolean {
+  const out = `${r.stdout}\n${r.stderr}`;
+  return sockperfRefused(r) || (!/avg-(latency|rtt)=/.test(out) && /ReceivedMessages=0|server down|No messages/i.test(out));
+}
+
 async function iperfDirection(ctx: Ctx, addr: string, reverse: boolean): Promise<MetricValue> {
   const p = ctx.params;
   const port = p.iperfPort + (reverse ? 1 : 0);
@@ -175,7 +185,7 @@ async function sockperfLatency(ctx: Ctx, addr: string, proto: 'tcp' | 'udp'): Pr
   const tag = proto === 'tcp' ? 'network-sockperf' : 'network-sockperf-udp';
   const pid = await startServer(ctx, sockperfServerArgv(addr, port, proto), p.latencySeconds + 60, `${tag}-server`, SOCKPERF_SERVER_LOG);
   try {
-    const r = await clientWithRetry(ctx, sockperfClientArgv(p, addr, port, proto), tag, p.latencySeconds + 10, sockperfRefused);
+    const r = await clientWithRetry(ctx, sockperfClientArgv(p, addr, port, proto), tag, p.latencySeconds + 10, proto === 'udp' ? sockperfUdpUnanswered : sockperfRefused);
     let s;
     try {
       s = parseRaw(r.rawLog, () => parseSockperf(`${r.stdout}\n${r.stderr}`));

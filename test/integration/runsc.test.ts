@@ -39,7 +39,8 @@ describe('container backend (runsc smoke)', () => {
     expect(info.warnings.join(' ')).toMatch(/O_DIRECT/);
 
     const name = `${t.ctx.shortId}-gv`;
-    const s: InstanceSpec = { name, vcpus: 1, cpus: [1], memoryMiB: 256, pidsLimit: 128, disk: { sizeMiB: 64, mode: 'dir' }, network: true };
+    // pidsLimit as a run gets it (the scenario default): gVisor-ptrace runs a host process per guest task, and iperf3 plus the sentry pass 128.
+    const s: InstanceSpec = { name, vcpus: 1, cpus: [1], memoryMiB: 256, pidsLimit: 1024, disk: { sizeMiB: 64, mode: 'dir' }, network: true };
     const inst = await backend.start(s);
     started.push(inst);
 
@@ -65,7 +66,7 @@ describe('container backend (runsc smoke)', () => {
   });
 
   it('disk: gVisor drops O_DIRECT, so not every byte fio reads comes from the device: the figures are marked not comparable', async () => {
-    const s: InstanceSpec = { name: `${t.ctx.shortId}-gd`, vcpus: 1, cpus: [1], memoryMiB: 256, pidsLimit: 128, disk: { sizeMiB: 128, mode: 'image' }, network: false };
+    const s: InstanceSpec = { name: `${t.ctx.shortId}-gd`, vcpus: 1, cpus: [1], memoryMiB: 256, pidsLimit: 1024, disk: { sizeMiB: 128, mode: 'image' }, network: false };
     const inst = await backend.start(s);
     started.push(inst);
     const w = makeWorkloadContext({ backend, bctx: t.ctx, params: diskParams.parse({ sizeMiB: 32, runtimeSeconds: 1 }), instance: inst, spec: s, timeoutMs: 120_000 });
@@ -90,7 +91,7 @@ describe('container backend (runsc smoke)', () => {
   }, 240_000);
 
   it('network: iperf3 and the UDP ping-pong work through the netstack; the TCP ping-pong failure is recorded per metric with its cause', async () => {
-    const s: InstanceSpec = { name: `${t.ctx.shortId}-gn`, vcpus: 1, cpus: [1], memoryMiB: 256, pidsLimit: 128, disk: { sizeMiB: 64, mode: 'dir' }, network: true };
+    const s: InstanceSpec = { name: `${t.ctx.shortId}-gn`, vcpus: 1, cpus: [1], memoryMiB: 256, pidsLimit: 1024, disk: { sizeMiB: 64, mode: 'dir' }, network: true };
     const inst = await backend.start(s);
     started.push(inst);
     const w = makeWorkloadContext({ backend, bctx: t.ctx, params: networkParams.parse({ seconds: 1, latencySeconds: 2 }), instance: inst, spec: s, timeoutMs: 60_000 });
