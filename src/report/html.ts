@@ -115,7 +115,9 @@ tbody.metric-group tr:last-child td{border-bottom:2px solid #cbd5e1}
 .v-no-practical-difference{background:#e0f2fe;color:#075985}.v-small-difference{background:#f1f5f9;color:#334155}.v-inconclusive{background:#fef9c3;color:#854d0e}.v-insufficient-data{background:#fef9c3;color:#854d0e}
 .flag{background:#fef3c7;color:#92400e}.state-failed{background:#fee2e2;color:#991b1b}.state-skipped,.state-missing{background:#f1f5f9;color:#64748b}.state-partial{background:#fef3c7;color:#92400e}
 table.headline td,table.headline th{padding:10px 12px}
-table.headline td.ov{white-space:nowrap}
+/* The figure stays on one line; its CI and judgement wrap, so every backend column stays in view. */
+table.headline td.ov{white-space:normal;min-width:14em;overflow-wrap:anywhere}
+table.headline td.ov .big,table.headline td.ov .badge{white-space:nowrap}
 .ov .big{font-size:17px;font-weight:700;font-variant-numeric:tabular-nums}
 .ov .ci{display:block;color:var(--muted);font-size:12px;font-variant-numeric:tabular-nums}
 .ov.noise .big{color:#64748b;font-weight:600}
