@@ -13,13 +13,19 @@ import type { CapacityPlan, HostSpec, InstanceDemand } from '../capacity/index.j
 import { planCapacity } from '../capacity/index.js';
 import { writeFileAtomic } from '../results/io.js';
 import { fleetSampleRows, type FleetFigure, type FleetHost, type FleetModel, type HardwareGroup } from '../fleet/merge.js';
-import { BOOT_JS, CSS, chartJsSource, escapeHtml, jsonForScript } from './html.js';
+import { BOOT_JS, chartJsSource, documentHead, escapeHtml, jsonForScript } from './html.js';
 import { mdEscape } from './markdown.js';
 import { CHART_RUNTIME_JS, categoryTitle, chartConfig, fmtCi, fmtNum, instanceFromScenario, type BarChartSpec } from './model.js';
 import { pngRenderer } from './png.js';
 import { loadCapacityHost, rawBaseFor } from './write.js';
 
 const HOST_COLOURS = ['#0f766e', '#b45309', '#7c3aed', '#be123c', '#1d4ed8', '#4d7c0f', '#c2410c', '#0e7490'];
+
+const FLEET_CSS = `table.hosts td,table.figures td{vertical-align:top}
+td.outlier{background:#fff1f2}
+td.problem{color:#9f1239}
+.flag{color:#be123c;font-weight:600;font-size:12px}
+.ci,.unit{color:var(--muted);font-size:12px}`;
 
 export interface GroupCapacity {
   group: HardwareGroup;
@@ -165,21 +171,7 @@ ${factRow('doctor failures', (h) => (h.doctorFailures.length ? h.doctorFailures.
         .join('')}</tbody></table></section>`
     : '';
   const chartJson = charts.map((c) => ({ id: c.id, config: chartConfig(c) }));
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'none'">
-<title>isobench fleet report: ${escapeHtml(model.manifest.fleetId)}</title>
-<style>${CSS}
-table.hosts td,table.figures td{vertical-align:top}
-td.outlier{background:#fff1f2}
-td.problem{color:#9f1239}
-.flag{color:#be123c;font-weight:600;font-size:12px}
-.ci,.unit{color:var(--muted);font-size:12px}
-</style>
-</head>
+  return `${documentHead(`isobench fleet report: ${model.manifest.fleetId}`, FLEET_CSS)}
 <body>
 <main>
 <header class="top"><div>

@@ -478,19 +478,27 @@ export interface HtmlOptions {
   rawBase: string;
 }
 
-export function renderHtmlFromModel(m: ReportModel, opts: HtmlOptions): string {
-  const charts = allCharts(m).map((spec: ChartSpec) => ({ id: spec.id, config: chartConfig(spec) }));
-  const title = m.scenarioName ? `${m.scenarioName} · ${m.runId}` : m.runId;
-  const toc = m.categories.map((c) => `<a href="#cat-${escapeHtml(c.id)}">${escapeHtml(c.title)}</a>`).join('');
+/**
+ * The document head every isobench page shares: the stylesheet and the content
+ * security policy that keeps a report offline (no request leaves the file).
+ */
+export function documentHead(title: string, extraCss = ''): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'none'">
-<title>isobench report: ${escapeHtml(title)}</title>
-<style>${CSS}</style>
-</head>
+<title>${escapeHtml(title)}</title>
+<style>${CSS}${extraCss ? `\n${extraCss}` : ''}</style>
+</head>`;
+}
+
+export function renderHtmlFromModel(m: ReportModel, opts: HtmlOptions): string {
+  const charts = allCharts(m).map((spec: ChartSpec) => ({ id: spec.id, config: chartConfig(spec) }));
+  const title = m.scenarioName ? `${m.scenarioName} · ${m.runId}` : m.runId;
+  const toc = m.categories.map((c) => `<a href="#cat-${escapeHtml(c.id)}">${escapeHtml(c.title)}</a>`).join('');
+  return `${documentHead(`isobench report: ${title}`)}
 <body>
 <main>
 <header class="top">
