@@ -57,9 +57,15 @@ export async function createOwnedLoopDevice(o: { sizeMiB: number; scheduler?: st
   const mountDir = path.join(dir, 'mnt');
   let device: string | undefined;
   let mounted = false;
+  let originalScheduler: string | undefined;
   const release = async (): Promise<void> => {
     if (mounted) await run(['umount', mountDir], { timeoutMs: 60_000 }).catch(() => undefined);
     mounted = false;
+    if (device && originalScheduler) {
+      await fs.writeFile(`/sys/block/${loopName(device)}/queue/scheduler`, 'none').catch(() => undefined);
+      await fs.writeFile(`/sys/block/${loopName(device)}/queue/scheduler`, originalScheduler).catch(() => undefined);
+    }
+    originalScheduler = undefined;
     if (device) await run(['losetup', '-d', device], { timeoutMs: 30_000 }).catch(() => undefined);
     device = undefined;
     await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
@@ -73,8 +79,14 @@ export async function createOwnedLoopDevice(o: { sizeMiB: number; scheduler?: st
     const majMin = (await fs.readFile(`${sys}/dev`, 'utf8')).trim();
     const directIo = (await fs.readFile(`${sys}/loop/dio`, 'utf8').catch(() => '0')).trim() === '1';
     const want = o.scheduler ?? 'bfq';
-    await fs.writeFile(`${sys}/queue/scheduler`, want).catch((e: unknown) => {
-      throw new Error(`cannot switch ${device} to the ${want} scheduler (${String(e)}); available: see ${sys}/queue/scheduler`);
+    // Loop devices outlive their attachment, and so do a scheduler's tunables: a previous user's
+    // slice_idle=0 (say) would silently turn bfq's weights off. Switching through `none` gives the
+    // scheduler fresh defaults; release() puts the device's own scheduler back.
+    const schedulerFile = `${sys}/queue/scheduler`;
+    originalScheduler = activeScheduler(await fs.readFile(schedulerFile, 'utf8')) ?? undefined;
+    await fs.writeFile(schedulerFile, 'none').catch(() => undefined);
+    await fs.writeFile(schedulerFile, want).catch((e: unknown) => {
+      throw new Error(`cannot switch ${device} to the ${want} scheduler (${String(e)}); available: see ${schedulerFile}`);
     });
     const scheduler = activeScheduler(await fs.readFile(`${sys}/queue/scheduler`, 'utf8'));
     // bfq lets several queues' requests be in flight at once when the device is not saturated, and then

@@ -279,9 +279,14 @@ function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationView | n
           if (wc.length) {
             const alonePct = mean(wc.map((x) => num(x.alonePct) ?? Number.NaN));
             const thr = num(wc[0]?.thresholdPct);
-            const pass = wc.every((x) => x.pass === true);
-            wcText = `; A alone (B idle, weights set): ${f(alonePct)}% of A alone without weights, ${pass ? 'work-conserving' : 'NOT work-conserving'} (passes at ≥ ${f(thr)}%)`;
-            findings.push(`${cell.backend}: disk ${pass ? 'passes' : 'fails'} the work-conserving check: with B idle and the weights set, A got ${f(alonePct)}% of what it gets with no weights (a cap would hold it near ${f(tgt)}%).`);
+            // Older files carry only pass: true/false.
+            const verdictOf = (x: Obj): string => (typeof x.verdict === 'string' ? x.verdict : x.pass === true ? 'work-conserving' : 'not work-conserving');
+            const verdicts = wc.map(verdictOf);
+            const verdict = verdicts.includes('not work-conserving') ? 'not work-conserving' : verdicts.every((v) => v === 'work-conserving') ? 'work-conserving' : 'inconclusive';
+            const label = verdict === 'not work-conserving' ? 'NOT work-conserving' : verdict === 'inconclusive' ? 'work-conserving check inconclusive (device too noisy)' : 'work-conserving';
+            wcText = `; A alone (B idle, weights set): ${f(alonePct)}% of A alone without weights, ${label} (passes at ≥ ${f(thr)}%)`;
+            const outcome = verdict === 'work-conserving' ? 'passes' : verdict === 'inconclusive' ? 'cannot decide' : 'fails';
+            findings.push(`${cell.backend}: disk ${outcome} the work-conserving check: with B idle and the weights set, A got ${f(alonePct)}% of what it gets with no weights (a cap would hold it near ${f(tgt)}%).`);
           }
           shareRows.push({
             backend: cell.backend,

@@ -25,10 +25,10 @@
  *    the cgroups' read counters on the device, sampled while both run.
  *    bfq's strict_guarantees is set on that device (only there): bfq otherwise lets
  *    both queues' requests be in flight together while the device is not saturated,
- *    and weights do not show (measured here: ~60:40 without, ~78:22 with).
- *  - Work-conserving check: A runs alone with default weights (what the device gives
- *    its job) and alone with the weights still set (B idle), twice each, alternating
- *    (unweighted, split, weighted, unweighted, weighted), means compared. A weighted split
+ *    and weights do not show (measured here: ~60:40 without, ~80:20 with).
+ *  - Work-conserving check: one fio run in A alone (B idle) while the weights switch
+ *    between the split and the default every half second (ABBA order, so the host
+ *    disk's drift is common to both arms), A's mean IOPS compared. A weighted split
  *    lends B's idle share to A, so A alone gets about the same (`disk-a-alone-pct`);
  *    a cap would hold it near split[0]%. It passes above the midpoint of split[0]%
  *    and 100%.
@@ -57,6 +57,7 @@ import { benchTc, iperfClient, requireCgroup, sharedCpu, startBackground, stopBa
 import { achievedRate, achievedShare, capErrorPct, errorPp, round, sampleWhile, splitBudget, splitToWeights, targetPct, type CumulativeSample } from './isolation.js';
 import { iperfServerArgv } from './network.js';
 import { parseIperf3Json } from './parsers/iperf3.js';
+import { ratioOfMeans } from '../stats/index.js';
 import { sleep } from '../util/proc.js';
 import { registerWorkload } from './registry.js';
 import type { MetricValue, Workload, WorkloadContext } from './types.js';
@@ -212,10 +213,11 @@ async function ioCostEnabled(cg: CgroupHandle): Promise<boolean> {
 
 /**
  * fio (4k random read, O_DIRECT, one process: --thread) in the background in each
- * instance, then the cgroups' read counters on `dev` sampled for `seconds`, then fio
- * killed: the window lies wholly inside the time every fio ran.
+ * instance; once every fio issues I/O (plus a ramp), `measure` runs with a reader of
+ * the cgroups' read counters on `dev`; then fio is killed, so whatever `measure`
+ * samples lies wholly inside the time every fio ran.
  */
-async function ioAndSample(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[], files: string[], dev: string, seconds: number, tag: string): Promise<CumulativeSample[]> {
+async function whileFioRuns<T>(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[], files: string[], dev: string, seconds: number, tag: string, measure: (read: () => Promise<number[]>) => Promise<T>): Promise<T> {
   const pids: Array<[Instance, number]> = [];
   try {
     for (const [i, inst] of insts.entries()) {
@@ -224,7 +226,7 @@ async function ioAndSample(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[], fil
       pids.push([inst, await startBackground(ctx, inst, runFor + 10, argv, `${tag}-${i}`)]);
     }
     const read = async (): Promise<number[]> => (await Promise.all(cgs.map((c) => c.ioStats()))).map((m) => m.get(dev)?.readIos ?? 0);
-    // Sample once every fio issues I/O (an emulated guest takes a while to start it).
+    // Measure once every fio issues I/O (an emulated guest takes a while to start it).
     const first = await read();
     const deadline = performance.now() + IO_START_TIMEOUT_MS;
     for (;;) {
@@ -234,24 +236,97 @@ async function ioAndSample(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[], fil
       if (performance.now() > deadline) throw new Error(`partition disk: fio issued no I/O on ${dev} within ${IO_START_TIMEOUT_MS / 1000} s in ${insts.filter((_, i) => !((now[i] ?? 0) > (first[i] ?? 0))).map((x) => x.name).join(', ')}`);
     }
     await sleep(IO_RAMP_MS);
-    const { samples } = await sampleWhile(sleep(seconds * 1000), read, ctx.params.sampleMs);
-    return samples;
+    return await measure(read);
   } finally {
     for (const [inst, pid] of pids) await stopBackground(ctx, inst, pid, 'fio', `${tag}-kill`);
   }
 }
 
+/** The cgroups' read counters sampled every sampleMs for `seconds` while fio runs in each instance. */
+async function ioAndSample(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[], files: string[], dev: string, seconds: number, tag: string): Promise<CumulativeSample[]> {
+  return whileFioRuns(ctx, insts, cgs, files, dev, seconds, tag, async (read) => (await sampleWhile(sleep(seconds * 1000), read, ctx.params.sampleMs)).samples);
+}
+
+/** Phase length of the work-conserving check, and the part of each phase left out while a weight change settles. */
+const WC_PHASE_MS = 500;
+const WC_SETTLE_MS = 100;
+
+export interface WcPhase {
+  weighted: boolean;
+  /** A's IOPS over the phase after its settle time. */
+  iops: number;
+}
+
+/** Which phases of the work-conserving check have the weights set: ABBA, so a linear drift of the device cancels. */
+export function wcPhaseWeighted(i: number): boolean {
+  return i % 4 === 0 || i % 4 === 3;
+}
+
+/** Mean IOPS of A with the weights set and without them, from the check's phases (pure). */
+export function wcRates(phases: readonly WcPhase[]): { weighted: number; unweighted: number } {
+  const avg = (xs: number[]): number => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : Number.NaN);
+  return { weighted: avg(phases.filter((p) => p.weighted).map((p) => p.iops)), unweighted: avg(phases.filter((p) => !p.weighted).map((p) => p.iops)) };
+}
+
 /**
- * Work-conserving check (pure): A alone with the weights still set (B idle), against
- * A alone with default weights (what the device gives this job with nobody else).
- * Passes above the midpoint of A's target and 100% (90% for 80:20): a cap, or a
- * split that keeps B's share idle, would hold A near its target.
+ * Work-conserving check, paired: one fio job in A alone (B idle) while the weights are
+ * switched between the split and the default every half second. Separate runs of a few
+ * seconds each were at the mercy of the host disk under the loop device (run to run
+ * ±15% here, enough to fail a 90% threshold by chance); within one run, alternating
+ * in ABBA order, the device's drift is common to both arms.
  */
-export function workConserving(aloneIops: number, baselineIops: number, targetAPct: number): { alonePct: number; thresholdPct: number; pass: boolean } {
-  if (!(baselineIops > 0)) throw new Error(`A alone did no I/O (${baselineIops} IOPS): nothing to compare with`);
-  const alonePct = (100 * aloneIops) / baselineIops;
+async function aloneAlternating(ctx: Ctx, a: Instance, cga: CgroupHandle, cgb: CgroupHandle, file: string, dev: string, seconds: number, weights: [number, number]): Promise<WcPhase[]> {
+  // aloneSeconds is per arm (weights set, and not): twice that in all, in whole ABBA blocks, at least two.
+  const nPhases = Math.max(8, 4 * Math.round((2 * seconds * 1000) / WC_PHASE_MS / 4));
+  return whileFioRuns(ctx, [a], [cga], [file], dev, (nPhases * WC_PHASE_MS) / 1000, 'partition-disk-alone', async (read) => {
+    const phases: WcPhase[] = [];
+    for (let i = 0; i < nPhases; i++) {
+      const weighted = wcPhaseWeighted(i);
+      await cga.setIoWeight(weighted ? weights[0] : 100);
+      await cgb.setIoWeight(weighted ? weights[1] : 100);
+      await sleep(WC_SETTLE_MS);
+      const t0 = performance.now();
+      const [c0 = 0] = await read();
+      await sleep(WC_PHASE_MS - WC_SETTLE_MS);
+      const [c1 = 0] = await read();
+      phases.push({ weighted, iops: round((c1 - c0) / ((performance.now() - t0) / 1000), 1) });
+    }
+    return phases;
+  });
+}
+
+/**
+ * A's share of the I/Os over the whole sampled window (pure). bfq serves one queue at a
+ * time in slices of about 100 ms, so a 250 ms sampling interval often holds only A's
+ * I/O: dropping intervals where one side did nothing (as a CPU or network share may)
+ * would drop exactly A's slices and pull the share towards 50:50 (measured: 66% for a
+ * true 80%). ioAndSample's window lies wholly inside the time both fio jobs ran, so
+ * every interval counts.
+ */
+export function timeSlicedShare(samples: readonly CumulativeSample[]): ReturnType<typeof achievedShare> {
+  return achievedShare(samples, { minPartyRate: 0, trimEdges: 0 });
+}
+
+export type WcVerdict = 'work-conserving' | 'not work-conserving' | 'inconclusive';
+
+/**
+ * Work-conserving check (pure): A alone with the weights set (B idle), against A alone
+ * with default weights (what the device gives this job with nobody else), as a ratio
+ * of means with its 95% CI. The threshold is the midpoint of A's target and 100% (90%
+ * for 80:20): a cap, or a split that keeps B's share idle, would hold A near its
+ * target. 'work-conserving' when the ratio is at or above the threshold; 'not
+ * work-conserving' only when the whole interval lies below it; otherwise
+ * 'inconclusive' (the device was too noisy to tell), never a pass.
+ */
+export function workConserving(weightedIops: readonly number[], unweightedIops: readonly number[], targetAPct: number): { alonePct: number; ci95Pct: [number, number] | null; thresholdPct: number; verdict: WcVerdict; pass: boolean } {
+  const base = unweightedIops.length ? unweightedIops.reduce((s, x) => s + x, 0) / unweightedIops.length : 0;
+  if (!(base > 0)) throw new Error(`A alone did no I/O (${base} IOPS): nothing to compare with`);
   const thresholdPct = (targetAPct + 100) / 2;
-  return { alonePct, thresholdPct, pass: alonePct >= thresholdPct };
+  const r = ratioOfMeans(unweightedIops, weightedIops);
+  const alonePct = r ? 100 * r.ratio : (100 * (weightedIops.reduce((s, x) => s + x, 0) / Math.max(1, weightedIops.length))) / base;
+  const ci95Pct: [number, number] | null = r && Number.isFinite(r.ci95[0]) && Number.isFinite(r.ci95[1]) ? [100 * r.ci95[0], 100 * r.ci95[1]] : null;
+  const verdict: WcVerdict = alonePct >= thresholdPct ? 'work-conserving' : ci95Pct && ci95Pct[1] < thresholdPct ? 'not work-conserving' : 'inconclusive';
+  return { alonePct, ci95Pct, thresholdPct, verdict, pass: verdict === 'work-conserving' };
 }
 
 async function diskPhase(ctx: Ctx, a: Instance, b: Instance, own: OwnedLoopDevice, out: MetricValue[]): Promise<void> {
@@ -289,40 +364,26 @@ async function diskPhase(ctx: Ctx, a: Instance, b: Instance, own: OwnedLoopDevic
     if (choice.mechanism !== 'weight') {
       ctx.recordExtra?.('disk-share', { notMeasured: `no weighted split possible: ${choice.reason}; a throttle would only cap each side (see disk-cap), it is not a share`, device });
     } else {
-      // What the device gives A's job with nobody else and no weights: the capacity A alone should get back.
-      ctx.progress(`disk: A alone for ${d.aloneSeconds} s, default weights (the device's capacity for this job)`);
-      const baseSamples = await ioAndSample(ctx, [a], [cga], [fa], dev, d.aloneSeconds, 'partition-disk-baseline');
-      const base1 = achievedRate(baseSamples, 0.5, 0);
       weightsUsed = true;
       const file = await cga.setIoWeight(wa);
       await cgb.setIoWeight(wb);
       const readBack = [await cga.readIoWeight(), await cgb.readIoWeight()];
       ctx.progress(`disk: bfq weights ${wa}:${wb} (${file}) on ${own.device}, fio in both for ${d.seconds} s`);
       const samples = await ioAndSample(ctx, [a, b], [cga, cgb], [fa, fb], dev, d.seconds, 'partition-disk-fio');
-      const share = achievedShare(samples, { minPartyRate: 0.5, trimEdges: 0 });
+      const share = timeSlicedShare(samples);
       const [iopsA = 0, iopsB = 0] = share.meanRates;
-      ctx.progress(`disk: A alone for ${d.aloneSeconds} s with the weights still set (does B's idle share go to A?)`);
-      const aloneSamples = await ioAndSample(ctx, [a], [cga], [fa], dev, d.aloneSeconds, 'partition-disk-alone');
-      const alone1 = achievedRate(aloneSamples, 0.5, 0);
-      // A second pair, unweighted then weighted: one short run each is at the mercy of the host's other load.
-      await cga.setIoWeight(100);
-      await cgb.setIoWeight(100);
-      const base2Samples = await ioAndSample(ctx, [a], [cga], [fa], dev, d.aloneSeconds, 'partition-disk-baseline2');
-      const base2 = achievedRate(base2Samples, 0.5, 0);
-      await cga.setIoWeight(wa);
-      await cgb.setIoWeight(wb);
-      const alone2Samples = await ioAndSample(ctx, [a], [cga], [fa], dev, d.aloneSeconds, 'partition-disk-alone2');
-      const alone2 = achievedRate(alone2Samples, 0.5, 0);
-      const alone = { meanRate: (alone1.meanRate + alone2.meanRate) / 2, series: alone1.series };
-      const base = { meanRate: (base1.meanRate + base2.meanRate) / 2 };
-      const wc = workConserving(alone.meanRate, base.meanRate, target);
+      // Does an idle B lend its share? A alone, the weights switched on and off within one fio run.
+      ctx.progress(`disk: A alone for ${d.aloneSeconds} s, B idle, weights switched on and off every ${WC_PHASE_MS} ms (does B's idle share go to A?)`);
+      const phases = await aloneAlternating(ctx, a, cga, cgb, fa, dev, d.aloneSeconds, [wa, wb]);
+      const rates = wcRates(phases);
+      const wc = workConserving(phases.filter((ph) => ph.weighted).map((ph) => ph.iops), phases.filter((ph) => !ph.weighted).map((ph) => ph.iops), target);
       const mechanism = `bfq weights ${wa}:${wb} (${file}, cgroup v${cga.layout.version}) on isobench's own ${own.device} (loop, direct I/O ${own.directIo ? 'on' : 'OFF'}, bfq strict_guarantees ${own.strictGuarantees === undefined ? 'n/a' : own.strictGuarantees ? 'on, low_latency off' : 'off'})`;
-      const rawLog = await ctx.saveRaw('partition-disk-samples', `${JSON.stringify({ device, mechanism, readBack, baseSamples, samples, aloneSamples, base2Samples, alone2Samples }, null, 1)}\n`);
+      const rawLog = await ctx.saveRaw('partition-disk-samples', `${JSON.stringify({ device, mechanism, readBack, samples, workConservingPhases: phases }, null, 1)}\n`);
       out.push(metric('partition', 'disk-share-a-pct', share.aPct, rawLog));
       out.push(metric('partition', 'disk-share-error-pp', errorPp(share.aPct, target), rawLog));
       out.push(metric('partition', 'disk-a-iops', iopsA, rawLog));
       out.push(metric('partition', 'disk-b-iops', iopsB, rawLog));
-      out.push(metric('partition', 'disk-a-alone-iops', alone.meanRate, rawLog));
+      out.push(metric('partition', 'disk-a-alone-iops', rates.weighted, rawLog));
       out.push(metric('partition', 'disk-a-alone-pct', wc.alonePct, rawLog));
       ctx.recordExtra?.('disk-share', {
         mechanism,
@@ -335,9 +396,18 @@ async function diskPhase(ctx: Ctx, a: Instance, b: Instance, own: OwnedLoopDevic
         iops: [round(iopsA, 1), round(iopsB, 1)],
         series: share.series,
         workConserving: {
-          aloneIops: round(alone.meanRate, 1),
-          baselineIops: round(base.meanRate, 1),
-          runs: { unweighted: [round(base1.meanRate, 1), round(base2.meanRate, 1)], weighted: [round(alone1.meanRate, 1), round(alone2.meanRate, 1)], order: 'unweighted, split, weighted, unweighted, weighted' }, bothIops: round(iopsA + iopsB, 1), alonePct: round(wc.alonePct, 2), thresholdPct: wc.thresholdPct, pass: wc.pass, series: alone.series },
+          aloneIops: round(rates.weighted, 1),
+          baselineIops: round(rates.unweighted, 1),
+          phases,
+          design: `one fio run in A alone (B idle), weights ${wa}:${wb} and 100:100 alternating every ${WC_PHASE_MS} ms in ABBA order (first ${WC_SETTLE_MS} ms of each phase left out)`,
+          bothIops: round(iopsA + iopsB, 1),
+          alonePct: round(wc.alonePct, 2),
+          ci95Pct: wc.ci95Pct?.map((x) => round(x, 2)) ?? null,
+          thresholdPct: wc.thresholdPct,
+          verdict: wc.verdict,
+          pass: wc.pass,
+          series: phases.map((ph, i) => ({ tS: round(((i + 1) * WC_PHASE_MS) / 1000, 3), rate: ph.iops, counted: ph.weighted })),
+        },
         rawLog,
       });
       await cga.setIoWeight(100);

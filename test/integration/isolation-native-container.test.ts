@@ -111,7 +111,7 @@ for (const kind of ['native', 'container'] as const) {
 
     it('partition disk and network: bfq-weighted split on an owned loop device near 80:20 and work-conserving, HTB split, caps held; device and tc state removed', async () => {
       const r = await runWorkload(partitionWorkload, partitionParams.parse({ resources: ['disk', 'network'], disk: { seconds: 4, aloneSeconds: 3, fileMiB: 32, capIops: 300 }, network: { seconds: 3, linkMbit: 200, capMbit: 80 } }));
-      const ds = r.extras.get('disk-share') as { mechanism: string; device: { path: string; scheduler: string; loopDirectIo: boolean }; workConserving: { alonePct: number; pass: boolean } };
+      const ds = r.extras.get('disk-share') as { mechanism: string; device: { path: string; scheduler: string; loopDirectIo: boolean }; workConserving: { alonePct: number; verdict: string } };
       console.log(`[${kind}] disk share A ${r.values['disk-share-a-pct']?.toFixed(1)}% (${r.values['disk-a-iops']?.toFixed(0)}:${r.values['disk-b-iops']?.toFixed(0)} IOPS), A alone ${ds.workConserving.alonePct}% of unweighted, cap ${r.values['disk-cap-iops']?.toFixed(0)} IOPS; net share A ${r.values['net-share-a-pct']?.toFixed(1)}% (${r.values['net-a-mbps']?.toFixed(0)}:${r.values['net-b-mbps']?.toFixed(0)} Mbit/s), cap ${r.values['net-cap-mbps']?.toFixed(1)} Mbit/s`);
       // Weights on isobench's own device (never the host disk), with direct I/O reaching it.
       expect(ds.mechanism).toMatch(/^bfq weights 1000:250 \((blkio|io)\.bfq\.weight/);
@@ -119,10 +119,12 @@ for (const kind of ['native', 'container'] as const) {
       expect(ds.device.scheduler).toBe('bfq');
       expect(ds.device.loopDirectIo).toBe(true);
       expect(r.values['disk-share-error-pp']).toBeLessThanOrEqual(10);
-      // An idle B lends its share: A alone with the weights set gets about what it gets without them.
-      expect(ds.workConserving.pass).toBe(true);
+      // An idle B lends its share: A alone with the weights set gets about what it gets without them
+      // (a device too noisy to tell reads inconclusive; a cap would be shown below the threshold).
+      expect(['work-conserving', 'inconclusive']).toContain(ds.workConserving.verdict);
+      expect(ds.workConserving.alonePct).toBeGreaterThan(80);
       const { stdout: loops } = await execa('losetup', ['-a']);
-      expect(loops).not.toMatch(/isobench-partdisk-/);
+      expect(loops).not.toMatch(/isobench-.*partdisk-/);
       expect(Math.abs(r.values['disk-cap-error-pct'] ?? 100)).toBeLessThanOrEqual(10);
       expect(r.values['net-share-error-pp']).toBeLessThanOrEqual(10);
       expect(Math.abs(r.values['net-cap-error-pct'] ?? 100)).toBeLessThanOrEqual(10);
@@ -180,7 +182,7 @@ for (const kind of ['native', 'container'] as const) {
       }
       expect((r.extras.get('neighbor-memory') as { ownMechanism: string }).ownMechanism).toMatch(/^none/);
       const { stdout: loops } = await execa('losetup', ['-a']);
-      expect(loops).not.toMatch(/isobench-partdisk-/);
+      expect(loops).not.toMatch(/isobench-.*partdisk-/);
       // The run's long-lived instance is not used (fresh victim and neighbour): nothing new in it.
       // (busybox timeout's watchdog notices its program is gone within a second or two.)
       let left: number[] = [];
