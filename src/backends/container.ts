@@ -38,7 +38,7 @@ import { RUNTIME_STATE_ROOT } from '../host/leftovers.js';
 import { IsobenchError, errorMessage } from '../errors.js';
 import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import { netnsPath, type VethAttachment } from '../net/bench.js';
-import { run, toolVersion, type RunResult } from '../util/proc.js';
+import { abortError, run, throwIfAborted, toolVersion, type RunResult } from '../util/proc.js';
 import { IDLE_INIT, ociConfig, type OciBind } from './oci.js';
 import { createScratchImage } from './scratch-image.js';
 import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages } from './types.js';
@@ -360,6 +360,7 @@ class ContainerInstance implements Instance {
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     if (this.stopping) throw new IsobenchError('RUN_FAILED', `${this.name} is stopped`);
     if (argv.length === 0) throw new Error('exec(): empty argv');
+    throwIfAborted(opts.signal);
     const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
     const oomBefore = await this.cgroup.oomKills();
     // The runtime writes the exec'd process's pid here (runc: host pid; runsc: pid inside the
@@ -369,11 +370,13 @@ class ContainerInstance implements Instance {
     const args = [...this.backend.runtimeArgv(), 'exec', runsc ? '--internal-pid-file' : '--pid-file', pidFile, this.name, ...argv];
     let r: RunResult;
     try {
-      r = await run(args, { timeoutMs });
-      if (r.timedOut) await this.killExec(pidFile);
+      r = await run(args, { timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
+      // Killing the runtime's exec client leaves the process in the container running: kill it by its pid.
+      if (r.timedOut || r.canceled) await this.killExec(pidFile);
     } finally {
       await fs.rm(pidFile, { force: true });
     }
+    if (r.canceled) throw abortError(opts.signal);
     const oomAfter = await this.cgroup.oomKills();
     const oomKilled = oomAfter > oomBefore && r.code !== 0;
     return { code: r.code, stdout: r.stdout, stderr: r.stderr, wallMs: r.wallMs, timedOut: r.timedOut, ...(oomKilled ? { oomKilled } : {}) };

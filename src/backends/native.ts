@@ -11,7 +11,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
-import { run } from '../util/proc.js';
+import { abortError, run, throwIfAborted } from '../util/proc.js';
 import { argvInCgroup } from './exec-in-cgroup.js';
 import { instanceFootprint } from './proc-memory.js';
 import { createScratchImage } from './scratch-image.js';
@@ -120,8 +120,9 @@ class NativeInstance implements Instance {
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     if (this.stopped) throw new Error(`instance ${this.name} is stopped`);
     const oomBefore = await this.cgroup.oomKills();
-    const r = await run(argvInCgroup(this.cgroup, argv, this.netns), { timeoutMs: opts.timeoutMs ?? 120_000 });
-    if (r.timedOut) {
+    throwIfAborted(opts.signal);
+    const r = await run(argvInCgroup(this.cgroup, argv, this.netns), { timeoutMs: opts.timeoutMs ?? 120_000, ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (r.timedOut || r.canceled) {
       // The tool may have forked helpers (fio jobs): kill everything left in the cgroup.
       for (const pid of await this.cgroup.pids()) {
         try {
@@ -131,6 +132,7 @@ class NativeInstance implements Instance {
         }
       }
     }
+    if (r.canceled) throw abortError(opts.signal);
     const oomKilled = r.code !== 0 && (await this.cgroup.oomKills()) > oomBefore;
     return { ...r, oomKilled };
   }

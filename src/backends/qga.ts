@@ -33,6 +33,8 @@ export interface QgaExecResult {
   truncated: boolean;
   /** Guest pid (for diagnostics). */
   pid: number | undefined;
+  /** Killed because the caller's AbortSignal fired. */
+  canceled?: boolean;
 }
 
 /** Turn a finished guest-exec-status into exit code, signal and decoded output (pure). */
@@ -140,7 +142,7 @@ export class QgaClient {
    * Run argv in the guest and wait for it. On timeout the guest process is
    * killed (SIGKILL via the guest's own `kill`) and the result says timedOut.
    */
-  async exec(argv: readonly string[], opts: { timeoutMs?: number; input?: string; env?: string[] } = {}): Promise<QgaExecResult> {
+  async exec(argv: readonly string[], opts: { timeoutMs?: number; input?: string; env?: string[]; signal?: AbortSignal } = {}): Promise<QgaExecResult> {
     const timeoutMs = opts.timeoutMs ?? 600_000;
     const t0 = performance.now();
     let pid: number;
@@ -162,7 +164,9 @@ export class QgaClient {
         return { ...d, wallMs: performance.now() - t0, timedOut: false, pid };
       }
       if (elapsed > timeoutMs) return this.killTimedOut(pid, t0);
-      await sleep(pollIntervalMs(elapsed));
+      // Cancelled: kill the guest process as on a timeout, and say so.
+      if (opts.signal?.aborted) return { ...(await this.killTimedOut(pid, t0)), timedOut: false, canceled: true };
+      await sleep(pollIntervalMs(elapsed), opts.signal).catch(() => undefined);
     }
   }
 

@@ -47,6 +47,11 @@ export interface InstanceSpec {
 
 export interface ExecOptions {
   timeoutMs?: number;
+  /**
+   * Aborting ends the exec at once: its process (and what it forked) is killed
+   * and the call rejects with an AbortError. Every backend honours it.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ExecResult {
@@ -141,6 +146,10 @@ export interface Backend {
   /** Probe the host (accelerator calibration, runtime checks). Throws IsobenchError BACKEND_UNAVAILABLE. */
   prepare(): Promise<void>;
   info(): BackendInfo;
-  /** Resolves once the instance is ready to exec. Start-up timing is measured by the caller. */
+  /**
+   * Resolves once the instance is ready to exec. Start-up timing is measured by
+   * the caller, who also honours an abort: an instance that comes up after its
+   * start was abandoned is stopped at once (runner/lifecycle.ts).
+   */
   start(spec: InstanceSpec): Promise<Instance>;
 }

@@ -53,7 +53,7 @@ import type { TapAttachment } from '../net/bench.js';
 import { instanceFootprint } from './proc-memory.js';
 import { cgroupWrappedArgv } from './exec-in-cgroup.js';
 import { IsobenchError, errorMessage } from '../errors.js';
-import { sleep, spawnLong, toolVersion } from '../util/proc.js';
+import { abortError, sleep, spawnLong, throwIfAborted, toolVersion } from '../util/proc.js';
 import { decideAccelerator, type AccelDecision, type AccelRequest, type Accelerator } from './accel.js';
 import { QmpClient } from './qmp.js';
 import { QgaClient } from './qga.js';
@@ -748,7 +748,9 @@ export class VmInstance implements Instance {
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const qga = this.qga;
     if (!qga || this.stopping || this.exited) return { code: -1, stdout: '', stderr: `VM ${this.spec.name} is not running${this.exitInfo ? ` (${this.exitInfo})` : ''}`, wallMs: 0, timedOut: false };
-    const r = await qga.exec(argv, opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {});
+    throwIfAborted(opts.signal);
+    const r = await qga.exec(argv, { ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (r.canceled) throw abortError(opts.signal);
     const result: ExecResult = { code: r.code, stdout: r.stdout, stderr: r.stderr, wallMs: r.wallMs, timedOut: r.timedOut };
     if (r.code === 137 && !r.timedOut) {
       // SIGKILL: was it the guest's OOM killer? (its counter in /proc/vmstat moved)

@@ -108,7 +108,8 @@ export function isKsmSettled(history: readonly number[], fullScansSinceStart: nu
   return false;
 }
 
-export async function waitKsmSettled(ksm: Ksm, o: { timeoutMs: number; pollMs?: number }): Promise<{ settled: boolean; waitedMs: number; state: KsmState; history: number[] }> {
+/** Polls until KSM settles or timeoutMs; an abort (o.signal) ends the wait at once with an AbortError. */
+export async function waitKsmSettled(ksm: Ksm, o: { timeoutMs: number; pollMs?: number; signal?: AbortSignal }): Promise<{ settled: boolean; waitedMs: number; state: KsmState; history: number[] }> {
   const t0 = performance.now();
   const start = await ksm.read();
   const history: number[] = [];
@@ -120,6 +121,6 @@ export async function waitKsmSettled(ksm: Ksm, o: { timeoutMs: number; pollMs?: 
     if (state.pagesScanned !== undefined) scanned.push(state.pagesScanned);
     if (isKsmSettled(history, state.fullScans - start.fullScans, scanned.length === history.length ? { scannedHistory: scanned } : {})) return { settled: true, waitedMs: performance.now() - t0, state, history };
     if (performance.now() - t0 > o.timeoutMs) return { settled: false, waitedMs: performance.now() - t0, state, history };
-    await sleep(o.pollMs ?? 1000);
+    await sleep(o.pollMs ?? 1000, o.signal);
   }
 }

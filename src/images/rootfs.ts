@@ -25,7 +25,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { IsobenchError } from '../errors.js';
-import { run, runOk } from '../util/proc.js';
+import { run, runOk, throwIfAborted } from '../util/proc.js';
 
 export interface WorkloadImage {
   /** Directory holding the rootfs (read-only for containers). */
@@ -339,9 +339,9 @@ export function ext4SizeMiB(treeBytes: number): number {
 }
 
 /** mke2fs -d: an ext4 image of a directory, without mounting anything. */
-export async function makeExt4Image(dir: string, img: string, sizeMiB: number, label = 'isobench'): Promise<void> {
+export async function makeExt4Image(dir: string, img: string, sizeMiB: number, label = 'isobench', signal?: AbortSignal): Promise<void> {
   await fs.rm(img, { force: true });
-  await runOk(['mke2fs', '-q', '-t', 'ext4', '-L', label, '-E', 'root_owner=0:0', '-d', dir, '-F', img, `${sizeMiB}M`], { timeoutMs: 300_000 });
+  await runOk(['mke2fs', '-q', '-t', 'ext4', '-L', label, '-E', 'root_owner=0:0', '-d', dir, '-F', img, `${sizeMiB}M`], { timeoutMs: 300_000, ...(signal ? { signal } : {}) });
 }
 
 async function readJson<T>(file: string): Promise<T | undefined> {
@@ -400,7 +400,13 @@ async function isComplete(imageDir: string): Promise<ImageMeta | undefined> {
  * Build (or find in the cache) the workload image. Safe to call from several
  * processes at once; the loser of a build race discards its copy.
  */
-export async function ensureWorkloadImage(opts: { log?: Log; force?: boolean } = {}): Promise<WorkloadImage> {
+/**
+ * The content-hashed workload image, built once and cached. An abort
+ * (opts.signal: Ctrl-C during a run) ends a build between its steps and kills
+ * mke2fs; the half-built folder is removed and the cache keeps nothing of it.
+ */
+export async function ensureWorkloadImage(opts: { log?: Log; force?: boolean; signal?: AbortSignal } = {}): Promise<WorkloadImage> {
+  const signal = opts.signal;
   const log = opts.log ?? (() => undefined);
   const imagesDir = path.join(cacheDir(), 'images');
   const inputs = await collectInputs();
@@ -420,14 +426,19 @@ export async function ensureWorkloadImage(opts: { log?: Log; force?: boolean } =
     await fs.chmod(tmp, 0o755); // mkdtemp makes it 0700; sandboxed runtimes' helpers must reach the rootfs
     const root = path.join(tmp, 'rootfs');
     await makeSkeleton(root);
+    throwIfAborted(signal);
     await copyItems(root, inputs.items);
+    throwIfAborted(signal);
     await installBusybox(root, inputs.busybox);
     await writeEtc(root);
+    throwIfAborted(signal);
     const { manifest, hash, treeBytes } = await hashTree(root);
+    throwIfAborted(signal);
     await fs.writeFile(path.join(tmp, 'manifest.txt'), manifest);
     const sizeMiB = ext4SizeMiB(await treeDiskBytes(root));
     log(`rootfs ${hash.slice(0, 12)}: ${(treeBytes / 2 ** 20).toFixed(1)} MiB of files; mke2fs ${sizeMiB} MiB`);
-    await makeExt4Image(root, path.join(tmp, 'rootfs.ext4'), sizeMiB);
+    await makeExt4Image(root, path.join(tmp, 'rootfs.ext4'), sizeMiB, 'isobench', signal);
+    throwIfAborted(signal);
     const binaries: Record<string, string> = { busybox: '/usr/bin/busybox' };
     for (const [n, p] of Object.entries(inputs.binaries)) binaries[n] = `/${canonicalTreePath(p)}`;
     const meta: ImageMeta = { hash, inputKey: inputs.key, builderVersion: BUILDER_VERSION, treeBytes, ext4SizeMiB: sizeMiB, binaries, builtAt: new Date().toISOString() };

@@ -39,6 +39,7 @@ import type { WorkloadImage } from '../images/rootfs.js';
 import { Freezer, cpusAllowed, netSoftirqDelta, pinProcess, planCpus, readSoftirqs } from './placement.js';
 import { deriveFromCells } from '../results/derive.js';
 import { dropHostCaches } from '../host/caches.js';
+import { abortError, abortable, isAbortError, sleep, throwIfAborted } from '../util/proc.js';
 
 export const TOOL_VERSION = '0.1.0';
 
@@ -359,7 +360,7 @@ async function runLocked(
     if (needsImage) {
       progress.note('preparing the workload image (cached after the first build)');
       const { ensureWorkloadImage } = await import('../images/rootfs.js');
-      image = await ensureWorkloadImage({ log: (s: string) => progress.note(s) });
+      image = await ensureWorkloadImage({ log: (s: string) => progress.note(s), ...(opts.signal ? { signal: opts.signal } : {}) });
     }
     // The harness and everything it spawns (peers, runtime clients) on the harness CPUs.
     const cpuPlan = planCpus(scenario.instance, host.cpus);
@@ -392,17 +393,21 @@ async function runLocked(
 
     // Prepare every backend; a backend that cannot work here fails its cells, the run goes on.
     for (const entry of entries) {
+      throwIfAborted(opts.signal);
       const backend = await createBackend(entry, ctx, { bootTimeoutMs: scenario.timeouts.bootSeconds * 1000 });
       const lb: LiveBackend = { entry, backend, label: keyOf(entry), info: placeholderInfo(entry), extras: [], nameCounter: 0 };
       live.push(lb);
       try {
         progress.note(`preparing ${keyOf(entry)}`);
-        await backend.prepare();
+        // A Ctrl-C during preparation (VM calibration boots) ends the wait at once; what the
+        // preparation started is in the registry and released by finish().
+        await abortable(backend.prepare(), opts.signal);
         const info = backend.info();
         lb.label = backend.label;
         lb.info = { label: backend.label, ...info };
         for (const w of info.warnings) warnings.push({ code: 'BACKEND', message: w, backend: backend.label });
       } catch (e) {
+        if (isAbortError(e)) throw e;
         lb.failed = errorMessage(e);
         lb.info = { ...lb.info, error: lb.failed };
         warnings.push({ code: 'BACKEND_UNAVAILABLE', message: lb.failed, backend: lb.label });
@@ -422,14 +427,15 @@ async function runLocked(
 
     // VM self-check (vm-selfcheck-run.ts): one short boot per VM backend, guest vs host, into backends[].vmSelfCheck; THP per backend.
     const { selfCheckRun } = await import('../backends/vm-selfcheck-run.js');
-    await selfCheckRun(live, { host, spec: (lb) => baseSpec(lb as LiveBackend), runDir, warnings, note: (t) => progress.note(t) });
+    throwIfAborted(opts.signal);
+    await abortable(selfCheckRun(live, { host, spec: (lb) => baseSpec(lb as LiveBackend), runDir, warnings, note: (t) => progress.note(t) }), opts.signal);
     await save();
 
     const ensureInstance = async (lb: LiveBackend): Promise<Instance> => {
       if (lb.instance) return lb.instance;
       const spec = baseSpec(lb);
       progress.note(`starting ${lb.label} instance ${spec.name}`);
-      const started = await startInstance(lb.backend, spec, scenario.timeouts.bootSeconds * 1000);
+      const started = await startInstance(lb.backend, spec, scenario.timeouts.bootSeconds * 1000, opts.signal);
       lb.instance = started.instance;
       lb.spec = spec;
       if (started.instance.cgroup) {
@@ -520,7 +526,7 @@ async function runLocked(
           await isolate(lb);
           const irq0 = workload.needsNetwork ? await readSoftirqs() : undefined;
           try {
-            const values = await runOneRepetition(lb, workload, params, rep, ensureInstance, baseSpec, net, runDir, scenario, progress, (name, data) => extras.push({ name, data }));
+            const values = await runOneRepetition(lb, workload, params, rep, ensureInstance, baseSpec, net, runDir, scenario, progress, opts.signal, (name, data) => extras.push({ name, data }));
             if (irq0) extras.push({ name: 'netSoftirqs', data: netSoftirqDelta(irq0, await readSoftirqs()) });
             if (rep > 0) recordValues(cell, workload, values, rep);
             if (rep > 0) recordExtras(cell, extras, rep);
@@ -559,9 +565,16 @@ async function runLocked(
     }
   } catch (e) {
     progress.stop();
-    statusReason = `run failed: ${errorMessage(e)}`;
-    exitCode = e instanceof IsobenchError ? e.exitCode : 1;
-    if (!(e instanceof IsobenchError)) warnings.push({ code: 'UNEXPECTED', message: (e as Error).stack ?? String(e) });
+    if (aborted || isAbortError(e)) {
+      // Interrupted before or between measurements (image build, preparation, a boot): not a failure of the run.
+      aborted = true;
+      statusReason ??= `interrupted (${String(opts.signal?.reason ?? 'signal')})`;
+      exitCode = 1;
+    } else {
+      statusReason = `run failed: ${errorMessage(e)}`;
+      exitCode = e instanceof IsobenchError ? e.exitCode : 1;
+      if (!(e instanceof IsobenchError)) warnings.push({ code: 'UNEXPECTED', message: (e as Error).stack ?? String(e) });
+    }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     await finish();
@@ -633,14 +646,22 @@ async function runOneRepetition(
   runDir: string,
   scenario: Scenario,
   progress: Progress,
+  runSignal: AbortSignal | undefined,
   onExtra?: (name: string, data: unknown) => void,
 ): Promise<MetricValue[]> {
   let instance: Instance;
   try {
     instance = await ensureInstance(lb);
   } catch (e) {
+    if (isAbortError(e)) throw e;
     throw Object.assign(e instanceof Error ? e : new Error(String(e)), { stage: 'start' });
   }
+  // One signal per repetition: fired by the workload timeout or by the run's own abort (Ctrl-C).
+  const rep$ = new AbortController();
+  const onRunAbort = (): void => rep$.abort(runSignal?.reason);
+  if (runSignal?.aborted) onRunAbort();
+  runSignal?.addEventListener('abort', onRunAbort, { once: true });
+  const signal = rep$.signal;
   const execTimeoutMs = scenario.timeouts.execSeconds * 1000;
   // Warm-ups count down to the first measured repetition: warmup2, warmup1, r1, r2 ...
   const repTag = rep <= 0 ? `warmup${1 - rep}` : `r${rep}`;
@@ -671,28 +692,34 @@ async function runOneRepetition(
     net,
     repetition: rep <= 0 ? 0 : rep,
     timeoutMs: execTimeoutMs,
+    signal,
     exec: async (inst, argv, o) => {
-      const r = await inst.exec(argv, { timeoutMs: o.timeoutMs ?? execTimeoutMs });
+      throwIfAborted(signal);
+      const r = await inst.exec(argv, { timeoutMs: o.timeoutMs ?? execTimeoutMs, signal });
       const rawLog = await logged(`${lb.label} ${inst.name}`, argv, r, o.tag);
       check(r, rawLog, argv, o.allowFailure);
       return { ...r, rawLog };
     },
     execPeer: async (argv, o) => {
       if (!net) throw new Error('this workload needs the bench network, which the run did not create');
+      throwIfAborted(signal);
       const t = o.timeoutMs ?? execTimeoutMs;
-      const r0 = await net.exec(argv, { timeoutMs: t });
+      const r0 = await net.exec(argv, { timeoutMs: t, signal });
+      if (r0.canceled) throw abortError(signal);
       const r: ExecResult = { ...r0 };
       const rawLog = await logged('bench-netns peer', argv, r, o.tag);
       check(r, rawLog, argv, o.allowFailure);
       return { ...r, rawLog };
     },
     startInstance: async (overrides): Promise<StartedInstance> => {
+      throwIfAborted(signal);
       const spec = baseSpec(lb, overrides ?? {});
       try {
-        const s = await startInstance(lb.backend, spec, scenario.timeouts.bootSeconds * 1000);
+        const s = await startInstance(lb.backend, spec, scenario.timeouts.bootSeconds * 1000, signal);
         lb.extras.push(s.instance);
         return s;
       } catch (e) {
+        if (isAbortError(e)) throw e;
         throw Object.assign(e instanceof Error ? e : new Error(String(e)), { stage: 'start' });
       }
     },
@@ -702,18 +729,29 @@ async function runOneRepetition(
     ...(onExtra ? { recordExtra: onExtra } : {}),
   };
   const timeoutMs = scenario.timeouts.workloadSeconds * 1000;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      // Stopping the instance ends the hung exec; the runner starts a fresh one.
-      void instance.stop().catch(() => undefined);
-      reject(Object.assign(new Error(`${workload.name} did not finish within ${scenario.timeouts.workloadSeconds} s (timeouts.workloadSeconds); killed`), { stage: 'timeout' }));
-    }, timeoutMs);
+  const timeoutError = Object.assign(new Error(`${workload.name} did not finish within ${scenario.timeouts.workloadSeconds} s (timeouts.workloadSeconds); killed`), { stage: 'timeout' });
+  const timer = setTimeout(() => {
+    // Cancel the workload (its execs are killed, its sleeps end, it starts nothing more),
+    // and stop its instances so nothing it left in them runs on; the runner starts a fresh one.
+    rep$.abort(timeoutError);
+    for (const i of [instance, ...lb.extras]) void i.stop().catch(() => undefined);
+  }, timeoutMs);
+  const work = workload.run(ctx);
+  work.catch(() => undefined);
+  const cancelled = new Promise<never>((_, reject) => {
+    const fail = (): void => reject(signal.reason === timeoutError ? timeoutError : abortError(signal));
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
   });
+  cancelled.catch(() => undefined);
   try {
-    return await Promise.race([workload.run(ctx), timeout]);
+    return await Promise.race([work, cancelled]);
   } finally {
-    if (timer) clearTimeout(timer);
+    clearTimeout(timer);
+    runSignal?.removeEventListener('abort', onRunAbort);
+    // A cancelled workload unwinds (its execs were killed): wait for that, briefly, so it
+    // cannot start anything after the runner has stopped this repetition's instances.
+    if (signal.aborted) await Promise.race([work.catch(() => undefined), sleep(5000)]);
   }
 }
 

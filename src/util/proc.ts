@@ -14,6 +14,8 @@ export interface RunResult {
   stderr: string;
   wallMs: number;
   timedOut: boolean;
+  /** Ended (SIGKILL) because the caller's AbortSignal fired. */
+  canceled?: boolean;
 }
 
 export interface RunOptions {
@@ -27,6 +29,8 @@ export interface RunOptions {
    * a captured pipe would never reach EOF. The result's stdout/stderr are then empty.
    */
   outputFile?: string;
+  /** Aborting kills the process (SIGKILL) at once; the result says canceled. */
+  signal?: AbortSignal;
 }
 
 /** Run argv, never throwing on a non-zero exit. */
@@ -47,6 +51,7 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     ...(out ? { stdout: out, stderr: out } : {}),
+    ...(opts.signal ? { cancelSignal: opts.signal } : {}),
   }).finally(() => out?.close());
   const wallMs = performance.now() - t0;
   const signalCode = r.signal ? 128 + (signalNumber(r.signal) ?? 9) : undefined;
@@ -56,6 +61,7 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
     stderr: String(r.stderr ?? '') + (r.failed && r.exitCode === undefined && !r.timedOut ? `\n${r.shortMessage}` : ''),
     wallMs,
     timedOut: Boolean(r.timedOut),
+    ...(r.isCanceled ? { canceled: true } : {}),
   };
 }
 
@@ -63,6 +69,7 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
 export async function runOk(argv: readonly string[], opts: RunOptions = {}): Promise<string> {
   const r = await run(argv, opts);
   if (r.code !== 0 || r.timedOut) {
+    if (r.canceled) throw abortError(opts.signal);
     const why = r.timedOut ? `timed out after ${opts.timeoutMs ?? 60_000} ms` : `exit ${r.code}`;
     throw new IsobenchError('RUN_FAILED', `${argv.join(' ')} failed (${why}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
   }
@@ -93,6 +100,68 @@ export async function toolVersion(argv: readonly string[], pattern: RegExp = /(\
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/**
+ * Wait ms; with a signal, reject with an AbortError as soon as it fires (at
+ * once when it already has), so no loop of a cancelled run waits out its sleep.
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (!signal) return new Promise((r) => setTimeout(r, ms));
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortError(signal));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The error a cancelled operation throws: name AbortError, the signal's reason in the message. */
+export function abortError(signal?: AbortSignal): Error {
+  const reason: unknown = signal?.reason;
+  const why = reason instanceof Error ? reason.message : reason !== undefined ? String(reason) : 'aborted';
+  return Object.assign(new Error(`cancelled: ${why}`), { name: 'AbortError' });
+}
+
+export function isAbortError(e: unknown): boolean {
+  return e instanceof Error && e.name === 'AbortError';
+}
+
+/** Throw the AbortError when the signal has fired: the check before starting anything new. */
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw abortError(signal);
+}
+
+/**
+ * Wait for p, but stop waiting when the signal fires (rejecting with an
+ * AbortError). For steps that cannot take a signal themselves: the caller must
+ * make sure what p started is released (its cleanup registry does).
+ */
+export function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) {
+    p.catch(() => undefined);
+    return Promise.reject(abortError(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      p.catch(() => undefined);
+      reject(abortError(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
 }

@@ -43,7 +43,7 @@ import { Ksm, KSM_ROOT, waitKsmSettled, withKsmOn, type KsmState } from '../host
 import { errorMessage } from '../errors.js';
 import type { Instance } from '../backends/types.js';
 import { linearFit, type LinearFit } from '../stats/regression.js';
-import { sleep } from '../util/proc.js';
+import { isAbortError, sleep, throwIfAborted } from '../util/proc.js';
 import { metric } from './common.js';
 import { round } from './isolation.js';
 import { registerWorkload } from './registry.js';
@@ -252,10 +252,13 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
         ctx.progress(`starting up to ${target} instances (${running.length} running)`);
         const readyMs: number[] = [];
         while (running.length < target) {
+          throwIfAborted(ctx.signal);
           let started;
           try {
             started = await ctx.startInstance({ network: false, memoryMiB: memMiB });
           } catch (e) {
+            // Cancelled (timeout, Ctrl-C): not a finding of the sweep; nothing more is started.
+            if (ctx.signal.aborted || isAbortError(e)) throw e;
             stop = { reason: 'start-failed', detail: `instance ${running.length + 1}: ${errorMessage(e).split('\n')[0]}` };
             break sweep;
           }
@@ -278,7 +281,7 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
             }
           }
         }
-        if (p.settleSeconds > 0) await sleep(p.settleSeconds * 1000);
+        if (p.settleSeconds > 0) await sleep(p.settleSeconds * 1000, ctx.signal);
         const m = await measure(running);
         measured.push({ instances: running.length, ...m, readyMs, meanReadyMs: readyMs.reduce((s, x) => s + x, 0) / readyMs.length });
         if (p.memoryBudgetMiB !== undefined && m.pssSumMiB > p.memoryBudgetMiB) overBudgetAt ??= running.length;
@@ -294,7 +297,7 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
       if (p.ksm === 'on' && top && ksmAvailable && running.length === top.instances) {
         ctx.progress(`KSM on at ${running.length} instances, waiting up to ${p.ksmSettleSeconds} s for it to settle`);
         const k = await withKsmOn(ksm, { pagesToScan: p.ksmPagesToScan }, async () => {
-          const w = await waitKsmSettled(ksm, { timeoutMs: p.ksmSettleSeconds * 1000 });
+          const w = await waitKsmSettled(ksm, { timeoutMs: p.ksmSettleSeconds * 1000, signal: ctx.signal });
           const m = await measure(running);
           return { wait: w, m };
         });

@@ -43,7 +43,7 @@ export const footprintWorkload: Workload<FootprintParams> = registerWorkload({
   async run(ctx) {
     const { instance } = await ctx.startInstance();
     try {
-      if (ctx.params.settleSeconds > 0) await sleep(ctx.params.settleSeconds * 1000);
+      if (ctx.params.settleSeconds > 0) await sleep(ctx.params.settleSeconds * 1000, ctx.signal);
       const fp = await instance.footprint();
       const rawLog = await ctx.saveRaw('footprint', `${JSON.stringify({ instance: instance.name, kind: instance.kind, variant: instance.variant, settleSeconds: ctx.params.settleSeconds, footprint: fp }, null, 2)}\n`);
       const out: MetricValue[] = [];

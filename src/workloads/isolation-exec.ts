@@ -41,7 +41,7 @@ export async function iperfClient(ctx: WorkloadContext<unknown>, addr: string, p
       refused = false;
     }
     if (refused && attempt < 25) {
-      await sleep(200);
+      await sleep(200, ctx.signal);
       continue;
     }
     return r;

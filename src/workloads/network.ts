@@ -133,7 +133,7 @@ async function clientWithRetry(ctx: Ctx, argv: string[], tag: string, toolSecond
   for (let attempt = 1; ; attempt++) {
     const r = await ctx.execPeer(argv, { tag: attempt === 1 ? tag : `${tag}-retry${attempt}`, timeoutMs: timeoutFor(ctx, toolSeconds), allowFailure: true });
     if (attempt < CONNECT_RETRIES && refused(r)) {
-      await sleep(CONNECT_RETRY_MS);
+      await sleep(CONNECT_RETRY_MS, ctx.signal);
       continue;
     }
     return r;

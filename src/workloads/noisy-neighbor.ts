@@ -199,7 +199,7 @@ async function withAggressor(ctx: Ctx, kind: NeighborKind, aggr: Instance, file:
       const secs = Math.ceil(p.leadSeconds + p.seconds + 1);
       const client = iperfClient(ctx, addr, p.port, secs, 'neighbor-network-aggressor');
       client.catch(() => undefined);
-      await sleep(p.leadSeconds * 1000);
+      await sleep(p.leadSeconds * 1000, ctx.signal);
       try {
         return await measure();
       } finally {
@@ -212,7 +212,7 @@ async function withAggressor(ctx: Ctx, kind: NeighborKind, aggr: Instance, file:
   const { argv, comm } = aggressorArgv(kind, p, ctx.spec.vcpus, lifetime, file);
   const pid = await startBackground(ctx, aggr, lifetime + 5, argv, `neighbor-${kind}-aggressor`);
   try {
-    await sleep(p.leadSeconds * 1000);
+    await sleep(p.leadSeconds * 1000, ctx.signal);
     return await measure();
   } finally {
     await stopBackground(ctx, aggr, pid, comm, `neighbor-${kind}-aggressor-kill`);

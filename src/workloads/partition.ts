@@ -149,8 +149,8 @@ async function burnAndSample(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[], s
   const pids: Array<[Instance, number]> = [];
   try {
     for (const [i, inst] of insts.entries()) pids.push([inst, await startBackground(ctx, inst, seconds + 30, cpuBurnArgv(seconds + 20), `${tag}-${i}`)]);
-    await sleep(BURN_RAMP_MS);
-    const { samples } = await sampleWhile(sleep(seconds * 1000), () => Promise.all(cgs.map((c) => c.cpuUsageSeconds())), ctx.params.sampleMs);
+    await sleep(BURN_RAMP_MS, ctx.signal);
+    const { samples } = await sampleWhile(sleep(seconds * 1000, ctx.signal), () => Promise.all(cgs.map((c) => c.cpuUsageSeconds())), ctx.params.sampleMs);
     return samples;
   } finally {
     for (const [inst, pid] of pids) await stopBackground(ctx, inst, pid, 'sysbench', `${tag}-kill`);
@@ -230,12 +230,12 @@ async function whileFioRuns<T>(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[],
     const first = await read();
     const deadline = performance.now() + IO_START_TIMEOUT_MS;
     for (;;) {
-      await sleep(100);
+      await sleep(100, ctx.signal);
       const now = await read();
       if (now.every((v, i) => v > (first[i] ?? 0))) break;
       if (performance.now() > deadline) throw new Error(`partition disk: fio issued no I/O on ${dev} within ${IO_START_TIMEOUT_MS / 1000} s in ${insts.filter((_, i) => !((now[i] ?? 0) > (first[i] ?? 0))).map((x) => x.name).join(', ')}`);
     }
-    await sleep(IO_RAMP_MS);
+    await sleep(IO_RAMP_MS, ctx.signal);
     return await measure(read);
   } finally {
     for (const [inst, pid] of pids) await stopBackground(ctx, inst, pid, 'fio', `${tag}-kill`);
@@ -244,7 +244,7 @@ async function whileFioRuns<T>(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[],
 
 /** The cgroups' read counters sampled every sampleMs for `seconds` while fio runs in each instance. */
 async function ioAndSample(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[], files: string[], dev: string, seconds: number, tag: string): Promise<CumulativeSample[]> {
-  return whileFioRuns(ctx, insts, cgs, files, dev, seconds, tag, async (read) => (await sampleWhile(sleep(seconds * 1000), read, ctx.params.sampleMs)).samples);
+  return whileFioRuns(ctx, insts, cgs, files, dev, seconds, tag, async (read) => (await sampleWhile(sleep(seconds * 1000, ctx.signal), read, ctx.params.sampleMs)).samples);
 }
 
 /** Phase length of the work-conserving check, and the part of each phase left out while a weight change settles. */
@@ -284,10 +284,10 @@ async function aloneAlternating(ctx: Ctx, a: Instance, cga: CgroupHandle, cgb: C
       const weighted = wcPhaseWeighted(i);
       await cga.setIoWeight(weighted ? weights[0] : 100);
       await cgb.setIoWeight(weighted ? weights[1] : 100);
-      await sleep(WC_SETTLE_MS);
+      await sleep(WC_SETTLE_MS, ctx.signal);
       const t0 = performance.now();
       const [c0 = 0] = await read();
-      await sleep(WC_PHASE_MS - WC_SETTLE_MS);
+      await sleep(WC_PHASE_MS - WC_SETTLE_MS, ctx.signal);
       const [c1 = 0] = await read();
       phases.push({ weighted, iops: round((c1 - c0) / ((performance.now() - t0) / 1000), 1) });
     }

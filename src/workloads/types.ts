@@ -51,6 +51,14 @@ export interface WorkloadContext<P> {
   /** 1-based repetition number; 0 for warm-ups. */
   repetition: number;
   /**
+   * Fires when the repetition is cancelled (its workload timeout, or the run
+   * interrupted). exec, execPeer and startInstance honour it themselves (they
+   * kill what they started and reject with an AbortError); a workload passes it
+   * to its own sleeps and waits (`sleep(ms, ctx.signal)`) and starts nothing
+   * new once it has fired.
+   */
+  signal: AbortSignal;
+  /**
    * Run argv in an instance, save stdout+stderr under raw/ and return the result plus
    * the raw log path. Throws a clear error on timeout or non-zero exit unless allowFailure.
    */

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages } from '../../src/backends/types.js';
 import type { BenchNet } from '../../src/net/bench.js';
+import { throwIfAborted } from '../../src/util/proc.js';
 import type { StartedInstance, WorkloadContext } from '../../src/workloads/types.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
@@ -153,7 +154,10 @@ export function makeFakeContext<P>(opts: {
   net?: boolean;
   startInstance?: () => Promise<StartedInstance>;
   timeoutMs?: number;
+  /** Cancels the workload (as the runner's timeout or Ctrl-C): exec and startInstance then refuse. */
+  signal?: AbortSignal;
 }): FakeContext<P> {
+  const signal = opts.signal ?? new AbortController().signal;
   const log: ExecRecord[] = [];
   const raw = new Map<string, string>();
   const progress: string[] = [];
@@ -175,16 +179,20 @@ export function makeFakeContext<P>(opts: {
     spec: { ...FAKE_SPEC, ...(opts.spec ?? {}) },
     net: opts.net === false ? undefined : ({ ns: 'isobench-fake-bench' } as unknown as BenchNet),
     repetition: 1,
+    signal,
     async exec(instance, argv, o) {
+      throwIfAborted(signal);
       log.push({ side: 'instance', instance: instance.name, argv: [...argv], tag: o.tag, timeoutMs: o.timeoutMs, allowFailure: Boolean(o.allowFailure) });
       return finish('instance', argv, await instance.exec(argv, o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }), o);
     },
     async execPeer(argv, o) {
+      throwIfAborted(signal);
       log.push({ side: 'peer', instance: 'peer', argv: [...argv], tag: o.tag, timeoutMs: o.timeoutMs, allowFailure: Boolean(o.allowFailure) });
       return finish('peer', argv, answer(opts.peerRules ?? [], peerCounts, argv), o);
     },
     async startInstance() {
       if (!opts.startInstance) throw new Error('fake context: startInstance not configured');
+      throwIfAborted(signal);
       return opts.startInstance();
     },
     async saveRaw(tag, text) {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Backend, BackendContext, ExecResult, Instance, InstanceSpec } from '../../src/backends/types.js';
 import { startInstance } from '../../src/runner/lifecycle.js';
 import { dropHostCaches } from '../../src/host/caches.js';
+import { abortError, throwIfAborted } from '../../src/util/proc.js';
 import type { StartedInstance, WorkloadContext } from '../../src/workloads/types.js';
 
 export interface LiveWorkloadContext<P> {
@@ -33,7 +34,10 @@ export function makeWorkloadContext<P>(o: {
   repetition?: number;
   timeoutMs?: number;
   bootTimeoutMs?: number;
+  /** Cancels the workload as the runner's timeout or Ctrl-C does. */
+  signal?: AbortSignal;
 }): LiveWorkloadContext<P> {
+  const signal = o.signal ?? new AbortController().signal;
   const extras = new Map<string, unknown>();
   const started: Instance[] = [];
   const progress: string[] = [];
@@ -58,17 +62,22 @@ export function makeWorkloadContext<P>(o: {
     net: o.bctx.net,
     repetition: o.repetition ?? 1,
     timeoutMs,
+    signal,
     async exec(inst, argv, e) {
-      return logged(inst.name, argv, await inst.exec(argv, { timeoutMs: e.timeoutMs ?? timeoutMs }), e.tag, e.allowFailure);
+      throwIfAborted(signal);
+      return logged(inst.name, argv, await inst.exec(argv, { timeoutMs: e.timeoutMs ?? timeoutMs, signal }), e.tag, e.allowFailure);
     },
     async execPeer(argv, e) {
       if (!o.bctx.net) throw new Error('no bench network');
-      const r = await o.bctx.net.exec(argv, { timeoutMs: e.timeoutMs ?? timeoutMs });
+      throwIfAborted(signal);
+      const r = await o.bctx.net.exec(argv, { timeoutMs: e.timeoutMs ?? timeoutMs, signal });
+      if (r.canceled) throw abortError(signal);
       return logged('peer', argv, r, e.tag, e.allowFailure);
     },
     async startInstance(overrides): Promise<StartedInstance> {
+      throwIfAborted(signal);
       const spec: InstanceSpec = { ...o.spec, name: `${o.spec.name}-x${nameCounter++}`, ...(overrides ?? {}) };
-      const s = await startInstance(o.backend, spec, o.bootTimeoutMs ?? 90_000);
+      const s = await startInstance(o.backend, spec, o.bootTimeoutMs ?? 90_000, signal);
       started.push(s.instance);
       return s;
     },
