@@ -155,8 +155,33 @@ export class CgroupHandle {
     return (await readText(path.join(d, 'cgroup.procs'))) !== undefined;
   }
 
-  /** Create the cgroup (and its parents), enabling what each level needs. */
+  /**
+   * Create the cgroup (and its parents), enabling what each level needs.
+   * Another run (or test) removes the shared `isobench` parent when it leaves
+   * it empty; if that happens between our mkdirs, the parent comes back
+   * without its cpuset/subtree settings, so the whole chain is checked and
+   * made again.
+   */
   async create(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      await this.createOnce();
+      if ((await this.createdWhole()) || attempt >= 5) return;
+    }
+  }
+
+  /** Every level exists with what a child needs (v1 cpuset cpus; v2 controllers enabled). */
+  private async createdWhole(): Promise<boolean> {
+    if (this.layout.version === 2) {
+      const wanted = ['cpu', 'cpuset', 'memory', 'pids'].filter((c) => (this.layout as { controllers: string[] }).controllers.includes(c));
+      const have = (await readText(path.join(this.layout.root, this.relPath, 'cgroup.controllers')))?.split(/\s+/);
+      return have !== undefined && wanted.every((c) => have.includes(c));
+    }
+    for (const d of this.dirs()) if ((await readText(path.join(d, 'cgroup.procs'))) === undefined) return false;
+    const cs = this.dir('cpuset');
+    return !cs || Boolean(await readText(path.join(cs, 'cpuset.cpus')));
+  }
+
+  private async createOnce(): Promise<void> {
     if (this.layout.version === 2) {
       const root = this.layout.root;
       const segments = this.relPath.split('/');
@@ -437,6 +462,17 @@ export class CgroupHandle {
       }
     }
     if (errors.length) throw new Error(`could not remove cgroup ${this.relPath}: ${errors.join('; ')}`);
+    // The last instance out removes the shared `isobench` parents (every hierarchy, the OCI
+    // runtime's own included), whether a run, a test or a bench script used the backend.
+    // rmdir refuses a parent with children or tasks, so a live run's parent is never touched.
+    if (this.relPath.startsWith(`${CGROUP_PARENT}/`)) await removeEmptyParents(this.hierarchyRoot()).catch(() => undefined);
+  }
+
+  /** The folder the hierarchies are mounted under (/sys/fs/cgroup), or the v2 root. */
+  private hierarchyRoot(): string {
+    if (this.layout.version === 2) return this.layout.root;
+    const mount = Object.values(this.layout.mounts).find((m): m is string => typeof m === 'string');
+    return mount ? path.dirname(mount) : '/sys/fs/cgroup';
   }
 }
 

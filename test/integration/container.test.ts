@@ -9,6 +9,7 @@ import type { Instance, InstanceSpec } from '../../src/backends/types.js';
 import { CgroupHandle } from '../../src/host/cgroup.js';
 import { listNetns } from '../../src/net/bench.js';
 import { makeTestContext, type TestContext } from '../helpers/context.js';
+import { cgroupLeftovers } from '../helpers/cgroup-leftovers.js';
 
 
 function spec(name: string, over: Partial<InstanceSpec> = {}): InstanceSpec {
@@ -166,5 +167,8 @@ describe('container backend (runc)', () => {
       const left = existsSync(d) ? (await fs.readdir(d)).filter((e) => e.startsWith(t.ctx.shortId)) : [];
       expect(left).toEqual([]);
     }
+    // The last instance out removed the shared `isobench` parents too (in every hierarchy,
+    // runc's devices/systemd/unified ones included), without the runner's finish().
+    expect(cgroupLeftovers(t.ctx.shortId)).toEqual([]);
   });
 });

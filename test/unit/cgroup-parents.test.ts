@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { removeEmptyParents } from '../../src/host/cgroup.js';
+import { CgroupHandle, removeEmptyParents, type CgroupLayout } from '../../src/host/cgroup.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'ib-cgparents-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -24,5 +24,29 @@ describe('removeEmptyParents', () => {
     expect(existsSync(path.join(root, 'pids', 'isobench', 'abc123-n-0'))).toBe(true);
     expect(existsSync(path.join(root, 'freezer', 'other'))).toBe(true);
     expect(await removeEmptyParents(root)).toEqual([]);
+  });
+});
+
+describe('CgroupHandle.destroy', () => {
+  it('the last instance out removes the isobench parents; one still in use keeps them', async () => {
+    const fake = mkdtempSync(path.join(os.tmpdir(), 'ib-cgdestroy-'));
+    try {
+      const layout: CgroupLayout = { version: 1, hybrid: true, mounts: { cpu: path.join(fake, 'cpu'), memory: path.join(fake, 'memory'), pids: path.join(fake, 'pids') } };
+      for (const h of ['cpu', 'memory', 'pids', 'devices']) mkdirSync(path.join(fake, h), { recursive: true });
+      // The OCI runtime's own hierarchy (devices) holds an empty parent of its own.
+      mkdirSync(path.join(fake, 'devices', 'isobench'));
+      const a = new CgroupHandle(layout, 'isobench/aaa-n-0');
+      const b = new CgroupHandle(layout, 'isobench/bbb-n-0');
+      await a.create();
+      await b.create();
+      await a.destroy();
+      // b (another run's instance) is alive: its parents stay, with it inside.
+      for (const h of ['cpu', 'memory', 'pids']) expect(existsSync(path.join(fake, h, 'isobench', 'bbb-n-0'))).toBe(true);
+      expect(existsSync(path.join(fake, 'cpu', 'isobench', 'aaa-n-0'))).toBe(false);
+      await b.destroy();
+      for (const h of ['cpu', 'memory', 'pids', 'devices']) expect(existsSync(path.join(fake, h, 'isobench'))).toBe(false);
+    } finally {
+      rmSync(fake, { recursive: true, force: true });
+    }
   });
 });
