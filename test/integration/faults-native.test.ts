@@ -163,10 +163,58 @@ describe('timeouts', () => {
     const cpu = res.cells.find((c) => c.workload === 'cpu')!;
     expect(cpu.state).toBe('failed');
     expect(cpu.state === 'failed' && cpu.error).toMatch(/did not finish within 8 s/);
-    expect(res.cells.find((c) => c.workload === 'memory')!.state).toBe('complete');
+    expect(res.cells.find((c) => c.workload === 'memory-gradient')!.state).toBe('complete');
     // The hung tool is the one with --time=30 (other runs on a shared host may run sysbench too).
     const sysbench = await execa('pgrep', ['-f', 'sysbench cpu .*--time=30 '], { reject: false });
     expect(String(sysbench.stdout)).toBe('');
     expect(isobenchCgroups().filter((c) => c.includes(shortIdOf(res.runId)))).toEqual([]);
+  });
+
+  it('a timed-out workload is cancelled: its instances are gone within 5 s and it starts none afterwards', async () => {
+    const id = 'density-hang';
+    const sid = shortIdOf(id);
+    const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'run', 'test/fixtures/scenarios/native-density-hang.yaml', '--run-id', id, '--no-report'], {
+      cwd: ROOT,
+      env: { ...process.env, ...env() },
+      reject: false,
+      stdin: 'ignore',
+    });
+    // Native instances are cgroups named after the run.
+    const ours = (): string[] => (existsSync('/sys/fs/cgroup/memory/isobench') ? readdirSync('/sys/fs/cgroup/memory/isobench').filter((d) => d.startsWith(sid)) : []);
+    let seen = '';
+    const sweep = new Set<string>();
+    const timedOut = new Promise<number>((resolve) => {
+      child.stderr?.on('data', (b: Buffer) => {
+        seen += b.toString();
+        if (/density: failed: density did not finish/.test(seen)) resolve(Date.now());
+      });
+      void child.then(() => resolve(0));
+    });
+    const sampler = setInterval(() => {
+      if (/native density: starting up to/.test(seen)) for (const c of ours()) sweep.add(c);
+    }, 50);
+    const t = await timedOut;
+    clearInterval(sampler);
+    expect(t, seen).toBeGreaterThan(0);
+    // The run's long-lived instance was started before density; the rest were the sweep's.
+    const main = /starting native instance (\S+)/.exec(seen)?.[1];
+    sweep.delete(main ?? '');
+    expect(sweep.size).toBeGreaterThan(1); // the sweep had instances up when the timeout hit
+    let left = ours().filter((c) => sweep.has(c));
+    while (left.length > 0 && Date.now() - t < 5000) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = ours().filter((c) => sweep.has(c));
+    }
+    expect(left, 'density instances still there 5 s after the timeout').toEqual([]);
+    const r = await child;
+    expect(r.exitCode).toBe(1);
+    // The cancelled sweep started nothing after its timeout, while the next workload ran.
+    const after = String(r.stderr).split(/density: failed: density did not finish[^\n]*\n/)[1] ?? '';
+    expect(after).toMatch(/native memory-gradient/);
+    expect(after).not.toMatch(/native density:/);
+    const res = load(id);
+    expect(res.cells.find((c) => c.workload === 'density')!.state).toBe('failed');
+    expect(res.cells.find((c) => c.workload === 'memory-gradient')).toBeDefined();
+    expect(ours()).toEqual([]);
   });
 });
