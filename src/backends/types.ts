@@ -54,6 +54,10 @@ export interface ExecOptions {
   signal?: AbortSignal;
 }
 
+export interface StartOptions {
+  signal?: AbortSignal;
+}
+
 export interface ExecResult {
   /** Exit code; 128+signal when killed by a signal; -1 when it never started. */
   code: number;
@@ -148,8 +152,10 @@ export interface Backend {
   info(): BackendInfo;
   /**
    * Resolves once the instance is ready to exec. Start-up timing is measured by
-   * the caller, who also honours an abort: an instance that comes up after its
-   * start was abandoned is stopped at once (runner/lifecycle.ts).
+   * the caller (runner/lifecycle.ts). An abort (opts.signal) ends a start under
+   * way: the backend releases what it created and rejects with an AbortError
+   * (a VM's boot wait is the long one); an instance that still comes up is
+   * stopped by the caller.
    */
-  start(spec: InstanceSpec): Promise<Instance>;
+  start(spec: InstanceSpec, opts?: StartOptions): Promise<Instance>;
 }

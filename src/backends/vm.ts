@@ -46,7 +46,7 @@ import { promises as fs, constants as fsConstants, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ResultPromise } from 'execa';
-import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages } from './types.js';
+import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartOptions, StartupStages } from './types.js';
 import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import type { HostFacts } from '../host/facts.js';
 import type { TapAttachment } from '../net/bench.js';
@@ -443,7 +443,8 @@ export class VmBackend implements Backend {
     };
   }
 
-  async start(spec: InstanceSpec): Promise<Instance> {
+  async start(spec: InstanceSpec, opts: StartOptions = {}): Promise<Instance> {
+    throwIfAborted(opts.signal);
     if (!this.decision || !this.guest) await this.prepare();
     const inst = new VmInstance(this.ctx, spec, {
       machine: this.opts.machine,
@@ -455,7 +456,7 @@ export class VmBackend implements Backend {
       qemu: this.opts.qemuBinary ?? QEMU,
       choices: this.choicesMade ?? vmChoices({ accel: this.accelerator, machine: this.opts.machine, hostCpuFlags: this.ctx.host.cpuFlags, vhostNetOpens: false }),
     });
-    await inst.boot();
+    await inst.boot(opts.signal);
     return inst;
   }
 }
@@ -496,6 +497,8 @@ export class VmInstance implements Instance {
   private qga: QgaClient | undefined;
   private readonly releases: (() => Promise<void>)[] = [];
   private stopping: Promise<void> | undefined;
+  /** The start's abort signal, while it boots. */
+  private bootSignal: AbortSignal | undefined;
   private readonly dir: string;
   private socketDir: string;
   private tap: TapAttachment | undefined;
@@ -536,12 +539,19 @@ export class VmInstance implements Instance {
   }
 
   /** Everything up to ready; on failure everything created is released and INSTANCE_START thrown. */
-  async boot(): Promise<void> {
+  async boot(signal?: AbortSignal): Promise<void> {
     const deadline = this.t0 + this.cfg.bootTimeoutMs;
+    this.bootSignal = signal;
     try {
       await this.launch();
+      throwIfAborted(signal);
       await this.waitReady(deadline);
     } catch (e) {
+      if (signal?.aborted) {
+        // Cancelled (Ctrl-C, a workload timeout): release everything now, before the run's own cleanup ends.
+        await this.stop().catch(() => undefined);
+        throw abortError(signal);
+      }
       const tail = await this.readConsoleTail();
       await this.stop().catch(() => undefined);
       const why = errorMessage(e);
@@ -642,7 +652,9 @@ export class VmInstance implements Instance {
   }
 
   private async waitReady(deadline: number): Promise<void> {
-    const alive = (): boolean => !this.exited;
+    const signal = this.bootSignal;
+    // An abort ends every wait of the boot as QEMU's exit would.
+    const alive = (): boolean => !this.exited && !signal?.aborted;
     const left = (): number => Math.max(1, deadline - performance.now());
     const bail = (what: string): never => {
       throw new Error(this.exited ? `${this.exitInfo || 'QEMU exited'} while ${what}` : `timed out after ${this.cfg.bootTimeoutMs} ms while ${what}`);
@@ -666,6 +678,7 @@ export class VmInstance implements Instance {
     const qga = this.qga as QgaClient;
     // The agent is up once a sync round-trips; ready once it ran /bin/true.
     for (;;) {
+      throwIfAborted(signal);
       if (this.exited) bail('waiting for the guest agent');
       // A panicked guest does not always end QEMU (microvm): fail at once rather than at the timeout.
       if (/Kernel panic - not syncing/.test(await fs.readFile(this.consoleLog, 'utf8').catch(() => ''))) bail('the guest kernel panicked');

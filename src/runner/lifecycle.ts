@@ -29,13 +29,16 @@ export async function startInstance(backend: Backend, spec: InstanceSpec, bootTi
     onAbort = () => reject(abortError(signal));
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-  const starting = backend.start(spec);
+  const starting = backend.start(spec, signal ? { signal } : {});
   let instance;
   try {
     instance = await Promise.race([starting, giveUp]);
   } catch (e) {
     // Abandoned (timeout or abort): whatever the backend still brings up is stopped when it arrives.
-    starting.then((i) => i.stop()).catch(() => undefined);
+    const stopLate = starting.then((i) => i.stop()).catch(() => undefined);
+    // An aborted start releases what it created itself (Backend.start honours the signal):
+    // wait for that, briefly, so the run's own cleanup never races a half-made instance.
+    if (signal?.aborted) await Promise.race([stopLate, sleep(5000)]);
     throw e;
   } finally {
     if (timer) clearTimeout(timer);

@@ -70,26 +70,51 @@ describe('run', () => {
 });
 
 describe('startInstance', () => {
-  it('an abort during a slow start rejects at once, and the instance that comes up late is stopped', async () => {
-    const late = new FakeInstance();
-    let arrive!: () => void;
-    const backend = {
-      kind: 'native',
-      label: 'native',
-      prepare: async () => undefined,
-      info: () => ({}) as never,
-      start: () => new Promise((r) => (arrive = () => r(late))),
-    } as unknown as Backend;
+  const slowBackend = (start: Backend['start']): Backend =>
+    ({ kind: 'native', label: 'native', prepare: async () => undefined, info: () => ({}) as never, start }) as unknown as Backend;
+
+  it('an abort ends a start the backend cancels: the backend gets the signal and has released before the reject', async () => {
+    let released = false;
+    const backend = slowBackend(
+      (_spec, o) =>
+        new Promise((_, reject) =>
+          o?.signal?.addEventListener('abort', () => {
+            setTimeout(() => {
+              released = true;
+              reject(Object.assign(new Error('cancelled'), { name: 'AbortError' }));
+            }, 50);
+          }),
+        ),
+    );
     const c = new AbortController();
     const t0 = performance.now();
     setTimeout(() => c.abort('test'), 30);
     const e = await startInstance(backend, FAKE_SPEC as InstanceSpec, 60_000, c.signal).catch((x: unknown) => x);
     expect(isAbortError(e)).toBe(true);
-    expect(performance.now() - t0).toBeLessThan(500);
-    expect(late.stopCalls).toBe(0);
-    arrive();
-    await sleep(10);
+    expect(released).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it('an instance that comes up after the abort is stopped before the start rejects', async () => {
+    const late = new FakeInstance();
+    const c = new AbortController();
+    // This backend ignores the signal and finishes its start 50 ms after the abort.
+    const backend = slowBackend(() => new Promise((r) => c.signal.addEventListener('abort', () => setTimeout(() => r(late), 50))));
+    const t0 = performance.now();
+    setTimeout(() => c.abort('test'), 30);
+    const e = await startInstance(backend, FAKE_SPEC as InstanceSpec, 60_000, c.signal).catch((x: unknown) => x);
+    expect(isAbortError(e)).toBe(true);
     expect(late.stopCalls).toBe(1);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it('a start after the abort is refused without calling the backend', async () => {
+    let called = false;
+    const c = new AbortController();
+    c.abort('test');
+    const e = await startInstance(slowBackend(async () => ((called = true), new FakeInstance())), FAKE_SPEC as InstanceSpec, 60_000, c.signal).catch((x: unknown) => x);
+    expect(isAbortError(e)).toBe(true);
+    expect(called).toBe(false);
   });
 });
 
