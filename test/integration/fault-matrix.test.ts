@@ -4,13 +4,15 @@
  * after each, nothing of the run is left on the host and results.json is a
  * valid file marked partial.
  *
- * Coverage, cheaply (one scenario, every backend live in every run; five runs
- * instead of 4 signals x 4 stages x 3 backends). The runner reacts to one
+ * Coverage, cheaply (one scenario, every backend live in every run; six runs
+ * instead of 4 signals x 5 stages x 3 backends). The runner reacts to one
  * AbortSignal whatever the signal was (cli.ts maps SIGINT, SIGTERM and SIGHUP
  * to it), and what it must release depends on the stage, not on the signal:
  * so the signals rotate over the stages and each signal is met at least once,
  * each stage at least once, and at every stage all three backends hold
  * resources (the scenario runs them interleaved):
+ *   preparation SIGTERM the VM backend is being prepared (accelerator decision, guest
+ *                       initramfs), before any instance: a Ctrl-C there is not noticed only afterwards
  *   boot       SIGINT   the VM boots (QEMU starting) while the native and runc instances are up
  *   workload   SIGTERM  the VM runs its measured cpu repetition (guest exec via the agent);
  *                       native and runc instances idle (frozen) after their warm-ups
@@ -89,6 +91,7 @@ afterAll(() => rmSync(resultsRoot, { recursive: true, force: true }));
 
 describe('fault matrix: native, runc and VM in one run', () => {
   const cases: Array<{ stage: string; sig: NodeJS.Signals; at: RegExp }> = [
+    { stage: 'preparation', sig: 'SIGTERM', at: /preparing vm:/ },
     { stage: 'boot', sig: 'SIGINT', at: /starting vm:\S+ instance/ },
     { stage: 'workload', sig: 'SIGTERM', at: /vm:\S+ cpu rep 1\/1/ },
     { stage: 'isolation workload', sig: 'SIGHUP', at: /vm:\S+ memory-gradient: / },
