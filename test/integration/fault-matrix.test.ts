@@ -9,7 +9,7 @@
  * AbortSignal whatever the signal was (cli.ts maps SIGINT, SIGTERM and SIGHUP
  * to it), and what it must release depends on the stage, not on the signal:
  * so the signals rotate over the stages and each signal is met at least once,
- * each stage at least once, and at every stage all three backends hold
+ * each stage at least once, and from the boot stage on all three backends hold
  * resources (the scenario runs them interleaved):
  *   preparation SIGTERM the VM backend is being prepared (accelerator decision, guest
  *                       initramfs), before any instance: a Ctrl-C there is not noticed only afterwards
