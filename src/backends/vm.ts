@@ -42,11 +42,11 @@
  * On a hardware-KVM host, check the design target (q35 <= 300 ms, microvm <=
  * 150 ms boot-to-ready) with `npx tsx bench/startup-vm.ts --accel kvm`.
  */
-import { promises as fs, constants as fsConstants, mkdtempSync } from 'node:fs';
+import { promises as fs, constants as fsConstants, createWriteStream, mkdtempSync, type WriteStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ResultPromise } from 'execa';
-import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages } from './types.js';
+import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages, StartupTiming } from './types.js';
 import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import type { HostFacts } from '../host/facts.js';
 import type { TapAttachment } from '../net/bench.js';
@@ -173,6 +173,9 @@ export function consoleQuote(text: string, n = 15): string[] {
   const notable = all.slice(0, Math.max(0, all.length - n)).filter((l) => /isobench-init:|Kernel panic|end Kernel panic|Oops|BUG:/.test(l));
   return notable.length ? [...notable.slice(-10), '...', ...tail] : tail;
 }
+
+/** The guest /init's first line: the payload's ready signal (complete once the uptime is followed by whitespace). */
+export const INIT_START_RE = /isobench-init: start uptime=[\d.]+\s/;
 
 /** `isobench-init: <what> uptime=S` marks from the console, in seconds (pure). */
 export function parseInitMarks(text: string): { start?: number; agentStarting?: number } {
@@ -504,6 +507,8 @@ export class VmInstance implements Instance {
   private placed: AppliedPlacement | undefined;
   private placementError: string | undefined;
   private qemuArgv: string[] = [];
+  private networkAttachMs: number | undefined;
+  private consoleOut: WriteStream | undefined;
 
   constructor(
     private readonly ctx: BackendContext,
@@ -576,7 +581,9 @@ export class VmInstance implements Instance {
       (async () => {
         if (!spec.network) return;
         if (!ctx.net) throw new IsobenchError('INSTANCE_START', `instance ${spec.name} wants the network but the run has no bench network`);
+        const tn = performance.now();
         this.tap = await ctx.net.attachTap();
+        this.networkAttachMs = performance.now() - tn;
         this.address = this.tap.address;
         this.releases.push(this.tap.release);
       })(),
@@ -608,7 +615,8 @@ export class VmInstance implements Instance {
         kernel: cfg.guest.kernel.vmlinuz,
         initrd: cfg.guest.initrdPath,
         append,
-        consoleLog: this.consoleLog,
+        // The console goes to QEMU's stdout, read live (the payload's ready line is timestamped as it arrives,
+        // as bareBoot does) and copied to consoleLog.
         rootImage: ctx.image.ext4Path,
         scratch: { path: scratch, cache: cfg.directIo ? 'none' : 'writeback' },
         ...(this.tap ? { tap: { ifname: this.tap.tap, mac: this.tap.mac } } : {}),
@@ -626,7 +634,19 @@ export class VmInstance implements Instance {
     if (this.tap && ctx.net) argv = ctx.net.wrap(argv);
     await fs.writeFile(path.join(ctx.rawDir, `qemu-argv-${spec.name}.json`), `${JSON.stringify(argv, null, 1)}\n`);
 
+    const log = createWriteStream(this.consoleLog, { flags: 'a' });
+    this.consoleOut = log;
+    this.stages.launched = this.since();
     const proc = spawnLong(argv);
+    // The guest /init's first line (INIT_START_RE) is the payload's ready signal: timestamp it on arrival.
+    let seen = '';
+    proc.stdout?.on('data', (chunk: Buffer) => {
+      const at = this.since();
+      log.write(chunk);
+      if (this.stages.payloadReady !== undefined) return;
+      seen = (seen + chunk.toString('utf8')).slice(-4096);
+      if (INIT_START_RE.test(seen)) this.stages.payloadReady = at;
+    });
     this.proc = proc;
     this.pid = proc.pid;
     this.track(`qemu ${spec.name} (pid ${proc.pid ?? '?'})`, () => this.killQemu());
@@ -683,6 +703,9 @@ export class VmInstance implements Instance {
       }
     }
     this.stages.agentReady = this.since();
+    // The init printed its start line long before the agent answered; give a slow pipe a moment, then insist.
+    for (let i = 0; i < 50 && this.stages.payloadReady === undefined; i++) await sleep(10);
+    if (this.stages.payloadReady === undefined) throw new Error('the guest agent answered but the console never showed the init\'s start line');
     // Guest time at ready: one exec reads uptime and the resources the guest sees.
     const before = this.since();
     // /init writes /run/isobench-ready once the scratch disk and network are set up (they overlap the agent's start).
@@ -717,6 +740,17 @@ export class VmInstance implements Instance {
 
   startupStages(): StartupStages {
     return { ...this.stages };
+  }
+
+  startupTiming(): StartupTiming {
+    const { launched, payloadReady } = this.stages;
+    if (launched === undefined || payloadReady === undefined) throw new Error(`VM ${this.spec.name}: start-up end points missing (not booted?)`);
+    return {
+      launchedMs: launched,
+      payloadReadyMs: payloadReady,
+      ...(this.networkAttachMs !== undefined ? { networkAttachMs: this.networkAttachMs } : {}),
+      signal: "the guest /init's first line (isobench-init: start) on the serial console, QEMU's stdout read live by the harness; launch = QEMU spawned",
+    };
   }
 
   /** Apply the thread placement (vm-placement.ts); vCPU thread ids come from QMP. */
@@ -810,6 +844,8 @@ export class VmInstance implements Instance {
       this.qga?.close();
       await this.killQemu();
       this.qmp?.close();
+      const out = this.consoleOut;
+      if (out) await new Promise<void>((resolve) => out.end(() => resolve()));
       const errors: string[] = [];
       while (this.releases.length > 0) {
         const release = this.releases.pop() as () => Promise<void>;
