@@ -66,7 +66,7 @@ export interface FakeInstanceOptions {
   cpuSeconds?: number[];
   footprint?: Footprint;
   stages?: StartupStages;
-  /** The start-up definition's end points (default: launched 1 ms, payload ready 11 ms after start()). */
+  /** The start-up definition's end points (default: launched 1 ms, payload ready 5 ms after start()). */
   timing?: StartupTiming;
 }
 
@@ -91,7 +91,7 @@ export class FakeInstance implements Instance {
   }
 
   startupTiming(): StartupTiming {
-    return { ...(this.opts.timing ?? { launchedMs: 1, payloadReadyMs: 11, signal: 'fake' }) };
+    return { ...(this.opts.timing ?? { launchedMs: 1, payloadReadyMs: 5, signal: 'fake' }) };
   }
 
   startupStages(): StartupStages {
