@@ -101,7 +101,7 @@ async function main(): Promise<void> {
           add(OURS, s.startup.startupMs);
           add('  stage: preparation (start() to launch)', s.startup.stages.prepareMs);
           add('    of which network attachment (veth)', s.startup.stages.networkAttachMs);
-          add('  stage: payload signal to first `runc exec`', s.startup.stages.payloadToFirstExecMs);
+          add(`  stage: payload signal to first \`${runtime} exec\``, s.startup.stages.payloadToFirstExecMs);
           add('  start() to first exec (ready-ms)', s.readyMs);
         }
       }
