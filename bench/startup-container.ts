@@ -12,6 +12,9 @@
  *                     harness reads: spawn to the marker (the reference, target <= 1.3x)
  *   bare, whole run   `runc run /bin/true`, spawn to exit (create, start, wait, delete):
  *                     what `hyperfine 'runc run ...'` measures, for the record
+ *   helper alone      `/bin/true` spawned and reaped through the same helper: what the
+ *                     harness's spawn path adds to every row alike (hyperfine spawns
+ *                     directly, so its `runc run` figure is lower by about this much)
  *   isobench          the lifecycle template's start-up figure (ctx.startInstance):
  *                     `runc run --detach` spawned to the container init's marker on its
  *                     stdout FIFO, with its stages (preparation, network attachment,
@@ -69,6 +72,7 @@ async function main(): Promise<void> {
     const BARE = `bare \`${runtime} run\`: spawn to payload signal`;
     const WHOLE = `bare \`${runtime} run /bin/true\`: whole command`;
     const OURS = 'isobench start-up: launch to payload signal';
+    const SPAWN = 'the subprocess helper alone: spawn to exit of /bin/true';
     for (let i = 0; i < n + warmup; i++) {
       const keep = i >= warmup;
       // bare, to the payload's signal (the same FIFO mechanism the backend uses)
@@ -92,6 +96,13 @@ async function main(): Promise<void> {
         const ms = performance.now() - t0;
         if (r.code !== 0) throw new Error(`bare run failed: ${r.stderr}`);
         if (keep) add(WHOLE, ms);
+      }
+      // What the harness's own spawn path (execa) costs, inside every row above and below alike: the
+      // gap to a figure from hyperfine, which spawns directly.
+      {
+        const t0 = performance.now();
+        await run(['/bin/true'], { timeoutMs: 10_000 });
+        if (keep) add(SPAWN, performance.now() - t0);
       }
       // isobench, through the lifecycle template the startup workload uses
       {

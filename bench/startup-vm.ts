@@ -27,6 +27,8 @@ import { VmBackend, bareBoot, type MachineType } from '../src/backends/vm.js';
 import type { AccelRequest } from '../src/backends/accel.js';
 import type { GuestInitramfs } from '../src/images/guest.js';
 import { startInstance } from '../src/runner/lifecycle.js';
+import { CgroupHandle, CGROUP_PARENT } from '../src/host/cgroup.js';
+import { cgroupWrappedArgv } from '../src/backends/exec-in-cgroup.js';
 import { currentKernelDir, ensureGuestInitramfs } from '../src/images/guest.js';
 
 const { values } = parseArgs({
@@ -60,17 +62,24 @@ try {
   await backend.prepare();
   label = backend.label;
   const guest: GuestInitramfs = await ensureGuestInitramfs(await currentKernelDir(), { rootfsHash: ctx.image.hash });
+  // The bare QEMU runs in a cgroup of its own on the same CPUs, as the instance's QEMU does: on a loaded
+  // host a process alone in its CFS group gets a different share than one among the host's tasks.
+  const bareCg = new CgroupHandle(ctx.host.cgroup, `${CGROUP_PARENT}/${ctx.shortId}-bare`);
+  ctx.cleanup.add(`cgroup ${bareCg.relPath}`, () => bareCg.destroy());
+  await bareCg.create();
+  await bareCg.setLimits({ cpus: [...Array(ctx.host.cpus).keys()] });
+  const wrap = (argv: string[]): string[] => cgroupWrappedArgv(bareCg.procsFiles(), argv);
   for (let i = 0; i < boots; i++) {
     // interleave: bare, full, so drift in host load hits both alike
     const lean = backend.choices?.machine.arg.includes('pit=off') ?? false;
-    const bare = await bareBoot({ guest, accel: backend.accelerator, machine, leanMicrovm: lean, vcpus, memoryMiB, timeoutMs: 60_000 });
+    const bare = await bareBoot({ guest, accel: backend.accelerator, machine, leanMicrovm: lean, vcpus, memoryMiB, timeoutMs: 60_000, wrap });
     if (!bare.ok) throw new Error(`bare boot failed: ${bare.console.slice(-500)}`);
     add(BARE, bare.ms);
     add('bare: guest uptime at init', (bare.guestUptimeS ?? NaN) * 1000);
     // The real stage boundaries, from a second bare boot with the kernel's early console on (its serial
     // output costs time, so it is not the boot the ratio uses): firmware hand-over, then the decompressed
     // kernel's first line. The uptime origin (timekeeping init) comes later than the kernel's entry.
-    const marked = await bareBoot({ guest, accel: backend.accelerator, machine, leanMicrovm: lean, vcpus, memoryMiB, timeoutMs: 60_000, earlyStages: true });
+    const marked = await bareBoot({ guest, accel: backend.accelerator, machine, leanMicrovm: lean, vcpus, memoryMiB, timeoutMs: 60_000, earlyStages: true, wrap });
     if (marked.ok) {
       add('bare+earlyprintk: spawn to firmware done ("Booting from ROM")', marked.firmwareDoneMs);
       add('bare+earlyprintk: spawn to kernel running (first early-console line)', marked.kernelConsoleMs);

@@ -12,7 +12,10 @@
  *                (scratch-image.ts), mounted on the host at scratch-mnt/ and
  *                bind-mounted at /scratch (the same "a file on the host disk
  *                holds a filesystem" path a VM's disk takes)
- *   init.log     stdio of the idle init
+ *   init.log     stderr of the idle init (and the runtime's own)
+ *   payload.fifo during start(): the init's stdout, read by the harness; the
+ *                init's first line is its ready signal (payload-signal.ts),
+ *                the end point of the one start-up definition
  * The cgroup is /isobench/<spec.name> (absolute cgroupsPath, so it does not land
  * under whatever cgroup the harness itself is in); runtime state lives under
  * /run/isobench/<shortId>/<runtime> (short: runsc puts unix sockets there).

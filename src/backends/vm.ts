@@ -224,6 +224,8 @@ export async function bareBoot(o: {
   qemu?: string;
   /** Also time the firmware hand-over and the kernel's first console line (earlyprintk=serial; costs serial output, so the bench only). */
   earlyStages?: boolean;
+  /** Start QEMU through this wrapper (the bench: into a cgroup of its own, placed as an instance's QEMU is). */
+  wrap?: (argv: string[]) => string[];
 }): Promise<BareBootResult> {
   const argv = buildQemuArgv(
     { machine: o.machine, accel: o.accel, vcpus: o.vcpus ?? 1, memoryMiB: o.memoryMiB ?? 256, kernel: o.guest.kernel.vmlinuz, initrd: o.guest.bareInitrdPath, append: o.earlyStages ? ['earlyprintk=serial', ...BASE_KERNEL_ARGS] : BASE_KERNEL_ARGS, leanMicrovm: Boolean(o.leanMicrovm) },
@@ -232,7 +234,7 @@ export async function bareBoot(o: {
   // earlyprintk goes before `quiet`: early parameters apply in order, and the early console replays the
   // kernel's first lines ("Linux version") only when it registers before quiet lowers the log level.
   const t0 = performance.now();
-  const proc = spawnLong(argv);
+  const proc = spawnLong(o.wrap ? o.wrap(argv) : argv);
   let out = '';
   let doneMs: number | undefined;
   let firmwareDoneMs: number | undefined;
