@@ -29,6 +29,10 @@
  * cache=writeback,aio=threads and info().details.scratchCache says so.
  *
  * Start-up stages (ms since start() was called):
+ *   launched        QEMU spawned (the start-up definition's start; the tap, scratch image and cgroup
+ *                   were made before it, the tap's attachment timed on its own)
+ *   payloadReady    the guest /init's first console line reached the host (the definition's end:
+ *                   the serial console is QEMU's stdout, read live, then copied to the console log)
  *   qemuStarted     QMP socket answered (QEMU initialised its devices)
  *   kernelEntry     the origin of the guest's uptime: ready minus the guest's uptime then. The guest clock
  *                   starts at timekeeping init, after decompression and early setup, so this is later
