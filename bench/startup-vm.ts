@@ -66,12 +66,13 @@ try {
   // host a process alone in its CFS group gets a different share than one among the host's tasks.
   const bareCg = new CgroupHandle(ctx.host.cgroup, `${CGROUP_PARENT}/${ctx.shortId}-bare`);
   ctx.cleanup.add(`cgroup ${bareCg.relPath}`, () => bareCg.destroy());
-  await bareCg.create();
-  await bareCg.setLimits({ cpus: [...Array(ctx.host.cpus).keys()] });
   const wrap = (argv: string[]): string[] => cgroupWrappedArgv(bareCg.procsFiles(), argv);
   for (let i = 0; i < boots; i++) {
     // interleave: bare, full, so drift in host load hits both alike
     const lean = backend.choices?.machine.arg.includes('pit=off') ?? false;
+    // (Re)made before each pair of bare boots: another tool's leftover sweep on a shared host may remove it.
+    await bareCg.create();
+    await bareCg.setLimits({ cpus: [...Array(ctx.host.cpus).keys()] });
     const bare = await bareBoot({ guest, accel: backend.accelerator, machine, leanMicrovm: lean, vcpus, memoryMiB, timeoutMs: 60_000, wrap });
     if (!bare.ok) throw new Error(`bare boot failed: ${bare.console.slice(-500)}`);
     add(BARE, bare.ms);
