@@ -12,7 +12,10 @@
  *                (scratch-image.ts), mounted on the host at scratch-mnt/ and
  *                bind-mounted at /scratch (the same "a file on the host disk
  *                holds a filesystem" path a VM's disk takes)
- *   init.log     stdio of the idle init
+ *   init.log     stderr of the idle init (and the runtime's own)
+ *   payload.fifo during start(): the init's stdout, read by the harness; the
+ *                init's first line is its ready signal (payload-signal.ts),
+ *                the end point of the one start-up definition
  * The cgroup is /isobench/<spec.name> (absolute cgroupsPath, so it does not land
  * under whatever cgroup the harness itself is in); runtime state lives under
  * /run/isobench/<shortId>/<runtime> (short: runsc puts unix sockets there).
@@ -39,9 +42,10 @@ import { IsobenchError, errorMessage } from '../errors.js';
 import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import { netnsPath, type VethAttachment } from '../net/bench.js';
 import { abortError, run, throwIfAborted, toolVersion, type RunResult } from '../util/proc.js';
-import { IDLE_INIT, ociConfig, type OciBind } from './oci.js';
+import { SIGNALLING_IDLE_INIT, ociConfig, type OciBind } from './oci.js';
+import { PAYLOAD_READY_MARKER, PayloadSignal } from './payload-signal.js';
 import { createScratchImage } from './scratch-image.js';
-import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages } from './types.js';
+import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages, StartupTiming } from './types.js';
 
 export type ContainerRuntime = 'runc' | 'crun' | 'runsc';
 
@@ -261,14 +265,17 @@ export class ContainerBackend implements Backend {
       mark('scratchReady');
 
       let veth: VethAttachment | undefined;
+      let networkAttachMs: number | undefined;
       if (spec.network && ctx.net) {
+        const tn = performance.now();
         veth = await ctx.net.attachVeth(spec.name);
+        networkAttachMs = performance.now() - tn;
         releases.push(veth.release);
         mark('networkAttached');
       }
 
       const cfg = ociConfig({
-        args: IDLE_INIT,
+        args: SIGNALLING_IDLE_INIT,
         rootfs: ctx.image.rootfsDir,
         readonlyRoot: true,
         hostname: spec.name,
@@ -292,17 +299,36 @@ export class ContainerBackend implements Backend {
       // Registered before it runs, so a failure half-way still deletes the runtime state.
       releases.push(ctx.cleanup.add(`${this.runtime} container ${id}`, () => this.deleteContainer(id)));
       const pidFile = path.join(bundle, 'init.pid');
+      // The init's stdout is a FIFO the harness reads: its first line is the ready signal (payload-signal.ts).
+      const signal = await PayloadSignal.create(bundle);
+      releases.push(() => signal.close());
+      mark('launched');
       const r = await run(this.wrapRuntime([...this.runtimeArgv(), 'run', '--detach', '--pid-file', pidFile, '--bundle', bundle, id]), {
         timeoutMs: 60_000,
         outputFile: path.join(bundle, 'init.log'),
+        stdoutFd: signal.fd,
       });
+      mark('runtimeStarted');
+      // The container holds its own copy now: EOF without the marker means the init died.
+      await signal.closeWriter();
       if (r.code !== 0 || r.timedOut) {
         const log = await fs.readFile(path.join(bundle, 'init.log'), 'utf8').catch(() => '');
         throw new IsobenchError('INSTANCE_START', `${this.runtime} run ${id} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${log.trim().split('\n').slice(-3).join(' | ')}`);
       }
+      const readyAt = await signal.at(30_000).catch(async (e: unknown) => {
+        const log = await fs.readFile(path.join(bundle, 'init.log'), 'utf8').catch(() => '');
+        throw new IsobenchError('INSTANCE_START', `${this.runtime} ${id}: ${errorMessage(e)}${log.trim() ? `; init.log: ${log.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
+      });
+      stages.payloadReady = readyAt - t0;
+      await signal.close();
       const initPid = Number((await fs.readFile(pidFile, 'utf8')).trim());
-      mark('runtimeStarted');
-      return new ContainerInstance(this, spec, cgroup, veth, initPid, bundle, stages, releases.reverse());
+      const timing: StartupTiming = {
+        launchedMs: stages.launched ?? 0,
+        payloadReadyMs: stages.payloadReady,
+        ...(networkAttachMs !== undefined ? { networkAttachMs } : {}),
+        signal: `the container init's first line (${PAYLOAD_READY_MARKER}) on its stdout, a FIFO the harness reads; launch = \`${this.runtime} run --detach\` spawned`,
+      };
+      return new ContainerInstance(this, spec, cgroup, veth, initPid, bundle, stages, timing, releases.reverse());
     } catch (e) {
       for (const rel of releases.reverse()) await rel().catch(() => undefined);
       if (e instanceof IsobenchError) throw e;
@@ -341,6 +367,7 @@ class ContainerInstance implements Instance {
     readonly initPid: number,
     readonly bundle: string,
     private readonly stages: StartupStages,
+    private readonly timing: StartupTiming,
     /** Newest first. */
     private readonly releases: Array<() => Promise<void>>,
   ) {
@@ -355,6 +382,10 @@ class ContainerInstance implements Instance {
 
   startupStages(): StartupStages {
     return { ...this.stages };
+  }
+
+  startupTiming(): StartupTiming {
+    return { ...this.timing };
   }
 
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {

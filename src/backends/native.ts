@@ -15,7 +15,9 @@ import { abortError, run, throwIfAborted } from '../util/proc.js';
 import { argvInCgroup } from './exec-in-cgroup.js';
 import { instanceFootprint } from './proc-memory.js';
 import { createScratchImage } from './scratch-image.js';
-import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages } from './types.js';
+import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages, StartupTiming } from './types.js';
+import { PAYLOAD_READY_MARKER, timePayloadToMarker } from './payload-signal.js';
+import { IsobenchError, errorMessage } from '../errors.js';
 
 export class NativeBackend implements Backend {
   readonly kind = 'native' as const;
@@ -84,13 +86,31 @@ export class NativeBackend implements Backend {
       benchIf = v.benchIf;
       stages.networkReady = performance.now() - t0;
     }
-    return new NativeInstance(spec, scratchDir, cgroup, netns, address, benchIf, stages, async () => {
+    const releaseAll = async (): Promise<void> => {
       if (releaseNet) await releaseNet();
       await releaseCg();
       if (releaseImage) await releaseImage();
       await releasePlaced?.();
       await releaseDir();
-    });
+    };
+    // Native's start-up by the one definition: exec to the payload's first instruction. The payload is a
+    // process placed as every exec is (cgroup, netns) that prints the ready marker first.
+    let signalled: { launchedAt: number; readyAt: number };
+    try {
+      signalled = await timePayloadToMarker(argvInCgroup(cgroup, ['/bin/sh', '-c', `echo ${PAYLOAD_READY_MARKER}`], netns), 30_000);
+    } catch (e) {
+      await releaseAll().catch(() => undefined);
+      throw new IsobenchError('INSTANCE_START', `native ${spec.name}: ${errorMessage(e)}`, { cause: e });
+    }
+    stages.launched = signalled.launchedAt - t0;
+    stages.payloadReady = signalled.readyAt - t0;
+    const timing: StartupTiming = {
+      launchedMs: stages.launched,
+      payloadReadyMs: stages.payloadReady,
+      ...(stages.networkReady !== undefined ? { networkAttachMs: stages.networkReady - stages.cgroupReady! } : {}),
+      signal: `a process exec'd into the instance's cgroup${netns ? ' and netns' : ''} prints ${PAYLOAD_READY_MARKER} first, read from its stdout pipe; launch = its spawn`,
+    };
+    return new NativeInstance(spec, scratchDir, cgroup, netns, address, benchIf, stages, timing, releaseAll);
   }
 }
 
@@ -108,6 +128,7 @@ class NativeInstance implements Instance {
     readonly address: string | undefined,
     readonly benchIf: string | undefined,
     private readonly stages: StartupStages,
+    private readonly timing: StartupTiming,
     private readonly release: () => Promise<void>,
   ) {
     this.name = spec.name;
@@ -115,6 +136,10 @@ class NativeInstance implements Instance {
 
   startupStages(): StartupStages {
     return { ...this.stages };
+  }
+
+  startupTiming(): StartupTiming {
+    return { ...this.timing };
   }
 
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {

@@ -18,6 +18,8 @@
  *  - pidsLimit -> pids.limit.
  */
 
+import { SIGNAL_THEN_QUIET } from './payload-signal.js';
+
 export interface OciBind {
   source: string;
   destination: string;
@@ -195,3 +197,10 @@ export function ociConfig(input: OciConfigInput): OciSpec {
  * input is spliced into it.
  */
 export const IDLE_INIT = ['/bin/sh', '-c', 'trap "exit 0" TERM INT; while :; do sleep 3600 & wait $!; done'];
+
+/**
+ * The idle init that first signals its own start (the start-up definition's end
+ * point, see payload-signal.ts): it prints the ready marker on its stdout (the
+ * harness's FIFO), sends later stdout to /dev/null, then idles as IDLE_INIT.
+ */
+export const SIGNALLING_IDLE_INIT = ['/bin/sh', '-c', `${SIGNAL_THEN_QUIET}; ${IDLE_INIT[2]}`];

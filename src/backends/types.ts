@@ -86,6 +86,30 @@ export interface StartupStages {
   [stage: string]: number;
 }
 
+/**
+ * The one start-up definition, the same for every backend and for the bare
+ * references in bench/: from the launch of the instance (the runtime, QEMU or the
+ * native process is spawned) to the first instruction of its payload (the
+ * container's init, the guest's /init, the native process), signalled by the
+ * payload itself as it reaches the host (a marker line on its stdout; a VM: on its
+ * serial console). Never a second runtime invocation. Host-side preparation,
+ * network attachment and the first exec through the harness are their own stages.
+ */
+export const STARTUP_DEFINITION =
+  'launch (runtime, QEMU or native process spawned) to the payload\'s first instruction, signalled by the payload itself (a marker line on its stdout / serial console, timestamped as the host reads it); preparation, network attachment and the first exec are separate stages';
+
+/** When the instance launched and when its payload signalled, ms since start() was called. */
+export interface StartupTiming {
+  /** The backend spawned the instance (`runc run`, QEMU, the native payload process). */
+  launchedMs: number;
+  /** The payload's own ready marker reached the host. */
+  payloadReadyMs: number;
+  /** Host-side network attachment (veth or tap) on its own, ms of duration; undefined without network. Before launch on every backend. */
+  networkAttachMs?: number;
+  /** How the payload signalled (for the record). */
+  signal: string;
+}
+
 export interface Instance {
   readonly name: string;
   readonly kind: BackendKind;
@@ -103,6 +127,8 @@ export interface Instance {
   readonly cgroup: CgroupHandle | undefined;
   /** Stages of start-up the backend can tell apart, ms since start() was called. */
   startupStages(): StartupStages;
+  /** The start-up definition's end points (STARTUP_DEFINITION); the lifecycle turns them into the figure. */
+  startupTiming(): StartupTiming;
   exec(argv: string[], opts?: ExecOptions): Promise<ExecResult>;
   footprint(): Promise<Footprint>;
   /** Host CPU seconds consumed by the instance so far (cgroup cpu accounting). */

@@ -29,6 +29,10 @@
  * cache=writeback,aio=threads and info().details.scratchCache says so.
  *
  * Start-up stages (ms since start() was called):
+ *   launched        QEMU spawned (the start-up definition's start; the tap, scratch image and cgroup
+ *                   were made before it, the tap's attachment timed on its own)
+ *   payloadReady    the guest /init's first console line reached the host (the definition's end:
+ *                   the serial console is QEMU's stdout, read live, then copied to the console log)
  *   qemuStarted     QMP socket answered (QEMU initialised its devices)
  *   kernelEntry     the origin of the guest's uptime: ready minus the guest's uptime then. The guest clock
  *                   starts at timekeeping init, after decompression and early setup, so this is later
@@ -42,11 +46,11 @@
  * On a hardware-KVM host, check the design target (q35 <= 300 ms, microvm <=
  * 150 ms boot-to-ready) with `npx tsx bench/startup-vm.ts --accel kvm`.
  */
-import { promises as fs, constants as fsConstants, mkdtempSync } from 'node:fs';
+import { promises as fs, constants as fsConstants, createWriteStream, mkdtempSync, type WriteStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ResultPromise } from 'execa';
-import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartOptions, StartupStages } from './types.js';
+import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartOptions, StartupStages, StartupTiming } from './types.js';
 import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import type { HostFacts } from '../host/facts.js';
 import type { TapAttachment } from '../net/bench.js';
@@ -174,6 +178,9 @@ export function consoleQuote(text: string, n = 15): string[] {
   return notable.length ? [...notable.slice(-10), '...', ...tail] : tail;
 }
 
+/** The guest /init's first line: the payload's ready signal (complete once the uptime is followed by whitespace). */
+export const INIT_START_RE = /isobench-init: start uptime=[\d.]+\s/;
+
 /** `isobench-init: <what> uptime=S` marks from the console, in seconds (pure). */
 export function parseInitMarks(text: string): { start?: number; agentStarting?: number } {
   const start = /isobench-init: start uptime=([\d.]+)/.exec(text)?.[1];
@@ -221,6 +228,8 @@ export async function bareBoot(o: {
   qemu?: string;
   /** Also time the firmware hand-over and the kernel's first console line (earlyprintk=serial; costs serial output, so the bench only). */
   earlyStages?: boolean;
+  /** Start QEMU through this wrapper (the bench: into a cgroup of its own, placed as an instance's QEMU is). */
+  wrap?: (argv: string[]) => string[];
 }): Promise<BareBootResult> {
   const argv = buildQemuArgv(
     { machine: o.machine, accel: o.accel, vcpus: o.vcpus ?? 1, memoryMiB: o.memoryMiB ?? 256, kernel: o.guest.kernel.vmlinuz, initrd: o.guest.bareInitrdPath, append: o.earlyStages ? ['earlyprintk=serial', ...BASE_KERNEL_ARGS] : BASE_KERNEL_ARGS, leanMicrovm: Boolean(o.leanMicrovm) },
@@ -229,7 +238,7 @@ export async function bareBoot(o: {
   // earlyprintk goes before `quiet`: early parameters apply in order, and the early console replays the
   // kernel's first lines ("Linux version") only when it registers before quiet lowers the log level.
   const t0 = performance.now();
-  const proc = spawnLong(argv);
+  const proc = spawnLong(o.wrap ? o.wrap(argv) : argv);
   let out = '';
   let doneMs: number | undefined;
   let firmwareDoneMs: number | undefined;
@@ -507,6 +516,8 @@ export class VmInstance implements Instance {
   private placed: AppliedPlacement | undefined;
   private placementError: string | undefined;
   private qemuArgv: string[] = [];
+  private networkAttachMs: number | undefined;
+  private consoleOut: WriteStream | undefined;
 
   constructor(
     private readonly ctx: BackendContext,
@@ -586,7 +597,9 @@ export class VmInstance implements Instance {
       (async () => {
         if (!spec.network) return;
         if (!ctx.net) throw new IsobenchError('INSTANCE_START', `instance ${spec.name} wants the network but the run has no bench network`);
+        const tn = performance.now();
         this.tap = await ctx.net.attachTap();
+        this.networkAttachMs = performance.now() - tn;
         this.address = this.tap.address;
         this.releases.push(this.tap.release);
       })(),
@@ -618,7 +631,8 @@ export class VmInstance implements Instance {
         kernel: cfg.guest.kernel.vmlinuz,
         initrd: cfg.guest.initrdPath,
         append,
-        consoleLog: this.consoleLog,
+        // The console goes to QEMU's stdout, read live (the payload's ready line is timestamped as it arrives,
+        // as bareBoot does) and copied to consoleLog.
         rootImage: ctx.image.ext4Path,
         scratch: { path: scratch, cache: cfg.directIo ? 'none' : 'writeback' },
         ...(this.tap ? { tap: { ifname: this.tap.tap, mac: this.tap.mac } } : {}),
@@ -636,7 +650,19 @@ export class VmInstance implements Instance {
     if (this.tap && ctx.net) argv = ctx.net.wrap(argv);
     await fs.writeFile(path.join(ctx.rawDir, `qemu-argv-${spec.name}.json`), `${JSON.stringify(argv, null, 1)}\n`);
 
+    const log = createWriteStream(this.consoleLog, { flags: 'a' });
+    this.consoleOut = log;
+    this.stages.launched = this.since();
     const proc = spawnLong(argv);
+    // The guest /init's first line (INIT_START_RE) is the payload's ready signal: timestamp it on arrival.
+    let seen = '';
+    proc.stdout?.on('data', (chunk: Buffer) => {
+      const at = this.since();
+      log.write(chunk);
+      if (this.stages.payloadReady !== undefined) return;
+      seen = (seen + chunk.toString('utf8')).slice(-4096);
+      if (INIT_START_RE.test(seen)) this.stages.payloadReady = at;
+    });
     this.proc = proc;
     this.pid = proc.pid;
     this.track(`qemu ${spec.name} (pid ${proc.pid ?? '?'})`, () => this.killQemu());
@@ -696,6 +722,9 @@ export class VmInstance implements Instance {
       }
     }
     this.stages.agentReady = this.since();
+    // The init printed its start line long before the agent answered; give a slow pipe a moment, then insist.
+    for (let i = 0; i < 50 && this.stages.payloadReady === undefined; i++) await sleep(10);
+    if (this.stages.payloadReady === undefined) throw new Error('the guest agent answered but the console never showed the init\'s start line');
     // Guest time at ready: one exec reads uptime and the resources the guest sees.
     const before = this.since();
     // /init writes /run/isobench-ready once the scratch disk and network are set up (they overlap the agent's start).
@@ -730,6 +759,17 @@ export class VmInstance implements Instance {
 
   startupStages(): StartupStages {
     return { ...this.stages };
+  }
+
+  startupTiming(): StartupTiming {
+    const { launched, payloadReady } = this.stages;
+    if (launched === undefined || payloadReady === undefined) throw new Error(`VM ${this.spec.name}: start-up end points missing (not booted?)`);
+    return {
+      launchedMs: launched,
+      payloadReadyMs: payloadReady,
+      ...(this.networkAttachMs !== undefined ? { networkAttachMs: this.networkAttachMs } : {}),
+      signal: "the guest /init's first line (isobench-init: start) on the serial console, QEMU's stdout read live by the harness; launch = QEMU spawned",
+    };
   }
 
   /** Apply the thread placement (vm-placement.ts); vCPU thread ids come from QMP. */
@@ -825,6 +865,8 @@ export class VmInstance implements Instance {
       this.qga?.close();
       await this.killQemu();
       this.qmp?.close();
+      const out = this.consoleOut;
+      if (out) await new Promise<void>((resolve) => out.end(() => resolve()));
       const errors: string[] = [];
       while (this.releases.length > 0) {
         const release = this.releases.pop() as () => Promise<void>;

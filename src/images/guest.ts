@@ -3,8 +3,10 @@
  * busybox initramfs that isobench builds itself (cpio newc, gzip).
  *
  * The initramfs /init:
- *  1. mounts /proc, /sys, /dev (devtmpfs) and prints its own start time
- *     (`isobench-init: start uptime=S`) on the console, so start-up can be split;
+ *  1. mounts /proc and prints its own start time (`isobench-init: start
+ *     uptime=S`) on the console first, as the bare init does: the payload's ready
+ *     signal, the end point of the one start-up definition (the VM backend
+ *     timestamps it as the console reaches the host); then /sys and /dev;
  *  2. honours the test hook `isobench.init=panic|hang` (panic: init exits, the
  *     kernel panics, `panic=-1 reboot=t` + QEMU `-no-reboot` make QEMU exit;
  *     hang: init sleeps forever, for timeout tests);
@@ -144,11 +146,12 @@ export PATH=/bin
 log() { echo "isobench-init: $*" > /dev/console; }
 # The pause lets the serial driver drain the message before init's exit panics the kernel (a panic does not flush the tty).
 fail() { log "FATAL: $*"; usleep 200000; exit 1; }
+# First instruction, exactly as the bare init's: the payload's ready signal (the start-up definition's end point).
 mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
 read UP _ < /proc/uptime
 log "start uptime=$UP"
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
 IP= GW= MODE= AGENTDEV= MMIO= SCRATCH= THP= THPDEFRAG=
 for arg in $(cat /proc/cmdline); do
   case "$arg" in

@@ -300,7 +300,7 @@ export function computeHeadline(input: HeadlineInput): HeadlineRow[] {
     if (!metric) continue;
     const isRatio = ovs.some((o) => o.metric === metric);
     const decl = cells.flatMap((c) => c.metrics).find((m) => m.metric === metric) as MetricResult;
-    const phrase = isRatio ? '' : (ABSOLUTE_PHRASES[w] ?? '');
+    const phrase = isRatio ? '' : (ABSOLUTE_PHRASES[`${w}/${metric}`] ?? ABSOLUTE_PHRASES[w] ?? '');
     const nm = nativeCell?.metrics.find((m) => m.metric === metric);
     const ns = nm ? summarize(nm.values) : null;
     rows.push({

@@ -24,7 +24,7 @@ export interface ExtraTable {
 }
 
 export interface IsolationView {
-  kind: 'partition' | 'memory-gradient' | 'density' | 'noisy-neighbor';
+  kind: 'partition' | 'memory-gradient' | 'density' | 'noisy-neighbor' | 'startup';
   /** What the section shows, one paragraph. */
   lead: string;
   /** Findings derived from the data, one sentence each. */
@@ -931,6 +931,54 @@ function buildNeighbour(cells: Cell[], columns: ColumnView[]): IsolationView | n
   };
 }
 
+// ---------- start-up: the definition and its stages ----------
+
+function median(xs: readonly number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** The start-up definition (one for every backend), how each backend's payload signalled, and its stages (medians over all starts). */
+function buildStartup(cells: Cell[]): IsolationView | null {
+  const rows: ExtraTable['rows'] = [];
+  const skipped: string[] = [];
+  let definition = '';
+  for (const cell of cells) {
+    const e = entries(cell, 'startup');
+    if (!e) continue;
+    if (e.bad) skipped.push(`${cell.backend}: ${e.bad} start-up entr${e.bad === 1 ? 'y' : 'ies'} without data`);
+    const starts = e.reps.flatMap((r) => (Array.isArray(r.data.starts) ? r.data.starts : [])).filter(isObj);
+    const stage = (k: string): number[] => starts.map((x) => (isObj(x.stages) ? num(x.stages[k]) : undefined)).filter((v): v is number => v !== undefined);
+    const signal = e.reps.map((r) => (typeof r.data.signal === 'string' ? r.data.signal : '')).find((x) => x) ?? '—';
+    definition ||= e.reps.map((r) => (typeof r.data.definition === 'string' ? r.data.definition : '')).find((x) => x) ?? '';
+    const ms = (k: string): string => {
+      const v = median(stage(k));
+      return v === undefined ? '—' : `${f(v)} ms`;
+    };
+    rows.push({ backend: cell.backend, cells: [cell.backend, ms('launchToPayloadMs'), ms('prepareMs'), ms('networkAttachMs'), ms('payloadToFirstExecMs'), ms('readyMs'), String(starts.length), signal] });
+  }
+  if (!rows.length) return skipped.length ? emptyView('startup', skipped) : null;
+  return {
+    kind: 'startup',
+    lead: `One start-up definition for every backend: ${definition || 'launch to the payload\'s own ready signal'}. The start-up figure (startup-ms) is launch to signal; the other stages are shown on their own and are not inside it.`,
+    findings: [],
+    charts: [],
+    tables: [
+      {
+        id: 'startup-stages',
+        caption: 'Start-up and its stages (medians over every start)',
+        head: ['Backend', 'Start-up: launch to payload signal', 'Preparation (start() to launch)', 'of which network attachment', 'Signal to first exec', 'start() to first exec', 'Starts', 'How the payload signalled'],
+        numeric: [false, true, true, true, true, true, true, false],
+        rows,
+      },
+    ],
+    notes: [],
+    skipped,
+  };
+}
+
 /** The isolation view of a category (null when the category has no extra of a known kind). */
 export function buildIsolation(workload: string, cells: Cell[], columns: ColumnView[]): IsolationView | null {
   const mine = orderedCells(cells, workload, columns).filter((c) => isObj(c.extra));
@@ -945,6 +993,8 @@ export function buildIsolation(workload: string, cells: Cell[], columns: ColumnV
         return buildDensity(mine, columns);
       case 'noisy-neighbor':
         return buildNeighbour(mine, columns);
+      case 'startup':
+        return buildStartup(mine);
       default:
         return null;
     }

@@ -80,6 +80,8 @@ function renderIsolationMd(m: ReportModel, out: string[]): void {
     const v = c.isolation;
     if (!v) continue;
     out.push(`### ${mdEscape(c.title)}`, '');
+    // Start-up's section is its definition: say it (the HTML shows every lead).
+    if (v.kind === 'startup' && v.lead) out.push(mdEscape(v.lead), '');
     for (const f of v.findings) out.push(`- ${mdEscape(f)}`);
     if (v.findings.length) out.push('');
     for (const n of v.notes) out.push(`> ${mdEscape(n)}`, '');

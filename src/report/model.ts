@@ -498,6 +498,8 @@ export function costFactor(o: Overhead): { value: number; ci: [number, number] }
 export const ABSOLUTE_PHRASES: Record<string, string> = {
   footprint: 'per idle instance',
   startup: 'to ready',
+  // The one start-up definition's figure (older files carry only ready-ms, "to ready").
+  'startup/startup-ms': 'to start (launch to payload signal)',
   density: 'per extra instance',
 };
 
@@ -505,7 +507,8 @@ export const ABSOLUTE_PHRASES: Record<string, string> = {
 export const PRIMARY_METRICS: Record<string, RegExp[]> = {
   cpu: [/^sysbench-events-nt$/, /^sysbench-events-1t$/],
   footprint: [/^pss-mib$/, /pss/i],
-  startup: [/^ready-ms$/, /^ready/i],
+  // The one start-up definition's figure; ready-ms in files written before it existed.
+  startup: [/^startup-ms$/, /^ready-ms$/, /^ready/i],
   density: [/^marginal-pss-mib$/, /marginal.*pss/i],
 };
 

@@ -31,6 +31,12 @@ export interface RunOptions {
   outputFile?: string;
   /** Aborting kills the process (SIGKILL) at once; the result says canceled. */
   signal?: AbortSignal;
+  /**
+   * The child's stdout is this open file descriptor (e.g. a payload-signal FIFO's
+   * write end, see backends/payload-signal.ts); stderr then goes to outputFile when
+   * given, else is captured.
+   */
+  stdoutFd?: number;
 }
 
 /** Run argv, never throwing on a non-zero exit. */
@@ -52,6 +58,8 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     ...(out ? { stdout: out, stderr: out } : {}),
     ...(opts.signal ? { cancelSignal: opts.signal } : {}),
+    // execa takes only fds 0-2 as numbers; a stream on the fd is handed to the child as that fd (its owner closes it).
+    ...(opts.stdoutFd !== undefined ? { stdout: createWriteStream('', { fd: opts.stdoutFd, autoClose: false }) } : {}),
   }).finally(() => out?.close());
   const wallMs = performance.now() - t0;
   const signalCode = r.signal ? 128 + (signalNumber(r.signal) ?? 9) : undefined;

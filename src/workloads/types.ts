@@ -37,7 +37,30 @@ export interface MetricValue {
 /** A started instance plus how long it took to become ready (measured by the lifecycle template). */
 export interface StartedInstance {
   instance: Instance;
+  /** start() to the first successful exec of /bin/true through the harness (a stage, not the start-up figure). */
   readyMs: number;
+  /** The start-up figure by the one definition and its stages (lifecycle.ts: startupMeasure). */
+  startup: StartupMeasure;
+}
+
+/** Start-up by the one definition (STARTUP_DEFINITION), with every stage on its own; all ms. */
+export interface StartupMeasure {
+  definition: string;
+  /** The headline: launch to the payload's own ready signal. */
+  startupMs: number;
+  stages: {
+    /** start() to launch: host-side preparation (scratch disk, cgroup, bundle; network attachment included). */
+    prepareMs: number;
+    /** Host-side network attachment alone (veth or tap); absent without network. */
+    networkAttachMs?: number;
+    /** Launch to the payload's signal: the headline again, as a stage. */
+    launchToPayloadMs: number;
+    /** Payload's signal to the first successful exec through the harness (runtime exec, guest agent). */
+    payloadToFirstExecMs: number;
+    /** start() to that first exec: the sum, what the harness waits for. */
+    readyMs: number;
+  };
+  signal: string;
 }
 
 export interface WorkloadContext<P> {

@@ -7,9 +7,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages } from '../../src/backends/types.js';
+import type { ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages, StartupTiming } from '../../src/backends/types.js';
 import type { BenchNet } from '../../src/net/bench.js';
 import { throwIfAborted } from '../../src/util/proc.js';
+import { startupMeasure } from '../../src/runner/lifecycle.js';
 import type { StartedInstance, WorkloadContext } from '../../src/workloads/types.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
@@ -66,6 +67,8 @@ export interface FakeInstanceOptions {
   cpuSeconds?: number[];
   footprint?: Footprint;
   stages?: StartupStages;
+  /** The start-up definition's end points (default: launched 1 ms, payload ready 5 ms after start()). */
+  timing?: StartupTiming;
 }
 
 export class FakeInstance implements Instance {
@@ -86,6 +89,10 @@ export class FakeInstance implements Instance {
     this.scratchDir = opts.scratchDir ?? '/scratch';
     this.address = opts.address;
     this.rules = opts.rules ?? [];
+  }
+
+  startupTiming(): StartupTiming {
+    return { ...(this.opts.timing ?? { launchedMs: 1, payloadReadyMs: 5, signal: 'fake' }) };
   }
 
   startupStages(): StartupStages {
@@ -204,4 +211,9 @@ export function makeFakeContext<P>(opts: {
     timeoutMs: opts.timeoutMs ?? 60_000,
   };
   return { ctx, log, raw, progress };
+}
+
+/** A StartedInstance for a fake, its start-up figure computed as the lifecycle does (startupMeasure). */
+export function fakeStarted(instance: FakeInstance, readyMs: number): StartedInstance {
+  return { instance, readyMs, startup: startupMeasure(instance.startupTiming(), readyMs) };
 }

@@ -49,6 +49,10 @@ describe('container backend (runc)', () => {
     const name = `${t.ctx.shortId}-c1`;
     const inst = await start(spec(name, { cpuQuotaPercent: 50, cpuWeight: 200 }));
     expect(inst.startupStages()).toHaveProperty('runtimeStarted');
+    // The init's own signal, after the runtime was spawned; no network here, so no attachment stage.
+    const timing = inst.startupTiming();
+    expect(timing.payloadReadyMs).toBeGreaterThan(timing.launchedMs);
+    expect(timing.networkAttachMs).toBeUndefined();
 
     const ok = await inst.exec(['/bin/sh', '-c', 'echo hello; echo oops >&2']);
     expect(ok).toMatchObject({ code: 0, stdout: 'hello\n', stderr: 'oops\n', timedOut: false });

@@ -130,6 +130,16 @@ describe('VM backend on real QEMU', () => {
     expect(s.agentReady).toBeGreaterThanOrEqual(s.initStarted as number);
     expect(s.agentReady).toBeLessThanOrEqual(bootMs);
     expect(s.guestUptimeAtReady).toBeGreaterThan(0);
+    // The start-up definition's end points: QEMU spawned, then /init's first console line (before the agent answered);
+    // the tap was attached before launch.
+    const timing = vm.startupTiming();
+    expect(timing.launchedMs).toBeLessThan(s.qemuStarted as number);
+    expect(timing.payloadReadyMs).toBeGreaterThan(timing.launchedMs);
+    expect(timing.payloadReadyMs).toBeLessThan(s.agentReady as number);
+    expect(timing.networkAttachMs).toBeGreaterThan(0);
+    expect(timing.networkAttachMs).toBeLessThanOrEqual(timing.launchedMs);
+    // The console, read live from QEMU's stdout, is still kept in the console log.
+    expect(await fs.readFile(vm.consoleLog, 'utf8')).toMatch(/isobench-init: start uptime=[\d.]+/);
     expect(await vm.qmpStatus()).toBe('running');
   });
 

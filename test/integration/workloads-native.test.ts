@@ -9,7 +9,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExecOptions, ExecResult, Footprint, Instance, StartupStages } from '../../src/backends/types.js';
+import type { ExecOptions, ExecResult, Footprint, Instance, StartupStages, StartupTiming } from '../../src/backends/types.js';
 import { run, sleep } from '../../src/util/proc.js';
 import { cpuParams, cpuWorkload } from '../../src/workloads/cpu.js';
 import { DEVICE_CHECK_METRIC, diskParams, diskWorkload, FIO_FILE } from '../../src/workloads/disk.js';
@@ -36,6 +36,9 @@ class LocalInstance implements Instance {
   constructor(readonly scratchDir: string) {}
   startupStages(): StartupStages {
     return {};
+  }
+  startupTiming(): StartupTiming {
+    return { launchedMs: 0, payloadReadyMs: 0, signal: 'none: a test instance nobody started' };
   }
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     return run(argv, { timeoutMs: opts.timeoutMs ?? 60_000 });

@@ -10,7 +10,7 @@ import { abortable, isAbortError, run, runOk, sleep } from '../../src/util/proc.
 import { startInstance } from '../../src/runner/lifecycle.js';
 import type { Backend, InstanceSpec } from '../../src/backends/types.js';
 import { densityParams, densityWorkload } from '../../src/workloads/density.js';
-import { FakeInstance, FAKE_SPEC, makeFakeContext } from '../helpers/fake-instance.js';
+import { FakeInstance, FAKE_SPEC, fakeStarted, makeFakeContext } from '../helpers/fake-instance.js';
 
 const alive = async (pid: number): Promise<boolean> => {
   try {
@@ -132,7 +132,7 @@ describe('density', () => {
         started.push(i);
         // The workload timeout fires while the third instance starts.
         if (started.length === 3) c.abort('workload timeout');
-        return { instance: i, readyMs: 1 };
+        return fakeStarted(i, 1);
       },
     });
     const e = await densityWorkload.run(ctx).catch((x: unknown) => x);

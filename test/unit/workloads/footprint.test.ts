@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { footprintParams, footprintWorkload, type FootprintParams } from '../../../src/workloads/footprint.js';
 import type { Footprint } from '../../../src/backends/types.js';
-import { FakeInstance, makeFakeContext } from '../../helpers/fake-instance.js';
+import { FakeInstance, fakeStarted, makeFakeContext } from '../../helpers/fake-instance.js';
 
 const MiB = 1024 * 1024;
 
@@ -12,7 +12,7 @@ function ctxWith(fp: Footprint, fresh: FakeInstance[]) {
     startInstance: async () => {
       const inst = new FakeInstance({ name: 'fresh', footprint: fp });
       fresh.push(inst);
-      return { instance: inst, readyMs: 10 };
+      return fakeStarted(inst, 10);
     },
   });
 }
