@@ -8,7 +8,12 @@ import type { BenchNet } from '../net/bench.js';
 import type { WorkloadImage } from '../images/rootfs.js';
 import type { CgroupHandle } from '../host/cgroup.js';
 
-export type BackendKind = 'native' | 'container' | 'vm';
+/**
+ * Result categories (results.json backends[].kind, samples.jsonl `backend`): the baseline, a container of any
+ * runtime or engine, a VM. Which one of them is the variant; the providers (backends/registry.ts) own the rest.
+ */
+export const BACKEND_KINDS = ['native', 'container', 'vm'] as const;
+export type BackendKind = (typeof BACKEND_KINDS)[number];
 
 export interface DiskSpec {
   /** Size of the scratch disk the disk workloads use. */

@@ -69,6 +69,8 @@
  */
 import type { BackendResult, Cell, MetricResult, Overhead, RunResults } from '../results/types.js';
 import { IsobenchError } from '../errors.js';
+import type { BackendKind } from '../backends/types.js';
+import { runtimeClassHandler } from '../backends/providers/index.js';
 import { differenceOfMeans, ratioOfMeans, summarize } from '../stats/index.js';
 import { DEFAULT_RESERVE, type HostSpec, type InstanceDemand, type ReserveSpec } from './spec.js';
 
@@ -191,7 +193,7 @@ export interface ScenarioFit {
 
 export interface BackendProfile {
   label: string;
-  kind: 'native' | 'container' | 'vm';
+  kind: BackendKind;
   variant: string;
   accelerator: string;
   /** Cost factors (cpu, disk, network) and the footprint (memory) of this backend. */
@@ -204,7 +206,7 @@ export interface BackendProfile {
 
 export interface BackendPlan {
   label: string;
-  kind: 'native' | 'container' | 'vm';
+  kind: BackendKind;
   variant: string;
   accelerator: string;
   /** True when the accelerator is TCG (emulation): CPU figures do not transfer to KVM hosts. */
@@ -856,12 +858,10 @@ function pruneSources(plan: CapacityPlan): Record<string, SourceRef> {
   return out;
 }
 
-const KNOWN_HANDLERS: Record<string, string> = { runc: 'runc', crun: 'crun', runsc: 'runsc', gvisor: 'runsc', kata: 'kata-qemu' };
-
 function runtimeClassFor(p: BackendProfile, d: InstanceDemand, cpuDemandSources: string[]): RuntimeClassOverhead {
   const notes: string[] = [];
-  const known = KNOWN_HANDLERS[p.variant];
-  const handler = known ?? (p.kind === 'vm' ? 'kata-qemu' : p.variant);
+  // The provider of the measured backend names its Kubernetes runtime handler (or says it is a guess).
+  const { handler, guess } = runtimeClassHandler(p.kind, p.variant);
   const name = `isobench-${p.label}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/-$/, '');
   let cpuMillicores: number | null = null;
   let cpuExpected: number | null = null;
@@ -876,7 +876,7 @@ function runtimeClassFor(p: BackendProfile, d: InstanceDemand, cpuDemandSources:
     backend: p.label,
     name,
     handler,
-    handlerIsGuess: known === undefined || p.kind === 'vm',
+    handlerIsGuess: guess,
     memoryMi: p.footprintMiB ? Math.ceil(p.footprintMiB.worst - EPS) : null,
     memoryExpectedMi: p.footprintMiB ? Math.ceil(p.footprintMiB.value - EPS) : null,
     cpuMillicores,
