@@ -75,6 +75,11 @@ export interface Footprint {
   cgroupMemoryBytes?: number;
   /** How many host processes were counted. */
   processes: number;
+  /**
+   * Parts of the figure worth naming apart (already included in the totals): e.g. a container engine's
+   * per-container helper (conmon, containerd-shim-runc-v2), so its cost can be attributed.
+   */
+  parts?: Array<{ name: string; role: string; pssBytes: number; rssBytes: number; processes: number }>;
 }
 
 export interface StartupStages {
