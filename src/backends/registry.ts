@@ -26,6 +26,8 @@ export interface ToolProbe {
   pattern?: RegExp;
   /** Debian package that provides it (doctor's fix line). */
   pkg: string;
+  /** Only some scenarios need it (an engine): doctor warns instead of failing when it is missing. */
+  optional?: boolean;
 }
 
 /** A scenario backend entry after parsing: which provider, its key and its own options. */

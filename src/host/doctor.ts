@@ -62,7 +62,11 @@ export function checksFor(host: HostFacts, versions: Record<string, string | nul
   }
   for (const [tool, meta] of Object.entries(TOOLS)) {
     const v = versions[tool];
-    checks.push(v ? { name: tool, status: 'ok', detail: v } : { name: tool, status: 'fail', detail: 'not found', fix: `apt-get install ${meta.pkg} (or run scripts/setup.sh)` });
+    checks.push(
+      v
+        ? { name: tool, status: 'ok', detail: v }
+        : { name: tool, status: meta.optional ? 'warn' : 'fail', detail: meta.optional ? 'not found: the backends that need it are skipped' : 'not found', fix: `apt-get install ${meta.pkg} (or run scripts/setup.sh)` },
+    );
   }
   checks.push({
     name: 'ksm',

@@ -1,9 +1,10 @@
 /** Versions of every tool a result depends on; null when the tool is missing. */
 import { toolVersion } from '../util/proc.js';
 import { providerTools } from '../backends/providers/index.js';
+import type { ToolProbe } from '../backends/registry.js';
 
 /** Tools of the workloads and images; each backend provider adds its own (runtimes, QEMU, engines). */
-const WORKLOAD_TOOLS: Record<string, { argv: string[]; pattern?: RegExp; pkg: string }> = {
+const WORKLOAD_TOOLS: Record<string, ToolProbe> = {
   fio: { argv: ['fio', '--version'], pattern: /fio-(\S+)/, pkg: 'fio' },
   iperf3: { argv: ['iperf3', '--version'], pattern: /iperf (\S+)/, pkg: 'iperf3' },
   sysbench: { argv: ['sysbench', '--version'], pattern: /sysbench (\S+)/, pkg: 'sysbench' },
@@ -14,7 +15,7 @@ const WORKLOAD_TOOLS: Record<string, { argv: string[]; pattern?: RegExp; pkg: st
   ip: { argv: ['ip', '-V'], pattern: /iproute2-([\w.]+?),?\s/, pkg: 'iproute2' },
 };
 
-export const TOOLS: Record<string, { argv: string[]; pattern?: RegExp; pkg: string }> = { ...providerTools(), ...WORKLOAD_TOOLS };
+export const TOOLS: Record<string, ToolProbe> = { ...providerTools(), ...WORKLOAD_TOOLS };
 
 export async function toolVersions(): Promise<Record<string, string | null>> {
   const entries = await Promise.all(
