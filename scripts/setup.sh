@@ -19,6 +19,8 @@ PACKAGES=(
   chromium hyperfine
   # fleet runs (README "Fleet"): ansible-playbook on the controller, sshd on the hosts and in its test
   ansible openssh-server
+  # engine backend container:podman (README "Engines"): daemonless, conmon per container
+  podman
   # canvas (chartjs-node-canvas) builds from source against these:
   build-essential python3 pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev
 )
