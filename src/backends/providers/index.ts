@@ -4,6 +4,7 @@ import './native.js';
 import './oci.js';
 import './vm.js';
 import './podman.js';
+import './docker.js';
 
 export { allProviders, getProvider, providerFor, resolveEntry, providerTools, runtimeClassHandler } from '../registry.js';
 export type { BackendProvider, ResolvedBackend } from '../registry.js';
