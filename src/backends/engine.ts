@@ -116,6 +116,8 @@ export class EngineBackend implements Backend {
         cpu: 'cpuset = spec.cpus always; CFS quota only when cpuQuotaPercent is set',
         memory: 'memory limit = memory+swap limit (no swap)',
         rootfs: 'shared content-hashed image, read-only',
+        // What the engine's users run; container:runc runs without a profile.
+        seccomp: "the engine's default profile",
       },
     };
   }
