@@ -127,7 +127,8 @@ export class DockerDriver implements EngineDriver {
       await stopProcess(pid, () => exited);
       // After a clean shutdown nothing is mounted under the data root; a killed daemon may leave overlay mounts.
       const mounts = (await fs.readFile('/proc/self/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1] ?? '');
-      for (const mp of mounts.filter((m) => m.startsWith(`${dataRoot}/`) || m.startsWith(`${execRoot}/`)).reverse()) await run(['umount', '-l', mp]);
+      // dockerd also bind-mounts the data root onto itself.
+      for (const mp of mounts.filter((m) => m === dataRoot || m.startsWith(`${dataRoot}/`) || m.startsWith(`${execRoot}/`)).reverse()) await run(['umount', '-l', mp]);
       await fs.rm(dataRoot, { recursive: true, force: true });
       await fs.rm(execRoot, { recursive: true, force: true });
       await fs.rmdir(path.dirname(execRoot)).catch(() => undefined);

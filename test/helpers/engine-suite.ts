@@ -10,7 +10,14 @@ import type { Instance, InstanceSpec } from '../../src/backends/types.js';
 import { CgroupHandle } from '../../src/host/cgroup.js';
 import { makeTestContext, type TestContext } from './context.js';
 
-export function engineSuite(o: { engine: string; helper: RegExp; driver: () => EngineDriver; daemon: boolean }): { backend: () => EngineBackend } {
+export function engineSuite(o: {
+  engine: string;
+  helper: RegExp;
+  driver: () => EngineDriver;
+  daemon: boolean;
+  /** Checks once everything is released (e.g. the engine's own daemon is gone). */
+  afterDispose?: (shortId: string) => Promise<void>;
+}): { backend: () => EngineBackend } {
   let t: TestContext;
   let backend: EngineBackend;
   const started: Instance[] = [];
@@ -25,6 +32,7 @@ export function engineSuite(o: { engine: string; helper: RegExp; driver: () => E
   afterAll(async () => {
     for (const i of started) await i.stop().catch(() => undefined);
     await t?.dispose();
+    if (t) await o.afterDispose?.(t.ctx.shortId);
   }, 120_000);
 
   it(`reports ${o.engine} over runc, with its versions${o.daemon ? ' and its daemon memory' : ''}`, () => {
