@@ -26,8 +26,11 @@ import { run, sleep, toolVersion } from '../util/proc.js';
 import type { EngineDriver } from './engine.js';
 import type { BackendContext } from './types.js';
 
-/** The client from Debian's docker.io (setup.sh); a static client elsewhere on PATH is not what was installed. */
-export const DOCKER_CLIENT = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
+/**
+ * The client from Debian's docker.io (setup.sh), by path: another client earlier on PATH (a static
+ * /usr/local/bin/docker here) is not what setup.sh installed and may not match the daemon.
+ */
+export const DOCKER_CLIENT = '/usr/bin/docker';
 const SYSTEM_SOCKET = '/var/run/docker.sock';
 
 export function dockerExecRoot(shortId: string): string {

@@ -24,6 +24,7 @@ registerProvider({
   },
   tools: {
     dockerd: { argv: ['dockerd', '--version'], pattern: /version (\S+?),/, pkg: 'docker.io', optional: true },
+    docker: { argv: ['/usr/bin/docker', '--version'], pattern: /version (\S+?),/, pkg: 'docker.io', optional: true },
   },
   // A crashed run's own daemon, containerd and shims: everything whose command line names its exec root
   // /run/isobench/<short-id>/docker. The containers' processes go with their isobench cgroups, the data root
