@@ -19,6 +19,10 @@ PACKAGES=(
   chromium hyperfine
   # fleet runs (README "Fleet"): ansible-playbook on the controller, sshd on the hosts and in its test
   ansible openssh-server
+  # engine backends (README "Engines"): container:podman and container:docker. isobench
+  # starts its own dockerd with a private data-root when none runs; the package's
+  # system services stay stopped (policy-rc.d below) and disabled.
+  podman docker.io
   # canvas (chartjs-node-canvas) builds from source against these:
   build-essential python3 pkg-config libcairo2-dev libpango1.0-dev libjpeg-dev libgif-dev librsvg2-dev
 )
@@ -35,6 +39,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   # starting during the install, and leave it disabled if we installed it.
   fresh_sshd=0
   [[ " ${missing[*]} " == *" openssh-server "* ]] && fresh_sshd=1
+  fresh_docker=0
+  [[ " ${missing[*]} " == *" docker.io "* ]] && fresh_docker=1
   policy=/usr/sbin/policy-rc.d
   own_policy=0
   if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; own_policy=1; fi
@@ -44,6 +50,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   [ "$rc" = 0 ] || { echo "apt-get install failed (exit $rc)" >&2; exit 1; }
   if [ "$fresh_sshd" = 1 ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+  fi
+  # The same for docker.io: a system dockerd would create docker0 and iptables rules;
+  # isobench runs its own daemon (no bridge, no iptables) only while a run needs it.
+  if [ "$fresh_docker" = 1 ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now docker.service docker.socket containerd.service >/dev/null 2>&1 || true
   fi
 else
   log "system packages: all present"

@@ -8,7 +8,12 @@ import type { BenchNet } from '../net/bench.js';
 import type { WorkloadImage } from '../images/rootfs.js';
 import type { CgroupHandle } from '../host/cgroup.js';
 
-export type BackendKind = 'native' | 'container' | 'vm';
+/**
+ * Result categories (results.json backends[].kind, samples.jsonl `backend`): the baseline, a container of any
+ * runtime or engine, a VM. Which one of them is the variant; the providers (backends/registry.ts) own the rest.
+ */
+export const BACKEND_KINDS = ['native', 'container', 'vm'] as const;
+export type BackendKind = (typeof BACKEND_KINDS)[number];
 
 export interface DiskSpec {
   /** Size of the scratch disk the disk workloads use. */
@@ -79,6 +84,11 @@ export interface Footprint {
   cgroupMemoryBytes?: number;
   /** How many host processes were counted. */
   processes: number;
+  /**
+   * Parts of the figure worth naming apart (already included in the totals): e.g. a container engine's
+   * per-container helper (conmon, containerd-shim-runc-v2), so its cost can be attributed.
+   */
+  parts?: Array<{ name: string; role: string; pssBytes: number; rssBytes: number; processes: number }>;
 }
 
 export interface StartupStages {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { IsobenchError, EXIT_OK } from '../errors.js';
 import { READABLE_SCHEMA_VERSIONS, type RunResults } from '../results/types.js';
 import { upgradeResults } from '../results/upgrade.js';
+import { BACKEND_KINDS } from '../backends/types.js';
 import { buildPlan, type CapacityPlan, type PlanOptions } from './model.js';
 import { parseHostSpec, parseInstanceDemand, parseReserve } from './spec.js';
 import { renderJson, renderMarkdown, renderText } from './render.js';
@@ -33,7 +34,7 @@ const MinimalResults = z.looseObject({
   runId: z.string(),
   status: z.string(),
   backends: z.array(
-    z.looseObject({ label: z.string(), kind: z.enum(['native', 'container', 'vm']), variant: z.string(), accelerator: z.string() }),
+    z.looseObject({ label: z.string(), kind: z.enum(BACKEND_KINDS), variant: z.string(), accelerator: z.string() }),
   ),
   cells: z.array(z.looseObject({ backend: z.string(), workload: z.string(), metrics: z.array(z.looseObject({ metric: z.string(), values: z.array(z.number()) })) })),
   overheads: z.array(

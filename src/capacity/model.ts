@@ -69,6 +69,8 @@
  */
 import type { BackendResult, Cell, MetricResult, Overhead, RunResults } from '../results/types.js';
 import { IsobenchError } from '../errors.js';
+import type { BackendKind } from '../backends/types.js';
+import { runtimeClassHandler } from '../backends/providers/index.js';
 import { differenceOfMeans, ratioOfMeans, summarize } from '../stats/index.js';
 import { DEFAULT_RESERVE, type HostSpec, type InstanceDemand, type ReserveSpec } from './spec.js';
 
@@ -191,7 +193,7 @@ export interface ScenarioFit {
 
 export interface BackendProfile {
   label: string;
-  kind: 'native' | 'container' | 'vm';
+  kind: BackendKind;
   variant: string;
   accelerator: string;
   /** Cost factors (cpu, disk, network) and the footprint (memory) of this backend. */
@@ -199,12 +201,19 @@ export interface BackendProfile {
   disk: Figure | null;
   network: Figure | null;
   footprintMiB: Figure | null;
+  /**
+   * Container engines: the daemon's own memory (dockerd + containerd, measured with no container running), a
+   * per-host fixed cost taken from the usable memory once. Undefined for daemonless backends.
+   */
+  engineFixedMiB?: Figure;
+  /** Container engines: mean PSS of the per-container helper (conmon, shim), already inside footprintMiB. */
+  engineHelperMiB?: number;
   notes: string[];
 }
 
 export interface BackendPlan {
   label: string;
-  kind: 'native' | 'container' | 'vm';
+  kind: BackendKind;
   variant: string;
   accelerator: string;
   /** True when the accelerator is TCG (emulation): CPU figures do not transfer to KVM hosts. */
@@ -525,6 +534,36 @@ function lookupFootprint(ctx: Ctx, b: BackendResult, notes: string[]): Figure | 
   return null;
 }
 
+/** What a container engine adds beyond its per-instance footprint, from the run (BackendResult.details, footprint cells). */
+function engineCosts(ctx: Ctx, b: BackendResult, notes: string[]): Pick<BackendProfile, 'engineFixedMiB' | 'engineHelperMiB'> {
+  const out: Pick<BackendProfile, 'engineFixedMiB' | 'engineHelperMiB'> = {};
+  const daemon = (b.details as { engineDaemon?: { pssBytes?: unknown } } | undefined)?.engineDaemon;
+  if (daemon && typeof daemon.pssBytes === 'number' && daemon.pssBytes > 0) {
+    const mib = daemon.pssBytes / 2 ** 20;
+    const id = ctx.sources.add({
+      kind: 'measured',
+      runId: ctx.results.runId,
+      backend: b.label,
+      workload: 'engine-daemon',
+      metric: 'pss-mib',
+      unit: 'MiB',
+      stat: 'summary.mean',
+      value: mib,
+      ci95: [mib, mib],
+      n: 1,
+      rawLogs: [],
+    });
+    out.engineFixedMiB = { value: mib, best: mib, worst: mib, unit: 'MiB', sources: [id] };
+    notes.push(`engine daemon ${mib.toFixed(1)} MiB PSS (one measurement, no container running): a per-host fixed cost, taken from the usable memory once`);
+  }
+  const helper = findStat(ctx.results, b, 'footprint', 'helper-pss-mib');
+  if (helper) {
+    out.engineHelperMiB = helper.mean;
+    notes.push(`the footprint includes the engine's per-container helper (conmon / containerd-shim-runc-v2): ${helper.mean.toFixed(1)} MiB PSS`);
+  }
+  return out;
+}
+
 // ─── The model ────────────────────────────────────────────────────────────────
 
 const EPS = 1e-9;
@@ -558,6 +597,7 @@ function buildProfiles(results: RunResults, sources: Sources): { profiles: Backe
       disk: lookupFactor(ctx, b, METRIC_LOOKUP.disk, notes),
       network: lookupFactor(ctx, b, METRIC_LOOKUP.network, notes),
       footprintMiB: lookupFootprint(ctx, b, notes),
+      ...engineCosts(ctx, b, notes),
       notes,
     });
   }
@@ -590,7 +630,9 @@ function evaluate(p: BackendProfile, demand: InstanceDemand, inp: Inputs): Recor
   const out = {} as Record<Resource, ResourceCost>;
   for (const r of RESOURCES) {
     const dem = demandOf(demand, r);
-    const usable = inp.usable[r];
+    // An engine daemon takes its memory off the host once, before any instance.
+    const fixed = r === 'memory' ? p.engineFixedMiB : undefined;
+    const usable = fixed && inp.usable[r] !== null ? Math.max(0, inp.usable[r] - fixed.value) : inp.usable[r];
     const measured = r === 'memory' ? p.footprintMiB : p[r];
     const isNative = p.kind === 'native';
     const overhead: Figure | null = isNative ? (r === 'memory' ? ZERO_MIB : ONE) : measured;
@@ -619,8 +661,9 @@ function evaluate(p: BackendProfile, demand: InstanceDemand, inp: Inputs): Recor
       best: fitCount(usable, cost.best),
       worst: fitCount(usable, cost.worst),
       unit: 'instances',
-      sources: uniq([...cost.sources, ...inp.usableSources[r]]),
+      sources: uniq([...cost.sources, ...inp.usableSources[r], ...(fixed?.sources ?? [])]),
     };
+    if (fixed) rc.note = `usable memory less the engine daemon's ${fixed.value.toFixed(1)} MiB (per host)`;
     out[r] = rc;
   }
   return out;
@@ -856,12 +899,10 @@ function pruneSources(plan: CapacityPlan): Record<string, SourceRef> {
   return out;
 }
 
-const KNOWN_HANDLERS: Record<string, string> = { runc: 'runc', crun: 'crun', runsc: 'runsc', gvisor: 'runsc', kata: 'kata-qemu' };
-
 function runtimeClassFor(p: BackendProfile, d: InstanceDemand, cpuDemandSources: string[]): RuntimeClassOverhead {
   const notes: string[] = [];
-  const known = KNOWN_HANDLERS[p.variant];
-  const handler = known ?? (p.kind === 'vm' ? 'kata-qemu' : p.variant);
+  // The provider of the measured backend names its Kubernetes runtime handler (or says it is a guess).
+  const { handler, guess } = runtimeClassHandler(p.kind, p.variant);
   const name = `isobench-${p.label}`.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-+/g, '-').replace(/-$/, '');
   let cpuMillicores: number | null = null;
   let cpuExpected: number | null = null;
@@ -872,11 +913,13 @@ function runtimeClassFor(p: BackendProfile, d: InstanceDemand, cpuDemandSources:
   } else notes.push('CPU overhead not measured in this run: no cpu figure');
   if (!p.footprintMiB) notes.push('idle-instance footprint not measured in this run: no memory figure');
   if (p.accelerator === 'tcg') notes.push('TCG (emulation): the cpu figure describes emulation; do not use it on a KVM host');
+  if (p.engineHelperMiB !== undefined) notes.push(`memory includes the engine's per-container helper (${p.engineHelperMiB.toFixed(1)} MiB PSS), which a pod also carries (containerd-shim under CRI)`);
+  if (p.engineFixedMiB) notes.push(`the engine daemon's ${p.engineFixedMiB.value.toFixed(1)} MiB is per node, not per pod: reserve it in the kubelet's system-reserved, not in podFixed`);
   return {
     backend: p.label,
     name,
     handler,
-    handlerIsGuess: known === undefined || p.kind === 'vm',
+    handlerIsGuess: guess,
     memoryMi: p.footprintMiB ? Math.ceil(p.footprintMiB.worst - EPS) : null,
     memoryExpectedMi: p.footprintMiB ? Math.ceil(p.footprintMiB.value - EPS) : null,
     cpuMillicores,

@@ -3,7 +3,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { hostFacts, vmHostWarnings, type HostFacts } from './facts.js';
+import { hostFacts, type HostFacts } from './facts.js';
+import { allProviders } from '../backends/providers/index.js';
 import { toolVersions, TOOLS } from './versions.js';
 import { cacheDir } from '../images/rootfs.js';
 import { renderSelfCheck, type VmSelfCheck } from '../backends/vm-selfcheck.js';
@@ -32,7 +33,8 @@ export function guestKernelDir(): string | null {
   return existsSync(path.join(dir, 'boot')) ? dir : null;
 }
 
-export function checksFor(host: HostFacts, versions: Record<string, string | null>, kernelDir: string | null): Check[] {
+/** Host-wide checks; each backend provider adds its own (providerChecks). */
+export function checksFor(host: HostFacts, versions: Record<string, string | null>): Check[] {
   const checks: Check[] = [];
   checks.push(
     host.isRoot
@@ -60,21 +62,12 @@ export function checksFor(host: HostFacts, versions: Record<string, string | nul
   }
   for (const [tool, meta] of Object.entries(TOOLS)) {
     const v = versions[tool];
-    checks.push(v ? { name: tool, status: 'ok', detail: v } : { name: tool, status: 'fail', detail: 'not found', fix: `apt-get install ${meta.pkg} (or run scripts/setup.sh)` });
+    checks.push(
+      v
+        ? { name: tool, status: 'ok', detail: v }
+        : { name: tool, status: meta.optional ? 'warn' : 'fail', detail: meta.optional ? 'not found: the backends that need it are skipped' : 'not found', fix: `apt-get install ${meta.pkg} (or run scripts/setup.sh)` },
+    );
   }
-  if (cg.version === 1 && versions.crun)
-    checks.push({ name: 'crun', status: 'warn', detail: 'installed, but crun refuses cgroup v1/hybrid layouts: the container backend uses runc here', fix: 'use runtime runc on this host; crun works on cgroup v2 hosts' });
-  checks.push(
-    kernelDir
-      ? { name: 'guest kernel', status: 'ok', detail: kernelDir }
-      : { name: 'guest kernel', status: 'fail', detail: 'not found in the cache', fix: 'run scripts/setup.sh (fetches and unpacks the Debian cloud kernel)' },
-  );
-  checks.push({
-    name: 'kvm',
-    status: host.kvm.hardware ? 'ok' : 'warn',
-    detail: host.kvm.summary,
-    ...(host.kvm.hardware ? {} : { fix: 'for hardware-virtualized VM figures run on a host with VT-x/AMD-V and kvm_intel/kvm_amd loaded' }),
-  });
   checks.push({
     name: 'ksm',
     status: 'ok',
@@ -84,15 +77,6 @@ export function checksFor(host: HostFacts, versions: Record<string, string | nul
     name: 'transparent huge pages',
     status: host.thp.enabled === 'always' ? 'warn' : 'ok',
     detail: `enabled=${host.thp.enabled ?? 'n/a'} defrag=${host.thp.defrag ?? 'n/a'}${host.thp.enabled === 'madvise' ? ' (QEMU madvises guest RAM: VM guest memory gets huge pages, native/container memory does not; isobench gives the guest the same mode)' : ''}`,
-  });
-  const params = Object.entries(host.kvmParams)
-    .map(([mod, kv]) => `${mod}: ${Object.entries(kv).map(([k, v]) => `${k}=${v}`).join(' ')}`)
-    .join('; ');
-  const kvmWarn = host.kvm.hardware ? vmHostWarnings(host, 'kvm').filter((w) => w.code.startsWith('KVM_')) : [];
-  checks.push({
-    name: 'kvm parameters',
-    status: kvmWarn.length ? 'warn' : 'ok',
-    detail: `${params || 'no kvm module parameters'}${kvmWarn.length ? ` -- ${kvmWarn.map((w) => w.message).join(' | ')}` : host.kvm.hardware ? '' : ' (recorded; they shape VM figures only under hardware KVM)'}`,
   });
   checks.push({
     name: 'cpu governor',
@@ -110,34 +94,17 @@ export function checksFor(host: HostFacts, versions: Record<string, string | nul
 export async function runDoctor(opts: { probeVm?: boolean } = {}): Promise<DoctorReport> {
   const host = await hostFacts();
   const versions = await toolVersions();
-  const checks = checksFor(host, versions, guestKernelDir());
+  const checks = checksFor(host, versions);
   const report: DoctorReport = { host, toolVersions: versions, checks };
-  if (opts.probeVm !== false && versions['qemu-system-x86_64'] && guestKernelDir()) {
+  // Each backend provider checks what it needs (guest kernel and accelerator, engines, runtimes).
+  for (const p of allProviders()) {
+    if (!p.doctor) continue;
     try {
-      const { probeVm } = await import('../backends/vm.js');
-      // With a /dev/kvm present, also time a bounded calibration boot under KVM, so a
-      // software KVM shows how slow it is (and that it was not chosen).
-      const probe = await probeVm(host, { measureTcg: true, measureKvm: host.kvm.devicePresent, calibrationTimeoutMs: 10_000 });
-      report.vm = probe as unknown as Record<string, unknown>;
-      const d = probe.decision;
-      const figures = [
-        probe.tcgBareBootMs != null ? `TCG bare boot ${(probe.tcgBareBootMs / 1000).toFixed(1)} s` : undefined,
-        probe.kvmBareBootMs !== undefined
-          ? probe.kvmBareBootMs === null
-            ? probe.kvmCalibrationError
-              ? `KVM calibration boot (-cpu host) failed: ${probe.kvmCalibrationError}`
-              : `KVM calibration boot did not finish within ${((probe.kvmCalibrationTimeoutMs ?? 10_000) / 1000).toFixed(0)} s`
-            : `KVM calibration boot ${(probe.kvmBareBootMs / 1000).toFixed(1)} s`
-          : undefined,
-      ].filter(Boolean);
-      checks.push({
-        name: 'vm accelerator',
-        status: d.accel === 'kvm' ? 'ok' : 'warn',
-        detail: `VM backend will use ${d.accel.toUpperCase()}: ${d.reason}${figures.length ? `; calibration: ${figures.join(', ')}` : ''}`,
-        ...(d.accel === 'kvm' ? {} : { fix: 'VM figures here describe TCG emulation; run on a VT-x/AMD-V host for hardware-virtualized figures' }),
-      });
+      const r = await p.doctor(host, versions, opts);
+      checks.push(...r.checks);
+      if (r.extra) Object.assign(report, r.extra);
     } catch (e) {
-      checks.push({ name: 'vm accelerator', status: 'warn', detail: `could not probe the VM backend: ${(e as Error).message}` });
+      checks.push({ name: p.id, status: 'warn', detail: `could not probe the ${p.id} backend: ${(e as Error).message}` });
     }
   }
   return report;

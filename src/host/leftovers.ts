@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { run } from '../util/proc.js';
 import { listNetns, deleteNetns, NETNS_PREFIX } from '../net/bench.js';
+import { allProviders } from '../backends/providers/index.js';
 import { CgroupHandle, CGROUP_PARENT, type CgroupLayout } from './cgroup.js';
 import { STATE_ROOT, listStates, liveHeldSettings, nameHasShortId, restoreHostSetting, type RunStateData } from '../runner/state.js';
 
@@ -49,46 +50,11 @@ export interface ScanOptions {
   ownLock?: boolean;
 }
 
-async function runtimeRoots(): Promise<Array<{ runtime: string; root: string }>> {
-  const out: Array<{ runtime: string; root: string }> = [];
-  for (const run of await fs.readdir(RUNTIME_STATE_ROOT).catch(() => [] as string[])) {
-    for (const runtime of await fs.readdir(path.join(RUNTIME_STATE_ROOT, run)).catch(() => [] as string[])) {
-      if (['runc', 'crun', 'runsc'].includes(runtime)) out.push({ runtime, root: path.join(RUNTIME_STATE_ROOT, run, runtime) });
-    }
-  }
-  return out;
-}
-
 export async function scanLeftovers(layout: CgroupLayout, opts: ScanOptions = {}): Promise<LeftoverScan> {
   const out: Leftover[] = [];
-  // OCI containers first (their processes hold cgroups and namespaces); the runtime lists its own state.
-  for (const { runtime, root } of await runtimeRoots()) {
-    const global = runtime === 'runsc' ? ['runsc', `--root=${root}`] : [runtime, '--root', root];
-    const list = await run([...global, 'list', '--quiet'], { timeoutMs: 30_000 });
-    const ids = list.stdout.split('\n').map((x) => x.trim()).filter(Boolean);
-    for (const id of ids)
-      out.push({
-        kind: 'container',
-        name: `${runtime} ${id} (root ${root})`,
-        remove: async () => {
-          await run([...global, 'kill', id, 'KILL'], { timeoutMs: 10_000 });
-          const r = await run([...global, 'delete', '--force', id], { timeoutMs: 30_000 });
-          if (r.code !== 0 && !/does not exist|not found/i.test(r.stderr)) throw new Error(r.stderr.trim());
-        },
-      });
-  }
-  // QEMU processes named isobench-*.
-  for (const pid of (await fs.readdir('/proc')).filter((d) => /^\d+$/.test(d))) {
-    let cmd: string[];
-    try {
-      cmd = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-    } catch {
-      continue;
-    }
-    const i = cmd.indexOf('-name');
-    if (cmd[0]?.includes('qemu-system') && i >= 0 && cmd[i + 1]?.startsWith('isobench-'))
-      out.push({ kind: 'process', name: `qemu pid ${pid} (${cmd[i + 1]})`, remove: async () => void process.kill(Number(pid), 'SIGKILL') });
-  }
+  // What each backend provider leaves behind (containers, QEMU and engine processes) before the generic
+  // resources those hold (cgroups, namespaces, mounts, directories).
+  for (const p of allProviders()) if (p.leftovers) out.push(...(await p.leftovers()));
   for (const ns of await listNetns())
     if (ns.startsWith(NETNS_PREFIX)) out.push({ kind: 'netns', name: ns, remove: () => deleteNetns(ns) });
   const parent = new CgroupHandle(layout, CGROUP_PARENT);

@@ -1,21 +1,21 @@
 /** Versions of every tool a result depends on; null when the tool is missing. */
 import { toolVersion } from '../util/proc.js';
+import { providerTools } from '../backends/providers/index.js';
+import type { ToolProbe } from '../backends/registry.js';
 
-export const TOOLS: Record<string, { argv: string[]; pattern?: RegExp; pkg: string }> = {
-  'qemu-system-x86_64': { argv: ['qemu-system-x86_64', '--version'], pattern: /version (\S+)/, pkg: 'qemu-system-x86' },
-  runc: { argv: ['runc', '--version'], pattern: /runc version (\S+)/, pkg: 'runc' },
-  crun: { argv: ['crun', '--version'], pattern: /crun version (\S+)/, pkg: 'crun' },
-  runsc: { argv: ['runsc', '--version'], pattern: /runsc version (\S+)/, pkg: 'runsc' },
+/** Tools of the workloads and images; each backend provider adds its own (runtimes, QEMU, engines). */
+const WORKLOAD_TOOLS: Record<string, ToolProbe> = {
   fio: { argv: ['fio', '--version'], pattern: /fio-(\S+)/, pkg: 'fio' },
   iperf3: { argv: ['iperf3', '--version'], pattern: /iperf (\S+)/, pkg: 'iperf3' },
   sysbench: { argv: ['sysbench', '--version'], pattern: /sysbench (\S+)/, pkg: 'sysbench' },
   'stress-ng': { argv: ['stress-ng', '--version'], pattern: /version (\S+)/, pkg: 'stress-ng' },
   sockperf: { argv: ['sockperf', '--version'], pattern: /version (\S+)/, pkg: 'sockperf' },
   busybox: { argv: ['busybox'], pattern: /BusyBox v(\S+)/, pkg: 'busybox-static' },
-  'qemu-ga': { argv: ['qemu-ga', '--version'], pattern: /Agent (\S+)/, pkg: 'qemu-guest-agent' },
   'mke2fs': { argv: ['mke2fs', '-V'], pattern: /mke2fs (\S+)/, pkg: 'e2fsprogs' },
   ip: { argv: ['ip', '-V'], pattern: /iproute2-([\w.]+?),?\s/, pkg: 'iproute2' },
 };
+
+export const TOOLS: Record<string, ToolProbe> = { ...providerTools(), ...WORKLOAD_TOOLS };
 
 export async function toolVersions(): Promise<Record<string, string | null>> {
   const entries = await Promise.all(

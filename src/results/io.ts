@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { IsobenchError } from '../errors.js';
 import { READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, type RunResults, type SampleRow } from './types.js';
 import { upgradeResults } from './upgrade.js';
+import { BACKEND_KINDS } from '../backends/types.js';
 
 /**
  * The run-id rule: a plain folder name (letters, digits, ".", "_", "-", starting
@@ -154,7 +155,7 @@ const resultsShape = z
     runId: z.string(),
     status: z.enum(['complete', 'partial', 'failed']),
     startedAt: z.string(),
-    backends: z.array(z.object({ label: z.string(), kind: z.enum(['native', 'container', 'vm']), accelerator: z.string() }).passthrough()),
+    backends: z.array(z.object({ label: z.string(), kind: z.enum(BACKEND_KINDS), accelerator: z.string() }).passthrough()),
     cells: z.array(
       z
         .object({

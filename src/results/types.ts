@@ -8,6 +8,8 @@
  * Version 1 files are still read: results/io.ts recomputes what version 2 adds
  * from their cells (the measured values), so nothing is guessed.
  */
+import type { BackendKind } from '../backends/types.js';
+
 export const SCHEMA_VERSION = 2;
 /** Versions loadResults accepts (older ones are upgraded on read). */
 export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
@@ -59,7 +61,7 @@ export type Cell = { backend: string; workload: string; extra?: Record<string, u
 export interface BackendResult {
   /** Column label: `native`, `container:runc`, `vm:q35-tcg` ... */
   label: string;
-  kind: 'native' | 'container' | 'vm';
+  kind: BackendKind;
   variant: string;
   accelerator: string;
   acceleratorReason: string;

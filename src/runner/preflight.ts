@@ -7,10 +7,9 @@ import { IsobenchError } from '../errors.js';
 import type { HostFacts } from '../host/facts.js';
 import type { Scenario } from '../scenario/schema.js';
 import { harnessCpuProblem } from './placement.js';
+import { getProvider, type ResolvedBackend } from '../backends/providers/index.js';
 
 const MiB = 1024 * 1024;
-/** Host memory a VM costs beyond its guest RAM (QEMU itself), from measurements here (~210 MiB RSS for 256 MiB). */
-const VM_HOST_OVERHEAD_MIB = 256;
 const SAFETY_MARGIN_MIB = 1024;
 
 /** Problems with the scenario that no host of this size can satisfy: bad input (exit 2). */
@@ -31,18 +30,23 @@ export function scenarioHostProblems(s: Scenario, host: Pick<HostFacts, 'cpus' |
   return out;
 }
 
-/** Host memory the run needs at its peak: one long-lived instance per backend plus one extra at a time. */
-export function peakMemoryMiB(s: Scenario, kinds: string[]): number {
-  const per = (k: string): number => s.instance.memoryMiB + (k === 'vm' ? VM_HOST_OVERHEAD_MIB : 0);
-  const longLived = kinds.reduce((acc, k) => acc + per(k), 0);
-  const extra = Math.max(0, ...kinds.map(per));
-  return longLived + extra;
+/**
+ * Host memory the run needs at its peak: one long-lived instance per backend plus one extra at a time, each with
+ * its provider's per-instance host cost, plus each engine's per-host cost (a daemon) once.
+ */
+export function peakMemoryMiB(s: Scenario, backends: Array<Pick<ResolvedBackend, 'provider'>>): number {
+  const providers = backends.map((b) => getProvider(b.provider));
+  const per = providers.map((p) => s.instance.memoryMiB + p.hostOverheadMiB);
+  const longLived = per.reduce((acc, m) => acc + m, 0);
+  const extra = Math.max(0, ...per);
+  const fixed = [...new Set(providers)].reduce((acc, p) => acc + (p.hostFixedMiB ?? 0), 0);
+  return longLived + extra + fixed;
 }
 
 export function preflight(opts: {
   scenario: Scenario;
   host: HostFacts;
-  kinds: string[];
+  backends: ResolvedBackend[];
   resultsRoot: string;
   workRoot: string;
   file: string;
@@ -52,14 +56,14 @@ export function preflight(opts: {
   if (bad.length) throw new IsobenchError('BAD_SCENARIO', bad[0] ?? 'scenario does not fit this host', { details: bad.slice(1) });
   if (!host.isRoot)
     throw new IsobenchError('PREFLIGHT', 'isobench run needs root: it creates cgroups, network namespaces and OCI containers; run it as root (sudo)');
-  const needMiB = peakMemoryMiB(s, opts.kinds) + SAFETY_MARGIN_MIB;
+  const needMiB = peakMemoryMiB(s, opts.backends) + SAFETY_MARGIN_MIB;
   const availMiB = Math.floor(host.memAvailableBytes / MiB);
   if (needMiB > availMiB)
     throw new IsobenchError(
       'PREFLIGHT',
-      `not enough free memory: this scenario needs about ${needMiB} MiB at its peak (${opts.kinds.length} instances of ${s.instance.memoryMiB} MiB plus margin), the host has ${availMiB} MiB available; lower instance.memoryMiB or run fewer backends`,
+      `not enough free memory: this scenario needs about ${needMiB} MiB at its peak (${opts.backends.length} instances of ${s.instance.memoryMiB} MiB plus margin), the host has ${availMiB} MiB available; lower instance.memoryMiB or run fewer backends`,
     );
-  const diskNeedMiB = (opts.kinds.length + 1) * s.instance.disk.sizeMiB + 512;
+  const diskNeedMiB = (opts.backends.length + 1) * s.instance.disk.sizeMiB + 512;
   for (const dir of new Set([opts.resultsRoot, opts.workRoot])) {
     try {
       const st = statfsSync(dir);

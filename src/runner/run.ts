@@ -20,6 +20,7 @@ import { Progress } from './progress.js';
 import { preflight } from './preflight.js';
 import { startInstance } from './lifecycle.js';
 import { createBackend } from './backends.js';
+import { getProvider } from '../backends/providers/index.js';
 import { BenchNet } from '../net/bench.js';
 import { removeEmptyParents } from '../host/cgroup.js';
 import { makeHostSettingGuard, setHostSettingGuard } from '../host/settings.js';
@@ -172,7 +173,7 @@ async function runLocked(
   if (opts.backends && opts.backends.length > 0) {
     const want = opts.backends;
     for (const w of want)
-      if (!/^(native|container|vm)(:[a-z0-9]+)?$/.test(w))
+      if (!/^[a-z]+(:[a-z0-9]+)?$/.test(w))
         throw new IsobenchError('BAD_ARGS', `--backends: "${w}" is not a backend; use native, container, vm or e.g. container:runsc`);
     entries = entries.filter((e) => want.some((w) => w === e.kind || w === keyOf(e)));
     if (entries.length === 0)
@@ -187,7 +188,7 @@ async function runLocked(
     });
 
   const workRoot = opts.workRoot ?? os.tmpdir();
-  preflight({ scenario, host, kinds: entries.map((e) => e.kind), resultsRoot: opts.resultsRoot, workRoot, file: opts.scenarioFile });
+  preflight({ scenario, host, backends: entries, resultsRoot: opts.resultsRoot, workRoot, file: opts.scenarioFile });
 
   if (!opts.resume) {
     try {
@@ -356,7 +357,7 @@ async function runLocked(
 
   try {
     const needsNet = workloads.some((w) => w.needsNetwork);
-    const needsImage = entries.some((e) => e.kind !== 'native');
+    const needsImage = entries.some((e) => getProvider(e.provider).needsImage);
     if (needsImage) {
       progress.note('preparing the workload image (cached after the first build)');
       const { ensureWorkloadImage } = await import('../images/rootfs.js');
@@ -583,13 +584,11 @@ async function runLocked(
 }
 
 function keyOf(e: ResolvedBackend): string {
-  if (e.kind === 'native') return 'native';
-  if (e.kind === 'container') return `container:${e.runtime}`;
-  return `vm:${e.machine}`;
+  return e.key;
 }
 
 function placeholderInfo(e: ResolvedBackend): BackendResult {
-  return { label: keyOf(e), kind: e.kind, variant: e.kind === 'container' ? e.runtime : e.kind === 'vm' ? e.machine : 'host', accelerator: 'unknown', acceleratorReason: 'not prepared', versions: {}, warnings: [], details: {} };
+  return { label: keyOf(e), kind: e.kind, variant: e.variant, accelerator: 'unknown', acceleratorReason: 'not prepared', versions: {}, warnings: [], details: {} };
 }
 
 function rotate<T>(xs: T[], k: number): T[] {

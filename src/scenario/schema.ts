@@ -6,34 +6,25 @@
 import { z } from 'zod';
 import { allWorkloads } from '../workloads/registry.js';
 import '../workloads/index.js';
+import { allProviders, resolveEntry, type ResolvedBackend } from '../backends/providers/index.js';
+
+export type { ResolvedBackend } from '../backends/providers/index.js';
 
 export const SAFE_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
-const backendShorthand = z
-  .string()
-  .regex(/^(native|container(:(runc|crun|runsc))?|vm(:(q35|microvm))?)$/, {
-    message: 'expected native, container[:runc|crun|runsc] or vm[:q35|microvm]',
+/** Backend entries come from the provider registry: each provider owns its shorthands and object form. */
+function backendEntrySchema() {
+  const providers = allProviders();
+  const shorthands = providers.flatMap((p) => p.shorthands);
+  const shorthand = z.string().refine((v) => shorthands.includes(v), {
+    message: `expected ${providers.map((p) => p.shorthandHelp).join(', ')}`,
   });
+  const [first, ...rest] = providers.map((p) => p.objectSchema);
+  if (!first) throw new Error('no backend providers registered');
+  return z.union([shorthand, z.discriminatedUnion('kind', [first, ...rest])]);
+}
 
-const backendObject = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('native'), label: z.string().regex(SAFE_NAME).optional() }).strict(),
-  z
-    .object({
-      kind: z.literal('container'),
-      runtime: z.enum(['runc', 'crun', 'runsc']).default('runc'),
-      runscPlatform: z.enum(['ptrace', 'systrap', 'kvm']).default('ptrace'),
-    })
-    .strict(),
-  z
-    .object({
-      kind: z.literal('vm'),
-      machine: z.enum(['q35', 'microvm']).default('q35'),
-      accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
-    })
-    .strict(),
-]);
-
-export const backendSchema = z.union([backendShorthand, backendObject]);
+export const backendSchema = backendEntrySchema();
 
 const diskSchema = z
   .object({
@@ -138,27 +129,13 @@ export type Scenario = z.output<ReturnType<typeof scenarioSchema>>;
 export type BackendEntry = z.output<typeof backendSchema>;
 export type InstanceConfig = z.output<typeof instanceSchema>;
 
-export type ResolvedBackend =
-  | { kind: 'native' }
-  | { kind: 'container'; runtime: 'runc' | 'crun' | 'runsc'; runscPlatform: 'ptrace' | 'systrap' | 'kvm' }
-  | { kind: 'vm'; machine: 'q35' | 'microvm'; accel: 'auto' | 'kvm' | 'tcg' };
-
 export function resolveBackend(entry: BackendEntry): ResolvedBackend {
-  if (typeof entry !== 'string') {
-    if (entry.kind === 'native') return { kind: 'native' };
-    return entry;
-  }
-  const [kind, variant] = entry.split(':');
-  if (kind === 'native') return { kind: 'native' };
-  if (kind === 'container') return { kind: 'container', runtime: (variant ?? 'runc') as 'runc' | 'crun' | 'runsc', runscPlatform: 'ptrace' };
-  return { kind: 'vm', machine: (variant ?? 'q35') as 'q35' | 'microvm', accel: 'auto' };
+  return resolveEntry(entry as string | ({ kind: string } & Record<string, unknown>));
 }
 
 /** Key identifying a backend entry before it is prepared (duplicates are an error). */
 export function backendKey(b: ResolvedBackend): string {
-  if (b.kind === 'native') return 'native';
-  if (b.kind === 'container') return `container:${b.runtime}`;
-  return `vm:${b.machine}`;
+  return b.key;
 }
 
 /** A workload's entry split into the runner's keys and the workload's own parameters. */

@@ -52,6 +52,10 @@ export const KNOWN_STAGES = [
   'networkAttached',
   'bundleWritten',
   'runtimeStarted',
+  // container engines (podman, docker): engineReturned - engineRequest is the engine round trip
+  'engineRequest',
+  'engineReturned',
+  'networkMoved',
   // vm
   'qemuStarted',
   'kernelEntry',

@@ -34,6 +34,9 @@ describe('isobench doctor', () => {
       expect(kvm.detail).toMatch(/TCG/);
     }
     expect(names).toContain('kvm parameters');
+    // Each backend provider's tools and checks appear: the engines too (optional tools: never a failure).
+    for (const n of ['runsc', 'qemu-ga', 'podman', 'conmon', 'dockerd']) expect(names).toContain(n);
+    for (const n of ['podman', 'conmon', 'dockerd']) expect(report.checks.find((c) => c.name === n)!.status).not.toBe('fail');
     const human = await isobench(['doctor']);
     expect(human.stdout).toMatch(/\[(ok  |WARN|FAIL)\] root/);
   });

@@ -69,8 +69,8 @@ describe('scenario validation: one clear line per problem', () => {
     expect(r2.problems).toEqual(['x.yaml:2: backends[1]: "native" is listed twice; list each backend variant once']);
   });
   it('resolves backend shorthands', () => {
-    expect(resolveBackend('container:runsc')).toEqual({ kind: 'container', runtime: 'runsc', runscPlatform: 'ptrace' });
-    expect(resolveBackend('vm')).toEqual({ kind: 'vm', machine: 'q35', accel: 'auto' });
+    expect(resolveBackend('container:runsc')).toEqual({ provider: 'container', kind: 'container', key: 'container:runsc', variant: 'runsc', options: { runtime: 'runsc', runscPlatform: 'ptrace' } });
+    expect(resolveBackend('vm')).toEqual({ provider: 'vm', kind: 'vm', key: 'vm:q35', variant: 'q35', options: { machine: 'q35', accel: 'auto' } });
   });
   it('host checks: an instance CPU set that takes the harness CPU is refused unless the scenario says so', () => {
     const all = parseScenarioText('name: all\nbackends: [native]\ninstance:\n  vcpus: 2\nworkloads:\n  cpu: {}\n', 'all.yaml');

@@ -1,0 +1,77 @@
+/** OCI runtimes run directly (runc, crun, gVisor's runsc): the `container` backend. */
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { z } from 'zod';
+import { registerProvider } from '../registry.js';
+import { STATE_ROOT } from '../../runner/state.js';
+import { run } from '../../util/proc.js';
+import type { Leftover } from '../../host/leftovers.js';
+
+const RUNTIMES = ['runc', 'crun', 'runsc'] as const;
+type Runtime = (typeof RUNTIMES)[number];
+const objectSchema = z
+  .object({
+    kind: z.literal('container'),
+    runtime: z.enum(RUNTIMES).default('runc'),
+    runscPlatform: z.enum(['ptrace', 'systrap', 'kvm']).default('ptrace'),
+  })
+  .strict();
+const HANDLERS: Record<string, string> = { runc: 'runc', crun: 'crun', runsc: 'runsc', gvisor: 'runsc', kata: 'kata-qemu' };
+
+registerProvider({
+  id: 'container',
+  kind: 'container',
+  shorthands: ['container', ...RUNTIMES.map((r) => `container:${r}`)],
+  shorthandHelp: 'container[:runc|crun|runsc]',
+  objectSchema,
+  resolve(entry) {
+    const o =
+      typeof entry === 'string'
+        ? { runtime: (entry.split(':')[1] ?? 'runc') as Runtime, runscPlatform: 'ptrace' as const }
+        : objectSchema.parse(entry);
+    return { provider: 'container', kind: 'container', key: `container:${o.runtime}`, variant: o.runtime, options: { runtime: o.runtime, runscPlatform: o.runscPlatform } };
+  },
+  needsImage: true,
+  // The runtime exits once the container runs: nothing beyond the cgroup's own processes.
+  hostOverheadMiB: 0,
+  async create(entry, ctx) {
+    const { ContainerBackend } = await import('../container.js');
+    const o = entry.options as { runtime: Runtime; runscPlatform: string };
+    return new ContainerBackend(ctx, { runtime: o.runtime, runscPlatform: o.runscPlatform });
+  },
+  tools: {
+    runc: { argv: ['runc', '--version'], pattern: /runc version (\S+)/, pkg: 'runc' },
+    crun: { argv: ['crun', '--version'], pattern: /crun version (\S+)/, pkg: 'crun' },
+    runsc: { argv: ['runsc', '--version'], pattern: /runsc version (\S+)/, pkg: 'runsc' },
+  },
+  async doctor(host, versions) {
+    if (host.cgroup.version === 1 && versions.crun)
+      return { checks: [{ name: 'crun', status: 'warn', detail: 'installed, but crun refuses cgroup v1/hybrid layouts: the container backend uses runc here', fix: 'use runtime runc on this host; crun works on cgroup v2 hosts' }] };
+    return { checks: [] };
+  },
+  // Containers first in the sweep (their processes hold cgroups and namespaces); each runtime lists its own state
+  // under /run/isobench/<short-id>/<runtime>.
+  async leftovers() {
+    const out: Leftover[] = [];
+    for (const runId of await fs.readdir(STATE_ROOT).catch(() => [] as string[])) {
+      for (const runtime of await fs.readdir(path.join(STATE_ROOT, runId)).catch(() => [] as string[])) {
+        if (!(RUNTIMES as readonly string[]).includes(runtime)) continue;
+        const root = path.join(STATE_ROOT, runId, runtime);
+        const global = runtime === 'runsc' ? ['runsc', `--root=${root}`] : [runtime, '--root', root];
+        const list = await run([...global, 'list', '--quiet'], { timeoutMs: 30_000 });
+        for (const id of list.stdout.split('\n').map((x) => x.trim()).filter(Boolean))
+          out.push({
+            kind: 'container',
+            name: `${runtime} ${id} (root ${root})`,
+            remove: async () => {
+              await run([...global, 'kill', id, 'KILL'], { timeoutMs: 10_000 });
+              const r = await run([...global, 'delete', '--force', id], { timeoutMs: 30_000 });
+              if (r.code !== 0 && !/does not exist|not found/i.test(r.stderr)) throw new Error(r.stderr.trim());
+            },
+          });
+      }
+    }
+    return out;
+  },
+  runtimeClassHandler: (variant) => (HANDLERS[variant] ? { handler: HANDLERS[variant], guess: false } : { handler: variant, guess: true }),
+});
