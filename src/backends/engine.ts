@@ -25,9 +25,16 @@ import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import type { VethAttachment } from '../net/bench.js';
 import { run, type RunResult } from '../util/proc.js';
 import { IDLE_INIT, CFS_PERIOD_US } from './oci.js';
+import { PAYLOAD_READY_MARKER, PayloadSignal } from './payload-signal.js';
 import { processMemory, instanceFootprint } from './proc-memory.js';
 import { createScratchImage } from './scratch-image.js';
-import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages } from './types.js';
+import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages, StartupTiming } from './types.js';
+
+/** Where the ready FIFO is bound in an engine's container: under its private /tmp tmpfs, never in the shared rootfs. */
+const ENGINE_SIGNAL_PATH = '/tmp/.isobench-ready';
+
+/** The idle init that first writes the ready marker into the bound FIFO, then idles as IDLE_INIT. */
+const ENGINE_SIGNALLING_INIT = ['/bin/sh', '-c', `echo ${PAYLOAD_READY_MARKER} > ${ENGINE_SIGNAL_PATH}; ${IDLE_INIT[2]}`];
 
 const NAME_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60_000;
@@ -163,11 +170,19 @@ export class EngineBackend implements Backend {
       }
       mark('scratchReady');
       let veth: VethAttachment | undefined;
+      let networkAttachMs: number | undefined;
       if (spec.network && ctx.net) {
+        const tn = performance.now();
         veth = await ctx.net.attachVeth(spec.name);
+        networkAttachMs = performance.now() - tn;
         releases.push(veth.release);
         mark('networkAttached');
       }
+      // The one start-up definition's end point (payload-signal.ts): the init's first act is to write the marker
+      // into a FIFO bound into the container (under its private /tmp tmpfs), which the harness reads. An engine
+      // keeps the container's stdout for its own logs, so the FIFO cannot be the stdout as for bare runc.
+      const signal = await PayloadSignal.create(dir);
+      releases.push(() => signal.close());
       const limits = [
         '--cpuset-cpus', spec.cpus.join(','),
         '--memory', `${spec.memoryMiB * 2 ** 20}b`,
@@ -181,8 +196,9 @@ export class EngineBackend implements Backend {
         '--cgroup-parent', `/${parent.relPath}`,
         ...this.commonRunArgs(), ...limits,
         '--volume', `${scratch}:/scratch`,
+        '--volume', `${signal.fifo}:${ENGINE_SIGNAL_PATH}`,
         ...this.driver.networkArgs(veth),
-        ...this.driver.imageArgs(), ...IDLE_INIT,
+        ...this.driver.imageArgs(), ...ENGINE_SIGNALLING_INIT,
       ];
       // Registered before the request, so a failure half-way still removes the container.
       releases.push(ctx.cleanup.add(`${this.driver.engine} container ${id}`, () => this.remove(id)));
@@ -191,6 +207,19 @@ export class EngineBackend implements Backend {
       if (r.code !== 0 || r.timedOut)
         throw new IsobenchError('INSTANCE_START', `${this.driver.engine} run ${id} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
       mark('engineReturned');
+      // The harness's write end stays open until the marker (the init opens the FIFO by path, later than
+      // the engine returns perhaps): a timeout, not an EOF, tells that the init never signalled.
+      const readyAt = await signal.at(30_000).catch((e: unknown) => {
+        throw new IsobenchError('INSTANCE_START', `${this.driver.engine} ${id}: ${errorMessage(e)}`);
+      });
+      stages.payloadReady = readyAt - t0;
+      await signal.close();
+      const timing: StartupTiming = {
+        launchedMs: stages.engineRequest ?? 0,
+        payloadReadyMs: stages.payloadReady,
+        ...(networkAttachMs !== undefined ? { networkAttachMs } : {}),
+        signal: `the container init's first act: ${PAYLOAD_READY_MARKER} written into a FIFO bound at ${ENGINE_SIGNAL_PATH}, which the harness reads; launch = \`${this.driver.engine} run --detach\` sent (the engine round trip is inside the figure, as a user of the engine sees it)`,
+      };
       const pidText = (await this.client(['inspect', '--format', '{{.State.Pid}}', id], 30_000)).stdout.trim();
       const initPid = Number(pidText);
       if (!Number.isInteger(initPid) || initPid < 1) throw new IsobenchError('INSTANCE_START', `${this.driver.engine} inspect ${id}: no init pid (${pidText})`);
@@ -200,7 +229,7 @@ export class EngineBackend implements Backend {
       }
       const cgroup = new CgroupHandle(ctx.host.cgroup, await cgroupOf(initPid, ctx.host.cgroup.version));
       const helperPid = await parentPid(initPid);
-      return new EngineInstance(this, spec, cgroup, veth, initPid, helperPid, stages, releases.reverse());
+      return new EngineInstance(this, spec, cgroup, veth, initPid, helperPid, stages, timing, releases.reverse());
     } catch (e) {
       for (const rel of releases.reverse()) await rel().catch(() => undefined);
       if (e instanceof IsobenchError) throw e;
@@ -231,6 +260,7 @@ class EngineInstance implements Instance {
     /** conmon / containerd-shim-runc-v2: the engine's per-container process. */
     readonly helperPid: number | undefined,
     private readonly stages: StartupStages,
+    private readonly timing: StartupTiming,
     private readonly releases: Array<() => Promise<void>>,
   ) {
     this.variant = backend.driver.engine;
@@ -240,6 +270,10 @@ class EngineInstance implements Instance {
 
   get name(): string {
     return this.spec.name;
+  }
+
+  startupTiming(): StartupTiming {
+    return { ...this.timing };
   }
 
   startupStages(): StartupStages {

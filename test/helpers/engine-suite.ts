@@ -51,6 +51,12 @@ export function engineSuite(o: {
     started.push(inst);
     const st = inst.startupStages();
     expect(st.engineReturned).toBeGreaterThan(st.engineRequest ?? Infinity);
+    // Start-up by the one definition: launch (the engine request) to the init's own marker in the bound FIFO.
+    const timing = inst.startupTiming();
+    expect(timing.launchedMs).toBe(st.engineRequest);
+    expect(timing.payloadReadyMs).toBeGreaterThan(timing.launchedMs);
+    expect(timing.signal).toMatch(/FIFO bound at/);
+    expect(timing.networkAttachMs).toBeGreaterThan(0);
     expect(await inst.exec(['/bin/sh', '-c', 'echo hello; echo oops >&2; exit 3'])).toMatchObject({ code: 3, stdout: 'hello\n', stderr: 'oops\n', timedOut: false });
     expect((await inst.exec(['sysbench', '--version'])).stdout).toMatch(/sysbench \d/);
     expect((await inst.exec(['/bin/touch', '/etc/x'])).code).not.toBe(0);
