@@ -167,6 +167,16 @@ export class ContainerBackend implements Backend {
       await fs.rmdir(this.root).catch(() => undefined);
       await fs.rmdir(path.dirname(this.root)).catch(() => undefined);
     });
+    if (rt === 'runsc') {
+      // runsc (unlike runc) makes a missing v1 `isobench` cpuset parent without cpus and mems, and then
+      // cannot write its own cpuset.cpus (EACCES); and it leaves a cgroup it did not create unconfigured,
+      // so the instances' own cgroups must stay the runtime's to make. The backend therefore keeps the
+      // shared parent, made whole by CgroupHandle, alive while it is prepared: a child of its own holds it
+      // (the last instance out of any run removes an empty parent).
+      const hold = new CgroupHandle(layout, `${CGROUP_PARENT}/${this.ctx.shortId}-runsc-parent`);
+      this.ctx.cleanup.add(`cgroup ${hold.relPath}`, () => hold.destroy());
+      await hold.create();
+    }
     // Prove the runtime works here: run /bin/true once in a throwaway bundle.
     const probe = path.join(this.ctx.workDir, 'containers', `.probe-${rt}`);
     await fs.mkdir(probe, { recursive: true });

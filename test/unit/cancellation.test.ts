@@ -132,7 +132,7 @@ describe('density', () => {
         started.push(i);
         // The workload timeout fires while the third instance starts.
         if (started.length === 3) c.abort('workload timeout');
-        return fakeStarted(i, 1);
+        return fakeStarted(i, 10);
       },
     });
     const e = await densityWorkload.run(ctx).catch((x: unknown) => x);
