@@ -117,7 +117,8 @@ async function main(): Promise<number> {
       hand.native!.cpu.push(await sysbenchBy(() => run(['taskset', '-c', String(cpu), ...sysbench], { timeoutMs: 120_000 })));
       hand.native!.tcp.push(
         await tcpInto(net, nativeInst.address!, async (argv) => {
-          const r = nativeNs ? await run(['ip', 'netns', 'exec', nativeNs, ...argv], { timeoutMs: 30_000 }) : await nativeInst.exec(argv, { timeoutMs: 30_000 });
+          // Placed as the instance is: its namespace, pinned to its CPU (the client is on CPU 0).
+          const r = nativeNs ? await run(['ip', 'netns', 'exec', nativeNs, 'taskset', '-c', String(cpu), ...argv], { timeoutMs: 30_000 }) : await nativeInst.exec(argv, { timeoutMs: 30_000 });
           if (r.code !== 0) throw new Error(`iperf3 -s: ${r.stderr}`);
         }, p),
       );

@@ -21,7 +21,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { IsobenchError, errorMessage } from '../errors.js';
-import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
+import { CgroupHandle, CGROUP_PARENT, removeEmptyParents } from '../host/cgroup.js';
 import type { VethAttachment } from '../net/bench.js';
 import { run, type RunResult } from '../util/proc.js';
 import { IDLE_INIT, CFS_PERIOD_US } from './oci.js';
@@ -151,6 +151,9 @@ export class EngineBackend implements Backend {
         // The engine makes the parent in every hierarchy it finds (devices, name=systemd, the empty v2 of a hybrid
         // host), which CgroupHandle does not manage: remove those too, children first, once they are empty.
         await removeEverywhere(parent.relPath);
+        // parent.destroy() tried the shared `isobench` parents while those hierarchies still held this
+        // instance's folder: try again now that they are gone (rmdir spares a parent another run uses).
+        await removeEmptyParents().catch(() => undefined);
       }),
     );
     try {

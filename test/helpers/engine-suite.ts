@@ -98,6 +98,12 @@ export function engineSuite(o: {
     expect(left.stdout).not.toMatch(/sleep 30$/m);
     await inst.stop();
     for (const h of await fs.readdir('/sys/fs/cgroup')) expect(await pathGone(`/sys/fs/cgroup/${h}/isobench/${inst.name}`)).toBe(true);
+    // Nor an empty shared `isobench` parent in a hierarchy only the engine uses (devices, name=systemd, the
+    // hybrid v2): one that still has a child belongs to something else alive and is left alone.
+    for (const h of await fs.readdir('/sys/fs/cgroup')) {
+      const kids = await fs.readdir(`/sys/fs/cgroup/${h}/isobench`, { withFileTypes: true }).catch(() => null);
+      if (kids) expect(kids.some((k) => k.isDirectory()), `/sys/fs/cgroup/${h}/isobench left empty`).toBe(true);
+    }
   }, 60_000);
 
   return { backend: () => backend };
