@@ -23,7 +23,7 @@ import path from 'node:path';
 import { IsobenchError, errorMessage } from '../errors.js';
 import { CgroupHandle, CGROUP_PARENT, removeEmptyParents } from '../host/cgroup.js';
 import type { VethAttachment } from '../net/bench.js';
-import { run, type RunResult } from '../util/proc.js';
+import { abortError, run, throwIfAborted, type RunResult } from '../util/proc.js';
 import { IDLE_INIT, CFS_PERIOD_US } from './oci.js';
 import { PAYLOAD_READY_MARKER, PayloadSignal } from './payload-signal.js';
 import { processMemory, instanceFootprint } from './proc-memory.js';
@@ -77,7 +77,7 @@ export class EngineBackend implements Backend {
     this.label = `container:${driver.engine}`;
   }
 
-  client(args: string[], timeoutMs = 60_000, extra: { outputFile?: string } = {}): Promise<RunResult> {
+  client(args: string[], timeoutMs = 60_000, extra: { outputFile?: string; signal?: AbortSignal } = {}): Promise<RunResult> {
     return run([...this.driver.cli(), ...args], { timeoutMs, env: this.driver.env(), ...extra });
   }
 
@@ -286,10 +286,12 @@ class EngineInstance implements Instance {
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     if (this.stopping) throw new IsobenchError('RUN_FAILED', `${this.name} is stopped`);
     if (argv.length === 0) throw new Error('exec(): empty argv');
+    throwIfAborted(opts.signal);
     const oomBefore = await this.cgroup.oomKills();
-    const r = await this.backend.client(['exec', this.name, ...argv], opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS);
-    // A killed client leaves the exec'd process running: kill everything in the container but its init.
-    if (r.timedOut) for (const p of await this.cgroup.pids()) if (p !== this.initPid) tryKill(p);
+    const r = await this.backend.client(['exec', this.name, ...argv], opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS, opts.signal ? { signal: opts.signal } : {});
+    // A killed (timed-out or cancelled) client leaves the exec'd process running: kill everything in the container but its init.
+    if (r.timedOut || r.canceled) for (const p of await this.cgroup.pids()) if (p !== this.initPid) tryKill(p);
+    if (r.canceled) throw abortError(opts.signal);
     const oomKilled = (await this.cgroup.oomKills()) > oomBefore && r.code !== 0;
     return { code: r.code, stdout: r.stdout, stderr: r.stderr, wallMs: r.wallMs, timedOut: r.timedOut, ...(oomKilled ? { oomKilled } : {}) };
   }

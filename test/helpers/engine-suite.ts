@@ -9,6 +9,7 @@ import { EngineBackend, type EngineDriver } from '../../src/backends/engine.js';
 import type { Instance, InstanceSpec } from '../../src/backends/types.js';
 import { CgroupHandle } from '../../src/host/cgroup.js';
 import { makeTestContext, type TestContext } from './context.js';
+import { isAbortError } from '../../src/util/proc.js';
 
 export function engineSuite(o: {
   engine: string;
@@ -96,6 +97,14 @@ export function engineSuite(o: {
     expect(left.code).toBe(0);
     expect(left.stdout).toMatch(/sleep 3600/); // the idle init's, so ps does list processes
     expect(left.stdout).not.toMatch(/sleep 30$/m);
+    // Cancelled (a workload timeout or Ctrl-C): the exec ends at once and its process is gone too.
+    const ac = new AbortController();
+    setTimeout(() => ac.abort('test'), 800);
+    const t0 = performance.now();
+    const e = await inst.exec(['/bin/sleep', '31'], { timeoutMs: 60_000, signal: ac.signal }).catch((x: unknown) => x);
+    expect(isAbortError(e)).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect((await inst.exec(['/bin/ps', '-o', 'args'])).stdout).not.toMatch(/sleep 31$/m);
     await inst.stop();
     for (const h of await fs.readdir('/sys/fs/cgroup')) expect(await pathGone(`/sys/fs/cgroup/${h}/isobench/${inst.name}`)).toBe(true);
     // Nor an empty shared `isobench` parent in a hierarchy only the engine uses (devices, name=systemd, the
