@@ -157,6 +157,7 @@ table.capacity td,table.capacity th{padding:8px 10px}
 .isolation table.extra{margin:6px 0 12px}
 .isolation table.extra td:nth-child(2),.isolation table.extra td:first-child{white-space:nowrap}
 .isolation table.extra caption{text-align:left;font-weight:600;font-size:13px;padding:4px 0}
+.isolation table.extra th{white-space:normal;vertical-align:bottom}
 .isolation p.skipped{color:var(--muted);font-size:12px;margin:4px 0}
 @media print{.chart{break-inside:avoid}body{background:#fff}}
 `;
