@@ -16,7 +16,7 @@ import { run } from '../util/proc.js';
 import { listNetns, deleteNetns, NETNS_PREFIX } from '../net/bench.js';
 import { allProviders } from '../backends/providers/index.js';
 import { CgroupHandle, CGROUP_PARENT, type CgroupLayout } from './cgroup.js';
-import { STATE_ROOT, listStates, liveHeldSettings, nameHasShortId, restoreHostSetting, type RunStateData } from '../runner/state.js';
+import { STATE_ROOT, TAKEOVER_PREFIX, listStates, liveHeldSettings, nameHasShortId, restoreHostSetting, type RunStateData } from '../runner/state.js';
 
 export interface Leftover {
   kind: 'netns' | 'cgroup' | 'container' | 'process' | 'mount' | 'loop' | 'tempdir';
@@ -84,8 +84,11 @@ export async function scanLeftovers(layout: CgroupLayout, opts: ScanOptions = {}
     if (dev && back && /\/isobench-[^/]*/.test(back))
       out.push({ kind: 'loop', name: `${dev} (${back})`, remove: async () => void (await run(['losetup', '--detach', dev], { timeoutMs: 30_000 })) });
   }
-  for (const id of await fs.readdir(RUNTIME_STATE_ROOT).catch(() => [] as string[]))
+  for (const id of await fs.readdir(RUNTIME_STATE_ROOT).catch(() => [] as string[])) {
+    // A takeover mutex is held for milliseconds: only one a dead claimant left (older than 10 s) is a leftover.
+    if (id.startsWith(TAKEOVER_PREFIX) && Date.now() - ((await fs.stat(path.join(RUNTIME_STATE_ROOT, id)).catch(() => undefined))?.mtimeMs ?? 0) < 10_000) continue;
     out.push({ kind: 'tempdir', name: path.join(RUNTIME_STATE_ROOT, id), remove: () => fs.rm(path.join(RUNTIME_STATE_ROOT, id), { recursive: true, force: true }) });
+  }
   for (const d of await fs.readdir(os.tmpdir()).catch(() => [] as string[]))
     if (d.startsWith('isobench-')) out.push({ kind: 'tempdir', name: path.join(os.tmpdir(), d), remove: () => fs.rm(path.join(os.tmpdir(), d), { recursive: true, force: true }) });
   // Mounts before directories, processes before cgroups; a run's state directory goes last.

@@ -18,6 +18,8 @@ import { IsobenchError } from '../errors.js';
 /** OCI runtimes keep per-run state under /run/isobench/<short-id>/<runtime>/ (an isobench-owned root). */
 export const STATE_ROOT = process.env.ISOBENCH_STATE_ROOT ?? '/run/isobench';
 export const STATE_FILE = 'state.json';
+/** Name prefix of the mutex held while a dead run's lock is taken over (see underTakeoverMutex). */
+export const TAKEOVER_PREFIX = '.takeover-';
 
 export interface Owner {
   pid: number;
@@ -106,6 +108,7 @@ export async function readState(shortId: string): Promise<RunStateData | undefin
 export async function listStates(): Promise<Array<{ shortId: string; state: RunStateData | undefined; alive: boolean }>> {
   const out: Array<{ shortId: string; state: RunStateData | undefined; alive: boolean }> = [];
   for (const id of await fs.readdir(STATE_ROOT).catch(() => [] as string[])) {
+    if (id.startsWith(TAKEOVER_PREFIX)) continue; // a takeover mutex, not a run
     const state = await readState(id);
     // A directory without a state file yet may be a run between mkdir and its first write: treat as live for a moment.
     let alive = state ? ownerAlive(state.owner) && state.owner.pid !== process.pid : false;
@@ -116,6 +119,29 @@ export async function listStates(): Promise<Array<{ shortId: string; state: RunS
     out.push({ shortId: id, state, alive });
   }
   return out;
+}
+
+/**
+ * Run `fn` holding `<STATE_ROOT>/.takeover-<shortId>` (an atomic mkdir). A
+ * second claimant meanwhile is refused rather than queued: the first one is
+ * about to hold the run. A mutex left by a claimant that died inside the
+ * (milliseconds long) takeover is stale after 10 s and removed.
+ */
+async function underTakeoverMutex<T>(shortId: string, runId: string, fn: () => Promise<T>): Promise<T> {
+  const mutex = path.join(STATE_ROOT, `${TAKEOVER_PREFIX}${shortId}`);
+  try {
+    await fs.mkdir(mutex, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const st = await fs.stat(mutex).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > 10_000) await fs.rmdir(mutex).catch(() => undefined);
+    throw new IsobenchError('BAD_ARGS', `run ${runId} was just claimed by another process (lock ${path.join(STATE_ROOT, shortId)}); try again in a moment`);
+  }
+  try {
+    return await fn();
+  } finally {
+    await fs.rmdir(mutex).catch(() => undefined);
+  }
 }
 
 /**
@@ -206,32 +232,30 @@ export class RunState {
           throw new IsobenchError('BAD_ARGS', `run ${runId} is being started by another process (lock ${dir}); try again in a moment`);
         }
       }
-      // Owner dead: move its state aside atomically (one claimant wins the rename), keep it for the caller.
-      const aside = `${dir}.dead-${process.pid}-${randomBytes(3).toString('hex')}`;
-      try {
+      // Owner dead: take its lock over under a short mutex, so one claimant moves the dead lock
+      // aside and none ever moves a live one (a newer claimant's lock, mid-write, would lose its files).
+      const outcome = await underTakeoverMutex(shortId, runId, async () => {
+        const again = await readState(shortId);
+        const st = await fs.stat(dir).catch(() => undefined);
+        if (!st) return 'retry' as const; // gone meanwhile: the mkdir above decides
+        if (again && ownerAlive(again.owner)) throw new IsobenchError('BAD_ARGS', `run ${again.runId} is in use by pid ${again.owner.pid} (lock ${dir}); wait for it to end, or stop that process first`);
+        if (!again && Date.now() - st.mtimeMs < 30_000) throw new IsobenchError('BAD_ARGS', `run ${runId} is being started by another process (lock ${dir}); try again in a moment`);
+        const aside = path.join(STATE_ROOT, `.dead-${shortId}-${process.pid}-${randomBytes(3).toString('hex')}`);
         await fs.rename(dir, aside);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // another claimant won: its mkdir decides
-        throw e;
-      }
-      // What we moved may be a newer claimant's lock (taken between our read and the rename): give it back.
-      const moved = await readState(path.basename(aside));
-      const movedFresh = !moved && Date.now() - ((await fs.stat(aside).catch(() => undefined))?.mtimeMs ?? 0) < 30_000;
-      if ((moved && ownerAlive(moved.owner)) || movedFresh) {
-        await fs.rename(aside, dir).catch(() => undefined);
-        throw new IsobenchError('BAD_ARGS', `run ${runId} was just claimed by another process (lock ${dir}); try again in a moment`);
-      }
-      try {
-        await fs.mkdir(dir, { mode: 0o700 });
-      } catch (e) {
-        // A newcomer's mkdir got in between: it holds the lock now. The dead state stays aside for doctor --cleanup.
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new IsobenchError('BAD_ARGS', `run ${runId} was just claimed by another process (lock ${dir}); try again in a moment`);
-        throw e;
-      }
-      predecessor = held;
-      // The dead run's runtime roots (runc state) come back under the run's directory for their removal.
-      for (const f of await fs.readdir(aside).catch(() => [] as string[])) if (f !== STATE_FILE && f !== 'owner.pid') await fs.rename(path.join(aside, f), path.join(dir, f)).catch(() => undefined);
-      await fs.rm(aside, { recursive: true, force: true });
+        try {
+          await fs.mkdir(dir, { mode: 0o700 });
+        } catch (e) {
+          // A newcomer's plain mkdir got in between: it holds the lock now. The dead state stays aside for doctor --cleanup.
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new IsobenchError('BAD_ARGS', `run ${runId} was just claimed by another process (lock ${dir}); try again in a moment`);
+          throw e;
+        }
+        predecessor = again;
+        // The dead run's runtime roots (runc state) come back under the run's directory for their removal.
+        for (const f of await fs.readdir(aside).catch(() => [] as string[])) if (f !== STATE_FILE && f !== 'owner.pid') await fs.rename(path.join(aside, f), path.join(dir, f)).catch(() => undefined);
+        await fs.rm(aside, { recursive: true, force: true });
+        return 'done' as const;
+      });
+      if (outcome === 'retry') continue;
       break;
     }
     const state = new RunState(dir, { runId, shortId, owner: selfOwner(), claims: claimsFor(shortId), resources: [], hostSettings: predecessor?.hostSettings ?? [] });

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -99,18 +99,23 @@ describe('the run lock', () => {
 });
 
 describe('racing claimants', () => {
-  it('of a dead holder: exactly one gets the lock, the others are refused', async () => {
-    const dead = sleeper();
-    const st = state.procStartTime(dead.pid)!;
-    await dead.kill();
+  // Staggered arrivals over many rounds: a claimant that reads the dead state late must never move
+  // the winner's fresh lock (with its half-written state file) aside. One round almost never hits it.
+  it('of a dead holder: exactly one gets the lock, the others are refused, round after round', async () => {
     const dir = path.join(state.STATE_ROOT, 'ffffff');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, state.STATE_FILE), JSON.stringify({ runId: 'run-f', shortId: 'ffffff', owner: { pid: dead.pid, startTime: st }, claims: [], resources: [], hostSettings: [] }));
-    const results = await Promise.allSettled([1, 2, 3, 4, 5].map(() => state.RunState.claim('run-f', 'ffffff')));
-    const won = results.filter((r) => r.status === 'fulfilled');
-    expect(won).toHaveLength(1);
-    for (const r of results) if (r.status === 'rejected') expect(String(r.reason)).toMatch(/in use by pid|just claimed by another process|being started by another process/);
-    if (won[0]?.status === 'fulfilled') await won[0].value.state.release();
+    for (let round = 0; round < 40; round++) {
+      const dead = sleeper();
+      const st = state.procStartTime(dead.pid)!;
+      await dead.kill();
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, state.STATE_FILE), JSON.stringify({ runId: 'run-f', shortId: 'ffffff', owner: { pid: dead.pid, startTime: st }, claims: [], resources: [], hostSettings: [] }));
+      const results = await Promise.allSettled([0, 1, 2, 0, 1, 2].map((ms) => new Promise((r) => setTimeout(r, ms)).then(() => state.RunState.claim('run-f', 'ffffff'))));
+      const won = results.filter((r) => r.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(String(r.reason)).toMatch(/in use by pid|just claimed by another process|being started by another process/);
+      if (won[0]?.status === 'fulfilled') await won[0].value.state.release();
+    }
+    expect(readdirSync(state.STATE_ROOT).filter((f) => f.startsWith(state.TAKEOVER_PREFIX))).toEqual([]);
   });
 });
 
