@@ -14,7 +14,7 @@
  * Both are judged with the run's equivalence verdicts (equivalence.ts); the
  * cost is + when B is worse.
  */
-import { differenceEstimate, logRatioEstimate } from './index.js';
+import { differenceEstimate, logRatioEstimate } from './estimate.js';
 import { guardOutliers, judge, type CompareMode, type Judged } from './equivalence.js';
 
 export interface ChangeEstimate extends Judged {

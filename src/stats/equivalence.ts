@@ -19,7 +19,7 @@
  * a two-sided 5% test finds with 80% power, (t_0.975 + t_0.80) x SE.
  */
 import type { Verdict } from '../results/types.js';
-import { ciOf, tCritical, tQuantileOf, welch, logRatioEstimate, differenceEstimate, type Estimate } from './index.js';
+import { ciOf, tCritical, tQuantileOf, welch, logRatioEstimate, differenceEstimate, type Estimate } from './estimate.js';
 import { outlierIndices } from './outliers.js';
 
 export type CompareMode = 'ratio' | 'absolute';
