@@ -37,7 +37,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { instanceFootprint } from './proc-memory.js';
-import { RUNTIME_STATE_ROOT } from '../host/leftovers.js';
+import { RUNTIME_STATE_ROOT } from '../host/ownership.js';
 import { IsobenchError, errorMessage } from '../errors.js';
 import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import { netnsPath, type VethAttachment } from '../net/bench.js';

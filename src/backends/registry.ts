@@ -11,7 +11,7 @@
 import type { z } from 'zod';
 import type { Backend, BackendContext, BackendKind } from './types.js';
 import type { HostFacts } from '../host/facts.js';
-import type { Leftover } from '../host/leftovers.js';
+import type { Leftover } from '../host/ownership.js';
 
 /** A doctor check line (same shape as host/doctor.ts's Check). */
 export interface ProviderCheck {

@@ -1,12 +1,10 @@
 /**
  * `isobench doctor`: what this host can run, and for every missing piece the fix.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { hostFacts, type HostFacts } from './facts.js';
 import { allProviders } from '../backends/providers/index.js';
 import { toolVersions, TOOLS } from './versions.js';
-import { cacheDir } from '../images/rootfs.js';
 import { renderSelfCheck, type VmSelfCheck } from '../backends/vm-selfcheck.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -24,13 +22,6 @@ export interface DoctorReport {
   vm?: Record<string, unknown>;
   /** `doctor --vm`: the VM self-check (guest vs host), as a run records it per VM backend. */
   vmSelfCheck?: Record<string, unknown>;
-}
-
-export function guestKernelDir(): string | null {
-  const pointer = path.join(cacheDir(), 'kernel', 'current');
-  if (!existsSync(pointer)) return null;
-  const dir = readFileSync(pointer, 'utf8').trim();
-  return existsSync(path.join(dir, 'boot')) ? dir : null;
 }
 
 /** Host-wide checks; each backend provider adds its own (providerChecks). */
@@ -123,7 +114,7 @@ export async function runVmSelfCheckForDoctor(report: DoctorReport): Promise<voi
   const { ensureWorkloadImage } = await import('../images/rootfs.js');
   const { VmBackend } = await import('../backends/vm.js');
   const { runVmSelfCheck } = await import('../backends/vm-selfcheck-run.js');
-  const { RUNTIME_STATE_ROOT, OWNER_FILE } = await import('./leftovers.js');
+  const { RUNTIME_STATE_ROOT, OWNER_FILE } = await import('./ownership.js');
   const shortId = `d${randomBytes(3).toString('hex')}`;
   const cleanup = new CleanupRegistry();
   const check = (status: CheckStatus, detail: string, fix?: string): void => {

@@ -16,23 +16,10 @@ import { run } from '../util/proc.js';
 import { listNetns, deleteNetns, NETNS_PREFIX } from '../net/bench.js';
 import { allProviders } from '../backends/providers/index.js';
 import { CgroupHandle, CGROUP_PARENT, type CgroupLayout } from './cgroup.js';
-import { STATE_ROOT, TAKEOVER_PREFIX, listStates, liveHeldSettings, nameHasShortId, restoreHostSetting, type RunStateData } from '../runner/state.js';
+import { RUNTIME_STATE_ROOT, type Leftover } from './ownership.js';
+import { TAKEOVER_PREFIX, listStates, liveHeldSettings, nameHasShortId, restoreHostSetting, type RunStateData } from '../runner/state.js';
 
-export interface Leftover {
-  kind: 'netns' | 'cgroup' | 'container' | 'process' | 'mount' | 'loop' | 'tempdir';
-  name: string;
-  remove: () => Promise<void>;
-}
-
-/** OCI runtimes keep per-run state under /run/isobench/<short-id>/<runtime>/ (an isobench-owned root). */
-export const RUNTIME_STATE_ROOT = STATE_ROOT;
-
-/**
- * A process that is not a run (e.g. doctor's VM self-check) may mark its short
- * id live with just its pid in this file; runner/state.ts reads it when there
- * is no state.json (no start time: a recycled pid counts as live).
- */
-export const OWNER_FILE = 'owner.pid';
+export { type Leftover, RUNTIME_STATE_ROOT, OWNER_FILE } from './ownership.js';
 
 export interface LeftoverScan {
   /** Resources of dead (or unknown) owners, in removal order. */

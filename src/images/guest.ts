@@ -36,7 +36,7 @@
  * the start-up benchmark and the accelerator calibration compare against.
  */
 import { createHash } from 'node:crypto';
-import { promises as fs, createReadStream, existsSync } from 'node:fs';
+import { promises as fs, createReadStream, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { cacheDir } from './rootfs.js';
 import { run, runOk } from '../util/proc.js';
@@ -109,6 +109,14 @@ export interface GuestInitramfsOptions {
   cacheRoot?: string;
   /** busybox-static binary to pack. */
   busybox?: string;
+}
+
+/** The kernel setup.sh unpacked, or null when there is none (doctor's and the VM provider's check: no throw). */
+export function guestKernelDir(): string | null {
+  const pointer = path.join(cacheDir(), 'kernel', 'current');
+  if (!existsSync(pointer)) return null;
+  const dir = readFileSync(pointer, 'utf8').trim();
+  return existsSync(path.join(dir, 'boot')) ? dir : null;
 }
 
 /** The kernel setup.sh unpacked (cacheDir()/kernel/current). */

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { registerProvider } from '../registry.js';
 import { STATE_ROOT } from '../../runner/state.js';
 import { run } from '../../util/proc.js';
-import type { Leftover } from '../../host/leftovers.js';
+import type { Leftover } from '../../host/ownership.js';
 
 const objectSchema = z.object({ kind: z.literal('podman') }).strict();
 

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import { z } from 'zod';
 import { registerProvider, type ProviderCheck } from '../registry.js';
 import { vmHostWarnings } from '../../host/facts.js';
-import type { Leftover } from '../../host/leftovers.js';
+import type { Leftover } from '../../host/ownership.js';
 
 /** Host memory a VM costs beyond its guest RAM (QEMU itself), from measurements here (~210 MiB RSS for 256 MiB). */
 const VM_HOST_OVERHEAD_MIB = 256;
@@ -38,7 +38,7 @@ registerProvider({
     'qemu-ga': { argv: ['qemu-ga', '--version'], pattern: /Agent (\S+)/, pkg: 'qemu-guest-agent' },
   },
   async doctor(host, versions, opts) {
-    const { guestKernelDir } = await import('../../host/doctor.js');
+    const { guestKernelDir } = await import('../../images/guest.js');
     const checks: ProviderCheck[] = [];
     const kernelDir = guestKernelDir();
     checks.push(

@@ -1,0 +1,24 @@
+/**
+ * What a leftover is and where runs mark what they own: the types and paths
+ * the backend providers (their own leftover sweeps) and the host sweep
+ * (leftovers.ts) share. Kept apart from leftovers.ts, which reads every
+ * provider, so a provider can name them without importing the sweep (that
+ * was an import cycle).
+ */
+import { STATE_ROOT } from '../runner/state.js';
+
+export interface Leftover {
+  kind: 'netns' | 'cgroup' | 'container' | 'process' | 'mount' | 'loop' | 'tempdir';
+  name: string;
+  remove: () => Promise<void>;
+}
+
+/** OCI runtimes keep per-run state under /run/isobench/<short-id>/<runtime>/ (an isobench-owned root). */
+export const RUNTIME_STATE_ROOT = STATE_ROOT;
+
+/**
+ * A process that is not a run (e.g. doctor's VM self-check) may mark its short
+ * id live with just its pid in this file; runner/state.ts reads it when there
+ * is no state.json (no start time: a recycled pid counts as live).
+ */
+export const OWNER_FILE = 'owner.pid';
