@@ -11,47 +11,15 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { hostSettingGuard } from './settings.js';
+import { V1_CONTROLLERS, type CgroupController, type CgroupLayout } from './cgroup-layout.js';
+import { CGROUP_PARENT, killAll, parseKeyValues, procsOf, readText, removeCgroupDir, removeEmptyParents, writeText } from './cgroup-fs.js';
+import * as io from './cgroup-io.js';
+import type { IoCounters, IoThrottle } from './cgroup-io.js';
 
-export type CgroupController = 'cpu' | 'cpuacct' | 'cpuset' | 'memory' | 'pids' | 'blkio' | 'freezer';
-const V1_CONTROLLERS: CgroupController[] = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'blkio', 'freezer'];
-
-export type CgroupLayout =
-  | { version: 1; hybrid: boolean; mounts: Partial<Record<CgroupController, string>> }
-  | { version: 2; root: string; controllers: string[] };
-
-/** Parse /proc/self/mountinfo. Hybrid hosts (v1 controllers + empty v2) count as v1. */
-export function parseCgroupLayout(mountinfo: string, v2Controllers: (root: string) => string[] = () => []): CgroupLayout {
-  const v1: Partial<Record<CgroupController, string>> = {};
-  let v2Root: string | undefined;
-  for (const line of mountinfo.split('\n')) {
-    const parts = line.split(' ');
-    const sep = parts.indexOf('-');
-    if (sep < 0) continue;
-    const mountPoint = parts[4];
-    const fstype = parts[sep + 1];
-    const superOpts = (parts[sep + 3] ?? '').split(',');
-    if (!mountPoint) continue;
-    if (fstype === 'cgroup2') v2Root ??= mountPoint;
-    if (fstype === 'cgroup') {
-      for (const c of V1_CONTROLLERS) if (superOpts.includes(c)) v1[c] ??= mountPoint;
-    }
-  }
-  if (Object.keys(v1).length > 0) return { version: 1, hybrid: v2Root !== undefined, mounts: v1 };
-  if (v2Root) return { version: 2, root: v2Root, controllers: v2Controllers(v2Root) };
-  throw new Error('no cgroup filesystem is mounted (looked in /proc/self/mountinfo)');
-}
-
-export async function detectCgroupLayout(): Promise<CgroupLayout> {
-  const mountinfo = await fs.readFile('/proc/self/mountinfo', 'utf8');
-  const { readFileSync } = await import('node:fs');
-  return parseCgroupLayout(mountinfo, (root) => {
-    try {
-      return readFileSync(path.join(root, 'cgroup.controllers'), 'utf8').trim().split(/\s+/).filter(Boolean);
-    } catch {
-      return [];
-    }
-  });
-}
+// The layout, file helpers and I/O control live in cgroup-*.ts; most importers use this path.
+export { parseCgroupLayout, detectCgroupLayout, type CgroupController, type CgroupLayout } from './cgroup-layout.js';
+export { CGROUP_PARENT, removeEmptyParents } from './cgroup-fs.js';
+export { chooseIoMechanism, parseBlkioV1, parseIoStatV2, parseIoWeight, type IoCounters, type IoThrottle } from './cgroup-io.js';
 
 export interface CgroupLimits {
   cpus?: number[];
@@ -94,27 +62,6 @@ export function parseCpuList(text: string): number[] {
     for (let i = lo; i <= hi; i++) out.push(i);
   }
   return out;
-}
-
-async function readText(file: string): Promise<string | undefined> {
-  try {
-    return (await fs.readFile(file, 'utf8')).trim();
-  } catch {
-    return undefined;
-  }
-}
-
-async function writeText(file: string, value: string): Promise<void> {
-  await fs.writeFile(file, value);
-}
-
-function parseKeyValues(text: string | undefined): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const line of (text ?? '').split('\n')) {
-    const [k, v] = line.trim().split(/\s+/);
-    if (k && v !== undefined && /^-?\d+$/.test(v)) m.set(k, Number(v));
-  }
-  return m;
 }
 
 /** A cgroup at `relPath` (e.g. "isobench/run1-native-0") in whichever hierarchy the host has. */
@@ -321,120 +268,41 @@ export class CgroupHandle {
     return ns ? Number(ns) / 1e9 : 0;
   }
 
-  /**
-   * Hard I/O caps on one block device ("major:minor"): v1 `blkio.throttle.*_device`,
-   * v2 `io.max`. A value of 0 (or undefined) removes that cap, so clearIoThrottle()
-   * restores the default. Throttling sees the I/O a cgroup issues to the device
-   * (O_DIRECT I/O; on v1 not buffered writeback).
-   */
-  async setIoThrottle(t: IoThrottle): Promise<void> {
-    if (!/^\d+:\d+$/.test(t.device)) throw new Error(`bad block device ${JSON.stringify(t.device)}: expected major:minor`);
-    const n = (v: number | undefined): number => (v === undefined || !Number.isFinite(v) || v <= 0 ? 0 : Math.round(v));
-    if (this.layout.version === 2) {
-      const dir = path.join(this.layout.root, this.relPath);
-      const v = (x: number | undefined): string => (n(x) === 0 ? 'max' : String(n(x)));
-      await writeText(path.join(dir, 'io.max'), `${t.device} riops=${v(t.readIops)} wiops=${v(t.writeIops)} rbps=${v(t.readBps)} wbps=${v(t.writeBps)}`);
-      return;
-    }
-    const dir = this.dir('blkio');
-    if (!dir) throw new Error('the blkio controller is not mounted: no I/O throttling on this host');
-    const files: Array<[string, number | undefined]> = [
-      ['blkio.throttle.read_iops_device', t.readIops],
-      ['blkio.throttle.write_iops_device', t.writeIops],
-      ['blkio.throttle.read_bps_device', t.readBps],
-      ['blkio.throttle.write_bps_device', t.writeBps],
-    ];
-    for (const [f, v] of files) await writeText(path.join(dir, f), `${t.device} ${n(v)}`);
+  // Block I/O (caps, weights, counters): cgroup-io.ts.
+
+  /** Hard I/O caps on one block device ("major:minor"); 0 or undefined removes a cap. */
+  setIoThrottle(t: IoThrottle): Promise<void> {
+    return io.setIoThrottle(this, t);
   }
 
   /** Remove every cap setIoThrottle() put on the device. */
   clearIoThrottle(device: string): Promise<void> {
-    return this.setIoThrottle({ device });
+    return io.clearIoThrottle(this, device);
   }
 
   /** Caps currently set on each device (only devices with a cap appear). */
-  async readIoThrottle(): Promise<IoThrottle[]> {
-    const by = new Map<string, IoThrottle>();
-    const get = (d: string): IoThrottle => by.get(d) ?? (by.set(d, { device: d }).get(d) as IoThrottle);
-    if (this.layout.version === 2) {
-      const text = await readText(path.join(this.layout.root, this.relPath, 'io.max'));
-      for (const line of (text ?? '').split('\n')) {
-        const [dev, ...kv] = line.trim().split(/\s+/);
-        if (!dev || !/^\d+:\d+$/.test(dev)) continue;
-        for (const item of kv) {
-          const [k, v] = item.split('=');
-          if (!v || v === 'max') continue;
-          const key = ({ riops: 'readIops', wiops: 'writeIops', rbps: 'readBps', wbps: 'writeBps' } as const)[k as 'riops'];
-          if (key) get(dev)[key] = Number(v);
-        }
-      }
-      return [...by.values()];
-    }
-    const dir = this.dir('blkio');
-    if (!dir) return [];
-    const files = [
-      ['blkio.throttle.read_iops_device', 'readIops'],
-      ['blkio.throttle.write_iops_device', 'writeIops'],
-      ['blkio.throttle.read_bps_device', 'readBps'],
-      ['blkio.throttle.write_bps_device', 'writeBps'],
-    ] as const;
-    for (const [f, key] of files) {
-      for (const line of ((await readText(path.join(dir, f))) ?? '').split('\n')) {
-        const [dev, v] = line.trim().split(/\s+/);
-        if (dev && v && /^\d+:\d+$/.test(dev) && Number(v) > 0) get(dev)[key] = Number(v);
-      }
-    }
-    return [...by.values()];
+  readIoThrottle(): Promise<IoThrottle[]> {
+    return io.readIoThrottle(this);
   }
 
-  /**
-   * I/O this cgroup issued per block device ("major:minor"), cumulative: v1
-   * `blkio.throttle.io_serviced` + `io_service_bytes`, v2 `io.stat`.
-   */
-  async ioStats(): Promise<Map<string, IoCounters>> {
-    if (this.layout.version === 2) return parseIoStatV2((await readText(path.join(this.layout.root, this.relPath, 'io.stat'))) ?? '');
-    const dir = this.dir('blkio');
-    if (!dir) return new Map();
-    return parseBlkioV1((await readText(path.join(dir, 'blkio.throttle.io_serviced'))) ?? '', (await readText(path.join(dir, 'blkio.throttle.io_service_bytes'))) ?? '');
+  /** I/O this cgroup issued per block device ("major:minor"), cumulative. */
+  ioStats(): Promise<Map<string, IoCounters>> {
+    return io.ioStats(this);
   }
 
-  /**
-   * Set a proportional I/O weight and return the file written: v1 `blkio.bfq.weight`
-   * (1..1000, bfq); v2 `io.bfq.weight` (1..1000) when bfq's file exists, else
-   * `io.weight` (1..10000, io.cost).
-   */
-  async setIoWeight(weight: number): Promise<string> {
-    const bfq = String(Math.max(1, Math.min(1000, Math.round(weight))));
-    if (this.layout.version === 2) {
-      const dir = path.join(this.layout.root, this.relPath);
-      if ((await readText(path.join(dir, 'io.bfq.weight'))) !== undefined) {
-        await writeText(path.join(dir, 'io.bfq.weight'), bfq);
-        return 'io.bfq.weight';
-      }
-      await writeText(path.join(dir, 'io.weight'), `default ${Math.max(1, Math.min(10_000, Math.round(weight)))}`);
-      return 'io.weight';
-    }
-    const dir = this.dir('blkio');
-    if (!dir) throw new Error('the blkio controller is not mounted');
-    await writeText(path.join(dir, 'blkio.bfq.weight'), bfq);
-    return 'blkio.bfq.weight';
+  /** Set a proportional I/O weight and return the file written. */
+  setIoWeight(weight: number): Promise<string> {
+    return io.setIoWeight(this, weight);
   }
 
   /** The default proportional I/O weight as read back (bfq's file first), or undefined. */
-  async readIoWeight(): Promise<number | undefined> {
-    const files = this.layout.version === 2 ? [path.join(this.layout.root, this.relPath, 'io.bfq.weight'), path.join(this.layout.root, this.relPath, 'io.weight')] : [path.join(this.dir('blkio') ?? '/nonexistent', 'blkio.bfq.weight')];
-    for (const f of files) {
-      const t = await readText(f);
-      if (t !== undefined) return parseIoWeight(t);
-    }
-    return undefined;
+  readIoWeight(): Promise<number | undefined> {
+    return io.readIoWeight(this);
   }
 
   /** Whether a weight file exists for this cgroup (it takes effect only with BFQ or io.cost: see chooseIoMechanism). */
-  async ioWeightFileExists(): Promise<boolean> {
-    const files = this.layout.version === 2 ? [path.join(this.layout.root, this.relPath, 'io.bfq.weight'), path.join(this.layout.root, this.relPath, 'io.weight')] : [path.join(this.dir('blkio') ?? '/nonexistent', 'blkio.bfq.weight')];
-    for (const f of files) if ((await readText(f)) !== undefined) return true;
-    return false;
+  ioWeightFileExists(): Promise<boolean> {
+    return io.ioWeightFileExists(this);
   }
 
   /** Pids of every process in the cgroup (any hierarchy; v1 ones agree). */
@@ -476,162 +344,10 @@ export class CgroupHandle {
   }
 }
 
-async function procsOf(dir: string): Promise<number[]> {
-  const text = await readText(path.join(dir, 'cgroup.procs'));
-  return (text ?? '').split('\n').filter(Boolean).map(Number);
-}
-
-async function killAll(dir: string): Promise<void> {
-  let entries: import('node:fs').Dirent[] = [];
-  try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const e of entries) if (e.isDirectory()) await killAll(path.join(dir, e.name));
-  for (const pid of await procsOf(dir)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
-/** Remove a cgroup directory tree; returns an error text instead of throwing. */
-async function removeCgroupDir(dir: string): Promise<string | undefined> {
-  let entries: import('node:fs').Dirent[];
-  try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
-  } catch {
-    return undefined; // gone
-  }
-  for (const e of entries) {
-    if (!e.isDirectory()) continue;
-    const err = await removeCgroupDir(path.join(dir, e.name));
-    if (err) return err;
-  }
-  try {
-    await fs.rmdir(dir);
-    return undefined;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? undefined : `${code ?? String(e)} (${(await procsOf(dir)).length} task(s) left)`;
-  }
-}
-
 export function weightToShares(weight: number): number {
   return Math.max(2, Math.round((weight * 1024) / 100));
 }
 
 export function sharesToWeight(shares: number): number {
   return Math.round((shares * 100) / 1024);
-}
-
-/** The parent cgroup all isobench cgroups live under. */
-export const CGROUP_PARENT = 'isobench';
-
-/**
- * Remove the `isobench` parent from every hierarchy where it has no child
- * left (OCI runtimes also create it in hierarchies isobench itself does not
- * use: devices, name=systemd, unified). Never kills anything: the kernel
- * refuses rmdir of a cgroup that still has children or tasks, so a live run's
- * parent survives. Returns the directories removed.
- */
-export async function removeEmptyParents(cgroupRoot = '/sys/fs/cgroup'): Promise<string[]> {
-  const removed: string[] = [];
-  const candidates = [path.join(cgroupRoot, CGROUP_PARENT)];
-  for (const h of await fs.readdir(cgroupRoot).catch(() => [] as string[])) candidates.push(path.join(cgroupRoot, h, CGROUP_PARENT));
-  for (const dir of candidates) {
-    const kids = await fs.readdir(dir, { withFileTypes: true }).catch(() => undefined);
-    if (!kids || kids.some((k) => k.isDirectory())) continue;
-    try {
-      await fs.rmdir(dir);
-      removed.push(dir);
-    } catch {
-      /* busy: a run created a child meanwhile, or tasks remain; not ours to force */
-    }
-  }
-  return removed;
-}
-
-export interface IoThrottle {
-  /** Block device as "major:minor" (the whole disk, not a partition). */
-  device: string;
-  readIops?: number;
-  writeIops?: number;
-  readBps?: number;
-  writeBps?: number;
-}
-
-export interface IoCounters {
-  readIos: number;
-  writeIos: number;
-  readBytes: number;
-  writeBytes: number;
-}
-
-function counters(m: Map<string, IoCounters>, dev: string): IoCounters {
-  let c = m.get(dev);
-  if (!c) {
-    c = { readIos: 0, writeIos: 0, readBytes: 0, writeBytes: 0 };
-    m.set(dev, c);
-  }
-  return c;
-}
-
-/** A weight file's default weight: "100", "default 100" (v2, with per-device lines after) -> 100. */
-export function parseIoWeight(text: string): number | undefined {
-  const m = /^(?:default\s+)?(\d+)\s*$/m.exec(text.trim().split('\n')[0] ?? '');
-  return m ? Number(m[1]) : undefined;
-}
-
-/** v1 blkio.throttle.io_serviced / io_service_bytes ("254:0 Read 12" lines). */
-export function parseBlkioV1(serviced: string, bytes: string): Map<string, IoCounters> {
-  const m = new Map<string, IoCounters>();
-  for (const [text, unit] of [
-    [serviced, 'ios'],
-    [bytes, 'bytes'],
-  ] as const) {
-    for (const line of text.split('\n')) {
-      const [dev, op, v] = line.trim().split(/\s+/);
-      if (!dev || !/^\d+:\d+$/.test(dev) || !v || !/^\d+$/.test(v)) continue;
-      const c = counters(m, dev);
-      if (op === 'Read') c[unit === 'ios' ? 'readIos' : 'readBytes'] = Number(v);
-      if (op === 'Write') c[unit === 'ios' ? 'writeIos' : 'writeBytes'] = Number(v);
-    }
-  }
-  return m;
-}
-
-/** v2 io.stat ("254:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0" lines). */
-export function parseIoStatV2(text: string): Map<string, IoCounters> {
-  const m = new Map<string, IoCounters>();
-  for (const line of text.split('\n')) {
-    const [dev, ...kv] = line.trim().split(/\s+/);
-    if (!dev || !/^\d+:\d+$/.test(dev)) continue;
-    const c = counters(m, dev);
-    for (const item of kv) {
-      const [k, v] = item.split('=');
-      const n = Number(v);
-      if (!Number.isFinite(n)) continue;
-      if (k === 'rios') c.readIos = n;
-      if (k === 'wios') c.writeIos = n;
-      if (k === 'rbytes') c.readBytes = n;
-      if (k === 'wbytes') c.writeBytes = n;
-    }
-  }
-  return m;
-}
-
-/**
- * Which I/O partitioning mechanism works here. Proportional weights need a weight
- * file *and* a scheduler (or controller) that honours it: BFQ selected on the disk,
- * or io.cost enabled on cgroup v2. Otherwise only hard caps (throttle) work.
- */
-export function chooseIoMechanism(o: { version: 1 | 2; weightFileExists: boolean; scheduler: string | null; ioCostEnabled: boolean }): { mechanism: 'weight' | 'throttle'; reason: string } {
-  if (!o.weightFileExists) return { mechanism: 'throttle', reason: `no ${o.version === 2 ? 'io.weight' : 'blkio weight'} file in the cgroup: only hard caps (throttle) are available` };
-  if (o.scheduler === 'bfq') return { mechanism: 'weight', reason: 'BFQ is the disk scheduler: proportional weights take effect' };
-  if (o.version === 2 && o.ioCostEnabled) return { mechanism: 'weight', reason: 'io.cost is enabled: io.weight takes effect' };
-  return { mechanism: 'throttle', reason: `the disk scheduler is ${o.scheduler ?? 'unknown'}${o.version === 2 ? ' and io.cost is off' : ''}: weight files exist but would be ignored; using hard caps (throttle)` };
 }
