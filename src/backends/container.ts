@@ -1,7 +1,7 @@
 /**
  * Container backend: one OCI bundle per instance, run by a real OCI runtime
  * (runc by default; crun; gVisor's runsc as the sandboxed middle between a
- * container and a VM). Workloads run with `<runtime> exec`.
+ * container and a VM). Workloads run with `<runtime> exec` (container-instance.ts).
  *
  * Per instance (all under ctx.workDir/containers/<name>, all registered with
  * ctx.cleanup the moment they exist, released newest first):
@@ -36,16 +36,16 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { instanceFootprint } from './proc-memory.js';
 import { RUNTIME_STATE_ROOT } from '../host/ownership.js';
 import { IsobenchError, errorMessage } from '../errors.js';
 import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import { netnsPath, type VethAttachment } from '../net/bench.js';
-import { abortError, run, throwIfAborted, toolVersion, type RunResult } from '../util/proc.js';
+import { run, toolVersion } from '../util/proc.js';
 import { SIGNALLING_IDLE_INIT, ociConfig, type OciBind } from './oci.js';
 import { PAYLOAD_READY_MARKER, PayloadSignal } from './payload-signal.js';
 import { createScratchImage } from './scratch-image.js';
-import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages, StartupTiming } from './types.js';
+import { ContainerInstance } from './container-instance.js';
+import type { Backend, BackendContext, BackendInfo, Instance, InstanceSpec, StartupStages, StartupTiming } from './types.js';
 
 export type ContainerRuntime = 'runc' | 'crun' | 'runsc';
 
@@ -57,7 +57,6 @@ export interface ContainerBackendOptions {
 
 const NAME_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const RUNSC_NETNS_SCRIPT = 'mount -t tmpfs -o size=64k,mode=0555 isobench-netsys /proc/sys/net && exec "$@"';
-const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60_000;
 
 /** Where a runtime keeps its state for one run (short path: unix sockets live there). */
 export function runtimeRoot(shortId: string, runtime: ContainerRuntime): string {
@@ -84,31 +83,6 @@ async function nofileHardLimit(): Promise<number> {
     /* fall through */
   }
   return 1024;
-}
-
-/** Pid plus all its descendants (from /proc/<pid>/task/<tid>/children). */
-async function processTree(pid: number): Promise<number[]> {
-  const out: number[] = [];
-  const queue = [pid];
-  while (queue.length > 0) {
-    const p = queue.shift() as number;
-    out.push(p);
-    let tasks: string[] = [];
-    try {
-      tasks = await fs.readdir(`/proc/${p}/task`);
-    } catch {
-      continue;
-    }
-    for (const t of tasks) {
-      try {
-        const kids = (await fs.readFile(`/proc/${p}/task/${t}/children`, 'utf8')).trim();
-        for (const k of kids.split(/\s+/).filter(Boolean)) queue.push(Number(k));
-      } catch {
-        /* gone */
-      }
-    }
-  }
-  return out;
 }
 
 export class ContainerBackend implements Backend {
@@ -358,109 +332,3 @@ export class ContainerBackend implements Backend {
     return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
   }
 }
-
-class ContainerInstance implements Instance {
-  readonly kind = 'container' as const;
-  readonly variant: string;
-  readonly scratchDir = '/scratch';
-  readonly address: string | undefined;
-  /** The veth's bench end (inside the bench namespace), where tc shapes this instance's traffic. */
-  readonly benchIf: string | undefined;
-  private stopping: Promise<void> | undefined;
-  private execSeq = 0;
-
-  constructor(
-    private readonly backend: ContainerBackend,
-    private readonly spec: InstanceSpec,
-    readonly cgroup: CgroupHandle,
-    readonly veth: VethAttachment | undefined,
-    readonly initPid: number,
-    readonly bundle: string,
-    private readonly stages: StartupStages,
-    private readonly timing: StartupTiming,
-    /** Newest first. */
-    private readonly releases: Array<() => Promise<void>>,
-  ) {
-    this.variant = backend.runtime;
-    this.address = veth?.address;
-    this.benchIf = veth?.benchIf;
-  }
-
-  get name(): string {
-    return this.spec.name;
-  }
-
-  startupStages(): StartupStages {
-    return { ...this.stages };
-  }
-
-  startupTiming(): StartupTiming {
-    return { ...this.timing };
-  }
-
-  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    if (this.stopping) throw new IsobenchError('RUN_FAILED', `${this.name} is stopped`);
-    if (argv.length === 0) throw new Error('exec(): empty argv');
-    throwIfAborted(opts.signal);
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
-    const oomBefore = await this.cgroup.oomKills();
-    // The runtime writes the exec'd process's pid here (runc: host pid; runsc: pid inside the
-    // sandbox), so a timeout can kill what the killed `exec` client leaves running.
-    const runsc = this.backend.runtime === 'runsc';
-    const pidFile = path.join(this.bundle, `exec${this.execSeq++}.pid`);
-    const args = [...this.backend.runtimeArgv(), 'exec', runsc ? '--internal-pid-file' : '--pid-file', pidFile, this.name, ...argv];
-    let r: RunResult;
-    try {
-      r = await run(args, { timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) });
-      // Killing the runtime's exec client leaves the process in the container running: kill it by its pid.
-      if (r.timedOut || r.canceled) await this.killExec(pidFile);
-    } finally {
-      await fs.rm(pidFile, { force: true });
-    }
-    if (r.canceled) throw abortError(opts.signal);
-    const oomAfter = await this.cgroup.oomKills();
-    const oomKilled = oomAfter > oomBefore && r.code !== 0;
-    return { code: r.code, stdout: r.stdout, stderr: r.stderr, wallMs: r.wallMs, timedOut: r.timedOut, ...(oomKilled ? { oomKilled } : {}) };
-  }
-
-  private async killExec(pidFile: string): Promise<void> {
-    const pid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
-    if (!Number.isInteger(pid) || pid < 1) return;
-    if (this.backend.runtime === 'runsc') {
-      if (pid > 1) await run([...this.backend.runtimeArgv(), 'kill', '--pid', String(pid), this.name, 'KILL'], { timeoutMs: 10_000 });
-      return;
-    }
-    if (pid === this.initPid) return;
-    for (const p of (await processTree(pid)).reverse()) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    }
-  }
-
-  async footprint(): Promise<Footprint> {
-    return instanceFootprint(await this.cgroup.pids(), this.cgroup);
-  }
-
-  hostCpuSeconds(): Promise<number> {
-    return this.cgroup.cpuUsageSeconds();
-  }
-
-  stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      const errors: string[] = [];
-      for (const rel of this.releases) {
-        try {
-          await rel();
-        } catch (e) {
-          errors.push(errorMessage(e));
-        }
-      }
-      if (errors.length > 0) throw new IsobenchError('RUN_FAILED', `stopping ${this.name}: ${errors.join('; ')}`);
-    })();
-    return this.stopping;
-  }
-}
-
