@@ -38,7 +38,7 @@ import { computeComparisons } from '../stats/comparisons.js';
 import { adaptiveUndecided } from './adaptive.js';
 import type { WorkloadImage } from '../images/rootfs.js';
 import { Freezer, cpusAllowed, netSoftirqDelta, pinProcess, planCpus, readSoftirqs } from './placement.js';
-import { deriveFromCells } from '../results/derive.js';
+import { deriveFromCells } from '../report/derive.js';
 import { dropHostCaches } from '../host/caches.js';
 import { abortError, abortable, isAbortError, sleep, throwIfAborted } from '../util/proc.js';
 
