@@ -24,10 +24,10 @@ import { ABSOLUTE_CATEGORIES, comparisonMode, type CompareMode } from '../stats/
 import { withComparisons } from './derive.js';
 import { differenceFigure, differenceJudgement, overheadFigure, overheadJudgement } from './headline.js';
 import { capacityChartData, planCapacity, renderRuntimeClassYaml, type CapacityPlan, type HostSpec, type InstanceDemand } from '../capacity/index.js';
-import { buildIsolation, type IsolationView } from './isolation.js';
+import { buildIsolation, type IsolationView } from './isolation/index.js';
 import { vmSectionView, type VmSectionView } from './vm-section.js';
 
-export type { ExtraTable, IsolationView } from './isolation.js';
+export type { ExtraTable, IsolationView } from './isolation/index.js';
 
 export const CATEGORY_ORDER = [
   'cpu',
