@@ -22,7 +22,7 @@ export type ExtraSchemas = Readonly<Record<string, z.ZodType>>;
  * "no finite value", a finite number otherwise.
  */
 export const measured = z
-  .union([z.custom<number>((v) => typeof v === 'number', { message: 'expected a number' }), z.null()])
+  .custom<number | null>((v) => typeof v === 'number' || v === null, { message: 'expected a number (NaN and null allowed)' })
   .transform((v) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined));
 
 /** `extra.environment` (cpu, memory, disk, network): what besides the binaries shapes the work (src/workloads/environment.ts). */
