@@ -16,7 +16,7 @@
  * host drift: chance alone rarely produces one.
  */
 import type { RunResults, Verdict } from '../results/types.js';
-import { withComparisons } from '../results/upgrade.js';
+import { withComparisons } from './derive.js';
 import { comparisonMode, isDecided, mean, overheadChange, thresholdFor, valueChange, type CompareMode, type ChangeEstimate } from '../stats/index.js';
 import { isCheckMetric, thresholdsOf } from '../stats/comparisons.js';
 import { escapeHtml } from './html.js';

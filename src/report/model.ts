@@ -21,13 +21,13 @@
  */
 import type { BackendResult, Cell, Difference, HeadlineFigure, HeadlineRow as StoredHeadlineRow, MetricResult, Overhead, RunResults, Summary, Verdict, Warning } from '../results/types.js';
 import { ABSOLUTE_CATEGORIES, comparisonMode, type CompareMode } from '../stats/index.js';
-import { withComparisons } from '../results/upgrade.js';
+import { withComparisons } from './derive.js';
 import { differenceFigure, differenceJudgement, overheadFigure, overheadJudgement } from './headline.js';
 import { capacityChartData, planCapacity, renderRuntimeClassYaml, type CapacityPlan, type HostSpec, type InstanceDemand } from '../capacity/index.js';
-import { buildIsolation, type IsolationView } from './isolation.js';
+import { buildIsolation, type IsolationView } from './isolation/index.js';
 import { vmSectionView, type VmSectionView } from './vm-section.js';
 
-export type { ExtraTable, IsolationView } from './isolation.js';
+export type { ExtraTable, IsolationView } from './isolation/index.js';
 
 export const CATEGORY_ORDER = [
   'cpu',

@@ -54,6 +54,7 @@ import { parseIperf3Json } from './parsers/iperf3.js';
 import { parseSysbenchCpu, parseSysbenchMemory } from './parsers/sysbench.js';
 import { registerWorkload } from './registry.js';
 import type { MetricDecl, MetricValue, Workload, WorkloadContext } from './types.js';
+import { noisyNeighbourExtras } from './extras/noisy-neighbor.js';
 
 export const NEIGHBOR_KINDS = ['cpu', 'memory', 'disk', 'network'] as const;
 export type NeighborKind = (typeof NEIGHBOR_KINDS)[number];
@@ -326,6 +327,7 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
   title: 'Noisy neighbour',
   description: "a victim's CPU, memory-bandwidth, disk and network figures alone, beside an unrestrained neighbour, and beside the neighbour held by each mechanism the backend has (CPU weight and cap, bfq io weight and IOPS throttle, tc); percent of the alone figure kept",
   params: noisyNeighborParams,
+  extraSchema: noisyNeighbourExtras,
   needsNetwork: true,
   needsDisk: true,
   metrics: NEIGHBOR_KINDS.flatMap(decls),

@@ -61,6 +61,7 @@ import { ratioOfMeans } from '../stats/index.js';
 import { sleep } from '../util/proc.js';
 import { registerWorkload } from './registry.js';
 import type { MetricValue, Workload, WorkloadContext } from './types.js';
+import { partitionExtras } from './extras/partition.js';
 
 const splitSchema = z.tuple([z.number().int().min(1).max(99), z.number().int().min(1).max(99)]);
 
@@ -535,6 +536,7 @@ export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
   title: 'Partitioning (80:20 shares and hard caps)',
   description: "two instances on one CPU given an A:B split of CPU (weights), disk (bfq weights on isobench's own loop device, with a work-conserving check) and network (HTB on a shaped link), plus a hard cap on one; achieved share vs target over time",
   params: partitionParams,
+  extraSchema: partitionExtras,
   needsNetwork: true,
   needsDisk: true,
   metrics: [
