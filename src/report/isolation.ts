@@ -10,7 +10,8 @@
  * note, never a crash; every string is passed on as text (the renderers escape).
  */
 import type { Cell } from '../results/types.js';
-import type { BarChartSpec, BarSeries, ColumnView, LineChartSpec, LineSeries } from './model.js';
+import type { BarChartSpec, BarSeries, LineChartSpec, LineSeries } from './charts/types.js';
+import type { ColumnView } from './columns.js';
 import { linearFit } from '../stats/index.js';
 
 /** A table as plain strings: the HTML and Markdown renderers escape and lay it out. */
