@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-/** An asset's text, without the final newline the file ends with. */
+/** An asset's text, exactly as stored. */
 export function readAsset(name: string): string {
-  return readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8').replace(/\n$/, '');
+  return readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8');
 }

@@ -31,7 +31,7 @@ import { buildCategories, type CategoryView } from './sections/categories.js';
 import { buildHeadline, buildSummaryChart, type HeadlineRow } from './sections/headline.js';
 import { groupWarnings, type WarningGroup } from './sections/warnings.js';
 import { buildCapacity, type CapacityView } from './sections/capacity.js';
-import { vmSectionView, type VmSectionView } from './vm-section.js';
+import { vmSectionView, type VmSectionView } from './sections/vm.js';
 
 export type { ExtraTable, IsolationView } from './isolation.js';
 export type { CompareMode } from '../stats/index.js';
@@ -77,7 +77,7 @@ export interface ReportModel {
   toolVersions: [string, string][];
   rootfsHash: string | null;
   cleanupFailed: RunResults['cleanupFailed'];
-  /** The VM section (vm-section.ts); null without a VM backend. */
+  /** The VM section (sections/vm.ts); null without a VM backend. */
   vm: VmSectionView | null;
 }
 

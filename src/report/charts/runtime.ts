@@ -10,4 +10,4 @@ import { readAsset } from '../assets.js';
  *  - prepare(cfg): attaches what JSON cannot carry: tick formatters
  *    (1-2-5 ticks on log axes, "×" suffix on ratio axes) and tooltips.
  */
-export const CHART_RUNTIME_JS = readAsset('chart-runtime.js');
+export const CHART_RUNTIME_JS = readAsset('chart-runtime.js').replace(/\n$/, ''); // the file's final newline is not part of the expression
