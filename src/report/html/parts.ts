@@ -1,4 +1,5 @@
 /** Small HTML pieces every part of the report uses: escaping, script-safe JSON, raw-log links, verdict badges, colour swatches, chart canvases. */
+import path from 'node:path';
 import type { ColumnView } from '../columns.js';
 import { verdictText } from '../format.js';
 import type { ChartSpec } from '../charts/types.js';
@@ -21,6 +22,12 @@ export function jsonForScript(value: unknown): string {
     .replace(/&/g, '\\u0026')
     .replace(/\u2028/g, '\\u2028')
     .replace(/\u2029/g, '\\u2029');
+}
+
+/** Link prefix from the report directory to the run directory, POSIX separators, ending in "/". */
+export function rawBaseFor(reportDir: string, runDir: string): string {
+  const rel = path.relative(path.resolve(reportDir), path.resolve(runDir)).split(path.sep).join('/');
+  return rel === '' ? './' : `${rel}/`;
 }
 
 /** A relative link to a raw log; anything that looks like a URL scheme is neutralised. */
