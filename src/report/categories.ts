@@ -39,8 +39,6 @@ export function isDistributionMetric(workload: string, metric: string): boolean 
   return workload === 'startup' || /latency|(^|_)lat(_|$)/i.test(metric);
 }
 
-
-
 /** The phrase after a headline difference: "+241 MiB per idle instance", "+3.9 s to ready". */
 export const ABSOLUTE_PHRASES: Record<string, string> = {
   footprint: 'per idle instance',
@@ -63,7 +61,6 @@ export const PRIMARY_METRICS: Record<string, RegExp[]> = {
 export function compareMode(workload: string, nativeSummary: Summary | null, metric = '', unit = ''): CompareMode {
   return comparisonMode(workload, metric, unit, nativeSummary ? nativeSummary.mean : null);
 }
-
 
 export function categoryIndex(id: string): number {
   const i = (CATEGORY_ORDER as readonly string[]).indexOf(id);

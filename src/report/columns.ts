@@ -1,7 +1,6 @@
 /** The report's columns: one per backend, native first, each with its colour. */
 import type { BackendResult, RunResults } from '../results/types.js';
 
-
 /** Colours per column; native is always slate so the baseline reads as the baseline. */
 const NATIVE_COLOUR = '#64748b';
 const PALETTE = ['#0f766e', '#7c3aed', '#c2410c', '#be123c', '#2563eb', '#a16207', '#15803d', '#9333ea'];

@@ -148,7 +148,6 @@ export function costFactor(o: Overhead): { value: number; ci: [number, number] }
   return { value: o.ratio, ci: [o.ratioCi95[0], o.ratioCi95[1]] };
 }
 
-
 /** Scale a value for display: ms ≥ 1000 → s, µs ≥ 1000 → ms, MiB ≥ 10240 → GiB. */
 export function displayUnit(unit: string, magnitude: number): { unit: string; factor: number } {
   const a = Math.abs(magnitude);

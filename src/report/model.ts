@@ -86,7 +86,6 @@ export interface ModelOptions {
   capacityHost?: HostSpec;
 }
 
-
 export function buildModel(input: RunResults, opts: ModelOptions = {}): ReportModel {
   // Results written before schemaVersion 2 (or built in memory) get their comparisons and headline from their cells.
   const results = withComparisons(input);
@@ -123,7 +122,6 @@ export function buildModel(input: RunResults, opts: ModelOptions = {}): ReportMo
     vm: vmSectionView(results.backends),
   };
 }
-
 
 /** Every chart spec of the model in document order (summary first). */
 export function allCharts(model: ReportModel): ChartSpec[] {

@@ -1,7 +1,6 @@
 /** Chart.js configurations (plain JSON) for chart specs; the chart runtime (runtime.ts) attaches the functions. */
 import type { ChartSpec, LineChartSpec } from './types.js';
 
-
 /** Chart.js configuration for a spec; functions (tooltips, tick formatters) are attached by the renderer. */
 export function chartConfig(spec: ChartSpec, opts: { forPng?: boolean } = {}): Record<string, unknown> {
   // node-canvas does not parse quoted font stacks well: one installed family for PNGs.

@@ -1,6 +1,5 @@
 import { readAsset } from '../assets.js';
 
-
 /**
  * The chart runtime, as plain JavaScript source evaluated both in the browser
  * (inlined in the HTML) and in Node (png.ts), so both draw identical charts.

@@ -16,7 +16,6 @@ import type { CategoryView, CellProblem, MetricCellView, MetricView, VsNative } 
 export type { DifferenceView } from '../format.js';
 export type * from './category-view.js';
 
-
 /** How a cell reads against native in its metric's mode. */
 export function vsNative(mode: CompareMode, m: { unit: string; higherIsBetter: boolean }, overhead: Overhead | null, difference: DifferenceView | null, phrase = ''): VsNative | null {
   if (mode === 'absolute' || !overhead) {
@@ -42,7 +41,6 @@ function cellReason(cell: Cell): string | undefined {
       return cell.reason;
   }
 }
-
 
 function findOverhead(results: RunResults, backend: string, workload: string, metric: string): Overhead | null {
   return results.overheads.find((o) => o.backend === backend && o.workload === workload && o.metric === metric) ?? null;

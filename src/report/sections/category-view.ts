@@ -24,8 +24,6 @@ export interface MetricCellView {
   notes: string[];
 }
 
-
-
 /** A backend vs native, as text the renderers print as is. */
 export interface VsNative {
   mode: CompareMode;

@@ -23,8 +23,6 @@ export interface HeadlineRow extends Omit<StoredHeadlineRow, 'entries'> {
   entries: HeadlineEntry[];
 }
 
-
-
 /**
  * The headline rows as stored in results.headline (computed once by
  * headline.ts), joined with what the charts need: the overhead behind a ratio
@@ -60,7 +58,6 @@ export function buildHeadline(stored: readonly StoredHeadlineRow[], categories: 
  * headline table as differences. The axis follows the bars; whiskers beyond it
  * are clipped and drawn with an arrow.
  */
-
 
 export function buildSummaryChart(headline: HeadlineRow[], compared: ColumnView[]): BarChartSpec | null {
   const rows = headline.filter((r) => r.mode === 'ratio');

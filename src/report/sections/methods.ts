@@ -27,8 +27,6 @@ export function methodsNote(model: { order: string; minRepetitions: number | nul
 }
 
 /** The one-paragraph accelerator caveat (empty when no column is emulated). */
-
-
 export function acceleratorCaveat(model: { emulated: ColumnView[] }): string {
   if (model.emulated.length === 0) return '';
   const labels = model.emulated.map((c) => c.label).join(', ');
