@@ -211,7 +211,9 @@ export function parseResults(data: unknown, where: string): RunResults {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue ? issue.path.map(String).join('.') || '(top level)' : '(top level)';
-    throw new IsobenchError('BAD_RESULTS', `${where}: not an isobench results file: ${path}: ${issue?.message ?? 'invalid'}`, { details: parsed.error.issues.slice(0, 5).map((i) => `${i.path.map(String).join('.') || '(top level)'}: ${i.message}`) });
+    // One line (bad input is reported in one line): the first problem, and how many more there are.
+    const more = parsed.error.issues.length - 1;
+    throw new IsobenchError('BAD_RESULTS', `${where}: not an isobench results file: ${path}: ${issue?.message ?? 'invalid'}${more > 0 ? ` (and ${more} more problem${more === 1 ? '' : 's'})` : ''}`);
   }
   return parsed.data.schemaVersion === 1 ? upgradeResults(parsed.data) : parsed.data;
 }

@@ -8,7 +8,8 @@
 import type { z } from 'zod';
 import type { Cell } from '../../results/types.js';
 // The chart and column shapes of the view model: the only names taken from model.ts.
-import type { BarChartSpec, BarSeries, ColumnView, LineChartSpec, LineSeries } from '../model.js';
+import type { BarChartSpec, BarSeries, LineChartSpec, LineSeries } from '../charts/types.js';
+import type { ColumnView } from '../columns.js';
 import { linearFit } from '../../stats/index.js';
 
 export type { BarChartSpec, BarSeries, ColumnView, LineChartSpec, LineSeries };
