@@ -148,6 +148,9 @@ async function cmdRun(scenario: string | undefined, opts: { backends?: string; r
         outcome.exitCode = outcome.exitCode || EXIT_FAILED;
       }
     }
+    // A signal after the last measurement leaves results.json complete (what it describes was all measured);
+    // the report is derived from it and is rendered again on demand.
+    if (opts.report && controller.signal.aborted && r.status === 'complete') process.stderr.write(`interrupted before the report was finished: the measurements are complete; render it with \`isobench report ${r.runId}\`\n`);
     out(outcome.runDir);
     return controller.signal.aborted ? 130 : outcome.exitCode;
   } finally {

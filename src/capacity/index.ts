@@ -2,13 +2,11 @@
  * `isobench capacity`: load a run's results.json, build the capacity plan, render it.
  * The model lives in model.ts (formulas in its header and docs/capacity.md).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
 import { IsobenchError, EXIT_OK } from '../errors.js';
-import { READABLE_SCHEMA_VERSIONS, type RunResults } from '../results/types.js';
-import { upgradeResults } from '../results/upgrade.js';
-import { BACKEND_KINDS } from '../backends/types.js';
+import type { RunResults } from '../results/types.js';
+import { loadResultsFile } from '../results/io.js';
 import { buildPlan, type CapacityPlan, type PlanOptions } from './model.js';
 import { parseHostSpec, parseInstanceDemand, parseReserve } from './spec.js';
 import { renderJson, renderMarkdown, renderText } from './render.js';
@@ -28,20 +26,6 @@ export function planCapacity(results: RunResults, opts: PlanCapacityOptions): Ca
   return buildPlan(results, opts);
 }
 
-/** Minimal shape check: enough for the capacity model to read safely. Extra fields pass. */
-const MinimalResults = z.looseObject({
-  schemaVersion: z.number(),
-  runId: z.string(),
-  status: z.string(),
-  backends: z.array(
-    z.looseObject({ label: z.string(), kind: z.enum(BACKEND_KINDS), variant: z.string(), accelerator: z.string() }),
-  ),
-  cells: z.array(z.looseObject({ backend: z.string(), workload: z.string(), metrics: z.array(z.looseObject({ metric: z.string(), values: z.array(z.number()) })) })),
-  overheads: z.array(
-    z.looseObject({ backend: z.string(), workload: z.string(), metric: z.string(), ratio: z.number(), ratioCi95: z.tuple([z.number(), z.number()]), higherIsBetter: z.boolean() }),
-  ),
-});
-
 /** Resolve `--run`: a run id under resultsRoot, a run directory, or a results.json path. */
 export function resolveResultsFile(run: string, resultsRoot: string): string {
   const candidates = [resolve(run), join(resultsRoot, run)];
@@ -56,39 +40,6 @@ export function resolveResultsFile(run: string, resultsRoot: string): string {
     }
   }
   throw new IsobenchError('BAD_ARGS', `--run ${run}: no such run id under ${resultsRoot} and no such directory: give a run id listed in ${resultsRoot}/ or a run directory`);
-}
-
-/** Read and minimally validate results.json. Corrupt or foreign files throw BAD_RESULTS. */
-export function loadRunResults(file: string): RunResults {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new IsobenchError('BAD_RESULTS', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw new IsobenchError('BAD_RESULTS', `${file} is not valid JSON (${e instanceof Error ? e.message : String(e)}): the run may have been interrupted while writing it`);
-  }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new IsobenchError('BAD_RESULTS', `${file} is not an isobench results file (expected a JSON object)`);
-  const sv = (doc as Record<string, unknown>).schemaVersion;
-  if (typeof sv !== 'number' || !READABLE_SCHEMA_VERSIONS.includes(sv)) {
-    throw new IsobenchError(
-      'BAD_RESULTS',
-      sv === undefined
-        ? `${file} has no schemaVersion: it is not an isobench results file`
-        : `${file} has schemaVersion ${JSON.stringify(sv)}; this isobench reads schemaVersion ${READABLE_SCHEMA_VERSIONS.join(' and ')}`,
-    );
-  }
-  const r = MinimalResults.safeParse(doc);
-  if (!r.success) {
-    const details = r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`);
-    throw new IsobenchError('BAD_RESULTS', `${file} is not a valid schemaVersion ${String(sv)} results file (${details[0]})`, { details });
-  }
-  // A version-1 file gets its comparisons recomputed from its cells with today's estimator.
-  return upgradeResults(doc as { schemaVersion: number } & Record<string, unknown>);
 }
 
 export interface CapacityCommandArgs {
@@ -121,7 +72,8 @@ export async function runCapacityCommand(args: CapacityCommandArgs): Promise<{ t
     target = Number(t);
   }
   if (!args.run || args.run.trim() === '') throw new IsobenchError('BAD_ARGS', '--run is required: give a run id (a directory under results/) or a run directory');
-  const results = loadRunResults(resolveResultsFile(args.run, args.resultsRoot));
+  // The one results loader (results/io.ts): the same schema and upgrade as report and compare.
+  const results = await loadResultsFile(resolveResultsFile(args.run, args.resultsRoot));
   const opts: PlanCapacityOptions = { host, instance };
   if (target !== undefined) opts.target = target;
   if (reserve !== undefined) opts.reserve = reserve;

@@ -3,10 +3,9 @@
  * ansible` / `fleet k8s` commands (cli.ts only parses their options). cli.ts asks isFleetRef() once per argument and hands fleet
  * directories here; single runs keep their own code paths untouched.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { EXIT_FAILED, EXIT_OK, IsobenchError } from '../errors.js';
-import { loadResultsRef, writeFileAtomic } from '../results/io.js';
+import { loadResultsRef } from '../results/io.js';
 import type { RunResults } from '../results/types.js';
 import { resolveFleetDir } from './layout.js';
 import { fleetSummaryLines, loadFleet } from './merge.js';
@@ -22,7 +21,7 @@ function fleetDirOf(ref: string, resultsRoot: string): string {
 }
 
 export async function fleetReport(ref: string, resultsRoot: string, reportsRoot: string): Promise<{ index: string; summary: string[]; allComplete: boolean }> {
-  const { writeFleetReport } = await import('../report/fleet.js');
+  const { writeFleetReport } = await import('../report/write.js');
   const model = await loadFleet(fleetDirOf(ref, resultsRoot));
   const { index } = await writeFleetReport(model, reportsRoot);
   return { index, summary: fleetSummaryLines(model), allComplete: model.hosts.length > 0 && model.hosts.every((h) => h.state === 'complete') };
@@ -55,16 +54,13 @@ export async function fleetCompare(a: string, b: string, o: { resultsRoot: strin
     }
   }
   if (pairs.length === 0) throw new IsobenchError('BAD_ARGS', `compare ${a} ${b}: no host is in both fleets (hosts are paired by inventory name)`);
-  const dir = path.join(o.reportsRoot, `compare-${sa.id}-vs-${sb.id}`);
-  await fs.mkdir(dir, { recursive: true });
   const md: string[] = [`# Fleet comparison ${sa.id} vs ${sb.id}`, ''];
   const json: Record<string, unknown> = {};
+  const hostPages: { host: string; html: string }[] = [];
   let regressed = 0;
   for (const p of pairs) {
     const c = cmp.compareRuns(p.ra, p.rb);
-    const hostDir = path.join(dir, p.host);
-    await fs.mkdir(hostDir, { recursive: true });
-    await writeFileAtomic(path.join(hostDir, 'index.html'), cmp.renderCompareHtml(c));
+    hostPages.push({ host: p.host, html: cmp.renderCompareHtml(c) });
     md.push(`## host ${p.host}`, '', cmp.renderCompareMarkdown(c));
     json[p.host] = c;
     if (o.failPct !== undefined) {
@@ -73,7 +69,8 @@ export async function fleetCompare(a: string, b: string, o: { resultsRoot: strin
       regressed += regs.length;
     }
   }
-  await writeFileAtomic(path.join(dir, 'compare.md'), md.join('\n'));
+  const { writeFleetCompareReport } = await import('../report/write.js');
+  await writeFleetCompareReport(sa.id, sb.id, hostPages, md.join('\n'), o.reportsRoot);
   return { text: o.json ? JSON.stringify(json, null, 2) : md.join('\n'), exitCode: regressed ? EXIT_FAILED : EXIT_OK };
 }
 
@@ -145,7 +142,7 @@ export async function cmdFleetK8s(
   if (o.run) {
     const { planCapacity } = await import('../capacity/index.js');
     const { instanceFromScenario } = await import('../report/model.js');
-    const { loadCapacityHost } = await import('../report/write.js');
+    const { loadCapacityHost } = await import('../report/capacity-host.js');
     run = await loadResultsRef(o.run, RESULTS_ROOT);
     const host = loadCapacityHost();
     const instance = instanceFromScenario(run.scenario);

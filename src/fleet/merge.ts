@@ -11,7 +11,7 @@ import path from 'node:path';
 import { loadResults, sampleRows } from '../results/io.js';
 import type { RunResults, SampleRow } from '../results/types.js';
 import { outlierIndices } from '../stats/index.js';
-import { PRIMARY_METRICS } from '../report/model.js';
+import { PRIMARY_METRICS } from '../report/categories.js';
 import { FLEET_LOGS, hostLogDir, readFleetManifest, runIdFor, type FleetManifest } from './layout.js';
 
 export type HostState = 'complete' | 'partial' | 'failed' | 'setup-failed' | 'unreachable' | 'not-run';

@@ -16,11 +16,11 @@
  * host drift: chance alone rarely produces one.
  */
 import type { RunResults, Verdict } from '../results/types.js';
-import { withComparisons } from '../results/upgrade.js';
+import { withComparisons } from './derive.js';
 import { comparisonMode, isDecided, mean, overheadChange, thresholdFor, valueChange, type CompareMode, type ChangeEstimate } from '../stats/index.js';
 import { isCheckMetric, thresholdsOf } from '../stats/comparisons.js';
-import { escapeHtml } from './html.js';
-import { fmtNum, fmtPct, fmtQuantity } from './model.js';
+import { escapeHtml } from './html/parts.js';
+import { fmtNum, fmtPct, fmtQuantity } from './format.js';
 import { mdEscape } from './markdown.js';
 
 export type CompareVerdict = Verdict | 'only-in-a' | 'only-in-b';

@@ -7,17 +7,16 @@
  * outlier hosts. Capacity is per hardware model. Pure renderers plus one
  * writer, like the single-run report.
  */
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import type { CapacityPlan, HostSpec, InstanceDemand } from '../capacity/index.js';
 import { planCapacity } from '../capacity/index.js';
-import { writeFileAtomic } from '../results/io.js';
 import { fleetSampleRows, type FleetFigure, type FleetHost, type FleetModel, type HardwareGroup } from '../fleet/merge.js';
-import { BOOT_JS, chartJsSource, documentHead, escapeHtml, jsonForScript } from './html.js';
+import { BOOT_JS, chartJsSource, documentHead } from './html/page.js';
+import { escapeHtml, jsonForScript, rawBaseFor } from './html/parts.js';
 import { mdEscape } from './markdown.js';
 import { CHART_RUNTIME_JS, categoryTitle, chartConfig, fmtCi, fmtNum, instanceFromScenario, type BarChartSpec } from './model.js';
 import { pngRenderer } from './png.js';
-import { loadCapacityHost, rawBaseFor } from './write.js';
+import { loadCapacityHost } from './capacity-host.js';
+import type { ReportFile } from './report-file.js';
 
 const HOST_COLOURS = ['#0f766e', '#b45309', '#7c3aed', '#be123c', '#1d4ed8', '#4d7c0f', '#c2410c', '#0e7490'];
 
@@ -251,23 +250,24 @@ export function pngNameOf(f: FleetFigure): string {
   return `${[f.workload, f.metric, f.backend].join('-').replace(/[^A-Za-z0-9_.-]+/g, '-')}${f.kind === 'overhead' ? '-overhead' : ''}.png`;
 }
 
-/** Writes reports/<fleet-id>/ (index.html, summary.md, one PNG per headline figure) and the fleet's samples.jsonl. */
-export async function writeFleetReport(model: FleetModel, reportsRoot: string): Promise<{ dir: string; index: string }> {
-  const dir = path.join(path.resolve(reportsRoot), model.manifest.fleetId);
+/**
+ * The fleet report's files (index.html, summary.md, one PNG per headline
+ * figure) and the fleet's samples.jsonl; write.ts writes them. `reportDir` is
+ * the folder the report will live in (its log links are relative to it).
+ */
+export async function renderFleetReport(model: FleetModel, reportDir: string): Promise<{ files: ReportFile[]; samples: string }> {
   const host = loadCapacityHost();
   const scenarioOf = model.hosts.find((h) => h.results)?.results?.scenario;
   const instance = instanceFromScenario(scenarioOf);
   const capacity = host && instance ? fleetCapacity(model, host, instance) : null;
-  await fs.mkdir(dir, { recursive: true });
-  await writeFileAtomic(path.join(dir, 'index.html'), renderFleetHtml(model, { reportDir: dir, capacity }));
-  await writeFileAtomic(path.join(dir, 'summary.md'), renderFleetMarkdown(model, capacity));
+  const files: ReportFile[] = [
+    { name: 'index.html', data: renderFleetHtml(model, { reportDir, capacity }) },
+    { name: 'summary.md', data: renderFleetMarkdown(model, capacity) },
+  ];
   const render = pngRenderer();
   const names = model.hosts.map((h) => h.name);
   const headline = model.figures.filter((f) => f.headline);
-  for (const [i, f] of headline.entries()) {
-    await writeFileAtomic(path.join(dir, pngNameOf(f)), await render(figureChart(f, names, i), []));
-  }
+  for (const [i, f] of headline.entries()) files.push({ name: pngNameOf(f), data: await render(figureChart(f, names, i), []) });
   const rows = fleetSampleRows(model).map((r) => JSON.stringify(r));
-  await writeFileAtomic(path.join(model.fleetDir, 'samples.jsonl'), rows.length ? `${rows.join('\n')}\n` : '');
-  return { dir, index: path.join(dir, 'index.html') };
+  return { files, samples: rows.length ? `${rows.join('\n')}\n` : '' };
 }

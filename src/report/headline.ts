@@ -17,20 +17,8 @@
 import { GRADIENT_RATIO_PCT } from '../workloads/memory-gradient.js';
 import type { BackendResult, Cell, Difference, HeadlineFigure, HeadlineRow, MetricResult, Overhead, Verdict } from '../results/types.js';
 import { decide, summarize } from '../stats/index.js';
-import {
-  ABSOLUTE_PHRASES,
-  CATEGORY_ORDER,
-  PRIMARY_METRICS,
-  categoryTitle,
-  fmtDifferenceCi,
-  fmtDifferenceValue,
-  fmtNum,
-  fmtOverheadCi,
-  fmtOverheadDetail,
-  fmtOverheadValue,
-  fmtPct,
-  fmtQuantity,
-} from './model.js';
+import { ABSOLUTE_PHRASES, CATEGORY_ORDER, PRIMARY_METRICS, categoryTitle } from './categories.js';
+import { fmtDifferenceCi, fmtDifferenceValue, fmtNum, fmtOverheadCi, fmtOverheadDetail, fmtOverheadValue, fmtPct, fmtQuantity } from './format.js';
 
 export interface HeadlineInput {
   cells: readonly Cell[];

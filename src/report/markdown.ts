@@ -4,7 +4,7 @@
  */
 import type { RunResults } from '../results/types.js';
 import { acceleratorCaveat, buildModel, methodsNote, repetitionNote, sentence, shownCells, fmtCi, fmtNum, fmtPct, outlierText, verdictText, type HeadlineEntry, type ModelOptions, type ReportModel, type VsNative } from './model.js';
-import { renderVmSectionMd } from './vm-section.js';
+import { renderVmSectionMd } from './sections/vm.js';
 
 /**
  * Escape text for a Markdown table cell: HTML-significant characters become

@@ -8,11 +8,10 @@
 import { promises as fs, constants as fsConstants, existsSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { z } from 'zod';
 import { IsobenchError } from '../errors.js';
 import { READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, type RunResults, type SampleRow } from './types.js';
 import { upgradeResults } from './upgrade.js';
-import { BACKEND_KINDS } from '../backends/types.js';
+import { resultsFileV1Schema, runResultsSchema } from './schema.js';
 
 /**
  * The run-id rule: a plain folder name (letters, digits, ".", "_", "-", starting
@@ -148,30 +147,6 @@ export async function loadResultsWithSamples(runDir: string): Promise<{ results:
   }
 }
 
-const resultsShape = z
-  .object({
-    schemaVersion: z.number().refine((v) => READABLE_SCHEMA_VERSIONS.includes(v), { message: `unsupported schemaVersion (this isobench reads ${READABLE_SCHEMA_VERSIONS.join(', ')})` }),
-    tool: z.object({ name: z.literal('isobench'), version: z.string() }),
-    runId: z.string(),
-    status: z.enum(['complete', 'partial', 'failed']),
-    startedAt: z.string(),
-    backends: z.array(z.object({ label: z.string(), kind: z.enum(BACKEND_KINDS), accelerator: z.string() }).passthrough()),
-    cells: z.array(
-      z
-        .object({
-          backend: z.string(),
-          workload: z.string(),
-          state: z.enum(['complete', 'partial', 'failed', 'skipped']),
-          metrics: z.array(
-            z.object({ metric: z.string(), unit: z.string(), higherIsBetter: z.boolean(), values: z.array(z.number()), repetitions: z.array(z.number()), rawLogs: z.array(z.string()) }).passthrough(),
-          ),
-        })
-        .passthrough(),
-    ),
-    overheads: z.array(z.unknown()),
-  })
-  .passthrough();
-
 /** Resolve "run id or run dir" to a directory holding results.json. */
 export function resolveRunDir(ref: string, resultsRoot: string): string {
   const candidates = [ref, ...(RUN_ID_RE.test(ref) ? [path.join(resultsRoot, ref)] : [])];
@@ -197,6 +172,13 @@ export async function loadResultsRef(ref: string, resultsRoot: string): Promise<
   return loadResults(resolveRunDir(ref, resultsRoot));
 }
 
+/**
+ * The one results loader: every reader (report, compare, capacity, resume,
+ * fleet) gets its RunResults here. Reads the file without blocking, parses it
+ * with the one schema (schema.ts) and upgrades a version-1 file; a corrupt,
+ * foreign or mistyped file is one BAD_RESULTS error (exit 2) naming the path of
+ * the first wrong field.
+ */
 export async function loadResultsFile(file: string): Promise<RunResults> {
   let text: string;
   try {
@@ -211,18 +193,27 @@ export async function loadResultsFile(file: string): Promise<RunResults> {
   } catch (e) {
     throw new IsobenchError('BAD_RESULTS', `${file}: not valid JSON (${(e as Error).message}); the file is corrupt: re-run or restore it`);
   }
-  if (data && typeof data === 'object' && 'schemaVersion' in data && !READABLE_SCHEMA_VERSIONS.includes((data as { schemaVersion: number }).schemaVersion)) {
+  return parseResults(data, file);
+}
+
+/** Check parsed JSON against the results schema (upgrading version 1); `where` names the source in errors. */
+export function parseResults(data: unknown, where: string): RunResults {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new IsobenchError('BAD_RESULTS', `${where}: not an isobench results file: (top level): expected a JSON object`);
+  const version = (data as { schemaVersion?: unknown }).schemaVersion;
+  if ('schemaVersion' in data && (typeof version !== 'number' || !READABLE_SCHEMA_VERSIONS.includes(version))) {
     throw new IsobenchError(
       'BAD_RESULTS',
-      `${file}: schemaVersion ${JSON.stringify((data as { schemaVersion: unknown }).schemaVersion)} is not supported (this isobench reads ${READABLE_SCHEMA_VERSIONS.join(' and ')}; version ${SCHEMA_VERSION} is written, older ones are upgraded on read)`,
+      `${where}: schemaVersion ${JSON.stringify(version)} is not supported (this isobench reads ${READABLE_SCHEMA_VERSIONS.join(' and ')}; version ${SCHEMA_VERSION} is written, older ones are upgraded on read)`,
     );
   }
-  const parsed = resultsShape.safeParse(data);
+  // Version 1: comparisons and verdicts are recomputed from the measured values.
+  const parsed = version === 1 ? resultsFileV1Schema.safeParse(data) : runResultsSchema.safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const where = issue ? issue.path.join('.') || '(top level)' : '(top level)';
-    throw new IsobenchError('BAD_RESULTS', `${file}: not an isobench results file: ${where}: ${issue?.message ?? 'invalid'}`);
+    const path = issue ? issue.path.map(String).join('.') || '(top level)' : '(top level)';
+    // One line (bad input is reported in one line): the first problem, and how many more there are.
+    const more = parsed.error.issues.length - 1;
+    throw new IsobenchError('BAD_RESULTS', `${where}: not an isobench results file: ${path}: ${issue?.message ?? 'invalid'}${more > 0 ? ` (and ${more} more problem${more === 1 ? '' : 's'})` : ''}`);
   }
-  // Version 1: comparisons, verdicts and the headline are recomputed from the measured values.
-  return upgradeResults(data as { schemaVersion: number } & Record<string, unknown>);
+  return parsed.data.schemaVersion === 1 ? upgradeResults(parsed.data) : parsed.data;
 }

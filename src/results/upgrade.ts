@@ -2,27 +2,20 @@
  * Reading older results: a schemaVersion 1 file has the measured values but
  * not what version 2 adds (equivalence verdicts, thresholds, differences, the
  * headline block, outlier method). All of it derives from the cells, so it is
- * recomputed from them with today's estimator: nothing is guessed.
+ * recomputed from them with today's estimator: nothing is guessed. The
+ * headline (worded figures) is left empty here and computed by the report
+ * layer (report/derive.ts withComparisons), which owns its wording.
  */
-import { deriveFromCells } from './derive.js';
-import { SCHEMA_VERSION, type RunResults } from './types.js';
+import { deriveComparisons, mergeWarnings } from './derive.js';
+import type { z } from 'zod';
+import { SCHEMA_VERSION } from './schema.js';
+import type { resultsFileV1Schema } from './schema.js';
+import type { RunResults } from './types.js';
 
-/** A results object with summaries, comparisons and headline computed by this version (pure; returns a new object). */
-export function recomputeDerived(r: RunResults): RunResults {
-  const { warnings, ...derived } = deriveFromCells(r.cells, r.backends ?? [], r.scenario);
-  // Plausibility warnings are added once: a file that already carries them keeps its own.
-  const known = new Set((r.warnings ?? []).map((w) => `${w.code}|${w.message}`));
-  return { ...r, ...derived, warnings: [...(r.warnings ?? []), ...warnings.filter((w) => !known.has(`${w.code}|${w.message}`))] };
-}
+export type ResultsV1 = z.infer<typeof resultsFileV1Schema>;
 
-/** Upgrade a version-1 file on read. */
-export function upgradeResults(data: { schemaVersion: number } & Record<string, unknown>): RunResults {
-  if (data.schemaVersion === SCHEMA_VERSION) return data as unknown as RunResults;
-  return { ...recomputeDerived(data as unknown as RunResults), schemaVersion: SCHEMA_VERSION };
-}
-
-/** The same results, with comparisons and headline when they are missing (in-memory results, older files). */
-export function withComparisons(r: RunResults): RunResults {
-  if (Array.isArray(r.differences) && Array.isArray(r.headline) && r.overheads.every((o) => typeof o.thresholdPct === 'number')) return r;
-  return recomputeDerived(r);
+/** Upgrade a version-1 file on read (pure; returns a new object). */
+export function upgradeResults(data: ResultsV1): RunResults {
+  const { warnings, ...derived } = deriveComparisons(data.cells, data.backends, data.scenario);
+  return { ...data, ...derived, schemaVersion: SCHEMA_VERSION, headline: [], warnings: mergeWarnings(data.warnings, warnings) };
 }

@@ -31,6 +31,7 @@ import { getWorkload } from '../workloads/registry.js';
 import '../workloads/index.js';
 import type { MetricDecl, MetricValue, StartedInstance, Workload, WorkloadContext } from '../workloads/types.js';
 import { ParseError } from '../workloads/types.js';
+import { checkExtra } from '../workloads/extras/common.js';
 import { SCHEMA_VERSION, type BackendResult, type Cell, type MetricResult, type RunResults, type Warning } from '../results/types.js';
 import { assertRunId, loadResults, resolveRunDir, writeResults } from '../results/io.js';
 import { summarize } from '../stats/index.js';
@@ -38,7 +39,7 @@ import { computeComparisons } from '../stats/comparisons.js';
 import { adaptiveUndecided } from './adaptive.js';
 import type { WorkloadImage } from '../images/rootfs.js';
 import { Freezer, cpusAllowed, netSoftirqDelta, pinProcess, planCpus, readSoftirqs } from './placement.js';
-import { deriveFromCells } from '../results/derive.js';
+import { deriveFromCells } from '../report/derive.js';
 import { dropHostCaches } from '../host/caches.js';
 import { abortError, abortable, isAbortError, sleep, throwIfAborted } from '../util/proc.js';
 
@@ -527,7 +528,7 @@ async function runLocked(
           await isolate(lb);
           const irq0 = workload.needsNetwork ? await readSoftirqs() : undefined;
           try {
-            const values = await runOneRepetition(lb, workload, params, rep, ensureInstance, baseSpec, net, runDir, scenario, progress, opts.signal, (name, data) => extras.push({ name, data }));
+            const values = await runOneRepetition(lb, workload, params, rep, ensureInstance, baseSpec, net, runDir, scenario, progress, opts.signal, (name, data) => extras.push({ name, data: checkExtra(workload, name, data) }));
             if (irq0) extras.push({ name: 'netSoftirqs', data: netSoftirqDelta(irq0, await readSoftirqs()) });
             if (rep > 0) recordValues(cell, workload, values, rep);
             if (rep > 0) recordExtras(cell, extras, rep);

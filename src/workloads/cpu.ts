@@ -35,6 +35,7 @@ import { stressNgMetric } from './parsers/stress-ng.js';
 import { metric, parseRaw, timeoutFor } from './common.js';
 import { recordEnvironment } from './environment.js';
 import type { MetricValue, Workload, WorkloadContext } from './types.js';
+import { environmentExtras } from './extras/common.js';
 
 export const cpuParams = z
   .object({
@@ -94,6 +95,7 @@ export const cpuWorkload: Workload<CpuParams> = registerWorkload({
   title: 'CPU',
   description: 'sysbench cpu events/s and stress-ng matrixprod bogo-ops/s on 1 and on all vCPUs, plus a syscall-heavy stress-ng stressor with a fixed call mix',
   params: cpuParams,
+  extraSchema: environmentExtras,
   needsNetwork: false,
   needsDisk: false,
   metrics: [

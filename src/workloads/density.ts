@@ -48,6 +48,7 @@ import { metric } from './common.js';
 import { round } from './isolation.js';
 import { registerWorkload } from './registry.js';
 import type { MetricValue, Workload } from './types.js';
+import { densityExtras } from './extras/density.js';
 
 const MIB = 2 ** 20;
 /** Levels a sweep needs for a slope with a CI. */
@@ -202,6 +203,7 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
   title: 'Density',
   description: 'idle instances started 1, 2, 4, ... within a host-memory safety margin: marginal host memory per instance (MemAvailable, PSS, cgroup), start time as density grows, where it stopped and why; optionally the same with KSM on',
   params: densityParams,
+  extraSchema: densityExtras,
   needsNetwork: false,
   needsDisk: false,
   metrics: [

@@ -50,6 +50,7 @@ import { recordEnvironment } from './environment.js';
 import type { IoCounters } from '../host/cgroup.js';
 import type { Instance } from '../backends/types.js';
 import type { MetricValue, Workload } from './types.js';
+import { environmentExtras } from './extras/common.js';
 
 export const diskParams = z
   .object({
@@ -150,6 +151,7 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
   title: 'Disk',
   description: 'fio O_DIRECT on the scratch disk: 4k random read/write IOPS with clat p50/p99, 1M sequential read/write MB/s, host CPU seconds per GB',
   params: diskParams,
+  extraSchema: environmentExtras,
   needsNetwork: false,
   needsDisk: true,
   metrics: [

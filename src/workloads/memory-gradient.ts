@@ -39,6 +39,7 @@ import { metric } from './common.js';
 import { round } from './isolation.js';
 import { registerWorkload } from './registry.js';
 import type { MetricDecl, MetricValue, Workload } from './types.js';
+import { memoryGradientExtras } from './extras/memory-gradient.js';
 
 /** Step sizes a scenario may use (percent of the limit); each has a declared metric. */
 export const GRADIENT_PCTS = [10, 25, 50, 60, 70, 75, 80, 85, 90, 95, 100, 110, 125, 150, 200] as const;
@@ -270,6 +271,7 @@ export const memoryGradientWorkload: Workload<MemoryGradientParams> = registerWo
   title: 'Memory-limit gradient',
   description: 'sysbench memory write throughput as the working set grows from below to beyond the instance memory limit, each step beside the same run without the limit (control); the limited/control ratio per step and how it ends (OOM kill, refusal, timeout)',
   params: memoryGradientParams,
+  extraSchema: memoryGradientExtras,
   needsNetwork: false,
   needsDisk: false,
   metrics: [

@@ -34,6 +34,7 @@ import { parseSysbenchMemory } from './parsers/sysbench.js';
 import { metric, parseRaw, timeoutFor } from './common.js';
 import { recordEnvironment } from './environment.js';
 import type { MetricValue, Workload, WorkloadContext } from './types.js';
+import { environmentExtras } from './extras/common.js';
 
 /** sysbench 1.0 moves size_t words: 8 bytes on x86_64 (the only architecture isobench targets). */
 export const WORD_BYTES = 8;
@@ -88,6 +89,7 @@ export const memoryWorkload: Workload<MemoryParams> = registerWorkload({
   title: 'Memory',
   description: 'sysbench memory: sequential read/write bandwidth and the time per random access in a working set beyond TLB reach',
   params: memoryParams,
+  extraSchema: environmentExtras,
   needsNetwork: false,
   needsDisk: false,
   metrics: [

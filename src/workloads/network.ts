@@ -47,6 +47,7 @@ import { benchAddress, metric, parseRaw, timeoutFor } from './common.js';
 import { ParseError, type MetricValue, type Workload, type WorkloadContext } from './types.js';
 import { sleep } from '../util/proc.js';
 import { recordEnvironment } from './environment.js';
+import { networkExtras } from './extras/network.js';
 
 export const networkParams = z
   .object({
@@ -216,6 +217,7 @@ export const networkWorkload: Workload<NetworkParams> = registerWorkload({
   title: 'Network',
   description: 'iperf3 TCP throughput both ways between the bench namespace and the instance; sockperf TCP and UDP ping-pong round-trip p50/p99/p99.9',
   params: networkParams,
+  extraSchema: networkExtras,
   needsNetwork: true,
   needsDisk: false,
   metrics: [

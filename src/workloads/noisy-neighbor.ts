@@ -48,6 +48,7 @@ import type { MetricValue, Workload } from './types.js';
 import { MECHANISMS_FOR, NEIGHBOR_KINDS, UNITS, conditionsFor, decls, keptPct, noisyNeighborParams, type NoisyNeighborParams } from './noisy-neighbor-params.js';
 import { victimFigure, withAggressor, type Figure } from './noisy-neighbor-loads.js';
 import { applyMechanism, memoryBandwidthControl } from './noisy-neighbor-mechanisms.js';
+import { noisyNeighbourExtras } from './extras/noisy-neighbor.js';
 
 // The vocabulary, loads and mechanisms live in noisy-neighbor-*.ts; tests import them from here.
 export { MECHANISMS, MECHANISMS_FOR, NEIGHBOR_KINDS, conditionsFor, keptPct, noisyNeighborParams, type Mechanism, type NeighborKind, type NoisyNeighborParams } from './noisy-neighbor-params.js';
@@ -58,6 +59,7 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
   title: 'Noisy neighbour',
   description: "a victim's CPU, memory-bandwidth, disk and network figures alone, beside an unrestrained neighbour, and beside the neighbour held by each mechanism the backend has (CPU weight and cap, bfq io weight and IOPS throttle, tc); percent of the alone figure kept",
   params: noisyNeighborParams,
+  extraSchema: noisyNeighbourExtras,
   needsNetwork: true,
   needsDisk: true,
   metrics: NEIGHBOR_KINDS.flatMap(decls),

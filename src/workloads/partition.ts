@@ -54,6 +54,7 @@ import { partitionParams, type PartitionParams } from './partition-params.js';
 import { cpuPhase } from './partition-cpu.js';
 import { diskPhase } from './partition-disk.js';
 import { networkPhase } from './partition-network.js';
+import { partitionExtras } from './extras/partition.js';
 
 // The phases, parameters and pure arithmetic live in partition-*.ts; tests import them from here.
 export { partitionParams, type PartitionParams } from './partition-params.js';
@@ -66,6 +67,7 @@ export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
   title: 'Partitioning (80:20 shares and hard caps)',
   description: "two instances on one CPU given an A:B split of CPU (weights), disk (bfq weights on isobench's own loop device, with a work-conserving check) and network (HTB on a shaped link), plus a hard cap on one; achieved share vs target over time",
   params: partitionParams,
+  extraSchema: partitionExtras,
   needsNetwork: true,
   needsDisk: true,
   metrics: [

@@ -19,6 +19,7 @@ import { registerWorkload } from './registry.js';
 import { kebab, metric } from './common.js';
 import type { MetricDecl, MetricValue, StartupMeasure, Workload } from './types.js';
 import { STARTUP_DEFINITION } from '../backends/types.js';
+import { startupExtras } from './extras/startup.js';
 
 export const startupParams = z
   .object({
@@ -78,6 +79,7 @@ export const startupWorkload: Workload<StartupParams> = registerWorkload({
   title: 'Start-up',
   description: `start-up of fresh instances by one definition for every backend: ${STARTUP_DEFINITION}`,
   params: startupParams,
+  extraSchema: startupExtras,
   needsNetwork: false,
   needsDisk: false,
   metrics: [

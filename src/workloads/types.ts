@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import type { Instance, InstanceSpec, ExecResult } from '../backends/types.js';
 import type { BenchNet } from '../net/bench.js';
+import type { ExtraSchemas } from './extras/common.js';
 
 export type WorkloadName =
   | 'cpu'
@@ -120,6 +121,12 @@ export interface Workload<P = unknown> {
   metrics: MetricDecl[];
   /** Declaration of a metric whose name is only known at run time (e.g. a backend's start-up stages). */
   metricFor?(name: string): MetricDecl | undefined;
+  /**
+   * Zod schema of each extra this workload records (ctx.recordExtra name -> data),
+   * from src/workloads/extras/: checked when recorded, parsed when rendered. A
+   * workload that records no extra leaves it out.
+   */
+  extraSchema?: ExtraSchemas;
   /** Needs the bench network. */
   needsNetwork: boolean;
   /** Needs a scratch disk. */

@@ -9,7 +9,7 @@ import { EngineBackend, type EngineDriver } from '../../src/backends/engine.js';
 import type { Instance, InstanceSpec } from '../../src/backends/types.js';
 import { CgroupHandle } from '../../src/host/cgroup.js';
 import { makeTestContext, type TestContext } from './context.js';
-import { isAbortError } from '../../src/util/proc.js';
+import { isAbortError, run } from '../../src/util/proc.js';
 
 export function engineSuite(o: {
   engine: string;
@@ -24,7 +24,9 @@ export function engineSuite(o: {
   const started: Instance[] = [];
   const spec = (name: string, over: Partial<InstanceSpec> = {}): InstanceSpec => ({ name, vcpus: 1, cpus: [1], memoryMiB: 128, pidsLimit: 64, disk: { sizeMiB: 64, mode: 'dir' }, network: false, ...over });
 
+  let chainsBefore: string[] = [];
   beforeAll(async () => {
+    chainsBefore = await iptablesChains();
     t = await makeTestContext({ network: true });
     backend = new EngineBackend(t.ctx, o.driver());
     await backend.prepare();
@@ -34,6 +36,9 @@ export function engineSuite(o: {
     for (const i of started) await i.stop().catch(() => undefined);
     await t?.dispose();
     if (t) await o.afterDispose?.(t.ctx.shortId);
+    // The engine's own networking must never be set up: isobench attaches its bench network itself.
+    expect((await run(['ip', '-o', 'link', 'show'])).stdout).not.toMatch(/\b(cni-podman\d+|podman\d+|docker0)\b/);
+    expect((await iptablesChains()).filter((c) => !chainsBefore.includes(c))).toEqual([]);
   }, 120_000);
 
   it(`reports ${o.engine} over runc, with its versions${o.daemon ? ' and its daemon memory' : ''}`, () => {
@@ -120,4 +125,14 @@ export function engineSuite(o: {
 
 export async function pathGone(p: string): Promise<boolean> {
   return fs.access(p).then(() => false, () => true);
+}
+
+/** The host's iptables chains (all tables), to see any an engine added (CNI-*, DOCKER*, NETAVARK*). */
+async function iptablesChains(): Promise<string[]> {
+  const out: string[] = [];
+  for (const table of ['filter', 'nat', 'mangle']) {
+    const r = await run(['iptables', '-t', table, '-S']);
+    for (const l of r.stdout.split('\n')) if (l.startsWith('-N ')) out.push(`${table} ${l.slice(3)}`);
+  }
+  return out;
 }

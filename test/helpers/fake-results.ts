@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { SCHEMA_VERSION, type BackendResult, type Cell, type MetricResult, type Overhead, type RunResults, type Summary } from '../../src/results/types.js';
 import { mulberry32 } from '../../src/stats/random.js';
 import { overhead, summarize } from '../../src/stats/index.js';
-import { recomputeDerived } from '../../src/results/upgrade.js';
+import { recomputeDerived } from '../../src/report/derive.js';
 
 export const HOSTILE = '<script>alert(1)</script>';
 

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { isobench } from '../helpers/cli.js';
 import { checkTrace } from '../helpers/capacity-trace.js';
-import { loadRunResults, planCapacity } from '../../src/capacity/index.js';
+import { planCapacity } from '../../src/capacity/index.js';
+import { loadResultsFile } from '../../src/results/io.js';
 
 let root: string;
 let env: Record<string, string>;
@@ -23,7 +24,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('capacity from a real run', () => {
   it('every figure traces back to the run', async () => {
-    const run = loadRunResults(path.join(root, 'results', 'cap', 'results.json'));
+    const run = await loadResultsFile(path.join(root, 'results', 'cap', 'results.json'));
     const plan = planCapacity(run, { host: { cores: 64, memoryGiB: 256, name: 'h', source: 'test' }, instance: { vcpus: 2, memoryMiB: 2048 } });
     const seen = checkTrace(plan, run);
     expect(seen.some((s) => s.kind === 'measured' && s.backend === 'container:runc')).toBe(true);

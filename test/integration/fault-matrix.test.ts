@@ -122,6 +122,7 @@ describe('fault matrix: native, runc and VM in one run', () => {
     const res = await loadResults(path.join(resultsRoot, id));
     expect(res.status).toBe('complete');
     expect(res.cells.every((c) => c.state === 'complete')).toBe(true);
+    expect(r.seen).toMatch(/render it with `isobench report fm-sigint-report`/);
     expect(await leftovers(shortIdOf(id))).toEqual([]);
   });
 

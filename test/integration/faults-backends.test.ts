@@ -36,10 +36,10 @@ async function leftovers(runId: string): Promise<string[]> {
   return out;
 }
 
-async function interruptWhen(args: string[], id: string, ready: RegExp, sig: NodeJS.Signals): Promise<{ code: number; stderr: string }> {
+async function interruptWhen(args: string[], id: string, ready: RegExp, sig: NodeJS.Signals, extraEnv: Record<string, string> = {}): Promise<{ code: number; stderr: string; stoppedMs: number }> {
   const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), ...args, '--run-id', id, '--no-report'], {
     cwd: ROOT,
-    env: { ...process.env, ...env() },
+    env: { ...process.env, ...env(), ...extraEnv },
     reject: false,
     stdin: 'ignore',
     all: true,
@@ -55,9 +55,10 @@ async function interruptWhen(args: string[], id: string, ready: RegExp, sig: Nod
       }
     });
   });
+  const t0 = Date.now();
   child.kill(sig);
   const r = await child;
-  return { code: r.exitCode ?? -1, stderr: String(r.stderr) };
+  return { code: r.exitCode ?? -1, stderr: String(r.stderr), stoppedMs: Date.now() - t0 };
 }
 
 beforeAll(() => {
@@ -66,6 +67,26 @@ beforeAll(() => {
 afterAll(() => rmSync(resultsRoot, { recursive: true, force: true }));
 
 describe('faults with real backends', () => {
+  it('SIGINT during a cold workload-image build: ends within 10 s, partial result, no half-built image, nothing left', async () => {
+    const id = 'cold-image-sigint';
+    // An empty image cache: the run must build the rootfs (about 4 s here) before anything else.
+    const cache = mkdtempSync(path.join(os.tmpdir(), 'ib-cold-cache-'));
+    try {
+      const r = await interruptWhen(['run', 'test/fixtures/scenarios/container-short.yaml'], id, /building workload image/, 'SIGINT', { ISOBENCH_CACHE: cache });
+      expect(r.code, r.stderr).toBe(130);
+      expect(r.stoppedMs).toBeLessThan(10_000);
+      const partial = load(id);
+      expect(partial.status).toBe('partial');
+      expect(partial.statusReason).toMatch(/interrupted/);
+      // The build's temp folder is removed; nothing is left under a content-hash name.
+      const images = path.join(cache, 'images');
+      expect(existsSync(images) ? readdirSync(images).filter((f) => f !== 'by-input') : []).toEqual([]);
+      expect(await leftovers(partial.runId)).toEqual([]);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
   it('SIGINT during a VM boot: partial result, no qemu/tap/netns/cgroup/socket left, resume completes', async () => {
     const id = 'vm-sigint';
     // Interrupt right after QEMU has been asked to boot the guest.

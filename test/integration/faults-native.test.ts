@@ -32,8 +32,9 @@ beforeAll(() => {
 afterAll(() => rmSync(resultsRoot, { recursive: true, force: true }));
 
 describe('signals and resume', () => {
-  // SIGHUP is what closing the terminal sends: handled like SIGTERM.
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  // SIGTERM and SIGHUP end the run the same way at every stage of the fault matrix
+  // (fault-matrix.test.ts); the resume after them is this same path, so it runs once here.
+  for (const sig of ['SIGINT'] as const) {
     it(`${sig} mid-run keeps a partial result, removes everything, and resume completes it`, async () => {
       const id = `sig-${sig.toLowerCase()}`;
       const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'run', 'test/fixtures/scenarios/native-short.yaml', '--run-id', id, '--no-report'], {

@@ -161,3 +161,18 @@ describe('crafted input to the CLI: exit 2, one line, nothing written outside re
     expect(r.stdout).toContain('scenarios/quick.yaml: ok');
   });
 });
+
+describe('output into a pipe closed early (`isobench … | head -1`)', () => {
+  it('ends with exit 0 and no EPIPE stack trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const { ROOT } = await import('../helpers/cli.js');
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'capacity', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Read nothing and close our end at once: every write of the help text then meets a closed pipe.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(code).toBe(0);
+  });
+});

@@ -12,7 +12,7 @@ import { buildModel, fmtOverheadValue, fmtOverheadCi, groupWarnings, valueRange,
 import { renderHtml } from '../../src/report/html.js';
 import { loadCapacityHost } from '../../src/report/write.js';
 import { FIXTURE_DIR } from '../helpers/fake-results.js';
-import { withComparisons } from '../../src/results/upgrade.js';
+import { withComparisons } from '../../src/report/derive.js';
 
 const load = (name: string): RunResults => JSON.parse(readFileSync(path.join(FIXTURE_DIR, name), 'utf8')) as RunResults;
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResults } from '../../src/results/types.js';
 import { buildModel, chartConfig, type LineChartSpec } from '../../src/report/model.js';
-import { gradientReading, slope } from '../../src/report/isolation.js';
+import { gradientReading, slope } from '../../src/report/isolation/index.js';
 import { renderHtml } from '../../src/report/html.js';
 import { renderMarkdown } from '../../src/report/markdown.js';
 import { renderPngs } from '../../src/report/png.js';
@@ -117,7 +117,8 @@ describe('malformed extra', () => {
   it('skips malformed entries with a note and keeps the good backends', () => {
     const r = withExtra('partition', { 'cpu-share': [{ repetition: 1, data: { series: 'nope', achievedPct: '80' } }], 'disk-cap': 'not a list', 'net-share': [null, 42] });
     const v = iso(r, 'partition')!;
-    expect(v.skipped.join('\n')).toMatch(/container:runc: extra "cpu-share" skipped \(repetition 1: no series/);
+    // The note names the first field the workload's extra schema refused (src/workloads/extras/partition.ts).
+    expect(v.skipped.join('\n')).toMatch(/container:runc: extra "cpu-share" skipped \(repetition 1: targetPct: .*expected number/);
     expect(v.skipped.join('\n')).toMatch(/container:runc: extra "disk-cap" skipped/);
     expect(v.skipped.join('\n')).toMatch(/container:runc: extra "net-share" skipped \(2 entries/);
     const cpu = v.charts.find((c) => c.id === 'chart-partition-cpu-share') as LineChartSpec;

@@ -7,7 +7,7 @@ import { renderMarkdown } from '../../src/report/markdown.js';
 import { buildModel, costFactor, fmtNum } from '../../src/report/model.js';
 import { renderPngs } from '../../src/report/png.js';
 import { FIXTURE_DIR, HOSTILE } from '../helpers/fake-results.js';
-import { recomputeDerived } from '../../src/results/upgrade.js';
+import { recomputeDerived } from '../../src/report/derive.js';
 
 const load = (name: string): RunResults => JSON.parse(readFileSync(path.join(FIXTURE_DIR, name), 'utf8')) as RunResults;
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { compareSnapshots, parseSnapshot } from '../../src/backends/vm-selfcheck.js';
 import { vmChoices } from '../../src/backends/vm-choices.js';
-import { renderVmSectionHtml, renderVmSectionMd, vmSectionView } from '../../src/report/vm-section.js';
+import { renderVmSectionHtml, renderVmSectionMd, vmSectionView } from '../../src/report/sections/vm.js';
 import { escapeHtml } from '../../src/report/html.js';
 import { mdEscape } from '../../src/report/markdown.js';
 import type { BackendResult } from '../../src/results/types.js';

@@ -5,8 +5,8 @@
  * A view built from results.json (pure) and two small renderers; html.ts and
  * markdown.ts only call them.
  */
-import type { BackendResult } from '../results/types.js';
-import type { Finding, MitigationRow, VmSelfCheck } from '../backends/vm-selfcheck.js';
+import type { BackendResult } from '../../results/types.js';
+import type { Finding, MitigationRow, VmSelfCheck } from '../../backends/vm-selfcheck.js';
 
 export interface VmBackendView {
   label: string;

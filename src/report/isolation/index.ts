@@ -1,0 +1,52 @@
+/**
+ * The isolation categories' own views, built from cell.extra (what the
+ * partition, memory-gradient, density, noisy-neighbor and startup workloads
+ * record per repetition with ctx.recordExtra): time series of the achieved
+ * share and cap, the memory-limit gradient and how it ended, host memory
+ * against the number of idle instances, the alone-vs-with-neighbour figures
+ * and the start-up stages. One file per section.
+ *
+ * Pure. extra comes from results.json, written by whatever version of a
+ * workload ran: each entry is parsed with the workload's own schema
+ * (src/workloads/extras/), so a section reads typed data, and a shape it
+ * cannot read is skipped with a note naming the field, never a crash; every
+ * string is passed on as text (the renderers escape).
+ */
+import type { Cell } from '../../results/types.js';
+import { buildDensity } from './density.js';
+import { buildGradient } from './memory-gradient.js';
+import { buildNeighbour } from './noisy-neighbor.js';
+import { buildPartition } from './partition.js';
+import { buildStartup } from './startup.js';
+import { emptyView, isObj, orderedCells, type ColumnView, type IsolationView } from './view.js';
+
+export type { ExtraTable, IsolationView } from './view.js';
+export { slope } from './view.js';
+export { gradientReading, gradientRatioReading } from './memory-gradient.js';
+
+export const ISOLATION_CATEGORIES: ReadonlySet<string> = new Set(['partition', 'memory-gradient', 'density', 'noisy-neighbor']);
+
+/** The isolation view of a category (null when the category has no extra of a known kind). */
+export function buildIsolation(workload: string, cells: Cell[], columns: ColumnView[]): IsolationView | null {
+  const mine = orderedCells(cells, workload, columns).filter((c) => isObj(c.extra));
+  if (mine.length === 0) return null;
+  try {
+    switch (workload) {
+      case 'partition':
+        return buildPartition(mine, columns);
+      case 'memory-gradient':
+        return buildGradient(mine, columns);
+      case 'density':
+        return buildDensity(mine, columns);
+      case 'noisy-neighbor':
+        return buildNeighbour(mine, columns);
+      case 'startup':
+        return buildStartup(mine);
+      default:
+        return null;
+    }
+  } catch (e) {
+    // A shape no reader above foresaw: the category still renders its metric table.
+    return emptyView(workload as IsolationView['kind'], [`extra of ${workload} could not be read (${e instanceof Error ? e.message : String(e)})`]);
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * The results.json contract as one zod schema (schemaVersion 2). The
+ * TypeScript types in types.ts are inferred from it, and every reader (report,
+ * compare, capacity, resume, fleet) gets its results through the one loader in
+ * io.ts, which parses with it: a field of the wrong type is one clear error
+ * naming its path, not a crash three modules later.
+ *
+ * Objects list every field isobench writes; a key no version wrote is dropped
+ * on read (readers ignore what they do not know). Overheads and differences
+ * stay loose: later checks add flags to them. Workload `extra` data is a
+ * record here; its shape per workload is declared next to the workload
+ * (src/workloads/extras/) and checked when it is recorded and when rendered.
+ *
+ * Version 1 files are read with `resultsFileV1` (no verdict fields, no
+ * differences or headline) and upgraded by upgrade.ts, which recomputes what
+ * version 2 adds from the measured values.
+ */
+import { z } from 'zod';
+import { BACKEND_KINDS } from '../backends/types.js';
+
+export const SCHEMA_VERSION = 2;
+/** Versions the loader accepts (older ones are upgraded on read). */
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
+
+/**
+ * A number as JSON stores it: JSON.stringify writes NaN and ±Infinity as null
+ * (a spread of one value, a ratio over a zero mean), so null is read as NaN and
+ * the reader sees the same non-finite number the writer had.
+ */
+const num = z.union([z.number(), z.null().transform(() => Number.NaN)]);
+const pair = z.tuple([num, num]);
+
+export const runStatusSchema = z.enum(['complete', 'partial', 'failed']);
+
+export const summarySchema = z.object({
+  n: z.number(),
+  median: num,
+  mean: num,
+  stdev: num,
+  min: num,
+  max: num,
+  /**
+   * 95% confidence interval of the MEAN, Student t with n-1 degrees of freedom
+   * (src/stats: a bootstrap of 3-10 values understates the spread; t does not).
+   */
+  ci95: pair,
+  /** Coefficient of variation (stdev / mean), 0..inf. */
+  cv: num,
+  /** Indices (into values) of flagged outliers (see outlierMethod); flagged, never dropped. */
+  outliers: z.array(z.number()),
+  /** How outliers were flagged: Dixon's Q (n 3..10), modified z-score (n > 10), or none (n < 3: too few to flag any). */
+  outlierMethod: z.enum(['none: n < 3', 'dixon-q95', 'mad-z3.5']).optional(),
+});
+
+export const metricResultSchema = z.object({
+  metric: z.string(),
+  unit: z.string(),
+  higherIsBetter: z.boolean(),
+  values: z.array(z.number()),
+  /** Repetition number of each value (1-based, warm-ups excluded). */
+  repetitions: z.array(z.number()),
+  /** Raw log of each value, relative to the run directory (raw/...). */
+  rawLogs: z.array(z.string()),
+  summary: summarySchema.nullable(),
+  /** Labels of caveats attached to this metric (e.g. "gVisor does not honour O_DIRECT"). */
+  notes: z.array(z.string()).optional(),
+});
+
+/** One repetition's structured data (ctx.recordExtra): cell.extra[name] = [{ repetition, data }]. */
+export const extraEntrySchema = z.object({ repetition: z.number(), data: z.unknown() });
+
+const cellBase = {
+  backend: z.string(),
+  workload: z.string(),
+  /** Per name, what the workload recorded per repetition; checked per workload by src/workloads/extras/. */
+  extra: z.record(z.string(), z.unknown()).optional(),
+  metrics: z.array(metricResultSchema),
+};
+
+export const cellSchema = z.discriminatedUnion('state', [
+  z.object({ ...cellBase, state: z.literal('complete') }),
+  z.object({ ...cellBase, state: z.literal('partial'), reason: z.string() }),
+  z.object({ ...cellBase, state: z.literal('failed'), stage: z.string(), error: z.string(), rawLog: z.string().optional() }),
+  z.object({ ...cellBase, state: z.literal('skipped'), reason: z.string() }),
+]);
+
+export const backendResultSchema = z.object({
+  /** Column label: `native`, `container:runc`, `vm:q35-tcg` ... */
+  label: z.string(),
+  kind: z.enum(BACKEND_KINDS),
+  variant: z.string(),
+  accelerator: z.string(),
+  acceleratorReason: z.string(),
+  versions: z.record(z.string(), z.string()),
+  warnings: z.array(z.string()),
+  details: z.record(z.string(), z.unknown()),
+  /** Limits as read back from the instance's cgroup, proving they took effect. */
+  limitsReadBack: z.record(z.string(), z.unknown()).optional(),
+  /** VM backends: the self-check run at the start (guest vs host CPU, mitigations, clocksource, THP, virtio-net, I/O threads). */
+  vmSelfCheck: z.record(z.string(), z.unknown()).optional(),
+  error: z.string().optional(),
+});
+
+/**
+ * Equivalence verdicts (src/stats/equivalence.ts): `no-practical-difference`
+ * only when the whole CI lies inside ±threshold; `overhead`/`better` when the
+ * CI excludes 0 and the estimate is beyond the threshold; `small-difference`
+ * when the CI excludes 0 but the estimate is inside; `inconclusive` otherwise.
+ */
+export const verdictSchema = z.enum(['no-practical-difference', 'small-difference', 'overhead', 'better', 'inconclusive', 'insufficient-data']);
+
+export const implausibleSchema = z.object({
+  reason: z.string(),
+  /** What to look at to find the cause. */
+  hint: z.string(),
+  /** Raw logs of the flagged figure (backend first, then native), relative to the run dir. */
+  rawLogs: z.array(z.string()),
+});
+
+/** Further flags may be added by later checks (loose): readers ignore what they do not know. */
+export const overheadSchema = z.looseObject({
+  backend: z.string(),
+  workload: z.string(),
+  metric: z.string(),
+  unit: z.string(),
+  higherIsBetter: z.boolean(),
+  /** backend mean / native mean (the ratio whose CI is computed; see src/stats). */
+  ratio: num,
+  /** 95% CI of the ratio: delta method on log(ratio), Welch-Satterthwaite df. */
+  ratioCi95: pair,
+  /** Cost in percent: positive means the backend is worse than native. */
+  overheadPct: num,
+  overheadPctCi95: pair,
+  verdict: verdictSchema,
+  /** Practical threshold in percent the verdict was judged against. */
+  thresholdPct: z.number(),
+  /** Smallest overhead (percent) this run could have detected (80% power, 5% two-sided). */
+  detectablePct: num,
+  /** For an inconclusive verdict: repetitions per side that would likely decide it (null: decided, or > 1000). */
+  repetitionsNeeded: z.number().nullable(),
+  /** Repetitions behind the figure: [native, backend]. */
+  n: z.tuple([z.number(), z.number()]),
+  /**
+   * Set when the figure cannot be taken at face value (src/stats/plausibility.ts):
+   * a backend beating native on CPU/memory/syscalls beyond its CI plus a margin,
+   * or a disk figure whose reads did not reach the device. Never fed to capacity.
+   */
+  implausible: implausibleSchema.optional(),
+});
+
+/** A backend vs native compared by difference of means (per-instance costs, pp, native ~0). */
+export const differenceSchema = z.looseObject({
+  backend: z.string(),
+  workload: z.string(),
+  metric: z.string(),
+  unit: z.string(),
+  higherIsBetter: z.boolean(),
+  /** mean(backend) − mean(native), in the unit. */
+  diff: num,
+  /** Welch 95% CI of the difference. */
+  ci95: pair,
+  nativeMean: num,
+  backendMean: num,
+  verdict: verdictSchema,
+  /** Threshold in the metric's unit. */
+  threshold: num,
+  /** Smallest difference (unit) this run could have detected. */
+  detectable: num,
+  repetitionsNeeded: z.number().nullable(),
+  n: z.tuple([z.number(), z.number()]),
+});
+
+/** One backend's figure in a headline row, computed once by src/report/headline.ts and rendered as is. */
+export const headlineFigureSchema = z.object({
+  backend: z.string(),
+  verdict: verdictSchema.nullable(),
+  /** Point estimate in words: "11.9% slower", "+241 MiB per idle instance", "OOM at 150% of the limit". */
+  value: z.string(),
+  /** 95% CI in the same form ('' when the figure has none). */
+  ci: z.string(),
+  /** A second reading: "runs at 88% of native", the repetitions that would decide, the smallest detectable effect. */
+  detail: z.string(),
+  /** The numbers behind the text (for scripts). */
+  point: z.number().nullable(),
+  ci95: pair.nullable(),
+  state: z.enum(['complete', 'partial', 'failed', 'skipped', 'missing']),
+  stateReason: z.string().optional(),
+  /** Why the figure cannot be taken at face value (Overhead.implausible.reason); kept out of capacity. */
+  implausible: z.string().optional(),
+});
+
+export const headlineRowSchema = z.object({
+  category: z.string(),
+  title: z.string(),
+  /** overhead: ratio vs native; absolute: difference vs native; isolation: the category's own terms. */
+  kind: z.enum(['ratio', 'absolute', 'isolation']),
+  metric: z.string(),
+  unit: z.string(),
+  higherIsBetter: z.boolean(),
+  /** What the row reads ("summed PSS per extra instance", "share achieved vs target"). */
+  what: z.string(),
+  /** The native baseline in words ("native mean 1,203 events/s"; for isolation rows native's own reading). */
+  baseline: z.string(),
+  entries: z.array(headlineFigureSchema),
+});
+
+export const warningSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  backend: z.string().optional(),
+  workload: z.string().optional(),
+});
+
+export const placementSchema = z.object({
+  instanceCpus: z.array(z.number()),
+  harnessCpus: z.array(z.number()),
+  /** The harness's affinity as the kernel reports it after pinning. */
+  harnessCpusReadBack: z.array(z.number()).nullable(),
+  /** The scenario let the instances share the harness CPUs (instance.shareHarnessCpu). */
+  sharedWithHarness: z.boolean(),
+  peers: z.string(),
+  idleInstances: z.string(),
+  network: z.string(),
+  freezeFailures: z.array(z.string()),
+});
+
+export const runResultsSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  tool: z.object({ name: z.literal('isobench'), version: z.string() }),
+  runId: z.string(),
+  status: runStatusSchema,
+  /** Why the run is partial or failed. */
+  statusReason: z.string().optional(),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  scenarioFile: z.string(),
+  scenario: z.unknown(),
+  host: z.record(z.string(), z.unknown()),
+  toolVersions: z.record(z.string(), z.string().nullable()),
+  rootfsHash: z.string().nullable(),
+  backends: z.array(backendResultSchema),
+  /** How repetitions were ordered across backends, e.g. "interleaved (rotating ABC, BCA, CAB)". */
+  order: z.string(),
+  cells: z.array(cellSchema),
+  overheads: z.array(overheadSchema),
+  /** Figures compared by difference of means instead of a ratio (schemaVersion 2). */
+  differences: z.array(differenceSchema),
+  /** The headline per category, computed once (src/report/headline.ts), rendered by HTML, Markdown and PNG. */
+  headline: z.array(headlineRowSchema),
+  warnings: z.array(warningSchema),
+  /** Where the harness, peers and instances ran, and what happened to idle instances (src/runner/placement.ts). */
+  placement: placementSchema.optional(),
+  /** Set when measurements succeeded but cleanup did not: what is left, how to remove it. */
+  cleanupFailed: z.object({ leftovers: z.array(z.string()), hint: z.string() }).optional(),
+  /** The samples.jsonl written with this results.json (written and fsynced first): a reader checks the hash to know both match. */
+  samples: z.object({ file: z.literal('samples.jsonl'), rows: z.number(), sha256: z.string() }).optional(),
+});
+
+/**
+ * A version-1 file: the measured cells are the same; comparisons carry no
+ * verdict fields and there are no differences or headline. Only what upgrade.ts
+ * reads is required of its overheads (they are recomputed from the cells).
+ */
+export const resultsFileV1Schema = runResultsSchema.extend({
+  schemaVersion: z.literal(1),
+  overheads: z.array(z.looseObject({ backend: z.string(), workload: z.string(), metric: z.string() })),
+  differences: z.array(z.unknown()).optional(),
+  headline: z.array(z.unknown()).optional(),
+});
+
+/** One line of samples.jsonl: flat, for pandas / BigQuery / Grafana. */
+export const sampleRowSchema = z.object({
+  runId: z.string(),
+  backend: z.string(),
+  variant: z.string(),
+  workload: z.string(),
+  metric: z.string(),
+  unit: z.string(),
+  higherIsBetter: z.boolean(),
+  repetition: z.number(),
+  value: z.number(),
+  rawLog: z.string(),
+  /** The host that measured it: the inventory host name in a fleet, the hostname of a single run (absent in older runs). */
+  host: z.string().optional(),
+});
