@@ -16,7 +16,7 @@ import type { Scenario } from '../scenario/schema.js';
 import { getWorkload } from '../workloads/registry.js';
 import '../workloads/index.js';
 import type { RunResults } from '../results/types.js';
-import { RunState, restoreHostSetting } from './state.js';
+import { RunState, restoreHostSetting } from '../core/state.js';
 
 /**
  * Lock the run. When a dead owner held it (a SIGKILL, a power loss), its
