@@ -105,7 +105,6 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
   const shortId = shortIdOf(runId);
   // The run's state file (owner pid and start time, claimed names, host settings' originals) exists before any resource.
   const runState = given.runState ?? (await acquireRun(runId, shortId, host.cgroup));
-  given.runState = runState;
   const control = opts.control ?? new RunControl();
   const cleanup = new CleanupRegistry({
     added: (label) => void runState.recordResource(label).catch(() => undefined),
