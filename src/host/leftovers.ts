@@ -1,7 +1,7 @@
 /**
  * Finding and removing what crashed runs left behind. Ownership, not names:
  * every run keeps a state file under /run/isobench/<short-id>/ (see
- * runner/state.ts) and every resource it creates carries its short id
+ * core/state.ts) and every resource it creates carries its short id
  * (namespaces isobench-<id>-*, cgroups isobench/<id>-*, QEMU -name
  * isobench-<id>-*, temp and socket folders isobench-<id>-* and
  * isobench-vm-<id>-*, runtime roots /run/isobench/<id>/<runtime>). A resource
@@ -16,7 +16,7 @@ import { run } from '../util/proc.js';
 import { listNetns, deleteNetns, NETNS_PREFIX } from '../net/bench.js';
 import { allProviders } from '../backends/providers/index.js';
 import { CgroupHandle, CGROUP_PARENT, type CgroupLayout } from './cgroup.js';
-import { STATE_ROOT, TAKEOVER_PREFIX, listStates, liveHeldSettings, nameHasShortId, restoreHostSetting, type RunStateData } from '../runner/state.js';
+import { STATE_ROOT, TAKEOVER_PREFIX, listStates, liveHeldSettings, nameHasShortId, restoreHostSetting, type RunStateData } from '../core/state.js';
 
 export interface Leftover {
   kind: 'netns' | 'cgroup' | 'container' | 'process' | 'mount' | 'loop' | 'tempdir';
@@ -29,7 +29,7 @@ export const RUNTIME_STATE_ROOT = STATE_ROOT;
 
 /**
  * A process that is not a run (e.g. doctor's VM self-check) may mark its short
- * id live with just its pid in this file; runner/state.ts reads it when there
+ * id live with just its pid in this file; core/state.ts reads it when there
  * is no state.json (no start time: a recycled pid counts as live).
  */
 export const OWNER_FILE = 'owner.pid';
