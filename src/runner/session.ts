@@ -110,7 +110,7 @@ export class RunSession {
       order:
         scenario.order === 'interleaved'
           ? 'interleaved: for each workload and repetition, every backend in turn, the starting backend rotating each repetition (ABC, BCA, CAB)'
-          : 'sequential: all repetitions of one backend, then the next',
+          : "sequential: for each workload and repetition, every backend in turn, always in the scenario's order (no rotation)",
       cells: derived.cells,
       overheads: derived.overheads,
       differences: derived.differences,
