@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { hostFacts } from '../src/host/facts.js';
 import { ensureWorkloadImage } from '../src/images/rootfs.js';
-import { CleanupRegistry } from '../src/runner/cleanup.js';
+import { CleanupRegistry } from '../src/core/cleanup.js';
 import { startInstance } from '../src/runner/lifecycle.js';
 import { NativeBackend } from '../src/backends/native.js';
 import { ContainerBackend } from '../src/backends/container.js';

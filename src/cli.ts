@@ -102,8 +102,10 @@ async function writeReportFor(runDir: string): Promise<string> {
 async function cmdRun(scenario: string | undefined, opts: { backends?: string; runId?: string; resume?: string; report: boolean; quiet?: boolean }): Promise<number> {
   if (opts.runId !== undefined && opts.resume !== undefined) throw new IsobenchError('BAD_ARGS', 'run: --run-id and --resume exclude each other (a resumed run keeps its id)');
   if (scenario === undefined && opts.resume === undefined) throw new IsobenchError('BAD_ARGS', 'run: a scenario file is required, e.g. isobench run scenarios/quick.yaml (or --resume <run-id>)');
-  const { runScenario } = await import('./runner/run.js');
+  const { runScenario, RunControl } = await import('./runner/run.js');
   const controller = new AbortController();
+  // This command's handle on its run: a forced exit releases what the run holds through it.
+  const control = new RunControl();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
     signals++;
@@ -114,11 +116,11 @@ async function cmdRun(scenario: string | undefined, opts: { backends?: string; r
     }
     if (signals > 2) return; // the forced exit is under way
     process.stderr.write(`\n${sig} again: forcing exit, releasing in order and saving what was measured\n`);
-    void import('./runner/run.js').then(async (m) => {
+    void (async () => {
       // Joins a release under way instead of racing it; writes the partial results.json.
-      await (m.activeRun?.finish(sig) ?? m.activeCleanup?.releaseAll())?.catch(() => undefined);
+      await control.forceFinish(sig)?.catch(() => undefined);
       process.exit(130);
-    });
+    })();
   };
   // Closing the terminal (SIGHUP) is an interruption like SIGTERM: release everything, keep what was measured.
   const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -134,6 +136,7 @@ async function cmdRun(scenario: string | undefined, opts: { backends?: string; r
       ...(opts.resume ? { resume: opts.resume } : {}),
       ...(opts.quiet ? { quiet: true } : {}),
       signal: controller.signal,
+      control,
     });
     const r = outcome.results;
     process.stderr.write(`run ${r.runId}: ${r.status}${r.statusReason ? ` (${r.statusReason})` : ''}\n`);

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { execa } from 'execa';
 import { IsobenchError } from '../errors.js';
-import { STATE_ROOT } from '../runner/state.js';
+import { STATE_ROOT } from '../core/state.js';
 import { run, sleep, toolVersion } from '../util/proc.js';
 import type { EngineDriver } from './engine.js';
 import type { BackendContext } from './types.js';

@@ -18,7 +18,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { IsobenchError } from '../errors.js';
 import { netnsPath } from '../net/bench.js';
-import { STATE_ROOT } from '../runner/state.js';
+import { STATE_ROOT } from '../core/state.js';
 import { toolVersion } from '../util/proc.js';
 import type { EngineDriver } from './engine.js';
 import type { BackendContext } from './types.js';

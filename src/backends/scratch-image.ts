@@ -14,7 +14,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { run, runOk } from '../util/proc.js';
-import type { CleanupRegistry } from '../runner/cleanup.js';
+import type { CleanupRegistry } from '../core/cleanup.js';
 
 export interface ScratchImage {
   image: string;

@@ -2,7 +2,7 @@
  * The one interface that joins native, container and VM. A workload receives an
  * Instance and never asks which backend it came from.
  */
-import type { CleanupRegistry } from '../runner/cleanup.js';
+import type { CleanupRegistry } from '../core/cleanup.js';
 import type { HostFacts } from '../host/facts.js';
 import type { BenchNet } from '../net/bench.js';
 import type { WorkloadImage } from '../images/rootfs.js';

@@ -315,6 +315,9 @@ export class CgroupHandle {
   async destroy(): Promise<void> {
     const deadline = Date.now() + 10_000;
     const errors: string[] = [];
+    // A frozen task cannot die: a run killed outright (SIGKILL) leaves its idle instances
+    // frozen (runner/placement.ts), and their SIGKILL would stay pending until a thaw.
+    await this.thaw();
     for (const d of this.dirs()) {
       // Kill, then remove; a task that is still exiting keeps the directory busy,
       // so kill again and retry until the deadline (a loaded host can take seconds).
@@ -334,6 +337,16 @@ export class CgroupHandle {
     // runtime's own included), whether a run, a test or a bench script used the backend.
     // rmdir refuses a parent with children or tasks, so a live run's parent is never touched.
     if (this.relPath.startsWith(`${CGROUP_PARENT}/`)) await removeEmptyParents(this.hierarchyRoot()).catch(() => undefined);
+  }
+
+  /** Undo a freeze (v1 freezer.state, v2 cgroup.freeze); nothing when the cgroup has no freezer or is gone. */
+  private async thaw(): Promise<void> {
+    if (this.layout.version === 2) {
+      await fs.writeFile(path.join(this.layout.root, this.relPath, 'cgroup.freeze'), '0').catch(() => undefined);
+      return;
+    }
+    const dir = this.dir('freezer');
+    if (dir) await fs.writeFile(path.join(dir, 'freezer.state'), 'THAWED').catch(() => undefined);
   }
 
   /** The folder the hierarchies are mounted under (/sys/fs/cgroup), or the v2 root. */

@@ -109,7 +109,7 @@ export async function runDoctor(opts: { probeVm?: boolean } = {}): Promise<Docto
 export async function runVmSelfCheckForDoctor(report: DoctorReport): Promise<void> {
   const { randomBytes } = await import('node:crypto');
   const { promises: fs } = await import('node:fs');
-  const { CleanupRegistry } = await import('../runner/cleanup.js');
+  const { CleanupRegistry } = await import('../core/cleanup.js');
   const { BenchNet } = await import('../net/bench.js');
   const { ensureWorkloadImage } = await import('../images/rootfs.js');
   const { VmBackend } = await import('../backends/vm.js');

@@ -1,7 +1,7 @@
 /**
  * Finding and removing what crashed runs left behind. Ownership, not names:
  * every run keeps a state file under /run/isobench/<short-id>/ (see
- * runner/state.ts) and every resource it creates carries its short id
+ * core/state.ts) and every resource it creates carries its short id
  * (namespaces isobench-<id>-*, cgroups isobench/<id>-*, QEMU -name
  * isobench-<id>-*, temp and socket folders isobench-<id>-* and
  * isobench-vm-<id>-*, runtime roots /run/isobench/<id>/<runtime>). A resource
@@ -17,7 +17,7 @@ import { listNetns, deleteNetns, NETNS_PREFIX } from '../net/bench.js';
 import { allProviders } from '../backends/providers/index.js';
 import { CgroupHandle, CGROUP_PARENT, type CgroupLayout } from './cgroup.js';
 import { RUNTIME_STATE_ROOT, type Leftover } from './ownership.js';
-import { TAKEOVER_PREFIX, listStates, liveHeldSettings, nameHasShortId, restoreHostSetting, type RunStateData } from '../runner/state.js';
+import { TAKEOVER_PREFIX, listStates, liveHeldSettings, nameHasShortId, restoreHostSetting, type RunStateData } from '../core/state.js';
 
 export { type Leftover, RUNTIME_STATE_ROOT, OWNER_FILE } from './ownership.js';
 

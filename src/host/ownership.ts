@@ -5,7 +5,7 @@
  * provider, so a provider can name them without importing the sweep (that
  * was an import cycle).
  */
-import { STATE_ROOT } from '../runner/state.js';
+import { STATE_ROOT } from '../core/state.js';
 
 export interface Leftover {
   kind: 'netns' | 'cgroup' | 'container' | 'process' | 'mount' | 'loop' | 'tempdir';
@@ -18,7 +18,7 @@ export const RUNTIME_STATE_ROOT = STATE_ROOT;
 
 /**
  * A process that is not a run (e.g. doctor's VM self-check) may mark its short
- * id live with just its pid in this file; runner/state.ts reads it when there
+ * id live with just its pid in this file; core/state.ts reads it when there
  * is no state.json (no start time: a recycled pid counts as live).
  */
 export const OWNER_FILE = 'owner.pid';

@@ -9,8 +9,8 @@
  * undone by the returned function only.
  */
 import { promises as fs } from 'node:fs';
-import type { CleanupRegistry } from '../runner/cleanup.js';
-import { deadRunOriginal, restoreHostSetting, type HostSettingRecord, type RunState } from '../runner/state.js';
+import type { CleanupRegistry } from '../core/cleanup.js';
+import { deadRunOriginal, restoreHostSetting, type HostSettingRecord, type RunState } from '../core/state.js';
 
 export interface HostSettingGuard {
   /** Write `value` to `file`, the original saved first; returns the restore (idempotent). */

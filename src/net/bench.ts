@@ -9,7 +9,7 @@
  * benchmarking) and exist only inside those namespaces.
  */
 import { run, runOk, type RunOptions, type RunResult } from '../util/proc.js';
-import type { CleanupRegistry } from '../runner/cleanup.js';
+import type { CleanupRegistry } from '../core/cleanup.js';
 
 /** Every namespace isobench creates starts with this; `doctor --cleanup` relies on it. */
 export const NETNS_PREFIX = 'isobench-';

@@ -16,7 +16,7 @@ import type { BackendContext } from '../../src/backends/types.js';
 import { hostFacts } from '../../src/host/facts.js';
 import { ensureWorkloadImage } from '../../src/images/rootfs.js';
 import { BenchNet } from '../../src/net/bench.js';
-import { CleanupRegistry, type CleanupFailure } from '../../src/runner/cleanup.js';
+import { CleanupRegistry, type CleanupFailure } from '../../src/core/cleanup.js';
 
 export interface TestContext {
   ctx: BackendContext;

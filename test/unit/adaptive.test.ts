@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Difference, Overhead } from '../../src/results/types.js';
-import { adaptiveUndecided } from '../../src/runner/adaptive.js';
+import { adaptiveUndecided } from '../../src/runner/plan/adaptive.js';
 import { parseScenarioText } from '../../src/scenario/loader.js';
 import { splitWorkloadEntry } from '../../src/scenario/schema.js';
 import { computeComparisons } from '../../src/stats/comparisons.js';

@@ -3,7 +3,7 @@
  * cells are trusted.
  */
 import { describe, expect, it } from 'vitest';
-import { carriedCellProblems, jsonDiff } from '../../src/runner/resume.js';
+import { carriedCellProblems, jsonDiff } from '../../src/runner/plan/resume.js';
 import { parseScenarioText } from '../../src/scenario/loader.js';
 import { SCHEMA_VERSION, type RunResults } from '../../src/results/types.js';
 

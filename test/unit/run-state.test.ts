@@ -1,5 +1,5 @@
 /**
- * The run's state file and lock (runner/state.ts), the host-setting guard
+ * The run's state file and lock (core/state.ts), the host-setting guard
  * (host/settings.ts, used by KSM) and the cleanup registry's ordering, on a
  * private state root and fake sysfs files: nothing here touches the host.
  */
@@ -12,9 +12,9 @@ import path from 'node:path';
 const root = mkdtempSync(path.join(os.tmpdir(), 'ib-state-'));
 process.env.ISOBENCH_STATE_ROOT = path.join(root, 'run');
 
-type StateMod = typeof import('../../src/runner/state.js');
+type StateMod = typeof import('../../src/core/state.js');
 type SettingsMod = typeof import('../../src/host/settings.js');
-type CleanupMod = typeof import('../../src/runner/cleanup.js');
+type CleanupMod = typeof import('../../src/core/cleanup.js');
 type KsmMod = typeof import('../../src/host/ksm.js');
 let state: StateMod;
 let settings: SettingsMod;
@@ -22,9 +22,9 @@ let cleanupMod: CleanupMod;
 let ksmMod: KsmMod;
 
 beforeAll(async () => {
-  state = await import('../../src/runner/state.js');
+  state = await import('../../src/core/state.js');
   settings = await import('../../src/host/settings.js');
-  cleanupMod = await import('../../src/runner/cleanup.js');
+  cleanupMod = await import('../../src/core/cleanup.js');
   ksmMod = await import('../../src/host/ksm.js');
   expect(state.STATE_ROOT).toBe(path.join(root, 'run'));
 });

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { registerProvider } from '../registry.js';
-import { STATE_ROOT } from '../../runner/state.js';
+import { STATE_ROOT } from '../../core/state.js';
 import { run } from '../../util/proc.js';
 import type { Leftover } from '../../host/ownership.js';
 

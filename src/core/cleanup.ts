@@ -1,4 +1,5 @@
 /**
+ * (core: backends, net and host import this without importing the runner.)
  * Every resource isobench creates (process, cgroup, namespace, veth/tap, mount,
  * image, socket) is registered here when created and released in reverse order,
  * on success, failure, timeout and signals. Release never throws: failures are

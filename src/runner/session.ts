@@ -1,0 +1,161 @@
+/**
+ * The state of one run in progress, held in one object the executor's parts
+ * share (instead of closures over locals): what has been measured, the live
+ * backends, warnings, placement, whether the run was interrupted and why. It
+ * also turns that state into results.json (`snapshot`), rewritten after
+ * every measured cell (hyperfine's habit) so a crash loses nothing.
+ */
+import path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import type { HostFacts } from '../host/facts.js';
+import type { ResolvedBackend, Scenario } from '../scenario/schema.js';
+import type { CleanupRegistry } from '../core/cleanup.js';
+import type { RunState } from '../core/state.js';
+import type { Backend, Instance, InstanceSpec } from '../backends/types.js';
+import type { WorkloadImage } from '../images/rootfs.js';
+import { SCHEMA_VERSION, type BackendResult, type Cell, type RunResults, type Warning } from '../results/types.js';
+import { writeResults } from '../results/io.js';
+import { deriveFromCells } from '../report/derive.js';
+import type { Progress } from './progress.js';
+import { Freezer } from './placement.js';
+import { cellComplete, type WorkloadPlan } from './plan/index.js';
+import { toCells, type Cells } from './plan/cells.js';
+
+export const TOOL_VERSION = '0.1.0';
+
+export function makeRunId(scenarioName: string, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${scenarioName}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/** The short id every resource name of the run carries (netns, cgroups, QEMU names, the lock). */
+export function shortIdOf(runId: string): string {
+  return createHash('sha256').update(runId).digest('hex').slice(0, 6);
+}
+
+export interface LiveBackend {
+  entry: ResolvedBackend;
+  backend: Backend;
+  label: string;
+  info: BackendResult;
+  instance?: Instance;
+  spec?: InstanceSpec;
+  /** Extra instances started by workloads, stopped after each repetition. */
+  extras: Instance[];
+  failed?: string;
+  nameCounter: number;
+}
+
+export interface SessionInit {
+  host: HostFacts;
+  scenario: Scenario;
+  scenarioFile: string;
+  runId: string;
+  runDir: string;
+  shortId: string;
+  runState: RunState;
+  cleanup: CleanupRegistry;
+  progress: Progress;
+  workloads: readonly WorkloadPlan[];
+  cells: Cells;
+  previous?: RunResults;
+  warnings: Warning[];
+}
+
+export class RunSession {
+  readonly live: LiveBackend[] = [];
+  /** Idle instances of the backends not being measured are frozen (placement.ts). */
+  readonly freezer = new Freezer();
+  readonly startedAt: string;
+  placement: RunResults['placement'];
+  image: WorkloadImage | undefined;
+  aborted = false;
+  statusReason: string | undefined;
+  /** Collected once the run holds its lock (they take a moment; an interruption may come first). */
+  hostInfo: RunResults['host'] = {};
+  toolVersions: RunResults['toolVersions'] = {};
+
+  constructor(readonly s: SessionInit) {
+    this.startedAt = s.previous?.startedAt ?? new Date().toISOString();
+  }
+
+  get warnings(): Warning[] {
+    return this.s.warnings;
+  }
+
+  /** Stop the measurements: instances are stopped by the caller, the partial result is kept. */
+  interrupt(reason: string): void {
+    this.aborted = true;
+    this.statusReason ??= reason;
+  }
+
+  snapshot(status: RunResults['status'], endedAt: string | null): RunResults {
+    const { scenario, previous } = this.s;
+    const cellList = toCells(this.s.cells.values(), status, this.statusReason, (c) => cellComplete(this.s.workloads, c, scenario.repetitions));
+    const derived = deriveFromCells(cellList, this.live.map((b) => b.info), scenario);
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      tool: { name: 'isobench', version: TOOL_VERSION },
+      runId: this.s.runId,
+      status,
+      ...(this.statusReason ? { statusReason: this.statusReason } : {}),
+      startedAt: this.startedAt,
+      endedAt,
+      scenarioFile: path.relative(process.cwd(), this.s.scenarioFile) || this.s.scenarioFile,
+      scenario,
+      host: this.hostInfo,
+      toolVersions: this.toolVersions,
+      rootfsHash: this.image?.hash ?? previous?.rootfsHash ?? null,
+      backends: this.live.map((b) => b.info),
+      order:
+        scenario.order === 'interleaved'
+          ? 'interleaved: for each workload and repetition, every backend in turn, the starting backend rotating each repetition (ABC, BCA, CAB)'
+          : "sequential: for each workload and repetition, every backend in turn, always in the scenario's order (no rotation)",
+      cells: derived.cells,
+      overheads: derived.overheads,
+      differences: derived.differences,
+      headline: derived.headline,
+      ...(this.placement ? { placement: this.placement } : {}),
+      warnings: [...this.s.warnings, ...noiseWarnings(cellList), ...derived.warnings],
+    };
+  }
+
+  async save(status: RunResults['status'] = 'partial', endedAt: string | null = null): Promise<RunResults> {
+    const r = this.snapshot(status, endedAt);
+    await writeResults(this.s.runDir, r);
+    return r;
+  }
+
+  /** Anything measured at all (a run error after a measurement leaves a partial run, not a failed one). */
+  anyMeasured(): boolean {
+    return [...this.s.cells.values()].some((c) => [...c.metrics.values()].some((m) => m.values.length > 0));
+  }
+}
+
+/** Conditions of the host at start that skew results, as warnings in the results. */
+export function hostWarnings(host: HostFacts): Warning[] {
+  const warnings: Warning[] = [];
+  if (host.loadAvg[0] > 0.5 * host.cpus)
+    warnings.push({ code: 'HOST_BUSY', message: `host load average ${host.loadAvg[0].toFixed(2)} at start on ${host.cpus} CPUs: other load skews results` });
+  if (host.thp.enabled === 'always') warnings.push({ code: 'THP_ALWAYS', message: 'transparent huge pages are "always": memory figures depend on THP availability' });
+  if (host.cpuGovernor && host.cpuGovernor !== 'performance')
+    warnings.push({ code: 'CPU_GOVERNOR', message: `CPU frequency governor is "${host.cpuGovernor}", not "performance": frequency scaling adds variance` });
+  if (host.ksm.run === 1) warnings.push({ code: 'KSM_ON', message: 'KSM is running: identical pages of VMs are merged, lowering their memory figures' });
+  if (host.virtualized) warnings.push({ code: 'NESTED', message: 'this host is itself a virtual machine: native figures include its hypervisor' });
+  return warnings;
+}
+
+function noiseWarnings(cells: Cell[]): Warning[] {
+  const out: Warning[] = [];
+  for (const c of cells) {
+    for (const m of c.metrics) {
+      const s = m.summary;
+      if (!s) continue;
+      if (s.n >= 2 && s.cv > 0.1)
+        out.push({ code: 'NOISY', backend: c.backend, workload: c.workload, message: `${c.backend} ${c.workload} ${m.metric}: CV ${(s.cv * 100).toFixed(1)}% over ${s.n} repetitions: too noisy for a fine-grained verdict; add repetitions` });
+      if (s.outliers.length)
+        out.push({ code: 'OUTLIER', backend: c.backend, workload: c.workload, message: `${c.backend} ${c.workload} ${m.metric}: repetition(s) ${s.outliers.map((i) => m.repetitions[i]).join(', ')} are outliers (kept, flagged)` });
+    }
+  }
+  return out;
+}
