@@ -143,6 +143,14 @@ describe('HTML report in headless Chromium', () => {
     await page.close();
   });
 
+  it('every card fits its width at 1280 px (native, runc, podman, Docker and a VM)', async () => {
+    const { page } = await open(load('engines.json'));
+    // A wide table spilled past its card (the headline's long figures kept on one line did).
+    const overflowing = await page.evaluate(() => [...document.querySelectorAll('section.card')].filter((c) => c.scrollWidth > c.clientWidth + 1).map((c) => `${c.id}: ${c.scrollWidth} > ${c.clientWidth}`));
+    expect(overflowing).toEqual([]);
+    await page.close();
+  });
+
   it('draws the isolation charts from cell.extra (partition, gradient, density, noisy neighbour)', async () => {
     const { page, consoleErrors, dialogs } = await open(load('isolation.json'));
     const canvases = await page.evaluate(() =>

@@ -35,9 +35,9 @@ export function renderHeadline(m: ReportModel): string {
 <h2>Headline: what isolation costs</h2>
 <p class="lead">Each category in its own terms, with the 95% confidence interval. Throughput, latency and bandwidth: backend vs native as a <strong>ratio of means</strong> (“9.8× slower than native” = a tenth of native's throughput); per-instance costs (footprint and density by PSS, start-up) as the <strong>absolute difference of means</strong> (“+241 MiB per idle instance”); partitioning, the memory gradient and the noisy neighbour in their own terms. Verdicts are judged against a practical threshold: only <em>no practical difference</em> (the whole interval inside ±threshold) means the same as native; <em>inconclusive</em> says how many repetitions would decide it. ${m.vm ? '<a href="#vm">VM</a> ' : ''}<a href="#methods">Methods</a>.</p>
 ${reps ? `<p class="note" id="repetitions-note">${escapeHtml(reps)}</p>` : ''}
-<table class="headline" id="headline-table"><thead><tr><th>Category</th>${head}</tr></thead><tbody>
+<div class="table-wrap"><table class="headline" id="headline-table"><thead><tr><th>Category</th>${head}</tr></thead><tbody>
 ${rows}
-</tbody></table>
+</tbody></table></div>
 ${chart}
 </section>`;
 }
