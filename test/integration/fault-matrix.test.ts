@@ -65,6 +65,7 @@ async function interruptAt(id: string, stage: RegExp, sig: NodeJS.Signals, repor
     cwd: ROOT,
     env: { ...process.env, ...env() },
     reject: false,
+    forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
     stdin: 'ignore',
   });
   let seen = '';

@@ -41,6 +41,7 @@ async function interruptWhen(args: string[], id: string, ready: RegExp, sig: Nod
     cwd: ROOT,
     env: { ...process.env, ...env(), ...extraEnv },
     reject: false,
+    forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
     stdin: 'ignore',
     all: true,
   });

@@ -41,6 +41,7 @@ describe('signals and resume', () => {
         cwd: ROOT,
         env: { ...process.env, ...env() },
         reject: false,
+        forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
         stdin: 'ignore',
       });
       // Wait until the first measured repetition has been written, then interrupt.
@@ -87,6 +88,7 @@ describe('forced exit and resume safety', () => {
       cwd: ROOT,
       env: { ...process.env, ...env() },
       reject: false,
+      forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
       stdin: 'ignore',
     });
     const f = path.join(resultsRoot, id, 'results.json');
@@ -133,6 +135,7 @@ describe('SIGKILL then resume', () => {
       cwd: ROOT,
       env: { ...process.env, ...env() },
       reject: false,
+      forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
       stdin: 'ignore',
     });
     const f = path.join(resultsRoot, id, 'results.json');
@@ -178,6 +181,7 @@ describe('timeouts', () => {
       cwd: ROOT,
       env: { ...process.env, ...env() },
       reject: false,
+      forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
       stdin: 'ignore',
     });
     // Native instances are cgroups named after the run.

@@ -28,6 +28,7 @@ function start(scenario: string, id: string) {
     cwd: ROOT,
     env: { ...process.env, ...env() },
     reject: false,
+    forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
     stdin: 'ignore',
   });
 }
