@@ -30,11 +30,13 @@ import type { Backend, BackendContext, Instance, InstanceSpec } from '../src/bac
 import { BenchNet } from '../src/net/bench.js';
 import { parseSysbenchCpu } from '../src/workloads/parsers/sysbench.js';
 import { parseIperf3Json } from '../src/workloads/parsers/iperf3.js';
-import { mean } from '../src/stats/index.js';
+import { mean, ratioOfMeans } from '../src/stats/index.js';
 import { run } from '../src/util/proc.js';
 import { loadResults } from '../src/results/io.js';
 
-const REPS = Number(process.env.CROSSCHECK_REPS ?? 3);
+// Six rounds: one TCG sysbench second or one veth iperf3 second varies 10-20%
+// from run to run here, so three rounds left the hand ratio itself ±15% wide.
+const REPS = Number(process.env.CROSSCHECK_REPS ?? 6);
 const TOLERANCE = 0.15;
 const PORT = 5299;
 
@@ -133,14 +135,16 @@ async function main(): Promise<number> {
       }
     }
     let bad = 0;
-    const rows: string[] = ['| backend | metric | run: ratio vs native | by hand: ratio vs native | difference |', '|---|---|---:|---:|---:|'];
+    const rows: string[] = ['| backend | metric | run: ratio vs native [95% CI] | by hand: ratio vs native [95% CI] | difference |', '|---|---|---:|---:|---:|'];
+    const ci = (c: readonly [number, number] | undefined): string => (c && c.every(Number.isFinite) ? ` [${c[0].toFixed(3)}, ${c[1].toFixed(3)}]` : '');
     for (const [label] of instances) {
       for (const [what, metric, key] of [['sysbench cpu', 'sysbench-events-1t', 'cpu'], ['TCP into the instance', 'tcp-to-instance-gbps', 'tcp']] as const) {
         const o = results.overheads?.find((x) => x.backend === label && x.metric === metric);
-        const handRatio = mean(hand[label]![key]) / mean(hand.native![key]);
+        const handEst = ratioOfMeans(hand.native![key], hand[label]![key]);
+        const handRatio = handEst?.ratio ?? Number.NaN;
         const diff = o ? Math.abs(o.ratio - handRatio) / handRatio : Number.NaN;
         if (!(diff <= TOLERANCE)) bad++;
-        rows.push(`| ${label} | ${what} (${metric}) | ${o ? o.ratio.toFixed(3) : 'n/a'} | ${handRatio.toFixed(3)} | ${Number.isFinite(diff) ? `${(100 * diff).toFixed(1)}%` : 'n/a'} |`);
+        rows.push(`| ${label} | ${what} (${metric}) | ${o ? o.ratio.toFixed(3) + ci(o.ratioCi95) : 'n/a'} | ${handRatio.toFixed(3)}${ci(handEst?.ci95)} | ${Number.isFinite(diff) ? `${(100 * diff).toFixed(1)}%` : 'n/a'} |`);
       }
     }
     console.log(`\nhand runs: ${REPS} rounds; native cpu ${mean(hand.native!.cpu).toFixed(1)} events/s, tcp ${mean(hand.native!.tcp).toFixed(2)} Gbit/s`);

@@ -84,11 +84,21 @@ export function rotate<T>(xs: readonly T[], k: number): T[] {
   return [...xs.slice(s), ...xs.slice(0, s)];
 }
 
-/** The measurements of one round (repetition `rep` of a workload), backends in this round's order. */
-export function round(plan: Pick<RunPlan, 'order' | 'backends' | 'resumed' | 'carried'>, w: WorkloadPlan, rep: number): Measurement[] {
-  const shift = plan.order === 'interleaved' ? (rep - 1 + w.warmup) % Math.max(1, plan.backends.length) : 0;
-  const text = rep <= 0 ? `warm-up ${rep + w.warmup}/${w.warmup}` : `rep ${rep}/${w.repetitions}`;
-  return rotate(plan.backends, shift).map((b) => {
+/** The backend every overhead is judged against: it runs in every round, adaptive ones included. */
+export const BASELINE_BACKEND = 'native';
+
+/**
+ * The measurements of one round (repetition `rep` of a workload), backends in
+ * this round's order. `only` narrows an adaptive round to the backends named
+ * (the baseline always runs): a backend whose figures are all decided gets no
+ * more repetitions, so a slow VM already judged "overhead" does not hold up
+ * the container's undecided ones.
+ */
+export function round(plan: Pick<RunPlan, 'order' | 'backends' | 'resumed' | 'carried'>, w: WorkloadPlan, rep: number, only?: ReadonlySet<string>): Measurement[] {
+  const backends = only ? plan.backends.filter((b) => b.label === BASELINE_BACKEND || only.has(b.label)) : plan.backends;
+  const shift = plan.order === 'interleaved' ? (rep - 1 + w.warmup) % Math.max(1, backends.length) : 0;
+  const text = rep <= 0 ? `warm-up ${rep + w.warmup}/${w.warmup}` : rep > w.repetitions ? `rep ${rep} (adaptive, up to ${w.maxRepetitions})` : `rep ${rep}/${w.repetitions}`;
+  return rotate(backends, shift).map((b) => {
     const done = plan.carried.get(cellKey(b.label, w.workload));
     const action: Action = b.unavailable
       ? { kind: 'skip', reason: `backend unavailable: ${b.unavailable}` }
@@ -116,11 +126,17 @@ export function makePlan(input: { scenario: Scenario; backends: readonly PlanBac
   return { ...base, workloads, measurements };
 }
 
+/** The backend of an open figure's name ("backend/metric"; labels hold no slash, metric names may). */
+function openBackend(name: string): string {
+  return name.slice(0, name.indexOf('/'));
+}
+
 /**
  * Whether workload `w` runs repetition `rep` past its base count: adaptive
  * mode goes on while a figure of this workload is undecided and wider than
  * the target, within maxRepetitions and the time box (`elapsedMs` since the
- * workload began). With `more`, the round to run.
+ * workload began). With `more`, the round to run: the baseline and the
+ * backends with an open figure.
  */
 export function nextRound(
   plan: RunPlan,
@@ -130,7 +146,7 @@ export function nextRound(
   figures: () => ReadonlyArray<Overhead | Difference>,
 ): AdaptiveDecision & { round?: Measurement[] } {
   const d = adaptiveNext(w, rep, elapsedMs, figures);
-  return d.more ? { ...d, round: round(plan, w, rep) } : d;
+  return d.more ? { ...d, round: round(plan, w, rep, new Set(d.open.map(openBackend))) } : d;
 }
 
 /** A cell is complete once it holds as many measured repetitions as its workload's base count. */

@@ -191,6 +191,21 @@ describe('plan: adaptive repetition', () => {
     expect(ran.slice(6, 10)).toEqual(['container:runc#4', 'native#4', 'native#5', 'container:runc#5']);
   });
 
+  it('an adaptive round measures the baseline and only the backends still undecided', () => {
+    const three: PlanBackend[] = [...two, { label: 'vm:q35-tcg' }];
+    const plan = makePlan({ scenario: scenarioOf(adaptiveYaml()), backends: three });
+    // The VM is ten times slower every time (decided: overhead); the container stays noisy.
+    const fake: FakeBackend = (b, rep) => (b === 'vm:q35-tcg' ? 10 + (rep % 2) * 0.001 : noisy(b, rep));
+    const { ran, stops } = drive(plan, new Map(), fake);
+    expect(ran.filter((r) => r.startsWith('vm:q35-tcg#'))).toHaveLength(3);
+    expect(ran.filter((r) => r.startsWith('native#'))).toHaveLength(8);
+    expect(ran.filter((r) => r.startsWith('container:runc#'))).toHaveLength(8);
+    expect(stops).toEqual([{ workload: 'cpu', rep: 9, reason: 'max-repetitions' }]);
+    const next = nextRound(plan, plan.workloads[0]!, 4, 0, () => [{ backend: 'container:runc', workload: 'cpu', metric: 'a/b', verdict: 'inconclusive', overheadPctCi95: [-50, 50] } as unknown as ReturnType<typeof computeComparisons>['overheads'][number]]);
+    expect(next.round?.map((m) => m.backend).sort()).toEqual(['container:runc', 'native']);
+    expect(next.round?.[0]?.text).toBe('rep 4 (adaptive, up to 8)');
+  });
+
   it('stops at the base count once the target is reached', () => {
     const plan = makePlan({ scenario: scenarioOf(adaptiveYaml()), backends: two });
     const { ran, stops } = drive(plan, new Map(), steady);
