@@ -23,12 +23,13 @@ import path from 'node:path';
 import { IsobenchError, errorMessage } from '../errors.js';
 import { CgroupHandle, CGROUP_PARENT, removeEmptyParents } from '../host/cgroup.js';
 import type { VethAttachment } from '../net/bench.js';
-import { abortError, run, throwIfAborted, type RunResult } from '../util/proc.js';
+import { run, type RunResult } from '../util/proc.js';
 import { IDLE_INIT, CFS_PERIOD_US } from './oci.js';
 import { PAYLOAD_READY_MARKER, PayloadSignal } from './payload-signal.js';
 import { processMemory, instanceFootprint } from './proc-memory.js';
 import { createScratchImage } from './scratch-image.js';
-import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages, StartupTiming } from './types.js';
+import { CgroupContainer } from './cgroup-container.js';
+import type { Backend, BackendContext, BackendInfo, Footprint, Instance, InstanceSpec, StartupStages, StartupTiming } from './types.js';
 
 /** Where the ready FIFO is bound in an engine's container: under its private /tmp tmpfs, never in the shared rootfs. */
 const ENGINE_SIGNAL_PATH = '/tmp/.isobench-ready';
@@ -37,7 +38,6 @@ const ENGINE_SIGNAL_PATH = '/tmp/.isobench-ready';
 const ENGINE_SIGNALLING_INIT = ['/bin/sh', '-c', `echo ${PAYLOAD_READY_MARKER} > ${ENGINE_SIGNAL_PATH}; ${IDLE_INIT[2]}`];
 
 const NAME_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
-const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60_000;
 
 export interface EngineDriver {
   /** `podman` | `docker`: the variant and the label suffix. */
@@ -246,54 +246,27 @@ export class EngineBackend implements Backend {
   }
 }
 
-class EngineInstance implements Instance {
-  readonly kind = 'container' as const;
-  readonly variant: string;
-  readonly scratchDir = '/scratch';
-  readonly address: string | undefined;
-  readonly benchIf: string | undefined;
-  private stopping: Promise<void> | undefined;
-
+class EngineInstance extends CgroupContainer {
   constructor(
     private readonly backend: EngineBackend,
-    private readonly spec: InstanceSpec,
-    readonly cgroup: CgroupHandle,
+    spec: InstanceSpec,
+    cgroup: CgroupHandle,
     veth: VethAttachment | undefined,
-    readonly initPid: number,
+    initPid: number,
     /** conmon / containerd-shim-runc-v2: the engine's per-container process. */
     readonly helperPid: number | undefined,
-    private readonly stages: StartupStages,
-    private readonly timing: StartupTiming,
-    private readonly releases: Array<() => Promise<void>>,
+    stages: StartupStages,
+    timing: StartupTiming,
+    releases: Array<() => Promise<void>>,
   ) {
-    this.variant = backend.driver.engine;
-    this.address = veth?.address;
-    this.benchIf = veth?.benchIf;
+    super(backend.driver.engine, spec, cgroup, veth, initPid, stages, timing, releases);
   }
 
-  get name(): string {
-    return this.spec.name;
-  }
-
-  startupTiming(): StartupTiming {
-    return { ...this.timing };
-  }
-
-  startupStages(): StartupStages {
-    return { ...this.stages };
-  }
-
-  async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    if (this.stopping) throw new IsobenchError('RUN_FAILED', `${this.name} is stopped`);
-    if (argv.length === 0) throw new Error('exec(): empty argv');
-    throwIfAborted(opts.signal);
-    const oomBefore = await this.cgroup.oomKills();
-    const r = await this.backend.client(['exec', this.name, ...argv], opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS, opts.signal ? { signal: opts.signal } : {});
-    // A killed (timed-out or cancelled) client leaves the exec'd process running: kill everything in the container but its init.
+  protected async execIn(argv: string[], timeoutMs: number, signal: AbortSignal | undefined): Promise<RunResult> {
+    const r = await this.backend.client(['exec', this.name, ...argv], timeoutMs, signal ? { signal } : {});
+    // The engine gives no exec pid: kill everything in the container but its init.
     if (r.timedOut || r.canceled) for (const p of await this.cgroup.pids()) if (p !== this.initPid) tryKill(p);
-    if (r.canceled) throw abortError(opts.signal);
-    const oomKilled = (await this.cgroup.oomKills()) > oomBefore && r.code !== 0;
-    return { code: r.code, stdout: r.stdout, stderr: r.stderr, wallMs: r.wallMs, timedOut: r.timedOut, ...(oomKilled ? { oomKilled } : {}) };
+    return r;
   }
 
   async footprint(): Promise<Footprint> {
@@ -304,25 +277,6 @@ class EngineInstance implements Instance {
     const m = await processMemory(helper);
     const comm = (await fs.readFile(`/proc/${helper[0]}/comm`, 'utf8').catch(() => '?')).trim();
     return { ...fp, parts: [{ name: comm, role: 'engine helper (per container)', pssBytes: m.pssBytes, rssBytes: m.rssBytes, processes: m.processes }] };
-  }
-
-  hostCpuSeconds(): Promise<number> {
-    return this.cgroup.cpuUsageSeconds();
-  }
-
-  stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      const errors: string[] = [];
-      for (const rel of this.releases) {
-        try {
-          await rel();
-        } catch (e) {
-          errors.push(errorMessage(e));
-        }
-      }
-      if (errors.length > 0) throw new IsobenchError('RUN_FAILED', `stopping ${this.name}: ${errors.join('; ')}`);
-    })();
-    return this.stopping;
   }
 }
 

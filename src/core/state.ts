@@ -14,6 +14,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { IsobenchError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 
 /** OCI runtimes keep per-run state under /run/isobench/<short-id>/<runtime>/ (an isobench-owned root). */
 export const STATE_ROOT = process.env.ISOBENCH_STATE_ROOT ?? '/run/isobench';
@@ -76,18 +77,6 @@ export function claimsFor(shortId: string): string[] {
 /** Does a leftover's name carry this short id as a whole token (not inside another word)? */
 export function nameHasShortId(name: string, shortId: string): boolean {
   return new RegExp(`(^|[/ -])${shortId}([-/ ]|$)`).test(name);
-}
-
-async function writeDurable(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  const fh = await fs.open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.rename(tmp, file);
 }
 
 export async function readState(shortId: string): Promise<RunStateData | undefined> {
@@ -266,7 +255,7 @@ export class RunState {
   /** Serialised, durable write of the state file. */
   flush(): Promise<void> {
     const text = `${JSON.stringify(this.data, null, 1)}\n`;
-    this.writing = this.writing.catch(() => undefined).then(() => (this.released ? undefined : writeDurable(path.join(this.dir, STATE_FILE), text)));
+    this.writing = this.writing.catch(() => undefined).then(() => (this.released ? undefined : writeFileAtomic(path.join(this.dir, STATE_FILE), text, 0o600)));
     return this.writing;
   }
 

@@ -9,13 +9,14 @@
  * the start-up benchmark and the accelerator calibration compare against.
  */
 import { createHash } from 'node:crypto';
-import { promises as fs, createReadStream, existsSync } from 'node:fs';
+import { promises as fs, existsSync } from 'node:fs';
 import path from 'node:path';
 import { cacheDir } from './cache-dir.js';
 import { run, runOk } from '../util/proc.js';
 import { IsobenchError } from '../errors.js';
 import { GUEST_MODULES, OPTIONAL_MODULES, renderBareInitScript, renderInitScript } from './guest-init.js';
 import { resolveGuestKernel, type GuestKernel } from './guest-kernel.js';
+import { sha256File } from './manifest.js';
 
 // The init scripts and the kernel lookup live in guest-init.ts and guest-kernel.ts; importers use this path.
 export { AGENT_PATHS, AGENT_PORT_NAME, GUEST_MODULES, ROOT_DISK_SERIAL, ROOT_MOUNT_POINTS, SCRATCH_DISK_SERIAL, renderBareInitScript, renderInitScript } from './guest-init.js';
@@ -44,12 +45,6 @@ export interface GuestInitramfsOptions {
   cacheRoot?: string;
   /** busybox-static binary to pack. */
   busybox?: string;
-}
-
-async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 async function findModule(modulesDir: string, name: string): Promise<string | undefined> {

@@ -12,6 +12,10 @@ import { IsobenchError } from '../errors.js';
 import { READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, type RunResults, type SampleRow } from './types.js';
 import { upgradeResults } from './upgrade.js';
 import { resultsFileV1Schema, runResultsSchema } from './schema.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+
+// Reports and fleet files write through the same durable helper.
+export { writeFileAtomic };
 
 /**
  * The run-id rule: a plain folder name (letters, digits, ".", "_", "-", starting
@@ -47,32 +51,6 @@ export async function readRegularFile(file: string, maxBytes = MAX_INPUT_BYTES):
     return await fh.readFile('utf8');
   } finally {
     await fh.close();
-  }
-}
-
-let tmpCounter = 0;
-
-export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${tmpCounter++}.tmp`);
-  const fh = await fs.open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
-    await fs.rename(tmp, file);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
-  // The rename itself is durable only once the folder is synced.
-  const dir = await fs.open(path.dirname(file), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
   }
 }
 

@@ -138,10 +138,6 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
   if (opts.signal?.aborted) onAbort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
-  session.toolVersions = await toolVersions();
-  session.hostInfo = await collectHostInfo(host);
-  session.warnings.push(...hostWarnings(host));
-
   let exitCode = 0;
   let finalResults: RunResults | undefined;
   /**
@@ -181,9 +177,12 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
     })());
   control.attachFinish((reason) => finish(reason));
 
-  await session.save();
-
   try {
+    // Inside the try: a failure here still releases the lock and writes a results.json saying why.
+    session.toolVersions = await toolVersions();
+    session.hostInfo = await collectHostInfo(host);
+    session.warnings.push(...hostWarnings(host));
+    await session.save();
     const prepared = await prepareRun(session, { entries, needsNet: [...workloads.values()].some((w) => w.needsNetwork), workRoot, ...(opts.signal ? { signal: opts.signal } : {}) });
     // Results of a resumed run are keyed by the prepared labels: the plan is made once they are known.
     const plan = makePlan({ scenario, workloads: [...workloads.keys()], backends: session.live.map((lb) => ({ label: lb.label, ...(lb.failed ? { unavailable: lb.failed } : {}) })), ...(previous ? { previous: cells } : {}) });
@@ -223,7 +222,8 @@ async function measureAll(session: RunSession, prepared: Prepared, plan: RunPlan
   for (const wp of plan.workloads) {
     const workload = workloads.get(wp.workload);
     if (!workload) throw new Error(`plan names workload ${wp.workload}, which the run did not resolve`);
-    const began = Date.now();
+    // adaptive.maxMinutes boxes the extra repetitions only: it starts when the base ones are done.
+    let adaptiveBegan: number | undefined;
     for (let rep = 1 - wp.warmup; rep <= wp.maxRepetitions; rep++) {
       if (session.aborted) break;
       if (Date.now() > o.runDeadline) {
@@ -233,7 +233,8 @@ async function measureAll(session: RunSession, prepared: Prepared, plan: RunPlan
       }
       let measurements: Measurement[];
       if (rep > wp.repetitions) {
-        const next = nextRound(plan, wp, rep, Date.now() - began, () => {
+        adaptiveBegan ??= Date.now();
+        const next = nextRound(plan, wp, rep, Date.now() - adaptiveBegan, () => {
           const current = session.snapshot('partial', null);
           return [...current.overheads, ...current.differences];
         });
@@ -281,7 +282,7 @@ async function measureOne(session: RunSession, prepared: Prepared, lb: LiveBacke
   try {
     const env = { ensureInstance: prepared.ensureInstance, baseSpec: prepared.baseSpec, net: prepared.net, runDir, scenario, progress, runSignal: signal };
     const values = await runOneRepetition(lb, workload, params, rep, env, (name, data) => extras.push({ name, data: checkExtra(workload, name, data) }));
-    if (irq0) extras.push({ name: 'netSoftirqs', data: netSoftirqDelta(irq0, await readSoftirqs()) });
+    if (irq0) extras.push({ name: 'netSoftirqs', data: checkExtra(workload, 'netSoftirqs', netSoftirqDelta(irq0, await readSoftirqs())) });
     if (rep > 0) recordValues(cell, workload, values, rep);
     if (rep > 0) recordExtras(cell, extras, rep);
   } catch (e) {

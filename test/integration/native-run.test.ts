@@ -95,7 +95,7 @@ describe('native run, for real', () => {
 void ROOT;
 
 describe('adaptive repetitions', () => {
-  it('repeats past `repetitions` while a reported overhead is inconclusive and wider than the target, stops at maxRepetitions, and keeps a workload\'s own count', async () => {
+  it('repeats past `repetitions` while a reported overhead is inconclusive and wider than the target, stops at maxRepetitions (its time box counting from the first extra repetition), and keeps a workload\'s own count', async () => {
     const r = await isobench(['run', 'test/fixtures/scenarios/native-adaptive.yaml', '--run-id', 'adaptive', '--no-report'], { ISOBENCH_RESULTS: resultsRoot });
     expect(r.code).toBe(0);
     const res = JSON.parse(readFileSync(path.join(resultsRoot, 'adaptive', 'results.json'), 'utf8')) as RunResults;

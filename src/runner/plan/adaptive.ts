@@ -38,7 +38,7 @@ export interface AdaptivePlan {
 
 /**
  * Whether repetition `rep` (past the workload's base count) should run. The
- * caller passes how long the workload has run (the plan holds no clock) and
+ * caller passes how long its extra repetitions have run (the plan holds no clock) and
  * the run's current figures, read only when needed (computing them derives
  * every overhead of the run).
  */

@@ -134,8 +134,8 @@ function openBackend(name: string): string {
 /**
  * Whether workload `w` runs repetition `rep` past its base count: adaptive
  * mode goes on while a figure of this workload is undecided and wider than
- * the target, within maxRepetitions and the time box (`elapsedMs` since the
- * workload began). With `more`, the round to run: the baseline and the
+ * the target, within maxRepetitions and the time box (`elapsedMs` since its
+ * first extra repetition). With `more`, the round to run: the baseline and the
  * backends with an open figure.
  */
 export function nextRound(
