@@ -29,7 +29,7 @@ import { VmBackend } from '../src/backends/vm.js';
 import type { Backend, BackendContext, Instance, InstanceSpec } from '../src/backends/types.js';
 import { BenchNet } from '../src/net/bench.js';
 import { parseSysbenchCpu } from '../src/workloads/parsers/sysbench.js';
-import { parseIperf3Json } from '../src/workloads/parsers/iperf3.js';
+import { iperf3Error, parseIperf3Json } from '../src/workloads/parsers/iperf3.js';
 import { mean, ratioOfMeans } from '../src/stats/index.js';
 import { run } from '../src/util/proc.js';
 import { loadResults } from '../src/results/io.js';
@@ -69,7 +69,9 @@ async function tcpInto(net: BenchNet, address: string, startServer: (argv: strin
   await startServer(['iperf3', '-s', '-1', '-D', '-B', address, '-p', String(PORT)]);
   for (let attempt = 1; ; attempt++) {
     const r = await net.exec(['taskset', '-c', '0', 'iperf3', '-c', address, '-p', String(PORT), '-t', String(p.netSeconds), '-P', String(p.streams), '-J'], { timeoutMs: (p.netSeconds + 30) * 1000 });
-    if (r.code === 0) return parseIperf3Json(r.stdout).receivedBitsPerSecond / 1e9;
+    // iperf3 3.12 exits 0 with an error in its JSON when the daemonised server is not listening yet: retry that too.
+    const refused = /unable to connect|connection refused/i.test(iperf3Error(r.stdout) ?? '');
+    if (r.code === 0 && !refused) return parseIperf3Json(r.stdout).receivedBitsPerSecond / 1e9;
     if (attempt >= 10) throw new Error(`iperf3 client failed: ${r.stdout.slice(0, 300)} ${r.stderr.slice(0, 300)}`);
     await new Promise((res) => setTimeout(res, 300));
   }
