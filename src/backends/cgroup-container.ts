@@ -13,7 +13,7 @@ import { abortError, throwIfAborted, type RunResult } from '../util/proc.js';
 import type { ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages, StartupTiming } from './types.js';
 
 /** A workload exec without its own timeout ends after this. */
-export const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60_000;
+const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60_000;
 
 export abstract class CgroupContainer implements Instance {
   readonly kind = 'container' as const;

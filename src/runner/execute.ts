@@ -185,7 +185,7 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
     await session.save();
     const prepared = await prepareRun(session, { entries, needsNet: [...workloads.values()].some((w) => w.needsNetwork), workRoot, ...(opts.signal ? { signal: opts.signal } : {}) });
     // Results of a resumed run are keyed by the prepared labels: the plan is made once they are known.
-    const plan = makePlan({ scenario, workloads: [...workloads.keys()], backends: session.live.map((lb) => ({ label: lb.label, ...(lb.failed ? { unavailable: lb.failed } : {}) })), ...(previous ? { previous: cells } : {}) });
+    const plan = makePlan({ scenario, workloads: [...workloads.keys()], backends: session.live.map((lb) => ({ label: lb.label, ...(lb.info.kind === 'native' ? { baseline: true } : {}), ...(lb.failed ? { unavailable: lb.failed } : {}) })), ...(previous ? { previous: cells } : {}) });
     await measureAll(session, prepared, plan, workloads, { runDeadline, ...(opts.signal ? { signal: opts.signal } : {}) });
     progress.stop();
     const anyFailed = [...cells.values()].some((c) => c.failure || c.skipped);

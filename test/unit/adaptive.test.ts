@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Difference, Overhead } from '../../src/results/types.js';
-import { adaptiveUndecided } from '../../src/runner/plan/adaptive.js';
+import { adaptiveUndecided as undecidedFigures } from '../../src/runner/plan/adaptive.js';
+
+/** Names ("backend/metric") of the figures adaptive repetition would still go on for. */
+const adaptiveUndecided = (figures: ReadonlyArray<Overhead | Difference>, target: number): string[] => undecidedFigures(figures, target).map((f) => `${f.backend}/${f.metric}`);
 import { parseScenarioText } from '../../src/scenario/loader.js';
 import { splitWorkloadEntry } from '../../src/scenario/schema.js';
 import { computeComparisons } from '../../src/stats/comparisons.js';

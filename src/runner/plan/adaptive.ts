@@ -13,20 +13,18 @@ function halfWidth(ci: readonly [number, number]): number {
   return Number.isFinite(ci[0]) && Number.isFinite(ci[1]) ? (ci[1] - ci[0]) / 2 : Number.POSITIVE_INFINITY;
 }
 
-/** Names ("backend/metric") of the figures that more repetitions should decide. */
-export function adaptiveUndecided(figures: ReadonlyArray<Overhead | Difference>, targetCiPct: number): string[] {
-  const open: string[] = [];
-  for (const f of figures) {
-    if (f.verdict !== 'inconclusive' && f.verdict !== 'insufficient-data') continue;
-    const wide = 'overheadPctCi95' in f && Array.isArray(f.overheadPctCi95) ? halfWidth(f.overheadPctCi95 as [number, number]) > targetCiPct : halfWidth((f as Difference).ci95) > (f as Difference).threshold;
-    if (wide) open.push(`${f.backend}/${f.metric}`);
-  }
-  return open;
+/** The figures that more repetitions should decide. */
+export function adaptiveUndecided<F extends Overhead | Difference>(figures: readonly F[], targetCiPct: number): F[] {
+  return figures.filter((f) => {
+    if (f.verdict !== 'inconclusive' && f.verdict !== 'insufficient-data') return false;
+    return 'overheadPctCi95' in f && Array.isArray(f.overheadPctCi95) ? halfWidth(f.overheadPctCi95 as [number, number]) > targetCiPct : halfWidth((f as Difference).ci95) > (f as Difference).threshold;
+  });
 }
 
 /** Why a workload's repetitions end (or `more` when another round is wanted). */
 export type AdaptiveDecision =
-  | { more: true; open: string[] }
+  /** `open`: "backend/metric" of each undecided figure (for progress); `backends`: the backends they belong to. */
+  | { more: true; open: string[]; backends: string[] }
   | { more: false; reason: 'not-adaptive' | 'max-repetitions' | 'time-box' | 'decided'; warning?: Warning };
 
 /** The adaptive settings a workload runs under (absent when it repeats a fixed number of times). */
@@ -48,7 +46,7 @@ export function adaptiveNext(
   elapsedMs: number,
   figures: () => ReadonlyArray<Overhead | Difference>,
 ): AdaptiveDecision {
-  if (rep <= w.repetitions) return { more: true, open: [] };
+  if (rep <= w.repetitions) return { more: true, open: [], backends: [] };
   if (!w.adaptive) return { more: false, reason: 'not-adaptive' };
   if (rep > w.maxRepetitions) return { more: false, reason: 'max-repetitions' };
   if (elapsedMs > w.adaptive.maxMinutes * 60_000) {
@@ -59,5 +57,5 @@ export function adaptiveNext(
     };
   }
   const open = adaptiveUndecided(figures().filter((f) => f.workload === w.workload), w.adaptive.targetCiPct);
-  return open.length ? { more: true, open } : { more: false, reason: 'decided' };
+  return open.length ? { more: true, open: open.map((f) => `${f.backend}/${f.metric}`), backends: [...new Set(open.map((f) => f.backend))] } : { more: false, reason: 'decided' };
 }

@@ -29,6 +29,8 @@ export interface WorkloadPlan {
 
 export interface PlanBackend {
   label: string;
+  /** The backend every overhead is judged against (native): it runs in every round, adaptive ones included. */
+  baseline?: boolean;
   /** Why the backend could not be prepared: its measurements are skipped with this reason. */
   unavailable?: string;
 }
@@ -84,9 +86,6 @@ export function rotate<T>(xs: readonly T[], k: number): T[] {
   return [...xs.slice(s), ...xs.slice(0, s)];
 }
 
-/** The backend every overhead is judged against: it runs in every round, adaptive ones included. */
-export const BASELINE_BACKEND = 'native';
-
 /**
  * The measurements of one round (repetition `rep` of a workload), backends in
  * this round's order. `only` narrows an adaptive round to the backends named
@@ -95,7 +94,7 @@ export const BASELINE_BACKEND = 'native';
  * the container's undecided ones.
  */
 export function round(plan: Pick<RunPlan, 'order' | 'backends' | 'resumed' | 'carried'>, w: WorkloadPlan, rep: number, only?: ReadonlySet<string>): Measurement[] {
-  const backends = only ? plan.backends.filter((b) => b.label === BASELINE_BACKEND || only.has(b.label)) : plan.backends;
+  const backends = only ? plan.backends.filter((b) => b.baseline || only.has(b.label)) : plan.backends;
   const shift = plan.order === 'interleaved' ? (rep - 1 + w.warmup) % Math.max(1, backends.length) : 0;
   const text = rep <= 0 ? `warm-up ${rep + w.warmup}/${w.warmup}` : rep > w.repetitions ? `rep ${rep} (adaptive, up to ${w.maxRepetitions})` : `rep ${rep}/${w.repetitions}`;
   return rotate(backends, shift).map((b) => {
@@ -126,11 +125,6 @@ export function makePlan(input: { scenario: Scenario; backends: readonly PlanBac
   return { ...base, workloads, measurements };
 }
 
-/** The backend of an open figure's name ("backend/metric"; labels hold no slash, metric names may). */
-function openBackend(name: string): string {
-  return name.slice(0, name.indexOf('/'));
-}
-
 /**
  * Whether workload `w` runs repetition `rep` past its base count: adaptive
  * mode goes on while a figure of this workload is undecided and wider than
@@ -146,7 +140,7 @@ export function nextRound(
   figures: () => ReadonlyArray<Overhead | Difference>,
 ): AdaptiveDecision & { round?: Measurement[] } {
   const d = adaptiveNext(w, rep, elapsedMs, figures);
-  return d.more ? { ...d, round: round(plan, w, rep, new Set(d.open.map(openBackend))) } : d;
+  return d.more ? { ...d, round: round(plan, w, rep, new Set(d.backends)) } : d;
 }
 
 /** A cell is complete once it holds as many measured repetitions as its workload's base count. */

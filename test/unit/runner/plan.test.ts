@@ -28,7 +28,7 @@ function scenarioOf(yaml: string): Scenario {
   return r.scenario!;
 }
 
-const three: PlanBackend[] = [{ label: 'native' }, { label: 'container:runc' }, { label: 'vm:q35-tcg' }];
+const three: PlanBackend[] = [{ label: 'native', baseline: true }, { label: 'container:runc' }, { label: 'vm:q35-tcg' }];
 const kinds: Record<string, BackendResult['kind']> = { native: 'native', 'container:runc': 'container', 'vm:q35-tcg': 'vm' };
 const info = (label: string): BackendResult => ({ label, kind: kinds[label]!, variant: 'x', accelerator: 'x', acceleratorReason: '', versions: {}, warnings: [], details: {} });
 
@@ -174,7 +174,7 @@ describe('plan: resume', () => {
 });
 
 describe('plan: adaptive repetition', () => {
-  const two: PlanBackend[] = [{ label: 'native' }, { label: 'container:runc' }];
+  const two: PlanBackend[] = [{ label: 'native', baseline: true }, { label: 'container:runc' }];
   const adaptiveYaml = (extra = ''): string => `name: t\nbackends: [native]\nrepetitions: 3\nwarmup: 0\nadaptive: {targetCiPct: 2, maxRepetitions: 8, maxMinutes: 1}\nworkloads:\n  cpu: {${extra}}\n`;
   // Noisy beyond any target: the verdict stays inconclusive whatever n.
   const noisy: FakeBackend = (b, rep) => (b === 'native' ? 100 : 100) + (rep % 2 === 0 ? 40 : -40) * (b === 'native' ? 1 : -1);
