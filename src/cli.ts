@@ -18,7 +18,7 @@ function out(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-async function cmdDoctor(opts: { json?: boolean; cleanup?: boolean; vm?: boolean; run?: string }): Promise<number> {
+async function cmdDoctor(opts: { json?: boolean; cleanup?: boolean; vm?: boolean; run?: string; maskCapability?: string }): Promise<number> {
   const { runDoctor, renderDoctor, runVmSelfCheckForDoctor } = await import('./host/doctor.js');
   if (opts.run !== undefined && !opts.cleanup) throw new IsobenchError('BAD_ARGS', 'doctor: --run only goes with --cleanup');
   if (opts.cleanup) {
@@ -32,7 +32,8 @@ async function cmdDoctor(opts: { json?: boolean; cleanup?: boolean; vm?: boolean
     }
     return r.failed.length ? EXIT_FAILED : EXIT_OK;
   }
-  const report = await runDoctor();
+  const maskCapabilities = await capabilityMask(opts.maskCapability);
+  const report = await runDoctor(maskCapabilities.length ? { maskCapabilities } : {});
   if (opts.vm) await runVmSelfCheckForDoctor(report);
   out(opts.json ? JSON.stringify(report, null, 2) : renderDoctor(report));
   return report.checks.some((c) => c.status === 'fail') ? EXIT_FAILED : EXIT_OK;
@@ -99,9 +100,22 @@ async function writeReportFor(runDir: string): Promise<string> {
   return r.index;
 }
 
-async function cmdRun(scenario: string | undefined, opts: { backends?: string; runId?: string; resume?: string; report: boolean; quiet?: boolean }): Promise<number> {
+/** --mask-capability, else ISOBENCH_MASK_CAPABILITIES: capabilities to treat as absent (exit 2 on an unknown one). */
+async function capabilityMask(flag: string | undefined): Promise<import('./host/capabilities.js').CapabilityId[]> {
+  const { parseCapabilityMask } = await import('./host/capabilities.js');
+  const text = flag ?? process.env.ISOBENCH_MASK_CAPABILITIES;
+  try {
+    return parseCapabilityMask(text);
+  } catch (e) {
+    const from = flag !== undefined ? '--mask-capability' : 'ISOBENCH_MASK_CAPABILITIES';
+    throw new IsobenchError('BAD_ARGS', `${from}: ${(e as Error).message}`);
+  }
+}
+
+async function cmdRun(scenario: string | undefined, opts: { backends?: string; runId?: string; resume?: string; report: boolean; quiet?: boolean; maskCapability?: string }): Promise<number> {
   if (opts.runId !== undefined && opts.resume !== undefined) throw new IsobenchError('BAD_ARGS', 'run: --run-id and --resume exclude each other (a resumed run keeps its id)');
   if (scenario === undefined && opts.resume === undefined) throw new IsobenchError('BAD_ARGS', 'run: a scenario file is required, e.g. isobench run scenarios/quick.yaml (or --resume <run-id>)');
+  const maskCapabilities = await capabilityMask(opts.maskCapability);
   const { runScenario, RunControl } = await import('./runner/run.js');
   const controller = new AbortController();
   // This command's handle on its run: a forced exit releases what the run holds through it.
@@ -135,6 +149,7 @@ async function cmdRun(scenario: string | undefined, opts: { backends?: string; r
       ...(opts.runId !== undefined ? { runId: opts.runId } : {}),
       ...(opts.resume ? { resume: opts.resume } : {}),
       ...(opts.quiet ? { quiet: true } : {}),
+      ...(maskCapabilities.length ? { maskCapabilities } : {}),
       signal: controller.signal,
       control,
     });
@@ -254,11 +269,12 @@ Examples:
 
   program
     .command('doctor')
-    .description('check this host: root, cgroups, tools, guest kernel, KVM (real or software), KSM, THP')
+    .description('check this host: root, cgroups, tools, guest kernel, KVM (real or software), and every host capability with what isobench does without it')
     .option('--json', 'machine-readable output')
     .option('--cleanup', 'remove what runs whose process is gone left behind, and restore the host settings they changed (a live run\'s resources are never touched)')
     .option('--run <run-id>', 'with --cleanup: only this run\'s leftovers (run id or short id)')
     .option('--vm', 'also boot a guest with the accelerator a run would use and compare it with the host: CPU model and flags, mitigations, clocksource, THP, virtio-net backend, I/O threads')
+    .option('--mask-capability <list>', 'show the capabilities as a run with this mask would see them (see run --help)')
     .action(async (o) => setExit(await cmdDoctor(o)));
 
   const scenarios = program.command('scenarios').description('list and validate scenario files');
@@ -288,6 +304,10 @@ Examples:
     .option('--resume <run-id>', 'resume an interrupted run with its recorded scenario: keep measured repetitions, run what is missing')
     .option('--no-report', 'do not render the report at the end')
     .option('--quiet', 'no progress output')
+    .option(
+      '--mask-capability <list>',
+      'treat these host capabilities as absent (e.g. disk-weights,block-counters; `isobench doctor` lists them), to run the fallbacks for real; default: $ISOBENCH_MASK_CAPABILITIES',
+    )
     .action(async (scenario: string | undefined, o) => setExit(await cmdRun(scenario, o)));
 
   program

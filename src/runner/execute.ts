@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { IsobenchError, errorMessage } from '../errors.js';
 import type { HostFacts } from '../host/facts.js';
+import type { CapabilityId } from '../host/capabilities.js';
 import { toolVersions } from '../host/versions.js';
 import { collectHostInfo } from '../host/info.js';
 import { resolveBackend, type Scenario } from '../scenario/schema.js';
@@ -52,6 +53,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The caller's handle for a forced exit (second Ctrl-C); see control.ts. */
   control?: RunControl;
+  /** Host capabilities to treat as absent for this run (host/capabilities.ts), to run the fallbacks for real. */
+  maskCapabilities?: CapabilityId[];
 }
 
 export interface RunOutcome {
@@ -280,7 +283,7 @@ async function measureOne(session: RunSession, prepared: Prepared, lb: LiveBacke
   await prepared.isolate(lb);
   const irq0 = workload.needsNetwork ? await readSoftirqs() : undefined;
   try {
-    const env = { ensureInstance: prepared.ensureInstance, baseSpec: prepared.baseSpec, net: prepared.net, runDir, scenario, progress, runSignal: signal };
+    const env = { ensureInstance: prepared.ensureInstance, baseSpec: prepared.baseSpec, net: prepared.net, runDir, scenario, progress, runSignal: signal, capabilities: session.s.host.capabilities };
     const values = await runOneRepetition(lb, workload, params, rep, env, (name, data) => extras.push({ name, data: checkExtra(workload, name, data) }));
     if (irq0) extras.push({ name: 'netSoftirqs', data: checkExtra(workload, 'netSoftirqs', netSoftirqDelta(irq0, await readSoftirqs())) });
     if (rep > 0) recordValues(cell, workload, values, rep);

@@ -11,6 +11,7 @@ import type { BenchNet } from '../net/bench.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { MetricValue, StartedInstance, Workload, WorkloadContext } from '../workloads/types.js';
 import { dropHostCaches } from '../host/caches.js';
+import type { HostCapabilities } from '../host/capabilities.js';
 import { abortError, isAbortError, sleep, throwIfAborted } from '../util/proc.js';
 import { startInstance } from './lifecycle.js';
 import type { Progress } from './progress.js';
@@ -28,6 +29,8 @@ export interface RepetitionEnv {
   scenario: Scenario;
   progress: Progress;
   runSignal: AbortSignal | undefined;
+  /** The host's capabilities (masked ones absent), decided once per run. */
+  capabilities: HostCapabilities;
 }
 
 export async function runOneRepetition(
@@ -80,6 +83,7 @@ export async function runOneRepetition(
     instance,
     spec: lb.spec ?? baseSpec(lb),
     net,
+    capabilities: env.capabilities,
     repetition: rep <= 0 ? 0 : rep,
     timeoutMs: execTimeoutMs,
     signal,

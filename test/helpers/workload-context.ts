@@ -60,6 +60,7 @@ export function makeWorkloadContext<P>(o: {
     instance: o.instance,
     spec: o.spec,
     net: o.bctx.net,
+    capabilities: o.bctx.host.capabilities,
     repetition: o.repetition ?? 1,
     timeoutMs,
     signal,
