@@ -114,7 +114,7 @@ describe('host profiles (YAML)', () => {
     ['unknown.yaml', 'name: x\ncores: 8\nmemoryGiB: 32\ngpus: 2\n', '--host profile unknown.yaml: field "(top level)" unknown field(s) "gpus"; allowed: name, description, cores, memoryGiB, diskIops, netGbps, reserve{cores,memoryPct,memoryMiB}'],
     ['missing.yaml', 'name: x\ncores: 8\n', '--host profile missing.yaml: field "memoryGiB" is required'],
     ['negative.yaml', 'name: x\ncores: -8\nmemoryGiB: 32\n', '--host profile negative.yaml: field "cores" must be > 0'],
-    ['string.yaml', 'name: x\ncores: "eight"\nmemoryGiB: 32\n', '--host profile string.yaml: field "cores" must be a number, got \"eight\"'],
+    ['string.yaml', 'name: x\ncores: "eight"\nmemoryGiB: 32\n', '--host profile string.yaml: field "cores" must be a number, got "eight"'],
     ['reserve.yaml', 'name: x\ncores: 8\nmemoryGiB: 32\nreserve:\n  memoryPct: 99\n', '--host profile reserve.yaml: field "reserve.memoryPct" must be <= 90'],
     ['reserve-key.yaml', 'name: x\ncores: 8\nmemoryGiB: 32\nreserve:\n  gpu: 1\n', '--host profile reserve-key.yaml: field "reserve" unknown field(s) "gpu"; allowed: name, description, cores, memoryGiB, diskIops, netGbps, reserve{cores,memoryPct,memoryMiB}'],
   ])('%s is rejected with one clear line', (file, text, message) => {
