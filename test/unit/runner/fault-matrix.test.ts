@@ -233,6 +233,31 @@ describe('adaptive repetitions on the fake provider', () => {
     for (const m of cellOf(r, 'fake:c', 'startup')?.metrics ?? []) expect(m.repetitions).toEqual([1, 2]);
   });
 
+  it('its time box counts from the first extra repetition: base repetitions longer than the box still get one', async () => {
+    // (Was a real native + runc run in test/integration/native-run.test.ts.)
+    // Each cpu repetition is 4 execs of 100 ms on each backend: the 2 base repetitions take about 1.6 s,
+    // longer than the 0.02 min (1.2 s) box. A threshold no figure can meet keeps cpu inconclusive.
+    const id = 'adaptive-box';
+    const r = await fakeRun(
+      work,
+      fakeScenario(id, [{ kind: 'fake', name: 'c', rate: [800, 1100, 850, 1050], execMs: 100 }], {
+        warmup: 0,
+        adaptive: { targetCiPct: 0.0001, maxRepetitions: 3, maxMinutes: 0.02 },
+        thresholds: { cpu: 0.0001 },
+        workloads: { cpu: { seconds: 1, allVcpus: false }, startup: { starts: 1, repetitions: 2, warmup: 0 } },
+      }),
+      id,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    for (const b of ['fake:base', 'fake:c']) {
+      for (const m of cellOf(r, b, 'cpu')?.metrics ?? []) expect(m.repetitions, `${b} ${m.metric}`).toEqual([1, 2, 3]);
+      for (const m of cellOf(r, b, 'startup')?.metrics ?? []) expect(m.repetitions).toEqual([1, 2]);
+    }
+    const cpu = r.results.overheads.filter((o) => o.workload === 'cpu');
+    expect(cpu.length).toBeGreaterThan(0);
+    expect(cpu.every((o) => o.verdict === 'inconclusive' && o.thresholdPct === 0.0001)).toBe(true);
+  });
+
   it('stops at the base repetitions when every overhead is decided', async () => {
     const id = 'adaptive-steady';
     const r = await fakeRun(
