@@ -33,7 +33,8 @@ afterAll(() => rmSync(resultsRoot, { recursive: true, force: true }));
 
 describe('signals and resume', () => {
   // SIGTERM and SIGHUP end the run the same way at every stage of the fault matrix
-  // (fault-matrix.test.ts); the resume after them is this same path, so it runs once here.
+  // (test/unit/runner/fault-matrix.test.ts on the fake provider, test/slow/fault-matrix.test.ts on real
+  // backends); the resume after them is this same path, so it runs once here.
   for (const sig of ['SIGINT'] as const) {
     it(`${sig} mid-run keeps a partial result, removes everything, and resume completes it`, async () => {
       const id = `sig-${sig.toLowerCase()}`;

@@ -12,7 +12,7 @@
  * A VM boot (SIGINT) and a runc workload (SIGTERM) are interrupted in faults-backends.test.ts; the cases
  * that moved to the fake provider (boot SIGINT, workload SIGTERM, report SIGINT) are listed in the README.
  * The stage is read from the run's progress output, never guessed by sleeping.
- * A second --resume and doctor --cleanup during a live run are in live-run.test.ts.
+ * A second --resume and doctor --cleanup during a live run are in test/integration/live-run.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';

@@ -7,8 +7,8 @@
  * it should be, with the cell's failure stage), no fake instance left running and no run lock left.
  *
  * The real cleanup paths (QEMU, runc, cgroups, netns) keep their own fault cases on real backends:
- * test/integration/faults-native.test.ts, faults-backends.test.ts (a VM boot, a runc workload) and
- * fault-matrix.test.ts (every backend in one run, SIGHUP and SIGKILL).
+ * test/integration/faults-native.test.ts, test/slow/faults-backends.test.ts (a VM boot, a runc workload)
+ * and test/slow/fault-matrix.test.ts (every backend in one run: VM preparation, SIGHUP, SIGKILL).
  */
 import { TEST_STATE_ROOT } from '../../helpers/state-root.js';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
