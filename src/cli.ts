@@ -44,15 +44,23 @@ function cliOf(io: CliIO): Cli {
   };
 }
 
-async function cmdDoctor(c: Cli, opts: { json?: boolean; cleanup?: boolean; vm?: boolean; run?: string }): Promise<number> {
+async function cmdDoctor(
+  c: Cli,
+  opts: { json?: boolean; cleanup?: boolean; vm?: boolean; run?: string },
+): Promise<number> {
   const { runDoctor, renderDoctor, runVmSelfCheckForDoctor } = await import('./host/doctor.js');
-  if (opts.run !== undefined && !opts.cleanup) throw new IsobenchError('BAD_ARGS', 'doctor: --run only goes with --cleanup');
+  if (opts.run !== undefined && !opts.cleanup)
+    throw new IsobenchError('BAD_ARGS', 'doctor: --run only goes with --cleanup');
   if (opts.cleanup) {
     const { cleanupLeftovers } = await import('./host/cleanup-command.js');
     const r = await cleanupLeftovers(opts.run);
     if (opts.json) c.out(JSON.stringify(r, null, 2));
     else {
-      c.out(r.removed.length ? `removed ${r.removed.length} isobench leftover(s):\n${r.removed.map((x) => `  ${x}`).join('\n')}` : 'no isobench leftovers found');
+      c.out(
+        r.removed.length
+          ? `removed ${r.removed.length} isobench leftover(s):\n${r.removed.map((x) => `  ${x}`).join('\n')}`
+          : 'no isobench leftovers found',
+      );
       if (r.kept.length) c.out(`left alone (their run is live):\n${r.kept.map((x) => `  ${x}`).join('\n')}`);
       if (r.failed.length) c.out(`could not remove:\n${r.failed.map((x) => `  ${x}`).join('\n')}`);
     }
@@ -70,8 +78,15 @@ async function cmdScenariosList(c: Cli): Promise<number> {
   for (const f of files) {
     try {
       const { scenario } = await loadScenario(path.join(SCENARIOS_DIR, f));
-      const wl = Object.keys(scenario.workloads).filter((k) => (scenario.workloads as Record<string, unknown>)[k] !== undefined);
-      c.out(`${path.join('scenarios', f).padEnd(28)} ${scenario.backends.map((b) => (typeof b === 'string' ? b : b.kind)).join(',').padEnd(30)} ${wl.join(',')}`);
+      const wl = Object.keys(scenario.workloads).filter(
+        (k) => (scenario.workloads as Record<string, unknown>)[k] !== undefined,
+      );
+      c.out(
+        `${path.join('scenarios', f).padEnd(28)} ${scenario.backends
+          .map((b) => (typeof b === 'string' ? b : b.kind))
+          .join(',')
+          .padEnd(30)} ${wl.join(',')}`,
+      );
       if (scenario.description) c.out(`${''.padEnd(28)} ${scenario.description.split('\n')[0]}`);
     } catch (e) {
       c.out(`${path.join('scenarios', f).padEnd(28)} INVALID: ${(e as Error).message}`);
@@ -97,7 +112,8 @@ async function cmdScenariosValidate(c: Cli, files: string[]): Promise<number> {
     } catch (e) {
       // Whatever went wrong with one file, the others are still checked.
       bad++;
-      if (!(e instanceof IsobenchError)) c.err(`${f}: cannot validate: ${String((e as Error).message ?? e).split('\n')[0]}\n`);
+      if (!(e instanceof IsobenchError))
+        c.err(`${f}: cannot validate: ${String((e as Error).message ?? e).split('\n')[0]}\n`);
       else if (e.details.length) for (const d of e.details) c.err(`${d}\n`);
       else c.err(`${e.message}\n`);
     }
@@ -120,14 +136,27 @@ async function writeReportFor(c: Cli, runDir: string): Promise<string> {
   assertRunId(results.runId, `${file}: runId`);
   // The report folder is named after the run: a file claiming another run's id would replace that run's report.
   if (results.runId !== path.basename(runDir))
-    throw new IsobenchError('BAD_RESULTS', `${file}: runId "${results.runId}" does not match its run directory "${path.basename(runDir)}"; a report would replace run ${results.runId}'s report`);
+    throw new IsobenchError(
+      'BAD_RESULTS',
+      `${file}: runId "${results.runId}" does not match its run directory "${path.basename(runDir)}"; a report ` +
+        `would replace run ${results.runId}'s report`,
+    );
   const r = await writeReport(results, runDir, c.reportsRoot);
   return r.index;
 }
 
-async function cmdRun(c: Cli, scenario: string | undefined, opts: { backends?: string; runId?: string; resume?: string; report: boolean; quiet?: boolean }): Promise<number> {
-  if (opts.runId !== undefined && opts.resume !== undefined) throw new IsobenchError('BAD_ARGS', 'run: --run-id and --resume exclude each other (a resumed run keeps its id)');
-  if (scenario === undefined && opts.resume === undefined) throw new IsobenchError('BAD_ARGS', 'run: a scenario file is required, e.g. isobench run scenarios/quick.yaml (or --resume <run-id>)');
+async function cmdRun(
+  c: Cli,
+  scenario: string | undefined,
+  opts: { backends?: string; runId?: string; resume?: string; report: boolean; quiet?: boolean },
+): Promise<number> {
+  if (opts.runId !== undefined && opts.resume !== undefined)
+    throw new IsobenchError('BAD_ARGS', 'run: --run-id and --resume exclude each other (a resumed run keeps its id)');
+  if (scenario === undefined && opts.resume === undefined)
+    throw new IsobenchError(
+      'BAD_ARGS',
+      'run: a scenario file is required, e.g. isobench run scenarios/quick.yaml (or --resume <run-id>)',
+    );
   const { runScenario, RunControl } = await import('./runner/run.js');
   const controller = new AbortController();
   // This command's handle on its run: a forced exit releases what the run holds through it.
@@ -157,7 +186,14 @@ async function cmdRun(c: Cli, scenario: string | undefined, opts: { backends?: s
     const outcome = await runScenario({
       ...(scenario !== undefined ? { scenarioFile: scenario } : {}),
       resultsRoot: c.resultsRoot,
-      ...(opts.backends ? { backends: opts.backends.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+      ...(opts.backends
+        ? {
+            backends: opts.backends
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean),
+          }
+        : {}),
       ...(opts.runId !== undefined ? { runId: opts.runId } : {}),
       ...(opts.resume ? { resume: opts.resume } : {}),
       ...(opts.quiet ? { quiet: true } : {}),
@@ -166,7 +202,8 @@ async function cmdRun(c: Cli, scenario: string | undefined, opts: { backends?: s
     });
     const r = outcome.results;
     c.err(`run ${r.runId}: ${r.status}${r.statusReason ? ` (${r.statusReason})` : ''}\n`);
-    for (const w of r.warnings.filter((x) => x.code === 'BACKEND' || x.code === 'BACKEND_UNAVAILABLE')) c.err(`warning: ${w.message}\n`);
+    for (const w of r.warnings.filter((x) => x.code === 'BACKEND' || x.code === 'BACKEND_UNAVAILABLE'))
+      c.err(`warning: ${w.message}\n`);
     if (r.cleanupFailed) c.err(`cleanup failed: ${r.cleanupFailed.leftovers.join('; ')}\n  ${r.cleanupFailed.hint}\n`);
     if (opts.report && !controller.signal.aborted) {
       try {
@@ -179,7 +216,11 @@ async function cmdRun(c: Cli, scenario: string | undefined, opts: { backends?: s
     }
     // A signal after the last measurement leaves results.json complete (what it describes was all measured);
     // the report is derived from it and is rendered again on demand.
-    if (opts.report && controller.signal.aborted && r.status === 'complete') c.err(`interrupted before the report was finished: the measurements are complete; render it with \`isobench report ${r.runId}\`\n`);
+    if (opts.report && controller.signal.aborted && r.status === 'complete')
+      c.err(
+        `interrupted before the report was finished: the measurements are complete; render it with \`isobench ` +
+          `report ${r.runId}\`\n`,
+      );
     c.out(outcome.runDir);
     return controller.signal.aborted ? 130 : outcome.exitCode;
   } finally {
@@ -201,17 +242,31 @@ async function cmdReport(c: Cli, ref: string): Promise<number> {
   return EXIT_OK;
 }
 
-async function cmdCompare(c: Cli, a: string, b: string, opts: { failOnRegression?: string; json?: boolean; absolute?: boolean }): Promise<number> {
+async function cmdCompare(
+  c: Cli,
+  a: string,
+  b: string,
+  opts: { failOnRegression?: string; json?: boolean; absolute?: boolean },
+): Promise<number> {
   const { loadResultsRef } = await import('./results/io.js');
   const cmp = await import('./report/compare.js');
   let failPct: number | undefined;
   if (opts.failOnRegression !== undefined) {
     failPct = Number(opts.failOnRegression);
-    if (!Number.isFinite(failPct) || failPct < 0) throw new IsobenchError('BAD_ARGS', `--fail-on-regression "${opts.failOnRegression}": expected a percentage such as 5`);
+    if (!Number.isFinite(failPct) || failPct < 0)
+      throw new IsobenchError(
+        'BAD_ARGS',
+        `--fail-on-regression "${opts.failOnRegression}": expected a percentage such as 5`,
+      );
   }
   const fleet = await import('./fleet/commands.js');
   if (fleet.isFleetRef(a, c.resultsRoot) || fleet.isFleetRef(b, c.resultsRoot)) {
-    const r = await fleet.fleetCompare(a, b, { resultsRoot: c.resultsRoot, reportsRoot: c.reportsRoot, ...(failPct !== undefined ? { failPct } : {}), ...(opts.json ? { json: true } : {}) });
+    const r = await fleet.fleetCompare(a, b, {
+      resultsRoot: c.resultsRoot,
+      reportsRoot: c.reportsRoot,
+      ...(failPct !== undefined ? { failPct } : {}),
+      ...(opts.json ? { json: true } : {}),
+    });
     c.out(r.text);
     return r.exitCode;
   }
@@ -220,27 +275,55 @@ async function cmdCompare(c: Cli, a: string, b: string, opts: { failOnRegression
   const comparison = cmp.compareRuns(ra, rb, { absolute: opts.absolute === true });
   const md = cmp.renderCompareMarkdown(comparison);
   const { writeCompareReport } = await import('./report/write.js');
-  const written = await writeCompareReport(ra.runId, rb.runId, { html: cmp.renderCompareHtml(comparison), markdown: md }, c.reportsRoot);
+  const written = await writeCompareReport(
+    ra.runId,
+    rb.runId,
+    { html: cmp.renderCompareHtml(comparison), markdown: md },
+    c.reportsRoot,
+  );
   c.out(opts.json ? JSON.stringify(comparison, null, 2) : md);
   c.err(`compare report: ${written.index}\n`);
   if (failPct !== undefined) {
     const regs = cmp.regressions(comparison, failPct);
     if (regs.length) {
       c.err(`${regs.length} regression(s) whose 95% CI lower bound exceeds ${failPct}%:\n`);
-      for (const r of regs) c.err(`  ${r.backend} ${r.workload} ${r.metric}: ${cmp.changeText(r)} (${comparison.basis === 'overhead' ? 'overhead vs native' : 'absolute'})\n`);
+      for (const r of regs)
+        c.err(
+          `  ${r.backend} ${r.workload} ${r.metric}: ${cmp.changeText(r)} ` +
+            `(${comparison.basis === 'overhead' ? 'overhead vs native' : 'absolute'})\n`,
+        );
       return EXIT_FAILED;
     }
   }
   return EXIT_OK;
 }
 
-async function cmdCapacity(c: Cli, opts: { run?: string; host?: string; instance?: string; target?: string; json?: boolean }): Promise<number> {
-  if (!opts.run) throw new IsobenchError('BAD_ARGS', 'capacity: --run <run-id> is required (a run id under results/ or a run directory)');
-  if (!opts.host) throw new IsobenchError('BAD_ARGS', 'capacity: --host is required, e.g. --host cores=64,memoryGiB=256 or --host scenarios/hosts/example-64c-256g.yaml');
-  if (!opts.instance) throw new IsobenchError('BAD_ARGS', 'capacity: --instance is required, e.g. --instance vcpus=2,memoryMiB=2048');
+async function cmdCapacity(
+  c: Cli,
+  opts: { run?: string; host?: string; instance?: string; target?: string; json?: boolean },
+): Promise<number> {
+  if (!opts.run)
+    throw new IsobenchError(
+      'BAD_ARGS',
+      'capacity: --run <run-id> is required (a run id under results/ or a run directory)',
+    );
+  if (!opts.host)
+    throw new IsobenchError(
+      'BAD_ARGS',
+      'capacity: --host is required, e.g. --host cores=64,memoryGiB=256 or --host ' +
+        'scenarios/hosts/example-64c-256g.yaml',
+    );
+  if (!opts.instance)
+    throw new IsobenchError('BAD_ARGS', 'capacity: --instance is required, e.g. --instance vcpus=2,memoryMiB=2048');
   const fleet = await import('./fleet/commands.js');
   if (fleet.isFleetRef(opts.run, c.resultsRoot)) {
-    const r = await fleet.fleetCapacityCommand({ run: opts.run, host: opts.host, instance: opts.instance, resultsRoot: c.resultsRoot, ...(opts.json ? { json: true } : {}) });
+    const r = await fleet.fleetCapacityCommand({
+      run: opts.run,
+      host: opts.host,
+      instance: opts.instance,
+      resultsRoot: c.resultsRoot,
+      ...(opts.json ? { json: true } : {}),
+    });
     c.out(r.text);
     return r.exitCode;
   }
@@ -262,7 +345,10 @@ export function buildProgram(setExit: (code: number) => void, io: CliIO = defaul
   const program = new Command();
   program
     .name('isobench')
-    .description('What does isolation cost? Runs identical workloads natively, in containers and in VMs, and reports the overhead with its uncertainty.')
+    .description(
+      'What does isolation cost? Runs identical workloads natively, in containers and in VMs, and reports the ' +
+        'overhead with its uncertainty.',
+    )
     .version('0.1.0')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
@@ -283,9 +369,17 @@ Examples:
     .command('doctor')
     .description('check this host: root, cgroups, tools, guest kernel, KVM (real or software), KSM, THP')
     .option('--json', 'machine-readable output')
-    .option('--cleanup', 'remove what runs whose process is gone left behind, and restore the host settings they changed (a live run\'s resources are never touched)')
-    .option('--run <run-id>', 'with --cleanup: only this run\'s leftovers (run id or short id)')
-    .option('--vm', 'also boot a guest with the accelerator a run would use and compare it with the host: CPU model and flags, mitigations, clocksource, THP, virtio-net backend, I/O threads')
+    .option(
+      '--cleanup',
+      'remove what runs whose process is gone left behind, and restore the host settings they changed (a live ' +
+        "run's resources are never touched)",
+    )
+    .option('--run <run-id>', "with --cleanup: only this run's leftovers (run id or short id)")
+    .option(
+      '--vm',
+      'also boot a guest with the accelerator a run would use and compare it with the host: CPU model and flags, ' +
+        'mitigations, clocksource, THP, virtio-net backend, I/O threads',
+    )
     .action(async (o) => setExit(await cmdDoctor(c, o)));
 
   const scenarios = program.command('scenarios').description('list and validate scenario files');
@@ -295,7 +389,9 @@ Examples:
     .action(async () => setExit(await cmdScenariosList(c)));
   scenarios
     .command('validate')
-    .description('validate scenario files: one line per problem (file:line: field: what is allowed), exit 2 if any is invalid')
+    .description(
+      'validate scenario files: one line per problem (file:line: field: what is allowed), exit 2 if any is invalid',
+    )
     .argument('<files...>', 'scenario YAML files')
     .action(async (files: string[]) => setExit(await cmdScenariosValidate(c, files)));
 
@@ -309,10 +405,16 @@ Examples:
   program
     .command('run')
     .description('run a scenario; prints the run directory as its last line')
-    .argument('[scenario]', 'scenario YAML file, e.g. scenarios/quick.yaml (with --resume: optional, must match the recorded one)')
+    .argument(
+      '[scenario]',
+      'scenario YAML file, e.g. scenarios/quick.yaml (with --resume: optional, must match the recorded one)',
+    )
     .option('--backends <list>', 'only these backends: native,container,vm or variants like container:runsc')
     .option('--run-id <id>', 'name of the run directory (default: <scenario>-<time>-<rand>)')
-    .option('--resume <run-id>', 'resume an interrupted run with its recorded scenario: keep measured repetitions, run what is missing')
+    .option(
+      '--resume <run-id>',
+      'resume an interrupted run with its recorded scenario: keep measured repetitions, run what is missing',
+    )
     .option('--no-report', 'do not render the report at the end')
     .option('--quiet', 'no progress output')
     .action(async (scenario: string | undefined, o) => setExit(await cmdRun(c, scenario, o)));
@@ -325,28 +427,50 @@ Examples:
 
   program
     .command('compare')
-    .description("compare two runs: each backend's overhead vs native, A vs B (ratio of ratios with a 95% CI), with the run's verdicts (no practical difference / small difference / overhead = regressed / better = improved / inconclusive)")
+    .description(
+      "compare two runs: each backend's overhead vs native, A vs B (ratio of ratios with a 95% CI), with the " +
+        "run's verdicts (no practical difference / small difference / overhead = regressed / better = improved / " +
+        'inconclusive)',
+    )
     .argument('<runA>', 'baseline: run id, run directory or results JSON file')
     .argument('<runB>', 'new run: run id, run directory or results JSON file')
-    .option('--fail-on-regression <pct>', 'exit 1 if a metric regressed (verdict overhead, not host drift) with its 95% CI lower bound above this percentage')
-    .option('--absolute', "compare the raw figures instead of the overheads vs native (a change native shows too is labelled host drift)")
+    .option(
+      '--fail-on-regression <pct>',
+      'exit 1 if a metric regressed (verdict overhead, not host drift) with its 95% CI lower bound above this ' +
+        'percentage',
+    )
+    .option(
+      '--absolute',
+      'compare the raw figures instead of the overheads vs native (a change native shows too is labelled host drift)',
+    )
     .option('--json', 'print the comparison as JSON')
     .action(async (a: string, b: string, o) => setExit(await cmdCompare(c, a, b, o)));
 
   program
     .command('capacity')
-    .description('how many instances fit on a host as VMs and as containers, from a run\'s measured overheads')
+    .description("how many instances fit on a host as VMs and as containers, from a run's measured overheads")
     .addOption(new Option('--run <run-id>', 'run id under results/ or a run directory'))
-    .option('--host <spec>', 'host: cores=64,memoryGiB=256[,diskIops=..,netGbps=..] or a YAML profile (scenarios/hosts/)')
+    .option(
+      '--host <spec>',
+      'host: cores=64,memoryGiB=256[,diskIops=..,netGbps=..] or a YAML profile (scenarios/hosts/)',
+    )
     .option('--instance <spec>', 'per-instance demand: vcpus=2,memoryMiB=2048[,iops=..,mbps=..]')
     .option('--target <n>', 'instances needed: prints hosts required')
     .option('--json', 'machine-readable output')
     .action(async (o) => setExit(await cmdCapacity(c, o)));
 
-  const fleetCmd = program.command('fleet').description('run a scenario on many hosts through Ansible or Kubernetes; `report`, `compare` and `capacity` accept the fleet directory');
+  const fleetCmd = program
+    .command('fleet')
+    .description(
+      'run a scenario on many hosts through Ansible or Kubernetes; `report`, `compare` and `capacity` accept the ' +
+        'fleet directory',
+    );
   fleetCmd
     .command('ansible')
-    .description('write (and with --run, run) an Ansible playbook: per host doctor, setup, the scenario, results fetched to results/<fleet-id>/<host>/')
+    .description(
+      'write (and with --run, run) an Ansible playbook: per host doctor, setup, the scenario, results fetched to ' +
+        'results/<fleet-id>/<host>/',
+    )
     .argument('<scenario>', 'scenario YAML file')
     .option('--inventory <file>', 'Ansible inventory (INI or YAML)')
     .option('--limit <pattern>', 'only these hosts (ansible --limit)')
@@ -354,22 +478,50 @@ Examples:
     .option('--fleet-id <id>', 'name the fleet, or resume one: hosts with complete results are skipped')
     .option('--source <dir|git-url>', 'isobench source installed on each host (default: this checkout)')
     .option('--source-version <ref>', 'git ref when --source is a git URL (default HEAD)')
-    .option('--remote-dir <dir>', 'install directory on each host (default /opt/isobench; inventory var isobench_remote_dir overrides)')
+    .option(
+      '--remote-dir <dir>',
+      'install directory on each host (default /opt/isobench; inventory var isobench_remote_dir overrides)',
+    )
     .option('--run', 'run ansible-playbook now, then print the fleet summary and write the fleet report')
     .option('--quiet', 'no Ansible progress output')
-    .action(async (scenario: string, o) => setExit(await (await import('./fleet/commands.js')).cmdFleetAnsible(scenario, o, { resultsRoot: c.resultsRoot, reportsRoot: c.reportsRoot, packageRoot: ROOT, out: c.out })));
+    .action(async (scenario: string, o) =>
+      setExit(
+        await (await import('./fleet/commands.js')).cmdFleetAnsible(scenario, o, {
+          resultsRoot: c.resultsRoot,
+          reportsRoot: c.reportsRoot,
+          packageRoot: ROOT,
+          out: c.out,
+        }),
+      ),
+    );
   fleetCmd
     .command('k8s')
-    .description('write validated Kubernetes manifests: a privileged Job per node, RuntimeClasses (runc, runsc, kata), KubeVirt VMIs')
+    .description(
+      'write validated Kubernetes manifests: a privileged Job per node, RuntimeClasses (runc, runsc, kata), ' +
+        'KubeVirt VMIs',
+    )
     .argument('<scenario>', 'scenario YAML file')
     .option('--nodes <names>', 'comma-separated node names (kubernetes.io/hostname)')
     .option('--namespace <ns>', 'namespace (default isobench)')
     .option('--fleet-id <id>', 'fleet id (default <scenario>-k8s-<time>)')
-    .option('--run <run-id>', 'set RuntimeClass overhead.podFixed from this run\'s measured footprint and CPU overhead')
-    .option('--runner-image <image>', 'image of the per-node runner pod (default debian:12-slim; isobench itself is the node\'s /opt/isobench)')
+    .option('--run <run-id>', "set RuntimeClass overhead.podFixed from this run's measured footprint and CPU overhead")
+    .option(
+      '--runner-image <image>',
+      "image of the per-node runner pod (default debian:12-slim; isobench itself is the node's /opt/isobench)",
+    )
     .option('--workload-image <image>', 'image with sysbench: adds a Job per node and RuntimeClass (the platform arms)')
-    .option('--vm-image <image>', 'KubeVirt containerDisk with cloud-init and sysbench: adds a VirtualMachineInstance per node')
-    .action(async (scenario: string, o) => setExit(await (await import('./fleet/commands.js')).cmdFleetK8s(scenario, o, { resultsRoot: c.resultsRoot, out: c.out })));
+    .option(
+      '--vm-image <image>',
+      'KubeVirt containerDisk with cloud-init and sysbench: adds a VirtualMachineInstance per node',
+    )
+    .action(async (scenario: string, o) =>
+      setExit(
+        await (await import('./fleet/commands.js')).cmdFleetK8s(scenario, o, {
+          resultsRoot: c.resultsRoot,
+          out: c.out,
+        }),
+      ),
+    );
 
   for (const c of [program, ...program.commands, ...program.commands.flatMap((c) => c.commands)]) c.exitOverride();
   return program;
@@ -390,7 +542,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     return code;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT_OK;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+        return EXIT_OK;
       if (e.code === 'commander.executeSubCommandAsync') return EXIT_OK;
       return EXIT_BAD_INPUT;
     }

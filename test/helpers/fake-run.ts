@@ -17,7 +17,11 @@ import { shortIdOf } from '../../src/runner/run.js';
 export type FakeEntry = { kind: 'fake'; name: string } & Record<string, unknown>;
 
 /** A small scenario over fake backends: a native baseline `base` and the given others. */
-export function fakeScenario(name: string, backends: FakeEntry[], over: Record<string, unknown> = {}): Record<string, unknown> {
+export function fakeScenario(
+  name: string,
+  backends: FakeEntry[],
+  over: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     name,
     backends: [{ kind: 'fake', name: 'base', as: 'native' }, ...backends],

@@ -136,7 +136,8 @@ function stressNgText(stressor: string, rate: number, seconds: number): string {
   return [
     `${p} stressor       bogo ops real time  usr time  sys time   bogo ops/s     bogo ops/s`,
     `${p}                           (secs)    (secs)    (secs)   (real time) (usr+sys time)`,
-    `${p} ${stressor.padEnd(12)} ${String(ops).padStart(9)} ${seconds.toFixed(2).padStart(9)} ${seconds.toFixed(2).padStart(9)}` +
+    `${p} ${stressor.padEnd(12)} ${String(ops).padStart(9)} ${seconds.toFixed(2).padStart(9)} ` +
+      `${seconds.toFixed(2).padStart(9)}` +
       `      0.00 ${rate.toFixed(2).padStart(12)} ${rate.toFixed(2).padStart(14)}`,
     `stress-ng: info:  [1] successful run completed in ${seconds.toFixed(2)}s`,
     '',
@@ -220,7 +221,8 @@ class FakeBackend implements Backend {
     const f = this.fault('start');
     const launchedMs = performance.now() - t0;
     await first(opts.signal, { booted: f?.do === 'hang' ? NEVER : sleep(this.o.startMs) });
-    if (f?.do === 'fail') throw new IsobenchError('INSTANCE_START', `${this.label}: scripted failure starting ${spec.name}`);
+    if (f?.do === 'fail')
+      throw new IsobenchError('INSTANCE_START', `${this.label}: scripted failure starting ${spec.name}`);
     if (f?.do === 'kill') throw new IsobenchError('INSTANCE_START', `${this.label}: ${spec.name} died while starting`);
     const record: FakeInstanceRecord = { runId: this.ctx.runId, backend: this.label, name: spec.name, stopped: false };
     ledger.push(record);

@@ -10,7 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { fakeInstancesOf, fakeStages, liveFakeInstances, type FakeStage } from '../../../src/backends/providers/fake.js';
+import {
+  fakeInstancesOf,
+  fakeStages,
+  liveFakeInstances,
+  type FakeStage,
+} from '../../../src/backends/providers/fake.js';
 import { loadResults } from '../../../src/results/io.js';
 import { runScenario, shortIdOf } from '../../../src/runner/run.js';
 import { fakeScenario } from '../../helpers/fake-run.js';
@@ -41,7 +46,13 @@ async function abortWhileHanging(id: string, stage: FakeStage, nth: number) {
   };
   fakeStages.on('stage', onStage);
   try {
-    const out = await runScenario({ scenarioFile: file, runId: id, resultsRoot: path.join(work, 'results'), quiet: true, signal: ac.signal });
+    const out = await runScenario({
+      scenarioFile: file,
+      runId: id,
+      resultsRoot: path.join(work, 'results'),
+      quiet: true,
+      signal: ac.signal,
+    });
     return { out, stoppedMs: Date.now() - abortedAt, abortedAt, startedBefore };
   } finally {
     fakeStages.off('stage', onStage);
@@ -55,7 +66,9 @@ describe('abort while something hangs', () => {
     ['start', 3, 'an extra instance of a workload hangs while booting'],
     ['prepare', 1, 'a backend hangs while being prepared'],
   ] as const) {
-    it(`${what}: ends within 2 s, interrupted, starts nothing more, stops every instance, releases its lock`, { timeout: 10_000 }, async () => {
+    it(`${what}: ends within 2 s, interrupted, starts nothing more, stops every instance, releases its lock`, {
+      timeout: 10_000,
+    }, async () => {
       const id = `abort-${stage}-${nth}`;
       const { out, stoppedMs, abortedAt, startedBefore } = await abortWhileHanging(id, stage, nth);
       expect(abortedAt, 'the hang was reached').toBeGreaterThan(0);

@@ -42,7 +42,7 @@ describe('a signal at each stage: exit 130 within seconds, partial results.json,
     { stage: 'boot', at: 'start', nth: 1, signal: 'SIGINT' },
     { stage: 'workload (an exec in a running instance)', at: 'exec', nth: 3, signal: 'SIGTERM' },
     // The startup workload starts fresh instances: the 3rd start of `c` is one of them, the run's own is the 1st.
-    { stage: 'a workload\'s extra instance booting', at: 'start', nth: 3, signal: 'SIGHUP' },
+    { stage: "a workload's extra instance booting", at: 'start', nth: 3, signal: 'SIGHUP' },
   ] as const;
   for (const c of cases) {
     it(`${c.signal} at ${c.stage}`, async () => {
@@ -78,7 +78,7 @@ describe('a signal at each stage: exit 130 within seconds, partial results.json,
 });
 
 describe('failures, hangs and deaths at each stage: the cell says where, the run goes on', () => {
-  it('prepare fails: the backend is unavailable, its cells are skipped with the reason, the baseline runs', async () => {
+  it('prepare fails: the backend is unavailable, its cells skipped with the reason, the baseline runs', async () => {
     const id = 'fail-prepare';
     const r = await fakeRun(work, withFault(id, [{ at: 'prepare', do: 'fail' }]), id);
     expect(r.code).toBe(1);
@@ -149,7 +149,7 @@ describe('failures, hangs and deaths at each stage: the cell says where, the run
     nothingLeft(r);
   });
 
-  it('an instance that dies mid-workload fails the cell at stage exec; the next workload gets a fresh one', async () => {
+  it('an instance that dies mid-workload fails the cell at stage exec; the next workload gets a new one', async () => {
     const id = 'kill-exec';
     const r = await fakeRun(work, withFault(id, [{ at: 'exec', nth: 2, do: 'kill' }]), id);
     const cpu = cellOf(r, 'fake:c', 'cpu');
@@ -228,12 +228,13 @@ describe('adaptive repetitions on the fake provider', () => {
     );
     expect(r.code, r.stderr).toBe(0);
     for (const b of ['fake:base', 'fake:c'])
-      for (const m of cellOf(r, b, 'cpu')?.metrics ?? []) expect(m.repetitions, `${b} ${m.metric}`).toEqual([1, 2, 3, 4, 5]);
+      for (const m of cellOf(r, b, 'cpu')?.metrics ?? [])
+        expect(m.repetitions, `${b} ${m.metric}`).toEqual([1, 2, 3, 4, 5]);
     // A workload with its own repetitions keeps its count.
     for (const m of cellOf(r, 'fake:c', 'startup')?.metrics ?? []) expect(m.repetitions).toEqual([1, 2]);
   });
 
-  it('its time box counts from the first extra repetition: base repetitions longer than the box still get one', async () => {
+  it('the time box counts from the first extra repetition: base repetitions past the box still get one', async () => {
     // (Was a real native + runc run in test/integration/native-run.test.ts.)
     // Each cpu repetition is 4 execs of 100 ms on each backend: the 2 base repetitions take about 1.6 s,
     // longer than the 0.02 min (1.2 s) box. A threshold no figure can meet keeps cpu inconclusive.
