@@ -93,17 +93,3 @@ describe('native run, for real', () => {
   });
 });
 void ROOT;
-
-describe('adaptive repetitions', () => {
-  it('repeats past `repetitions` while a reported overhead is inconclusive and wider than the target, stops at maxRepetitions (its time box counting from the first extra repetition), and keeps a workload\'s own count', async () => {
-    const r = await isobench(['run', 'test/fixtures/scenarios/native-adaptive.yaml', '--run-id', 'adaptive', '--no-report'], { ISOBENCH_RESULTS: resultsRoot });
-    expect(r.code).toBe(0);
-    const res = JSON.parse(readFileSync(path.join(resultsRoot, 'adaptive', 'results.json'), 'utf8')) as RunResults;
-    const cell = (b: string, w: string) => res.cells.find((c) => c.backend.startsWith(b) && c.workload === w)!;
-    for (const b of ['native', 'container']) {
-      for (const m of cell(b, 'memory').metrics) expect(m.repetitions).toEqual([1, 2, 3]);
-      for (const m of cell(b, 'cpu').metrics) expect(m.repetitions).toEqual([1, 2]);
-    }
-    expect(res.overheads.filter((o) => o.workload === 'memory').every((o) => o.verdict === 'inconclusive' && o.thresholdPct === 0.0001)).toBe(true);
-  });
-});
