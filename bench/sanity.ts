@@ -27,14 +27,15 @@ import { NativeBackend } from '../src/backends/native.js';
 import { ContainerBackend } from '../src/backends/container.js';
 import type { BackendContext, Instance, InstanceSpec } from '../src/backends/types.js';
 import { parseSysbenchCpu } from '../src/workloads/parsers/sysbench.js';
-import { DEFAULT_THRESHOLD_PCT, overhead, summarize } from '../src/stats/index.js';
+import { declaredThresholdPct, overhead, summarize } from '../src/stats/index.js';
+import '../src/workloads/index.js';
 import { run } from '../src/util/proc.js';
 
 // 10 rounds: with 7 the harness row's CI (about ±1.8% at CV 1.5%) can reach past the 3% threshold and stay inconclusive.
 const REPS = Number(process.env.SANITY_REPS ?? 10);
 const SECONDS = Number(process.env.SANITY_SECONDS ?? 3);
-/** The CPU category's practical threshold, as in a run. */
-const THRESHOLD = DEFAULT_THRESHOLD_PCT.cpu ?? 3;
+/** The CPU workload's declared practical threshold, as in a run. */
+const THRESHOLD = declaredThresholdPct('cpu');
 
 async function main(): Promise<number> {
   const host = await hostFacts();

@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import type { Backend, BackendContext, BackendKind } from './types.js';
 import type { HostFacts } from '../host/facts.js';
 import type { Leftover } from '../host/ownership.js';
+import { declareVariants, type VariantDeclaration } from '../core/declarations.js';
 
 /** A doctor check line (same shape as host/doctor.ts's Check). */
 export interface ProviderCheck {
@@ -68,6 +69,12 @@ export interface BackendProvider {
   doctor?(host: HostFacts, versions: Record<string, string | null>, opts: { probeVm?: boolean }): Promise<{ checks: ProviderCheck[]; extra?: Record<string, unknown> }>;
   /** What crashed runs of this backend left behind that the generic sweep (netns, cgroups, dirs) does not see. */
   leftovers?(): Promise<Leftover[]>;
+  /**
+   * What only the provider knows about each variant it offers (results' `variant`): the caveats that change
+   * what a figure means (O_DIRECT), the helper processes an instance brings and where they run, its self-check.
+   * Plausibility and the report read these from src/core/declarations.ts, never by the variant's name.
+   */
+  readonly variants?: readonly Omit<VariantDeclaration, 'provider'>[];
   /** Kubernetes RuntimeClass handler for a variant, and whether it is a guess. */
   runtimeClassHandler?(variant: string): { handler: string; guess: boolean };
 }
@@ -79,6 +86,7 @@ export function registerProvider(p: BackendProvider): BackendProvider {
   for (const s of p.shorthands)
     for (const q of providers.values()) if (q.shorthands.includes(s)) throw new Error(`backend shorthand ${s} claimed by ${q.id} and ${p.id}`);
   providers.set(p.id, p);
+  declareVariants((p.variants ?? []).map((v) => ({ provider: p.id, ...v })));
   return p;
 }
 

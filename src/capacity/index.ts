@@ -12,7 +12,7 @@ import { parseHostSpec, parseInstanceDemand, parseReserve } from './spec.js';
 import { renderJson, renderMarkdown, renderText } from './render.js';
 
 export type { CapacityPlan } from './model.js';
-export { buildPlan, METRIC_LOOKUP, DEFAULT_SWEEP_MIB, DEFAULT_BREAK_EVEN_PCT } from './model.js';
+export { buildPlan, metricLookup, DEFAULT_SWEEP_MIB, DEFAULT_BREAK_EVEN_PCT } from './model.js';
 export { parseHostSpec, parseInstanceDemand, parseReserve, loadHostProfile, DEFAULT_RESERVE } from './spec.js';
 export type { HostSpec, InstanceDemand, ReserveSpec } from './spec.js';
 export { renderText, renderJson, renderMarkdown, renderRuntimeClassYaml, capacityChartData, capacitySweepChartData } from './render.js';

@@ -95,7 +95,7 @@ import { runtimeClassFor } from './runtime-class.js';
 
 // The plan's shapes and the metric lookup live in their own modules; importers keep using this path.
 export * from './plan-types.js';
-export { METRIC_LOOKUP, type MetricLookup } from './profiles.js';
+export { metricLookup, type MetricLookup } from './profiles.js';
 
 // ─── The model ────────────────────────────────────────────────────────────────
 

@@ -1,6 +1,6 @@
 /**
  * Reading a run for the capacity model: which metrics stand for CPU, memory,
- * disk and network (METRIC_LOOKUP, the one place that knows metric names),
+ * disk and network (metricLookup, from each workload's declared capacity metrics),
  * and each backend's profile from them: cost factors k with their CIs, the
  * idle-instance footprint F and an engine's extra costs, each with its sources.
  */
@@ -8,8 +8,10 @@ import type { BackendResult, Cell, MetricResult, Overhead, RunResults } from '..
 import { differenceOfMeans, ratioOfMeans, summarize } from '../stats/index.js';
 import type { BackendProfile, Figure } from './plan-types.js';
 import { type Sources, uniq, type SourceInit } from './sources.js';
+import { workloadDeclarations, type CapacityDecl } from '../core/declarations.js';
+import '../workloads/index.js';
 
-// ─── Metric lookup: the one place that knows metric names ─────────────────────
+// ─── Metric lookup: from the workloads' declarations ──────────────────────────
 
 export interface MetricLookup {
   /** Tiers of candidates; the first tier with any measured match is used. */
@@ -20,39 +22,30 @@ export interface MetricLookup {
   fallbackNote?: string;
 }
 
-/**
- * Metric names the model relies on. A renamed metric needs one edit here.
- */
-export const METRIC_LOOKUP: { cpu: MetricLookup; footprint: MetricLookup; disk: MetricLookup; network: MetricLookup } = {
-  cpu: {
-    tiers: [
-      [{ workload: 'cpu', metric: /^sysbench-events-nt$/ }],
-      [{ workload: 'cpu', metric: /^sysbench-events-1t$/ }],
-      [{ workload: 'cpu', metric: /^sysbench-events/ }, { workload: 'cpu', metric: /events/i }],
-    ],
-    pick: 'first',
-    fallbackNote: 'multi-thread CPU metric sysbench-events-nt not measured; used a single-thread/other CPU metric',
-  },
-  footprint: {
-    tiers: [
-      [{ workload: 'footprint', metric: /^pss-mib$/ }],
-      [{ workload: 'footprint', metric: /pss/i }],
-      [{ workload: 'density', metric: /^marginal-pss-mib$/ }, { workload: 'density', metric: /marginal.*pss/i }],
-      [{ workload: 'footprint', metric: /^rss-mib$/ }, { workload: 'footprint', metric: /^cgroup-mib$/ }],
-    ],
-    pick: 'first',
-    fallbackNote: 'idle-instance PSS (footprint/pss-mib) not measured; used another memory figure',
-  },
-  disk: {
-    tiers: [[{ workload: 'disk', metric: /-iops$/i }], [{ workload: 'disk', metric: /iops/i }]],
-    pick: 'worst',
-  },
-  network: {
-    // Throughput only (rr-rtt-* latencies are not capacity): tcp-mbps-up/down, tcp-{to,from}-instance-gbps.
-    tiers: [[{ workload: 'network', metric: /^tcp-.*(mbps|gbps)$/i }], [{ workload: 'network', metric: /(mbps|gbps)/i }]],
-    pick: 'worst',
-  },
+type Resource = CapacityDecl['resource'];
+
+/** What the model does with a resource's candidates; which metrics they are, each workload declares. */
+const RESOURCE_RULES: Record<Resource, Pick<MetricLookup, 'pick' | 'fallbackNote'>> = {
+  cpu: { pick: 'first', fallbackNote: 'the CPU workload\'s first-choice metric (multi-thread) not measured; used a single-thread/other CPU metric' },
+  footprint: { pick: 'first', fallbackNote: 'idle-instance PSS not measured; used another memory figure' },
+  disk: { pick: 'worst' },
+  network: { pick: 'worst' },
 };
+
+/**
+ * The candidates for a resource: every workload's declared capacity metrics
+ * (src/core/declarations.ts), merged tier by tier. A renamed metric needs one
+ * edit, in its workload's declaration.
+ */
+export function metricLookup(resource: Resource): MetricLookup {
+  const byTier = new Map<number, { workload: string; metric: RegExp }[]>();
+  for (const d of workloadDeclarations())
+    for (const c of d.capacity ?? [])
+      if (c.resource === resource)
+        for (const t of c.tiers) byTier.set(t.tier, [...(byTier.get(t.tier) ?? []), ...t.metrics.map((metric) => ({ workload: d.name, metric }))]);
+  const tiers = [...byTier.entries()].sort((x, y) => x[0] - y[0]).map(([, list]) => list);
+  return { tiers, ...RESOURCE_RULES[resource] };
+}
 
 // ─── Reading the run ──────────────────────────────────────────────────────────
 
@@ -241,7 +234,7 @@ function lookupFactor(ctx: Ctx, b: BackendResult, lookup: MetricLookup, notes: s
 
 function lookupFootprint(ctx: Ctx, b: BackendResult, notes: string[]): Figure | null {
   const { results, sources } = ctx;
-  for (const { tier, list } of candidates(ctx, b, METRIC_LOOKUP.footprint)) {
+  for (const { tier, list } of candidates(ctx, b, metricLookup('footprint'))) {
     for (const c of list) {
       const bs = findStat(results, b, c.workload, c.metric);
       if (!bs) continue;
@@ -254,7 +247,7 @@ function lookupFootprint(ctx: Ctx, b: BackendResult, notes: string[]): Figure | 
       const ids = [sid];
       if (ns) ids.push(sources.add(measuredMean(results.runId, ns)));
       else notes.push(`native ${c.workload}/${c.metric} not measured in this run: the native baseline is taken as 0 MiB (overstates the footprint by the idle process's own size)`);
-      if (tier > 0) notes.push(`${METRIC_LOOKUP.footprint.fallbackNote} (${c.workload}/${c.metric})${/rss|cgroup/i.test(c.metric) ? ': RSS/cgroup usage counts shared pages fully, so this overstates the per-instance cost' : ''}`);
+      if (tier > 0) notes.push(`${metricLookup('footprint').fallbackNote} (${c.workload}/${c.metric})${/rss|cgroup/i.test(c.metric) ? ': RSS/cgroup usage counts shared pages fully, so this overstates the per-instance cost' : ''}`);
       const value = Math.max(0, diff);
       const best = Math.max(0, Math.min(value, dci[0]));
       const worst = Math.max(value, dci[1]);
@@ -313,9 +306,9 @@ export function buildProfiles(results: RunResults, sources: Sources): { profiles
       kind: b.kind,
       variant: b.variant,
       accelerator: b.accelerator,
-      cpu: lookupFactor(ctx, b, METRIC_LOOKUP.cpu, notes),
-      disk: lookupFactor(ctx, b, METRIC_LOOKUP.disk, notes),
-      network: lookupFactor(ctx, b, METRIC_LOOKUP.network, notes),
+      cpu: lookupFactor(ctx, b, metricLookup('cpu'), notes),
+      disk: lookupFactor(ctx, b, metricLookup('disk'), notes),
+      network: lookupFactor(ctx, b, metricLookup('network'), notes),
       footprintMiB: lookupFootprint(ctx, b, notes),
       ...engineCosts(ctx, b, notes),
       notes,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { loadResults, sampleRows } from '../results/io.js';
 import type { RunResults, SampleRow } from '../results/types.js';
 import { outlierIndices } from '../stats/index.js';
-import { PRIMARY_METRICS } from '../report/categories.js';
+import { primaryMetric } from '../report/categories.js';
 import { FLEET_LOGS, hostLogDir, readFleetManifest, runIdFor, type FleetManifest } from './layout.js';
 
 export type HostState = 'complete' | 'partial' | 'failed' | 'setup-failed' | 'unreachable' | 'not-run';
@@ -223,7 +223,7 @@ function median(xs: number[]): number {
 
 /** The workload's headline metric as the single-run report picks it: a preferred one, else the first declared. */
 function headlineMetric(workload: string, metrics: string[]): string | undefined {
-  const preferred = (PRIMARY_METRICS[workload] ?? []).map((re) => metrics.find((m) => re.test(m))).find((m) => m !== undefined);
+  const preferred = primaryMetric(workload, metrics);
   return preferred ?? metrics[0];
 }
 

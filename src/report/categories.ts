@@ -1,61 +1,41 @@
 /**
- * The report's categories (one per workload) in their fixed order, their titles,
- * and which metric stands for each: pure constants and lookups shared by the
- * stored headline (headline.ts), the view model and the renderers.
+ * The report's categories (one per workload) in order, their titles, and which
+ * metric stands for each: lookups into each workload's own declaration
+ * (src/core/declarations.ts), shared by the stored headline (headline.ts), the
+ * view model and the renderers. The report names no workload: a category no
+ * loaded module declares (a file from another version) keeps its id as title
+ * and sorts after the declared ones; `capacity` is the report's own last section.
  */
 import type { Summary } from '../results/types.js';
-import { comparisonMode, type CompareMode } from '../stats/index.js';
+import { comparisonMode, comparesByDifference, type CompareMode } from '../stats/index.js';
+import { workloadDeclaration, workloadDeclarations } from '../core/declarations.js';
+import '../workloads/index.js';
 
-export const CATEGORY_ORDER = [
-  'cpu',
-  'memory',
-  'disk',
-  'network',
-  'startup',
-  'footprint',
-  'density',
-  'partition',
-  'memory-gradient',
-  'noisy-neighbor',
-  'capacity',
-] as const;
+/** The report's own category after every workload's. */
+const CAPACITY = { id: 'capacity', title: 'Capacity' } as const;
 
-export const CATEGORY_TITLES: Record<string, string> = {
-  cpu: 'CPU',
-  memory: 'Memory',
-  disk: 'Disk I/O',
-  network: 'Network',
-  startup: 'Start-up',
-  footprint: 'Per-instance footprint',
-  density: 'Density',
-  partition: 'Partitioning over time',
-  'memory-gradient': 'Memory-limit gradient',
-  'noisy-neighbor': 'Noisy neighbour',
-  capacity: 'Capacity',
-};
-
-/** A metric is drawn as a distribution when it is a start-up time or a latency. */
+/** A metric is drawn as a distribution when its workload says so (start-up times) or it is a latency. */
 export function isDistributionMetric(workload: string, metric: string): boolean {
-  return workload === 'startup' || /latency|(^|_)lat(_|$)/i.test(metric);
+  const d = workloadDeclaration(workload)?.distribution;
+  if (d === 'all' || (d instanceof RegExp && d.test(metric))) return true;
+  return /latency|(^|_)lat(_|$)/i.test(metric);
 }
 
 /** The phrase after a headline difference: "+241 MiB per idle instance", "+3.9 s to ready". */
-export const ABSOLUTE_PHRASES: Record<string, string> = {
-  footprint: 'per idle instance',
-  startup: 'to ready',
-  // The one start-up definition's figure (older files carry only ready-ms, "to ready").
-  'startup/startup-ms': 'to start (launch to payload signal)',
-  density: 'per extra instance',
-};
+export function absolutePhrase(workload: string, metric: string): string {
+  const d = workloadDeclaration(workload);
+  return d?.metricPhrases?.[metric] ?? d?.phrase ?? '';
+}
 
-/** Each category's primary metric (the cross-backend figure); else the first metric with a comparison. */
-export const PRIMARY_METRICS: Record<string, RegExp[]> = {
-  cpu: [/^sysbench-events-nt$/, /^sysbench-events-1t$/],
-  footprint: [/^pss-mib$/, /pss/i],
-  // The one start-up definition's figure; ready-ms in files written before it existed.
-  startup: [/^startup-ms$/, /^ready-ms$/, /^ready/i],
-  density: [/^marginal-pss-mib$/, /marginal.*pss/i],
-};
+/** The workload's primary metric among `names` (the cross-backend figure), if it declares one that was measured. */
+export function primaryMetric(workload: string, names: readonly string[]): string | undefined {
+  return (workloadDeclaration(workload)?.primary ?? []).map((re) => names.find((n) => re.test(n))).find((n) => n !== undefined);
+}
+
+/** Per-instance costs (footprint, start-up, density): drawn and told as differences. */
+export function isAbsoluteCategory(workload: string): boolean {
+  return comparesByDifference(workload);
+}
 
 /** Ratio or difference for a metric (the rule lives in src/stats: comparisonMode). */
 export function compareMode(workload: string, nativeSummary: Summary | null, metric = '', unit = ''): CompareMode {
@@ -63,10 +43,13 @@ export function compareMode(workload: string, nativeSummary: Summary | null, met
 }
 
 export function categoryIndex(id: string): number {
-  const i = (CATEGORY_ORDER as readonly string[]).indexOf(id);
-  return i === -1 ? CATEGORY_ORDER.length : i;
+  const all = workloadDeclarations();
+  if (id === CAPACITY.id) return all.length + 1;
+  const i = all.findIndex((d) => d.name === id);
+  return i === -1 ? all.length : i;
 }
 
 export function categoryTitle(id: string): string {
-  return CATEGORY_TITLES[id] ?? id;
+  if (id === CAPACITY.id) return CAPACITY.title;
+  return workloadDeclaration(id)?.title ?? id;
 }

@@ -16,6 +16,8 @@ export interface ColumnView {
   colour: string;
   versions: Record<string, string>;
   warnings: string[];
+  /** Helper processes the backend's provider declares (results backends[].helpers). */
+  helpers: NonNullable<BackendResult['helpers']>;
   limitsReadBack: Record<string, unknown> | undefined;
   error: string | undefined;
 }
@@ -44,6 +46,7 @@ export function buildColumns(results: RunResults): ColumnView[] {
     colour: isNative(b) ? NATIVE_COLOUR : (PALETTE[p++ % PALETTE.length] ?? '#333'),
     versions: b.versions,
     warnings: b.warnings,
+    helpers: b.helpers ?? [],
     limitsReadBack: b.limitsReadBack,
     error: b.error,
   }));
@@ -60,6 +63,7 @@ export function buildColumns(results: RunResults): ColumnView[] {
         colour: c.backend === 'native' ? NATIVE_COLOUR : (PALETTE[p++ % PALETTE.length] ?? '#333'),
         versions: {},
         warnings: [],
+        helpers: [],
         limitsReadBack: undefined,
         error: undefined,
       });

@@ -16,8 +16,9 @@
  */
 import { GRADIENT_RATIO_PCT } from '../workloads/memory-gradient.js';
 import type { BackendResult, Cell, Difference, HeadlineFigure, HeadlineRow, MetricResult, Overhead, Verdict } from '../results/types.js';
-import { decide, summarize } from '../stats/index.js';
-import { ABSOLUTE_PHRASES, CATEGORY_ORDER, PRIMARY_METRICS, categoryTitle } from './categories.js';
+import { decide, summarize, thresholdFor } from '../stats/index.js';
+import { absolutePhrase, categoryIndex, categoryTitle, primaryMetric } from './categories.js';
+import { workloadDeclaration, type IsolationViewKind } from '../core/declarations.js';
 import { fmtDifferenceCi, fmtDifferenceValue, fmtNum, fmtOverheadCi, fmtOverheadDetail, fmtOverheadValue, fmtPct, fmtQuantity } from './format.js';
 
 export interface HeadlineInput {
@@ -27,8 +28,10 @@ export interface HeadlineInput {
   differences: readonly Difference[];
 }
 
-/** Categories told in their own terms rather than vs native. */
-export const ISOLATION_CATEGORIES: ReadonlySet<string> = new Set(['partition', 'memory-gradient', 'noisy-neighbor']);
+/** Categories told in their own terms rather than vs native: the workload declares it (isolation.headline). */
+export function isIsolationHeadline(workload: string): boolean {
+  return workloadDeclaration(workload)?.isolation?.headline === true;
+}
 
 /** What a decided or undecided verdict adds to a figure's second line. */
 export function verdictDetail(v: { verdict: Verdict; repetitionsNeeded: number | null; detectable: string; threshold: string; outlierSensitive?: unknown }): string {
@@ -116,10 +119,13 @@ function extraTarget(cell: Cell, key: string, field: string): number | null {
   return null;
 }
 
-/** Threshold for an error in pp (share achieved vs target): the partition default. */
-const SHARE_ERROR_PP = 5;
+/** Threshold for an error in pp (share achieved vs target): the workload's declared default. */
+function shareErrorPp(workload: string): number {
+  return thresholdFor('absolute', workload, 'pp');
+}
 
-const ISOLATION_READERS: Record<string, IsolationReader> = {
+/** Readers by isolation view (a workload's declaration names its view). */
+const ISOLATION_READERS: Partial<Record<IsolationViewKind, IsolationReader>> = {
   partition: {
     metric: 'cpu-share-error-pp',
     unit: 'pp',
@@ -142,6 +148,7 @@ const ISOLATION_READERS: Record<string, IsolationReader> = {
       }
       if (!parts.length) return null;
       const cpuErr = stat(metrics, 'cpu-share-error-pp');
+      const SHARE_ERROR_PP = shareErrorPp(cell.workload);
       const value = cpuErr ? `CPU share off target by ${fmtNum(cpuErr.mean)} pp` : (parts[0] as string);
       return {
         // One repetition has no interval: the figure is shown without a verdict.
@@ -232,8 +239,7 @@ function plainFigure(m: MetricResult, nm: MetricResult | undefined, phrase: stri
 // ---------- rows ----------
 
 function orderIndex(id: string): number {
-  const i = (CATEGORY_ORDER as readonly string[]).indexOf(id);
-  return i === -1 ? CATEGORY_ORDER.length : i;
+  return categoryIndex(id);
 }
 
 function stateOf(cell: Cell | undefined): Pick<HeadlineFigure, 'state' | 'stateReason'> {
@@ -256,7 +262,8 @@ export function computeHeadline(input: HeadlineInput): HeadlineRow[] {
   for (const w of workloads) {
     const cells = input.cells.filter((c) => c.workload === w);
     const nativeCell = cells.find((c) => c.backend === native?.label);
-    const reader = ISOLATION_READERS[w];
+    const view = workloadDeclaration(w)?.isolation;
+    const reader = view?.headline ? ISOLATION_READERS[view.view] : undefined;
     if (reader) {
       const entries = labels.map((b): HeadlineFigure => {
         const cell = cells.find((c) => c.backend === b);
@@ -283,12 +290,12 @@ export function computeHeadline(input: HeadlineInput): HeadlineRow[] {
     const all = [...new Set(cells.filter((c) => c.backend !== native?.label).flatMap((c) => c.metrics.map((m) => m.metric)))];
     const names = all.filter((n) => ovs.some((o) => o.metric === n) || dfs.some((d) => d.metric === n));
     // The category's primary metric (footprint and density: PSS) even when it has no verdict (one repetition, no native figure).
-    const primary = (PRIMARY_METRICS[w] ?? []).map((re) => all.find((n) => re.test(n))).find((n) => n !== undefined);
+    const primary = primaryMetric(w, all);
     const metric = primary ?? names[0];
     if (!metric) continue;
     const isRatio = ovs.some((o) => o.metric === metric);
     const decl = cells.flatMap((c) => c.metrics).find((m) => m.metric === metric) as MetricResult;
-    const phrase = isRatio ? '' : (ABSOLUTE_PHRASES[`${w}/${metric}`] ?? ABSOLUTE_PHRASES[w] ?? '');
+    const phrase = isRatio ? '' : absolutePhrase(w, metric);
     const nm = nativeCell?.metrics.find((m) => m.metric === metric);
     const ns = nm ? summarize(nm.values) : null;
     rows.push({

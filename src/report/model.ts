@@ -36,7 +36,6 @@ import { vmSectionView, type VmSectionView } from './sections/vm.js';
 
 export type { ExtraTable, IsolationView } from './isolation/index.js';
 export type { CompareMode } from '../stats/index.js';
-export { ABSOLUTE_CATEGORIES } from '../stats/index.js';
 export * from './categories.js';
 export * from './columns.js';
 export * from './format.js';

@@ -84,6 +84,16 @@ export const cellSchema = z.discriminatedUnion('state', [
   z.object({ ...cellBase, state: z.literal('skipped'), reason: z.string() }),
 ]);
 
+/** A process an instance brings beside its payload (its provider's declaration), and where it runs. */
+export const helperProcessSchema = z.object({
+  comm: z.string(),
+  role: z.string(),
+  /** instance: in the instance's cgroup and CPUs (the instance pays); host: outside them. */
+  placement: z.enum(['instance', 'host']),
+  /** What the instance's figures leave out because it runs outside. */
+  leavesOut: z.string().optional(),
+});
+
 export const backendResultSchema = z.object({
   /** Column label: `native`, `container:runc`, `vm:q35-tcg` ... */
   label: z.string(),
@@ -98,6 +108,8 @@ export const backendResultSchema = z.object({
   limitsReadBack: z.record(z.string(), z.unknown()).optional(),
   /** VM backends: the self-check run at the start (guest vs host CPU, mitigations, clocksource, THP, virtio-net, I/O threads). */
   vmSelfCheck: z.record(z.string(), z.unknown()).optional(),
+  /** Helper processes of this variant as its provider declares them (absent in files written before). */
+  helpers: z.array(helperProcessSchema).optional(),
   error: z.string().optional(),
 });
 

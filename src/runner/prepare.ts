@@ -14,6 +14,7 @@ import type { ResolvedBackend } from '../scenario/schema.js';
 import { getProvider } from '../backends/providers/index.js';
 import { BenchNet } from '../net/bench.js';
 import type { BackendResult } from '../results/types.js';
+import { variantDeclaration } from '../core/declarations.js';
 import { abortable, isAbortError, throwIfAborted } from '../util/proc.js';
 import { createBackend } from './backends.js';
 import { startInstance } from './lifecycle.js';
@@ -89,6 +90,9 @@ export async function prepareRun(session: RunSession, o: { entries: ResolvedBack
       const info = backend.info();
       lb.label = backend.label;
       lb.info = { label: backend.label, ...info };
+      // What the provider declares about the variant's helper processes travels in the results (the report reads it there).
+      const helpers = variantDeclaration(info.variant)?.helpers;
+      if (helpers?.length) lb.info.helpers = helpers.map((h) => ({ ...h }));
       for (const w of info.warnings) warnings.push({ code: 'BACKEND', message: w, backend: backend.label });
     } catch (e) {
       if (isAbortError(e)) throw e;

@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { IsobenchError } from '../errors.js';
 import { scenarioSchema, resolveBackend, backendKey, RUN_KEYS, type Scenario } from './schema.js';
 import { allWorkloads } from '../workloads/registry.js';
+import { allProviders } from '../backends/providers/index.js';
 import { readRegularFile } from '../results/io.js';
 
 export interface LoadedScenario {
@@ -180,7 +181,8 @@ function knownKeys(_raw: unknown, p: readonly PropertyKey[]): string[] {
     const s = shape.shape ?? shape._def?.innerType?.shape;
     if (s) return [...Object.keys(s), ...RUN_KEYS];
   }
-  if (p[0] === 'backends') return ['kind', 'runtime', 'runscPlatform', 'machine', 'accel'];
+  // A backend entry's keys are its provider's: the union of every provider's object schema.
+  if (p[0] === 'backends') return [...new Set(allProviders().flatMap((x) => Object.keys(x.objectSchema.shape)))];
   return [];
 }
 

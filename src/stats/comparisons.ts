@@ -7,14 +7,14 @@
 import type { BackendResult, Cell, Difference, Overhead } from '../results/types.js';
 import { mean } from './index.js';
 import { comparisonMode, difference, overhead, thresholdFor, type ThresholdOverrides } from './equivalence.js';
-import { DEVICE_CHECK_METRIC } from '../workloads/disk.js';
+import { workloadDeclarations } from '../core/declarations.js';
 
 /**
- * Metrics recorded to check a measurement, not to describe a cost (the disk
- * device-reach check): never compared with native, between runs, or in capacity.
+ * Metrics recorded to check a measurement, not to describe a cost (a workload's
+ * declared check, the disk device-reach check): never compared with native, between runs, or in capacity.
  */
 export function isCheckMetric(metric: string): boolean {
-  return metric === DEVICE_CHECK_METRIC;
+  return workloadDeclarations().some((d) => d.check?.metric === metric);
 }
 
 export interface Comparisons {

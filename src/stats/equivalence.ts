@@ -1,6 +1,6 @@
 /**
  * Equivalence-based verdicts. Every compared figure has a practical threshold
- * T (a per-category default, overridable per scenario as `thresholds:`), and
+ * T (the workload's declared default, overridable per scenario as `thresholds:`), and
  * its cost C with a 95% CI [lo, hi] (+ = worse), in percent of native for
  * ratios or in the metric's unit for differences. The verdict:
  *
@@ -21,30 +21,36 @@
 import type { Verdict } from '../results/types.js';
 import { ciOf, tCritical, tQuantileOf, welch, logRatioEstimate, differenceEstimate, type Estimate } from './estimate.js';
 import { outlierIndices } from './outliers.js';
+import { workloadDeclaration } from '../core/declarations.js';
 
 export type CompareMode = 'ratio' | 'absolute';
 
-/** Percent thresholds for ratio metrics, per category (workload). */
-export const DEFAULT_THRESHOLD_PCT: Readonly<Record<string, number>> = { cpu: 3, memory: 3, disk: 10, network: 10 };
 export const OTHER_THRESHOLD_PCT = 5;
 
-/** Thresholds in a metric's own unit for figures compared by difference, per category then unit. */
-export const DEFAULT_THRESHOLD_ABS: Readonly<Record<string, Readonly<Record<string, number>>>> = {
-  startup: { ms: 50 },
-  footprint: { MiB: 8 },
-  density: { MiB: 8, ms: 50, instances: 1 },
-  partition: { pp: 5, '%': 5 },
-  'memory-gradient': { '% of limit': 10, '%': 10 },
-  'noisy-neighbor': { '%': 5 },
-};
 /** Unit defaults when the category has none for the unit. */
 export const DEFAULT_THRESHOLD_BY_UNIT: Readonly<Record<string, number>> = { ms: 50, s: 0.05, µs: 50, us: 50, ns: 1000, MiB: 8, GiB: 0.01, pp: 5, '%': 5 };
 
 /** A scenario's `thresholds:` value: per category a percent, or an object of `pct` and per-unit absolutes. */
 export type ThresholdOverrides = Record<string, number | Record<string, number>>;
 
-/** Categories whose figures are per-instance costs: compared by difference, not ratio. */
-export const ABSOLUTE_CATEGORIES: ReadonlySet<string> = new Set(['footprint', 'startup', 'density']);
+// ---- The workload's declaration (src/core/declarations.ts): its comparison and thresholds. ----
+
+/** The workload's own percent threshold for ratio figures (its declaration), else the common default. */
+export function declaredThresholdPct(workload: string): number {
+  return workloadDeclaration(workload)?.judgement.thresholdPct ?? OTHER_THRESHOLD_PCT;
+}
+
+/** The workload's own threshold in a unit for difference figures (its declaration), if it declares one. */
+function declaredThresholdAbs(workload: string, unit: string): number | undefined {
+  return workloadDeclaration(workload)?.judgement.thresholdByUnit?.[unit];
+}
+
+/** Workloads whose figures are per-instance costs: compared by difference, not ratio (their declaration). */
+export function comparesByDifference(workload: string): boolean {
+  return workloadDeclaration(workload)?.judgement.comparison === 'difference';
+}
+
+// ----
 
 /**
  * Ratio or difference for one metric: a ratio needs a positive native mean and
@@ -52,7 +58,7 @@ export const ABSOLUTE_CATEGORIES: ReadonlySet<string> = new Set(['footprint', 's
  * degradations in percent (near zero by design) are compared by difference.
  */
 export function comparisonMode(workload: string, metric: string, unit: string, nativeMean: number | null): CompareMode {
-  if (ABSOLUTE_CATEGORIES.has(workload)) return 'absolute';
+  if (comparesByDifference(workload)) return 'absolute';
   if (unit === 'pp') return 'absolute';
   if (/(error|degradation|drop)(-|_)?pct$/i.test(metric)) return 'absolute';
   if (nativeMean !== null && !(nativeMean > 1e-6)) return 'absolute';
@@ -64,13 +70,13 @@ export function thresholdFor(mode: CompareMode, workload: string, unit: string, 
   if (mode === 'ratio') {
     if (typeof o === 'number') return o;
     if (o && typeof o.pct === 'number') return o.pct;
-    return DEFAULT_THRESHOLD_PCT[workload] ?? OTHER_THRESHOLD_PCT;
+    return declaredThresholdPct(workload);
   }
   if (o && typeof o === 'object' && typeof o[unit] === 'number') return o[unit] as number;
-  const d = DEFAULT_THRESHOLD_ABS[workload]?.[unit] ?? DEFAULT_THRESHOLD_BY_UNIT[unit];
+  const d = declaredThresholdAbs(workload, unit) ?? DEFAULT_THRESHOLD_BY_UNIT[unit];
   if (d !== undefined) return d;
   // No unit default: the category's percent of the figure's size.
-  const pct = typeof o === 'number' ? o : o && typeof o.pct === 'number' ? o.pct : (DEFAULT_THRESHOLD_PCT[workload] ?? OTHER_THRESHOLD_PCT);
+  const pct = typeof o === 'number' ? o : o && typeof o.pct === 'number' ? o.pct : declaredThresholdPct(workload);
   return (pct / 100) * Math.abs(magnitude ?? 0);
 }
 

@@ -22,13 +22,29 @@
  * with notes/flags plus warnings out.
  */
 import type { BackendResult, Cell, Implausible, MetricResult, Overhead, Warning } from '../results/types.js';
-import { DEVICE_CHECK_MAX, DEVICE_CHECK_METRIC, DEVICE_CHECK_MIN } from '../workloads/disk.js';
+import { variantDeclaration, workloadDeclaration } from '../core/declarations.js';
+
+// ---- What the workloads and providers declare (src/core/declarations.ts); no workload or backend named here. ----
+
+/** The workload's declared measurement check (the disk device check), if any. */
+function checkOf(workload: string): { metric: string; min: number; max: number } | undefined {
+  return workloadDeclaration(workload)?.check;
+}
+
+/** Workloads whose figures isolation can only make worse (cpu holds the syscall figure). */
+function cannotBeatNative(workload: string): boolean {
+  return workloadDeclaration(workload)?.judgement.cannotBeatNative === true;
+}
+
+/** Notes a backend's variant declares for a workload's figures (gVisor's O_DIRECT caveat on disk). */
+function caveatNotes(variant: string | undefined, workload: string): string[] {
+  return (variantDeclaration(variant)?.caveats ?? []).filter((c) => c.workloads?.includes(workload) ?? true).map((c) => c.note);
+}
+
+// ----
 
 /** How far beyond its CI a backend may beat native before the figure is flagged, percent. */
 export const MARGIN_PCT = 5;
-/** Workloads whose figures isolation can only make worse (cpu holds the syscall figure). */
-export const NO_BEAT_WORKLOADS: ReadonlySet<string> = new Set(['cpu', 'memory']);
-const RUNSC_NOTE = 'gVisor (runsc) does not pass O_DIRECT to the host (gvisor#3626): not comparable with the other backends unless the device check shows the reads reached the device';
 
 export interface PlausibilityOutcome {
   cells: Cell[];
@@ -45,6 +61,7 @@ function median(xs: readonly number[]): number | undefined {
 
 /** The check's median, or undefined when the cell has no check value (it could not be made). */
 function deviceCheckMedian(cell: Cell): number | undefined {
+  const DEVICE_CHECK_METRIC = checkOf(cell.workload)?.metric;
   const check = cell.metrics.find((m) => m.metric === DEVICE_CHECK_METRIC);
   return check ? median(check.values) : undefined;
 }
@@ -55,8 +72,10 @@ function deviceCheckMedian(cell: Cell): number | undefined {
  * deviceCheckMissing), only a measured ratio outside the band is.
  */
 export function deviceCheckFailure(cell: Cell): string | undefined {
+  const decl = checkOf(cell.workload);
   const med = deviceCheckMedian(cell);
-  if (med === undefined) return undefined;
+  if (!decl || med === undefined) return undefined;
+  const { min: DEVICE_CHECK_MIN, max: DEVICE_CHECK_MAX } = decl;
   if (med < DEVICE_CHECK_MIN) return `reads did not reach the device: ${med.toFixed(2)} bytes read from the device per byte fio read (median; < ${DEVICE_CHECK_MIN})`;
   if (med > DEVICE_CHECK_MAX) return `the device read ${med.toFixed(2)} bytes per byte fio read (median; > ${DEVICE_CHECK_MAX}): a buffered path with readahead, not the direct reads the other backends did`;
   return undefined;
@@ -64,7 +83,7 @@ export function deviceCheckFailure(cell: Cell): string | undefined {
 
 /** "device reach not checked: <why>" for a disk cell whose check could not be made, else undefined. */
 export function deviceCheckMissing(cell: Cell): string | undefined {
-  if (cell.metrics.length === 0 || deviceCheckMedian(cell) !== undefined) return undefined;
+  if (!checkOf(cell.workload) || cell.metrics.length === 0 || deviceCheckMedian(cell) !== undefined) return undefined;
   const recorded = cell.extra?.deviceCheck;
   const first = Array.isArray(recorded) ? (recorded[0] as { data?: { why?: unknown } } | undefined)?.data?.why : undefined;
   return `device reach not checked${typeof first === 'string' ? `: ${first}` : ' (no block-I/O evidence was recorded for this cell)'}`;
@@ -85,23 +104,24 @@ export function checkPlausibility(cells: Cell[], backends: BackendResult[], over
   const variantOf = new Map(backends.map((b) => [b.label, b.variant]));
   // Disk cells: notes on every figure of a cell whose reads did not reach the device.
   const diskFailure = new Map<string, string>();
-  const notChecked = new Map<string, string>();
+  const notChecked = new Map<string, { workload: string; text: string }>();
   const outCells = cells.map((c) => {
-    if (c.workload !== 'disk' || c.metrics.length === 0) return c;
+    const decl = checkOf(c.workload);
+    if (!decl || c.metrics.length === 0) return c;
     const why = deviceCheckFailure(c);
     if (why) diskFailure.set(c.backend, why);
     const unchecked = deviceCheckMissing(c);
-    if (unchecked) notChecked.set(c.backend, unchecked);
-    const runsc = variantOf.get(c.backend) === 'runsc';
-    // gVisor is known to drop O_DIRECT: without a check that shows otherwise its figures are not comparable.
-    if (runsc && unchecked) diskFailure.set(c.backend, `${RUNSC_NOTE}; ${unchecked}`);
-    if (!why && !runsc && !unchecked) return c;
+    if (unchecked) notChecked.set(c.backend, { workload: c.workload, text: unchecked });
+    const caveats = caveatNotes(variantOf.get(c.backend), c.workload);
+    // A declared caveat (gVisor drops O_DIRECT): without a check that shows otherwise the figures are not comparable.
+    if (caveats.length > 0 && unchecked) diskFailure.set(c.backend, `${caveats.join('; ')}; ${unchecked}`);
+    if (!why && caveats.length === 0 && !unchecked) return c;
     return {
       ...c,
       metrics: c.metrics.map((m) => {
-        if (m.metric === DEVICE_CHECK_METRIC) return m;
+        if (m.metric === decl.metric) return m;
         let out = m;
-        if (runsc) out = addNote(out, RUNSC_NOTE);
+        for (const note of caveats) out = addNote(out, note);
         if (why) out = addNote(out, `not comparable: ${why}`);
         if (unchecked) out = addNote(out, unchecked);
         return out;
@@ -112,16 +132,16 @@ export function checkPlausibility(cells: Cell[], backends: BackendResult[], over
   const warnings: Warning[] = [];
   const outOverheads: Overhead[] = [];
   for (const o of overheads) {
-    if (o.workload === 'disk' && o.metric === DEVICE_CHECK_METRIC) continue;
+    if (checkOf(o.workload)?.metric === o.metric) continue;
     let flag: Implausible | undefined;
     const logs = (): string[] => [...rawLogsOf(outCells, o.backend, o.workload, o.metric), ...(native ? rawLogsOf(outCells, native, o.workload, o.metric) : [])];
-    if (NO_BEAT_WORKLOADS.has(o.workload) && o.verdict === 'better' && o.overheadPctCi95[1] < -MARGIN_PCT) {
+    if (cannotBeatNative(o.workload) && o.verdict === 'better' && o.overheadPctCi95[1] < -MARGIN_PCT) {
       flag = {
         reason: `${o.backend} beats native by ${(-o.overheadPct).toFixed(1)}% (95% CI ${(-o.overheadPctCi95[1]).toFixed(1)}% to ${(-o.overheadPctCi95[0]).toFixed(1)}%, beyond the ${MARGIN_PCT}% margin) on a ${o.workload} figure: isolation adds work, it cannot remove it`,
         hint: `compare cells[].extra.environment of both backends (mount count, /etc, THP mode, seccomp, CPUs, cgroup) and the raw logs: a backend that beats native usually does different work or runs with different placement`,
         rawLogs: logs(),
       };
-    } else if (o.workload === 'disk') {
+    } else if (checkOf(o.workload)) {
       const why = diskFailure.get(o.backend) ?? (native ? diskFailure.get(native) : undefined);
       if (why) {
         const side = diskFailure.has(o.backend) ? o.backend : 'native';
@@ -144,8 +164,8 @@ export function checkPlausibility(cells: Cell[], backends: BackendResult[], over
       message: `${o.backend} ${o.workload} ${o.metric}: implausible, kept out of capacity: ${flag.reason}. Hint: ${flag.hint}. Raw logs: ${flag.rawLogs.slice(0, 4).join(', ') || 'none'}`,
     });
   }
-  for (const [backend, text] of notChecked)
-    warnings.push({ code: 'DEVICE_REACH_NOT_CHECKED', backend, workload: 'disk', message: `${backend} disk: ${text}; the figures stand, unchecked (not implausible)` });
+  for (const [backend, { workload, text }] of notChecked)
+    warnings.push({ code: 'DEVICE_REACH_NOT_CHECKED', backend, workload, message: `${backend} ${workload}: ${text}; the figures stand, unchecked (not implausible)` });
   return {
     cells: outCells,
     overheads: outOverheads,

@@ -93,6 +93,19 @@ async function stressNg(ctx: WorkloadContext<CpuParams>, argv: string[], stresso
 export const cpuWorkload: Workload<CpuParams> = registerWorkload({
   name: 'cpu',
   title: 'CPU',
+  order: 10,
+  judgement: { comparison: 'ratio', thresholdPct: 3, cannotBeatNative: true },
+  primary: [/^sysbench-events-nt$/, /^sysbench-events-1t$/],
+  capacity: [
+    {
+      resource: 'cpu',
+      tiers: [
+        { tier: 0, metrics: [/^sysbench-events-nt$/] },
+        { tier: 1, metrics: [/^sysbench-events-1t$/] },
+        { tier: 2, metrics: [/^sysbench-events/, /events/i] },
+      ],
+    },
+  ],
   description: 'sysbench cpu events/s and stress-ng matrixprod bogo-ops/s on 1 and on all vCPUs, plus a syscall-heavy stress-ng stressor with a fixed call mix',
   params: cpuParams,
   extraSchema: environmentExtras,

@@ -201,6 +201,13 @@ function roundLevel(l: DensityLevel): DensityLevel {
 export const densityWorkload: Workload<DensityParams> = registerWorkload({
   name: 'density',
   title: 'Density',
+  order: 70,
+  judgement: { comparison: 'difference', thresholdByUnit: { MiB: 8, ms: 50, instances: 1 } },
+  primary: [/^marginal-pss-mib$/, /marginal.*pss/i],
+  phrase: 'per extra instance',
+  // After the idle footprint's PSS, before its RSS: the marginal PSS of one more instance.
+  capacity: [{ resource: 'footprint', tiers: [{ tier: 2, metrics: [/^marginal-pss-mib$/, /marginal.*pss/i] }] }],
+  isolation: { view: 'density' },
   description: 'idle instances started 1, 2, 4, ... within a host-memory safety margin: marginal host memory per instance (MemAvailable, PSS, cgroup), start time as density grows, where it stopped and why; optionally the same with KSM on',
   params: densityParams,
   extraSchema: densityExtras,

@@ -122,7 +122,11 @@ export function fioRunArgv(p: DiskParams, file: string): string[] {
 
 export const diskWorkload: Workload<DiskParams> = registerWorkload({
   name: 'disk',
-  title: 'Disk',
+  title: 'Disk I/O',
+  order: 30,
+  judgement: { comparison: 'ratio', thresholdPct: 10 },
+  check: { metric: DEVICE_CHECK_METRIC, min: DEVICE_CHECK_MIN, max: DEVICE_CHECK_MAX },
+  capacity: [{ resource: 'disk', tiers: [{ tier: 0, metrics: [/-iops$/i] }, { tier: 1, metrics: [/iops/i] }] }],
   description: 'fio O_DIRECT on the scratch disk: 4k random read/write IOPS with clat p50/p99, 1M sequential read/write MB/s, host CPU seconds per GB',
   params: diskParams,
   extraSchema: diskExtras,

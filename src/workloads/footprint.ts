@@ -30,7 +30,21 @@ const MIB = 1024 * 1024;
 
 export const footprintWorkload: Workload<FootprintParams> = registerWorkload({
   name: 'footprint',
-  title: 'Footprint',
+  title: 'Per-instance footprint',
+  order: 60,
+  judgement: { comparison: 'difference', thresholdByUnit: { MiB: 8 } },
+  primary: [/^pss-mib$/, /pss/i],
+  phrase: 'per idle instance',
+  capacity: [
+    {
+      resource: 'footprint',
+      tiers: [
+        { tier: 0, metrics: [/^pss-mib$/] },
+        { tier: 1, metrics: [/pss/i] },
+        { tier: 3, metrics: [/^rss-mib$/, /^cgroup-mib$/] },
+      ],
+    },
+  ],
   description: 'host memory per idle instance: PSS and RSS of its host processes, and its cgroup charge',
   params: footprintParams,
   needsNetwork: false,

@@ -9,5 +9,8 @@ import './density.js';
 import './partition.js';
 import './memory-gradient.js';
 import './noisy-neighbor.js';
+import { workloadCatalogueComplete } from '../core/declarations.js';
+
+workloadCatalogueComplete();
 
 export { getWorkload, allWorkloads } from './registry.js';

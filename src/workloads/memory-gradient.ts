@@ -269,6 +269,9 @@ async function usableMiB(inst: Instance): Promise<{ usableMiB?: number; meminfoA
 export const memoryGradientWorkload: Workload<MemoryGradientParams> = registerWorkload({
   name: 'memory-gradient',
   title: 'Memory-limit gradient',
+  order: 90,
+  judgement: { comparison: 'ratio', thresholdByUnit: { '% of limit': 10, '%': 10 } },
+  isolation: { view: 'memory-gradient', headline: true, replacesBarChart: true },
   description: 'sysbench memory write throughput as the working set grows from below to beyond the instance memory limit, each step beside the same run without the limit (control); the limited/control ratio per step and how it ends (OOM kill, refusal, timeout)',
   params: memoryGradientParams,
   extraSchema: memoryGradientExtras,

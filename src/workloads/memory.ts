@@ -87,6 +87,8 @@ async function sysbenchMemory(ctx: WorkloadContext<MemoryParams>, oper: 'read' |
 export const memoryWorkload: Workload<MemoryParams> = registerWorkload({
   name: 'memory',
   title: 'Memory',
+  order: 20,
+  judgement: { comparison: 'ratio', thresholdPct: 3, cannotBeatNative: true },
   description: 'sysbench memory: sequential read/write bandwidth and the time per random access in a working set beyond TLB reach',
   params: memoryParams,
   extraSchema: environmentExtras,

@@ -58,6 +58,9 @@ export { aggressorArgv, memoryArgv, victimCpuArgv } from './noisy-neighbor-loads
 export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWorkload({
   name: 'noisy-neighbor',
   title: 'Noisy neighbour',
+  order: 100,
+  judgement: { comparison: 'ratio', thresholdByUnit: { '%': 5 } },
+  isolation: { view: 'noisy-neighbor', headline: true, replacesBarChart: true },
   description: "a victim's CPU, memory-bandwidth, disk and network figures alone, beside an unrestrained neighbour, and beside the neighbour held by each mechanism the backend has (CPU weight and cap, bfq io weight and IOPS throttle, tc); percent of the alone figure kept",
   params: noisyNeighborParams,
   extraSchema: noisyNeighbourExtras,

@@ -66,7 +66,10 @@ export { cpuBurnArgv, fioLayoutArgv, fioRandreadArgv } from './load-argv.js';
 
 export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
   name: 'partition',
-  title: 'Partitioning (80:20 shares and hard caps)',
+  title: 'Partitioning over time',
+  order: 80,
+  judgement: { comparison: 'ratio', thresholdByUnit: { pp: 5, '%': 5 } },
+  isolation: { view: 'partition', headline: true, replacesBarChart: true },
   description: "two instances on one CPU given an A:B split of CPU (weights), disk (bfq weights on isobench's own loop device, with a work-conserving check) and network (HTB on a shaped link), plus a hard cap on one; achieved share vs target over time",
   params: partitionParams,
   extraSchema: partitionExtras,

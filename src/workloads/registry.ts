@@ -2,12 +2,27 @@
  * Workloads by name. The registry refuses duplicates, as PerfKitBenchmarker's does.
  */
 import type { Workload, WorkloadName } from './types.js';
+import { declareWorkload } from '../core/declarations.js';
 
 const registry = new Map<WorkloadName, Workload<any>>();
 
 export function registerWorkload<P>(w: Workload<P>): Workload<P> {
   if (registry.has(w.name)) throw new Error(`workload ${w.name} registered twice`);
   registry.set(w.name, w as Workload<any>);
+  const { name, title, order, judgement, primary, phrase, metricPhrases, distribution, check, capacity, isolation } = w;
+  declareWorkload({
+    name,
+    title,
+    order,
+    judgement,
+    ...(primary ? { primary } : {}),
+    ...(phrase ? { phrase } : {}),
+    ...(metricPhrases ? { metricPhrases } : {}),
+    ...(distribution ? { distribution } : {}),
+    ...(check ? { check } : {}),
+    ...(capacity ? { capacity } : {}),
+    ...(isolation ? { isolation } : {}),
+  });
   return w;
 }
 

@@ -9,18 +9,10 @@ import type { Instance, InstanceSpec, ExecResult } from '../backends/types.js';
 import type { BenchNet } from '../net/bench.js';
 import type { ExtraSchemas } from './extras/common.js';
 import type { HostCapabilities } from '../host/capabilities.js';
+import type { WorkloadDeclaration } from '../core/declarations.js';
 
-export type WorkloadName =
-  | 'cpu'
-  | 'memory'
-  | 'disk'
-  | 'network'
-  | 'startup'
-  | 'footprint'
-  | 'density'
-  | 'partition'
-  | 'memory-gradient'
-  | 'noisy-neighbor';
+/** A workload's registry key (results' `workload`): any name a module registers. */
+export type WorkloadName = string;
 
 export interface MetricDecl {
   name: string;
@@ -118,7 +110,13 @@ export interface WorkloadContext<P> {
   dropHostCaches?: () => Promise<string>;
 }
 
-export interface Workload<P = unknown> {
+/**
+ * A workload declares what only it knows (src/core/declarations.ts): its title and
+ * place in the report, how its metrics are compared with native and their
+ * thresholds, its primary metric, its capacity resource and its isolation view.
+ * stats/, report/ and capacity/ read the declaration; none of them names the workload.
+ */
+export interface Workload<P = unknown> extends Omit<WorkloadDeclaration, 'name' | 'title'> {
   name: WorkloadName;
   title: string;
   description: string;

@@ -7,6 +7,9 @@ import './podman.js';
 import './docker.js';
 // The scripted test backend (object form `kind: fake` only; not offered in messages): see fake.ts.
 import './fake.js';
+import { providerCatalogueComplete } from '../../core/declarations.js';
+
+providerCatalogueComplete();
 
 export { allProviders, getProvider, providerFor, resolveEntry, providerTools, runtimeClassHandler } from '../registry.js';
 export type { BackendProvider, ResolvedBackend } from '../registry.js';

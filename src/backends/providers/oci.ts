@@ -32,6 +32,26 @@ registerProvider({
     return { provider: 'container', kind: 'container', key: `container:${o.runtime}`, variant: o.runtime, options: { runtime: o.runtime, runscPlatform: o.runscPlatform } };
   },
   needsImage: true,
+  variants: [
+    // runc and crun set the container up and exit: nothing of theirs runs beside the payload.
+    { variant: 'runc', helpers: [] },
+    { variant: 'crun', helpers: [] },
+    {
+      variant: 'runsc',
+      caveats: [
+        {
+          id: 'o-direct-page-cache',
+          note: 'gVisor (runsc) does not pass O_DIRECT to the host (gvisor#3626): not comparable with the other backends unless the device check shows the reads reached the device',
+          workloads: ['disk'],
+        },
+      ],
+      // runsc applies the OCI resources itself and puts both into the container's cgroup (container.ts).
+      helpers: [
+        { comm: 'runsc-sandbox', role: "gVisor's sentry: the application kernel that serves every syscall (ptrace platform: traces it)", placement: 'instance' },
+        { comm: 'runsc-gofer', role: "gVisor's gofer: file-system access on the sentry's behalf", placement: 'instance' },
+      ],
+    },
+  ],
   // The runtime exits once the container runs: nothing beyond the cgroup's own processes.
   hostOverheadMiB: 0,
   async create(entry, ctx) {

@@ -40,5 +40,18 @@ registerProvider({
     return out;
   },
   // Kubernetes has no podman handler: a pod's runtime is runc under CRI; the podman figure is runc plus conmon.
+  variants: [
+    {
+      variant: 'podman',
+      helpers: [
+        {
+          comm: 'conmon',
+          role: "podman's monitor per container: holds its stdio and exit status",
+          placement: 'host',
+          leavesOut: "conmon's CPU time (it runs outside the container's cgroup); its memory is in the footprint",
+        },
+      ],
+    },
+  ],
   runtimeClassHandler: (variant) => (variant === 'podman' ? { handler: 'runc', guess: false } : { handler: variant, guess: true }),
 });

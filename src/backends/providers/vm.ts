@@ -28,6 +28,20 @@ registerProvider({
   },
   needsImage: true,
   hostOverheadMiB: VM_HOST_OVERHEAD_MIB,
+  variants: MACHINES.map((m) => ({
+    // Results call the variant machine-accelerator once prepared (q35-kvm, microvm-tcg).
+    variant: `${m}*`,
+    helpers: [
+      {
+        comm: 'qemu-system',
+        role: "QEMU's main loop, virtio-blk I/O thread, vhost-net worker and thread pool: the host side of the guest's devices",
+        placement: 'host' as const,
+        leavesOut:
+          "device work on the harness CPUs (vm-placement.ts), as the kernel's own I/O and network work is for native and containers; the instance's CPU set holds only the vCPUs",
+      },
+    ],
+    selfCheck: 'backends[].vmSelfCheck: guest vs host, one short boot per VM backend',
+  })),
   async create(entry, ctx, opts) {
     const { VmBackend } = await import('../vm.js');
     const o = entry.options as { machine: (typeof MACHINES)[number]; accel: 'auto' | 'kvm' | 'tcg' };

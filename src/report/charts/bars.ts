@@ -1,6 +1,6 @@
 /** The category charts (grouped bars of means with CI whiskers, distributions as CDFs) built from the view model. */
 import type { Summary } from '../../results/types.js';
-import { ABSOLUTE_CATEGORIES } from '../../stats/index.js';
+import { isAbsoluteCategory } from '../categories.js';
 import { displayUnit, fmtNum, fmtQuantity } from '../format.js';
 import type { ColumnView } from '../columns.js';
 import type { CategoryView, MetricView } from '../sections/category-view.js';
@@ -38,7 +38,7 @@ function meanOf(s: Summary): number {
 export function buildCategoryChart(cat: Pick<CategoryView, 'id' | 'title' | 'metrics'>, columns: ColumnView[]): BarChartSpec | null {
   const needed = Math.min(2, columnsWithData(cat.metrics));
   const shared = cat.metrics.filter((m) => m.cells.filter((c) => c.summary).length >= needed);
-  if (ABSOLUTE_CATEGORIES.has(cat.id)) return buildAbsoluteChart(cat, shared, columns);
+  if (isAbsoluteCategory(cat.id)) return buildAbsoluteChart(cat, shared, columns);
   const charted: { m: MetricView; base: number; baseLabel: string }[] = [];
   for (const m of shared) {
     if (m.mode === 'absolute') continue;

@@ -13,6 +13,7 @@
  * string is passed on as text (the renderers escape).
  */
 import type { Cell } from '../../results/types.js';
+import { workloadDeclaration, type IsolationViewKind } from '../../core/declarations.js';
 import { buildDensity } from './density.js';
 import { buildGradient } from './memory-gradient.js';
 import { buildNeighbour } from './noisy-neighbor.js';
@@ -24,13 +25,13 @@ export type { ExtraTable, IsolationView } from './view.js';
 export { slope } from './view.js';
 export { gradientReading, gradientRatioReading } from './memory-gradient.js';
 
-export const ISOLATION_CATEGORIES: ReadonlySet<string> = new Set(['partition', 'memory-gradient', 'density', 'noisy-neighbor']);
-
-/** The isolation view of a category (null when the category has no extra of a known kind). */
+/** The isolation view of a category: the one its workload declares (null when none, or no extra recorded). */
 export function buildIsolation(workload: string, cells: Cell[], columns: ColumnView[]): IsolationView | null {
+  const kind = workloadDeclaration(workload)?.isolation?.view;
+  if (!kind) return null;
   const mine = orderedCells(cells, workload, columns).filter((c) => isObj(c.extra));
   if (mine.length === 0) return null;
-  const view = buildView(workload, mine, columns);
+  const view = buildView(kind, workload, mine, columns);
   const skipped = skippedPartNotes(mine);
   return view && skipped.length ? { ...view, notes: [...skipped, ...view.notes] } : view;
 }
@@ -56,9 +57,9 @@ export function skippedPartNotes(cells: Cell[]): string[] {
   return [...byPart].map(([key, v]) => `Skipped on this host: ${key.split('\u0000')[0]} (${v.backends.join(', ')}): ${v.reason}.${v.fix ? ` Fix: ${v.fix}.` : ''}`);
 }
 
-function buildView(workload: string, mine: Cell[], columns: ColumnView[]): IsolationView | null {
+function buildView(kind: IsolationViewKind, workload: string, mine: Cell[], columns: ColumnView[]): IsolationView | null {
   try {
-    switch (workload) {
+    switch (kind) {
       case 'partition':
         return buildPartition(mine, columns);
       case 'memory-gradient':
@@ -69,11 +70,9 @@ function buildView(workload: string, mine: Cell[], columns: ColumnView[]): Isola
         return buildNeighbour(mine, columns);
       case 'startup':
         return buildStartup(mine);
-      default:
-        return null;
     }
   } catch (e) {
     // A shape no reader above foresaw: the category still renders its metric table.
-    return emptyView(workload as IsolationView['kind'], [`extra of ${workload} could not be read (${e instanceof Error ? e.message : String(e)})`]);
+    return emptyView(kind, [`extra of ${workload} could not be read (${e instanceof Error ? e.message : String(e)})`]);
   }
 }

@@ -7,6 +7,7 @@
  */
 import type { z } from 'zod';
 import type { Cell } from '../../results/types.js';
+import type { IsolationViewKind } from '../../core/declarations.js';
 // The chart and column shapes of the view model: the only names taken from model.ts.
 import type { BarChartSpec, BarSeries, LineChartSpec, LineSeries } from '../charts/types.js';
 import type { ColumnView } from '../columns.js';
@@ -25,7 +26,7 @@ export interface ExtraTable {
 }
 
 export interface IsolationView {
-  kind: 'partition' | 'memory-gradient' | 'density' | 'noisy-neighbor' | 'startup';
+  kind: IsolationViewKind;
   /** What the section shows, one paragraph. */
   lead: string;
   /** Findings derived from the data, one sentence each. */

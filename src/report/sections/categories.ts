@@ -6,6 +6,7 @@ import type { Cell, Difference, MetricResult, Overhead, RunResults } from '../..
 import type { CompareMode } from '../../stats/index.js';
 import { differenceFigure, differenceJudgement, overheadFigure, overheadJudgement } from '../headline.js';
 import { categoryIndex, categoryTitle, compareMode, isDistributionMetric } from '../categories.js';
+import { workloadDeclaration } from '../../core/declarations.js';
 import { isNative, type ColumnView } from '../columns.js';
 import type { DifferenceView } from '../format.js';
 import { buildCategoryChart, buildCdf, columnsWithData } from '../charts/bars.js';
@@ -107,7 +108,7 @@ export function buildCategories(results: RunResults, columns: ColumnView[]): Cat
     const view: CategoryView = { id: workload, title: categoryTitle(workload), metrics, problems, chart: null, distributions: [], isolation: buildIsolation(workload, results.cells, columns) };
     view.chart = buildCategoryChart(view, columns);
     // The relative-mean bar of shares, steps and alone/with figures says little: the category's own charts replace it.
-    if (view.isolation && view.isolation.charts.length > 0 && REPLACED_BY_ISOLATION.has(workload)) view.chart = null;
+    if (view.isolation && view.isolation.charts.length > 0 && replacedByIsolation(workload)) view.chart = null;
     // A distribution is drawn only for metrics that more than one backend reports (a backend's own stages are in the table).
     const shared = (m: MetricView): boolean => m.cells.filter((c) => c.values.length > 0).length >= Math.min(2, columnsWithData(metrics));
     view.distributions = metrics
@@ -118,8 +119,10 @@ export function buildCategories(results: RunResults, columns: ColumnView[]): Cat
   });
 }
 
-/** Categories whose generic bar chart gives way to their isolation charts (density keeps its absolute chart). */
-const REPLACED_BY_ISOLATION: ReadonlySet<string> = new Set(['partition', 'memory-gradient', 'noisy-neighbor']);
+/** Categories whose generic bar chart gives way to their isolation charts: the workload declares it. */
+function replacedByIsolation(workload: string): boolean {
+  return workloadDeclaration(workload)?.isolation?.replacesBarChart === true;
+}
 
 /** Rows worth a line: a backend that has values, or whose cell did not complete (the reason is shown). */
 export function shownCells(cells: MetricCellView[]): MetricCellView[] {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MARGIN_PCT, checkPlausibility, deviceCheckFailure, deviceCheckMissing, environmentWarnings } from '../../../src/stats/plausibility.js';
+import '../../../src/workloads/index.js';
+import '../../../src/backends/providers/index.js';
 import { overhead, summarize } from '../../../src/stats/index.js';
 import type { BackendResult, Cell, MetricResult, Overhead } from '../../../src/results/types.js';
 

@@ -16,6 +16,9 @@ import { CgroupHandle, type IoCounters } from '../../../src/host/cgroup.js';
 import type { Instance } from '../../../src/backends/types.js';
 import { fakeCapabilities } from '../../helpers/capabilities.js';
 import { deviceCheckFailure, deviceCheckMissing, checkPlausibility } from '../../../src/stats/plausibility.js';
+// Plausibility reads what the workloads and providers declare: load the declarations.
+import '../../../src/workloads/index.js';
+import '../../../src/backends/providers/index.js';
 import type { Cell } from '../../../src/results/types.js';
 
 let root = '';
