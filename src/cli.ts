@@ -175,6 +175,8 @@ async function cmdRun(
     );
   const maskCapabilities = await capabilityMask(c, opts.maskCapability);
   const { runScenario, RunControl } = await import('./runner/run.js');
+  // The runner sits below the report: the headline's wording is handed in.
+  const { deriveFromCells } = await import('./report/derive.js');
   const controller = new AbortController();
   // This command's handle on its run: a forced exit releases what the run holds through it.
   const control = new RunControl();
@@ -217,6 +219,7 @@ async function cmdRun(
       ...(maskCapabilities.length ? { maskCapabilities } : {}),
       signal: controller.signal,
       control,
+      derive: deriveFromCells,
     });
     const r = outcome.results;
     c.err(`run ${r.runId}: ${r.status}${r.statusReason ? ` (${r.statusReason})` : ''}\n`);

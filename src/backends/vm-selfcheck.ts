@@ -16,6 +16,9 @@
  * into the run's emulation warning; THP still must match (isobench sets it).
  */
 import type { Accelerator } from './accel.js';
+import type { Finding, MitigationRow, MitigationState, Severity, ThpMode, VmSelfCheck } from '../results/vm-selfcheck.js';
+
+export type { Finding, MitigationRow, MitigationState, Severity, VmSelfCheck } from '../results/vm-selfcheck.js';
 
 export const SNAPSHOT_SCRIPT = [
   'echo "== cpuinfo"',
@@ -45,7 +48,7 @@ export interface SystemSnapshot {
   vulnerabilities: Record<string, string>;
   clocksource: string | null;
   availableClocksources: string[];
-  thp: { enabled: string | null; defrag: string | null };
+  thp: ThpMode;
   kernel: string | null;
   cmdline: string | null;
 }
@@ -110,15 +113,6 @@ export const RELEVANT_FLAGS = new Set([
 /** Clocksources that read the time without a VM exit (or, on the host, natively). */
 const FAST_CLOCKS = new Set(['tsc', 'kvm-clock', 'hyperv_clocksource_tsc_page']);
 
-export type Severity = 'error' | 'warn' | 'expected' | 'info';
-export interface Finding {
-  severity: Severity;
-  area: 'cpu' | 'mitigations' | 'clocksource' | 'thp' | 'net' | 'iothreads' | 'placement';
-  message: string;
-  fix?: string;
-}
-
-export type MitigationState = 'not-affected' | 'mitigated' | 'vulnerable' | 'unknown';
 export function mitigationState(text: string | null | undefined): MitigationState {
   if (!text) return 'unknown';
   // itlb_multihit in a guest: "KVM: Mitigation: VMX unsupported" is about nested KVM, which cannot run: nothing to pay.
@@ -127,19 +121,6 @@ export function mitigationState(text: string | null | undefined): MitigationStat
   if (/^Mitigation/i.test(text)) return 'mitigated';
   if (/^Vulnerable/i.test(text)) return /Mitigation/i.test(text) ? 'mitigated' : 'vulnerable';
   return 'unknown';
-}
-
-export interface MitigationRow {
-  name: string;
-  host: string | null;
-  guest: string | null;
-  /**
-   * same text; equivalent: both mitigated by the same mechanism (first clause), details differ (e.g. SMT state the guest cannot know);
-   * guest-extra: the guest mitigates where the host does not (costs the guest); guest-fewer: the reverse;
-   * different: both mitigate by different mechanisms, or one is vulnerable where the other is not affected;
-   * unknown: one side cannot tell (e.g. "Unknown: Dependent on hypervisor status"); host-only / guest-only: one kernel does not report it.
-   */
-  comparison: 'same' | 'equivalent' | 'guest-extra' | 'guest-fewer' | 'different' | 'unknown' | 'host-only' | 'guest-only';
 }
 
 /** What QEMU runs, observed (QMP, /proc) rather than assumed from the argv. */
@@ -158,23 +139,6 @@ export interface QemuObserved {
   vcpuThreads: Array<{ cpuIndex: number; threadId: number }>;
   placementNote?: string;
   placementFailed?: string[];
-}
-
-export interface VmSelfCheck {
-  accelerator: Accelerator;
-  /** ok; expected-differences (TCG: differences shown, no error); warnings; errors. */
-  status: 'ok' | 'expected-differences' | 'warnings' | 'errors';
-  summary: string;
-  cpu: { hostModel: string | null; guestModel: string | null; hostFlags: number; guestFlags: number; missing: string[]; missingRelevant: string[]; extra: string[] };
-  mitigations: MitigationRow[];
-  clocksource: { host: string | null; guest: string | null; guestAvailable: string[] };
-  thp: { host: SystemSnapshot['thp']; guest: SystemSnapshot['thp']; match: boolean };
-  net: { backend: 'vhost' | 'qemu' | 'none'; why: string };
-  iothreads: { configured: string[]; running: Array<{ id: string; threadId: number }> };
-  vcpuThreads: Array<{ cpuIndex: number; threadId: number }>;
-  guestKernel: string | null;
-  guestCmdline: string | null;
-  findings: Finding[];
 }
 
 export function compareMitigations(host: Record<string, string>, guest: Record<string, string>): MitigationRow[] {

@@ -30,7 +30,7 @@ import { RunControl } from './control.js';
 import { Progress } from './progress.js';
 import { preflight } from './preflight.js';
 import { netSoftirqDelta, readSoftirqs } from './placement.js';
-import { RunSession, hostWarnings, shortIdOf, type LiveBackend } from './session.js';
+import { RunSession, hostWarnings, shortIdOf, type DeriveResults, type LiveBackend } from './session.js';
 import { prepareRun, type Prepared } from './prepare.js';
 import { runOneRepetition } from './repetition.js';
 import { makePlan, nextRound, scenarioWorkloads, workloadPlan, type Measurement, type RunPlan } from './plan/index.js';
@@ -55,6 +55,8 @@ export interface RunOptions {
   control?: RunControl;
   /** Host capabilities to treat as absent for this run (host/capabilities.ts), to run the fallbacks for real. */
   maskCapabilities?: CapabilityId[];
+  /** Statistics and the worded headline stored in results.json (the CLI passes the report's); see session.ts. */
+  derive?: DeriveResults;
 }
 
 export interface RunOutcome {
@@ -124,6 +126,7 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
     workloads: [...workloads.keys()].map((w) => workloadPlan(scenario, w)),
     warnings: [],
     ...(previous ? { previous } : {}),
+    ...(opts.derive ? { derive: opts.derive } : {}),
   });
   const runDeadline = Date.now() + scenario.timeouts.runMinutes * 60_000;
 

@@ -15,7 +15,7 @@ import type { Backend, Instance, InstanceSpec } from '../backends/types.js';
 import type { WorkloadImage } from '../images/rootfs.js';
 import { SCHEMA_VERSION, type BackendResult, type Cell, type RunResults, type Warning } from '../results/types.js';
 import { writeResults } from '../results/io.js';
-import { deriveFromCells } from '../report/derive.js';
+import { deriveComparisons } from '../results/derive.js';
 import type { Progress } from './progress.js';
 import { Freezer } from './placement.js';
 import { cellComplete, type WorkloadPlan } from './plan/index.js';
@@ -46,7 +46,24 @@ export interface LiveBackend {
   nameCounter: number;
 }
 
+/**
+ * What the runner stores beside the cells: statistics, plausibility and the
+ * worded headline. The runner sits below the report, so the caller hands the
+ * headline's wording in (the CLI passes report/derive.ts's deriveFromCells);
+ * without it the results carry the statistics and an empty headline, which
+ * the report words when it reads the file (report/derive.ts: withComparisons).
+ */
+export type DeriveResults = (
+  cells: readonly Cell[],
+  backends: readonly BackendResult[],
+  scenario: unknown,
+) => Pick<RunResults, 'cells' | 'overheads' | 'differences' | 'headline'> & { warnings: Warning[] };
+
+export const deriveStatistics: DeriveResults = (cells, backends, scenario) => ({ ...deriveComparisons(cells, backends, scenario), headline: [] });
+
 export interface SessionInit {
+  /** Statistics and headline of a snapshot (default: deriveStatistics, no headline). */
+  derive?: DeriveResults;
   host: HostFacts;
   scenario: Scenario;
   scenarioFile: string;
@@ -92,7 +109,7 @@ export class RunSession {
   snapshot(status: RunResults['status'], endedAt: string | null): RunResults {
     const { scenario, previous } = this.s;
     const cellList = toCells(this.s.cells.values(), status, this.statusReason, (c) => cellComplete(this.s.workloads, c, scenario.repetitions));
-    const derived = deriveFromCells(cellList, this.live.map((b) => b.info), scenario);
+    const derived = (this.s.derive ?? deriveStatistics)(cellList, this.live.map((b) => b.info), scenario);
     return {
       schemaVersion: SCHEMA_VERSION,
       tool: { name: 'isobench', version: TOOL_VERSION },

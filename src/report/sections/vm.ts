@@ -6,7 +6,7 @@
  * markdown.ts only call them.
  */
 import type { BackendResult } from '../../results/types.js';
-import type { Finding, MitigationRow, VmSelfCheck } from '../../backends/vm-selfcheck.js';
+import type { Finding, MitigationRow, VmSelfCheck } from '../../results/vm-selfcheck.js';
 
 export interface VmBackendView {
   label: string;
