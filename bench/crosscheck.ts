@@ -21,6 +21,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { hostFacts } from '../src/host/facts.js';
 import { ensureWorkloadImage } from '../src/images/rootfs.js';
+// The image carries the binaries the workloads declare: load their declarations.
+import '../src/workloads/index.js';
 import { CleanupRegistry } from '../src/core/cleanup.js';
 import { startInstance } from '../src/runner/lifecycle.js';
 import { NativeBackend } from '../src/backends/native.js';

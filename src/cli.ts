@@ -126,6 +126,8 @@ async function cmdScenariosValidate(c: Cli, files: string[]): Promise<number> {
 }
 
 async function cmdImagesBuild(c: Cli): Promise<number> {
+  // The image carries the binaries the workloads declare: load their declarations first.
+  await import('./workloads/index.js');
   const { ensureWorkloadImage } = await import('./images/rootfs.js');
   const img = await ensureWorkloadImage({ log: (s: string) => c.err(`${s}\n`) });
   c.out(`rootfs ${img.rootfsDir}\next4   ${img.ext4Path}\nhash   ${img.hash}`);

@@ -48,6 +48,17 @@ export interface IsolationDecl {
   replacesBarChart?: boolean;
 }
 
+/** A program a workload runs, where it runs, and how its version is read and its package named. */
+export interface ToolDecl {
+  name: string;
+  /** instance: inside the instance (the workload image carries it); peer: on the traffic peer side (the host's). */
+  where: 'instance' | 'peer';
+  /** Debian package that provides it (doctor's fix line). */
+  pkg: string;
+  /** How its version is read for results' tool versions. */
+  version?: { argv: string[]; pattern?: RegExp };
+}
+
 export interface WorkloadDeclaration {
   name: string;
   /** Title in the report, the headline and the CLI. */
@@ -69,6 +80,8 @@ export interface WorkloadDeclaration {
   check?: { metric: string; min: number; max: number };
   capacity?: readonly CapacityDecl[];
   isolation?: IsolationDecl;
+  /** Programs beyond the common set (src/images/host-inputs.ts, host/versions.ts) the workload runs. */
+  tools?: readonly ToolDecl[];
 }
 
 /** A known limit of a backend variant that changes what a figure means. */

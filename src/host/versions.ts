@@ -2,6 +2,8 @@
 import { toolVersion } from '../util/proc.js';
 import { providerTools } from '../backends/providers/index.js';
 import type { ToolProbe } from '../backends/registry.js';
+import { workloadDeclarations } from '../core/declarations.js';
+import '../workloads/index.js';
 
 /** Tools of the workloads and images; each backend provider adds its own (runtimes, QEMU, engines). */
 const WORKLOAD_TOOLS: Record<string, ToolProbe> = {
@@ -15,7 +17,16 @@ const WORKLOAD_TOOLS: Record<string, ToolProbe> = {
   ip: { argv: ['ip', '-V'], pattern: /iproute2-([\w.]+?),?\s/, pkg: 'iproute2' },
 };
 
-export const TOOLS: Record<string, ToolProbe> = { ...providerTools(), ...WORKLOAD_TOOLS };
+/** Programs a workload declares beyond the common set (its declaration's tools). */
+function declaredTools(): Record<string, ToolProbe> {
+  const out: Record<string, ToolProbe> = {};
+  for (const d of workloadDeclarations())
+    for (const t of d.tools ?? [])
+      if (t.version) out[t.name] = { argv: t.version.argv, ...(t.version.pattern ? { pattern: t.version.pattern } : {}), pkg: t.pkg };
+  return out;
+}
+
+export const TOOLS: Record<string, ToolProbe> = { ...providerTools(), ...declaredTools(), ...WORKLOAD_TOOLS };
 
 export async function toolVersions(): Promise<Record<string, string | null>> {
   const entries = await Promise.all(

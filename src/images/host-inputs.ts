@@ -9,9 +9,18 @@ import path from 'node:path';
 import { IsobenchError } from '../errors.js';
 import { run } from '../util/proc.js';
 import { BUILDER_VERSION, type HostItem } from './rootfs-tree.js';
+import { workloadDeclarations } from '../core/declarations.js';
 
 /** Workload binaries copied from the host, by name (searched in this order). */
 export const WORKLOAD_BINARIES = ['sysbench', 'fio', 'iperf3', 'stress-ng', 'sockperf', 'qemu-ga'] as const;
+
+/** The common binaries, then every program a workload declares it runs inside the instance (its declaration). */
+export function imageBinaries(): string[] {
+  const declared = workloadDeclarations().flatMap((d) =>
+    (d.tools ?? []).filter((t) => t.where === 'instance').map((t) => t.name),
+  );
+  return [...new Set<string>([...WORKLOAD_BINARIES, ...declared])];
+}
 const SEARCH_DIRS = ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin', '/usr/local/sbin'];
 const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox'];
 
@@ -91,7 +100,7 @@ export async function collectInputs(): Promise<Inputs> {
   const busybox = await findBusybox();
   const binaries: Record<string, string> = {};
   const seen = new Map<string, HostItem>();
-  for (const name of WORKLOAD_BINARIES) {
+  for (const name of imageBinaries()) {
     const bin = await findBinary(name);
     binaries[name] = bin;
     await resolveChain(bin, seen);

@@ -3,7 +3,7 @@
  * read-only and that the VM backend gets as an ext4 image of the same tree.
  *
  * Contents: busybox-static (with every applet as a symlink), the workload
- * binaries (sysbench, fio, iperf3, stress-ng, sockperf, qemu-ga) copied from the
+ * binaries (sysbench, fio, iperf3, stress-ng, sockperf, qemu-ga, and what a workload declares) copied from the
  * host, every shared library they load (resolved with ldd; symlink chains are
  * recreated and the real file copied; the dynamic loader included), a minimal
  * /etc and the empty mount points the backends need.

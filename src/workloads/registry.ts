@@ -9,7 +9,8 @@ const registry = new Map<WorkloadName, Workload<any>>();
 export function registerWorkload<P>(w: Workload<P>): Workload<P> {
   if (registry.has(w.name)) throw new Error(`workload ${w.name} registered twice`);
   registry.set(w.name, w as Workload<any>);
-  const { name, title, order, judgement, primary, phrase, metricPhrases, distribution, check, capacity, isolation } = w;
+  const { name, title, order, judgement, primary, phrase, metricPhrases, distribution, check } = w;
+  const { capacity, isolation, tools } = w;
   declareWorkload({
     name,
     title,
@@ -22,6 +23,7 @@ export function registerWorkload<P>(w: Workload<P>): Workload<P> {
     ...(check ? { check } : {}),
     ...(capacity ? { capacity } : {}),
     ...(isolation ? { isolation } : {}),
+    ...(tools ? { tools } : {}),
   });
   return w;
 }

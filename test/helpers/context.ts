@@ -15,6 +15,8 @@ import path from 'node:path';
 import type { BackendContext } from '../../src/backends/types.js';
 import { hostFacts } from '../../src/host/facts.js';
 import { ensureWorkloadImage } from '../../src/images/rootfs.js';
+// The image carries the binaries the workloads declare: load their declarations.
+import '../../src/workloads/index.js';
 import { BenchNet } from '../../src/net/bench.js';
 import { CleanupRegistry, type CleanupFailure } from '../../src/core/cleanup.js';
 

@@ -6,6 +6,7 @@ import { variantDeclaration, workloadDeclaration, workloadDeclarations } from '.
 import { comparisonMode, thresholdFor } from '../../../src/stats/index.js';
 import { categoryIndex, categoryTitle } from '../../../src/report/categories.js';
 import { metricLookup } from '../../../src/capacity/profiles.js';
+import { WORKLOAD_BINARIES, imageBinaries } from '../../../src/images/host-inputs.js';
 
 describe('workload and provider declarations', () => {
   it('every registered workload is declared once, with its own title, in a distinct place', () => {
@@ -49,5 +50,16 @@ describe('workload and provider declarations', () => {
       for (const h of outside) expect(h.leavesOut, `${v} ${h.comm}`).toBeTruthy();
     }
     expect(variantDeclaration('host')).toBeUndefined();
+  });
+
+  it('the workload image carries the common binaries and every program a workload runs inside the instance', () => {
+    const named = (where: string) =>
+      workloadDeclarations().flatMap((d) => (d.tools ?? []).filter((t) => t.where === where).map((t) => t.name));
+    const declared = named('instance');
+    const peer = named('peer');
+    const bins = imageBinaries();
+    for (const b of [...WORKLOAD_BINARIES, ...declared]) expect(bins).toContain(b);
+    for (const p of peer) if (!declared.includes(p)) expect(bins).not.toContain(p);
+    expect(new Set(bins).size).toBe(bins.length);
   });
 });
