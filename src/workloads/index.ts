@@ -9,6 +9,7 @@ import './density.js';
 import './partition.js';
 import './memory-gradient.js';
 import './noisy-neighbor.js';
+import './redis.js';
 import { workloadCatalogueComplete } from '../core/declarations.js';
 
 workloadCatalogueComplete();
