@@ -16,7 +16,8 @@
  * into the run's emulation warning; THP still must match (isobench sets it).
  */
 import type { Accelerator } from './accel.js';
-import type { Finding, MitigationRow, MitigationState, Severity, ThpMode, VmSelfCheck } from '../results/vm-selfcheck.js';
+import type { Finding, MitigationRow, MitigationState, Severity, ThpMode } from '../results/vm-selfcheck.js';
+import type { VmSelfCheck } from '../results/vm-selfcheck.js';
 
 export type { Finding, MitigationRow, MitigationState, Severity, VmSelfCheck } from '../results/vm-selfcheck.js';
 

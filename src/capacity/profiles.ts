@@ -11,7 +11,7 @@ import { type Sources, uniq, type SourceInit } from './sources.js';
 import { workloadDeclarations, type CapacityDecl } from '../core/declarations.js';
 import '../workloads/index.js';
 
-// ─── Metric lookup: from the workloads' declarations ──────────────────────────
+// ─── Metric lookup: from the workloads' declarations ─────────────────────
 
 export interface MetricLookup {
   /** Tiers of candidates; the first tier with any measured match is used. */
@@ -26,7 +26,10 @@ type Resource = CapacityDecl['resource'];
 
 /** What the model does with a resource's candidates; which metrics they are, each workload declares. */
 const RESOURCE_RULES: Record<Resource, Pick<MetricLookup, 'pick' | 'fallbackNote'>> = {
-  cpu: { pick: 'first', fallbackNote: 'the CPU workload\'s first-choice metric (multi-thread) not measured; used a single-thread/other CPU metric' },
+  cpu: {
+    pick: 'first',
+    fallbackNote: "the CPU workload's first-choice metric (multi-thread) not measured; used a single-thread/other CPU metric",
+  },
   footprint: { pick: 'first', fallbackNote: 'idle-instance PSS not measured; used another memory figure' },
   disk: { pick: 'worst' },
   network: { pick: 'worst' },
@@ -42,7 +45,8 @@ export function metricLookup(resource: Resource): MetricLookup {
   for (const d of workloadDeclarations())
     for (const c of d.capacity ?? [])
       if (c.resource === resource)
-        for (const t of c.tiers) byTier.set(t.tier, [...(byTier.get(t.tier) ?? []), ...t.metrics.map((metric) => ({ workload: d.name, metric }))]);
+        for (const t of c.tiers)
+          byTier.set(t.tier, [...(byTier.get(t.tier) ?? []), ...t.metrics.map((metric) => ({ workload: d.name, metric }))]);
   const tiers = [...byTier.entries()].sort((x, y) => x[0] - y[0]).map(([, list]) => list);
   return { tiers, ...RESOURCE_RULES[resource] };
 }

@@ -160,7 +160,8 @@ export function workloadDeclarations(): WorkloadDeclaration[] {
 
 /** What a results `variant` is known to change, from its provider's declaration. */
 export function variantDeclaration(variant: string | undefined): VariantDeclaration | undefined {
-  if (!providersComplete) throw new Error('backend declarations read before src/backends/providers/index.js was loaded');
+  if (!providersComplete)
+    throw new Error('backend declarations read before src/backends/providers/index.js was loaded');
   if (variant === undefined) return undefined;
   return (
     variants.find((v) => v.variant === variant) ??

@@ -22,7 +22,7 @@ function declaredTools(): Record<string, ToolProbe> {
   const out: Record<string, ToolProbe> = {};
   for (const d of workloadDeclarations())
     for (const t of d.tools ?? [])
-      if (t.version) out[t.name] = { argv: t.version.argv, ...(t.version.pattern ? { pattern: t.version.pattern } : {}), pkg: t.pkg };
+      if (t.version) out[t.name] = { argv: t.version.argv, pkg: t.pkg, ...(t.version.pattern ? { pattern: t.version.pattern } : {}) };
   return out;
 }
 

@@ -29,7 +29,8 @@ export function absolutePhrase(workload: string, metric: string): string {
 
 /** The workload's primary metric among `names` (the cross-backend figure), if it declares one that was measured. */
 export function primaryMetric(workload: string, names: readonly string[]): string | undefined {
-  return (workloadDeclaration(workload)?.primary ?? []).map((re) => names.find((n) => re.test(n))).find((n) => n !== undefined);
+  const primary = workloadDeclaration(workload)?.primary ?? [];
+  return primary.map((re) => names.find((n) => re.test(n))).find((n) => n !== undefined);
 }
 
 /** Per-instance costs (footprint, start-up, density): drawn and told as differences. */

@@ -90,7 +90,7 @@ export async function prepareRun(session: RunSession, o: { entries: ResolvedBack
       const info = backend.info();
       lb.label = backend.label;
       lb.info = { label: backend.label, ...info };
-      // What the provider declares about the variant's helper processes travels in the results (the report reads it there).
+      // The provider's declared helper processes travel in the results (the report reads them there).
       const helpers = variantDeclaration(info.variant)?.helpers;
       if (helpers?.length) lb.info.helpers = helpers.map((h) => ({ ...h }));
       for (const w of info.warnings) warnings.push({ code: 'BACKEND', message: w, backend: backend.label });

@@ -59,7 +59,10 @@ export type DeriveResults = (
   scenario: unknown,
 ) => Pick<RunResults, 'cells' | 'overheads' | 'differences' | 'headline'> & { warnings: Warning[] };
 
-export const deriveStatistics: DeriveResults = (cells, backends, scenario) => ({ ...deriveComparisons(cells, backends, scenario), headline: [] });
+export const deriveStatistics: DeriveResults = (cells, backends, scenario) => ({
+  ...deriveComparisons(cells, backends, scenario),
+  headline: [],
+});
 
 export interface SessionInit {
   /** Statistics and headline of a snapshot (default: deriveStatistics, no headline). */

@@ -38,7 +38,8 @@ function cannotBeatNative(workload: string): boolean {
 
 /** Notes a backend's variant declares for a workload's figures (gVisor's O_DIRECT caveat on disk). */
 function caveatNotes(variant: string | undefined, workload: string): string[] {
-  return (variantDeclaration(variant)?.caveats ?? []).filter((c) => c.workloads?.includes(workload) ?? true).map((c) => c.note);
+  const caveats = variantDeclaration(variant)?.caveats ?? [];
+  return caveats.filter((c) => c.workloads?.includes(workload) ?? true).map((c) => c.note);
 }
 
 // ----

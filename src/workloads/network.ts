@@ -218,7 +218,9 @@ export const networkWorkload: Workload<NetworkParams> = registerWorkload({
   order: 40,
   judgement: { comparison: 'ratio', thresholdPct: 10 },
   // Throughput only (rr-rtt-* latencies are not capacity).
-  capacity: [{ resource: 'network', tiers: [{ tier: 0, metrics: [/^tcp-.*(mbps|gbps)$/i] }, { tier: 1, metrics: [/(mbps|gbps)/i] }] }],
+  capacity: [
+    { resource: 'network', tiers: [{ tier: 0, metrics: [/^tcp-.*(mbps|gbps)$/i] }, { tier: 1, metrics: [/(mbps|gbps)/i] }] },
+  ],
   description: 'iperf3 TCP throughput both ways between the bench namespace and the instance; sockperf TCP and UDP ping-pong round-trip p50/p99/p99.9',
   params: networkParams,
   extraSchema: networkExtras,

@@ -41,14 +41,20 @@ registerProvider({
       caveats: [
         {
           id: 'o-direct-page-cache',
-          note: 'gVisor (runsc) does not pass O_DIRECT to the host (gvisor#3626): not comparable with the other backends unless the device check shows the reads reached the device',
+          note:
+            'gVisor (runsc) does not pass O_DIRECT to the host (gvisor#3626): not comparable with the other ' +
+            'backends unless the device check shows the reads reached the device',
           workloads: ['disk'],
         },
       ],
       // runsc applies the OCI resources itself and puts both into the container's cgroup (container.ts).
       helpers: [
-        { comm: 'runsc-sandbox', role: "gVisor's sentry: the application kernel that serves every syscall (ptrace platform: traces it)", placement: 'instance' },
-        { comm: 'runsc-gofer', role: "gVisor's gofer: file-system access on the sentry's behalf", placement: 'instance' },
+        {
+          comm: 'runsc-sandbox',
+          role: "gVisor's sentry: the application kernel that serves every syscall (ptrace platform: traces it)",
+          placement: 'instance',
+        },
+        { comm: 'runsc-gofer', role: "gVisor's gofer: file-system access for the sentry", placement: 'instance' },
       ],
     },
   ],

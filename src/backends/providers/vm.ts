@@ -34,10 +34,11 @@ registerProvider({
     helpers: [
       {
         comm: 'qemu-system',
-        role: "QEMU's main loop, virtio-blk I/O thread, vhost-net worker and thread pool: the host side of the guest's devices",
+        role: "QEMU's main loop, virtio-blk I/O thread, vhost-net worker and thread pool: the guest's devices, host side",
         placement: 'host' as const,
         leavesOut:
-          "device work on the harness CPUs (vm-placement.ts), as the kernel's own I/O and network work is for native and containers; the instance's CPU set holds only the vCPUs",
+          "device work on the harness CPUs (vm-placement.ts), as the kernel's own I/O and network work is for " +
+          "native and containers; the instance's CPU set holds only the vCPUs",
       },
     ],
     selfCheck: 'backends[].vmSelfCheck: guest vs host, one short boot per VM backend',

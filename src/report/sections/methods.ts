@@ -9,7 +9,7 @@ function declaredThresholds(): string {
       const j = d.judgement;
       const parts = [
         ...(j.thresholdPct !== undefined ? [`${j.thresholdPct}%`] : []),
-        ...Object.entries(j.thresholdByUnit ?? {}).map(([unit, v]) => (unit === '%' ? `${v}% (difference)` : `${v} ${unit}`)),
+        ...Object.entries(j.thresholdByUnit ?? {}).map(([u, v]) => (u === '%' ? `${v}% (difference)` : `${v} ${u}`)),
       ];
       return parts.length ? `${d.title} ${parts.join(' / ')}` : '';
     })

@@ -49,10 +49,13 @@ export function groupWarnings(warnings: Warning[], columns: ColumnView[]): Warni
     for (const w of c.warnings) {
       if (!warnings.some((x) => x.message.trim() === w.trim())) all.push({ code: 'BACKEND', message: w, backend: c.label });
     }
-    // Helper processes outside the instance (its provider's declaration, stored in results): where, and what it leaves out.
-    for (const h of c.helpers)
-      if (h.placement === 'host')
-        all.push({ code: 'HELPER_OUTSIDE_INSTANCE', message: `${h.comm} (${h.role}) runs outside the instance's cgroup and CPUs: the figures leave out ${h.leavesOut ?? 'its cost'}`, backend: c.label });
+    // Helper processes outside the instance (its provider's declaration, stored in results): where, and what
+    // that leaves out of the instance's figures.
+    for (const h of c.helpers) {
+      if (h.placement !== 'host') continue;
+      const message = `${h.comm} (${h.role}) runs outside the instance's cgroup and CPUs: the figures leave out ${h.leavesOut ?? 'its cost'}`;
+      all.push({ code: 'HELPER_OUTSIDE_INSTANCE', message, backend: c.label });
+    }
   }
   const codes: string[] = [];
   for (const w of all) if (!codes.includes(w.code)) codes.push(w.code);
