@@ -53,7 +53,7 @@ export function groupWarnings(warnings: Warning[], columns: ColumnView[]): Warni
     // that leaves out of the instance's figures.
     for (const h of c.helpers) {
       if (h.placement !== 'host') continue;
-      const message = `${h.comm} (${h.role}) runs outside the instance's cgroup and CPUs: the figures leave out ${h.leavesOut ?? 'its cost'}`;
+      const message = `${h.comm} (${h.role}) runs outside the instance's CPUs or cgroup: the figures leave out ${h.leavesOut ?? 'its cost'}`;
       all.push({ code: 'HELPER_OUTSIDE_INSTANCE', message, backend: c.label });
     }
   }
