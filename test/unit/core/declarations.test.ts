@@ -11,13 +11,19 @@ import { WORKLOAD_BINARIES, imageBinaries } from '../../../src/images/host-input
 describe('workload and provider declarations', () => {
   it('every registered workload is declared once, with its own title, in a distinct place', () => {
     const decls = workloadDeclarations();
-    expect(decls.map((d) => d.name).sort()).toEqual(allWorkloads().map((w) => w.name).sort());
+    expect(decls.map((d) => d.name).sort()).toEqual(
+      allWorkloads()
+        .map((w) => w.name)
+        .sort(),
+    );
     expect(new Set(decls.map((d) => d.order)).size).toBe(decls.length);
     for (const w of allWorkloads()) expect(categoryTitle(w.name)).toBe(w.title);
   });
 
   it('stats read the comparison and threshold a workload declares, and the common defaults otherwise', () => {
-    const ratio = workloadDeclarations().find((d) => d.judgement.comparison === 'ratio' && d.judgement.thresholdPct !== undefined)!;
+    const ratio = workloadDeclarations().find(
+      (d) => d.judgement.comparison === 'ratio' && d.judgement.thresholdPct !== undefined,
+    )!;
     expect(thresholdFor('ratio', ratio.name, 'x')).toBe(ratio.judgement.thresholdPct);
     expect(thresholdFor('ratio', ratio.name, 'x', { [ratio.name]: 42 })).toBe(42);
     const diff = workloadDeclarations().find((d) => d.judgement.comparison === 'difference')!;
@@ -35,12 +41,16 @@ describe('workload and provider declarations', () => {
     for (const r of ['cpu', 'footprint', 'disk', 'network'] as const) {
       const l = metricLookup(r);
       expect(l.tiers.length, r).toBeGreaterThan(0);
-      for (const tier of l.tiers) for (const c of tier) expect(workloadDeclaration(c.workload)?.capacity?.some((x) => x.resource === r)).toBe(true);
+      for (const tier of l.tiers)
+        for (const c of tier)
+          expect(workloadDeclaration(c.workload)?.capacity?.some((x) => x.resource === r)).toBe(true);
     }
   });
 
   it("providers declare their variants' caveats and helper processes; a machine prefix matches the prepared variant", () => {
-    const withCaveat = ['runc', 'crun', 'runsc', 'docker', 'podman'].map(variantDeclaration).filter((v) => v?.caveats?.length);
+    const withCaveat = ['runc', 'crun', 'runsc', 'docker', 'podman']
+      .map(variantDeclaration)
+      .filter((v) => v?.caveats?.length);
     expect(withCaveat.map((v) => v!.caveats![0]!.id)).toEqual(['o-direct-page-cache']);
     expect(variantDeclaration('q35-tcg')?.provider).toBe('vm');
     expect(variantDeclaration('q35-tcg')?.selfCheck).toBeTruthy();
