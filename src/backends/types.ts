@@ -32,7 +32,7 @@ export interface DiskSpec {
   placeUnder?: string;
 }
 
-/** One set of limits, mapped by each backend to its own mechanism (see README "Limits"). */
+/** One set of limits, mapped by each backend to its own mechanism (see docs/workloads.md, "Limits"). */
 export interface InstanceSpec {
   /** Unique, sanitised ([a-z0-9-], <= 32 chars). Used in cgroup paths, bundle dirs, netns names. */
   name: string;
@@ -80,7 +80,7 @@ export interface Footprint {
   hostRssBytes: number;
   /** Proportional set size of those processes (shared pages split): the cross-backend figure. */
   hostPssBytes?: number;
-  /** Memory charged to the instance's cgroup (see README for v1/v2 definitions). */
+  /** Memory charged to the instance's cgroup (see docs/workloads.md for v1/v2 definitions). */
   cgroupMemoryBytes?: number;
   /** How many host processes were counted. */
   processes: number;

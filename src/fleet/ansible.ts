@@ -57,7 +57,7 @@ export async function inventoryHosts(inventory: string, limit?: string): Promise
     throw new IsobenchError('BAD_ARGS', `--inventory ${inventory}${limit ? ` --limit ${limit}` : ''}: ${why || `ansible exited ${r.exitCode}`}`);
   }
   if (/Unable to parse .* as an inventory source|No inventory was parsed/.test(r.stderr)) {
-    throw new IsobenchError('BAD_ARGS', `--inventory ${inventory}: Ansible cannot parse it as an inventory (INI or YAML, see README "Fleet")`);
+    throw new IsobenchError('BAD_ARGS', `--inventory ${inventory}: Ansible cannot parse it as an inventory (INI or YAML, see docs/fleet.md)`);
   }
   const hosts = r.stdout
     .split('\n')
@@ -81,7 +81,7 @@ async function packSource(sourceDir: string, tarball: string): Promise<void> {
 export async function prepareAnsibleFleet(o: AnsibleFleetOptions): Promise<PreparedFleet> {
   // Every input is checked before anything is written.
   const { scenario, source: scenarioText } = await loadScenario(o.scenarioFile);
-  if (!existsSync(o.inventory) || !statSync(o.inventory).isFile()) throw new IsobenchError('BAD_ARGS', `--inventory ${o.inventory}: no such file (an INI or YAML Ansible inventory, see README "Fleet")`);
+  if (!existsSync(o.inventory) || !statSync(o.inventory).isFile()) throw new IsobenchError('BAD_ARGS', `--inventory ${o.inventory}: no such file (an INI or YAML Ansible inventory, see docs/fleet.md)`);
   const serial = o.serial ?? 1;
   if (!Number.isInteger(serial) || serial < 1) throw new IsobenchError('BAD_ARGS', `--serial ${String(o.serial)}: expected a whole number of hosts >= 1`);
   const hosts = await inventoryHosts(path.resolve(o.inventory), o.limit);

@@ -100,7 +100,7 @@ export async function cmdFleetAnsible(
   ctx: { resultsRoot: string; reportsRoot: string; packageRoot: string; out: (s: string) => void },
 ): Promise<number> {
   const { resultsRoot: RESULTS_ROOT, reportsRoot: REPORTS_ROOT, packageRoot: ROOT, out } = ctx;
-  if (!o.inventory) throw new IsobenchError('BAD_ARGS', 'fleet ansible: --inventory <file> is required (an Ansible INI or YAML inventory, see README "Fleet")');
+  if (!o.inventory) throw new IsobenchError('BAD_ARGS', 'fleet ansible: --inventory <file> is required (an Ansible INI or YAML inventory, see docs/fleet.md)');
   const serial = o.serial === undefined ? undefined : /^\d+$/.test(o.serial) ? Number(o.serial) : Number.NaN;
   const { prepareAnsibleFleet, runAnsibleFleet } = await import('./ansible.js');
   const p = await prepareAnsibleFleet({

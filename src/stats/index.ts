@@ -1,7 +1,7 @@
 /**
  * The one estimator module: every point estimate, interval and verdict that
  * isobench reports comes from here (run overheads, compare, report, capacity).
- * The README's "Statistics" section documents the same formulas.
+ * docs/statistics.md documents the same formulas.
  *
  * - A metric's figure is the MEAN of its repetitions; its 95% CI is Student t
  *   with n-1 degrees of freedom. Benchmarks here run 3-10 repetitions; a

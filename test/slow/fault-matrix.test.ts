@@ -10,7 +10,7 @@
  *                       instances idle (frozen)
  *   workload   SIGKILL  no handler runs: `doctor --cleanup --run <id>` removes what it left
  * A VM boot (SIGINT) and a runc workload (SIGTERM) are interrupted in faults-backends.test.ts; the cases
- * that moved to the fake provider (boot SIGINT, workload SIGTERM, report SIGINT) are listed in the README.
+ * that moved to the fake provider (boot SIGINT, workload SIGTERM, report SIGINT) are listed in docs/tests.md.
  * The stage is read from the run's progress output, never guessed by sleeping.
  * A second --resume and doctor --cleanup during a live run are in test/integration/live-run.test.ts.
  */

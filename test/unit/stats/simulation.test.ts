@@ -39,7 +39,7 @@ describe('ratio-of-means interval: coverage of the true ratio within 93-97%', ()
       const coverage = covered / RATE_DRAWS;
       expect(coverage, `coverage ${coverage}`).toBeGreaterThanOrEqual(0.93);
       // Welch-Satterthwaite df at n = 3 a side falls between 2 and 4, so the interval is slightly
-      // conservative there (about 96.5-97.4% for normal data at CV 20%, README "Statistics"): the safe side.
+      // conservative there (about 96.5-97.4% for normal data at CV 20%, docs/statistics.md): the safe side.
       expect(coverage, `coverage ${coverage}`).toBeLessThanOrEqual(c.n === 3 ? 0.975 : 0.97);
     });
   }
