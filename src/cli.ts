@@ -243,6 +243,9 @@ async function cmdRun(
     return controller.signal.aborted ? 130 : outcome.exitCode;
   } finally {
     for (const s of SIGNALS) process.off(s, onSignal);
+    // Interrupted: a further Ctrl-C that lands after the release is done (a fast cleanup) is the forced exit
+    // the user asked for, not a death by signal with no exit code.
+    if (signals > 0) for (const s of SIGNALS) process.on(s, () => process.exit(130));
   }
 }
 
