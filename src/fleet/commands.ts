@@ -131,11 +131,17 @@ export async function cmdFleetAnsible(
 
 export async function cmdFleetK8s(
   scenario: string,
-  o: { nodes?: string; namespace?: string; fleetId?: string; run?: string; runnerImage?: string; workloadImage?: string; vmImage?: string },
+  o: { nodes?: string; namespace?: string; fleetId?: string; run?: string; runnerImage?: string; workloadImage?: string; vmImage?: string; armStart?: string },
   ctx: { resultsRoot: string; out: (s: string) => void },
 ): Promise<number> {
   const { resultsRoot: RESULTS_ROOT, out } = ctx;
-  if (!o.nodes) throw new IsobenchError('BAD_ARGS', 'fleet k8s: --nodes <node,node...> is required (node names as kubectl get nodes shows them)');
+  if (!o.nodes) throw new IsobenchError('BAD_ARGS', 'fleet k8s: --nodes <node,node...|label selector> is required (node names as kubectl get nodes shows them, or e.g. pool=bench)');
+  let armStart: number | undefined;
+  if (o.armStart !== undefined) {
+    const t = /^\d+$/.test(o.armStart) ? Number(o.armStart) : Date.parse(o.armStart) / 1000;
+    if (!Number.isFinite(t)) throw new IsobenchError('BAD_ARGS', `--arm-start "${o.armStart}": expected an ISO 8601 time (2026-12-07T09:00:00Z) or Unix seconds`);
+    armStart = Math.ceil(t);
+  }
   const k8s = await import('./k8s.js');
   let run: RunResults | undefined;
   let overheads: { variant: string; kind: string; memoryMi: number | null; cpuMillicores: number | null }[] | undefined;
@@ -165,10 +171,11 @@ export async function cmdFleetK8s(
     ...(o.vmImage ? { vmImage: o.vmImage } : {}),
     ...(run ? { run } : {}),
     ...(overheads ? { runtimeClassOverheads: overheads } : {}),
+    ...(armStart !== undefined ? { armStart } : {}),
   });
   const { loadScenario } = await import('../scenario/loader.js');
   const { scenario: sc } = await loadScenario(scenario);
-  const dir = await k8s.writeK8s(m, { scenarioFile: scenario, scenarioName: sc.name, nodes: k8s.parseNodes(o.nodes), resultsRoot: RESULTS_ROOT });
+  const dir = await k8s.writeK8s(m, { scenarioFile: scenario, scenarioName: sc.name, nodes: m.nodes, resultsRoot: RESULTS_ROOT });
   for (const n of m.notes) process.stderr.write(`note: ${n}\n`);
   out(`manifests: ${dir} (validated: ${m.files.map((f) => `${f.name} ${f.objects.length}`).join(', ')})`);
   out(`apply: kubectl apply -f ${dir}`);

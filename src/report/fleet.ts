@@ -10,6 +10,8 @@
 import type { CapacityPlan, HostSpec, InstanceDemand } from '../capacity/index.js';
 import { planCapacity } from '../capacity/index.js';
 import { fleetSampleRows, type FleetFigure, type FleetHost, type FleetModel, type HardwareGroup } from '../fleet/merge.js';
+import type { ArmOverhead } from '../fleet/arms.js';
+import { fmtPct, fmtPctCi } from './format.js';
 import { BOOT_JS, chartJsSource, documentHead } from './html/page.js';
 import { escapeHtml, jsonForScript, rawBaseFor } from './html/parts.js';
 import { mdEscape } from './markdown.js';
@@ -58,6 +60,36 @@ export function fleetCapacity(model: FleetModel, host: HostSpec, instance: Insta
     });
     return { group, backends, error };
   });
+}
+
+/** Rows of the spread within each hardware model: headline value figures, one row per model and figure. */
+export function modelSpreadRows(model: FleetModel): { key: string; hosts: string[]; figure: FleetFigure; n: number; median: number; cvPct: number | null; bandPct: number; outside: { host: string; devPct: number }[] }[] {
+  return model.models.flatMap((m) =>
+    m.figures.flatMap((s) => {
+      const figure = model.figures.find((f) => f.id === s.figureId);
+      return figure?.headline ? [{ key: m.key, hosts: m.hosts, figure, n: s.n, median: s.median, cvPct: s.cvPct, bandPct: s.bandPct, outside: s.outside }] : [];
+    }),
+  );
+}
+
+const SPREAD_NOTE =
+  'Hosts of one hardware model (same CPU model, core count and memory). Per figure: the median of the hosts\' means, the coefficient of variation across them, and the hosts further from the median than the metric\'s equivalence threshold (the difference the single-run report calls practical).';
+
+function outsideText(o: { host: string; devPct: number }[]): string {
+  return o.map((x) => `${x.host} (${fmtPct(x.devPct)})`).join(', ');
+}
+
+const ARMS_NOTE =
+  'Each arm (a pod under the runc, runsc or kata RuntimeClass, a KubeVirt VM) ran the CPU workload\'s probes; its log was parsed by the same parsers. The arms of a node take turns in time slots, so each round pairs the arm with runc measured just before or after it: "interleaved" rows are the paired estimator over rounds (the log ratio per round, t interval). Rows whose rounds overlapped, or with fewer than 2 rounds in common, are unpaired (Welch on the ratio of means) and say so.';
+
+function armDesignText(r: ArmOverhead): string {
+  if (r.design === 'interleaved') return `interleaved, paired by round (n=${String(r.n)})`;
+  const n = r.n as [number, number];
+  return `${r.design === 'overlapping' ? 'overlapping in time' : 'not paired'}: unpaired (n=${n[0]}, ${n[1]})`;
+}
+
+function armArmTitle(arm: string): string {
+  return arm === 'kubevirt' ? 'KubeVirt VM' : arm.startsWith('kata') ? `kata (${arm})` : arm;
 }
 
 function figureTitle(f: FleetFigure): string {
@@ -160,6 +192,32 @@ ${factRow('doctor failures', (h) => (h.doctorFailures.length ? h.doctorFailures.
         )
         .join('')}</tbody></table><p class="meta">The other hosts' facts are in "Hosts side by side".</p></section>`
     : '';
+  const spreadRows = modelSpreadRows(model);
+  const spreadSection = model.models.length
+    ? `<section id="hardware-spread"><h2>Spread within each hardware model</h2><p class="meta">${escapeHtml(SPREAD_NOTE)}</p><table class="spread" id="spread-table"><thead><tr><th>hardware model</th><th>figure</th><th>hosts</th><th>median</th><th>CV across hosts</th><th>band</th><th>hosts outside</th></tr></thead><tbody>${spreadRows
+        .map(
+          (r) =>
+            `<tr data-model="${escapeHtml(r.key)}"><td>${escapeHtml(r.key)}</td><td>${escapeHtml(figureTitle(r.figure))}<div class="unit">${escapeHtml(r.figure.unit)}</div></td><td>${escapeHtml(`${r.n}: ${r.hosts.join(', ')}`)}</td><td>${escapeHtml(fmtNum(r.median))}</td><td>${r.cvPct === null ? 'one host' : escapeHtml(`${fmtNum(r.cvPct)}%`)}</td><td>±${escapeHtml(fmtNum(r.bandPct))}%</td><td class="${r.outside.length ? 'outlier' : ''}" data-outside="${escapeHtml(r.outside.map((o) => o.host).join(','))}">${escapeHtml(outsideText(r.outside) || '—')}</td></tr>`,
+        )
+        .join('')}</tbody></table></section>`
+    : '';
+  const a = model.arms;
+  const armsSection = a.logs.length
+    ? `<section id="arms"><h2>Kubernetes arms: runc vs runsc vs kata vs KubeVirt</h2><p class="meta">${escapeHtml(ARMS_NOTE)}</p>
+<table id="arms-table"><thead><tr><th>node</th><th>arm vs runc</th><th>figure</th><th>design</th><th>arm</th><th>runc</th><th>overhead (95% CI)</th><th>verdict</th></tr></thead><tbody>${a.rows
+        .map(
+          (r) =>
+            `<tr data-arm="${escapeHtml(r.arm)}" data-node="${escapeHtml(r.node)}"><td>${escapeHtml(r.node)}</td><td>${escapeHtml(armArmTitle(r.arm))}</td><td>${escapeHtml(r.metric)}<div class="unit">${escapeHtml(r.unit)}</div></td><td>${escapeHtml(armDesignText(r))}${r.note ? `<div class="ci">${escapeHtml(r.note)}</div>` : ''}</td><td>${escapeHtml(fmtNum(r.armMean))}</td><td>${escapeHtml(fmtNum(r.baselineMean))}</td><td>${escapeHtml(`${fmtPct(r.overheadPct)} ${fmtPctCi(r.overheadPctCi95)}`)}</td><td>${escapeHtml(r.verdict)}</td></tr>`,
+        )
+        .join('')}</tbody></table>
+<table><thead><tr><th>arm log</th><th>arm</th><th>node</th><th>rounds measured</th><th>missed</th><th>problem</th></tr></thead><tbody>${a.logs
+        .map(
+          (l) =>
+            `<tr><td><a href="${escapeHtml(encodeURI(rawBaseFor(opts.reportDir, model.fleetDir) + l.file))}">${escapeHtml(l.file)}</a></td><td>${escapeHtml(armArmTitle(l.arm))}</td><td>${escapeHtml(l.node)}</td><td>${l.log ? l.log.measured.length : '—'}</td><td>${escapeHtml(l.log ? l.log.missed.join(', ') || '—' : '—')}</td><td class="${l.error ? 'problem' : ''}">${escapeHtml(l.error ?? (l.log && !l.log.done ? 'log ends before the arm finished' : '—'))}</td></tr>`,
+        )
+        .join('')}</tbody></table>
+${a.notes.map((n) => `<p class="meta">${escapeHtml(n)}</p>`).join('')}</section>`
+    : '';
   const cap = opts.capacity
     ? `<section id="capacity"><h2>Capacity per hardware model</h2><p class="meta">Instances per host from each host's measured overheads (the same host profile and instance for all); the group figure is its smallest host's (conservative).</p><table><thead><tr><th>hardware model</th><th>backend</th><th>instances per host (group)</th><th>per host</th></tr></thead><tbody>${opts.capacity
         .flatMap((g) =>
@@ -179,6 +237,8 @@ ${factRow('doctor failures', (h) => (h.doctorFailures.length ? h.doctorFailures.
 </div><div><span class="pill ${hosts.every((h) => h.state === 'complete') ? 'complete' : 'partial'}" id="status-pill">${hosts.filter((h) => h.state === 'complete').length}/${hosts.length} complete</span></div></header>
 ${facts}
 ${groups}
+${spreadSection}
+${armsSection}
 <section id="headline"><h2>Headline figures across hosts</h2>
 ${model.notes.map((n) => `<p class="meta">${escapeHtml(n)}</p>`).join('')}
 <table class="figures" id="headline-table">${figHead}<tbody>${figRows(headline)}</tbody></table>
@@ -232,6 +292,16 @@ export function renderFleetMarkdown(model: FleetModel, capacity: GroupCapacity[]
         f.outliers.join(', '),
       ]),
     );
+  }
+  const spread = modelSpreadRows(model);
+  if (spread.length) {
+    lines.push('', '## Spread within each hardware model', '', SPREAD_NOTE, '', row(['hardware model', 'figure', 'hosts', 'median', 'CV across hosts', 'band', 'hosts outside']), row(['---', '---', '---:', '---:', '---:', '---:', '---']));
+    for (const r of spread) lines.push(row([r.key, `${figureTitle(r.figure)} (${r.figure.unit})`, String(r.n), fmtNum(r.median), r.cvPct === null ? 'one host' : `${fmtNum(r.cvPct)}%`, `±${fmtNum(r.bandPct)}%`, outsideText(r.outside)]));
+  }
+  if (model.arms.logs.length) {
+    lines.push('', '## Kubernetes arms: runc vs runsc vs kata vs KubeVirt', '', ARMS_NOTE, '', row(['node', 'arm vs runc', 'figure', 'design', 'arm', 'runc', 'overhead (95% CI)', 'verdict']), row(['---', '---', '---', '---', '---:', '---:', '---:', '---']));
+    for (const r of model.arms.rows) lines.push(row([r.node, armArmTitle(r.arm), `${r.metric} (${r.unit})`, armDesignText(r), fmtNum(r.armMean), fmtNum(r.baselineMean), `${fmtPct(r.overheadPct)} ${fmtPctCi(r.overheadPctCi95)}`, r.verdict]));
+    for (const n of model.arms.notes) lines.push('', n);
   }
   const outliers = outlierRows(model);
   if (outliers.length) {

@@ -8,9 +8,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { Job } from 'kubernetes-models/batch/v1';
+import { DaemonSet } from 'kubernetes-models/apps/v1';
+import { Namespace } from 'kubernetes-models/v1';
 import { RuntimeClass } from 'kubernetes-models/node.k8s.io/v1';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseNodes, renderK8s, validateVmi } from '../../src/fleet/k8s.js';
+import { parseNodeTarget, parseNodes, renderK8s, validateVmi } from '../../src/fleet/k8s.js';
+import { parseArmLog } from '../../src/fleet/arms.js';
+import { runtimeClassHandler } from '../../src/backends/providers/index.js';
+import { KATA_HANDLER } from '../../src/fleet/runtime-classes.js';
 import { IsobenchError } from '../../src/errors.js';
 import { isobench } from '../helpers/cli.js';
 
@@ -43,15 +48,28 @@ describe('fleet k8s manifests', () => {
     expect(classes.map((c) => [c.metadata.name, c.handler])).toEqual([
       ['runc', 'runc'],
       ['runsc', 'runsc'],
-      ['kata', 'kata'],
+      ['kata-qemu', 'kata-qemu'],
     ]);
+    // One table: the handler the manifests declare is the one capacity's RuntimeClass plan names.
+    expect(runtimeClassHandler('vm', 'q35-kvm').handler).toBe(KATA_HANDLER);
+    expect(runtimeClassHandler('container', 'runsc').handler).toBe('runsc');
     const arms = m.files.find((f) => f.name === '30-runtimeclass-arms.yaml')!.objects as Obj[];
-    expect(arms.map((a) => a.spec.template.spec.runtimeClassName)).toEqual(['runc', 'runsc', 'kata', 'runc', 'runsc', 'kata']);
+    expect(arms.map((a) => a.spec.template.spec.runtimeClassName)).toEqual(['runc', 'runc', 'runsc', 'runsc', 'kata-qemu', 'kata-qemu']);
+    // Each arm runs the CPU workload's probes in its own time slot (index in the arm order, KubeVirt last).
+    const script = arms[0]!.spec.template.spec.containers[0].command[2] as string;
+    expect(script).toContain('sysbench cpu --threads=1 --time=1 --cpu-max-prime=10000 run');
+    expect(script).toContain('stress-ng --matrix 1 --matrix-method prod');
+    expect(script).toContain('stress-ng --null 1');
+    expect(script).toMatch(/ARM=0; ARMS=4; ROUNDS=2/);
+    const ns = (m.files.find((f) => f.name === '00-namespace.yaml')!.objects as Obj[])[0]!;
+    expect(ns.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('privileged');
+    expect(() => new Namespace(ns as never).validate()).not.toThrow();
     const vmis = m.files.find((f) => f.name === '40-kubevirt-vmis.yaml')!.objects as Obj[];
     expect(vmis.map((v) => [v.kind, v.spec.nodeSelector['kubernetes.io/hostname'], v.spec.domain.resources.requests.memory])).toEqual([
       ['VirtualMachineInstance', 'node-a', '256Mi'],
       ['VirtualMachineInstance', 'node-b.example', '256Mi'],
     ]);
+    expect(vmis[0]!.spec.volumes[1].cloudInitNoCloud.userData).toContain('arm=kubevirt node=node-a index=$ARM');
   });
 
   it('RuntimeClass overhead.podFixed comes from the measured figures when a run is given', async () => {
@@ -81,6 +99,56 @@ describe('fleet k8s manifests', () => {
     const vmi = { apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', metadata: { name: 'v' }, spec: { domain: { devices: {}, cpu: { cores: 1, turbo: true } } } };
     expect(() => validateVmi(vmi as never, 'VMI v')).toThrow(/not in the KubeVirt API: spec\.domain\.cpu\.turbo/);
     expect(() => validateVmi({ apiVersion: 'kubevirt.io/v1', kind: 'VirtualMachineInstance', metadata: {} } as never, 'VMI w')).toThrow(/spec/);
+  });
+
+  it('--nodes as a label selector: one DaemonSet pod per matching node, arms the same, run ids from the node name', async () => {
+    expect(parseNodeTarget('pool=bench, tier in (a,b),!spot,node-role.kubernetes.io/bench')).toEqual({
+      kind: 'selector',
+      selector: 'pool=bench, tier in (a,b),!spot,node-role.kubernetes.io/bench',
+      requirements: [
+        { key: 'pool', operator: 'In', values: ['bench'] },
+        { key: 'tier', operator: 'In', values: ['a', 'b'] },
+        { key: 'spot', operator: 'DoesNotExist' },
+        { key: 'node-role.kubernetes.io/bench', operator: 'Exists' },
+      ],
+    });
+    expect(parseNodeTarget('zone notin (x), gpu!=true').kind).toBe('selector');
+    expect(parseNodeTarget('node-a,node-b')).toEqual({ kind: 'names', nodes: ['node-a', 'node-b'] });
+    for (const bad of ['pool=in valid', 'Bad Key=x', 'a=b=c', 'k in a,b']) expect(() => parseNodeTarget(bad), bad).toThrow(IsobenchError);
+
+    const m = await renderK8s({ scenarioFile: SCENARIO, nodes: 'isobench/pool=bench', fleetId: 'fs', resultsRoot: '/r', workloadImage: 'registry.example/w:1', vmImage: 'registry.example/vm:1', armStart: 1_800_000_000 });
+    expect(m.nodes).toEqual([]);
+    expect(m.selector).toBe('isobench/pool=bench');
+    const runner = m.files.find((f) => f.name === '20-node-jobs.yaml')!.objects as Obj[];
+    expect(runner.map((o) => o.kind)).toEqual(['DaemonSet']);
+    expect(() => new DaemonSet(runner[0] as never).validate()).not.toThrow();
+    const pod = runner[0]!.spec.template.spec;
+    expect(pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions).toEqual([{ key: 'isobench/pool', operator: 'In', values: ['bench'] }]);
+    expect(pod.containers[0].env).toEqual([{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }]);
+    expect(pod.containers[0].command[2]).toContain('--run-id fs-$NODE_NAME');
+    expect(pod.restartPolicy).toBe('Always');
+    const arms = m.files.find((f) => f.name === '30-runtimeclass-arms.yaml')!.objects as Obj[];
+    expect(arms.map((a) => [a.kind, a.spec.template.spec.runtimeClassName])).toEqual([
+      ['DaemonSet', 'runc'],
+      ['DaemonSet', 'runsc'],
+      ['DaemonSet', 'kata-qemu'],
+    ]);
+    for (const a of arms) expect(() => new DaemonSet(a as never).validate()).not.toThrow();
+    expect(arms[1]!.spec.template.spec.containers[0].command[2]).toMatch(/arm=runsc node=\$NODE_NAME index=\$ARM[\s\S]*T0=1800000000|T0=1800000000[\s\S]*arm=runsc node=\$NODE_NAME/);
+    const vmis = m.files.find((f) => f.name === '40-kubevirt-vmis.yaml')!.objects as Obj[];
+    expect(vmis).toHaveLength(1);
+    expect(vmis[0]!.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].key).toBe('isobench/pool');
+    expect(m.notes.join('\n')).toMatch(/KubeVirt arm: one VMI on one node matching isobench\/pool=bench/);
+    expect(m.collect.join('\n')).toMatch(/get pods -l .*isobench\/arm=runsc.* while read -r pod node; do kubectl -n isobench logs "\$pod" > "\/r\/fs\/arms\/runsc-\$node.log"/);
+  });
+
+  it('the arm script of a manifest writes a log the arm parser reads (header fields as scheduled)', async () => {
+    const m = await renderK8s({ scenarioFile: SCENARIO, nodes: 'n1', fleetId: 'fa', resultsRoot: '/r', workloadImage: 'w', armStart: 1_800_000_000 });
+    const arms = m.files.find((f) => f.name === '30-runtimeclass-arms.yaml')!.objects as Obj[];
+    const script = arms[2]!.spec.template.spec.containers[0].command[2] as string;
+    // The header line the script echoes, as sh would expand it.
+    const header = /echo "(### isobench-arm [^"]+)"/.exec(script)![1]!.replace('$ARM', '2').replace('$ARMS', '3').replace('$ROUNDS', '2').replace(/\$SLOT/, /SLOT=(\d+)/.exec(script)![1]!).replace('$T0', '1800000000');
+    expect(parseArmLog(`${header}\n### isobench-arm done\n`)).toMatchObject({ arm: 'kata-qemu', node: 'n1', index: 2, arms: 3, rounds: 2, start: 1_800_000_000, done: true });
   });
 
   it('node names are checked as Kubernetes checks them', () => {
