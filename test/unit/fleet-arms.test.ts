@@ -37,32 +37,32 @@ describe('kubernetes arm logs', () => {
   }, 60_000);
 
   it('recorded runc and runsc logs: every round parsed by the workload parsers, in their slots', () => {
-    const runc = parseArmLog(fixture('runc-node-a.log'));
-    const runsc = parseArmLog(fixture('runsc-node-a.log'));
+    const runc = parseArmLog(fixture('runc-node-a.txt'));
+    const runsc = parseArmLog(fixture('runsc-node-a.txt'));
     for (const l of [runc, runsc]) {
       expect(l.done).toBe(true);
       expect(l.measured).toHaveLength(4);
       for (const r of l.measured) expect(Object.keys(r.values).sort()).toEqual(['matrixprod-bogo-ops-1t', 'sysbench-events-1t', 'syscall-ops']);
     }
     // The same number the CPU workload's parser reads from the probe's own output.
-    const block = fixture('runsc-node-a.log').split('### isobench-probe cpu-sysbench-1t begin\n')[1]!.split('### isobench-probe')[0]!;
+    const block = fixture('runsc-node-a.txt').split('### isobench-probe cpu-sysbench-1t begin\n')[1]!.split('### isobench-probe')[0]!;
     expect(runsc.measured[0]!.values['sysbench-events-1t']).toBe(parseSysbenchCpu(block).eventsPerSecond);
     // Turns: runsc (arm 1) starts its round one slot after runc's (arm 0).
     expect(runsc.measured[0]!.begin - runc.measured[0]!.begin).toBeGreaterThanOrEqual(runc.slotSeconds);
   });
 
   it('a log cut inside a probe is a ParseError; a failed probe is recorded with its exit', () => {
-    expect(() => parseArmLog(fixture('runsc-node-a.truncated.log'))).toThrow(ParseError);
+    expect(() => parseArmLog(fixture('runsc-node-a.truncated.txt'))).toThrow(ParseError);
     expect(() => parseArmLog('just a pod log\n')).toThrow(/not an isobench arm log/);
-    const failed = fixture('runc-node-a.log').replace(/### isobench-probe cpu-syscall-null end rc=0/, '### isobench-probe cpu-syscall-null end rc=137');
+    const failed = fixture('runc-node-a.txt').replace(/### isobench-probe cpu-syscall-null end rc=0/, '### isobench-probe cpu-syscall-null end rc=137');
     const log = parseArmLog(failed);
     expect(log.measured[0]!.errors['syscall-ops']).toMatch(/^exit 137/);
     expect(log.measured[0]!.values['syscall-ops']).toBeUndefined();
   });
 
   it('interleaved arms are paired by round; arms that overlapped in time fall back to unpaired, and say so', () => {
-    const runc = parseArmLog(fixture('runc-node-a.log'));
-    const runsc = parseArmLog(fixture('runsc-node-a.log'));
+    const runc = parseArmLog(fixture('runc-node-a.txt'));
+    const runsc = parseArmLog(fixture('runsc-node-a.txt'));
     const { rows } = armOverheads([runc, runsc]);
     expect(rows.map((r) => [r.arm, r.metric, r.design, r.n])).toEqual([
       ['runsc', 'sysbench-events-1t', 'interleaved', 4],
@@ -89,7 +89,8 @@ describe('kubernetes arm logs', () => {
     const dir = path.join(work, 'kf');
     mkdirSync(path.join(dir, 'arms'), { recursive: true });
     writeFileSync(path.join(dir, 'fleet.json'), JSON.stringify({ fleetSchemaVersion: 1, fleetId: 'kf', engine: 'k8s', scenarioName: 'k8s-arms', scenarioFile: '/s.yaml', createdAt: '2026-01-01T00:00:00Z', hosts: ['node-a'], runIdScheme: 'x' }));
-    for (const f of ['runc-node-a.log', 'runsc-node-a.log']) cpSync(path.join(FIX, f), path.join(dir, 'arms', f));
+    // Collected as arms/<arm>-<node>.log (the fixtures are .txt: *.log is git-ignored).
+    for (const a of ['runc', 'runsc']) cpSync(path.join(FIX, `${a}-node-a.txt`), path.join(dir, 'arms', `${a}-node-a.log`));
     const m = await loadFleet(dir);
     expect(m.arms.logs.map((l) => [l.arm, l.node, l.error])).toEqual([
       ['runc', 'node-a', undefined],

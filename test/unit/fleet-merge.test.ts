@@ -129,6 +129,47 @@ describe('fleet merge', () => {
     expect(html).toContain('<section id="outliers">');
   });
 
+  it('spread within each hardware model (CPU model, cores, memory): median, CV across hosts, hosts outside named', async () => {
+    const base = load('run-a.json');
+    const hosts: Record<string, RunResults> = {
+      m1: scaled(base, 's1', 1.0),
+      m2: scaled(base, 's2', 1.01),
+      m3: scaled(base, 's3', 0.99),
+      m4: scaled(base, 's4', 0.9),
+      // Same CPU, more memory: another hardware model.
+      big: scaled(base, 's5', 1.0, { memTotalBytes: 64 * 2 ** 30 }),
+      amd: scaled(base, 's6', 0.5, { cpuModel: 'AMD EPYC 7B12' }),
+    };
+    const m = await loadFleet(makeFleet('hm', hosts));
+    expect(m.models.map((x) => [x.key, x.hosts])).toEqual([
+      ['Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz · 2 CPUs · 24 GiB', ['m1', 'm2', 'm3', 'm4']],
+      ['Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz · 2 CPUs · 64 GiB', ['big']],
+      ['AMD EPYC 7B12 · 2 CPUs · 24 GiB', ['amd']],
+    ]);
+    const cpu = m.figures.find((f) => f.kind === 'value' && f.backend === 'native' && f.workload === 'cpu' && f.headline)!;
+    const v = cpu.perHost.find((p) => p.host === 'm1')!.value;
+    const s = m.models[0]!.figures.find((f) => f.figureId === cpu.id)!;
+    const xs = [1.0, 1.01, 0.99, 0.9].map((k) => k * v);
+    const mean = xs.reduce((a, b) => a + b, 0) / 4;
+    const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / 3);
+    expect(s.n).toBe(4);
+    expect(s.median).toBeCloseTo(0.995 * v, 6);
+    expect(s.cvPct).toBeCloseTo((sd / mean) * 100, 6);
+    // The band is the CPU threshold (3%): m4 is 9.5% below the median, the others within 0.6%.
+    expect(s.bandPct).toBe(3);
+    expect(s.outside.map((o) => o.host)).toEqual(['m4']);
+    expect(s.outside[0]!.devPct).toBeCloseTo(((0.9 - 0.995) / 0.995) * 100, 6);
+    // One host: no spread, nobody outside.
+    expect(m.models[1]!.figures.find((f) => f.figureId === cpu.id)).toMatchObject({ n: 1, cvPct: null, outside: [] });
+
+    const md = renderFleetMarkdown(m, null);
+    expect(md).toContain('## Spread within each hardware model');
+    expect(md).toMatch(/\| Intel\(R\) Xeon\(R\) Platinum 8481C CPU @ 2\.70GHz · 2 CPUs · 24 GiB \| CPU · events\\_per\\_s · native \(events\/s\) \| 4 \| [\d,.]+ \| [\d.]+% \| ±3% \| m4 \(-9\.5%\) \|/);
+    const html = renderFleetHtml(m, { reportDir: path.join(work, 'reports', 'hm'), capacity: null });
+    expect(html).toContain('<td class="outlier" data-outside="m4">m4 (-9.5%)</td>');
+    expect(html).toContain('<td>one host</td>');
+  });
+
   it('single runs: samples carry the hostname; ansible UNREACHABLE lines are parsed', () => {
     const r = load('run-a.json');
     expect(sampleRows(r)[0]!.host).toBe('bench-01 <script>alert(1)</script>');
