@@ -124,7 +124,7 @@ ${src}    isobench_default_dir: ${q(p.remoteDir)}
 
     - name: "connect: record an unreachable host"
       ansible.builtin.copy:
-        content: "{{ {'stage': 'connect', 'task': 'connect: reach the host', 'runId': run_id, 'error': reach.msg | default('unreachable')} | to_nice_json }}\n"
+        content: "{{ {'stage': 'connect', 'task': 'connect: reach the host', 'runId': run_id, 'error': reach.msg | default('unreachable')} | to_nice_json }}\\n"
         dest: "{{ log_dir }}/status.json"
         mode: "0644"
       delegate_to: localhost
@@ -281,7 +281,7 @@ ${lostCheck('fetch', 'fetch_copy')}
       rescue:
         - name: "failed: keep the failed step's output as <stage>.log"
           ansible.builtin.copy:
-            content: "{{ ansible_failed_task.name }}\nrc={{ ansible_failed_result.rc | default('') }}\n{{ ansible_failed_result.msg | default('') }}\n{{ ansible_failed_result.stdout | default('') }}\n{{ ansible_failed_result.stderr | default('') }}\n"
+            content: "{{ ansible_failed_task.name }}\\nrc={{ ansible_failed_result.rc | default('') }}\\n{{ ansible_failed_result.msg | default('') }}\\n{{ ansible_failed_result.stdout | default('') }}\\n{{ ansible_failed_result.stderr | default('') }}\\n"
             dest: "{{ log_dir }}/{{ ansible_failed_task.name.split(':')[0] }}.log"
             mode: "0644"
           delegate_to: localhost

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { renderPlaybook } from '../../src/fleet/playbook.js';
 import { isobench } from '../helpers/cli.js';
 
@@ -33,6 +34,28 @@ describe('fleet playbook', () => {
     writeFileSync(inv, '[bench]\na ansible_connection=local\n');
     const r = await execa('ansible-playbook', ['--syntax-check', '-i', inv, pb], { reject: false });
     expect(r.exitCode, r.stderr).toBe(0);
+  });
+
+  it('a host lost in any task on it fails that task\'s stage (rescued), never the play; setup prefers the npm cache', () => {
+    const text = renderPlaybook({ fleetId: 'f1', fleetDir: '/srv/f1', scenarioFile: '/srv/f1/scenario.yaml', source: { kind: 'tarball', path: '/srv/f1/src.tar.gz' }, serial: 1, remoteDir: '/opt/isobench' });
+    const play = (parse(text, { customTags: [{ tag: '!unsafe', resolve: (v: string) => v }] }) as Record<string, any>[])[0]!;
+    const measure = play.tasks.find((t: Record<string, unknown>) => Array.isArray(t.block));
+    expect(measure.ignore_unreachable).toBe(true);
+    const block = measure.block as Record<string, any>[];
+    const onHost = block.filter((t) => t.delegate_to !== 'localhost' && !t['ansible.builtin.fail']);
+    expect(onHost.length).toBeGreaterThanOrEqual(10);
+    for (const t of onHost) {
+      const next = block[block.indexOf(t) + 1]!;
+      const stage = String(t.name).split(':')[0];
+      expect(t.register, t.name).toBeTruthy();
+      expect(next.name, t.name).toBe(`${stage}: host lost during the step above`);
+      expect(next.when).toBe(`${t.register}.unreachable | default(false)`);
+    }
+    const setup = block.find((t) => String(t.name).startsWith('setup: the README'))!;
+    expect(setup.environment).toContain("'npm_config_prefer_offline': 'true'");
+    expect(setup.environment).toContain('isobench_npm_cache');
+    // The rescue records the stage from the failed task's name, so a lost host is "failed at <stage>".
+    expect(JSON.stringify(measure.rescue)).toContain("ansible_failed_task.name.split(':')[0]");
   });
 
   it('writes the fleet directory without --run; a bad inventory or scenario is exit 2', async () => {
