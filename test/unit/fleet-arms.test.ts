@@ -16,6 +16,7 @@ import { renderFleetHtml, renderFleetMarkdown } from '../../src/report/fleet.js'
 import { parseSysbenchCpu } from '../../src/workloads/parsers/sysbench.js';
 import { ParseError } from '../../src/workloads/parsers/common.js';
 import { sysbenchCpuArgv, cpuParams } from '../../src/workloads/cpu.js';
+import { isobench } from '../helpers/cli.js';
 
 const FIX = 'test/fixtures/arms';
 const work = mkdtempSync(path.join(tmpdir(), 'isobench-arms-'));
@@ -108,4 +109,22 @@ describe('kubernetes arm logs', () => {
     const rows = fleetSampleRows(m);
     expect(rows.filter((r) => r.backend === 'k8s' && r.variant === 'runsc' && r.host === 'node-a')).toHaveLength(12);
   });
+
+  it('end to end: fleet k8s writes the arms, the collected logs land in arms/, isobench report shows the rows', async () => {
+    const results = path.join(work, 'results');
+    const reports = path.join(work, 'reports');
+    const env = { ISOBENCH_RESULTS: results, ISOBENCH_REPORTS: reports };
+    const w = await isobench(['fleet', 'k8s', 'test/fixtures/scenarios/k8s-arms.yaml', '--nodes', 'node-a', '--fleet-id', 'ke', '--workload-image', 'w:1', '--vm-image', 'vm:1', '--arm-start', '2026-12-07T09:00:00Z'], env);
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stderr).toContain('Arms (runc, runsc, kata-qemu, kubevirt) take turns from 2026-12-07T09:00:00.000Z');
+    // collect.sh writes each arm's log where the report reads it.
+    const collect = readFileSync(path.join(results, 'ke', 'k8s', 'collect.sh'), 'utf8');
+    for (const a of ['runc', 'runsc', 'kata-qemu', 'kubevirt']) expect(collect).toContain(`> ${path.join(results, 'ke', 'arms', `${a}-node-a.log`)}`);
+    for (const a of ['runc', 'runsc']) cpSync(path.join(FIX, `${a}-node-a.txt`), path.join(results, 'ke', 'arms', `${a}-node-a.log`));
+    const r = await isobench(['report', path.join(results, 'ke')], env);
+    expect(r.code, r.stderr).toBe(0);
+    const md = readFileSync(path.join(reports, 'ke', 'summary.md'), 'utf8');
+    expect(md.match(/^\| node-a \| runsc \| /gm)).toHaveLength(3);
+    expect(md).toContain('no log from kata-qemu, kubevirt');
+  }, 120_000);
 });
