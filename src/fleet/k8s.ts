@@ -10,7 +10,15 @@
  * isobench install (/opt/isobench, set up by scripts/setup.sh) with the node's
  * runc, QEMU, /dev/kvm, cgroups and network namespaces. Results land in a
  * hostPath (/var/lib/isobench/fleet/<fleet-id>) and the pod waits a while so
- * `kubectl cp` can fetch them; the commands are printed.
+ * `kubectl cp` can fetch them; the commands are printed. With `--nodes` as a
+ * label selector the runner is a DaemonSet instead (one pod per matching
+ * node, the node's name from the downward API), and so are the arms.
+ *
+ * The arms run the CPU workload's probes, taking turns in time slots (arms.ts);
+ * their logs, collected into arms/<arm>-<node>.log, become overhead rows vs
+ * runc in the fleet report. RuntimeClass names and handlers come from
+ * runtime-classes.ts. The namespace is labelled for Pod Security admission
+ * (enforce: privileged): the runner pod is privileged by design.
  *
  * Every object is validated before anything is written: Kubernetes objects
  * against the OpenAPI schemas of `kubernetes-models`; VirtualMachineInstances
@@ -39,6 +47,7 @@ import { writeFileAtomic } from '../results/io.js';
 import { FLEET_FILE, FLEET_ID_RE, readFleetManifest, runIdFor, type FleetManifest } from './layout.js';
 import { PLATFORM_CLASSES } from './runtime-classes.js';
 import { KUBEVIRT_ARM, armScript, cpuArmProbes, slotSecondsFor } from './arms.js';
+import { cpuParams } from '../workloads/cpu.js';
 
 export { PLATFORM_CLASSES };
 
@@ -340,7 +349,7 @@ export async function renderK8s(o: K8sOptions): Promise<K8sManifests> {
   const cpuEntry = (scenario.workloads as Record<string, unknown>).cpu;
   const { repetitions, params } = splitWorkloadEntry(cpuEntry ?? {}, scenario);
   const probes = cpuArmProbes(params, instance.vcpus);
-  const seconds = (params as { seconds?: number } | undefined)?.seconds ?? 3;
+  const { seconds } = cpuParams.parse(params ?? {});
   const armNames = [...(o.workloadImage ? PLATFORM_CLASSES.map((c) => c.name) : []), ...(o.vmImage ? [KUBEVIRT_ARM] : [])];
   const slotSeconds = slotSecondsFor(probes, seconds);
   const start = o.armStart ?? Math.ceil((Date.now() / 1000 + 600) / 60) * 60;
