@@ -66,13 +66,18 @@ function probeOf(tag: string): { metric: string; parse: (text: string) => number
       metric: threads === 1 ? 'sysbench-events-1t' : 'sysbench-events-nt',
       parse: (t) => {
         const r = parseSysbenchCpu(t);
-        if (r.threads !== threads) throw new ParseError('sysbench', `ran ${r.threads} threads, the probe asked for ${threads}`);
+        if (r.threads !== threads)
+          throw new ParseError('sysbench', `ran ${r.threads} threads, the probe asked for ${threads}`);
         return r.eventsPerSecond;
       },
     };
   }
   m = /^cpu-matrixprod-(\d+)$/.exec(tag);
-  if (m) return { metric: m[1] === '1' ? 'matrixprod-bogo-ops-1t' : 'matrixprod-bogo-ops-nt', parse: (t) => stressNgMetric(t, 'matrix').bogoOpsPerSecReal };
+  if (m)
+    return {
+      metric: m[1] === '1' ? 'matrixprod-bogo-ops-1t' : 'matrixprod-bogo-ops-nt',
+      parse: (t) => stressNgMetric(t, 'matrix').bogoOpsPerSecReal,
+    };
   m = /^cpu-syscall-([a-z]+)$/.exec(tag);
   if (m) {
     const stressor = m[1]!;
@@ -119,9 +124,18 @@ export function armScript(s: ArmSchedule, probes: ArmProbe[]): string {
     '  echo "### isobench-round $r begin=$(date +%s)"',
   ];
   for (const p of probes) {
-    lines.push(`  echo "### isobench-probe ${p.tag} begin"`, `  ${p.argv.map(shq).join(' ')} 2>&1`, `  echo "### isobench-probe ${p.tag} end rc=$?"`);
+    lines.push(
+      `  echo "### isobench-probe ${p.tag} begin"`,
+      `  ${p.argv.map(shq).join(' ')} 2>&1`,
+      `  echo "### isobench-probe ${p.tag} end rc=$?"`,
+    );
   }
-  lines.push('  echo "### isobench-round $r end=$(date +%s)"', '  r=$((r + 1))', 'done', 'echo "### isobench-arm done"');
+  lines.push(
+    '  echo "### isobench-round $r end=$(date +%s)"',
+    '  r=$((r + 1))',
+    'done',
+    'echo "### isobench-arm done"',
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -174,11 +188,13 @@ export function parseArmLog(text: string): ArmLog {
     if (probe) {
       const end = /^### isobench-probe (\S+) end rc=(\d+)\s*$/.exec(line);
       if (!end) {
-        if (/^### isobench-/.test(line)) throw new ParseError(TOOL, `round ${round?.round}: probe ${probe.tag} has no end marker (log cut off?)`);
+        if (/^### isobench-/.test(line))
+          throw new ParseError(TOOL, `round ${round?.round}: probe ${probe.tag} has no end marker (log cut off?)`);
         probe.body.push(line);
         continue;
       }
-      if (end[1] !== probe.tag) throw new ParseError(TOOL, `round ${round?.round}: probe ${probe.tag} ended as ${end[1]}`);
+      if (end[1] !== probe.tag)
+        throw new ParseError(TOOL, `round ${round?.round}: probe ${probe.tag} ended as ${end[1]}`);
       const { metric, parse } = probeOf(probe.tag);
       const body = probe.body.join('\n');
       if (end[2] !== '0') round!.errors[metric] = `exit ${end[2]}: ${body.trim().split('\n').slice(-1)[0] ?? ''}`;
@@ -232,7 +248,7 @@ export interface ArmOverhead {
   metric: string;
   unit: string;
   higherIsBetter: boolean;
-  /** interleaved: paired by round; overlapping/unpaired: the arms ran at once or were not paired, Welch on the means. */
+  /** interleaved: paired by round; overlapping/unpaired: ran at once or not paired (Welch on the means). */
   design: ArmDesign;
   /** Rounds paired (interleaved) or values per side [baseline, arm]. */
   n: number | [number, number];
@@ -258,11 +274,21 @@ function clearOf(r: ArmRound, others: ArmLog[]): boolean {
  * Paired estimator over rounds: per round the log of arm / baseline; its mean and
  * t interval (df = pairs - 1) give the overhead, judged like every other overhead.
  */
-function pairedOverhead(pairs: [number, number][], higherIsBetter: boolean, threshold: number): { cost: number; ci: [number, number]; verdict: Verdict } {
+function pairedOverhead(
+  pairs: [number, number][],
+  higherIsBetter: boolean,
+  threshold: number,
+): { cost: number; ci: [number, number]; verdict: Verdict } {
   const d = pairs.map(([b, a]) => Math.log(a / b));
   const m = mean(d);
   const v = d.length > 1 ? d.reduce((s, x) => s + (x - m) ** 2, 0) / (d.length - 1) : 0;
-  const e: Estimate = { scale: 'log', center: m, sides: [{ n: d.length, mean: Math.exp(m), obsVar: v }], se: d.length > 1 ? Math.sqrt(v / d.length) : Number.POSITIVE_INFINITY, df: d.length - 1 };
+  const e: Estimate = {
+    scale: 'log',
+    center: m,
+    sides: [{ n: d.length, mean: Math.exp(m), obsVar: v }],
+    se: d.length > 1 ? Math.sqrt(v / d.length) : Number.POSITIVE_INFINITY,
+    df: d.length - 1,
+  };
   const j = judge(e, higherIsBetter, threshold);
   return { cost: j.cost, ci: j.costCi95, verdict: j.verdict };
 }
@@ -276,7 +302,9 @@ export function armOverheads(logs: ArmLog[]): { rows: ArmOverhead[]; notes: stri
     const on = logs.filter((l) => l.node === node);
     const base = on.find((l) => l.arm === BASELINE_ARM);
     if (!base) {
-      notes.push(`node ${node}: no ${BASELINE_ARM} arm log, so no arm overheads (the arms are compared with ${BASELINE_ARM})`);
+      notes.push(
+        `node ${node}: no ${BASELINE_ARM} arm log, so no arm overheads (the arms are compared with ${BASELINE_ARM})`,
+      );
       continue;
     }
     for (const arm of on.filter((l) => l !== base)) {
@@ -298,7 +326,17 @@ export function armOverheads(logs: ArmLog[]): { rows: ArmOverhead[]; notes: stri
           if (clearOf(r, othersOf(arm)) && clearOf(b, othersOf(base))) pairs.push([bvr, a]);
           else overlapped++;
         }
-        const common = { node, arm: arm.arm, baseline: base.arm, metric, unit, higherIsBetter, armMean: mean(av), baselineMean: mean(bv), thresholdPct: threshold };
+        const common = {
+          node,
+          arm: arm.arm,
+          baseline: base.arm,
+          metric,
+          unit,
+          higherIsBetter,
+          armMean: mean(av),
+          baselineMean: mean(bv),
+          thresholdPct: threshold,
+        };
         if (pairs.length >= 2) {
           const p = pairedOverhead(pairs, higherIsBetter, threshold);
           rows.push({
@@ -308,7 +346,9 @@ export function armOverheads(logs: ArmLog[]): { rows: ArmOverhead[]; notes: stri
             overheadPct: p.cost,
             overheadPctCi95: p.ci,
             verdict: p.verdict,
-            note: overlapped ? `${overlapped} round(s) overlapped another arm and were left out of the pairs` : undefined,
+            note: overlapped
+              ? `${overlapped} round(s) overlapped another arm and were left out of the pairs`
+              : undefined,
           });
         } else {
           const o = overhead(bv, av, higherIsBetter, threshold);
@@ -321,7 +361,8 @@ export function armOverheads(logs: ArmLog[]): { rows: ArmOverhead[]; notes: stri
             overheadPctCi95: o.overheadPctCi95,
             verdict: o.verdict,
             note: overlapped
-              ? `the arms' rounds overlapped in time (${overlapped}), so they shared the node: unpaired (Welch), and contention is in the figure`
+              ? `the arms' rounds overlapped in time (${overlapped}), so they shared the node:` +
+                ' unpaired (Welch), and contention is in the figure'
               : 'fewer than 2 rounds in common: unpaired (Welch on the ratio of means)',
           });
         }

@@ -82,6 +82,9 @@ export function renderPlaybook(p: PlaybookInput): string {
 ${src}    isobench_default_dir: ${q(p.remoteDir)}
     isobench_dir: "{{ isobench_remote_dir | default(isobench_default_dir) }}"
     setup_argv: "{{ isobench_setup_argv | default(['bash', 'scripts/setup.sh']) }}"
+    # setup's npm ci takes what npm's cache has without asking the registry again (npm_config_prefer_offline).
+    npm_cache_env: "{{ {'npm_config_cache': isobench_npm_cache} if isobench_npm_cache is defined else {} }}"
+    setup_env: "{{ {'npm_config_prefer_offline': 'true'} | combine(npm_cache_env) | combine(isobench_setup_env | default({})) }}"
     run_id: "{{ fleet_id }}-{{ inventory_hostname | regex_replace('[^A-Za-z0-9._-]', '_') }}"
     host_dir: "{{ fleet_dir }}/{{ inventory_hostname }}"
     log_dir: "{{ fleet_dir }}/fleet-logs/{{ inventory_hostname }}"
@@ -177,7 +180,7 @@ ${lostCheck('install', 'install_link')}
           ansible.builtin.command:
             argv: "{{ setup_argv }}"
             chdir: "{{ isobench_dir }}"
-          environment: "{{ {'npm_config_prefer_offline': 'true'} | combine({'npm_config_cache': isobench_npm_cache} if isobench_npm_cache is defined else {}) | combine(isobench_setup_env | default({})) }}"
+          environment: "{{ setup_env }}"
           register: setup_out
           changed_when: false
 ${lostCheck('setup', 'setup_out')}

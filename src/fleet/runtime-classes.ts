@@ -31,4 +31,10 @@ export const PLATFORM_CLASSES: readonly PlatformClass[] = [
 ];
 
 /** Handler per OCI runtime or alias a backend variant may name. */
-export const RUNTIME_HANDLERS: Readonly<Record<string, string>> = { runc: 'runc', crun: 'crun', runsc: 'runsc', gvisor: 'runsc', kata: KATA_HANDLER };
+export const RUNTIME_HANDLERS: Readonly<Record<string, string>> = {
+  runc: 'runc',
+  crun: 'crun',
+  runsc: 'runsc',
+  gvisor: 'runsc',
+  kata: KATA_HANDLER,
+};

@@ -130,8 +130,28 @@ describe('fleet over Ansible: local + SSH hosts, failures named, resume, one rep
     reports = path.join(work, 'reports');
     keys = path.join(work, 'keys');
     mkdirSync(keys, { mode: 0o700 });
-    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(keys, 'host'), '-C', 'isobench-fleet-test-host']);
-    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(keys, 'client'), '-C', 'isobench-fleet-test-client']);
+    await execa('ssh-keygen', [
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-f',
+      path.join(keys, 'host'),
+      '-C',
+      'isobench-fleet-test-host',
+    ]);
+    await execa('ssh-keygen', [
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-f',
+      path.join(keys, 'client'),
+      '-C',
+      'isobench-fleet-test-client',
+    ]);
     writeFileSync(path.join(keys, 'authorized_keys'), readFileSync(path.join(keys, 'client.pub')), { mode: 0o600 });
     const port = await freePort();
     sshd = startSshd(work, keys, port, 'sshd');
@@ -159,9 +179,27 @@ describe('fleet over Ansible: local + SSH hosts, failures named, resume, one rep
       ].join('\n'),
     );
     const t0 = Date.now();
-    first = await isobench(['fleet', 'ansible', 'test/fixtures/scenarios/fleet-short.yaml', '--inventory', path.join(work, 'hosts.ini'), '--fleet-id', FLEET, '--serial', '1', '--run', '--quiet'], env(), 900_000);
+    first = await isobench(
+      [
+        'fleet',
+        'ansible',
+        'test/fixtures/scenarios/fleet-short.yaml',
+        '--inventory',
+        path.join(work, 'hosts.ini'),
+        '--fleet-id',
+        FLEET,
+        '--serial',
+        '1',
+        '--run',
+        '--quiet',
+      ],
+      env(),
+      900_000,
+    );
     firstMs = Date.now() - t0;
-    process.stderr.write(`fleet ${FLEET}: 4 hosts (2 set up from bare with npm ci) in ${(firstMs / 1000).toFixed(1)} s\n`);
+    process.stderr.write(
+      `fleet ${FLEET}: 4 hosts (2 set up from bare with npm ci) in ${(firstMs / 1000).toFixed(1)} s\n`,
+    );
   }, 960_000);
 
   afterAll(async () => {
@@ -188,10 +226,14 @@ describe('fleet over Ansible: local + SSH hosts, failures named, resume, one rep
       // Each host ran in its own install directory (the SSH one too), set up from bare: its own node_modules from its own npm ci.
       expect(existsSync(path.join(work, 'hosts', h, 'results', r.runId, 'results.json'))).toBe(true);
       const nm = path.join(work, 'hosts', h, 'node_modules');
-      expect(lstatSync(nm).isDirectory() && !lstatSync(nm).isSymbolicLink(), `${h}: node_modules is its own`).toBe(true);
+      expect(lstatSync(nm).isDirectory() && !lstatSync(nm).isSymbolicLink(), `${h}: node_modules is its own`).toBe(
+        true,
+      );
       expect(existsSync(path.join(nm, '.isobench-lock-sha'))).toBe(true);
       expect(readFileSync(path.join(fleetDir, 'fleet-logs', h, 'setup.log'), 'utf8')).toMatch(/\[setup\] npm ci/);
-      expect(JSON.parse(readFileSync(path.join(fleetDir, 'fleet-logs', h, 'doctor.json'), 'utf8'))).toHaveProperty('checks');
+      expect(JSON.parse(readFileSync(path.join(fleetDir, 'fleet-logs', h, 'doctor.json'), 'utf8'))).toHaveProperty(
+        'checks',
+      );
       runs.push(r);
     }
     expect(runs[0]!.runId).not.toBe(runs[1]!.runId);
@@ -211,7 +253,10 @@ describe('fleet over Ansible: local + SSH hosts, failures named, resume, one rep
   });
 
   it('writes the fleet as one table: samples.jsonl with a host field', () => {
-    const rows = readFileSync(path.join(results, FLEET, 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SampleRow);
+    const rows = readFileSync(path.join(results, FLEET, 'samples.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as SampleRow);
     expect(new Set(rows.map((r) => r.host))).toEqual(new Set(['local-host', 'ssh-host']));
     expect(rows.filter((r) => r.host === 'ssh-host' && r.workload === 'cpu').length).toBeGreaterThanOrEqual(2);
   });
@@ -219,7 +264,22 @@ describe('fleet over Ansible: local + SSH hosts, failures named, resume, one rep
   it('resumes host by host: a rerun skips the hosts whose results are complete', async () => {
     const file = path.join(results, FLEET, 'local-host', 'results.json');
     const before = statSync(file).mtimeMs;
-    const r = await isobench(['fleet', 'ansible', 'test/fixtures/scenarios/fleet-short.yaml', '--inventory', path.join(work, 'hosts.ini'), '--fleet-id', FLEET, '--limit', 'local-host,ssh-host', '--run'], env(), 300_000);
+    const r = await isobench(
+      [
+        'fleet',
+        'ansible',
+        'test/fixtures/scenarios/fleet-short.yaml',
+        '--inventory',
+        path.join(work, 'hosts.ini'),
+        '--fleet-id',
+        FLEET,
+        '--limit',
+        'local-host,ssh-host',
+        '--run',
+      ],
+      env(),
+      300_000,
+    );
     expect(r.code, r.stderr.slice(-3000)).toBe(1); // the two failed hosts are still in the fleet
     expect(r.stderr).toContain('TASK [resume: skip this host, its results are complete]');
     expect(r.stderr).not.toContain('TASK [run: isobench run');
@@ -236,7 +296,15 @@ describe('fleet over Ansible: local + SSH hosts, failures named, resume, one rep
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
@@ -245,19 +313,31 @@ describe('fleet over Ansible: local + SSH hosts, failures named, resume, one rep
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('request', (q) => requests.push(q.url()));
     await page.goto(pathToFileURL(index).href, { waitUntil: 'load' });
-    await page.waitForFunction(() => document.querySelectorAll('canvas').length > 0 && [...document.querySelectorAll('canvas')].every((c) => c.getAttribute('data-drawn') === '1'));
+    await page.waitForFunction(
+      () =>
+        document.querySelectorAll('canvas').length > 0 &&
+        [...document.querySelectorAll('canvas')].every((c) => c.getAttribute('data-drawn') === '1'),
+    );
     expect(errors).toEqual([]);
     expect(requests.every((u) => u.startsWith('file://'))).toBe(true);
 
     const view = await page.evaluate(() => {
       const head = [...document.querySelectorAll('#headline-table thead th')].map((t) => t.textContent?.trim());
-      const cpuRow = [...document.querySelectorAll('#headline-table tbody tr')].find((tr) => /CPU/.test(tr.querySelector('th')?.textContent ?? ''));
-      const cells = cpuRow ? [...cpuRow.querySelectorAll('td[data-host]')].map((td) => ({ host: td.getAttribute('data-host'), text: td.textContent ?? '' })) : [];
+      const cpuRow = [...document.querySelectorAll('#headline-table tbody tr')].find((tr) =>
+        /CPU/.test(tr.querySelector('th')?.textContent ?? ''),
+      );
+      const cells = cpuRow
+        ? [...cpuRow.querySelectorAll('td[data-host]')].map((td) => ({
+            host: td.getAttribute('data-host'),
+            text: td.textContent ?? '',
+          }))
+        : [];
       const states = [...document.querySelectorAll('table.hosts tbody tr')][0]?.textContent ?? '';
       const canvas = document.querySelector('canvas')!;
       const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
       let ink = 0;
-      for (let i = 0; i < data.length; i += 4) if (data[i + 3]! > 0 && (data[i]! < 235 || data[i + 1]! < 235 || data[i + 2]! < 235)) ink++;
+      for (let i = 0; i < data.length; i += 4)
+        if (data[i + 3]! > 0 && (data[i]! < 235 || data[i + 1]! < 235 || data[i + 2]! < 235)) ink++;
       return { head, cells, states, ink: ink / (canvas.width * canvas.height) };
     });
     expect(view.head).toEqual(expect.arrayContaining(['local-host', 'ssh-host', 'gone', 'broken-setup']));
@@ -289,7 +369,23 @@ describe('fleet over Ansible: local + SSH hosts, failures named, resume, one rep
         '',
       ].join('\n'),
     );
-    const fleet = isobench(['fleet', 'ansible', 'test/fixtures/scenarios/fleet-lost.yaml', '--inventory', path.join(work, 'lost.ini'), '--fleet-id', LOST_FLEET, '--serial', '1', '--run', '--quiet'], env(), 600_000);
+    const fleet = isobench(
+      [
+        'fleet',
+        'ansible',
+        'test/fixtures/scenarios/fleet-lost.yaml',
+        '--inventory',
+        path.join(work, 'lost.ini'),
+        '--fleet-id',
+        LOST_FLEET,
+        '--serial',
+        '1',
+        '--run',
+        '--quiet',
+      ],
+      env(),
+      600_000,
+    );
     // Mid-run: the lost host's run has written its first results.json (it measures for about 20 s after that).
     const remoteResults = path.join(work, 'hosts', 'ssh-host', 'results', `${LOST_FLEET}-lost`, 'results.json');
     const end = Date.now() + 300_000;
@@ -311,7 +407,9 @@ describe('fleet over Ansible: local + SSH hosts, failures named, resume, one rep
     expect(by.lost?.problem?.message).toMatch(/host unreachable|Failed to connect|closed/i);
     const log = by.lost?.problem?.log;
     expect(log).toBe('fleet-logs/lost/run.log');
-    expect(readFileSync(path.join(fleetDir, log!), 'utf8')).toMatch(/^run: [\s\S]*(unreachable|Failed to connect|closed)/i);
+    expect(readFileSync(path.join(fleetDir, log!), 'utf8')).toMatch(
+      /^run: [\s\S]*(unreachable|Failed to connect|closed)/i,
+    );
     expect(existsSync(path.join(fleetDir, 'lost', 'results.json'))).toBe(false);
     const line = r.stderr.split('\n').find((l) => l.trimStart().startsWith('lost ')) ?? '';
     expect(line).toMatch(/failed\s+run: /);
@@ -322,7 +420,20 @@ describe('fleet over Ansible: local + SSH hosts, failures named, resume, one rep
     await waitForPort(lostPort, 10_000);
     const steadyFile = path.join(results, LOST_FLEET, 'steady', 'results.json');
     const before = statSync(steadyFile).mtimeMs;
-    const r = await isobench(['fleet', 'ansible', 'test/fixtures/scenarios/fleet-lost.yaml', '--inventory', path.join(work, 'lost.ini'), '--fleet-id', LOST_FLEET, '--run'], env(), 600_000);
+    const r = await isobench(
+      [
+        'fleet',
+        'ansible',
+        'test/fixtures/scenarios/fleet-lost.yaml',
+        '--inventory',
+        path.join(work, 'lost.ini'),
+        '--fleet-id',
+        LOST_FLEET,
+        '--run',
+      ],
+      env(),
+      600_000,
+    );
     expect(r.code, r.stderr.slice(-4000)).toBe(0);
     expect(statSync(steadyFile).mtimeMs).toBe(before);
     // The lost host's interrupted attempt is resumed (its run id kept), not started again under a new one.
