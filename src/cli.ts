@@ -528,7 +528,7 @@ Examples:
         'KubeVirt VMIs',
     )
     .argument('<scenario>', 'scenario YAML file')
-    .option('--nodes <names>', 'comma-separated node names (kubernetes.io/hostname)')
+    .option('--nodes <names|selector>', 'comma-separated node names (kubernetes.io/hostname), or a label selector (pool=bench)')
     .option('--namespace <ns>', 'namespace (default isobench)')
     .option('--fleet-id <id>', 'fleet id (default <scenario>-k8s-<time>)')
     .option('--run <run-id>', "set RuntimeClass overhead.podFixed from this run's measured footprint and CPU overhead")
@@ -536,11 +536,15 @@ Examples:
       '--runner-image <image>',
       "image of the per-node runner pod (default debian:12-slim; isobench itself is the node's /opt/isobench)",
     )
-    .option('--workload-image <image>', 'image with sysbench: adds a Job per node and RuntimeClass (the platform arms)')
+    .option(
+      '--workload-image <image>',
+      'image with sh, sysbench and stress-ng: adds a Job per node and RuntimeClass (the platform arms)',
+    )
     .option(
       '--vm-image <image>',
-      'KubeVirt containerDisk with cloud-init and sysbench: adds a VirtualMachineInstance per node',
+      'KubeVirt containerDisk with cloud-init, sysbench and stress-ng: adds a VirtualMachineInstance per node',
     )
+    .option('--arm-start <time>', "when the arms' first round starts (ISO 8601 or Unix seconds; default in 10 minutes)")
     .action(async (scenario: string, o) =>
       setExit(
         await (await import('./fleet/commands.js')).cmdFleetK8s(scenario, o, {
