@@ -4,7 +4,12 @@
  * output, and a global log of every exec, so the test sees the order the
  * tools ran in across backends.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { renderMarkdown } from '../../../src/report/markdown.js';
+import { renderHtml } from '../../../src/report/html.js';
+import { FIXTURE_DIR } from '../../helpers/fake-results.js';
 import { cpuParams, cpuWorkload, type CpuParams } from '../../../src/workloads/cpu.js';
 import { ENV_SCRIPT } from '../../../src/workloads/environment.js';
 import { probesOf, WHOLE_RUN_PROBE, type Probe, type Workload } from '../../../src/workloads/types.js';
@@ -199,5 +204,16 @@ describe('duty cycle', () => {
     d.end('cpu');
     const s = d.snapshot({ cpu: { wallMs: 100, measuringMs: 40, share: 0.4, warmupMs: 0, harness: { save: 1 }, rounds: 3 } });
     expect(s.cpu).toEqual({ wallMs: 200, measuringMs: 100, share: 0.5, warmupMs: 20, harness: { save: 6 }, rounds: 3 });
+  });
+});
+
+describe('duty cycle in the report', () => {
+  it('shows each workload\'s share in the Methods section (HTML and Markdown), nothing for older runs', () => {
+    const base = JSON.parse(readFileSync(path.join(FIXTURE_DIR, 'run-a.json'), 'utf8')) as RunResults;
+    expect(renderMarkdown(base)).not.toContain('Measurement duty cycle');
+    const withDuty: RunResults = { ...base, dutyCycle: { cpu: { wallMs: 60_000, measuringMs: 39_000, share: 0.65, warmupMs: 3000, harness: { isolate: 400, save: 20 }, rounds: 12 } } };
+    const md = renderMarkdown(withDuty);
+    expect(md).toContain('- cpu: 39 s measuring in 60 s (65%); 12 rounds; warm-up 3.0 s; harness: isolate 0.4 s.');
+    expect(renderHtml(withDuty, { rawBase: '' })).toContain('cpu: 39 s measuring in 60 s (65%)');
   });
 });
