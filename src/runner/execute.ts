@@ -36,6 +36,7 @@ import { runRepetition, type ProbeOutcome } from './rounds.js';
 import { makePlan, nextRound, scenarioWorkloads, workloadPlan, type Measurement, type RunPlan } from './plan/index.js';
 import { cellOf, recordExtras, recordValues, type Cells } from './plan/cells.js';
 import { carriedCells } from './plan/resume.js';
+import { marginOf, pairedDifferences, type PilotPlan } from './plan/adaptive.js';
 import { checkExtra } from '../workloads/extras/common.js';
 
 export interface RunOptions {
@@ -221,6 +222,7 @@ async function measureAll(session: RunSession, prepared: Prepared, plan: RunPlan
   let total = plan.measurements.length;
   progress.start(total);
   const shape = { vcpus: scenario.instance.vcpus, memoryMiB: scenario.instance.memoryMiB };
+  const baseline = plan.backends.find((b) => b.baseline)?.label;
   for (const wp of plan.workloads) {
     const workload = workloads.get(wp.workload);
     if (!workload) throw new Error(`plan names workload ${wp.workload}, which the run did not resolve`);
@@ -230,6 +232,8 @@ async function measureAll(session: RunSession, prepared: Prepared, plan: RunPlan
     session.duty.begin(wp.workload);
     // adaptive.maxMinutes boxes the extra repetitions only: it starts when the base ones are done.
     let adaptiveBegan: number | undefined;
+    // The plan of the one look after the pilot (the base repetitions), kept for the workload's extra rounds.
+    const pilot: { plan?: PilotPlan } = {};
     for (let rep = 1 - wp.warmup; rep <= wp.maxRepetitions; rep++) {
       if (session.aborted) break;
       if (Date.now() > o.runDeadline) {
@@ -243,7 +247,8 @@ async function measureAll(session: RunSession, prepared: Prepared, plan: RunPlan
         const next = nextRound(plan, wp, rep, Date.now() - adaptiveBegan, () => {
           const current = session.snapshot('partial', null);
           return [...current.overheads, ...current.differences];
-        });
+        }, { state: pilot, pairs: (f) => pairedDifferences(session.s.cells, f, baseline ?? '', marginOf(f).log) });
+        if (next.warnings) session.warnings.push(...next.warnings);
         if (!next.more || !next.round) {
           if (!next.more && next.warning) session.warnings.push(next.warning);
           break;

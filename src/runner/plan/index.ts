@@ -3,7 +3,8 @@
  * scenario, the prepared backends and an earlier attempt's cells, with no
  * I/O, no backend and no clock, so every rule here is unit-tested on plain
  * data (test/unit/runner/plan.test.ts). The executor (runner/execute.ts) runs
- * each planned measurement and asks `nextRound` whether a workload wants more.
+ * each planned repetition as rounds per probe (runner/rounds.ts) and asks
+ * `nextRound` whether a workload wants more.
  *
  * Order: for each workload, warm-ups then repetitions; in each repetition
  * ("round") every backend in turn. Interleaved runs rotate the starting
@@ -12,7 +13,7 @@
  */
 import { splitWorkloadEntry, type Scenario } from '../../scenario/schema.js';
 import type { Difference, Overhead } from '../../results/types.js';
-import { adaptiveNext, type AdaptiveDecision, type AdaptivePlan } from './adaptive.js';
+import { adaptiveNext, type AdaptiveDecision, type AdaptivePlan, type PilotPlan } from './adaptive.js';
 import { cellKey, repsDone, type CellData, type Cells } from './cells.js';
 
 export interface WorkloadPlan {
@@ -126,11 +127,13 @@ export function makePlan(input: { scenario: Scenario; backends: readonly PlanBac
 }
 
 /**
- * Whether workload `w` runs repetition `rep` past its base count: adaptive
- * mode goes on while a figure of this workload is undecided and wider than
- * the target, within maxRepetitions and the time box (`elapsedMs` since its
- * first extra repetition). With `more`, the round to run: the baseline and the
- * backends with an open figure.
+ * Whether workload `w` runs repetition `rep` past its base count: the base
+ * repetitions are a pilot, and one look after it plans how many pairs decide
+ * the undecided figures (adaptive.ts), within maxRepetitions and the time box
+ * (`elapsedMs` since its first extra repetition). `pilot.state` is the
+ * workload's, kept by the caller between calls; `pilot.pairs` gives a figure's
+ * paired differences (adaptive.ts pairedDifferences). With `more`, the round
+ * to run: the baseline and the backends with a figure the plan runs for.
  */
 export function nextRound(
   plan: RunPlan,
@@ -138,8 +141,9 @@ export function nextRound(
   rep: number,
   elapsedMs: number,
   figures: () => ReadonlyArray<Overhead | Difference>,
+  pilot: { state: { plan?: PilotPlan }; pairs: (f: Overhead | Difference) => number[] },
 ): AdaptiveDecision & { round?: Measurement[] } {
-  const d = adaptiveNext(w, rep, elapsedMs, figures);
+  const d = adaptiveNext(w, rep, elapsedMs, figures, pilot);
   return d.more ? { ...d, round: round(plan, w, rep, new Set(d.backends)) } : d;
 }
 
