@@ -104,9 +104,10 @@ export async function runRepetition<P>(
       ran = true;
       if (setup) o.needSetup.delete(backend);
       if (!out.ok) {
+        // An interrupted probe is not a failure: nothing of the repetition is recorded, resume runs it again.
+        if (out.aborted) return { byBackend, aborted: true, rounds };
         b.extras.push(...out.extras);
         b.failed = true;
-        if (out.aborted) return { byBackend, aborted: true, rounds };
         continue;
       }
       b.values.push(...timed(out.result, slot.round));
