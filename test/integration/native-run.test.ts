@@ -95,15 +95,33 @@ describe('native run, for real', () => {
 void ROOT;
 
 describe('adaptive repetitions', () => {
-  it('repeats past `repetitions` while a reported overhead is inconclusive and wider than the target, stops at maxRepetitions (its time box counting from the first extra repetition), and keeps a workload\'s own count', async () => {
+  it('plans from the pilot once: a figure no run can decide is reported at once as not decidable here; a workload keeps its own count; values carry their rounds; the duty cycle is recorded', async () => {
     const r = await isobench(['run', 'test/fixtures/scenarios/native-adaptive.yaml', '--run-id', 'adaptive', '--no-report'], { ISOBENCH_RESULTS: resultsRoot });
     expect(r.code).toBe(0);
     const res = JSON.parse(readFileSync(path.join(resultsRoot, 'adaptive', 'results.json'), 'utf8')) as RunResults;
     const cell = (b: string, w: string) => res.cells.find((c) => c.backend.startsWith(b) && c.workload === w)!;
+    // Memory: the pilot (2) and at most one planned pair more (maxRepetitions 3), the same for every metric and backend.
+    const memReps = cell('native', 'memory').metrics[0]!.repetitions;
+    expect([[1, 2], [1, 2, 3]]).toContainEqual(memReps);
     for (const b of ['native', 'container']) {
-      for (const m of cell(b, 'memory').metrics) expect(m.repetitions).toEqual([1, 2, 3]);
+      for (const m of cell(b, 'memory').metrics) expect(m.repetitions).toEqual(memReps);
       for (const m of cell(b, 'cpu').metrics) expect(m.repetitions).toEqual([1, 2]);
     }
-    expect(res.overheads.filter((o) => o.workload === 'memory').every((o) => o.verdict === 'inconclusive' && o.thresholdPct === 0.0001)).toBe(true);
+    expect(res.overheads.filter((o) => o.workload === 'memory').every((o) => o.thresholdPct === 0.0001)).toBe(true);
+    // Figures whose paired spread cannot reach ±0.0001% in 3 pairs are named at once, with the pairs they need.
+    const memoryFigures = res.overheads.filter((o) => o.workload === 'memory').map((o) => `${o.backend} memory ${o.metric}`);
+    for (const w of res.warnings.filter((x) => x.code === 'NOT_DECIDABLE_HERE')) {
+      expect(memoryFigures).toContain(w.message.slice(0, w.message.indexOf(': not decidable')));
+      expect(w.message).toMatch(/not decidable here at ±0\.0001%: needs .* from 2 pilot pairs\); the scenario allows 3$/);
+    }
+    if (memReps.length === 2) expect(res.warnings.some((x) => x.code === 'NOT_DECIDABLE_HERE')).toBe(true);
+    // Rounds per probe: native's and the container's values of one probe share a round id.
+    const rounds = (b: string) => cell(b, 'memory').metrics.find((m) => m.metric === 'seq-read-mibps')!.rounds;
+    expect(rounds('native')).toEqual(memReps.map((r) => `memory:${r}:seq-read`));
+    expect(rounds('container')).toEqual(rounds('native'));
+    const d = res.dutyCycle!['memory']!;
+    expect(d.measuringMs).toBeGreaterThan(3 * 2 * 2 * 900);
+    expect(d.share).toBeGreaterThan(0);
+    expect(d.share).toBeLessThanOrEqual(1);
   });
 });
