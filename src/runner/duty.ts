@@ -85,7 +85,14 @@ export class DutyMeter {
       for (const [k, v] of Object.entries(x.harness)) harness[k] = (harness[k] ?? 0) + Math.round(v);
       const wall = Math.round(wallMs) + (p?.wallMs ?? 0);
       const measuring = Math.round(unionMs(x.spans)) + (p?.measuringMs ?? 0);
-      out[w] = { wallMs: wall, measuringMs: measuring, share: wall > 0 ? measuring / wall : Number.NaN, warmupMs: Math.round(x.warmupMs) + (p?.warmupMs ?? 0), harness, rounds: x.rounds + (p?.rounds ?? 0) };
+      out[w] = {
+        wallMs: wall,
+        measuringMs: measuring,
+        share: wall > 0 ? measuring / wall : Number.NaN,
+        warmupMs: Math.round(x.warmupMs) + (p?.warmupMs ?? 0),
+        harness,
+        rounds: x.rounds + (p?.rounds ?? 0),
+      };
     }
     for (const [w, p] of Object.entries(previous ?? {})) out[w] ??= p;
     return out;

@@ -28,8 +28,18 @@ export function roundId(workload: string, rep: number, probe: string): string {
 }
 
 /** The rounds of one repetition: per probe, its id and the backends in the order they run. */
-export function probeSchedule(workload: string, rep: number, probes: readonly { name: string }[], backends: readonly string[], interleaved: boolean): Array<{ round: string; probe: string; backends: string[] }> {
-  return probes.map((p, i) => ({ round: roundId(workload, rep, p.name), probe: p.name, backends: interleaved ? rotate(backends, i) : [...backends] }));
+export function probeSchedule(
+  workload: string,
+  rep: number,
+  probes: readonly { name: string }[],
+  backends: readonly string[],
+  interleaved: boolean,
+): Array<{ round: string; probe: string; backends: string[] }> {
+  return probes.map((p, i) => ({
+    round: roundId(workload, rep, p.name),
+    probe: p.name,
+    backends: interleaved ? rotate(backends, i) : [...backends],
+  }));
 }
 
 /** One probe measured on one backend. */
@@ -89,7 +99,9 @@ export async function runRepetition<P>(
   o: { interleaved: boolean; needSetup: Set<string> },
   deps: RoundDeps<P>,
 ): Promise<{ byBackend: Map<string, BackendRepetition>; aborted: boolean; rounds: number }> {
-  const byBackend = new Map<string, BackendRepetition>(measurements.map((m) => [m.backend, { measurement: m, values: [], extras: [], failed: false, spans: [] }]));
+  const byBackend = new Map<string, BackendRepetition>(
+    measurements.map((m) => [m.backend, { measurement: m, values: [], extras: [], failed: false, spans: [] }]),
+  );
   const seenLogs = new Map<string, Set<string>>();
   let rounds = 0;
   for (const slot of probeSchedule(w.name, rep, probes, measurements.map((m) => m.backend), o.interleaved)) {

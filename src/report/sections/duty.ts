@@ -24,7 +24,9 @@ export function dutyCycleNote(duty: Readonly<Record<string, DutyCycle>> | undefi
     return `${w}: ${parts.join('; ')}.`;
   });
   return [
-    'Measurement duty cycle: the share of each workload\'s wall time spent inside the measuring tools (the tool invocations whose values are recorded; warm-ups, setup, exec into instances and result writes are the rest).',
+    "Measurement duty cycle: the share of each workload's wall time spent inside the measuring tools " +
+      '(the tool invocations whose values are recorded; warm-ups, setup, starting instances, freezing idle ones ' +
+      'and writing results are the rest).',
     ...lines,
   ];
 }

@@ -38,15 +38,18 @@ function isOverhead(f: Overhead | Difference): f is Overhead {
 export function adaptiveUndecided<F extends Overhead | Difference>(figures: readonly F[], targetCiPct: number): F[] {
   return figures.filter((f) => {
     if (f.verdict !== 'inconclusive' && f.verdict !== 'insufficient-data') return false;
-    return isOverhead(f) ? halfWidth(f.overheadPctCi95 as [number, number]) > targetCiPct : halfWidth((f as Difference).ci95) > (f as Difference).threshold;
+    if (isOverhead(f)) return halfWidth(f.overheadPctCi95 as [number, number]) > targetCiPct;
+    return halfWidth((f as Difference).ci95) > (f as Difference).threshold;
   });
 }
 
 /** Why a workload's repetitions end (or `more` when another round is wanted). */
 export type AdaptiveDecision =
-  /** `open`: "backend/metric" of each figure the plan runs for (for progress); `backends`: the backends they belong to. */
+  /** `open`: "backend/metric" of each figure the plan runs for (for progress); `backends`: their backends. */
   | { more: true; open: string[]; backends: string[]; warnings?: Warning[] }
-  | { more: false; reason: 'not-adaptive' | 'max-repetitions' | 'time-box' | 'decided' | 'planned' | 'not-decidable'; warning?: Warning; warnings?: Warning[] };
+  | { more: false; reason: StopReason; warning?: Warning; warnings?: Warning[] };
+
+export type StopReason = 'not-adaptive' | 'max-repetitions' | 'time-box' | 'decided' | 'planned' | 'not-decidable';
 
 /** The adaptive settings a workload runs under (absent when it repeats a fixed number of times). */
 export interface AdaptivePlan {
@@ -78,7 +81,11 @@ export interface PilotPlan {
  * THE single call site for h-stats' power planning (src/stats): replace the body
  * with its planner when it lands; the runner needs only "pairs needed".
  */
-export function plannedPairs(d: readonly number[], margin: number, o: { alpha?: number; power?: number } = {}): number | null {
+export function plannedPairs(
+  d: readonly number[],
+  margin: number,
+  o: { alpha?: number; power?: number } = {},
+): number | null {
   const x = d.filter((v) => Number.isFinite(v));
   const n = x.length;
   if (n < 2) return null;
@@ -103,7 +110,12 @@ export function plannedPairs(d: readonly number[], margin: number, o: { alpha?: 
  * baseline with the same repetition (the same round, with rounds per probe), as
  * ln(backend) − ln(baseline) for ratios or backend − baseline for differences.
  */
-export function pairedDifferences(cells: Cells, f: Pick<Overhead, 'backend' | 'workload' | 'metric'>, baseline: string, log: boolean): number[] {
+export function pairedDifferences(
+  cells: Cells,
+  f: Pick<Overhead, 'backend' | 'workload' | 'metric'>,
+  baseline: string,
+  log: boolean,
+): number[] {
   const b = cells.get(cellKey(f.backend, f.workload))?.metrics.get(f.metric);
   const n = cells.get(cellKey(baseline, f.workload))?.metrics.get(f.metric);
   if (!b || !n) return [];
@@ -121,7 +133,8 @@ export function pairedDifferences(cells: Cells, f: Pick<Overhead, 'backend' | 'w
 
 /** The margin of a figure on the scale of its paired differences. */
 export function marginOf(f: Overhead | Difference): { margin: number; log: boolean } {
-  return isOverhead(f) ? { margin: Math.log(1 + f.thresholdPct / 100), log: true } : { margin: (f as Difference).threshold, log: false };
+  if (isOverhead(f)) return { margin: Math.log(1 + f.thresholdPct / 100), log: true };
+  return { margin: (f as Difference).threshold, log: false };
 }
 
 /**
@@ -145,7 +158,14 @@ export function adaptiveNext(
     return {
       more: false,
       reason: 'time-box',
-      warning: { code: 'ADAPTIVE_TIME_BOX', workload: w.workload, message: `${w.workload}: adaptive repetition stopped after ${w.adaptive.maxMinutes} min (adaptive.maxMinutes) at ${rep - 1} repetitions, before the ${pilot.state.plan?.until ?? '?'} the pilot planned; some verdicts may stay inconclusive` },
+      warning: {
+        code: 'ADAPTIVE_TIME_BOX',
+        workload: w.workload,
+        message:
+          `${w.workload}: adaptive repetition stopped after ${w.adaptive.maxMinutes} min (adaptive.maxMinutes) ` +
+          `at ${rep - 1} repetitions, before the ${pilot.state.plan?.until ?? '?'} the pilot planned; ` +
+          'some verdicts may stay inconclusive',
+      },
     };
   }
   if (!pilot.state.plan) {
@@ -159,24 +179,41 @@ export function adaptiveNext(
       const d = pilot.pairs(f);
       const need = plannedPairs(d, margin);
       if (need !== null && need > w.maxRepetitions) {
-        const sd = Math.sqrt(d.reduce((a, v) => a + (v - d.reduce((x, y) => x + y, 0) / d.length) ** 2, 0) / Math.max(1, d.length - 1));
-        const spread = isOverhead(f) ? `${(100 * (Math.exp(sd) - 1)).toFixed(1)}% per pair` : `${sd.toPrecision(3)} ${f.unit} per pair`;
+        const mean = d.reduce((x, y) => x + y, 0) / d.length;
+        const sd = Math.sqrt(d.reduce((a, v) => a + (v - mean) ** 2, 0) / Math.max(1, d.length - 1));
+        const spread = isOverhead(f) ? `${(100 * (Math.exp(sd) - 1)).toFixed(1)}%` : `${sd.toPrecision(3)} ${f.unit}`;
         const t = isOverhead(f) ? `±${f.thresholdPct}%` : `±${(f as Difference).threshold} ${f.unit}`;
-        const needs = Number.isFinite(need) ? `about ${need} pairs` : 'more pairs than any run could take (its difference sits at the threshold)';
-        warnings.push({ code: 'NOT_DECIDABLE_HERE', backend: f.backend, workload: f.workload, message: `${f.backend} ${f.workload} ${f.metric}: not decidable here at ${t}: needs ${needs} (spread of the paired differences ${spread}, from ${d.length} pilot pairs); the scenario allows ${w.maxRepetitions}` });
+        const needs = Number.isFinite(need)
+          ? `about ${need} pairs`
+          : 'more pairs than any run could take (its difference sits at the threshold)';
+        warnings.push({
+          code: 'NOT_DECIDABLE_HERE',
+          backend: f.backend,
+          workload: f.workload,
+          message:
+            `${f.backend} ${f.workload} ${f.metric}: not decidable here at ${t}: needs ${needs} ` +
+            `(spread of the paired differences ${spread} per pair, from ${d.length} pilot pairs); ` +
+            `the scenario allows ${w.maxRepetitions}`,
+        });
         continue;
       }
       // Too few pairs to plan from: one more round, then the plan's end look.
       until = Math.max(until, need ?? w.repetitions + 1);
       driving.push(f);
     }
-    pilot.state.plan = { until: Math.min(until, w.maxRepetitions), open: driving.map((f) => `${f.backend}/${f.metric}`), backends: [...new Set(driving.map((f) => f.backend))] };
+    pilot.state.plan = {
+      until: Math.min(until, w.maxRepetitions),
+      open: driving.map((f) => `${f.backend}/${f.metric}`),
+      backends: [...new Set(driving.map((f) => f.backend))],
+    };
     if (pilot.state.plan.until < rep) {
       const reason = warnings.length ? 'not-decidable' : 'decided';
       return { more: false, reason, ...(warnings.length ? { warnings } : {}) };
     }
-    return { more: true, open: pilot.state.plan.open, backends: pilot.state.plan.backends, ...(warnings.length ? { warnings } : {}) };
+    const { open: planned, backends } = pilot.state.plan;
+    return { more: true, open: planned, backends, ...(warnings.length ? { warnings } : {}) };
   }
   const plan = pilot.state.plan;
-  return rep <= plan.until ? { more: true, open: plan.open, backends: plan.backends } : { more: false, reason: 'planned' };
+  if (rep > plan.until) return { more: false, reason: 'planned' };
+  return { more: true, open: plan.open, backends: plan.backends };
 }
