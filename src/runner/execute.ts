@@ -253,7 +253,8 @@ async function measureAll(session: RunSession, prepared: Prepared, plan: RunPlan
           if (!next.more && next.warning) session.warnings.push(next.warning);
           break;
         }
-        progress.note(`${wp.workload}: ${next.open.length} figure(s) still undecided (${next.open.slice(0, 3).join(', ')}${next.open.length > 3 ? ', ...' : ''}): repetition ${rep}`);
+        const shown = `${next.open.slice(0, 3).join(', ')}${next.open.length > 3 ? ', ...' : ''}`;
+        progress.note(`${wp.workload}: repetition ${rep} of ${pilot.plan?.until ?? '?'} planned by the pilot for ${next.open.length} figure(s) (${shown})`);
         total += next.round.length;
         progress.setTotal(total);
         measurements = next.round;

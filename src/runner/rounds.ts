@@ -72,7 +72,7 @@ export interface BackendRepetition {
   extras: Array<{ name: string; data: unknown }>;
   /** A probe failed: the backend took no part in the repetition's later rounds. */
   failed: boolean;
-  /** Tool spans of the recorded values, deduplicated by raw log (for the duty cycle). */
+  /** Spans of the recorded values' tool invocations, each once (for the duty cycle). */
   spans: Array<readonly [number, number]>;
 }
 
@@ -102,7 +102,6 @@ export async function runRepetition<P>(
   const byBackend = new Map<string, BackendRepetition>(
     measurements.map((m) => [m.backend, { measurement: m, values: [], extras: [], failed: false, spans: [] }]),
   );
-  const seenLogs = new Map<string, Set<string>>();
   let rounds = 0;
   for (const slot of probeSchedule(w.name, rep, probes, measurements.map((m) => m.backend), o.interleaved)) {
     const probe = probes.find((p) => p.name === slot.probe)!;
@@ -122,16 +121,16 @@ export async function runRepetition<P>(
         b.failed = true;
         continue;
       }
-      b.values.push(...timed(out.result, slot.round));
+      const values = timed(out.result, slot.round);
+      b.values.push(...values);
       b.extras.push(...out.result.extras);
-      const seen = seenLogs.get(backend) ?? new Set<string>();
-      seenLogs.set(backend, seen);
-      for (const v of out.result.values) {
-        const span = v.rawLog !== undefined ? out.result.spans.get(v.rawLog) : undefined;
-        if (v.rawLog !== undefined && span && !seen.has(v.rawLog)) {
-          seen.add(v.rawLog);
-          b.spans.push(span);
-        }
+      // A value's span is its tool invocation's (or, for a figure no exec yields alone, such as a
+      // start-up time, the whole probe's): one span per invocation, however many values it gave.
+      const seen = new Set(b.spans.map(([x, y]) => `${x}-${y}`));
+      for (const v of values) {
+        if (seen.has(`${v.startMs}-${v.endMs}`)) continue;
+        seen.add(`${v.startMs}-${v.endMs}`);
+        b.spans.push([v.startMs, v.endMs]);
       }
     }
     if (ran) rounds++;

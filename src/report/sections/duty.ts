@@ -23,6 +23,11 @@ export function dutyCycleNote(duty: Readonly<Record<string, DutyCycle>> | undefi
     if (harness) parts.push(`harness: ${harness}`);
     return `${w}: ${parts.join('; ')}.`;
   });
+  if (entries.length > 1) {
+    const wall = entries.reduce((a, [, d]) => a + d.wallMs, 0);
+    const measuring = entries.reduce((a, [, d]) => a + d.measuringMs, 0);
+    if (wall > 0) lines.push(`All workloads: ${s(measuring)} measuring in ${s(wall)} (${Math.round((100 * measuring) / wall)}%).`);
+  }
   return [
     "Measurement duty cycle: the share of each workload's wall time spent inside the measuring tools " +
       '(the tool invocations whose values are recorded; warm-ups, setup, starting instances, freezing idle ones ' +
