@@ -36,7 +36,6 @@ import { runRepetition, type ProbeOutcome } from './rounds.js';
 import { makePlan, nextRound, scenarioWorkloads, workloadPlan, type Measurement, type RunPlan } from './plan/index.js';
 import { cellOf, recordExtras, recordValues, type Cells } from './plan/cells.js';
 import { carriedCells } from './plan/resume.js';
-import { marginOf, pairedDifferences, type PilotPlan } from './plan/adaptive.js';
 import { checkExtra } from '../workloads/extras/common.js';
 
 export interface RunOptions {
@@ -222,7 +221,6 @@ async function measureAll(session: RunSession, prepared: Prepared, plan: RunPlan
   let total = plan.measurements.length;
   progress.start(total);
   const shape = { vcpus: scenario.instance.vcpus, memoryMiB: scenario.instance.memoryMiB };
-  const baseline = plan.backends.find((b) => b.baseline)?.label;
   for (const wp of plan.workloads) {
     const workload = workloads.get(wp.workload);
     if (!workload) throw new Error(`plan names workload ${wp.workload}, which the run did not resolve`);
@@ -232,8 +230,6 @@ async function measureAll(session: RunSession, prepared: Prepared, plan: RunPlan
     session.duty.begin(wp.workload);
     // adaptive.maxMinutes boxes the extra repetitions only: it starts when the base ones are done.
     let adaptiveBegan: number | undefined;
-    // The plan of the one look after the pilot (the base repetitions), kept for the workload's extra rounds.
-    const pilot: { plan?: PilotPlan } = {};
     for (let rep = 1 - wp.warmup; rep <= wp.maxRepetitions; rep++) {
       if (session.aborted) break;
       if (Date.now() > o.runDeadline) {
@@ -244,17 +240,18 @@ async function measureAll(session: RunSession, prepared: Prepared, plan: RunPlan
       let measurements: Measurement[];
       if (rep > wp.repetitions) {
         adaptiveBegan ??= Date.now();
+        // THE single call site of the adaptive rule (plan/adaptive.ts: in h-stats' branch the pilot look, the
+        // planned pairs from the paired spread and the final look, src/stats/sequential.ts); figures are paired.
         const next = nextRound(plan, wp, rep, Date.now() - adaptiveBegan, () => {
           const current = session.snapshot('partial', null);
           return [...current.overheads, ...current.differences];
-        }, { state: pilot, pairs: (f) => pairedDifferences(session.s.cells, f, baseline ?? '', marginOf(f).log) });
-        if (next.warnings) session.warnings.push(...next.warnings);
+        });
         if (!next.more || !next.round) {
           if (!next.more && next.warning) session.warnings.push(next.warning);
           break;
         }
         const shown = `${next.open.slice(0, 3).join(', ')}${next.open.length > 3 ? ', ...' : ''}`;
-        progress.note(`${wp.workload}: repetition ${rep} of ${pilot.plan?.until ?? '?'} planned by the pilot for ${next.open.length} figure(s) (${shown})`);
+        progress.note(`${wp.workload}: repetition ${rep} for ${next.open.length} undecided figure(s) (${shown})`);
         total += next.round.length;
         progress.setTotal(total);
         measurements = next.round;

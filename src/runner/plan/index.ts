@@ -13,7 +13,7 @@
  */
 import { splitWorkloadEntry, type Scenario } from '../../scenario/schema.js';
 import type { Difference, Overhead } from '../../results/types.js';
-import { adaptiveNext, type AdaptiveDecision, type AdaptivePlan, type PilotPlan } from './adaptive.js';
+import { adaptiveNext, type AdaptiveDecision, type AdaptivePlan } from './adaptive.js';
 import { cellKey, repsDone, type CellData, type Cells } from './cells.js';
 
 export interface WorkloadPlan {
@@ -127,13 +127,11 @@ export function makePlan(input: { scenario: Scenario; backends: readonly PlanBac
 }
 
 /**
- * Whether workload `w` runs repetition `rep` past its base count: the base
- * repetitions are a pilot, and one look after it plans how many pairs decide
- * the undecided figures (adaptive.ts), within maxRepetitions and the time box
- * (`elapsedMs` since its first extra repetition). `pilot.state` is the
- * workload's, kept by the caller between calls; `pilot.pairs` gives a figure's
- * paired differences (adaptive.ts pairedDifferences). With `more`, the round
- * to run: the baseline and the backends with a figure the plan runs for.
+ * Whether workload `w` runs repetition `rep` past its base count: adaptive
+ * mode goes on while a figure of this workload is undecided and wider than
+ * the target, within maxRepetitions and the time box (`elapsedMs` since its
+ * first extra repetition). With `more`, the round to run: the baseline and the
+ * backends with an open figure.
  */
 export function nextRound(
   plan: RunPlan,
@@ -141,9 +139,8 @@ export function nextRound(
   rep: number,
   elapsedMs: number,
   figures: () => ReadonlyArray<Overhead | Difference>,
-  pilot: { state: { plan?: PilotPlan }; pairs: (f: Overhead | Difference) => number[] },
 ): AdaptiveDecision & { round?: Measurement[] } {
-  const d = adaptiveNext(w, rep, elapsedMs, figures, pilot);
+  const d = adaptiveNext(w, rep, elapsedMs, figures);
   return d.more ? { ...d, round: round(plan, w, rep, new Set(d.backends)) } : d;
 }
 
