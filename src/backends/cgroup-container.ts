@@ -60,7 +60,7 @@ export abstract class CgroupContainer implements Instance {
   abstract footprint(): Promise<Footprint>;
 
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    if (this.stopping) throw new IsobenchError('RUN_FAILED', `${this.name} is stopped`);
+    if (this.stopping !== undefined) throw new IsobenchError('RUN_FAILED', `${this.name} is stopped`);
     if (argv.length === 0) throw new Error('exec(): empty argv');
     throwIfAborted(opts.signal);
     const oomBefore = await this.cgroup.oomKills();

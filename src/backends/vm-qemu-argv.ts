@@ -3,7 +3,7 @@
  * accelerator, direct kernel boot with the kernel arguments every guest gets,
  * the root and scratch disks, virtio-net on a tap, QMP and the guest agent;
  * and an instance's full argv from what the backend decided.
- * Unit-tested in test/unit/vm-argv.test.ts.
+ * Unit-tested in test/unit/backends/vm-argv.test.ts.
  */
 import path from 'node:path';
 import type { Accelerator } from './accel.js';

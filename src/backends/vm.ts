@@ -52,6 +52,7 @@ import type { Backend, BackendContext, BackendInfo, Instance, InstanceSpec, Star
 import { IsobenchError, errorMessage } from '../errors.js';
 import { throwIfAborted, toolVersion } from '../util/proc.js';
 import { decideAccelerator, type AccelDecision, type AccelRequest, type Accelerator } from './accel.js';
+import { hasCapability } from '../host/capabilities.js';
 import { thpKernelArgs, vhostNetOpens, vmChoices, type MachineType, type VmChoices } from './vm-choices.js';
 import { PLACEMENT_POLICY } from './vm-placement.js';
 import { currentKernelDir, ensureGuestInitramfs, type GuestInitramfs } from '../images/guest.js';
@@ -152,7 +153,7 @@ export class VmBackend implements Backend {
     });
     await fs.mkdir(this.ctx.workDir, { recursive: true });
     this.directIo = await supportsDirectIo(this.ctx.workDir);
-    this.choicesMade = vmChoices({ accel: this.decision.accel, machine: this.opts.machine, hostCpuFlags: this.ctx.host.cpuFlags, vhostNetOpens: await vhostNetOpens() });
+    this.choicesMade = vmChoices({ accel: this.decision.accel, machine: this.opts.machine, hostCpuFlags: this.ctx.host.cpuFlags, vhostNetOpens: hasCapability(this.ctx.host.capabilities, 'vhost-net') && (await vhostNetOpens()) });
   }
 
   info(): BackendInfo {

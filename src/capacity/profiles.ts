@@ -7,7 +7,7 @@
 import type { BackendResult, Cell, MetricResult, Overhead, RunResults } from '../results/types.js';
 import { differenceOfMeans, ratioOfMeans, summarize } from '../stats/index.js';
 import type { BackendProfile, Figure } from './plan-types.js';
-import { Sources, uniq, type SourceInit } from './sources.js';
+import { type Sources, uniq, type SourceInit } from './sources.js';
 
 // ─── Metric lookup: the one place that knows metric names ─────────────────────
 

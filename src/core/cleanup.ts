@@ -59,7 +59,7 @@ export class CleanupRegistry {
    * cleanup) joins it instead of releasing in parallel, so the order holds.
    */
   releaseAll(): Promise<CleanupFailure[]> {
-    if (this.releasing) return this.releasing;
+    if (this.releasing !== undefined) return this.releasing;
     const before = this.failures.length;
     this.releasing = (async () => {
       while (this.entries.length > 0) {

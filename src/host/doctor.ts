@@ -2,7 +2,8 @@
  * `isobench doctor`: what this host can run, and for every missing piece the fix.
  */
 import path from 'node:path';
-import { hostFacts, type HostFacts } from './facts.js';
+import { hostFacts, withMaskedCapabilities, type HostFacts } from './facts.js';
+import type { CapabilityId, HostCapabilities } from './capabilities.js';
 import { allProviders } from '../backends/providers/index.js';
 import { toolVersions, TOOLS } from './versions.js';
 import { renderSelfCheck, type VmSelfCheck } from '../backends/vm-selfcheck.js';
@@ -39,7 +40,7 @@ export function checksFor(host: HostFacts, versions: Record<string, string | nul
     checks.push({
       name: 'cgroups',
       status: missing.length ? 'fail' : 'ok',
-      detail: `cgroup v1${cg.hybrid ? ' (hybrid: v1 controllers + empty v2)' : ''}; controllers: ${ctrls.join(', ')}; disk shares: blkio throttle only (no weights)`,
+      detail: `cgroup v1${cg.hybrid ? ' (hybrid: v1 controllers + empty v2)' : ''}; controllers: ${ctrls.join(', ')}`,
       ...(missing.length ? { fix: `mount the ${missing.join(', ')} controller(s)` } : {}),
     });
   } else {
@@ -47,7 +48,7 @@ export function checksFor(host: HostFacts, versions: Record<string, string | nul
     checks.push({
       name: 'cgroups',
       status: missing.length ? 'fail' : 'ok',
-      detail: `cgroup v2 at ${cg.root}; controllers: ${cg.controllers.join(', ')}${cg.controllers.includes('io') ? '; disk shares: io.weight/io.max' : ''}`,
+      detail: `cgroup v2 at ${cg.root}; controllers: ${cg.controllers.join(', ')}`,
       ...(missing.length ? { fix: `enable ${missing.join(', ')} in ${cg.root}/cgroup.subtree_control` } : {}),
     });
   }
@@ -59,6 +60,7 @@ export function checksFor(host: HostFacts, versions: Record<string, string | nul
         : { name: tool, status: meta.optional ? 'warn' : 'fail', detail: meta.optional ? 'not found: the backends that need it are skipped' : 'not found', fix: `apt-get install ${meta.pkg} (or run scripts/setup.sh)` },
     );
   }
+  checks.push(...capabilityChecks(host.capabilities));
   checks.push({
     name: 'ksm',
     status: 'ok',
@@ -82,8 +84,25 @@ export function checksFor(host: HostFacts, versions: Record<string, string | nul
   return checks;
 }
 
-export async function runDoctor(opts: { probeVm?: boolean } = {}): Promise<DoctorReport> {
-  const host = await hostFacts();
+/**
+ * One check per host capability (host/capabilities.ts): what isobench uses, or what it does
+ * without it. Missing CPU pinning fails (no run can place backends alike); a missing KVM warns
+ * (the VM runs emulated); any other missing capability warns and names the skipped parts.
+ */
+export function capabilityChecks(hc: HostCapabilities): Check[] {
+  return hc.caps.map((c): Check => {
+    if (c.available) return { name: `capability: ${c.title}`, status: 'ok', detail: `${c.mechanism ?? 'yes'} (${c.evidence})` };
+    return {
+      name: `capability: ${c.title}`,
+      status: c.id === 'cpuset' ? 'fail' : 'warn',
+      detail: `${c.masked ? 'masked: ' : 'missing: '}${c.evidence}; without it, ${c.without}`,
+      fix: c.masked ? 'run without --mask-capability' : c.fix,
+    };
+  });
+}
+
+export async function runDoctor(opts: { probeVm?: boolean; maskCapabilities?: CapabilityId[] } = {}): Promise<DoctorReport> {
+  const host = withMaskedCapabilities(await hostFacts(), opts.maskCapabilities ?? []);
   const versions = await toolVersions();
   const checks = checksFor(host, versions);
   const report: DoctorReport = { host, toolVersions: versions, checks };

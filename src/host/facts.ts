@@ -5,6 +5,7 @@
 import { promises as fs, existsSync } from 'node:fs';
 import os from 'node:os';
 import { detectCgroupLayout, type CgroupLayout } from './cgroup.js';
+import { maskCapabilities, probeCapabilities, realHostTree, type CapabilityId, type HostCapabilities } from './capabilities.js';
 
 export interface KvmFacts {
   /** /dev/kvm exists. */
@@ -43,6 +44,16 @@ export interface HostFacts {
   kvmParams: Record<string, Record<string, string>>;
   cpuGovernor: string | null;
   loadAvg: [number, number, number];
+  /** What the kernel and cgroups offer, probed once (host/capabilities.ts); masked ones marked. */
+  capabilities: HostCapabilities;
+}
+
+/** The same facts with some capabilities treated as absent for this run (--mask-capability). */
+export function withMaskedCapabilities(host: HostFacts, ids: readonly CapabilityId[]): HostFacts {
+  if (ids.length === 0) return host;
+  // A masked KVM is no hardware virtualization: the VM backend's auto choice then takes TCG, as on a host without it.
+  const kvm = ids.includes('kvm') && host.kvm.hardware ? { ...host.kvm, hardware: false, summary: `hardware virtualization masked for this run (--mask-capability kvm); the host: ${host.kvm.summary}` } : host.kvm;
+  return { ...host, kvm, capabilities: maskCapabilities(host.capabilities, ids) };
 }
 
 export function parseCpuFlags(cpuinfo: string): Set<string> {
@@ -178,6 +189,8 @@ async function probeHost(): Promise<HostFacts> {
   const ksmRun = await readOpt('/sys/kernel/mm/ksm/run');
   const ksmSharing = await readOpt('/sys/kernel/mm/ksm/pages_sharing');
   const load = os.loadavg();
+  const cgroup = await detectCgroupLayout();
+  const kvm = classifyKvm(existsSync('/dev/kvm'), flags, modules);
   return {
     hostname: os.hostname(),
     isRoot: typeof process.getuid === 'function' && process.getuid() === 0,
@@ -188,8 +201,8 @@ async function probeHost(): Promise<HostFacts> {
     kernel: os.release(),
     os: pretty,
     virtualized: flags.has('hypervisor'),
-    cgroup: await detectCgroupLayout(),
-    kvm: classifyKvm(existsSync('/dev/kvm'), flags, modules),
+    cgroup,
+    kvm,
     ksm: { available: ksmRun !== undefined, run: ksmRun === undefined ? null : Number(ksmRun), pagesSharing: ksmSharing === undefined ? null : Number(ksmSharing) },
     thp: {
       enabled: selected(await readOpt('/sys/kernel/mm/transparent_hugepage/enabled')),
@@ -199,5 +212,6 @@ async function probeHost(): Promise<HostFacts> {
     kvmParams: await readKvmParams(),
     cpuGovernor: (await readOpt('/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor')) ?? null,
     loadAvg: [load[0] ?? 0, load[1] ?? 0, load[2] ?? 0],
+    capabilities: await probeCapabilities(await realHostTree(cgroup, kvm)),
   };
 }

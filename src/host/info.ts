@@ -26,5 +26,7 @@ export async function collectHostInfo(host: HostFacts): Promise<Record<string, u
     kvmParams: host.kvmParams,
     cpuGovernor: host.cpuGovernor,
     loadAvgAtStart: host.loadAvg,
+    // What the kernel and cgroups offer and what isobench did without the missing ones (host/capabilities.ts).
+    capabilities: host.capabilities,
   };
 }

@@ -13,6 +13,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run, runOk } from '../util/proc.js';
+import { capability, type HostCapabilities } from './capabilities.js';
+import type { CgroupLayout } from './cgroup-layout.js';
 
 export interface OwnedLoopDevice {
   /** /dev/loopN */
@@ -48,7 +50,16 @@ export function loopName(device: string): string {
  * must call release() (in finally). Throws with the failing step's message; what
  * was created up to then is released first.
  */
-export async function createOwnedLoopDevice(o: { sizeMiB: number; scheduler?: string; strictGuarantees?: boolean; parentDir?: string; owner?: string }): Promise<OwnedLoopDevice> {
+export async function createOwnedLoopDevice(o: {
+  sizeMiB: number;
+  /** Switch the device to this scheduler (bfq for weights); undefined: keep the device's own. */
+  scheduler?: string;
+  strictGuarantees?: boolean;
+  /** cgroup v2 root: enable io.cost on this device only (its io.weight then takes effect), undone by release(). */
+  ioCostRoot?: string;
+  parentDir?: string;
+  owner?: string;
+}): Promise<OwnedLoopDevice> {
   // The owner (an instance name, which carries the run's short id) is in the folder's name, so
   // `doctor --cleanup` knows whose it is: a live run's device is never taken for a leftover.
   const owner = (o.owner ?? '').replace(/[^A-Za-z0-9-]/g, '').slice(0, 40);
@@ -58,9 +69,12 @@ export async function createOwnedLoopDevice(o: { sizeMiB: number; scheduler?: st
   let device: string | undefined;
   let mounted = false;
   let originalScheduler: string | undefined;
+  let ioCostOn: string | undefined;
   const release = async (): Promise<void> => {
     if (mounted) await run(['umount', mountDir], { timeoutMs: 60_000 }).catch(() => undefined);
     mounted = false;
+    if (ioCostOn && o.ioCostRoot) await fs.writeFile(path.join(o.ioCostRoot, 'io.cost.qos'), `${ioCostOn} enable=0`).catch(() => undefined);
+    ioCostOn = undefined;
     if (device && originalScheduler) {
       await fs.writeFile(`/sys/block/${loopName(device)}/queue/scheduler`, 'none').catch(() => undefined);
       await fs.writeFile(`/sys/block/${loopName(device)}/queue/scheduler`, originalScheduler).catch(() => undefined);
@@ -78,16 +92,22 @@ export async function createOwnedLoopDevice(o: { sizeMiB: number; scheduler?: st
     const sys = `/sys/block/${name}`;
     const majMin = (await fs.readFile(`${sys}/dev`, 'utf8')).trim();
     const directIo = (await fs.readFile(`${sys}/loop/dio`, 'utf8').catch(() => '0')).trim() === '1';
-    const want = o.scheduler ?? 'bfq';
+    const want = o.scheduler;
     // Loop devices outlive their attachment, and so do a scheduler's tunables: a previous user's
     // slice_idle=0 (say) would silently turn bfq's weights off. Switching through `none` gives the
     // scheduler fresh defaults; release() puts the device's own scheduler back.
     const schedulerFile = `${sys}/queue/scheduler`;
-    originalScheduler = activeScheduler(await fs.readFile(schedulerFile, 'utf8')) ?? undefined;
-    await fs.writeFile(schedulerFile, 'none').catch(() => undefined);
-    await fs.writeFile(schedulerFile, want).catch((e: unknown) => {
-      throw new Error(`cannot switch ${device} to the ${want} scheduler (${String(e)}); available: see ${schedulerFile}`);
-    });
+    if (want !== undefined) {
+      originalScheduler = activeScheduler(await fs.readFile(schedulerFile, 'utf8')) ?? undefined;
+      await fs.writeFile(schedulerFile, 'none').catch(() => undefined);
+      await fs.writeFile(schedulerFile, want).catch((e: unknown) => {
+        throw new Error(`cannot switch ${device} to the ${want} scheduler (${String(e)}); available: see ${schedulerFile}`);
+      });
+    }
+    if (o.ioCostRoot) {
+      await fs.writeFile(path.join(o.ioCostRoot, 'io.cost.qos'), `${majMin} enable=1`);
+      ioCostOn = majMin;
+    }
     const scheduler = activeScheduler(await fs.readFile(`${sys}/queue/scheduler`, 'utf8'));
     // bfq lets several queues' requests be in flight at once when the device is not saturated, and then
     // weights do not show; strict_guarantees makes it serve one queue at a time (only this device).
@@ -107,4 +127,18 @@ export async function createOwnedLoopDevice(o: { sizeMiB: number; scheduler?: st
     await release();
     throw e;
   }
+}
+
+/**
+ * How to set up isobench's own device for the host's disk-weight mechanism
+ * (host/capabilities.ts): bfq (strict guarantees) where the host has BFQ, io.cost
+ * enabled on the device where cgroup v2 has it, else the device's own scheduler
+ * (caps only).
+ */
+export function ownedDeviceOptions(caps: HostCapabilities, layout: CgroupLayout | undefined): { scheduler?: string; strictGuarantees?: boolean; ioCostRoot?: string } {
+  const w = capability(caps, 'disk-weights');
+  if (!w.available) return {};
+  if (w.mechanism?.startsWith('bfq')) return { scheduler: 'bfq', strictGuarantees: true };
+  if (w.mechanism?.startsWith('io.cost') && layout?.version === 2) return { ioCostRoot: layout.root };
+  return {};
 }

@@ -188,6 +188,13 @@ export function renderMarkdownFromModel(m: ReportModel): string {
   out.push('## Methods', '');
   for (const l of [...methodsNote(m), ...dutyCycleNote(m.dutyCycle)]) out.push(`- ${mdEscape(l)}`);
   out.push('');
+  out.push('## Host capabilities', '');
+  if (!m.capabilities) out.push('Not recorded (a run from before the capability model).', '');
+  else {
+    for (const c of m.capabilities)
+      out.push(`- ${c.available ? '✓' : c.masked ? '✗ (masked)' : '✗'} **${mdEscape(c.title)}**: ${mdEscape(c.what)}${c.fix ? ` (fix: ${mdEscape(c.fix)})` : ''}`);
+    out.push('');
+  }
   return out.join('\n');
 }
 

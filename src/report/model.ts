@@ -26,6 +26,7 @@ import { withComparisons } from './derive.js';
 import type { HostSpec } from '../capacity/index.js';
 import { buildColumns, isNative, type ColumnView } from './columns.js';
 import { flattenFacts } from './format.js';
+import { capabilityRows, factsWithoutCapabilities, type CapabilityRow } from './sections/capabilities.js';
 import type { BarChartSpec, ChartSpec } from './charts/types.js';
 import { buildCategories, type CategoryView } from './sections/categories.js';
 import { buildHeadline, buildSummaryChart, type HeadlineRow } from './sections/headline.js';
@@ -76,6 +77,8 @@ export interface ReportModel {
   minRepetitions: number | null;
   capacity: CapacityView;
   host: [string, string][];
+  /** Host capabilities as recorded (null: the run recorded none). */
+  capabilities: CapabilityRow[] | null;
   toolVersions: [string, string][];
   rootfsHash: string | null;
   cleanupFailed: RunResults['cleanupFailed'];
@@ -118,7 +121,8 @@ export function buildModel(input: RunResults, opts: ModelOptions = {}): ReportMo
     warningGroups: groupWarnings(results.warnings, columns),
     minRepetitions: ns.length ? Math.min(...ns) : null,
     capacity: buildCapacity(results, opts.capacityHost),
-    host: flattenFacts(results.host),
+    host: flattenFacts(factsWithoutCapabilities(results.host)),
+    capabilities: capabilityRows(results.host),
     toolVersions: Object.entries(results.toolVersions).map(([k, v]) => [k, v ?? 'not found']),
     rootfsHash: results.rootfsHash,
     cleanupFailed: results.cleanupFailed,

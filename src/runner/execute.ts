@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { IsobenchError, errorMessage } from '../errors.js';
 import type { HostFacts } from '../host/facts.js';
+import type { CapabilityId } from '../host/capabilities.js';
 import { toolVersions } from '../host/versions.js';
 import { collectHostInfo } from '../host/info.js';
 import { resolveBackend, type Scenario } from '../scenario/schema.js';
@@ -53,6 +54,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** The caller's handle for a forced exit (second Ctrl-C); see control.ts. */
   control?: RunControl;
+  /** Host capabilities to treat as absent for this run (host/capabilities.ts), to run the fallbacks for real. */
+  maskCapabilities?: CapabilityId[];
 }
 
 export interface RunOutcome {
@@ -287,7 +290,16 @@ async function measureRepetition(session: RunSession, prepared: Prepared, worklo
     } else runnable.push(m);
   }
   if (runnable.length === 0) return;
-  const env = { ensureInstance: prepared.ensureInstance, baseSpec: prepared.baseSpec, net: prepared.net, runDir, scenario, progress, runSignal: signal };
+  const env = {
+    ensureInstance: prepared.ensureInstance,
+    baseSpec: prepared.baseSpec,
+    net: prepared.net,
+    runDir,
+    scenario,
+    progress,
+    runSignal: signal,
+    capabilities: session.s.host.capabilities,
+  };
   const liveOf = (m: Measurement): LiveBackend => {
     const lb = session.live.find((l) => l.label === m.backend);
     if (!lb) throw new Error(`plan names backend ${m.backend}, which the run did not prepare`);

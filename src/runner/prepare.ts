@@ -5,6 +5,7 @@
  * cells, the run goes on); then the instances as measurements need them, and
  * the freezing of idle ones while another backend is measured.
  */
+import { hasCapability, missingReason } from '../host/capabilities.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
@@ -128,7 +129,13 @@ export async function prepareRun(session: RunSession, o: { entries: ResolvedBack
     return started.instance;
   };
 
+  const canFreeze = hasCapability(host.capabilities, 'freezer');
+  if (!canFreeze) {
+    const c = missingReason(host.capabilities, 'freezer');
+    warnings.push({ code: 'PLACEMENT', message: `idle instances are not frozen during other backends' measurements: ${c.reason} (fix: ${c.fix})` });
+  }
   const isolate = async (lb: LiveBackend): Promise<void> => {
+    if (!canFreeze) return;
     if (lb.instance?.cgroup) await freezer.thaw(lb.instance.cgroup);
     for (const other of live) {
       const cg = other === lb ? undefined : other.instance?.cgroup;

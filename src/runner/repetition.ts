@@ -11,6 +11,7 @@ import type { BenchNet } from '../net/bench.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { MetricValue, StartedInstance, Workload, WorkloadContext } from '../workloads/types.js';
 import { dropHostCaches } from '../host/caches.js';
+import type { HostCapabilities } from '../host/capabilities.js';
 import { abortError, isAbortError, sleep, throwIfAborted } from '../util/proc.js';
 import { startInstance } from './lifecycle.js';
 import type { Progress } from './progress.js';
@@ -34,6 +35,8 @@ export interface RepetitionEnv {
    * the value's start and end (and the time spent inside the measuring tool).
    */
   onSpan?: (rawLog: string, startMs: number, endMs: number) => void;
+  /** The host's capabilities (masked ones absent), decided once per run. */
+  capabilities: HostCapabilities;
 }
 
 /** What one call runs: the workload's run() by default, or one probe (with the workload's setup before it). */
@@ -90,6 +93,7 @@ export async function runOneRepetition(
     instance,
     spec: lb.spec ?? baseSpec(lb),
     net,
+    capabilities: env.capabilities,
     repetition: rep <= 0 ? 0 : rep,
     timeoutMs: execTimeoutMs,
     signal,

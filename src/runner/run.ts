@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { IsobenchError } from '../errors.js';
-import { hostFacts } from '../host/facts.js';
+import { hostFacts, withMaskedCapabilities } from '../host/facts.js';
 import { loadScenario } from '../scenario/loader.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { RunState } from '../core/state.js';
@@ -24,7 +24,7 @@ export { RunControl } from './control.js';
 export { TOOL_VERSION, makeRunId, shortIdOf } from './session.js';
 
 export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
-  const host = await hostFacts();
+  const host = withMaskedCapabilities(await hostFacts(), opts.maskCapabilities ?? []);
   // Resume: lock the run first, then trust only what the lock protects.
   let previous: RunResults | undefined;
   let runId: string;

@@ -17,7 +17,7 @@ function backendEntrySchema() {
   const providers = allProviders();
   const shorthands = providers.flatMap((p) => p.shorthands);
   const shorthand = z.string().refine((v) => shorthands.includes(v), {
-    message: `expected ${providers.map((p) => p.shorthandHelp).join(', ')}`,
+    message: `expected ${providers.filter((p) => p.shorthands.length > 0).map((p) => p.shorthandHelp).join(', ')}`,
   });
   const [first, ...rest] = providers.map((p) => p.objectSchema);
   if (!first) throw new Error('no backend providers registered');

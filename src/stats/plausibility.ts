@@ -8,10 +8,12 @@
  *    of both sides and a hint (usually different work or different placement:
  *    the environment check in cells[].extra.environment says what differed).
  *  - Disk figures: every metric of a disk cell whose device check
- *    (`device-read-bytes-per-fio-byte`) is outside [DEVICE_CHECK_MIN, DEVICE_CHECK_MAX] or missing gets a
+ *    (`device-read-bytes-per-fio-byte`) is outside [DEVICE_CHECK_MIN, DEVICE_CHECK_MAX] gets a
  *    note, and its overheads (and those against a native cell that fails the
  *    check) are flagged: reads that a cache served describe memory, not the
- *    disk. gVisor (runsc) drops O_DIRECT (gvisor#3626): its disk metrics carry
+ *    disk. A check that could not be made (no counter source on the host) is a
+ *    note and a warning, "device reach not checked": missing evidence is shown
+ *    as missing, never as a failed check. gVisor (runsc) drops O_DIRECT (gvisor#3626): its disk metrics carry
  *    that note, and pass only when the check shows the reads reached the device.
  *  - The device check itself is not a cost: it is dropped from the overheads.
  *
@@ -41,14 +43,31 @@ function median(xs: readonly number[]): number | undefined {
   return s.length % 2 ? s[m] : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
-/** Why a disk cell's figures did not (provably) reach the device, or undefined when they did. */
-export function deviceCheckFailure(cell: Cell): string | undefined {
+/** The check's median, or undefined when the cell has no check value (it could not be made). */
+function deviceCheckMedian(cell: Cell): number | undefined {
   const check = cell.metrics.find((m) => m.metric === DEVICE_CHECK_METRIC);
-  const med = check ? median(check.values) : undefined;
-  if (med === undefined) return `device check missing (no block-I/O accounting for the instance): whether reads reached the device is unknown`;
-  if (med < DEVICE_CHECK_MIN) return `reads did not reach the device: ${med.toFixed(2)} bytes read from the device by the instance per byte fio read (median; < ${DEVICE_CHECK_MIN})`;
+  return check ? median(check.values) : undefined;
+}
+
+/**
+ * Why a disk cell's figures did not reach the device, or undefined when they did or
+ * when the check could not be made: missing evidence is not a failure (see
+ * deviceCheckMissing), only a measured ratio outside the band is.
+ */
+export function deviceCheckFailure(cell: Cell): string | undefined {
+  const med = deviceCheckMedian(cell);
+  if (med === undefined) return undefined;
+  if (med < DEVICE_CHECK_MIN) return `reads did not reach the device: ${med.toFixed(2)} bytes read from the device per byte fio read (median; < ${DEVICE_CHECK_MIN})`;
   if (med > DEVICE_CHECK_MAX) return `the device read ${med.toFixed(2)} bytes per byte fio read (median; > ${DEVICE_CHECK_MAX}): a buffered path with readahead, not the direct reads the other backends did`;
   return undefined;
+}
+
+/** "device reach not checked: <why>" for a disk cell whose check could not be made, else undefined. */
+export function deviceCheckMissing(cell: Cell): string | undefined {
+  if (cell.metrics.length === 0 || deviceCheckMedian(cell) !== undefined) return undefined;
+  const recorded = cell.extra?.deviceCheck;
+  const first = Array.isArray(recorded) ? (recorded[0] as { data?: { why?: unknown } } | undefined)?.data?.why : undefined;
+  return `device reach not checked${typeof first === 'string' ? `: ${first}` : ' (no block-I/O evidence was recorded for this cell)'}`;
 }
 
 function rawLogsOf(cells: Cell[], backend: string, workload: string, metric: string): string[] {
@@ -66,12 +85,17 @@ export function checkPlausibility(cells: Cell[], backends: BackendResult[], over
   const variantOf = new Map(backends.map((b) => [b.label, b.variant]));
   // Disk cells: notes on every figure of a cell whose reads did not reach the device.
   const diskFailure = new Map<string, string>();
+  const notChecked = new Map<string, string>();
   const outCells = cells.map((c) => {
     if (c.workload !== 'disk' || c.metrics.length === 0) return c;
     const why = deviceCheckFailure(c);
     if (why) diskFailure.set(c.backend, why);
+    const unchecked = deviceCheckMissing(c);
+    if (unchecked) notChecked.set(c.backend, unchecked);
     const runsc = variantOf.get(c.backend) === 'runsc';
-    if (!why && !runsc) return c;
+    // gVisor is known to drop O_DIRECT: without a check that shows otherwise its figures are not comparable.
+    if (runsc && unchecked) diskFailure.set(c.backend, `${RUNSC_NOTE}; ${unchecked}`);
+    if (!why && !runsc && !unchecked) return c;
     return {
       ...c,
       metrics: c.metrics.map((m) => {
@@ -79,6 +103,7 @@ export function checkPlausibility(cells: Cell[], backends: BackendResult[], over
         let out = m;
         if (runsc) out = addNote(out, RUNSC_NOTE);
         if (why) out = addNote(out, `not comparable: ${why}`);
+        if (unchecked) out = addNote(out, unchecked);
         return out;
       }),
     };
@@ -119,7 +144,13 @@ export function checkPlausibility(cells: Cell[], backends: BackendResult[], over
       message: `${o.backend} ${o.workload} ${o.metric}: implausible, kept out of capacity: ${flag.reason}. Hint: ${flag.hint}. Raw logs: ${flag.rawLogs.slice(0, 4).join(', ') || 'none'}`,
     });
   }
-  return { cells: outCells, overheads: outOverheads, warnings: [...warnings, ...environmentWarnings(outCells, native), ...metricFailureWarnings(outCells)] };
+  for (const [backend, text] of notChecked)
+    warnings.push({ code: 'DEVICE_REACH_NOT_CHECKED', backend, workload: 'disk', message: `${backend} disk: ${text}; the figures stand, unchecked (not implausible)` });
+  return {
+    cells: outCells,
+    overheads: outOverheads,
+    warnings: [...warnings, ...environmentWarnings(outCells, native), ...metricFailureWarnings(outCells), ...skippedPartWarnings(outCells)],
+  };
 }
 
 interface EnvLike {
@@ -180,6 +211,31 @@ export function metricFailureWarnings(cells: Cell[]): Warning[] {
         workload: c.workload,
         message: `${c.backend} ${c.workload}: ${metrics} not measured in repetition(s) ${f.reps.join(', ') || '?'} (the cell's other metrics stand): ${f.error.split('\n')[0]}${f.rawLog ? ` (raw log: ${f.rawLog})` : ''}`,
       });
+  }
+  return out;
+}
+
+/**
+ * One warning per cell and skipped part (cells[].extra.skippedParts, written by workloads
+ * whose part needs a host capability this host lacks): what was skipped, why and the fix.
+ */
+export function skippedPartWarnings(cells: Cell[]): Warning[] {
+  const out: Warning[] = [];
+  for (const c of cells) {
+    const list = c.extra?.skippedParts;
+    if (!Array.isArray(list)) continue;
+    const seen = new Set<string>();
+    for (const e of list as Array<{ data?: { part?: string; reason?: string; fix?: string } }>) {
+      const d = e?.data;
+      if (!d?.part || seen.has(d.part)) continue;
+      seen.add(d.part);
+      out.push({
+        code: 'PART_SKIPPED',
+        backend: c.backend,
+        workload: c.workload,
+        message: `${c.backend} ${c.workload}: ${d.part} skipped: ${d.reason ?? 'no reason recorded'}${d.fix ? ` (fix: ${d.fix})` : ''}`,
+      });
+    }
   }
   return out;
 }

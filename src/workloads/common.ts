@@ -3,6 +3,7 @@
  * own time bound, and MetricValue construction that refuses non-finite numbers.
  */
 import { ParseError, type MetricValue, type WorkloadContext } from './types.js';
+import { missingReason, type CapabilityId } from '../host/capabilities.js';
 
 /**
  * Timeout for one exec whose tool bounds itself to `toolSeconds`: the scenario's
@@ -50,4 +51,15 @@ export function parseRaw<T>(rawLog: string, parse: () => T, extra?: string): T {
     }
     throw e;
   }
+}
+
+/**
+ * Record a part of this workload that the host cannot run (it lacks `capability`):
+ * the cell stays complete and lists the part as skipped with the reason and the fix
+ * (cells[].extra.skippedParts). Never for a part that was attempted and broke.
+ */
+export function skipPart(ctx: WorkloadContext<unknown>, part: string, metrics: string[], capability: CapabilityId): void {
+  const why = missingReason(ctx.capabilities, capability);
+  ctx.recordExtra?.('skippedParts', { part, metrics, ...why });
+  ctx.progress(`${part}: skipped (${why.reason}); fix: ${why.fix}`);
 }

@@ -16,20 +16,21 @@
  * dirty pages are written back and its page cache dropped (ctx.dropHostCaches),
  * so a read that bypasses O_DIRECT cannot be served from a warm cache.
  *
- * Did the reads reach the device? `device-read-bytes-per-fio-byte`: bytes the
- * instance's cgroup read from its busiest real block device during step 2 (v1
- * `blkio.throttle.io_service_bytes`, v2 `io.stat`; loop devices skipped) per
+ * Did the reads reach the device? `device-read-bytes-per-fio-byte`: bytes read
+ * from the busiest real block device during step 2 (loop devices skipped) per
  * byte fio read. With O_DIRECT honoured every byte fio reads is read from the
  * device once: about 1. Well below 1 when a cache served the reads (gVisor drops
  * O_DIRECT: the sequential job re-reads the file from the page cache; a loop
- * device without direct I/O) or when another process outside the cgroup did
- * them; well above 1 when the path reads more than asked (readahead on a
- * buffered path). Bytes, not request counts: a request count cannot tell a
- * 1 MiB read split in four from four cached reads plus readahead. The results
- * mark a disk figure whose check lies outside [DEVICE_CHECK_MIN,
- * DEVICE_CHECK_MAX], or is missing, as not comparable
- * (src/stats/plausibility.ts). Missing counters stay missing: no cgroup or no
- * blkio accounting means no value, never a 0.
+ * device without direct I/O); well above 1 when the path reads more than asked
+ * (readahead on a buffered path). Bytes, not request counts: a request count
+ * cannot tell a 1 MiB read split in four from four cached reads plus readahead.
+ * The evidence comes from the best source the host has (disk-device-check.ts):
+ * the instance cgroup's own counters (v1 with a no-op throttle rule, without
+ * which v1 counts nothing; v2 io.stat), else the device-wide /sys/block stat,
+ * named in extra.deviceCheck. The results mark a disk figure whose check lies
+ * outside [DEVICE_CHECK_MIN, DEVICE_CHECK_MAX] as not comparable
+ * (src/stats/plausibility.ts); a check that could not be made is shown as "device
+ * reach not checked": missing evidence stays missing, never a 0.
  *
  * CPU cost of the I/O: host CPU seconds charged to the instance (its cgroup: for a
  * VM that includes QEMU's vCPU and I/O threads) between just before and just after
@@ -47,10 +48,9 @@ import { registerWorkload } from './registry.js';
 import { fioJob, parseFioJson, requireLatency } from './parsers/fio.js';
 import { metric, parseRaw, timeoutFor } from './common.js';
 import { recordEnvironment } from './environment.js';
-import type { IoCounters } from '../host/cgroup.js';
-import type { Instance } from '../backends/types.js';
+import { decideDeviceCheck, startDeviceCheck } from './disk-device-check.js';
 import type { MetricValue, Workload } from './types.js';
-import { environmentExtras } from './extras/common.js';
+import { diskExtras } from './extras/disk.js';
 
 export const diskParams = z
   .object({
@@ -80,34 +80,8 @@ export const DEVICE_CHECK_METRIC = 'device-read-bytes-per-fio-byte';
 export const DEVICE_CHECK_MIN = 0.9;
 export const DEVICE_CHECK_MAX = 1.5;
 
-/** Block major number of loop devices (Documentation/admin-guide/devices.txt). */
-const LOOP_MAJOR = '7';
-
-/**
- * Read requests on the busiest real device between two snapshots of a cgroup's
- * per-device counters. Loop devices are skipped: a read of a loop device counts
- * again on the disk below only when it reaches that disk (a loop device without
- * direct I/O serves it from the backing file's page cache instead).
- */
-export function deviceReadDelta(before: Map<string, IoCounters>, after: Map<string, IoCounters>): { device: string; reads: number; bytes: number } | undefined {
-  let best: { device: string; reads: number; bytes: number } | undefined;
-  for (const [device, a] of after) {
-    if (device.split(':')[0] === LOOP_MAJOR) continue;
-    const b = before.get(device);
-    const bytes = a.readBytes - (b?.readBytes ?? 0);
-    const reads = a.readIos - (b?.readIos ?? 0);
-    if (!best || bytes > best.bytes) best = { device, reads, bytes };
-  }
-  return best;
-}
-
-/** The cgroup's per-device I/O counters, or undefined when the instance has no I/O accounting. */
-async function ioCounters(instance: Instance): Promise<Map<string, IoCounters> | undefined> {
-  const cg = instance.cgroup;
-  if (!cg) return undefined;
-  if (cg.layout.version === 1 && !cg.dir('blkio')) return undefined;
-  return cg.ioStats();
-}
+// The device check's sources and the busiest-device arithmetic live in disk-device-check.ts.
+export { deviceReadDelta } from './disk-device-check.js';
 
 /** The four measured jobs: name, fio rw mode, block size. */
 export const FIO_JOBS = [
@@ -151,7 +125,7 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
   title: 'Disk',
   description: 'fio O_DIRECT on the scratch disk: 4k random read/write IOPS with clat p50/p99, 1M sequential read/write MB/s, host CPU seconds per GB',
   params: diskParams,
-  extraSchema: environmentExtras,
+  extraSchema: diskExtras,
   needsNetwork: false,
   needsDisk: true,
   metrics: [
@@ -182,11 +156,16 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
       // Laying out writes sizeMiB at whatever speed the disk has: bound it generously.
       await ctx.exec(ctx.instance, fioLayoutArgv(p, file), { tag: 'disk-fio-layout', timeoutMs: timeoutFor(ctx, 60 + p.sizeMiB / 4) });
       const cold = ctx.dropHostCaches ? await ctx.dropHostCaches() : 'host page cache NOT dropped (this context has no host access)';
-      const io0 = await ioCounters(ctx.instance);
+      const check = await startDeviceCheck(ctx.instance, ctx.capabilities, ctx.capabilities.sysRoot);
       const cpu0 = await ctx.instance.hostCpuSeconds();
-      const r = await ctx.exec(ctx.instance, fioRunArgv(p, file), { tag: 'disk-fio', timeoutMs: timeoutFor(ctx, jobsSeconds + 30) });
+      let r: Awaited<ReturnType<typeof ctx.exec>>;
+      try {
+        r = await ctx.exec(ctx.instance, fioRunArgv(p, file), { tag: 'disk-fio', timeoutMs: timeoutFor(ctx, jobsSeconds + 30) });
+      } finally {
+        await check.finish();
+      }
       const cpu1 = await ctx.instance.hostCpuSeconds();
-      const io1 = await ioCounters(ctx.instance);
+      const snaps = await check.finish();
       const parsed = parseRaw(r.rawLog, () => parseFioJson(r.stdout));
       const jobs = parseRaw(r.rawLog, () => Object.fromEntries(FIO_JOBS.map((j) => [j.name, fioJob(parsed, j.name)])));
       const rr = jobs.randread!.read;
@@ -211,20 +190,37 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
       }
       const fioReads = parsed.jobs.reduce((s, j) => s + j.read.totalIos, 0);
       const fioReadBytes = parsed.jobs.reduce((s, j) => s + j.read.ioBytes, 0);
-      const dev = io0 && io1 ? deviceReadDelta(io0, io1) : undefined;
+      const decision = decideDeviceCheck(snaps);
       const checkLog = await ctx.saveRaw(
         'disk-device-check',
         [
           `cache: ${cold}`,
           `fio reads (all jobs): ${fioReads} I/Os, ${fioReadBytes} bytes`,
-          io0 && io1 ? `cgroup block-device counters before: ${JSON.stringify([...io0])}` : 'cgroup block-device counters: not available (no cgroup or no blkio accounting)',
-          io0 && io1 ? `after: ${JSON.stringify([...io1])}` : '',
-          dev ? `busiest device ${dev.device}: ${dev.reads} read requests, ${dev.bytes} bytes` : 'no device reads charged to the instance',
+          ...check.notes,
+          snaps.cgroupBefore && snaps.cgroupAfter
+            ? `cgroup block-device counters before: ${JSON.stringify([...snaps.cgroupBefore])}\nafter: ${JSON.stringify([...snaps.cgroupAfter])}`
+            : `cgroup block-device counters: not read (${snaps.cgroupWhyNot ?? '?'})`,
+          `/sys/block stat before: ${JSON.stringify(snaps.statBefore)}`,
+          `after: ${JSON.stringify(snaps.statAfter)}`,
+          `source: ${decision.source}: ${decision.why}`,
+          decision.device ? `busiest device ${decision.device}: ${decision.reads} read requests, ${decision.bytes} bytes` : '',
           '',
         ].join('\n'),
       );
-      if (io0 && io1 && fioReadBytes > 0) out.push(metric('fio', DEVICE_CHECK_METRIC, (dev?.bytes ?? 0) / fioReadBytes, checkLog));
-      else ctx.progress(`disk: ${DEVICE_CHECK_METRIC} not reported (${io0 && io1 ? 'fio did no reads' : 'no block-I/O accounting for this instance'}); the disk figures stay unchecked`);
+      const reached = decision.bytes !== undefined && fioReadBytes > 0;
+      ctx.recordExtra?.('deviceCheck', {
+        source: decision.source,
+        why: decision.why,
+        device: decision.device ?? null,
+        deviceReadBytes: decision.bytes ?? null,
+        fioReadBytes,
+        rawLog: checkLog,
+      });
+      if (reached) out.push(metric('fio', DEVICE_CHECK_METRIC, (decision.bytes as number) / fioReadBytes, checkLog));
+      else {
+        const why = fioReadBytes > 0 ? decision.why : 'fio did no reads';
+        ctx.progress(`disk: device reach not checked (${why}); the disk figures are shown as unchecked, not as implausible`);
+      }
       return out;
     } finally {
       // fio leaves its file; remove it even when a step above failed.

@@ -61,7 +61,7 @@ export async function applyMechanism(ctx: Ctx, m: Mechanism, victim: Instance, a
         await undo();
         throw e;
       }
-      return { undo, text: `bfq io weights victim:neighbour ${wv}:${wa} (${file}) on isobench's own ${own.device}` };
+      return { undo, text: `io weights victim:neighbour ${wv}:${wa} (${file}, scheduler ${own.scheduler ?? '?'}) on isobench's own ${own.device}` };
     }
     case 'io-throttle': {
       if (!own) throw new Error('noisy-neighbor io-throttle: no owned device');

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { MetricDecl, WorkloadContext } from './types.js';
+import type { CapabilityId } from '../host/capabilities.js';
 
 export const NEIGHBOR_KINDS = ['cpu', 'memory', 'disk', 'network'] as const;
 export type NeighborKind = (typeof NEIGHBOR_KINDS)[number];
@@ -18,6 +19,15 @@ export const MECHANISMS_FOR: Record<NeighborKind, readonly Mechanism[]> = {
   memory: ['cpu-cap'],
   disk: ['io-weight', 'io-throttle'],
   network: ['tc'],
+};
+
+/** The host capability each mechanism needs (host/capabilities.ts); CPU weights and quotas need only the cpu controller. */
+export const MECHANISM_NEEDS: Record<Mechanism, CapabilityId | undefined> = {
+  'cpu-weight': undefined,
+  'cpu-cap': undefined,
+  'io-weight': 'disk-weights',
+  'io-throttle': 'disk-caps',
+  tc: 'tc-shaping',
 };
 
 /** Conditions the victim is measured in, per kind. */
@@ -66,7 +76,7 @@ const WHAT: Record<NeighborKind, string> = {
 const MECH_TEXT: Record<Mechanism, string> = {
   'cpu-weight': 'neighbour held by CPU weights (soft)',
   'cpu-cap': 'neighbour held by a CPU quota (hard)',
-  'io-weight': 'neighbour held by bfq io weights (soft)',
+  'io-weight': 'neighbour held by io weights (soft: bfq or io.cost)',
   'io-throttle': 'neighbour held by an IOPS throttle (hard)',
   tc: 'neighbour held by a tc rate cap on its link (hard)',
 };

@@ -39,13 +39,14 @@
  * `<kind>-with-<mechanism>`; `<kind>-degradation-pct` (unrestrained) as before.
  */
 import type { Instance } from '../backends/types.js';
-import { createOwnedLoopDevice, type OwnedLoopDevice } from '../host/loopdev.js';
-import { metric, timeoutFor } from './common.js';
+import { createOwnedLoopDevice, ownedDeviceOptions, type OwnedLoopDevice } from '../host/loopdev.js';
+import { hasCapability } from '../host/capabilities.js';
+import { metric, skipPart, timeoutFor } from './common.js';
 import { degradationPct, round } from './isolation.js';
 import { fioLayoutArgv } from './load-argv.js';
 import { registerWorkload } from './registry.js';
 import type { MetricValue, Workload } from './types.js';
-import { MECHANISMS_FOR, NEIGHBOR_KINDS, UNITS, conditionsFor, decls, keptPct, noisyNeighborParams, type NoisyNeighborParams } from './noisy-neighbor-params.js';
+import { MECHANISMS_FOR, MECHANISM_NEEDS, NEIGHBOR_KINDS, UNITS, conditionsFor, decls, keptPct, noisyNeighborParams, type Mechanism, type NoisyNeighborParams } from './noisy-neighbor-params.js';
 import { victimFigure, withAggressor, type Figure } from './noisy-neighbor-loads.js';
 import { applyMechanism, memoryBandwidthControl } from './noisy-neighbor-mechanisms.js';
 import { noisyNeighbourExtras } from './extras/noisy-neighbor.js';
@@ -71,9 +72,15 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
     if (p.kinds.includes('disk') && p.fileMiB > ctx.spec.disk.sizeMiB * 0.9) throw new Error(`noisy-neighbor: fileMiB ${p.fileMiB} does not fit in the ${ctx.spec.disk.sizeMiB} MiB scratch disk`);
     const network = p.kinds.includes('network');
     let own: OwnedLoopDevice | undefined;
+    // A mechanism the host lacks is skipped (reason and fix in extra.skippedParts); the others are measured.
+    const runnable = (m: Mechanism): boolean => {
+      const need = MECHANISM_NEEDS[m];
+      return need === undefined || hasCapability(ctx.capabilities, need);
+    };
     if (p.kinds.includes('disk')) {
-      ctx.progress("creating isobench's own loop device (direct I/O, bfq) for the disk mechanisms");
-      own = await createOwnedLoopDevice({ sizeMiB: 2 * ctx.spec.disk.sizeMiB + 128, scheduler: 'bfq', strictGuarantees: true, owner: ctx.spec.name });
+      const opts = ownedDeviceOptions(ctx.capabilities, ctx.instance.cgroup?.layout);
+      ctx.progress(`creating isobench's own loop device (direct I/O, ${opts.scheduler ?? (opts.ioCostRoot ? 'io.cost' : 'its own scheduler')}) for the disk mechanisms`);
+      own = await createOwnedLoopDevice({ sizeMiB: 2 * ctx.spec.disk.sizeMiB + 128, ...opts, owner: ctx.spec.name });
     }
     const out: MetricValue[] = [];
     const started: Instance[] = [];
@@ -93,7 +100,11 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
       }
       const memoryMechanism = await memoryBandwidthControl();
       for (const kind of p.kinds) {
-        const conditions = conditionsFor(kind);
+        for (const m of MECHANISMS_FOR[kind]) {
+          const need = MECHANISM_NEEDS[m];
+          if (need && !runnable(m)) skipPart(ctx, `${kind} held by ${m}`, [`${kind}-with-${m}`, `${kind}-kept-pct-${m}`], need);
+        }
+        const conditions = conditionsFor(kind).filter((c) => c === 'alone' || c === 'unrestrained' || runnable(c));
         const order = aloneFirst ? conditions : [...conditions].reverse();
         const figures = new Map<string, Figure>();
         const mechText: Record<string, string> = {};
@@ -125,7 +136,8 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
         out.push(metric(kind, `${kind}-kept-pct-unrestrained`, keptPct(a.value, w.value), w.rawLog));
         const held: Record<string, { value: number; keptPct: number; setting: string }> = {};
         for (const m of MECHANISMS_FOR[kind]) {
-          const fig = figures.get(m) as Figure;
+          const fig = figures.get(m);
+          if (!fig) continue;
           out.push(metric(kind, `${kind}-with-${m}`, fig.value, fig.rawLog));
           out.push(metric(kind, `${kind}-kept-pct-${m}`, keptPct(a.value, fig.value), fig.rawLog));
           held[m] = { value: round(fig.value, 3), keptPct: round(keptPct(a.value, fig.value), 2), setting: mechText[m] ?? '' };

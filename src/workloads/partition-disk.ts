@@ -7,13 +7,14 @@
 import { promises as fs } from 'node:fs';
 import type { Instance } from '../backends/types.js';
 import { chooseIoMechanism, type CgroupHandle } from '../host/cgroup.js';
-import type { OwnedLoopDevice } from '../host/loopdev.js';
+import { loopName, type OwnedLoopDevice } from '../host/loopdev.js';
+import { deviceReads } from '../host/block-stat.js';
 import { metric, timeoutFor } from './common.js';
 import { requireCgroup, startBackground, stopBackground } from './isolation-exec.js';
 import { achievedRate, capErrorPct, errorPp, round, sampleWhile, splitToWeights, targetPct, type CumulativeSample } from './isolation.js';
 import { sleep } from '../util/proc.js';
 import type { MetricValue } from './types.js';
-import type { PartitionCtx as Ctx } from './partition-params.js';
+import type { PartitionCtx as Ctx, PartitionPlan } from './partition-params.js';
 import { fioLayoutArgv, fioRandreadArgv } from './load-argv.js';
 import { timeSlicedShare, wcPhaseWeighted, wcRates, workConserving, type WcPhase } from './partition-work-conserving.js';
 
@@ -34,7 +35,10 @@ async function ioCostEnabled(cg: CgroupHandle): Promise<boolean> {
  * the cgroups' read counters on `dev`; then fio is killed, so whatever `measure`
  * samples lies wholly inside the time every fio ran.
  */
-async function whileFioRuns<T>(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[], files: string[], dev: string, seconds: number, tag: string, measure: (read: () => Promise<number[]>) => Promise<T>): Promise<T> {
+/** Cumulative read I/Os on the owned device, one number per instance measured. */
+type Reader = () => Promise<number[]>;
+
+async function whileFioRuns<T>(ctx: Ctx, insts: Instance[], read: Reader, files: string[], dev: string, seconds: number, tag: string, measure: (read: Reader) => Promise<T>): Promise<T> {
   const pids: Array<[Instance, number]> = [];
   try {
     for (const [i, inst] of insts.entries()) {
@@ -42,7 +46,6 @@ async function whileFioRuns<T>(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[],
       const argv = [...fioRandreadArgv(files[i] as string, ctx.params.disk.fileMiB, runFor, 'partition'), '--thread'];
       pids.push([inst, await startBackground(ctx, inst, runFor + 10, argv, `${tag}-${i}`)]);
     }
-    const read = async (): Promise<number[]> => (await Promise.all(cgs.map((c) => c.ioStats()))).map((m) => m.get(dev)?.readIos ?? 0);
     // Measure once every fio issues I/O (an emulated guest takes a while to start it).
     const first = await read();
     const deadline = performance.now() + IO_START_TIMEOUT_MS;
@@ -60,8 +63,8 @@ async function whileFioRuns<T>(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[],
 }
 
 /** The cgroups' read counters sampled every sampleMs for `seconds` while fio runs in each instance. */
-async function ioAndSample(ctx: Ctx, insts: Instance[], cgs: CgroupHandle[], files: string[], dev: string, seconds: number, tag: string): Promise<CumulativeSample[]> {
-  return whileFioRuns(ctx, insts, cgs, files, dev, seconds, tag, async (read) => (await sampleWhile(sleep(seconds * 1000, ctx.signal), read, ctx.params.sampleMs)).samples);
+async function ioAndSample(ctx: Ctx, insts: Instance[], read: Reader, files: string[], dev: string, seconds: number, tag: string): Promise<CumulativeSample[]> {
+  return whileFioRuns(ctx, insts, read, files, dev, seconds, tag, async (r) => (await sampleWhile(sleep(seconds * 1000, ctx.signal), r, ctx.params.sampleMs)).samples);
 }
 
 
@@ -77,10 +80,10 @@ const WC_SETTLE_MS = 100;
  * ±15% here, enough to fail a 90% threshold by chance); within one run, alternating
  * in ABBA order, the device's drift is common to both arms.
  */
-async function aloneAlternating(ctx: Ctx, a: Instance, cga: CgroupHandle, cgb: CgroupHandle, file: string, dev: string, seconds: number, weights: [number, number]): Promise<WcPhase[]> {
+async function aloneAlternating(ctx: Ctx, a: Instance, cga: CgroupHandle, cgb: CgroupHandle, readA: Reader, file: string, dev: string, seconds: number, weights: [number, number]): Promise<WcPhase[]> {
   // aloneSeconds is per arm (weights set, and not): twice that in all, in whole ABBA blocks, at least two.
   const nPhases = Math.max(8, 4 * Math.round((2 * seconds * 1000) / WC_PHASE_MS / 4));
-  return whileFioRuns(ctx, [a], [cga], [file], dev, (nPhases * WC_PHASE_MS) / 1000, 'partition-disk-alone', async (read) => {
+  return whileFioRuns(ctx, [a], readA, [file], dev, (nPhases * WC_PHASE_MS) / 1000, 'partition-disk-alone', async (read) => {
     const phases: WcPhase[] = [];
     for (let i = 0; i < nPhases; i++) {
       const weighted = wcPhaseWeighted(i);
@@ -97,7 +100,7 @@ async function aloneAlternating(ctx: Ctx, a: Instance, cga: CgroupHandle, cgb: C
   });
 }
 
-export async function diskPhase(ctx: Ctx, a: Instance, b: Instance, own: OwnedLoopDevice, out: MetricValue[]): Promise<void> {
+export async function diskPhase(ctx: Ctx, a: Instance, b: Instance, own: OwnedLoopDevice, plan: PartitionPlan, out: MetricValue[]): Promise<void> {
   const p = ctx.params;
   const d = p.disk;
   const cga = requireCgroup(a, 'partition disk');
@@ -108,9 +111,19 @@ export async function diskPhase(ctx: Ctx, a: Instance, b: Instance, own: OwnedLo
   const dev = own.majMin;
   const device = { path: own.device, majMin: dev, scheduler: own.scheduler, strictGuarantees: own.strictGuarantees, loopDirectIo: own.directIo };
   let weightsUsed = false;
+  const caps = ctx.capabilities;
+  // Per-cgroup counters tell A's I/Os from B's; without them only isobench's own device counts, exact
+  // only while one instance does I/O on it (the probe and the cap, not the share).
+  const perCgroup = plan.diskCounters === 'cgroup';
+  const canShare = plan.diskShare;
+  const canCap = plan.diskCap;
+  if (!canShare && !canCap) return;
+  const cgRead = (cgs: CgroupHandle[]): Reader => async () => (await Promise.all(cgs.map((c) => c.ioStats()))).map((m) => m.get(dev)?.readIos ?? 0);
+  const devRead: Reader = async () => [(await deviceReads([{ name: loopName(own.device), majMin: dev }], caps.sysRoot))[0]?.readIos ?? 0];
+  const readA = perCgroup ? cgRead([cga]) : devRead;
   // cgroup v1 counts a cgroup's I/O on a device only while it has a throttle rule there: a no-op one.
   const countOn = async (cg: CgroupHandle): Promise<void> => {
-    if (cg.layout.version === 1) await cg.setIoThrottle({ device: dev, readIops: 1e12, writeIops: 1e12 });
+    if (perCgroup && cg.layout.version === 1) await cg.setIoThrottle({ device: dev, readIops: 1e12, writeIops: 1e12 });
   };
   try {
     await Promise.all([
@@ -119,17 +132,23 @@ export async function diskPhase(ctx: Ctx, a: Instance, b: Instance, own: OwnedLo
     ]);
     await countOn(cga);
     await countOn(cgb);
-    // Does A's I/O reach the owned device, charged to A's cgroup? A short direct-read probe.
-    const s0 = await cga.ioStats();
+    // Does A's I/O reach the owned device (charged to A's cgroup, where that can be told)? A short direct-read probe.
+    const [s0 = 0] = await readA();
     await ctx.exec(a, fioRandreadArgv(fa, d.fileMiB, 1, 'probe'), { tag: 'partition-disk-probe', timeoutMs: timeoutFor(ctx, 1) });
-    const s1 = await cga.ioStats();
-    const probeIos = (s1.get(dev)?.readIos ?? 0) - (s0.get(dev)?.readIos ?? 0);
-    if (!(probeIos > 0)) throw new Error(`partition disk: a direct-read probe in ${a.name} issued no block I/O on isobench's device ${own.device} (${dev}) charged to its cgroup (I/O done outside the instance's cgroup, or served from a cache): the disk share is not measurable on this backend`);
-    const weightFile = await cga.ioWeightFileExists();
+    const [s1 = 0] = await readA();
+    const probeIos = s1 - s0;
+    if (!(probeIos > 0))
+      throw new Error(
+        `partition disk: a direct-read probe in ${a.name} issued no block I/O on isobench's device ${own.device} (${dev})` +
+          `${perCgroup ? ' charged to its cgroup (I/O done outside the instance\'s cgroup, or served from a cache)' : ' (served from a cache)'}: the disk share is not measurable here`,
+      );
+    const weightFile = canShare && (await cga.ioWeightFileExists());
     const choice = chooseIoMechanism({ version: cga.layout.version, weightFileExists: weightFile, scheduler: own.scheduler, ioCostEnabled: await ioCostEnabled(cga) });
     const target = targetPct(p.split);
     const [wa, wb] = splitToWeights(p.split);
-    if (choice.mechanism !== 'weight') {
+    if (!canShare) {
+      // Recorded in skippedParts above.
+    } else if (choice.mechanism !== 'weight') {
       ctx.recordExtra?.('disk-share', { notMeasured: `no weighted split possible: ${choice.reason}; a throttle would only cap each side (see disk-cap), it is not a share`, device });
     } else {
       weightsUsed = true;
@@ -137,12 +156,12 @@ export async function diskPhase(ctx: Ctx, a: Instance, b: Instance, own: OwnedLo
       await cgb.setIoWeight(wb);
       const readBack = [await cga.readIoWeight(), await cgb.readIoWeight()];
       ctx.progress(`disk: bfq weights ${wa}:${wb} (${file}) on ${own.device}, fio in both for ${d.seconds} s`);
-      const samples = await ioAndSample(ctx, [a, b], [cga, cgb], [fa, fb], dev, d.seconds, 'partition-disk-fio');
+      const samples = await ioAndSample(ctx, [a, b], cgRead([cga, cgb]), [fa, fb], dev, d.seconds, 'partition-disk-fio');
       const share = timeSlicedShare(samples);
       const [iopsA = 0, iopsB = 0] = share.meanRates;
       // Does an idle B lend its share? A alone, the weights switched on and off within one fio run.
       ctx.progress(`disk: A alone for ${d.aloneSeconds} s, B idle, weights switched on and off every ${WC_PHASE_MS} ms (does B's idle share go to A?)`);
-      const phases = await aloneAlternating(ctx, a, cga, cgb, fa, dev, d.aloneSeconds, [wa, wb]);
+      const phases = await aloneAlternating(ctx, a, cga, cgb, cgRead([cga]), fa, dev, d.aloneSeconds, [wa, wb]);
       const rates = wcRates(phases);
       const wc = workConserving(phases.filter((ph) => ph.weighted).map((ph) => ph.iops), phases.filter((ph) => !ph.weighted).map((ph) => ph.iops), target);
       const mechanism = `bfq weights ${wa}:${wb} (${file}, cgroup v${cga.layout.version}) on isobench's own ${own.device} (loop, direct I/O ${own.directIo ? 'on' : 'OFF'}, bfq strict_guarantees ${own.strictGuarantees === undefined ? 'n/a' : own.strictGuarantees ? 'on, low_latency off' : 'off'})`;
@@ -184,17 +203,31 @@ export async function diskPhase(ctx: Ctx, a: Instance, b: Instance, own: OwnedLo
     }
 
     // Hard cap on A alone: a cap test, not a partition.
-    await cga.setIoThrottle({ device: dev, readIops: d.capIops, writeIops: d.capIops });
-    ctx.progress(`disk: cap ${d.capIops} IOPS on A alone for ${d.seconds} s`);
-    const capSamples = await ioAndSample(ctx, [a], [cga], [fa], dev, d.seconds, 'partition-disk-cap');
-    const rate = achievedRate(capSamples, 0.5, 0);
-    const capLog = await ctx.saveRaw('partition-disk-cap-samples', `${JSON.stringify({ device, capIops: d.capIops, samples: capSamples }, null, 1)}\n`);
-    out.push(metric('partition', 'disk-cap-iops', rate.meanRate, capLog));
-    out.push(metric('partition', 'disk-cap-error-pct', capErrorPct(rate.meanRate, d.capIops), capLog));
-    ctx.recordExtra?.('disk-cap', { mechanism: cga.layout.version === 2 ? 'io.max' : 'blkio.throttle.read_iops_device', device: dev, capIops: d.capIops, iops: round(rate.meanRate, 1), series: rate.series, seriesUnit: 'IOPS', rawLog: capLog });
+    if (canCap) {
+      await cga.setIoThrottle({ device: dev, readIops: d.capIops, writeIops: d.capIops });
+      ctx.progress(`disk: cap ${d.capIops} IOPS on A alone for ${d.seconds} s`);
+      const capSamples = await ioAndSample(ctx, [a], readA, [fa], dev, d.seconds, 'partition-disk-cap');
+      const rate = achievedRate(capSamples, 0.5, 0);
+      const counter = perCgroup ? "A's cgroup counters" : `${own.device}'s own /sys/block stat (only A does I/O on it)`;
+      const capLog = await ctx.saveRaw('partition-disk-cap-samples', `${JSON.stringify({ device, capIops: d.capIops, counter, samples: capSamples }, null, 1)}\n`);
+      out.push(metric('partition', 'disk-cap-iops', rate.meanRate, capLog));
+      out.push(metric('partition', 'disk-cap-error-pct', capErrorPct(rate.meanRate, d.capIops), capLog));
+      ctx.recordExtra?.('disk-cap', {
+        mechanism: cga.layout.version === 2 ? 'io.max' : 'blkio.throttle.read_iops_device',
+        device: dev,
+        capIops: d.capIops,
+        counter,
+        iops: round(rate.meanRate, 1),
+        series: rate.series,
+        seriesUnit: 'IOPS',
+        rawLog: capLog,
+      });
+    }
   } finally {
-    await cga.clearIoThrottle(dev).catch(() => undefined);
-    await cgb.clearIoThrottle(dev).catch(() => undefined);
+    if (canCap || perCgroup) {
+      await cga.clearIoThrottle(dev).catch(() => undefined);
+      await cgb.clearIoThrottle(dev).catch(() => undefined);
+    }
     if (weightsUsed) {
       await cga.setIoWeight(100).catch(() => undefined);
       await cgb.setIoWeight(100).catch(() => undefined);

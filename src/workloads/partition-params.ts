@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { WorkloadContext } from './types.js';
+import { hasCapability, type CapabilityId, type HostCapabilities } from '../host/capabilities.js';
 
 const splitSchema = z.tuple([z.number().int().min(1).max(99), z.number().int().min(1).max(99)]);
 
@@ -48,3 +49,43 @@ export const partitionParams = z
 
 export type PartitionParams = z.infer<typeof partitionParams>;
 export type PartitionCtx = WorkloadContext<PartitionParams>;
+
+/** A part the host cannot run: its name, the metric prefix or names it would have produced, the capability it lacks. */
+export interface SkippedPart {
+  part: string;
+  metrics: string[];
+  capability: CapabilityId;
+}
+
+/** Which parts of the partition this host can run (pure: from the capability model), and what it skips. */
+export interface PartitionPlan {
+  cpu: boolean;
+  network: boolean;
+  /** The weighted split and its work-conserving check. */
+  diskShare: boolean;
+  diskCap: boolean;
+  /** Where the disk figures are counted: per cgroup, or on isobench's own device (exact only with one instance doing I/O). */
+  diskCounters: 'cgroup' | 'device';
+  skipped: SkippedPart[];
+}
+
+export const DISK_SHARE_METRICS = ['disk-share-a-pct', 'disk-share-error-pp', 'disk-a-iops', 'disk-b-iops', 'disk-a-alone-iops', 'disk-a-alone-pct'];
+export const DISK_CAP_METRICS = ['disk-cap-iops', 'disk-cap-error-pct'];
+export const NET_METRICS = ['net-share-a-pct', 'net-share-error-pp', 'net-a-mbps', 'net-b-mbps', 'net-cap-mbps', 'net-cap-error-pct'];
+
+export function planPartition(resources: readonly string[], caps: HostCapabilities): PartitionPlan {
+  const want = new Set(resources);
+  const has = (id: CapabilityId): boolean => hasCapability(caps, id);
+  const skipped: SkippedPart[] = [];
+  const network = want.has('network') && has('tc-shaping');
+  if (want.has('network') && !network) skipped.push({ part: 'network share and cap', metrics: NET_METRICS, capability: 'tc-shaping' });
+  const perCgroup = has('block-counters');
+  const diskShare = want.has('disk') && has('disk-weights') && perCgroup;
+  const diskCap = want.has('disk') && has('disk-caps');
+  if (want.has('disk') && !diskShare) {
+    const capability: CapabilityId = has('disk-weights') ? 'block-counters' : 'disk-weights';
+    skipped.push({ part: 'disk share and work-conserving check', metrics: DISK_SHARE_METRICS, capability });
+  }
+  if (want.has('disk') && !diskCap) skipped.push({ part: 'disk cap', metrics: DISK_CAP_METRICS, capability: 'disk-caps' });
+  return { cpu: want.has('cpu'), network, diskShare, diskCap, diskCounters: perCgroup ? 'cgroup' : 'device', skipped };
+}

@@ -32,8 +32,9 @@
  *    lends B's idle share to A, so A alone gets about the same (`disk-a-alone-pct`);
  *    a cap would hold it near split[0]%. It passes above the midpoint of split[0]%
  *    and 100%.
- *    Where weights cannot take effect (no bfq, no weight file), the share is not
- *    measured and extra.disk-share says why: throttle caps are never labelled a share.
+ *    Where the host has no weight-based disk shares (host/capabilities.ts: no BFQ, no
+ *    io.cost), the share and the work-conserving check are skipped (extra.skippedParts:
+ *    reason and fix) and the cap is still measured; throttle caps are never labelled a share.
  *  - Disk cap: A alone capped at disk.capIops (throttle: v1
  *    blkio.throttle.read_iops_device, v2 io.max) on the same device; achieved IOPS vs
  *    cap. A separate test of a hard cap, not a partition.
@@ -46,11 +47,12 @@
  * Everything created (weights, quotas, throttles, qdiscs) is removed in `finally`, also
  * on failure; the two instances are stopped at the end of the repetition.
  */
-import { createOwnedLoopDevice, type OwnedLoopDevice } from '../host/loopdev.js';
+import { createOwnedLoopDevice, ownedDeviceOptions, type OwnedLoopDevice } from '../host/loopdev.js';
+import { skipPart } from './common.js';
 import { sharedCpu } from './isolation-exec.js';
 import { registerWorkload } from './registry.js';
 import type { MetricValue, Workload } from './types.js';
-import { partitionParams, type PartitionParams } from './partition-params.js';
+import { partitionParams, planPartition, type PartitionParams } from './partition-params.js';
 import { cpuPhase } from './partition-cpu.js';
 import { diskPhase } from './partition-disk.js';
 import { networkPhase } from './partition-network.js';
@@ -92,15 +94,20 @@ export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
   ],
   async run(ctx) {
     const p = ctx.params;
-    const want = new Set(p.resources);
     const cpu = sharedCpu(ctx.spec.cpus);
-    const network = want.has('network');
+    const caps = ctx.capabilities;
+    const metricsOf = (prefix: string): string[] => partitionWorkload.metrics.map((m) => m.name).filter((n) => n.startsWith(`${prefix}-`));
+    // A part the host cannot run is skipped with its reason; the others are measured (degrade per part, not per cell).
+    const plan = planPartition(p.resources, caps);
+    for (const s of plan.skipped) skipPart(ctx, s.part, s.metrics, s.capability);
+    const network = plan.network;
     if (network && !ctx.net) throw new Error('partition: network asked for but the run has no bench network');
-    // The disk share needs a device isobench owns (bfq on it, never on the host disk): both scratch disks go there.
+    // The disk parts need a device isobench owns (its scheduler set there, never on the host disk): both scratch disks go there.
     let own: OwnedLoopDevice | undefined;
-    if (want.has('disk')) {
-      ctx.progress('creating isobench\'s own loop device (direct I/O, bfq) for the disk share');
-      own = await createOwnedLoopDevice({ sizeMiB: 2 * ctx.spec.disk.sizeMiB + 128, scheduler: 'bfq', strictGuarantees: true, owner: ctx.spec.name });
+    if (plan.diskShare || plan.diskCap) {
+      const opts = ownedDeviceOptions(caps, ctx.instance.cgroup?.layout);
+      ctx.progress(`creating isobench's own loop device (direct I/O, ${opts.scheduler ?? (opts.ioCostRoot ? 'io.cost' : 'its own scheduler: caps only')}) for the disk parts`);
+      own = await createOwnedLoopDevice({ sizeMiB: 2 * ctx.spec.disk.sizeMiB + 128, ...opts, owner: ctx.spec.name });
     }
     const out: MetricValue[] = [];
     try {
@@ -115,10 +122,10 @@ export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
           // resources' figures stand. Only when every phase fails does the repetition fail.
           const failures: string[] = [];
           const phases: Array<[string, () => Promise<void>]> = [];
-          if (want.has('cpu')) phases.push(['cpu', () => cpuPhase(ctx, a, b, out)]);
+          if (plan.cpu) phases.push(['cpu', () => cpuPhase(ctx, a, b, out)]);
           if (own) {
             const disk = own;
-            phases.push(['disk', () => diskPhase(ctx, a, b, disk, out)]);
+            phases.push(['disk', () => diskPhase(ctx, a, b, disk, plan, out)]);
           }
           if (network) phases.push(['net', () => networkPhase(ctx, a, b, out)]);
           for (const [prefix, phase] of phases) {
@@ -126,7 +133,7 @@ export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
               await phase();
             } catch (e) {
               const err = e as Error & { rawLog?: string };
-              const metrics = partitionWorkload.metrics.map((m) => m.name).filter((n) => n.startsWith(`${prefix}-`));
+              const metrics = metricsOf(prefix);
               failures.push(err.message);
               ctx.recordExtra?.('metricFailures', { metrics, error: `not measurable: ${err.message}`, ...(err.rawLog ? { rawLog: err.rawLog } : {}) });
               ctx.progress(`${prefix} partition not measurable: ${err.message.split('\n')[0]}`);

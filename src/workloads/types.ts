@@ -8,6 +8,7 @@ import type { z } from 'zod';
 import type { Instance, InstanceSpec, ExecResult } from '../backends/types.js';
 import type { BenchNet } from '../net/bench.js';
 import type { ExtraSchemas } from './extras/common.js';
+import type { HostCapabilities } from '../host/capabilities.js';
 
 export type WorkloadName =
   | 'cpu'
@@ -72,6 +73,11 @@ export interface WorkloadContext<P> {
   spec: InstanceSpec;
   /** The bench namespace (traffic peer side), when the scenario uses the network. */
   net: BenchNet | undefined;
+  /**
+   * What this host offers (host/capabilities.ts), probed once per run: a workload consults it
+   * instead of probing, and records a part it cannot measure as skipped with the reason and fix.
+   */
+  capabilities: HostCapabilities;
   /** 1-based repetition number; 0 for warm-ups. */
   repetition: number;
   /**

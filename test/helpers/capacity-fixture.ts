@@ -1,6 +1,6 @@
 /**
  * Deterministic RunResults for the capacity tests. Numbers are chosen so the
- * hand-worked examples in test/unit/capacity-model.test.ts come out exact:
+ * hand-worked examples in test/unit/capacity/model.test.ts come out exact:
  *
  *   cpu/sysbench-events-nt   ratio (CI)             k = 1/ratio
  *     container:runc          0.99 (0.97–1.01)       1.0101 (1–1.0309)

@@ -12,6 +12,8 @@ import type { BenchNet } from '../../src/net/bench.js';
 import { throwIfAborted } from '../../src/util/proc.js';
 import { startupMeasure } from '../../src/runner/lifecycle.js';
 import type { StartedInstance, WorkloadContext } from '../../src/workloads/types.js';
+import type { HostCapabilities } from '../../src/host/capabilities.js';
+import { fakeCapabilities } from './capabilities.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures');
 
@@ -163,6 +165,8 @@ export function makeFakeContext<P>(opts: {
   timeoutMs?: number;
   /** Cancels the workload (as the runner's timeout or Ctrl-C): exec and startInstance then refuse. */
   signal?: AbortSignal;
+  /** The host's capabilities (default: every one present). */
+  capabilities?: HostCapabilities;
 }): FakeContext<P> {
   const signal = opts.signal ?? new AbortController().signal;
   const log: ExecRecord[] = [];
@@ -184,6 +188,7 @@ export function makeFakeContext<P>(opts: {
     params: opts.params,
     instance: opts.instance,
     spec: { ...FAKE_SPEC, ...(opts.spec ?? {}) },
+    capabilities: opts.capabilities ?? fakeCapabilities(),
     net: opts.net === false ? undefined : ({ ns: 'isobench-fake-bench' } as unknown as BenchNet),
     repetition: 1,
     signal,

@@ -16,8 +16,10 @@ import type { StartedInstance, WorkloadContext } from '../../src/workloads/types
 
 export interface LiveWorkloadContext<P> {
   ctx: WorkloadContext<P>;
-  /** What the workload passed to recordExtra, by name. */
+  /** What the workload passed to recordExtra, by name (the last record of each name). */
   extras: Map<string, unknown>;
+  /** Every record in order (a name recorded more than once, such as skippedParts, keeps each). */
+  records: Array<{ name: string; data: unknown }>;
   /** Extra instances started through ctx.startInstance (stopped ones included). */
   started: Instance[];
   progress: string[];
@@ -39,6 +41,7 @@ export function makeWorkloadContext<P>(o: {
 }): LiveWorkloadContext<P> {
   const signal = o.signal ?? new AbortController().signal;
   const extras = new Map<string, unknown>();
+  const records: Array<{ name: string; data: unknown }> = [];
   const started: Instance[] = [];
   const progress: string[] = [];
   let seq = 0;
@@ -60,6 +63,7 @@ export function makeWorkloadContext<P>(o: {
     instance: o.instance,
     spec: o.spec,
     net: o.bctx.net,
+    capabilities: o.bctx.host.capabilities,
     repetition: o.repetition ?? 1,
     timeoutMs,
     signal,
@@ -87,12 +91,14 @@ export function makeWorkloadContext<P>(o: {
     },
     recordExtra(name, data) {
       extras.set(name, data);
+      records.push({ name, data });
     },
     dropHostCaches,
   };
   return {
     ctx,
     extras,
+    records,
     started,
     progress,
     async stopExtras() {

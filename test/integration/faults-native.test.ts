@@ -33,7 +33,8 @@ afterAll(() => rmSync(resultsRoot, { recursive: true, force: true }));
 
 describe('signals and resume', () => {
   // SIGTERM and SIGHUP end the run the same way at every stage of the fault matrix
-  // (fault-matrix.test.ts); the resume after them is this same path, so it runs once here.
+  // (test/unit/runner/fault-matrix.test.ts on the fake provider, test/slow/fault-matrix.test.ts on real
+  // backends); the resume after them is this same path, so it runs once here.
   for (const sig of ['SIGINT'] as const) {
     it(`${sig} mid-run keeps a partial result, removes everything, and resume completes it`, async () => {
       const id = `sig-${sig.toLowerCase()}`;
@@ -81,10 +82,13 @@ describe('signals and resume', () => {
   }
 });
 
-describe('forced exit and resume safety', () => {
+// The forced exit and the resume of a killed run are the runner's, whatever the backend: they run on the
+// fake provider (a few seconds each instead of half a minute), still in a real process, since only a real
+// process can be forced out (process.exit) or SIGKILLed.
+describe('forced exit and resume safety (fake provider, real process)', () => {
   it('a second SIGINT forces the exit, still releases everything in order and writes a valid partial results.json', async () => {
     const id = 'double-sigint';
-    const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'run', 'test/fixtures/scenarios/native-short.yaml', '--run-id', id, '--no-report'], {
+    const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'run', 'test/fixtures/scenarios/fake-short.yaml', '--run-id', id, '--no-report'], {
       cwd: ROOT,
       env: { ...process.env, ...env() },
       reject: false,
@@ -115,7 +119,7 @@ describe('forced exit and resume safety', () => {
 
     // A resume with a scenario that differs from the recorded one is refused with a diff...
     const changed = path.join(resultsRoot, 'changed.yaml');
-    writeFileSync(changed, readFileSync(path.join(ROOT, 'test/fixtures/scenarios/native-short.yaml'), 'utf8').replace('repetitions: 2', 'repetitions: 3'));
+    writeFileSync(changed, readFileSync(path.join(ROOT, 'test/fixtures/scenarios/fake-short.yaml'), 'utf8').replace('repetitions: 2', 'repetitions: 3'));
     const refused = await isobench(['run', changed, '--resume', id, '--no-report'], env());
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/differs from the scenario run double-sigint recorded/);
@@ -128,10 +132,10 @@ describe('forced exit and resume safety', () => {
   });
 });
 
-describe('SIGKILL then resume', () => {
+describe('SIGKILL then resume (fake provider, real process)', () => {
   it('a resume of a killed run removes what the dead attempt left, then completes it', async () => {
     const id = 'killed-resume';
-    const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'run', 'test/fixtures/scenarios/native-short.yaml', '--run-id', id, '--no-report'], {
+    const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'run', 'test/fixtures/scenarios/fake-short.yaml', '--run-id', id, '--no-report'], {
       cwd: ROOT,
       env: { ...process.env, ...env() },
       reject: false,

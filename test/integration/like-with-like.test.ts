@@ -207,7 +207,7 @@ describe('like with like: a whole run', () => {
     // The harness gets its affinity back after the run.
     expect((await run(['taskset', '-c', '-p', String(process.pid)])).stdout).toBe(before);
     for (const cell of out.results.cells) {
-      const env = (cell.extra?.environment as Array<{ data: { cpusAllowed: string } }>)[0]!.data;
+      const env = (cell.extra!.environment as Array<{ data: { cpusAllowed: string } }>)[0]!.data;
       expect(env.cpusAllowed, cell.backend).toBe(String(p.instanceCpus[0]));
     }
     // The syscall figure does the same work on both: nothing is flagged as beating native.

@@ -61,6 +61,24 @@ describe('native run, for real', () => {
     expect(m.summary?.n).toBe(2);
     expect(m.summary!.ci95[0]).toBeLessThanOrEqual(m.summary!.mean);
   });
+  it('gives each value its round (one per probe) and its tool invocation\'s span, and records the duty cycle', () => {
+    const cpu = results.cells.find((c) => c.workload === 'cpu')!;
+    const m = cpu.metrics.find((x) => x.metric === 'sysbench-events-1t')!;
+    expect(m.rounds).toEqual(['cpu:1:sysbench-1t', 'cpu:2:sysbench-1t']);
+    m.starts!.forEach((start, i) => {
+      const ms = Date.parse(m.ends![i]!) - Date.parse(start);
+      // sysbench --time=1: the invocation lasts about a second (the exec's own start-up on top).
+      expect(ms).toBeGreaterThan(900);
+      expect(ms).toBeLessThan(30_000);
+    });
+    const d = results.dutyCycle!['cpu']!;
+    // 3 probes (1 vCPU: sysbench, matrixprod, syscall) in 1 warm-up and 2 measured repetitions.
+    expect(d.rounds).toBe(3 * 3);
+    expect(d.warmupMs).toBeGreaterThan(3 * 900);
+    expect(d.measuringMs).toBeGreaterThan(0);
+    expect(d.share).toBeGreaterThan(0);
+    expect(d.share).toBeLessThanOrEqual(1);
+  });
   it('links each value to its raw log, which holds the tool output', () => {
     const m = results.cells.find((c) => c.workload === 'cpu')!.metrics[0]!;
     for (const rel of m.rawLogs) {
@@ -93,33 +111,3 @@ describe('native run, for real', () => {
   });
 });
 void ROOT;
-
-describe('adaptive repetitions', () => {
-  it('repeats within maxRepetitions (a figure no run can decide stops at the pilot as not decidable, under the pilot rule), keeps a workload\'s own count; values carry their rounds; the duty cycle is recorded', async () => {
-    const r = await isobench(['run', 'test/fixtures/scenarios/native-adaptive.yaml', '--run-id', 'adaptive', '--no-report'], { ISOBENCH_RESULTS: resultsRoot });
-    expect(r.code).toBe(0);
-    const res = JSON.parse(readFileSync(path.join(resultsRoot, 'adaptive', 'results.json'), 'utf8')) as RunResults;
-    const cell = (b: string, w: string) => res.cells.find((c) => c.backend.startsWith(b) && c.workload === w)!;
-    // Memory: the pilot (2) and at most one planned pair more (maxRepetitions 3), the same for every metric and backend.
-    const memReps = cell('native', 'memory').metrics[0]!.repetitions;
-    expect([[1, 2], [1, 2, 3]]).toContainEqual(memReps);
-    for (const b of ['native', 'container']) {
-      for (const m of cell(b, 'memory').metrics) expect(m.repetitions).toEqual(memReps);
-      for (const m of cell(b, 'cpu').metrics) expect(m.repetitions).toEqual([1, 2]);
-    }
-    expect(res.overheads.filter((o) => o.workload === 'memory').every((o) => o.thresholdPct === 0.0001)).toBe(true);
-    // Under the pilot rule (h-stats' src/stats/sequential.ts), figures whose paired spread cannot reach ±0.0001%
-    // within the cap are named at once (NOT_DECIDABLE); the older peeking rule runs them to maxRepetitions.
-    const notDecidable = res.warnings.filter((x) => x.code.startsWith('NOT_DECIDABLE'));
-    for (const w of notDecidable) expect(w.message).toMatch(/memory.*not decidable here/);
-    if (memReps.length === 2) expect(notDecidable.length).toBeGreaterThan(0);
-    // Rounds per probe: native's and the container's values of one probe share a round id.
-    const rounds = (b: string) => cell(b, 'memory').metrics.find((m) => m.metric === 'seq-read-mibps')!.rounds;
-    expect(rounds('native')).toEqual(memReps.map((r) => `memory:${r}:seq-read`));
-    expect(rounds('container')).toEqual(rounds('native'));
-    const d = res.dutyCycle!['memory']!;
-    expect(d.measuringMs).toBeGreaterThan(3 * 2 * 2 * 900);
-    expect(d.share).toBeGreaterThan(0);
-    expect(d.share).toBeLessThanOrEqual(1);
-  });
-});

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { RunResults } from '../../src/results/types.js';
-import { isobench } from '../helpers/cli.js';
+import { cli } from '../helpers/cli.js';
 
 const FIX = 'test/fixtures/results';
 
@@ -29,7 +29,7 @@ describe('isobench compare: an A/A pair passes, a planted 15% CPU regression fai
       ['aa-quick-2.json', 'aa-quick-1.json', []],
       ['aa-quick-1.json', 'aa-quick-2.json', ['--absolute']],
     ] as const) {
-      const r = await isobench(['compare', path.join(FIX, x), path.join(FIX, y), '--fail-on-regression', '10', ...extra], env);
+      const r = await cli(['compare', path.join(FIX, x), path.join(FIX, y), '--fail-on-regression', '10', ...extra], env);
       expect(r.stderr, `${x} -> ${y} ${extra.join(' ')}`).not.toMatch(/regression\(s\)/);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/by chance alone/);
@@ -45,7 +45,7 @@ describe('isobench compare: an A/A pair passes, a planted 15% CPU regression fai
     m.values = m.values.map((v) => v * 0.85);
     const file = path.join(tmp, 'planted.json');
     writeFileSync(file, JSON.stringify(slow));
-    const r = await isobench(['compare', path.join(FIX, 'run-a.json'), file, '--fail-on-regression', '10'], env);
+    const r = await cli(['compare', path.join(FIX, 'run-a.json'), file, '--fail-on-regression', '10'], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/1 regression\(s\) whose 95% CI lower bound exceeds 10%/);
     expect(r.stderr).toMatch(/container:runc cpu events_per_s: \+1[4-6]\.\d%/);

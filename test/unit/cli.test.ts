@@ -3,26 +3,26 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isobench } from '../helpers/cli.js';
+import { cli, isobench } from '../helpers/cli.js';
 
 describe('isobench CLI', () => {
   it('--help lists every subcommand and the exit codes', async () => {
-    const r = await isobench(['--help']);
+    const r = await cli(['--help']);
     expect(r.code).toBe(0);
     for (const c of ['doctor', 'scenarios', 'images', 'run', 'report', 'compare', 'capacity']) expect(r.stdout).toContain(c);
     expect(r.stdout).toMatch(/Exit codes: 0 success, 1 a run or check failed, 2 bad input/);
   });
   it('run --help documents its options', async () => {
-    const r = await isobench(['run', '--help']);
+    const r = await cli(['run', '--help']);
     expect(r.code).toBe(0);
     for (const o of ['--backends', '--run-id', '--resume', '--no-report']) expect(r.stdout).toContain(o);
   });
   it('an unknown command or option is bad input (exit 2)', async () => {
-    expect((await isobench(['frobnicate'])).code).toBe(2);
-    expect((await isobench(['run', '--bogus', 'x.yaml'])).code).toBe(2);
+    expect((await cli(['frobnicate'])).code).toBe(2);
+    expect((await cli(['run', '--bogus', 'x.yaml'])).code).toBe(2);
   });
   it('scenarios validate: each bad file gets its own line, exit 2', async () => {
-    const r = await isobench([
+    const r = await cli([
       'scenarios',
       'validate',
       'test/fixtures/scenarios/bad/typo.yaml',
@@ -40,18 +40,18 @@ describe('isobench CLI', () => {
     expect(lines[3]).toContain('invalid YAML');
   });
   it('scenarios validate accepts the shipped scenarios', async () => {
-    const r = await isobench(['scenarios', 'validate', 'scenarios/quick.yaml', 'scenarios/full.yaml']);
+    const r = await cli(['scenarios', 'validate', 'scenarios/quick.yaml', 'scenarios/full.yaml']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
   });
   it('report and compare on a missing run are bad input with one line', async () => {
-    const r = await isobench(['report', 'no-such-run']);
+    const r = await cli(['report', 'no-such-run']);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/no run "no-such-run"/);
   });
   it('capacity without its required options is bad input', async () => {
-    const r = await isobench(['capacity', '--host', 'cores=4,memoryGiB=8']);
+    const r = await cli(['capacity', '--host', 'cores=4,memoryGiB=8']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--run <run-id> is required/);
   });
@@ -62,25 +62,25 @@ describe('isobench compare (CLI, recorded results)', () => {
   const env = { ISOBENCH_REPORTS: reports };
   afterAll(() => rmSync(reports, { recursive: true, force: true }));
   it('flags the planted 20% regression: exit 1 with --fail-on-regression 10', async () => {
-    const r = await isobench(['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json', '--fail-on-regression', '10'], env);
+    const r = await cli(['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json', '--fail-on-regression', '10'], env);
     expect(r.stdout).toMatch(/REGRESSED/);
     expect(r.stderr).toMatch(/1 regression\(s\) whose 95% CI lower bound exceeds 10%/);
     expect(r.stderr).toMatch(/container:runc cpu events_per_s/);
     expect(r.code).toBe(1);
   });
   it('without a threshold it reports and exits 0', async () => {
-    const r = await isobench(['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json'], env);
+    const r = await cli(['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json'], env);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/no practical difference/);
     expect(r.stdout).not.toMatch(/within noise/i);
   });
   it('a corrupt results file is bad input (exit 2) with one line', async () => {
-    const r = await isobench(['compare', 'test/fixtures/results/run-a.json', 'package.json'], env);
+    const r = await cli(['compare', 'test/fixtures/results/run-a.json', 'package.json'], env);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
   it('a bad threshold is bad input', async () => {
-    const r = await isobench(['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json', '--fail-on-regression', 'ten'], env);
+    const r = await cli(['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json', '--fail-on-regression', 'ten'], env);
     expect(r.code).toBe(2);
   });
 });
@@ -105,7 +105,7 @@ describe('crafted input to the CLI: exit 2, one line, nothing written outside re
 
   it('compare with a runId that climbs out of reports/ is refused', async () => {
     const evil = crafted(`x/../../../../../../..${evilTarget}`, 'evil.json');
-    const r = await isobench(['compare', 'test/fixtures/results/run-a.json', evil], env);
+    const r = await cli(['compare', 'test/fixtures/results/run-a.json', evil], env);
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/compare: second run: run id .* is not a plain name/);
@@ -121,7 +121,7 @@ describe('crafted input to the CLI: exit 2, one line, nothing written outside re
     ] as const) {
       mkdirSync(path.join(results, dir), { recursive: true });
       writeFileSync(path.join(results, dir, 'results.json'), readFileSync(crafted(id, `${dir}.json`)));
-      const r = await isobench(['report', dir], env);
+      const r = await cli(['report', dir], env);
       expect(r.code, id).toBe(2);
       expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
     }
@@ -130,12 +130,12 @@ describe('crafted input to the CLI: exit 2, one line, nothing written outside re
 
   it('run: an empty, dotted or overlong --run-id and a missing scenario are bad input', async () => {
     for (const id of ['', '..', 'a/b', 'x'.repeat(300)]) {
-      const r = await isobench(['run', 'test/fixtures/scenarios/native-short.yaml', '--run-id', id, '--no-report'], env);
+      const r = await cli(['run', 'test/fixtures/scenarios/native-short.yaml', '--run-id', id, '--no-report'], env);
       expect(r.code, JSON.stringify(id)).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(/--run-id: run id .* is not a plain name/);
     }
-    const none = await isobench(['run'], env);
+    const none = await cli(['run'], env);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/a scenario file is required/);
     expect(existsSync(results) ? readdirSync(results).filter((d) => !['mine', 'dots', 'long'].includes(d)) : []).toEqual([]);
@@ -152,13 +152,30 @@ describe('crafted input to the CLI: exit 2, one line, nothing written outside re
       prev = n;
     }
     writeFileSync(bomb, `${lines.join('\n')}\n`);
-    const r = await isobench(['scenarios', 'validate', fifo, bomb, 'scenarios/quick.yaml'], env, 60_000);
+    const r = await cli(['scenarios', 'validate', fifo, bomb, 'scenarios/quick.yaml'], env);
     expect(r.code).toBe(2);
     const err = r.stderr.trim().split('\n');
     expect(err).toHaveLength(2);
     expect(err[0]).toMatch(/fifo\.yaml: cannot read scenario file \(a FIFO, not a regular file\)/);
     expect(err[1]).toMatch(/bomb\.yaml: invalid YAML: aliases expand too far/);
     expect(r.stdout).toContain('scenarios/quick.yaml: ok');
+  });
+});
+
+describe('the installed command, a process of its own (the tests above call main() in process)', () => {
+  it('exit codes reach the shell: 0 for --help, 2 for an unknown command and for a bad scenario', async () => {
+    const help = await isobench(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Exit codes: 0 success/);
+    expect((await isobench(['frobnicate'])).code).toBe(2);
+    const bad = await isobench(['scenarios', 'validate', 'test/fixtures/scenarios/bad/typo.yaml']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('typo.yaml:4: instance.vcpu: unknown key');
+  });
+  it('reads ISOBENCH_RESULTS when it runs: a missing run there is bad input naming it', async () => {
+    const r = await isobench(['report', 'no-such-run'], { ISOBENCH_RESULTS: os.tmpdir() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no run "no-such-run"/);
   });
 });
 

@@ -5,6 +5,8 @@ import './oci.js';
 import './vm.js';
 import './podman.js';
 import './docker.js';
+// The scripted test backend (object form `kind: fake` only; not offered in messages): see fake.ts.
+import './fake.js';
 
 export { allProviders, getProvider, providerFor, resolveEntry, providerTools, runtimeClassHandler } from '../registry.js';
 export type { BackendProvider, ResolvedBackend } from '../registry.js';

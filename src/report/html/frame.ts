@@ -62,6 +62,21 @@ export function renderFacts(m: ReportModel): string {
     ['isobench', m.toolVersion],
     ['repetition order', m.order],
   ])}</div>
-</div></section>`;
+</div>
+${renderCapabilities(m)}</section>`;
+}
+
+/** The host capability table: what each part used, or what isobench did without it. */
+export function renderCapabilities(m: ReportModel): string {
+  if (!m.capabilities) return '<h3 style="font-size:14px">Host capabilities</h3><p class="unit">not recorded (a run from before the capability model)</p>';
+  const rows = m.capabilities
+    .map(
+      (c) =>
+        `<tr><td>${c.available ? '✓' : c.masked ? '✗ (masked)' : '✗'}</td><td>${escapeHtml(c.title)}</td><td>${escapeHtml(c.what)}</td>` +
+        `<td class="unit">${escapeHtml(c.evidence)}${c.fix ? `<br>fix: ${escapeHtml(c.fix)}` : ''}</td></tr>`,
+    )
+    .join('');
+  return `<h3 style="font-size:14px" id="capabilities">Host capabilities</h3>
+<div class="table-wrap"><table><thead><tr><th></th><th>Capability</th><th>Used, or what isobench did without it</th><th>Evidence</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 

@@ -30,6 +30,33 @@ export const ISOLATION_CATEGORIES: ReadonlySet<string> = new Set(['partition', '
 export function buildIsolation(workload: string, cells: Cell[], columns: ColumnView[]): IsolationView | null {
   const mine = orderedCells(cells, workload, columns).filter((c) => isObj(c.extra));
   if (mine.length === 0) return null;
+  const view = buildView(workload, mine, columns);
+  const skipped = skippedPartNotes(mine);
+  return view && skipped.length ? { ...view, notes: [...skipped, ...view.notes] } : view;
+}
+
+/**
+ * One note per part the host could not run (cells[].extra.skippedParts), the backends that
+ * skipped it, the reason and the fix: a skipped part is shown as skipped, never as a zero.
+ */
+export function skippedPartNotes(cells: Cell[]): string[] {
+  const byPart = new Map<string, { backends: string[]; reason: string; fix: string }>();
+  for (const c of cells) {
+    const list = c.extra?.skippedParts;
+    if (!Array.isArray(list)) continue;
+    for (const e of list as Array<{ data?: { part?: unknown; reason?: unknown; fix?: unknown } }>) {
+      const d = e?.data;
+      if (typeof d?.part !== 'string' || typeof d.reason !== 'string') continue;
+      const key = `${d.part}\u0000${d.reason}`;
+      const cur = byPart.get(key) ?? { backends: [], reason: d.reason, fix: typeof d.fix === 'string' ? d.fix : '' };
+      if (!cur.backends.includes(c.backend)) cur.backends.push(c.backend);
+      byPart.set(key, cur);
+    }
+  }
+  return [...byPart].map(([key, v]) => `Skipped on this host: ${key.split('\u0000')[0]} (${v.backends.join(', ')}): ${v.reason}.${v.fix ? ` Fix: ${v.fix}.` : ''}`);
+}
+
+function buildView(workload: string, mine: Cell[], columns: ColumnView[]): IsolationView | null {
   try {
     switch (workload) {
       case 'partition':

@@ -3,7 +3,7 @@
  * with its summary and how it reads against native (ratio or difference).
  */
 import type { Cell, Difference, MetricResult, Overhead, RunResults } from '../../results/types.js';
-import { type CompareMode } from '../../stats/index.js';
+import type { CompareMode } from '../../stats/index.js';
 import { differenceFigure, differenceJudgement, overheadFigure, overheadJudgement } from '../headline.js';
 import { categoryIndex, categoryTitle, compareMode, isDistributionMetric } from '../categories.js';
 import { isNative, type ColumnView } from '../columns.js';

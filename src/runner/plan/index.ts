@@ -2,8 +2,8 @@
  * The plan layer: what a run measures and in which order, decided from the
  * scenario, the prepared backends and an earlier attempt's cells, with no
  * I/O, no backend and no clock, so every rule here is unit-tested on plain
- * data (test/unit/runner/plan.test.ts). The executor (runner/execute.ts) runs
- * each planned repetition as rounds per probe (runner/rounds.ts) and asks
+ * data (test/unit/runner/plan/index.test.ts). The executor (runner/execute.ts)
+ * runs each planned repetition as rounds per probe (runner/rounds.ts) and asks
  * `nextRound` whether a workload wants more.
  *
  * Order: for each workload, warm-ups then repetitions; in each repetition

@@ -48,8 +48,22 @@ export const metricFailuresExtra = z.looseObject({ metrics: z.array(z.string()),
 /** `extra.netSoftirqs`: recorded by the runner itself for every workload on the bench network (host NET_RX/NET_TX per CPU). */
 export const netSoftirqsExtra = z.looseObject({ netRxPerCpu: z.array(z.number()), netTxPerCpu: z.array(z.number()) });
 
-/** Extra the runner records for any workload (not the workload's own). */
-export const RUNNER_EXTRAS: ExtraSchemas = { netSoftirqs: netSoftirqsExtra };
+/**
+ * `extra.skippedParts`: a part of a workload (partition's disk share, a noisy-neighbour
+ * mechanism) not attempted because the host lacks a capability (host/capabilities.ts),
+ * with the reason and the fix. The cell stays complete; a part that was attempted and
+ * broke is a metricFailure instead.
+ */
+export const skippedPartExtra = z.looseObject({
+  part: z.string(),
+  metrics: z.array(z.string()),
+  capability: z.string(),
+  reason: z.string(),
+  fix: z.string(),
+});
+
+/** Extras any workload may record besides its own: the runner's, and skipped parts. */
+export const RUNNER_EXTRAS: ExtraSchemas = { netSoftirqs: netSoftirqsExtra, skippedParts: skippedPartExtra };
 
 /** What cpu, memory and disk record. */
 export const environmentExtras = { environment: environmentExtra } as const satisfies ExtraSchemas;

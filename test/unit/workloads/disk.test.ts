@@ -83,7 +83,7 @@ describe('disk run', () => {
     expect(byName['host-cpu-s-per-gb']).toBeCloseTo(2.5 / (bytes / 1e9), 12);
     // No cgroup on the fake instance: the device check is missing, not 0.
     expect(Object.keys(byName).sort()).toEqual(diskWorkload.metrics.map((m) => m.name).filter((n) => n !== DEVICE_CHECK_METRIC).sort());
-    expect(f.progress.join('\n')).toMatch(/device-read-bytes-per-fio-byte not reported \(no block-I\/O accounting/);
+    expect(f.progress.join('\n')).toMatch(/device reach not checked \(the instance has no cgroup/);
   });
 
   it('reports device bytes per fio byte read from the cgroup counters, skipping loop devices', async () => {

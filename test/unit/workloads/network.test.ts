@@ -59,7 +59,7 @@ describe('network run', () => {
     const values = await networkWorkload.run(f.ctx);
 
     expect(values.map((v) => [v.metric, v.value])).toEqual([
-      ['tcp-to-instance-gbps', 11.720370012480976],
+      ['tcp-to-instance-gbps', 11.720370012480975],
       ['tcp-from-instance-gbps', 11.435913750846222],
       ['rr-rtt-avg-us', 37.406],
       ['rr-rtt-p50-us', 22.913],
