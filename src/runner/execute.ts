@@ -305,7 +305,7 @@ async function measureRepetition(session: RunSession, prepared: Prepared, worklo
     if (!lb) throw new Error(`plan names backend ${m.backend}, which the run did not prepare`);
     return lb;
   };
-  const run = async (m: Measurement, probe: Probe<unknown>, round: string, setup: boolean): Promise<ProbeOutcome> => {
+  const run = async (m: Measurement, probe: Probe<unknown>, _round: string, setup: boolean): Promise<ProbeOutcome> => {
     const lb = liveOf(m);
     const cell = cellOf(cells, lb.label, workload.name);
     progress.step(`${lb.label} ${workload.name} ${m.text}${probes.length > 1 ? ` ${probe.name}` : ''}`);

@@ -103,7 +103,13 @@ export async function runRepetition<P>(
     measurements.map((m) => [m.backend, { measurement: m, values: [], extras: [], failed: false, spans: [] }]),
   );
   let rounds = 0;
-  for (const slot of probeSchedule(w.name, rep, probes, measurements.map((m) => m.backend), o.interleaved)) {
+  for (const slot of probeSchedule(
+    w.name,
+    rep,
+    probes,
+    measurements.map((m) => m.backend),
+    o.interleaved,
+  )) {
     const probe = probes.find((p) => p.name === slot.probe)!;
     let ran = false;
     for (const backend of slot.backends) {

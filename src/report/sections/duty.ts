@@ -26,7 +26,8 @@ export function dutyCycleNote(duty: Readonly<Record<string, DutyCycle>> | undefi
   if (entries.length > 1) {
     const wall = entries.reduce((a, [, d]) => a + d.wallMs, 0);
     const measuring = entries.reduce((a, [, d]) => a + d.measuringMs, 0);
-    if (wall > 0) lines.push(`All workloads: ${s(measuring)} measuring in ${s(wall)} (${Math.round((100 * measuring) / wall)}%).`);
+    if (wall > 0)
+      lines.push(`All workloads: ${s(measuring)} measuring in ${s(wall)} (${Math.round((100 * measuring) / wall)}%).`);
   }
   return [
     "Measurement duty cycle: the share of each workload's wall time spent inside the measuring tools " +
