@@ -96,7 +96,6 @@ export class RunSession {
     const { scenario, previous } = this.s;
     const cellList = toCells(this.s.cells.values(), status, this.statusReason, (c) => cellComplete(this.s.workloads, c, scenario.repetitions));
     const derived = deriveFromCells(cellList, this.live.map((b) => b.info), scenario);
-    const dutyCycle = this.duty.snapshot(previous?.dutyCycle);
     return {
       schemaVersion: SCHEMA_VERSION,
       tool: { name: 'isobench', version: TOOL_VERSION },
@@ -120,9 +119,15 @@ export class RunSession {
       differences: derived.differences,
       headline: derived.headline,
       ...(this.placement ? { placement: this.placement } : {}),
-      ...(Object.keys(dutyCycle).length > 0 ? { dutyCycle } : {}),
+      ...this.dutyCycleField(previous),
       warnings: [...this.s.warnings, ...noiseWarnings(cellList), ...derived.warnings],
     };
+  }
+
+  /** results.json `dutyCycle` (with an earlier attempt's added on resume); nothing before any workload ran. */
+  private dutyCycleField(previous: RunResults | undefined): Pick<RunResults, 'dutyCycle'> {
+    const dutyCycle = this.duty.snapshot(previous?.dutyCycle);
+    return Object.keys(dutyCycle).length > 0 ? { dutyCycle } : {};
   }
 
   async save(status: RunResults['status'] = 'partial', endedAt: string | null = null): Promise<RunResults> {
