@@ -4,6 +4,7 @@
  */
 import type { RunResults } from '../results/types.js';
 import { acceleratorCaveat, buildModel, methodsNote, repetitionNote, sentence, shownCells, fmtCi, fmtNum, fmtPct, outlierText, verdictText, type HeadlineEntry, type ModelOptions, type ReportModel, type VsNative } from './model.js';
+import { dutyCycleNote } from './sections/duty.js';
 import { renderVmSectionMd } from './sections/vm.js';
 
 /**
@@ -185,7 +186,7 @@ export function renderMarkdownFromModel(m: ReportModel): string {
 
   out.push(...renderVmSectionMd(m.vm, mdEscape));
   out.push('## Methods', '');
-  for (const l of methodsNote(m)) out.push(`- ${mdEscape(l)}`);
+  for (const l of [...methodsNote(m), ...dutyCycleNote(m.dutyCycle)]) out.push(`- ${mdEscape(l)}`);
   out.push('');
   out.push('## Host capabilities', '');
   if (!m.capabilities) out.push('Not recorded (a run from before the capability model).', '');

@@ -30,6 +30,25 @@ export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
 const num = z.union([z.number(), z.null().transform(() => Number.NaN)]);
 const pair = z.tuple([num, num]);
 
+/**
+ * The measurement duty cycle of one workload: `measuringMs` is the union of the
+ * spans of the tool invocations whose values were recorded (warm-ups and setup
+ * excluded), `wallMs` the workload's wall time in the run (every backend, warm-ups,
+ * setup, harness work and saves included); the other fields say where the rest went.
+ */
+export const dutyCycleSchema = z.object({
+  wallMs: z.number(),
+  measuringMs: z.number(),
+  /** measuringMs / wallMs (0..1). */
+  share: num,
+  /** Tool invocations run for warm-ups (not recorded). */
+  warmupMs: z.number(),
+  /** Harness time around the probes: instance start, freeze/thaw of idle instances, softirq reads, result writes. */
+  harness: z.record(z.string(), z.number()),
+  /** Rounds run (one probe on every active backend). */
+  rounds: z.number(),
+});
+
 export const runStatusSchema = z.enum(['complete', 'partial', 'failed']);
 
 export const summarySchema = z.object({
@@ -61,6 +80,15 @@ export const metricResultSchema = z.object({
   repetitions: z.array(z.number()),
   /** Raw log of each value, relative to the run directory (raw/...). */
   rawLogs: z.array(z.string()),
+  /**
+   * Round of each value (`workload:repetition:probe`): the values of one round, one per
+   * backend, were measured back to back and are the pairs a paired estimate uses.
+   * '' for a value without one; absent in files written before rounds per probe.
+   */
+  rounds: z.array(z.string()).optional(),
+  /** Start and end (ISO 8601) of the tool invocation each value came from; '' when unknown; absent in older files. */
+  starts: z.array(z.string()).optional(),
+  ends: z.array(z.string()).optional(),
   summary: summarySchema.nullable(),
   /** Labels of caveats attached to this metric (e.g. "gVisor does not honour O_DIRECT"). */
   notes: z.array(z.string()).optional(),
@@ -250,6 +278,8 @@ export const runResultsSchema = z.object({
   warnings: z.array(warningSchema),
   /** Where the harness, peers and instances ran, and what happened to idle instances (src/runner/placement.ts). */
   placement: placementSchema.optional(),
+  /** Per workload, how much of its wall time was spent inside the measuring tools (src/runner/duty.ts); absent in older files. */
+  dutyCycle: z.record(z.string(), dutyCycleSchema).optional(),
   /** Set when measurements succeeded but cleanup did not: what is left, how to remove it. */
   cleanupFailed: z.object({ leftovers: z.array(z.string()), hint: z.string() }).optional(),
   /** The samples.jsonl written with this results.json (written and fsynced first): a reader checks the hash to know both match. */
@@ -280,6 +310,10 @@ export const sampleRowSchema = z.object({
   repetition: z.number(),
   value: z.number(),
   rawLog: z.string(),
+  /** The value's round (`workload:repetition:probe`) and the start and end of its tool invocation (ISO 8601); absent in older runs. */
+  round: z.string().optional(),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
   /** The host that measured it: the inventory host name in a fleet, the hostname of a single run (absent in older runs). */
   host: z.string().optional(),
 });
