@@ -57,10 +57,14 @@ describe('compareRuns on recorded result files (overheads vs native, the default
     expect(regressions(self, 0)).toEqual([]);
   });
 
-  it('says how many false flags to expect by chance', () => {
+  it('says how many false flags to expect by chance, and what Holm corrected', () => {
     expect(cmp.multiplicity.metrics).toBeGreaterThan(10);
+    expect(cmp.multiplicity.method).toBe('holm');
     expect(cmp.multiplicity.expectedFalseFlags).toBeCloseTo(cmp.multiplicity.metrics * 0.05, 9);
-    expect(renderCompareMarkdown(cmp)).toMatch(/may still read "overhead", "better" or "small difference" by chance alone/);
+    const md = renderCompareMarkdown(cmp);
+    expect(md).toMatch(/would read "regressed" or "improved" by chance alone/);
+    expect(md).toMatch(/Holm's correction keeps the chance of any such false flag among all \d+ at 5%: \d+ verdict\(s\)/);
+    expect(md).toMatch(/Between-run variance: documented per-category defaults/);
   });
 
   it('renders Markdown and escaped, self-contained HTML, without "within noise"', () => {
