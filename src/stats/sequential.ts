@@ -11,7 +11,8 @@
  * 3. Otherwise plan: n = the pairs that give 80% power to show equivalence
  *    at ±T when the true difference is 0, from the observed spread s of the
  *    per-round differences (plannedRepetitions). If n exceeds the cap, stop
- *    at once: "not decidable here at ±T: needs about n pairs (spread s)".
+ *    at once: the nominal verdict stands if it is decided, else "not
+ *    decidable here at ±T: needs about n pairs (spread s)".
  * 4. Run to n (re-planned from the spread as rounds come in: only the spread
  *    is read between the looks, never the estimate), then look once more, at
  *    the nominal levels (95% / 90%): that verdict is the figure's verdict.
@@ -20,7 +21,9 @@
  * false equivalence (true |C| >= T) at most 5% + 0.1% (the pilot look spends
  * 0.05% / 0.1%; Bonferroni over the two looks). Reading the spread between
  * looks (sample-size re-estimation from the variance) does not spend alpha
- * to first order. Stopping for futility makes no claim, so it spends none.
+ * to first order, and neither does the futility stop: for normal differences
+ * the spread is independent of the mean, so a stop decided by the spread
+ * alone leaves the verdict read there at its nominal level.
  */
 import type { Verdict } from '../results/types.js';
 import { ciOf, type Side } from './estimate.js';
@@ -52,7 +55,7 @@ export interface LookPlan {
 
 export type LookResult =
   | { action: 'continue'; plannedPairs: number | null; reason: 'pilot' | 'planned' }
-  | { action: 'stop'; reason: 'decided-at-pilot'; verdict: Verdict; plannedPairs: number | null }
+  | { action: 'stop'; reason: 'decided-at-pilot' | 'decided'; verdict: Verdict; plannedPairs: number | null }
   | { action: 'stop'; reason: 'planned-reached' | 'cap'; plannedPairs: number | null }
   | { action: 'stop'; reason: 'not-decidable'; plannedPairs: number | null; message: string };
 
@@ -99,6 +102,10 @@ export function sequentialLook(x: LookInput, plan: LookPlan): LookResult {
     if (isDecided(v)) return { action: 'stop', reason: 'decided-at-pilot', verdict: v, plannedPairs: planned };
   }
   if (planned === null || planned > plan.cap) {
+    // The plan rests on the spread alone, which says nothing of the mean: the nominal verdict at this stop
+    // keeps its error rates. A figure decided there is decided; only an undecided one is "not decidable".
+    const nominal = verdictAt(x, TOST_ALPHA / 2, TOST_ALPHA);
+    if (isDecided(nominal)) return { action: 'stop', reason: 'decided', verdict: nominal, plannedPairs: planned };
     const need = planned === null ? 'more than 1000' : `about ${planned}`;
     return {
       action: 'stop',
