@@ -30,12 +30,12 @@ import { tUpperP } from './multiplicity.js';
  * and for raw figures (absolute basis, which also carries the host's own
  * state: this host switches between states ~8% apart).
  *
- * Where the defaults come from: the two recorded A/A pairs of quick runs on
- * this host (test/fixtures/results/aa-quick-*.json and the issue-23 pair,
- * runc sysbench paired [-3.1, +0.5] vs [-1.1, +1.6]) moved the paired CPU
- * overhead by about 1.5% between runs, and disk and network figures by 5-10%.
- * The defaults are set at or above those moves (conservative: a larger tau
- * widens the interval, so fewer false flags and less power). A per-host A/A
+ * Where the defaults come from (docs/statistics.md): the issue-23 pair of
+ * quick runs on this host read runc sysbench paired [-3.1, +0.5] and
+ * [-1.1, +1.6]: a 1.55% move against a within-run SE of about 1.1%, so tau
+ * near 0.7-1.1%; CPU's 1% is at the top of that. Disk and network vary
+ * 10-20% per repetition here: their defaults are larger, set by judgement.
+ * A larger tau widens the interval: fewer false flags, less power. A per-host A/A
  * calibration (calibrateBetweenRun) replaces them when one is given; more
  * than one instance per backend in a run would measure it directly, and
  * isobench runs one today.
