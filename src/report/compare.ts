@@ -109,10 +109,10 @@ export interface CompareOptions {
   /** Compare raw figures instead of overheads vs native. */
   absolute?: boolean;
   /**
-   * Between-run SDs per workload from a per-host A/A calibration, on the estimate's scale (ln units for
-   * ratios; for figures compared by difference, a fraction of the threshold). Without it: the defaults.
+   * Between-run SDs per workload from a per-host A/A calibration (calibrateBetweenRun), in ln units, for
+   * figures compared by ratio. Workloads it does not name, and figures compared by difference, keep the defaults.
    */
-  calibration?: Record<string, { overhead: number; raw: number }>;
+  calibration?: BetweenRunCalibration;
 }
 
 interface Values {
@@ -158,6 +158,40 @@ function rounds(v: Values): { values: number[]; repetitions?: number[] } {
   return v.repetitions ? { values: v.values, repetitions: v.repetitions } : { values: v.values };
 }
 
+/** Between-run SDs per workload (ln units): on the overhead basis and for raw figures. */
+export type BetweenRunCalibration = Record<string, { overhead: number; raw: number }>;
+
+/**
+ * A per-host calibration of the between-run SD from an A/A pair (two runs of the same build, nothing
+ * changed), by the method of moments per workload over its ratio figures: with D the move of a figure's
+ * estimate between the runs and W its within-run variance (both runs' SE²), E[D²] = W + 2τ², so
+ * τ² = max(0, mean(D² − W)) / 2. On the overhead basis D is the move of the paired mean ln ratio; for raw
+ * figures, of the ln mean. More pairs of runs make it better: one pair gives a rough figure per workload.
+ */
+export function calibrateBetweenRun(rawA: RunResults, rawB: RunResults): BetweenRunCalibration {
+  const cmpO = compareRuns(rawA, rawB, { calibration: {} });
+  const cmpR = compareRuns(rawA, rawB, { absolute: true, calibration: {} });
+  const acc = new Map<string, { o: number[]; r: number[] }>();
+  const add = (e: ComparisonEntry, key: 'o' | 'r'): void => {
+    if (e.mode !== 'ratio' || !e.stat || !Number.isFinite(e.stat.se) || !Number.isFinite(e.stat.center)) return;
+    // stat.se includes the between-run term used by that compare: remove it to get the within-run part.
+    const within = e.stat.se * e.stat.se - 2 * e.stat.betweenRunSd * e.stat.betweenRunSd;
+    const cur = acc.get(e.workload) ?? { o: [], r: [] };
+    cur[key].push(e.stat.center * e.stat.center - Math.max(0, within));
+    acc.set(e.workload, cur);
+  };
+  for (const e of cmpO.entries) add(e, 'o');
+  for (const e of cmpR.entries) add(e, 'r');
+  const tau = (xs: number[]): number => (xs.length ? Math.sqrt(Math.max(0, xs.reduce((a, b) => a + b, 0) / xs.length) / 2) : Number.NaN);
+  const out: BetweenRunCalibration = {};
+  for (const [w, v] of acc) {
+    const o = tau(v.o);
+    const r = tau(v.r);
+    if (Number.isFinite(o) && Number.isFinite(r)) out[w] = { overhead: o, raw: r };
+  }
+  return out;
+}
+
 /** Compare run B against run A (A is the reference: "before"). */
 export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOptions = {}): Comparison {
   const a = withComparisons(rawA);
@@ -172,7 +206,7 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
   const entries: ComparisonEntry[] = [];
   const tauOf = (workload: string, mode: CompareMode, raw: boolean, threshold: number): number => {
     const cal = opts.calibration?.[workload];
-    if (cal) return mode === 'absolute' ? (raw ? cal.raw : cal.overhead) * threshold : raw ? cal.raw : cal.overhead;
+    if (cal && mode === 'ratio') return raw ? cal.raw : cal.overhead;
     return defaultBetweenRunSd(workload, mode, raw ? 'raw' : 'overhead', threshold).sd;
   };
   const judge = (est: ChangeEstimate | null, e: ComparisonEntry, refMean: number): void => {
@@ -271,7 +305,7 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
   const betweenRun = {
     source: calibrated ? ('calibration' as const) : ('default' as const),
     note: calibrated
-      ? 'Between-run variance: from the per-host A/A calibration given, per workload.'
+      ? `Between-run variance: from the per-host A/A calibration given, for ${Object.keys(opts.calibration ?? {}).join(', ') || 'no workload'} (ratio figures); the documented defaults elsewhere (docs/statistics.md).`
       : 'Between-run variance: documented per-category defaults (docs/statistics.md; CPU 1%, memory 2%, disk and network 5% per run on the overhead basis), not measured in these runs: one instance per backend per run cannot show it.',
   };
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResults } from '../../src/results/types.js';
-import { compareRuns, regressions, renderCompareHtml, renderCompareMarkdown, type Comparison } from '../../src/report/compare.js';
+import { calibrateBetweenRun, compareRuns, regressions, renderCompareHtml, renderCompareMarkdown, type Comparison } from '../../src/report/compare.js';
 import { FIXTURE_DIR, fakeResults } from '../helpers/fake-results.js';
 
 const load = (name: string): RunResults => JSON.parse(readFileSync(path.join(FIXTURE_DIR, name), 'utf8')) as RunResults;
@@ -114,5 +114,27 @@ describe('edge cases', () => {
     const cmp = compareRuns(a, b);
     expect(find(cmp, 'container:runc', 'cpu', cell.metrics[0]!.metric).verdict).toBe('insufficient-data');
     expect(find(cmp, 'container:runc', 'cpu', 'new_metric').verdict).toBe('only-in-b');
+  });
+});
+
+describe('between-run variance: a per-host A/A calibration', () => {
+  const a = load('run-a.json');
+  it('a run compared with itself calibrates every workload to 0; a planted move shows in its workload only', () => {
+    const same = calibrateBetweenRun(a, a);
+    expect(Object.keys(same)).toEqual(expect.arrayContaining(['cpu', 'memory', 'disk', 'network']));
+    for (const v of Object.values(same)) expect(v).toEqual({ overhead: 0, raw: 0 });
+    const b = structuredClone(a);
+    for (const c of b.cells) if (c.backend === 'container:runc' && c.workload === 'cpu') for (const m of c.metrics) m.values = m.values.map((v) => v * 1.1);
+    const moved = calibrateBetweenRun(a, b);
+    // Two cpu figures of the container moved by ln 1.1 (of four cpu figures): tau^2 ~ (2/4 · ln(1.1)^2 − W) / 2.
+    expect(moved.cpu!.overhead).toBeGreaterThan(0.03);
+    expect(moved.cpu!.overhead).toBeLessThan(Math.log(1.1) / Math.sqrt(2));
+    expect(moved.memory!.overhead).toBe(0);
+  });
+  it('compare says which source its between-run term came from', () => {
+    const cal = calibrateBetweenRun(a, a);
+    expect(compareRuns(a, load('run-b.json'), { calibration: cal }).betweenRun.source).toBe('calibration');
+    expect(compareRuns(a, load('run-b.json')).betweenRun.source).toBe('default');
+    expect(renderCompareMarkdown(compareRuns(a, load('run-b.json'), { calibration: cal }))).toMatch(/from the per-host A\/A calibration given, for cpu/);
   });
 });
