@@ -85,15 +85,23 @@ export function overheadFigure(o: Overhead): Pick<HeadlineFigure, 'verdict' | 'v
     verdict: o.verdict,
     value: fmtOverheadValue(o),
     ci: fmtOverheadCi(o),
-    detail: `${fmtOverheadDetail(o)}; ${overheadJudgement(o)}${flagged}`,
+    detail: `${fmtOverheadDetail(o)}; ${overheadJudgement(o)}${designNote(o)}${flagged}`,
     point: o.overheadPct,
     ci95: o.overheadPctCi95,
     ...(o.implausible ? { implausible: o.implausible.reason } : {}),
   };
 }
 
+/** How the figure was estimated, said where a reader looks: paired over n rounds, or unpaired and why. */
+export function designNote(f: { design?: 'paired' | 'unpaired' | undefined; pairs?: number | undefined }): string {
+  if (f.design === 'paired') return `; paired over ${f.pairs ?? '?'} rounds`;
+  if (f.design === 'unpaired') return '; unpaired (the values carry no rounds to pair)';
+  return '';
+}
+
 export function differenceFigure(
-  d: Pick<Difference, 'diff' | 'ci95' | 'unit' | 'verdict' | 'nativeMean' | 'backendMean' | 'threshold' | 'detectable' | 'repetitionsNeeded'>,
+  d: Pick<Difference, 'diff' | 'ci95' | 'unit' | 'verdict' | 'nativeMean' | 'backendMean' | 'threshold' | 'detectable' | 'repetitionsNeeded'> &
+    Partial<Pick<Difference, 'design' | 'pairs' | 'spread' | 'beyondThreshold'>>,
   phrase = '',
 ): Pick<HeadlineFigure, 'verdict' | 'value' | 'ci' | 'detail' | 'point' | 'ci95'> {
   const j = differenceJudgement(d);
@@ -102,7 +110,7 @@ export function differenceFigure(
     verdict: d.verdict,
     value: `${fmtDifferenceValue(d, d.unit)}${phrase ? ` ${phrase}` : ''}`,
     ci: fmtDifferenceCi(d, d.unit),
-    detail: `${fmtQuantity(d.backendMean, d.unit)} vs ${fmtQuantity(d.nativeMean, d.unit)} native (means)${judged}`,
+    detail: `${fmtQuantity(d.backendMean, d.unit)} vs ${fmtQuantity(d.nativeMean, d.unit)} native (means)${judged}${designNote(d)}`,
     point: d.diff,
     ci95: d.ci95,
   };
