@@ -77,9 +77,19 @@ export interface ComparisonEntry {
   /** The change was decided only with a flagged outlier in the samples: it reads inconclusive. */
   outlierSensitive?: boolean;
   /** The change's estimate on its scale (for the multiplicity corrections), null without one. */
-  stat: { scale: 'log' | 'linear'; center: number; se: number; df: number; design: 'paired' | 'unpaired'; betweenRunSd: number } | null;
+  stat: ChangeStat | null;
   /** The verdict before Holm's correction, when the correction changed it. */
   uncorrectedVerdict?: CompareVerdict;
+}
+
+/** A change's estimate on its scale: center, SE (with the between-run term), df, design and the tau used. */
+export interface ChangeStat {
+  scale: 'log' | 'linear';
+  center: number;
+  se: number;
+  df: number;
+  design: 'paired' | 'unpaired';
+  betweenRunSd: number;
 }
 
 export interface RunInfo {
@@ -98,7 +108,14 @@ export interface Comparison {
    * Holm's correction over the compared rows: how many rows, the family-wise level, how many verdicts it
    * turned to inconclusive, and how many false flags an uncorrected reading would expect by chance.
    */
-  multiplicity: { method: 'holm'; metrics: number; familyAlpha: number; downgraded: number; expectedFalseFlags: number; note: string };
+  multiplicity: {
+    method: 'holm';
+    metrics: number;
+    familyAlpha: number;
+    downgraded: number;
+    expectedFalseFlags: number;
+    note: string;
+  };
   /** Where the between-run variance term came from. */
   betweenRun: { source: 'default' | 'calibration'; note: string };
   /** Things that make the comparison less like-for-like (different accelerator, rootfs, host ...). */
@@ -137,8 +154,10 @@ function metricValues(r: RunResults): Map<string, Values> {
       const keep = m.values.map((v) => Number.isFinite(v));
       const values = m.values.filter((_, i) => keep[i]);
       if (values.length === 0 || isCheckMetric(m.metric)) continue;
-      const reps = Array.isArray(m.repetitions) && m.repetitions.length === m.values.length ? m.repetitions.filter((_, i) => keep[i]) : undefined;
-      out.set(`${cell.backend}|${cell.workload}|${m.metric}`, { backend: cell.backend, workload: cell.workload, metric: m.metric, unit: m.unit, higherIsBetter: m.higherIsBetter, values, repetitions: reps });
+      const paired = Array.isArray(m.repetitions) && m.repetitions.length === m.values.length;
+      const reps = paired ? m.repetitions.filter((_, i) => keep[i]) : undefined;
+      const { metric, unit, higherIsBetter } = m;
+      out.set(`${cell.backend}|${cell.workload}|${metric}`, { backend: cell.backend, workload: cell.workload, metric, unit, higherIsBetter, values, repetitions: reps });
     }
   }
   return out;
@@ -150,7 +169,7 @@ function side(v: Values | undefined): SideStats | null {
 
 /** Level of the expected-false-flag note: a false overhead or better needs a 95% CI that misses 0. */
 export const FALSE_FLAG_RATE = 0.05;
-/** Family-wise level of Holm's correction of the rows' verdicts (two-sided), and of --fail-on-regression (one-sided). */
+/** Family-wise level of Holm's correction of the rows' verdicts (two-sided) and of --fail-on-regression (one-sided). */
 export const FAMILY_ALPHA = 0.05;
 export const REGRESSION_ALPHA = 0.025;
 
@@ -182,7 +201,10 @@ export function calibrateBetweenRun(rawA: RunResults, rawB: RunResults): Between
   };
   for (const e of cmpO.entries) add(e, 'o');
   for (const e of cmpR.entries) add(e, 'r');
-  const tau = (xs: number[]): number => (xs.length ? Math.sqrt(Math.max(0, xs.reduce((a, b) => a + b, 0) / xs.length) / 2) : Number.NaN);
+  const tau = (xs: number[]): number => {
+    if (!xs.length) return Number.NaN;
+    return Math.sqrt(Math.max(0, xs.reduce((a, b) => a + b, 0) / xs.length) / 2);
+  };
   const out: BetweenRunCalibration = {};
   for (const [w, v] of acc) {
     const o = tau(v.o);
@@ -211,7 +233,8 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
   };
   const judge = (est: ChangeEstimate | null, e: ComparisonEntry, refMean: number): void => {
     if (!est) return;
-    e.stat = { scale: est.scale, center: est.center, se: est.se, df: est.df, design: est.design, betweenRunSd: est.betweenRunSd };
+    const { scale, center, se, df, design, betweenRunSd } = est;
+    e.stat = { scale, center, se, df, design, betweenRunSd };
     e.change = est.cost;
     e.changeCi95 = est.costCi95;
     e.threshold = est.threshold;
@@ -259,14 +282,20 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
       stat: null,
     };
     if (na && nb) {
-      const nc = valueChange(na.values, nb.values, mode, base.higherIsBetter, threshold, tauOf(base.workload, mode, true, threshold));
+      const tau = tauOf(base.workload, mode, true, threshold);
+      const nc = valueChange(na.values, nb.values, mode, base.higherIsBetter, threshold, tau);
       if (nc) entry.nativeChange = { change: nc.cost, ci95: nc.costCi95, verdict: nc.verdict };
     }
     if (ea && eb) {
       if (useOverhead && na && nb) {
         const tau = tauOf(base.workload, mode, false, threshold);
-        judge(overheadChange({ native: rounds(na), backend: rounds(ea) }, { native: rounds(nb), backend: rounds(eb) }, mode, base.higherIsBetter, threshold, tau), entry, aMean);
-      } else judge(valueChange(ea.values, eb.values, mode, base.higherIsBetter, threshold, tauOf(base.workload, mode, true, threshold)), entry, aMean);
+        const runA = { native: rounds(na), backend: rounds(ea) };
+        const runB = { native: rounds(nb), backend: rounds(eb) };
+        judge(overheadChange(runA, runB, mode, base.higherIsBetter, threshold, tau), entry, aMean);
+      } else {
+        const tau = tauOf(base.workload, mode, true, threshold);
+        judge(valueChange(ea.values, eb.values, mode, base.higherIsBetter, threshold, tau), entry, aMean);
+      }
     }
     if (entry.basis === 'absolute' && (entry.verdict === 'overhead' || entry.verdict === 'better')) {
       const nv = entry.nativeChange?.verdict;
@@ -279,7 +308,7 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
 
   // Holm over the rows with an estimate: a changed verdict stands only if its "no change" test survives.
   const tested = entries.filter((e) => e.stat !== null && e.verdict !== 'insufficient-data');
-  const keep = holmRejects(tested.map((e) => changePValue(e.stat as NonNullable<ComparisonEntry['stat']>)), FAMILY_ALPHA);
+  const keep = holmRejects(tested.map((e) => changePValue(e.stat as ChangeStat)), FAMILY_ALPHA);
   let downgraded = 0;
   tested.forEach((e, i) => {
     if ((e.verdict === 'overhead' || e.verdict === 'better') && !keep[i]) {
@@ -338,7 +367,7 @@ export function regressions(cmp: Comparison, failPct: number): ComparisonEntry[]
   const tested = cmp.entries.filter((e) => e.stat !== null && e.verdict !== 'insufficient-data');
   const p = tested.map((e) => {
     const refMagnitude = e.a ? Math.abs(e.a.mean) : 0;
-    return regressionPValue(e.stat as NonNullable<ComparisonEntry['stat']>, e.higherIsBetter, failPct, refMagnitude);
+    return regressionPValue(e.stat as ChangeStat, e.higherIsBetter, failPct, refMagnitude);
   });
   const rejected = holmRejects(p, REGRESSION_ALPHA);
   return tested.filter((e, i) => rejected[i] && !e.hostDrift && e.lowerBoundPct !== null && e.lowerBoundPct > failPct);

@@ -59,7 +59,12 @@ export interface BetweenRunSd {
 }
 
 /** The default between-run SD of a figure (see BETWEEN_RUN_SD). */
-export function defaultBetweenRunSd(workload: string, mode: CompareMode, basis: 'overhead' | 'raw', threshold: number): BetweenRunSd {
+export function defaultBetweenRunSd(
+  workload: string,
+  mode: CompareMode,
+  basis: 'overhead' | 'raw',
+  threshold: number,
+): BetweenRunSd {
   if (mode === 'absolute') return { sd: ABSOLUTE_BETWEEN_RUN_FRACTION * threshold, source: 'default' };
   const t = BETWEEN_RUN_SD[workload] ?? OTHER_BETWEEN_RUN_SD;
   return { sd: t[basis], source: 'default' };
@@ -101,22 +106,36 @@ function pairedChange(dA: readonly number[], dB: readonly number[], scale: 'log'
   const terms = sides.map((s) => s.obsVar / s.n);
   const v = terms.reduce((x, y) => x + y, 0);
   const enough = sides.every((s) => s.n >= 2);
-  const den = sides.reduce((acc, s, i) => acc + ((terms[i] as number) > 0 ? (terms[i] as number) ** 2 / (s.n - 1) : 0), 0);
+  const den = sides.reduce((acc, s, i) => {
+    const t = terms[i] as number;
+    return acc + (t > 0 ? (t * t) / (s.n - 1) : 0);
+  }, 0);
   const se = !enough ? Number.POSITIVE_INFINITY : Math.sqrt(v);
   const df = !enough ? 0 : v === 0 ? Number.POSITIVE_INFINITY : (v * v) / den;
   return { scale, design: 'paired', center: b.center - a.center, sides, se, df };
 }
 
-function finish(mode: CompareMode, e: Estimate, tau: number, higherIsBetter: boolean, threshold: number): ChangeEstimate {
+function finish(mode: CompareMode, e: Estimate, tau: number, higherIsBetter: boolean, t: number): ChangeEstimate {
   const w = withBetweenRun(e, tau);
-  return { mode, point: mode === 'ratio' ? Math.exp(w.center) : w.center, ...judge(w, higherIsBetter, threshold), scale: w.scale, center: w.center, se: w.se, betweenRunSd: tau, design: w.design };
+  return {
+    mode,
+    point: mode === 'ratio' ? Math.exp(w.center) : w.center,
+    ...judge(w, higherIsBetter, t),
+    scale: w.scale,
+    center: w.center,
+    se: w.se,
+    betweenRunSd: tau,
+    design: w.design,
+  };
 }
 
 function asRounds(x: RoundValues | readonly number[]): RoundValues {
   return Array.isArray(x) ? { values: x as readonly number[] } : (x as RoundValues);
 }
 
-function runDifferences(r: { native: RoundValues | readonly number[]; backend: RoundValues | readonly number[] }, scale: 'log' | 'linear'): number[] | null {
+type RunSides = { native: RoundValues | readonly number[]; backend: RoundValues | readonly number[] };
+
+function runDifferences(r: RunSides, scale: 'log' | 'linear'): number[] | null {
   const p = pairByRound(asRounds(r.native), asRounds(r.backend));
   if (!p || p.rounds.length < 2) return null;
   const d = pairDifferences(p, scale);
@@ -130,8 +149,8 @@ function runDifferences(r: { native: RoundValues | readonly number[]; backend: R
  * estimate uses (each run's per-round differences, or the four samples).
  */
 export function overheadChange(
-  a: { native: RoundValues | readonly number[]; backend: RoundValues | readonly number[] },
-  b: { native: RoundValues | readonly number[]; backend: RoundValues | readonly number[] },
+  a: RunSides,
+  b: RunSides,
   mode: CompareMode,
   higherIsBetter: boolean,
   threshold: number,
@@ -149,15 +168,24 @@ export function overheadChange(
   const plus = [asRounds(b.backend).values, asRounds(a.native).values];
   const minus = [asRounds(b.native).values, asRounds(a.backend).values];
   return guardOutliers([...plus, ...minus], (s) => {
-    const e = mode === 'ratio' ? logRatioEstimate(s.slice(0, 2), s.slice(2)) : differenceEstimate(s.slice(0, 2), s.slice(2));
+    const [p, m] = [s.slice(0, 2), s.slice(2)];
+    const e = mode === 'ratio' ? logRatioEstimate(p, m) : differenceEstimate(p, m);
     return e ? finish(mode, e, betweenRunSd, higherIsBetter, threshold) : null;
   });
 }
 
 /** Change of one figure from run A to run B (unpaired: different runs share no rounds), plus the between-run term. */
-export function valueChange(a: readonly number[], b: readonly number[], mode: CompareMode, higherIsBetter: boolean, threshold: number, betweenRunSd = 0): ChangeEstimate | null {
+export function valueChange(
+  a: readonly number[],
+  b: readonly number[],
+  mode: CompareMode,
+  higherIsBetter: boolean,
+  threshold: number,
+  betweenRunSd = 0,
+): ChangeEstimate | null {
   return guardOutliers([b, a], ([xb, xa]) => {
-    const e = mode === 'ratio' ? logRatioEstimate([xb as number[]], [xa as number[]]) : differenceEstimate([xb as number[]], [xa as number[]]);
+    const [p, m] = [[xb as number[]], [xa as number[]]];
+    const e = mode === 'ratio' ? logRatioEstimate(p, m) : differenceEstimate(p, m);
     return e ? finish(mode, e, betweenRunSd, higherIsBetter, threshold) : null;
   });
 }
@@ -178,10 +206,16 @@ export function changePValue(c: Pick<ChangeEstimate, 'scale' | 'center' | 'se' |
  * `refMagnitude` (difference) worse than A": small when B is worse by more.
  * What --fail-on-regression tests, Holm-corrected over the rows.
  */
-export function regressionPValue(c: Pick<ChangeEstimate, 'scale' | 'center' | 'se' | 'df'>, higherIsBetter: boolean, pct: number, refMagnitude: number): number {
+export function regressionPValue(
+  c: Pick<ChangeEstimate, 'scale' | 'center' | 'se' | 'df'>,
+  higherIsBetter: boolean,
+  pct: number,
+  refMagnitude: number,
+): number {
   const worse = worseDirection(c, higherIsBetter);
   // The margin on the estimate's scale: cost > pct% <=> ratio beyond 1 ± pct/100.
-  const margin = c.scale === 'log' ? (higherIsBetter ? -Math.log(1 - Math.min(pct, 99.999) / 100) : Math.log1p(pct / 100)) : (pct / 100) * Math.abs(refMagnitude);
+  const logMargin = higherIsBetter ? -Math.log(1 - Math.min(pct, 99.999) / 100) : Math.log1p(pct / 100);
+  const margin = c.scale === 'log' ? logMargin : (pct / 100) * Math.abs(refMagnitude);
   if (!(c.se > 0) || !Number.isFinite(c.se)) return c.se === 0 && worse > margin ? 0 : 1;
   return tUpperP((worse - margin) / c.se, c.df);
 }

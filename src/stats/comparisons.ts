@@ -54,7 +54,8 @@ export function computeComparisons(cells: readonly Cell[], backends: readonly Ba
         continue;
       }
       const magnitude = Math.max(Math.abs(nativeMean), Math.abs(mean(m.values)));
-      const d = difference(nm, m, m.higherIsBetter, thresholdFor('absolute', c.workload, m.unit, thresholds, magnitude));
+      const threshold = thresholdFor('absolute', c.workload, m.unit, thresholds, magnitude);
+      const d = difference(nm, m, m.higherIsBetter, threshold);
       if (d) {
         const { cost: _c, costCi95: _ci, costCi90: _ci90, ...rest } = d;
         out.differences.push({ ...id, ...rest });

@@ -28,7 +28,8 @@
  * a two-sided 5% test finds with 80% power, (t_0.975 + t_0.80) x SE.
  */
 import type { Verdict } from '../results/types.js';
-import { ciOf, tCritical, tQuantileOf, welch, logRatioEstimate, differenceEstimate, pairedEstimate, type Estimate, type Side } from './estimate.js';
+import { ciOf, tCritical, tQuantileOf, welch, type Estimate, type Side } from './estimate.js';
+import { logRatioEstimate, differenceEstimate, pairedEstimate } from './estimate.js';
 import { pairByRound, pairDifferences, type RoundValues } from './paired.js';
 import { outlierIndices } from './outliers.js';
 
@@ -90,7 +91,13 @@ export function thresholdFor(mode: CompareMode, workload: string, unit: string, 
  * difference by the 95% CI excluding 0. Without a 90% CI the 95% one is used
  * for equivalence (conservative).
  */
-export function decide(cost: number, ci95: readonly [number, number], threshold: number, enoughData = true, ci90: readonly [number, number] = ci95): Verdict {
+export function decide(
+  cost: number,
+  ci95: readonly [number, number],
+  threshold: number,
+  enoughData = true,
+  ci90: readonly [number, number] = ci95,
+): Verdict {
   if (!enoughData || !Number.isFinite(ci95[0]) || !Number.isFinite(ci95[1])) return 'insufficient-data';
   if (ci90[0] >= -threshold && ci90[1] <= threshold) return 'no-practical-difference';
   if (ci95[0] > 0) return 'overhead';
@@ -181,7 +188,13 @@ export const TOST_ALPHA = 0.05;
  * variance that more repetitions do not shrink (compare's between-run term).
  * null when no k up to 1000 reaches it.
  */
-export function plannedRepetitions(sides: readonly Side[], thresholdScaled: number, extraVar = 0, power = PLAN_POWER, alpha = TOST_ALPHA): number | null {
+export function plannedRepetitions(
+  sides: readonly Side[],
+  thresholdScaled: number,
+  extraVar = 0,
+  power = PLAN_POWER,
+  alpha = TOST_ALPHA,
+): number | null {
   if (!(thresholdScaled > 0) || sides.some((s) => !Number.isFinite(s.obsVar))) return null;
   const ok = (k: number): boolean => {
     const w = welch(sides, k);
@@ -247,7 +260,7 @@ export interface DesignFields {
   design: 'paired' | 'unpaired';
   /** Pairs behind a paired figure (rounds both sides measured). */
   pairs?: number;
-  /** SD of one paired difference d (ln units for ratios, the unit for differences); unpaired: of one repetition's difference. */
+  /** SD of one paired difference d (ln units for ratios, else the unit); unpaired: of one repetition's difference. */
   spread: number;
   /** Degrees of freedom of the t interval (pairs - 1 when paired). */
   df: number;
@@ -274,11 +287,11 @@ export interface OverheadEstimate extends DesignFields {
 }
 
 /** Plain values carry no rounds: they can only be compared unpaired. */
-function asRounds(x: RoundValues | readonly number[]): RoundValues {
+function asRounds(x: Sample): RoundValues {
   return isNumbers(x) ? { values: x } : x;
 }
 
-function isNumbers(x: RoundValues | readonly number[]): x is readonly number[] {
+function isNumbers(x: Sample): x is readonly number[] {
   return Array.isArray(x);
 }
 
@@ -288,7 +301,16 @@ function isNumbers(x: RoundValues | readonly number[]): x is readonly number[] {
  * with the verdict screened for outliers on what the estimate uses (the
  * paired differences, or each side's values).
  */
-function estimateVsNative(native: RoundValues | readonly number[], backend: RoundValues | readonly number[], scale: Estimate['scale'], higherIsBetter: boolean, threshold: number): { e: Estimate; j: Judged & { outlierSensitive?: true }; pairs?: number } | null {
+type Sample = RoundValues | readonly number[];
+type VsNative = { e: Estimate; j: Judged & { outlierSensitive?: true }; pairs?: number };
+
+function estimateVsNative(
+  native: Sample,
+  backend: Sample,
+  scale: Estimate['scale'],
+  higherIsBetter: boolean,
+  threshold: number,
+): VsNative | null {
   const nv = asRounds(native);
   const bv = asRounds(backend);
   const p = pairByRound(nv, bv);
@@ -302,7 +324,8 @@ function estimateVsNative(native: RoundValues | readonly number[], backend: Roun
     }) as Judged & { outlierSensitive?: true };
     return { e, j, pairs: d.length };
   }
-  const unpaired = (b: readonly number[], n: readonly number[]): Estimate | null => (scale === 'log' ? logRatioEstimate([b], [n]) : differenceEstimate([b], [n]));
+  const unpaired = (b: readonly number[], n: readonly number[]): Estimate | null =>
+    scale === 'log' ? logRatioEstimate([b], [n]) : differenceEstimate([b], [n]);
   const e = unpaired(bv.values, nv.values);
   if (!e) return null;
   const j = guardOutliers([nv.values, bv.values], ([n, b]) => {
@@ -328,7 +351,12 @@ function countsOf(e: Estimate): [number, number] {
  * means, delta method, Welch df. For higher-is-better metrics (throughput)
  * cost = 1 - ratio; for lower-is-better (latency, memory) cost = ratio - 1.
  */
-export function overhead(native: RoundValues | readonly number[], backend: RoundValues | readonly number[], higherIsBetter: boolean, thresholdPct = OTHER_THRESHOLD_PCT): OverheadEstimate | null {
+export function overhead(
+  native: Sample,
+  backend: Sample,
+  higherIsBetter: boolean,
+  thresholdPct = OTHER_THRESHOLD_PCT,
+): OverheadEstimate | null {
   const r = estimateVsNative(native, backend, 'log', higherIsBetter, thresholdPct);
   if (!r) return null;
   const { e, j } = r;
@@ -375,8 +403,13 @@ function meanOf(values: readonly number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN;
 }
 
-/** Backend − native (per round when paired, difference of means otherwise), judged against a threshold in the metric's unit. */
-export function difference(native: RoundValues | readonly number[], backend: RoundValues | readonly number[], higherIsBetter: boolean, threshold: number): DifferenceVerdict | null {
+/** Backend − native (per round when paired, else difference of means), judged against a threshold in the unit. */
+export function difference(
+  native: Sample,
+  backend: Sample,
+  higherIsBetter: boolean,
+  threshold: number,
+): DifferenceVerdict | null {
   const r = estimateVsNative(native, backend, 'linear', higherIsBetter, threshold);
   if (!r) return null;
   const { e, j } = r;

@@ -23,7 +23,8 @@ import { ciOf, differenceEstimate, finite, logRatioEstimate, tCritical } from '.
 
 export { outlierIndices, outlierMethod, type OutlierMethod } from './outliers.js';
 export { linearFit, type LinearFit } from './regression.js';
-export { tCritical, tQuantileOf, welch, ciOf, logRatioEstimate, differenceEstimate, pairedEstimate, type Side, type Estimate } from './estimate.js';
+export { tCritical, tQuantileOf, welch, ciOf, type Side, type Estimate } from './estimate.js';
+export { logRatioEstimate, differenceEstimate, pairedEstimate } from './estimate.js';
 
 export function mean(values: readonly number[]): number {
   const xs = finite(values);

@@ -60,7 +60,10 @@ export type LookResult =
   | { action: 'stop'; reason: 'not-decidable'; plannedPairs: number | null; message: string };
 
 function costInterval(x: LookInput, lo: number, hi: number): [number, number] {
-  const cost = (v: number): number => (x.scale === 'log' ? (x.higherIsBetter ? (1 - Math.exp(v)) * 100 : (Math.exp(v) - 1) * 100) : x.higherIsBetter ? -v : v);
+  const cost = (v: number): number => {
+    if (x.scale === 'log') return x.higherIsBetter ? (1 - Math.exp(v)) * 100 : (Math.exp(v) - 1) * 100;
+    return x.higherIsBetter ? -v : v;
+  };
   const a = cost(lo);
   const b = cost(hi);
   return a <= b ? [a, b] : [b, a];
@@ -111,7 +114,9 @@ export function sequentialLook(x: LookInput, plan: LookPlan): LookResult {
       action: 'stop',
       reason: 'not-decidable',
       plannedPairs: planned,
-      message: `not decidable here at ${fmtThreshold(x)}: needs ${need} pairs (spread ${fmtSpread(x)}; the cap is ${plan.cap})`,
+      message:
+        `not decidable here at ${fmtThreshold(x)}: needs ${need} pairs ` +
+        `(spread ${fmtSpread(x)}; the cap is ${plan.cap})`,
     };
   }
   if (x.n >= planned) return { action: 'stop', reason: 'planned-reached', plannedPairs: planned };
@@ -145,7 +150,8 @@ export function lookInputOf(f: FigureLike): LookInput | null {
   const n = f.design === 'paired' && typeof f.pairs === 'number' ? f.pairs : Math.min(f.n[0], f.n[1]);
   if (ratio) {
     if (!(f.ratio as number > 0)) return null;
-    return { scale: 'log', n, center: Math.log(f.ratio as number), spread, threshold: f.thresholdPct as number, higherIsBetter: f.higherIsBetter };
+    const center = Math.log(f.ratio as number);
+    return { scale: 'log', n, center, spread, threshold: f.thresholdPct as number, higherIsBetter: f.higherIsBetter };
   }
   if (typeof f.diff !== 'number' || typeof f.threshold !== 'number') return null;
   return { scale: 'linear', n, center: f.diff, spread, threshold: f.threshold, higherIsBetter: f.higherIsBetter };
@@ -158,7 +164,8 @@ export function lookInputOf(f: FigureLike): LookInput | null {
 export function figureLook(f: FigureLike, plan: LookPlan): LookResult {
   const x = lookInputOf(f);
   if (x) return sequentialLook(x, plan);
-  return isDecided(f.verdict) ? { action: 'stop', reason: 'planned-reached', plannedPairs: null } : { action: 'continue', plannedPairs: null, reason: 'planned' };
+  if (isDecided(f.verdict)) return { action: 'stop', reason: 'planned-reached', plannedPairs: null };
+  return { action: 'continue', plannedPairs: null, reason: 'planned' };
 }
 
 /** Re-exported for callers that plan without a figure. */

@@ -11,7 +11,10 @@ import type { Difference, Overhead, Warning } from '../../results/types.js';
 import { figureLook, type LookPlan, type LookResult } from '../../stats/sequential.js';
 
 /** The figures that more repetitions should decide, with each figure's look. */
-export function adaptiveLooks<F extends Overhead | Difference>(figures: readonly F[], plan: LookPlan): { figure: F; look: LookResult }[] {
+export function adaptiveLooks<F extends Overhead | Difference>(
+  figures: readonly F[],
+  plan: LookPlan,
+): Array<{ figure: F; look: LookResult }> {
   return figures.map((figure) => ({ figure, look: figureLook(figure, plan) }));
 }
 
@@ -24,7 +27,11 @@ export function adaptiveUndecided<F extends Overhead | Difference>(figures: read
 export type AdaptiveDecision =
   /** `open`: "backend/metric" of each undecided figure (for progress); `backends`: the backends they belong to. */
   | { more: true; open: string[]; backends: string[] }
-  | { more: false; reason: 'not-adaptive' | 'max-repetitions' | 'time-box' | 'decided' | 'not-decidable'; warning?: Warning };
+  | {
+      more: false;
+      reason: 'not-adaptive' | 'max-repetitions' | 'time-box' | 'decided' | 'not-decidable';
+      warning?: Warning;
+    };
 
 /** The adaptive settings a workload runs under (absent when it repeats a fixed number of times). */
 export interface AdaptivePlan {
@@ -55,10 +62,19 @@ export function adaptiveNext(
       warning: { code: 'ADAPTIVE_TIME_BOX', workload: w.workload, message: `${w.workload}: adaptive repetition stopped after ${w.adaptive.maxMinutes} min (adaptive.maxMinutes) at ${rep - 1} repetitions; some verdicts may stay inconclusive` },
     };
   }
-  const looks = adaptiveLooks(figures().filter((f) => f.workload === w.workload), { pilot: w.repetitions, cap: w.maxRepetitions });
+  const mine = figures().filter((f) => f.workload === w.workload);
+  const looks = adaptiveLooks(mine, { pilot: w.repetitions, cap: w.maxRepetitions });
   const open = looks.filter((l) => l.look.action === 'continue').map((l) => l.figure);
-  if (open.length) return { more: true, open: open.map((f) => `${f.backend}/${f.metric}`), backends: [...new Set(open.map((f) => f.backend))] };
-  const futile = looks.flatMap((l) => (l.look.action === 'stop' && l.look.reason === 'not-decidable' ? [`${l.figure.backend} ${l.figure.metric}: ${l.look.message}`] : []));
+  if (open.length) {
+    const backends = [...new Set(open.map((f) => f.backend))];
+    return { more: true, open: open.map((f) => `${f.backend}/${f.metric}`), backends };
+  }
+  const futile = looks.flatMap((l) => {
+    const k = l.look;
+    const futileHere = k.action === 'stop' && k.reason === 'not-decidable';
+    return futileHere ? [`${l.figure.backend} ${l.figure.metric}: ${k.message}`] : [];
+  });
   if (!futile.length) return { more: false, reason: 'decided' };
-  return { more: false, reason: 'not-decidable', warning: { code: 'NOT_DECIDABLE', workload: w.workload, message: `${w.workload}: ${futile.join('; ')}` } };
+  const message = `${w.workload}: ${futile.join('; ')}`;
+  return { more: false, reason: 'not-decidable', warning: { code: 'NOT_DECIDABLE', workload: w.workload, message } };
 }
