@@ -24,7 +24,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Verdict } from '../../../src/results/types.js';
-import { changePValue, figureLook, holmRejects, overhead, overheadChange, type RoundValues } from '../../../src/stats/index.js';
+import { changePValue, figureLook, holmRejects, overhead, overheadChange, regressionPValue, type RoundValues } from '../../../src/stats/index.js';
 import { mulberry32, normal } from '../../../src/stats/random.js';
 
 const STATE_GAP = 0.08;
@@ -213,5 +213,30 @@ describe('paired statistics on a drifting two-state host', () => {
     expect(rate).toBeLessThanOrEqual(0.05 + 2.33 * Math.sqrt((0.05 * 0.95) / draws));
     // Without the between-run term and without Holm, the same A/A pairs flag far more often.
     expect(aaFamilyRate(2304, 'paired', draws, 20, 10, 0, false)).toBeGreaterThan(0.3);
+  });
+
+  // The margin costs power: with the CPU default between-run SD (1%) and 10 rounds a run, a planted 10% is
+  // flagged at --fail-on-regression 3 in nearly every pair, at 5 in about half (measured 50%), at 10 never reliably.
+  it('a planted 10% CPU regression among 20 rows fails --fail-on-regression 3 after Holm in at least 80% of pairs', () => {
+    const rnd = mulberry32(2305);
+    const draws = 200;
+    let caught = 0;
+    for (let i = 0; i < draws; i++) {
+      const p: number[] = [];
+      for (let m = 0; m < 20; m++) {
+        const a = startRun(rnd, 0.95, INSTANCE_SD);
+        // Row 0: the backend at 90% of its throughput in run B (a CPU quota of 90%).
+        const b = startRun(rnd, m === 0 ? 0.95 * 0.9 : 0.95, INSTANCE_SD);
+        for (let r = 0; r < 10; r++) {
+          a.round();
+          b.round();
+        }
+        const c = overheadChange({ native: a.native, backend: a.backend }, { native: b.native, backend: b.backend }, 'ratio', true, THRESHOLD, 0.01)!;
+        p.push(regressionPValue(c, true, 3, 0));
+      }
+      const rejected = holmRejects(p, 0.025);
+      if (rejected[0] && rejected.filter(Boolean).length === 1) caught++;
+    }
+    expect(caught / draws).toBeGreaterThanOrEqual(0.8);
   });
 });
