@@ -95,7 +95,7 @@ export function overheadFigure(o: Overhead): Pick<HeadlineFigure, 'verdict' | 'v
 /** How the figure was estimated, said where a reader looks: paired over n rounds, or unpaired and why. */
 export function designNote(f: { design?: 'paired' | 'unpaired' | undefined; pairs?: number | undefined }): string {
   if (f.design === 'paired') return `; paired over ${f.pairs ?? '?'} rounds`;
-  if (f.design === 'unpaired') return '; unpaired (the values carry no rounds to pair)';
+  if (f.design === 'unpaired') return '; unpaired (no matching rounds to pair)';
   return '';
 }
 
