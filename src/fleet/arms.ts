@@ -284,6 +284,7 @@ function pairedOverhead(
   const v = d.length > 1 ? d.reduce((s, x) => s + (x - m) ** 2, 0) / (d.length - 1) : 0;
   const e: Estimate = {
     scale: 'log',
+    design: 'paired',
     center: m,
     sides: [{ n: d.length, mean: Math.exp(m), obsVar: v }],
     se: d.length > 1 ? Math.sqrt(v / d.length) : Number.POSITIVE_INFINITY,

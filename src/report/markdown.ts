@@ -123,9 +123,9 @@ export function renderMarkdownFromModel(m: ReportModel): string {
     out.push('No overheads were computed in this run.', '');
   } else {
     out.push(
-      'Each category in its own terms, with the 95% CI. Throughput, latency and bandwidth: ratio of means vs native ("9.8× slower than native" = a tenth of native\'s throughput; percentages: + = worse). ' +
-        'Per-instance costs (footprint and density by PSS, start-up): difference of means with a Welch CI. Partitioning, memory gradient, noisy neighbour: their own figures. ' +
-        'Verdicts against a practical threshold: only "no practical difference" (whole CI inside ±threshold) means the same as native; "inconclusive" says how many repetitions would decide it.',
+      'Each category in its own terms, with the 95% CI. Throughput, latency and bandwidth: paired ratio vs native, per round ("9.8× slower than native" = a tenth of native\'s throughput; percentages: + = worse). ' +
+        'Per-instance costs (footprint and density by PSS, start-up): mean per-round difference with a paired CI. Partitioning, memory gradient, noisy neighbour: their own figures. ' +
+        'Verdicts against a practical threshold: only "no practical difference" (90% CI inside ±threshold) means the same as native; "inconclusive" says how many pairs would decide it.',
       '',
     );
     const reps = repetitionNote(m);

@@ -130,10 +130,11 @@ export const backendResultSchema = z.object({
 });
 
 /**
- * Equivalence verdicts (src/stats/equivalence.ts): `no-practical-difference`
- * only when the whole CI lies inside ±threshold; `overhead`/`better` when the
- * CI excludes 0 and the estimate is beyond the threshold; `small-difference`
- * when the CI excludes 0 but the estimate is inside; `inconclusive` otherwise.
+ * Equivalence verdicts (src/stats/equivalence.ts, docs/statistics.md):
+ * `no-practical-difference` when the 90% CI lies inside ±threshold (TOST);
+ * `overhead`/`better` when not equivalent and the 95% CI excludes 0 on that
+ * side; `inconclusive` otherwise. `small-difference` was written by versions
+ * before the TOST rule (CI excludes 0, estimate inside the threshold).
  */
 export const verdictSchema = z.enum(['no-practical-difference', 'small-difference', 'overhead', 'better', 'inconclusive', 'insufficient-data']);
 
@@ -152,19 +153,39 @@ export const overheadSchema = z.looseObject({
   metric: z.string(),
   unit: z.string(),
   higherIsBetter: z.boolean(),
-  /** backend mean / native mean (the ratio whose CI is computed; see src/stats). */
+  /** Paired: exp(mean per-round ln(backend/native)); unpaired: backend mean / native mean (see src/stats). */
   ratio: num,
-  /** 95% CI of the ratio: delta method on log(ratio), Welch-Satterthwaite df. */
+  /** 95% CI of the ratio: t on the per-round log ratios (paired) or delta method with Welch df (unpaired). */
   ratioCi95: pair,
   /** Cost in percent: positive means the backend is worse than native. */
   overheadPct: num,
   overheadPctCi95: pair,
+  /** 90% CI of the cost (what the TOST equivalence test reads). */
+  overheadPctCi90: pair.optional(),
   verdict: verdictSchema,
+  /**
+   * How the figure was estimated (absent in files written before pairing: read as unpaired).
+   * paired: per-round differences of values measured in the same round (d = ln b − ln n for ratios,
+   * b − n for differences), t interval on pairs − 1 df; unpaired: two independent samples (Welch).
+   */
+  design: z.enum(['paired', 'unpaired']).optional(),
+  /** Pairs behind a paired figure. */
+  pairs: z.number().optional(),
+  /** SD of one paired difference (ln units for ratios, the unit for differences); unpaired: of one repetition's difference. */
+  spread: num.optional(),
+  /** Degrees of freedom of the t interval. */
+  df: num.optional(),
+  /** An overhead/better whose whole 95% CI lies beyond ±threshold ("overhead beyond T"). */
+  beyondThreshold: z.boolean().optional(),
+
   /** Practical threshold in percent the verdict was judged against. */
   thresholdPct: z.number(),
   /** Smallest overhead (percent) this run could have detected (80% power, 5% two-sided). */
   detectablePct: num,
-  /** For an inconclusive verdict: repetitions per side that would likely decide it (null: decided, or > 1000). */
+  /**
+   * For an inconclusive verdict: pairs (paired) or repetitions per side (unpaired) giving 80% power to show
+   * equivalence at ±threshold when the true overhead is 0, from the observed spread (null: decided, or > 1000).
+   */
   repetitionsNeeded: z.number().nullable(),
   /** Repetitions behind the figure: [native, backend]. */
   n: z.tuple([z.number(), z.number()]),
@@ -183,9 +204,9 @@ export const differenceSchema = z.looseObject({
   metric: z.string(),
   unit: z.string(),
   higherIsBetter: z.boolean(),
-  /** mean(backend) − mean(native), in the unit. */
+  /** Mean per-round backend − native (paired) or mean(backend) − mean(native), in the unit. */
   diff: num,
-  /** Welch 95% CI of the difference. */
+  /** 95% CI of the difference: paired t, or Welch. */
   ci95: pair,
   nativeMean: num,
   backendMean: num,
@@ -196,6 +217,20 @@ export const differenceSchema = z.looseObject({
   detectable: num,
   repetitionsNeeded: z.number().nullable(),
   n: z.tuple([z.number(), z.number()]),
+  /**
+   * How the figure was estimated (absent in files written before pairing: read as unpaired).
+   * paired: per-round differences of values measured in the same round (d = ln b − ln n for ratios,
+   * b − n for differences), t interval on pairs − 1 df; unpaired: two independent samples (Welch).
+   */
+  design: z.enum(['paired', 'unpaired']).optional(),
+  /** Pairs behind a paired figure. */
+  pairs: z.number().optional(),
+  /** SD of one paired difference (ln units for ratios, the unit for differences); unpaired: of one repetition's difference. */
+  spread: num.optional(),
+  /** Degrees of freedom of the t interval. */
+  df: num.optional(),
+  /** An overhead/better whose whole 95% CI lies beyond ±threshold ("overhead beyond T"). */
+  beyondThreshold: z.boolean().optional(),
 });
 
 /** One backend's figure in a headline row, computed once by src/report/headline.ts and rendered as is. */
