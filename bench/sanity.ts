@@ -82,14 +82,16 @@ async function main(): Promise<number> {
       process.stderr.write(rep === 0 ? 'warm-up done\n' : `round ${rep}/${REPS}\n`);
     }
     const rows: string[] = [];
+    // Every variant ran once per round, in round order: value i is round i + 1, so the estimate pairs by round.
+    const rounds = (v: string) => ({ values: values[v]!, repetitions: values[v]!.map((_, i) => i + 1) });
     const line = (name: string, vs: string, check: string, ok: boolean): void => {
       const s = summarize(values[name]!)!;
-      const o = overhead(values[vs]!, values[name]!, true, THRESHOLD)!;
+      const o = overhead(rounds(vs), rounds(name), true, THRESHOLD)!;
       rows.push(
         `${name.padEnd(16)} ${s.mean.toFixed(1).padStart(9)} ev/s  CV ${(s.cv * 100).toFixed(1).padStart(4)}%  vs ${vs.padEnd(7)} ${o.overheadPct >= 0 ? '+' : ''}${o.overheadPct.toFixed(1)}% [${o.overheadPctCi95[0].toFixed(1)}, ${o.overheadPctCi95[1].toFixed(1)}] ${o.verdict.padEnd(23)} ${ok ? 'PASS' : 'FAIL'}  ${check}`,
       );
     };
-    const oh = (a: string, b: string) => overhead(values[b]!, values[a]!, true, THRESHOLD)!;
+    const oh = (a: string, b: string) => overhead(rounds(b), rounds(a), true, THRESHOLD)!;
     const harness = oh('native', 'direct');
     const ctr = oh('container', 'native');
     const cap = oh('container-90pct', 'native');

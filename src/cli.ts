@@ -248,6 +248,9 @@ async function cmdRun(
     return controller.signal.aborted ? 130 : outcome.exitCode;
   } finally {
     for (const s of SIGNALS) process.off(s, onSignal);
+    // Interrupted: a further Ctrl-C that lands after the release is done (a fast cleanup) is the forced exit
+    // the user asked for, not a death by signal with no exit code.
+    if (signals > 0) for (const s of SIGNALS) process.on(s, () => process.exit(130));
   }
 }
 
@@ -530,7 +533,7 @@ Examples:
         'KubeVirt VMIs',
     )
     .argument('<scenario>', 'scenario YAML file')
-    .option('--nodes <names>', 'comma-separated node names (kubernetes.io/hostname)')
+    .option('--nodes <names|selector>', 'comma-separated node names (kubernetes.io/hostname), or a label selector (pool=bench)')
     .option('--namespace <ns>', 'namespace (default isobench)')
     .option('--fleet-id <id>', 'fleet id (default <scenario>-k8s-<time>)')
     .option('--run <run-id>', "set RuntimeClass overhead.podFixed from this run's measured footprint and CPU overhead")
@@ -538,11 +541,15 @@ Examples:
       '--runner-image <image>',
       "image of the per-node runner pod (default debian:12-slim; isobench itself is the node's /opt/isobench)",
     )
-    .option('--workload-image <image>', 'image with sysbench: adds a Job per node and RuntimeClass (the platform arms)')
+    .option(
+      '--workload-image <image>',
+      'image with sh, sysbench and stress-ng: adds a Job per node and RuntimeClass (the platform arms)',
+    )
     .option(
       '--vm-image <image>',
-      'KubeVirt containerDisk with cloud-init and sysbench: adds a VirtualMachineInstance per node',
+      'KubeVirt containerDisk with cloud-init, sysbench and stress-ng: adds a VirtualMachineInstance per node',
     )
+    .option('--arm-start <time>', "when the arms' first round starts (ISO 8601 or Unix seconds; default in 10 minutes)")
     .action(async (scenario: string, o) =>
       setExit(
         await (await import('./fleet/commands.js')).cmdFleetK8s(scenario, o, {

@@ -40,7 +40,7 @@ export type SourceRef =
       workload: string;
       metric: string;
       unit: string;
-      stat: 'ratio-of-means' | 'difference-of-means';
+      stat: 'ratio-of-means' | 'paired-ratio' | 'difference-of-means';
       value: number;
       ci95: [number, number];
       from: string[];

@@ -5,7 +5,7 @@
  * idle-instance footprint F and an engine's extra costs, each with its sources.
  */
 import type { BackendResult, Cell, MetricResult, Overhead, RunResults } from '../results/types.js';
-import { differenceOfMeans, ratioOfMeans, summarize } from '../stats/index.js';
+import { difference, overhead, summarize } from '../stats/index.js';
 import type { BackendProfile, Figure } from './plan-types.js';
 import { type Sources, uniq, type SourceInit } from './sources.js';
 import { workloadDeclarations, type CapacityDecl } from '../core/declarations.js';
@@ -71,6 +71,8 @@ interface MetricStat {
   ci95: [number, number];
   n: number | null;
   values: number[];
+  /** Round of each value (pairs it with native's value of the same round), when the run recorded them. */
+  repetitions?: number[];
   unit: string;
   higherIsBetter: boolean;
   rawLogs: string[];
@@ -80,15 +82,18 @@ interface MetricStat {
 }
 
 function metricStat(cell: Cell, m: MetricResult): MetricStat | null {
-  const values = (m.values ?? []).filter((v) => Number.isFinite(v));
+  const all = m.values ?? [];
+  const values = all.filter((v) => Number.isFinite(v));
   const s = summarize(values);
   if (!s) return null;
+  const reps = Array.isArray(m.repetitions) && m.repetitions.length === all.length ? m.repetitions.filter((_, i) => Number.isFinite(all[i])) : undefined;
   return {
     mean: s.mean,
     // One value has no interval: its range is the value itself (the figure is then flagged by n=1).
     ci95: s.n > 1 ? s.ci95 : [s.mean, s.mean],
     n: s.n,
     values,
+    ...(reps ? { repetitions: reps } : {}),
     unit: m.unit,
     higherIsBetter: m.higherIsBetter,
     rawLogs: m.rawLogs ?? [],
@@ -158,7 +163,9 @@ function costFactor(ctx: Ctx, b: BackendResult, workload: string, metric: string
     if (!ctx.native) return null;
     const bs = findStat(results, b, workload, metric);
     const ns = findStat(results, ctx.native, workload, metric);
-    const r = bs && ns ? ratioOfMeans(ns.values, bs.values) : null;
+    // The run's estimator: paired by round when both carry their rounds, else the ratio of means.
+    const o = bs && ns ? overhead(ns, bs, bs.higherIsBetter) : null;
+    const r = o ? { ratio: o.ratio, ci95: o.ratioCi95, design: o.design } : null;
     if (!bs || !ns || !r || !Number.isFinite(r.ci95[0]) || !Number.isFinite(r.ci95[1])) return null;
     ratio = r.ratio;
     ci = r.ci95;
@@ -172,7 +179,7 @@ function costFactor(ctx: Ctx, b: BackendResult, workload: string, metric: string
       workload,
       metric,
       unit: 'ratio',
-      stat: 'ratio-of-means',
+      stat: r.design === 'paired' ? 'paired-ratio' : 'ratio-of-means',
       value: ratio,
       ci95: ci,
       from: [fromB, fromN],
@@ -244,8 +251,9 @@ function lookupFootprint(ctx: Ctx, b: BackendResult, notes: string[]): Figure | 
       if (!bs) continue;
       const sid = sources.add(measuredMean(results.runId, bs));
       const ns = ctx.native ? findStat(results, ctx.native, c.workload, c.metric) : null;
-      // Difference of means with its Welch CI (src/stats), the estimator the report shows.
-      const d = ns ? differenceOfMeans(ns.values, bs.values) : null;
+      // The run's estimator (src/stats), as the report shows it: paired per round when both carry their rounds.
+      const pd = ns ? difference(ns, bs, false, Number.POSITIVE_INFINITY) : null;
+      const d = pd ? { diff: pd.diff, ci95: pd.ci95 } : null;
       const diff = d ? d.diff : bs.mean;
       const dci: [number, number] = d && Number.isFinite(d.ci95[0]) && Number.isFinite(d.ci95[1]) ? d.ci95 : ns ? [bs.ci95[0] - ns.ci95[1], bs.ci95[1] - ns.ci95[0]] : bs.ci95;
       const ids = [sid];

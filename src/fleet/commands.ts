@@ -16,22 +16,40 @@ export function isFleetRef(ref: string, resultsRoot: string): boolean {
 
 function fleetDirOf(ref: string, resultsRoot: string): string {
   const d = resolveFleetDir(ref, resultsRoot);
-  if (!d) throw new IsobenchError('BAD_ARGS', `no fleet "${ref}": expected a fleet id under ${resultsRoot}/ or a fleet directory holding fleet.json`);
+  if (!d)
+    throw new IsobenchError(
+      'BAD_ARGS',
+      `no fleet "${ref}": expected a fleet id under ${resultsRoot}/ or a fleet directory holding fleet.json`,
+    );
   return d;
 }
 
-export async function fleetReport(ref: string, resultsRoot: string, reportsRoot: string): Promise<{ index: string; summary: string[]; allComplete: boolean }> {
+export async function fleetReport(
+  ref: string,
+  resultsRoot: string,
+  reportsRoot: string,
+): Promise<{ index: string; summary: string[]; allComplete: boolean }> {
   const { writeFleetReport } = await import('../report/write.js');
   const model = await loadFleet(fleetDirOf(ref, resultsRoot));
   const { index } = await writeFleetReport(model, reportsRoot);
-  return { index, summary: fleetSummaryLines(model), allComplete: model.hosts.length > 0 && model.hosts.every((h) => h.state === 'complete') };
+  return {
+    index,
+    summary: fleetSummaryLines(model),
+    allComplete: model.hosts.length > 0 && model.hosts.every((h) => h.state === 'complete'),
+  };
 }
 
 /** A side of a fleet comparison: one (host, results) per measured host, or a single run. */
-async function side(ref: string, resultsRoot: string): Promise<{ id: string; runs: { host: string | null; results: RunResults }[] }> {
+async function side(
+  ref: string,
+  resultsRoot: string,
+): Promise<{ id: string; runs: { host: string | null; results: RunResults }[] }> {
   if (isFleetRef(ref, resultsRoot)) {
     const m = await loadFleet(fleetDirOf(ref, resultsRoot));
-    return { id: m.manifest.fleetId, runs: m.hosts.flatMap((h) => (h.results ? [{ host: h.name, results: h.results }] : [])) };
+    return {
+      id: m.manifest.fleetId,
+      runs: m.hosts.flatMap((h) => (h.results ? [{ host: h.name, results: h.results }] : [])),
+    };
   }
   const r = await loadResultsRef(ref, resultsRoot);
   return { id: r.runId, runs: [{ host: null, results: r }] };
@@ -42,7 +60,11 @@ async function side(ref: string, resultsRoot: string): Promise<{ id: string; run
  * host of a fleet against one run. Each pair goes through the single-run
  * comparison unchanged.
  */
-export async function fleetCompare(a: string, b: string, o: { resultsRoot: string; reportsRoot: string; failPct?: number; json?: boolean }): Promise<{ text: string; exitCode: number }> {
+export async function fleetCompare(
+  a: string,
+  b: string,
+  o: { resultsRoot: string; reportsRoot: string; failPct?: number; json?: boolean },
+): Promise<{ text: string; exitCode: number }> {
   const cmp = await import('../report/compare.js');
   const sa = await side(a, o.resultsRoot);
   const sb = await side(b, o.resultsRoot);
@@ -53,7 +75,11 @@ export async function fleetCompare(a: string, b: string, o: { resultsRoot: strin
       pairs.push({ host: x.host ?? y.host ?? 'run', ra: x.results, rb: y.results });
     }
   }
-  if (pairs.length === 0) throw new IsobenchError('BAD_ARGS', `compare ${a} ${b}: no host is in both fleets (hosts are paired by inventory name)`);
+  if (pairs.length === 0)
+    throw new IsobenchError(
+      'BAD_ARGS',
+      `compare ${a} ${b}: no host is in both fleets (hosts are paired by inventory name)`,
+    );
   const md: string[] = [`# Fleet comparison ${sa.id} vs ${sb.id}`, ''];
   const json: Record<string, unknown> = {};
   const hostPages: { host: string; html: string }[] = [];
@@ -75,32 +101,66 @@ export async function fleetCompare(a: string, b: string, o: { resultsRoot: strin
 }
 
 /** `capacity --run <fleet>`: the plan of every measured host, grouped by hardware model. */
-export async function fleetCapacityCommand(o: { run: string; host: string; instance: string; resultsRoot: string; json?: boolean }): Promise<{ text: string; exitCode: number }> {
+export async function fleetCapacityCommand(o: {
+  run: string;
+  host: string;
+  instance: string;
+  resultsRoot: string;
+  json?: boolean;
+}): Promise<{ text: string; exitCode: number }> {
   const { parseHostSpec, parseInstanceDemand } = await import('../capacity/index.js');
   const { fleetCapacity } = await import('../report/fleet.js');
   const host = parseHostSpec(o.host);
   const instance = parseInstanceDemand(o.instance);
   const model = await loadFleet(fleetDirOf(o.run, o.resultsRoot));
   const groups = fleetCapacity(model, host, instance);
-  if (o.json) return { text: JSON.stringify(groups.map((g) => ({ hardwareModel: g.group.key, hosts: g.group.hosts, backends: g.backends, error: g.error })), null, 2), exitCode: EXIT_OK };
-  const lines = [`fleet ${model.manifest.fleetId}: instances per host by hardware model (host ${host.cores} cores, ${host.memoryGiB} GiB; instance ${instance.vcpus} vCPU, ${instance.memoryMiB} MiB)`];
+  if (o.json)
+    return {
+      text: JSON.stringify(
+        groups.map((g) => ({ hardwareModel: g.group.key, hosts: g.group.hosts, backends: g.backends, error: g.error })),
+        null,
+        2,
+      ),
+      exitCode: EXIT_OK,
+    };
+  const lines = [
+    `fleet ${model.manifest.fleetId}: instances per host by hardware model (host ${host.cores} cores, ${host.memoryGiB} GiB; instance ${instance.vcpus} vCPU, ${instance.memoryMiB} MiB)`,
+  ];
   for (const g of groups) {
     lines.push(`${g.group.key}  (${g.group.hosts.join(', ')})`);
     if (g.error) lines.push(`  error: ${g.error}`);
-    for (const b of g.backends) lines.push(`  ${b.label.padEnd(20)} ${String(b.minExpected).padStart(6)}  smallest host; ${b.perHost.map((p) => `${p.host} ${p.expected} [${p.worst}, ${p.best}]`).join('; ')}`);
+    for (const b of g.backends)
+      lines.push(
+        `  ${b.label.padEnd(20)} ${String(b.minExpected).padStart(6)}  smallest host; ${b.perHost.map((p) => `${p.host} ${p.expected} [${p.worst}, ${p.best}]`).join('; ')}`,
+      );
   }
   const unmeasured = model.hosts.filter((h) => !h.results);
-  for (const h of unmeasured) lines.push(`not planned: ${h.name} (${h.state}${h.problem ? `: ${h.problem.message}` : ''})`);
+  for (const h of unmeasured)
+    lines.push(`not planned: ${h.name} (${h.state}${h.problem ? `: ${h.problem.message}` : ''})`);
   return { text: lines.join('\n'), exitCode: EXIT_OK };
 }
 
 export async function cmdFleetAnsible(
   scenario: string,
-  o: { inventory?: string; limit?: string; serial?: string; fleetId?: string; source?: string; sourceVersion?: string; remoteDir?: string; run?: boolean; quiet?: boolean },
+  o: {
+    inventory?: string;
+    limit?: string;
+    serial?: string;
+    fleetId?: string;
+    source?: string;
+    sourceVersion?: string;
+    remoteDir?: string;
+    run?: boolean;
+    quiet?: boolean;
+  },
   ctx: { resultsRoot: string; reportsRoot: string; packageRoot: string; out: (s: string) => void },
 ): Promise<number> {
   const { resultsRoot: RESULTS_ROOT, reportsRoot: REPORTS_ROOT, packageRoot: ROOT, out } = ctx;
-  if (!o.inventory) throw new IsobenchError('BAD_ARGS', 'fleet ansible: --inventory <file> is required (an Ansible INI or YAML inventory, see docs/fleet.md)');
+  if (!o.inventory)
+    throw new IsobenchError(
+      'BAD_ARGS',
+      'fleet ansible: --inventory <file> is required (an Ansible INI or YAML inventory, see docs/fleet.md)',
+    );
   const serial = o.serial === undefined ? undefined : /^\d+$/.test(o.serial) ? Number(o.serial) : Number.NaN;
   const { prepareAnsibleFleet, runAnsibleFleet } = await import('./ansible.js');
   const p = await prepareAnsibleFleet({
@@ -115,9 +175,13 @@ export async function cmdFleetAnsible(
     ...(o.sourceVersion ? { sourceVersion: o.sourceVersion } : {}),
     ...(o.remoteDir ? { remoteDir: o.remoteDir } : {}),
   });
-  process.stderr.write(`fleet ${p.fleetId}: ${p.hosts.length} host(s): ${p.hosts.join(', ')}\nplaybook: ${p.playbook}\n`);
+  process.stderr.write(
+    `fleet ${p.fleetId}: ${p.hosts.length} host(s): ${p.hosts.join(', ')}\nplaybook: ${p.playbook}\n`,
+  );
   if (!o.run) {
-    process.stderr.write(`run it with: cd ${p.fleetDir} && ANSIBLE_CONFIG=ansible.cfg ansible-playbook ${p.argv.join(' ')}\n  (or add --run; rerun with --fleet-id ${p.fleetId} to resume)\n`);
+    process.stderr.write(
+      `run it with: cd ${p.fleetDir} && ANSIBLE_CONFIG=ansible.cfg ansible-playbook ${p.argv.join(' ')}\n  (or add --run; rerun with --fleet-id ${p.fleetId} to resume)\n`,
+    );
     out(p.fleetDir);
     return EXIT_OK;
   }
@@ -131,11 +195,34 @@ export async function cmdFleetAnsible(
 
 export async function cmdFleetK8s(
   scenario: string,
-  o: { nodes?: string; namespace?: string; fleetId?: string; run?: string; runnerImage?: string; workloadImage?: string; vmImage?: string },
+  o: {
+    nodes?: string;
+    namespace?: string;
+    fleetId?: string;
+    run?: string;
+    runnerImage?: string;
+    workloadImage?: string;
+    vmImage?: string;
+    armStart?: string;
+  },
   ctx: { resultsRoot: string; out: (s: string) => void },
 ): Promise<number> {
   const { resultsRoot: RESULTS_ROOT, out } = ctx;
-  if (!o.nodes) throw new IsobenchError('BAD_ARGS', 'fleet k8s: --nodes <node,node...> is required (node names as kubectl get nodes shows them)');
+  if (!o.nodes)
+    throw new IsobenchError(
+      'BAD_ARGS',
+      'fleet k8s: --nodes <node,node...|label selector> is required (node names as kubectl get nodes shows them, or e.g. pool=bench)',
+    );
+  let armStart: number | undefined;
+  if (o.armStart !== undefined) {
+    const t = /^\d+$/.test(o.armStart) ? Number(o.armStart) : Date.parse(o.armStart) / 1000;
+    if (!Number.isFinite(t))
+      throw new IsobenchError(
+        'BAD_ARGS',
+        `--arm-start "${o.armStart}": expected an ISO 8601 time (2026-12-07T09:00:00Z) or Unix seconds`,
+      );
+    armStart = Math.ceil(t);
+  }
   const k8s = await import('./k8s.js');
   let run: RunResults | undefined;
   let overheads: { variant: string; kind: string; memoryMi: number | null; cpuMillicores: number | null }[] | undefined;
@@ -150,7 +237,12 @@ export async function cmdFleetK8s(
       const plan = planCapacity(run, { host, instance });
       overheads = plan.runtimeClasses.map((rc) => {
         const b = run!.backends.find((x) => x.label === rc.backend);
-        return { variant: b?.variant ?? '', kind: b?.kind ?? '', memoryMi: rc.memoryMi, cpuMillicores: rc.cpuMillicores };
+        return {
+          variant: b?.variant ?? '',
+          kind: b?.kind ?? '',
+          memoryMi: rc.memoryMi,
+          cpuMillicores: rc.cpuMillicores,
+        };
       });
     }
   }
@@ -165,10 +257,16 @@ export async function cmdFleetK8s(
     ...(o.vmImage ? { vmImage: o.vmImage } : {}),
     ...(run ? { run } : {}),
     ...(overheads ? { runtimeClassOverheads: overheads } : {}),
+    ...(armStart !== undefined ? { armStart } : {}),
   });
   const { loadScenario } = await import('../scenario/loader.js');
   const { scenario: sc } = await loadScenario(scenario);
-  const dir = await k8s.writeK8s(m, { scenarioFile: scenario, scenarioName: sc.name, nodes: k8s.parseNodes(o.nodes), resultsRoot: RESULTS_ROOT });
+  const dir = await k8s.writeK8s(m, {
+    scenarioFile: scenario,
+    scenarioName: sc.name,
+    nodes: m.nodes,
+    resultsRoot: RESULTS_ROOT,
+  });
   for (const n of m.notes) process.stderr.write(`note: ${n}\n`);
   out(`manifests: ${dir} (validated: ${m.files.map((f) => `${f.name} ${f.objects.length}`).join(', ')})`);
   out(`apply: kubectl apply -f ${dir}`);

@@ -14,7 +14,25 @@
  *   fetch    results/<run-id>/ back to results/<fleet-id>/<inventory-host>/
  * A failure in any stage is caught (block/rescue): the stage, the error and
  * the output go to fleet-logs/<host>/status.json and the other hosts go on.
+ * A host lost mid-stage (SSH dropped, crash, reboot) is UNREACHABLE to
+ * Ansible, which a rescue does not catch and which, with serial batches,
+ * ends the play: the block ignores unreachable results and every task on the
+ * host is followed by a check that turns "lost during this task" into a
+ * failure of its stage, which the rescue records like any other.
  */
+
+/**
+ * After a task on the host: a host lost during it fails the task's stage (the
+ * name's prefix), so the rescue records it and the play goes on.
+ */
+function lostCheck(stage: string, reg: string): string {
+  return `
+        - name: "${stage}: host lost during the step above"
+          ansible.builtin.fail:
+            msg: "{{ 'host unreachable: ' ~ (${reg}.msg | default('connection lost')) }}"
+          when: ${reg}.unreachable | default(false)
+`;
+}
 
 export interface PlaybookInput {
   fleetId: string;
@@ -47,6 +65,10 @@ export function renderPlaybook(p: PlaybookInput): string {
 #   isobench_remote_dir       where isobench lives on the host (default ${p.remoteDir})
 #   isobench_setup_argv       the setup command as a list (default [bash, scripts/setup.sh])
 #   isobench_node_modules     share this node_modules directory instead of npm ci (hosts on one machine)
+#   isobench_npm_cache        npm's cache directory for setup's npm ci (e.g. one shared with the controller)
+#   isobench_setup_env        more environment for the setup command (a dict)
+# setup's npm ci prefers the npm cache (npm_config_prefer_offline): a host that
+# has the packages does not ask the registry again.
 - name: isobench fleet ${p.fleetId}
   hosts: all
   gather_facts: false
@@ -60,6 +82,9 @@ export function renderPlaybook(p: PlaybookInput): string {
 ${src}    isobench_default_dir: ${q(p.remoteDir)}
     isobench_dir: "{{ isobench_remote_dir | default(isobench_default_dir) }}"
     setup_argv: "{{ isobench_setup_argv | default(['bash', 'scripts/setup.sh']) }}"
+    # setup's npm ci takes what npm's cache has without asking the registry again (npm_config_prefer_offline).
+    npm_cache_env: "{{ {'npm_config_cache': isobench_npm_cache} if isobench_npm_cache is defined else {} }}"
+    setup_env: "{{ {'npm_config_prefer_offline': 'true'} | combine(npm_cache_env) | combine(isobench_setup_env | default({})) }}"
     run_id: "{{ fleet_id }}-{{ inventory_hostname | regex_replace('[^A-Za-z0-9._-]', '_') }}"
     host_dir: "{{ fleet_dir }}/{{ inventory_hostname }}"
     log_dir: "{{ fleet_dir }}/fleet-logs/{{ inventory_hostname }}"
@@ -102,7 +127,7 @@ ${src}    isobench_default_dir: ${q(p.remoteDir)}
 
     - name: "connect: record an unreachable host"
       ansible.builtin.copy:
-        content: "{{ {'stage': 'connect', 'task': 'connect: reach the host', 'runId': run_id, 'error': reach.msg | default('unreachable')} | to_nice_json }}\n"
+        content: "{{ {'stage': 'connect', 'task': 'connect: reach the host', 'runId': run_id, 'error': reach.msg | default('unreachable')} | to_nice_json }}\\n"
         dest: "{{ log_dir }}/status.json"
         mode: "0644"
       delegate_to: localhost
@@ -113,6 +138,8 @@ ${src}    isobench_default_dir: ${q(p.remoteDir)}
       when: (reach.unreachable | default(false)) or (reach.failed | default(false))
 
     - name: "measure {{ inventory_hostname }}"
+      # A host lost mid-block is checked after each task on it (lostCheck), not left to end the play.
+      ignore_unreachable: true
       # The host's own results directory, whatever the controller's environment says (a local connection inherits it).
       environment:
         ISOBENCH_RESULTS: "{{ isobench_dir }}/results"
@@ -123,20 +150,23 @@ ${src}    isobench_default_dir: ${q(p.remoteDir)}
             path: "{{ isobench_dir }}/fleet"
             state: directory
             mode: "0755"
-
+          register: install_dir
+${lostCheck('install', 'install_dir')}
         - name: "install: copy the isobench source to the host"
           ansible.builtin.unarchive:
             src: "{{ isobench_source_tarball }}"
             dest: "{{ isobench_dir }}"
           when: isobench_source_kind == 'tarball'
-
+          register: install_tar
+${lostCheck('install', 'install_tar')}
         - name: "install: check out the isobench source"
           ansible.builtin.git:
             repo: "{{ isobench_source_git }}"
             version: "{{ isobench_source_version }}"
             dest: "{{ isobench_dir }}"
           when: isobench_source_kind == 'git'
-
+          register: install_git
+${lostCheck('install', 'install_git')}
         - name: "install: share node_modules"
           ansible.builtin.file:
             src: "{{ isobench_node_modules }}"
@@ -144,14 +174,16 @@ ${src}    isobench_default_dir: ${q(p.remoteDir)}
             state: link
             force: true
           when: isobench_node_modules is defined
-
-        - name: "setup: the README's setup (packages, npm ci, guest kernel)"
+          register: install_link
+${lostCheck('install', 'install_link')}
+        - name: "setup: the README's setup (Node, packages, npm ci, guest kernel)"
           ansible.builtin.command:
             argv: "{{ setup_argv }}"
             chdir: "{{ isobench_dir }}"
+          environment: "{{ setup_env }}"
           register: setup_out
           changed_when: false
-
+${lostCheck('setup', 'setup_out')}
         - name: "setup: keep the log"
           ansible.builtin.copy:
             content: "{{ setup_out.stdout }}\\n{{ setup_out.stderr }}\\n"
@@ -167,7 +199,7 @@ ${src}    isobench_default_dir: ${q(p.remoteDir)}
           changed_when: false
           # 1 = some check failed: the host is reported, its run still tells which backends work.
           failed_when: doctor_out.rc not in [0, 1]
-
+${lostCheck('doctor', 'doctor_out')}
         - name: "doctor: keep the report"
           ansible.builtin.copy:
             content: "{{ doctor_out.stdout }}\\n"
@@ -180,13 +212,22 @@ ${src}    isobench_default_dir: ${q(p.remoteDir)}
             src: "{{ scenario_file }}"
             dest: "{{ remote_scenario }}"
             mode: "0644"
-
+          register: run_scenario
+${lostCheck('run', 'run_scenario')}
         - name: "run: an earlier attempt of this run on the host?"
           ansible.builtin.slurp:
             src: "{{ remote_run_dir }}/results.json"
           register: remote_results
           failed_when: false
-
+${lostCheck('run', 'remote_results')}
+        # An attempt lost before it wrote results.json measured nothing; its directory would refuse --run-id.
+        - name: "run: drop an earlier attempt that left no results"
+          ansible.builtin.file:
+            path: "{{ remote_run_dir }}"
+            state: absent
+          when: remote_results.content is not defined
+          register: run_drop
+${lostCheck('run', 'run_drop')}
         - name: "run: isobench run (resumes an interrupted attempt)"
           ansible.builtin.command:
             argv: "{{ ['./bin/isobench.js', 'run', remote_scenario, '--no-report', '--quiet'] + (['--resume', run_id] if remote_results.content is defined else ['--run-id', run_id]) }}"
@@ -196,7 +237,7 @@ ${src}    isobench_default_dir: ${q(p.remoteDir)}
           when: remote_results.content is not defined or (remote_results.content | b64decode | from_json).status != 'complete'
           # 1 = the run is partial or failed: what it measured is still fetched.
           failed_when: run_out.rc not in [0, 1]
-
+${lostCheck('run', 'run_out')}
         - name: "run: keep the log"
           ansible.builtin.copy:
             content: "rc={{ run_out.rc }}\\n{{ run_out.stdout }}\\n{{ run_out.stderr }}\\n"
@@ -209,13 +250,15 @@ ${src}    isobench_default_dir: ${q(p.remoteDir)}
           ansible.builtin.command:
             argv: ["tar", "-czf", "{{ remote_tarball }}", "-C", "{{ isobench_dir }}/results", "{{ run_id }}"]
           changed_when: false
-
+          register: fetch_pack
+${lostCheck('fetch', 'fetch_pack')}
         - name: "fetch: copy it to the controller"
           ansible.builtin.fetch:
             src: "{{ remote_tarball }}"
             dest: "{{ log_dir }}/results.tar.gz"
             flat: true
-
+          register: fetch_copy
+${lostCheck('fetch', 'fetch_copy')}
         - name: "fetch: host directory in the fleet directory"
           ansible.builtin.file:
             path: "{{ host_dir }}"
@@ -241,7 +284,7 @@ ${src}    isobench_default_dir: ${q(p.remoteDir)}
       rescue:
         - name: "failed: keep the failed step's output as <stage>.log"
           ansible.builtin.copy:
-            content: "{{ ansible_failed_task.name }}\nrc={{ ansible_failed_result.rc | default('') }}\n{{ ansible_failed_result.msg | default('') }}\n{{ ansible_failed_result.stdout | default('') }}\n{{ ansible_failed_result.stderr | default('') }}\n"
+            content: "{{ ansible_failed_task.name }}\\nrc={{ ansible_failed_result.rc | default('') }}\\n{{ ansible_failed_result.msg | default('') }}\\n{{ ansible_failed_result.stdout | default('') }}\\n{{ ansible_failed_result.stderr | default('') }}\\n"
             dest: "{{ log_dir }}/{{ ansible_failed_task.name.split(':')[0] }}.log"
             mode: "0644"
           delegate_to: localhost

@@ -3,21 +3,39 @@
  *
  * By default compare asks what a user of compare asks: did isolation get
  * cheaper or dearer? For every backend × workload × metric it compares the
- * backend's overhead vs native in run A and in run B: the ratio of ratios
- * (or, for figures compared by difference, the difference of differences)
- * with its 95% CI, judged with the same equivalence verdicts and thresholds
- * as a run. Host drift that moves native and the backend alike cancels; the
- * absolute figures are shown beside, and native's own move is labelled host
- * drift. `absolute: true` (--absolute) compares the raw figures instead; a
- * change native shows too is then labelled host drift, not a regression.
+ * backend's paired overhead vs native in run A and in run B (each run's
+ * per-round log ratios; figures compared by difference: per-round
+ * differences), adds a between-run variance term (src/stats/change.ts
+ * BETWEEN_RUN_SD: a documented per-category default, or a per-host A/A
+ * calibration passed in), and judges the change with the run's verdicts and
+ * thresholds. Host drift that moves native and the backend alike cancels; the
+ * absolute figures are shown beside. `absolute: true` (--absolute) compares
+ * the raw figures instead; a change native shows too is then labelled host
+ * drift, not a regression.
  *
- * `regressions(cmp, PCT)` (--fail-on-regression) returns only `overhead`
- * verdicts (B worse) whose CI lower bound exceeds PCT percent and that are not
- * host drift: chance alone rarely produces one.
+ * Multiplicity: the rows' "regressed"/"improved" verdicts are Holm-corrected
+ * (family-wise 5% over the rows compared): a row that reads changed at 95%
+ * alone but not after the correction reads inconclusive and says so.
+ * `regressions(cmp, PCT)` (--fail-on-regression) tests "worse by more than
+ * PCT" per row and keeps the rows Holm rejects at one-sided 2.5% (the 95% CI
+ * lower bound above PCT when only one row is compared), host drift excluded.
  */
 import type { RunResults, Verdict } from '../results/types.js';
 import { withComparisons } from './derive.js';
-import { comparisonMode, isDecided, mean, overheadChange, thresholdFor, valueChange, type CompareMode, type ChangeEstimate } from '../stats/index.js';
+import {
+  changePValue,
+  comparisonMode,
+  defaultBetweenRunSd,
+  holmRejects,
+  isDecided,
+  mean,
+  overheadChange,
+  regressionPValue,
+  thresholdFor,
+  valueChange,
+  type CompareMode,
+  type ChangeEstimate,
+} from '../stats/index.js';
 import { isCheckMetric, thresholdsOf } from '../stats/comparisons.js';
 import { escapeHtml } from './html/parts.js';
 import { fmtNum, fmtPct, fmtQuantity } from './format.js';
@@ -58,6 +76,20 @@ export interface ComparisonEntry {
   hostDrift: boolean;
   /** The change was decided only with a flagged outlier in the samples: it reads inconclusive. */
   outlierSensitive?: boolean;
+  /** The change's estimate on its scale (for the multiplicity corrections), null without one. */
+  stat: ChangeStat | null;
+  /** The verdict before Holm's correction, when the correction changed it. */
+  uncorrectedVerdict?: CompareVerdict;
+}
+
+/** A change's estimate on its scale: center, SE (with the between-run term), df, design and the tau used. */
+export interface ChangeStat {
+  scale: 'log' | 'linear';
+  center: number;
+  se: number;
+  df: number;
+  design: 'paired' | 'unpaired';
+  betweenRunSd: number;
 }
 
 export interface RunInfo {
@@ -72,8 +104,20 @@ export interface Comparison {
   b: RunInfo;
   basis: 'overhead' | 'absolute';
   entries: ComparisonEntry[];
-  /** How many false overhead/better verdicts to expect among the decided metrics by chance alone. */
-  multiplicity: { metrics: number; expectedFalseFlags: number; note: string };
+  /**
+   * Holm's correction over the compared rows: how many rows, the family-wise level, how many verdicts it
+   * turned to inconclusive, and how many false flags an uncorrected reading would expect by chance.
+   */
+  multiplicity: {
+    method: 'holm';
+    metrics: number;
+    familyAlpha: number;
+    downgraded: number;
+    expectedFalseFlags: number;
+    note: string;
+  };
+  /** Where the between-run variance term came from. */
+  betweenRun: { source: 'default' | 'calibration'; note: string };
   /** Things that make the comparison less like-for-like (different accelerator, rootfs, host ...). */
   warnings: string[];
 }
@@ -81,6 +125,11 @@ export interface Comparison {
 export interface CompareOptions {
   /** Compare raw figures instead of overheads vs native. */
   absolute?: boolean;
+  /**
+   * Between-run SDs per workload from a per-host A/A calibration (calibrateBetweenRun), in ln units, for
+   * figures compared by ratio. Workloads it does not name, and figures compared by difference, keep the defaults.
+   */
+  calibration?: BetweenRunCalibration;
 }
 
 interface Values {
@@ -90,6 +139,8 @@ interface Values {
   unit: string;
   higherIsBetter: boolean;
   values: number[];
+  /** Round of each value (pairs native and backend within a run). */
+  repetitions: number[] | undefined;
 }
 
 function info(r: RunResults): RunInfo {
@@ -100,9 +151,13 @@ function metricValues(r: RunResults): Map<string, Values> {
   const out = new Map<string, Values>();
   for (const cell of r.cells) {
     for (const m of cell.metrics) {
-      const values = m.values.filter((v) => Number.isFinite(v));
+      const keep = m.values.map((v) => Number.isFinite(v));
+      const values = m.values.filter((_, i) => keep[i]);
       if (values.length === 0 || isCheckMetric(m.metric)) continue;
-      out.set(`${cell.backend}|${cell.workload}|${m.metric}`, { backend: cell.backend, workload: cell.workload, metric: m.metric, unit: m.unit, higherIsBetter: m.higherIsBetter, values });
+      const paired = Array.isArray(m.repetitions) && m.repetitions.length === m.values.length;
+      const reps = paired ? m.repetitions.filter((_, i) => keep[i]) : undefined;
+      const { metric, unit, higherIsBetter } = m;
+      out.set(`${cell.backend}|${cell.workload}|${metric}`, { backend: cell.backend, workload: cell.workload, metric, unit, higherIsBetter, values, repetitions: reps });
     }
   }
   return out;
@@ -114,6 +169,50 @@ function side(v: Values | undefined): SideStats | null {
 
 /** Level of the expected-false-flag note: a false overhead or better needs a 95% CI that misses 0. */
 export const FALSE_FLAG_RATE = 0.05;
+/** Family-wise level of Holm's correction of the rows' verdicts (two-sided) and of --fail-on-regression (one-sided). */
+export const FAMILY_ALPHA = 0.05;
+export const REGRESSION_ALPHA = 0.025;
+
+function rounds(v: Values): { values: number[]; repetitions?: number[] } {
+  return v.repetitions ? { values: v.values, repetitions: v.repetitions } : { values: v.values };
+}
+
+/** Between-run SDs per workload (ln units): on the overhead basis and for raw figures. */
+export type BetweenRunCalibration = Record<string, { overhead: number; raw: number }>;
+
+/**
+ * A per-host calibration of the between-run SD from an A/A pair (two runs of the same build, nothing
+ * changed), by the method of moments per workload over its ratio figures: with D the move of a figure's
+ * estimate between the runs and W its within-run variance (both runs' SE²), E[D²] = W + 2τ², so
+ * τ² = max(0, mean(D² − W)) / 2. On the overhead basis D is the move of the paired mean ln ratio; for raw
+ * figures, of the ln mean. More pairs of runs make it better: one pair gives a rough figure per workload.
+ */
+export function calibrateBetweenRun(rawA: RunResults, rawB: RunResults): BetweenRunCalibration {
+  const cmpO = compareRuns(rawA, rawB, { calibration: {} });
+  const cmpR = compareRuns(rawA, rawB, { absolute: true, calibration: {} });
+  const acc = new Map<string, { o: number[]; r: number[] }>();
+  const add = (e: ComparisonEntry, key: 'o' | 'r'): void => {
+    if (e.mode !== 'ratio' || !e.stat || !Number.isFinite(e.stat.se) || !Number.isFinite(e.stat.center)) return;
+    // stat.se includes the between-run term used by that compare: remove it to get the within-run part.
+    const within = e.stat.se * e.stat.se - 2 * e.stat.betweenRunSd * e.stat.betweenRunSd;
+    const cur = acc.get(e.workload) ?? { o: [], r: [] };
+    cur[key].push(e.stat.center * e.stat.center - Math.max(0, within));
+    acc.set(e.workload, cur);
+  };
+  for (const e of cmpO.entries) add(e, 'o');
+  for (const e of cmpR.entries) add(e, 'r');
+  const tau = (xs: number[]): number => {
+    if (!xs.length) return Number.NaN;
+    return Math.sqrt(Math.max(0, xs.reduce((a, b) => a + b, 0) / xs.length) / 2);
+  };
+  const out: BetweenRunCalibration = {};
+  for (const [w, v] of acc) {
+    const o = tau(v.o);
+    const r = tau(v.r);
+    if (Number.isFinite(o) && Number.isFinite(r)) out[w] = { overhead: o, raw: r };
+  }
+  return out;
+}
 
 /** Compare run B against run A (A is the reference: "before"). */
 export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOptions = {}): Comparison {
@@ -127,8 +226,15 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
   const overrides = thresholdsOf(b.scenario) ?? thresholdsOf(a.scenario);
   const keys = [...new Set([...ma.keys(), ...mb.keys()])];
   const entries: ComparisonEntry[] = [];
+  const tauOf = (workload: string, mode: CompareMode, raw: boolean, threshold: number): number => {
+    const cal = opts.calibration?.[workload];
+    if (cal && mode === 'ratio') return raw ? cal.raw : cal.overhead;
+    return defaultBetweenRunSd(workload, mode, raw ? 'raw' : 'overhead', threshold).sd;
+  };
   const judge = (est: ChangeEstimate | null, e: ComparisonEntry, refMean: number): void => {
     if (!est) return;
+    const { scale, center, se, df, design, betweenRunSd } = est;
+    e.stat = { scale, center, se, df, design, betweenRunSd };
     e.change = est.cost;
     e.changeCi95 = est.costCi95;
     e.threshold = est.threshold;
@@ -173,14 +279,23 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
       verdict: !ea ? 'only-in-b' : !eb ? 'only-in-a' : 'insufficient-data',
       nativeChange: null,
       hostDrift: false,
+      stat: null,
     };
     if (na && nb) {
-      const nc = valueChange(na.values, nb.values, mode, base.higherIsBetter, threshold);
+      const tau = tauOf(base.workload, mode, true, threshold);
+      const nc = valueChange(na.values, nb.values, mode, base.higherIsBetter, threshold, tau);
       if (nc) entry.nativeChange = { change: nc.cost, ci95: nc.costCi95, verdict: nc.verdict };
     }
     if (ea && eb) {
-      if (useOverhead && na && nb) judge(overheadChange({ native: na.values, backend: ea.values }, { native: nb.values, backend: eb.values }, mode, base.higherIsBetter, threshold), entry, aMean);
-      else judge(valueChange(ea.values, eb.values, mode, base.higherIsBetter, threshold), entry, aMean);
+      if (useOverhead && na && nb) {
+        const tau = tauOf(base.workload, mode, false, threshold);
+        const runA = { native: rounds(na), backend: rounds(ea) };
+        const runB = { native: rounds(nb), backend: rounds(eb) };
+        judge(overheadChange(runA, runB, mode, base.higherIsBetter, threshold, tau), entry, aMean);
+      } else {
+        const tau = tauOf(base.workload, mode, true, threshold);
+        judge(valueChange(ea.values, eb.values, mode, base.higherIsBetter, threshold, tau), entry, aMean);
+      }
     }
     if (entry.basis === 'absolute' && (entry.verdict === 'overhead' || entry.verdict === 'better')) {
       const nv = entry.nativeChange?.verdict;
@@ -191,14 +306,36 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
   }
   entries.sort((x, y) => x.workload.localeCompare(y.workload) || x.backend.localeCompare(y.backend) || x.metric.localeCompare(y.metric));
 
-  const decidable = entries.filter((e) => e.verdict !== 'only-in-a' && e.verdict !== 'only-in-b' && e.verdict !== 'insufficient-data').length;
+  // Holm over the rows with an estimate: a changed verdict stands only if its "no change" test survives.
+  const tested = entries.filter((e) => e.stat !== null && e.verdict !== 'insufficient-data');
+  const keep = holmRejects(tested.map((e) => changePValue(e.stat as ChangeStat)), FAMILY_ALPHA);
+  let downgraded = 0;
+  tested.forEach((e, i) => {
+    if ((e.verdict === 'overhead' || e.verdict === 'better') && !keep[i]) {
+      e.uncorrectedVerdict = e.verdict;
+      e.verdict = 'inconclusive';
+      downgraded++;
+    }
+  });
+  const decidable = tested.length;
   const expected = decidable * FALSE_FLAG_RATE;
   const multiplicity = {
+    method: 'holm' as const,
     metrics: decidable,
+    familyAlpha: FAMILY_ALPHA,
+    downgraded,
     expectedFalseFlags: expected,
     note:
-      `${decidable} metrics compared at 95% confidence: with no real change, up to about ${fmtNum(expected)} (5%) of them may still read "overhead", "better" or "small difference" by chance alone. ` +
-      'Look for changes that are large, repeat in a re-run, or whose lower bound clears your threshold (--fail-on-regression fails only on those).',
+      `${decidable} metrics compared. Uncorrected, at 95% each, about ${fmtNum(expected)} (5%) of them would read "regressed" or "improved" by chance alone; ` +
+      `Holm's correction keeps the chance of any such false flag among all ${decidable} at 5%: ${downgraded} verdict(s) that read changed at 95% alone read inconclusive here. ` +
+      `--fail-on-regression tests "worse by more than PCT" per row, Holm-corrected at one-sided 2.5% over the same rows.`,
+  };
+  const calibrated = opts.calibration !== undefined;
+  const betweenRun = {
+    source: calibrated ? ('calibration' as const) : ('default' as const),
+    note: calibrated
+      ? `Between-run variance: from the per-host A/A calibration given, for ${Object.keys(opts.calibration ?? {}).join(', ') || 'no workload'} (ratio figures); the documented defaults elsewhere (docs/statistics.md).`
+      : 'Between-run variance: documented per-category defaults (docs/statistics.md; CPU 1%, memory 2%, disk and network 5% per run on the overhead basis), not measured in these runs: one instance per backend per run cannot show it.',
   };
 
   const warnings: string[] = [];
@@ -219,12 +356,21 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
   }
   if (a.status !== 'complete') warnings.push(`Run A is ${a.status}${a.statusReason ? `: ${a.statusReason}` : ''}.`);
   if (b.status !== 'complete') warnings.push(`Run B is ${b.status}${b.statusReason ? `: ${b.statusReason}` : ''}.`);
-  return { a: ia, b: ib, basis, entries, multiplicity, warnings };
+  return { a: ia, b: ib, basis, entries, multiplicity, betweenRun, warnings };
 }
 
-/** --fail-on-regression: `overhead` verdicts (B worse) whose CI lower bound exceeds failPct percent, host drift excluded. */
+/**
+ * --fail-on-regression: the rows whose "worse by more than failPct" test Holm rejects at one-sided 2.5% over
+ * every row with an estimate (with one row: its 95% CI lower bound above failPct), host drift excluded.
+ */
 export function regressions(cmp: Comparison, failPct: number): ComparisonEntry[] {
-  return cmp.entries.filter((e) => e.verdict === 'overhead' && !e.hostDrift && e.lowerBoundPct !== null && e.lowerBoundPct > failPct);
+  const tested = cmp.entries.filter((e) => e.stat !== null && e.verdict !== 'insufficient-data');
+  const p = tested.map((e) => {
+    const refMagnitude = e.a ? Math.abs(e.a.mean) : 0;
+    return regressionPValue(e.stat as ChangeStat, e.higherIsBetter, failPct, refMagnitude);
+  });
+  const rejected = holmRejects(p, REGRESSION_ALPHA);
+  return tested.filter((e, i) => rejected[i] && !e.hostDrift && e.lowerBoundPct !== null && e.lowerBoundPct > failPct);
 }
 
 // ---------- rendering ----------
@@ -256,8 +402,9 @@ function verdictNote(e: ComparisonEntry): string {
   if (e.hostDrift) bits.push('host drift (native moved the same way), not a regression');
   else if (e.basis === 'overhead' && e.nativeChange && isDecided(e.nativeChange.verdict) && e.nativeChange.verdict !== 'no-practical-difference')
     bits.push(`native itself moved ${fmtChange(e, e.nativeChange.change)} (host drift, cancelled in the overhead)`);
-  if (e.outlierSensitive) bits.push('decided only with a flagged outlier repetition in (kept, shown): inconclusive');
-  else if (e.verdict === 'inconclusive') bits.push(e.repetitionsNeeded !== null ? `~${e.repetitionsNeeded} repetitions per side would decide it` : 'more than 1000 repetitions would be needed');
+  if (e.uncorrectedVerdict) bits.push(`${VERDICT_TEXT[e.uncorrectedVerdict]} at 95% alone, not after Holm's correction over the rows`);
+  else if (e.outlierSensitive) bits.push('decided only with a flagged outlier repetition in (kept, shown): inconclusive');
+  else if (e.verdict === 'inconclusive') bits.push(e.repetitionsNeeded !== null ? `~${e.repetitionsNeeded} repetitions per run would decide it` : 'not decidable with this between-run variance: more repetitions alone will not do');
   if (e.threshold !== null && e.detectable !== null) bits.push(`threshold ±${fmtChange(e, e.threshold).replace(/^\+/, '')}, smallest detectable ${Number.isFinite(e.detectable) ? fmtChange(e, e.detectable).replace(/^\+/, '') : '∞'}`);
   return bits.join('; ');
 }
@@ -270,8 +417,8 @@ function counts(cmp: Comparison): Record<CompareVerdict, number> {
 
 function basisText(cmp: Comparison): string {
   return cmp.basis === 'overhead'
-    ? "Change of each backend's overhead vs native from A to B: the ratio of ratios (bB/nB) ÷ (bA/nA) of means, 95% CI by the delta method on its log with Welch–Satterthwaite df (figures compared by difference: the difference of differences); + = B's isolation costs more. Host drift that moves native too cancels. The absolute means are shown beside."
-    : 'Change of each raw figure from A to B: ratio of means (or difference of means), 95% CI by the delta method / Welch; + = B is worse. A change native shows too is labelled host drift, not a regression.';
+    ? "Change of each backend's overhead vs native from A to B: each run's paired overhead (mean per-round ln(backend/native); figures compared by difference: mean per-round difference), B's minus A's, with a 95% CI from both runs' spreads plus a between-run variance term (Welch–Satterthwaite df); + = B's isolation costs more. Host drift that moves native too cancels. The absolute means are shown beside."
+    : 'Change of each raw figure from A to B: ratio of means (or difference of means), 95% CI by the delta method / Welch plus a between-run variance term; + = B is worse. A change native shows too is labelled host drift, not a regression.';
 }
 
 function summaryLine(cmp: Comparison): string {
@@ -292,10 +439,10 @@ export function renderCompareMarkdown(cmp: Comparison): string {
   lines.push(`**${mdEscape(summaryLine(cmp))}**`, '');
   lines.push(mdEscape(basisText(cmp)), '');
   lines.push(
-    'Verdicts as in a run: no practical difference (whole CI inside ±threshold), overhead = regressed / better = improved (CI excludes 0 and the change is beyond the threshold), small difference, inconclusive (with the repetitions that would decide it).',
+    'Verdicts as in a run: no practical difference (90% CI inside ±threshold, TOST), overhead = regressed / better = improved (95% CI excludes 0, and still so after Holm\'s correction over the rows), inconclusive (with the repetitions that would decide it).',
     '',
   );
-  lines.push(`> ${mdEscape(cmp.multiplicity.note)}`, '');
+  lines.push(`> ${mdEscape(cmp.multiplicity.note)}`, '', `> ${mdEscape(cmp.betweenRun.note)}`, '');
   if (cmp.warnings.length) {
     lines.push('## Caveats', '');
     for (const w of cmp.warnings) lines.push(`- ⚠️ ${mdEscape(w)}`);
@@ -352,6 +499,7 @@ tr.v-overhead:not(.drift) td{background:#fff7f7}
 <div class="counts"><span class="b-overhead">${c.overhead} regressed</span><span class="b-better">${c.better} improved</span><span class="b-no-practical-difference">${c['no-practical-difference']} no practical difference</span><span class="b-small-difference">${c['small-difference']} small difference</span><span class="b-inconclusive">${c.inconclusive} inconclusive</span></div>
 <p class="sub">${escapeHtml(basisText(cmp))}</p>
 <p class="sub">${escapeHtml(cmp.multiplicity.note)}</p>
+<p class="sub">${escapeHtml(cmp.betweenRun.note)}</p>
 ${warnings}
 <table><thead><tr><th>Backend</th><th>Workload</th><th>Metric</th><th>A mean</th><th>B mean</th><th>Change [95% CI]</th><th>Verdict</th><th>Notes</th></tr></thead>
 <tbody>

@@ -28,7 +28,10 @@ export function recomputeDerived(r: RunResults): RunResults {
  * statistics and leaves its headline empty for this layer to word).
  */
 export function withComparisons(r: RunResults): RunResults {
-  if (!(Array.isArray(r.differences) && Array.isArray(r.headline) && r.overheads.every((o) => typeof o.thresholdPct === 'number'))) return recomputeDerived(r);
+  if (!(Array.isArray(r.differences) && Array.isArray(r.headline) && r.overheads.every((o) => typeof o.thresholdPct === 'number' && o.design !== undefined))) {
+    // Files written before the paired estimator (no `design`): judged again from their cells, by today's rules.
+    return recomputeDerived(r);
+  }
   if (r.headline.length > 0) return r;
   // An empty headline: a version-1 file, or a run with nothing to compare (then this is empty again).
   return { ...r, headline: computeHeadline(r) };

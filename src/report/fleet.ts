@@ -9,11 +9,27 @@
  */
 import type { CapacityPlan, HostSpec, InstanceDemand } from '../capacity/index.js';
 import { planCapacity } from '../capacity/index.js';
-import { fleetSampleRows, type FleetFigure, type FleetHost, type FleetModel, type HardwareGroup } from '../fleet/merge.js';
+import {
+  fleetSampleRows,
+  type FleetFigure,
+  type FleetHost,
+  type FleetModel,
+  type HardwareGroup,
+} from '../fleet/merge.js';
+import type { ArmOverhead } from '../fleet/arms.js';
+import { fmtPct, fmtPctCi } from './format.js';
 import { BOOT_JS, chartJsSource, documentHead } from './html/page.js';
 import { escapeHtml, jsonForScript, rawBaseFor } from './html/parts.js';
 import { mdEscape } from './markdown.js';
-import { CHART_RUNTIME_JS, categoryTitle, chartConfig, fmtCi, fmtNum, instanceFromScenario, type BarChartSpec } from './model.js';
+import {
+  CHART_RUNTIME_JS,
+  categoryTitle,
+  chartConfig,
+  fmtCi,
+  fmtNum,
+  instanceFromScenario,
+  type BarChartSpec,
+} from './model.js';
 import { pngRenderer } from './png.js';
 import { loadCapacityHost } from './capacity-host.js';
 import type { ReportFile } from './report-file.js';
@@ -29,7 +45,12 @@ td.problem{color:#9f1239}
 export interface GroupCapacity {
   group: HardwareGroup;
   /** Per backend: the smallest expected instances per host among the group's hosts (the conservative figure), and each host's. */
-  backends: { label: string; accelerator: string; minExpected: number; perHost: { host: string; expected: number; best: number; worst: number }[] }[];
+  backends: {
+    label: string;
+    accelerator: string;
+    minExpected: number;
+    perHost: { host: string; expected: number; best: number; worst: number }[];
+  }[];
   error: string | undefined;
 }
 
@@ -51,13 +72,83 @@ export function fleetCapacity(model: FleetModel, host: HostSpec, instance: Insta
     const backends = labels.map((label) => {
       const perHost = plans.flatMap((p) => {
         const b = p.plan.backends.find((x) => x.label === label);
-        return b ? [{ host: p.host, expected: b.instancesPerHost.value, best: b.instancesPerHost.best, worst: b.instancesPerHost.worst }] : [];
+        return b
+          ? [
+              {
+                host: p.host,
+                expected: b.instancesPerHost.value,
+                best: b.instancesPerHost.best,
+                worst: b.instancesPerHost.worst,
+              },
+            ]
+          : [];
       });
-      const accelerator = plans.flatMap((p) => p.plan.backends.filter((x) => x.label === label).map((x) => x.accelerator))[0] ?? '';
+      const accelerator =
+        plans.flatMap((p) => p.plan.backends.filter((x) => x.label === label).map((x) => x.accelerator))[0] ?? '';
       return { label, accelerator, minExpected: Math.min(...perHost.map((p) => p.expected)), perHost };
     });
     return { group, backends, error };
   });
+}
+
+/** Rows of the spread within each hardware model: headline value figures, one row per model and figure. */
+export function modelSpreadRows(model: FleetModel): {
+  key: string;
+  hosts: string[];
+  figure: FleetFigure;
+  n: number;
+  median: number;
+  cvPct: number | null;
+  bandPct: number;
+  outside: { host: string; devPct: number }[];
+}[] {
+  return model.models.flatMap((m) =>
+    m.figures.flatMap((s) => {
+      const figure = model.figures.find((f) => f.id === s.figureId);
+      return figure?.headline
+        ? [
+            {
+              key: m.key,
+              hosts: m.hosts,
+              figure,
+              n: s.n,
+              median: s.median,
+              cvPct: s.cvPct,
+              bandPct: s.bandPct,
+              outside: s.outside,
+            },
+          ]
+        : [];
+    }),
+  );
+}
+
+const SPREAD_NOTE = [
+  'Hosts of one hardware model (same CPU model, core count and memory).',
+  "Per figure: the median of the hosts' means, the coefficient of variation across them, and the hosts",
+  "further from the median than the metric's equivalence threshold (the difference the single-run report calls practical).",
+].join(' ');
+
+function outsideText(o: { host: string; devPct: number }[]): string {
+  return o.map((x) => `${x.host} (${fmtPct(x.devPct)})`).join(', ');
+}
+
+const ARMS_NOTE = [
+  "Each arm (a pod under the runc, runsc or kata RuntimeClass, a KubeVirt VM) ran the CPU workload's probes;",
+  'its log was parsed by the same parsers. The arms of a node take turns in time slots, so each round pairs',
+  'the arm with runc measured just before or after it: "interleaved" rows are the paired estimator over rounds',
+  '(the log ratio per round, t interval). Rows whose rounds overlapped, or with fewer than 2 rounds in common,',
+  'are unpaired (Welch on the ratio of means) and say so.',
+].join(' ');
+
+function armDesignText(r: ArmOverhead): string {
+  if (r.design === 'interleaved') return `interleaved, paired by round (n=${String(r.n)})`;
+  const n = r.n as [number, number];
+  return `${r.design === 'overlapping' ? 'overlapping in time' : 'not paired'}: unpaired (n=${n[0]}, ${n[1]})`;
+}
+
+function armArmTitle(arm: string): string {
+  return arm === 'kubevirt' ? 'KubeVirt VM' : arm.startsWith('kata') ? `kata (${arm})` : arm;
 }
 
 function figureTitle(f: FleetFigure): string {
@@ -88,7 +179,9 @@ export function figureChart(f: FleetFigure, hosts: string[], index: number): Bar
         values: vals.map((v) => v?.value ?? null),
         lo: vals.map((v) => v?.ci95?.[0] ?? null),
         hi: vals.map((v) => v?.ci95?.[1] ?? null),
-        text: vals.map((v) => (v ? `${fmtValue(f, v.value)} ${f.unit} ${fmtCi(v.ci95)}${v.n ? `, n=${v.n}` : ''}` : null)),
+        text: vals.map((v) =>
+          v ? `${fmtValue(f, v.value)} ${f.unit} ${fmtCi(v.ci95)}${v.n ? `, n=${v.n}` : ''}` : null,
+        ),
       },
     ],
     log: false,
@@ -102,7 +195,8 @@ export function figureChart(f: FleetFigure, hosts: string[], index: number): Bar
 
 function hostCell(f: FleetFigure, h: FleetHost): string {
   const v = f.perHost.find((p) => p.host === h.name);
-  if (!v) return `<td class="na" data-host="${escapeHtml(h.name)}">${escapeHtml(h.state === 'complete' ? 'not measured' : h.state)}</td>`;
+  if (!v)
+    return `<td class="na" data-host="${escapeHtml(h.name)}">${escapeHtml(h.state === 'complete' ? 'not measured' : h.state)}</td>`;
   const out = f.outliers.includes(h.name);
   return `<td class="${out ? 'outlier' : ''}" data-host="${escapeHtml(h.name)}">${escapeHtml(fmtValue(f, v.value))}<div class="ci">${escapeHtml(fmtCi(v.ci95))}</div>${out ? '<div class="flag">outlier</div>' : ''}</td>`;
 }
@@ -111,6 +205,80 @@ function logLink(model: FleetModel, log: string | undefined, reportDir: string):
   if (!log) return '';
   const href = encodeURI(rawBaseFor(reportDir, model.fleetDir) + log);
   return ` <a href="${escapeHtml(href)}">log</a>`;
+}
+
+/** A table row: cells already HTML (escape what goes in), optional attributes on <tr> and per cell. */
+const tr = (cells: string[], attrs = ''): string => `<tr${attrs}>${cells.join('')}</tr>`;
+const td = (html: string, attrs = ''): string => `<td${attrs}>${html}</td>`;
+const thead = (heads: string[]): string =>
+  `<thead><tr>${heads.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>`;
+const unitDiv = (u: string): string => `<div class="unit">${escapeHtml(u)}</div>`;
+
+/** "Spread within each hardware model": one row per model and headline value figure. */
+export function renderSpreadSection(model: FleetModel): string {
+  if (!model.models.length) return '';
+  const heads = ['hardware model', 'figure', 'hosts', 'median', 'CV across hosts', 'band', 'hosts outside'];
+  const rows = modelSpreadRows(model).map((r) => {
+    const outside = r.outside.map((o) => o.host).join(',');
+    return tr(
+      [
+        td(escapeHtml(r.key)),
+        td(escapeHtml(figureTitle(r.figure)) + unitDiv(r.figure.unit)),
+        td(escapeHtml(`${r.n}: ${r.hosts.join(', ')}`)),
+        td(escapeHtml(fmtNum(r.median))),
+        td(r.cvPct === null ? 'one host' : escapeHtml(`${fmtNum(r.cvPct)}%`)),
+        td(`±${escapeHtml(fmtNum(r.bandPct))}%`),
+        td(
+          escapeHtml(outsideText(r.outside) || '—'),
+          ` class="${r.outside.length ? 'outlier' : ''}" data-outside="${escapeHtml(outside)}"`,
+        ),
+      ],
+      ` data-model="${escapeHtml(r.key)}"`,
+    );
+  });
+  return `<section id="hardware-spread"><h2>Spread within each hardware model</h2>
+<p class="meta">${escapeHtml(SPREAD_NOTE)}</p>
+<table class="spread" id="spread-table">${thead(heads)}<tbody>${rows.join('')}</tbody></table></section>`;
+}
+
+/** "Kubernetes arms": overhead rows per arm vs runc, then each arm log with its rounds and problems. */
+export function renderArmsSection(model: FleetModel, reportDir: string): string {
+  const a = model.arms;
+  if (!a.logs.length) return '';
+  const heads = ['node', 'arm vs runc', 'figure', 'design', 'arm', 'runc', 'overhead (95% CI)', 'verdict'];
+  const rows = a.rows.map((r) =>
+    tr(
+      [
+        td(escapeHtml(r.node)),
+        td(escapeHtml(armArmTitle(r.arm))),
+        td(escapeHtml(r.metric) + unitDiv(r.unit)),
+        td(escapeHtml(armDesignText(r)) + (r.note ? `<div class="ci">${escapeHtml(r.note)}</div>` : '')),
+        td(escapeHtml(fmtNum(r.armMean))),
+        td(escapeHtml(fmtNum(r.baselineMean))),
+        td(escapeHtml(`${fmtPct(r.overheadPct)} ${fmtPctCi(r.overheadPctCi95)}`)),
+        td(escapeHtml(r.verdict)),
+      ],
+      ` data-arm="${escapeHtml(r.arm)}" data-node="${escapeHtml(r.node)}"`,
+    ),
+  );
+  const base = rawBaseFor(reportDir, model.fleetDir);
+  const logRows = a.logs.map((l) => {
+    const problem = l.error ?? (l.log && !l.log.done ? 'log ends before the arm finished' : '—');
+    return tr([
+      td(`<a href="${escapeHtml(encodeURI(base + l.file))}">${escapeHtml(l.file)}</a>`),
+      td(escapeHtml(armArmTitle(l.arm))),
+      td(escapeHtml(l.node)),
+      td(l.log ? String(l.log.measured.length) : '—'),
+      td(escapeHtml(l.log ? l.log.missed.join(', ') || '—' : '—')),
+      td(escapeHtml(problem), l.error ? ' class="problem"' : ''),
+    ]);
+  });
+  const logHeads = ['arm log', 'arm', 'node', 'rounds measured', 'missed', 'problem'];
+  return `<section id="arms"><h2>Kubernetes arms: runc vs runsc vs kata vs KubeVirt</h2>
+<p class="meta">${escapeHtml(ARMS_NOTE)}</p>
+<table id="arms-table">${thead(heads)}<tbody>${rows.join('')}</tbody></table>
+<table>${thead(logHeads)}<tbody>${logRows.join('')}</tbody></table>
+${a.notes.map((n) => `<p class="meta">${escapeHtml(n)}</p>`).join('')}</section>`;
 }
 
 export interface FleetHtmlOptions {
@@ -124,9 +292,13 @@ export function renderFleetHtml(model: FleetModel, opts: FleetHtmlOptions): stri
   const headline = model.figures.filter((f) => f.headline);
   const charts = headline.map((f, i) => figureChart(f, names, i));
   const th = names.map((n) => `<th data-host="${escapeHtml(n)}">${escapeHtml(n)}</th>`).join('');
-  const factRow = (label: string, pick: (h: FleetHost) => string): string => `<tr><th>${escapeHtml(label)}</th>${hosts.map((h) => `<td data-host="${escapeHtml(h.name)}">${escapeHtml(pick(h))}</td>`).join('')}</tr>`;
+  const factRow = (label: string, pick: (h: FleetHost) => string): string =>
+    `<tr><th>${escapeHtml(label)}</th>${hosts.map((h) => `<td data-host="${escapeHtml(h.name)}">${escapeHtml(pick(h))}</td>`).join('')}</tr>`;
   const problemRow = `<tr><th>problem</th>${hosts
-    .map((h) => `<td data-host="${escapeHtml(h.name)}" class="${h.problem ? 'problem' : ''}">${h.problem ? `${escapeHtml(`${h.problem.stage}: ${h.problem.message}`)}${logLink(model, h.problem.log, opts.reportDir)}` : '—'}</td>`)
+    .map(
+      (h) =>
+        `<td data-host="${escapeHtml(h.name)}" class="${h.problem ? 'problem' : ''}">${h.problem ? `${escapeHtml(`${h.problem.stage}: ${h.problem.message}`)}${logLink(model, h.problem.log, opts.reportDir)}` : '—'}</td>`,
+    )
     .join('')}</tr>`;
   const facts = `<section id="hosts"><h2>Hosts side by side</h2><table class="hosts"><thead><tr><th></th>${th}</tr></thead><tbody>
 ${factRow('state', (h) => h.state)}
@@ -141,7 +313,10 @@ ${factRow('accelerator', (h) => h.facts?.accelerator ?? '—')}
 ${factRow('doctor failures', (h) => (h.doctorFailures.length ? h.doctorFailures.join('; ') : 'none'))}
 </tbody></table></section>`;
   const groups = `<section id="hardware"><h2>Hardware models</h2><table><thead><tr><th>CPU model</th><th>kernel</th><th>accelerator</th><th>hosts</th></tr></thead><tbody>${model.groups
-    .map((g) => `<tr><td>${escapeHtml(g.cpuModel)}</td><td>${escapeHtml(g.kernel)}</td><td>${escapeHtml(g.accelerator)}</td><td>${escapeHtml(g.hosts.join(', '))}</td></tr>`)
+    .map(
+      (g) =>
+        `<tr><td>${escapeHtml(g.cpuModel)}</td><td>${escapeHtml(g.kernel)}</td><td>${escapeHtml(g.accelerator)}</td><td>${escapeHtml(g.hosts.join(', '))}</td></tr>`,
+    )
     .join('')}</tbody></table></section>`;
   const figRows = (figs: FleetFigure[]): string =>
     figs
@@ -160,11 +335,14 @@ ${factRow('doctor failures', (h) => (h.doctorFailures.length ? h.doctorFailures.
         )
         .join('')}</tbody></table><p class="meta">The other hosts' facts are in "Hosts side by side".</p></section>`
     : '';
+  const spreadSection = renderSpreadSection(model);
+  const armsSection = renderArmsSection(model, opts.reportDir);
   const cap = opts.capacity
     ? `<section id="capacity"><h2>Capacity per hardware model</h2><p class="meta">Instances per host from each host's measured overheads (the same host profile and instance for all); the group figure is its smallest host's (conservative).</p><table><thead><tr><th>hardware model</th><th>backend</th><th>instances per host (group)</th><th>per host</th></tr></thead><tbody>${opts.capacity
         .flatMap((g) =>
           g.backends.map(
-            (b) => `<tr><td>${escapeHtml(g.group.key)}</td><td>${escapeHtml(b.label)} (${escapeHtml(b.accelerator)})</td><td>${escapeHtml(fmtNum(b.minExpected))}</td><td>${escapeHtml(b.perHost.map((p) => `${p.host}: ${fmtNum(p.expected)} [${fmtNum(p.worst)}, ${fmtNum(p.best)}]`).join('; '))}</td></tr>`,
+            (b) =>
+              `<tr><td>${escapeHtml(g.group.key)}</td><td>${escapeHtml(b.label)} (${escapeHtml(b.accelerator)})</td><td>${escapeHtml(fmtNum(b.minExpected))}</td><td>${escapeHtml(b.perHost.map((p) => `${p.host}: ${fmtNum(p.expected)} [${fmtNum(p.worst)}, ${fmtNum(p.best)}]`).join('; '))}</td></tr>`,
           ),
         )
         .join('')}</tbody></table></section>`
@@ -179,6 +357,8 @@ ${factRow('doctor failures', (h) => (h.doctorFailures.length ? h.doctorFailures.
 </div><div><span class="pill ${hosts.every((h) => h.state === 'complete') ? 'complete' : 'partial'}" id="status-pill">${hosts.filter((h) => h.state === 'complete').length}/${hosts.length} complete</span></div></header>
 ${facts}
 ${groups}
+${spreadSection}
+${armsSection}
 <section id="headline"><h2>Headline figures across hosts</h2>
 ${model.notes.map((n) => `<p class="meta">${escapeHtml(n)}</p>`).join('')}
 <table class="figures" id="headline-table">${figHead}<tbody>${figRows(headline)}</tbody></table>
@@ -213,10 +393,29 @@ export function outlierRows(model: FleetModel): { host: FleetHost; figure: Fleet
 export function renderFleetMarkdown(model: FleetModel, capacity: GroupCapacity[] | null): string {
   const names = model.hosts.map((h) => h.name);
   const row = (cells: string[]): string => `| ${cells.map((c) => mdEscape(c)).join(' | ')} |`;
-  const lines = [`# isobench fleet ${model.manifest.fleetId}`, '', `Scenario ${model.manifest.scenarioName}, ${model.hosts.length} host(s), engine ${model.manifest.engine}.`, '', '## Hosts', ''];
-  lines.push(row(['host', 'state', 'problem', 'CPU model', 'kernel', 'accelerator']), row(['---', '---', '---', '---', '---', '---']));
+  const lines = [
+    `# isobench fleet ${model.manifest.fleetId}`,
+    '',
+    `Scenario ${model.manifest.scenarioName}, ${model.hosts.length} host(s), engine ${model.manifest.engine}.`,
+    '',
+    '## Hosts',
+    '',
+  ];
+  lines.push(
+    row(['host', 'state', 'problem', 'CPU model', 'kernel', 'accelerator']),
+    row(['---', '---', '---', '---', '---', '---']),
+  );
   for (const h of model.hosts) {
-    lines.push(row([h.name, h.state, h.problem ? `${h.problem.stage}: ${h.problem.message}${h.problem.log ? ` (${h.problem.log})` : ''}` : '', h.facts?.cpuModel ?? '', h.facts?.kernel ?? '', h.facts?.accelerator ?? '']));
+    lines.push(
+      row([
+        h.name,
+        h.state,
+        h.problem ? `${h.problem.stage}: ${h.problem.message}${h.problem.log ? ` (${h.problem.log})` : ''}` : '',
+        h.facts?.cpuModel ?? '',
+        h.facts?.kernel ?? '',
+        h.facts?.accelerator ?? '',
+      ]),
+    );
   }
   lines.push('', '## Headline figures across hosts', '', ...model.notes.map((n) => `${n}\n`));
   lines.push(row(['figure', ...names, 'spread', 'outliers']), row(['---', ...names.map(() => '---:'), '---', '---']));
@@ -228,19 +427,94 @@ export function renderFleetMarkdown(model: FleetModel, capacity: GroupCapacity[]
           const v = f.perHost.find((p) => p.host === h.name);
           return v ? `${fmtValue(f, v.value)} ${fmtCi(v.ci95)}` : h.state === 'complete' ? 'not measured' : h.state;
         }),
-        f.spread ? `${fmtValue(f, f.spread.min)} … ${fmtValue(f, f.spread.max)}${f.spread.spreadPct != null ? ` (${fmtNum(f.spread.spreadPct)}%)` : ''}` : '',
+        f.spread
+          ? `${fmtValue(f, f.spread.min)} … ${fmtValue(f, f.spread.max)}${f.spread.spreadPct != null ? ` (${fmtNum(f.spread.spreadPct)}%)` : ''}`
+          : '',
         f.outliers.join(', '),
       ]),
     );
   }
+  const spread = modelSpreadRows(model);
+  if (spread.length) {
+    lines.push(
+      '',
+      '## Spread within each hardware model',
+      '',
+      SPREAD_NOTE,
+      '',
+      row(['hardware model', 'figure', 'hosts', 'median', 'CV across hosts', 'band', 'hosts outside']),
+      row(['---', '---', '---:', '---:', '---:', '---:', '---']),
+    );
+    for (const r of spread)
+      lines.push(
+        row([
+          r.key,
+          `${figureTitle(r.figure)} (${r.figure.unit})`,
+          String(r.n),
+          fmtNum(r.median),
+          r.cvPct === null ? 'one host' : `${fmtNum(r.cvPct)}%`,
+          `±${fmtNum(r.bandPct)}%`,
+          outsideText(r.outside),
+        ]),
+      );
+  }
+  if (model.arms.logs.length) {
+    lines.push(
+      '',
+      '## Kubernetes arms: runc vs runsc vs kata vs KubeVirt',
+      '',
+      ARMS_NOTE,
+      '',
+      row(['node', 'arm vs runc', 'figure', 'design', 'arm', 'runc', 'overhead (95% CI)', 'verdict']),
+      row(['---', '---', '---', '---', '---:', '---:', '---:', '---']),
+    );
+    for (const r of model.arms.rows)
+      lines.push(
+        row([
+          r.node,
+          armArmTitle(r.arm),
+          `${r.metric} (${r.unit})`,
+          armDesignText(r),
+          fmtNum(r.armMean),
+          fmtNum(r.baselineMean),
+          `${fmtPct(r.overheadPct)} ${fmtPctCi(r.overheadPctCi95)}`,
+          r.verdict,
+        ]),
+      );
+    for (const n of model.arms.notes) lines.push('', n);
+  }
   const outliers = outlierRows(model);
   if (outliers.length) {
-    lines.push('', '## Outlier hosts', '', row(['host', 'figure', 'host value', 'fleet median', 'CPU model', 'kernel', 'accelerator']), row(['---', '---', '---:', '---:', '---', '---', '---']));
-    for (const o of outliers) lines.push(row([o.host.name, figureTitle(o.figure), fmtValue(o.figure, o.value), fmtValue(o.figure, o.figure.spread?.median ?? Number.NaN), o.host.facts?.cpuModel ?? '', o.host.facts?.kernel ?? '', o.host.facts?.accelerator ?? '']));
+    lines.push(
+      '',
+      '## Outlier hosts',
+      '',
+      row(['host', 'figure', 'host value', 'fleet median', 'CPU model', 'kernel', 'accelerator']),
+      row(['---', '---', '---:', '---:', '---', '---', '---']),
+    );
+    for (const o of outliers)
+      lines.push(
+        row([
+          o.host.name,
+          figureTitle(o.figure),
+          fmtValue(o.figure, o.value),
+          fmtValue(o.figure, o.figure.spread?.median ?? Number.NaN),
+          o.host.facts?.cpuModel ?? '',
+          o.host.facts?.kernel ?? '',
+          o.host.facts?.accelerator ?? '',
+        ]),
+      );
   }
   if (capacity) {
-    lines.push('', '## Capacity per hardware model', '', row(['hardware model', 'backend', 'instances per host (smallest host)']), row(['---', '---', '---:']));
-    for (const g of capacity) for (const b of g.backends) lines.push(row([g.group.key, b.label, fmtNum(b.minExpected)]));
+    lines.push(
+      '',
+      '## Capacity per hardware model',
+      '',
+      row(['hardware model', 'backend', 'instances per host (smallest host)']),
+      row(['---', '---', '---:']),
+    );
+    for (const g of capacity)
+      for (const b of g.backends) lines.push(row([g.group.key, b.label, fmtNum(b.minExpected)]));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -255,7 +529,10 @@ export function pngNameOf(f: FleetFigure): string {
  * figure) and the fleet's samples.jsonl; write.ts writes them. `reportDir` is
  * the folder the report will live in (its log links are relative to it).
  */
-export async function renderFleetReport(model: FleetModel, reportDir: string): Promise<{ files: ReportFile[]; samples: string }> {
+export async function renderFleetReport(
+  model: FleetModel,
+  reportDir: string,
+): Promise<{ files: ReportFile[]; samples: string }> {
   const host = loadCapacityHost();
   const scenarioOf = model.hosts.find((h) => h.results)?.results?.scenario;
   const instance = instanceFromScenario(scenarioOf);
@@ -267,7 +544,8 @@ export async function renderFleetReport(model: FleetModel, reportDir: string): P
   const render = pngRenderer();
   const names = model.hosts.map((h) => h.name);
   const headline = model.figures.filter((f) => f.headline);
-  for (const [i, f] of headline.entries()) files.push({ name: pngNameOf(f), data: await render(figureChart(f, names, i), []) });
+  for (const [i, f] of headline.entries())
+    files.push({ name: pngNameOf(f), data: await render(figureChart(f, names, i), []) });
   const rows = fleetSampleRows(model).map((r) => JSON.stringify(r));
   return { files, samples: rows.length ? `${rows.join('\n')}\n` : '' };
 }

@@ -5,7 +5,7 @@
 import type { Difference, Overhead, Summary, Verdict } from '../results/types.js';
 
 /** A backend vs native by difference of means, as stored in results.differences (src/stats). */
-export type DifferenceView = Pick<Difference, 'diff' | 'ci95' | 'verdict' | 'nativeMean' | 'backendMean'> & Partial<Pick<Difference, 'threshold' | 'detectable' | 'repetitionsNeeded'>>;
+export type DifferenceView = Pick<Difference, 'diff' | 'ci95' | 'verdict' | 'nativeMean' | 'backendMean'> & Partial<Pick<Difference, 'threshold' | 'detectable' | 'repetitionsNeeded' | 'design' | 'pairs' | 'spread' | 'beyondThreshold'>>;
 
 /** Format a number with about 3 significant digits and thousands separators. */
 export function fmtNum(v: number | null | undefined): string {

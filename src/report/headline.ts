@@ -5,7 +5,7 @@
  * everywhere.
  *
  * - ratio categories (CPU, memory, disk, network): the primary metric's
- *   overhead vs native (ratio of means) with its equivalence verdict;
+ *   overhead vs native (paired by round) with its equivalence verdict;
  * - per-instance costs (footprint, start-up, density): the difference of means
  *   in the unit, by PSS for footprint and density;
  * - isolation categories: small readers keyed by metric name (ISOLATION_READERS):
@@ -34,11 +34,25 @@ export function isIsolationHeadline(workload: string): boolean {
 }
 
 /** What a decided or undecided verdict adds to a figure's second line. */
-export function verdictDetail(v: { verdict: Verdict; repetitionsNeeded: number | null; detectable: string; threshold: string; outlierSensitive?: unknown }): string {
+export function verdictDetail(v: {
+  verdict: Verdict;
+  repetitionsNeeded: number | null;
+  detectable: string;
+  threshold: string;
+  outlierSensitive?: unknown;
+  /** Paired figures: the per-pair spread as text; their plan counts pairs. */
+  pairedSpread?: string | undefined;
+  beyondThreshold?: boolean | undefined;
+}): string {
   const base = `threshold ±${v.threshold}; smallest detectable ${v.detectable}`;
   if (v.verdict === 'inconclusive' && v.outlierSensitive === true) return `decided only with a flagged outlier repetition in (kept, shown): rerun to decide; ${base}`;
+  if (v.verdict === 'inconclusive' && v.pairedSpread !== undefined) {
+    const need = v.repetitionsNeeded !== null ? `about ${v.repetitionsNeeded}` : 'more than 1000';
+    return `not decidable here at ±${v.threshold}: needs ${need} pairs (spread ${v.pairedSpread} per pair) for 80% power; ${base}`;
+  }
   if (v.verdict === 'inconclusive')
     return `${v.repetitionsNeeded !== null ? `about ${v.repetitionsNeeded} repetitions per side would likely decide it` : 'more than 1000 repetitions per side would be needed to decide it'}; ${base}`;
+  if (v.verdict === 'overhead' || v.verdict === 'better') return `${v.beyondThreshold ? 'beyond' : 'not shown beyond'} the threshold (95% CI); ${base}`;
   return base;
 }
 
@@ -46,16 +60,26 @@ function fmtDetectablePct(x: number): string {
   return Number.isFinite(x) ? fmtPct(x, false) : '∞';
 }
 
-/** Threshold, smallest detectable effect and (when inconclusive) the repetitions that would decide, for an overhead. */
+/** Threshold, smallest detectable effect and (when inconclusive) the pairs or repetitions that would decide, for an overhead. */
 export function overheadJudgement(o: Overhead): string {
-  return verdictDetail({ verdict: o.verdict, repetitionsNeeded: o.repetitionsNeeded, detectable: fmtDetectablePct(o.detectablePct), threshold: fmtPct(o.thresholdPct, false), outlierSensitive: o.outlierSensitive });
+  const pairedSpread = o.design === 'paired' && typeof o.spread === 'number' && Number.isFinite(o.spread) ? fmtPct(o.spread * 100, false) : undefined;
+  return verdictDetail({
+    verdict: o.verdict,
+    repetitionsNeeded: o.repetitionsNeeded,
+    detectable: fmtDetectablePct(o.detectablePct),
+    threshold: fmtPct(o.thresholdPct, false),
+    outlierSensitive: o.outlierSensitive,
+    pairedSpread,
+    beyondThreshold: o.beyondThreshold,
+  });
 }
 
 /** The same for a difference (in the metric's unit); '' when it carries no threshold. */
-export function differenceJudgement(d: Pick<Difference, 'unit' | 'verdict' | 'threshold' | 'detectable' | 'repetitionsNeeded'> & { outlierSensitive?: unknown }): string {
+export function differenceJudgement(d: Pick<Difference, 'unit' | 'verdict' | 'threshold' | 'detectable' | 'repetitionsNeeded' | 'design' | 'spread' | 'beyondThreshold'> & { outlierSensitive?: unknown }): string {
   if (!Number.isFinite(d.threshold)) return '';
   const det = Number.isFinite(d.detectable) ? fmtQuantity(d.detectable, d.unit) : '∞';
-  return verdictDetail({ verdict: d.verdict, repetitionsNeeded: d.repetitionsNeeded, detectable: det, threshold: fmtQuantity(d.threshold, d.unit), outlierSensitive: d.outlierSensitive });
+  const pairedSpread = d.design === 'paired' && typeof d.spread === 'number' && Number.isFinite(d.spread) ? fmtQuantity(d.spread, d.unit) : undefined;
+  return verdictDetail({ verdict: d.verdict, repetitionsNeeded: d.repetitionsNeeded, detectable: det, threshold: fmtQuantity(d.threshold, d.unit), outlierSensitive: d.outlierSensitive, pairedSpread, beyondThreshold: d.beyondThreshold });
 }
 
 export function overheadFigure(o: Overhead): Pick<HeadlineFigure, 'verdict' | 'value' | 'ci' | 'detail' | 'point' | 'ci95' | 'implausible'> {
@@ -64,15 +88,23 @@ export function overheadFigure(o: Overhead): Pick<HeadlineFigure, 'verdict' | 'v
     verdict: o.verdict,
     value: fmtOverheadValue(o),
     ci: fmtOverheadCi(o),
-    detail: `${fmtOverheadDetail(o)}; ${overheadJudgement(o)}${flagged}`,
+    detail: `${fmtOverheadDetail(o)}; ${overheadJudgement(o)}${designNote(o)}${flagged}`,
     point: o.overheadPct,
     ci95: o.overheadPctCi95,
     ...(o.implausible ? { implausible: o.implausible.reason } : {}),
   };
 }
 
+/** How the figure was estimated, said where a reader looks: paired over n rounds, or unpaired and why. */
+export function designNote(f: { design?: 'paired' | 'unpaired' | undefined; pairs?: number | undefined }): string {
+  if (f.design === 'paired') return `; paired over ${f.pairs ?? '?'} rounds`;
+  if (f.design === 'unpaired') return '; unpaired (no matching rounds to pair)';
+  return '';
+}
+
 export function differenceFigure(
-  d: Pick<Difference, 'diff' | 'ci95' | 'unit' | 'verdict' | 'nativeMean' | 'backendMean' | 'threshold' | 'detectable' | 'repetitionsNeeded'>,
+  d: Pick<Difference, 'diff' | 'ci95' | 'unit' | 'verdict' | 'nativeMean' | 'backendMean' | 'threshold' | 'detectable' | 'repetitionsNeeded'> &
+    Partial<Pick<Difference, 'design' | 'pairs' | 'spread' | 'beyondThreshold'>>,
   phrase = '',
 ): Pick<HeadlineFigure, 'verdict' | 'value' | 'ci' | 'detail' | 'point' | 'ci95'> {
   const j = differenceJudgement(d);
@@ -81,7 +113,7 @@ export function differenceFigure(
     verdict: d.verdict,
     value: `${fmtDifferenceValue(d, d.unit)}${phrase ? ` ${phrase}` : ''}`,
     ci: fmtDifferenceCi(d, d.unit),
-    detail: `${fmtQuantity(d.backendMean, d.unit)} vs ${fmtQuantity(d.nativeMean, d.unit)} native (means)${judged}`,
+    detail: `${fmtQuantity(d.backendMean, d.unit)} vs ${fmtQuantity(d.nativeMean, d.unit)} native (means)${judged}${designNote(d)}`,
     point: d.diff,
     ci95: d.ci95,
   };
@@ -305,7 +337,7 @@ export function computeHeadline(input: HeadlineInput): HeadlineRow[] {
       metric,
       unit: decl.unit,
       higherIsBetter: decl.higherIsBetter,
-      what: isRatio ? 'ratio of means vs native' : 'difference of means vs native',
+      what: isRatio ? 'paired ratio vs native' : 'difference vs native',
       baseline: ns ? `native mean ${fmtQuantity(ns.mean, decl.unit)} (n=${ns.n})` : 'native: not measured',
       entries: labels.map((b): HeadlineFigure => {
         const cell = cells.find((c) => c.backend === b);

@@ -4,6 +4,7 @@
  */
 import type { RunResults } from '../results/types.js';
 import { acceleratorCaveat, buildModel, methodsNote, repetitionNote, sentence, shownCells, fmtCi, fmtNum, fmtPct, outlierText, verdictText, type HeadlineEntry, type ModelOptions, type ReportModel, type VsNative } from './model.js';
+import { dutyCycleNote } from './sections/duty.js';
 import { renderVmSectionMd } from './sections/vm.js';
 
 /**
@@ -122,9 +123,9 @@ export function renderMarkdownFromModel(m: ReportModel): string {
     out.push('No overheads were computed in this run.', '');
   } else {
     out.push(
-      'Each category in its own terms, with the 95% CI. Throughput, latency and bandwidth: ratio of means vs native ("9.8× slower than native" = a tenth of native\'s throughput; percentages: + = worse). ' +
-        'Per-instance costs (footprint and density by PSS, start-up): difference of means with a Welch CI. Partitioning, memory gradient, noisy neighbour: their own figures. ' +
-        'Verdicts against a practical threshold: only "no practical difference" (whole CI inside ±threshold) means the same as native; "inconclusive" says how many repetitions would decide it.',
+      'Each category in its own terms, with the 95% CI. Throughput, latency and bandwidth: paired ratio vs native, per round ("9.8× slower than native" = a tenth of native\'s throughput; percentages: + = worse). ' +
+        'Per-instance costs (footprint and density by PSS, start-up): mean per-round difference with a paired CI. Partitioning, memory gradient, noisy neighbour: their own figures. ' +
+        'Verdicts against a practical threshold: only "no practical difference" (90% CI inside ±threshold) means the same as native; "inconclusive" says how many pairs would decide it.',
       '',
     );
     const reps = repetitionNote(m);
@@ -185,7 +186,7 @@ export function renderMarkdownFromModel(m: ReportModel): string {
 
   out.push(...renderVmSectionMd(m.vm, mdEscape));
   out.push('## Methods', '');
-  for (const l of methodsNote(m)) out.push(`- ${mdEscape(l)}`);
+  for (const l of [...methodsNote(m), ...dutyCycleNote(m.dutyCycle)]) out.push(`- ${mdEscape(l)}`);
   out.push('');
   out.push('## Host capabilities', '');
   if (!m.capabilities) out.push('Not recorded (a run from before the capability model).', '');

@@ -59,6 +59,8 @@ export interface ReportModel {
   scenarioName: string | undefined;
   toolVersion: string;
   order: string;
+  /** Per workload, the share of wall time inside the measuring tools (absent in older runs). */
+  dutyCycle: RunResults['dutyCycle'];
   columns: ColumnView[];
   /** Columns other than native (what overheads are computed for). */
   compared: ColumnView[];
@@ -107,6 +109,7 @@ export function buildModel(input: RunResults, opts: ModelOptions = {}): ReportMo
     scenarioName: scenario && typeof scenario === 'object' && typeof scenario.name === 'string' ? scenario.name : undefined,
     toolVersion: results.tool.version,
     order: results.order,
+    dutyCycle: results.dutyCycle,
     columns,
     compared,
     emulated: columns.filter((c) => c.emulated),

@@ -72,6 +72,9 @@ export function sampleRows(results: RunResults): SampleRow[] {
           repetition: m.repetitions[i] ?? i + 1,
           value,
           rawLog: m.rawLogs[i] ?? '',
+          ...(m.rounds?.[i] ? { round: m.rounds[i] } : {}),
+          ...(m.starts?.[i] ? { startedAt: m.starts[i] } : {}),
+          ...(m.ends?.[i] ? { endedAt: m.ends[i] } : {}),
           ...(typeof hostname === 'string' ? { host: hostname } : {}),
         });
       });

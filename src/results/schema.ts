@@ -30,6 +30,25 @@ export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
 const num = z.union([z.number(), z.null().transform(() => Number.NaN)]);
 const pair = z.tuple([num, num]);
 
+/**
+ * The measurement duty cycle of one workload: `measuringMs` is the union of the
+ * spans of the tool invocations whose values were recorded (warm-ups and setup
+ * excluded), `wallMs` the workload's wall time in the run (every backend, warm-ups,
+ * setup, harness work and saves included); the other fields say where the rest went.
+ */
+export const dutyCycleSchema = z.object({
+  wallMs: z.number(),
+  measuringMs: z.number(),
+  /** measuringMs / wallMs (0..1). */
+  share: num,
+  /** Tool invocations run for warm-ups (not recorded). */
+  warmupMs: z.number(),
+  /** Harness time around the probes: instance start, freeze/thaw of idle instances, softirq reads, result writes. */
+  harness: z.record(z.string(), z.number()),
+  /** Rounds run (one probe on every active backend). */
+  rounds: z.number(),
+});
+
 export const runStatusSchema = z.enum(['complete', 'partial', 'failed']);
 
 export const summarySchema = z.object({
@@ -61,6 +80,15 @@ export const metricResultSchema = z.object({
   repetitions: z.array(z.number()),
   /** Raw log of each value, relative to the run directory (raw/...). */
   rawLogs: z.array(z.string()),
+  /**
+   * Round of each value (`workload:repetition:probe`): the values of one round, one per
+   * backend, were measured back to back and are the pairs a paired estimate uses.
+   * '' for a value without one; absent in files written before rounds per probe.
+   */
+  rounds: z.array(z.string()).optional(),
+  /** Start and end (ISO 8601) of the tool invocation each value came from; '' when unknown; absent in older files. */
+  starts: z.array(z.string()).optional(),
+  ends: z.array(z.string()).optional(),
   summary: summarySchema.nullable(),
   /** Labels of caveats attached to this metric (e.g. "gVisor does not honour O_DIRECT"). */
   notes: z.array(z.string()).optional(),
@@ -114,10 +142,11 @@ export const backendResultSchema = z.object({
 });
 
 /**
- * Equivalence verdicts (src/stats/equivalence.ts): `no-practical-difference`
- * only when the whole CI lies inside ±threshold; `overhead`/`better` when the
- * CI excludes 0 and the estimate is beyond the threshold; `small-difference`
- * when the CI excludes 0 but the estimate is inside; `inconclusive` otherwise.
+ * Equivalence verdicts (src/stats/equivalence.ts, docs/statistics.md):
+ * `no-practical-difference` when the 90% CI lies inside ±threshold (TOST);
+ * `overhead`/`better` when not equivalent and the 95% CI excludes 0 on that
+ * side; `inconclusive` otherwise. `small-difference` was written by versions
+ * before the TOST rule (CI excludes 0, estimate inside the threshold).
  */
 export const verdictSchema = z.enum(['no-practical-difference', 'small-difference', 'overhead', 'better', 'inconclusive', 'insufficient-data']);
 
@@ -136,19 +165,39 @@ export const overheadSchema = z.looseObject({
   metric: z.string(),
   unit: z.string(),
   higherIsBetter: z.boolean(),
-  /** backend mean / native mean (the ratio whose CI is computed; see src/stats). */
+  /** Paired: exp(mean per-round ln(backend/native)); unpaired: backend mean / native mean (see src/stats). */
   ratio: num,
-  /** 95% CI of the ratio: delta method on log(ratio), Welch-Satterthwaite df. */
+  /** 95% CI of the ratio: t on the per-round log ratios (paired) or delta method with Welch df (unpaired). */
   ratioCi95: pair,
   /** Cost in percent: positive means the backend is worse than native. */
   overheadPct: num,
   overheadPctCi95: pair,
+  /** 90% CI of the cost (what the TOST equivalence test reads). */
+  overheadPctCi90: pair.optional(),
   verdict: verdictSchema,
+  /**
+   * How the figure was estimated (absent in files written before pairing: read as unpaired).
+   * paired: per-round differences of values measured in the same round (d = ln b − ln n for ratios,
+   * b − n for differences), t interval on pairs − 1 df; unpaired: two independent samples (Welch).
+   */
+  design: z.enum(['paired', 'unpaired']).optional(),
+  /** Pairs behind a paired figure. */
+  pairs: z.number().optional(),
+  /** SD of one paired difference (ln units for ratios, the unit for differences); unpaired: of one repetition's difference. */
+  spread: num.optional(),
+  /** Degrees of freedom of the t interval. */
+  df: num.optional(),
+  /** An overhead/better whose whole 95% CI lies beyond ±threshold ("overhead beyond T"). */
+  beyondThreshold: z.boolean().optional(),
+
   /** Practical threshold in percent the verdict was judged against. */
   thresholdPct: z.number(),
   /** Smallest overhead (percent) this run could have detected (80% power, 5% two-sided). */
   detectablePct: num,
-  /** For an inconclusive verdict: repetitions per side that would likely decide it (null: decided, or > 1000). */
+  /**
+   * For an inconclusive verdict: pairs (paired) or repetitions per side (unpaired) giving 80% power to show
+   * equivalence at ±threshold when the true overhead is 0, from the observed spread (null: decided, or > 1000).
+   */
   repetitionsNeeded: z.number().nullable(),
   /** Repetitions behind the figure: [native, backend]. */
   n: z.tuple([z.number(), z.number()]),
@@ -167,9 +216,9 @@ export const differenceSchema = z.looseObject({
   metric: z.string(),
   unit: z.string(),
   higherIsBetter: z.boolean(),
-  /** mean(backend) − mean(native), in the unit. */
+  /** Mean per-round backend − native (paired) or mean(backend) − mean(native), in the unit. */
   diff: num,
-  /** Welch 95% CI of the difference. */
+  /** 95% CI of the difference: paired t, or Welch. */
   ci95: pair,
   nativeMean: num,
   backendMean: num,
@@ -180,6 +229,20 @@ export const differenceSchema = z.looseObject({
   detectable: num,
   repetitionsNeeded: z.number().nullable(),
   n: z.tuple([z.number(), z.number()]),
+  /**
+   * How the figure was estimated (absent in files written before pairing: read as unpaired).
+   * paired: per-round differences of values measured in the same round (d = ln b − ln n for ratios,
+   * b − n for differences), t interval on pairs − 1 df; unpaired: two independent samples (Welch).
+   */
+  design: z.enum(['paired', 'unpaired']).optional(),
+  /** Pairs behind a paired figure. */
+  pairs: z.number().optional(),
+  /** SD of one paired difference (ln units for ratios, the unit for differences); unpaired: of one repetition's difference. */
+  spread: num.optional(),
+  /** Degrees of freedom of the t interval. */
+  df: num.optional(),
+  /** An overhead/better whose whole 95% CI lies beyond ±threshold ("overhead beyond T"). */
+  beyondThreshold: z.boolean().optional(),
 });
 
 /** One backend's figure in a headline row, computed once by src/report/headline.ts and rendered as is. */
@@ -262,6 +325,8 @@ export const runResultsSchema = z.object({
   warnings: z.array(warningSchema),
   /** Where the harness, peers and instances ran, and what happened to idle instances (src/runner/placement.ts). */
   placement: placementSchema.optional(),
+  /** Per workload, how much of its wall time was spent inside the measuring tools (src/runner/duty.ts); absent in older files. */
+  dutyCycle: z.record(z.string(), dutyCycleSchema).optional(),
   /** Set when measurements succeeded but cleanup did not: what is left, how to remove it. */
   cleanupFailed: z.object({ leftovers: z.array(z.string()), hint: z.string() }).optional(),
   /** The samples.jsonl written with this results.json (written and fsynced first): a reader checks the hash to know both match. */
@@ -292,6 +357,10 @@ export const sampleRowSchema = z.object({
   repetition: z.number(),
   value: z.number(),
   rawLog: z.string(),
+  /** The value's round (`workload:repetition:probe`) and the start and end of its tool invocation (ISO 8601); absent in older runs. */
+  round: z.string().optional(),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
   /** The host that measured it: the inventory host name in a fleet, the hostname of a single run (absent in older runs). */
   host: z.string().optional(),
 });

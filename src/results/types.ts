@@ -15,6 +15,7 @@ import type {
   backendResultSchema,
   cellSchema,
   differenceSchema,
+  dutyCycleSchema,
   headlineFigureSchema,
   headlineRowSchema,
   implausibleSchema,
@@ -46,5 +47,6 @@ export type HeadlineFigure = z.infer<typeof headlineFigureSchema>;
 export type HeadlineRow = z.infer<typeof headlineRowSchema>;
 export type Warning = z.infer<typeof warningSchema>;
 export type Placement = z.infer<typeof placementSchema>;
+export type DutyCycle = z.infer<typeof dutyCycleSchema>;
 export type RunResults = z.infer<typeof runResultsSchema>;
 export type SampleRow = z.infer<typeof sampleRowSchema>;

@@ -21,7 +21,7 @@ import { removeEmptyParents } from '../host/cgroup.js';
 import { makeHostSettingGuard, setHostSettingGuard } from '../host/settings.js';
 import { getWorkload } from '../workloads/registry.js';
 import '../workloads/index.js';
-import { ParseError, type Workload } from '../workloads/types.js';
+import { ParseError, probesOf, type MetricValue, type Probe, type Workload, type WorkloadContext } from '../workloads/types.js';
 import type { RunResults } from '../results/types.js';
 import { writeResults } from '../results/io.js';
 import { isAbortError } from '../util/proc.js';
@@ -33,6 +33,7 @@ import { netSoftirqDelta, readSoftirqs } from './placement.js';
 import { RunSession, hostWarnings, shortIdOf, type DeriveResults, type LiveBackend } from './session.js';
 import { prepareRun, type Prepared } from './prepare.js';
 import { runOneRepetition } from './repetition.js';
+import { runRepetition, type ProbeOutcome } from './rounds.js';
 import { makePlan, nextRound, scenarioWorkloads, workloadPlan, type Measurement, type RunPlan } from './plan/index.js';
 import { cellOf, recordExtras, recordValues, type Cells } from './plan/cells.js';
 import { carriedCells } from './plan/resume.js';
@@ -220,14 +221,19 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
   return { runDir, results: finalResults ?? session.snapshot('partial', new Date().toISOString()), exitCode };
 }
 
-/** Run the plan: each workload's rounds, then adaptive rounds while the plan asks for them. */
+/** Run the plan: each workload's repetitions as rounds per probe, then adaptive repetitions while the plan asks for them. */
 async function measureAll(session: RunSession, prepared: Prepared, plan: RunPlan, workloads: ReadonlyMap<string, Workload>, o: { runDeadline: number; signal?: AbortSignal }): Promise<void> {
   const { scenario, progress } = session.s;
   let total = plan.measurements.length;
   progress.start(total);
+  const shape = { vcpus: scenario.instance.vcpus, memoryMiB: scenario.instance.memoryMiB };
   for (const wp of plan.workloads) {
     const workload = workloads.get(wp.workload);
     if (!workload) throw new Error(`plan names workload ${wp.workload}, which the run did not resolve`);
+    const probes = probesOf(workload, wp.params, shape);
+    // The workload's setup (environment check) runs once per backend, before its first measured probe.
+    const needSetup = new Set(session.live.map((l) => l.label));
+    session.duty.begin(wp.workload);
     // adaptive.maxMinutes boxes the extra repetitions only: it starts when the base ones are done.
     let adaptiveBegan: number | undefined;
     for (let rep = 1 - wp.warmup; rep <= wp.maxRepetitions; rep++) {
@@ -240,6 +246,8 @@ async function measureAll(session: RunSession, prepared: Prepared, plan: RunPlan
       let measurements: Measurement[];
       if (rep > wp.repetitions) {
         adaptiveBegan ??= Date.now();
+        // THE single call site of the adaptive rule (plan/adaptive.ts: in h-stats' branch the pilot look, the
+        // planned pairs from the paired spread and the final look, src/stats/sequential.ts); figures are paired.
         const next = nextRound(plan, wp, rep, Date.now() - adaptiveBegan, () => {
           const current = session.snapshot('partial', null);
           return [...current.overheads, ...current.differences];
@@ -248,68 +256,132 @@ async function measureAll(session: RunSession, prepared: Prepared, plan: RunPlan
           if (!next.more && next.warning) session.warnings.push(next.warning);
           break;
         }
-        progress.note(`${wp.workload}: ${next.open.length} figure(s) still undecided (${next.open.slice(0, 3).join(', ')}${next.open.length > 3 ? ', ...' : ''}): repetition ${rep}`);
+        const shown = `${next.open.slice(0, 3).join(', ')}${next.open.length > 3 ? ', ...' : ''}`;
+        progress.note(`${wp.workload}: repetition ${rep} for ${next.open.length} undecided figure(s) (${shown})`);
         total += next.round.length;
         progress.setTotal(total);
         measurements = next.round;
       } else {
         measurements = plan.measurements.filter((m) => m.workload === wp.workload && m.rep === rep);
       }
-      for (const m of measurements) {
-        if (session.aborted) break;
-        const lb = session.live.find((l) => l.label === m.backend);
-        if (!lb) throw new Error(`plan names backend ${m.backend}, which the run did not prepare`);
-        if (!(await measureOne(session, prepared, lb, workload, wp.params, m, o.signal))) break;
-      }
+      await measureRepetition(session, prepared, workload, wp.params, probes, rep, measurements, needSetup, o.signal);
     }
+    session.duty.end(wp.workload);
     if (session.aborted) break;
   }
 }
 
-/** One planned measurement; false when the run was interrupted during it. */
-async function measureOne(session: RunSession, prepared: Prepared, lb: LiveBackend, workload: Workload, params: unknown, m: Measurement, signal: AbortSignal | undefined): Promise<boolean> {
-  const { progress, scenario, runDir } = session.s;
-  const cell = cellOf(session.s.cells, lb.label, workload.name);
-  progress.step(`${lb.label} ${workload.name} ${m.text}`);
-  if (m.action.kind === 'skip') {
-    cell.skipped = m.action.reason;
-    progress.tick();
-    return true;
+/**
+ * One repetition of a workload: the measurements the plan does not run (skipped,
+ * carried, warmed, or of a cell that failed earlier) are ticked off, the others
+ * run as rounds per probe (rounds.ts), and each backend's values are recorded
+ * once the repetition is over, with their rounds and spans.
+ */
+async function measureRepetition(session: RunSession, prepared: Prepared, workload: Workload, params: unknown, probes: ReadonlyArray<Probe<unknown>>, rep: number, measurements: readonly Measurement[], needSetup: Set<string>, signal: AbortSignal | undefined): Promise<void> {
+  const { progress, scenario, runDir, cells } = session.s;
+  const duty = session.duty;
+  const runnable: Measurement[] = [];
+  for (const m of measurements) {
+    const cell = cellOf(cells, m.backend, workload.name);
+    if (m.action.kind === 'skip') {
+      progress.step(`${m.backend} ${workload.name} ${m.text}`);
+      cell.skipped = m.action.reason;
+      progress.tick();
+    } else if (cell.failure || m.action.kind !== 'run') {
+      // A cell that failed earlier in this run is not measured again; carried and warmed ones were done by an earlier attempt.
+      progress.tick();
+    } else runnable.push(m);
   }
-  // A cell that failed earlier in this run is not measured again; carried and warmed ones were done by an earlier attempt.
-  if (cell.failure || m.action.kind !== 'run') {
-    progress.tick();
-    return true;
-  }
-  const rep = m.rep;
-  const extras: Array<{ name: string; data: unknown }> = [];
-  await prepared.isolate(lb);
-  const irq0 = workload.needsNetwork ? await readSoftirqs() : undefined;
-  try {
-    const env = { ensureInstance: prepared.ensureInstance, baseSpec: prepared.baseSpec, net: prepared.net, runDir, scenario, progress, runSignal: signal, capabilities: session.s.host.capabilities };
-    const values = await runOneRepetition(lb, workload, params, rep, env, (name, data) => extras.push({ name, data: checkExtra(workload, name, data) }));
-    if (irq0) extras.push({ name: 'netSoftirqs', data: checkExtra(workload, 'netSoftirqs', netSoftirqDelta(irq0, await readSoftirqs())) });
-    if (rep > 0) recordValues(cell, workload, values, rep);
-    if (rep > 0) recordExtras(cell, extras, rep);
-  } catch (e) {
-    if (session.aborted) return false; // an interrupted repetition is not a failure of the workload
-    if (rep > 0) recordExtras(cell, extras, rep); // what a failed repetition recorded (e.g. where a sweep stopped) is kept
-    const err = e as Error & { rawLog?: string };
-    cell.failure = {
-      stage: e instanceof ParseError ? 'parse' : (err as { stage?: string }).stage ?? 'run',
-      error: errorMessage(e),
-      ...(err.rawLog ? { rawLog: err.rawLog } : {}),
-    };
-    progress.note(`${lb.label} ${workload.name}: failed: ${errorMessage(e).split('\n')[0]}`);
-    // A hung or broken instance must not poison the next workload: start a fresh one.
-    if (lb.instance) {
-      await lb.instance.stop().catch(() => undefined);
-      lb.instance = undefined;
+  if (runnable.length === 0) return;
+  const env = {
+    ensureInstance: prepared.ensureInstance,
+    baseSpec: prepared.baseSpec,
+    net: prepared.net,
+    runDir,
+    scenario,
+    progress,
+    runSignal: signal,
+    capabilities: session.s.host.capabilities,
+  };
+  const liveOf = (m: Measurement): LiveBackend => {
+    const lb = session.live.find((l) => l.label === m.backend);
+    if (!lb) throw new Error(`plan names backend ${m.backend}, which the run did not prepare`);
+    return lb;
+  };
+  const run = async (m: Measurement, probe: Probe<unknown>, _round: string, setup: boolean): Promise<ProbeOutcome> => {
+    const lb = liveOf(m);
+    const cell = cellOf(cells, lb.label, workload.name);
+    progress.step(`${lb.label} ${workload.name} ${m.text}${probes.length > 1 ? ` ${probe.name}` : ''}`);
+    const extras: Array<{ name: string; data: unknown }> = [];
+    const spans = new Map<string, readonly [number, number]>();
+    await duty.harness(workload.name, 'isolate', () => prepared.isolate(lb));
+    let t0 = Date.now();
+    try {
+      // The instance is started (or restarted after a failure) outside the probe's span.
+      if (!lb.instance) {
+        await duty.harness(workload.name, 'start', () => prepared.ensureInstance(lb)).catch((e: unknown) => {
+          throw isAbortError(e) ? e : Object.assign(e instanceof Error ? e : new Error(String(e)), { stage: 'start' });
+        });
+      }
+      const irq0 = workload.needsNetwork ? await duty.harness(workload.name, 'softirqs', () => readSoftirqs()) : undefined;
+      t0 = Date.now();
+      const body = async (ctx: WorkloadContext<unknown>): Promise<MetricValue[]> => {
+        if (setup) await workload.setup?.(ctx);
+        return probe.run(ctx);
+      };
+      const values = await runOneRepetition(lb, workload, params, rep, { ...env, onSpan: (log, a, b) => spans.set(log, [a, b]) }, (name, data) => extras.push({ name, data: checkExtra(workload, name, data) }), body);
+      const t1 = Date.now();
+      if (rep <= 0) duty.warmup(workload.name, t1 - t0);
+      if (irq0) {
+        const irq1 = await duty.harness(workload.name, 'softirqs', () => readSoftirqs());
+        extras.push({ name: 'netSoftirqs', data: checkExtra(workload, 'netSoftirqs', netSoftirqDelta(irq0, irq1)) });
+      }
+      return { ok: true, result: { values, spans, startMs: t0, endMs: t1, extras } };
+    } catch (e) {
+      if (session.aborted) return { ok: false, aborted: true, extras: [] }; // an interrupted repetition is not a failure of the workload
+      const err = e as Error & { rawLog?: string };
+      cell.failure = {
+        stage: e instanceof ParseError ? 'parse' : (err as { stage?: string }).stage ?? 'run',
+        error: errorMessage(e),
+        ...(err.rawLog ? { rawLog: err.rawLog } : {}),
+      };
+      progress.note(`${lb.label} ${workload.name}${probes.length > 1 ? ` ${probe.name}` : ''}: failed: ${errorMessage(e).split('\n')[0]}`);
+      // A hung or broken instance must not poison the next probe or workload: start a fresh one.
+      if (lb.instance) {
+        await lb.instance.stop().catch(() => undefined);
+        lb.instance = undefined;
+      }
+      return { ok: false, aborted: false, extras };
+    } finally {
+      for (const x of lb.extras.splice(0)) await x.stop().catch(() => undefined);
     }
-  } finally {
-    for (const x of lb.extras.splice(0)) await x.stop().catch(() => undefined);
+  };
+  const res = await runRepetition(workload, probes, rep, runnable, { interleaved: session.s.scenario.order === 'interleaved', needSetup }, { aborted: () => session.aborted, run });
+  duty.rounds(workload.name, res.rounds);
+  for (const b of res.byBackend.values()) {
+    const cell = cellOf(cells, b.measurement.backend, workload.name);
+    if (res.aborted && !b.failed) continue; // an interrupted repetition is not recorded: resume runs it again
+    if (rep > 0) {
+      // What a failed repetition recorded (e.g. where a sweep stopped) is kept; its values are not.
+      recordExtras(cell, mergeSoftirqs(b.extras), rep);
+      if (!b.failed && !cell.failure) {
+        if (b.values.length === 0) {
+          cell.failure = { stage: 'run', error: `${workload.name}: repetition ${rep} measured no value (every probe failed; cells[].extra says why)` };
+        } else {
+          recordValues(cell, workload, b.values, rep);
+          duty.measured(workload.name, b.spans);
+        }
+      }
+    }
+    progress.tick();
   }
-  progress.tick();
-  await session.save();
-  return true;
+  await duty.harness(workload.name, 'save', () => session.save());
+}
+
+/** One repetition's netSoftirqs deltas (one per probe) summed into one per repetition, as before rounds per probe. */
+function mergeSoftirqs(extras: Array<{ name: string; data: unknown }>): Array<{ name: string; data: unknown }> {
+  const irqs = extras.filter((x) => x.name === 'netSoftirqs').map((x) => x.data as { netRxPerCpu: number[]; netTxPerCpu: number[] });
+  if (irqs.length <= 1) return extras;
+  const add = (k: 'netRxPerCpu' | 'netTxPerCpu'): number[] => irqs.reduce<number[]>((acc, d) => d[k].map((v, i) => v + (acc[i] ?? 0)), []);
+  return [...extras.filter((x) => x.name !== 'netSoftirqs'), { name: 'netSoftirqs', data: { netRxPerCpu: add('netRxPerCpu'), netTxPerCpu: add('netTxPerCpu') } }];
 }

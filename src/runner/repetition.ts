@@ -29,9 +29,18 @@ export interface RepetitionEnv {
   scenario: Scenario;
   progress: Progress;
   runSignal: AbortSignal | undefined;
+  /**
+   * Told the wall-clock span (epoch ms) of every exec and peer exec, by the raw log it
+   * wrote: a value's raw log names the tool invocation it came from, so its span is
+   * the value's start and end (and the time spent inside the measuring tool).
+   */
+  onSpan?: (rawLog: string, startMs: number, endMs: number) => void;
   /** The host's capabilities (masked ones absent), decided once per run. */
   capabilities: HostCapabilities;
 }
+
+/** What one call runs: the workload's run() by default, or one probe (with the workload's setup before it). */
+export type RepetitionBody = (ctx: WorkloadContext<unknown>) => Promise<MetricValue[]>;
 
 export async function runOneRepetition(
   lb: LiveBackend,
@@ -40,8 +49,9 @@ export async function runOneRepetition(
   rep: number,
   env: RepetitionEnv,
   onExtra?: (name: string, data: unknown) => void,
+  body: RepetitionBody = (ctx) => workload.run(ctx),
 ): Promise<MetricValue[]> {
-  const { ensureInstance, baseSpec, net, runDir, scenario, progress, runSignal } = env;
+  const { ensureInstance, baseSpec, net, runDir, scenario, progress, runSignal, onSpan } = env;
   let instance: Instance;
   try {
     instance = await ensureInstance(lb);
@@ -89,8 +99,11 @@ export async function runOneRepetition(
     signal,
     exec: async (inst, argv, o) => {
       throwIfAborted(signal);
+      const t0 = Date.now();
       const r = await inst.exec(argv, { timeoutMs: o.timeoutMs ?? execTimeoutMs, signal });
+      const t1 = Date.now();
       const rawLog = await logged(`${lb.label} ${inst.name}`, argv, r, o.tag);
+      onSpan?.(rawLog, t0, t1);
       check(r, rawLog, argv, o.allowFailure);
       return { ...r, rawLog };
     },
@@ -98,10 +111,13 @@ export async function runOneRepetition(
       if (!net) throw new Error('this workload needs the bench network, which the run did not create');
       throwIfAborted(signal);
       const t = o.timeoutMs ?? execTimeoutMs;
+      const t0 = Date.now();
       const r0 = await net.exec(argv, { timeoutMs: t, signal });
+      const t1 = Date.now();
       if (r0.canceled) throw abortError(signal);
       const r: ExecResult = { ...r0 };
       const rawLog = await logged('bench-netns peer', argv, r, o.tag);
+      onSpan?.(rawLog, t0, t1);
       check(r, rawLog, argv, o.allowFailure);
       return { ...r, rawLog };
     },
@@ -130,7 +146,7 @@ export async function runOneRepetition(
     rep$.abort(timeoutError);
     for (const i of [instance, ...lb.extras]) void i.stop().catch(() => undefined);
   }, timeoutMs);
-  const work = workload.run(ctx);
+  const work = body(ctx);
   work.catch(() => undefined);
   const cancelled = new Promise<never>((_, reject) => {
     const fail = (): void => reject(signal.reason === timeoutError ? timeoutError : abortError(signal));

@@ -18,6 +18,7 @@ import { writeResults } from '../results/io.js';
 import { deriveComparisons } from '../results/derive.js';
 import type { Progress } from './progress.js';
 import { Freezer } from './placement.js';
+import { DutyMeter } from './duty.js';
 import { cellComplete, type WorkloadPlan } from './plan/index.js';
 import { toCells, type Cells } from './plan/cells.js';
 
@@ -86,6 +87,8 @@ export class RunSession {
   readonly live: LiveBackend[] = [];
   /** Idle instances of the backends not being measured are frozen (placement.ts). */
   readonly freezer = new Freezer();
+  /** Where each workload's wall time goes (duty.ts). */
+  readonly duty = new DutyMeter();
   readonly startedAt: string;
   placement: RunResults['placement'];
   image: WorkloadImage | undefined;
@@ -129,15 +132,22 @@ export class RunSession {
       backends: this.live.map((b) => b.info),
       order:
         scenario.order === 'interleaved'
-          ? 'interleaved: for each workload and repetition, every backend in turn, the starting backend rotating each repetition (ABC, BCA, CAB)'
-          : "sequential: for each workload and repetition, every backend in turn, always in the scenario's order (no rotation)",
+          ? 'interleaved per probe: each repetition is a round per probe (one tool invocation) that runs on every backend back to back, the starting backend rotating with every repetition and probe (ABC, BCA, CAB)'
+          : "sequential per probe: each repetition is a round per probe (one tool invocation) that runs on every backend in turn, always in the scenario's order (no rotation)",
       cells: derived.cells,
       overheads: derived.overheads,
       differences: derived.differences,
       headline: derived.headline,
       ...(this.placement ? { placement: this.placement } : {}),
+      ...this.dutyCycleField(previous),
       warnings: [...this.s.warnings, ...noiseWarnings(cellList), ...derived.warnings],
     };
+  }
+
+  /** results.json `dutyCycle` (with an earlier attempt's added on resume); nothing before any workload ran. */
+  private dutyCycleField(previous: RunResults | undefined): Pick<RunResults, 'dutyCycle'> {
+    const dutyCycle = this.duty.snapshot(previous?.dutyCycle);
+    return Object.keys(dutyCycle).length > 0 ? { dutyCycle } : {};
   }
 
   async save(status: RunResults['status'] = 'partial', endedAt: string | null = null): Promise<RunResults> {

@@ -1,7 +1,10 @@
 /**
- * Every backend vs native figure of a run, from its cells: a ratio of means
- * (Overhead) or a difference of means (Difference) per metric, each with its
- * threshold and equivalence verdict. Pure; the runner stores the result in
+ * Every backend vs native figure of a run, from its cells: an overhead ratio
+ * (Overhead) or a difference (Difference) per metric, each with its threshold
+ * and equivalence verdict. Paired by round wherever both sides' values carry
+ * matching round numbers (exp of the mean per-round log ratio; the mean
+ * per-round difference), else unpaired (ratio or difference of means, Welch);
+ * each figure records its `design`. Pure; the runner stores the result in
  * results.json, and version-1 files are upgraded with it on read.
  */
 import type { BackendResult, Cell, Difference, Overhead } from '../results/types.js';
@@ -46,14 +49,15 @@ export function computeComparisons(cells: readonly Cell[], backends: readonly Ba
       const nativeMean = mean(nm.values);
       const mode = comparisonMode(c.workload, m.metric, m.unit, Number.isFinite(nativeMean) ? nativeMean : null);
       if (mode === 'ratio') {
-        const o = overhead(nm.values, m.values, m.higherIsBetter, thresholdFor('ratio', c.workload, m.unit, thresholds));
+        const o = overhead(nm, m, m.higherIsBetter, thresholdFor('ratio', c.workload, m.unit, thresholds));
         if (o) out.overheads.push({ ...id, ...o });
         continue;
       }
       const magnitude = Math.max(Math.abs(nativeMean), Math.abs(mean(m.values)));
-      const d = difference(nm.values, m.values, m.higherIsBetter, thresholdFor('absolute', c.workload, m.unit, thresholds, magnitude));
+      const threshold = thresholdFor('absolute', c.workload, m.unit, thresholds, magnitude);
+      const d = difference(nm, m, m.higherIsBetter, threshold);
       if (d) {
-        const { cost: _c, costCi95: _ci, ...rest } = d;
+        const { cost: _c, costCi95: _ci, costCi90: _ci90, ...rest } = d;
         out.differences.push({ ...id, ...rest });
       }
     }

@@ -1,25 +1,36 @@
 /**
- * Equivalence-based verdicts. Every compared figure has a practical threshold
- * T (the workload's declared default, overridable per scenario as `thresholds:`), and
- * its cost C with a 95% CI [lo, hi] (+ = worse), in percent of native for
- * ratios or in the metric's unit for differences. The verdict:
+ * Equivalence-based verdicts with stated error rates (docs/statistics.md).
+ * Every compared figure has a practical threshold T (the workload's declared
+ * default, overridable per scenario as `thresholds:`), and its cost C (+ = worse), in
+ * percent of native for ratios or in the metric's unit for differences, with
+ * a 90% and a 95% CI. C is estimated from the per-round pairs when the values
+ * carry their rounds (paired), else from two independent samples (Welch).
  *
- *   no-practical-difference  the whole CI lies inside [-T, +T]; the only
- *                            verdict that may be read as "same as native";
- *   overhead / better        the CI excludes 0 and |C| > T;
- *   small-difference         the CI excludes 0, |C| <= T (a real difference,
- *                            at most about the threshold);
- *   inconclusive             the CI contains 0 and reaches beyond ±T: the run
- *                            cannot tell; `repetitionsNeeded` says how many
- *                            repetitions per side would likely decide it
- *                            (projected from the observed variances);
- *   insufficient-data        fewer than 2 values on a side: no CI.
+ *   no-practical-difference  TOST: the 90% CI lies inside [-T, +T] (two
+ *                            one-sided tests at 5%): when |true C| >= T this
+ *                            is said at most 5% of the time;
+ *   overhead / better        not equivalent, and the 95% CI excludes 0 on the
+ *                            worse / better side: when the true C is 0 each is
+ *                            said at most 2.5% of the time. `beyondThreshold`
+ *                            adds "beyond T" when the whole 95% CI is beyond
+ *                            ±T (at most 2.5% when the true |C| <= T). The
+ *                            point estimate is never compared with T, so a
+ *                            true C = T is not a coin flip between two labels;
+ *   inconclusive             neither: `repetitionsNeeded` is the power plan,
+ *                            the pairs (or repetitions per side) that give 80%
+ *                            power to show equivalence at a true 0, from the
+ *                            observed spread;
+ *   insufficient-data        fewer than 2 pairs (values a side): no CI;
+ *   small-difference         no longer produced (files written before the
+ *                            TOST rule may carry it).
  *
  * `detectable` is the smallest cost this run could have detected: the effect
  * a two-sided 5% test finds with 80% power, (t_0.975 + t_0.80) x SE.
  */
 import type { Verdict } from '../results/types.js';
-import { ciOf, tCritical, tQuantileOf, welch, logRatioEstimate, differenceEstimate, type Estimate } from './estimate.js';
+import { ciOf, tCritical, tQuantileOf, welch, type Estimate, type Side } from './estimate.js';
+import { logRatioEstimate, differenceEstimate, pairedEstimate } from './estimate.js';
+import { pairByRound, pairDifferences, type RoundValues } from './paired.js';
 import { outlierIndices } from './outliers.js';
 import { workloadDeclaration } from '../core/declarations.js';
 
@@ -80,20 +91,34 @@ export function thresholdFor(mode: CompareMode, workload: string, unit: string, 
   return (pct / 100) * Math.abs(magnitude ?? 0);
 }
 
-/** The verdict for a cost C with CI [lo, hi] against threshold T (see the module comment). */
-export function decide(cost: number, ci: readonly [number, number], threshold: number, enoughData = true): Verdict {
-  if (!enoughData || !Number.isFinite(ci[0]) || !Number.isFinite(ci[1])) return 'insufficient-data';
-  if (ci[0] >= -threshold && ci[1] <= threshold) return 'no-practical-difference';
-  if (ci[0] > 0 || ci[1] < 0) {
-    if (Math.abs(cost) > threshold) return cost > 0 ? 'overhead' : 'better';
-    return 'small-difference';
-  }
+/**
+ * The verdict for a cost C against threshold T (see the module comment):
+ * equivalence by TOST on the 90% CI (two one-sided tests at 5%), a real
+ * difference by the 95% CI excluding 0. Without a 90% CI the 95% one is used
+ * for equivalence (conservative).
+ */
+export function decide(
+  cost: number,
+  ci95: readonly [number, number],
+  threshold: number,
+  enoughData = true,
+  ci90: readonly [number, number] = ci95,
+): Verdict {
+  if (!enoughData || !Number.isFinite(ci95[0]) || !Number.isFinite(ci95[1])) return 'insufficient-data';
+  if (ci90[0] >= -threshold && ci90[1] <= threshold) return 'no-practical-difference';
+  if (ci95[0] > 0) return 'overhead';
+  if (ci95[1] < 0) return 'better';
   return 'inconclusive';
 }
 
 /** A verdict that answers the question (not inconclusive, not insufficient). */
 export function isDecided(v: Verdict): boolean {
   return v !== 'inconclusive' && v !== 'insufficient-data';
+}
+
+/** An overhead (better) whose 95% CI lies wholly beyond +T (-T): "overhead beyond T", not only "overhead". */
+export function beyondThreshold(verdict: Verdict, costCi95: readonly [number, number], threshold: number): boolean {
+  return (verdict === 'overhead' && costCi95[0] > threshold) || (verdict === 'better' && costCi95[1] < -threshold);
 }
 
 /**
@@ -119,12 +144,24 @@ export interface Judged {
   /** + = worse: percent (ratio) or the metric's unit (difference). */
   cost: number;
   costCi95: [number, number];
+  /** 90% CI of the cost: the TOST equivalence test reads it. */
+  costCi90: [number, number];
   threshold: number;
   verdict: Verdict;
+  /** overhead/better whose whole 95% CI lies beyond the threshold. */
+  beyondThreshold: boolean;
   /** Smallest |cost| this run could have detected (80% power, 5% two-sided). */
   detectable: number;
-  /** Repetitions per side that would likely decide an inconclusive verdict; null when decided or beyond 1000. */
+  /**
+   * For an inconclusive verdict: pairs (paired) or repetitions per side (unpaired) that give 80% power to
+   * show equivalence at ±T when the true cost is 0, from the observed spread (plannedRepetitions);
+   * null when decided or beyond 1000.
+   */
   repetitionsNeeded: number | null;
+  design: Estimate['design'];
+  /** SD of one paired difference d (or of one unpaired repetition's difference), on the estimate's scale. */
+  spread: number;
+  df: number;
 }
 
 function toCost(e: Pick<Estimate, 'scale'>, x: number, higherIsBetter: boolean): number {
@@ -132,76 +169,203 @@ function toCost(e: Pick<Estimate, 'scale'>, x: number, higherIsBetter: boolean):
   return higherIsBetter ? -x : x;
 }
 
-function costInterval(e: Estimate, ci: [number, number], higherIsBetter: boolean): [number, number] {
+function costInterval(e: Pick<Estimate, 'scale'>, ci: [number, number], higherIsBetter: boolean): [number, number] {
   const a = toCost(e, ci[0], higherIsBetter);
   const b = toCost(e, ci[1], higherIsBetter);
   return a <= b ? [a, b] : [b, a];
 }
 
+/** The threshold on the estimate's scale: ln(1 + T/100) for ratios (the tighter of the two log bounds), T otherwise. */
+export function thresholdOnScale(scale: Estimate['scale'], threshold: number): number {
+  return scale === 'log' ? Math.log1p(threshold / 100) : threshold;
+}
+
 const MAX_REPS = 1000;
 
-/** Smallest repetitions per side (> current) whose projected CI, same center and variances, decides the verdict. */
-export function repetitionsNeeded(e: Estimate, higherIsBetter: boolean, threshold: number): number | null {
-  if (e.sides.some((s) => !Number.isFinite(s.obsVar))) return null;
-  const cost = toCost(e, e.center, higherIsBetter);
-  const decidedAt = (k: number): boolean => {
-    const w = welch(e.sides, k);
-    return isDecided(decide(cost, costInterval(e, ciOf({ center: e.center, ...w }), higherIsBetter), threshold));
+/** Power the plans aim for, and the TOST level per side (a 90% CI). */
+export const PLAN_POWER = 0.8;
+export const TOST_ALPHA = 0.05;
+
+/**
+ * Pairs (paired: one side) or repetitions per side (unpaired) for `power` to
+ * show equivalence at ±thresholdScaled when the true difference is 0: the
+ * smallest k with T / se_k >= t(1 - alpha, df_k) + t(1 - (1 - power) / 2, df_k),
+ * se_k and df_k from the observed variances at k (welch). `extraVar` is a
+ * variance that more repetitions do not shrink (compare's between-run term).
+ * null when no k up to 1000 reaches it.
+ */
+export function plannedRepetitions(
+  sides: readonly Side[],
+  thresholdScaled: number,
+  extraVar = 0,
+  power = PLAN_POWER,
+  alpha = TOST_ALPHA,
+): number | null {
+  if (!(thresholdScaled > 0) || sides.some((s) => !Number.isFinite(s.obsVar))) return null;
+  const ok = (k: number): boolean => {
+    const w = welch(sides, k);
+    const se = Math.sqrt(w.se * w.se + extraVar);
+    if (se === 0) return true;
+    const df = w.df;
+    return thresholdScaled / se >= tQuantileOf(1 - alpha, df) + tQuantileOf(1 - (1 - power) / 2, df);
   };
-  let lo = Math.max(2, ...e.sides.map((s) => s.n));
-  let hi = lo + 1;
-  while (!decidedAt(hi)) {
+  if (ok(2)) return 2;
+  let lo = 2;
+  let hi = 4;
+  while (!ok(hi)) {
     if (hi >= MAX_REPS) return null;
     lo = hi;
     hi = Math.min(MAX_REPS, hi * 2);
   }
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
-    if (decidedAt(mid)) hi = mid;
+    if (ok(mid)) hi = mid;
     else lo = mid;
   }
   return hi;
 }
 
-/** Verdict, CI, detectable effect and repetitions needed for one estimate. */
-export function judge(e: Estimate, higherIsBetter: boolean, threshold: number): Judged {
-  const enough = e.sides.every((s) => s.n >= 2);
-  const costCi95 = enough ? costInterval(e, ciOf(e), higherIsBetter) : ([Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY] as [number, number]);
-  const cost = toCost(e, e.center, higherIsBetter);
-  const verdict = decide(cost, costCi95, threshold, enough);
-  const mde = !enough ? Number.POSITIVE_INFINITY : e.se === 0 ? 0 : (tCritical(e.df) + tQuantileOf(0.8, e.df)) * e.se;
-  const detectable = e.scale === 'log' ? (Math.exp(mde) - 1) * 100 : mde;
-  return { cost, costCi95, threshold, verdict, detectable, repetitionsNeeded: verdict === 'inconclusive' ? repetitionsNeeded(e, higherIsBetter, threshold) : null };
+/** Kept for callers of the old name: the power plan for an estimate (plannedRepetitions). */
+export function repetitionsNeeded(e: Estimate, _higherIsBetter: boolean, threshold: number): number | null {
+  return plannedRepetitions(e.sides, thresholdOnScale(e.scale, threshold), e.extraVar ?? 0);
 }
 
-export interface OverheadEstimate {
+/** SD of one paired difference, or of one repetition's difference across the sides (unpaired). */
+export function spreadOf(e: Pick<Estimate, 'sides'>): number {
+  return Math.sqrt(e.sides.reduce((a, s) => a + s.obsVar, 0));
+}
+
+/** Verdict, CIs, detectable effect and power plan for one estimate. */
+export function judge(e: Estimate, higherIsBetter: boolean, threshold: number): Judged {
+  const enough = e.sides.every((s) => s.n >= 2);
+  const unbounded: [number, number] = [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY];
+  const costCi95 = enough ? costInterval(e, ciOf(e, 0.95), higherIsBetter) : unbounded;
+  const costCi90 = enough ? costInterval(e, ciOf(e, 1 - 2 * TOST_ALPHA), higherIsBetter) : unbounded;
+  const cost = toCost(e, e.center, higherIsBetter);
+  const verdict = decide(cost, costCi95, threshold, enough, costCi90);
+  const mde = !enough ? Number.POSITIVE_INFINITY : e.se === 0 ? 0 : (tCritical(e.df) + tQuantileOf(0.8, e.df)) * e.se;
+  const detectable = e.scale === 'log' ? (Math.exp(mde) - 1) * 100 : mde;
+  return {
+    cost,
+    costCi95,
+    costCi90,
+    threshold,
+    verdict,
+    beyondThreshold: beyondThreshold(verdict, costCi95, threshold),
+    detectable,
+    repetitionsNeeded: verdict === 'inconclusive' ? repetitionsNeeded(e, higherIsBetter, threshold) : null,
+    design: e.design,
+    spread: spreadOf(e),
+    df: e.df,
+  };
+}
+
+/** How a figure was estimated, as results.json records it. */
+export interface DesignFields {
+  /** paired: per-round differences (rounds matched by number); unpaired: two independent samples (Welch). */
+  design: 'paired' | 'unpaired';
+  /** Pairs behind a paired figure (rounds both sides measured). */
+  pairs?: number;
+  /** SD of one paired difference d (ln units for ratios, else the unit); unpaired: of one repetition's difference. */
+  spread: number;
+  /** Degrees of freedom of the t interval (pairs - 1 when paired). */
+  df: number;
+}
+
+export interface OverheadEstimate extends DesignFields {
+  /** Paired: exp(mean d), the geometric mean of the per-round ratios; unpaired: ratio of means. */
   ratio: number;
   ratioCi95: [number, number];
   /** Positive = backend is worse than native, in percent. */
   overheadPct: number;
   overheadPctCi95: [number, number];
+  /** 90% CI (TOST). */
+  overheadPctCi90: [number, number];
   verdict: Verdict;
+  beyondThreshold: boolean;
   thresholdPct: number;
   detectablePct: number;
   repetitionsNeeded: number | null;
-  /** Repetitions: [native, backend]. */
+  /** Repetitions: [native, backend] (both the pairs when paired). */
   n: [number, number];
   /** The verdict was decided only with a flagged outlier in: it reads inconclusive. */
   outlierSensitive?: true;
 }
 
+/** Plain values carry no rounds: they can only be compared unpaired. */
+function asRounds(x: Sample): RoundValues {
+  return isNumbers(x) ? { values: x } : x;
+}
+
+function isNumbers(x: Sample): x is readonly number[] {
+  return Array.isArray(x);
+}
+
 /**
- * Overhead of `backend` vs `native` for one metric, ratio of means. For
- * higher-is-better metrics (throughput) cost = 1 - ratio; for lower-is-better
- * (latency, memory) cost = ratio - 1.
+ * The estimate of backend vs native on a scale, paired when both sides carry
+ * round numbers that match in two or more rounds, unpaired (Welch) otherwise;
+ * with the verdict screened for outliers on what the estimate uses (the
+ * paired differences, or each side's values).
  */
-export function overhead(native: readonly number[], backend: readonly number[], higherIsBetter: boolean, thresholdPct = OTHER_THRESHOLD_PCT): OverheadEstimate | null {
-  const e = logRatioEstimate([backend], [native]);
+type Sample = RoundValues | readonly number[];
+type VsNative = { e: Estimate; j: Judged & { outlierSensitive?: true }; pairs?: number };
+
+function estimateVsNative(
+  native: Sample,
+  backend: Sample,
+  scale: Estimate['scale'],
+  higherIsBetter: boolean,
+  threshold: number,
+): VsNative | null {
+  const nv = asRounds(native);
+  const bv = asRounds(backend);
+  const p = pairByRound(nv, bv);
+  const d = p && p.rounds.length >= 2 ? pairDifferences(p, scale) : null;
+  if (d && d.length >= 2) {
+    const e = pairedEstimate(d, scale);
+    if (!e) return null;
+    const j = guardOutliers([d], ([x]) => {
+      const y = pairedEstimate(x as number[], scale);
+      return y ? judge(y, higherIsBetter, threshold) : null;
+    }) as Judged & { outlierSensitive?: true };
+    return { e, j, pairs: d.length };
+  }
+  const unpaired = (b: readonly number[], n: readonly number[]): Estimate | null =>
+    scale === 'log' ? logRatioEstimate([b], [n]) : differenceEstimate([b], [n]);
+  const e = unpaired(bv.values, nv.values);
   if (!e) return null;
-  const j = guardOutliers([native, backend], ([n, b]) => {
-    const x = logRatioEstimate([b as number[]], [n as number[]]);
-    return x ? judge(x, higherIsBetter, thresholdPct) : null;
+  const j = guardOutliers([nv.values, bv.values], ([n, b]) => {
+    const x = unpaired(b as number[], n as number[]);
+    return x ? judge(x, higherIsBetter, threshold) : null;
   }) as Judged & { outlierSensitive?: true };
+  return { e, j };
+}
+
+function designOf(r: { e: Estimate; j: Judged; pairs?: number }): DesignFields {
+  return { design: r.e.design, ...(r.pairs !== undefined ? { pairs: r.pairs } : {}), spread: r.j.spread, df: r.e.df };
+}
+
+function countsOf(e: Estimate): [number, number] {
+  if (e.design === 'paired') return [e.sides[0]?.n ?? 0, e.sides[0]?.n ?? 0];
+  return [e.sides[1]?.n ?? 0, e.sides[0]?.n ?? 0];
+}
+
+/**
+ * Overhead of `backend` vs `native` for one metric. Paired (values with their
+ * rounds): d = ln(backend) - ln(native) per round, ratio = exp(mean d), t on
+ * pairs - 1 df. Unpaired (plain arrays, or no matching rounds): ratio of
+ * means, delta method, Welch df. For higher-is-better metrics (throughput)
+ * cost = 1 - ratio; for lower-is-better (latency, memory) cost = ratio - 1.
+ */
+export function overhead(
+  native: Sample,
+  backend: Sample,
+  higherIsBetter: boolean,
+  thresholdPct = OTHER_THRESHOLD_PCT,
+): OverheadEstimate | null {
+  const r = estimateVsNative(native, backend, 'log', higherIsBetter, thresholdPct);
+  if (!r) return null;
+  const { e, j } = r;
   const ci = ciOf(e);
   const finiteCi = Number.isFinite(ci[0]) && Number.isFinite(ci[1]);
   return {
@@ -209,23 +373,28 @@ export function overhead(native: readonly number[], backend: readonly number[], 
     ratioCi95: finiteCi ? [Math.exp(ci[0]), Math.exp(ci[1])] : [0, Number.POSITIVE_INFINITY],
     overheadPct: j.cost,
     overheadPctCi95: j.costCi95,
+    overheadPctCi90: j.costCi90,
     verdict: j.verdict,
+    beyondThreshold: j.beyondThreshold,
     thresholdPct,
     detectablePct: j.detectable,
     repetitionsNeeded: j.repetitionsNeeded,
-    n: [e.sides[1]?.n ?? 0, e.sides[0]?.n ?? 0],
+    n: countsOf(e),
+    ...designOf(r),
     ...(j.outlierSensitive ? { outlierSensitive: true as const } : {}),
   };
 }
 
-export interface DifferenceVerdict {
-  /** mean(backend) − mean(native), in the metric's unit. */
+export interface DifferenceVerdict extends DesignFields {
+  /** mean(backend − native) per round (paired) or mean(backend) − mean(native), in the metric's unit. */
   diff: number;
   ci95: [number, number];
   /** Cost in the unit: + = worse (diff for lower-is-better, −diff for higher-is-better). */
   cost: number;
   costCi95: [number, number];
+  costCi90: [number, number];
   verdict: Verdict;
+  beyondThreshold: boolean;
   threshold: number;
   detectable: number;
   repetitionsNeeded: number | null;
@@ -235,27 +404,39 @@ export interface DifferenceVerdict {
   outlierSensitive?: true;
 }
 
-/** Difference of means backend − native, judged against an absolute threshold in the metric's unit. */
-export function difference(native: readonly number[], backend: readonly number[], higherIsBetter: boolean, threshold: number): DifferenceVerdict | null {
-  const e = differenceEstimate([backend], [native]);
-  if (!e) return null;
-  const j = guardOutliers([native, backend], ([n, b]) => {
-    const x = differenceEstimate([b as number[]], [n as number[]]);
-    return x ? judge(x, higherIsBetter, threshold) : null;
-  }) as Judged & { outlierSensitive?: true };
+function meanOf(values: readonly number[]): number {
+  const xs = values.filter((v) => Number.isFinite(v));
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN;
+}
+
+/** Backend − native (per round when paired, else difference of means), judged against a threshold in the unit. */
+export function difference(
+  native: Sample,
+  backend: Sample,
+  higherIsBetter: boolean,
+  threshold: number,
+): DifferenceVerdict | null {
+  const r = estimateVsNative(native, backend, 'linear', higherIsBetter, threshold);
+  if (!r) return null;
+  const { e, j } = r;
   const enough = e.sides.every((s) => s.n >= 2);
+  const nv = asRounds(native).values;
+  const bv = asRounds(backend).values;
   return {
     diff: e.center,
     ci95: enough ? ciOf(e) : [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY],
     cost: j.cost,
     costCi95: j.costCi95,
+    costCi90: j.costCi90,
     verdict: j.verdict,
+    beyondThreshold: j.beyondThreshold,
     threshold,
     detectable: j.detectable,
     repetitionsNeeded: j.repetitionsNeeded,
-    nativeMean: e.sides[1]?.mean ?? Number.NaN,
-    backendMean: e.sides[0]?.mean ?? Number.NaN,
-    n: [e.sides[1]?.n ?? 0, e.sides[0]?.n ?? 0],
+    nativeMean: meanOf(nv),
+    backendMean: meanOf(bv),
+    n: countsOf(e),
+    ...designOf(r),
     ...(j.outlierSensitive ? { outlierSensitive: true as const } : {}),
   };
 }

@@ -42,11 +42,18 @@ export interface Side {
  */
 export interface Estimate {
   scale: 'log' | 'linear';
+  /**
+   * paired: one side, the per-round differences d (sides[0].obsVar = var(d), n = pairs, df = n - 1);
+   * unpaired: independent sides combined by Welch-Satterthwaite.
+   */
+  design: 'paired' | 'unpaired';
   /** log(ratio) or the difference. */
   center: number;
   sides: Side[];
   se: number;
   df: number;
+  /** A variance inside `se` that more repetitions do not shrink (compare's between-run term), 0 when absent. */
+  extraVar?: number;
 }
 
 /** Welch-Satterthwaite: standard error and degrees of freedom of a sum of independent mean terms. */
@@ -89,7 +96,7 @@ export function logRatioEstimate(num: readonly (readonly number[])[], den: reado
   if (ns.some((s) => !s) || ds.some((s) => !s)) return null;
   const sides = [...ns, ...ds] as Side[];
   const center = (ns as Side[]).reduce((a, s) => a + Math.log(s.mean), 0) - (ds as Side[]).reduce((a, s) => a + Math.log(s.mean), 0);
-  return { scale: 'log', center, sides, ...welch(sides) };
+  return { scale: 'log', design: 'unpaired', center, sides, ...welch(sides) };
 }
 
 /** A sum of +mean(plus) - mean(minus) with a Welch CI. */
@@ -99,5 +106,18 @@ export function differenceEstimate(plus: readonly (readonly number[])[], minus: 
   if (ps.some((s) => !s) || ms.some((s) => !s)) return null;
   const sides = [...ps, ...ms] as Side[];
   const center = (ps as Side[]).reduce((a, s) => a + s.mean, 0) - (ms as Side[]).reduce((a, s) => a + s.mean, 0);
-  return { scale: 'linear', center, sides, ...welch(sides) };
+  return { scale: 'linear', design: 'unpaired', center, sides, ...welch(sides) };
+}
+
+/**
+ * The paired estimate from per-round differences d (d = ln b - ln n for
+ * ratios, b - n for differences): center mean(d), SE sd(d)/sqrt(n), t on
+ * n - 1 df. One side, so `welch(sides, k)` projects it to k pairs.
+ */
+export function pairedEstimate(d: readonly number[], scale: 'log' | 'linear'): Estimate | null {
+  const xs = finite(d);
+  if (xs.length === 0) return null;
+  const m = ss.mean(xs);
+  const side: Side = { n: xs.length, mean: m, obsVar: xs.length > 1 ? ss.sampleVariance(xs) : 0 };
+  return { scale, design: 'paired', center: m, sides: [side], ...welch([side]) };
 }

@@ -1,19 +1,20 @@
 /**
  * The one estimator module: every point estimate, interval and verdict that
  * isobench reports comes from here (run overheads, compare, report, capacity).
- * docs/statistics.md documents the same formulas.
+ * docs/statistics.md documents the same rules and their error rates.
  *
- * - A metric's figure is the MEAN of its repetitions; its 95% CI is Student t
- *   with n-1 degrees of freedom. Benchmarks here run 3-10 repetitions; a
- *   bootstrap of so few values understates the spread, the t interval does not.
- * - Backend vs native: ratio of means, 95% CI from the delta method on
- *   log(ratio) with Welch-Satterthwaite degrees of freedom (ratioOfMeans); or,
- *   where a ratio means nothing (per-instance costs, a native mean ~0, figures
- *   in pp), the difference of means with a Welch CI (differenceOfMeans).
- * - Verdicts are equivalence-based (equivalence.ts); run-to-run changes use the
- *   ratio of ratios (change.ts); outliers in outliers.ts; slopes in regression.ts;
- *   the t quantiles, Welch standard errors and log-ratio/difference estimates
- *   they all share in estimate.ts.
+ * - A metric's own figure is the MEAN of its repetitions; its 95% CI is
+ *   Student t with n-1 degrees of freedom.
+ * - Backend vs native: PAIRED by round wherever the values carry their round
+ *   (paired.ts): d = ln(backend) - ln(native) per round, the figure exp(mean d)
+ *   with a t interval on pairs - 1 df; per-round differences for figures
+ *   compared by difference. Unpaired (ratio or difference of means, Welch)
+ *   only where no pairing exists, and then the figure says so (`design`).
+ * - Verdicts (equivalence.ts): TOST for "no practical difference", the 95% CI
+ *   for a real difference; the adaptive rule in sequential.ts; run-to-run
+ *   changes with a between-run variance term in change.ts and Holm's
+ *   correction in multiplicity.ts; outliers in outliers.ts; slopes in
+ *   regression.ts; the shared estimate core in estimate.ts.
  */
 import * as ss from 'simple-statistics';
 import type { Summary } from '../results/types.js';
@@ -22,7 +23,8 @@ import { ciOf, differenceEstimate, finite, logRatioEstimate, tCritical } from '.
 
 export { outlierIndices, outlierMethod, type OutlierMethod } from './outliers.js';
 export { linearFit, type LinearFit } from './regression.js';
-export { tCritical, tQuantileOf, welch, ciOf, logRatioEstimate, differenceEstimate, type Side, type Estimate } from './estimate.js';
+export { tCritical, tQuantileOf, welch, ciOf, type Side, type Estimate } from './estimate.js';
+export { logRatioEstimate, differenceEstimate, pairedEstimate } from './estimate.js';
 
 export function mean(values: readonly number[]): number {
   const xs = finite(values);
@@ -101,3 +103,6 @@ export function differenceOfMeans(a: readonly number[], b: readonly number[]): D
 
 export * from './equivalence.js';
 export * from './change.js';
+export * from './paired.js';
+export * from './sequential.js';
+export * from './multiplicity.js';

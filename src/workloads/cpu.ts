@@ -23,7 +23,9 @@
  *    op, so its work grows with the mount count (the host's mounts natively, a
  *    container's few), which made runc look 2.1x faster than native.
  *
- * Each repetition also records the environment check (./environment.ts).
+ * Each probe (one tool invocation) is its own round across backends (types.ts
+ * Probe); the environment check (./environment.ts) runs once per backend, before
+ * its first measured probe.
  *
  * Rates are per wall-clock second (sysbench "events per second", stress-ng "bogo
  * ops/s (real time)"), so time an instance is not scheduled counts against it.
@@ -34,7 +36,7 @@ import { parseSysbenchCpu } from './parsers/sysbench.js';
 import { stressNgMetric } from './parsers/stress-ng.js';
 import { metric, parseRaw, timeoutFor } from './common.js';
 import { recordEnvironment } from './environment.js';
-import type { MetricValue, Workload, WorkloadContext } from './types.js';
+import { runProbesInTurn, type MetricValue, type Probe, type Workload, type WorkloadContext } from './types.js';
 import { environmentExtras } from './extras/common.js';
 
 export const cpuParams = z
@@ -118,16 +120,18 @@ export const cpuWorkload: Workload<CpuParams> = registerWorkload({
     { name: 'matrixprod-bogo-ops-nt', unit: 'bogo-ops/s', higherIsBetter: true, description: 'stress-ng matrix (prod) bogo ops per wall-clock second, one instance per vCPU (only when vcpus > 1)' },
     { name: 'syscall-ops', unit: 'bogo-ops/s', higherIsBetter: true, description: 'stress-ng syscall-heavy stressor (null by default: 14 fixed /dev/null calls per op) bogo ops per wall-clock second, 1 instance' },
   ],
-  async run(ctx) {
-    const n = ctx.spec.vcpus;
-    const multi = ctx.params.allVcpus && n > 1;
-    const out: MetricValue[] = [];
-    await recordEnvironment(ctx, 'cpu');
-    out.push(await sysbenchCpu(ctx, 1, 'sysbench-events-1t'));
-    if (multi) out.push(await sysbenchCpu(ctx, n, 'sysbench-events-nt'));
-    out.push(await stressNg(ctx, matrixArgv(ctx.params, 1), 'matrix', 'cpu-matrixprod-1', 'matrixprod-bogo-ops-1t'));
-    if (multi) out.push(await stressNg(ctx, matrixArgv(ctx.params, n), 'matrix', `cpu-matrixprod-${n}`, 'matrixprod-bogo-ops-nt'));
-    out.push(await stressNg(ctx, syscallArgv(ctx.params), ctx.params.syscallStressor, `cpu-syscall-${ctx.params.syscallStressor}`, 'syscall-ops'));
-    return out;
+  setup: async (ctx) => void (await recordEnvironment(ctx, 'cpu')),
+  probes: (p, shape) => {
+    const n = shape.vcpus;
+    const multi = p.allVcpus && n > 1;
+    const probe = (name: string, metric: string, run: (ctx: WorkloadContext<CpuParams>) => Promise<MetricValue>): Probe<CpuParams> => ({ name, metrics: [metric], run: async (ctx) => [await run(ctx)] });
+    return [
+      probe('sysbench-1t', 'sysbench-events-1t', (ctx) => sysbenchCpu(ctx, 1, 'sysbench-events-1t')),
+      ...(multi ? [probe('sysbench-nt', 'sysbench-events-nt', (ctx) => sysbenchCpu(ctx, n, 'sysbench-events-nt'))] : []),
+      probe('matrixprod-1t', 'matrixprod-bogo-ops-1t', (ctx) => stressNg(ctx, matrixArgv(ctx.params, 1), 'matrix', 'cpu-matrixprod-1', 'matrixprod-bogo-ops-1t')),
+      ...(multi ? [probe('matrixprod-nt', 'matrixprod-bogo-ops-nt', (ctx) => stressNg(ctx, matrixArgv(ctx.params, n), 'matrix', `cpu-matrixprod-${n}`, 'matrixprod-bogo-ops-nt'))] : []),
+      probe('syscall', 'syscall-ops', (ctx) => stressNg(ctx, syscallArgv(ctx.params), ctx.params.syscallStressor, `cpu-syscall-${ctx.params.syscallStressor}`, 'syscall-ops')),
+    ];
   },
+  run: (ctx) => runProbesInTurn(cpuWorkload, ctx),
 });

@@ -2,7 +2,8 @@
  * The environment check: what, besides the binaries, shapes the work a tool
  * does, read inside the instance through Instance.exec with the same argv on
  * every backend (busybox from the shared rootfs, or the identical host binary
- * natively). Recorded per workload and repetition in the cell's
+ * natively). Recorded once per workload and backend (the workload's setup,
+ * before its first measured probe; with that repetition's number) in the cell's
  * `extra.environment`, so a reader can see what differed between backends
  * rather than assume it did not:
  *  - the mount count (stress-ng `get` statfs'd every mount: its cost per op grew

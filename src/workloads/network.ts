@@ -13,7 +13,8 @@
  * and only if /proc/<pid>/comm still names the tool.
  *
  *  - iperf3 -s -1 (one test, then exit) bound to the instance address; client
- *    `iperf3 -c <addr> -t <seconds> -J`, then the same with -R. The figure is the
+ *    `iperf3 -c <addr> -t <seconds> -O <omitSeconds> -J`, then the same with -R:
+ *    the first omitSeconds (slow start) run but are not counted. The figure is the
  *    receiver's count (end.sum_received): what arrived. `tcp-to-instance-gbps`:
  *    the instance receives; `tcp-from-instance-gbps`: the instance sends.
  *    Success is judged from the JSON (iperf3 3.12 exits 0 on some errors).
@@ -44,15 +45,20 @@ import { registerWorkload } from './registry.js';
 import { iperf3Error, parseIperf3Json } from './parsers/iperf3.js';
 import { parseSockperf } from './parsers/sockperf.js';
 import { benchAddress, metric, parseRaw, timeoutFor } from './common.js';
-import { ParseError, type MetricValue, type Workload, type WorkloadContext } from './types.js';
+import { ParseError, runProbesInTurn, type MetricValue, type Probe, type Workload, type WorkloadContext } from './types.js';
 import { sleep } from '../util/proc.js';
 import { recordEnvironment } from './environment.js';
 import { networkExtras } from './extras/network.js';
 
 export const networkParams = z
   .object({
-    /** iperf3 -t per direction, whole seconds. */
-    seconds: z.number().int().min(1).max(300).default(3),
+    /** iperf3 -t per direction, whole seconds measured (after the omitted ramp-up). At least 2. */
+    seconds: z.number().int().min(2).max(300).default(3),
+    /**
+     * iperf3 --omit: seconds of TCP ramp-up (slow start, window growth) run but left
+     * out of the figure, before the measured `seconds`.
+     */
+    omitSeconds: z.number().int().min(0).max(30).default(1),
     /** iperf3 -P. */
     parallelStreams: z.number().int().min(1).max(16).default(1),
     /** sockperf -t, whole seconds (the first 0.4 s are sockperf's warm-up). */
@@ -103,7 +109,8 @@ export function iperfServerArgv(addr: string, port: number): string[] {
 }
 
 export function iperfClientArgv(p: NetworkParams, addr: string, port: number, reverse: boolean): string[] {
-  return ['iperf3', '-c', addr, '-p', String(port), '-t', String(p.seconds), '-P', String(p.parallelStreams), '--connect-timeout', '3000', '-J', ...(reverse ? ['-R'] : [])];
+  const omit = p.omitSeconds > 0 ? ['-O', String(p.omitSeconds)] : [];
+  return ['iperf3', '-c', addr, '-p', String(port), '-t', String(p.seconds), ...omit, '-P', String(p.parallelStreams), '--connect-timeout', '3000', '-J', ...(reverse ? ['-R'] : [])];
 }
 
 export function sockperfServerArgv(addr: string, port: number, proto: 'tcp' | 'udp' = 'tcp'): string[] {
@@ -115,6 +122,31 @@ export function sockperfClientArgv(p: NetworkParams, addr: string, port: number,
 }
 
 type Ctx = WorkloadContext<NetworkParams>;
+
+/**
+ * A network probe whose failure costs only its own metrics: the error is kept in
+ * extra `metricFailures` (with its raw log) and the probe yields no value.
+ */
+function tolerant(name: string, metrics: string[], run: (ctx: Ctx, addr: string) => Promise<MetricValue[]>): Probe<NetworkParams> {
+  return {
+    name,
+    metrics,
+    run: async (ctx) => {
+      if (!ctx.net) throw new Error('network workload: the run has no bench network');
+      const addr = benchAddress(ctx.instance.address, ctx.instance.name);
+      try {
+        return await run(ctx, addr);
+      } catch (e) {
+        if (ctx.signal.aborted) throw e;
+        const err = e as Error & { rawLog?: string };
+        const failure: MetricFailure = { metrics, error: err.message, ...(err.rawLog ? { rawLog: err.rawLog } : {}) };
+        ctx.recordExtra?.('metricFailures', failure);
+        ctx.progress(`${metrics[0]}${metrics.length > 1 ? ' ...' : ''} failed: ${err.message.split('\n')[0]}`);
+        return [];
+      }
+    },
+  };
+}
 
 /** Start a bounded server in the instance (output to logFile when given); returns its pid. */
 async function startServer(ctx: Ctx, argv: string[], lifetimeSeconds: number, tag: string, logFile?: string): Promise<number> {
@@ -167,9 +199,9 @@ async function iperfDirection(ctx: Ctx, addr: string, reverse: boolean): Promise
   const p = ctx.params;
   const port = p.iperfPort + (reverse ? 1 : 0);
   const dir = reverse ? 'from-instance' : 'to-instance';
-  const pid = await startServer(ctx, iperfServerArgv(addr, port), p.seconds + 60, `network-iperf3-server-${dir}`);
+  const pid = await startServer(ctx, iperfServerArgv(addr, port), p.seconds + p.omitSeconds + 60, `network-iperf3-server-${dir}`);
   try {
-    const r = await clientWithRetry(ctx, iperfClientArgv(p, addr, port, reverse), `network-iperf3-${dir}`, p.seconds + 10, iperfRefused);
+    const r = await clientWithRetry(ctx, iperfClientArgv(p, addr, port, reverse), `network-iperf3-${dir}`, p.seconds + p.omitSeconds + 10, iperfRefused);
     const parsed = parseRaw(r.rawLog, () => parseIperf3Json(r.stdout), r.code !== 0 ? `client exit ${r.code}: ${r.stderr.trim().slice(0, 200)}` : undefined);
     if (parsed.reverse !== reverse) throw new Error(`iperf3 ran reverse=${parsed.reverse}, asked for ${reverse}`);
     return metric('iperf3', `tcp-${dir}-gbps`, parsed.receivedBitsPerSecond / 1e9, r.rawLog);
@@ -238,29 +270,26 @@ export const networkWorkload: Workload<NetworkParams> = registerWorkload({
     { name: 'udp-rr-rtt-p99-us', unit: 'µs', higherIsBetter: false, description: 'sockperf UDP ping-pong round trip, 99th percentile' },
     { name: 'udp-rr-rtt-p999-us', unit: 'µs', higherIsBetter: false, description: 'sockperf UDP ping-pong round trip, 99.9th percentile' },
   ],
-  async run(ctx) {
+  setup: async (ctx) => {
+    // Refuse a missing network or an address outside the bench plan before anything runs.
     if (!ctx.net) throw new Error('network workload: the run has no bench network');
-    const addr = benchAddress(ctx.instance.address, ctx.instance.name);
-    const out: MetricValue[] = [];
+    benchAddress(ctx.instance.address, ctx.instance.name);
     await recordEnvironment(ctx, 'network');
-    const probes: Array<[string[], () => Promise<MetricValue[]>]> = [
-      [['tcp-to-instance-gbps'], async () => [await iperfDirection(ctx, addr, false)]],
-      [['tcp-from-instance-gbps'], async () => [await iperfDirection(ctx, addr, true)]],
-      [[...RR_METRICS.tcp], () => sockperfLatency(ctx, addr, 'tcp')],
-      [[...RR_METRICS.udp], () => sockperfLatency(ctx, addr, 'udp')],
-    ];
+  },
+  probes: () => [
+    tolerant('iperf3-to', ['tcp-to-instance-gbps'], async (ctx, addr) => [await iperfDirection(ctx, addr, false)]),
+    tolerant('iperf3-from', ['tcp-from-instance-gbps'], async (ctx, addr) => [await iperfDirection(ctx, addr, true)]),
+    tolerant('sockperf-tcp', [...RR_METRICS.tcp], (ctx, addr) => sockperfLatency(ctx, addr, 'tcp')),
+    tolerant('sockperf-udp', [...RR_METRICS.udp], (ctx, addr) => sockperfLatency(ctx, addr, 'udp')),
+  ],
+  async run(ctx) {
     const failures: MetricFailure[] = [];
-    for (const [metrics, probe] of probes) {
-      try {
-        out.push(...(await probe()));
-      } catch (e) {
-        const err = e as Error & { rawLog?: string };
-        failures.push({ metrics, error: err.message, ...(err.rawLog ? { rawLog: err.rawLog } : {}) });
-        ctx.recordExtra?.('metricFailures', failures[failures.length - 1]);
-        ctx.progress(`${metrics[0]}${metrics.length > 1 ? ' ...' : ''} failed: ${err.message.split('\n')[0]}`);
-      }
-    }
-    // Nothing measured at all: the repetition fails as a whole (with the first reason).
+    const keep = (name: string, data: unknown): void => {
+      if (name === 'metricFailures') failures.push(data as MetricFailure);
+      ctx.recordExtra?.(name, data);
+    };
+    const out = await runProbesInTurn(networkWorkload, { ...ctx, recordExtra: keep });
+    // Nothing measured at all: the repetition fails as a whole, with the first reason (the runner applies the same rule per round).
     if (out.length === 0) throw Object.assign(new Error(`every network probe failed: ${failures.map((f) => f.error).join('; ')}`), failures[0]?.rawLog ? { rawLog: failures[0].rawLog } : {});
     return out;
   },

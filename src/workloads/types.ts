@@ -137,6 +137,59 @@ export interface Workload<P = unknown> extends Omit<WorkloadDeclaration, 'name' 
   needsDisk: boolean;
   /** One measured repetition. Returns values for (a subset of) the declared metrics. */
   run(ctx: WorkloadContext<P>): Promise<MetricValue[]>;
+  /**
+   * The tool invocations ("probes") of one repetition, each run on every backend back
+   * to back before the next probe starts (a round per probe: the runner interleaves
+   * per probe, so the values it pairs are seconds apart, not a whole workload apart).
+   * Depends only on the parameters and the instance shape (the same for every
+   * backend). Absent: run() is the one probe. A workload that declares probes keeps
+   * run() as all its probes in turn (unit tests and one-off callers use it).
+   */
+  probes?(params: P, shape: ProbeShape): Array<Probe<P>>;
+  /**
+   * Once per backend and workload, before its first measured probe in a run attempt
+   * (not per repetition): checks whose answer does not change between repetitions,
+   * such as the environment record. Its extras are kept with that repetition.
+   */
+  setup?(ctx: WorkloadContext<P>): Promise<void>;
+}
+
+/** What a probe list may depend on besides the parameters: the instance's shape, the same on every backend. */
+export interface ProbeShape {
+  vcpus: number;
+  memoryMiB: number;
+}
+
+/** One tool invocation (or one server + client pair) and the metric values it yields. */
+export interface Probe<P = unknown> {
+  /** Stable short name, part of the round id (`cpu:3:sysbench-1t`): a-z, 0-9 and '-'. */
+  name: string;
+  /** The metrics it yields (a subset of the workload's declared ones). */
+  metrics: readonly string[];
+  run(ctx: WorkloadContext<P>): Promise<MetricValue[]>;
+}
+
+/** The probe a workload without declared probes is: its whole run(). */
+export const WHOLE_RUN_PROBE = 'all';
+
+/** A workload's probes for these parameters and shape; one probe (its run()) when it declares none. */
+export function probesOf<P>(w: Workload<P>, params: P, shape: ProbeShape): Array<Probe<P>> {
+  const declared = w.probes?.(params, shape);
+  if (!declared || declared.length === 0) return [{ name: WHOLE_RUN_PROBE, metrics: w.metrics.map((m) => m.name), run: (ctx) => w.run(ctx) }];
+  const seen = new Set<string>();
+  for (const p of declared) {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(p.name) || seen.has(p.name)) throw new Error(`workload ${w.name}: probe name "${p.name}" is not unique or not [a-z0-9-]`);
+    seen.add(p.name);
+  }
+  return declared;
+}
+
+/** run() of a workload with probes: setup, then every probe in turn (as one backend alone would run them). */
+export async function runProbesInTurn<P>(w: Workload<P>, ctx: WorkloadContext<P>): Promise<MetricValue[]> {
+  await w.setup?.(ctx);
+  const out: MetricValue[] = [];
+  for (const p of probesOf(w, ctx.params, ctx.spec)) out.push(...(await p.run(ctx)));
+  return out;
 }
 
 /** Thrown by pure parsers on output they cannot read: names the tool, never yields NaN. */

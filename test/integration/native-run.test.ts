@@ -61,6 +61,24 @@ describe('native run, for real', () => {
     expect(m.summary?.n).toBe(2);
     expect(m.summary!.ci95[0]).toBeLessThanOrEqual(m.summary!.mean);
   });
+  it('gives each value its round (one per probe) and its tool invocation\'s span, and records the duty cycle', () => {
+    const cpu = results.cells.find((c) => c.workload === 'cpu')!;
+    const m = cpu.metrics.find((x) => x.metric === 'sysbench-events-1t')!;
+    expect(m.rounds).toEqual(['cpu:1:sysbench-1t', 'cpu:2:sysbench-1t']);
+    m.starts!.forEach((start, i) => {
+      const ms = Date.parse(m.ends![i]!) - Date.parse(start);
+      // sysbench --time=1: the invocation lasts about a second (the exec's own start-up on top).
+      expect(ms).toBeGreaterThan(900);
+      expect(ms).toBeLessThan(30_000);
+    });
+    const d = results.dutyCycle!['cpu']!;
+    // 3 probes (1 vCPU: sysbench, matrixprod, syscall) in 1 warm-up and 2 measured repetitions.
+    expect(d.rounds).toBe(3 * 3);
+    expect(d.warmupMs).toBeGreaterThan(3 * 900);
+    expect(d.measuringMs).toBeGreaterThan(0);
+    expect(d.share).toBeGreaterThan(0);
+    expect(d.share).toBeLessThanOrEqual(1);
+  });
   it('links each value to its raw log, which holds the tool output', () => {
     const m = results.cells.find((c) => c.workload === 'cpu')!.metrics[0]!;
     for (const rel of m.rawLogs) {

@@ -94,7 +94,7 @@ describe('container backend (runsc smoke)', () => {
     const s: InstanceSpec = { name: `${t.ctx.shortId}-gn`, vcpus: 1, cpus: [1], memoryMiB: 256, pidsLimit: 1024, disk: { sizeMiB: 64, mode: 'dir' }, network: true };
     const inst = await backend.start(s);
     started.push(inst);
-    const w = makeWorkloadContext({ backend, bctx: t.ctx, params: networkParams.parse({ seconds: 1, latencySeconds: 2 }), instance: inst, spec: s, timeoutMs: 60_000 });
+    const w = makeWorkloadContext({ backend, bctx: t.ctx, params: networkParams.parse({ seconds: 2, omitSeconds: 0, latencySeconds: 2 }), instance: inst, spec: s, timeoutMs: 60_000 });
     const values = await networkWorkload.run(w.ctx);
     const names = values.map((v) => v.metric);
     expect(names).toEqual(expect.arrayContaining(['tcp-to-instance-gbps', 'tcp-from-instance-gbps', 'udp-rr-rtt-p50-us', 'udp-rr-rtt-p99-us']));

@@ -6,6 +6,7 @@ import { registerProvider } from '../registry.js';
 import { STATE_ROOT } from '../../core/state.js';
 import { run } from '../../util/proc.js';
 import type { Leftover } from '../../host/ownership.js';
+import { RUNTIME_HANDLERS as HANDLERS } from '../../fleet/runtime-classes.js';
 
 const RUNTIMES = ['runc', 'crun', 'runsc'] as const;
 type Runtime = (typeof RUNTIMES)[number];
@@ -16,7 +17,6 @@ const objectSchema = z
     runscPlatform: z.enum(['ptrace', 'systrap', 'kvm']).default('ptrace'),
   })
   .strict();
-const HANDLERS: Record<string, string> = { runc: 'runc', crun: 'crun', runsc: 'runsc', gvisor: 'runsc', kata: 'kata-qemu' };
 
 registerProvider({
   id: 'container',

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { registerProvider, type ProviderCheck } from '../registry.js';
 import { vmHostWarnings } from '../../host/facts.js';
 import type { Leftover } from '../../host/ownership.js';
+import { KATA_HANDLER } from '../../fleet/runtime-classes.js';
 
 /** Host memory a VM costs beyond its guest RAM (QEMU itself), from measurements here (~210 MiB RSS for 256 MiB). */
 const VM_HOST_OVERHEAD_MIB = 256;
@@ -123,5 +124,5 @@ registerProvider({
     return out;
   },
   // Kata Containers is the Kubernetes runtime that boots a QEMU guest per pod; it is not what ran here.
-  runtimeClassHandler: () => ({ handler: 'kata-qemu', guess: true }),
+  runtimeClassHandler: () => ({ handler: KATA_HANDLER, guess: true }),
 });

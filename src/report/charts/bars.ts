@@ -29,9 +29,12 @@ function meanOf(s: Summary): number {
  * One grouped bar chart per category, over the metrics more than one backend
  * reports. Bars are MEANS and whiskers the 95% CI of the mean (the same
  * statistic as the ratio and difference vs native).
- * - ratio categories: each metric's mean ÷ the baseline mean (native, or the
- *   first column with data when native has none), so units share one axis;
- *   log axis when the range is wide; whiskers beyond the axis are clipped.
+ * - ratio categories: each backend's figure vs native as the run computed it
+ *   (paired by round: exp of the mean per-round log ratio, with its t CI as
+ *   whiskers; unpaired: ratio of means with its delta-method CI); native's bar
+ *   is 1 with its own mean's CI relative to its mean. Without native, each
+ *   mean ÷ the first column with data. Units share one axis; log axis when the
+ *   range is wide; whiskers beyond the axis are clipped.
  * - absolute categories (footprint, start-up, density): the means in the
  *   metric's own unit (metrics sharing the first charted metric's unit).
  */
@@ -46,6 +49,9 @@ export function buildCategoryChart(cat: Pick<CategoryView, 'id' | 'title' | 'met
     if (baseCell?.summary) charted.push({ m, base: meanOf(baseCell.summary), baseLabel: baseCell.backend });
   }
   if (charted.length === 0) return null;
+  // The overheads are vs native: they stand for the bars only where native is the chart's baseline.
+  const nativeBased = new Set(charted.filter((c) => c.m.cells.some((x) => x.backend === c.baseLabel && x.overhead === null) && c.m.cells.some((x) => x.overhead !== null)).map((c) => c.m));
+  const baseOf = (m: MetricView): 'native-ratio' | 'own' => (nativeBased.has(m) ? 'native-ratio' : 'own');
   const baseLabels = [...new Set(charted.map((c) => c.baseLabel))];
   const baseName = baseLabels.length === 1 ? baseLabels[0] ?? 'baseline' : 'first backend with data';
   const series: BarSeries[] = columns.map((col, ci) => {
@@ -55,6 +61,15 @@ export function buildCategoryChart(cat: Pick<CategoryView, 'id' | 'title' | 'met
       const sum = cell?.summary;
       if (!sum) {
         pushBar(s, null);
+        continue;
+      }
+      // A backend with its figure vs native: the bar and whiskers are that figure (paired by round when it
+      // was: the per-round ratios' geometric mean and t CI), not its own interval divided by native's mean.
+      const o = cell.overhead;
+      const oci = o?.ratioCi95;
+      if (o && oci && Number.isFinite(o.ratio) && Number.isFinite(oci[0]) && Number.isFinite(oci[1]) && baseOf(m) === 'native-ratio') {
+        const how = o.design === 'paired' ? `paired over ${o.pairs ?? o.n[0]} rounds` : 'unpaired: ratio of means';
+        pushBar(s, o.ratio, oci[0], oci[1], `${fmtNum(o.ratio)}× native (${how}), 95% CI [${fmtNum(oci[0])}, ${fmtNum(oci[1])}]; mean ${fmtNum(sum.mean)} ${m.unit}, n=${sum.n}`);
         continue;
       }
       pushBar(s, meanOf(sum) / base, sum.ci95[0] / base, sum.ci95[1] / base, `mean ${fmtNum(sum.mean)} ${m.unit}, 95% CI of the mean [${fmtNum(sum.ci95[0])}, ${fmtNum(sum.ci95[1])}], median ${fmtNum(sum.median)}, n=${sum.n}`);
@@ -69,7 +84,7 @@ export function buildCategoryChart(cat: Pick<CategoryView, 'id' | 'title' | 'met
     type: 'bar',
     id: `chart-${safeId(cat.id)}`,
     title: `${cat.title}: mean relative to ${baseName}`,
-    subtitle: `bar = mean ÷ ${baseName} mean (1 = ${baseName}'s level); whisker = 95% CI of the mean${log ? '; log scale' : ''}${range.clipped ? '; ▸ whisker clipped at the axis' : ''}`,
+    subtitle: `bar = ratio to ${baseName} (1 = ${baseName}'s level); whisker = 95% CI of that ratio, paired by round where the values carry their round (${baseName}: its own mean's CI)${log ? '; log scale' : ''}${range.clipped ? '; ▸ whisker clipped at the axis' : ''}`,
     axisTitle: `× ${baseName}`,
     labels: charted.map(({ m }) => metricLabel(m)),
     series,

@@ -76,7 +76,7 @@ export function renderCategory(cat: CategoryView, m: ReportModel, rawBase: strin
     })
     .join('\n');
   const lead = cat.metrics.some((x) => x.mode === 'absolute')
-    ? `<p class="lead">${cat.metrics.every((x) => x.mode === 'absolute') ? 'Per-instance costs: compared with native as the absolute difference of means (Welch 95% CI), in the metric\'s unit.' : 'Metrics whose native mean is ~0 are compared as the absolute difference of means; the others as the ratio of means.'}</p>`
+    ? `<p class="lead">${cat.metrics.every((x) => x.mode === 'absolute') ? 'Per-instance costs: compared with native as the absolute difference (paired per round where the values carry their round, else of means), in the metric\'s unit.' : 'Metrics whose native mean is ~0 are compared as the absolute difference of means; the others as the ratio of means.'}</p>`
     : '';
   const single = cat.metrics.filter((x) => shownCells(x.cells).filter((c) => c.summary).length === 1 && m.columns.length > 1).length;
   const singleNote = single ? `<p class="lead">${single} metric${single > 1 ? 's are' : ' is'} reported by one backend only (its own stages): in the table, not in the charts.</p>` : '';
@@ -120,7 +120,7 @@ export function renderIsolation(v: IsolationView, m: ReportModel): string {
 function vsHeaderTitle(cat: CategoryView): string {
   const modes = new Set(cat.metrics.map((x) => x.mode));
   const parts: string[] = [];
-  if (modes.has('ratio')) parts.push('ratio of means with a delta-method/Welch 95% CI; percent: + = worse than native');
-  if (modes.has('absolute')) parts.push('difference of means (backend − native) with a Welch 95% CI');
+  if (modes.has('ratio')) parts.push('paired ratio (exp of the mean per-round log ratio) with a t 95% CI; percent: + = worse than native');
+  if (modes.has('absolute')) parts.push('mean per-round difference (backend − native) with a paired t 95% CI');
   return parts.join('; ');
 }

@@ -2,6 +2,7 @@
 import type { ReportModel } from '../model.js';
 import { sentence } from '../format.js';
 import { acceleratorCaveat, methodsNote } from '../sections/methods.js';
+import { dutyCycleNote } from '../sections/duty.js';
 import { escapeHtml, swatch } from './parts.js';
 
 export function renderBanners(m: ReportModel): string {
@@ -41,7 +42,7 @@ export function renderBackends(m: ReportModel): string {
 }
 
 export function renderMethods(m: ReportModel): string {
-  return `<section class="card" id="methods"><h2>Methods: how to read the numbers</h2><ul class="methods">${methodsNote(m)
+  return `<section class="card" id="methods"><h2>Methods: how to read the numbers</h2><ul class="methods">${[...methodsNote(m), ...dutyCycleNote(m.dutyCycle)]
     .map((l) => `<li>${escapeHtml(l)}</li>`)
     .join('')}</ul></section>`;
 }

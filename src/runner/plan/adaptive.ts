@@ -1,31 +1,37 @@
 /**
  * The stopping rule of adaptive repetition, on what the report shows: the
- * overheads (and differences) vs native. A figure is still open while its
- * verdict is inconclusive (or it has too few values) and its CI is wider than
- * the target: a half-width above `targetCiPct` percent for ratios; for figures
- * compared by difference (pp, near-zero metrics, per-instance costs) a
- * half-width above the figure's own threshold, in its unit, because a percent
- * of a mean near zero is never reached.
+ * paired figures vs native (overheads and differences). The rule itself is
+ * src/stats/sequential.ts (docs/statistics.md): the base repetitions are the
+ * pilot, looked at once at a stringent level; then the pairs planned for 80%
+ * power from the observed spread, or a stop at once when that plan exceeds
+ * maxRepetitions ("not decidable here"); the verdict is read again only at the
+ * end. `targetCiPct` no longer decides the stop: the figure's threshold does.
  */
 import type { Difference, Overhead, Warning } from '../../results/types.js';
+import { figureLook, type LookPlan, type LookResult } from '../../stats/sequential.js';
 
-function halfWidth(ci: readonly [number, number]): number {
-  return Number.isFinite(ci[0]) && Number.isFinite(ci[1]) ? (ci[1] - ci[0]) / 2 : Number.POSITIVE_INFINITY;
+/** The figures that more repetitions should decide, with each figure's look. */
+export function adaptiveLooks<F extends Overhead | Difference>(
+  figures: readonly F[],
+  plan: LookPlan,
+): Array<{ figure: F; look: LookResult }> {
+  return figures.map((figure) => ({ figure, look: figureLook(figure, plan) }));
 }
 
 /** The figures that more repetitions should decide. */
-export function adaptiveUndecided<F extends Overhead | Difference>(figures: readonly F[], targetCiPct: number): F[] {
-  return figures.filter((f) => {
-    if (f.verdict !== 'inconclusive' && f.verdict !== 'insufficient-data') return false;
-    return 'overheadPctCi95' in f && Array.isArray(f.overheadPctCi95) ? halfWidth(f.overheadPctCi95 as [number, number]) > targetCiPct : halfWidth((f as Difference).ci95) > (f as Difference).threshold;
-  });
+export function adaptiveUndecided<F extends Overhead | Difference>(figures: readonly F[], plan: LookPlan): F[] {
+  return adaptiveLooks(figures, plan).filter((l) => l.look.action === 'continue').map((l) => l.figure);
 }
 
 /** Why a workload's repetitions end (or `more` when another round is wanted). */
 export type AdaptiveDecision =
   /** `open`: "backend/metric" of each undecided figure (for progress); `backends`: the backends they belong to. */
   | { more: true; open: string[]; backends: string[] }
-  | { more: false; reason: 'not-adaptive' | 'max-repetitions' | 'time-box' | 'decided'; warning?: Warning };
+  | {
+      more: false;
+      reason: 'not-adaptive' | 'max-repetitions' | 'time-box' | 'decided' | 'not-decidable';
+      warning?: Warning;
+    };
 
 /** The adaptive settings a workload runs under (absent when it repeats a fixed number of times). */
 export interface AdaptivePlan {
@@ -56,6 +62,19 @@ export function adaptiveNext(
       warning: { code: 'ADAPTIVE_TIME_BOX', workload: w.workload, message: `${w.workload}: adaptive repetition stopped after ${w.adaptive.maxMinutes} min (adaptive.maxMinutes) at ${rep - 1} repetitions; some verdicts may stay inconclusive` },
     };
   }
-  const open = adaptiveUndecided(figures().filter((f) => f.workload === w.workload), w.adaptive.targetCiPct);
-  return open.length ? { more: true, open: open.map((f) => `${f.backend}/${f.metric}`), backends: [...new Set(open.map((f) => f.backend))] } : { more: false, reason: 'decided' };
+  const mine = figures().filter((f) => f.workload === w.workload);
+  const looks = adaptiveLooks(mine, { pilot: w.repetitions, cap: w.maxRepetitions });
+  const open = looks.filter((l) => l.look.action === 'continue').map((l) => l.figure);
+  if (open.length) {
+    const backends = [...new Set(open.map((f) => f.backend))];
+    return { more: true, open: open.map((f) => `${f.backend}/${f.metric}`), backends };
+  }
+  const futile = looks.flatMap((l) => {
+    const k = l.look;
+    const futileHere = k.action === 'stop' && k.reason === 'not-decidable';
+    return futileHere ? [`${l.figure.backend} ${l.figure.metric}: ${k.message}`] : [];
+  });
+  if (!futile.length) return { more: false, reason: 'decided' };
+  const message = `${w.workload}: ${futile.join('; ')}`;
+  return { more: false, reason: 'not-decidable', warning: { code: 'NOT_DECIDABLE', workload: w.workload, message } };
 }

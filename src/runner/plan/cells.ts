@@ -45,8 +45,25 @@ function declOf(workload: Workload, name: string): MetricDecl | undefined {
   return workload.metrics.find((m) => m.name === name) ?? workload.metricFor?.(name);
 }
 
-/** Record one repetition's values; an undeclared metric or a non-finite value is the workload's error. */
-export function recordValues(cell: CellData, workload: Workload, values: MetricValue[], rep: number): void {
+/** A value with the round it was measured in and its tool invocation's span (epoch ms). */
+export interface TimedValue extends MetricValue {
+  round: string;
+  startMs: number;
+  endMs: number;
+}
+
+function isTimed(v: MetricValue): v is TimedValue {
+  return typeof (v as Partial<TimedValue>).round === 'string';
+}
+
+const iso = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOString() : '');
+
+/**
+ * Record one repetition's values; an undeclared metric or a non-finite value is the
+ * workload's error. A timed value also records its round and span (`rounds`,
+ * `starts`, `ends`, parallel to `values`; '' where an earlier value had none).
+ */
+export function recordValues(cell: CellData, workload: Workload, values: Array<MetricValue | TimedValue>, rep: number): void {
   for (const v of values) {
     const decl = declOf(workload, v.metric);
     if (!decl) throw new Error(`workload ${workload.name} produced undeclared metric ${v.metric}`);
@@ -55,6 +72,15 @@ export function recordValues(cell: CellData, workload: Workload, values: MetricV
     if (!m) {
       m = { metric: decl.name, unit: decl.unit, higherIsBetter: decl.higherIsBetter, values: [], repetitions: [], rawLogs: [], summary: null };
       cell.metrics.set(v.metric, m);
+    }
+    if (isTimed(v) || m.rounds) {
+      const pad = (a: string[] | undefined): string[] => a ?? m!.values.map(() => '');
+      m.rounds = pad(m.rounds);
+      m.starts = pad(m.starts);
+      m.ends = pad(m.ends);
+      m.rounds.push(isTimed(v) ? v.round : '');
+      m.starts.push(isTimed(v) ? iso(v.startMs) : '');
+      m.ends.push(isTimed(v) ? iso(v.endMs) : '');
     }
     m.values.push(v.value);
     m.repetitions.push(rep);

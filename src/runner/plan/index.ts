@@ -2,8 +2,9 @@
  * The plan layer: what a run measures and in which order, decided from the
  * scenario, the prepared backends and an earlier attempt's cells, with no
  * I/O, no backend and no clock, so every rule here is unit-tested on plain
- * data (test/unit/runner/plan/index.test.ts). The executor (runner/execute.ts) runs
- * each planned measurement and asks `nextRound` whether a workload wants more.
+ * data (test/unit/runner/plan/index.test.ts). The executor (runner/execute.ts)
+ * runs each planned repetition as rounds per probe (runner/rounds.ts) and asks
+ * `nextRound` whether a workload wants more.
  *
  * Order: for each workload, warm-ups then repetitions; in each repetition
  * ("round") every backend in turn. Interleaved runs rotate the starting

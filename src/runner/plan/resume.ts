@@ -87,6 +87,7 @@ export function carriedCellProblems(previous: RunResults, scenario: Scenario): s
       if (!decl) problems.push(`${mat}: not a metric ${c.workload} declares`);
       else if (decl.unit !== m.unit || decl.higherIsBetter !== m.higherIsBetter) problems.push(`${mat}: unit or direction differs from the workload's declaration`);
       if (m.values.length !== m.repetitions.length || m.values.length !== m.rawLogs.length) problems.push(`${mat}: values, repetitions and rawLogs differ in length`);
+      if ([m.rounds, m.starts, m.ends].some((a) => a !== undefined && a.length !== m.values.length)) problems.push(`${mat}: rounds, starts or ends differ in length from values`);
       if (!m.values.every((v) => Number.isFinite(v))) problems.push(`${mat}: a value is not a finite number`);
       if (!m.repetitions.every((r) => Number.isInteger(r) && r >= 1 && r <= maxRep)) problems.push(`${mat}: a repetition number is not a whole number in 1..${maxRep}`);
       if (new Set(m.repetitions).size !== m.repetitions.length) problems.push(`${mat}: a repetition is recorded twice`);

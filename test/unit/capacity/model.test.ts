@@ -17,7 +17,7 @@ import type { BackendPlan, CapacityPlan } from '../../../src/capacity/model.js';
 import type { HostSpec } from '../../../src/capacity/spec.js';
 import { IsobenchError } from '../../../src/errors.js';
 import { capacityFixture } from '../../helpers/capacity-fixture.js';
-import { differenceOfMeans, ratioOfMeans } from '../../../src/stats/index.js';
+import { difference, overhead } from '../../../src/stats/index.js';
 
 const host64: HostSpec = { cores: 64, memoryGiB: 256, diskIops: 100000, netGbps: 25, name: 'test', source: 'test' };
 const host32: HostSpec = { cores: 32, memoryGiB: 64, name: 'small', source: 'test' };
@@ -154,12 +154,14 @@ describe("capacity model: the VM's footprint makes the difference (0.1 vCPU, 128
     expect(be.reference).toBe('container:runc');
     expect(be.thresholdPct).toBe(5);
     expect(be.extraFootprintMiB.value).toBeCloseTo(192, 9);
-    // F's ends are the Welch 95% CI of the difference of means (src/stats), the estimator the report shows.
+    // F's ends are the 95% CI of the difference (src/stats), the estimator the report shows: paired by round
+    // (the fixture's values carry their rounds), so a tighter interval than the old Welch 200 ± 12.0.
     const r = capacityFixture();
-    const vals = (backend: string): number[] => r.cells.find((c) => c.backend === backend && c.workload === 'footprint')!.metrics.find((m) => m.metric === 'pss-mib')!.values;
-    const fVm = differenceOfMeans(vals('native'), vals('vm:q35-kvm'))!;
-    const fCt = differenceOfMeans(vals('native'), vals('container:runc'))!;
-    expect(fVm.ci95[1]).toBeCloseTo(212, 0); // 200 ± 12.0
+    const vals = (backend: string) => r.cells.find((c) => c.backend === backend && c.workload === 'footprint')!.metrics.find((m) => m.metric === 'pss-mib')!;
+    const fVm = difference(vals('native'), vals('vm:q35-kvm'), false, Number.POSITIVE_INFINITY)!;
+    const fCt = difference(vals('native'), vals('container:runc'), false, Number.POSITIVE_INFINITY)!;
+    expect(fVm.design).toBe('paired');
+    expect(fVm.diff).toBeCloseTo(200, 9);
     expect(be.extraFootprintMiB.best).toBeCloseTo(fVm.ci95[0] - fCt.ci95[1], 9);
     expect(be.extraFootprintMiB.worst).toBeCloseTo(fVm.ci95[1] - fCt.ci95[0], 9);
     expect(be.memoryMiB.value).toBeCloseTo(3640, 6);
@@ -239,12 +241,13 @@ describe('capacity model: degrading gracefully and honestly', () => {
   it('derives the ratio from cell summaries when results.overheads is empty', () => {
     const plan = planCapacity(capacityFixture({ withOverheads: false }), { host: host64, instance: { vcpus: 4, memoryMiB: 2048 } });
     const v = b(plan, 'vm:q35-kvm');
-    // ratio 950/1000 = 0.95 → same expected figures as with overheads
-    expect(v.resources.cpu.overhead?.value).toBeCloseTo(1 / 0.95, 9);
-    // CI of the ratio of means (delta method, Welch df), as the run computes it: worst k = 1 / lower end.
+    // ratio 950/1000 = 0.95 → same expected figures as with overheads (paired: the geometric mean of the
+    // per-round ratios, within 0.01% of the ratio of means on these symmetric values)
+    expect(v.resources.cpu.overhead?.value).toBeCloseTo(1 / 0.95, 3);
+    // CI of the paired ratio (per-round log ratios, t on pairs − 1 df), as the run computes it: worst k = 1 / lower end.
     const r = capacityFixture({ withOverheads: false });
-    const vals = (backend: string): number[] => r.cells.find((c) => c.backend === backend && c.workload === 'cpu')!.metrics.find((m) => m.metric === 'sysbench-events-nt')!.values;
-    expect(v.resources.cpu.overhead?.worst).toBeCloseTo(1 / ratioOfMeans(vals('native'), vals('vm:q35-kvm'))!.ci95[0], 9);
+    const vals = (backend: string) => r.cells.find((c) => c.backend === backend && c.workload === 'cpu')!.metrics.find((m) => m.metric === 'sysbench-events-nt')!;
+    expect(v.resources.cpu.overhead?.worst).toBeCloseTo(1 / overhead(vals('native'), vals('vm:q35-kvm'), true)!.ratioCi95[0], 9);
     const src = plan.sources[v.resources.cpu.overhead!.sources[0]!]!;
     expect(src.kind).toBe('derived');
     expect(v.expected.instancesPerHost).toBe(14);

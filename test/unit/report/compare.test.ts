@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResults } from '../../../src/results/types.js';
-import { compareRuns, regressions, renderCompareHtml, renderCompareMarkdown, type Comparison } from '../../../src/report/compare.js';
+import { calibrateBetweenRun, compareRuns, regressions, renderCompareHtml, renderCompareMarkdown, type Comparison } from '../../../src/report/compare.js';
 import { FIXTURE_DIR, fakeResults } from '../../helpers/fake-results.js';
 
 const load = (name: string): RunResults => JSON.parse(readFileSync(path.join(FIXTURE_DIR, name), 'utf8')) as RunResults;
@@ -57,10 +57,14 @@ describe('compareRuns on recorded result files (overheads vs native, the default
     expect(regressions(self, 0)).toEqual([]);
   });
 
-  it('says how many false flags to expect by chance', () => {
+  it('says how many false flags to expect by chance, and what Holm corrected', () => {
     expect(cmp.multiplicity.metrics).toBeGreaterThan(10);
+    expect(cmp.multiplicity.method).toBe('holm');
     expect(cmp.multiplicity.expectedFalseFlags).toBeCloseTo(cmp.multiplicity.metrics * 0.05, 9);
-    expect(renderCompareMarkdown(cmp)).toMatch(/may still read "overhead", "better" or "small difference" by chance alone/);
+    const md = renderCompareMarkdown(cmp);
+    expect(md).toMatch(/would read "regressed" or "improved" by chance alone/);
+    expect(md).toMatch(/Holm's correction keeps the chance of any such false flag among all \d+ at 5%: \d+ verdict\(s\)/);
+    expect(md).toMatch(/Between-run variance: documented per-category defaults/);
   });
 
   it('renders Markdown and escaped, self-contained HTML, without "within noise"', () => {
@@ -110,5 +114,43 @@ describe('edge cases', () => {
     const cmp = compareRuns(a, b);
     expect(find(cmp, 'container:runc', 'cpu', cell.metrics[0]!.metric).verdict).toBe('insufficient-data');
     expect(find(cmp, 'container:runc', 'cpu', 'new_metric').verdict).toBe('only-in-b');
+  });
+});
+
+describe('between-run variance: a per-host A/A calibration', () => {
+  const a = load('run-a.json');
+  it('a run compared with itself calibrates every workload to 0; a planted move shows in its workload only', () => {
+    const same = calibrateBetweenRun(a, a);
+    expect(Object.keys(same)).toEqual(expect.arrayContaining(['cpu', 'memory', 'disk', 'network']));
+    for (const v of Object.values(same)) expect(v).toEqual({ overhead: 0, raw: 0 });
+    const b = structuredClone(a);
+    for (const c of b.cells) if (c.backend === 'container:runc' && c.workload === 'cpu') for (const m of c.metrics) m.values = m.values.map((v) => v * 1.1);
+    const moved = calibrateBetweenRun(a, b);
+    // Two cpu figures of the container moved by ln 1.1 (of four cpu figures): tau^2 ~ (2/4 · ln(1.1)^2 − W) / 2.
+    expect(moved.cpu!.overhead).toBeGreaterThan(0.03);
+    expect(moved.cpu!.overhead).toBeLessThan(Math.log(1.1) / Math.sqrt(2));
+    expect(moved.memory!.overhead).toBe(0);
+  });
+  it('compare says which source its between-run term came from', () => {
+    const cal = calibrateBetweenRun(a, a);
+    expect(compareRuns(a, load('run-b.json'), { calibration: cal }).betweenRun.source).toBe('calibration');
+    expect(compareRuns(a, load('run-b.json')).betweenRun.source).toBe('default');
+    expect(renderCompareMarkdown(compareRuns(a, load('run-b.json'), { calibration: cal }))).toMatch(/from the per-host A\/A calibration given, for cpu/);
+  });
+});
+
+describe('A/A: two real quick runs of one build', () => {
+  it('no row reads regressed or improved after Holm, in either direction or with --absolute; the correction did work here', () => {
+    const one = load('aa-quick-1.json');
+    const two = load('aa-quick-2.json');
+    let downgraded = 0;
+    for (const cmp of [compareRuns(one, two), compareRuns(two, one), compareRuns(one, two, { absolute: true })]) {
+      const flagged = cmp.entries.filter((e) => (e.verdict === 'overhead' || e.verdict === 'better') && !e.hostDrift);
+      expect(flagged.map((e) => `${e.backend} ${e.metric}`)).toEqual([]);
+      expect(regressions(cmp, 0)).toEqual([]);
+      downgraded += cmp.multiplicity.downgraded;
+    }
+    // Uncorrected, some rows of this pair read changed at 95%: Holm is what keeps them from reading so.
+    expect(downgraded).toBeGreaterThan(0);
   });
 });

@@ -58,8 +58,11 @@ describe('results round trip', () => {
   it('computes overheads vs native with CI and verdict', () => {
     const o = computeOverheads(sample().cells, sample().backends);
     expect(o).toHaveLength(1);
-    expect(o[0]).toMatchObject({ backend: 'container:runc', metric: 'ev', verdict: 'overhead' });
-    expect(o[0]!.overheadPct).toBeCloseTo(20, 6);
+    expect(o[0]).toMatchObject({ backend: 'container:runc', metric: 'ev', verdict: 'overhead', design: 'paired', pairs: 3 });
+    // Paired by round: exp(mean ln(b/n)) = (80/100 · 81/102 · 79/98)^(1/3), the geometric mean of the per-round ratios.
+    const gm = Math.cbrt((80 / 100) * (81 / 102) * (79 / 98));
+    expect(o[0]!.ratio).toBeCloseTo(gm, 12);
+    expect(o[0]!.overheadPct).toBeCloseTo((1 - gm) * 100, 9);
   });
 });
 

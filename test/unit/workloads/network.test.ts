@@ -41,12 +41,14 @@ function peerRules(opts: { refusedFirst?: number; forward?: string; reverse?: st
 
 describe('network params', () => {
   it('applies defaults', () => {
-    expect(defaults).toEqual({ seconds: 3, parallelStreams: 1, latencySeconds: 3, messageBytes: 64, iperfPort: 5201, sockperfPort: 11111 });
+    expect(defaults).toEqual({ seconds: 3, omitSeconds: 1, parallelStreams: 1, latencySeconds: 3, messageBytes: 64, iperfPort: 5201, sockperfPort: 11111 });
   });
   it('rejects unknown keys and bad types', () => {
     expect(networkParams.safeParse({ udp: true }).success).toBe(false);
     expect(networkParams.safeParse({ seconds: 'three' }).success).toBe(false);
     expect(networkParams.safeParse({ messageBytes: 4 }).success).toBe(false);
+    // iperf3 measures at least 2 s (after its omitted ramp-up): a 1 s figure is mostly slow start.
+    expect(networkParams.safeParse({ seconds: 1 }).success).toBe(false);
   });
 });
 
@@ -72,14 +74,14 @@ describe('network run', () => {
     const show = (a: string[]): string => (a[3] === BG_SCRIPT ? `bg ${a.slice(5).join(' ')}` : a[3] === BG_LOG_SCRIPT ? `bg ${a[5]} ${a.slice(7).join(' ')} >${a[6]}` : `kill ${a.slice(5).join(' ')}`);
     const steps = f.log.filter((e) => e.argv[3] !== ENV_SCRIPT).map((e) => `${e.side}:${e.argv[0] === 'busybox' ? show(e.argv) : e.argv.join(' ')}`);
     expect(steps).toEqual([
-      `instance:bg 63 iperf3 -s -1 -B ${ADDR} -p 5201`,
+      `instance:bg 64 iperf3 -s -1 -B ${ADDR} -p 5201`,
       // The first two connects were refused (server not listening yet): retried.
-      `peer:iperf3 -c ${ADDR} -p 5201 -t 3 -P 1 --connect-timeout 3000 -J`,
-      `peer:iperf3 -c ${ADDR} -p 5201 -t 3 -P 1 --connect-timeout 3000 -J`,
-      `peer:iperf3 -c ${ADDR} -p 5201 -t 3 -P 1 --connect-timeout 3000 -J`,
+      `peer:iperf3 -c ${ADDR} -p 5201 -t 3 -O 1 -P 1 --connect-timeout 3000 -J`,
+      `peer:iperf3 -c ${ADDR} -p 5201 -t 3 -O 1 -P 1 --connect-timeout 3000 -J`,
+      `peer:iperf3 -c ${ADDR} -p 5201 -t 3 -O 1 -P 1 --connect-timeout 3000 -J`,
       'instance:kill 4001 iperf3',
-      `instance:bg 63 iperf3 -s -1 -B ${ADDR} -p 5202`,
-      `peer:iperf3 -c ${ADDR} -p 5202 -t 3 -P 1 --connect-timeout 3000 -J -R`,
+      `instance:bg 64 iperf3 -s -1 -B ${ADDR} -p 5202`,
+      `peer:iperf3 -c ${ADDR} -p 5202 -t 3 -O 1 -P 1 --connect-timeout 3000 -J -R`,
       'instance:kill 4002 iperf3',
       `instance:bg 63 sockperf server --tcp -i ${ADDR} -p 11111 >${SOCKPERF_SERVER_LOG}`,
       `peer:sockperf ping-pong --tcp --full-rtt -i ${ADDR} -p 11111 -t 3 -m 64`,

@@ -1,28 +1,38 @@
 import { describe, expect, it } from 'vitest';
 import type { Difference, Overhead } from '../../../../src/results/types.js';
 import { adaptiveUndecided as undecidedFigures } from '../../../../src/runner/plan/adaptive.js';
+import type { LookPlan } from '../../../../src/stats/sequential.js';
 
 /** Names ("backend/metric") of the figures adaptive repetition would still go on for. */
-const adaptiveUndecided = (figures: ReadonlyArray<Overhead | Difference>, target: number): string[] => undecidedFigures(figures, target).map((f) => `${f.backend}/${f.metric}`);
+const adaptiveUndecided = (figures: ReadonlyArray<Overhead | Difference>, plan: LookPlan): string[] => undecidedFigures(figures, plan).map((f) => `${f.backend}/${f.metric}`);
 import { parseScenarioText } from '../../../../src/scenario/loader.js';
 import { splitWorkloadEntry } from '../../../../src/scenario/schema.js';
 import { computeComparisons } from '../../../../src/stats/comparisons.js';
 
-const ov = (verdict: Overhead['verdict'], ci: [number, number]): Overhead =>
-  ({ backend: 'b', workload: 'cpu', metric: 'm', unit: 'x/s', higherIsBetter: true, ratio: 1, ratioCi95: [0.9, 1.1], overheadPct: 0, overheadPctCi95: ci, verdict, thresholdPct: 3, detectablePct: 5, repetitionsNeeded: 9, n: [3, 3] }) as Overhead;
-const df = (verdict: Difference['verdict'], ci: [number, number], threshold: number): Difference =>
-  ({ backend: 'b', workload: 'partition', metric: 'cpu-share-error-pp', unit: 'pp', higherIsBetter: false, diff: 0, ci95: ci, nativeMean: 0.1, backendMean: 0.1, verdict, threshold, detectable: 1, repetitionsNeeded: 5, n: [3, 3] }) as Difference;
+/** A paired overhead after `pairs` rounds: ratio 1 (true 0), per-pair spread `spread` (ln units). */
+const ov = (verdict: Overhead['verdict'], pairs: number, spread: number, ratio = 1): Overhead =>
+  ({ backend: 'b', workload: 'cpu', metric: 'm', unit: 'x/s', higherIsBetter: true, ratio, ratioCi95: [0.9, 1.1], overheadPct: 0, overheadPctCi95: [-5, 5], verdict, thresholdPct: 3, detectablePct: 5, repetitionsNeeded: 9, n: [pairs, pairs], design: 'paired', pairs, spread, df: pairs - 1 }) as Overhead;
+const df = (verdict: Difference['verdict'], pairs: number, spread: number, threshold: number): Difference =>
+  ({ backend: 'b', workload: 'partition', metric: 'cpu-share-error-pp', unit: 'pp', higherIsBetter: false, diff: 0, ci95: [-1, 1], nativeMean: 0.1, backendMean: 0.1, verdict, threshold, detectable: 1, repetitionsNeeded: 5, n: [pairs, pairs], design: 'paired', pairs, spread, df: pairs - 1 }) as Difference;
 
-describe('adaptive repetition stops on what the report shows', () => {
-  it('goes on while an overhead is inconclusive and wider than the target; a decided verdict stops it', () => {
-    expect(adaptiveUndecided([ov('inconclusive', [-5, 6])], 3)).toEqual(['b/m']);
-    expect(adaptiveUndecided([ov('inconclusive', [-2, 3])], 3)).toEqual([]); // half-width 2.5 < 3
-    expect(adaptiveUndecided([ov('overhead', [5, 60])], 3)).toEqual([]);
-    expect(adaptiveUndecided([ov('no-practical-difference', [-2, 2])], 3)).toEqual([]);
+describe('adaptive repetition: pilot, power plan, one final look (src/stats/sequential.ts)', () => {
+  const plan = { pilot: 6, cap: 20 };
+  it('runs the pilot whatever the verdict reads, then goes on to the planned pairs and stops there', () => {
+    expect(adaptiveUndecided([ov('overhead', 4, 0.02)], plan)).toEqual(['b/m']);
+    // Spread 2.5% per pair at ±3%: about 8-9 pairs planned; at 6 not decided at the pilot's 99.8% level.
+    expect(adaptiveUndecided([ov('inconclusive', 6, 0.025)], plan)).toEqual(['b/m']);
+    expect(adaptiveUndecided([ov('inconclusive', 7, 0.025)], plan)).toEqual(['b/m']);
+    expect(adaptiveUndecided([ov('inconclusive', 12, 0.025)], plan)).toEqual([]);
   });
-  it('figures in pp (near zero) use their threshold in their unit, never a percent of a ~0 mean', () => {
-    expect(adaptiveUndecided([df('inconclusive', [-8, 9], 5)], 3)).toEqual(['b/cpu-share-error-pp']);
-    expect(adaptiveUndecided([df('inconclusive', [-4, 4.5], 5)], 3)).toEqual([]);
+  it('stops at the pilot when the figure is decided at the stringent pilot level', () => {
+    expect(adaptiveUndecided([ov('overhead', 6, 0.01, 0.5)], plan)).toEqual([]);
+  });
+  it('stops at once when the plan exceeds the cap (not decidable here)', () => {
+    expect(adaptiveUndecided([ov('inconclusive', 6, 0.2)], plan)).toEqual([]);
+  });
+  it('figures in pp (near zero) are planned on their threshold in their unit', () => {
+    expect(adaptiveUndecided([df('inconclusive', 6, 6, 5)], plan)).toEqual(['b/cpu-share-error-pp']);
+    expect(adaptiveUndecided([df('inconclusive', 6, 40, 5)], plan)).toEqual([]);
   });
   it('pp metrics are compared by difference, with a pp threshold', () => {
     const cells = [

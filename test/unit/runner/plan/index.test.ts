@@ -181,26 +181,36 @@ describe('plan: adaptive repetition', () => {
   // Identical and steady: decided (no practical difference) from the base repetitions on.
   const steady: FakeBackend = (_b, rep) => 100 + (rep % 2) * 0.01;
 
-  it('goes on while a figure is undecided, up to maxRepetitions, and says why it stopped', () => {
+  // Within the plan: the container moves ±2% from round to round (per-pair spread ~2.1%): a pilot of 3 plans 7 pairs
+  // at ±3% (src/stats/sequential.ts), within maxRepetitions 8.
+  const planned: FakeBackend = (b, rep) => (b === 'native' ? 100 : 100 * (1 + (rep % 2 ? 0.02 : -0.02)));
+
+  it('goes on past the pilot to the planned pairs, and says why it stopped', () => {
     const plan = makePlan({ scenario: scenarioOf(adaptiveYaml()), backends: two });
-    const cells: Cells = new Map();
-    const { ran, stops } = drive(plan, cells, noisy);
-    expect(ran.filter((r) => r.startsWith('native#'))).toHaveLength(8);
-    expect(stops).toEqual([{ workload: 'cpu', rep: 9, reason: 'max-repetitions' }]);
+    const { ran, stops } = drive(plan, new Map(), planned);
+    expect(ran.filter((r) => r.startsWith('native#'))).toHaveLength(7);
+    expect(stops).toEqual([{ workload: 'cpu', rep: 8, reason: 'decided' }]);
     // Adaptive rounds keep the rotation: repetition 4 starts with container, 5 with native.
     expect(ran.slice(6, 10)).toEqual(['container:runc#4', 'native#4', 'native#5', 'container:runc#5']);
+  });
+
+  it('a figure whose plan exceeds maxRepetitions stops at the pilot: not decidable here, with a warning', () => {
+    const plan = makePlan({ scenario: scenarioOf(adaptiveYaml()), backends: two });
+    const { ran, stops } = drive(plan, new Map(), noisy);
+    expect(ran.filter((r) => r.startsWith('native#'))).toHaveLength(3);
+    expect(stops).toEqual([{ workload: 'cpu', rep: 4, reason: 'not-decidable', warning: 'NOT_DECIDABLE' }]);
   });
 
   it('an adaptive round measures the baseline and only the backends still undecided', () => {
     const three: PlanBackend[] = [...two, { label: 'vm:q35-tcg' }];
     const plan = makePlan({ scenario: scenarioOf(adaptiveYaml()), backends: three });
-    // The VM is ten times slower every time (decided: overhead); the container stays noisy.
-    const fake: FakeBackend = (b, rep) => (b === 'vm:q35-tcg' ? 10 + (rep % 2) * 0.001 : noisy(b, rep));
+    // The VM is ten times slower every time (decided at the pilot: overhead); the container needs its planned pairs.
+    const fake: FakeBackend = (b, rep) => (b === 'vm:q35-tcg' ? 10 + (rep % 2) * 0.001 : planned(b, rep));
     const { ran, stops } = drive(plan, new Map(), fake);
     expect(ran.filter((r) => r.startsWith('vm:q35-tcg#'))).toHaveLength(3);
-    expect(ran.filter((r) => r.startsWith('native#'))).toHaveLength(8);
-    expect(ran.filter((r) => r.startsWith('container:runc#'))).toHaveLength(8);
-    expect(stops).toEqual([{ workload: 'cpu', rep: 9, reason: 'max-repetitions' }]);
+    expect(ran.filter((r) => r.startsWith('native#'))).toHaveLength(7);
+    expect(ran.filter((r) => r.startsWith('container:runc#'))).toHaveLength(7);
+    expect(stops).toEqual([{ workload: 'cpu', rep: 8, reason: 'decided' }]);
     const next = nextRound(plan, plan.workloads[0]!, 4, 0, () => [{ backend: 'container:runc', workload: 'cpu', metric: 'a/b', verdict: 'inconclusive', overheadPctCi95: [-50, 50] } as unknown as ReturnType<typeof computeComparisons>['overheads'][number]]);
     expect(next.round?.map((m) => m.backend).sort()).toEqual(['container:runc', 'native']);
     expect(next.round?.[0]?.text).toBe('rep 4 (adaptive, up to 8)');
@@ -215,7 +225,7 @@ describe('plan: adaptive repetition', () => {
 
   it('stops at the time box with a warning', () => {
     const plan = makePlan({ scenario: scenarioOf(adaptiveYaml()), backends: two });
-    const { ran, stops } = drive(plan, new Map(), noisy, (rep) => (rep >= 6 ? 61_000 : 0));
+    const { ran, stops } = drive(plan, new Map(), planned, (rep) => (rep >= 6 ? 61_000 : 0));
     expect(ran.filter((r) => r.startsWith('native#'))).toHaveLength(5);
     expect(stops).toEqual([{ workload: 'cpu', rep: 6, reason: 'time-box', warning: 'ADAPTIVE_TIME_BOX' }]);
   });
