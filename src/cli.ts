@@ -243,9 +243,9 @@ async function cmdRun(
     return controller.signal.aborted ? 130 : outcome.exitCode;
   } finally {
     for (const s of SIGNALS) process.off(s, onSignal);
-    // Interrupted: a further Ctrl-C that lands after the release is done (a fast cleanup) is the forced exit
-    // the user asked for, not a death by signal with no exit code.
-    if (signals > 0) for (const s of SIGNALS) process.on(s, () => process.exit(130));
+    // Interrupted: a further Ctrl-C that lands after the release is done (a fast cleanup) must not kill the
+    // process by signal (no exit code) while it returns 130: it is swallowed once.
+    if (signals > 0) for (const s of SIGNALS) process.once(s, () => undefined);
   }
 }
 
