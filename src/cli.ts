@@ -307,7 +307,7 @@ async function cmdCompare(
   if (failPct !== undefined) {
     const regs = cmp.regressions(comparison, failPct);
     if (regs.length) {
-      c.err(`${regs.length} regression(s) whose 95% CI lower bound exceeds ${failPct}%:\n`);
+      c.err(`${regs.length} regression(s) worse by more than ${failPct}% (one-sided 2.5% per row, Holm-corrected across ${comparison.entries.length} rows):\n`);
       for (const r of regs)
         c.err(
           `  ${r.backend} ${r.workload} ${r.metric}: ${cmp.changeText(r)} ` +
@@ -463,8 +463,8 @@ Examples:
     .argument('<runB>', 'new run: run id, run directory or results JSON file')
     .option(
       '--fail-on-regression <pct>',
-      'exit 1 if a metric regressed (verdict overhead, not host drift) with its 95% CI lower bound above this ' +
-        'percentage',
+      'exit 1 if a metric is worse by more than this percentage (one-sided test per row, Holm-corrected across ' +
+        'the rows; host drift never counts); see docs/statistics.md',
     )
     .option(
       '--absolute',
