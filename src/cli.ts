@@ -248,9 +248,9 @@ async function cmdRun(
     return controller.signal.aborted ? 130 : outcome.exitCode;
   } finally {
     for (const s of SIGNALS) process.off(s, onSignal);
-    // Interrupted: a further Ctrl-C that lands after the release is done (a fast cleanup) is the forced exit
-    // the user asked for, not a death by signal with no exit code.
-    if (signals > 0) for (const s of SIGNALS) process.on(s, () => process.exit(130));
+    // Interrupted: a further Ctrl-C that lands after the release is done (a fast cleanup) must not kill the
+    // process by signal (no exit code) while it returns 130: it is swallowed once.
+    if (signals > 0) for (const s of SIGNALS) process.once(s, () => undefined);
   }
 }
 
@@ -312,7 +312,7 @@ async function cmdCompare(
   if (failPct !== undefined) {
     const regs = cmp.regressions(comparison, failPct);
     if (regs.length) {
-      c.err(`${regs.length} regression(s) whose 95% CI lower bound exceeds ${failPct}%:\n`);
+      c.err(`${regs.length} regression(s) worse by more than ${failPct}% (one-sided 2.5% per row, Holm-corrected across ${comparison.entries.length} rows):\n`);
       for (const r of regs)
         c.err(
           `  ${r.backend} ${r.workload} ${r.metric}: ${cmp.changeText(r)} ` +
@@ -468,8 +468,8 @@ Examples:
     .argument('<runB>', 'new run: run id, run directory or results JSON file')
     .option(
       '--fail-on-regression <pct>',
-      'exit 1 if a metric regressed (verdict overhead, not host drift) with its 95% CI lower bound above this ' +
-        'percentage',
+      'exit 1 if a metric is worse by more than this percentage (one-sided test per row, Holm-corrected across ' +
+        'the rows; host drift never counts); see docs/statistics.md',
     )
     .option(
       '--absolute',

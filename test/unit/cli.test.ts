@@ -64,7 +64,7 @@ describe('isobench compare (CLI, recorded results)', () => {
   it('flags the planted 20% regression: exit 1 with --fail-on-regression 10', async () => {
     const r = await cli(['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json', '--fail-on-regression', '10'], env);
     expect(r.stdout).toMatch(/REGRESSED/);
-    expect(r.stderr).toMatch(/1 regression\(s\) whose 95% CI lower bound exceeds 10%/);
+    expect(r.stderr).toMatch(/1 regression\(s\) worse by more than 10% \(one-sided 2\.5% per row, Holm-corrected across \d+ rows\)/);
     expect(r.stderr).toMatch(/container:runc cpu events_per_s/);
     expect(r.code).toBe(1);
   });
