@@ -62,9 +62,12 @@ PACKAGES=(
   qemu-system-x86 qemu-utils runc crun runsc fio iperf3 sysbench stress-ng sockperf
   busybox-static cpio e2fsprogs qemu-guest-agent iproute2 kmod util-linux procps
   chromium hyperfine
-  # fleet runs (README "Fleet"): ansible-playbook on the controller, sshd on the hosts and in its test
+  # the redis workload (docs/workloads.md): redis-server runs inside the instance from the image,
+  # redis-benchmark from the bench namespace; the package's own service stays stopped and disabled
+  redis-server redis-tools
+  # fleet runs (docs/fleet.md): ansible-playbook on the controller, sshd on the hosts and in its test
   ansible openssh-server
-  # engine backends (README "Engines"): container:podman and container:docker. isobench
+  # engine backends (docs/engines.md): container:podman and container:docker. isobench
   # starts its own dockerd with a private data-root when none runs; the package's
   # system services stay stopped (policy-rc.d below) and disabled.
   podman docker.io
@@ -86,6 +89,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   [[ " ${missing[*]} " == *" openssh-server "* ]] && fresh_sshd=1
   fresh_docker=0
   [[ " ${missing[*]} " == *" docker.io "* ]] && fresh_docker=1
+  fresh_redis=0
+  [[ " ${missing[*]} " == *" redis-server "* ]] && fresh_redis=1
   policy=/usr/sbin/policy-rc.d
   own_policy=0
   if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 755 "$policy"; own_policy=1; fi
@@ -98,6 +103,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   # The same for docker.io: a system dockerd would create docker0 and iptables rules;
   # isobench runs its own daemon (no bridge, no iptables) only while a run needs it.
+  if [ "$fresh_redis" = 1 ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    systemctl disable --now redis-server.service >/dev/null 2>&1 || true
+  fi
   if [ "$fresh_docker" = 1 ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     systemctl disable --now docker.service docker.socket containerd.service >/dev/null 2>&1 || true
   fi

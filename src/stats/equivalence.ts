@@ -98,7 +98,9 @@ export function thresholdFor(mode: CompareMode, workload: string, unit: string, 
  * for equivalence (conservative).
  */
 export function decide(
-  cost: number,
+  // The point estimate is kept in the signature for the reader, and deliberately unused: a verdict that
+  // compared it with T would flip a coin when the true cost equals T (the intervals decide).
+  _cost: number,
   ci95: readonly [number, number],
   threshold: number,
   enoughData = true,
