@@ -12,6 +12,8 @@ import { makeTestContext, type TestContext } from '../helpers/context.js';
 import { makeWorkloadContext } from '../helpers/workload-context.js';
 import { DEVICE_CHECK_MAX, DEVICE_CHECK_METRIC, DEVICE_CHECK_MIN, diskParams, diskWorkload } from '../../src/workloads/disk.js';
 import { networkParams, networkWorkload, type MetricFailure } from '../../src/workloads/network.js';
+// Plausibility reads each provider's declared caveats (runsc's O_DIRECT note): the registry must be loaded.
+import '../../src/backends/providers/index.js';
 import { checkPlausibility } from '../../src/stats/plausibility.js';
 import { summarize } from '../../src/stats/index.js';
 import type { BackendResult, Cell } from '../../src/results/types.js';
