@@ -49,7 +49,16 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
   try {
     const image = await ensureWorkloadImage();
-    const ctx: BackendContext = { runId: `sanity-${shortId}`, shortId, workDir, rawDir: workDir, host, cleanup, image, net: undefined };
+    const ctx: BackendContext = {
+      runId: `sanity-${shortId}`,
+      shortId,
+      workDir,
+      rawDir: workDir,
+      host,
+      cleanup,
+      image,
+      net: undefined,
+    };
     const spec = (name: string, extra: Partial<InstanceSpec> = {}): InstanceSpec => ({
       name: `${shortId}-${name}`,
       vcpus: 1,
@@ -75,7 +84,10 @@ async function main(): Promise<number> {
     for (let rep = 0; rep <= REPS; rep++) {
       const order = variants.map((_, i) => variants[(i + rep) % variants.length]!);
       for (const v of order) {
-        const r = v === 'direct' ? await run(['taskset', '-c', String(cpu), ...argv], { timeoutMs: 60_000 }) : await instances[v]!.exec(argv, { timeoutMs: 60_000 });
+        const r =
+          v === 'direct'
+            ? await run(['taskset', '-c', String(cpu), ...argv], { timeoutMs: 60_000 })
+            : await instances[v]!.exec(argv, { timeoutMs: 60_000 });
         if (r.code !== 0) throw new Error(`${v}: sysbench exited ${r.code}: ${r.stderr}`);
         if (rep > 0) values[v]!.push(parseSysbenchCpu(r.stdout).eventsPerSecond);
       }
@@ -103,12 +115,16 @@ async function main(): Promise<number> {
       container: ctr.verdict === 'no-practical-difference',
       cap: cap.overheadPct >= 7 && cap.overheadPct <= 13 && cap.verdict === 'overhead',
     };
-    rows.push(`${'direct'.padEnd(16)} ${summarize(values.direct!)!.mean.toFixed(1).padStart(9)} ev/s  CV ${(summarize(values.direct!)!.cv * 100).toFixed(1).padStart(4)}%  (sysbench invoked directly, taskset -c ${cpu})`);
+    rows.push(
+      `${'direct'.padEnd(16)} ${summarize(values.direct!)!.mean.toFixed(1).padStart(9)} ev/s  CV ${(summarize(values.direct!)!.cv * 100).toFixed(1).padStart(4)}%  (sysbench invoked directly, taskset -c ${cpu})`,
+    );
     line('native', 'direct', `harness: whole CI inside ±${THRESHOLD}%`, checks.harness);
     line('container', 'native', `runc: whole CI inside ±${THRESHOLD}% of native`, checks.container);
     line('container-90pct', 'native', 'cfs quota 90%: ~10% slower, verdict overhead', checks.cap);
     if (noisy.length) rows.push(`FAIL  too noisy to judge (CV > 8%): ${noisy.join(', ')}; run on a quiet host`);
-    process.stdout.write(`isobench sanity: sysbench cpu, 1 thread, ${SECONDS} s x ${REPS} interleaved rounds on CPU ${cpu}; means, verdicts at the CPU threshold ±${THRESHOLD}%\n${rows.join('\n')}\n`);
+    process.stdout.write(
+      `isobench sanity: sysbench cpu, 1 thread, ${SECONDS} s x ${REPS} interleaved rounds on CPU ${cpu}; means, verdicts at the CPU threshold ±${THRESHOLD}%\n${rows.join('\n')}\n`,
+    );
     const ok = Object.values(checks).every(Boolean);
     process.stdout.write(ok ? 'all sanity checks passed\n' : 'SANITY CHECK FAILED\n');
     return ok ? 0 : 1;

@@ -50,17 +50,36 @@ async function main(): Promise<void> {
     const rt = backend.runtimeArgv();
     const layout = t.ctx.host.cgroup;
     const minimal = await buildMinimalBundleRootfs();
-    const spec = (name: string): InstanceSpec => ({ name, vcpus: 1, cpus: [1], memoryMiB: 128, pidsLimit: 64, disk: { sizeMiB: 64, mode: 'dir' }, network });
+    const spec = (name: string): InstanceSpec => ({
+      name,
+      vcpus: 1,
+      cpus: [1],
+      memoryMiB: 128,
+      pidsLimit: 64,
+      disk: { sizeMiB: 64, mode: 'dir' },
+      network,
+    });
 
     // Two pre-written minimal bundles (same limits as the instance): one whose payload signals, one running /bin/true.
-    const bundles: Record<'signal' | 'whole', string> = { signal: path.join(t.ctx.workDir, 'bare-signal'), whole: path.join(t.ctx.workDir, 'bare-whole') };
+    const bundles: Record<'signal' | 'whole', string> = {
+      signal: path.join(t.ctx.workDir, 'bare-signal'),
+      whole: path.join(t.ctx.workDir, 'bare-whole'),
+    };
     const cgs: string[] = [];
     for (const [kind, dir] of Object.entries(bundles)) {
       const cg = `isobench/${t.ctx.shortId}-bare-${kind}`;
       cgs.push(cg);
       await fs.mkdir(dir, { recursive: true });
       const args = kind === 'signal' ? ['/bin/sh', '-c', `echo ${PAYLOAD_READY_MARKER}`] : ['/bin/true'];
-      const cfg = ociConfig({ args, rootfs: minimal.rootfsDir, readonlyRoot: true, hostname: 'b', cgroupVersion: layout.version, cgroupsPath: `/${cg}`, limits: { cpus: [1], memoryBytes: 128 * 2 ** 20, pidsLimit: 64 } });
+      const cfg = ociConfig({
+        args,
+        rootfs: minimal.rootfsDir,
+        readonlyRoot: true,
+        hostname: 'b',
+        cgroupVersion: layout.version,
+        cgroupsPath: `/${cg}`,
+        limits: { cpus: [1], memoryBytes: 128 * 2 ** 20, pidsLimit: 64 },
+      });
       await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify(cfg));
     }
     for (const cg of cgs) t.ctx.cleanup.add(`cgroup ${cg}`, () => new CgroupHandle(layout, cg).destroy());
@@ -80,7 +99,10 @@ async function main(): Promise<void> {
         const sig = await PayloadSignal.create(t.ctx.workDir, `bare-${i}.fifo`);
         try {
           const t0 = performance.now();
-          const r = await run(backend.wrapRuntime([...rt, 'run', '--bundle', bundles.signal, `bare-s${i}`]), { timeoutMs: 60_000, stdoutFd: sig.fd });
+          const r = await run(backend.wrapRuntime([...rt, 'run', '--bundle', bundles.signal, `bare-s${i}`]), {
+            timeoutMs: 60_000,
+            stdoutFd: sig.fd,
+          });
           await sig.closeWriter();
           if (r.code !== 0) throw new Error(`bare run failed: ${r.stderr}`);
           const at = await sig.at(10_000);
@@ -92,7 +114,9 @@ async function main(): Promise<void> {
       // bare, whole command
       {
         const t0 = performance.now();
-        const r = await run(backend.wrapRuntime([...rt, 'run', '--bundle', bundles.whole, `bare-w${i}`]), { timeoutMs: 60_000 });
+        const r = await run(backend.wrapRuntime([...rt, 'run', '--bundle', bundles.whole, `bare-w${i}`]), {
+          timeoutMs: 60_000,
+        });
         const ms = performance.now() - t0;
         if (r.code !== 0) throw new Error(`bare run failed: ${r.stderr}`);
         if (keep) add(WHOLE, ms);
@@ -119,13 +143,30 @@ async function main(): Promise<void> {
     }
 
     const med = (k: string): number => quantile(rows[k] ?? [], 0.5);
-    console.log(`\n${runtime} start-up, ${n} iterations (+${warmup} warm-up), interleaved${network ? ', with network' : ''}; ms`);
+    console.log(
+      `\n${runtime} start-up, ${n} iterations (+${warmup} warm-up), interleaved${network ? ', with network' : ''}; ms`,
+    );
     console.log(`${''.padEnd(52)} ${'median'.padStart(8)} ${'p95'.padStart(8)}`);
-    for (const [k, v] of Object.entries(rows)) console.log(`${k.padEnd(52)} ${quantile(v, 0.5).toFixed(1).padStart(8)} ${quantile(v, 0.95).toFixed(1).padStart(8)}`);
+    for (const [k, v] of Object.entries(rows))
+      console.log(
+        `${k.padEnd(52)} ${quantile(v, 0.5).toFixed(1).padStart(8)} ${quantile(v, 0.95).toFixed(1).padStart(8)}`,
+      );
     const ratio = med(OURS) / med(BARE);
-    console.log(`\nratio isobench/bare, both launch to payload signal (medians): ${ratio.toFixed(2)}x   target <= 1.30x ${ratio <= 1.3 ? 'MET' : 'MISSED'}`);
-    console.log(`ratio isobench/bare whole \`${runtime} run /bin/true\` (medians): ${(med(OURS) / med(WHOLE)).toFixed(2)}x`);
-    console.log(JSON.stringify({ runtime, n, network, medians: Object.fromEntries(Object.keys(rows).map((k) => [k.trim(), med(k)])), ratio }));
+    console.log(
+      `\nratio isobench/bare, both launch to payload signal (medians): ${ratio.toFixed(2)}x   target <= 1.30x ${ratio <= 1.3 ? 'MET' : 'MISSED'}`,
+    );
+    console.log(
+      `ratio isobench/bare whole \`${runtime} run /bin/true\` (medians): ${(med(OURS) / med(WHOLE)).toFixed(2)}x`,
+    );
+    console.log(
+      JSON.stringify({
+        runtime,
+        n,
+        network,
+        medians: Object.fromEntries(Object.keys(rows).map((k) => [k.trim(), med(k)])),
+        ratio,
+      }),
+    );
   } finally {
     const failures = await t.dispose({ strict: false });
     if (failures.length) console.error('cleanup failures:', failures);

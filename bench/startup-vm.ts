@@ -47,7 +47,6 @@ const machine = values.machine as MachineType;
 const vcpus = Number(values.vcpus);
 const memoryMiB = Number(values.memory);
 
-
 const { ctx, dispose } = await makeTestContext({ network: values.network });
 const rows: Record<string, number[]> = {};
 const add = (k: string, v: number | undefined): void => {
@@ -55,8 +54,8 @@ const add = (k: string, v: number | undefined): void => {
   (rows[k] ??= []).push(v);
 };
 let label = '';
-const BARE = 'bare: QEMU spawned to the bare init\'s console line';
-const STARTUP = 'isobench start-up: QEMU spawned to /init\'s first line';
+const BARE = "bare: QEMU spawned to the bare init's console line";
+const STARTUP = "isobench start-up: QEMU spawned to /init's first line";
 try {
   const backend = new VmBackend(ctx, { machine, accel: values.accel as AccelRequest });
   await backend.prepare();
@@ -73,20 +72,54 @@ try {
     // (Re)made before each pair of bare boots: another tool's leftover sweep on a shared host may remove it.
     await bareCg.create();
     await bareCg.setLimits({ cpus: [...Array(ctx.host.cpus).keys()] });
-    const bare = await bareBoot({ guest, accel: backend.accelerator, machine, leanMicrovm: lean, vcpus, memoryMiB, timeoutMs: 60_000, wrap });
+    const bare = await bareBoot({
+      guest,
+      accel: backend.accelerator,
+      machine,
+      leanMicrovm: lean,
+      vcpus,
+      memoryMiB,
+      timeoutMs: 60_000,
+      wrap,
+    });
     if (!bare.ok) throw new Error(`bare boot failed: ${bare.console.slice(-500)}`);
     add(BARE, bare.ms);
     add('bare: guest uptime at init', (bare.guestUptimeS ?? NaN) * 1000);
     // The real stage boundaries, from a second bare boot with the kernel's early console on (its serial
     // output costs time, so it is not the boot the ratio uses): firmware hand-over, then the decompressed
     // kernel's first line. The uptime origin (timekeeping init) comes later than the kernel's entry.
-    const marked = await bareBoot({ guest, accel: backend.accelerator, machine, leanMicrovm: lean, vcpus, memoryMiB, timeoutMs: 60_000, earlyStages: true, wrap });
+    const marked = await bareBoot({
+      guest,
+      accel: backend.accelerator,
+      machine,
+      leanMicrovm: lean,
+      vcpus,
+      memoryMiB,
+      timeoutMs: 60_000,
+      earlyStages: true,
+      wrap,
+    });
     if (marked.ok) {
       add('bare+earlyprintk: spawn to firmware done ("Booting from ROM")', marked.firmwareDoneMs);
       add('bare+earlyprintk: spawn to kernel running (first early-console line)', marked.kernelConsoleMs);
-      add('bare+earlyprintk: spawn to uptime origin (timekeeping init)', marked.guestUptimeS !== undefined ? marked.ms - marked.guestUptimeS * 1000 : undefined);
+      add(
+        'bare+earlyprintk: spawn to uptime origin (timekeeping init)',
+        marked.guestUptimeS !== undefined ? marked.ms - marked.guestUptimeS * 1000 : undefined,
+      );
     }
-    const started = await startInstance(backend, { name: `boot${i}`, vcpus, cpus: [...Array(ctx.host.cpus).keys()], memoryMiB, pidsLimit: 1024, disk: { sizeMiB: 64, mode: 'image' }, network: values.network }, 120_000);
+    const started = await startInstance(
+      backend,
+      {
+        name: `boot${i}`,
+        vcpus,
+        cpus: [...Array(ctx.host.cpus).keys()],
+        memoryMiB,
+        pidsLimit: 1024,
+        disk: { sizeMiB: 64, mode: 'image' },
+        network: values.network,
+      },
+      120_000,
+    );
     const inst = started.instance;
     const s = inst.startupStages();
     await inst.stop();
@@ -98,12 +131,26 @@ try {
     add('  QEMU process start (QMP answers)', s.qemuStarted);
     // Guest uptime starts at timekeeping init, so this stage holds firmware, the kernel loader, decompression and early setup.
     add('  QEMU+firmware+early kernel to uptime origin', s.kernelEntry);
-    add('  uptime origin (timekeeping init) to init', s.initStarted !== undefined && s.kernelEntry !== undefined ? s.initStarted - s.kernelEntry : undefined);
-    add('  init to agent start', s.agentStarting !== undefined && s.initStarted !== undefined ? s.agentStarting - s.initStarted : undefined);
-    add('  agent start to agent ready (/bin/true ran)', s.agentStarting !== undefined && s.agentReady !== undefined ? s.agentReady - s.agentStarting : undefined);
-    add('  agent ready to guest set-up done', s.guestReady !== undefined && s.agentReady !== undefined ? s.guestReady - s.agentReady : undefined);
+    add(
+      '  uptime origin (timekeeping init) to init',
+      s.initStarted !== undefined && s.kernelEntry !== undefined ? s.initStarted - s.kernelEntry : undefined,
+    );
+    add(
+      '  init to agent start',
+      s.agentStarting !== undefined && s.initStarted !== undefined ? s.agentStarting - s.initStarted : undefined,
+    );
+    add(
+      '  agent start to agent ready (/bin/true ran)',
+      s.agentStarting !== undefined && s.agentReady !== undefined ? s.agentReady - s.agentStarting : undefined,
+    );
+    add(
+      '  agent ready to guest set-up done',
+      s.guestReady !== undefined && s.agentReady !== undefined ? s.guestReady - s.agentReady : undefined,
+    );
     add('  guest uptime at ready', s.guestUptimeAtReady);
-    process.stderr.write(`boot ${i + 1}/${boots}: bare ${bare.ms.toFixed(0)} ms, isobench start-up ${started.startup.startupMs.toFixed(0)} ms, ready ${started.readyMs.toFixed(0)} ms\n`);
+    process.stderr.write(
+      `boot ${i + 1}/${boots}: bare ${bare.ms.toFixed(0)} ms, isobench start-up ${started.startup.startupMs.toFixed(0)} ms, ready ${started.readyMs.toFixed(0)} ms\n`,
+    );
   }
 } finally {
   const failures = await dispose({ strict: false });
@@ -114,12 +161,37 @@ const fullMed = quantile(rows[STARTUP] ?? [], 0.5);
 const bareMed = quantile(rows[BARE] ?? [], 0.5);
 const ratio = fullMed / bareMed;
 if (values.json) {
-  console.log(JSON.stringify({ label, boots, vcpus, memoryMiB, stages: Object.fromEntries(Object.entries(rows).map(([k, v]) => [k.trim(), { median: quantile(v, 0.5), p95: quantile(v, 0.95), n: v.length }])), ratio }, null, 1));
+  console.log(
+    JSON.stringify(
+      {
+        label,
+        boots,
+        vcpus,
+        memoryMiB,
+        stages: Object.fromEntries(
+          Object.entries(rows).map(([k, v]) => [
+            k.trim(),
+            { median: quantile(v, 0.5), p95: quantile(v, 0.95), n: v.length },
+          ]),
+        ),
+        ratio,
+      },
+      null,
+      1,
+    ),
+  );
 } else {
   console.log(`\nVM start-up, ${label}, ${vcpus} vCPU, ${memoryMiB} MiB, ${boots} boots each (ms)`);
   console.log(`${'stage'.padEnd(72)}${'median'.padStart(10)}${'p95'.padStart(10)}`);
-  for (const [k, v] of Object.entries(rows)) console.log(`${k.padEnd(72)}${quantile(v, 0.5).toFixed(0).padStart(10)}${quantile(v, 0.95).toFixed(0).padStart(10)}`);
-  console.log(`\nratio isobench start-up/bare, both spawn to the init's console line (medians): ${ratio.toFixed(2)}x  target <= 1.20x ${ratio <= 1.2 ? 'MET' : 'MISSED'}`);
+  for (const [k, v] of Object.entries(rows))
+    console.log(
+      `${k.padEnd(72)}${quantile(v, 0.5).toFixed(0).padStart(10)}${quantile(v, 0.95).toFixed(0).padStart(10)}`,
+    );
+  console.log(
+    `\nratio isobench start-up/bare, both spawn to the init's console line (medians): ${ratio.toFixed(2)}x  target <= 1.20x ${ratio <= 1.2 ? 'MET' : 'MISSED'}`,
+  );
   const ready = quantile(rows['full: start() to first exec (ready-ms)'] ?? [], 0.5);
-  console.log(`start() to first exec (ready-ms, median): ${ready.toFixed(0)} ms = ${(ready / bareMed).toFixed(2)}x bare (agent and guest set-up included; ${label.endsWith('tcg') ? 'design target <= 4000 ms under TCG' : '<= 300 ms q35 / 150 ms microvm on hardware KVM'})`);
+  console.log(
+    `start() to first exec (ready-ms, median): ${ready.toFixed(0)} ms = ${(ready / bareMed).toFixed(2)}x bare (agent and guest set-up included; ${label.endsWith('tcg') ? 'design target <= 4000 ms under TCG' : '<= 300 ms q35 / 150 ms microvm on hardware KVM'})`,
+  );
 }

@@ -152,7 +152,10 @@ async function writeReportFor(c: Cli, runDir: string): Promise<string> {
 }
 
 /** --mask-capability, else ISOBENCH_MASK_CAPABILITIES (read by defaultIO): capabilities to treat as absent (exit 2 on an unknown one). */
-async function capabilityMask(c: Cli, flag: string | undefined): Promise<import('./host/capabilities.js').CapabilityId[]> {
+async function capabilityMask(
+  c: Cli,
+  flag: string | undefined,
+): Promise<import('./host/capabilities.js').CapabilityId[]> {
   const { parseCapabilityMask } = await import('./host/capabilities.js');
   const text = flag ?? c.maskCapabilities;
   try {
@@ -166,7 +169,14 @@ async function capabilityMask(c: Cli, flag: string | undefined): Promise<import(
 async function cmdRun(
   c: Cli,
   scenario: string | undefined,
-  opts: { backends?: string; runId?: string; resume?: string; report: boolean; quiet?: boolean; maskCapability?: string },
+  opts: {
+    backends?: string;
+    runId?: string;
+    resume?: string;
+    report: boolean;
+    quiet?: boolean;
+    maskCapability?: string;
+  },
 ): Promise<number> {
   if (opts.runId !== undefined && opts.resume !== undefined)
     throw new IsobenchError('BAD_ARGS', 'run: --run-id and --resume exclude each other (a resumed run keeps its id)');
@@ -312,7 +322,9 @@ async function cmdCompare(
   if (failPct !== undefined) {
     const regs = cmp.regressions(comparison, failPct);
     if (regs.length) {
-      c.err(`${regs.length} regression(s) worse by more than ${failPct}% (one-sided 2.5% per row, Holm-corrected across ${comparison.entries.length} rows):\n`);
+      c.err(
+        `${regs.length} regression(s) worse by more than ${failPct}% (one-sided 2.5% per row, Holm-corrected across ${comparison.entries.length} rows):\n`,
+      );
       for (const r of regs)
         c.err(
           `  ${r.backend} ${r.workload} ${r.metric}: ${cmp.changeText(r)} ` +
@@ -393,7 +405,9 @@ Examples:
 
   program
     .command('doctor')
-    .description('check this host: root, cgroups, tools, guest kernel, KVM (real or software), and every host capability with what isobench does without it')
+    .description(
+      'check this host: root, cgroups, tools, guest kernel, KVM (real or software), and every host capability with what isobench does without it',
+    )
     .option('--json', 'machine-readable output')
     .option(
       '--cleanup',
@@ -533,7 +547,10 @@ Examples:
         'KubeVirt VMIs',
     )
     .argument('<scenario>', 'scenario YAML file')
-    .option('--nodes <names|selector>', 'comma-separated node names (kubernetes.io/hostname), or a label selector (pool=bench)')
+    .option(
+      '--nodes <names|selector>',
+      'comma-separated node names (kubernetes.io/hostname), or a label selector (pool=bench)',
+    )
     .option('--namespace <ns>', 'namespace (default isobench)')
     .option('--fleet-id <id>', 'fleet id (default <scenario>-k8s-<time>)')
     .option('--run <run-id>', "set RuntimeClass overhead.podFixed from this run's measured footprint and CPU overhead")

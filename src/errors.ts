@@ -22,14 +22,23 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
 
-const BAD_INPUT_CODES: ReadonlySet<ErrorCode> = new Set(['BAD_ARGS', 'BAD_SCENARIO', 'BAD_RESULTS', 'MISSING_DEPENDENCY']);
+const BAD_INPUT_CODES: ReadonlySet<ErrorCode> = new Set([
+  'BAD_ARGS',
+  'BAD_SCENARIO',
+  'BAD_RESULTS',
+  'MISSING_DEPENDENCY',
+]);
 
 export class IsobenchError extends Error {
   readonly code: ErrorCode;
   readonly exitCode: number;
   /** Extra lines printed after the message (one problem per line). */
   readonly details: readonly string[];
-  constructor(code: ErrorCode, message: string, opts: { details?: readonly string[]; cause?: unknown; exitCode?: number } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { details?: readonly string[]; cause?: unknown; exitCode?: number } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'IsobenchError';
     this.code = code;

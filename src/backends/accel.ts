@@ -39,32 +39,68 @@ export interface AccelDecision {
  * @param calibrate boots the calibration guest under KVM and resolves with its
  *   wall time in ms (Infinity or a rejection when it did not finish within its own bound).
  */
-export async function decideAccelerator(host: Pick<HostFacts, 'kvm'>, requested: AccelRequest, calibrate: () => Promise<number>): Promise<AccelDecision> {
-  if (requested === 'tcg') return { accel: 'tcg', requested, reason: 'TCG requested (emulation; figures describe TCG, not hardware virtualization)', calibration: null };
+export async function decideAccelerator(
+  host: Pick<HostFacts, 'kvm'>,
+  requested: AccelRequest,
+  calibrate: () => Promise<number>,
+): Promise<AccelDecision> {
+  if (requested === 'tcg')
+    return {
+      accel: 'tcg',
+      requested,
+      reason: 'TCG requested (emulation; figures describe TCG, not hardware virtualization)',
+      calibration: null,
+    };
 
   if (requested === 'auto' && !host.kvm.hardware) {
-    return { accel: 'tcg', requested, reason: `${noHardwareReason(host)}; using TCG (not calibrated: a software KVM could hang the calibration)`, calibration: null };
+    return {
+      accel: 'tcg',
+      requested,
+      reason: `${noHardwareReason(host)}; using TCG (not calibrated: a software KVM could hang the calibration)`,
+      calibration: null,
+    };
   }
 
   const calibration = await runCalibration(calibrate);
   const sane = calibration.kvmBootMs !== null && calibration.kvmBootMs <= CALIBRATION_SANE_MS;
-  const figure = calibration.kvmBootMs === null ? `did not finish (${calibration.error ?? 'timeout'})` : `${Math.round(calibration.kvmBootMs)} ms`;
+  const figure =
+    calibration.kvmBootMs === null
+      ? `did not finish (${calibration.error ?? 'timeout'})`
+      : `${Math.round(calibration.kvmBootMs)} ms`;
   if (sane) {
     const why = host.kvm.hardware ? `hardware virtualization (${host.kvm.cpuFlag})` : 'KVM requested';
-    return { accel: 'kvm', requested, reason: `${why}; calibration boot ${figure} (sane <= ${CALIBRATION_SANE_MS} ms)`, calibration };
+    return {
+      accel: 'kvm',
+      requested,
+      reason: `${why}; calibration boot ${figure} (sane <= ${CALIBRATION_SANE_MS} ms)`,
+      calibration,
+    };
   }
   if (requested === 'kvm') {
-    throw new IsobenchError('BACKEND_UNAVAILABLE', `KVM requested but the calibration guest ${figure} (sane <= ${CALIBRATION_SANE_MS} ms): ${host.kvm.summary}`, {
-      details: ['use accel: auto or tcg (emulation) on this host'],
-    });
+    throw new IsobenchError(
+      'BACKEND_UNAVAILABLE',
+      `KVM requested but the calibration guest ${figure} (sane <= ${CALIBRATION_SANE_MS} ms): ${host.kvm.summary}`,
+      {
+        details: ['use accel: auto or tcg (emulation) on this host'],
+      },
+    );
   }
-  return { accel: 'tcg', requested, reason: `KVM calibration boot ${figure}, slower than the sane bound ${CALIBRATION_SANE_MS} ms; using TCG`, calibration };
+  return {
+    accel: 'tcg',
+    requested,
+    reason: `KVM calibration boot ${figure}, slower than the sane bound ${CALIBRATION_SANE_MS} ms; using TCG`,
+    calibration,
+  };
 }
 
 function noHardwareReason(host: Pick<HostFacts, 'kvm'>): string {
   const k = host.kvm;
-  if (k.modules.includes('kvm_pvm')) return `${k.devicePresent ? '/dev/kvm present but ' : 'no /dev/kvm; '}KVM is software (kvm_pvm, no vmx/svm CPU flag)`;
-  if (!k.devicePresent) return k.cpuFlag ? `no /dev/kvm (CPU has ${k.cpuFlag} but KVM is not loaded)` : 'no /dev/kvm and no vmx/svm CPU flag';
+  if (k.modules.includes('kvm_pvm'))
+    return `${k.devicePresent ? '/dev/kvm present but ' : 'no /dev/kvm; '}KVM is software (kvm_pvm, no vmx/svm CPU flag)`;
+  if (!k.devicePresent)
+    return k.cpuFlag
+      ? `no /dev/kvm (CPU has ${k.cpuFlag} but KVM is not loaded)`
+      : 'no /dev/kvm and no vmx/svm CPU flag';
   return `/dev/kvm present but no hardware virtualization (${k.cpuFlag ? `${k.cpuFlag} flag` : 'no vmx/svm flag'}, modules: ${k.modules.join(', ') || 'none'})`;
 }
 

@@ -10,7 +10,15 @@ import { IsobenchError, errorMessage } from '../errors.js';
 import type { CgroupHandle } from '../host/cgroup.js';
 import type { VethAttachment } from '../net/bench.js';
 import { abortError, throwIfAborted, type RunResult } from '../util/proc.js';
-import type { ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages, StartupTiming } from './types.js';
+import type {
+  ExecOptions,
+  ExecResult,
+  Footprint,
+  Instance,
+  InstanceSpec,
+  StartupStages,
+  StartupTiming,
+} from './types.js';
 
 /** A workload exec without its own timeout ends after this. */
 const DEFAULT_EXEC_TIMEOUT_MS = 10 * 60_000;
@@ -67,7 +75,14 @@ export abstract class CgroupContainer implements Instance {
     const r = await this.execIn(argv, opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS, opts.signal);
     if (r.canceled) throw abortError(opts.signal);
     const oomKilled = (await this.cgroup.oomKills()) > oomBefore && r.code !== 0;
-    return { code: r.code, stdout: r.stdout, stderr: r.stderr, wallMs: r.wallMs, timedOut: r.timedOut, ...(oomKilled ? { oomKilled } : {}) };
+    return {
+      code: r.code,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      wallMs: r.wallMs,
+      timedOut: r.timedOut,
+      ...(oomKilled ? { oomKilled } : {}),
+    };
   }
 
   hostCpuSeconds(): Promise<number> {

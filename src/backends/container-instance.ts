@@ -67,7 +67,14 @@ export class ContainerInstance extends CgroupContainer {
     // sandbox), so a timeout can kill what the killed `exec` client leaves running.
     const runsc = this.backend.runtime === 'runsc';
     const pidFile = path.join(this.bundle, `exec${this.execSeq++}.pid`);
-    const args = [...this.backend.runtimeArgv(), 'exec', runsc ? '--internal-pid-file' : '--pid-file', pidFile, this.name, ...argv];
+    const args = [
+      ...this.backend.runtimeArgv(),
+      'exec',
+      runsc ? '--internal-pid-file' : '--pid-file',
+      pidFile,
+      this.name,
+      ...argv,
+    ];
     try {
       const r = await run(args, { timeoutMs, ...(signal ? { signal } : {}) });
       if (r.timedOut || r.canceled) await this.killExec(pidFile);
@@ -81,7 +88,10 @@ export class ContainerInstance extends CgroupContainer {
     const pid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
     if (!Number.isInteger(pid) || pid < 1) return;
     if (this.backend.runtime === 'runsc') {
-      if (pid > 1) await run([...this.backend.runtimeArgv(), 'kill', '--pid', String(pid), this.name, 'KILL'], { timeoutMs: 10_000 });
+      if (pid > 1)
+        await run([...this.backend.runtimeArgv(), 'kill', '--pid', String(pid), this.name, 'KILL'], {
+          timeoutMs: 10_000,
+        });
       return;
     }
     if (pid === this.initPid) return;

@@ -45,7 +45,15 @@ import { SIGNALLING_IDLE_INIT, ociConfig, type OciBind } from './oci.js';
 import { PAYLOAD_READY_MARKER, PayloadSignal } from './payload-signal.js';
 import { createScratchImage } from './scratch-image.js';
 import { ContainerInstance } from './container-instance.js';
-import type { Backend, BackendContext, BackendInfo, Instance, InstanceSpec, StartupStages, StartupTiming } from './types.js';
+import type {
+  Backend,
+  BackendContext,
+  BackendInfo,
+  Instance,
+  InstanceSpec,
+  StartupStages,
+  StartupTiming,
+} from './types.js';
 
 export type ContainerRuntime = 'runc' | 'crun' | 'runsc';
 
@@ -110,7 +118,8 @@ export class ContainerBackend implements Backend {
 
   /** Global flags that go before every runtime subcommand. */
   runtimeArgv(): string[] {
-    if (this.runtime === 'runsc') return ['runsc', `--root=${this.root}`, `--platform=${this.platform}`, '--network=sandbox'];
+    if (this.runtime === 'runsc')
+      return ['runsc', `--root=${this.root}`, `--platform=${this.platform}`, '--network=sandbox'];
     return [this.runtime, '--root', this.root];
   }
 
@@ -123,17 +132,27 @@ export class ContainerBackend implements Backend {
         `crun cannot run on this host's cgroup v1/hybrid layout (${layout.hybrid ? 'v1 controllers plus an empty v2 at /sys/fs/cgroup/unified' : 'cgroup v1'}; crun needs a unified cgroup v2 hierarchy here); use runtime: runc`,
       );
     }
-    if (!this.ctx.host.isRoot) throw new IsobenchError('BACKEND_UNAVAILABLE', `the ${rt} container backend needs root (cgroups, namespaces, mounts)`);
+    if (!this.ctx.host.isRoot)
+      throw new IsobenchError(
+        'BACKEND_UNAVAILABLE',
+        `the ${rt} container backend needs root (cgroups, namespaces, mounts)`,
+      );
     const version = await toolVersion([rt, '--version'], /version\s+(\S+)/);
-    if (version === null) throw new IsobenchError('BACKEND_UNAVAILABLE', `${rt} is not installed or does not run (apt-get install ${rt})`);
+    if (version === null)
+      throw new IsobenchError('BACKEND_UNAVAILABLE', `${rt} is not installed or does not run (apt-get install ${rt})`);
     this.versions = { [rt]: version };
     if (rt === 'runsc') {
       const util = await toolVersion(['unshare', '--version']);
-      if (util === null) throw new IsobenchError('BACKEND_UNAVAILABLE', 'runsc needs unshare(1) (util-linux) for its network-namespace workaround');
+      if (util === null)
+        throw new IsobenchError(
+          'BACKEND_UNAVAILABLE',
+          'runsc needs unshare(1) (util-linux) for its network-namespace workaround',
+        );
     }
     if (layout.version === 1) {
       const memMount = layout.mounts.memory;
-      this.swapAccounting = memMount !== undefined && (await exists(path.join(memMount, 'memory.memsw.limit_in_bytes')));
+      this.swapAccounting =
+        memMount !== undefined && (await exists(path.join(memMount, 'memory.memsw.limit_in_bytes')));
     } else this.swapAccounting = true;
     this.nofile = Math.min(65536, await nofileHardLimit());
     await fs.mkdir(this.root, { recursive: true, mode: 0o700 });
@@ -155,17 +174,32 @@ export class ContainerBackend implements Backend {
     const probe = path.join(this.ctx.workDir, 'containers', `.probe-${rt}`);
     await fs.mkdir(probe, { recursive: true });
     try {
-      const cfg = ociConfig({ args: ['/bin/true'], rootfs: this.ctx.image.rootfsDir, readonlyRoot: true, hostname: 'probe', cgroupVersion: layout.version, cgroupsPath: `/${CGROUP_PARENT}/probe-${this.ctx.shortId}-${rt}`, nofile: this.nofile });
+      const cfg = ociConfig({
+        args: ['/bin/true'],
+        rootfs: this.ctx.image.rootfsDir,
+        readonlyRoot: true,
+        hostname: 'probe',
+        cgroupVersion: layout.version,
+        cgroupsPath: `/${CGROUP_PARENT}/probe-${this.ctx.shortId}-${rt}`,
+        nofile: this.nofile,
+      });
       await fs.writeFile(path.join(probe, 'config.json'), JSON.stringify(cfg));
       const id = `probe-${this.ctx.shortId}`;
-      const r = await run(this.wrapRuntime([...this.runtimeArgv(), 'run', '--bundle', probe, id]), { timeoutMs: 60_000 });
+      const r = await run(this.wrapRuntime([...this.runtimeArgv(), 'run', '--bundle', probe, id]), {
+        timeoutMs: 60_000,
+      });
       if (r.code !== 0) {
         await run([...this.runtimeArgv(), 'delete', '--force', id], { timeoutMs: 30_000 });
-        throw new IsobenchError('BACKEND_UNAVAILABLE', `${rt} cannot run a container on this host: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')}`);
+        throw new IsobenchError(
+          'BACKEND_UNAVAILABLE',
+          `${rt} cannot run a container on this host: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')}`,
+        );
       }
     } finally {
       await fs.rm(probe, { recursive: true, force: true });
-      await new CgroupHandle(layout, `${CGROUP_PARENT}/probe-${this.ctx.shortId}-${rt}`).destroy().catch(() => undefined);
+      await new CgroupHandle(layout, `${CGROUP_PARENT}/probe-${this.ctx.shortId}-${rt}`)
+        .destroy()
+        .catch(() => undefined);
     }
     this.prepared = true;
   }
@@ -180,8 +214,13 @@ export class ContainerBackend implements Backend {
     const rt = this.runtime;
     const warnings: string[] = [];
     if (rt === 'runsc') {
-      warnings.push('gVisor (runsc) does not pass O_DIRECT to the host (gvisor#3626): its direct-I/O disk figures include the host page cache');
-      if (this.platform === 'ptrace') warnings.push('gVisor runs with --platform=ptrace here (the slowest platform; systrap/kvm would cut syscall overhead)');
+      warnings.push(
+        'gVisor (runsc) does not pass O_DIRECT to the host (gvisor#3626): its direct-I/O disk figures include the host page cache',
+      );
+      if (this.platform === 'ptrace')
+        warnings.push(
+          'gVisor runs with --platform=ptrace here (the slowest platform; systrap/kvm would cut syscall overhead)',
+        );
     }
     const v1 = this.ctx.host.cgroup.version === 1;
     return {
@@ -199,8 +238,12 @@ export class ContainerBackend implements Backend {
         cgroupVersion: this.ctx.host.cgroup.version,
         cpu: 'cpuset = spec.cpus always; CFS quota only when cpuQuotaPercent is set',
         cpuWeight: v1 ? 'cpu.shares = weight*1024/100' : 'cpu.weight',
-        memory: v1 ? `memory.limit_in_bytes${this.swapAccounting ? ' (+ memory.memsw.limit_in_bytes = same: no swap)' : ''}` : 'memory.max (+ memory.swap.max = 0)',
-        memoryFigure: v1 ? 'working set = memory.usage_in_bytes - total_inactive_file' : 'working set = memory.current - inactive_file',
+        memory: v1
+          ? `memory.limit_in_bytes${this.swapAccounting ? ' (+ memory.memsw.limit_in_bytes = same: no swap)' : ''}`
+          : 'memory.max (+ memory.swap.max = 0)',
+        memoryFigure: v1
+          ? 'working set = memory.usage_in_bytes - total_inactive_file'
+          : 'working set = memory.current - inactive_file',
         rootfs: 'shared content-hashed image, read-only bind',
         disk: 'disk.mode dir: a bind-mounted host directory; image: a raw ext4 file on a loop device with direct I/O (losetup --direct-io=on), bind-mounted',
         seccomp: 'none',
@@ -211,8 +254,10 @@ export class ContainerBackend implements Backend {
 
   async start(spec: InstanceSpec): Promise<Instance> {
     if (!this.prepared) throw new IsobenchError('INSTANCE_START', `${this.label}: prepare() was not called`);
-    if (!NAME_RE.test(spec.name)) throw new IsobenchError('INSTANCE_START', `instance name ${JSON.stringify(spec.name)} must match ${NAME_RE}`);
-    if (spec.network && !this.ctx.net) throw new IsobenchError('INSTANCE_START', `${spec.name}: network requested but the run has no bench network`);
+    if (!NAME_RE.test(spec.name))
+      throw new IsobenchError('INSTANCE_START', `instance name ${JSON.stringify(spec.name)} must match ${NAME_RE}`);
+    if (spec.network && !this.ctx.net)
+      throw new IsobenchError('INSTANCE_START', `${spec.name}: network requested but the run has no bench network`);
     const t0 = performance.now();
     const stages: StartupStages = {};
     const mark = (s: string): void => {
@@ -287,21 +332,30 @@ export class ContainerBackend implements Backend {
       const signal = await PayloadSignal.create(bundle);
       releases.push(() => signal.close());
       mark('launched');
-      const r = await run(this.wrapRuntime([...this.runtimeArgv(), 'run', '--detach', '--pid-file', pidFile, '--bundle', bundle, id]), {
-        timeoutMs: 60_000,
-        outputFile: path.join(bundle, 'init.log'),
-        stdoutFd: signal.fd,
-      });
+      const r = await run(
+        this.wrapRuntime([...this.runtimeArgv(), 'run', '--detach', '--pid-file', pidFile, '--bundle', bundle, id]),
+        {
+          timeoutMs: 60_000,
+          outputFile: path.join(bundle, 'init.log'),
+          stdoutFd: signal.fd,
+        },
+      );
       mark('runtimeStarted');
       // The container holds its own copy now: EOF without the marker means the init died.
       await signal.closeWriter();
       if (r.code !== 0 || r.timedOut) {
         const log = await fs.readFile(path.join(bundle, 'init.log'), 'utf8').catch(() => '');
-        throw new IsobenchError('INSTANCE_START', `${this.runtime} run ${id} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${log.trim().split('\n').slice(-3).join(' | ')}`);
+        throw new IsobenchError(
+          'INSTANCE_START',
+          `${this.runtime} run ${id} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${log.trim().split('\n').slice(-3).join(' | ')}`,
+        );
       }
       const readyAt = await signal.at(30_000).catch(async (e: unknown) => {
         const log = await fs.readFile(path.join(bundle, 'init.log'), 'utf8').catch(() => '');
-        throw new IsobenchError('INSTANCE_START', `${this.runtime} ${id}: ${errorMessage(e)}${log.trim() ? `; init.log: ${log.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
+        throw new IsobenchError(
+          'INSTANCE_START',
+          `${this.runtime} ${id}: ${errorMessage(e)}${log.trim() ? `; init.log: ${log.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+        );
       });
       stages.payloadReady = readyAt - t0;
       await signal.close();
@@ -322,13 +376,17 @@ export class ContainerBackend implements Backend {
 
   async deleteContainer(id: string): Promise<void> {
     const r = await run([...this.runtimeArgv(), 'delete', '--force', id], { timeoutMs: 30_000 });
-    if (r.code !== 0 && !/does not exist|not exist|no such/i.test(r.stderr)) throw new Error(`${this.runtime} delete ${id}: ${r.stderr.trim()}`);
+    if (r.code !== 0 && !/does not exist|not exist|no such/i.test(r.stderr))
+      throw new Error(`${this.runtime} delete ${id}: ${r.stderr.trim()}`);
   }
 
   /** Ids in this backend's runtime root (empty when the root does not exist). */
   async list(): Promise<string[]> {
     if (!(await exists(this.root))) return [];
     const r = await run([...this.runtimeArgv(), 'list', '--quiet'], { timeoutMs: 30_000 });
-    return r.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+    return r.stdout
+      .split('\n')
+      .map((s) => s.trim())
+      .filter(Boolean);
   }
 }

@@ -76,7 +76,11 @@ export class DockerDriver implements EngineDriver {
 
   async prepare(ctx: BackendContext): Promise<void> {
     const client = await toolVersion([DOCKER_CLIENT, '--version'], /version (\S+?),/);
-    if (client === null) throw new IsobenchError('BACKEND_UNAVAILABLE', 'the docker client is not installed (apt-get install docker.io, or run scripts/setup.sh)');
+    if (client === null)
+      throw new IsobenchError(
+        'BACKEND_UNAVAILABLE',
+        'the docker client is not installed (apt-get install docker.io, or run scripts/setup.sh)',
+      );
     this.configDir = path.join(ctx.workDir, 'docker-config');
     await fs.mkdir(this.configDir, { recursive: true });
     if (existsSync(SYSTEM_SOCKET) && (await this.serverVersion(`unix://${SYSTEM_SOCKET}`)) !== null) {
@@ -84,7 +88,8 @@ export class DockerDriver implements EngineDriver {
       this.daemonMode = 'existing';
     } else await this.startDaemon(ctx);
     const server = await this.serverVersion(this.host);
-    if (server === null) throw new IsobenchError('BACKEND_UNAVAILABLE', `the Docker daemon at ${this.host} does not answer`);
+    if (server === null)
+      throw new IsobenchError('BACKEND_UNAVAILABLE', `the Docker daemon at ${this.host} does not answer`);
     this.version = { docker: server, 'docker-client': client };
     const runc = await toolVersion(['runc', '--version'], /runc version (\S+)/);
     if (runc) this.version.runc = runc;
@@ -92,13 +97,19 @@ export class DockerDriver implements EngineDriver {
   }
 
   private async serverVersion(host: string): Promise<string | null> {
-    const r = await run([DOCKER_CLIENT, '--host', host, 'version', '--format', '{{.Server.Version}}'], { timeoutMs: 10_000, env: { DOCKER_CONFIG: this.configDir } });
+    const r = await run([DOCKER_CLIENT, '--host', host, 'version', '--format', '{{.Server.Version}}'], {
+      timeoutMs: 10_000,
+      env: { DOCKER_CONFIG: this.configDir },
+    });
     return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : null;
   }
 
   private async startDaemon(ctx: BackendContext): Promise<void> {
     if ((await toolVersion(['dockerd', '--version'], /version (\S+?),/)) === null)
-      throw new IsobenchError('BACKEND_UNAVAILABLE', 'no Docker daemon runs here and dockerd is not installed (apt-get install docker.io, or run scripts/setup.sh)');
+      throw new IsobenchError(
+        'BACKEND_UNAVAILABLE',
+        'no Docker daemon runs here and dockerd is not installed (apt-get install docker.io, or run scripts/setup.sh)',
+      );
     const execRoot = dockerExecRoot(ctx.shortId);
     const dataRoot = path.join(ctx.workDir, 'docker-data');
     await fs.mkdir(execRoot, { recursive: true, mode: 0o700 });
@@ -111,10 +122,24 @@ export class DockerDriver implements EngineDriver {
     const out = createWriteStream(log, { flags: 'a' });
     await once(out, 'open');
     const argv = [
-      '--data-root', dataRoot, '--exec-root', execRoot, '--pidfile', path.join(execRoot, 'dockerd.pid'),
-      '--host', `unix://${socket}`, '--config-file', configFile,
-      '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-masq=false', '--userland-proxy=false',
-      '--exec-opt', 'native.cgroupdriver=cgroupfs', '--log-level=warn',
+      '--data-root',
+      dataRoot,
+      '--exec-root',
+      execRoot,
+      '--pidfile',
+      path.join(execRoot, 'dockerd.pid'),
+      '--host',
+      `unix://${socket}`,
+      '--config-file',
+      configFile,
+      '--bridge=none',
+      '--iptables=false',
+      '--ip6tables=false',
+      '--ip-masq=false',
+      '--userland-proxy=false',
+      '--exec-opt',
+      'native.cgroupdriver=cgroupfs',
+      '--log-level=warn',
     ];
     // An fd, not a pipe: containerd and the shims inherit it and outlive a pipe reader.
     const child = execa('dockerd', argv, { reject: false, stdin: 'ignore', stdout: out, stderr: out });
@@ -131,7 +156,10 @@ export class DockerDriver implements EngineDriver {
       // After a clean shutdown nothing is mounted under the data root; a killed daemon may leave overlay mounts.
       const mounts = (await fs.readFile('/proc/self/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1] ?? '');
       // dockerd also bind-mounts the data root onto itself.
-      for (const mp of mounts.filter((m) => m === dataRoot || m.startsWith(`${dataRoot}/`) || m.startsWith(`${execRoot}/`)).reverse()) await run(['umount', '-l', mp]);
+      for (const mp of mounts
+        .filter((m) => m === dataRoot || m.startsWith(`${dataRoot}/`) || m.startsWith(`${execRoot}/`))
+        .reverse())
+        await run(['umount', '-l', mp]);
       await fs.rm(dataRoot, { recursive: true, force: true });
       await fs.rm(execRoot, { recursive: true, force: true });
       await fs.rmdir(path.dirname(execRoot)).catch(() => undefined);
@@ -141,7 +169,10 @@ export class DockerDriver implements EngineDriver {
     while ((await this.serverVersion(this.host)) === null) {
       if (exited || Date.now() > deadline) {
         const tail = (await fs.readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
-        throw new IsobenchError('BACKEND_UNAVAILABLE', `dockerd ${exited ? 'exited' : 'did not answer within 30 s'}: ${tail}`);
+        throw new IsobenchError(
+          'BACKEND_UNAVAILABLE',
+          `dockerd ${exited ? 'exited' : 'did not answer within 30 s'}: ${tail}`,
+        );
       }
       await sleep(200);
     }
@@ -150,15 +181,23 @@ export class DockerDriver implements EngineDriver {
   private async importImage(ctx: BackendContext): Promise<void> {
     const ref = `isobench-rootfs:${ctx.image.hash}`;
     this.imageRef = ref;
-    if ((await run([...this.cli(), 'image', 'inspect', ref], { timeoutMs: 30_000, env: this.env() })).code === 0) return;
+    if ((await run([...this.cli(), 'image', 'inspect', ref], { timeoutMs: 30_000, env: this.env() })).code === 0)
+      return;
     const tar = path.join(ctx.workDir, 'rootfs.tar');
     const t = await run(['tar', '-C', ctx.image.rootfsDir, '--numeric-owner', '-cf', tar, '.'], { timeoutMs: 300_000 });
-    if (t.code !== 0) throw new IsobenchError('BACKEND_UNAVAILABLE', `could not pack the rootfs for docker import: ${t.stderr.trim()}`);
+    if (t.code !== 0)
+      throw new IsobenchError('BACKEND_UNAVAILABLE', `could not pack the rootfs for docker import: ${t.stderr.trim()}`);
     const r = await run([...this.cli(), 'import', tar, ref], { timeoutMs: 300_000, env: this.env() });
     await fs.rm(tar, { force: true });
-    if (r.code !== 0) throw new IsobenchError('BACKEND_UNAVAILABLE', `docker import of the workload rootfs failed: ${r.stderr.trim()}`);
+    if (r.code !== 0)
+      throw new IsobenchError('BACKEND_UNAVAILABLE', `docker import of the workload rootfs failed: ${r.stderr.trim()}`);
     // In a daemon that is not ours the image is ours to remove; our own daemon's data root goes whole.
-    if (this.daemonMode === 'existing') ctx.cleanup.add(`docker image ${ref}`, async () => void (await run([...this.cli(), 'image', 'rm', '--force', ref], { timeoutMs: 60_000, env: this.env() })));
+    if (this.daemonMode === 'existing')
+      ctx.cleanup.add(
+        `docker image ${ref}`,
+        async () =>
+          void (await run([...this.cli(), 'image', 'rm', '--force', ref], { timeoutMs: 60_000, env: this.env() })),
+      );
   }
 
   versions(): Record<string, string> {
@@ -178,7 +217,8 @@ export class DockerDriver implements EngineDriver {
   }
 
   async daemonPids(): Promise<number[]> {
-    const root = this.ownDaemonPid ?? Number((await run(['pidof', '-s', 'dockerd'], { timeoutMs: 5_000 })).stdout.trim());
+    const root =
+      this.ownDaemonPid ?? Number((await run(['pidof', '-s', 'dockerd'], { timeoutMs: 5_000 })).stdout.trim());
     if (!Number.isInteger(root) || root < 1) return [];
     // dockerd and the containerd it manages; shims are per container (footprints), not the daemon's.
     const all = await descendants(root);
@@ -189,7 +229,10 @@ export class DockerDriver implements EngineDriver {
 
   details(): Record<string, unknown> {
     return {
-      daemon: this.daemonMode === 'own' ? 'started by isobench for this run: private data-root and exec-root, --bridge=none --iptables=false --ip6tables=false, cgroupfs' : `existing daemon at ${SYSTEM_SOCKET} (its configuration)`,
+      daemon:
+        this.daemonMode === 'own'
+          ? 'started by isobench for this run: private data-root and exec-root, --bridge=none --iptables=false --ip6tables=false, cgroupfs'
+          : `existing daemon at ${SYSTEM_SOCKET} (its configuration)`,
       image: `${this.imageRef} (docker import of the shared content-hashed rootfs)`,
       helper: 'containerd-shim-runc-v2',
       network: '--network none, then the bench veth moved into the container namespace',
@@ -197,7 +240,11 @@ export class DockerDriver implements EngineDriver {
   }
 
   warnings(): string[] {
-    return this.daemonMode === 'existing' ? [`Docker figures come from the daemon already running at ${SYSTEM_SOCKET}, with its own configuration (storage driver, cgroup driver, seccomp)`] : [];
+    return this.daemonMode === 'existing'
+      ? [
+          `Docker figures come from the daemon already running at ${SYSTEM_SOCKET}, with its own configuration (storage driver, cgroup driver, seccomp)`,
+        ]
+      : [];
   }
 }
 

@@ -29,13 +29,26 @@ import { PAYLOAD_READY_MARKER, PayloadSignal } from './payload-signal.js';
 import { processMemory, instanceFootprint } from './proc-memory.js';
 import { createScratchImage } from './scratch-image.js';
 import { CgroupContainer } from './cgroup-container.js';
-import type { Backend, BackendContext, BackendInfo, Footprint, Instance, InstanceSpec, StartupStages, StartupTiming } from './types.js';
+import type {
+  Backend,
+  BackendContext,
+  BackendInfo,
+  Footprint,
+  Instance,
+  InstanceSpec,
+  StartupStages,
+  StartupTiming,
+} from './types.js';
 
 /** Where the ready FIFO is bound in an engine's container: under its private /tmp tmpfs, never in the shared rootfs. */
 const ENGINE_SIGNAL_PATH = '/tmp/.isobench-ready';
 
 /** The idle init that first writes the ready marker into the bound FIFO, then idles as IDLE_INIT. */
-const ENGINE_SIGNALLING_INIT = ['/bin/sh', '-c', `echo ${PAYLOAD_READY_MARKER} > ${ENGINE_SIGNAL_PATH}; ${IDLE_INIT[2]}`];
+const ENGINE_SIGNALLING_INIT = [
+  '/bin/sh',
+  '-c',
+  `echo ${PAYLOAD_READY_MARKER} > ${ENGINE_SIGNAL_PATH}; ${IDLE_INIT[2]}`,
+];
 
 const NAME_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
@@ -77,20 +90,44 @@ export class EngineBackend implements Backend {
     this.label = `container:${driver.engine}`;
   }
 
-  client(args: string[], timeoutMs = 60_000, extra: { outputFile?: string; signal?: AbortSignal } = {}): Promise<RunResult> {
+  client(
+    args: string[],
+    timeoutMs = 60_000,
+    extra: { outputFile?: string; signal?: AbortSignal } = {},
+  ): Promise<RunResult> {
     return run([...this.driver.cli(), ...args], { timeoutMs, env: this.driver.env(), ...extra });
   }
 
   async prepare(): Promise<void> {
-    if (!this.ctx.host.isRoot) throw new IsobenchError('BACKEND_UNAVAILABLE', `the ${this.driver.engine} backend needs root (cgroups, namespaces, mounts)`);
+    if (!this.ctx.host.isRoot)
+      throw new IsobenchError(
+        'BACKEND_UNAVAILABLE',
+        `the ${this.driver.engine} backend needs root (cgroups, namespaces, mounts)`,
+      );
     this.nofile = Math.min(65536, await nofileHardLimit());
     await this.driver.prepare(this.ctx);
     // Prove the engine runs a container here with the options start() uses.
     const id = `${this.ctx.shortId}-probe-${this.driver.engine}`;
-    const r = await this.client(['run', '--rm', '--name', id, ...this.commonRunArgs(), '--network', 'none', ...this.driver.imageArgs(), '/bin/true'], 120_000);
+    const r = await this.client(
+      [
+        'run',
+        '--rm',
+        '--name',
+        id,
+        ...this.commonRunArgs(),
+        '--network',
+        'none',
+        ...this.driver.imageArgs(),
+        '/bin/true',
+      ],
+      120_000,
+    );
     if (r.code !== 0) {
       await this.client(['rm', '-f', id], 30_000);
-      throw new IsobenchError('BACKEND_UNAVAILABLE', `${this.driver.engine} cannot run a container on this host: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')}`);
+      throw new IsobenchError(
+        'BACKEND_UNAVAILABLE',
+        `${this.driver.engine} cannot run a container on this host: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')}`,
+      );
     }
     const pids = await this.driver.daemonPids();
     if (pids.length > 0) {
@@ -117,9 +154,13 @@ export class EngineBackend implements Backend {
         engine: this.driver.engine,
         ...this.driver.details(),
         // The engine's own processes serve every container: a per-host fixed cost (capacity reserves it once).
-        ...(this.daemon ? { engineDaemon: { ...this.daemon, measuredAt: 'after prepare, no containers running' } } : {}),
-        perContainer: 'the engine helper process (parent of the container init: conmon / containerd-shim-runc-v2) is in the footprint, also reported apart in footprint parts',
-        startup: 'stages engineRequest (before the client call) and engineReturned (client returned, container running): their difference is the engine round trip',
+        ...(this.daemon
+          ? { engineDaemon: { ...this.daemon, measuredAt: 'after prepare, no containers running' } }
+          : {}),
+        perContainer:
+          'the engine helper process (parent of the container init: conmon / containerd-shim-runc-v2) is in the footprint, also reported apart in footprint parts',
+        startup:
+          'stages engineRequest (before the client call) and engineReturned (client returned, container running): their difference is the engine round trip',
         cpu: 'cpuset = spec.cpus always; CFS quota only when cpuQuotaPercent is set',
         memory: 'memory limit = memory+swap limit (no swap)',
         rootfs: 'shared content-hashed image, read-only',
@@ -131,8 +172,10 @@ export class EngineBackend implements Backend {
 
   async start(spec: InstanceSpec): Promise<Instance> {
     if (!this.prepared) throw new IsobenchError('INSTANCE_START', `${this.label}: prepare() was not called`);
-    if (!NAME_RE.test(spec.name)) throw new IsobenchError('INSTANCE_START', `instance name ${JSON.stringify(spec.name)} must match ${NAME_RE}`);
-    if (spec.network && !this.ctx.net) throw new IsobenchError('INSTANCE_START', `${spec.name}: network requested but the run has no bench network`);
+    if (!NAME_RE.test(spec.name))
+      throw new IsobenchError('INSTANCE_START', `instance name ${JSON.stringify(spec.name)} must match ${NAME_RE}`);
+    if (spec.network && !this.ctx.net)
+      throw new IsobenchError('INSTANCE_START', `${spec.name}: network requested but the run has no bench network`);
     const t0 = performance.now();
     const stages: StartupStages = {};
     const mark = (s: string): void => {
@@ -160,7 +203,9 @@ export class EngineBackend implements Backend {
       const scratchBase = spec.disk.placeUnder ? path.join(spec.disk.placeUnder, `${spec.name}-scratch`) : undefined;
       if (scratchBase) {
         await fs.mkdir(scratchBase, { recursive: true });
-        releases.push(ctx.cleanup.add(`dir ${scratchBase}`, () => fs.rm(scratchBase, { recursive: true, force: true })));
+        releases.push(
+          ctx.cleanup.add(`dir ${scratchBase}`, () => fs.rm(scratchBase, { recursive: true, force: true })),
+        );
       }
       let scratch: string;
       if (spec.disk.mode === 'image') {
@@ -187,28 +232,54 @@ export class EngineBackend implements Backend {
       const signal = await PayloadSignal.create(dir);
       releases.push(() => signal.close());
       const limits = [
-        '--cpuset-cpus', spec.cpus.join(','),
-        '--memory', `${spec.memoryMiB * 2 ** 20}b`,
-        '--memory-swap', `${spec.memoryMiB * 2 ** 20}b`,
-        '--pids-limit', String(spec.pidsLimit),
-        ...(spec.cpuQuotaPercent !== undefined ? ['--cpu-period', String(CFS_PERIOD_US), '--cpu-quota', String(Math.round((spec.cpuQuotaPercent / 100) * CFS_PERIOD_US))] : []),
-        ...(spec.cpuWeight !== undefined ? ['--cpu-shares', String(Math.max(2, Math.round((spec.cpuWeight * 1024) / 100)))] : []),
+        '--cpuset-cpus',
+        spec.cpus.join(','),
+        '--memory',
+        `${spec.memoryMiB * 2 ** 20}b`,
+        '--memory-swap',
+        `${spec.memoryMiB * 2 ** 20}b`,
+        '--pids-limit',
+        String(spec.pidsLimit),
+        ...(spec.cpuQuotaPercent !== undefined
+          ? [
+              '--cpu-period',
+              String(CFS_PERIOD_US),
+              '--cpu-quota',
+              String(Math.round((spec.cpuQuotaPercent / 100) * CFS_PERIOD_US)),
+            ]
+          : []),
+        ...(spec.cpuWeight !== undefined
+          ? ['--cpu-shares', String(Math.max(2, Math.round((spec.cpuWeight * 1024) / 100)))]
+          : []),
       ];
       const argv = [
-        'run', '--detach', '--name', id, '--hostname', spec.name,
-        '--cgroup-parent', `/${parent.relPath}`,
-        ...this.commonRunArgs(), ...limits,
-        '--volume', `${scratch}:/scratch`,
-        '--volume', `${signal.fifo}:${ENGINE_SIGNAL_PATH}`,
+        'run',
+        '--detach',
+        '--name',
+        id,
+        '--hostname',
+        spec.name,
+        '--cgroup-parent',
+        `/${parent.relPath}`,
+        ...this.commonRunArgs(),
+        ...limits,
+        '--volume',
+        `${scratch}:/scratch`,
+        '--volume',
+        `${signal.fifo}:${ENGINE_SIGNAL_PATH}`,
         ...this.driver.networkArgs(veth),
-        ...this.driver.imageArgs(), ...ENGINE_SIGNALLING_INIT,
+        ...this.driver.imageArgs(),
+        ...ENGINE_SIGNALLING_INIT,
       ];
       // Registered before the request, so a failure half-way still removes the container.
       releases.push(ctx.cleanup.add(`${this.driver.engine} container ${id}`, () => this.remove(id)));
       mark('engineRequest');
       const r = await this.client(argv, 120_000);
       if (r.code !== 0 || r.timedOut)
-        throw new IsobenchError('INSTANCE_START', `${this.driver.engine} run ${id} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+        throw new IsobenchError(
+          'INSTANCE_START',
+          `${this.driver.engine} run ${id} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+        );
       mark('engineReturned');
       // The harness's write end stays open until the marker (the init opens the FIFO by path, later than
       // the engine returns perhaps): a timeout, not an EOF, tells that the init never signalled.
@@ -225,7 +296,8 @@ export class EngineBackend implements Backend {
       };
       const pidText = (await this.client(['inspect', '--format', '{{.State.Pid}}', id], 30_000)).stdout.trim();
       const initPid = Number(pidText);
-      if (!Number.isInteger(initPid) || initPid < 1) throw new IsobenchError('INSTANCE_START', `${this.driver.engine} inspect ${id}: no init pid (${pidText})`);
+      if (!Number.isInteger(initPid) || initPid < 1)
+        throw new IsobenchError('INSTANCE_START', `${this.driver.engine} inspect ${id}: no init pid (${pidText})`);
       if (veth && this.driver.moveVeth) {
         await moveVethInto(veth, initPid);
         mark('networkMoved');
@@ -242,7 +314,8 @@ export class EngineBackend implements Backend {
 
   async remove(id: string): Promise<void> {
     const r = await this.client(['rm', '--force', id], 60_000);
-    if (r.code !== 0 && !/no such container|no container with name/i.test(r.stderr)) throw new Error(`${this.driver.engine} rm ${id}: ${r.stderr.trim()}`);
+    if (r.code !== 0 && !/no such container|no container with name/i.test(r.stderr))
+      throw new Error(`${this.driver.engine} rm ${id}: ${r.stderr.trim()}`);
   }
 }
 
@@ -276,7 +349,18 @@ class EngineInstance extends CgroupContainer {
     if (helper.length === 0) return fp;
     const m = await processMemory(helper);
     const comm = (await fs.readFile(`/proc/${helper[0]}/comm`, 'utf8').catch(() => '?')).trim();
-    return { ...fp, parts: [{ name: comm, role: 'engine helper (per container)', pssBytes: m.pssBytes, rssBytes: m.rssBytes, processes: m.processes }] };
+    return {
+      ...fp,
+      parts: [
+        {
+          name: comm,
+          role: 'engine helper (per container)',
+          pssBytes: m.pssBytes,
+          rssBytes: m.rssBytes,
+          processes: m.processes,
+        },
+      ],
+    };
   }
 }
 

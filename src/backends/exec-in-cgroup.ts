@@ -8,7 +8,8 @@
 import { netnsPath } from '../net/bench.js';
 import type { CgroupHandle } from '../host/cgroup.js';
 
-const WRAPPER = 'while [ "$#" -gt 0 ]; do f=$1; shift; [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; done; exec "$@"';
+const WRAPPER =
+  'while [ "$#" -gt 0 ]; do f=$1; shift; [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; done; exec "$@"';
 
 /** argv that joins the given cgroup.procs files, then execs `inner` (pure). */
 export function cgroupWrappedArgv(procsFiles: readonly string[], inner: readonly string[]): string[] {

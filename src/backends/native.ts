@@ -15,7 +15,18 @@ import { abortError, run, throwIfAborted } from '../util/proc.js';
 import { argvInCgroup } from './exec-in-cgroup.js';
 import { instanceFootprint } from './proc-memory.js';
 import { createScratchImage } from './scratch-image.js';
-import type { Backend, BackendContext, BackendInfo, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages, StartupTiming } from './types.js';
+import type {
+  Backend,
+  BackendContext,
+  BackendInfo,
+  ExecOptions,
+  ExecResult,
+  Footprint,
+  Instance,
+  InstanceSpec,
+  StartupStages,
+  StartupTiming,
+} from './types.js';
 import { PAYLOAD_READY_MARKER, timePayloadToMarker } from './payload-signal.js';
 import { IsobenchError, errorMessage } from '../errors.js';
 
@@ -37,7 +48,7 @@ export class NativeBackend implements Backend {
       details: {
         cgroupVersion: this.ctx.host.cgroup.version,
         network: 'private netns + veth to the bench bridge (same kernel stack)',
-        disk: "disk.mode dir: a host directory; image: a raw ext4 file on a loop device with direct I/O (losetup --direct-io=on), mounted on the host",
+        disk: 'disk.mode dir: a host directory; image: a raw ext4 file on a loop device with direct I/O (losetup --direct-io=on), mounted on the host',
       },
     };
   }
@@ -50,16 +61,20 @@ export class NativeBackend implements Backend {
     // The same scratch disk a container gets for this mode (see scratch-image.ts);
     // a workload may place it on a device it owns (DiskSpec.placeUnder).
     const placed = spec.disk.placeUnder ? path.join(spec.disk.placeUnder, `${spec.name}-scratch`) : undefined;
-    const releasePlaced = placed ? this.ctx.cleanup.add(`dir ${placed}`, () => fs.rm(placed, { recursive: true, force: true })) : undefined;
+    const releasePlaced = placed
+      ? this.ctx.cleanup.add(`dir ${placed}`, () => fs.rm(placed, { recursive: true, force: true }))
+      : undefined;
     if (placed) await fs.mkdir(placed, { recursive: true });
     let scratchDir = placed ?? path.join(dir, 'scratch');
     let releaseImage: (() => Promise<void>) | undefined;
     if (spec.disk.mode === 'image') {
-      const img = await createScratchImage(placed ?? dir, spec.disk.sizeMiB, this.ctx.cleanup).catch(async (e: unknown) => {
-        await releasePlaced?.();
-        await releaseDir();
-        throw e;
-      });
+      const img = await createScratchImage(placed ?? dir, spec.disk.sizeMiB, this.ctx.cleanup).catch(
+        async (e: unknown) => {
+          await releasePlaced?.();
+          await releaseDir();
+          throw e;
+        },
+      );
       scratchDir = img.mountPoint;
       releaseImage = img.release;
     } else if (!placed) await fs.mkdir(scratchDir);
@@ -97,7 +112,10 @@ export class NativeBackend implements Backend {
     // process placed as every exec is (cgroup, netns) that prints the ready marker first.
     let signalled: { launchedAt: number; readyAt: number };
     try {
-      signalled = await timePayloadToMarker(argvInCgroup(cgroup, ['/bin/sh', '-c', `echo ${PAYLOAD_READY_MARKER}`], netns), 30_000);
+      signalled = await timePayloadToMarker(
+        argvInCgroup(cgroup, ['/bin/sh', '-c', `echo ${PAYLOAD_READY_MARKER}`], netns),
+        30_000,
+      );
     } catch (e) {
       await releaseAll().catch(() => undefined);
       throw new IsobenchError('INSTANCE_START', `native ${spec.name}: ${errorMessage(e)}`, { cause: e });
@@ -146,7 +164,10 @@ class NativeInstance implements Instance {
     if (this.stopped) throw new Error(`instance ${this.name} is stopped`);
     const oomBefore = await this.cgroup.oomKills();
     throwIfAborted(opts.signal);
-    const r = await run(argvInCgroup(this.cgroup, argv, this.netns), { timeoutMs: opts.timeoutMs ?? 120_000, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const r = await run(argvInCgroup(this.cgroup, argv, this.netns), {
+      timeoutMs: opts.timeoutMs ?? 120_000,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     if (r.timedOut || r.canceled) {
       // The tool may have forked helpers (fio jobs): kill everything left in the cgroup.
       for (const pid of await this.cgroup.pids()) {

@@ -79,7 +79,11 @@ export const DEFAULT_CAPS = [
   'CAP_AUDIT_WRITE',
 ];
 
-export const DEFAULT_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/root', 'TERM=dumb'];
+export const DEFAULT_ENV = [
+  'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  'HOME=/root',
+  'TERM=dumb',
+];
 
 export type OciSpec = {
   ociVersion: string;
@@ -134,16 +138,42 @@ export function ociConfig(input: OciConfigInput): OciSpec {
   if (input.args.length === 0) throw new Error('args must not be empty');
   const mounts: OciSpec['mounts'] = [
     { destination: '/proc', type: 'proc', source: 'proc' },
-    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+    },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
+    },
+    {
+      destination: '/dev/shm',
+      type: 'tmpfs',
+      source: 'shm',
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+    },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-    { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', `size=${input.tmpSizeMiB ?? 256}m`] },
+    {
+      destination: '/tmp',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'nodev', 'mode=1777', `size=${input.tmpSizeMiB ?? 256}m`],
+    },
   ];
   for (const b of input.binds ?? []) {
-    if (!b.source.startsWith('/') || !b.destination.startsWith('/')) throw new Error(`bind paths must be absolute: ${b.source} -> ${b.destination}`);
-    mounts.push({ destination: b.destination, type: 'bind', source: b.source, options: ['rbind', b.readonly ? 'ro' : 'rw', 'nosuid', 'nodev'] });
+    if (!b.source.startsWith('/') || !b.destination.startsWith('/'))
+      throw new Error(`bind paths must be absolute: ${b.source} -> ${b.destination}`);
+    mounts.push({
+      destination: b.destination,
+      type: 'bind',
+      source: b.source,
+      options: ['rbind', b.readonly ? 'ro' : 'rw', 'nosuid', 'nodev'],
+    });
   }
   const nofile = input.nofile ?? 1024;
   const namespaces: OciSpec['linux']['namespaces'] = [

@@ -70,7 +70,13 @@ export class PayloadSignal {
         tail = (tail + text).slice(-400);
         if (scan(text)) resolve(at);
       });
-      reader.on('end', () => reject(new Error(`the payload closed its stdout without signalling ready${tail.trim() ? ` (it wrote: ${JSON.stringify(tail.trim())})` : ''}`)));
+      reader.on('end', () =>
+        reject(
+          new Error(
+            `the payload closed its stdout without signalling ready${tail.trim() ? ` (it wrote: ${JSON.stringify(tail.trim())})` : ''}`,
+          ),
+        ),
+      );
       reader.on('error', (e) => reject(e));
     });
     // A rejection nobody awaits yet (the runtime failed first) must not crash the process.
@@ -120,7 +126,10 @@ const closeFd = promisify(closeFdCb);
  * spawn to the moment its marker line arrives. For a payload that exits (native),
  * where a pipe reaches EOF by itself. Returns performance.now() at both points.
  */
-export async function timePayloadToMarker(argv: readonly string[], timeoutMs: number): Promise<{ launchedAt: number; readyAt: number }> {
+export async function timePayloadToMarker(
+  argv: readonly string[],
+  timeoutMs: number,
+): Promise<{ launchedAt: number; readyAt: number }> {
   const launchedAt = performance.now();
   const proc = spawnLong(argv);
   const scan = markerScanner(PAYLOAD_READY_MARKER);
@@ -132,7 +141,14 @@ export async function timePayloadToMarker(argv: readonly string[], timeoutMs: nu
   const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
   try {
     const r = await proc;
-    if (readyAt === undefined) throw new Error(`payload ${argv.join(' ')} never signalled ready (exit ${String(r.exitCode ?? r.signal)}: ${String(r.stderr ?? '').trim().slice(-300)})`);
+    if (readyAt === undefined)
+      throw new Error(
+        `payload ${argv.join(' ')} never signalled ready (exit ${String(r.exitCode ?? r.signal)}: ${String(
+          r.stderr ?? '',
+        )
+          .trim()
+          .slice(-300)})`,
+      );
     return { launchedAt, readyAt };
   } finally {
     clearTimeout(timer);

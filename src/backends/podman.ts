@@ -29,7 +29,20 @@ export function podmanRunRoot(shortId: string): string {
 
 /** Global flags of every podman call of one run (also used by the leftover sweep). */
 export function podmanGlobalArgs(storageRoot: string, runRoot: string): string[] {
-  return ['podman', '--root', storageRoot, '--runroot', runRoot, '--tmpdir', path.join(runRoot, 'tmp'), '--storage-driver', 'vfs', '--cgroup-manager=cgroupfs', '--runtime=runc', '--events-backend=none'];
+  return [
+    'podman',
+    '--root',
+    storageRoot,
+    '--runroot',
+    runRoot,
+    '--tmpdir',
+    path.join(runRoot, 'tmp'),
+    '--storage-driver',
+    'vfs',
+    '--cgroup-manager=cgroupfs',
+    '--runtime=runc',
+    '--events-backend=none',
+  ];
 }
 
 async function hardLimit(name: RegExp, fallback: number): Promise<number> {
@@ -58,10 +71,18 @@ export class PodmanDriver implements EngineDriver {
 
   async prepare(ctx: BackendContext): Promise<void> {
     const v = await toolVersion(['podman', '--version'], /podman version (\S+)/);
-    if (v === null) throw new IsobenchError('BACKEND_UNAVAILABLE', 'podman is not installed or does not run (apt-get install podman, or run scripts/setup.sh)');
+    if (v === null)
+      throw new IsobenchError(
+        'BACKEND_UNAVAILABLE',
+        'podman is not installed or does not run (apt-get install podman, or run scripts/setup.sh)',
+      );
     const conmon = await toolVersion(['conmon', '--version'], /conmon version (\S+)/);
     const runc = await toolVersion(['runc', '--version'], /runc version (\S+)/);
-    if (runc === null) throw new IsobenchError('BACKEND_UNAVAILABLE', 'podman runs containers with runc here, and runc is not installed (apt-get install runc)');
+    if (runc === null)
+      throw new IsobenchError(
+        'BACKEND_UNAVAILABLE',
+        'podman runs containers with runc here, and runc is not installed (apt-get install runc)',
+      );
     this.version = { podman: v, runc, ...(conmon ? { conmon } : {}) };
     this.rootfs = ctx.image.rootfsDir;
     this.storageRoot = path.join(ctx.workDir, 'podman-storage');
@@ -72,7 +93,10 @@ export class PodmanDriver implements EngineDriver {
     // 32768 is podman's own default; higher values fail here even under the harness's hard limit (checked: 65536 fails).
     const nproc = Math.min(32768, await hardLimit(/^Max processes/, 4096));
     this.conf = path.join(ctx.workDir, 'podman-containers.conf');
-    await fs.writeFile(this.conf, `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n`);
+    await fs.writeFile(
+      this.conf,
+      `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n`,
+    );
     const root = this.runRoot;
     ctx.cleanup.add(`podman state ${root}`, async () => {
       // podman's runroot holds its own mounts (shm) only while containers exist; they are removed before this.
@@ -104,7 +128,11 @@ export class PodmanDriver implements EngineDriver {
   }
 
   details(): Record<string, unknown> {
-    return { flags: '--cgroup-manager=cgroupfs --runtime=runc --storage-driver vfs, private --root/--runroot/containers.conf', rootfs: '--rootfs <shared content-hashed dir>', helper: 'conmon' };
+    return {
+      flags: '--cgroup-manager=cgroupfs --runtime=runc --storage-driver vfs, private --root/--runroot/containers.conf',
+      rootfs: '--rootfs <shared content-hashed dir>',
+      helper: 'conmon',
+    };
   }
 
   warnings(): string[] {

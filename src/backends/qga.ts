@@ -38,7 +38,13 @@ export interface QgaExecResult {
 }
 
 /** Turn a finished guest-exec-status into exit code, signal and decoded output (pure). */
-export function decodeExecStatus(s: GuestExecStatus): { code: number; signal: number | undefined; stdout: string; stderr: string; truncated: boolean } {
+export function decodeExecStatus(s: GuestExecStatus): {
+  code: number;
+  signal: number | undefined;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+} {
   const stdout = s['out-data'] ? Buffer.from(s['out-data'], 'base64').toString('utf8') : '';
   const stderr = s['err-data'] ? Buffer.from(s['err-data'], 'base64').toString('utf8') : '';
   const signal = typeof s.signal === 'number' ? s.signal : undefined;
@@ -76,7 +82,10 @@ export class QgaClient {
     readonly socketPath: string,
   ) {}
 
-  static async connect(socketPath: string, opts: { timeoutMs?: number; isAlive?: () => boolean } = {}): Promise<QgaClient> {
+  static async connect(
+    socketPath: string,
+    opts: { timeoutMs?: number; isAlive?: () => boolean } = {},
+  ): Promise<QgaClient> {
     const js = await JsonSocket.connect(socketPath, opts.timeoutMs ?? 10_000, opts.isAlive);
     return new QgaClient(js, socketPath);
   }
@@ -142,17 +151,33 @@ export class QgaClient {
    * Run argv in the guest and wait for it. On timeout the guest process is
    * killed (SIGKILL via the guest's own `kill`) and the result says timedOut.
    */
-  async exec(argv: readonly string[], opts: { timeoutMs?: number; input?: string; env?: string[]; signal?: AbortSignal } = {}): Promise<QgaExecResult> {
+  async exec(
+    argv: readonly string[],
+    opts: { timeoutMs?: number; input?: string; env?: string[]; signal?: AbortSignal } = {},
+  ): Promise<QgaExecResult> {
     const timeoutMs = opts.timeoutMs ?? 600_000;
     const t0 = performance.now();
     let pid: number;
     try {
-      const started = await this.request<{ pid: number }>('guest-exec', guestExecArgs(argv, opts), Math.min(timeoutMs, 30_000));
+      const started = await this.request<{ pid: number }>(
+        'guest-exec',
+        guestExecArgs(argv, opts),
+        Math.min(timeoutMs, 30_000),
+      );
       pid = started.pid;
     } catch (e) {
       if (e instanceof ProtocolError) {
         // The agent could not start it (no such file, ...): same shape as a failed spawn.
-        return { code: -1, signal: undefined, stdout: '', stderr: e.desc, wallMs: performance.now() - t0, timedOut: false, truncated: false, pid: undefined };
+        return {
+          code: -1,
+          signal: undefined,
+          stdout: '',
+          stderr: e.desc,
+          wallMs: performance.now() - t0,
+          timedOut: false,
+          truncated: false,
+          pid: undefined,
+        };
       }
       throw e;
     }
@@ -185,7 +210,16 @@ export class QgaClient {
       }
       await sleep(20);
     }
-    return { code: 137, signal: 9, stdout: '', stderr: `guest process ${pid} did not exit after kill`, wallMs: performance.now() - t0, timedOut: true, truncated: false, pid };
+    return {
+      code: 137,
+      signal: 9,
+      stdout: '',
+      stderr: `guest process ${pid} did not exit after kill`,
+      wallMs: performance.now() - t0,
+      timedOut: true,
+      truncated: false,
+      pid,
+    };
   }
 
   close(): void {

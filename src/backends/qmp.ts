@@ -62,7 +62,13 @@ export function parseMessage(frame: string): ProtocolMessage {
   if ('return' in raw) return { kind: 'return', value: raw.return, id: raw.id, raw };
   if ('error' in raw) {
     const err = (raw.error ?? {}) as JsonObject;
-    return { kind: 'error', errorClass: String(err.class ?? 'GenericError'), desc: String(err.desc ?? ''), id: raw.id, raw };
+    return {
+      kind: 'error',
+      errorClass: String(err.class ?? 'GenericError'),
+      desc: String(err.desc ?? ''),
+      id: raw.id,
+      raw,
+    };
   }
   if (typeof raw.event === 'string') return { kind: 'event', event: raw.event, data: raw.data, raw };
   return { kind: 'garbage', text: frame };
@@ -123,7 +129,11 @@ export class JsonSocket {
   }
 
   /** Connect, retrying while the socket does not exist yet or refuses (QEMU still starting). */
-  static async connect(socketPath: string, timeoutMs: number, isAlive: () => boolean = () => true): Promise<JsonSocket> {
+  static async connect(
+    socketPath: string,
+    timeoutMs: number,
+    isAlive: () => boolean = () => true,
+  ): Promise<JsonSocket> {
     const deadline = performance.now() + timeoutMs;
     let lastError = 'timeout';
     for (;;) {
@@ -219,12 +229,16 @@ export class QmpClient {
   private constructor(private readonly js: JsonSocket) {}
 
   /** Connect, read the greeting and enter command mode (qmp_capabilities). */
-  static async connect(socketPath: string, opts: { timeoutMs?: number; isAlive?: () => boolean } = {}): Promise<QmpClient> {
+  static async connect(
+    socketPath: string,
+    opts: { timeoutMs?: number; isAlive?: () => boolean } = {},
+  ): Promise<QmpClient> {
     const timeoutMs = opts.timeoutMs ?? 10_000;
     const js = await JsonSocket.connect(socketPath, timeoutMs, opts.isAlive);
     try {
       const greeting = await js.next(timeoutMs, 'QMP greeting');
-      if (!greeting || greeting.kind !== 'greeting') throw new Error(`QMP ${socketPath}: expected a greeting, got ${JSON.stringify(greeting)}`);
+      if (!greeting || greeting.kind !== 'greeting')
+        throw new Error(`QMP ${socketPath}: expected a greeting, got ${JSON.stringify(greeting)}`);
       const c = new QmpClient(js);
       await c.execute('qmp_capabilities', undefined, timeoutMs);
       return c;

@@ -66,7 +66,11 @@ export interface BackendProvider {
   /** Tools whose versions results record and doctor checks. */
   readonly tools?: Record<string, ToolProbe>;
   /** Doctor checks specific to this backend (after the tool checks). */
-  doctor?(host: HostFacts, versions: Record<string, string | null>, opts: { probeVm?: boolean }): Promise<{ checks: ProviderCheck[]; extra?: Record<string, unknown> }>;
+  doctor?(
+    host: HostFacts,
+    versions: Record<string, string | null>,
+    opts: { probeVm?: boolean },
+  ): Promise<{ checks: ProviderCheck[]; extra?: Record<string, unknown> }>;
   /** What crashed runs of this backend left behind that the generic sweep (netns, cgroups, dirs) does not see. */
   leftovers?(): Promise<Leftover[]>;
   /**
@@ -84,7 +88,8 @@ const providers = new Map<string, BackendProvider>();
 export function registerProvider(p: BackendProvider): BackendProvider {
   if (providers.has(p.id)) throw new Error(`backend provider ${p.id} registered twice`);
   for (const s of p.shorthands)
-    for (const q of providers.values()) if (q.shorthands.includes(s)) throw new Error(`backend shorthand ${s} claimed by ${q.id} and ${p.id}`);
+    for (const q of providers.values())
+      if (q.shorthands.includes(s)) throw new Error(`backend shorthand ${s} claimed by ${q.id} and ${p.id}`);
   providers.set(p.id, p);
   declareVariants((p.variants ?? []).map((v) => ({ provider: p.id, ...v })));
   return p;

@@ -27,7 +27,11 @@ export interface ScratchImage {
   release: () => Promise<void>;
 }
 
-export async function createScratchImage(dir: string, sizeMiB: number, cleanup: CleanupRegistry): Promise<ScratchImage> {
+export async function createScratchImage(
+  dir: string,
+  sizeMiB: number,
+  cleanup: CleanupRegistry,
+): Promise<ScratchImage> {
   const image = path.join(dir, 'scratch.img');
   const mountPoint = path.join(dir, 'scratch-mnt');
   await fs.mkdir(mountPoint, { recursive: true });
@@ -35,12 +39,16 @@ export async function createScratchImage(dir: string, sizeMiB: number, cleanup: 
   await runOk(['mke2fs', '-q', '-t', 'ext4', '-F', '-L', 'scratch', image], { timeoutMs: 120_000 });
   const releases: Array<() => Promise<void>> = [];
   try {
-    const loopDevice = (await runOk(['losetup', '--find', '--show', '--direct-io=on', image], { timeoutMs: 30_000 })).trim();
-    if (!/^\/dev\/loop\d+$/.test(loopDevice)) throw new Error(`losetup printed ${JSON.stringify(loopDevice)}, not a loop device`);
+    const loopDevice = (
+      await runOk(['losetup', '--find', '--show', '--direct-io=on', image], { timeoutMs: 30_000 })
+    ).trim();
+    if (!/^\/dev\/loop\d+$/.test(loopDevice))
+      throw new Error(`losetup printed ${JSON.stringify(loopDevice)}, not a loop device`);
     releases.push(cleanup.add(`loop device ${loopDevice} (${image})`, () => detachLoop(loopDevice)));
     await runOk(['mount', loopDevice, mountPoint], { timeoutMs: 30_000 });
     releases.push(cleanup.add(`mount ${mountPoint}`, () => unmount(mountPoint)));
-    const dio = (await fs.readFile(`/sys/block/${path.basename(loopDevice)}/loop/dio`, 'utf8').catch(() => '0')).trim() === '1';
+    const dio =
+      (await fs.readFile(`/sys/block/${path.basename(loopDevice)}/loop/dio`, 'utf8').catch(() => '0')).trim() === '1';
     const release = async (): Promise<void> => {
       for (const r of releases.reverse().splice(0)) await r();
     };
@@ -53,13 +61,15 @@ export async function createScratchImage(dir: string, sizeMiB: number, cleanup: 
 
 async function detachLoop(dev: string): Promise<void> {
   const r = await run(['losetup', '--detach', dev], { timeoutMs: 30_000 });
-  if (r.code !== 0 && !/No such device|not a block device|failed to use device/i.test(r.stderr)) throw new Error(`losetup --detach ${dev}: ${r.stderr.trim()}`);
+  if (r.code !== 0 && !/No such device|not a block device|failed to use device/i.test(r.stderr))
+    throw new Error(`losetup --detach ${dev}: ${r.stderr.trim()}`);
 }
 
 export async function unmount(dir: string): Promise<void> {
   const r = await run(['umount', dir], { timeoutMs: 30_000 });
   if (r.code !== 0 && !/not mounted|no mount point/i.test(r.stderr)) {
     const lazy = await run(['umount', '-l', dir], { timeoutMs: 30_000 });
-    if (lazy.code !== 0 && !/not mounted|no mount point/i.test(lazy.stderr)) throw new Error(`umount ${dir}: ${lazy.stderr.trim()}`);
+    if (lazy.code !== 0 && !/not mounted|no mount point/i.test(lazy.stderr))
+      throw new Error(`umount ${dir}: ${lazy.stderr.trim()}`);
   }
 }

@@ -106,7 +106,7 @@ export interface StartupStages {
  * network attachment and the first exec through the harness are their own stages.
  */
 export const STARTUP_DEFINITION =
-  'launch (runtime, QEMU or native process spawned) to the payload\'s first instruction, signalled by the payload itself (a marker line on its stdout / serial console, timestamped as the host reads it); preparation, network attachment and the first exec are separate stages';
+  "launch (runtime, QEMU or native process spawned) to the payload's first instruction, signalled by the payload itself (a marker line on its stdout / serial console, timestamped as the host reads it); preparation, network attachment and the first exec are separate stages";
 
 /** When the instance launched and when its payload signalled, ms since start() was called. */
 export interface StartupTiming {

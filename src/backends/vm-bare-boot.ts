@@ -46,7 +46,16 @@ export async function bareBoot(o: {
   wrap?: (argv: string[]) => string[];
 }): Promise<BareBootResult> {
   const argv = buildQemuArgv(
-    { machine: o.machine, accel: o.accel, vcpus: o.vcpus ?? 1, memoryMiB: o.memoryMiB ?? 256, kernel: o.guest.kernel.vmlinuz, initrd: o.guest.bareInitrdPath, append: o.earlyStages ? ['earlyprintk=serial', ...BASE_KERNEL_ARGS] : BASE_KERNEL_ARGS, leanMicrovm: Boolean(o.leanMicrovm) },
+    {
+      machine: o.machine,
+      accel: o.accel,
+      vcpus: o.vcpus ?? 1,
+      memoryMiB: o.memoryMiB ?? 256,
+      kernel: o.guest.kernel.vmlinuz,
+      initrd: o.guest.bareInitrdPath,
+      append: o.earlyStages ? ['earlyprintk=serial', ...BASE_KERNEL_ARGS] : BASE_KERNEL_ARGS,
+      leanMicrovm: Boolean(o.leanMicrovm),
+    },
     o.qemu,
   );
   // earlyprintk goes before `quiet`: early parameters apply in order, and the early console replays the

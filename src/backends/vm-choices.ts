@@ -16,14 +16,25 @@ export const IOTHREAD_ID = 'iothread0';
 
 /** The -cpu choice: the host's own CPU under KVM; QEMU's default model under TCG (pure). */
 export function cpuModelFor(accel: Accelerator): { arg: string | undefined; model: string; why: string } {
-  if (accel === 'kvm') return { arg: 'host', model: 'host', why: 'KVM: -cpu host passes the host CPU model and its features (SSE4/AVX/AES/PCID ...) to the guest, as a tuned deployment does' };
+  if (accel === 'kvm')
+    return {
+      arg: 'host',
+      model: 'host',
+      why: 'KVM: -cpu host passes the host CPU model and its features (SSE4/AVX/AES/PCID ...) to the guest, as a tuned deployment does',
+    };
   // -cpu host/max abort under TCG on hosts with a software KVM (MSR 0x10a); TCG cannot run the host model anyway.
-  return { arg: undefined, model: 'qemu64 (QEMU default)', why: 'TCG: the default model (-cpu host needs KVM; -cpu max aborts here): the guest lacks most host CPU features' };
+  return {
+    arg: undefined,
+    model: 'qemu64 (QEMU default)',
+    why: 'TCG: the default model (-cpu host needs KVM; -cpu max aborts here): the guest lacks most host CPU features',
+  };
 }
 
 /** The microvm -machine value (pure). The lean set drops what a guest with the TSC-deadline timer and virtio-mmio does not use. */
 export function microvmMachine(lean: boolean): string {
-  return lean ? 'microvm,x-option-roms=off,isa-serial=on,rtc=off,pit=off,pic=off' : 'microvm,isa-serial=on,rtc=on,pit=on,pic=on';
+  return lean
+    ? 'microvm,x-option-roms=off,isa-serial=on,rtc=off,pit=off,pic=off'
+    : 'microvm,isa-serial=on,rtc=on,pit=on,pic=on';
 }
 
 /** Every choice that shapes what the guest is, recorded in results.json (details.choices) and the report's VM section. */
@@ -35,17 +46,29 @@ export interface VmChoices {
 }
 
 /** Pure: the guest's CPU model, device set, vhost and I/O thread, from the accelerator and what the host offers. */
-export function vmChoices(o: { accel: Accelerator; machine: MachineType; hostCpuFlags: readonly string[]; vhostNetOpens: boolean }): VmChoices {
+export function vmChoices(o: {
+  accel: Accelerator;
+  machine: MachineType;
+  hostCpuFlags: readonly string[];
+  vhostNetOpens: boolean;
+}): VmChoices {
   const cpu = cpuModelFor(o.accel);
   const tscDeadline = o.hostCpuFlags.includes('tsc_deadline_timer');
   const lean = o.machine === 'microvm' && o.accel === 'kvm' && tscDeadline;
   const machine: VmChoices['machine'] =
     o.machine === 'q35'
-      ? { type: 'q35', arg: 'q35', deviceSet: 'q35 (PCIe), SeaBIOS, virtio-pci devices without option ROMs', why: 'the machine a typical KVM deployment uses' }
+      ? {
+          type: 'q35',
+          arg: 'q35',
+          deviceSet: 'q35 (PCIe), SeaBIOS, virtio-pci devices without option ROMs',
+          why: 'the machine a typical KVM deployment uses',
+        }
       : {
           type: 'microvm',
           arg: microvmMachine(lean),
-          deviceSet: lean ? 'microvm lean: no option ROMs, PIT, PIC or RTC; virtio-mmio devices; ISA serial console' : 'microvm with option ROMs, PIT, PIC and RTC; virtio-mmio devices; ISA serial console',
+          deviceSet: lean
+            ? 'microvm lean: no option ROMs, PIT, PIC or RTC; virtio-mmio devices; ISA serial console'
+            : 'microvm with option ROMs, PIT, PIC and RTC; virtio-mmio devices; ISA serial console',
           why: lean
             ? 'KVM with -cpu host and a host CPU with the TSC-deadline timer: the guest keeps time without the legacy PIT/PIC/RTC'
             : o.accel !== 'kvm'
@@ -56,13 +79,24 @@ export function vmChoices(o: { accel: Accelerator; machine: MachineType; hostCpu
     o.accel !== 'kvm'
       ? { on: false, why: 'TCG: vhost-net needs KVM (ioeventfd/irqfd); virtio-net is served by QEMU' }
       : o.vhostNetOpens
-        ? { on: true, why: '/dev/vhost-net opens: virtio-net is served by the host kernel (vhost=on), as libvirt and production KVM hosts do' }
-        : { on: false, why: '/dev/vhost-net does not open: virtio-net is served in QEMU (network throughput understated, latency overstated); fix: modprobe vhost_net' };
+        ? {
+            on: true,
+            why: '/dev/vhost-net opens: virtio-net is served by the host kernel (vhost=on), as libvirt and production KVM hosts do',
+          }
+        : {
+            on: false,
+            why: '/dev/vhost-net does not open: virtio-net is served in QEMU (network throughput understated, latency overstated); fix: modprobe vhost_net',
+          };
   return {
     cpuModel: { model: cpu.model, arg: cpu.arg ?? null, why: cpu.why },
     machine,
     vhost,
-    iothread: { on: true, id: IOTHREAD_ID, disks: ['root', 'scratch'], why: 'virtio-blk served by a dedicated I/O thread, not by the main loop that also serves QMP, the agent and (without vhost) the network' },
+    iothread: {
+      on: true,
+      id: IOTHREAD_ID,
+      disks: ['root', 'scratch'],
+      why: 'virtio-blk served by a dedicated I/O thread, not by the main loop that also serves QMP, the agent and (without vhost) the network',
+    },
   };
 }
 
@@ -82,7 +116,9 @@ export function thpKernelArgs(thp: { enabled: string | null; defrag: string | nu
   const out: string[] = [];
   // transparent_hugepage= sets the mode from the start; the kernel turns THP off in guests under 512 MiB
   // whatever the cmdline says, so /init also writes isobench.thp= to sysfs.
-  if (thp.enabled && /^(always|madvise|never)$/.test(thp.enabled)) out.push(`transparent_hugepage=${thp.enabled}`, `isobench.thp=${thp.enabled}`);
-  if (thp.defrag && /^(always|defer|defer\+madvise|madvise|never)$/.test(thp.defrag)) out.push(`isobench.thp_defrag=${thp.defrag}`);
+  if (thp.enabled && /^(always|madvise|never)$/.test(thp.enabled))
+    out.push(`transparent_hugepage=${thp.enabled}`, `isobench.thp=${thp.enabled}`);
+  if (thp.defrag && /^(always|defer|defer\+madvise|madvise|never)$/.test(thp.defrag))
+    out.push(`isobench.thp_defrag=${thp.defrag}`);
   return out;
 }

@@ -22,7 +22,9 @@ export function consoleTail(text: string, n = 15): string[] {
 export function consoleQuote(text: string, n = 15): string[] {
   const all = consoleTail(text, Number.MAX_SAFE_INTEGER);
   const tail = all.slice(-n);
-  const notable = all.slice(0, Math.max(0, all.length - n)).filter((l) => /isobench-init:|Kernel panic|end Kernel panic|Oops|BUG:/.test(l));
+  const notable = all
+    .slice(0, Math.max(0, all.length - n))
+    .filter((l) => /isobench-init:|Kernel panic|end Kernel panic|Oops|BUG:/.test(l));
   return notable.length ? [...notable.slice(-10), '...', ...tail] : tail;
 }
 
@@ -44,7 +46,12 @@ export const GUEST_READY_PROBE =
   'i=0; while [ ! -e /run/isobench-ready ]; do i=$((i+1)); [ $i -gt 2000 ] && { echo "guest set-up never finished" >&2; exit 1; }; usleep 5000; done; cat /proc/uptime; nproc; grep MemTotal /proc/meminfo; grep oom_kill /proc/vmstat || echo oom_kill 0';
 
 /** GUEST_READY_PROBE's output: uptime (s), CPUs, MemTotal (kB) and the guest's OOM-kill count so far. */
-export function parseGuestReadyProbe(stdout: string): { uptimeS: number; nproc: number; memKb: number; oomKills: number } {
+export function parseGuestReadyProbe(stdout: string): {
+  uptimeS: number;
+  nproc: number;
+  memKb: number;
+  oomKills: number;
+} {
   const lines = stdout.trim().split('\n');
   return {
     uptimeS: Number(lines[0]?.split(/\s+/)[0]),

@@ -8,7 +8,16 @@ import { promises as fs, createWriteStream, mkdtempSync, type WriteStream } from
 import os from 'node:os';
 import path from 'node:path';
 import type { ResultPromise } from 'execa';
-import type { BackendContext, ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages, StartupTiming } from './types.js';
+import type {
+  BackendContext,
+  ExecOptions,
+  ExecResult,
+  Footprint,
+  Instance,
+  InstanceSpec,
+  StartupStages,
+  StartupTiming,
+} from './types.js';
 import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import type { TapAttachment } from '../net/bench.js';
 import { instanceFootprint } from './proc-memory.js';
@@ -17,10 +26,22 @@ import { IsobenchError, errorMessage } from '../errors.js';
 import { abortError, sleep, spawnLong, throwIfAborted } from '../util/proc.js';
 import { QmpClient } from './qmp.js';
 import { QgaClient } from './qga.js';
-import { applyPlacement, holdsVhostNet, planPlacement, type AppliedPlacement, type PlacementPlan } from './vm-placement.js';
+import {
+  applyPlacement,
+  holdsVhostNet,
+  planPlacement,
+  type AppliedPlacement,
+  type PlacementPlan,
+} from './vm-placement.js';
 import { makeScratchImage } from '../images/guest.js';
 import { instanceQemuArgv, variantOf, type VmInstanceConfig } from './vm-qemu-argv.js';
-import { GUEST_READY_PROBE, INIT_START_RE, consoleQuote, parseGuestReadyProbe, parseInitMarks } from './vm-guest-output.js';
+import {
+  GUEST_READY_PROBE,
+  INIT_START_RE,
+  consoleQuote,
+  parseGuestReadyProbe,
+  parseInitMarks,
+} from './vm-guest-output.js';
 
 export interface GuestResources {
   nproc: number;
@@ -65,7 +86,8 @@ export class VmInstance implements Instance {
     private readonly spec: InstanceSpec,
     private readonly cfg: VmInstanceConfig,
   ) {
-    if (!/^[a-z0-9-]{1,32}$/.test(spec.name)) throw new IsobenchError('BAD_ARGS', `instance name ${JSON.stringify(spec.name)} must match [a-z0-9-]{1,32}`);
+    if (!/^[a-z0-9-]{1,32}$/.test(spec.name))
+      throw new IsobenchError('BAD_ARGS', `instance name ${JSON.stringify(spec.name)} must match [a-z0-9-]{1,32}`);
     this.variant = variantOf(cfg.machine, cfg.accel);
     this.dir = path.join(ctx.workDir, `vm-${spec.name}`);
     this.socketDir = this.dir;
@@ -108,10 +130,14 @@ export class VmInstance implements Instance {
       await this.stop().catch(() => undefined);
       const why = errorMessage(e);
       const lines = tail.length ? tail : ['(console log empty)'];
-      throw new IsobenchError('INSTANCE_START', `VM ${this.spec.name} did not become ready: ${why}\nlast console lines (${this.consoleLog}):\n${lines.map((l) => `  | ${l}`).join('\n')}`, {
-        cause: e,
-        details: [`console log: ${this.consoleLog}`],
-      });
+      throw new IsobenchError(
+        'INSTANCE_START',
+        `VM ${this.spec.name} did not become ready: ${why}\nlast console lines (${this.consoleLog}):\n${lines.map((l) => `  | ${l}`).join('\n')}`,
+        {
+          cause: e,
+          details: [`console log: ${this.consoleLog}`],
+        },
+      );
     }
   }
 
@@ -128,7 +154,9 @@ export class VmInstance implements Instance {
       this.track(`vm sockets ${sd}`, () => fs.rm(sd, { recursive: true, force: true }));
     }
     // A workload may place the scratch on a device it owns (DiskSpec.placeUnder).
-    const scratch = spec.disk.placeUnder ? path.join(spec.disk.placeUnder, `${spec.name}-scratch.img`) : path.join(this.dir, 'scratch.img');
+    const scratch = spec.disk.placeUnder
+      ? path.join(spec.disk.placeUnder, `${spec.name}-scratch.img`)
+      : path.join(this.dir, 'scratch.img');
     const cg = new CgroupHandle(ctx.host.cgroup, `${CGROUP_PARENT}/${spec.name}`);
     const overheadMiB = cfg.accel === 'tcg' ? 1536 : 512;
     // Scratch image, tap and cgroup are independent: make them concurrently (each registers its own release).
@@ -137,7 +165,11 @@ export class VmInstance implements Instance {
       fs.rm(this.consoleLog, { force: true }),
       (async () => {
         if (!spec.network) return;
-        if (!ctx.net) throw new IsobenchError('INSTANCE_START', `instance ${spec.name} wants the network but the run has no bench network`);
+        if (!ctx.net)
+          throw new IsobenchError(
+            'INSTANCE_START',
+            `instance ${spec.name} wants the network but the run has no bench network`,
+          );
         const tn = performance.now();
         this.tap = await ctx.net.attachTap();
         this.networkAttachMs = performance.now() - tn;
@@ -206,7 +238,11 @@ export class VmInstance implements Instance {
     const alive = (): boolean => !this.exited && !signal?.aborted;
     const left = (): number => Math.max(1, deadline - performance.now());
     const bail = (what: string): never => {
-      throw new Error(this.exited ? `${this.exitInfo || 'QEMU exited'} while ${what}` : `timed out after ${this.cfg.bootTimeoutMs} ms while ${what}`);
+      throw new Error(
+        this.exited
+          ? `${this.exitInfo || 'QEMU exited'} while ${what}`
+          : `timed out after ${this.cfg.bootTimeoutMs} ms while ${what}`,
+      );
     };
     try {
       this.qmp = await QmpClient.connect(path.join(this.socketDir, 'qmp.sock'), { timeoutMs: left(), isAlive: alive });
@@ -230,7 +266,8 @@ export class VmInstance implements Instance {
       throwIfAborted(signal);
       if (this.exited) bail('waiting for the guest agent');
       // A panicked guest does not always end QEMU (microvm): fail at once rather than at the timeout.
-      if (/Kernel panic - not syncing/.test(await fs.readFile(this.consoleLog, 'utf8').catch(() => ''))) bail('the guest kernel panicked');
+      if (/Kernel panic - not syncing/.test(await fs.readFile(this.consoleLog, 'utf8').catch(() => '')))
+        bail('the guest kernel panicked');
       if (performance.now() > deadline) bail('waiting for the guest agent');
       try {
         await qga.sync(Math.min(250, left()));
@@ -247,11 +284,14 @@ export class VmInstance implements Instance {
     this.stages.agentReady = this.since();
     // The init printed its start line long before the agent answered; give a slow pipe a moment, then insist.
     for (let i = 0; i < 50 && this.stages.payloadReady === undefined; i++) await sleep(10);
-    if (this.stages.payloadReady === undefined) throw new Error('the guest agent answered but the console never showed the init\'s start line');
+    if (this.stages.payloadReady === undefined)
+      throw new Error("the guest agent answered but the console never showed the init's start line");
     // Guest time at ready: one exec reads uptime and the resources the guest sees.
     const before = this.since();
     // /init writes /run/isobench-ready once the scratch disk and network are set up (they overlap the agent's start).
-    const probe = await qga.exec(['sh', '-c', GUEST_READY_PROBE], { timeoutMs: Math.max(1_000, Math.min(15_000, left())) });
+    const probe = await qga.exec(['sh', '-c', GUEST_READY_PROBE], {
+      timeoutMs: Math.max(1_000, Math.min(15_000, left())),
+    });
     const after = this.since();
     if (probe.code !== 0) throw new Error(`guest probe failed: exit ${probe.code}: ${probe.stderr.trim()}`);
     this.stages.guestReady = after;
@@ -271,7 +311,8 @@ export class VmInstance implements Instance {
     await this.place();
     if (nproc !== this.spec.vcpus) throw new Error(`guest sees ${nproc} CPUs, expected ${this.spec.vcpus}`);
     const memMiB = (memKb * 1024) / 2 ** 20;
-    if (!(memMiB <= this.spec.memoryMiB && memMiB >= this.spec.memoryMiB * 0.6)) throw new Error(`guest MemTotal ${memMiB.toFixed(0)} MiB does not match -m ${this.spec.memoryMiB}M`);
+    if (!(memMiB <= this.spec.memoryMiB && memMiB >= this.spec.memoryMiB * 0.6))
+      throw new Error(`guest MemTotal ${memMiB.toFixed(0)} MiB does not match -m ${this.spec.memoryMiB}M`);
   }
 
   startupStages(): StartupStages {
@@ -280,12 +321,14 @@ export class VmInstance implements Instance {
 
   startupTiming(): StartupTiming {
     const { launched, payloadReady } = this.stages;
-    if (launched === undefined || payloadReady === undefined) throw new Error(`VM ${this.spec.name}: start-up end points missing (not booted?)`);
+    if (launched === undefined || payloadReady === undefined)
+      throw new Error(`VM ${this.spec.name}: start-up end points missing (not booted?)`);
     return {
       launchedMs: launched,
       payloadReadyMs: payloadReady,
       ...(this.networkAttachMs !== undefined ? { networkAttachMs: this.networkAttachMs } : {}),
-      signal: "the guest /init's first line (isobench-init: start) on the serial console, QEMU's stdout read live by the harness; launch = QEMU spawned",
+      signal:
+        "the guest /init's first line (isobench-init: start) on the serial console, QEMU's stdout read live by the harness; launch = QEMU spawned",
     };
   }
 
@@ -294,7 +337,12 @@ export class VmInstance implements Instance {
     if (!this.qmp || this.pid === undefined) return;
     const vcpus = await this.qmp.vcpuThreads();
     const done = new Set([...(this.placed?.vcpuThreads ?? []), ...(this.placed?.otherThreads ?? [])].map((t) => t.tid));
-    this.placed = await applyPlacement(this.pid, vcpus.map((v) => v.threadId), this.plan, done);
+    this.placed = await applyPlacement(
+      this.pid,
+      vcpus.map((v) => v.threadId),
+      this.plan,
+      done,
+    );
     if (this.placementError) this.placed.failed.push(`first pass: ${this.placementError}`);
   }
 
@@ -304,7 +352,13 @@ export class VmInstance implements Instance {
   }
 
   /** What QEMU really runs, from QMP and /proc: vCPU and I/O thread ids, vhost-net in use, the argv. For the self-check. */
-  async qemuFacts(): Promise<{ vcpuThreads: Array<{ cpuIndex: number; threadId: number }>; iothreads: Array<{ id: string; threadId: number }>; vhostNetOpen: boolean; argv: string[]; placement: AppliedPlacement | undefined }> {
+  async qemuFacts(): Promise<{
+    vcpuThreads: Array<{ cpuIndex: number; threadId: number }>;
+    iothreads: Array<{ id: string; threadId: number }>;
+    vhostNetOpen: boolean;
+    argv: string[];
+    placement: AppliedPlacement | undefined;
+  }> {
     if (!this.qmp || this.pid === undefined) throw new Error(`VM ${this.spec.name} has no QMP connection`);
     return {
       vcpuThreads: await this.qmp.vcpuThreads(),
@@ -317,14 +371,32 @@ export class VmInstance implements Instance {
 
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const qga = this.qga;
-    if (!qga || this.stopping || this.exited) return { code: -1, stdout: '', stderr: `VM ${this.spec.name} is not running${this.exitInfo ? ` (${this.exitInfo})` : ''}`, wallMs: 0, timedOut: false };
+    if (!qga || this.stopping || this.exited)
+      return {
+        code: -1,
+        stdout: '',
+        stderr: `VM ${this.spec.name} is not running${this.exitInfo ? ` (${this.exitInfo})` : ''}`,
+        wallMs: 0,
+        timedOut: false,
+      };
     throwIfAborted(opts.signal);
-    const r = await qga.exec(argv, { ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+    const r = await qga.exec(argv, {
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     if (r.canceled) throw abortError(opts.signal);
-    const result: ExecResult = { code: r.code, stdout: r.stdout, stderr: r.stderr, wallMs: r.wallMs, timedOut: r.timedOut };
+    const result: ExecResult = {
+      code: r.code,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      wallMs: r.wallMs,
+      timedOut: r.timedOut,
+    };
     if (r.code === 137 && !r.timedOut) {
       // SIGKILL: was it the guest's OOM killer? (its counter in /proc/vmstat moved)
-      const v = await qga.exec(['sh', '-c', 'grep oom_kill /proc/vmstat || echo oom_kill 0'], { timeoutMs: 5_000 }).catch(() => undefined);
+      const v = await qga
+        .exec(['sh', '-c', 'grep oom_kill /proc/vmstat || echo oom_kill 0'], { timeoutMs: 5_000 })
+        .catch(() => undefined);
       const n = Number(/oom_kill (\d+)/.exec(v?.stdout ?? '')?.[1] ?? this.guestOomKills);
       if (n > this.guestOomKills) result.oomKilled = true;
       this.guestOomKills = n;

@@ -111,7 +111,12 @@ async function readAffinity(tid: number): Promise<string> {
  * Threads in `already` (placed by an earlier pass) are not pinned again: the pass at ready only spawns
  * taskset for threads started since, so it adds little to start-up.
  */
-export async function applyPlacement(pid: number, vcpuTids: number[], plan: PlacementPlan, already: ReadonlySet<number> = new Set()): Promise<AppliedPlacement> {
+export async function applyPlacement(
+  pid: number,
+  vcpuTids: number[],
+  plan: PlacementPlan,
+  already: ReadonlySet<number> = new Set(),
+): Promise<AppliedPlacement> {
   const threads = [...(await threadsOf(pid)), ...(await vhostKthreads(pid))];
   const vcpuSet = new Set(vcpuTids);
   const failed: string[] = [];
@@ -119,8 +124,13 @@ export async function applyPlacement(pid: number, vcpuTids: number[], plan: Plac
     const r = await run(['taskset', '-p', '-c', formatCpuList(cpus), String(t.tid)], { timeoutMs: 5_000 });
     if (r.code !== 0) failed.push(`${t.name} (${t.tid}): ${(r.stderr || r.stdout).trim().split('\n')[0] ?? ''}`);
   };
-  await Promise.all(threads.filter((t) => !already.has(t.tid)).map((t) => pin(t, vcpuSet.has(t.tid) ? plan.vcpuCpus : plan.otherCpus)));
-  const withCpus = async (t: QemuThread): Promise<QemuThread & { cpus: string }> => ({ ...t, cpus: await readAffinity(t.tid) });
+  await Promise.all(
+    threads.filter((t) => !already.has(t.tid)).map((t) => pin(t, vcpuSet.has(t.tid) ? plan.vcpuCpus : plan.otherCpus)),
+  );
+  const withCpus = async (t: QemuThread): Promise<QemuThread & { cpus: string }> => ({
+    ...t,
+    cpus: await readAffinity(t.tid),
+  });
   return {
     ...plan,
     vcpuThreads: await Promise.all(threads.filter((t) => vcpuSet.has(t.tid)).map(withCpus)),

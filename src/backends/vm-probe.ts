@@ -36,7 +36,16 @@ export interface VmProbe {
  * calibration guest under KVM (bounded) even when `auto` would not, so doctor can
  * show how slow a software KVM is.
  */
-export async function probeVm(host: HostFacts, opts: { requested?: AccelRequest; machine?: MachineType; measureKvm?: boolean; calibrationTimeoutMs?: number; measureTcg?: boolean } = {}): Promise<VmProbe> {
+export async function probeVm(
+  host: HostFacts,
+  opts: {
+    requested?: AccelRequest;
+    machine?: MachineType;
+    measureKvm?: boolean;
+    calibrationTimeoutMs?: number;
+    measureTcg?: boolean;
+  } = {},
+): Promise<VmProbe> {
   const qemuVersion = await toolVersion([QEMU, '--version'], /version (\S+)/);
   const machine = opts.machine ?? 'q35';
   const calTimeout = opts.calibrationTimeoutMs ?? 10_000;

@@ -10,12 +10,29 @@ import type { Accelerator } from './accel.js';
 import type { InstanceSpec } from './types.js';
 import type { HostFacts } from '../host/facts.js';
 import type { TapAttachment } from '../net/bench.js';
-import { IOTHREAD_ID, cpuModelFor, microvmMachine, thpKernelArgs, type MachineType, type VmChoices } from './vm-choices.js';
+import {
+  IOTHREAD_ID,
+  cpuModelFor,
+  microvmMachine,
+  thpKernelArgs,
+  type MachineType,
+  type VmChoices,
+} from './vm-choices.js';
 import { AGENT_PORT_NAME, ROOT_DISK_SERIAL, SCRATCH_DISK_SERIAL, type GuestInitramfs } from '../images/guest.js';
 
 export const QEMU = 'qemu-system-x86_64';
 /** Kernel arguments every guest gets. `quiet` keeps the (slow, emulated) serial console out of the boot path. */
-export const BASE_KERNEL_ARGS = ['console=ttyS0', 'reboot=t', 'panic=-1', 'quiet', 'cryptomgr.notests', 'i8042.noaux', 'i8042.nomux', 'i8042.nopnp', '8250.nr_uarts=1'];
+export const BASE_KERNEL_ARGS = [
+  'console=ttyS0',
+  'reboot=t',
+  'panic=-1',
+  'quiet',
+  'cryptomgr.notests',
+  'i8042.noaux',
+  'i8042.nomux',
+  'i8042.nopnp',
+  '8250.nr_uarts=1',
+];
 
 export interface QemuArgvInput {
   machine: MachineType;
@@ -66,17 +83,28 @@ export function buildQemuArgv(i: QemuArgvInput, qemu = QEMU): string[] {
   if (i.scratch) {
     const cache = i.scratch.cache === 'none' ? 'cache=none,aio=native' : 'cache=writeback,aio=threads';
     argv.push('-drive', `file=${i.scratch.path},if=none,id=scratch,format=raw,${cache},discard=unmap`);
-    argv.push('-device', `${dev('virtio-blk-pci', 'virtio-blk-device')},drive=scratch,serial=${SCRATCH_DISK_SERIAL}${io}`);
+    argv.push(
+      '-device',
+      `${dev('virtio-blk-pci', 'virtio-blk-device')},drive=scratch,serial=${SCRATCH_DISK_SERIAL}${io}`,
+    );
   }
   if (i.tap) {
     argv.push('-netdev', `tap,id=net0,ifname=${i.tap.ifname},script=no,downscript=no${i.vhost ? ',vhost=on' : ''}`);
     // romfile= : no iPXE option ROM for the firmware to load and run (direct kernel boot needs none)
-    argv.push('-device', mmio ? `virtio-net-device,netdev=net0,mac=${i.tap.mac}` : `virtio-net-pci,netdev=net0,mac=${i.tap.mac},romfile=`);
+    argv.push(
+      '-device',
+      mmio ? `virtio-net-device,netdev=net0,mac=${i.tap.mac}` : `virtio-net-pci,netdev=net0,mac=${i.tap.mac},romfile=`,
+    );
   }
   if (i.qmpSocket) argv.push('-qmp', `unix:${i.qmpSocket},server=on,wait=off`);
   if (i.qgaSocket) {
     argv.push('-chardev', `socket,id=qga0,path=${i.qgaSocket},server=on,wait=off`);
-    argv.push('-device', dev('virtio-serial-pci', 'virtio-serial-device'), '-device', `virtserialport,chardev=qga0,name=${AGENT_PORT_NAME}`);
+    argv.push(
+      '-device',
+      dev('virtio-serial-pci', 'virtio-serial-device'),
+      '-device',
+      `virtserialport,chardev=qga0,name=${AGENT_PORT_NAME}`,
+    );
   }
   return argv;
 }
@@ -100,7 +128,15 @@ export interface VmInstanceConfig {
 /** One instance's QEMU argv: its kernel command line (base, the host's THP mode, scratch, network, extra) and devices. */
 export function instanceQemuArgv(
   cfg: VmInstanceConfig,
-  o: { spec: Pick<InstanceSpec, 'name' | 'vcpus' | 'memoryMiB'>; hostThp: HostFacts['thp']; rootImage: string; scratchPath: string; tap?: TapAttachment; gateway?: string; socketDir: string },
+  o: {
+    spec: Pick<InstanceSpec, 'name' | 'vcpus' | 'memoryMiB'>;
+    hostThp: HostFacts['thp'];
+    rootImage: string;
+    scratchPath: string;
+    tap?: TapAttachment;
+    gateway?: string;
+    socketDir: string;
+  },
 ): string[] {
   const { spec } = o;
   // The guest's THP mode is the host's (its kernel's own default may differ: Debian's is "always").

@@ -29,7 +29,12 @@ export interface VmSelfCheckRecord {
   bootMs?: number;
   instance: string;
   /** Where QEMU's threads ran (vm-placement.ts), read back from /proc. */
-  placement?: { mode: string; note: string; vcpuThreads: Array<{ tid: number; name: string; cpus: string }>; otherThreads: Array<{ tid: number; name: string; cpus: string }> };
+  placement?: {
+    mode: string;
+    note: string;
+    vcpuThreads: Array<{ tid: number; name: string; cpus: string }>;
+    otherThreads: Array<{ tid: number; name: string; cpus: string }>;
+  };
   /** The raw snapshots, relative to the run directory (raw/...) or absolute for doctor. */
   rawLogs: string[];
 }
@@ -40,17 +45,28 @@ export async function hostSnapshotText(): Promise<string> {
   return r.stdout;
 }
 
-export async function runVmSelfCheck(backend: VmBackend, spec: InstanceSpec, rawDir: string): Promise<VmSelfCheckRecord> {
+export async function runVmSelfCheck(
+  backend: VmBackend,
+  spec: InstanceSpec,
+  rawDir: string,
+): Promise<VmSelfCheckRecord> {
   const rawLogs: string[] = [];
   const t0 = performance.now();
   let inst: VmInstance | undefined;
   try {
     inst = (await backend.start(spec)) as VmInstance;
     const bootMs = performance.now() - t0;
-    const [g, hostText, q] = await Promise.all([inst.exec(['sh', '-c', SNAPSHOT_SCRIPT], { timeoutMs: 30_000 }), hostSnapshotText(), inst.qemuFacts()]);
+    const [g, hostText, q] = await Promise.all([
+      inst.exec(['sh', '-c', SNAPSHOT_SCRIPT], { timeoutMs: 30_000 }),
+      hostSnapshotText(),
+      inst.qemuFacts(),
+    ]);
     await fs.mkdir(rawDir, { recursive: true });
     const base = `vm-selfcheck-${spec.name}`;
-    for (const [side, text] of [['guest', g.stdout], ['host', hostText]] as const) {
+    for (const [side, text] of [
+      ['guest', g.stdout],
+      ['host', hostText],
+    ] as const) {
       const file = path.join(rawDir, `${base}-${side}.txt`);
       await fs.writeFile(file, text);
       rawLogs.push(file);
@@ -77,7 +93,9 @@ export async function runVmSelfCheck(backend: VmBackend, spec: InstanceSpec, raw
       check,
       bootMs,
       instance: spec.name,
-      ...(p ? { placement: { mode: p.mode, note: p.note, vcpuThreads: p.vcpuThreads, otherThreads: p.otherThreads } } : {}),
+      ...(p
+        ? { placement: { mode: p.mode, note: p.note, vcpuThreads: p.vcpuThreads, otherThreads: p.otherThreads } }
+        : {}),
       rawLogs,
     };
   } catch (e) {
@@ -99,10 +117,20 @@ interface LiveLike {
  * each VM backend, and turn what it found into run warnings (under TCG folded
  * into the emulation warning).
  */
-export async function selfCheckRun(live: LiveLike[], o: { host: HostFacts; spec: (lb: LiveLike) => InstanceSpec; runDir: string; warnings: Warning[]; note: (s: string) => void }): Promise<void> {
+export async function selfCheckRun(
+  live: LiveLike[],
+  o: {
+    host: HostFacts;
+    spec: (lb: LiveLike) => InstanceSpec;
+    runDir: string;
+    warnings: Warning[];
+    note: (s: string) => void;
+  },
+): Promise<void> {
   const hostThp = { enabled: o.host.thp.enabled, defrag: o.host.thp.defrag };
   for (const lb of live) {
-    if (lb.info.kind !== 'vm') lb.info.details.thp = { ...hostThp, source: 'host kernel (shared by native and container instances)' };
+    if (lb.info.kind !== 'vm')
+      lb.info.details.thp = { ...hostThp, source: 'host kernel (shared by native and container instances)' };
   }
   const vms = live.filter((lb) => lb.info.kind === 'vm' && !lb.failed);
   if (vms.length === 0) return;
@@ -121,13 +149,26 @@ export async function selfCheckRun(live: LiveLike[], o: { host: HostFacts; spec:
     lb.info.vmSelfCheck = rec as unknown as Record<string, unknown>;
     const sc = rec.check;
     if (!sc) {
-      lb.info.details.thp = { enabled: null, defrag: null, source: `guest: self-check failed (${rec.error ?? '?'})`, kernelCmdline: 'transparent_hugepage= set from the host' };
-      o.warnings.push({ code: 'VM_SELFCHECK_FAILED', message: `VM self-check did not complete: ${rec.error ?? '?'}`, backend: lb.info.label });
+      lb.info.details.thp = {
+        enabled: null,
+        defrag: null,
+        source: `guest: self-check failed (${rec.error ?? '?'})`,
+        kernelCmdline: 'transparent_hugepage= set from the host',
+      };
+      o.warnings.push({
+        code: 'VM_SELFCHECK_FAILED',
+        message: `VM self-check did not complete: ${rec.error ?? '?'}`,
+        backend: lb.info.label,
+      });
       continue;
     }
     lb.info.details.thp = { ...sc.thp.guest, source: 'read inside the guest (self-check)', matchesHost: sc.thp.match };
     for (const f of sc.findings.filter((x) => x.severity === 'error' || x.severity === 'warn'))
-      o.warnings.push({ code: f.severity === 'error' ? 'VM_SELFCHECK_ERROR' : 'VM_SELFCHECK', message: `${f.area}: ${f.message}${f.fix ? ` (fix: ${f.fix})` : ''}`, backend: lb.info.label });
+      o.warnings.push({
+        code: f.severity === 'error' ? 'VM_SELFCHECK_ERROR' : 'VM_SELFCHECK',
+        message: `${f.area}: ${f.message}${f.fix ? ` (fix: ${f.fix})` : ''}`,
+        backend: lb.info.label,
+      });
     if (sc.accelerator === 'tcg') {
       // Under TCG the differences are expected: they extend the emulation warning rather than adding new ones.
       const folded = `${TCG_WARNING} Self-check: ${sc.summary}.`;

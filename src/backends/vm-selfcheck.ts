@@ -104,11 +104,83 @@ export function parseSnapshot(text: string): SystemSnapshot {
  * guest kernels name differently) are listed but not judged.
  */
 export const RELEVANT_FLAGS = new Set([
-  'sse', 'sse2', 'sse3', 'pni', 'ssse3', 'sse4_1', 'sse4_2', 'sse4a', 'avx', 'avx2', 'avx512f', 'avx512dq', 'avx512cd', 'avx512bw', 'avx512vl', 'avx512ifma', 'avx512vbmi',
-  'avx512_vbmi2', 'avx512_vnni', 'avx512_bitalg', 'avx512_vpopcntdq', 'avx512_bf16', 'avx512_fp16', 'avx_vnni', 'amx_tile', 'amx_int8', 'amx_bf16',
-  'aes', 'vaes', 'pclmulqdq', 'vpclmulqdq', 'gfni', 'sha_ni', 'fma', 'fma4', 'f16c', 'bmi1', 'bmi2', 'adx', 'movbe', 'popcnt', 'abm', 'erms', 'fsrm',
-  'pcid', 'invpcid', 'rdrand', 'rdseed', 'xsave', 'xsaveopt', 'xsavec', 'xsaves', 'pdpe1gb', 'rdtscp', 'rdpid', 'x2apic', 'tsc_deadline_timer', 'fsgsbase',
-  'smep', 'smap', 'clflushopt', 'clwb', 'clzero', 'lm', 'nx', 'pku', 'umip', 'lahf_lm', 'cx16', 'cx8', 'cmov', 'mmx', 'fxsr', 'movdiri', 'movdir64b', 'serialize', 'waitpkg',
+  'sse',
+  'sse2',
+  'sse3',
+  'pni',
+  'ssse3',
+  'sse4_1',
+  'sse4_2',
+  'sse4a',
+  'avx',
+  'avx2',
+  'avx512f',
+  'avx512dq',
+  'avx512cd',
+  'avx512bw',
+  'avx512vl',
+  'avx512ifma',
+  'avx512vbmi',
+  'avx512_vbmi2',
+  'avx512_vnni',
+  'avx512_bitalg',
+  'avx512_vpopcntdq',
+  'avx512_bf16',
+  'avx512_fp16',
+  'avx_vnni',
+  'amx_tile',
+  'amx_int8',
+  'amx_bf16',
+  'aes',
+  'vaes',
+  'pclmulqdq',
+  'vpclmulqdq',
+  'gfni',
+  'sha_ni',
+  'fma',
+  'fma4',
+  'f16c',
+  'bmi1',
+  'bmi2',
+  'adx',
+  'movbe',
+  'popcnt',
+  'abm',
+  'erms',
+  'fsrm',
+  'pcid',
+  'invpcid',
+  'rdrand',
+  'rdseed',
+  'xsave',
+  'xsaveopt',
+  'xsavec',
+  'xsaves',
+  'pdpe1gb',
+  'rdtscp',
+  'rdpid',
+  'x2apic',
+  'tsc_deadline_timer',
+  'fsgsbase',
+  'smep',
+  'smap',
+  'clflushopt',
+  'clwb',
+  'clzero',
+  'lm',
+  'nx',
+  'pku',
+  'umip',
+  'lahf_lm',
+  'cx16',
+  'cx8',
+  'cmov',
+  'mmx',
+  'fxsr',
+  'movdiri',
+  'movdir64b',
+  'serialize',
+  'waitpkg',
 ]);
 
 /** Clocksources that read the time without a VM exit (or, on the host, natively). */
@@ -167,7 +239,12 @@ export function compareMitigations(host: Record<string, string>, guest: Record<s
 }
 
 /** Line up host and guest (pure). */
-export function compareSnapshots(o: { accel: Accelerator; host: SystemSnapshot; guest: SystemSnapshot; qemu: QemuObserved }): VmSelfCheck {
+export function compareSnapshots(o: {
+  accel: Accelerator;
+  host: SystemSnapshot;
+  guest: SystemSnapshot;
+  qemu: QemuObserved;
+}): VmSelfCheck {
   const { accel, host, guest, qemu } = o;
   const kvm = accel === 'kvm';
   const findings: Finding[] = [];
@@ -186,10 +263,19 @@ export function compareSnapshots(o: { accel: Accelerator; host: SystemSnapshot; 
             message: `the guest lacks ${missingRelevant.length} host CPU feature(s) that change the code workloads run: ${missingRelevant.join(' ')}`,
             fix: 'the guest must run with -cpu host (isobench passes it under KVM; check the qemu argv in raw/); if it does, KVM hides these features: update QEMU and the host kernel, and check the firmware (BIOS) has not disabled them',
           }
-        : { severity: 'expected', area: 'cpu', message: `TCG's default CPU model lacks ${missingRelevant.length} host feature(s): ${missingRelevant.join(' ')}` },
+        : {
+            severity: 'expected',
+            area: 'cpu',
+            message: `TCG's default CPU model lacks ${missingRelevant.length} host feature(s): ${missingRelevant.join(' ')}`,
+          },
     );
   const otherMissing = missing.filter((f) => !RELEVANT_FLAGS.has(f));
-  if (otherMissing.length) findings.push({ severity: 'info', area: 'cpu', message: `not in the guest, not judged (power management, perf counters, virtualization extensions, synthetic or newer-kernel flags): ${otherMissing.join(' ')}` });
+  if (otherMissing.length)
+    findings.push({
+      severity: 'info',
+      area: 'cpu',
+      message: `not in the guest, not judged (power management, perf counters, virtualization extensions, synthetic or newer-kernel flags): ${otherMissing.join(' ')}`,
+    });
 
   const mitigations = compareMitigations(host.vulnerabilities, guest.vulnerabilities);
   for (const r of mitigations) {
@@ -200,18 +286,38 @@ export function compareSnapshots(o: { accel: Accelerator; host: SystemSnapshot; 
               severity: 'error',
               area: 'mitigations',
               message: `${r.name}: the guest runs "${r.guest}" where the host has "${r.host}": the guest pays for a mitigation the host does not (syscall- and I/O-heavy figures)`,
-              fix: 'the guest CPU model hides the host\'s immunity bits (ARCH_CAPABILITIES, e.g. RDCL_NO, IBRS_ALL): use -cpu host with a QEMU/KVM that passes arch-capabilities (QEMU >= 4.1), or boot host and guest with the same mitigations= setting',
+              fix: "the guest CPU model hides the host's immunity bits (ARCH_CAPABILITIES, e.g. RDCL_NO, IBRS_ALL): use -cpu host with a QEMU/KVM that passes arch-capabilities (QEMU >= 4.1), or boot host and guest with the same mitigations= setting",
             }
-          : { severity: 'expected', area: 'mitigations', message: `${r.name}: guest "${r.guest}" vs host "${r.host}" (TCG CPU model)` },
+          : {
+              severity: 'expected',
+              area: 'mitigations',
+              message: `${r.name}: guest "${r.guest}" vs host "${r.host}" (TCG CPU model)`,
+            },
       );
     else if (r.comparison === 'guest-fewer')
-      findings.push({ severity: kvm ? 'warn' : 'expected', area: 'mitigations', message: `${r.name}: the guest mitigates less than the host ("${r.guest}" vs "${r.host}"): VM figures are flattered by it` });
+      findings.push({
+        severity: kvm ? 'warn' : 'expected',
+        area: 'mitigations',
+        message: `${r.name}: the guest mitigates less than the host ("${r.guest}" vs "${r.host}"): VM figures are flattered by it`,
+      });
     else if (r.comparison === 'different')
-      findings.push({ severity: kvm ? 'warn' : 'expected', area: 'mitigations', message: `${r.name}: differs: guest "${r.guest}", host "${r.host}"` });
+      findings.push({
+        severity: kvm ? 'warn' : 'expected',
+        area: 'mitigations',
+        message: `${r.name}: differs: guest "${r.guest}", host "${r.host}"`,
+      });
     else if (r.comparison === 'equivalent' || r.comparison === 'unknown')
-      findings.push({ severity: 'info', area: 'mitigations', message: `${r.name}: guest "${r.guest}", host "${r.host}" (${r.comparison === 'unknown' ? 'one side cannot tell; the host\'s state applies to the guest' : 'same state or mechanism'})` });
+      findings.push({
+        severity: 'info',
+        area: 'mitigations',
+        message: `${r.name}: guest "${r.guest}", host "${r.host}" (${r.comparison === 'unknown' ? "one side cannot tell; the host's state applies to the guest" : 'same state or mechanism'})`,
+      });
     else if (r.comparison === 'host-only' || r.comparison === 'guest-only')
-      findings.push({ severity: 'info', area: 'mitigations', message: `${r.name}: reported by the ${r.comparison === 'host-only' ? 'host' : 'guest'} kernel only (kernel versions differ)` });
+      findings.push({
+        severity: 'info',
+        area: 'mitigations',
+        message: `${r.name}: reported by the ${r.comparison === 'host-only' ? 'host' : 'guest'} kernel only (kernel versions differ)`,
+      });
   }
 
   if (guest.clocksource && !FAST_CLOCKS.has(guest.clocksource))
@@ -223,10 +329,15 @@ export function compareSnapshots(o: { accel: Accelerator; host: SystemSnapshot; 
             message: `the guest keeps time with "${guest.clocksource}" (available: ${guest.availableClocksources.join(' ') || '?'}): every clock read is slow, which inflates syscall and timer-heavy figures`,
             fix: 'kvm-clock should be the guest clocksource under KVM: check that -cpu host is in the argv and that the guest kernel has CONFIG_KVM_GUEST',
           }
-        : { severity: 'expected', area: 'clocksource', message: `guest clocksource "${guest.clocksource}" vs host "${host.clocksource ?? '?'}"` },
+        : {
+            severity: 'expected',
+            area: 'clocksource',
+            message: `guest clocksource "${guest.clocksource}" vs host "${host.clocksource ?? '?'}"`,
+          },
     );
 
-  const thpMatch = host.thp.enabled === guest.thp.enabled && (host.thp.defrag === null || host.thp.defrag === guest.thp.defrag);
+  const thpMatch =
+    host.thp.enabled === guest.thp.enabled && (host.thp.defrag === null || host.thp.defrag === guest.thp.defrag);
   if (!thpMatch)
     findings.push({
       severity: 'error',
@@ -237,20 +348,57 @@ export function compareSnapshots(o: { accel: Accelerator; host: SystemSnapshot; 
 
   const backend: VmSelfCheck['net']['backend'] = !qemu.networked ? 'none' : qemu.vhostNetOpen ? 'vhost' : 'qemu';
   if (qemu.networked && qemu.vhostRequested && !qemu.vhostNetOpen)
-    findings.push({ severity: 'error', area: 'net', message: 'vhost=on was asked for but QEMU does not hold /dev/vhost-net open', fix: 'check the QEMU stderr in the console log; modprobe vhost_net' });
+    findings.push({
+      severity: 'error',
+      area: 'net',
+      message: 'vhost=on was asked for but QEMU does not hold /dev/vhost-net open',
+      fix: 'check the QEMU stderr in the console log; modprobe vhost_net',
+    });
   else if (qemu.networked && kvm && backend !== 'vhost')
-    findings.push({ severity: 'error', area: 'net', message: `virtio-net is served by QEMU's main loop, not vhost-net (${qemu.vhostWhy}): network throughput understated, latency overstated`, fix: 'modprobe vhost_net and make /dev/vhost-net readable and writable by the user running isobench' });
-  else if (qemu.networked && backend !== 'vhost') findings.push({ severity: 'expected', area: 'net', message: `virtio-net served by QEMU (${qemu.vhostWhy})` });
+    findings.push({
+      severity: 'error',
+      area: 'net',
+      message: `virtio-net is served by QEMU's main loop, not vhost-net (${qemu.vhostWhy}): network throughput understated, latency overstated`,
+      fix: 'modprobe vhost_net and make /dev/vhost-net readable and writable by the user running isobench',
+    });
+  else if (qemu.networked && backend !== 'vhost')
+    findings.push({ severity: 'expected', area: 'net', message: `virtio-net served by QEMU (${qemu.vhostWhy})` });
 
   const missingIo = qemu.iothreadsConfigured.filter((id) => !qemu.iothreadsRunning.some((t) => t.id === id));
-  if (missingIo.length) findings.push({ severity: 'error', area: 'iothreads', message: `I/O thread(s) ${missingIo.join(', ')} in the argv but not running (QMP query-iothreads)`, fix: 'check the QEMU version supports iothread= on virtio-blk' });
-  else if (qemu.iothreadsConfigured.length === 0) findings.push({ severity: kvm ? 'error' : 'expected', area: 'iothreads', message: 'virtio-blk is served by QEMU\'s main loop (no I/O thread)' });
-  if (qemu.placementFailed?.length) findings.push({ severity: 'warn', area: 'placement', message: `thread placement failed for: ${qemu.placementFailed.join('; ')}` });
+  if (missingIo.length)
+    findings.push({
+      severity: 'error',
+      area: 'iothreads',
+      message: `I/O thread(s) ${missingIo.join(', ')} in the argv but not running (QMP query-iothreads)`,
+      fix: 'check the QEMU version supports iothread= on virtio-blk',
+    });
+  else if (qemu.iothreadsConfigured.length === 0)
+    findings.push({
+      severity: kvm ? 'error' : 'expected',
+      area: 'iothreads',
+      message: "virtio-blk is served by QEMU's main loop (no I/O thread)",
+    });
+  if (qemu.placementFailed?.length)
+    findings.push({
+      severity: 'warn',
+      area: 'placement',
+      message: `thread placement failed for: ${qemu.placementFailed.join('; ')}`,
+    });
 
   const count = (s: Severity): number => findings.filter((f) => f.severity === s).length;
-  const status: VmSelfCheck['status'] = count('error') ? 'errors' : count('warn') ? 'warnings' : count('expected') ? 'expected-differences' : 'ok';
-  const cpuPart = missingRelevant.length ? `guest lacks ${missingRelevant.length} relevant host CPU feature(s) (${missingRelevant.slice(0, 8).join(' ')}${missingRelevant.length > 8 ? ' ...' : ''})` : 'guest has every relevant host CPU feature';
-  const mitDiff = mitigations.filter((r) => r.comparison === 'guest-extra' || r.comparison === 'guest-fewer' || r.comparison === 'different').length;
+  const status: VmSelfCheck['status'] = count('error')
+    ? 'errors'
+    : count('warn')
+      ? 'warnings'
+      : count('expected')
+        ? 'expected-differences'
+        : 'ok';
+  const cpuPart = missingRelevant.length
+    ? `guest lacks ${missingRelevant.length} relevant host CPU feature(s) (${missingRelevant.slice(0, 8).join(' ')}${missingRelevant.length > 8 ? ' ...' : ''})`
+    : 'guest has every relevant host CPU feature';
+  const mitDiff = mitigations.filter(
+    (r) => r.comparison === 'guest-extra' || r.comparison === 'guest-fewer' || r.comparison === 'different',
+  ).length;
   const summary = [
     `${accel.toUpperCase()} guest "${guest.cpuModel ?? '?'}" vs host "${host.cpuModel ?? '?'}": ${cpuPart}`,
     `${mitDiff} mitigation difference(s)`,
@@ -263,7 +411,15 @@ export function compareSnapshots(o: { accel: Accelerator; host: SystemSnapshot; 
     accelerator: accel,
     status,
     summary,
-    cpu: { hostModel: host.cpuModel, guestModel: guest.cpuModel, hostFlags: host.flags.length, guestFlags: guest.flags.length, missing, missingRelevant, extra },
+    cpu: {
+      hostModel: host.cpuModel,
+      guestModel: guest.cpuModel,
+      hostFlags: host.flags.length,
+      guestFlags: guest.flags.length,
+      missing,
+      missingRelevant,
+      extra,
+    },
     mitigations,
     clocksource: { host: host.clocksource, guest: guest.clocksource, guestAvailable: guest.availableClocksources },
     thp: { host: host.thp, guest: guest.thp, match: thpMatch },
@@ -279,16 +435,25 @@ export function compareSnapshots(o: { accel: Accelerator; host: SystemSnapshot; 
 /** Human-readable form for `isobench doctor --vm` (pure). */
 export function renderSelfCheck(sc: VmSelfCheck): string {
   const lines = [`VM self-check (${sc.accelerator.toUpperCase()}): ${sc.status}`, `  ${sc.summary}`];
-  lines.push(`  CPU model   guest: ${sc.cpu.guestModel ?? '?'} (${sc.cpu.guestFlags} flags)   host: ${sc.cpu.hostModel ?? '?'} (${sc.cpu.hostFlags} flags)`);
+  lines.push(
+    `  CPU model   guest: ${sc.cpu.guestModel ?? '?'} (${sc.cpu.guestFlags} flags)   host: ${sc.cpu.hostModel ?? '?'} (${sc.cpu.hostFlags} flags)`,
+  );
   if (sc.cpu.missingRelevant.length) lines.push(`  missing in guest (relevant): ${sc.cpu.missingRelevant.join(' ')}`);
   lines.push(`  clocksource guest: ${sc.clocksource.guest ?? '?'}   host: ${sc.clocksource.host ?? '?'}`);
-  lines.push(`  THP         guest: ${sc.thp.guest.enabled ?? '?'} (defrag ${sc.thp.guest.defrag ?? '?'})   host: ${sc.thp.host.enabled ?? '?'} (defrag ${sc.thp.host.defrag ?? '?'})`);
+  lines.push(
+    `  THP         guest: ${sc.thp.guest.enabled ?? '?'} (defrag ${sc.thp.guest.defrag ?? '?'})   host: ${sc.thp.host.enabled ?? '?'} (defrag ${sc.thp.host.defrag ?? '?'})`,
+  );
   lines.push(`  virtio-net  ${sc.net.backend} (${sc.net.why})`);
-  lines.push(`  I/O threads ${sc.iothreads.running.map((t) => `${t.id} (tid ${t.threadId})`).join(', ') || 'none'}; vCPU threads ${sc.vcpuThreads.map((v) => `${v.cpuIndex}:${v.threadId}`).join(' ')}`);
-  const diff = sc.mitigations.filter((r) => r.comparison !== 'same' && r.comparison !== 'host-only' && r.comparison !== 'guest-only');
+  lines.push(
+    `  I/O threads ${sc.iothreads.running.map((t) => `${t.id} (tid ${t.threadId})`).join(', ') || 'none'}; vCPU threads ${sc.vcpuThreads.map((v) => `${v.cpuIndex}:${v.threadId}`).join(' ')}`,
+  );
+  const diff = sc.mitigations.filter(
+    (r) => r.comparison !== 'same' && r.comparison !== 'host-only' && r.comparison !== 'guest-only',
+  );
   if (diff.length) {
     lines.push('  mitigations whose text differs (guest | host):');
-    for (const r of diff) lines.push(`    ${r.name.padEnd(26)} ${r.comparison.padEnd(12)} ${r.guest ?? '-'} | ${r.host ?? '-'}`);
+    for (const r of diff)
+      lines.push(`    ${r.name.padEnd(26)} ${r.comparison.padEnd(12)} ${r.guest ?? '-'} | ${r.host ?? '-'}`);
   }
   const mark: Record<Severity, string> = { error: 'ERROR', warn: 'WARN ', expected: 'TCG  ', info: 'info ' };
   for (const f of sc.findings) {

@@ -84,7 +84,6 @@ export interface VmBackendOptions {
   qemuBinary?: string;
 }
 
-
 export const DEFAULT_BOOT_TIMEOUT_MS = 60_000;
 
 /** Does the filesystem holding `dir` accept O_DIRECT (cache=none)? */
@@ -137,30 +136,52 @@ export class VmBackend implements Backend {
 
   async prepare(): Promise<void> {
     this.qemuVersion = await toolVersion([this.opts.qemuBinary ?? QEMU, '--version'], /version (\S+)/);
-    if (!this.qemuVersion) throw new IsobenchError('BACKEND_UNAVAILABLE', `${QEMU} not found`, { details: ['apt-get install qemu-system-x86'] });
+    if (!this.qemuVersion)
+      throw new IsobenchError('BACKEND_UNAVAILABLE', `${QEMU} not found`, {
+        details: ['apt-get install qemu-system-x86'],
+      });
     try {
-      this.guest = await ensureGuestInitramfs(this.opts.kernelDir ?? (await currentKernelDir()), { rootfsHash: this.ctx.image.hash });
+      this.guest = await ensureGuestInitramfs(this.opts.kernelDir ?? (await currentKernelDir()), {
+        rootfsHash: this.ctx.image.hash,
+      });
     } catch (e) {
-      throw new IsobenchError('BACKEND_UNAVAILABLE', `VM guest unavailable: ${errorMessage(e)}`, { cause: e, details: e instanceof IsobenchError ? e.details : [] });
+      throw new IsobenchError('BACKEND_UNAVAILABLE', `VM guest unavailable: ${errorMessage(e)}`, {
+        cause: e,
+        details: e instanceof IsobenchError ? e.details : [],
+      });
     }
     const guest = this.guest;
     const calTimeout = this.opts.calibrationTimeoutMs ?? 10_000;
     this.decision = await decideAccelerator(this.ctx.host, this.opts.accel, async () => {
-      const r = await bareBoot({ guest, accel: 'kvm', machine: this.opts.machine, timeoutMs: calTimeout, ...(this.opts.qemuBinary ? { qemu: this.opts.qemuBinary } : {}) });
+      const r = await bareBoot({
+        guest,
+        accel: 'kvm',
+        machine: this.opts.machine,
+        timeoutMs: calTimeout,
+        ...(this.opts.qemuBinary ? { qemu: this.opts.qemuBinary } : {}),
+      });
       if (r.timedOut) return Number.POSITIVE_INFINITY;
       if (!r.ok) throw new Error(`calibration guest failed: ${consoleTail(r.console, 3).join(' | ')}`);
       return r.ms;
     });
     await fs.mkdir(this.ctx.workDir, { recursive: true });
     this.directIo = await supportsDirectIo(this.ctx.workDir);
-    this.choicesMade = vmChoices({ accel: this.decision.accel, machine: this.opts.machine, hostCpuFlags: this.ctx.host.cpuFlags, vhostNetOpens: hasCapability(this.ctx.host.capabilities, 'vhost-net') && (await vhostNetOpens()) });
+    this.choicesMade = vmChoices({
+      accel: this.decision.accel,
+      machine: this.opts.machine,
+      hostCpuFlags: this.ctx.host.cpuFlags,
+      vhostNetOpens: hasCapability(this.ctx.host.capabilities, 'vhost-net') && (await vhostNetOpens()),
+    });
   }
 
   info(): BackendInfo {
     const d = this.decision;
     const warnings: string[] = [];
     if (this.accelerator === 'tcg') warnings.push(TCG_WARNING);
-    if (this.directIo === false) warnings.push(`VM scratch disk uses cache=writeback: ${this.ctx.workDir} does not support O_DIRECT, so VM disk figures include the host page cache`);
+    if (this.directIo === false)
+      warnings.push(
+        `VM scratch disk uses cache=writeback: ${this.ctx.workDir} does not support O_DIRECT, so VM disk figures include the host page cache`,
+      );
     return {
       kind: 'vm',
       variant: this.variant,
@@ -174,7 +195,8 @@ export class VmBackend implements Backend {
         calibration: d?.calibration ?? null,
         guestInitramfsHash: this.guest?.hash,
         scratchCache: this.directIo === false ? 'writeback,aio=threads' : 'none,aio=native',
-        qemuCgroupMemoryLimit: 'guest memory + 512 MiB (KVM) / + 1536 MiB (TCG): a safety net, not the guest limit (-m is)',
+        qemuCgroupMemoryLimit:
+          'guest memory + 512 MiB (KVM) / + 1536 MiB (TCG): a safety net, not the guest limit (-m is)',
         kernelArgs: [...BASE_KERNEL_ARGS, ...thpKernelArgs(this.ctx.host.thp)].join(' '),
         ...(this.choicesMade ? { choices: this.choicesMade } : {}),
         placementPolicy: PLACEMENT_POLICY,
@@ -193,7 +215,14 @@ export class VmBackend implements Backend {
       kernelArgs: this.opts.kernelArgs ?? [],
       directIo: this.directIo ?? false,
       qemu: this.opts.qemuBinary ?? QEMU,
-      choices: this.choicesMade ?? vmChoices({ accel: this.accelerator, machine: this.opts.machine, hostCpuFlags: this.ctx.host.cpuFlags, vhostNetOpens: false }),
+      choices:
+        this.choicesMade ??
+        vmChoices({
+          accel: this.accelerator,
+          machine: this.opts.machine,
+          hostCpuFlags: this.ctx.host.cpuFlags,
+          vhostNetOpens: false,
+        }),
     });
     await inst.boot(opts.signal);
     return inst;

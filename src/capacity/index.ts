@@ -15,7 +15,14 @@ export type { CapacityPlan } from './model.js';
 export { buildPlan, metricLookup, DEFAULT_SWEEP_MIB, DEFAULT_BREAK_EVEN_PCT } from './model.js';
 export { parseHostSpec, parseInstanceDemand, parseReserve, loadHostProfile, DEFAULT_RESERVE } from './spec.js';
 export type { HostSpec, InstanceDemand, ReserveSpec } from './spec.js';
-export { renderText, renderJson, renderMarkdown, renderRuntimeClassYaml, capacityChartData, capacitySweepChartData } from './render.js';
+export {
+  renderText,
+  renderJson,
+  renderMarkdown,
+  renderRuntimeClassYaml,
+  capacityChartData,
+  capacitySweepChartData,
+} from './render.js';
 export type { CapacityChartData, SweepChartData } from './render.js';
 
 /** Options of planCapacity: the model's own (host, demand, target, reserve, sweep, break-even). */
@@ -36,10 +43,16 @@ export function resolveResultsFile(run: string, resultsRoot: string): string {
     if (st.isDirectory()) {
       const f = join(c, 'results.json');
       if (existsSync(f)) return f;
-      throw new IsobenchError('BAD_RESULTS', `run directory ${c} has no results.json: it is not a finished isobench run (re-run it or pick another run id)`);
+      throw new IsobenchError(
+        'BAD_RESULTS',
+        `run directory ${c} has no results.json: it is not a finished isobench run (re-run it or pick another run id)`,
+      );
     }
   }
-  throw new IsobenchError('BAD_ARGS', `--run ${run}: no such run id under ${resultsRoot} and no such directory: give a run id listed in ${resultsRoot}/ or a run directory`);
+  throw new IsobenchError(
+    'BAD_ARGS',
+    `--run ${run}: no such run id under ${resultsRoot} and no such directory: give a run id listed in ${resultsRoot}/ or a run directory`,
+  );
 }
 
 export interface CapacityCommandArgs {
@@ -68,10 +81,15 @@ export async function runCapacityCommand(args: CapacityCommandArgs): Promise<{ t
   let target: number | undefined;
   if (args.target !== undefined) {
     const t = args.target.trim();
-    if (!/^\d+$/.test(t) || Number(t) <= 0) throw new IsobenchError('BAD_ARGS', `--target must be a whole number of instances > 0, got "${args.target}"`);
+    if (!/^\d+$/.test(t) || Number(t) <= 0)
+      throw new IsobenchError('BAD_ARGS', `--target must be a whole number of instances > 0, got "${args.target}"`);
     target = Number(t);
   }
-  if (!args.run || args.run.trim() === '') throw new IsobenchError('BAD_ARGS', '--run is required: give a run id (a directory under results/) or a run directory');
+  if (!args.run || args.run.trim() === '')
+    throw new IsobenchError(
+      'BAD_ARGS',
+      '--run is required: give a run id (a directory under results/) or a run directory',
+    );
   // The one results loader (results/io.ts): the same schema and upgrade as report and compare.
   const results = await loadResultsFile(resolveResultsFile(args.run, args.resultsRoot));
   const opts: PlanCapacityOptions = { host, instance };

@@ -154,8 +154,20 @@ function evaluate(p: BackendProfile, demand: InstanceDemand, inp: Inputs): Recor
     const costSources = uniq([...ov.sources, ...inp.demandSources[r]]);
     const cost: Figure =
       r === 'memory'
-        ? { value: dem + ov.value, best: dem + ov.best, worst: dem + ov.worst, unit: RESOURCE_UNITS[r], sources: costSources }
-        : { value: dem * ov.value, best: dem * ov.best, worst: dem * ov.worst, unit: RESOURCE_UNITS[r], sources: costSources };
+        ? {
+            value: dem + ov.value,
+            best: dem + ov.best,
+            worst: dem + ov.worst,
+            unit: RESOURCE_UNITS[r],
+            sources: costSources,
+          }
+        : {
+            value: dem * ov.value,
+            best: dem * ov.best,
+            worst: dem * ov.worst,
+            unit: RESOURCE_UNITS[r],
+            sources: costSources,
+          };
     rc.cost = cost;
     rc.fit = {
       value: fitCount(usable, cost.value),
@@ -170,7 +182,11 @@ function evaluate(p: BackendProfile, demand: InstanceDemand, inp: Inputs): Recor
   return out;
 }
 
-function scenario(res: Record<Resource, ResourceCost>, which: 'value' | 'best' | 'worst', target: number | null): ScenarioFit {
+function scenario(
+  res: Record<Resource, ResourceCost>,
+  which: 'value' | 'best' | 'worst',
+  target: number | null,
+): ScenarioFit {
   let n = Number.POSITIVE_INFINITY;
   let binding: Resource[] = [];
   for (const r of RESOURCES) {
@@ -184,7 +200,11 @@ function scenario(res: Record<Resource, ResourceCost>, which: 'value' | 'best' |
   }
   // CPU and memory always constrain (both are required), so n is finite.
   const instancesPerHost = Number.isFinite(n) ? n : 0;
-  return { instancesPerHost, binding, hostsNeeded: target === null ? null : instancesPerHost > 0 ? Math.ceil(target / instancesPerHost) : null };
+  return {
+    instancesPerHost,
+    binding,
+    hostsNeeded: target === null ? null : instancesPerHost > 0 ? Math.ceil(target / instancesPerHost) : null,
+  };
 }
 
 function fitSources(res: Record<Resource, ResourceCost>): string[] {
@@ -202,16 +222,36 @@ export function buildPlan(results: RunResults, opts: PlanOptions): CapacityPlan 
   const reserve: ReserveSpec = { ...DEFAULT_RESERVE, ...(host.reserve ?? {}), ...(opts.reserve ?? {}) };
   const reserveOrigin = (k: keyof ReserveSpec): 'default' | 'input' =>
     opts.reserve?.[k] !== undefined || host.reserve?.[k] !== undefined ? 'input' : 'default';
-  const inputSrc = (field: string, value: number, origin = host.source): string => sources.add({ kind: 'input', field, value, origin }, field);
+  const inputSrc = (field: string, value: number, origin = host.source): string =>
+    sources.add({ kind: 'input', field, value, origin }, field);
   const reserveSrc = (k: keyof ReserveSpec): string =>
     reserveOrigin(k) === 'default'
-      ? sources.add({ kind: 'default', field: `reserve.${k}`, value: reserve[k], note: 'default per-host reserve' }, `reserve.${k}`)
-      : sources.add({ kind: 'input', field: `reserve.${k}`, value: reserve[k], origin: opts.reserve?.[k] !== undefined ? '--reserve' : host.source }, `reserve.${k}`);
+      ? sources.add(
+          { kind: 'default', field: `reserve.${k}`, value: reserve[k], note: 'default per-host reserve' },
+          `reserve.${k}`,
+        )
+      : sources.add(
+          {
+            kind: 'input',
+            field: `reserve.${k}`,
+            value: reserve[k],
+            origin: opts.reserve?.[k] !== undefined ? '--reserve' : host.source,
+          },
+          `reserve.${k}`,
+        );
 
   const usableCpu = host.cores - reserve.cores;
   const usableMem = host.memoryGiB * 1024 * (1 - reserve.memoryPct / 100) - reserve.memoryMiB;
-  if (!(usableCpu > 0)) throw new IsobenchError('BAD_ARGS', `the reserve (${reserve.cores} cores) leaves no cores of the host's ${host.cores}: lower reserve.cores or give a bigger host`);
-  if (!(usableMem > 0)) throw new IsobenchError('BAD_ARGS', `the reserve (${reserve.memoryPct}% + ${reserve.memoryMiB} MiB) leaves no memory of the host's ${host.memoryGiB} GiB: lower the memory reserve`);
+  if (!(usableCpu > 0))
+    throw new IsobenchError(
+      'BAD_ARGS',
+      `the reserve (${reserve.cores} cores) leaves no cores of the host's ${host.cores}: lower reserve.cores or give a bigger host`,
+    );
+  if (!(usableMem > 0))
+    throw new IsobenchError(
+      'BAD_ARGS',
+      `the reserve (${reserve.memoryPct}% + ${reserve.memoryMiB} MiB) leaves no memory of the host's ${host.memoryGiB} GiB: lower the memory reserve`,
+    );
 
   const inp: Inputs = {
     usable: {
@@ -236,8 +276,14 @@ export function buildPlan(results: RunResults, opts: PlanOptions): CapacityPlan 
   const targetSrc = target !== null ? [inputSrc('target', target, '--target')] : [];
 
   const { profiles, warnings } = buildProfiles(results, sources);
-  if (!profiles.some((p) => p.kind !== 'native')) warnings.push(`run ${results.runId} measured no container or VM backend: only the native baseline is shown (run with --backends native,container,vm to compare)`);
-  if (results.status !== 'complete') warnings.push(`run ${results.runId} is ${results.status}${results.statusReason ? ` (${results.statusReason})` : ''}: some figures may be missing`);
+  if (!profiles.some((p) => p.kind !== 'native'))
+    warnings.push(
+      `run ${results.runId} measured no container or VM backend: only the native baseline is shown (run with --backends native,container,vm to compare)`,
+    );
+  if (results.status !== 'complete')
+    warnings.push(
+      `run ${results.runId} is ${results.status}${results.statusReason ? ` (${results.statusReason})` : ''}: some figures may be missing`,
+    );
 
   const backends: BackendPlan[] = profiles.map((p) => {
     const resources = evaluate(p, instance, inp);
@@ -246,7 +292,9 @@ export function buildPlan(results: RunResults, opts: PlanOptions): CapacityPlan 
     const worst = scenario(resources, 'worst', target);
     const fs = fitSources(resources);
     const notes = [...p.notes];
-    for (const r of RESOURCES) if (resources[r].status === 'not-measured') notes.push(`${r}: not measured in this run (cost taken as the native demand, optimistic)`);
+    for (const r of RESOURCES)
+      if (resources[r].status === 'not-measured')
+        notes.push(`${r}: not measured in this run (cost taken as the native demand, optimistic)`);
     const emulated = p.accelerator === 'tcg';
     if (emulated) {
       const w = `${p.label} ran under TCG (emulation, no hardware virtualization): its CPU overhead describes emulation, and the CPU-bound VM figures do not transfer to a KVM host`;
@@ -263,7 +311,13 @@ export function buildPlan(results: RunResults, opts: PlanOptions): CapacityPlan 
       best,
       expected,
       worst,
-      instancesPerHost: { value: expected.instancesPerHost, best: best.instancesPerHost, worst: worst.instancesPerHost, unit: 'instances', sources: fs },
+      instancesPerHost: {
+        value: expected.instancesPerHost,
+        best: best.instancesPerHost,
+        worst: worst.instancesPerHost,
+        unit: 'instances',
+        sources: fs,
+      },
       hostsNeeded:
         target === null
           ? null
@@ -287,7 +341,10 @@ export function buildPlan(results: RunResults, opts: PlanOptions): CapacityPlan 
         container: c.label,
         vm: v.label,
         expected: div(c.expected.instancesPerHost, v.expected.instancesPerHost),
-        range: [div(c.worst.instancesPerHost, v.best.instancesPerHost), div(c.best.instancesPerHost, v.worst.instancesPerHost)],
+        range: [
+          div(c.worst.instancesPerHost, v.best.instancesPerHost),
+          div(c.best.instancesPerHost, v.worst.instancesPerHost),
+        ],
         sources: uniq([...c.instancesPerHost.sources, ...v.instancesPerHost.sources]),
       });
     }
@@ -300,21 +357,33 @@ export function buildPlan(results: RunResults, opts: PlanOptions): CapacityPlan 
     backends: profiles.map((p) => {
       const res = evaluate(p, { ...instance, memoryMiB: m }, inp);
       const e = scenario(res, 'value', null);
-      return { label: p.label, expected: e.instancesPerHost, best: scenario(res, 'best', null).instancesPerHost, worst: scenario(res, 'worst', null).instancesPerHost, binding: e.binding };
+      return {
+        label: p.label,
+        expected: e.instancesPerHost,
+        best: scenario(res, 'best', null).instancesPerHost,
+        worst: scenario(res, 'worst', null).instancesPerHost,
+        binding: e.binding,
+      };
     }),
   }));
 
   // Break-even: VM's extra fixed footprint vs a container (else native).
   const thresholdPct = opts.breakEvenPct ?? DEFAULT_BREAK_EVEN_PCT;
-  if (!(thresholdPct > 0 && thresholdPct < 100)) throw new IsobenchError('BAD_ARGS', `break-even threshold must be between 0 and 100 percent, got ${thresholdPct}`);
+  if (!(thresholdPct > 0 && thresholdPct < 100))
+    throw new IsobenchError('BAD_ARGS', `break-even threshold must be between 0 and 100 percent, got ${thresholdPct}`);
   const X = thresholdPct / 100;
   const breakEven: BreakEven[] = [];
-  const refProfile = profiles.find((p) => p.kind === 'container' && p.footprintMiB) ?? profiles.find((p) => p.kind === 'native');
+  const refProfile =
+    profiles.find((p) => p.kind === 'container' && p.footprintMiB) ?? profiles.find((p) => p.kind === 'native');
   for (const v of profiles.filter((p) => p.kind === 'vm')) {
     if (!v.footprintMiB || !refProfile) continue;
     const fv = v.footprintMiB;
     const fr = refProfile.kind === 'native' ? ZERO_MIB : refProfile.footprintMiB!;
-    const extra = { value: Math.max(0, fv.value - fr.value), best: Math.max(0, fv.best - fr.worst), worst: Math.max(0, fv.worst - fr.best) };
+    const extra = {
+      value: Math.max(0, fv.value - fr.value),
+      best: Math.max(0, fv.best - fr.worst),
+      worst: Math.max(0, fv.worst - fr.best),
+    };
     const be = (d: number, f: number): number => Math.max(0, d / X - f);
     const src = uniq([...fv.sources, ...fr.sources]);
     const loss = (d: number, f: number): number => (100 * d) / (instance.memoryMiB + f);
@@ -323,7 +392,13 @@ export function buildPlan(results: RunResults, opts: PlanOptions): CapacityPlan 
       reference: refProfile.label,
       thresholdPct,
       extraFootprintMiB: { ...extra, unit: 'MiB', sources: src },
-      memoryMiB: { value: be(extra.value, fv.value), best: be(extra.best, fv.best), worst: be(extra.worst, fv.worst), unit: 'MiB', sources: src },
+      memoryMiB: {
+        value: be(extra.value, fv.value),
+        best: be(extra.best, fv.best),
+        worst: be(extra.worst, fv.worst),
+        unit: 'MiB',
+        sources: src,
+      },
       lossAtDemandPct: {
         value: loss(extra.value, fv.value),
         best: loss(extra.best, fv.best),

@@ -11,7 +11,12 @@ import type { HostSpec, InstanceDemand, ReserveSpec } from './spec.js';
 export type Resource = 'cpu' | 'memory' | 'disk' | 'network';
 export const RESOURCES: readonly Resource[] = ['cpu', 'memory', 'disk', 'network'];
 
-export const RESOURCE_UNITS: Record<Resource, string> = { cpu: 'cores', memory: 'MiB', disk: 'IOPS', network: 'Mbit/s' };
+export const RESOURCE_UNITS: Record<Resource, string> = {
+  cpu: 'cores',
+  memory: 'MiB',
+  disk: 'IOPS',
+  network: 'Mbit/s',
+};
 
 // ─── Plan types ───────────────────────────────────────────────────────────────
 

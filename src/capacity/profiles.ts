@@ -28,7 +28,8 @@ type Resource = CapacityDecl['resource'];
 const RESOURCE_RULES: Record<Resource, Pick<MetricLookup, 'pick' | 'fallbackNote'>> = {
   cpu: {
     pick: 'first',
-    fallbackNote: "the CPU workload's first-choice metric (multi-thread) not measured; used a single-thread/other CPU metric",
+    fallbackNote:
+      "the CPU workload's first-choice metric (multi-thread) not measured; used a single-thread/other CPU metric",
   },
   footprint: { pick: 'first', fallbackNote: 'idle-instance PSS not measured; used another memory figure' },
   disk: { pick: 'worst' },
@@ -46,7 +47,10 @@ export function metricLookup(resource: Resource): MetricLookup {
     for (const c of d.capacity ?? [])
       if (c.resource === resource)
         for (const t of c.tiers)
-          byTier.set(t.tier, [...(byTier.get(t.tier) ?? []), ...t.metrics.map((metric) => ({ workload: d.name, metric }))]);
+          byTier.set(t.tier, [
+            ...(byTier.get(t.tier) ?? []),
+            ...t.metrics.map((metric) => ({ workload: d.name, metric })),
+          ]);
   const tiers = [...byTier.entries()].sort((x, y) => x[0] - y[0]).map(([, list]) => list);
   return { tiers, ...RESOURCE_RULES[resource] };
 }
@@ -86,7 +90,10 @@ function metricStat(cell: Cell, m: MetricResult): MetricStat | null {
   const values = all.filter((v) => Number.isFinite(v));
   const s = summarize(values);
   if (!s) return null;
-  const reps = Array.isArray(m.repetitions) && m.repetitions.length === all.length ? m.repetitions.filter((_, i) => Number.isFinite(all[i])) : undefined;
+  const reps =
+    Array.isArray(m.repetitions) && m.repetitions.length === all.length
+      ? m.repetitions.filter((_, i) => Number.isFinite(all[i]))
+      : undefined;
   return {
     mean: s.mean,
     // One value has no interval: its range is the value itself (the figure is then flagged by n=1).
@@ -119,8 +126,10 @@ function findStat(results: RunResults, b: BackendResult, workload: string, metri
 /** Metric names measured for this backend in a workload (from cells and overheads). */
 function metricNames(results: RunResults, b: BackendResult, workload: string): string[] {
   const names: string[] = [];
-  for (const c of cellsOf(results, b)) if (c.workload === workload) for (const m of c.metrics ?? []) names.push(m.metric);
-  for (const o of results.overheads) if (o.workload === workload && sameBackend(o.backend, b, results.backends)) names.push(o.metric);
+  for (const c of cellsOf(results, b))
+    if (c.workload === workload) for (const m of c.metrics ?? []) names.push(m.metric);
+  for (const o of results.overheads)
+    if (o.workload === workload && sameBackend(o.backend, b, results.backends)) names.push(o.metric);
   return uniq(names);
 }
 
@@ -143,7 +152,10 @@ function costFactor(ctx: Ctx, b: BackendResult, workload: string, metric: string
   let sid: string;
   if (ov && Number.isFinite(ov.ratio) && ov.ratio > 0) {
     ratio = ov.ratio;
-    ci = ov.ratioCi95 && ov.ratioCi95.every(Number.isFinite) ? [Math.min(...ov.ratioCi95), Math.max(...ov.ratioCi95)] : [ratio, ratio];
+    ci =
+      ov.ratioCi95 && ov.ratioCi95.every(Number.isFinite)
+        ? [Math.min(...ov.ratioCi95), Math.max(...ov.ratioCi95)]
+        : [ratio, ratio];
     hib = ov.higherIsBetter;
     const stat = findStat(results, b, workload, metric);
     sid = sources.add({
@@ -218,13 +230,18 @@ function measuredMean(runId: string, s: MetricStat): SourceInit {
 }
 
 /** Candidates (workload, metric) measured for b, tier by tier. */
-function candidates(ctx: Ctx, b: BackendResult, lookup: MetricLookup): { tier: number; list: { workload: string; metric: string }[] }[] {
+function candidates(
+  ctx: Ctx,
+  b: BackendResult,
+  lookup: MetricLookup,
+): { tier: number; list: { workload: string; metric: string }[] }[] {
   const out: { tier: number; list: { workload: string; metric: string }[] }[] = [];
   lookup.tiers.forEach((tier, i) => {
     const list: { workload: string; metric: string }[] = [];
     for (const cand of tier) {
       for (const name of metricNames(ctx.results, b, cand.workload)) {
-        if (cand.metric.test(name) && !list.some((x) => x.workload === cand.workload && x.metric === name)) list.push({ workload: cand.workload, metric: name });
+        if (cand.metric.test(name) && !list.some((x) => x.workload === cand.workload && x.metric === name))
+          list.push({ workload: cand.workload, metric: name });
       }
     }
     if (list.length > 0) out.push({ tier: i, list });
@@ -234,7 +251,9 @@ function candidates(ctx: Ctx, b: BackendResult, lookup: MetricLookup): { tier: n
 
 function lookupFactor(ctx: Ctx, b: BackendResult, lookup: MetricLookup, notes: string[]): Figure | null {
   for (const { tier, list } of candidates(ctx, b, lookup)) {
-    const figs = list.map((c) => ({ c, f: costFactor(ctx, b, c.workload, c.metric) })).filter((x): x is { c: { workload: string; metric: string }; f: Figure } => x.f !== null);
+    const figs = list
+      .map((c) => ({ c, f: costFactor(ctx, b, c.workload, c.metric) }))
+      .filter((x): x is { c: { workload: string; metric: string }; f: Figure } => x.f !== null);
     if (figs.length === 0) continue;
     const chosen = lookup.pick === 'first' ? figs[0]! : figs.reduce((a, x) => (x.f.value > a.f.value ? x : a));
     if (tier > 0 && lookup.fallbackNote) notes.push(`${lookup.fallbackNote} (${chosen.c.workload}/${chosen.c.metric})`);
@@ -255,11 +274,22 @@ function lookupFootprint(ctx: Ctx, b: BackendResult, notes: string[]): Figure | 
       const pd = ns ? difference(ns, bs, false, Number.POSITIVE_INFINITY) : null;
       const d = pd ? { diff: pd.diff, ci95: pd.ci95 } : null;
       const diff = d ? d.diff : bs.mean;
-      const dci: [number, number] = d && Number.isFinite(d.ci95[0]) && Number.isFinite(d.ci95[1]) ? d.ci95 : ns ? [bs.ci95[0] - ns.ci95[1], bs.ci95[1] - ns.ci95[0]] : bs.ci95;
+      const dci: [number, number] =
+        d && Number.isFinite(d.ci95[0]) && Number.isFinite(d.ci95[1])
+          ? d.ci95
+          : ns
+            ? [bs.ci95[0] - ns.ci95[1], bs.ci95[1] - ns.ci95[0]]
+            : bs.ci95;
       const ids = [sid];
       if (ns) ids.push(sources.add(measuredMean(results.runId, ns)));
-      else notes.push(`native ${c.workload}/${c.metric} not measured in this run: the native baseline is taken as 0 MiB (overstates the footprint by the idle process's own size)`);
-      if (tier > 0) notes.push(`${metricLookup('footprint').fallbackNote} (${c.workload}/${c.metric})${/rss|cgroup/i.test(c.metric) ? ': RSS/cgroup usage counts shared pages fully, so this overstates the per-instance cost' : ''}`);
+      else
+        notes.push(
+          `native ${c.workload}/${c.metric} not measured in this run: the native baseline is taken as 0 MiB (overstates the footprint by the idle process's own size)`,
+        );
+      if (tier > 0)
+        notes.push(
+          `${metricLookup('footprint').fallbackNote} (${c.workload}/${c.metric})${/rss|cgroup/i.test(c.metric) ? ': RSS/cgroup usage counts shared pages fully, so this overstates the per-instance cost' : ''}`,
+        );
       const value = Math.max(0, diff);
       const best = Math.max(0, Math.min(value, dci[0]));
       const worst = Math.max(value, dci[1]);
@@ -270,7 +300,11 @@ function lookupFootprint(ctx: Ctx, b: BackendResult, notes: string[]): Figure | 
 }
 
 /** What a container engine adds beyond its per-instance footprint, from the run (BackendResult.details, footprint cells). */
-function engineCosts(ctx: Ctx, b: BackendResult, notes: string[]): Pick<BackendProfile, 'engineFixedMiB' | 'engineHelperMiB'> {
+function engineCosts(
+  ctx: Ctx,
+  b: BackendResult,
+  notes: string[],
+): Pick<BackendProfile, 'engineFixedMiB' | 'engineHelperMiB'> {
   const out: Pick<BackendProfile, 'engineFixedMiB' | 'engineHelperMiB'> = {};
   const daemon = (b.details as { engineDaemon?: { pssBytes?: unknown } } | undefined)?.engineDaemon;
   if (daemon && typeof daemon.pssBytes === 'number' && daemon.pssBytes > 0) {
@@ -289,28 +323,48 @@ function engineCosts(ctx: Ctx, b: BackendResult, notes: string[]): Pick<BackendP
       rawLogs: [],
     });
     out.engineFixedMiB = { value: mib, best: mib, worst: mib, unit: 'MiB', sources: [id] };
-    notes.push(`engine daemon ${mib.toFixed(1)} MiB PSS (one measurement, no container running): a per-host fixed cost, taken from the usable memory once`);
+    notes.push(
+      `engine daemon ${mib.toFixed(1)} MiB PSS (one measurement, no container running): a per-host fixed cost, taken from the usable memory once`,
+    );
   }
   const helper = findStat(ctx.results, b, 'footprint', 'helper-pss-mib');
   if (helper) {
     out.engineHelperMiB = helper.mean;
-    notes.push(`the footprint includes the engine's per-container helper (conmon / containerd-shim-runc-v2): ${helper.mean.toFixed(1)} MiB PSS`);
+    notes.push(
+      `the footprint includes the engine's per-container helper (conmon / containerd-shim-runc-v2): ${helper.mean.toFixed(1)} MiB PSS`,
+    );
   }
   return out;
 }
 
-export function buildProfiles(results: RunResults, sources: Sources): { profiles: BackendProfile[]; warnings: string[] } {
+export function buildProfiles(
+  results: RunResults,
+  sources: Sources,
+): { profiles: BackendProfile[]; warnings: string[] } {
   const natives = results.backends.filter((b) => b.kind === 'native');
   const native = natives[0];
   const ctx: Ctx = { results, native, sources };
   const warnings: string[] = [];
-  if (!native) warnings.push('no native backend in this run: overheads come from results.overheads only and the native footprint is taken as 0 MiB');
+  if (!native)
+    warnings.push(
+      'no native backend in this run: overheads come from results.overheads only and the native footprint is taken as 0 MiB',
+    );
   const profiles: BackendProfile[] = [];
   for (const b of results.backends) {
     const notes: string[] = [];
     if (b.error) notes.push(`backend failed in this run: ${b.error}`);
     if (b.kind === 'native') {
-      profiles.push({ label: b.label, kind: b.kind, variant: b.variant, accelerator: b.accelerator, cpu: null, disk: null, network: null, footprintMiB: null, notes });
+      profiles.push({
+        label: b.label,
+        kind: b.kind,
+        variant: b.variant,
+        accelerator: b.accelerator,
+        cpu: null,
+        disk: null,
+        network: null,
+        footprintMiB: null,
+        notes,
+      });
       continue;
     }
     profiles.push({

@@ -104,7 +104,10 @@ function sourceLine(s: SourceRef): string {
   switch (s.kind) {
     case 'measured': {
       const stat = s.stat === 'overhead.ratio' ? 'overhead ratio backend/native' : 'mean (95% t CI)';
-      const logs = s.rawLogs.length > 0 ? `; raw: ${s.rawLogs.slice(0, 3).join(', ')}${s.rawLogs.length > 3 ? ` (+${s.rawLogs.length - 3} more)` : ''}` : '';
+      const logs =
+        s.rawLogs.length > 0
+          ? `; raw: ${s.rawLogs.slice(0, 3).join(', ')}${s.rawLogs.length > 3 ? ` (+${s.rawLogs.length - 3} more)` : ''}`
+          : '';
       return `run ${s.runId}, backend ${s.backend}, ${s.workload}/${s.metric}: ${stat} ${fmtNum(s.value, 4)} ${s.stat === 'overhead.ratio' ? '' : s.unit + ' '}(95% CI ${fmtNum(s.ci95[0], 4)}–${fmtNum(s.ci95[1], 4)}${s.n !== null ? `, n=${s.n}` : ''})${logs}`;
     }
     case 'derived':
@@ -144,26 +147,38 @@ function rcBlock(plan: CapacityPlan, rc: RuntimeClassOverhead): string {
   const b = plan.backends.find((x) => x.label === rc.backend);
   const fp = b?.resources.memory.overhead;
   if (rc.memoryMi !== null && fp) {
-    lines.push(`# memory: idle-instance PSS minus native = ${fmtNum(fp.value, 1)} MiB (95% CI ${fmtNum(fp.best, 1)}–${fmtNum(fp.worst, 1)}) → upper end, rounded up${refs(plan, fp.sources)}`);
+    lines.push(
+      `# memory: idle-instance PSS minus native = ${fmtNum(fp.value, 1)} MiB (95% CI ${fmtNum(fp.best, 1)}–${fmtNum(fp.worst, 1)}) → upper end, rounded up${refs(plan, fp.sources)}`,
+    );
   }
   const cpu = b?.resources.cpu.overhead;
   if (rc.cpuMillicores !== null && cpu) {
-    lines.push(`# cpu: cost factor ${fmtNum(cpu.value, 3)}× (95% CI ${fmtNum(cpu.best, 3)}–${fmtNum(cpu.worst, 3)}) → ${fmtNum(plan.instance.vcpus)} × (${fmtNum(cpu.worst, 3)} − 1) cores = ${rc.cpuMillicores}m (expected ${rc.cpuExpectedMillicores}m)${refs(plan, cpu.sources)}`);
+    lines.push(
+      `# cpu: cost factor ${fmtNum(cpu.value, 3)}× (95% CI ${fmtNum(cpu.best, 3)}–${fmtNum(cpu.worst, 3)}) → ${fmtNum(plan.instance.vcpus)} × (${fmtNum(cpu.worst, 3)} − 1) cores = ${rc.cpuMillicores}m (expected ${rc.cpuExpectedMillicores}m)${refs(plan, cpu.sources)}`,
+    );
   }
   for (const n of rc.notes) lines.push(`# NOTE: ${n}`);
   lines.push('apiVersion: node.k8s.io/v1');
   lines.push('kind: RuntimeClass');
   lines.push('metadata:');
   lines.push(`  name: ${rc.name}`);
-  lines.push(`handler: ${rc.handler}${rc.handlerIsGuess ? '   # set to the CRI runtime handler configured on your nodes' : ''}`);
+  lines.push(
+    `handler: ${rc.handler}${rc.handlerIsGuess ? '   # set to the CRI runtime handler configured on your nodes' : ''}`,
+  );
   if (rc.memoryMi === null && rc.cpuMillicores === null) {
     lines.push('# overhead: not measured in this run');
     return lines.join('\n');
   }
   lines.push('overhead:');
   lines.push('  podFixed:');
-  if (rc.memoryMi !== null) lines.push(`    memory: "${rc.memoryMi}Mi"${rc.memoryExpectedMi !== null ? `   # expected ${rc.memoryExpectedMi}Mi` : ''}`);
-  if (rc.cpuMillicores !== null) lines.push(`    cpu: "${rc.cpuMillicores}m"${rc.cpuExpectedMillicores !== null ? `   # expected ${rc.cpuExpectedMillicores}m` : ''}`);
+  if (rc.memoryMi !== null)
+    lines.push(
+      `    memory: "${rc.memoryMi}Mi"${rc.memoryExpectedMi !== null ? `   # expected ${rc.memoryExpectedMi}Mi` : ''}`,
+    );
+  if (rc.cpuMillicores !== null)
+    lines.push(
+      `    cpu: "${rc.cpuMillicores}m"${rc.cpuExpectedMillicores !== null ? `   # expected ${rc.cpuExpectedMillicores}m` : ''}`,
+    );
   return lines.join('\n');
 }
 
@@ -196,7 +211,13 @@ export function renderText(plan: CapacityPlan): string {
   if (plan.target !== null) head.push(`hosts for ${plan.target}`);
   const rows = [head];
   for (const b of plan.backends) {
-    const row = [b.label, String(b.expected.instancesPerHost), String(b.best.instancesPerHost), String(b.worst.instancesPerHost), bindingCell(b)];
+    const row = [
+      b.label,
+      String(b.expected.instancesPerHost),
+      String(b.best.instancesPerHost),
+      String(b.worst.instancesPerHost),
+      bindingCell(b),
+    ];
     if (plan.target !== null) row.push(hostsCell(b));
     rows.push(row);
   }
@@ -205,7 +226,9 @@ export function renderText(plan: CapacityPlan): string {
   if (plan.densityRatios.length > 0) {
     out.push('');
     for (const d of plan.densityRatios) {
-      out.push(`Density ${d.container} : ${d.vm} = ${fmtNum(d.expected, 2)} (range ${fmtNum(d.range[0], 2)}–${fmtNum(d.range[1], 2)})`);
+      out.push(
+        `Density ${d.container} : ${d.vm} = ${fmtNum(d.expected, 2)} (range ${fmtNum(d.range[0], 2)}–${fmtNum(d.range[1], 2)})`,
+      );
     }
   }
 
@@ -229,7 +252,9 @@ export function renderText(plan: CapacityPlan): string {
     }
   }
 
-  const notes = plan.backends.flatMap((b) => b.notes.filter((n) => !plan.warnings.includes(n)).map((n) => `${b.label}: ${n}`));
+  const notes = plan.backends.flatMap((b) =>
+    b.notes.filter((n) => !plan.warnings.includes(n)).map((n) => `${b.label}: ${n}`),
+  );
   if (notes.length > 0) {
     out.push('');
     out.push('Notes');
@@ -284,14 +309,22 @@ export function renderMarkdown(plan: CapacityPlan): string {
   out.push(mdRow(head));
   out.push(mdRow(head.map(() => '---')));
   for (const b of plan.backends) {
-    const row = [b.label, b.accelerator, `${b.expected.instancesPerHost} (${b.best.instancesPerHost}–${b.worst.instancesPerHost})`, bindingCell(b)];
+    const row = [
+      b.label,
+      b.accelerator,
+      `${b.expected.instancesPerHost} (${b.best.instancesPerHost}–${b.worst.instancesPerHost})`,
+      bindingCell(b),
+    ];
     if (plan.target !== null) row.push(hostsCell(b));
     row.push(costCell(plan, b, 'cpu'), costCell(plan, b, 'memory'));
     out.push(mdRow(row));
   }
   if (plan.densityRatios.length > 0) {
     out.push('');
-    for (const d of plan.densityRatios) out.push(`- Density ${d.container} : ${d.vm} = **${fmtNum(d.expected, 2)}** (range ${fmtNum(d.range[0], 2)}–${fmtNum(d.range[1], 2)})`);
+    for (const d of plan.densityRatios)
+      out.push(
+        `- Density ${d.container} : ${d.vm} = **${fmtNum(d.expected, 2)}** (range ${fmtNum(d.range[0], 2)}–${fmtNum(d.range[1], 2)})`,
+      );
   }
   if (plan.sweep.length > 0) {
     out.push('');
@@ -300,7 +333,8 @@ export function renderMarkdown(plan: CapacityPlan): string {
     const labels = plan.sweep[0]!.backends.map((b) => b.label);
     out.push(mdRow(['Memory/instance', ...labels]));
     out.push(mdRow(['---:', ...labels.map(() => '---:')]));
-    for (const row of plan.sweep) out.push(mdRow([fmtMiB(row.memoryMiB), ...row.backends.map((b) => `${b.expected} (${b.binding.join('+')})`)]));
+    for (const row of plan.sweep)
+      out.push(mdRow([fmtMiB(row.memoryMiB), ...row.backends.map((b) => `${b.expected} (${b.binding.join('+')})`)]));
   }
   if (plan.breakEven.length > 0) {
     out.push('');
@@ -362,7 +396,12 @@ export function capacityChartData(plan: CapacityPlan): CapacityChartData {
     title: `Instances per host (${plan.host.name}: ${fmtNum(plan.host.cores)} cores, ${fmtNum(plan.host.memoryGiB)} GiB; instance ${fmtNum(plan.instance.vcpus)} vCPU, ${fmtNum(plan.instance.memoryMiB)} MiB)`,
     labels,
     datasets,
-    ranges: plan.backends.map((b) => ({ label: b.label, expected: b.expected.instancesPerHost, best: b.best.instancesPerHost, worst: b.worst.instancesPerHost })),
+    ranges: plan.backends.map((b) => ({
+      label: b.label,
+      expected: b.expected.instancesPerHost,
+      best: b.best.instancesPerHost,
+      worst: b.worst.instancesPerHost,
+    })),
     yLabel: 'instances per host',
     notes: plan.warnings,
   };
@@ -381,6 +420,9 @@ export function capacitySweepChartData(plan: CapacityPlan): SweepChartData {
   return {
     title: 'Instances per host as memory per instance grows',
     labels: plan.sweep.map((r) => r.memoryMiB),
-    datasets: backends.map((label) => ({ label, data: plan.sweep.map((r) => r.backends.find((b) => b.label === label)?.expected ?? 0) })),
+    datasets: backends.map((label) => ({
+      label,
+      data: plan.sweep.map((r) => r.backends.find((b) => b.label === label)?.expected ?? 0),
+    })),
   };
 }

@@ -56,7 +56,8 @@ export interface ReserveSpec {
 
 export const DEFAULT_RESERVE: Readonly<ReserveSpec> = Object.freeze({ cores: 1, memoryPct: 4, memoryMiB: 0 });
 
-const HOST_EXAMPLE = '--host cores=64,memoryGiB=256 (optional: diskIops=100000,netGbps=25) or --host scenarios/hosts/<name>.yaml';
+const HOST_EXAMPLE =
+  '--host cores=64,memoryGiB=256 (optional: diskIops=100000,netGbps=25) or --host scenarios/hosts/<name>.yaml';
 const INSTANCE_EXAMPLE = '--instance vcpus=2,memoryMiB=2048 (optional: iops=500,mbps=200)';
 const RESERVE_EXAMPLE = '--reserve cores=1,memoryPct=4,memoryMiB=0';
 
@@ -101,7 +102,9 @@ function parseKeyValues(flag: string, text: string, fields: FieldDef[], example:
     if (rawValue === '') bad(`${flag} field "${def.key}" has no value: write ${def.key}=<number>`);
     // Number('') is 0 and Number('0x10') is 16: require a plain decimal.
     if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(rawValue)) {
-      bad(`${flag} field "${def.key}" must be a plain number, got "${rawValue}" (units are in the name: ${def.key}=<number>)`);
+      bad(
+        `${flag} field "${def.key}" must be a plain number, got "${rawValue}" (units are in the name: ${def.key}=<number>)`,
+      );
     }
     const value = Number(rawValue);
     checkNumber(flag, def, value);
@@ -188,7 +191,9 @@ export function loadHostProfile(file: string): HostSpec {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    bad(`--host profile ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}): check the path, profiles live in scenarios/hosts/`);
+    bad(
+      `--host profile ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}): check the path, profiles live in scenarios/hosts/`,
+    );
   }
   let doc: unknown;
   try {
@@ -205,10 +210,12 @@ export function loadHostProfile(file: string): HostSpec {
     const issue = r.error.issues[0]!;
     const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
     let msg = issue.message;
-    if (issue.code === 'unrecognized_keys') msg = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; allowed: name, description, cores, memoryGiB, diskIops, netGbps, reserve{cores,memoryPct,memoryMiB}`;
+    if (issue.code === 'unrecognized_keys')
+      msg = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; allowed: name, description, cores, memoryGiB, diskIops, netGbps, reserve{cores,memoryPct,memoryMiB}`;
     else if (issue.code === 'invalid_type') {
       let v: unknown = doc;
-      for (const k of issue.path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;
+      for (const k of issue.path)
+        v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined;
       msg = v === undefined ? 'is required' : `must be a ${issue.expected}, got ${JSON.stringify(v)}`;
     }
     bad(`--host profile ${basename(file)}: field "${where}" ${msg}`);
@@ -241,7 +248,8 @@ export function parseHostSpec(text: string | undefined, opts: { hostsDir?: strin
   const hostsDir = opts.hostsDir ?? defaultHostsDir();
   const asPath = isAbsolute(t) ? t : resolve(cwd, t);
   if (/\.ya?ml$/i.test(t) || t.includes('/')) {
-    if (!existsSync(asPath) || !statSync(asPath).isFile()) bad(`--host profile ${t} does not exist: check the path, or give ${HOST_EXAMPLE}`);
+    if (!existsSync(asPath) || !statSync(asPath).isFile())
+      bad(`--host profile ${t} does not exist: check the path, or give ${HOST_EXAMPLE}`);
     return loadHostProfile(asPath);
   }
   for (const ext of ['.yaml', '.yml']) {

@@ -71,7 +71,14 @@ export function ownerAlive(o: Owner | undefined): boolean {
 }
 
 export function claimsFor(shortId: string): string[] {
-  return [`netns isobench-${shortId}-*`, `cgroup isobench/${shortId}-*`, `qemu -name isobench-${shortId}-*`, `tmp isobench-${shortId}-*`, `tmp isobench-vm-${shortId}-*`, `dir ${path.join(STATE_ROOT, shortId)}`];
+  return [
+    `netns isobench-${shortId}-*`,
+    `cgroup isobench/${shortId}-*`,
+    `qemu -name isobench-${shortId}-*`,
+    `tmp isobench-${shortId}-*`,
+    `tmp isobench-vm-${shortId}-*`,
+    `dir ${path.join(STATE_ROOT, shortId)}`,
+  ];
 }
 
 /** Does a leftover's name carry this short id as a whole token (not inside another word)? */
@@ -84,17 +91,30 @@ export async function readState(shortId: string): Promise<RunStateData | undefin
   try {
     const data = JSON.parse(await fs.readFile(path.join(dir, STATE_FILE), 'utf8')) as RunStateData;
     if (!data || typeof data !== 'object' || !data.owner) return undefined;
-    return { ...data, hostSettings: Array.isArray(data.hostSettings) ? data.hostSettings : [], resources: Array.isArray(data.resources) ? data.resources : [] };
+    return {
+      ...data,
+      hostSettings: Array.isArray(data.hostSettings) ? data.hostSettings : [],
+      resources: Array.isArray(data.resources) ? data.resources : [],
+    };
   } catch {
     // Older runs wrote only owner.pid.
     const pid = Number(await fs.readFile(path.join(dir, 'owner.pid'), 'utf8').catch(() => 'NaN'));
     if (!Number.isInteger(pid)) return undefined;
-    return { runId: shortId, shortId, owner: { pid, startTime: '' }, claims: claimsFor(shortId), resources: [], hostSettings: [] };
+    return {
+      runId: shortId,
+      shortId,
+      owner: { pid, startTime: '' },
+      claims: claimsFor(shortId),
+      resources: [],
+      hostSettings: [],
+    };
   }
 }
 
 /** Every state directory, with its owner's liveness. */
-export async function listStates(): Promise<Array<{ shortId: string; state: RunStateData | undefined; alive: boolean }>> {
+export async function listStates(): Promise<
+  Array<{ shortId: string; state: RunStateData | undefined; alive: boolean }>
+> {
   const out: Array<{ shortId: string; state: RunStateData | undefined; alive: boolean }> = [];
   for (const id of await fs.readdir(STATE_ROOT).catch(() => [] as string[])) {
     if (id.startsWith(TAKEOVER_PREFIX)) continue; // a takeover mutex, not a run
@@ -124,7 +144,10 @@ async function underTakeoverMutex<T>(shortId: string, runId: string, fn: () => P
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     const st = await fs.stat(mutex).catch(() => undefined);
     if (st && Date.now() - st.mtimeMs > 10_000) await fs.rmdir(mutex).catch(() => undefined);
-    throw new IsobenchError('BAD_ARGS', `run ${runId} was just claimed by another process (lock ${path.join(STATE_ROOT, shortId)}); try again in a moment`);
+    throw new IsobenchError(
+      'BAD_ARGS',
+      `run ${runId} was just claimed by another process (lock ${path.join(STATE_ROOT, shortId)}); try again in a moment`,
+    );
   }
   try {
     return await fn();
@@ -151,7 +174,8 @@ export async function deadRunOriginal(file: string): Promise<string | undefined>
 export async function liveHeldSettings(): Promise<Set<string>> {
   const files = new Set<string>();
   // This process counts too: a run's own records are live.
-  for (const s of await listStates()) if (s.state && ownerAlive(s.state.owner)) for (const h of s.state.hostSettings) files.add(h.file);
+  for (const s of await listStates())
+    if (s.state && ownerAlive(s.state.owner)) for (const h of s.state.hostSettings) files.add(h.file);
   return files;
 }
 
@@ -212,13 +236,19 @@ export class RunState {
       }
       const held = await readState(shortId);
       if (held && ownerAlive(held.owner)) {
-        throw new IsobenchError('BAD_ARGS', `run ${held.runId} is in use by pid ${held.owner.pid} (lock ${dir}); wait for it to end, or stop that process first`);
+        throw new IsobenchError(
+          'BAD_ARGS',
+          `run ${held.runId} is in use by pid ${held.owner.pid} (lock ${dir}); wait for it to end, or stop that process first`,
+        );
       }
       if (!held) {
         // Between another claimant's mkdir and its first write (milliseconds, longer on a loaded host): not dead yet.
         const st = await fs.stat(dir).catch(() => undefined);
         if (st && Date.now() - st.mtimeMs < 30_000) {
-          throw new IsobenchError('BAD_ARGS', `run ${runId} is being started by another process (lock ${dir}); try again in a moment`);
+          throw new IsobenchError(
+            'BAD_ARGS',
+            `run ${runId} is being started by another process (lock ${dir}); try again in a moment`,
+          );
         }
       }
       // Owner dead: take its lock over under a short mutex, so one claimant moves the dead lock
@@ -227,27 +257,48 @@ export class RunState {
         const again = await readState(shortId);
         const st = await fs.stat(dir).catch(() => undefined);
         if (!st) return 'retry' as const; // gone meanwhile: the mkdir above decides
-        if (again && ownerAlive(again.owner)) throw new IsobenchError('BAD_ARGS', `run ${again.runId} is in use by pid ${again.owner.pid} (lock ${dir}); wait for it to end, or stop that process first`);
-        if (!again && Date.now() - st.mtimeMs < 30_000) throw new IsobenchError('BAD_ARGS', `run ${runId} is being started by another process (lock ${dir}); try again in a moment`);
+        if (again && ownerAlive(again.owner))
+          throw new IsobenchError(
+            'BAD_ARGS',
+            `run ${again.runId} is in use by pid ${again.owner.pid} (lock ${dir}); wait for it to end, or stop that process first`,
+          );
+        if (!again && Date.now() - st.mtimeMs < 30_000)
+          throw new IsobenchError(
+            'BAD_ARGS',
+            `run ${runId} is being started by another process (lock ${dir}); try again in a moment`,
+          );
         const aside = path.join(STATE_ROOT, `.dead-${shortId}-${process.pid}-${randomBytes(3).toString('hex')}`);
         await fs.rename(dir, aside);
         try {
           await fs.mkdir(dir, { mode: 0o700 });
         } catch (e) {
           // A newcomer's plain mkdir got in between: it holds the lock now. The dead state stays aside for doctor --cleanup.
-          if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new IsobenchError('BAD_ARGS', `run ${runId} was just claimed by another process (lock ${dir}); try again in a moment`);
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+            throw new IsobenchError(
+              'BAD_ARGS',
+              `run ${runId} was just claimed by another process (lock ${dir}); try again in a moment`,
+            );
           throw e;
         }
         predecessor = again;
         // The dead run's runtime roots (runc state) come back under the run's directory for their removal.
-        for (const f of await fs.readdir(aside).catch(() => [] as string[])) if (f !== STATE_FILE && f !== 'owner.pid') await fs.rename(path.join(aside, f), path.join(dir, f)).catch(() => undefined);
+        for (const f of await fs.readdir(aside).catch(() => [] as string[]))
+          if (f !== STATE_FILE && f !== 'owner.pid')
+            await fs.rename(path.join(aside, f), path.join(dir, f)).catch(() => undefined);
         await fs.rm(aside, { recursive: true, force: true });
         return 'done' as const;
       });
       if (outcome === 'retry') continue;
       break;
     }
-    const state = new RunState(dir, { runId, shortId, owner: selfOwner(), claims: claimsFor(shortId), resources: [], hostSettings: predecessor?.hostSettings ?? [] });
+    const state = new RunState(dir, {
+      runId,
+      shortId,
+      owner: selfOwner(),
+      claims: claimsFor(shortId),
+      resources: [],
+      hostSettings: predecessor?.hostSettings ?? [],
+    });
     await state.flush();
     return predecessor ? { state, predecessor } : { state };
   }
@@ -255,7 +306,9 @@ export class RunState {
   /** Serialised, durable write of the state file. */
   flush(): Promise<void> {
     const text = `${JSON.stringify(this.data, null, 1)}\n`;
-    this.writing = this.writing.catch(() => undefined).then(() => (this.released ? undefined : writeFileAtomic(path.join(this.dir, STATE_FILE), text, 0o600)));
+    this.writing = this.writing
+      .catch(() => undefined)
+      .then(() => (this.released ? undefined : writeFileAtomic(path.join(this.dir, STATE_FILE), text, 0o600)));
     return this.writing;
   }
 

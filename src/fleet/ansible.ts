@@ -53,27 +53,55 @@ export async function inventoryHosts(inventory: string, limit?: string): Promise
   const argv = ['all', '-i', inventory, '--list-hosts', ...(limit ? ['--limit', limit] : [])];
   const r = await execa('ansible', argv, { reject: false, env: { ANSIBLE_NOCOLOR: '1' } });
   if ((r.exitCode ?? 1) !== 0) {
-    const why = (r.stderr || r.stdout).split('\n').filter((l) => /ERROR|WARNING/.test(l)).join(' ').trim();
-    throw new IsobenchError('BAD_ARGS', `--inventory ${inventory}${limit ? ` --limit ${limit}` : ''}: ${why || `ansible exited ${r.exitCode}`}`);
+    const why = (r.stderr || r.stdout)
+      .split('\n')
+      .filter((l) => /ERROR|WARNING/.test(l))
+      .join(' ')
+      .trim();
+    throw new IsobenchError(
+      'BAD_ARGS',
+      `--inventory ${inventory}${limit ? ` --limit ${limit}` : ''}: ${why || `ansible exited ${r.exitCode}`}`,
+    );
   }
   if (/Unable to parse .* as an inventory source|No inventory was parsed/.test(r.stderr)) {
-    throw new IsobenchError('BAD_ARGS', `--inventory ${inventory}: Ansible cannot parse it as an inventory (INI or YAML, see docs/fleet.md)`);
+    throw new IsobenchError(
+      'BAD_ARGS',
+      `--inventory ${inventory}: Ansible cannot parse it as an inventory (INI or YAML, see docs/fleet.md)`,
+    );
   }
   const hosts = r.stdout
     .split('\n')
     .slice(1)
     .map((l) => l.trim())
     .filter(Boolean);
-  if (hosts.length === 0) throw new IsobenchError('BAD_ARGS', `--inventory ${inventory}${limit ? ` --limit ${limit}` : ''}: no hosts to run on`);
+  if (hosts.length === 0)
+    throw new IsobenchError(
+      'BAD_ARGS',
+      `--inventory ${inventory}${limit ? ` --limit ${limit}` : ''}: no hosts to run on`,
+    );
   for (const h of hosts) {
-    if (!FLEET_ID_RE.test(h)) throw new IsobenchError('BAD_ARGS', `--inventory ${inventory}: host name "${h}" must be letters, digits, ".", "_" or "-" (it names a results directory)`);
+    if (!FLEET_ID_RE.test(h))
+      throw new IsobenchError(
+        'BAD_ARGS',
+        `--inventory ${inventory}: host name "${h}" must be letters, digits, ".", "_" or "-" (it names a results directory)`,
+      );
   }
   return hosts;
 }
 
 /** Pack a source directory for the hosts: what a clone has, without build output, results or dependencies. */
 async function packSource(sourceDir: string, tarball: string): Promise<void> {
-  const argv = ['-czf', tarball, '--exclude=./node_modules', '--exclude=./results', '--exclude=./reports', '--exclude=./.git', '-C', sourceDir, '.'];
+  const argv = [
+    '-czf',
+    tarball,
+    '--exclude=./node_modules',
+    '--exclude=./results',
+    '--exclude=./reports',
+    '--exclude=./.git',
+    '-C',
+    sourceDir,
+    '.',
+  ];
   const r = await execa('tar', argv, { reject: false });
   if (r.exitCode !== 0) throw new IsobenchError('BAD_ARGS', `--source ${sourceDir}: tar failed: ${r.stderr.trim()}`);
 }
@@ -81,33 +109,56 @@ async function packSource(sourceDir: string, tarball: string): Promise<void> {
 export async function prepareAnsibleFleet(o: AnsibleFleetOptions): Promise<PreparedFleet> {
   // Every input is checked before anything is written.
   const { scenario, source: scenarioText } = await loadScenario(o.scenarioFile);
-  if (!existsSync(o.inventory) || !statSync(o.inventory).isFile()) throw new IsobenchError('BAD_ARGS', `--inventory ${o.inventory}: no such file (an INI or YAML Ansible inventory, see docs/fleet.md)`);
+  if (!existsSync(o.inventory) || !statSync(o.inventory).isFile())
+    throw new IsobenchError(
+      'BAD_ARGS',
+      `--inventory ${o.inventory}: no such file (an INI or YAML Ansible inventory, see docs/fleet.md)`,
+    );
   const serial = o.serial ?? 1;
-  if (!Number.isInteger(serial) || serial < 1) throw new IsobenchError('BAD_ARGS', `--serial ${String(o.serial)}: expected a whole number of hosts >= 1`);
+  if (!Number.isInteger(serial) || serial < 1)
+    throw new IsobenchError('BAD_ARGS', `--serial ${String(o.serial)}: expected a whole number of hosts >= 1`);
   const hosts = await inventoryHosts(path.resolve(o.inventory), o.limit);
 
   const sourceArg = o.source ?? o.packageRoot;
   const git = GIT_URL_RE.test(sourceArg);
-  if (!git && !(existsSync(path.join(sourceArg, 'scripts', 'setup.sh')) && existsSync(path.join(sourceArg, 'bin', 'isobench.js')))) {
-    throw new IsobenchError('BAD_ARGS', `--source ${sourceArg}: not an isobench checkout (no scripts/setup.sh and bin/isobench.js); give a checkout directory or a git URL`);
+  if (
+    !git &&
+    !(existsSync(path.join(sourceArg, 'scripts', 'setup.sh')) && existsSync(path.join(sourceArg, 'bin', 'isobench.js')))
+  ) {
+    throw new IsobenchError(
+      'BAD_ARGS',
+      `--source ${sourceArg}: not an isobench checkout (no scripts/setup.sh and bin/isobench.js); give a checkout directory or a git URL`,
+    );
   }
 
   let fleetId = o.fleetId;
   let resumed: FleetManifest | null = null;
   if (fleetId !== undefined) {
-    if (!FLEET_ID_RE.test(fleetId)) throw new IsobenchError('BAD_ARGS', `--fleet-id "${fleetId}": use letters, digits, ".", "_" and "-" only`);
+    if (!FLEET_ID_RE.test(fleetId))
+      throw new IsobenchError('BAD_ARGS', `--fleet-id "${fleetId}": use letters, digits, ".", "_" and "-" only`);
     const existing = path.join(o.resultsRoot, fleetId, FLEET_FILE);
     if (existsSync(existing)) {
       resumed = readFleetManifest(path.dirname(existing));
-      if (resumed.engine !== 'ansible') throw new IsobenchError('BAD_ARGS', `--fleet-id ${fleetId}: that directory holds a ${resumed.engine} fleet; pick another fleet id`);
+      if (resumed.engine !== 'ansible')
+        throw new IsobenchError(
+          'BAD_ARGS',
+          `--fleet-id ${fleetId}: that directory holds a ${resumed.engine} fleet; pick another fleet id`,
+        );
       if (resumed.scenarioName !== scenario.name) {
-        throw new IsobenchError('BAD_ARGS', `--fleet-id ${fleetId}: that fleet ran scenario "${resumed.scenarioName}", not "${scenario.name}"; pick another fleet id`);
+        throw new IsobenchError(
+          'BAD_ARGS',
+          `--fleet-id ${fleetId}: that fleet ran scenario "${resumed.scenarioName}", not "${scenario.name}"; pick another fleet id`,
+        );
       }
     }
   } else fleetId = `${scenario.name}-fleet-${stamp(new Date())}`;
   for (const h of hosts) {
     const rid = runIdFor(fleetId, h);
-    if (rid.length > 81) throw new IsobenchError('BAD_ARGS', `run id "${rid}" for host ${h} is longer than 81 characters; use a shorter --fleet-id`);
+    if (rid.length > 81)
+      throw new IsobenchError(
+        'BAD_ARGS',
+        `run id "${rid}" for host ${h} is longer than 81 characters; use a shorter --fleet-id`,
+      );
   }
 
   const fleetDir = path.resolve(o.resultsRoot, fleetId);
@@ -137,8 +188,21 @@ export async function prepareAnsibleFleet(o: AnsibleFleetOptions): Promise<Prepa
     source = { kind: 'tarball', path: tarball };
   }
   const playbook = path.join(fleetDir, 'playbook.yml');
-  await writeFileAtomic(playbook, renderPlaybook({ fleetId, fleetDir, scenarioFile: scenarioCopy, source, serial, remoteDir: o.remoteDir ?? '/opt/isobench' }));
-  await writeFileAtomic(path.join(fleetDir, 'ansible.cfg'), renderAnsibleCfg(path.join(fleetDir, FLEET_LOGS, 'ansible.log')));
+  await writeFileAtomic(
+    playbook,
+    renderPlaybook({
+      fleetId,
+      fleetDir,
+      scenarioFile: scenarioCopy,
+      source,
+      serial,
+      remoteDir: o.remoteDir ?? '/opt/isobench',
+    }),
+  );
+  await writeFileAtomic(
+    path.join(fleetDir, 'ansible.cfg'),
+    renderAnsibleCfg(path.join(fleetDir, FLEET_LOGS, 'ansible.log')),
+  );
   const argv = ['-i', path.resolve(o.inventory), ...(o.limit ? ['--limit', o.limit] : []), playbook];
   return { fleetId, fleetDir, playbook, hosts, argv };
 }

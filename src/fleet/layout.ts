@@ -67,12 +67,18 @@ export function readFleetManifest(dir: string): FleetManifest {
   try {
     data = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new IsobenchError('BAD_RESULTS', `${file}: cannot read it as JSON (${(e as Error).message}); restore it or rerun \`isobench fleet ansible\``);
+    throw new IsobenchError(
+      'BAD_RESULTS',
+      `${file}: cannot read it as JSON (${(e as Error).message}); restore it or rerun \`isobench fleet ansible\``,
+    );
   }
   const r = FleetManifestSchema.safeParse(data);
   if (!r.success) {
     const i = r.error.issues[0];
-    throw new IsobenchError('BAD_RESULTS', `${file}: ${i ? `${i.path.join('.') || '(top level)'}: ${i.message}` : 'invalid'}: not an isobench fleet manifest`);
+    throw new IsobenchError(
+      'BAD_RESULTS',
+      `${file}: ${i ? `${i.path.join('.') || '(top level)'}: ${i.message}` : 'invalid'}: not an isobench fleet manifest`,
+    );
   }
   return r.data;
 }

@@ -46,7 +46,10 @@ export async function realDisks(sys = '/sys'): Promise<Array<{ name: string; maj
 }
 
 /** Read counters of the given devices (a device whose stat cannot be read is left out). */
-export async function deviceReads(devices: ReadonlyArray<{ name: string; majMin: string }>, sys = '/sys'): Promise<DeviceReads[]> {
+export async function deviceReads(
+  devices: ReadonlyArray<{ name: string; majMin: string }>,
+  sys = '/sys',
+): Promise<DeviceReads[]> {
   const out: DeviceReads[] = [];
   for (const d of devices) {
     const text = await fs.readFile(path.join(sys, 'block', d.name, 'stat'), 'utf8').catch(() => undefined);
@@ -61,7 +64,10 @@ export async function deviceReads(devices: ReadonlyArray<{ name: string; majMin:
 }
 
 /** The device that read the most bytes between two snapshots, or undefined when no device is in both. */
-export function busiestDeviceDelta(before: readonly DeviceReads[], after: readonly DeviceReads[]): DeviceReads | undefined {
+export function busiestDeviceDelta(
+  before: readonly DeviceReads[],
+  after: readonly DeviceReads[],
+): DeviceReads | undefined {
   let best: DeviceReads | undefined;
   for (const a of after) {
     const b = before.find((x) => x.majMin === a.majMin);

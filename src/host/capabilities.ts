@@ -115,12 +115,17 @@ async function kernelConfig(tree: HostTree): Promise<Map<string, string>> {
 }
 
 /** A kernel module's presence: loaded (/sys/module/X), built in (modules.builtin), or loadable (a .ko file). */
-async function moduleState(tree: HostTree, name: string, koPath: string): Promise<'loaded' | 'builtin' | 'loadable' | 'absent'> {
+async function moduleState(
+  tree: HostTree,
+  name: string,
+  koPath: string,
+): Promise<'loaded' | 'builtin' | 'loadable' | 'absent'> {
   if (await exists(path.join(tree.sys, 'module', name))) return 'loaded';
   if (!tree.modulesDir) return 'absent';
   const builtin = (await readOpt(path.join(tree.modulesDir, 'modules.builtin'))) ?? '';
   if (builtin.split('\n').some((l) => l.trim().endsWith(`/${name}.ko`))) return 'builtin';
-  for (const ext of ['', '.xz', '.zst', '.gz']) if (await exists(path.join(tree.modulesDir, `${koPath}.ko${ext}`))) return 'loadable';
+  for (const ext of ['', '.xz', '.zst', '.gz'])
+    if (await exists(path.join(tree.modulesDir, `${koPath}.ko${ext}`))) return 'loadable';
   return 'absent';
 }
 
@@ -224,7 +229,11 @@ async function probeDiskWeights(tree: HostTree, cfg: Map<string, string>): Promi
     };
   }
   if (!hasV2(layout, 'io')) {
-    return { available: false, mechanism: null, evidence: `cgroup v2 without the io controller in ${layout.root}; ${seen}` };
+    return {
+      available: false,
+      mechanism: null,
+      evidence: `cgroup v2 without the io controller in ${layout.root}; ${seen}`,
+    };
   }
   if (bfq) {
     return {
@@ -241,7 +250,11 @@ async function probeDiskWeights(tree: HostTree, cfg: Map<string, string>): Promi
       evidence: `cgroup v2 io controller with io.cost (${path.join(layout.root, 'io.cost.qos')}); ${seen}`,
     };
   }
-  return { available: false, mechanism: null, evidence: `cgroup v2 io controller, but neither BFQ nor io.cost (${seen})` };
+  return {
+    available: false,
+    mechanism: null,
+    evidence: `cgroup v2 io controller, but neither BFQ nor io.cost (${seen})`,
+  };
 }
 
 async function probeDiskCaps(tree: HostTree): Promise<Probe> {
@@ -254,7 +267,8 @@ async function probeDiskCaps(tree: HostTree): Promise<Probe> {
     }
     return { available: false, mechanism: null, evidence: dir ? `no ${file}` : 'cgroup v1 without a blkio mount' };
   }
-  if (hasV2(layout, 'io')) return { available: true, mechanism: 'io.max (cgroup v2)', evidence: `io in ${layout.root}/cgroup.controllers` };
+  if (hasV2(layout, 'io'))
+    return { available: true, mechanism: 'io.max (cgroup v2)', evidence: `io in ${layout.root}/cgroup.controllers` };
   return { available: false, mechanism: null, evidence: `cgroup v2 without the io controller in ${layout.root}` };
 }
 
@@ -270,13 +284,15 @@ async function probeBlockCounters(tree: HostTree): Promise<Probe> {
         available: true,
         // Measured on kernel 6.18: a v1 cgroup's throttle counters stay empty ([]) unless the device has a
         // throttle rule in that cgroup; with a no-op rule they count every read.
-        mechanism: 'blkio.throttle.io_service_bytes (cgroup v1; counted only where a throttle rule is set: isobench sets a no-op one)',
+        mechanism:
+          'blkio.throttle.io_service_bytes (cgroup v1; counted only where a throttle rule is set: isobench sets a no-op one)',
         evidence: `${file} exists`,
       };
     }
     return { available: false, mechanism: fallback, evidence: dir ? `no ${file}` : 'cgroup v1 without a blkio mount' };
   }
-  if (hasV2(layout, 'io')) return { available: true, mechanism: 'io.stat (cgroup v2)', evidence: `io in ${layout.root}/cgroup.controllers` };
+  if (hasV2(layout, 'io'))
+    return { available: true, mechanism: 'io.stat (cgroup v2)', evidence: `io in ${layout.root}/cgroup.controllers` };
   return { available: false, mechanism: fallback, evidence: `cgroup v2 without the io controller in ${layout.root}` };
 }
 
@@ -293,10 +309,16 @@ async function probeTc(tree: HostTree, cfg: Map<string, string>): Promise<Probe>
     // The live check decides; without it, module or config evidence (a built-in qdisc without
     // parameters leaves no /sys/module entry, so "absent" alone is not proof).
     const has = live ?? (m !== 'absent' || c === 'y' || c === 'm' ? true : c === 'n' ? false : undefined);
-    state.push(`${kind}: ${live === undefined ? 'not tried' : live ? 'a qdisc was added' : 'adding a qdisc failed'}, module ${m}${c ? `, ${conf}=${c}` : ''}`);
+    state.push(
+      `${kind}: ${live === undefined ? 'not tried' : live ? 'a qdisc was added' : 'adding a qdisc failed'}, module ${m}${c ? `, ${conf}=${c}` : ''}`,
+    );
     if (has !== true) ok = false;
   }
-  return { available: ok, mechanism: ok ? 'tc htb (shares) and tbf (caps) in the bench namespace' : null, evidence: state.join('; ') };
+  return {
+    available: ok,
+    mechanism: ok ? 'tc htb (shares) and tbf (caps) in the bench namespace' : null,
+    evidence: state.join('; '),
+  };
 }
 
 async function probeFile(file: string, mechanism: string): Promise<Probe> {
@@ -318,7 +340,11 @@ async function probeFreezer(tree: HostTree): Promise<Probe> {
   const kids = await fs.readdir(layout.root, { withFileTypes: true }).catch(() => []);
   for (const k of kids) {
     if (k.isDirectory() && (await exists(path.join(layout.root, k.name, 'cgroup.freeze')))) {
-      return { available: true, mechanism: 'cgroup.freeze (cgroup v2)', evidence: `${path.join(layout.root, k.name, 'cgroup.freeze')} exists` };
+      return {
+        available: true,
+        mechanism: 'cgroup.freeze (cgroup v2)',
+        evidence: `${path.join(layout.root, k.name, 'cgroup.freeze')} exists`,
+      };
     }
   }
   return { available: false, mechanism: null, evidence: `no cgroup.freeze in any child of ${layout.root}` };
@@ -346,13 +372,24 @@ export async function probeCapabilities(tree: HostTree): Promise<HostCapabilitie
     'block-counters': await probeBlockCounters(tree),
     'tc-shaping': await probeTc(tree, cfg),
     ksm: await probeFile(path.join(tree.sys, 'kernel/mm/ksm/run'), 'KSM (/sys/kernel/mm/ksm)'),
-    thp: await probeFile(path.join(tree.sys, 'kernel/mm/transparent_hugepage/enabled'), 'THP (mode recorded per backend)'),
+    thp: await probeFile(
+      path.join(tree.sys, 'kernel/mm/transparent_hugepage/enabled'),
+      'THP (mode recorded per backend)',
+    ),
     freezer: await probeFreezer(tree),
     cpuset: probeCpuset(tree),
     'vhost-net': (await exists(path.join(tree.dev, 'vhost-net')))
-      ? { available: true, mechanism: 'vhost=on for KVM guests', evidence: `${path.join(tree.dev, 'vhost-net')} exists` }
+      ? {
+          available: true,
+          mechanism: 'vhost=on for KVM guests',
+          evidence: `${path.join(tree.dev, 'vhost-net')} exists`,
+        }
       : { available: false, mechanism: null, evidence: `no ${path.join(tree.dev, 'vhost-net')}` },
-    kvm: { available: tree.kvm.hardware, mechanism: tree.kvm.hardware ? 'KVM (after calibration)' : 'TCG', evidence: tree.kvm.summary },
+    kvm: {
+      available: tree.kvm.hardware,
+      mechanism: tree.kvm.hardware ? 'KVM (after calibration)' : 'TCG',
+      evidence: tree.kvm.summary,
+    },
   };
   const caps = CAPABILITY_IDS.map((id) => ({ id, ...CAPABILITY_TEXT[id], ...probes[id] }));
   return { sysRoot: tree.sys, caps, masked: [] };
@@ -361,9 +398,15 @@ export async function probeCapabilities(tree: HostTree): Promise<HostCapabilitie
 /** Parse a comma-separated mask list; throws naming the unknown ids (the CLI turns it into exit 2). */
 export function parseCapabilityMask(text: string | undefined): CapabilityId[] {
   if (!text?.trim()) return [];
-  const ids = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const ids = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = ids.filter((i) => !(CAPABILITY_IDS as readonly string[]).includes(i));
-  if (bad.length) throw new Error(`unknown capability ${bad.map((b) => JSON.stringify(b)).join(', ')}: expected one of ${CAPABILITY_IDS.join(', ')}`);
+  if (bad.length)
+    throw new Error(
+      `unknown capability ${bad.map((b) => JSON.stringify(b)).join(', ')}: expected one of ${CAPABILITY_IDS.join(', ')}`,
+    );
   return [...new Set(ids)] as CapabilityId[];
 }
 
@@ -372,7 +415,13 @@ export function maskCapabilities(hc: HostCapabilities, ids: readonly CapabilityI
   if (ids.length === 0) return hc;
   const caps = hc.caps.map((c) =>
     ids.includes(c.id)
-      ? { ...c, available: false, masked: true, mechanism: c.id === 'kvm' ? 'TCG' : null, evidence: `masked for this run (--mask-capability); the host: ${c.evidence}` }
+      ? {
+          ...c,
+          available: false,
+          masked: true,
+          mechanism: c.id === 'kvm' ? 'TCG' : null,
+          evidence: `masked for this run (--mask-capability); the host: ${c.evidence}`,
+        }
       : c,
   );
   return { ...hc, caps, masked: [...new Set([...hc.masked, ...ids])] };
@@ -390,7 +439,10 @@ export function hasCapability(hc: HostCapabilities, id: CapabilityId): boolean {
 }
 
 /** A skipped part's reason and fix, from the capability it lacks. */
-export function missingReason(hc: HostCapabilities, id: CapabilityId): { capability: CapabilityId; reason: string; fix: string } {
+export function missingReason(
+  hc: HostCapabilities,
+  id: CapabilityId,
+): { capability: CapabilityId; reason: string; fix: string } {
   const c = capability(hc, id);
   return {
     capability: id,
@@ -420,7 +472,10 @@ export async function qdiscWorksHere(kind: 'htb' | 'tbf'): Promise<boolean | und
   if (!add || add.code !== 0) return undefined;
   try {
     const qdisc = kind === 'htb' ? ['htb'] : ['tbf', 'rate', '1mbit', 'burst', '32k', 'latency', '50ms'];
-    const r = await run(['ip', 'netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', ...qdisc], { timeoutMs: 10_000 });
+    const r = await run(
+      ['ip', 'netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'handle', '1:', ...qdisc],
+      { timeoutMs: 10_000 },
+    );
     return r.code === 0;
   } finally {
     await run(['ip', 'netns', 'del', ns], { timeoutMs: 10_000 }).catch(() => undefined);

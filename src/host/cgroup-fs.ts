@@ -84,7 +84,8 @@ export const CGROUP_PARENT = 'isobench';
 export async function removeEmptyParents(cgroupRoot = '/sys/fs/cgroup'): Promise<string[]> {
   const removed: string[] = [];
   const candidates = [path.join(cgroupRoot, CGROUP_PARENT)];
-  for (const h of await fs.readdir(cgroupRoot).catch(() => [] as string[])) candidates.push(path.join(cgroupRoot, h, CGROUP_PARENT));
+  for (const h of await fs.readdir(cgroupRoot).catch(() => [] as string[]))
+    candidates.push(path.join(cgroupRoot, h, CGROUP_PARENT));
   for (const dir of candidates) {
     const kids = await fs.readdir(dir, { withFileTypes: true }).catch(() => undefined);
     if (!kids || kids.some((k) => k.isDirectory())) continue;

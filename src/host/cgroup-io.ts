@@ -89,13 +89,26 @@ export function parseIoStatV2(text: string): Map<string, IoCounters> {
  * file *and* a scheduler (or controller) that honours it: BFQ selected on the disk,
  * or io.cost enabled on cgroup v2. Otherwise only hard caps (throttle) work.
  */
-export function chooseIoMechanism(o: { version: 1 | 2; weightFileExists: boolean; scheduler: string | null; ioCostEnabled: boolean }): { mechanism: 'weight' | 'throttle'; reason: string } {
-  if (!o.weightFileExists) return { mechanism: 'throttle', reason: `no ${o.version === 2 ? 'io.weight' : 'blkio weight'} file in the cgroup: only hard caps (throttle) are available` };
-  if (o.scheduler === 'bfq') return { mechanism: 'weight', reason: 'BFQ is the disk scheduler: proportional weights take effect' };
-  if (o.version === 2 && o.ioCostEnabled) return { mechanism: 'weight', reason: 'io.cost is enabled: io.weight takes effect' };
-  return { mechanism: 'throttle', reason: `the disk scheduler is ${o.scheduler ?? 'unknown'}${o.version === 2 ? ' and io.cost is off' : ''}: weight files exist but would be ignored; using hard caps (throttle)` };
+export function chooseIoMechanism(o: {
+  version: 1 | 2;
+  weightFileExists: boolean;
+  scheduler: string | null;
+  ioCostEnabled: boolean;
+}): { mechanism: 'weight' | 'throttle'; reason: string } {
+  if (!o.weightFileExists)
+    return {
+      mechanism: 'throttle',
+      reason: `no ${o.version === 2 ? 'io.weight' : 'blkio weight'} file in the cgroup: only hard caps (throttle) are available`,
+    };
+  if (o.scheduler === 'bfq')
+    return { mechanism: 'weight', reason: 'BFQ is the disk scheduler: proportional weights take effect' };
+  if (o.version === 2 && o.ioCostEnabled)
+    return { mechanism: 'weight', reason: 'io.cost is enabled: io.weight takes effect' };
+  return {
+    mechanism: 'throttle',
+    reason: `the disk scheduler is ${o.scheduler ?? 'unknown'}${o.version === 2 ? ' and io.cost is off' : ''}: weight files exist but would be ignored; using hard caps (throttle)`,
+  };
 }
-
 
 /**
  * Hard I/O caps on one block device ("major:minor"): v1 `blkio.throttle.*_device`,
@@ -104,12 +117,16 @@ export function chooseIoMechanism(o: { version: 1 | 2; weightFileExists: boolean
  * (O_DIRECT I/O; on v1 not buffered writeback).
  */
 export async function setIoThrottle(cg: CgroupPaths, t: IoThrottle): Promise<void> {
-  if (!/^\d+:\d+$/.test(t.device)) throw new Error(`bad block device ${JSON.stringify(t.device)}: expected major:minor`);
+  if (!/^\d+:\d+$/.test(t.device))
+    throw new Error(`bad block device ${JSON.stringify(t.device)}: expected major:minor`);
   const n = (v: number | undefined): number => (v === undefined || !Number.isFinite(v) || v <= 0 ? 0 : Math.round(v));
   if (cg.layout.version === 2) {
     const dir = path.join(cg.layout.root, cg.relPath);
     const v = (x: number | undefined): string => (n(x) === 0 ? 'max' : String(n(x)));
-    await writeText(path.join(dir, 'io.max'), `${t.device} riops=${v(t.readIops)} wiops=${v(t.writeIops)} rbps=${v(t.readBps)} wbps=${v(t.writeBps)}`);
+    await writeText(
+      path.join(dir, 'io.max'),
+      `${t.device} riops=${v(t.readIops)} wiops=${v(t.writeIops)} rbps=${v(t.readBps)} wbps=${v(t.writeBps)}`,
+    );
     return;
   }
   const dir = cg.dir('blkio');
@@ -140,7 +157,9 @@ export async function readIoThrottle(cg: CgroupPaths): Promise<IoThrottle[]> {
       for (const item of kv) {
         const [k, v] = item.split('=');
         if (!v || v === 'max') continue;
-        const key = ({ riops: 'readIops', wiops: 'writeIops', rbps: 'readBps', wbps: 'writeBps' } as const)[k as 'riops'];
+        const key = ({ riops: 'readIops', wiops: 'writeIops', rbps: 'readBps', wbps: 'writeBps' } as const)[
+          k as 'riops'
+        ];
         if (key) get(dev)[key] = Number(v);
       }
     }
@@ -168,10 +187,14 @@ export async function readIoThrottle(cg: CgroupPaths): Promise<IoThrottle[]> {
  * `blkio.throttle.io_serviced` + `io_service_bytes`, v2 `io.stat`.
  */
 export async function ioStats(cg: CgroupPaths): Promise<Map<string, IoCounters>> {
-  if (cg.layout.version === 2) return parseIoStatV2((await readText(path.join(cg.layout.root, cg.relPath, 'io.stat'))) ?? '');
+  if (cg.layout.version === 2)
+    return parseIoStatV2((await readText(path.join(cg.layout.root, cg.relPath, 'io.stat'))) ?? '');
   const dir = cg.dir('blkio');
   if (!dir) return new Map();
-  return parseBlkioV1((await readText(path.join(dir, 'blkio.throttle.io_serviced'))) ?? '', (await readText(path.join(dir, 'blkio.throttle.io_service_bytes'))) ?? '');
+  return parseBlkioV1(
+    (await readText(path.join(dir, 'blkio.throttle.io_serviced'))) ?? '',
+    (await readText(path.join(dir, 'blkio.throttle.io_service_bytes'))) ?? '',
+  );
 }
 
 /**
@@ -198,7 +221,10 @@ export async function setIoWeight(cg: CgroupPaths, weight: number): Promise<stri
 
 /** The default proportional I/O weight as read back (bfq's file first), or undefined. */
 export async function readIoWeight(cg: CgroupPaths): Promise<number | undefined> {
-  const files = cg.layout.version === 2 ? [path.join(cg.layout.root, cg.relPath, 'io.bfq.weight'), path.join(cg.layout.root, cg.relPath, 'io.weight')] : [path.join(cg.dir('blkio') ?? '/nonexistent', 'blkio.bfq.weight')];
+  const files =
+    cg.layout.version === 2
+      ? [path.join(cg.layout.root, cg.relPath, 'io.bfq.weight'), path.join(cg.layout.root, cg.relPath, 'io.weight')]
+      : [path.join(cg.dir('blkio') ?? '/nonexistent', 'blkio.bfq.weight')];
   for (const f of files) {
     const t = await readText(f);
     if (t !== undefined) return parseIoWeight(t);
@@ -208,7 +234,10 @@ export async function readIoWeight(cg: CgroupPaths): Promise<number | undefined>
 
 /** Whether a weight file exists for this cgroup (it takes effect only with BFQ or io.cost: see chooseIoMechanism). */
 export async function ioWeightFileExists(cg: CgroupPaths): Promise<boolean> {
-  const files = cg.layout.version === 2 ? [path.join(cg.layout.root, cg.relPath, 'io.bfq.weight'), path.join(cg.layout.root, cg.relPath, 'io.weight')] : [path.join(cg.dir('blkio') ?? '/nonexistent', 'blkio.bfq.weight')];
+  const files =
+    cg.layout.version === 2
+      ? [path.join(cg.layout.root, cg.relPath, 'io.bfq.weight'), path.join(cg.layout.root, cg.relPath, 'io.weight')]
+      : [path.join(cg.dir('blkio') ?? '/nonexistent', 'blkio.bfq.weight')];
   for (const f of files) if ((await readText(f)) !== undefined) return true;
   return false;
 }

@@ -14,7 +14,10 @@ export type CgroupLayout =
   | { version: 2; root: string; controllers: string[] };
 
 /** Parse /proc/self/mountinfo. Hybrid hosts (v1 controllers + empty v2) count as v1. */
-export function parseCgroupLayout(mountinfo: string, v2Controllers: (root: string) => string[] = () => []): CgroupLayout {
+export function parseCgroupLayout(
+  mountinfo: string,
+  v2Controllers: (root: string) => string[] = () => [],
+): CgroupLayout {
   const v1: Partial<Record<CgroupController, string>> = {};
   let v2Root: string | undefined;
   for (const line of mountinfo.split('\n')) {

@@ -12,14 +12,30 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { hostSettingGuard } from './settings.js';
 import { V1_CONTROLLERS, type CgroupController, type CgroupLayout } from './cgroup-layout.js';
-import { CGROUP_PARENT, killAll, parseKeyValues, procsOf, readText, removeCgroupDir, removeEmptyParents, writeText } from './cgroup-fs.js';
+import {
+  CGROUP_PARENT,
+  killAll,
+  parseKeyValues,
+  procsOf,
+  readText,
+  removeCgroupDir,
+  removeEmptyParents,
+  writeText,
+} from './cgroup-fs.js';
 import * as io from './cgroup-io.js';
 import type { IoCounters, IoThrottle } from './cgroup-io.js';
 
 // The layout, file helpers and I/O control live in cgroup-*.ts; most importers use this path.
 export { parseCgroupLayout, detectCgroupLayout, type CgroupController, type CgroupLayout } from './cgroup-layout.js';
 export { CGROUP_PARENT, removeEmptyParents } from './cgroup-fs.js';
-export { chooseIoMechanism, parseBlkioV1, parseIoStatV2, parseIoWeight, type IoCounters, type IoThrottle } from './cgroup-io.js';
+export {
+  chooseIoMechanism,
+  parseBlkioV1,
+  parseIoStatV2,
+  parseIoWeight,
+  type IoCounters,
+  type IoThrottle,
+} from './cgroup-io.js';
 
 export interface CgroupLimits {
   cpus?: number[];
@@ -119,7 +135,9 @@ export class CgroupHandle {
   /** Every level exists with what a child needs (v1 cpuset cpus; v2 controllers enabled). */
   private async createdWhole(): Promise<boolean> {
     if (this.layout.version === 2) {
-      const wanted = ['cpu', 'cpuset', 'memory', 'pids'].filter((c) => (this.layout as { controllers: string[] }).controllers.includes(c));
+      const wanted = ['cpu', 'cpuset', 'memory', 'pids'].filter((c) =>
+        (this.layout as { controllers: string[] }).controllers.includes(c),
+      );
       const have = (await readText(path.join(this.layout.root, this.relPath, 'cgroup.controllers')))?.split(/\s+/);
       return have !== undefined && wanted.every((c) => have.includes(c));
     }
@@ -133,13 +151,19 @@ export class CgroupHandle {
       const root = this.layout.root;
       const segments = this.relPath.split('/');
       let cur = root;
-      const wanted = ['cpu', 'cpuset', 'memory', 'pids', 'io'].filter((c) => (this.layout as { controllers: string[] }).controllers.includes(c));
+      const wanted = ['cpu', 'cpuset', 'memory', 'pids', 'io'].filter((c) =>
+        (this.layout as { controllers: string[] }).controllers.includes(c),
+      );
       for (const seg of segments) {
         // Controllers must be enabled in the parent's subtree_control before a child can use them.
         // The root's is a host setting: the run's guard saves and restores it.
         const guard = cur === root ? hostSettingGuard() : undefined;
-        if (guard) await guard.enableControllers(path.join(cur, 'cgroup.subtree_control'), wanted).catch(() => undefined);
-        else await writeText(path.join(cur, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' ')).catch(() => undefined);
+        if (guard)
+          await guard.enableControllers(path.join(cur, 'cgroup.subtree_control'), wanted).catch(() => undefined);
+        else
+          await writeText(path.join(cur, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' ')).catch(
+            () => undefined,
+          );
         cur = path.join(cur, seg);
         await fs.mkdir(cur, { recursive: true });
       }
@@ -207,7 +231,9 @@ export class CgroupHandle {
     const cpusetDir = this.dir('cpuset');
     const memDir = this.dir('memory');
     const pidsDir = this.dir('pids');
-    const cpusText = cpusetDir ? await readText(path.join(cpusetDir, v2 ? 'cpuset.cpus.effective' : 'cpuset.cpus')) : undefined;
+    const cpusText = cpusetDir
+      ? await readText(path.join(cpusetDir, v2 ? 'cpuset.cpus.effective' : 'cpuset.cpus'))
+      : undefined;
     let cpuQuotaPercent: number | undefined;
     let cpuWeight: number | undefined;
     if (cpuDir) {
@@ -336,7 +362,8 @@ export class CgroupHandle {
     // The last instance out removes the shared `isobench` parents (every hierarchy, the OCI
     // runtime's own included), whether a run, a test or a bench script used the backend.
     // rmdir refuses a parent with children or tasks, so a live run's parent is never touched.
-    if (this.relPath.startsWith(`${CGROUP_PARENT}/`)) await removeEmptyParents(this.hierarchyRoot()).catch(() => undefined);
+    if (this.relPath.startsWith(`${CGROUP_PARENT}/`))
+      await removeEmptyParents(this.hierarchyRoot()).catch(() => undefined);
   }
 
   /** Undo a freeze (v1 freezer.state, v2 cgroup.freeze); nothing when the cgroup has no freezer or is gone. */

@@ -21,7 +21,8 @@ export interface CleanupReport {
 /** A run id, or the 6-hex short id its resources carry. */
 function shortIdFor(ref: string): string {
   if (/^[0-9a-f]{6}$/.test(ref)) return ref;
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/.test(ref)) throw new IsobenchError('BAD_ARGS', `--run "${ref.slice(0, 60)}": not a run id`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/.test(ref))
+    throw new IsobenchError('BAD_ARGS', `--run "${ref.slice(0, 60)}": not a run id`);
   return createHash('sha256').update(ref).digest('hex').slice(0, 6);
 }
 
@@ -31,7 +32,11 @@ export async function cleanupLeftovers(run?: string): Promise<CleanupReport> {
   const scan = await scanLeftovers(host.cgroup, only ? { only } : {});
   // Host settings first: they are what the next run would mistake for the host's own.
   const settings = await restoreDeadRunSettings(scan.deadRuns);
-  const failedRuns = new Set(scan.deadRuns.filter((r) => [...settings.failed, ...settings.waiting].some((f) => f.includes(`run ${r.runId}:`))).map((r) => r.shortId));
+  const failedRuns = new Set(
+    scan.deadRuns
+      .filter((r) => [...settings.failed, ...settings.waiting].some((f) => f.includes(`run ${r.runId}:`)))
+      .map((r) => r.shortId),
+  );
   // A dead run whose settings could not be restored keeps its state file, so a later cleanup retries.
   const items = scan.leftovers.filter((l) => ![...failedRuns].some((id) => l.name === `${RUNTIME_STATE_ROOT}/${id}`));
   const { removed, failed } = await removeLeftovers(items);
@@ -39,6 +44,9 @@ export async function cleanupLeftovers(run?: string): Promise<CleanupReport> {
   return {
     removed: [...settings.restored, ...removed, ...parents.map((p) => `cgroup parent ${p} (empty)`)],
     failed: [...settings.failed, ...failed],
-    kept: [...scan.kept.map((k) => `${k.kind} ${k.name}: owned by ${k.owner}`), ...settings.waiting.map((w) => `host setting of ${w}`)],
+    kept: [
+      ...scan.kept.map((k) => `${k.kind} ${k.name}: owned by ${k.owner}`),
+      ...settings.waiting.map((w) => `host setting of ${w}`),
+    ],
   };
 }

@@ -31,7 +31,12 @@ export function checksFor(host: HostFacts, versions: Record<string, string | nul
   checks.push(
     host.isRoot
       ? { name: 'root', status: 'ok', detail: 'running as root' }
-      : { name: 'root', status: 'fail', detail: 'not root: cgroups, namespaces and containers need root', fix: 'run as root (sudo isobench ...)' },
+      : {
+          name: 'root',
+          status: 'fail',
+          detail: 'not root: cgroups, namespaces and containers need root',
+          fix: 'run as root (sudo isobench ...)',
+        },
   );
   const cg = host.cgroup;
   if (cg.version === 1) {
@@ -57,14 +62,21 @@ export function checksFor(host: HostFacts, versions: Record<string, string | nul
     checks.push(
       v
         ? { name: tool, status: 'ok', detail: v }
-        : { name: tool, status: meta.optional ? 'warn' : 'fail', detail: meta.optional ? 'not found: the backends that need it are skipped' : 'not found', fix: `apt-get install ${meta.pkg} (or run scripts/setup.sh)` },
+        : {
+            name: tool,
+            status: meta.optional ? 'warn' : 'fail',
+            detail: meta.optional ? 'not found: the backends that need it are skipped' : 'not found',
+            fix: `apt-get install ${meta.pkg} (or run scripts/setup.sh)`,
+          },
     );
   }
   checks.push(...capabilityChecks(host.capabilities));
   checks.push({
     name: 'ksm',
     status: 'ok',
-    detail: host.ksm.available ? `KSM ${host.ksm.run === 1 ? 'running' : 'off'} (pages sharing: ${host.ksm.pagesSharing ?? 0})` : 'KSM not available',
+    detail: host.ksm.available
+      ? `KSM ${host.ksm.run === 1 ? 'running' : 'off'} (pages sharing: ${host.ksm.pagesSharing ?? 0})`
+      : 'KSM not available',
   });
   checks.push({
     name: 'transparent huge pages',
@@ -91,7 +103,8 @@ export function checksFor(host: HostFacts, versions: Record<string, string | nul
  */
 export function capabilityChecks(hc: HostCapabilities): Check[] {
   return hc.caps.map((c): Check => {
-    if (c.available) return { name: `capability: ${c.title}`, status: 'ok', detail: `${c.mechanism ?? 'yes'} (${c.evidence})` };
+    if (c.available)
+      return { name: `capability: ${c.title}`, status: 'ok', detail: `${c.mechanism ?? 'yes'} (${c.evidence})` };
     return {
       name: `capability: ${c.title}`,
       status: c.id === 'cpuset' ? 'fail' : 'warn',
@@ -101,7 +114,9 @@ export function capabilityChecks(hc: HostCapabilities): Check[] {
   });
 }
 
-export async function runDoctor(opts: { probeVm?: boolean; maskCapabilities?: CapabilityId[] } = {}): Promise<DoctorReport> {
+export async function runDoctor(
+  opts: { probeVm?: boolean; maskCapabilities?: CapabilityId[] } = {},
+): Promise<DoctorReport> {
   const host = withMaskedCapabilities(await hostFacts(), opts.maskCapabilities ?? []);
   const versions = await toolVersions();
   const checks = checksFor(host, versions);
@@ -114,7 +129,11 @@ export async function runDoctor(opts: { probeVm?: boolean; maskCapabilities?: Ca
       checks.push(...r.checks);
       if (r.extra) Object.assign(report, r.extra);
     } catch (e) {
-      checks.push({ name: p.id, status: 'warn', detail: `could not probe the ${p.id} backend: ${(e as Error).message}` });
+      checks.push({
+        name: p.id,
+        status: 'warn',
+        detail: `could not probe the ${p.id} backend: ${(e as Error).message}`,
+      });
     }
   }
   return report;
@@ -156,28 +175,71 @@ export async function runVmSelfCheckForDoctor(report: DoctorReport): Promise<voi
     await backend.prepare();
     // quick.yaml's instance: 1 vCPU on the last CPU (the harness keeps the others), 512 MiB.
     const cpus = [host.cpus - 1];
-    const rec = await runVmSelfCheck(backend, { name: `${shortId}-selfcheck`, vcpus: 1, cpus, memoryMiB: 512, pidsLimit: 1024, disk: { sizeMiB: 64, mode: 'image' }, network: true }, rawDir);
+    const rec = await runVmSelfCheck(
+      backend,
+      {
+        name: `${shortId}-selfcheck`,
+        vcpus: 1,
+        cpus,
+        memoryMiB: 512,
+        pidsLimit: 1024,
+        disk: { sizeMiB: 64, mode: 'image' },
+        network: true,
+      },
+      rawDir,
+    );
     // The raw files live in a temporary directory removed below: keep their content out, their names would dangle.
     rec.rawLogs = [];
-    report.vmSelfCheck = { backend: backend.label, choices: backend.choices, ...rec } as unknown as Record<string, unknown>;
+    report.vmSelfCheck = { backend: backend.label, choices: backend.choices, ...rec } as unknown as Record<
+      string,
+      unknown
+    >;
     const sc = rec.check;
-    if (!sc) check('fail', `the self-check guest did not boot or could not be read: ${rec.error ?? '?'}`, 'run `isobench doctor` for the VM accelerator and guest kernel checks');
+    if (!sc)
+      check(
+        'fail',
+        `the self-check guest did not boot or could not be read: ${rec.error ?? '?'}`,
+        'run `isobench doctor` for the VM accelerator and guest kernel checks',
+      );
     else if (sc.status === 'errors') {
       const errs = sc.findings.filter((f) => f.severity === 'error');
-      check('fail', `${sc.summary}; ${errs.length} error(s): ${errs.map((f) => f.message).join(' | ')}`, errs.map((f) => f.fix).filter(Boolean).join(' | '));
+      check(
+        'fail',
+        `${sc.summary}; ${errs.length} error(s): ${errs.map((f) => f.message).join(' | ')}`,
+        errs
+          .map((f) => f.fix)
+          .filter(Boolean)
+          .join(' | '),
+      );
     } else if (sc.status === 'ok') check('ok', sc.summary);
-    else check('warn', `${sc.summary}${sc.accelerator === 'tcg' ? ' (TCG: the differences are emulation, expected)' : ''}`);
+    else
+      check(
+        'warn',
+        `${sc.summary}${sc.accelerator === 'tcg' ? ' (TCG: the differences are emulation, expected)' : ''}`,
+      );
   } catch (e) {
-    check('fail', `could not run the VM self-check: ${(e as Error).message.split('\n')[0]}`, 'run scripts/setup.sh (QEMU, guest kernel, workload image)');
+    check(
+      'fail',
+      `could not run the VM self-check: ${(e as Error).message.split('\n')[0]}`,
+      'run scripts/setup.sh (QEMU, guest kernel, workload image)',
+    );
   } finally {
     const failures = await cleanup.releaseAll();
-    if (failures.length) report.checks.push({ name: 'vm self-check cleanup', status: 'fail', detail: failures.map((f) => `${f.label}: ${f.error}`).join('; '), fix: 'isobench doctor --cleanup' });
+    if (failures.length)
+      report.checks.push({
+        name: 'vm self-check cleanup',
+        status: 'fail',
+        detail: failures.map((f) => `${f.label}: ${f.error}`).join('; '),
+        fix: 'isobench doctor --cleanup',
+      });
   }
 }
 
 export function renderDoctor(r: DoctorReport): string {
   const mark: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' };
-  const lines = [`isobench doctor: ${r.host.hostname}, ${r.host.cpus} CPUs, ${(r.host.memTotalBytes / 2 ** 30).toFixed(1)} GiB, kernel ${r.host.kernel}`];
+  const lines = [
+    `isobench doctor: ${r.host.hostname}, ${r.host.cpus} CPUs, ${(r.host.memTotalBytes / 2 ** 30).toFixed(1)} GiB, kernel ${r.host.kernel}`,
+  ];
   for (const c of r.checks) {
     lines.push(`  [${mark[c.status]}] ${c.name.padEnd(22)} ${c.detail}`);
     if (c.fix && c.status !== 'ok') lines.push(`         ${''.padEnd(22)} fix: ${c.fix}`);

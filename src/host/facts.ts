@@ -5,7 +5,13 @@
 import { promises as fs, existsSync } from 'node:fs';
 import os from 'node:os';
 import { detectCgroupLayout, type CgroupLayout } from './cgroup.js';
-import { maskCapabilities, probeCapabilities, realHostTree, type CapabilityId, type HostCapabilities } from './capabilities.js';
+import {
+  maskCapabilities,
+  probeCapabilities,
+  realHostTree,
+  type CapabilityId,
+  type HostCapabilities,
+} from './capabilities.js';
 
 export interface KvmFacts {
   /** /dev/kvm exists. */
@@ -52,7 +58,14 @@ export interface HostFacts {
 export function withMaskedCapabilities(host: HostFacts, ids: readonly CapabilityId[]): HostFacts {
   if (ids.length === 0) return host;
   // A masked KVM is no hardware virtualization: the VM backend's auto choice then takes TCG, as on a host without it.
-  const kvm = ids.includes('kvm') && host.kvm.hardware ? { ...host.kvm, hardware: false, summary: `hardware virtualization masked for this run (--mask-capability kvm); the host: ${host.kvm.summary}` } : host.kvm;
+  const kvm =
+    ids.includes('kvm') && host.kvm.hardware
+      ? {
+          ...host.kvm,
+          hardware: false,
+          summary: `hardware virtualization masked for this run (--mask-capability kvm); the host: ${host.kvm.summary}`,
+        }
+      : host.kvm;
   return { ...host, kvm, capabilities: maskCapabilities(host.capabilities, ids) };
 }
 
@@ -82,10 +95,12 @@ export function classifyKvm(devicePresent: boolean, flags: Set<string>, modules:
   const hwModule = modules.some((m) => m === 'kvm_intel' || m === 'kvm_amd');
   const hardware = cpuFlag !== null && hwModule && devicePresent;
   let summary: string;
-  if (hardware) summary = `hardware virtualization (${cpuFlag}, ${modules.join(', ')}); VM backend may use KVM after calibration`;
+  if (hardware)
+    summary = `hardware virtualization (${cpuFlag}, ${modules.join(', ')}); VM backend may use KVM after calibration`;
   else if (modules.includes('kvm_pvm'))
     summary = `${devicePresent ? '/dev/kvm present but' : 'no /dev/kvm;'} KVM is software (kvm_pvm, no vmx/svm flag): VM backend will use TCG emulation`;
-  else if (devicePresent) summary = `/dev/kvm present but no vmx/svm CPU flag (${modules.join(', ') || 'no kvm_intel/kvm_amd'}): VM backend will use TCG emulation`;
+  else if (devicePresent)
+    summary = `/dev/kvm present but no vmx/svm CPU flag (${modules.join(', ') || 'no kvm_intel/kvm_amd'}): VM backend will use TCG emulation`;
   else summary = 'no /dev/kvm and no hardware virtualization: VM backend will use TCG emulation';
   return { devicePresent, cpuFlag, modules, hardware, summary };
 }
@@ -96,7 +111,17 @@ export function classifyKvm(devicePresent: boolean, flags: Set<string>, modules:
  * virtualization (APICv/AVIC), two-dimensional paging (EPT/NPT).
  */
 export const KVM_PARAMS: Record<string, string[]> = {
-  kvm: ['halt_poll_ns', 'halt_poll_ns_grow', 'halt_poll_ns_shrink', 'nx_huge_pages', 'tdp_mmu', 'eager_page_split', 'lapic_timer_advance_ns', 'lapic_timer_advance', 'enable_pmu'],
+  kvm: [
+    'halt_poll_ns',
+    'halt_poll_ns_grow',
+    'halt_poll_ns_shrink',
+    'nx_huge_pages',
+    'tdp_mmu',
+    'eager_page_split',
+    'lapic_timer_advance_ns',
+    'lapic_timer_advance',
+    'enable_pmu',
+  ],
   kvm_intel: ['enable_apicv', 'ept', 'unrestricted_guest', 'vpid', 'pml', 'preemption_timer', 'enable_ipiv'],
   kvm_amd: ['avic', 'npt', 'nested', 'vls', 'vgif', 'force_avic'],
 };
@@ -140,16 +165,40 @@ export function vmHostWarnings(host: Pick<HostFacts, 'thp' | 'kvmParams'>, accel
   const kvm = host.kvmParams.kvm ?? {};
   const poll = Number(kvm.halt_poll_ns);
   if (Number.isFinite(poll) && poll > 0)
-    w.push({ code: 'KVM_HALT_POLL', message: `kvm halt_poll_ns=${poll}: an idle vCPU spins up to ${(poll / 1000).toFixed(0)} µs on the host before sleeping, so host CPU per GB and per-instance host CPU figures of I/O workloads include polling (set /sys/module/kvm/parameters/halt_poll_ns to 0 to measure without it)` });
+    w.push({
+      code: 'KVM_HALT_POLL',
+      message: `kvm halt_poll_ns=${poll}: an idle vCPU spins up to ${(poll / 1000).toFixed(0)} µs on the host before sleeping, so host CPU per GB and per-instance host CPU figures of I/O workloads include polling (set /sys/module/kvm/parameters/halt_poll_ns to 0 to measure without it)`,
+    });
   const nx = kvm.nx_huge_pages;
   if (nx !== undefined && truthy(nx) === true)
-    w.push({ code: 'KVM_NX_HUGE_PAGES', message: `kvm nx_huge_pages=${nx}: the iTLB-multihit workaround splits executable guest huge pages into 4 KiB pages in the second-level page table: CPU and memory figures of the VM include that (the host's own mitigation choice, recorded)` });
+    w.push({
+      code: 'KVM_NX_HUGE_PAGES',
+      message: `kvm nx_huge_pages=${nx}: the iTLB-multihit workaround splits executable guest huge pages into 4 KiB pages in the second-level page table: CPU and memory figures of the VM include that (the host's own mitigation choice, recorded)`,
+    });
   const intel = host.kvmParams.kvm_intel;
   const amd = host.kvmParams.kvm_amd;
-  if (intel && truthy(intel.enable_apicv) === false) w.push({ code: 'KVM_NO_APICV', message: 'kvm_intel enable_apicv=N: every guest interrupt costs a VM exit; VM network and disk latency figures are overstated vs a host with APICv' });
-  if (amd && truthy(amd.avic) === false) w.push({ code: 'KVM_NO_AVIC', message: 'kvm_amd avic=0: guest interrupts are not virtualized (each costs a VM exit); VM network and disk latency figures are higher than on a host with AVIC enabled' });
-  if (intel && truthy(intel.ept) === false) w.push({ code: 'KVM_NO_TDP', message: 'kvm_intel ept=N: shadow paging; VM memory and syscall figures describe shadow paging, not EPT' });
-  if (amd && truthy(amd.npt) === false) w.push({ code: 'KVM_NO_TDP', message: 'kvm_amd npt=0: shadow paging; VM memory and syscall figures describe shadow paging, not NPT' });
+  if (intel && truthy(intel.enable_apicv) === false)
+    w.push({
+      code: 'KVM_NO_APICV',
+      message:
+        'kvm_intel enable_apicv=N: every guest interrupt costs a VM exit; VM network and disk latency figures are overstated vs a host with APICv',
+    });
+  if (amd && truthy(amd.avic) === false)
+    w.push({
+      code: 'KVM_NO_AVIC',
+      message:
+        'kvm_amd avic=0: guest interrupts are not virtualized (each costs a VM exit); VM network and disk latency figures are higher than on a host with AVIC enabled',
+    });
+  if (intel && truthy(intel.ept) === false)
+    w.push({
+      code: 'KVM_NO_TDP',
+      message: 'kvm_intel ept=N: shadow paging; VM memory and syscall figures describe shadow paging, not EPT',
+    });
+  if (amd && truthy(amd.npt) === false)
+    w.push({
+      code: 'KVM_NO_TDP',
+      message: 'kvm_amd npt=0: shadow paging; VM memory and syscall figures describe shadow paging, not NPT',
+    });
   return w;
 }
 
@@ -203,7 +252,11 @@ async function probeHost(): Promise<HostFacts> {
     virtualized: flags.has('hypervisor'),
     cgroup,
     kvm,
-    ksm: { available: ksmRun !== undefined, run: ksmRun === undefined ? null : Number(ksmRun), pagesSharing: ksmSharing === undefined ? null : Number(ksmSharing) },
+    ksm: {
+      available: ksmRun !== undefined,
+      run: ksmRun === undefined ? null : Number(ksmRun),
+      pagesSharing: ksmSharing === undefined ? null : Number(ksmSharing),
+    },
     thp: {
       enabled: selected(await readOpt('/sys/kernel/mm/transparent_hugepage/enabled')),
       defrag: selected(await readOpt('/sys/kernel/mm/transparent_hugepage/defrag')),

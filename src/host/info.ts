@@ -6,7 +6,11 @@ import si from 'systeminformation';
 import type { HostFacts } from './facts.js';
 
 export async function collectHostInfo(host: HostFacts): Promise<Record<string, unknown>> {
-  const [cpu, osInfo, mem] = await Promise.all([si.cpu().catch(() => undefined), si.osInfo().catch(() => undefined), si.mem().catch(() => undefined)]);
+  const [cpu, osInfo, mem] = await Promise.all([
+    si.cpu().catch(() => undefined),
+    si.osInfo().catch(() => undefined),
+    si.mem().catch(() => undefined),
+  ]);
   return {
     hostname: host.hostname,
     cpuModel: cpu ? `${cpu.manufacturer} ${cpu.brand}`.trim() : host.cpuModel,

@@ -71,11 +71,21 @@ export class Ksm {
  * setting guard: the originals are in the state file before the first write, so a
  * forced exit, a signal or `doctor --cleanup` after a SIGKILL puts them back too.
  */
-export async function withKsmOn<T>(ksm: Ksm, opts: { pagesToScan?: number }, fn: (before: KsmState) => Promise<T>): Promise<{ result: T; before: KsmState; restored: { run: number; pagesToScan: number } }> {
+export async function withKsmOn<T>(
+  ksm: Ksm,
+  opts: { pagesToScan?: number },
+  fn: (before: KsmState) => Promise<T>,
+): Promise<{ result: T; before: KsmState; restored: { run: number; pagesToScan: number } }> {
   const before = await ksm.read();
   const restores: Array<() => Promise<void>> = [];
   try {
-    if (opts.pagesToScan !== undefined) restores.push(await changeHostSetting(path.join(ksm.root, 'pages_to_scan'), String(Math.max(1, Math.round(opts.pagesToScan)))));
+    if (opts.pagesToScan !== undefined)
+      restores.push(
+        await changeHostSetting(
+          path.join(ksm.root, 'pages_to_scan'),
+          String(Math.max(1, Math.round(opts.pagesToScan))),
+        ),
+      );
     restores.push(await changeHostSetting(path.join(ksm.root, 'run'), '1'));
     const result = await fn(before);
     return { result, before, restored: { run: before.run, pagesToScan: before.pagesToScan } };
@@ -92,7 +102,11 @@ export async function withKsmOn<T>(ksm: Ksm, opts: { pagesToScan?: number }, fn:
  * counter did not move over those readings (nothing is marked mergeable, e.g.
  * containers only), which `scannedHistory` tells when the kernel has the counter.
  */
-export function isKsmSettled(history: readonly number[], fullScansSinceStart: number, o: { stableReads?: number; tolerance?: number; minFullScans?: number; scannedHistory?: readonly number[] } = {}): boolean {
+export function isKsmSettled(
+  history: readonly number[],
+  fullScansSinceStart: number,
+  o: { stableReads?: number; tolerance?: number; minFullScans?: number; scannedHistory?: readonly number[] } = {},
+): boolean {
   const n = o.stableReads ?? 3;
   if (history.length < n) return false;
   const last = history.slice(-n);
@@ -109,7 +123,10 @@ export function isKsmSettled(history: readonly number[], fullScansSinceStart: nu
 }
 
 /** Polls until KSM settles or timeoutMs; an abort (o.signal) ends the wait at once with an AbortError. */
-export async function waitKsmSettled(ksm: Ksm, o: { timeoutMs: number; pollMs?: number; signal?: AbortSignal }): Promise<{ settled: boolean; waitedMs: number; state: KsmState; history: number[] }> {
+export async function waitKsmSettled(
+  ksm: Ksm,
+  o: { timeoutMs: number; pollMs?: number; signal?: AbortSignal },
+): Promise<{ settled: boolean; waitedMs: number; state: KsmState; history: number[] }> {
   const t0 = performance.now();
   const start = await ksm.read();
   const history: number[] = [];
@@ -119,8 +136,16 @@ export async function waitKsmSettled(ksm: Ksm, o: { timeoutMs: number; pollMs?: 
     state = await ksm.read();
     history.push(state.pagesSharing);
     if (state.pagesScanned !== undefined) scanned.push(state.pagesScanned);
-    if (isKsmSettled(history, state.fullScans - start.fullScans, scanned.length === history.length ? { scannedHistory: scanned } : {})) return { settled: true, waitedMs: performance.now() - t0, state, history };
-    if (performance.now() - t0 > o.timeoutMs) return { settled: false, waitedMs: performance.now() - t0, state, history };
+    if (
+      isKsmSettled(
+        history,
+        state.fullScans - start.fullScans,
+        scanned.length === history.length ? { scannedHistory: scanned } : {},
+      )
+    )
+      return { settled: true, waitedMs: performance.now() - t0, state, history };
+    if (performance.now() - t0 > o.timeoutMs)
+      return { settled: false, waitedMs: performance.now() - t0, state, history };
     await sleep(o.pollMs ?? 1000, o.signal);
   }
 }

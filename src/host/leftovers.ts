@@ -17,7 +17,14 @@ import { listNetns, deleteNetns, NETNS_PREFIX } from '../net/bench.js';
 import { allProviders } from '../backends/providers/index.js';
 import { CgroupHandle, CGROUP_PARENT, type CgroupLayout } from './cgroup.js';
 import { RUNTIME_STATE_ROOT, type Leftover } from './ownership.js';
-import { TAKEOVER_PREFIX, listStates, liveHeldSettings, nameHasShortId, restoreHostSetting, type RunStateData } from '../core/state.js';
+import {
+  TAKEOVER_PREFIX,
+  listStates,
+  liveHeldSettings,
+  nameHasShortId,
+  restoreHostSetting,
+  type RunStateData,
+} from '../core/state.js';
 
 export { type Leftover, RUNTIME_STATE_ROOT, OWNER_FILE } from './ownership.js';
 
@@ -54,7 +61,8 @@ export async function scanLeftovers(layout: CgroupLayout, opts: ScanOptions = {}
     }
     for (const k of kids) {
       const name = `${CGROUP_PARENT}/${k}`;
-      if (!out.some((o) => o.kind === 'cgroup' && o.name === name)) out.push({ kind: 'cgroup', name, remove: () => new CgroupHandle(layout, name).destroy() });
+      if (!out.some((o) => o.kind === 'cgroup' && o.name === name))
+        out.push({ kind: 'cgroup', name, remove: () => new CgroupHandle(layout, name).destroy() });
     }
   }
   const mounts = await fs.readFile('/proc/self/mounts', 'utf8').catch(() => '');
@@ -69,15 +77,32 @@ export async function scanLeftovers(layout: CgroupLayout, opts: ScanOptions = {}
   for (const line of loops.stdout.split('\n')) {
     const [dev, back] = line.trim().split(/\s+/, 2);
     if (dev && back && /\/isobench-[^/]*/.test(back))
-      out.push({ kind: 'loop', name: `${dev} (${back})`, remove: async () => void (await run(['losetup', '--detach', dev], { timeoutMs: 30_000 })) });
+      out.push({
+        kind: 'loop',
+        name: `${dev} (${back})`,
+        remove: async () => void (await run(['losetup', '--detach', dev], { timeoutMs: 30_000 })),
+      });
   }
   for (const id of await fs.readdir(RUNTIME_STATE_ROOT).catch(() => [] as string[])) {
     // A takeover mutex is held for milliseconds: only one a dead claimant left (older than 10 s) is a leftover.
-    if (id.startsWith(TAKEOVER_PREFIX) && Date.now() - ((await fs.stat(path.join(RUNTIME_STATE_ROOT, id)).catch(() => undefined))?.mtimeMs ?? 0) < 10_000) continue;
-    out.push({ kind: 'tempdir', name: path.join(RUNTIME_STATE_ROOT, id), remove: () => fs.rm(path.join(RUNTIME_STATE_ROOT, id), { recursive: true, force: true }) });
+    if (
+      id.startsWith(TAKEOVER_PREFIX) &&
+      Date.now() - ((await fs.stat(path.join(RUNTIME_STATE_ROOT, id)).catch(() => undefined))?.mtimeMs ?? 0) < 10_000
+    )
+      continue;
+    out.push({
+      kind: 'tempdir',
+      name: path.join(RUNTIME_STATE_ROOT, id),
+      remove: () => fs.rm(path.join(RUNTIME_STATE_ROOT, id), { recursive: true, force: true }),
+    });
   }
   for (const d of await fs.readdir(os.tmpdir()).catch(() => [] as string[]))
-    if (d.startsWith('isobench-')) out.push({ kind: 'tempdir', name: path.join(os.tmpdir(), d), remove: () => fs.rm(path.join(os.tmpdir(), d), { recursive: true, force: true }) });
+    if (d.startsWith('isobench-'))
+      out.push({
+        kind: 'tempdir',
+        name: path.join(os.tmpdir(), d),
+        remove: () => fs.rm(path.join(os.tmpdir(), d), { recursive: true, force: true }),
+      });
   // Mounts before directories, processes before cgroups; a run's state directory goes last.
   const order = ['container', 'process', 'mount', 'loop', 'netns', 'cgroup', 'tempdir'];
   const states = await listStates();
@@ -94,8 +119,12 @@ export async function scanLeftovers(layout: CgroupLayout, opts: ScanOptions = {}
     } else leftovers.push(o);
   }
   const isStateDir = (o: Leftover): boolean => o.name.startsWith(`${RUNTIME_STATE_ROOT}/`);
-  leftovers.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || Number(isStateDir(a)) - Number(isStateDir(b)));
-  const deadRuns = states.filter((s) => !liveIds.includes(s.shortId) && s.state && (!opts.only || s.shortId === opts.only)).map((s) => s.state as RunStateData);
+  leftovers.sort(
+    (a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || Number(isStateDir(a)) - Number(isStateDir(b)),
+  );
+  const deadRuns = states
+    .filter((s) => !liveIds.includes(s.shortId) && s.state && (!opts.only || s.shortId === opts.only))
+    .map((s) => s.state as RunStateData);
   return { leftovers, kept, deadRuns };
 }
 
@@ -110,7 +139,9 @@ export async function findLeftovers(layout: CgroupLayout, opts: ScanOptions = {}
  * dead run's original as its own and restores it); the dead run's record
  * stays for a later cleanup, reported in `waiting`.
  */
-export async function restoreDeadRunSettings(deadRuns: RunStateData[]): Promise<{ restored: string[]; failed: string[]; waiting: string[] }> {
+export async function restoreDeadRunSettings(
+  deadRuns: RunStateData[],
+): Promise<{ restored: string[]; failed: string[]; waiting: string[] }> {
   const restored: string[] = [];
   const failed: string[] = [];
   const waiting: string[] = [];
@@ -123,7 +154,10 @@ export async function restoreDeadRunSettings(deadRuns: RunStateData[]): Promise<
       }
       const err = await restoreHostSetting(h);
       if (err) failed.push(`host setting of run ${r.runId}: ${err}`);
-      else restored.push(`host setting ${h.file} ${h.kind === 'value' ? `back to ${h.original}` : `controllers ${(h.added ?? []).join(' ')} disabled`} (run ${r.runId})`);
+      else
+        restored.push(
+          `host setting ${h.file} ${h.kind === 'value' ? `back to ${h.original}` : `controllers ${(h.added ?? []).join(' ')} disabled`} (run ${r.runId})`,
+        );
     }
   return { restored, failed, waiting };
 }

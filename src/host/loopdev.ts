@@ -73,7 +73,8 @@ export async function createOwnedLoopDevice(o: {
   const release = async (): Promise<void> => {
     if (mounted) await run(['umount', mountDir], { timeoutMs: 60_000 }).catch(() => undefined);
     mounted = false;
-    if (ioCostOn && o.ioCostRoot) await fs.writeFile(path.join(o.ioCostRoot, 'io.cost.qos'), `${ioCostOn} enable=0`).catch(() => undefined);
+    if (ioCostOn && o.ioCostRoot)
+      await fs.writeFile(path.join(o.ioCostRoot, 'io.cost.qos'), `${ioCostOn} enable=0`).catch(() => undefined);
     ioCostOn = undefined;
     if (device && originalScheduler) {
       await fs.writeFile(`/sys/block/${loopName(device)}/queue/scheduler`, 'none').catch(() => undefined);
@@ -87,7 +88,9 @@ export async function createOwnedLoopDevice(o: {
   try {
     await fs.mkdir(mountDir);
     await runOk(['truncate', '-s', `${o.sizeMiB}M`, backingFile]);
-    device = (await runOk(['losetup', '--direct-io=on', '--find', '--show', backingFile], { timeoutMs: 30_000 })).trim();
+    device = (
+      await runOk(['losetup', '--direct-io=on', '--find', '--show', backingFile], { timeoutMs: 30_000 })
+    ).trim();
     const name = loopName(device);
     const sys = `/sys/block/${name}`;
     const majMin = (await fs.readFile(`${sys}/dev`, 'utf8')).trim();
@@ -101,7 +104,9 @@ export async function createOwnedLoopDevice(o: {
       originalScheduler = activeScheduler(await fs.readFile(schedulerFile, 'utf8')) ?? undefined;
       await fs.writeFile(schedulerFile, 'none').catch(() => undefined);
       await fs.writeFile(schedulerFile, want).catch((e: unknown) => {
-        throw new Error(`cannot switch ${device} to the ${want} scheduler (${String(e)}); available: see ${schedulerFile}`);
+        throw new Error(
+          `cannot switch ${device} to the ${want} scheduler (${String(e)}); available: see ${schedulerFile}`,
+        );
       });
     }
     if (o.ioCostRoot) {
@@ -114,10 +119,25 @@ export async function createOwnedLoopDevice(o: {
     const sg = `${sys}/queue/iosched/strict_guarantees`;
     if (o.strictGuarantees !== undefined && scheduler === 'bfq') await fs.writeFile(sg, o.strictGuarantees ? '1' : '0');
     // low_latency weight-raises new queues for a while (interactive heuristics): off, so weights mean weights.
-    if (o.strictGuarantees !== undefined && scheduler === 'bfq') await fs.writeFile(`${sys}/queue/iosched/low_latency`, o.strictGuarantees ? '0' : '1').catch(() => undefined);
+    if (o.strictGuarantees !== undefined && scheduler === 'bfq')
+      await fs.writeFile(`${sys}/queue/iosched/low_latency`, o.strictGuarantees ? '0' : '1').catch(() => undefined);
     const sgText = scheduler === 'bfq' ? (await fs.readFile(sg, 'utf8').catch(() => '')).trim() : '';
     const strictGuarantees = sgText === '1' ? true : sgText === '0' ? false : undefined;
-    await runOk(['mke2fs', '-q', '-t', 'ext4', '-F', '-E', 'lazy_itable_init=0,lazy_journal_init=0', '-L', 'isobench-part', device], { timeoutMs: 120_000 });
+    await runOk(
+      [
+        'mke2fs',
+        '-q',
+        '-t',
+        'ext4',
+        '-F',
+        '-E',
+        'lazy_itable_init=0,lazy_journal_init=0',
+        '-L',
+        'isobench-part',
+        device,
+      ],
+      { timeoutMs: 120_000 },
+    );
     await runOk(['mount', '-t', 'ext4', device, mountDir], { timeoutMs: 30_000 });
     mounted = true;
     // Instances (containers run as root in their namespace, QEMU as root) write here.
@@ -135,7 +155,10 @@ export async function createOwnedLoopDevice(o: {
  * enabled on the device where cgroup v2 has it, else the device's own scheduler
  * (caps only).
  */
-export function ownedDeviceOptions(caps: HostCapabilities, layout: CgroupLayout | undefined): { scheduler?: string; strictGuarantees?: boolean; ioCostRoot?: string } {
+export function ownedDeviceOptions(
+  caps: HostCapabilities,
+  layout: CgroupLayout | undefined,
+): { scheduler?: string; strictGuarantees?: boolean; ioCostRoot?: string } {
   const w = capability(caps, 'disk-weights');
   if (!w.available) return {};
   if (w.mechanism?.startsWith('bfq')) return { scheduler: 'bfq', strictGuarantees: true };

@@ -47,13 +47,15 @@ export async function changeHostSetting(file: string, value: string): Promise<()
 }
 
 export function makeHostSettingGuard(state: RunState, cleanup: CleanupRegistry): HostSettingGuard {
-  const restoreFor = (file: string): (() => Promise<void>) => async () => {
-    const rec = state.hostSettings().find((h) => h.file === file);
-    if (!rec) return; // already restored by an earlier release of the same file
-    const err = await restoreHostSetting(rec);
-    if (err) throw new Error(`could not restore ${err}`);
-    await state.forgetHostSetting(file);
-  };
+  const restoreFor =
+    (file: string): (() => Promise<void>) =>
+    async () => {
+      const rec = state.hostSettings().find((h) => h.file === file);
+      if (!rec) return; // already restored by an earlier release of the same file
+      const err = await restoreHostSetting(rec);
+      if (err) throw new Error(`could not restore ${err}`);
+      await state.forgetHostSetting(file);
+    };
   return {
     async change(file, value) {
       // A dead run may have left its value here: the host's own is in its state file.

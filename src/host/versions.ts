@@ -13,7 +13,7 @@ const WORKLOAD_TOOLS: Record<string, ToolProbe> = {
   'stress-ng': { argv: ['stress-ng', '--version'], pattern: /version (\S+)/, pkg: 'stress-ng' },
   sockperf: { argv: ['sockperf', '--version'], pattern: /version (\S+)/, pkg: 'sockperf' },
   busybox: { argv: ['busybox'], pattern: /BusyBox v(\S+)/, pkg: 'busybox-static' },
-  'mke2fs': { argv: ['mke2fs', '-V'], pattern: /mke2fs (\S+)/, pkg: 'e2fsprogs' },
+  mke2fs: { argv: ['mke2fs', '-V'], pattern: /mke2fs (\S+)/, pkg: 'e2fsprogs' },
   ip: { argv: ['ip', '-V'], pattern: /iproute2-([\w.]+?),?\s/, pkg: 'iproute2' },
 };
 
@@ -22,7 +22,12 @@ function declaredTools(): Record<string, ToolProbe> {
   const out: Record<string, ToolProbe> = {};
   for (const d of workloadDeclarations())
     for (const t of d.tools ?? [])
-      if (t.version) out[t.name] = { argv: t.version.argv, pkg: t.pkg, ...(t.version.pattern ? { pattern: t.version.pattern } : {}) };
+      if (t.version)
+        out[t.name] = {
+          argv: t.version.argv,
+          pkg: t.pkg,
+          ...(t.version.pattern ? { pattern: t.version.pattern } : {}),
+        };
   return out;
 }
 

@@ -33,7 +33,9 @@ export async function currentKernelDir(): Promise<string> {
   } catch {
     /* fall through */
   }
-  throw new IsobenchError('NOT_BUILT', `no guest kernel unpacked (${file} missing or stale)`, { details: ['run scripts/setup.sh (as root) to fetch and unpack the Debian cloud kernel'] });
+  throw new IsobenchError('NOT_BUILT', `no guest kernel unpacked (${file} missing or stale)`, {
+    details: ['run scripts/setup.sh (as root) to fetch and unpack the Debian cloud kernel'],
+  });
 }
 
 export async function resolveGuestKernel(kernelDir: string): Promise<GuestKernel> {
@@ -42,7 +44,9 @@ export async function resolveGuestKernel(kernelDir: string): Promise<GuestKernel
   try {
     entries = await fs.readdir(boot);
   } catch {
-    throw new IsobenchError('NOT_BUILT', `guest kernel directory ${kernelDir} has no boot/`, { details: ['run scripts/setup.sh'] });
+    throw new IsobenchError('NOT_BUILT', `guest kernel directory ${kernelDir} has no boot/`, {
+      details: ['run scripts/setup.sh'],
+    });
   }
   const vmlinuz = entries.find((e) => e.startsWith('vmlinuz-'));
   if (!vmlinuz) throw new IsobenchError('NOT_BUILT', `no vmlinuz-* in ${boot}`, { details: ['run scripts/setup.sh'] });

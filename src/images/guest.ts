@@ -19,7 +19,16 @@ import { resolveGuestKernel, type GuestKernel } from './guest-kernel.js';
 import { sha256File } from './manifest.js';
 
 // The init scripts and the kernel lookup live in guest-init.ts and guest-kernel.ts; importers use this path.
-export { AGENT_PATHS, AGENT_PORT_NAME, GUEST_MODULES, ROOT_DISK_SERIAL, ROOT_MOUNT_POINTS, SCRATCH_DISK_SERIAL, renderBareInitScript, renderInitScript } from './guest-init.js';
+export {
+  AGENT_PATHS,
+  AGENT_PORT_NAME,
+  GUEST_MODULES,
+  ROOT_DISK_SERIAL,
+  ROOT_MOUNT_POINTS,
+  SCRATCH_DISK_SERIAL,
+  renderBareInitScript,
+  renderInitScript,
+} from './guest-init.js';
 export { currentKernelDir, guestKernelDir, resolveGuestKernel, type GuestKernel } from './guest-kernel.js';
 
 /** Bump when the builder changes in a way the hash of its inputs would not show. */
@@ -69,18 +78,32 @@ async function findModule(modulesDir: string, name: string): Promise<string | un
 
 async function busyboxApplets(busybox: string): Promise<string[]> {
   const out = await runOk([busybox, '--list']);
-  return out.split('\n').map((l) => l.trim()).filter((l) => /^[\w.[-]+$/.test(l) && l !== 'busybox');
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^[\w.[-]+$/.test(l) && l !== 'busybox');
 }
 
 async function packCpio(stagingDir: string, outFile: string): Promise<void> {
   // argv only: the directory and output file are positional parameters, never interpolated.
-  await runOk(['sh', '-c', 'set -e; cd "$1"; find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -6 > "$2"', 'pack-initramfs', stagingDir, outFile], {
-    timeoutMs: 120_000,
-  });
+  await runOk(
+    [
+      'sh',
+      '-c',
+      'set -e; cd "$1"; find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -6 > "$2"',
+      'pack-initramfs',
+      stagingDir,
+      outFile,
+    ],
+    {
+      timeoutMs: 120_000,
+    },
+  );
 }
 
 async function stage(dir: string, busybox: string, applets: string[], init: string): Promise<void> {
-  for (const d of ['bin', 'dev', 'proc', 'sys', 'etc', 'lib/modules', 'newroot', 'tmp', 'root']) await fs.mkdir(path.join(dir, d), { recursive: true });
+  for (const d of ['bin', 'dev', 'proc', 'sys', 'etc', 'lib/modules', 'newroot', 'tmp', 'root'])
+    await fs.mkdir(path.join(dir, d), { recursive: true });
   await fs.copyFile(busybox, path.join(dir, 'bin', 'busybox'));
   await fs.chmod(path.join(dir, 'bin', 'busybox'), 0o755);
   for (const a of applets) await fs.symlink('busybox', path.join(dir, 'bin', a)).catch(() => undefined);
@@ -92,10 +115,16 @@ async function stage(dir: string, busybox: string, applets: string[], init: stri
  * cacheDir()/guest/<hash>/ by hash of: vmlinuz, the packed modules, the rootfs
  * hash, the init scripts, busybox and the builder version.
  */
-export async function ensureGuestInitramfs(kernelDir: string, opts: GuestInitramfsOptions = {}): Promise<GuestInitramfs> {
+export async function ensureGuestInitramfs(
+  kernelDir: string,
+  opts: GuestInitramfsOptions = {},
+): Promise<GuestInitramfs> {
   const kernel = await resolveGuestKernel(kernelDir);
   const busybox = opts.busybox ?? '/bin/busybox';
-  if (!existsSync(busybox)) throw new IsobenchError('MISSING_DEPENDENCY', `busybox not found at ${busybox}`, { details: ['apt-get install busybox-static'] });
+  if (!existsSync(busybox))
+    throw new IsobenchError('MISSING_DEPENDENCY', `busybox not found at ${busybox}`, {
+      details: ['apt-get install busybox-static'],
+    });
   const modules: { name: string; file: string }[] = [];
   for (const name of GUEST_MODULES) {
     const file = await findModule(kernel.modulesDir, name);
@@ -135,7 +164,10 @@ export async function ensureGuestInitramfs(kernelDir: string, opts: GuestInitram
     const full = path.join(tmp, 'full');
     await stage(full, busybox, applets, init);
     for (const m of modules) await fs.copyFile(m.file, path.join(full, 'lib', 'modules', `${m.name}.ko`));
-    await fs.writeFile(path.join(full, 'etc', 'isobench-guest'), `hash=${hash}\nkernel=${kernel.version}\nrootfs=${opts.rootfsHash ?? ''}\n`);
+    await fs.writeFile(
+      path.join(full, 'etc', 'isobench-guest'),
+      `hash=${hash}\nkernel=${kernel.version}\nrootfs=${opts.rootfsHash ?? ''}\n`,
+    );
     await packCpio(full, path.join(tmp, 'initramfs.cpio.gz'));
     const bare = path.join(tmp, 'bare');
     await stage(bare, busybox, [], bareInit);
@@ -160,7 +192,8 @@ export async function ensureGuestInitramfs(kernelDir: string, opts: GuestInitram
  * thread writes behind the disk benchmarks in the guest.
  */
 export async function makeScratchImage(file: string, sizeMiB: number): Promise<void> {
-  if (!Number.isInteger(sizeMiB) || sizeMiB < 16) throw new IsobenchError('BAD_ARGS', `scratch disk size ${sizeMiB} MiB: must be an integer >= 16`);
+  if (!Number.isInteger(sizeMiB) || sizeMiB < 16)
+    throw new IsobenchError('BAD_ARGS', `scratch disk size ${sizeMiB} MiB: must be an integer >= 16`);
   await fs.rm(file, { force: true });
   const fh = await fs.open(file, 'w');
   try {
@@ -168,7 +201,23 @@ export async function makeScratchImage(file: string, sizeMiB: number): Promise<v
   } finally {
     await fh.close();
   }
-  const r = await run(['mke2fs', '-q', '-F', '-t', 'ext4', '-L', 'scratch', '-m', '0', '-E', 'lazy_itable_init=0,lazy_journal_init=0', file], { timeoutMs: 120_000 });
+  const r = await run(
+    [
+      'mke2fs',
+      '-q',
+      '-F',
+      '-t',
+      'ext4',
+      '-L',
+      'scratch',
+      '-m',
+      '0',
+      '-E',
+      'lazy_itable_init=0,lazy_journal_init=0',
+      file,
+    ],
+    { timeoutMs: 120_000 },
+  );
   if (r.code !== 0) {
     await fs.rm(file, { force: true });
     throw new IsobenchError('RUN_FAILED', `mke2fs for scratch disk ${file} failed: ${(r.stderr || r.stdout).trim()}`);

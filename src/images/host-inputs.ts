@@ -30,7 +30,8 @@ export function parseLdd(output: string, binary = '?'): string[] {
   for (const raw of output.split('\n')) {
     const line = raw.trim();
     if (!line || /^statically linked|not a dynamic executable/.test(line)) continue;
-    if (line.includes('=> not found')) throw new IsobenchError('MISSING_DEPENDENCY', `${binary}: shared library ${line.split(/\s/)[0]} not found (ldd)`);
+    if (line.includes('=> not found'))
+      throw new IsobenchError('MISSING_DEPENDENCY', `${binary}: shared library ${line.split(/\s/)[0]} not found (ldd)`);
     const arrow = /=>\s+(\/\S+)/.exec(line);
     if (arrow?.[1]) {
       out.push(arrow[1]);
@@ -52,7 +53,10 @@ export async function findBinary(name: string): Promise<string> {
       /* try next */
     }
   }
-  throw new IsobenchError('MISSING_DEPENDENCY', `workload binary ${name} not found in ${SEARCH_DIRS.join(', ')}; install it (see scripts/setup.sh)`);
+  throw new IsobenchError(
+    'MISSING_DEPENDENCY',
+    `workload binary ${name} not found in ${SEARCH_DIRS.join(', ')}; install it (see scripts/setup.sh)`,
+  );
 }
 
 export async function findBusybox(): Promise<string> {
@@ -65,9 +69,11 @@ export async function findBusybox(): Promise<string> {
       /* next */
     }
   }
-  throw new IsobenchError('MISSING_DEPENDENCY', 'a static busybox was not found (/bin/busybox): apt-get install busybox-static');
+  throw new IsobenchError(
+    'MISSING_DEPENDENCY',
+    'a static busybox was not found (/bin/busybox): apt-get install busybox-static',
+  );
 }
-
 
 export async function resolveChain(hostPath: string, seen: Map<string, HostItem>): Promise<void> {
   let cur = hostPath;
@@ -105,7 +111,8 @@ export async function collectInputs(): Promise<Inputs> {
     binaries[name] = bin;
     await resolveChain(bin, seen);
     const r = await run(['ldd', bin], { timeoutMs: 20_000 });
-    if (r.code !== 0 && !/not a dynamic executable/.test(r.stdout + r.stderr)) throw new IsobenchError('RUN_FAILED', `ldd ${bin} failed: ${r.stderr.trim()}`);
+    if (r.code !== 0 && !/not a dynamic executable/.test(r.stdout + r.stderr))
+      throw new IsobenchError('RUN_FAILED', `ldd ${bin} failed: ${r.stderr.trim()}`);
     for (const lib of parseLdd(r.stdout, bin)) await resolveChain(lib, seen);
   }
   const bbStat = await fs.stat(busybox);
@@ -113,6 +120,9 @@ export async function collectInputs(): Promise<Inputs> {
   const h = createHash('sha256').update(`${BUILDER_VERSION}\n`);
   h.update(`busybox\t${busybox}\t${bbStat.size}\t${bbStat.mtimeMs}\t${bbStat.ino}\n`);
   for (const [n, p] of Object.entries(binaries)) h.update(`bin\t${n}\t${p}\n`);
-  for (const it of items) h.update(`${it.treePath}\t${it.kind}\t${it.target ?? ''}\t${it.stat.size}\t${it.stat.mtimeMs}\t${it.stat.ino}\t${it.stat.mode}\n`);
+  for (const it of items)
+    h.update(
+      `${it.treePath}\t${it.kind}\t${it.target ?? ''}\t${it.stat.size}\t${it.stat.mtimeMs}\t${it.stat.ino}\t${it.stat.mode}\n`,
+    );
   return { busybox, binaries, items, key: h.digest('hex').slice(0, 32) };
 }

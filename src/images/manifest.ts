@@ -58,7 +58,8 @@ export async function scanTree(root: string): Promise<ManifestEntry[]> {
       else if (st.isDirectory()) {
         out.push({ path: r, type: 'dir', mode: st.mode });
         await walk(r);
-      } else if (st.isFile()) out.push({ path: r, type: 'file', mode: st.mode, sha256: await sha256File(a), size: st.size });
+      } else if (st.isFile())
+        out.push({ path: r, type: 'file', mode: st.mode, sha256: await sha256File(a), size: st.size });
       else throw new Error(`unexpected file type in rootfs: ${a}`);
     }
   }
@@ -67,7 +68,9 @@ export async function scanTree(root: string): Promise<ManifestEntry[]> {
 }
 
 /** Content hash of a tree: returns the manifest text and its sha256. */
-export async function hashTree(root: string): Promise<{ manifest: string; hash: string; treeBytes: number; entries: ManifestEntry[] }> {
+export async function hashTree(
+  root: string,
+): Promise<{ manifest: string; hash: string; treeBytes: number; entries: ManifestEntry[] }> {
   const entries = await scanTree(root);
   const manifest = formatManifest(entries);
   const treeBytes = entries.reduce((s, e) => s + (e.type === 'file' ? e.size : 0), 0);

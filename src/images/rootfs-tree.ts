@@ -28,7 +28,22 @@ export interface HostItem {
 }
 
 /** Mount points and scratch dirs every backend expects (a read-only rootfs cannot grow them). */
-export const EMPTY_DIRS = ['proc', 'sys', 'dev', 'tmp', 'scratch', 'run', 'mnt', 'root', 'var/tmp', 'etc', 'usr/bin', 'usr/sbin', 'usr/lib', 'usr/lib64'];
+export const EMPTY_DIRS = [
+  'proc',
+  'sys',
+  'dev',
+  'tmp',
+  'scratch',
+  'run',
+  'mnt',
+  'root',
+  'var/tmp',
+  'etc',
+  'usr/bin',
+  'usr/sbin',
+  'usr/lib',
+  'usr/lib64',
+];
 
 /** Top-level links of a merged-/usr system, recreated in the tree. */
 const MERGED_USR_LINKS: Array<[string, string]> = [
@@ -79,7 +94,11 @@ export async function installBusybox(root: string, busybox: string): Promise<voi
 }
 
 export async function writeEtc(root: string): Promise<void> {
-  await writeFileMode(path.join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n', 0o644);
+  await writeFileMode(
+    path.join(root, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+    0o644,
+  );
   await writeFileMode(path.join(root, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n', 0o644);
   await writeFileMode(path.join(root, 'etc/hosts'), '127.0.0.1\tlocalhost\n::1\tlocalhost\n', 0o644);
   await writeFileMode(path.join(root, 'etc/hostname'), 'isobench\n', 0o644);
@@ -122,7 +141,16 @@ export function ext4SizeMiB(treeBytes: number): number {
 }
 
 /** mke2fs -d: an ext4 image of a directory, without mounting anything. */
-export async function makeExt4Image(dir: string, img: string, sizeMiB: number, label = 'isobench', signal?: AbortSignal): Promise<void> {
+export async function makeExt4Image(
+  dir: string,
+  img: string,
+  sizeMiB: number,
+  label = 'isobench',
+  signal?: AbortSignal,
+): Promise<void> {
   await fs.rm(img, { force: true });
-  await runOk(['mke2fs', '-q', '-t', 'ext4', '-L', label, '-E', 'root_owner=0:0', '-d', dir, '-F', img, `${sizeMiB}M`], { timeoutMs: 300_000, ...(signal ? { signal } : {}) });
+  await runOk(
+    ['mke2fs', '-q', '-t', 'ext4', '-L', label, '-E', 'root_owner=0:0', '-d', dir, '-F', img, `${sizeMiB}M`],
+    { timeoutMs: 300_000, ...(signal ? { signal } : {}) },
+  );
 }

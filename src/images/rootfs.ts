@@ -28,7 +28,17 @@ import { throwIfAborted } from '../util/proc.js';
 import { cacheDir } from './cache-dir.js';
 import { hashTree } from './manifest.js';
 import { collectInputs, findBusybox } from './host-inputs.js';
-import { BUILDER_VERSION, canonicalTreePath, copyItems, ext4SizeMiB, installBusybox, makeExt4Image, makeSkeleton, treeDiskBytes, writeEtc } from './rootfs-tree.js';
+import {
+  BUILDER_VERSION,
+  canonicalTreePath,
+  copyItems,
+  ext4SizeMiB,
+  installBusybox,
+  makeExt4Image,
+  makeSkeleton,
+  treeDiskBytes,
+  writeEtc,
+} from './rootfs-tree.js';
 
 // The manifest, host inputs and tree building live in their own modules; importers use this path.
 export { cacheDir } from './cache-dir.js';
@@ -119,7 +129,9 @@ async function isComplete(imageDir: string): Promise<ImageMeta | undefined> {
  * (opts.signal: Ctrl-C during a run) ends a build between its steps and kills
  * mke2fs; the half-built folder is removed and the cache keeps nothing of it.
  */
-export async function ensureWorkloadImage(opts: { log?: Log; force?: boolean; signal?: AbortSignal } = {}): Promise<WorkloadImage> {
+export async function ensureWorkloadImage(
+  opts: { log?: Log; force?: boolean; signal?: AbortSignal } = {},
+): Promise<WorkloadImage> {
   const signal = opts.signal;
   const log = opts.log ?? (() => undefined);
   const imagesDir = path.join(cacheDir(), 'images');
@@ -155,7 +167,15 @@ export async function ensureWorkloadImage(opts: { log?: Log; force?: boolean; si
     throwIfAborted(signal);
     const binaries: Record<string, string> = { busybox: '/usr/bin/busybox' };
     for (const [n, p] of Object.entries(inputs.binaries)) binaries[n] = `/${canonicalTreePath(p)}`;
-    const meta: ImageMeta = { hash, inputKey: inputs.key, builderVersion: BUILDER_VERSION, treeBytes, ext4SizeMiB: sizeMiB, binaries, builtAt: new Date().toISOString() };
+    const meta: ImageMeta = {
+      hash,
+      inputKey: inputs.key,
+      builderVersion: BUILDER_VERSION,
+      treeBytes,
+      ext4SizeMiB: sizeMiB,
+      binaries,
+      builtAt: new Date().toISOString(),
+    };
     await fs.writeFile(path.join(tmp, 'image.json'), JSON.stringify(meta, null, 2) + '\n');
     const finalDir = path.join(imagesDir, hash);
     try {
@@ -184,7 +204,10 @@ export async function ensureWorkloadImage(opts: { log?: Log; force?: boolean; si
 export async function buildMinimalBundleRootfs(opts: { log?: Log } = {}): Promise<{ rootfsDir: string; hash: string }> {
   const busybox = await findBusybox();
   const st = await fs.stat(busybox);
-  const key = createHash('sha256').update(`${BUILDER_VERSION}-minimal\t${busybox}\t${st.size}\t${st.mtimeMs}\t${st.ino}`).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(`${BUILDER_VERSION}-minimal\t${busybox}\t${st.size}\t${st.mtimeMs}\t${st.ino}`)
+    .digest('hex')
+    .slice(0, 16);
   const dir = path.join(cacheDir(), 'images', `minimal-${key}`);
   const meta = await readJson<{ hash: string }>(path.join(dir, 'image.json'));
   if (meta?.hash) return { rootfsDir: path.join(dir, 'rootfs'), hash: meta.hash };

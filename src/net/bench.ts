@@ -130,7 +130,12 @@ function hex2(n: number): string {
 }
 
 function safeLabel(label: string): string {
-  return label.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 12) || 'i';
+  return (
+    label
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '')
+      .slice(0, 12) || 'i'
+  );
 }
 
 /** Delete a link inside a namespace; a link (or namespace) already gone is not an error. */
@@ -143,7 +148,8 @@ export async function deleteLink(ns: string, dev: string): Promise<void> {
 
 export async function deleteNetns(ns: string): Promise<void> {
   const r = await run(['ip', 'netns', 'del', ns]);
-  if (r.code !== 0 && !/No such file|not found|Invalid/.test(r.stderr)) throw new Error(`ip netns del ${ns}: ${r.stderr.trim()}`);
+  if (r.code !== 0 && !/No such file|not found|Invalid/.test(r.stderr))
+    throw new Error(`ip netns del ${ns}: ${r.stderr.trim()}`);
 }
 
 export async function listNetns(): Promise<string[]> {

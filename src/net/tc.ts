@@ -34,7 +34,8 @@ export function htbClassId(i: number): string {
 }
 
 function checkAddress(a: string): string {
-  if (!/^198\.(1[89])\.\d{1,3}\.\d{1,3}$/.test(a)) throw new Error(`tc filter: ${a} is not a bench address (198.18.0.0/15)`);
+  if (!/^198\.(1[89])\.\d{1,3}\.\d{1,3}$/.test(a))
+    throw new Error(`tc filter: ${a} is not a bench address (198.18.0.0/15)`);
   return a;
 }
 
@@ -48,21 +49,129 @@ export function htbSplitArgvs(dev: string, linkMbit: number, parties: readonly H
   checkDev(dev);
   const burst = `${burstBytes(linkMbit)}b`;
   const cmds: string[][] = [
-    ['tc', 'qdisc', 'add', 'dev', dev, 'root', 'handle', '1:', 'htb', 'default', HTB_DEFAULT_CLASS.split(':')[1] as string],
-    ['tc', 'class', 'add', 'dev', dev, 'parent', '1:', 'classid', '1:1', 'htb', 'rate', `${linkMbit}mbit`, 'ceil', `${linkMbit}mbit`, 'burst', burst, 'cburst', burst, 'quantum', '30000'],
-    ['tc', 'class', 'add', 'dev', dev, 'parent', '1:1', 'classid', HTB_DEFAULT_CLASS, 'htb', 'rate', '1mbit', 'ceil', `${linkMbit}mbit`, 'burst', burst, 'cburst', burst, 'quantum', '1514'],
+    [
+      'tc',
+      'qdisc',
+      'add',
+      'dev',
+      dev,
+      'root',
+      'handle',
+      '1:',
+      'htb',
+      'default',
+      HTB_DEFAULT_CLASS.split(':')[1] as string,
+    ],
+    [
+      'tc',
+      'class',
+      'add',
+      'dev',
+      dev,
+      'parent',
+      '1:',
+      'classid',
+      '1:1',
+      'htb',
+      'rate',
+      `${linkMbit}mbit`,
+      'ceil',
+      `${linkMbit}mbit`,
+      'burst',
+      burst,
+      'cburst',
+      burst,
+      'quantum',
+      '30000',
+    ],
+    [
+      'tc',
+      'class',
+      'add',
+      'dev',
+      dev,
+      'parent',
+      '1:1',
+      'classid',
+      HTB_DEFAULT_CLASS,
+      'htb',
+      'rate',
+      '1mbit',
+      'ceil',
+      `${linkMbit}mbit`,
+      'burst',
+      burst,
+      'cburst',
+      burst,
+      'quantum',
+      '1514',
+    ],
   ];
   parties.forEach((p, i) => {
     const ceil = p.ceilMbit ?? linkMbit;
-    cmds.push(['tc', 'class', 'add', 'dev', dev, 'parent', '1:1', 'classid', htbClassId(i), 'htb', 'rate', `${p.rateMbit}mbit`, 'ceil', `${ceil}mbit`, 'burst', burst, 'cburst', burst, 'quantum', '30000']);
-    cmds.push(['tc', 'filter', 'add', 'dev', dev, 'parent', '1:', 'protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'dst', `${checkAddress(p.address)}/32`, 'flowid', htbClassId(i)]);
+    cmds.push([
+      'tc',
+      'class',
+      'add',
+      'dev',
+      dev,
+      'parent',
+      '1:1',
+      'classid',
+      htbClassId(i),
+      'htb',
+      'rate',
+      `${p.rateMbit}mbit`,
+      'ceil',
+      `${ceil}mbit`,
+      'burst',
+      burst,
+      'cburst',
+      burst,
+      'quantum',
+      '30000',
+    ]);
+    cmds.push([
+      'tc',
+      'filter',
+      'add',
+      'dev',
+      dev,
+      'parent',
+      '1:',
+      'protocol',
+      'ip',
+      'prio',
+      '1',
+      'u32',
+      'match',
+      'ip',
+      'dst',
+      `${checkAddress(p.address)}/32`,
+      'flowid',
+      htbClassId(i),
+    ]);
   });
   return cmds;
 }
 
 /** A token bucket cap on `dev` (root qdisc). */
 export function tbfCapArgv(dev: string, capMbit: number): string[] {
-  return ['tc', 'qdisc', 'add', 'dev', checkDev(dev), 'root', 'tbf', 'rate', `${capMbit}mbit`, 'burst', `${burstBytes(capMbit)}b`, 'latency', '50ms'];
+  return [
+    'tc',
+    'qdisc',
+    'add',
+    'dev',
+    checkDev(dev),
+    'root',
+    'tbf',
+    'rate',
+    `${capMbit}mbit`,
+    'burst',
+    `${burstBytes(capMbit)}b`,
+    'latency',
+    '50ms',
+  ];
 }
 
 /** Remove whatever root qdisc `dev` has (errors "no qdisc" are the caller's to ignore). */

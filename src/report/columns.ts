@@ -72,4 +72,3 @@ export function buildColumns(results: RunResults): ColumnView[] {
   // Native first: it is the baseline every other column is read against.
   return [...cols.filter((c) => isNative(c)), ...cols.filter((c) => !isNative(c))];
 }
-

@@ -144,7 +144,12 @@ interface Values {
 }
 
 function info(r: RunResults): RunInfo {
-  return { runId: r.runId, startedAt: r.startedAt, status: r.status, accelerators: Object.fromEntries(r.backends.map((b) => [b.label, b.accelerator])) };
+  return {
+    runId: r.runId,
+    startedAt: r.startedAt,
+    status: r.status,
+    accelerators: Object.fromEntries(r.backends.map((b) => [b.label, b.accelerator])),
+  };
 }
 
 function metricValues(r: RunResults): Map<string, Values> {
@@ -157,7 +162,15 @@ function metricValues(r: RunResults): Map<string, Values> {
       const paired = Array.isArray(m.repetitions) && m.repetitions.length === m.values.length;
       const reps = paired ? m.repetitions.filter((_, i) => keep[i]) : undefined;
       const { metric, unit, higherIsBetter } = m;
-      out.set(`${cell.backend}|${cell.workload}|${metric}`, { backend: cell.backend, workload: cell.workload, metric, unit, higherIsBetter, values, repetitions: reps });
+      out.set(`${cell.backend}|${cell.workload}|${metric}`, {
+        backend: cell.backend,
+        workload: cell.workload,
+        metric,
+        unit,
+        higherIsBetter,
+        values,
+        repetitions: reps,
+      });
     }
   }
   return out;
@@ -243,7 +256,13 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
     e.verdict = est.verdict;
     if (est.outlierSensitive) e.outlierSensitive = true;
     const lo = est.costCi95[0];
-    e.lowerBoundPct = !Number.isFinite(lo) ? null : e.mode === 'ratio' ? lo : refMean !== 0 ? (lo / Math.abs(refMean)) * 100 : null;
+    e.lowerBoundPct = !Number.isFinite(lo)
+      ? null
+      : e.mode === 'ratio'
+        ? lo
+        : refMean !== 0
+          ? (lo / Math.abs(refMean)) * 100
+          : null;
   };
   for (const key of keys) {
     const ea = ma.get(key);
@@ -256,7 +275,12 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
     const nb = mb.get(`${nativeB}|${base.workload}|${base.metric}`);
     const useOverhead = basis === 'overhead' && na !== undefined && nb !== undefined;
     const refNative = na ? mean(na.values) : null;
-    const mode = comparisonMode(base.workload, base.metric, base.unit, useOverhead ? refNative : ea ? mean(ea.values) : null);
+    const mode = comparisonMode(
+      base.workload,
+      base.metric,
+      base.unit,
+      useOverhead ? refNative : ea ? mean(ea.values) : null,
+    );
     const aMean = ea ? mean(ea.values) : Number.NaN;
     const magnitude = Math.max(Math.abs(aMean), eb ? Math.abs(mean(eb.values)) : 0);
     const threshold = thresholdFor(mode, base.workload, base.unit, overrides, magnitude);
@@ -304,11 +328,17 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
     }
     entries.push(entry);
   }
-  entries.sort((x, y) => x.workload.localeCompare(y.workload) || x.backend.localeCompare(y.backend) || x.metric.localeCompare(y.metric));
+  entries.sort(
+    (x, y) =>
+      x.workload.localeCompare(y.workload) || x.backend.localeCompare(y.backend) || x.metric.localeCompare(y.metric),
+  );
 
   // Holm over the rows with an estimate: a changed verdict stands only if its "no change" test survives.
   const tested = entries.filter((e) => e.stat !== null && e.verdict !== 'insufficient-data');
-  const keep = holmRejects(tested.map((e) => changePValue(e.stat as ChangeStat)), FAMILY_ALPHA);
+  const keep = holmRejects(
+    tested.map((e) => changePValue(e.stat as ChangeStat)),
+    FAMILY_ALPHA,
+  );
   let downgraded = 0;
   tested.forEach((e, i) => {
     if ((e.verdict === 'overhead' || e.verdict === 'better') && !keep[i]) {
@@ -343,16 +373,20 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
   const ib = info(b);
   for (const [label, acc] of Object.entries(ia.accelerators)) {
     const accB = ib.accelerators[label];
-    if (accB !== undefined && accB !== acc) warnings.push(`${label}: accelerator differs (${acc} in A, ${accB} in B); its changes mostly reflect that.`);
+    if (accB !== undefined && accB !== acc)
+      warnings.push(`${label}: accelerator differs (${acc} in A, ${accB} in B); its changes mostly reflect that.`);
   }
   for (const [label, acc] of [...Object.entries(ia.accelerators), ...Object.entries(ib.accelerators)]) {
-    if (acc.toLowerCase() === 'tcg' && !warnings.some((w) => w.startsWith(`${label}: TCG`))) warnings.push(`${label}: TCG software emulation, not hardware virtualization.`);
+    if (acc.toLowerCase() === 'tcg' && !warnings.some((w) => w.startsWith(`${label}: TCG`)))
+      warnings.push(`${label}: TCG software emulation, not hardware virtualization.`);
   }
-  if (a.rootfsHash !== b.rootfsHash) warnings.push(`The workload rootfs differs (${a.rootfsHash ?? 'none'} vs ${b.rootfsHash ?? 'none'}).`);
+  if (a.rootfsHash !== b.rootfsHash)
+    warnings.push(`The workload rootfs differs (${a.rootfsHash ?? 'none'} vs ${b.rootfsHash ?? 'none'}).`);
   for (const k of ['hostname', 'kernel', 'cpuModel', 'cpus']) {
     const va = a.host[k];
     const vb = b.host[k];
-    if (va !== undefined && vb !== undefined && JSON.stringify(va) !== JSON.stringify(vb)) warnings.push(`Host ${k} differs (${String(va)} vs ${String(vb)}).`);
+    if (va !== undefined && vb !== undefined && JSON.stringify(va) !== JSON.stringify(vb))
+      warnings.push(`Host ${k} differs (${String(va)} vs ${String(vb)}).`);
   }
   if (a.status !== 'complete') warnings.push(`Run A is ${a.status}${a.statusReason ? `: ${a.statusReason}` : ''}.`);
   if (b.status !== 'complete') warnings.push(`Run B is ${b.status}${b.statusReason ? `: ${b.statusReason}` : ''}.`);
@@ -400,12 +434,27 @@ export function changeText(e: ComparisonEntry): string {
 function verdictNote(e: ComparisonEntry): string {
   const bits: string[] = [];
   if (e.hostDrift) bits.push('host drift (native moved the same way), not a regression');
-  else if (e.basis === 'overhead' && e.nativeChange && isDecided(e.nativeChange.verdict) && e.nativeChange.verdict !== 'no-practical-difference')
+  else if (
+    e.basis === 'overhead' &&
+    e.nativeChange &&
+    isDecided(e.nativeChange.verdict) &&
+    e.nativeChange.verdict !== 'no-practical-difference'
+  )
     bits.push(`native itself moved ${fmtChange(e, e.nativeChange.change)} (host drift, cancelled in the overhead)`);
-  if (e.uncorrectedVerdict) bits.push(`${VERDICT_TEXT[e.uncorrectedVerdict]} at 95% alone, not after Holm's correction over the rows`);
-  else if (e.outlierSensitive) bits.push('decided only with a flagged outlier repetition in (kept, shown): inconclusive');
-  else if (e.verdict === 'inconclusive') bits.push(e.repetitionsNeeded !== null ? `~${e.repetitionsNeeded} repetitions per run would decide it` : 'not decidable with this between-run variance: more repetitions alone will not do');
-  if (e.threshold !== null && e.detectable !== null) bits.push(`threshold ±${fmtChange(e, e.threshold).replace(/^\+/, '')}, smallest detectable ${Number.isFinite(e.detectable) ? fmtChange(e, e.detectable).replace(/^\+/, '') : '∞'}`);
+  if (e.uncorrectedVerdict)
+    bits.push(`${VERDICT_TEXT[e.uncorrectedVerdict]} at 95% alone, not after Holm's correction over the rows`);
+  else if (e.outlierSensitive)
+    bits.push('decided only with a flagged outlier repetition in (kept, shown): inconclusive');
+  else if (e.verdict === 'inconclusive')
+    bits.push(
+      e.repetitionsNeeded !== null
+        ? `~${e.repetitionsNeeded} repetitions per run would decide it`
+        : 'not decidable with this between-run variance: more repetitions alone will not do',
+    );
+  if (e.threshold !== null && e.detectable !== null)
+    bits.push(
+      `threshold ±${fmtChange(e, e.threshold).replace(/^\+/, '')}, smallest detectable ${Number.isFinite(e.detectable) ? fmtChange(e, e.detectable).replace(/^\+/, '') : '∞'}`,
+    );
   return bits.join('; ');
 }
 
@@ -439,7 +488,7 @@ export function renderCompareMarkdown(cmp: Comparison): string {
   lines.push(`**${mdEscape(summaryLine(cmp))}**`, '');
   lines.push(mdEscape(basisText(cmp)), '');
   lines.push(
-    'Verdicts as in a run: no practical difference (90% CI inside ±threshold, TOST), overhead = regressed / better = improved (95% CI excludes 0, and still so after Holm\'s correction over the rows), inconclusive (with the repetitions that would decide it).',
+    "Verdicts as in a run: no practical difference (90% CI inside ±threshold, TOST), overhead = regressed / better = improved (95% CI excludes 0, and still so after Holm's correction over the rows), inconclusive (with the repetitions that would decide it).",
     '',
   );
   lines.push(`> ${mdEscape(cmp.multiplicity.note)}`, '', `> ${mdEscape(cmp.betweenRun.note)}`, '');
@@ -448,7 +497,10 @@ export function renderCompareMarkdown(cmp: Comparison): string {
     for (const w of cmp.warnings) lines.push(`- ⚠️ ${mdEscape(w)}`);
     lines.push('');
   }
-  lines.push('| Backend | Workload | Metric | A mean | B mean | Change [95% CI] | Verdict | Notes |', '|---|---|---|---:|---:|---:|---|---|');
+  lines.push(
+    '| Backend | Workload | Metric | A mean | B mean | Change [95% CI] | Verdict | Notes |',
+    '|---|---|---|---:|---:|---:|---|---|',
+  );
   for (const e of cmp.entries) {
     const v = VERDICT_TEXT[e.verdict];
     lines.push(
@@ -471,7 +523,9 @@ export function renderCompareHtml(cmp: Comparison): string {
 <td><span class="badge b-${e.verdict}">${escapeHtml(VERDICT_TEXT[e.verdict])}</span></td><td class="unit">${escapeHtml(verdictNote(e))}</td></tr>`,
     )
     .join('\n');
-  const warnings = cmp.warnings.length ? `<div class="warn"><strong>Caveats</strong><ul>${cmp.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>` : '';
+  const warnings = cmp.warnings.length
+    ? `<div class="warn"><strong>Caveats</strong><ul>${cmp.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>`
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

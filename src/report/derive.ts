@@ -11,7 +11,11 @@ import { computeHeadline } from './headline.js';
 
 export type Derived = Pick<RunResults, 'cells' | 'overheads' | 'differences' | 'headline'> & { warnings: Warning[] };
 
-export function deriveFromCells(cells: readonly Cell[], backends: readonly BackendResult[], scenario: unknown): Derived {
+export function deriveFromCells(
+  cells: readonly Cell[],
+  backends: readonly BackendResult[],
+  scenario: unknown,
+): Derived {
   const base = deriveComparisons(cells, backends, scenario);
   return { ...base, headline: computeHeadline({ ...base, backends: [...backends] }) };
 }
@@ -28,7 +32,13 @@ export function recomputeDerived(r: RunResults): RunResults {
  * statistics and leaves its headline empty for this layer to word).
  */
 export function withComparisons(r: RunResults): RunResults {
-  if (!(Array.isArray(r.differences) && Array.isArray(r.headline) && r.overheads.every((o) => typeof o.thresholdPct === 'number' && o.design !== undefined))) {
+  if (
+    !(
+      Array.isArray(r.differences) &&
+      Array.isArray(r.headline) &&
+      r.overheads.every((o) => typeof o.thresholdPct === 'number' && o.design !== undefined)
+    )
+  ) {
     // Files written before the paired estimator (no `design`): judged again from their cells, by today's rules.
     return recomputeDerived(r);
   }

@@ -5,7 +5,13 @@
 import type { Difference, Overhead, Summary, Verdict } from '../results/types.js';
 
 /** A backend vs native by difference of means, as stored in results.differences (src/stats). */
-export type DifferenceView = Pick<Difference, 'diff' | 'ci95' | 'verdict' | 'nativeMean' | 'backendMean'> & Partial<Pick<Difference, 'threshold' | 'detectable' | 'repetitionsNeeded' | 'design' | 'pairs' | 'spread' | 'beyondThreshold'>>;
+export type DifferenceView = Pick<Difference, 'diff' | 'ci95' | 'verdict' | 'nativeMean' | 'backendMean'> &
+  Partial<
+    Pick<
+      Difference,
+      'threshold' | 'detectable' | 'repetitionsNeeded' | 'design' | 'pairs' | 'spread' | 'beyondThreshold'
+    >
+  >;
 
 /** Format a number with about 3 significant digits and thousands separators. */
 export function fmtNum(v: number | null | undefined): string {
@@ -46,7 +52,12 @@ export const FACTOR_THRESHOLD = 3;
  */
 export function showAsFactor(o: Overhead): boolean {
   const f = costFactor(o).value;
-  return Number.isFinite(f) && (f >= FACTOR_THRESHOLD || f <= 1 / FACTOR_THRESHOLD) && Number.isFinite(o.ratioCi95[0]) && Number.isFinite(o.ratioCi95[1]);
+  return (
+    Number.isFinite(f) &&
+    (f >= FACTOR_THRESHOLD || f <= 1 / FACTOR_THRESHOLD) &&
+    Number.isFinite(o.ratioCi95[0]) &&
+    Number.isFinite(o.ratioCi95[1])
+  );
 }
 
 /** A factor with about two significant digits: 9.8, 21, 1,457. */
@@ -75,7 +86,8 @@ export function fmtOverheadValue(o: Overhead): string {
   const [worse, better] = directionWords(o);
   if (showAsFactor(o)) {
     const f = costFactor(o).value;
-    if (o.higherIsBetter) return f >= 1 ? `${fmtFactor(f)}× ${worse} than native` : `${fmtFactor(1 / f)}× ${better} than native`;
+    if (o.higherIsBetter)
+      return f >= 1 ? `${fmtFactor(f)}× ${worse} than native` : `${fmtFactor(1 / f)}× ${better} than native`;
     return `${fmtFactor(o.ratio)}× native (${f >= 1 ? worse : better})`;
   }
   const p = o.overheadPct;
@@ -90,7 +102,9 @@ export function fmtOverheadCi(o: Overhead): string {
   if (showAsFactor(o)) {
     if (o.higherIsBetter) {
       const f = costFactor(o);
-      return f.value >= 1 ? `[${fmtFactor(f.ci[0])}×, ${fmtFactor(f.ci[1])}×]` : `[${fmtFactor(1 / f.ci[1])}×, ${fmtFactor(1 / f.ci[0])}×]`;
+      return f.value >= 1
+        ? `[${fmtFactor(f.ci[0])}×, ${fmtFactor(f.ci[1])}×]`
+        : `[${fmtFactor(1 / f.ci[1])}×, ${fmtFactor(1 / f.ci[0])}×]`;
     }
     return `[${fmtFactor(o.ratioCi95[0])}×, ${fmtFactor(o.ratioCi95[1])}×]`;
   }
@@ -110,7 +124,8 @@ export function fmtOverhead(o: Overhead): string {
 
 /** How outliers were looked for, in words, for a summary ("n too small to flag outliers" below 3). */
 export function outlierText(s: Summary): string {
-  if (s.outliers.length) return `${s.outliers.length} outlier${s.outliers.length > 1 ? 's' : ''} (${s.outlierMethod === 'dixon-q95' ? "Dixon's Q, 95%" : 'modified z-score > 3.5'}; kept)`;
+  if (s.outliers.length)
+    return `${s.outliers.length} outlier${s.outliers.length > 1 ? 's' : ''} (${s.outlierMethod === 'dixon-q95' ? "Dixon's Q, 95%" : 'modified z-score > 3.5'}; kept)`;
   if (s.outlierMethod === 'none: n < 3' || (!s.outlierMethod && s.n < 3)) return 'n too small to flag outliers';
   return '';
 }

@@ -15,11 +15,29 @@
  *   that adds metrics needs only its reader changed.
  */
 import { GRADIENT_RATIO_PCT } from '../workloads/memory-gradient.js';
-import type { BackendResult, Cell, Difference, HeadlineFigure, HeadlineRow, MetricResult, Overhead, Verdict } from '../results/types.js';
+import type {
+  BackendResult,
+  Cell,
+  Difference,
+  HeadlineFigure,
+  HeadlineRow,
+  MetricResult,
+  Overhead,
+  Verdict,
+} from '../results/types.js';
 import { decide, summarize, thresholdFor } from '../stats/index.js';
 import { absolutePhrase, categoryIndex, categoryTitle, primaryMetric } from './categories.js';
 import { workloadDeclaration, type IsolationViewKind } from '../core/declarations.js';
-import { fmtDifferenceCi, fmtDifferenceValue, fmtNum, fmtOverheadCi, fmtOverheadDetail, fmtOverheadValue, fmtPct, fmtQuantity } from './format.js';
+import {
+  fmtDifferenceCi,
+  fmtDifferenceValue,
+  fmtNum,
+  fmtOverheadCi,
+  fmtOverheadDetail,
+  fmtOverheadValue,
+  fmtPct,
+  fmtQuantity,
+} from './format.js';
 
 export interface HeadlineInput {
   cells: readonly Cell[];
@@ -45,14 +63,16 @@ export function verdictDetail(v: {
   beyondThreshold?: boolean | undefined;
 }): string {
   const base = `threshold ±${v.threshold}; smallest detectable ${v.detectable}`;
-  if (v.verdict === 'inconclusive' && v.outlierSensitive === true) return `decided only with a flagged outlier repetition in (kept, shown): rerun to decide; ${base}`;
+  if (v.verdict === 'inconclusive' && v.outlierSensitive === true)
+    return `decided only with a flagged outlier repetition in (kept, shown): rerun to decide; ${base}`;
   if (v.verdict === 'inconclusive' && v.pairedSpread !== undefined) {
     const need = v.repetitionsNeeded !== null ? `about ${v.repetitionsNeeded}` : 'more than 1000';
     return `not decidable here at ±${v.threshold}: needs ${need} pairs (spread ${v.pairedSpread} per pair) for 80% power; ${base}`;
   }
   if (v.verdict === 'inconclusive')
     return `${v.repetitionsNeeded !== null ? `about ${v.repetitionsNeeded} repetitions per side would likely decide it` : 'more than 1000 repetitions per side would be needed to decide it'}; ${base}`;
-  if (v.verdict === 'overhead' || v.verdict === 'better') return `${v.beyondThreshold ? 'beyond' : 'not shown beyond'} the threshold (95% CI); ${base}`;
+  if (v.verdict === 'overhead' || v.verdict === 'better')
+    return `${v.beyondThreshold ? 'beyond' : 'not shown beyond'} the threshold (95% CI); ${base}`;
   return base;
 }
 
@@ -62,7 +82,10 @@ function fmtDetectablePct(x: number): string {
 
 /** Threshold, smallest detectable effect and (when inconclusive) the pairs or repetitions that would decide, for an overhead. */
 export function overheadJudgement(o: Overhead): string {
-  const pairedSpread = o.design === 'paired' && typeof o.spread === 'number' && Number.isFinite(o.spread) ? fmtPct(o.spread * 100, false) : undefined;
+  const pairedSpread =
+    o.design === 'paired' && typeof o.spread === 'number' && Number.isFinite(o.spread)
+      ? fmtPct(o.spread * 100, false)
+      : undefined;
   return verdictDetail({
     verdict: o.verdict,
     repetitionsNeeded: o.repetitionsNeeded,
@@ -75,14 +98,32 @@ export function overheadJudgement(o: Overhead): string {
 }
 
 /** The same for a difference (in the metric's unit); '' when it carries no threshold. */
-export function differenceJudgement(d: Pick<Difference, 'unit' | 'verdict' | 'threshold' | 'detectable' | 'repetitionsNeeded' | 'design' | 'spread' | 'beyondThreshold'> & { outlierSensitive?: unknown }): string {
+export function differenceJudgement(
+  d: Pick<
+    Difference,
+    'unit' | 'verdict' | 'threshold' | 'detectable' | 'repetitionsNeeded' | 'design' | 'spread' | 'beyondThreshold'
+  > & { outlierSensitive?: unknown },
+): string {
   if (!Number.isFinite(d.threshold)) return '';
   const det = Number.isFinite(d.detectable) ? fmtQuantity(d.detectable, d.unit) : '∞';
-  const pairedSpread = d.design === 'paired' && typeof d.spread === 'number' && Number.isFinite(d.spread) ? fmtQuantity(d.spread, d.unit) : undefined;
-  return verdictDetail({ verdict: d.verdict, repetitionsNeeded: d.repetitionsNeeded, detectable: det, threshold: fmtQuantity(d.threshold, d.unit), outlierSensitive: d.outlierSensitive, pairedSpread, beyondThreshold: d.beyondThreshold });
+  const pairedSpread =
+    d.design === 'paired' && typeof d.spread === 'number' && Number.isFinite(d.spread)
+      ? fmtQuantity(d.spread, d.unit)
+      : undefined;
+  return verdictDetail({
+    verdict: d.verdict,
+    repetitionsNeeded: d.repetitionsNeeded,
+    detectable: det,
+    threshold: fmtQuantity(d.threshold, d.unit),
+    outlierSensitive: d.outlierSensitive,
+    pairedSpread,
+    beyondThreshold: d.beyondThreshold,
+  });
 }
 
-export function overheadFigure(o: Overhead): Pick<HeadlineFigure, 'verdict' | 'value' | 'ci' | 'detail' | 'point' | 'ci95' | 'implausible'> {
+export function overheadFigure(
+  o: Overhead,
+): Pick<HeadlineFigure, 'verdict' | 'value' | 'ci' | 'detail' | 'point' | 'ci95' | 'implausible'> {
   const flagged = o.implausible ? `; IMPLAUSIBLE: ${o.implausible.reason}` : '';
   return {
     verdict: o.verdict,
@@ -103,7 +144,18 @@ export function designNote(f: { design?: 'paired' | 'unpaired' | undefined; pair
 }
 
 export function differenceFigure(
-  d: Pick<Difference, 'diff' | 'ci95' | 'unit' | 'verdict' | 'nativeMean' | 'backendMean' | 'threshold' | 'detectable' | 'repetitionsNeeded'> &
+  d: Pick<
+    Difference,
+    | 'diff'
+    | 'ci95'
+    | 'unit'
+    | 'verdict'
+    | 'nativeMean'
+    | 'backendMean'
+    | 'threshold'
+    | 'detectable'
+    | 'repetitionsNeeded'
+  > &
     Partial<Pick<Difference, 'design' | 'pairs' | 'spread' | 'beyondThreshold'>>,
   phrase = '',
 ): Pick<HeadlineFigure, 'verdict' | 'value' | 'ci' | 'detail' | 'point' | 'ci95'> {
@@ -131,10 +183,15 @@ interface IsolationReader {
   read(metrics: readonly MetricResult[], cell: Cell): Reading | null;
 }
 
-function stat(metrics: readonly MetricResult[], name: string): { mean: number; ci: [number, number]; n: number } | null {
+function stat(
+  metrics: readonly MetricResult[],
+  name: string,
+): { mean: number; ci: [number, number]; n: number } | null {
   const m = metrics.find((x) => x.metric === name);
   const s = m ? summarize(m.values) : null;
-  return s ? { mean: s.mean, ci: s.n > 1 ? s.ci95 : [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY], n: s.n } : null;
+  return s
+    ? { mean: s.mean, ci: s.n > 1 ? s.ci95 : [Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY], n: s.n }
+    : null;
 }
 
 function ciText(ci: [number, number], unit: string): string {
@@ -165,7 +222,11 @@ const ISOLATION_READERS: Partial<Record<IsolationViewKind, IsolationReader>> = {
     what: 'share achieved vs target (pp error) and hard-cap error',
     read(metrics, cell) {
       const parts: string[] = [];
-      for (const [res, label] of [['cpu', 'CPU'], ['disk', 'disk'], ['net', 'network']] as const) {
+      for (const [res, label] of [
+        ['cpu', 'CPU'],
+        ['disk', 'disk'],
+        ['net', 'network'],
+      ] as const) {
         const share = stat(metrics, `${res}-share-a-pct`);
         const err = stat(metrics, `${res}-share-error-pp`);
         const cap = stat(metrics, `${res}-cap-error-pp`) ?? stat(metrics, `${res}-cap-error-pct`);
@@ -187,7 +248,11 @@ const ISOLATION_READERS: Partial<Record<IsolationViewKind, IsolationReader>> = {
         verdict: cpuErr && cpuErr.n >= 2 ? decide(cpuErr.mean, cpuErr.ci, SHARE_ERROR_PP) : null,
         value,
         ci: cpuErr ? ciText(cpuErr.ci, 'pp') : '',
-        detail: `${parts.filter((p) => p !== value).join('; ')}${cpuErr && cpuErr.n >= 2 ? `; verdict against ±${SHARE_ERROR_PP} pp of the target` : ''}`.replace(/^; /, ''),
+        detail:
+          `${parts.filter((p) => p !== value).join('; ')}${cpuErr && cpuErr.n >= 2 ? `; verdict against ±${SHARE_ERROR_PP} pp of the target` : ''}`.replace(
+            /^; /,
+            '',
+          ),
         point: cpuErr?.mean ?? null,
         ci95: cpuErr && Number.isFinite(cpuErr.ci[0]) ? cpuErr.ci : null,
       };
@@ -204,14 +269,29 @@ const ISOLATION_READERS: Partial<Record<IsolationViewKind, IsolationReader>> = {
       const last = stat(metrics, 'last-ok-pct');
       if (!ratio && !oom && !last) return null;
       // The shape follows from the ratio to the unlimited control, not from the raw drop (memory-gradient.ts).
-      const shape = ratio ? (ratio.mean < GRADIENT_RATIO_PCT ? 'a gradient' : 'a cliff') : 'no completed step to judge the shape';
-      const broke = oom ? `OOM-killed at ${fmtNum(oom.mean)}% of the limit` : last ? `no OOM kill up to ${fmtNum(last.mean)}% of the limit` : 'no step completed';
+      const shape = ratio
+        ? ratio.mean < GRADIENT_RATIO_PCT
+          ? 'a gradient'
+          : 'a cliff'
+        : 'no completed step to judge the shape';
+      const broke = oom
+        ? `OOM-killed at ${fmtNum(oom.mean)}% of the limit`
+        : last
+          ? `no OOM kill up to ${fmtNum(last.mean)}% of the limit`
+          : 'no step completed';
       const value = ratio ? `${shape}: lowest limited/unlimited ${fmtNum(ratio.mean)}%, ${broke}` : broke;
       const bits = [
         ratio ? `a gradient when a completed step ran below ${GRADIENT_RATIO_PCT}% of its unlimited control` : '',
         last && oom ? `last completed step ${fmtNum(last.mean)}% of the limit` : '',
       ].filter(Boolean);
-      return { verdict: null, value, ci: ratio ? ciText(ratio.ci, '%') : '', detail: bits.join('; '), point: ratio?.mean ?? null, ci95: ratio && Number.isFinite(ratio.ci[0]) ? ratio.ci : null };
+      return {
+        verdict: null,
+        value,
+        ci: ratio ? ciText(ratio.ci, '%') : '',
+        detail: bits.join('; '),
+        point: ratio?.mean ?? null,
+        ci95: ratio && Number.isFinite(ratio.ci[0]) ? ratio.ci : null,
+      };
     },
   },
   'noisy-neighbor': {
@@ -238,7 +318,9 @@ const ISOLATION_READERS: Partial<Record<IsolationViewKind, IsolationReader>> = {
         verdict: null,
         value: `victim ${first.k} keeps ${fmtNum(first.s.mean)}% beside an unrestrained neighbour`,
         ci: ciText(first.s.ci, '%'),
-        detail: kinds.map(({ k, s }) => `${k}: ${fmtNum(s.mean)}% unrestrained${held(k) ? `, ${held(k)}` : ''}`).join('; '),
+        detail: kinds
+          .map(({ k, s }) => `${k}: ${fmtNum(s.mean)}% unrestrained${held(k) ? `, ${held(k)}` : ''}`)
+          .join('; '),
         point: first.s.mean,
         ci95: Number.isFinite(first.s.ci[0]) ? first.s.ci : null,
       };
@@ -276,14 +358,21 @@ function orderIndex(id: string): number {
 
 function stateOf(cell: Cell | undefined): Pick<HeadlineFigure, 'state' | 'stateReason'> {
   if (!cell) return { state: 'missing' };
-  const reason = cell.state === 'failed' ? `${cell.stage}: ${cell.error}` : cell.state === 'partial' || cell.state === 'skipped' ? cell.reason : undefined;
+  const reason =
+    cell.state === 'failed'
+      ? `${cell.stage}: ${cell.error}`
+      : cell.state === 'partial' || cell.state === 'skipped'
+        ? cell.reason
+        : undefined;
   return { state: cell.state, ...(reason ? { stateReason: reason } : {}) };
 }
 
 const EMPTY: Reading = { verdict: null, value: '', ci: '', detail: '', point: null, ci95: null };
 
 export function computeHeadline(input: HeadlineInput): HeadlineRow[] {
-  const native = input.backends.find((b) => b.kind === 'native') ?? (input.cells.some((c) => c.backend === 'native') ? { label: 'native' } : undefined);
+  const native =
+    input.backends.find((b) => b.kind === 'native') ??
+    (input.cells.some((c) => c.backend === 'native') ? { label: 'native' } : undefined);
   // Every row reads a backend against the native baseline: without one there is no headline.
   if (!native) return [];
   const labels: string[] = [];
@@ -312,14 +401,18 @@ export function computeHeadline(input: HeadlineInput): HeadlineRow[] {
         unit: reader.unit,
         higherIsBetter: reader.higherIsBetter,
         what: reader.what,
-        baseline: base ? `native (plain processes): ${base.value}${base.detail ? `; ${base.detail}` : ''}` : 'native: not measured',
+        baseline: base
+          ? `native (plain processes): ${base.value}${base.detail ? `; ${base.detail}` : ''}`
+          : 'native: not measured',
         entries,
       });
       continue;
     }
     const ovs = input.overheads.filter((o) => o.workload === w);
     const dfs = input.differences.filter((d) => d.workload === w);
-    const all = [...new Set(cells.filter((c) => c.backend !== native?.label).flatMap((c) => c.metrics.map((m) => m.metric)))];
+    const all = [
+      ...new Set(cells.filter((c) => c.backend !== native?.label).flatMap((c) => c.metrics.map((m) => m.metric))),
+    ];
     const names = all.filter((n) => ovs.some((o) => o.metric === n) || dfs.some((d) => d.metric === n));
     // The category's primary metric (footprint and density: PSS) even when it has no verdict (one repetition, no native figure).
     const primary = primaryMetric(w, all);

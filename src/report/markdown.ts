@@ -3,7 +3,23 @@
  * Pure renderer: RunResults in, text out.
  */
 import type { RunResults } from '../results/types.js';
-import { acceleratorCaveat, buildModel, methodsNote, repetitionNote, sentence, shownCells, fmtCi, fmtNum, fmtPct, outlierText, verdictText, type HeadlineEntry, type ModelOptions, type ReportModel, type VsNative } from './model.js';
+import {
+  acceleratorCaveat,
+  buildModel,
+  methodsNote,
+  repetitionNote,
+  sentence,
+  shownCells,
+  fmtCi,
+  fmtNum,
+  fmtPct,
+  outlierText,
+  verdictText,
+  type HeadlineEntry,
+  type ModelOptions,
+  type ReportModel,
+  type VsNative,
+} from './model.js';
 import { dutyCycleNote } from './sections/duty.js';
 import { renderVmSectionMd } from './sections/vm.js';
 
@@ -33,7 +49,8 @@ function headlineCell(e: HeadlineEntry): string {
   const fig = `${e.value}${e.ci ? ` ${e.ci}` : ''}`;
   const verdict = e.verdict ? verdictText({ verdict: e.verdict, implausible: e.implausible }) : '';
   const head = e.verdict === 'overhead' ? `**${mdEscape(e.value)}**${e.ci ? ` ${mdEscape(e.ci)}` : ''}` : mdEscape(fig);
-  const extra = e.verdict === 'inconclusive' || e.verdict === 'insufficient-data' || !e.verdict ? ` (${mdEscape(e.detail)})` : '';
+  const extra =
+    e.verdict === 'inconclusive' || e.verdict === 'insufficient-data' || !e.verdict ? ` (${mdEscape(e.detail)})` : '';
   const flag = e.implausible ? ` ⚠ ${mdEscape(e.implausible)}` : '';
   return `${head}${verdict ? ` · ${verdict}` : ''}${extra}${flag}`;
 }
@@ -42,7 +59,14 @@ function renderCapacityMd(m: ReportModel, out: string[]): void {
   const c = m.capacity;
   out.push('## Capacity: instances per host', '');
   if (c.status !== 'ok' || !c.plan) {
-    out.push(`No capacity plan in this report: ${mdEscape(c.reason ?? 'not computed')}. Compute one with your host and instance:`, '', '```', c.rerun, '```', '');
+    out.push(
+      `No capacity plan in this report: ${mdEscape(c.reason ?? 'not computed')}. Compute one with your host and instance:`,
+      '',
+      '```',
+      c.rerun,
+      '```',
+      '',
+    );
     return;
   }
   const p = c.plan;
@@ -53,23 +77,41 @@ function renderCapacityMd(m: ReportModel, out: string[]): void {
     '',
   );
   if (c.emulated.length) {
-    out.push(`> **⚠️ ${mdEscape(c.emulated.join(', '))}: TCG emulation.** The VM's CPU cost factor describes software emulation: its CPU-bound instances per host and RuntimeClass cpu figure do not transfer to a KVM host.`, '');
+    out.push(
+      `> **⚠️ ${mdEscape(c.emulated.join(', '))}: TCG emulation.** The VM's CPU cost factor describes software emulation: its CPU-bound instances per host and RuntimeClass cpu figure do not transfer to a KVM host.`,
+      '',
+    );
   }
   out.push('| Backend | Instances per host (worst–best) | Binding | CPU cores/instance | Memory MiB/instance |');
   out.push('|---|---:|---|---:|---:|');
   const fig = (f: { value: number; best: number; worst: number } | null | undefined, d: number): string =>
-    !f ? '—' : f.best === f.value && f.worst === f.value ? fmtNum(Number(f.value.toFixed(d))) : `${fmtNum(Number(f.value.toFixed(d)))} (${fmtNum(Number(f.best.toFixed(d)))}–${Number.isFinite(f.worst) ? fmtNum(Number(f.worst.toFixed(d))) : '∞'})`;
+    !f
+      ? '—'
+      : f.best === f.value && f.worst === f.value
+        ? fmtNum(Number(f.value.toFixed(d)))
+        : `${fmtNum(Number(f.value.toFixed(d)))} (${fmtNum(Number(f.best.toFixed(d)))}–${Number.isFinite(f.worst) ? fmtNum(Number(f.worst.toFixed(d))) : '∞'})`;
   for (const b of p.backends) {
     out.push(
       `| ${mdEscape(b.label)}${b.emulated ? ' (TCG)' : ''} | **${b.expected.instancesPerHost}** (${b.worst.instancesPerHost}–${b.best.instancesPerHost}) | ${mdEscape(b.expected.binding.join(' + ') || '—')} | ${fig(b.resources.cpu.cost, 3)} | ${fig(b.resources.memory.cost, 1)} |`,
     );
   }
   out.push('');
-  for (const d of p.densityRatios) out.push(`- Density ${mdEscape(d.container)} : ${mdEscape(d.vm)} = **${d.expected === null ? '—' : fmtNum(d.expected)}** (range ${d.range[0] === null ? '—' : fmtNum(d.range[0])}–${d.range[1] === null ? '—' : fmtNum(d.range[1])})`);
+  for (const d of p.densityRatios)
+    out.push(
+      `- Density ${mdEscape(d.container)} : ${mdEscape(d.vm)} = **${d.expected === null ? '—' : fmtNum(d.expected)}** (range ${d.range[0] === null ? '—' : fmtNum(d.range[0])}–${d.range[1] === null ? '—' : fmtNum(d.range[1])})`,
+    );
   for (const w of p.warnings) out.push(`- ${mdEscape(w)}`);
   if (p.densityRatios.length || p.warnings.length) out.push('');
   out.push('Your own host and instance size:', '', '```', c.rerun, '```', '');
-  if (c.runtimeClassYaml) out.push('Kubernetes RuntimeClass `overhead.podFixed` (upper CI ends):', '', '```yaml', c.runtimeClassYaml.trimEnd(), '```', '');
+  if (c.runtimeClassYaml)
+    out.push(
+      'Kubernetes RuntimeClass `overhead.podFixed` (upper CI ends):',
+      '',
+      '```yaml',
+      c.runtimeClassYaml.trimEnd(),
+      '```',
+      '',
+    );
 }
 
 /** The isolation categories (partitioning, memory gradient, density, noisy neighbour): findings and short tables. */
@@ -93,7 +135,8 @@ function renderIsolationMd(m: ReportModel, out: string[]): void {
       for (const r of t.rows) out.push(`| ${r.cells.map(mdEscape).join(' | ')} |`);
       out.push('');
     }
-    if (v.charts.length) out.push(`Charts: ${v.charts.map((ch) => `\`${ch.id.replace(/^chart-/, '')}.png\``).join(', ')}.`, '');
+    if (v.charts.length)
+      out.push(`Charts: ${v.charts.map((ch) => `\`${ch.id.replace(/^chart-/, '')}.png\``).join(', ')}.`, '');
     if (v.skipped.length) out.push(`Not drawn: ${v.skipped.map(mdEscape).join('; ')}.`, '');
   }
 }
@@ -110,12 +153,18 @@ export function renderMarkdownFromModel(m: ReportModel): string {
   out.push(`- **Rootfs:** ${m.rootfsHash ? `\`${m.rootfsHash.replace(/`/g, '')}\`` : 'not recorded'}`);
   out.push('');
   if (m.status !== 'complete') {
-    out.push(`> **⚠️ This run is ${m.status.toUpperCase()}.** ${mdEscape(sentence(m.statusReason ?? 'Some cells did not complete'))} Figures below cover only what was measured.`, '');
+    out.push(
+      `> **⚠️ This run is ${m.status.toUpperCase()}.** ${mdEscape(sentence(m.statusReason ?? 'Some cells did not complete'))} Figures below cover only what was measured.`,
+      '',
+    );
   }
   const caveat = acceleratorCaveat(m);
   if (caveat) out.push(`> **⚠️ VM FIGURES ARE TCG EMULATION.** ${mdEscape(caveat)}`, '');
   if (m.cleanupFailed) {
-    out.push(`> **Cleanup failed.** Left over: ${m.cleanupFailed.leftovers.map(mdEscape).join(', ')}. ${mdEscape(m.cleanupFailed.hint)}`, '');
+    out.push(
+      `> **Cleanup failed.** Left over: ${m.cleanupFailed.leftovers.map(mdEscape).join(', ')}. ${mdEscape(m.cleanupFailed.hint)}`,
+      '',
+    );
   }
 
   out.push('## Headline: what isolation costs', '');
@@ -133,7 +182,9 @@ export function renderMarkdownFromModel(m: ReportModel): string {
     out.push(`| Category | Metric | ${m.compared.map((c) => mdEscape(c.label)).join(' | ')} |`);
     out.push(`|---|---|${m.compared.map(() => '---:').join('|')}|`);
     for (const row of m.headline) {
-      out.push(`| ${mdEscape(row.title)} | ${mdEscape(row.metric)} (${mdEscape(row.unit)}, ${row.higherIsBetter ? '↑' : '↓'}; ${mdEscape(row.what)}; ${mdEscape(row.baseline)}) | ${row.entries.map((e) => headlineCell(e)).join(' | ')} |`);
+      out.push(
+        `| ${mdEscape(row.title)} | ${mdEscape(row.metric)} (${mdEscape(row.unit)}, ${row.higherIsBetter ? '↑' : '↓'}; ${mdEscape(row.what)}; ${mdEscape(row.baseline)}) | ${row.entries.map((e) => headlineCell(e)).join(' | ')} |`,
+      );
     }
     out.push('');
   }
@@ -164,7 +215,8 @@ export function renderMarkdownFromModel(m: ReportModel): string {
   const problems = m.categories.flatMap((c) => c.problems);
   if (problems.length) {
     out.push('## Cells that did not complete', '');
-    for (const p of problems) out.push(`- **${mdEscape(p.backend)} × ${mdEscape(p.workload)}**: ${p.state}: ${mdEscape(p.reason)}`);
+    for (const p of problems)
+      out.push(`- **${mdEscape(p.backend)} × ${mdEscape(p.workload)}**: ${p.state}: ${mdEscape(p.reason)}`);
     out.push('');
   }
 
@@ -192,7 +244,9 @@ export function renderMarkdownFromModel(m: ReportModel): string {
   if (!m.capabilities) out.push('Not recorded (a run from before the capability model).', '');
   else {
     for (const c of m.capabilities)
-      out.push(`- ${c.available ? '✓' : c.masked ? '✗ (masked)' : '✗'} **${mdEscape(c.title)}**: ${mdEscape(c.what)}${c.fix ? ` (fix: ${mdEscape(c.fix)})` : ''}`);
+      out.push(
+        `- ${c.available ? '✓' : c.masked ? '✗ (masked)' : '✗'} **${mdEscape(c.title)}**: ${mdEscape(c.what)}${c.fix ? ` (fix: ${mdEscape(c.fix)})` : ''}`,
+      );
     out.push('');
   }
   return out.join('\n');

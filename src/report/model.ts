@@ -98,7 +98,9 @@ export function buildModel(input: RunResults, opts: ModelOptions = {}): ReportMo
   const categories = buildCategories(results, columns);
   const headline = buildHeadline(results.headline, categories, compared, columns);
   const scenario = results.scenario as { name?: unknown } | null;
-  const ns = categories.flatMap((c) => c.metrics.flatMap((m) => m.cells.map((x) => x.summary?.n ?? 0))).filter((n) => n > 0);
+  const ns = categories
+    .flatMap((c) => c.metrics.flatMap((m) => m.cells.map((x) => x.summary?.n ?? 0)))
+    .filter((n) => n > 0);
   return {
     runId: results.runId,
     status: results.status,
@@ -106,7 +108,8 @@ export function buildModel(input: RunResults, opts: ModelOptions = {}): ReportMo
     startedAt: results.startedAt,
     endedAt: results.endedAt,
     scenarioFile: results.scenarioFile,
-    scenarioName: scenario && typeof scenario === 'object' && typeof scenario.name === 'string' ? scenario.name : undefined,
+    scenarioName:
+      scenario && typeof scenario === 'object' && typeof scenario.name === 'string' ? scenario.name : undefined,
     toolVersion: results.tool.version,
     order: results.order,
     dutyCycle: results.dutyCycle,

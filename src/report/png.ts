@@ -6,7 +6,16 @@
 import { ChartJSNodeCanvas } from 'chartjs-node-canvas';
 import type { ChartConfiguration, Plugin } from 'chart.js';
 import type { RunResults } from '../results/types.js';
-import { CHART_RUNTIME_JS, acceleratorCaveat, buildModel, chartConfig, verdictText, type ChartSpec, type ModelOptions, type ReportModel } from './model.js';
+import {
+  CHART_RUNTIME_JS,
+  acceleratorCaveat,
+  buildModel,
+  chartConfig,
+  verdictText,
+  type ChartSpec,
+  type ModelOptions,
+  type ReportModel,
+} from './model.js';
 
 export const PNG_WIDTH = 1000;
 export const PNG_HEIGHT = 560;
@@ -108,7 +117,9 @@ function pngName(spec: ChartSpec): string {
 export type PngRenderer = (spec: ChartSpec, footer: string[]) => Promise<Buffer>;
 
 /** One renderer for many charts (chartjs-node-canvas re-requires Chart.js per instance): the fleet report uses it too. */
-export function pngRenderer(size: { width: number; height: number } = { width: PNG_WIDTH, height: PNG_HEIGHT }): PngRenderer {
+export function pngRenderer(
+  size: { width: number; height: number } = { width: PNG_WIDTH, height: PNG_HEIGHT },
+): PngRenderer {
   const runtime = chartRuntime();
   const canvas = new ChartJSNodeCanvas({
     width: size.width,
@@ -132,7 +143,10 @@ export function pngRenderer(size: { width: number; height: number } = { width: P
   };
 }
 
-export async function renderPngsFromModel(model: ReportModel, size: { width: number; height: number } = { width: PNG_WIDTH, height: PNG_HEIGHT }): Promise<PngFile[]> {
+export async function renderPngsFromModel(
+  model: ReportModel,
+  size: { width: number; height: number } = { width: PNG_WIDTH, height: PNG_HEIGHT },
+): Promise<PngFile[]> {
   const out: PngFile[] = [];
   const render = pngRenderer(size);
 
@@ -140,7 +154,9 @@ export async function renderPngsFromModel(model: ReportModel, size: { width: num
   const tcgLine = 'WARNING: VM figures are TCG software emulation, not hardware virtualization.';
   const summaryFooter = [
     ...(caveat ? [tcgLine, ...wrap(caveat, 125)] : []),
-    ...(model.status !== 'complete' ? [`Run ${model.runId} is ${model.status.toUpperCase()}: ${model.statusReason ?? 'some cells did not complete'}`] : []),
+    ...(model.status !== 'complete'
+      ? [`Run ${model.runId} is ${model.status.toUpperCase()}: ${model.statusReason ?? 'some cells did not complete'}`]
+      : []),
   ];
 
   const lines = headlineLines(model);
@@ -148,7 +164,20 @@ export async function renderPngsFromModel(model: ReportModel, size: { width: num
     // headline.png: every category in its own terms, with the verdicts (summary.png charts only the ratio rows).
     const height = Math.max(size.height, 44 + lines.length * 18 + 24 + summaryFooter.length * 18 + 30);
     const textCanvas = new ChartJSNodeCanvas({ width: size.width, height, backgroundColour: 'white' });
-    const cfg = { type: 'bar', data: { labels: [], datasets: [] }, options: { animation: false, responsive: false, plugins: { legend: { display: false } }, scales: { x: { display: false }, y: { display: false } } }, plugins: [textPlugin(`Headline · run ${model.runId}`, lines), ...(summaryFooter.length ? [footerPlugin(summaryFooter)] : [])] } as unknown as ChartConfiguration;
+    const cfg = {
+      type: 'bar',
+      data: { labels: [], datasets: [] },
+      options: {
+        animation: false,
+        responsive: false,
+        plugins: { legend: { display: false } },
+        scales: { x: { display: false }, y: { display: false } },
+      },
+      plugins: [
+        textPlugin(`Headline · run ${model.runId}`, lines),
+        ...(summaryFooter.length ? [footerPlugin(summaryFooter)] : []),
+      ],
+    } as unknown as ChartConfiguration;
     out.push({ name: 'headline.png', data: await textCanvas.renderToBuffer(cfg) });
   }
   if (model.summaryChart) {
@@ -157,10 +186,15 @@ export async function renderPngsFromModel(model: ReportModel, size: { width: num
   }
   if (model.capacity.chart) {
     const cap = model.capacity.emulated.length
-      ? [`WARNING: ${model.capacity.emulated.join(', ')} ran under TCG emulation: its CPU-bound instances per host do not transfer to a KVM host.`]
+      ? [
+          `WARNING: ${model.capacity.emulated.join(', ')} ran under TCG emulation: its CPU-bound instances per host do not transfer to a KVM host.`,
+        ]
       : [];
     const subtitle = `example inputs (default host profile, the scenario's instance): rerun \`isobench capacity\` with yours · run ${model.runId}`;
-    out.push({ name: 'capacity.png', data: await render({ ...model.capacity.chart, subtitle: `${model.capacity.chart.subtitle}; ${subtitle}` }, cap) });
+    out.push({
+      name: 'capacity.png',
+      data: await render({ ...model.capacity.chart, subtitle: `${model.capacity.chart.subtitle}; ${subtitle}` }, cap),
+    });
   }
   for (const cat of model.categories) {
     if (cat.chart) {

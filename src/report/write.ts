@@ -76,7 +76,12 @@ export interface WriteReportOptions {
 }
 
 /** Writes reports/<runId>/ (index.html, *.png, summary.md). */
-export async function writeReport(results: RunResults, runDir: string, reportsRoot: string, opts: WriteReportOptions = {}): Promise<{ dir: string; index: string }> {
+export async function writeReport(
+  results: RunResults,
+  runDir: string,
+  reportsRoot: string,
+  opts: WriteReportOptions = {},
+): Promise<{ dir: string; index: string }> {
   const name = assertRunId(results.runId, `${path.join(runDir, 'results.json')}: runId`);
   const host = opts.capacityHost === null ? undefined : (opts.capacityHost ?? loadCapacityHost());
   const model = buildModel(results, host ? { capacityHost: host } : {});
@@ -101,7 +106,12 @@ function compareName(idA: string, idB: string): string {
  * from the results files compared and pass the run-id rule first, so a
  * crafted file cannot place the folder outside reportsRoot.
  */
-export async function writeCompareReport(idA: string, idB: string, files: { html: string; markdown: string }, reportsRoot: string): Promise<{ dir: string; index: string }> {
+export async function writeCompareReport(
+  idA: string,
+  idB: string,
+  files: { html: string; markdown: string },
+  reportsRoot: string,
+): Promise<{ dir: string; index: string }> {
   const dir = await writeReportDir(reportsRoot, compareName(idA, idB), [
     { name: 'index.html', data: files.html },
     { name: 'compare.md', data: files.markdown },
@@ -115,13 +125,25 @@ export async function writeCompareReport(idA: string, idB: string, files: { html
  * fleet-id rule rather than the run-id one; writeReportDir keeps the folder
  * and every host's file inside reportsRoot.
  */
-export async function writeFleetCompareReport(idA: string, idB: string, hosts: readonly { host: string; html: string }[], markdown: string, reportsRoot: string): Promise<{ dir: string }> {
-  const dir = await writeReportDir(reportsRoot, `compare-${idA}-vs-${idB}`, [...hosts.map((h) => ({ name: `${h.host}/index.html`, data: h.html })), { name: 'compare.md', data: markdown }]);
+export async function writeFleetCompareReport(
+  idA: string,
+  idB: string,
+  hosts: readonly { host: string; html: string }[],
+  markdown: string,
+  reportsRoot: string,
+): Promise<{ dir: string }> {
+  const dir = await writeReportDir(reportsRoot, `compare-${idA}-vs-${idB}`, [
+    ...hosts.map((h) => ({ name: `${h.host}/index.html`, data: h.html })),
+    { name: 'compare.md', data: markdown },
+  ]);
   return { dir };
 }
 
 /** Writes reports/<fleetId>/ and the fleet's samples.jsonl (next to its fleet.json, like a run's). */
-export async function writeFleetReport(model: FleetModel, reportsRoot: string): Promise<{ dir: string; index: string }> {
+export async function writeFleetReport(
+  model: FleetModel,
+  reportsRoot: string,
+): Promise<{ dir: string; index: string }> {
   const name = model.manifest.fleetId;
   const { files, samples } = await renderFleetReport(model, path.join(path.resolve(reportsRoot), name));
   const dir = await writeReportDir(reportsRoot, name, files);

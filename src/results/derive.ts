@@ -14,13 +14,25 @@ import type { BackendResult, Cell, RunResults, Warning } from './types.js';
 
 export type DerivedComparisons = Pick<RunResults, 'cells' | 'overheads' | 'differences'> & { warnings: Warning[] };
 
-export function deriveComparisons(cells: readonly Cell[], backends: readonly BackendResult[], scenario: unknown): DerivedComparisons {
-  const summarized = cells.map((c) => ({ ...c, metrics: c.metrics.map((m) => ({ ...m, summary: summarize(m.values) })) }));
+export function deriveComparisons(
+  cells: readonly Cell[],
+  backends: readonly BackendResult[],
+  scenario: unknown,
+): DerivedComparisons {
+  const summarized = cells.map((c) => ({
+    ...c,
+    metrics: c.metrics.map((m) => ({ ...m, summary: summarize(m.values) })),
+  }));
   const cmp = computeComparisons(summarized, backends, thresholdsOf(scenario));
   // Plausibility flags (and drops the device check from) the overheads before the
   // headline reads them, so a flagged figure is marked wherever it is shown.
   const checked = checkPlausibility(summarized, [...backends], cmp.overheads);
-  return { cells: checked.cells, overheads: checked.overheads, differences: cmp.differences, warnings: checked.warnings };
+  return {
+    cells: checked.cells,
+    overheads: checked.overheads,
+    differences: cmp.differences,
+    warnings: checked.warnings,
+  };
 }
 
 /** Plausibility warnings are added once: results that already carry one keep their own. */

@@ -27,7 +27,10 @@ export const RUN_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/;
 export function assertRunId(id: unknown, where: string): string {
   if (typeof id !== 'string' || !RUN_ID_RE.test(id)) {
     const shown = typeof id === 'string' ? JSON.stringify(id.length > 60 ? `${id.slice(0, 60)}...` : id) : String(id);
-    throw new IsobenchError('BAD_ARGS', `${where}: run id ${shown} is not a plain name: use 1-81 letters, digits, ".", "_" and "-", starting with a letter or digit (no "/" or "..")`);
+    throw new IsobenchError(
+      'BAD_ARGS',
+      `${where}: run id ${shown} is not a plain name: use 1-81 letters, digits, ".", "_" and "-", starting with a letter or digit (no "/" or "..")`,
+    );
   }
   return id;
 }
@@ -44,10 +47,22 @@ export async function readRegularFile(file: string, maxBytes = MAX_INPUT_BYTES):
   try {
     const st = await fh.stat();
     if (!st.isFile()) {
-      const what = st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'not a regular file';
+      const what = st.isFIFO()
+        ? 'a FIFO'
+        : st.isDirectory()
+          ? 'a directory'
+          : st.isCharacterDevice() || st.isBlockDevice()
+            ? 'a device'
+            : st.isSocket()
+              ? 'a socket'
+              : 'not a regular file';
       throw Object.assign(new Error(`${what}, not a regular file`), { code: 'ENOTREG' });
     }
-    if (st.size > maxBytes) throw Object.assign(new Error(`${(st.size / 1048576).toFixed(1)} MiB, more than the ${maxBytes / 1048576} MiB isobench reads`), { code: 'EFBIG' });
+    if (st.size > maxBytes)
+      throw Object.assign(
+        new Error(`${(st.size / 1048576).toFixed(1)} MiB, more than the ${maxBytes / 1048576} MiB isobench reads`),
+        { code: 'EFBIG' },
+      );
     return await fh.readFile('utf8');
   } finally {
     await fh.close();
@@ -103,13 +118,22 @@ export function writeResults(runDir: string, results: RunResults): Promise<void>
     .then(async () => {
       const samples = samplesText(results);
       await writeFileAtomic(path.join(runDir, 'samples.jsonl'), samples);
-      const withHash: RunResults = { ...results, samples: { file: 'samples.jsonl', rows: samples ? samples.split('\n').length - 1 : 0, sha256: createHash('sha256').update(samples).digest('hex') } };
+      const withHash: RunResults = {
+        ...results,
+        samples: {
+          file: 'samples.jsonl',
+          rows: samples ? samples.split('\n').length - 1 : 0,
+          sha256: createHash('sha256').update(samples).digest('hex'),
+        },
+      };
       await writeFileAtomic(path.join(runDir, 'results.json'), `${JSON.stringify(withHash, null, 2)}\n`);
     });
   writeQueues.set(key, next);
-  void next.finally(() => {
-    if (writeQueues.get(key) === next) writeQueues.delete(key);
-  }).catch(() => undefined);
+  void next
+    .finally(() => {
+      if (writeQueues.get(key) === next) writeQueues.delete(key);
+    })
+    .catch(() => undefined);
   return next;
 }
 
@@ -123,7 +147,11 @@ export async function loadResultsWithSamples(runDir: string): Promise<{ results:
     const samples = await readRegularFile(path.join(runDir, 'samples.jsonl')).catch(() => '');
     const want = results.samples?.sha256;
     if (!want || createHash('sha256').update(samples).digest('hex') === want) return { results, samples };
-    if (attempt >= 20) throw new IsobenchError('BAD_RESULTS', `${runDir}: samples.jsonl does not match results.json (a writer is still running, or the files were edited by hand)`);
+    if (attempt >= 20)
+      throw new IsobenchError(
+        'BAD_RESULTS',
+        `${runDir}: samples.jsonl does not match results.json (a writer is still running, or the files were edited by hand)`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -133,13 +161,18 @@ export function resolveRunDir(ref: string, resultsRoot: string): string {
   const candidates = [ref, ...(RUN_ID_RE.test(ref) ? [path.join(resultsRoot, ref)] : [])];
   for (const c of candidates) {
     try {
-      if (existsSync(c) && statSync(c).isDirectory() && existsSync(path.join(c, 'results.json'))) return path.resolve(c);
-      if (existsSync(c) && statSync(c).isFile() && path.basename(c) === 'results.json') return path.resolve(path.dirname(c));
+      if (existsSync(c) && statSync(c).isDirectory() && existsSync(path.join(c, 'results.json')))
+        return path.resolve(c);
+      if (existsSync(c) && statSync(c).isFile() && path.basename(c) === 'results.json')
+        return path.resolve(path.dirname(c));
     } catch {
       /* ENAMETOOLONG and friends: not a run */
     }
   }
-  throw new IsobenchError('BAD_ARGS', `no run "${ref}": expected a run id under ${resultsRoot}/ or a run directory holding results.json (see ls ${resultsRoot})`);
+  throw new IsobenchError(
+    'BAD_ARGS',
+    `no run "${ref}": expected a run id under ${resultsRoot}/ or a run directory holding results.json (see ls ${resultsRoot})`,
+  );
 }
 
 /** Load and check a results.json; a corrupt or foreign file is one clear error (exit 2). */
@@ -166,20 +199,30 @@ export async function loadResultsFile(file: string): Promise<RunResults> {
     text = await readRegularFile(file);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new IsobenchError('BAD_RESULTS', `${file}: cannot read (${err.code === 'ENOTREG' || err.code === 'EFBIG' ? err.message : (err.code ?? String(e))})`);
+    throw new IsobenchError(
+      'BAD_RESULTS',
+      `${file}: cannot read (${err.code === 'ENOTREG' || err.code === 'EFBIG' ? err.message : (err.code ?? String(e))})`,
+    );
   }
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new IsobenchError('BAD_RESULTS', `${file}: not valid JSON (${(e as Error).message}); the file is corrupt: re-run or restore it`);
+    throw new IsobenchError(
+      'BAD_RESULTS',
+      `${file}: not valid JSON (${(e as Error).message}); the file is corrupt: re-run or restore it`,
+    );
   }
   return parseResults(data, file);
 }
 
 /** Check parsed JSON against the results schema (upgrading version 1); `where` names the source in errors. */
 export function parseResults(data: unknown, where: string): RunResults {
-  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new IsobenchError('BAD_RESULTS', `${where}: not an isobench results file: (top level): expected a JSON object`);
+  if (data === null || typeof data !== 'object' || Array.isArray(data))
+    throw new IsobenchError(
+      'BAD_RESULTS',
+      `${where}: not an isobench results file: (top level): expected a JSON object`,
+    );
   const version = (data as { schemaVersion?: unknown }).schemaVersion;
   if ('schemaVersion' in data && (typeof version !== 'number' || !READABLE_SCHEMA_VERSIONS.includes(version))) {
     throw new IsobenchError(
@@ -194,7 +237,10 @@ export function parseResults(data: unknown, where: string): RunResults {
     const path = issue ? issue.path.map(String).join('.') || '(top level)' : '(top level)';
     // One line (bad input is reported in one line): the first problem, and how many more there are.
     const more = parsed.error.issues.length - 1;
-    throw new IsobenchError('BAD_RESULTS', `${where}: not an isobench results file: ${path}: ${issue?.message ?? 'invalid'}${more > 0 ? ` (and ${more} more problem${more === 1 ? '' : 's'})` : ''}`);
+    throw new IsobenchError(
+      'BAD_RESULTS',
+      `${where}: not an isobench results file: ${path}: ${issue?.message ?? 'invalid'}${more > 0 ? ` (and ${more} more problem${more === 1 ? '' : 's'})` : ''}`,
+    );
   }
   return parsed.data.schemaVersion === 1 ? upgradeResults(parsed.data) : parsed.data;
 }

@@ -108,7 +108,13 @@ const cellBase = {
 export const cellSchema = z.discriminatedUnion('state', [
   z.object({ ...cellBase, state: z.literal('complete') }),
   z.object({ ...cellBase, state: z.literal('partial'), reason: z.string() }),
-  z.object({ ...cellBase, state: z.literal('failed'), stage: z.string(), error: z.string(), rawLog: z.string().optional() }),
+  z.object({
+    ...cellBase,
+    state: z.literal('failed'),
+    stage: z.string(),
+    error: z.string(),
+    rawLog: z.string().optional(),
+  }),
   z.object({ ...cellBase, state: z.literal('skipped'), reason: z.string() }),
 ]);
 
@@ -148,7 +154,14 @@ export const backendResultSchema = z.object({
  * side; `inconclusive` otherwise. `small-difference` was written by versions
  * before the TOST rule (CI excludes 0, estimate inside the threshold).
  */
-export const verdictSchema = z.enum(['no-practical-difference', 'small-difference', 'overhead', 'better', 'inconclusive', 'insufficient-data']);
+export const verdictSchema = z.enum([
+  'no-practical-difference',
+  'small-difference',
+  'overhead',
+  'better',
+  'inconclusive',
+  'insufficient-data',
+]);
 
 export const implausibleSchema = z.object({
   reason: z.string(),

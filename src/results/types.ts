@@ -37,7 +37,11 @@ export type Summary = z.infer<typeof summarySchema>;
 export type MetricResult = z.infer<typeof metricResultSchema>;
 export type Cell = z.infer<typeof cellSchema>;
 /** The state part of a cell: complete | partial | failed | skipped, with what each carries. */
-export type CellState = Cell extends infer C ? (C extends unknown ? Omit<C, 'backend' | 'workload' | 'extra'> : never) : never;
+export type CellState = Cell extends infer C
+  ? C extends unknown
+    ? Omit<C, 'backend' | 'workload' | 'extra'>
+    : never
+  : never;
 export type BackendResult = z.infer<typeof backendResultSchema>;
 export type Verdict = z.infer<typeof verdictSchema>;
 export type Overhead = z.infer<typeof overheadSchema>;

@@ -17,5 +17,11 @@ export type ResultsV1 = z.infer<typeof resultsFileV1Schema>;
 /** Upgrade a version-1 file on read (pure; returns a new object). */
 export function upgradeResults(data: ResultsV1): RunResults {
   const { warnings, ...derived } = deriveComparisons(data.cells, data.backends, data.scenario);
-  return { ...data, ...derived, schemaVersion: SCHEMA_VERSION, headline: [], warnings: mergeWarnings(data.warnings, warnings) };
+  return {
+    ...data,
+    ...derived,
+    schemaVersion: SCHEMA_VERSION,
+    headline: [],
+    warnings: mergeWarnings(data.warnings, warnings),
+  };
 }

@@ -2,6 +2,10 @@
 import type { Backend, BackendContext } from '../backends/types.js';
 import { getProvider, type ResolvedBackend } from '../backends/providers/index.js';
 
-export async function createBackend(entry: ResolvedBackend, ctx: BackendContext, opts: { bootTimeoutMs: number }): Promise<Backend> {
+export async function createBackend(
+  entry: ResolvedBackend,
+  ctx: BackendContext,
+  opts: { bootTimeoutMs: number },
+): Promise<Backend> {
   return getProvider(entry.provider).create(entry, ctx, opts);
 }

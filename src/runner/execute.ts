@@ -21,7 +21,14 @@ import { removeEmptyParents } from '../host/cgroup.js';
 import { makeHostSettingGuard, setHostSettingGuard } from '../host/settings.js';
 import { getWorkload } from '../workloads/registry.js';
 import '../workloads/index.js';
-import { ParseError, probesOf, type MetricValue, type Probe, type Workload, type WorkloadContext } from '../workloads/types.js';
+import {
+  ParseError,
+  probesOf,
+  type MetricValue,
+  type Probe,
+  type Workload,
+  type WorkloadContext,
+} from '../workloads/types.js';
 import type { RunResults } from '../results/types.js';
 import { writeResults } from '../results/io.js';
 import { isAbortError } from '../util/proc.js';
@@ -82,10 +89,16 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
     const want = opts.backends;
     for (const w of want)
       if (!/^[a-z]+(:[a-z0-9]+)?$/.test(w))
-        throw new IsobenchError('BAD_ARGS', `--backends: "${w}" is not a backend; use native, container, vm or e.g. container:runsc`);
+        throw new IsobenchError(
+          'BAD_ARGS',
+          `--backends: "${w}" is not a backend; use native, container, vm or e.g. container:runsc`,
+        );
     entries = entries.filter((e) => want.some((w) => w === e.kind || w === e.key));
     if (entries.length === 0)
-      throw new IsobenchError('BAD_ARGS', `--backends ${want.join(',')} matches none of the scenario's backends (${scenario.backends.map((b) => (typeof b === 'string' ? b : b.kind)).join(', ')})`);
+      throw new IsobenchError(
+        'BAD_ARGS',
+        `--backends ${want.join(',')} matches none of the scenario's backends (${scenario.backends.map((b) => (typeof b === 'string' ? b : b.kind)).join(', ')})`,
+      );
   }
   const workloads = new Map<string, Workload>(
     scenarioWorkloads(scenario).map((k) => {
@@ -103,7 +116,11 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
       await fs.mkdir(opts.resultsRoot, { recursive: true });
       await fs.mkdir(runDir);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new IsobenchError('BAD_ARGS', `run ${runId} already exists in ${opts.resultsRoot}; pick another --run-id or --resume it`);
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new IsobenchError(
+          'BAD_ARGS',
+          `run ${runId} already exists in ${opts.resultsRoot}; pick another --run-id or --resume it`,
+        );
       throw e;
     }
   }
@@ -123,7 +140,16 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
   // Carry over what a previous attempt measured (plan/resume.ts decides what).
   const cells: Cells = previous ? carriedCells(previous) : new Map();
   const session = new RunSession({
-    host, scenario, scenarioFile: opts.scenarioFile, runId, runDir, shortId, runState, cleanup, progress, cells,
+    host,
+    scenario,
+    scenarioFile: opts.scenarioFile,
+    runId,
+    runDir,
+    shortId,
+    runState,
+    cleanup,
+    progress,
+    cells,
     workloads: [...workloads.keys()].map((w) => workloadPlan(scenario, w)),
     warnings: [],
     ...(previous ? { previous } : {}),
@@ -159,16 +185,25 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
       if (forced) session.interrupt(`interrupted (${forced}, forced)`);
       // A frozen instance cannot die: thaw every idle instance before stopping it.
       await session.freezer.thawAll().catch(() => undefined);
-      const stops = session.live.flatMap((lb) => [...lb.extras, lb.instance]).map((i) => i?.stop().catch(() => undefined));
+      const stops = session.live
+        .flatMap((lb) => [...lb.extras, lb.instance])
+        .map((i) => i?.stop().catch(() => undefined));
       // A forced exit does not wait long for a stop that hangs: the registry kills what is left.
-      await (forced ? Promise.race([Promise.all(stops), new Promise((r) => setTimeout(r, 5000).unref())]) : Promise.all(stops));
+      await (forced
+        ? Promise.race([Promise.all(stops), new Promise((r) => setTimeout(r, 5000).unref())])
+        : Promise.all(stops));
       const failures = await cleanup.releaseAll();
       control.attachCleanup(undefined);
       setHostSettingGuard(undefined);
       await removeEmptyParents().catch(() => undefined);
       // Complete only when nothing went wrong; failed only when a run error left nothing measured.
       const { statusReason, aborted } = session;
-      const status: RunResults['status'] = !statusReason && !aborted ? 'complete' : statusReason?.startsWith('run failed') && !session.anyMeasured() ? 'failed' : 'partial';
+      const status: RunResults['status'] =
+        !statusReason && !aborted
+          ? 'complete'
+          : statusReason?.startsWith('run failed') && !session.anyMeasured()
+            ? 'failed'
+            : 'partial';
       finalResults = session.snapshot(status, new Date().toISOString());
       if (failures.length > 0) {
         finalResults.cleanupFailed = {
@@ -190,10 +225,27 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
     session.hostInfo = await collectHostInfo(host);
     session.warnings.push(...hostWarnings(host));
     await session.save();
-    const prepared = await prepareRun(session, { entries, needsNet: [...workloads.values()].some((w) => w.needsNetwork), workRoot, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const prepared = await prepareRun(session, {
+      entries,
+      needsNet: [...workloads.values()].some((w) => w.needsNetwork),
+      workRoot,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     // Results of a resumed run are keyed by the prepared labels: the plan is made once they are known.
-    const plan = makePlan({ scenario, workloads: [...workloads.keys()], backends: session.live.map((lb) => ({ label: lb.label, ...(lb.info.kind === 'native' ? { baseline: true } : {}), ...(lb.failed ? { unavailable: lb.failed } : {}) })), ...(previous ? { previous: cells } : {}) });
-    await measureAll(session, prepared, plan, workloads, { runDeadline, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const plan = makePlan({
+      scenario,
+      workloads: [...workloads.keys()],
+      backends: session.live.map((lb) => ({
+        label: lb.label,
+        ...(lb.info.kind === 'native' ? { baseline: true } : {}),
+        ...(lb.failed ? { unavailable: lb.failed } : {}),
+      })),
+      ...(previous ? { previous: cells } : {}),
+    });
+    await measureAll(session, prepared, plan, workloads, {
+      runDeadline,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     progress.stop();
     const anyFailed = [...cells.values()].some((c) => c.failure || c.skipped);
     if (session.aborted) {
@@ -212,7 +264,8 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
     } else {
       session.statusReason = `run failed: ${errorMessage(e)}`;
       exitCode = e instanceof IsobenchError ? e.exitCode : 1;
-      if (!(e instanceof IsobenchError)) session.warnings.push({ code: 'UNEXPECTED', message: (e as Error).stack ?? String(e) });
+      if (!(e instanceof IsobenchError))
+        session.warnings.push({ code: 'UNEXPECTED', message: (e as Error).stack ?? String(e) });
     }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
@@ -222,7 +275,13 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
 }
 
 /** Run the plan: each workload's repetitions as rounds per probe, then adaptive repetitions while the plan asks for them. */
-async function measureAll(session: RunSession, prepared: Prepared, plan: RunPlan, workloads: ReadonlyMap<string, Workload>, o: { runDeadline: number; signal?: AbortSignal }): Promise<void> {
+async function measureAll(
+  session: RunSession,
+  prepared: Prepared,
+  plan: RunPlan,
+  workloads: ReadonlyMap<string, Workload>,
+  o: { runDeadline: number; signal?: AbortSignal },
+): Promise<void> {
   const { scenario, progress } = session.s;
   let total = plan.measurements.length;
   progress.start(total);
@@ -277,7 +336,17 @@ async function measureAll(session: RunSession, prepared: Prepared, plan: RunPlan
  * run as rounds per probe (rounds.ts), and each backend's values are recorded
  * once the repetition is over, with their rounds and spans.
  */
-async function measureRepetition(session: RunSession, prepared: Prepared, workload: Workload, params: unknown, probes: ReadonlyArray<Probe<unknown>>, rep: number, measurements: readonly Measurement[], needSetup: Set<string>, signal: AbortSignal | undefined): Promise<void> {
+async function measureRepetition(
+  session: RunSession,
+  prepared: Prepared,
+  workload: Workload,
+  params: unknown,
+  probes: ReadonlyArray<Probe<unknown>>,
+  rep: number,
+  measurements: readonly Measurement[],
+  needSetup: Set<string>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const { progress, scenario, runDir, cells } = session.s;
   const duty = session.duty;
   const runnable: Measurement[] = [];
@@ -319,17 +388,31 @@ async function measureRepetition(session: RunSession, prepared: Prepared, worklo
     try {
       // The instance is started (or restarted after a failure) outside the probe's span.
       if (!lb.instance) {
-        await duty.harness(workload.name, 'start', () => prepared.ensureInstance(lb)).catch((e: unknown) => {
-          throw isAbortError(e) ? e : Object.assign(e instanceof Error ? e : new Error(String(e)), { stage: 'start' });
-        });
+        await duty
+          .harness(workload.name, 'start', () => prepared.ensureInstance(lb))
+          .catch((e: unknown) => {
+            throw isAbortError(e)
+              ? e
+              : Object.assign(e instanceof Error ? e : new Error(String(e)), { stage: 'start' });
+          });
       }
-      const irq0 = workload.needsNetwork ? await duty.harness(workload.name, 'softirqs', () => readSoftirqs()) : undefined;
+      const irq0 = workload.needsNetwork
+        ? await duty.harness(workload.name, 'softirqs', () => readSoftirqs())
+        : undefined;
       t0 = Date.now();
       const body = async (ctx: WorkloadContext<unknown>): Promise<MetricValue[]> => {
         if (setup) await workload.setup?.(ctx);
         return probe.run(ctx);
       };
-      const values = await runOneRepetition(lb, workload, params, rep, { ...env, onSpan: (log, a, b) => spans.set(log, [a, b]) }, (name, data) => extras.push({ name, data: checkExtra(workload, name, data) }), body);
+      const values = await runOneRepetition(
+        lb,
+        workload,
+        params,
+        rep,
+        { ...env, onSpan: (log, a, b) => spans.set(log, [a, b]) },
+        (name, data) => extras.push({ name, data: checkExtra(workload, name, data) }),
+        body,
+      );
       const t1 = Date.now();
       if (rep <= 0) duty.warmup(workload.name, t1 - t0);
       if (irq0) {
@@ -341,11 +424,13 @@ async function measureRepetition(session: RunSession, prepared: Prepared, worklo
       if (session.aborted) return { ok: false, aborted: true, extras: [] }; // an interrupted repetition is not a failure of the workload
       const err = e as Error & { rawLog?: string };
       cell.failure = {
-        stage: e instanceof ParseError ? 'parse' : (err as { stage?: string }).stage ?? 'run',
+        stage: e instanceof ParseError ? 'parse' : ((err as { stage?: string }).stage ?? 'run'),
         error: errorMessage(e),
         ...(err.rawLog ? { rawLog: err.rawLog } : {}),
       };
-      progress.note(`${lb.label} ${workload.name}${probes.length > 1 ? ` ${probe.name}` : ''}: failed: ${errorMessage(e).split('\n')[0]}`);
+      progress.note(
+        `${lb.label} ${workload.name}${probes.length > 1 ? ` ${probe.name}` : ''}: failed: ${errorMessage(e).split('\n')[0]}`,
+      );
       // A hung or broken instance must not poison the next probe or workload: start a fresh one.
       if (lb.instance) {
         await lb.instance.stop().catch(() => undefined);
@@ -356,7 +441,14 @@ async function measureRepetition(session: RunSession, prepared: Prepared, worklo
       for (const x of lb.extras.splice(0)) await x.stop().catch(() => undefined);
     }
   };
-  const res = await runRepetition(workload, probes, rep, runnable, { interleaved: session.s.scenario.order === 'interleaved', needSetup }, { aborted: () => session.aborted, run });
+  const res = await runRepetition(
+    workload,
+    probes,
+    rep,
+    runnable,
+    { interleaved: session.s.scenario.order === 'interleaved', needSetup },
+    { aborted: () => session.aborted, run },
+  );
   duty.rounds(workload.name, res.rounds);
   for (const b of res.byBackend.values()) {
     const cell = cellOf(cells, b.measurement.backend, workload.name);
@@ -366,7 +458,10 @@ async function measureRepetition(session: RunSession, prepared: Prepared, worklo
       recordExtras(cell, mergeSoftirqs(b.extras), rep);
       if (!b.failed && !cell.failure) {
         if (b.values.length === 0) {
-          cell.failure = { stage: 'run', error: `${workload.name}: repetition ${rep} measured no value (every probe failed; cells[].extra says why)` };
+          cell.failure = {
+            stage: 'run',
+            error: `${workload.name}: repetition ${rep} measured no value (every probe failed; cells[].extra says why)`,
+          };
         } else {
           recordValues(cell, workload, b.values, rep);
           duty.measured(workload.name, b.spans);
@@ -380,8 +475,14 @@ async function measureRepetition(session: RunSession, prepared: Prepared, worklo
 
 /** One repetition's netSoftirqs deltas (one per probe) summed into one per repetition, as before rounds per probe. */
 function mergeSoftirqs(extras: Array<{ name: string; data: unknown }>): Array<{ name: string; data: unknown }> {
-  const irqs = extras.filter((x) => x.name === 'netSoftirqs').map((x) => x.data as { netRxPerCpu: number[]; netTxPerCpu: number[] });
+  const irqs = extras
+    .filter((x) => x.name === 'netSoftirqs')
+    .map((x) => x.data as { netRxPerCpu: number[]; netTxPerCpu: number[] });
   if (irqs.length <= 1) return extras;
-  const add = (k: 'netRxPerCpu' | 'netTxPerCpu'): number[] => irqs.reduce<number[]>((acc, d) => d[k].map((v, i) => v + (acc[i] ?? 0)), []);
-  return [...extras.filter((x) => x.name !== 'netSoftirqs'), { name: 'netSoftirqs', data: { netRxPerCpu: add('netRxPerCpu'), netTxPerCpu: add('netTxPerCpu') } }];
+  const add = (k: 'netRxPerCpu' | 'netTxPerCpu'): number[] =>
+    irqs.reduce<number[]>((acc, d) => d[k].map((v, i) => v + (acc[i] ?? 0)), []);
+  return [
+    ...extras.filter((x) => x.name !== 'netSoftirqs'),
+    { name: 'netSoftirqs', data: { netRxPerCpu: add('netRxPerCpu'), netTxPerCpu: add('netTxPerCpu') } },
+  ];
 }

@@ -15,8 +15,16 @@ import { abortError, isAbortError, sleep, throwIfAborted } from '../util/proc.js
 /** The start-up figure and its stages from the backend's end points and the first exec (pure). */
 export function startupMeasure(t: StartupTiming, readyMs: number): StartupMeasure {
   const ok = (x: number): boolean => Number.isFinite(x) && x >= 0;
-  if (!ok(t.launchedMs) || !ok(t.payloadReadyMs) || !ok(readyMs) || t.payloadReadyMs < t.launchedMs || readyMs < t.payloadReadyMs) {
-    throw new Error(`start-up end points out of order: launched ${t.launchedMs} ms, payload ready ${t.payloadReadyMs} ms, first exec ${readyMs} ms after start()`);
+  if (
+    !ok(t.launchedMs) ||
+    !ok(t.payloadReadyMs) ||
+    !ok(readyMs) ||
+    t.payloadReadyMs < t.launchedMs ||
+    readyMs < t.payloadReadyMs
+  ) {
+    throw new Error(
+      `start-up end points out of order: launched ${t.launchedMs} ms, payload ready ${t.payloadReadyMs} ms, first exec ${readyMs} ms after start()`,
+    );
   }
   if (t.networkAttachMs !== undefined && !(ok(t.networkAttachMs) && t.networkAttachMs <= t.launchedMs)) {
     throw new Error(`network attachment (${t.networkAttachMs} ms) must come before launch (${t.launchedMs} ms)`);
@@ -43,7 +51,12 @@ export function startupMeasure(t: StartupTiming, readyMs: number): StartupMeasur
  * started after a run or a workload has been cancelled. A boot timeout does
  * the same.
  */
-export async function startInstance(backend: Backend, spec: InstanceSpec, bootTimeoutMs: number, signal?: AbortSignal): Promise<StartedInstance> {
+export async function startInstance(
+  backend: Backend,
+  spec: InstanceSpec,
+  bootTimeoutMs: number,
+  signal?: AbortSignal,
+): Promise<StartedInstance> {
   throwIfAborted(signal);
   const t0 = performance.now();
   const deadline = t0 + bootTimeoutMs;
@@ -51,7 +64,13 @@ export async function startInstance(backend: Backend, spec: InstanceSpec, bootTi
   let onAbort: (() => void) | undefined;
   const giveUp = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new IsobenchError('INSTANCE_START', `${backend.label}: instance ${spec.name} not ready within ${Math.round(bootTimeoutMs / 1000)} s`)),
+      () =>
+        reject(
+          new IsobenchError(
+            'INSTANCE_START',
+            `${backend.label}: instance ${spec.name} not ready within ${Math.round(bootTimeoutMs / 1000)} s`,
+          ),
+        ),
       bootTimeoutMs,
     );
     onAbort = () => reject(abortError(signal));
@@ -78,7 +97,10 @@ export async function startInstance(backend: Backend, spec: InstanceSpec, bootTi
       throwIfAborted(signal);
       const left = Math.max(1000, deadline - performance.now());
       try {
-        const r = await instance.exec(['/bin/true'], { timeoutMs: Math.min(10_000, left), ...(signal ? { signal } : {}) });
+        const r = await instance.exec(['/bin/true'], {
+          timeoutMs: Math.min(10_000, left),
+          ...(signal ? { signal } : {}),
+        });
         if (r.code === 0) {
           const readyMs = performance.now() - t0;
           // start() began a moment after t0 (the backend's own clock starts inside it): its end points are a
@@ -97,7 +119,10 @@ export async function startInstance(backend: Backend, spec: InstanceSpec, bootTi
       }
       await sleep(20, signal);
     }
-    throw new IsobenchError('INSTANCE_START', `${backend.label}: instance ${spec.name} started but /bin/true never succeeded (${lastError})`);
+    throw new IsobenchError(
+      'INSTANCE_START',
+      `${backend.label}: instance ${spec.name} started but /bin/true never succeeded (${lastError})`,
+    );
   } catch (e) {
     await instance.stop().catch(() => undefined);
     throw e;

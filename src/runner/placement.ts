@@ -26,24 +26,38 @@ export interface CpuPlan {
 }
 
 /** Instance CPUs ("auto": the last `vcpus` CPUs) and the harness CPUs (the rest, or all when shared). */
-export function planCpus(instance: { vcpus: number; cpus: 'auto' | number[]; shareHarnessCpu?: boolean }, hostCpus: number): CpuPlan {
+export function planCpus(
+  instance: { vcpus: number; cpus: 'auto' | number[]; shareHarnessCpu?: boolean },
+  hostCpus: number,
+): CpuPlan {
   const n = Math.min(instance.vcpus, hostCpus);
-  const instanceCpus = Array.isArray(instance.cpus) ? [...instance.cpus] : Array.from({ length: n }, (_, i) => hostCpus - n + i);
+  const instanceCpus = Array.isArray(instance.cpus)
+    ? [...instance.cpus]
+    : Array.from({ length: n }, (_, i) => hostCpus - n + i);
   const rest = Array.from({ length: hostCpus }, (_, i) => i).filter((c) => !instanceCpus.includes(c));
   const shared = rest.length === 0;
   return { instanceCpus, harnessCpus: shared ? Array.from({ length: hostCpus }, (_, i) => i) : rest, shared };
 }
 
 /** A one-line problem when the instance CPU set leaves no CPU to the harness and the scenario did not accept that. */
-export function harnessCpuProblem(instance: { vcpus: number; cpus: 'auto' | number[]; shareHarnessCpu?: boolean }, hostCpus: number, file: string): string | undefined {
+export function harnessCpuProblem(
+  instance: { vcpus: number; cpus: 'auto' | number[]; shareHarnessCpu?: boolean },
+  hostCpus: number,
+  file: string,
+): string | undefined {
   const plan = planCpus(instance, hostCpus);
   if (!plan.shared || instance.shareHarnessCpu) return undefined;
-  const what = Array.isArray(instance.cpus) ? `instance.cpus [${instance.cpus.join(', ')}]` : `instance.vcpus: ${instance.vcpus} (cpus: auto)`;
+  const what = Array.isArray(instance.cpus)
+    ? `instance.cpus [${instance.cpus.join(', ')}]`
+    : `instance.vcpus: ${instance.vcpus} (cpus: auto)`;
   return `${file}: ${what} takes every CPU of this ${hostCpus}-CPU host, leaving none for the harness and traffic peers; use at most ${hostCpus - 1} vCPUs, or set instance.shareHarnessCpu: true to accept sharing`;
 }
 
 /** Pin every thread of `pid` to `cpus`; returns a function that restores the previous affinity. */
-export async function pinProcess(pid: number, cpus: number[]): Promise<{ previous: string; restore: () => Promise<void> }> {
+export async function pinProcess(
+  pid: number,
+  cpus: number[],
+): Promise<{ previous: string; restore: () => Promise<void> }> {
   const before = await runOk(['taskset', '-c', '-p', String(pid)]);
   const previous = /list:\s*(\S+)/.exec(before)?.[1];
   if (!previous) throw new Error(`taskset -c -p ${pid}: unexpected output ${JSON.stringify(before.trim())}`);
@@ -63,10 +77,18 @@ export class Freezer {
   private readonly frozen = new Set<CgroupHandle>();
 
   /** Files this cgroup freezes with, or undefined when it cannot be frozen here. */
-  static files(cg: CgroupHandle): { control: string; on: string; off: string; state: string; frozenWhen: (text: string) => boolean } | undefined {
+  static files(
+    cg: CgroupHandle,
+  ): { control: string; on: string; off: string; state: string; frozenWhen: (text: string) => boolean } | undefined {
     if (cg.layout.version === 2) {
       const dir = path.join(cg.layout.root, cg.relPath);
-      return { control: path.join(dir, 'cgroup.freeze'), on: '1', off: '0', state: path.join(dir, 'cgroup.events'), frozenWhen: (t) => /^frozen 1$/m.test(t) };
+      return {
+        control: path.join(dir, 'cgroup.freeze'),
+        on: '1',
+        off: '0',
+        state: path.join(dir, 'cgroup.events'),
+        frozenWhen: (t) => /^frozen 1$/m.test(t),
+      };
     }
     const dir = cg.dir('freezer');
     if (!dir) return undefined;
@@ -129,7 +151,10 @@ export async function readSoftirqs(): Promise<Map<string, number[]>> {
 }
 
 /** Per-CPU NET_RX / NET_TX softirq counts between two snapshots. */
-export function netSoftirqDelta(a: Map<string, number[]>, b: Map<string, number[]>): { netRxPerCpu: number[]; netTxPerCpu: number[] } {
+export function netSoftirqDelta(
+  a: Map<string, number[]>,
+  b: Map<string, number[]>,
+): { netRxPerCpu: number[]; netTxPerCpu: number[] } {
   const d = (k: string): number[] => (b.get(k) ?? []).map((v, i) => v - ((a.get(k) ?? [])[i] ?? 0));
   return { netRxPerCpu: d('NET_RX'), netTxPerCpu: d('NET_TX') };
 }

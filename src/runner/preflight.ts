@@ -13,20 +13,29 @@ const MiB = 1024 * 1024;
 const SAFETY_MARGIN_MIB = 1024;
 
 /** Problems with the scenario that no host of this size can satisfy: bad input (exit 2). */
-export function scenarioHostProblems(s: Scenario, host: Pick<HostFacts, 'cpus' | 'memTotalBytes'>, file: string): string[] {
+export function scenarioHostProblems(
+  s: Scenario,
+  host: Pick<HostFacts, 'cpus' | 'memTotalBytes'>,
+  file: string,
+): string[] {
   const out: string[] = [];
   if (s.instance.vcpus > host.cpus)
-    out.push(`${file}: instance.vcpus: ${s.instance.vcpus} exceeds this host's ${host.cpus} CPUs; use at most ${host.cpus}`);
+    out.push(
+      `${file}: instance.vcpus: ${s.instance.vcpus} exceeds this host's ${host.cpus} CPUs; use at most ${host.cpus}`,
+    );
   if (Array.isArray(s.instance.cpus)) {
     const bad = s.instance.cpus.filter((c) => c >= host.cpus);
-    if (bad.length) out.push(`${file}: instance.cpus: CPU ${bad.join(', ')} does not exist here (CPUs 0-${host.cpus - 1})`);
+    if (bad.length)
+      out.push(`${file}: instance.cpus: CPU ${bad.join(', ')} does not exist here (CPUs 0-${host.cpus - 1})`);
   }
   // Only once the CPUs exist: an impossible CPU set has its own line above.
   const harness = out.length === 0 ? harnessCpuProblem(s.instance, host.cpus, file) : undefined;
   if (harness) out.push(harness);
   const memTotalMiB = Math.floor(host.memTotalBytes / MiB);
   if (s.instance.memoryMiB > memTotalMiB)
-    out.push(`${file}: instance.memoryMiB: ${s.instance.memoryMiB} MiB is more than this host has (${memTotalMiB} MiB); lower it`);
+    out.push(
+      `${file}: instance.memoryMiB: ${s.instance.memoryMiB} MiB is more than this host has (${memTotalMiB} MiB); lower it`,
+    );
   return out;
 }
 
@@ -53,9 +62,13 @@ export function preflight(opts: {
 }): void {
   const { scenario: s, host } = opts;
   const bad = scenarioHostProblems(s, host, opts.file);
-  if (bad.length) throw new IsobenchError('BAD_SCENARIO', bad[0] ?? 'scenario does not fit this host', { details: bad.slice(1) });
+  if (bad.length)
+    throw new IsobenchError('BAD_SCENARIO', bad[0] ?? 'scenario does not fit this host', { details: bad.slice(1) });
   if (!host.isRoot)
-    throw new IsobenchError('PREFLIGHT', 'isobench run needs root: it creates cgroups, network namespaces and OCI containers; run it as root (sudo)');
+    throw new IsobenchError(
+      'PREFLIGHT',
+      'isobench run needs root: it creates cgroups, network namespaces and OCI containers; run it as root (sudo)',
+    );
   const needMiB = peakMemoryMiB(s, opts.backends) + SAFETY_MARGIN_MIB;
   const availMiB = Math.floor(host.memAvailableBytes / MiB);
   if (needMiB > availMiB)
@@ -69,7 +82,10 @@ export function preflight(opts: {
       const st = statfsSync(dir);
       const freeMiB = Math.floor((st.bavail * st.bsize) / MiB);
       if (freeMiB < diskNeedMiB)
-        throw new IsobenchError('PREFLIGHT', `not enough free disk in ${dir}: need about ${diskNeedMiB} MiB (scratch disks + results), have ${freeMiB} MiB; lower instance.disk.sizeMiB`);
+        throw new IsobenchError(
+          'PREFLIGHT',
+          `not enough free disk in ${dir}: need about ${diskNeedMiB} MiB (scratch disks + results), have ${freeMiB} MiB; lower instance.disk.sizeMiB`,
+        );
     } catch (e) {
       if (e instanceof IsobenchError) throw e;
     }

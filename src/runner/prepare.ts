@@ -22,11 +22,25 @@ import { cpusAllowed, pinProcess, planCpus } from './placement.js';
 import type { LiveBackend, RunSession } from './session.js';
 
 function labelSlug(label: string): string {
-  return label.replace(/^container:/, 'c').replace(/^vm:/, 'v').replace(/^native$/, 'n').replace(/[^a-z0-9]/g, '').slice(0, 8);
+  return label
+    .replace(/^container:/, 'c')
+    .replace(/^vm:/, 'v')
+    .replace(/^native$/, 'n')
+    .replace(/[^a-z0-9]/g, '')
+    .slice(0, 8);
 }
 
 function placeholderInfo(e: ResolvedBackend): BackendResult {
-  return { label: e.key, kind: e.kind, variant: e.variant, accelerator: 'unknown', acceleratorReason: 'not prepared', versions: {}, warnings: [], details: {} };
+  return {
+    label: e.key,
+    kind: e.kind,
+    variant: e.variant,
+    accelerator: 'unknown',
+    acceleratorReason: 'not prepared',
+    versions: {},
+    warnings: [],
+    details: {},
+  };
 }
 
 /** The prepared run: its network and how it names, starts and isolates instances. */
@@ -38,14 +52,20 @@ export interface Prepared {
   isolate: (lb: LiveBackend) => Promise<void>;
 }
 
-export async function prepareRun(session: RunSession, o: { entries: ResolvedBackend[]; needsNet: boolean; workRoot: string; signal?: AbortSignal }): Promise<Prepared> {
+export async function prepareRun(
+  session: RunSession,
+  o: { entries: ResolvedBackend[]; needsNet: boolean; workRoot: string; signal?: AbortSignal },
+): Promise<Prepared> {
   const { host, scenario, runId, runDir, shortId, cleanup, progress } = session.s;
   const { warnings, live, freezer } = session;
   const needsImage = o.entries.some((e) => getProvider(e.provider).needsImage);
   if (needsImage) {
     progress.note('preparing the workload image (cached after the first build)');
     const { ensureWorkloadImage } = await import('../images/rootfs.js');
-    session.image = await ensureWorkloadImage({ log: (s: string) => progress.note(s), ...(o.signal ? { signal: o.signal } : {}) });
+    session.image = await ensureWorkloadImage({
+      log: (s: string) => progress.note(s),
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
   }
   // The harness and everything it spawns (peers, runtime clients) on the harness CPUs.
   const cpuPlan = planCpus(scenario.instance, host.cpus);
@@ -56,10 +76,12 @@ export async function prepareRun(session: RunSession, o: { entries: ResolvedBack
     harnessCpus: cpuPlan.harnessCpus,
     harnessCpusReadBack: (await cpusAllowed('self')) ?? null,
     sharedWithHarness: cpuPlan.shared,
-    peers: 'traffic peers (iperf3/sockperf clients), runtime clients and the harness inherit the harness CPU affinity; instance processes get the instance cpuset when they join its cgroup',
-    idleInstances: 'instances of the backends not being measured are frozen (cgroup freezer) during each measured or warm-up repetition, thawed for their own turn',
+    peers:
+      'traffic peers (iperf3/sockperf clients), runtime clients and the harness inherit the harness CPU affinity; instance processes get the instance cpuset when they join its cgroup',
+    idleInstances:
+      'instances of the backends not being measured are frozen (cgroup freezer) during each measured or warm-up repetition, thawed for their own turn',
     network:
-      'per network repetition, host NET_RX/NET_TX softirqs per CPU are in cells[].extra.netSoftirqs: on a veth (native, containers) the receive work of traffic sent to the instance runs on the sender\'s CPU (the harness CPU); a VM\'s virtio-net work runs in QEMU on the instance CPUs',
+      "per network repetition, host NET_RX/NET_TX softirqs per CPU are in cells[].extra.netSoftirqs: on a veth (native, containers) the receive work of traffic sent to the instance runs on the sender's CPU (the harness CPU); a VM's virtio-net work runs in QEMU on the instance CPUs",
     freezeFailures: [],
   };
   const workDir = await fs.mkdtemp(path.join(o.workRoot, `isobench-${shortId}-`));
@@ -80,7 +102,14 @@ export async function prepareRun(session: RunSession, o: { entries: ResolvedBack
   for (const entry of o.entries) {
     throwIfAborted(o.signal);
     const backend = await createBackend(entry, ctx, { bootTimeoutMs: scenario.timeouts.bootSeconds * 1000 });
-    const lb: LiveBackend = { entry, backend, label: entry.key, info: placeholderInfo(entry), extras: [], nameCounter: 0 };
+    const lb: LiveBackend = {
+      entry,
+      backend,
+      label: entry.key,
+      info: placeholderInfo(entry),
+      extras: [],
+      nameCounter: 0,
+    };
     live.push(lb);
     try {
       progress.note(`preparing ${entry.key}`);
@@ -116,7 +145,16 @@ export async function prepareRun(session: RunSession, o: { entries: ResolvedBack
   // VM self-check (vm-selfcheck-run.ts): one short boot per VM backend, guest vs host, into backends[].vmSelfCheck; THP per backend.
   const { selfCheckRun } = await import('../backends/vm-selfcheck-run.js');
   throwIfAborted(o.signal);
-  await abortable(selfCheckRun(live, { host, spec: (lb) => baseSpec(lb as LiveBackend), runDir, warnings, note: (t) => progress.note(t) }), o.signal);
+  await abortable(
+    selfCheckRun(live, {
+      host,
+      spec: (lb) => baseSpec(lb as LiveBackend),
+      runDir,
+      warnings,
+      note: (t) => progress.note(t),
+    }),
+    o.signal,
+  );
   await session.save();
 
   const ensureInstance = async (lb: LiveBackend): Promise<Instance> => {
@@ -136,7 +174,10 @@ export async function prepareRun(session: RunSession, o: { entries: ResolvedBack
   const canFreeze = hasCapability(host.capabilities, 'freezer');
   if (!canFreeze) {
     const c = missingReason(host.capabilities, 'freezer');
-    warnings.push({ code: 'PLACEMENT', message: `idle instances are not frozen during other backends' measurements: ${c.reason} (fix: ${c.fix})` });
+    warnings.push({
+      code: 'PLACEMENT',
+      message: `idle instances are not frozen during other backends' measurements: ${c.reason} (fix: ${c.fix})`,
+    });
   }
   const isolate = async (lb: LiveBackend): Promise<void> => {
     if (!canFreeze) return;

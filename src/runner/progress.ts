@@ -28,7 +28,12 @@ export class Progress {
     if (this.quiet) return;
     if (process.stderr.isTTY) {
       this.bar = new cliProgress.SingleBar(
-        { format: '{bar} {value}/{total} | {text} | elapsed {elapsedText} | eta {etaText}', stream: process.stderr, hideCursor: true, clearOnComplete: false },
+        {
+          format: '{bar} {value}/{total} | {text} | elapsed {elapsedText} | eta {etaText}',
+          stream: process.stderr,
+          hideCursor: true,
+          clearOnComplete: false,
+        },
         cliProgress.Presets.shades_classic,
       );
       this.bar.start(total, 0, { text: 'starting', elapsedText: '0s', etaText: '?' });
@@ -51,7 +56,8 @@ export class Progress {
     if (this.quiet) return;
     const t = this.times();
     if (this.bar) this.bar.update(this.done, { text, ...t });
-    else process.stderr.write(`[${this.done + 1}/${this.total}] ${text} (elapsed ${t.elapsedText}, eta ${t.etaText})\n`);
+    else
+      process.stderr.write(`[${this.done + 1}/${this.total}] ${text} (elapsed ${t.elapsedText}, eta ${t.etaText})\n`);
   }
 
   tick(): void {

@@ -68,7 +68,8 @@ export async function runOneRepetition(
   const execTimeoutMs = scenario.timeouts.execSeconds * 1000;
   // Warm-ups count down to the first measured repetition: warmup2, warmup1, r1, r2 ...
   const repTag = rep <= 0 ? `warmup${1 - rep}` : `r${rep}`;
-  const rawRel = (tag: string): string => path.join('raw', safeFile(lb.label), workload.name, `${safeFile(tag)}-${repTag}.log`);
+  const rawRel = (tag: string): string =>
+    path.join('raw', safeFile(lb.label), workload.name, `${safeFile(tag)}-${repTag}.log`);
   const saveRaw = async (tag: string, text: string): Promise<string> => {
     const rel = rawRel(tag);
     await fs.mkdir(path.dirname(path.join(runDir, rel)), { recursive: true });
@@ -85,7 +86,10 @@ export async function runOneRepetition(
     if (r.timedOut || r.code !== 0) {
       const why = r.timedOut ? 'timed out' : r.oomKilled ? `was OOM-killed (exit ${r.code})` : `exited ${r.code}`;
       const tail = (r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ');
-      throw Object.assign(new Error(`${argv[0]} ${why}: ${tail} (raw log: ${rawLog})`), { rawLog, stage: r.timedOut ? 'timeout' : 'exec' });
+      throw Object.assign(new Error(`${argv[0]} ${why}: ${tail} (raw log: ${rawLog})`), {
+        rawLog,
+        stage: r.timedOut ? 'timeout' : 'exec',
+      });
     }
   };
   const ctx: WorkloadContext<unknown> = {
@@ -139,7 +143,12 @@ export async function runOneRepetition(
     ...(onExtra ? { recordExtra: onExtra } : {}),
   };
   const timeoutMs = scenario.timeouts.workloadSeconds * 1000;
-  const timeoutError = Object.assign(new Error(`${workload.name} did not finish within ${scenario.timeouts.workloadSeconds} s (timeouts.workloadSeconds); killed`), { stage: 'timeout' });
+  const timeoutError = Object.assign(
+    new Error(
+      `${workload.name} did not finish within ${scenario.timeouts.workloadSeconds} s (timeouts.workloadSeconds); killed`,
+    ),
+    { stage: 'timeout' },
+  );
   const timer = setTimeout(() => {
     // Cancel the workload (its execs are killed, its sleeps end, it starts nothing more),
     // and stop its instances so nothing it left in them runs on; the runner starts a fresh one.

@@ -38,18 +38,26 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     runState = await acquireRun(runId, shortIdOf(runId), host.cgroup, (t) => process.stderr.write(`${t}\n`));
     try {
       previous = await loadResults(runDir);
-      if (previous.runId !== runId) throw new IsobenchError('BAD_RESULTS', `${runDir}: results.json changed its runId while the lock was taken`);
-      if (previous.status === 'complete') throw new IsobenchError('BAD_ARGS', `run ${runId} is already complete; nothing to resume`);
+      if (previous.runId !== runId)
+        throw new IsobenchError('BAD_RESULTS', `${runDir}: results.json changed its runId while the lock was taken`);
+      if (previous.status === 'complete')
+        throw new IsobenchError('BAD_ARGS', `run ${runId} is already complete; nothing to resume`);
       scenario = await resumeScenario(previous, runDir, opts.scenarioFile);
       const bad = carriedCellProblems(previous, scenario);
-      if (bad.length) throw new IsobenchError('BAD_RESULTS', `${path.join(runDir, 'results.json')}: ${bad.length} carried-over cell problem(s); the run cannot be resumed`, { details: bad.slice(0, 20).map((b) => `  ${b}`) });
+      if (bad.length)
+        throw new IsobenchError(
+          'BAD_RESULTS',
+          `${path.join(runDir, 'results.json')}: ${bad.length} carried-over cell problem(s); the run cannot be resumed`,
+          { details: bad.slice(0, 20).map((b) => `  ${b}`) },
+        );
       scenarioFile = opts.scenarioFile ?? previous.scenarioFile;
     } catch (e) {
       await runState.release().catch(() => undefined);
       throw e;
     }
   } else {
-    if (opts.scenarioFile === undefined) throw new IsobenchError('BAD_ARGS', 'run: a scenario file is required (or --resume <run-id>)');
+    if (opts.scenarioFile === undefined)
+      throw new IsobenchError('BAD_ARGS', 'run: a scenario file is required (or --resume <run-id>)');
     scenarioFile = opts.scenarioFile;
     scenario = (await loadScenario(scenarioFile)).scenario;
     runId = opts.runId ?? makeRunId(scenario.name);
@@ -57,7 +65,10 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
     runDir = path.join(opts.resultsRoot, runId);
   }
   try {
-    return await executeRun({ ...opts, scenarioFile }, { host, scenario, runId, runDir, ...(previous ? { previous } : {}), ...(runState ? { runState } : {}) });
+    return await executeRun(
+      { ...opts, scenarioFile },
+      { host, scenario, runId, runDir, ...(previous ? { previous } : {}), ...(runState ? { runState } : {}) },
+    );
   } catch (e) {
     await runState?.release().catch(() => undefined);
     throw e;

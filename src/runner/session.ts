@@ -114,8 +114,14 @@ export class RunSession {
 
   snapshot(status: RunResults['status'], endedAt: string | null): RunResults {
     const { scenario, previous } = this.s;
-    const cellList = toCells(this.s.cells.values(), status, this.statusReason, (c) => cellComplete(this.s.workloads, c, scenario.repetitions));
-    const derived = (this.s.derive ?? deriveStatistics)(cellList, this.live.map((b) => b.info), scenario);
+    const cellList = toCells(this.s.cells.values(), status, this.statusReason, (c) =>
+      cellComplete(this.s.workloads, c, scenario.repetitions),
+    );
+    const derived = (this.s.derive ?? deriveStatistics)(
+      cellList,
+      this.live.map((b) => b.info),
+      scenario,
+    );
     return {
       schemaVersion: SCHEMA_VERSION,
       tool: { name: 'isobench', version: TOOL_VERSION },
@@ -166,12 +172,30 @@ export class RunSession {
 export function hostWarnings(host: HostFacts): Warning[] {
   const warnings: Warning[] = [];
   if (host.loadAvg[0] > 0.5 * host.cpus)
-    warnings.push({ code: 'HOST_BUSY', message: `host load average ${host.loadAvg[0].toFixed(2)} at start on ${host.cpus} CPUs: other load skews results` });
-  if (host.thp.enabled === 'always') warnings.push({ code: 'THP_ALWAYS', message: 'transparent huge pages are "always": memory figures depend on THP availability' });
+    warnings.push({
+      code: 'HOST_BUSY',
+      message: `host load average ${host.loadAvg[0].toFixed(2)} at start on ${host.cpus} CPUs: other load skews results`,
+    });
+  if (host.thp.enabled === 'always')
+    warnings.push({
+      code: 'THP_ALWAYS',
+      message: 'transparent huge pages are "always": memory figures depend on THP availability',
+    });
   if (host.cpuGovernor && host.cpuGovernor !== 'performance')
-    warnings.push({ code: 'CPU_GOVERNOR', message: `CPU frequency governor is "${host.cpuGovernor}", not "performance": frequency scaling adds variance` });
-  if (host.ksm.run === 1) warnings.push({ code: 'KSM_ON', message: 'KSM is running: identical pages of VMs are merged, lowering their memory figures' });
-  if (host.virtualized) warnings.push({ code: 'NESTED', message: 'this host is itself a virtual machine: native figures include its hypervisor' });
+    warnings.push({
+      code: 'CPU_GOVERNOR',
+      message: `CPU frequency governor is "${host.cpuGovernor}", not "performance": frequency scaling adds variance`,
+    });
+  if (host.ksm.run === 1)
+    warnings.push({
+      code: 'KSM_ON',
+      message: 'KSM is running: identical pages of VMs are merged, lowering their memory figures',
+    });
+  if (host.virtualized)
+    warnings.push({
+      code: 'NESTED',
+      message: 'this host is itself a virtual machine: native figures include its hypervisor',
+    });
   return warnings;
 }
 
@@ -182,9 +206,19 @@ function noiseWarnings(cells: Cell[]): Warning[] {
       const s = m.summary;
       if (!s) continue;
       if (s.n >= 2 && s.cv > 0.1)
-        out.push({ code: 'NOISY', backend: c.backend, workload: c.workload, message: `${c.backend} ${c.workload} ${m.metric}: CV ${(s.cv * 100).toFixed(1)}% over ${s.n} repetitions: too noisy for a fine-grained verdict; add repetitions` });
+        out.push({
+          code: 'NOISY',
+          backend: c.backend,
+          workload: c.workload,
+          message: `${c.backend} ${c.workload} ${m.metric}: CV ${(s.cv * 100).toFixed(1)}% over ${s.n} repetitions: too noisy for a fine-grained verdict; add repetitions`,
+        });
       if (s.outliers.length)
-        out.push({ code: 'OUTLIER', backend: c.backend, workload: c.workload, message: `${c.backend} ${c.workload} ${m.metric}: repetition(s) ${s.outliers.map((i) => m.repetitions[i]).join(', ')} are outliers (kept, flagged)` });
+        out.push({
+          code: 'OUTLIER',
+          backend: c.backend,
+          workload: c.workload,
+          message: `${c.backend} ${c.workload} ${m.metric}: repetition(s) ${s.outliers.map((i) => m.repetitions[i]).join(', ')} are outliers (kept, flagged)`,
+        });
     }
   }
   return out;

@@ -19,7 +19,11 @@ export interface LoadedScenario {
   source: string;
 }
 
-function lineOf(doc: ReturnType<typeof parseDocument>, counter: LineCounter, p: readonly PropertyKey[]): number | undefined {
+function lineOf(
+  doc: ReturnType<typeof parseDocument>,
+  counter: LineCounter,
+  p: readonly PropertyKey[],
+): number | undefined {
   // Walk down as far as the path exists; report the deepest node found.
   for (let len = p.length; len >= 0; len--) {
     const node = doc.getIn(p.slice(0, len) as unknown[], true) as YamlNode | undefined;
@@ -33,7 +37,11 @@ function lineOf(doc: ReturnType<typeof parseDocument>, counter: LineCounter, p: 
  * Line of each key (not its value) in the map at `parent`, built once per map
  * so reporting many unknown keys stays linear.
  */
-function keyLines(doc: ReturnType<typeof parseDocument>, counter: LineCounter, parent: readonly PropertyKey[]): Map<string, number> {
+function keyLines(
+  doc: ReturnType<typeof parseDocument>,
+  counter: LineCounter,
+  parent: readonly PropertyKey[],
+): Map<string, number> {
   const lines = new Map<string, number>();
   const node = parent.length === 0 ? doc.contents : doc.getIn(parent as unknown[], true);
   if (isMap(node)) {
@@ -99,7 +107,9 @@ function issueMessage(issue: z.core.$ZodIssue, raw: unknown): string {
  */
 function deepestUnionIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   if (issue.code !== 'invalid_union' || !('errors' in issue) || !Array.isArray(issue.errors)) return issue;
-  const nested = (issue.errors as z.core.$ZodIssue[][]).flat().filter((i) => i.path.length > 0 || i.code === 'invalid_union');
+  const nested = (issue.errors as z.core.$ZodIssue[][])
+    .flat()
+    .filter((i) => i.path.length > 0 || i.code === 'invalid_union');
   const first = nested[0];
   if (!first) return issue;
   return deepestUnionIssue({ ...first, path: [...issue.path, ...first.path] } as z.core.$ZodIssue);
@@ -116,7 +126,9 @@ export function validateScenarioData(
   const at = (line: number | undefined): string => (line ? `${file}:${line}` : file);
   const result = scenarioSchema().safeParse(raw);
   if (!result.success) {
-    const unknownAt = new Set(result.error.issues.filter((i) => i.code === 'unrecognized_keys').map((i) => i.path.join('.')));
+    const unknownAt = new Set(
+      result.error.issues.filter((i) => i.code === 'unrecognized_keys').map((i) => i.path.join('.')),
+    );
     for (const issue of result.error.issues) {
       // "at least one workload" is noise when the only workload given was misspelt.
       if (issue.code === 'custom' && unknownAt.has(issue.path.join('.'))) continue;
@@ -127,14 +139,21 @@ export function validateScenarioData(
         const what = isWorkloads ? 'workload' : 'key';
         if (issue.keys.length > MAX_UNKNOWN_LINES) {
           const first = issue.keys[0] ?? '';
-          const shownKeys = issue.keys.slice(0, 3).map((k) => `"${k.length > 40 ? `${k.slice(0, 40)}...` : k}"`).join(', ');
-          problems.push(`${at(lines?.get(first) ?? (doc && counter ? lineOf(doc, counter, issue.path) : undefined))}: ${fieldPath(issue.path)}: ${issue.keys.length} unknown ${what}s (${shownKeys}, ...); allowed: ${allowed.join(', ')}`);
+          const shownKeys = issue.keys
+            .slice(0, 3)
+            .map((k) => `"${k.length > 40 ? `${k.slice(0, 40)}...` : k}"`)
+            .join(', ');
+          problems.push(
+            `${at(lines?.get(first) ?? (doc && counter ? lineOf(doc, counter, issue.path) : undefined))}: ${fieldPath(issue.path)}: ${issue.keys.length} unknown ${what}s (${shownKeys}, ...); allowed: ${allowed.join(', ')}`,
+          );
           continue;
         }
         for (const key of issue.keys) {
           const hint = nearest(key, allowed);
           const line = lines?.get(key) ?? (doc && counter ? lineOf(doc, counter, issue.path) : undefined);
-          problems.push(`${at(line)}: ${fieldPath([...issue.path, key])}: unknown ${what} "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${allowed.join(', ')}`);
+          problems.push(
+            `${at(line)}: ${fieldPath([...issue.path, key])}: unknown ${what} "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${allowed.join(', ')}`,
+          );
         }
         continue;
       }
@@ -149,13 +168,20 @@ export function validateScenarioData(
   const seen = new Set<string>();
   scenario.backends.forEach((b, i) => {
     const key = backendKey(resolveBackend(b));
-    if (seen.has(key)) problems.push(`${at(doc && counter ? lineOf(doc, counter, ['backends', i]) : undefined)}: backends[${i}]: "${key}" is listed twice; list each backend variant once`);
+    if (seen.has(key))
+      problems.push(
+        `${at(doc && counter ? lineOf(doc, counter, ['backends', i]) : undefined)}: backends[${i}]: "${key}" is listed twice; list each backend variant once`,
+      );
     seen.add(key);
   });
   if (scenario.adaptive && scenario.adaptive.maxRepetitions < scenario.repetitions)
-    problems.push(`${at(doc && counter ? lineOf(doc, counter, ['adaptive', 'maxRepetitions']) : undefined)}: adaptive.maxRepetitions: must be >= repetitions (${scenario.repetitions})`);
+    problems.push(
+      `${at(doc && counter ? lineOf(doc, counter, ['adaptive', 'maxRepetitions']) : undefined)}: adaptive.maxRepetitions: must be >= repetitions (${scenario.repetitions})`,
+    );
   if (Array.isArray(scenario.instance.cpus) && new Set(scenario.instance.cpus).size !== scenario.instance.cpus.length)
-    problems.push(`${at(doc && counter ? lineOf(doc, counter, ['instance', 'cpus']) : undefined)}: instance.cpus: lists a CPU twice`);
+    problems.push(
+      `${at(doc && counter ? lineOf(doc, counter, ['instance', 'cpus']) : undefined)}: instance.cpus: lists a CPU twice`,
+    );
   // More vCPUs than pinned CPUs would time-share them and measure contention, not isolation.
   if (Array.isArray(scenario.instance.cpus) && scenario.instance.vcpus > scenario.instance.cpus.length)
     problems.push(
@@ -167,7 +193,19 @@ export function validateScenarioData(
 /** Keys the schema knows at a path, for "allowed:" hints. */
 function knownKeys(_raw: unknown, p: readonly PropertyKey[]): string[] {
   const tables: Record<string, string[]> = {
-    '': ['name', 'description', 'backends', 'instance', 'repetitions', 'warmup', 'adaptive', 'thresholds', 'order', 'timeouts', 'workloads'],
+    '': [
+      'name',
+      'description',
+      'backends',
+      'instance',
+      'repetitions',
+      'warmup',
+      'adaptive',
+      'thresholds',
+      'order',
+      'timeouts',
+      'workloads',
+    ],
     instance: ['vcpus', 'cpus', 'memoryMiB', 'pidsLimit', 'disk'],
     'instance.disk': ['sizeMiB', 'mode'],
     adaptive: ['targetCiPct', 'maxRepetitions', 'maxMinutes'],
@@ -177,7 +215,11 @@ function knownKeys(_raw: unknown, p: readonly PropertyKey[]): string[] {
   if (tables[key]) return tables[key];
   if (p[0] === 'workloads' && typeof p[1] === 'string') {
     const w = allWorkloads().find((x) => x.name === p[1]);
-    const shape = (w?.params as unknown as { shape?: Record<string, unknown>; _def?: { innerType?: { shape?: Record<string, unknown> } } }) ?? {};
+    const shape =
+      (w?.params as unknown as {
+        shape?: Record<string, unknown>;
+        _def?: { innerType?: { shape?: Record<string, unknown> } };
+      }) ?? {};
     const s = shape.shape ?? shape._def?.innerType?.shape;
     if (s) return [...Object.keys(s), ...RUN_KEYS];
   }
@@ -270,13 +312,15 @@ export function flowDepth(text: string): number {
 const MAX_FLOW_DEPTH = 64;
 
 function parseScenarioTextUnguarded(text: string, file: string): { scenario?: Scenario; problems: string[] } {
-  if (flowDepth(text) > MAX_FLOW_DEPTH) return { problems: [`${file}: invalid YAML: nested deeper than ${MAX_FLOW_DEPTH} levels of [ ] or { }`] };
+  if (flowDepth(text) > MAX_FLOW_DEPTH)
+    return { problems: [`${file}: invalid YAML: nested deeper than ${MAX_FLOW_DEPTH} levels of [ ] or { }`] };
   const counter = new LineCounter();
   // yaml's own duplicate-key check compares each key with every earlier one (quadratic: 400k keys never end); ours is linear.
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, logLevel: 'error' });
   if (doc.errors.length === 0) {
     const dup = firstDuplicateKey(doc);
-    if (dup !== undefined) return { problems: [`${file}:${counter.linePos(dup).line}: invalid YAML: Map keys must be unique`] };
+    if (dup !== undefined)
+      return { problems: [`${file}:${counter.linePos(dup).line}: invalid YAML: Map keys must be unique`] };
   }
   if (doc.errors.length > 0) {
     return {
@@ -292,7 +336,11 @@ function parseScenarioTextUnguarded(text: string, file: string): { scenario?: Sc
     raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e) {
     if (e instanceof ReferenceError || /alias/i.test(String((e as Error).message)))
-      return { problems: [`${file}: invalid YAML: aliases expand too far (more than ${MAX_ALIAS_COUNT}); write the values out instead of nesting aliases`] };
+      return {
+        problems: [
+          `${file}: invalid YAML: aliases expand too far (more than ${MAX_ALIAS_COUNT}); write the values out instead of nesting aliases`,
+        ],
+      };
     throw e;
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !isMap(doc.contents) || isSeq(doc.contents)) {
@@ -312,11 +360,16 @@ export async function loadScenario(file: string): Promise<LoadedScenario> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why = err.code === 'ENOTREG' || err.code === 'EFBIG' ? err.message : (err.code ?? String(e));
-    throw new IsobenchError('BAD_SCENARIO', `${shown.length > 200 ? `${shown.slice(0, 200)}...` : shown}: cannot read scenario file (${why}); see 'isobench scenarios list'`);
+    throw new IsobenchError(
+      'BAD_SCENARIO',
+      `${shown.length > 200 ? `${shown.slice(0, 200)}...` : shown}: cannot read scenario file (${why}); see 'isobench scenarios list'`,
+    );
   }
   const { scenario, problems } = parseScenarioText(text, shown);
   if (!scenario || problems.length > 0) {
-    throw new IsobenchError('BAD_SCENARIO', `${shown}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, { details: problems });
+    throw new IsobenchError('BAD_SCENARIO', `${shown}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, {
+      details: problems,
+    });
   }
   return { file, scenario, source: text };
 }

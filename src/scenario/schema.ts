@@ -17,7 +17,10 @@ function backendEntrySchema() {
   const providers = allProviders();
   const shorthands = providers.flatMap((p) => p.shorthands);
   const shorthand = z.string().refine((v) => shorthands.includes(v), {
-    message: `expected ${providers.filter((p) => p.shorthands.length > 0).map((p) => p.shorthandHelp).join(', ')}`,
+    message: `expected ${providers
+      .filter((p) => p.shorthands.length > 0)
+      .map((p) => p.shorthandHelp)
+      .join(', ')}`,
   });
   const [first, ...rest] = providers.map((p) => p.objectSchema);
   if (!first) throw new Error('no backend providers registered');
@@ -107,7 +110,14 @@ export function scenarioSchema() {
       name: z.string().regex(SAFE_NAME, { message: 'use 1-32 characters a-z 0-9 -, starting with a letter or digit' }),
       description: z.string().max(2000).default(''),
       backends: z.array(backendSchema).min(1),
-      instance: instanceSchema.default({ vcpus: 1, cpus: 'auto', memoryMiB: 512, pidsLimit: 1024, disk: { sizeMiB: 256, mode: 'dir' }, shareHarnessCpu: false }),
+      instance: instanceSchema.default({
+        vcpus: 1,
+        cpus: 'auto',
+        memoryMiB: 512,
+        pidsLimit: 1024,
+        disk: { sizeMiB: 256, mode: 'dir' },
+        shareHarnessCpu: false,
+      }),
       repetitions: z.number().int().min(1).max(1000).default(3),
       warmup: z.number().int().min(0).max(100).default(1),
       adaptive: adaptiveSchema.optional(),
@@ -115,7 +125,13 @@ export function scenarioSchema() {
         .record(z.string(), thresholdValue)
         .superRefine((t, ctx) => {
           const known = allWorkloads().map((w) => w.name as string);
-          for (const k of Object.keys(t)) if (!known.includes(k)) ctx.addIssue({ code: 'custom', path: [k], message: `unknown category "${k}"; use one of ${known.join(', ')}` });
+          for (const k of Object.keys(t))
+            if (!known.includes(k))
+              ctx.addIssue({
+                code: 'custom',
+                path: [k],
+                message: `unknown category "${k}"; use one of ${known.join(', ')}`,
+              });
         })
         .optional(),
       order: z.enum(['interleaved', 'sequential']).default('interleaved'),
@@ -139,8 +155,17 @@ export function backendKey(b: ResolvedBackend): string {
 }
 
 /** A workload's entry split into the runner's keys and the workload's own parameters. */
-export function splitWorkloadEntry(entry: unknown, s: Pick<Scenario, 'repetitions' | 'warmup'>): { repetitions: number; warmup: number; params: unknown; explicitRepetitions: boolean } {
-  if (!entry || typeof entry !== 'object') return { repetitions: s.repetitions, warmup: s.warmup, params: entry, explicitRepetitions: false };
+export function splitWorkloadEntry(
+  entry: unknown,
+  s: Pick<Scenario, 'repetitions' | 'warmup'>,
+): { repetitions: number; warmup: number; params: unknown; explicitRepetitions: boolean } {
+  if (!entry || typeof entry !== 'object')
+    return { repetitions: s.repetitions, warmup: s.warmup, params: entry, explicitRepetitions: false };
   const { repetitions, warmup, ...params } = entry as { repetitions?: number; warmup?: number };
-  return { repetitions: repetitions ?? s.repetitions, warmup: warmup ?? s.warmup, params, explicitRepetitions: repetitions !== undefined };
+  return {
+    repetitions: repetitions ?? s.repetitions,
+    warmup: warmup ?? s.warmup,
+    params,
+    explicitRepetitions: repetitions !== undefined,
+  };
 }

@@ -32,7 +32,11 @@ export function thresholdsOf(scenario: unknown): ThresholdOverrides | undefined 
   return t && typeof t === 'object' ? (t as ThresholdOverrides) : undefined;
 }
 
-export function computeComparisons(cells: readonly Cell[], backends: readonly BackendResult[], thresholds?: ThresholdOverrides): Comparisons {
+export function computeComparisons(
+  cells: readonly Cell[],
+  backends: readonly BackendResult[],
+  thresholds?: ThresholdOverrides,
+): Comparisons {
   const out: Comparisons = { overheads: [], differences: [] };
   const native = backends.find((b) => b.kind === 'native');
   if (!native) return out;
@@ -45,7 +49,13 @@ export function computeComparisons(cells: readonly Cell[], backends: readonly Ba
       const nm = base.metrics.find((x) => x.metric === m.metric);
       // A verdict needs a CI, and a CI needs two values a side (and JSON has no Infinity to store an unbounded one).
       if (!nm || nm.values.length < 2 || m.values.length < 2) continue;
-      const id = { backend: c.backend, workload: c.workload, metric: m.metric, unit: m.unit, higherIsBetter: m.higherIsBetter };
+      const id = {
+        backend: c.backend,
+        workload: c.workload,
+        metric: m.metric,
+        unit: m.unit,
+        higherIsBetter: m.higherIsBetter,
+      };
       const nativeMean = mean(nm.values);
       const mode = comparisonMode(c.workload, m.metric, m.unit, Number.isFinite(nativeMean) ? nativeMean : null);
       if (mode === 'ratio') {

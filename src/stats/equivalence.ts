@@ -39,7 +39,17 @@ export type CompareMode = 'ratio' | 'absolute';
 export const OTHER_THRESHOLD_PCT = 5;
 
 /** Unit defaults when the category has none for the unit. */
-export const DEFAULT_THRESHOLD_BY_UNIT: Readonly<Record<string, number>> = { ms: 50, s: 0.05, µs: 50, us: 50, ns: 1000, MiB: 8, GiB: 0.01, pp: 5, '%': 5 };
+export const DEFAULT_THRESHOLD_BY_UNIT: Readonly<Record<string, number>> = {
+  ms: 50,
+  s: 0.05,
+  µs: 50,
+  us: 50,
+  ns: 1000,
+  MiB: 8,
+  GiB: 0.01,
+  pp: 5,
+  '%': 5,
+};
 
 /** A scenario's `thresholds:` value: per category a percent, or an object of `pct` and per-unit absolutes. */
 export type ThresholdOverrides = Record<string, number | Record<string, number>>;
@@ -76,7 +86,13 @@ export function comparisonMode(workload: string, metric: string, unit: string, n
   return 'ratio';
 }
 
-export function thresholdFor(mode: CompareMode, workload: string, unit: string, overrides?: ThresholdOverrides, magnitude?: number): number {
+export function thresholdFor(
+  mode: CompareMode,
+  workload: string,
+  unit: string,
+  overrides?: ThresholdOverrides,
+  magnitude?: number,
+): number {
   const o = overrides?.[workload];
   if (mode === 'ratio') {
     if (typeof o === 'number') return o;
@@ -132,7 +148,10 @@ export function beyondThreshold(verdict: Verdict, costCi95: readonly [number, nu
  * in a 25 µs round trip), and the delta-method interval, which assumes roughly
  * normal means, does not hold then.
  */
-export function guardOutliers<T extends { verdict: Verdict; repetitionsNeeded: number | null }>(samples: readonly (readonly number[])[], judgeOf: (s: readonly (readonly number[])[]) => T | null): (T & { outlierSensitive?: true }) | null {
+export function guardOutliers<T extends { verdict: Verdict; repetitionsNeeded: number | null }>(
+  samples: readonly (readonly number[])[],
+  judgeOf: (s: readonly (readonly number[])[]) => T | null,
+): (T & { outlierSensitive?: true }) | null {
   const all = judgeOf(samples);
   if (!all || !isDecided(all.verdict)) return all;
   const flagged = samples.map((xs) => outlierIndices(xs));

@@ -62,7 +62,10 @@ export function welch(sides: readonly Side[], reps?: number): { se: number; df: 
   const v = terms.reduce((a, b) => a + b, 0);
   if (sides.some((s) => (reps ?? s.n) < 2)) return { se: Number.POSITIVE_INFINITY, df: 0 };
   if (v === 0) return { se: 0, df: Number.POSITIVE_INFINITY };
-  const den = sides.reduce((a, s, i) => a + ((terms[i] as number) > 0 ? (terms[i] as number) ** 2 / ((reps ?? s.n) - 1) : 0), 0);
+  const den = sides.reduce(
+    (a, s, i) => a + ((terms[i] as number) > 0 ? (terms[i] as number) ** 2 / ((reps ?? s.n) - 1) : 0),
+    0,
+  );
   return { se: Math.sqrt(v), df: (v * v) / den };
 }
 
@@ -90,17 +93,24 @@ function sideOf(values: readonly number[], scale: 'log' | 'linear'): Side | null
  * -log(mean) for `den`, its variance by the delta method (sum of relative
  * variances of the means), Welch-Satterthwaite df over all sides.
  */
-export function logRatioEstimate(num: readonly (readonly number[])[], den: readonly (readonly number[])[]): Estimate | null {
+export function logRatioEstimate(
+  num: readonly (readonly number[])[],
+  den: readonly (readonly number[])[],
+): Estimate | null {
   const ns = num.map((v) => sideOf(v, 'log'));
   const ds = den.map((v) => sideOf(v, 'log'));
   if (ns.some((s) => !s) || ds.some((s) => !s)) return null;
   const sides = [...ns, ...ds] as Side[];
-  const center = (ns as Side[]).reduce((a, s) => a + Math.log(s.mean), 0) - (ds as Side[]).reduce((a, s) => a + Math.log(s.mean), 0);
+  const center =
+    (ns as Side[]).reduce((a, s) => a + Math.log(s.mean), 0) - (ds as Side[]).reduce((a, s) => a + Math.log(s.mean), 0);
   return { scale: 'log', design: 'unpaired', center, sides, ...welch(sides) };
 }
 
 /** A sum of +mean(plus) - mean(minus) with a Welch CI. */
-export function differenceEstimate(plus: readonly (readonly number[])[], minus: readonly (readonly number[])[]): Estimate | null {
+export function differenceEstimate(
+  plus: readonly (readonly number[])[],
+  minus: readonly (readonly number[])[],
+): Estimate | null {
   const ps = plus.map((v) => sideOf(v, 'linear'));
   const ms = minus.map((v) => sideOf(v, 'linear'));
   if (ps.some((s) => !s) || ms.some((s) => !s)) return null;

@@ -14,7 +14,16 @@ import * as ss from 'simple-statistics';
 export type OutlierMethod = 'none: n < 3' | 'dixon-q95' | 'mad-z3.5';
 
 /** Dixon's Q critical values at 95% confidence, indexed by n (3..10). */
-const DIXON_Q95: Record<number, number> = { 3: 0.97, 4: 0.829, 5: 0.71, 6: 0.625, 7: 0.568, 8: 0.526, 9: 0.493, 10: 0.466 };
+const DIXON_Q95: Record<number, number> = {
+  3: 0.97,
+  4: 0.829,
+  5: 0.71,
+  6: 0.625,
+  7: 0.568,
+  8: 0.526,
+  9: 0.493,
+  10: 0.466,
+};
 
 export function outlierMethod(n: number): OutlierMethod {
   if (n < 3) return 'none: n < 3';

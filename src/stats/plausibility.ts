@@ -77,8 +77,10 @@ export function deviceCheckFailure(cell: Cell): string | undefined {
   const med = deviceCheckMedian(cell);
   if (!decl || med === undefined) return undefined;
   const { min: DEVICE_CHECK_MIN, max: DEVICE_CHECK_MAX } = decl;
-  if (med < DEVICE_CHECK_MIN) return `reads did not reach the device: ${med.toFixed(2)} bytes read from the device per byte fio read (median; < ${DEVICE_CHECK_MIN})`;
-  if (med > DEVICE_CHECK_MAX) return `the device read ${med.toFixed(2)} bytes per byte fio read (median; > ${DEVICE_CHECK_MAX}): a buffered path with readahead, not the direct reads the other backends did`;
+  if (med < DEVICE_CHECK_MIN)
+    return `reads did not reach the device: ${med.toFixed(2)} bytes read from the device per byte fio read (median; < ${DEVICE_CHECK_MIN})`;
+  if (med > DEVICE_CHECK_MAX)
+    return `the device read ${med.toFixed(2)} bytes per byte fio read (median; > ${DEVICE_CHECK_MAX}): a buffered path with readahead, not the direct reads the other backends did`;
   return undefined;
 }
 
@@ -86,7 +88,9 @@ export function deviceCheckFailure(cell: Cell): string | undefined {
 export function deviceCheckMissing(cell: Cell): string | undefined {
   if (!checkOf(cell.workload) || cell.metrics.length === 0 || deviceCheckMedian(cell) !== undefined) return undefined;
   const recorded = cell.extra?.deviceCheck;
-  const first = Array.isArray(recorded) ? (recorded[0] as { data?: { why?: unknown } } | undefined)?.data?.why : undefined;
+  const first = Array.isArray(recorded)
+    ? (recorded[0] as { data?: { why?: unknown } } | undefined)?.data?.why
+    : undefined;
   return `device reach not checked${typeof first === 'string' ? `: ${first}` : ' (no block-I/O evidence was recorded for this cell)'}`;
 }
 
@@ -100,7 +104,11 @@ function addNote(m: MetricResult, note: string): MetricResult {
   return notes.includes(note) ? m : { ...m, notes: [...notes, note] };
 }
 
-export function checkPlausibility(cells: Cell[], backends: BackendResult[], overheads: Overhead[]): PlausibilityOutcome {
+export function checkPlausibility(
+  cells: Cell[],
+  backends: BackendResult[],
+  overheads: Overhead[],
+): PlausibilityOutcome {
   const native = backends.find((b) => b.kind === 'native')?.label;
   const variantOf = new Map(backends.map((b) => [b.label, b.variant]));
   // Disk cells: notes on every figure of a cell whose reads did not reach the device.
@@ -135,7 +143,10 @@ export function checkPlausibility(cells: Cell[], backends: BackendResult[], over
   for (const o of overheads) {
     if (checkOf(o.workload)?.metric === o.metric) continue;
     let flag: Implausible | undefined;
-    const logs = (): string[] => [...rawLogsOf(outCells, o.backend, o.workload, o.metric), ...(native ? rawLogsOf(outCells, native, o.workload, o.metric) : [])];
+    const logs = (): string[] => [
+      ...rawLogsOf(outCells, o.backend, o.workload, o.metric),
+      ...(native ? rawLogsOf(outCells, native, o.workload, o.metric) : []),
+    ];
     if (cannotBeatNative(o.workload) && o.verdict === 'better' && o.overheadPctCi95[1] < -MARGIN_PCT) {
       flag = {
         reason: `${o.backend} beats native by ${(-o.overheadPct).toFixed(1)}% (95% CI ${(-o.overheadPctCi95[1]).toFixed(1)}% to ${(-o.overheadPctCi95[0]).toFixed(1)}%, beyond the ${MARGIN_PCT}% margin) on a ${o.workload} figure: isolation adds work, it cannot remove it`,
@@ -166,11 +177,21 @@ export function checkPlausibility(cells: Cell[], backends: BackendResult[], over
     });
   }
   for (const [backend, { workload, text }] of notChecked)
-    warnings.push({ code: 'DEVICE_REACH_NOT_CHECKED', backend, workload, message: `${backend} ${workload}: ${text}; the figures stand, unchecked (not implausible)` });
+    warnings.push({
+      code: 'DEVICE_REACH_NOT_CHECKED',
+      backend,
+      workload,
+      message: `${backend} ${workload}: ${text}; the figures stand, unchecked (not implausible)`,
+    });
   return {
     cells: outCells,
     overheads: outOverheads,
-    warnings: [...warnings, ...environmentWarnings(outCells, native), ...metricFailureWarnings(outCells), ...skippedPartWarnings(outCells)],
+    warnings: [
+      ...warnings,
+      ...environmentWarnings(outCells, native),
+      ...metricFailureWarnings(outCells),
+      ...skippedPartWarnings(outCells),
+    ],
   };
 }
 
@@ -199,9 +220,15 @@ export function environmentWarnings(cells: Cell[], native: string | undefined): 
     if (!mine || !theirs) continue;
     const diffs: string[] = [];
     if (mine.thp !== theirs.thp) diffs.push(`transparent huge pages "${mine.thp}" vs native "${theirs.thp}"`);
-    if (mine.seccomp !== theirs.seccomp) diffs.push(`seccomp mode ${mine.seccomp ?? 'unknown'} vs native ${theirs.seccomp ?? 'unknown'}`);
+    if (mine.seccomp !== theirs.seccomp)
+      diffs.push(`seccomp mode ${mine.seccomp ?? 'unknown'} vs native ${theirs.seccomp ?? 'unknown'}`);
     if (diffs.length)
-      out.push({ code: 'ENVIRONMENT_DIFFERS', backend: c.backend, workload: c.workload, message: `${c.backend} ${c.workload} ran in a different environment than native: ${diffs.join('; ')} (cells[].extra.environment)` });
+      out.push({
+        code: 'ENVIRONMENT_DIFFERS',
+        backend: c.backend,
+        workload: c.workload,
+        message: `${c.backend} ${c.workload} ran in a different environment than native: ${diffs.join('; ')} (cells[].extra.environment)`,
+      });
   }
   return out;
 }
@@ -217,11 +244,18 @@ export function metricFailureWarnings(cells: Cell[]): Warning[] {
     const list = c.extra?.metricFailures;
     if (!Array.isArray(list)) continue;
     const byMetrics = new Map<string, { reps: number[]; error: string; rawLog?: string }>();
-    for (const e of list as Array<{ repetition?: number; data?: { metrics?: string[]; error?: string; rawLog?: string } }>) {
+    for (const e of list as Array<{
+      repetition?: number;
+      data?: { metrics?: string[]; error?: string; rawLog?: string };
+    }>) {
       const d = e?.data;
       if (!d?.metrics?.length) continue;
       const key = d.metrics.join(', ');
-      const cur = byMetrics.get(key) ?? { reps: [], error: d.error ?? 'unknown error', ...(d.rawLog ? { rawLog: d.rawLog } : {}) };
+      const cur = byMetrics.get(key) ?? {
+        reps: [],
+        error: d.error ?? 'unknown error',
+        ...(d.rawLog ? { rawLog: d.rawLog } : {}),
+      };
       if (typeof e.repetition === 'number') cur.reps.push(e.repetition);
       byMetrics.set(key, cur);
     }

@@ -22,7 +22,13 @@ export function normal(rnd: () => number): number {
 }
 
 /** n draws with the given mean and coefficient of variation, normal or log-normal. */
-export function sample(rnd: () => number, n: number, mean: number, cv: number, shape: 'normal' | 'lognormal'): number[] {
+export function sample(
+  rnd: () => number,
+  n: number,
+  mean: number,
+  cv: number,
+  shape: 'normal' | 'lognormal',
+): number[] {
   const out: number[] = [];
   if (shape === 'normal') for (let i = 0; i < n; i++) out.push(mean * (1 + cv * normal(rnd)));
   else {

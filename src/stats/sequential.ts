@@ -149,7 +149,7 @@ export function lookInputOf(f: FigureLike): LookInput | null {
   if (spread === undefined || !Number.isFinite(spread)) return null;
   const n = f.design === 'paired' && typeof f.pairs === 'number' ? f.pairs : Math.min(f.n[0], f.n[1]);
   if (ratio) {
-    if (!(f.ratio as number > 0)) return null;
+    if (!((f.ratio as number) > 0)) return null;
     const center = Math.log(f.ratio as number);
     return { scale: 'log', n, center, spread, threshold: f.thresholdPct as number, higherIsBetter: f.higherIsBetter };
   }

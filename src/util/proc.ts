@@ -79,7 +79,10 @@ export async function runOk(argv: readonly string[], opts: RunOptions = {}): Pro
   if (r.code !== 0 || r.timedOut) {
     if (r.canceled) throw abortError(opts.signal);
     const why = r.timedOut ? `timed out after ${opts.timeoutMs ?? 60_000} ms` : `exit ${r.code}`;
-    throw new IsobenchError('RUN_FAILED', `${argv.join(' ')} failed (${why}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+    throw new IsobenchError(
+      'RUN_FAILED',
+      `${argv.join(' ')} failed (${why}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+    );
   }
   return r.stdout;
 }
@@ -91,13 +94,26 @@ export function spawnLong(argv: readonly string[], opts: { cwd?: string } = {}):
   return execa(file, args, { reject: false, stdin: 'ignore', buffer: true, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
 }
 
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGABRT: 6,
+  SIGKILL: 9,
+  SIGSEGV: 11,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+};
 function signalNumber(name: string): number | undefined {
   return SIGNALS[name];
 }
 
 /** Version line of a tool, or null when it is missing. */
-export async function toolVersion(argv: readonly string[], pattern: RegExp = /(\d+\.\d+(?:\.\d+)?[\w.+~-]*)/): Promise<string | null> {
+export async function toolVersion(
+  argv: readonly string[],
+  pattern: RegExp = /(\d+\.\d+(?:\.\d+)?[\w.+~-]*)/,
+): Promise<string | null> {
   try {
     const r = await run(argv, { timeoutMs: 10_000 });
     if (r.code === -1) return null;

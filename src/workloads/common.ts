@@ -22,9 +22,13 @@ export function metric(tool: string, name: string, value: number, rawLog: string
 
 /** Instance addresses come from the bench plan (198.18.0.0/15) only: refuse anything else. */
 export function benchAddress(address: string | undefined, instanceName: string): string {
-  if (!address) throw new Error(`instance ${instanceName} has no bench address: the network workload needs spec.network`);
+  if (!address)
+    throw new Error(`instance ${instanceName} has no bench address: the network workload needs spec.network`);
   const m = /^198\.(1[89])\.(\d{1,3})\.(\d{1,3})$/.exec(address);
-  if (!m || Number(m[2]) > 255 || Number(m[3]) > 255) throw new Error(`instance ${instanceName} address ${address} is outside 198.18.0.0/15; refusing to send traffic to it`);
+  if (!m || Number(m[2]) > 255 || Number(m[3]) > 255)
+    throw new Error(
+      `instance ${instanceName} address ${address} is outside 198.18.0.0/15; refusing to send traffic to it`,
+    );
   return address;
 }
 
@@ -58,7 +62,12 @@ export function parseRaw<T>(rawLog: string, parse: () => T, extra?: string): T {
  * the cell stays complete and lists the part as skipped with the reason and the fix
  * (cells[].extra.skippedParts). Never for a part that was attempted and broke.
  */
-export function skipPart(ctx: WorkloadContext<unknown>, part: string, metrics: string[], capability: CapabilityId): void {
+export function skipPart(
+  ctx: WorkloadContext<unknown>,
+  part: string,
+  metrics: string[],
+  capability: CapabilityId,
+): void {
   const why = missingReason(ctx.capabilities, capability);
   ctx.recordExtra?.('skippedParts', { part, metrics, ...why });
   ctx.progress(`${part}: skipped (${why.reason}); fix: ${why.fix}`);

@@ -71,7 +71,18 @@ export function sysbenchCpuArgv(p: CpuParams, threads: number): string[] {
 const STRESS_NG_COMMON = ['--temp-path', '/tmp', '--metrics-brief'];
 
 export function matrixArgv(p: CpuParams, instances: number): string[] {
-  return ['stress-ng', '--matrix', String(instances), '--matrix-method', 'prod', '--matrix-size', String(p.matrixSize), '-t', String(p.seconds), ...STRESS_NG_COMMON];
+  return [
+    'stress-ng',
+    '--matrix',
+    String(instances),
+    '--matrix-method',
+    'prod',
+    '--matrix-size',
+    String(p.matrixSize),
+    '-t',
+    String(p.seconds),
+    ...STRESS_NG_COMMON,
+  ];
 }
 
 export function syscallArgv(p: CpuParams): string[] {
@@ -79,13 +90,22 @@ export function syscallArgv(p: CpuParams): string[] {
 }
 
 async function sysbenchCpu(ctx: WorkloadContext<CpuParams>, threads: number, name: string): Promise<MetricValue> {
-  const r = await ctx.exec(ctx.instance, sysbenchCpuArgv(ctx.params, threads), { tag: `cpu-sysbench-${threads}t`, timeoutMs: timeoutFor(ctx, ctx.params.seconds) });
+  const r = await ctx.exec(ctx.instance, sysbenchCpuArgv(ctx.params, threads), {
+    tag: `cpu-sysbench-${threads}t`,
+    timeoutMs: timeoutFor(ctx, ctx.params.seconds),
+  });
   const parsed = parseRaw(r.rawLog, () => parseSysbenchCpu(r.stdout));
   if (parsed.threads !== threads) throw new Error(`sysbench ran ${parsed.threads} threads, asked for ${threads}`);
   return metric('sysbench', name, parsed.eventsPerSecond, r.rawLog);
 }
 
-async function stressNg(ctx: WorkloadContext<CpuParams>, argv: string[], stressor: string, tag: string, name: string): Promise<MetricValue> {
+async function stressNg(
+  ctx: WorkloadContext<CpuParams>,
+  argv: string[],
+  stressor: string,
+  tag: string,
+  name: string,
+): Promise<MetricValue> {
   const r = await ctx.exec(ctx.instance, argv, { tag, timeoutMs: timeoutFor(ctx, ctx.params.seconds) });
   // --metrics-brief goes to stderr; look at both streams.
   const m = parseRaw(r.rawLog, () => stressNgMetric(`${r.stdout}\n${r.stderr}`, stressor));
@@ -108,29 +128,79 @@ export const cpuWorkload: Workload<CpuParams> = registerWorkload({
       ],
     },
   ],
-  description: 'sysbench cpu events/s and stress-ng matrixprod bogo-ops/s on 1 and on all vCPUs, plus a syscall-heavy stress-ng stressor with a fixed call mix',
+  description:
+    'sysbench cpu events/s and stress-ng matrixprod bogo-ops/s on 1 and on all vCPUs, plus a syscall-heavy stress-ng stressor with a fixed call mix',
   params: cpuParams,
   extraSchema: environmentExtras,
   needsNetwork: false,
   needsDisk: false,
   metrics: [
-    { name: 'sysbench-events-1t', unit: 'events/s', higherIsBetter: true, description: 'sysbench cpu (prime search) events per second, 1 thread' },
-    { name: 'sysbench-events-nt', unit: 'events/s', higherIsBetter: true, description: 'sysbench cpu events per second, one thread per vCPU (only when vcpus > 1)' },
-    { name: 'matrixprod-bogo-ops-1t', unit: 'bogo-ops/s', higherIsBetter: true, description: 'stress-ng matrix (prod) bogo ops per wall-clock second, 1 instance' },
-    { name: 'matrixprod-bogo-ops-nt', unit: 'bogo-ops/s', higherIsBetter: true, description: 'stress-ng matrix (prod) bogo ops per wall-clock second, one instance per vCPU (only when vcpus > 1)' },
-    { name: 'syscall-ops', unit: 'bogo-ops/s', higherIsBetter: true, description: 'stress-ng syscall-heavy stressor (null by default: 14 fixed /dev/null calls per op) bogo ops per wall-clock second, 1 instance' },
+    {
+      name: 'sysbench-events-1t',
+      unit: 'events/s',
+      higherIsBetter: true,
+      description: 'sysbench cpu (prime search) events per second, 1 thread',
+    },
+    {
+      name: 'sysbench-events-nt',
+      unit: 'events/s',
+      higherIsBetter: true,
+      description: 'sysbench cpu events per second, one thread per vCPU (only when vcpus > 1)',
+    },
+    {
+      name: 'matrixprod-bogo-ops-1t',
+      unit: 'bogo-ops/s',
+      higherIsBetter: true,
+      description: 'stress-ng matrix (prod) bogo ops per wall-clock second, 1 instance',
+    },
+    {
+      name: 'matrixprod-bogo-ops-nt',
+      unit: 'bogo-ops/s',
+      higherIsBetter: true,
+      description:
+        'stress-ng matrix (prod) bogo ops per wall-clock second, one instance per vCPU (only when vcpus > 1)',
+    },
+    {
+      name: 'syscall-ops',
+      unit: 'bogo-ops/s',
+      higherIsBetter: true,
+      description:
+        'stress-ng syscall-heavy stressor (null by default: 14 fixed /dev/null calls per op) bogo ops per wall-clock second, 1 instance',
+    },
   ],
   setup: async (ctx) => void (await recordEnvironment(ctx, 'cpu')),
   probes: (p, shape) => {
     const n = shape.vcpus;
     const multi = p.allVcpus && n > 1;
-    const probe = (name: string, metric: string, run: (ctx: WorkloadContext<CpuParams>) => Promise<MetricValue>): Probe<CpuParams> => ({ name, metrics: [metric], run: async (ctx) => [await run(ctx)] });
+    const probe = (
+      name: string,
+      metric: string,
+      run: (ctx: WorkloadContext<CpuParams>) => Promise<MetricValue>,
+    ): Probe<CpuParams> => ({ name, metrics: [metric], run: async (ctx) => [await run(ctx)] });
     return [
       probe('sysbench-1t', 'sysbench-events-1t', (ctx) => sysbenchCpu(ctx, 1, 'sysbench-events-1t')),
-      ...(multi ? [probe('sysbench-nt', 'sysbench-events-nt', (ctx) => sysbenchCpu(ctx, n, 'sysbench-events-nt'))] : []),
-      probe('matrixprod-1t', 'matrixprod-bogo-ops-1t', (ctx) => stressNg(ctx, matrixArgv(ctx.params, 1), 'matrix', 'cpu-matrixprod-1', 'matrixprod-bogo-ops-1t')),
-      ...(multi ? [probe('matrixprod-nt', 'matrixprod-bogo-ops-nt', (ctx) => stressNg(ctx, matrixArgv(ctx.params, n), 'matrix', `cpu-matrixprod-${n}`, 'matrixprod-bogo-ops-nt'))] : []),
-      probe('syscall', 'syscall-ops', (ctx) => stressNg(ctx, syscallArgv(ctx.params), ctx.params.syscallStressor, `cpu-syscall-${ctx.params.syscallStressor}`, 'syscall-ops')),
+      ...(multi
+        ? [probe('sysbench-nt', 'sysbench-events-nt', (ctx) => sysbenchCpu(ctx, n, 'sysbench-events-nt'))]
+        : []),
+      probe('matrixprod-1t', 'matrixprod-bogo-ops-1t', (ctx) =>
+        stressNg(ctx, matrixArgv(ctx.params, 1), 'matrix', 'cpu-matrixprod-1', 'matrixprod-bogo-ops-1t'),
+      ),
+      ...(multi
+        ? [
+            probe('matrixprod-nt', 'matrixprod-bogo-ops-nt', (ctx) =>
+              stressNg(ctx, matrixArgv(ctx.params, n), 'matrix', `cpu-matrixprod-${n}`, 'matrixprod-bogo-ops-nt'),
+            ),
+          ]
+        : []),
+      probe('syscall', 'syscall-ops', (ctx) =>
+        stressNg(
+          ctx,
+          syscallArgv(ctx.params),
+          ctx.params.syscallStressor,
+          `cpu-syscall-${ctx.params.syscallStressor}`,
+          'syscall-ops',
+        ),
+      ),
     ];
   },
   run: (ctx) => runProbesInTurn(cpuWorkload, ctx),

@@ -76,8 +76,14 @@ export const densityParams = z
     ksmPagesToScan: z.number().int().min(1).max(100_000).default(2000),
   })
   .strict()
-  .refine((p) => !p.steps || p.steps.every((v, i, a) => i === 0 || v > (a[i - 1] as number)), { message: 'steps must be strictly ascending', path: ['steps'] })
-  .refine((p) => densityLevels(p.maxInstances, p.steps).length >= MIN_LEVELS, { message: `needs at least ${MIN_LEVELS} levels up to maxInstances (a slope with a CI)`, path: ['steps'] });
+  .refine((p) => !p.steps || p.steps.every((v, i, a) => i === 0 || v > (a[i - 1] as number)), {
+    message: 'steps must be strictly ascending',
+    path: ['steps'],
+  })
+  .refine((p) => densityLevels(p.maxInstances, p.steps).length >= MIN_LEVELS, {
+    message: `needs at least ${MIN_LEVELS} levels up to maxInstances (a slope with a CI)`,
+    path: ['steps'],
+  });
 
 export type DensityParams = z.infer<typeof densityParams>;
 
@@ -101,7 +107,11 @@ export type StopReason = 'budget' | 'cap' | 'memory-safety' | 'start-failed' | '
  * count whose summed PSS was seen above the budget (instances are added one at a
  * time, so one fewer fitted): a measured count. Without it only the projection.
  */
-export function budgetFigures(budgetMiB: number, overBudgetAt: number | undefined, pss: LinearFit | undefined): { instancesInBudget?: number; projected?: number; projectedRange?: [number, number] } {
+export function budgetFigures(
+  budgetMiB: number,
+  overBudgetAt: number | undefined,
+  pss: LinearFit | undefined,
+): { instancesInBudget?: number; projected?: number; projectedRange?: [number, number] } {
   const out: { instancesInBudget?: number; projected?: number; projectedRange?: [number, number] } = {};
   if (overBudgetAt !== undefined) out.instancesInBudget = overBudgetAt - 1;
   if (pss && pss.slope > 0) {
@@ -113,7 +123,13 @@ export function budgetFigures(budgetMiB: number, overBudgetAt: number | undefine
 }
 
 /** May the sweep go from `current` to `next` instances? (pure) */
-export function nextLevelAllowed(o: { current: number; next: number; memAvailableMiB: number; perInstanceEstimateMiB: number; safetyMiB: number }): { ok: true } | { ok: false; reason: 'memory-safety'; detail: string } {
+export function nextLevelAllowed(o: {
+  current: number;
+  next: number;
+  memAvailableMiB: number;
+  perInstanceEstimateMiB: number;
+  safetyMiB: number;
+}): { ok: true } | { ok: false; reason: 'memory-safety'; detail: string } {
   const need = (o.next - o.current) * o.perInstanceEstimateMiB;
   const left = o.memAvailableMiB - need;
   if (left < o.safetyMiB)
@@ -126,7 +142,10 @@ export function nextLevelAllowed(o: { current: number; next: number; memAvailabl
 }
 
 /** Cost estimate per instance for the stopping rule (pure). */
-export function perInstanceEstimateMiB(instanceMemoryMiB: number, measured: { memAvailMiB?: number; pssMiB?: number }): number {
+export function perInstanceEstimateMiB(
+  instanceMemoryMiB: number,
+  measured: { memAvailMiB?: number; pssMiB?: number },
+): number {
   const m = Math.max(measured.memAvailMiB ?? 0, measured.pssMiB ?? 0);
   if (m > 0) return Math.max(16, 1.5 * m);
   return instanceMemoryMiB + 256;
@@ -153,27 +172,57 @@ export interface DensityLevel {
  * one level only, the empty host (level 0) is the second point, as an estimate for the
  * safety rule; the reported figures need MIN_LEVELS levels.
  */
-export function marginals(baselineMemAvailMiB: number, levels: readonly DensityLevel[]): { memAvailMiB: number; pssMiB: number; cgroupMiB: number; rssMiB: number; pssFit: LinearFit; memAvailFit: LinearFit } {
+export function marginals(
+  baselineMemAvailMiB: number,
+  levels: readonly DensityLevel[],
+): {
+  memAvailMiB: number;
+  pssMiB: number;
+  cgroupMiB: number;
+  rssMiB: number;
+  pssFit: LinearFit;
+  memAvailFit: LinearFit;
+} {
   const withZero = levels.length < 2;
   const xs = [...(withZero ? [0] : []), ...levels.map((l) => l.instances)];
   const ys = (zero: number, f: (l: DensityLevel) => number) => [...(withZero ? [zero] : []), ...levels.map(f)];
-  const pssFit = linearFit(xs, ys(0, (l) => l.pssSumMiB));
-  const memFit = linearFit(xs, ys(0, (l) => baselineMemAvailMiB - l.memAvailMiB));
+  const pssFit = linearFit(
+    xs,
+    ys(0, (l) => l.pssSumMiB),
+  );
+  const memFit = linearFit(
+    xs,
+    ys(0, (l) => baselineMemAvailMiB - l.memAvailMiB),
+  );
   return {
     memAvailMiB: memFit.slope,
     pssMiB: pssFit.slope,
-    rssMiB: linearFit(xs, ys(0, (l) => l.rssSumMiB)).slope,
-    cgroupMiB: linearFit(xs, ys(0, (l) => l.cgroupSumMiB)).slope,
+    rssMiB: linearFit(
+      xs,
+      ys(0, (l) => l.rssSumMiB),
+    ).slope,
+    cgroupMiB: linearFit(
+      xs,
+      ys(0, (l) => l.cgroupSumMiB),
+    ).slope,
     pssFit,
     memAvailFit: memFit,
   };
 }
 
 function fitRecord(f: LinearFit): Record<string, unknown> {
-  return { slope: round(f.slope, 3), intercept: round(f.intercept, 2), n: f.n, r2: round(f.r2, 4), ...(f.slopeCi95 ? { ci95: f.slopeCi95.map((x) => round(x, 3)) } : {}) };
+  return {
+    slope: round(f.slope, 3),
+    intercept: round(f.intercept, 2),
+    n: f.n,
+    r2: round(f.r2, 4),
+    ...(f.slopeCi95 ? { ci95: f.slopeCi95.map((x) => round(x, 3)) } : {}),
+  };
 }
 
-async function measure(instances: readonly Instance[]): Promise<Omit<DensityLevel, 'readyMs' | 'meanReadyMs' | 'instances'>> {
+async function measure(
+  instances: readonly Instance[],
+): Promise<Omit<DensityLevel, 'readyMs' | 'meanReadyMs' | 'instances'>> {
   let pss = 0;
   let rss = 0;
   let cg = 0;
@@ -183,7 +232,12 @@ async function measure(instances: readonly Instance[]): Promise<Omit<DensityLeve
     rss += f.hostRssBytes;
     cg += f.cgroupMemoryBytes ?? 0;
   }
-  return { memAvailMiB: (await memAvailableBytes()) / MIB, pssSumMiB: pss / MIB, rssSumMiB: rss / MIB, cgroupSumMiB: cg / MIB };
+  return {
+    memAvailMiB: (await memAvailableBytes()) / MIB,
+    pssSumMiB: pss / MIB,
+    rssSumMiB: rss / MIB,
+    cgroupSumMiB: cg / MIB,
+  };
 }
 
 function roundLevel(l: DensityLevel): DensityLevel {
@@ -208,24 +262,88 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
   // After the idle footprint's PSS, before its RSS: the marginal PSS of one more instance.
   capacity: [{ resource: 'footprint', tiers: [{ tier: 2, metrics: [/^marginal-pss-mib$/, /marginal.*pss/i] }] }],
   isolation: { view: 'density' },
-  description: 'idle instances started 1, 2, 4, ... within a host-memory safety margin: marginal host memory per instance (MemAvailable, PSS, cgroup), start time as density grows, where it stopped and why; optionally the same with KSM on',
+  description:
+    'idle instances started 1, 2, 4, ... within a host-memory safety margin: marginal host memory per instance (MemAvailable, PSS, cgroup), start time as density grows, where it stopped and why; optionally the same with KSM on',
   params: densityParams,
   extraSchema: densityExtras,
   needsNetwork: false,
   needsDisk: false,
   metrics: [
-    { name: 'marginal-memavail-mib', unit: 'MiB', higherIsBetter: false, description: 'host MemAvailable consumed per extra idle instance (slope over the levels)' },
-    { name: 'marginal-pss-mib', unit: 'MiB', higherIsBetter: false, description: 'summed PSS of the instances host processes per extra instance (least-squares slope over at least 4 levels)' },
-    { name: 'marginal-pss-ci95-mib', unit: 'MiB', higherIsBetter: false, description: 'half-width of the 95% CI of the marginal PSS slope (Student t, levels - 2 df)' },
-    { name: 'marginal-rss-mib', unit: 'MiB', higherIsBetter: false, description: 'summed RSS of the instances host processes per extra instance (slope; shared pages counted whole)' },
-    { name: 'marginal-cgroup-mib', unit: 'MiB', higherIsBetter: false, description: 'summed cgroup charge (working set) per extra instance (slope)' },
-    { name: 'start-ms-first', unit: 'ms', higherIsBetter: false, description: 'start-to-ready of the first instance (empty host)' },
-    { name: 'start-ms-at-max', unit: 'ms', higherIsBetter: false, description: 'mean start-to-ready of the instances started for the last level' },
-    { name: 'instances-in-budget', unit: 'instances', higherIsBetter: true, description: 'largest number of idle instances whose summed PSS fitted in memoryBudgetMiB (measured: only when the sweep reached the budget)' },
-    { name: 'instances-per-budget-projected', unit: 'instances', higherIsBetter: true, description: 'memoryBudgetMiB / marginal PSS per instance (a projection from the slope; range in extra.density.budget)' },
-    { name: 'marginal-memavail-mib-ksm', unit: 'MiB', higherIsBetter: false, description: 'host MemAvailable consumed per instance at the last level once KSM settled ((baseline - now) / n)' },
-    { name: 'marginal-pss-mib-ksm', unit: 'MiB', higherIsBetter: false, description: 'summed PSS per instance at the last level once KSM settled' },
-    { name: 'ksm-saved-mib', unit: 'MiB', higherIsBetter: true, description: 'memory KSM saved at the last level (pages_sharing x page size)' },
+    {
+      name: 'marginal-memavail-mib',
+      unit: 'MiB',
+      higherIsBetter: false,
+      description: 'host MemAvailable consumed per extra idle instance (slope over the levels)',
+    },
+    {
+      name: 'marginal-pss-mib',
+      unit: 'MiB',
+      higherIsBetter: false,
+      description:
+        'summed PSS of the instances host processes per extra instance (least-squares slope over at least 4 levels)',
+    },
+    {
+      name: 'marginal-pss-ci95-mib',
+      unit: 'MiB',
+      higherIsBetter: false,
+      description: 'half-width of the 95% CI of the marginal PSS slope (Student t, levels - 2 df)',
+    },
+    {
+      name: 'marginal-rss-mib',
+      unit: 'MiB',
+      higherIsBetter: false,
+      description: 'summed RSS of the instances host processes per extra instance (slope; shared pages counted whole)',
+    },
+    {
+      name: 'marginal-cgroup-mib',
+      unit: 'MiB',
+      higherIsBetter: false,
+      description: 'summed cgroup charge (working set) per extra instance (slope)',
+    },
+    {
+      name: 'start-ms-first',
+      unit: 'ms',
+      higherIsBetter: false,
+      description: 'start-to-ready of the first instance (empty host)',
+    },
+    {
+      name: 'start-ms-at-max',
+      unit: 'ms',
+      higherIsBetter: false,
+      description: 'mean start-to-ready of the instances started for the last level',
+    },
+    {
+      name: 'instances-in-budget',
+      unit: 'instances',
+      higherIsBetter: true,
+      description:
+        'largest number of idle instances whose summed PSS fitted in memoryBudgetMiB (measured: only when the sweep reached the budget)',
+    },
+    {
+      name: 'instances-per-budget-projected',
+      unit: 'instances',
+      higherIsBetter: true,
+      description:
+        'memoryBudgetMiB / marginal PSS per instance (a projection from the slope; range in extra.density.budget)',
+    },
+    {
+      name: 'marginal-memavail-mib-ksm',
+      unit: 'MiB',
+      higherIsBetter: false,
+      description: 'host MemAvailable consumed per instance at the last level once KSM settled ((baseline - now) / n)',
+    },
+    {
+      name: 'marginal-pss-mib-ksm',
+      unit: 'MiB',
+      higherIsBetter: false,
+      description: 'summed PSS per instance at the last level once KSM settled',
+    },
+    {
+      name: 'ksm-saved-mib',
+      unit: 'MiB',
+      higherIsBetter: true,
+      description: 'memory KSM saved at the last level (pages_sharing x page size)',
+    },
   ],
   async run(ctx) {
     const p = ctx.params;
@@ -248,8 +366,17 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
       sweep: for (const target of levels) {
         const last = measured[measured.length - 1];
         const marg = last ? marginals(baselineMemAvailMiB, measured) : undefined;
-        const estimate = perInstanceEstimateMiB(memMiB, marg ? { memAvailMiB: marg.memAvailMiB, pssMiB: marg.pssMiB } : {});
-        const allowed = nextLevelAllowed({ current: running.length, next: target, memAvailableMiB: (await memAvailableBytes()) / MIB, perInstanceEstimateMiB: estimate, safetyMiB: p.memorySafetyMiB });
+        const estimate = perInstanceEstimateMiB(
+          memMiB,
+          marg ? { memAvailMiB: marg.memAvailMiB, pssMiB: marg.pssMiB } : {},
+        );
+        const allowed = nextLevelAllowed({
+          current: running.length,
+          next: target,
+          memAvailableMiB: (await memAvailableBytes()) / MIB,
+          perInstanceEstimateMiB: estimate,
+          safetyMiB: p.memorySafetyMiB,
+        });
         if (!allowed.ok) {
           stop = { reason: 'memory-safety', detail: `before ${target} instances: ${allowed.detail}` };
           break;
@@ -268,15 +395,25 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
           } catch (e) {
             // Cancelled (timeout, Ctrl-C): not a finding of the sweep; nothing more is started.
             if (ctx.signal.aborted || isAbortError(e)) throw e;
-            stop = { reason: 'start-failed', detail: `instance ${running.length + 1}: ${errorMessage(e).split('\n')[0]}` };
+            stop = {
+              reason: 'start-failed',
+              detail: `instance ${running.length + 1}: ${errorMessage(e).split('\n')[0]}`,
+            };
             break sweep;
           }
           running.push(started.instance);
           readyMs.push(started.readyMs);
           const availMiB = (await memAvailableBytes()) / MIB;
-          startLog.push({ instance: started.instance.name, readyMs: round(started.readyMs, 1), memAvailAfterMiB: round(availMiB, 1) });
+          startLog.push({
+            instance: started.instance.name,
+            readyMs: round(started.readyMs, 1),
+            memAvailAfterMiB: round(availMiB, 1),
+          });
           if (availMiB < p.memorySafetyMiB) {
-            stop = { reason: 'memory-safety', detail: `MemAvailable ${Math.round(availMiB)} MiB fell below the ${p.memorySafetyMiB} MiB safety margin after instance ${running.length}` };
+            stop = {
+              reason: 'memory-safety',
+              detail: `MemAvailable ${Math.round(availMiB)} MiB fell below the ${p.memorySafetyMiB} MiB safety margin after instance ${running.length}`,
+            };
             break sweep;
           }
           // Budget: checked after every start, so the level that crosses it ends where it crossed.
@@ -292,14 +429,25 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
         }
         if (p.settleSeconds > 0) await sleep(p.settleSeconds * 1000, ctx.signal);
         const m = await measure(running);
-        measured.push({ instances: running.length, ...m, readyMs, meanReadyMs: readyMs.reduce((s, x) => s + x, 0) / readyMs.length });
+        measured.push({
+          instances: running.length,
+          ...m,
+          readyMs,
+          meanReadyMs: readyMs.reduce((s, x) => s + x, 0) / readyMs.length,
+        });
         if (p.memoryBudgetMiB !== undefined && m.pssSumMiB > p.memoryBudgetMiB) overBudgetAt ??= running.length;
         if (overBudgetAt !== undefined) {
-          stop = { reason: 'budget', detail: `summed PSS ${Math.round(m.pssSumMiB)} MiB of ${running.length} instances exceeds the ${p.memoryBudgetMiB} MiB budget` };
+          stop = {
+            reason: 'budget',
+            detail: `summed PSS ${Math.round(m.pssSumMiB)} MiB of ${running.length} instances exceeds the ${p.memoryBudgetMiB} MiB budget`,
+          };
           break;
         }
       }
-      stop ??= { reason: 'cap', detail: `stopped at cap ${running.length} (the scenario's maxInstances ${p.maxInstances})${p.memoryBudgetMiB !== undefined ? `: the ${p.memoryBudgetMiB} MiB budget was not reached` : ''}` };
+      stop ??= {
+        reason: 'cap',
+        detail: `stopped at cap ${running.length} (the scenario's maxInstances ${p.maxInstances})${p.memoryBudgetMiB !== undefined ? `: the ${p.memoryBudgetMiB} MiB budget was not reached` : ''}`,
+      };
 
       // KSM: same figures at the last level with identical pages merged.
       const top = measured[measured.length - 1];
@@ -323,7 +471,9 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
           after: await ksm.read(),
         };
         const log = await ctx.saveRaw('density-ksm', `${JSON.stringify(ksmResult, null, 1)}\n`);
-        out.push(metric('density', 'marginal-memavail-mib-ksm', (baselineMemAvailMiB - k.result.m.memAvailMiB) / n, log));
+        out.push(
+          metric('density', 'marginal-memavail-mib-ksm', (baselineMemAvailMiB - k.result.m.memAvailMiB) / n, log),
+        );
         out.push(metric('density', 'marginal-pss-mib-ksm', k.result.m.pssSumMiB / n, log));
         out.push(metric('density', 'ksm-saved-mib', (k.result.wait.state.pagesSharing * pageSize) / MIB, log));
       } else if (p.ksm === 'on' && !ksmAvailable) {
@@ -331,23 +481,48 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
       }
     } finally {
       const fits = measured.length >= 2 ? marginals(baselineMemAvailMiB, measured) : undefined;
-      const budget = p.memoryBudgetMiB !== undefined ? budgetFigures(p.memoryBudgetMiB, overBudgetAt, fits?.pssFit) : undefined;
+      const budget =
+        p.memoryBudgetMiB !== undefined ? budgetFigures(p.memoryBudgetMiB, overBudgetAt, fits?.pssFit) : undefined;
       ctx.recordExtra?.('density', {
         instanceMemoryMiB: memMiB,
         levelsPlanned: levels,
         cap: p.maxInstances,
         baselineMemAvailMiB: round(baselineMemAvailMiB, 1),
         levels: measured.map(roundLevel),
-        ...(fits ? { fit: { pss: fitRecord(fits.pssFit), memAvail: fitRecord(fits.memAvailFit), unit: 'MiB per instance', enoughLevels: measured.length >= MIN_LEVELS } } : {}),
-        ...(p.memoryBudgetMiB !== undefined ? { budget: { budgetMiB: p.memoryBudgetMiB, reached: overBudgetAt !== undefined, ...(overBudgetAt !== undefined ? { overBudgetAt } : {}), ...budget } } : {}),
+        ...(fits
+          ? {
+              fit: {
+                pss: fitRecord(fits.pssFit),
+                memAvail: fitRecord(fits.memAvailFit),
+                unit: 'MiB per instance',
+                enoughLevels: measured.length >= MIN_LEVELS,
+              },
+            }
+          : {}),
+        ...(p.memoryBudgetMiB !== undefined
+          ? {
+              budget: {
+                budgetMiB: p.memoryBudgetMiB,
+                reached: overBudgetAt !== undefined,
+                ...(overBudgetAt !== undefined ? { overBudgetAt } : {}),
+                ...budget,
+              },
+            }
+          : {}),
         starts: startLog,
         stopped: stop ?? { reason: 'error', detail: 'the sweep ended with an error (see the cell error)' },
         ksm: { atStart: ksmAtStart ?? null, ...(ksmResult ? { measurement: ksmResult } : {}) },
       });
       for (const i of running.reverse()) await i.stop().catch(() => undefined);
     }
-    if (measured.length < 2) throw new Error(`density: ${measured.length} level(s) measured, a slope needs at least 2 (${stop?.reason}: ${stop?.detail})`);
-    const log = await ctx.saveRaw('density-levels', `${JSON.stringify({ baselineMemAvailMiB, levels: measured, starts: startLog, stop }, null, 1)}\n`);
+    if (measured.length < 2)
+      throw new Error(
+        `density: ${measured.length} level(s) measured, a slope needs at least 2 (${stop?.reason}: ${stop?.detail})`,
+      );
+    const log = await ctx.saveRaw(
+      'density-levels',
+      `${JSON.stringify({ baselineMemAvailMiB, levels: measured, starts: startLog, stop }, null, 1)}\n`,
+    );
     const top = measured[measured.length - 1] as DensityLevel;
     const first = measured[0] as DensityLevel;
     const marg = marginals(baselineMemAvailMiB, measured);
@@ -356,13 +531,19 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
     out.unshift(
       metric('density', 'marginal-memavail-mib', marg.memAvailMiB, log),
       metric('density', 'marginal-pss-mib', marg.pssMiB, log),
-      ...(ci && measured.length >= MIN_LEVELS ? [metric('density', 'marginal-pss-ci95-mib', (ci[1] - ci[0]) / 2, log)] : []),
+      ...(ci && measured.length >= MIN_LEVELS
+        ? [metric('density', 'marginal-pss-ci95-mib', (ci[1] - ci[0]) / 2, log)]
+        : []),
       metric('density', 'marginal-rss-mib', marg.rssMiB, log),
       metric('density', 'marginal-cgroup-mib', marg.cgroupMiB, log),
       metric('density', 'start-ms-first', first.readyMs[0] ?? first.meanReadyMs, log),
       metric('density', 'start-ms-at-max', top.meanReadyMs, log),
-      ...(budget.instancesInBudget !== undefined ? [metric('density', 'instances-in-budget', budget.instancesInBudget, log)] : []),
-      ...(budget.projected !== undefined ? [metric('density', 'instances-per-budget-projected', budget.projected, log)] : []),
+      ...(budget.instancesInBudget !== undefined
+        ? [metric('density', 'instances-in-budget', budget.instancesInBudget, log)]
+        : []),
+      ...(budget.projected !== undefined
+        ? [metric('density', 'instances-per-budget-projected', budget.projected, log)]
+        : []),
     );
     return out;
   },

@@ -69,7 +69,14 @@ export function decideDeviceCheck(s: DeviceCheckSnapshots): DeviceCheckDecision 
   let cgroupWhy = s.cgroupWhyNot ?? 'the cgroup counters were not read';
   if (s.cgroupBefore && s.cgroupAfter) {
     const d = deviceReadDelta(s.cgroupBefore, s.cgroupAfter);
-    if (d) return { source: 'cgroup', why: "the instance cgroup's own counters", device: d.device, bytes: d.bytes, reads: d.reads };
+    if (d)
+      return {
+        source: 'cgroup',
+        why: "the instance cgroup's own counters",
+        device: d.device,
+        bytes: d.bytes,
+        reads: d.reads,
+      };
     cgroupWhy = `the instance cgroup's counters listed no real block device (before: ${s.cgroupBefore.size} entries, after: ${s.cgroupAfter.size}): missing evidence, not zero reads`;
   }
   const dev = busiestDeviceDelta(s.statBefore, s.statAfter);
@@ -99,7 +106,8 @@ export async function startDeviceCheck(
   const disks = await realDisks(sys);
   const notes: string[] = [];
   let cgroupWhyNot: string | undefined;
-  if (!hasCapability(caps, 'block-counters')) cgroupWhyNot = 'this host has no per-cgroup block counters (see host capabilities)';
+  if (!hasCapability(caps, 'block-counters'))
+    cgroupWhyNot = 'this host has no per-cgroup block counters (see host capabilities)';
   else if (!cg) cgroupWhyNot = 'the instance has no cgroup';
   else if (cg.layout.version === 1 && !cg.dir('blkio')) cgroupWhyNot = 'the blkio controller is not mounted';
   const useCgroup = cgroupWhyNot === undefined && cg !== undefined;
@@ -113,7 +121,8 @@ export async function startDeviceCheck(
         notes.push(`no-op throttle rule on ${d.name} (${d.majMin}) not set: ${(e as Error).message}`);
       }
     }
-    if (ruled.length) notes.push(`no-op throttle rules (1e12 IOPS) set on ${ruled.join(', ')} so the v1 counters count`);
+    if (ruled.length)
+      notes.push(`no-op throttle rules (1e12 IOPS) set on ${ruled.join(', ')} so the v1 counters count`);
   }
   const cgroupBefore = useCgroup ? await cg.ioStats() : undefined;
   const statBefore = await deviceReads(disks, sys);

@@ -96,7 +96,15 @@ export function fioFile(scratchDir: string): string {
 }
 
 export function fioLayoutArgv(p: DiskParams, file: string): string[] {
-  return ['fio', '--name=layout', `--filename=${file}`, `--size=${p.sizeMiB}M`, '--rw=read', '--bs=1M', '--create_only=1'];
+  return [
+    'fio',
+    '--name=layout',
+    `--filename=${file}`,
+    `--size=${p.sizeMiB}M`,
+    '--rw=read',
+    '--bs=1M',
+    '--create_only=1',
+  ];
 }
 
 export function fioRunArgv(p: DiskParams, file: string): string[] {
@@ -126,45 +134,101 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
   order: 30,
   judgement: { comparison: 'ratio', thresholdPct: 10 },
   check: { metric: DEVICE_CHECK_METRIC, min: DEVICE_CHECK_MIN, max: DEVICE_CHECK_MAX },
-  capacity: [{ resource: 'disk', tiers: [{ tier: 0, metrics: [/-iops$/i] }, { tier: 1, metrics: [/iops/i] }] }],
-  description: 'fio O_DIRECT on the scratch disk: 4k random read/write IOPS with clat p50/p99, 1M sequential read/write MB/s, host CPU seconds per GB',
+  capacity: [
+    {
+      resource: 'disk',
+      tiers: [
+        { tier: 0, metrics: [/-iops$/i] },
+        { tier: 1, metrics: [/iops/i] },
+      ],
+    },
+  ],
+  description:
+    'fio O_DIRECT on the scratch disk: 4k random read/write IOPS with clat p50/p99, 1M sequential read/write MB/s, host CPU seconds per GB',
   params: diskParams,
   extraSchema: diskExtras,
   needsNetwork: false,
   needsDisk: true,
   metrics: [
     { name: 'randread-iops', unit: 'IOPS', higherIsBetter: true, description: '4 KiB random read, O_DIRECT, fio' },
-    { name: 'randread-clat-p50-us', unit: 'µs', higherIsBetter: false, description: '4 KiB random read completion latency, median' },
-    { name: 'randread-clat-p99-us', unit: 'µs', higherIsBetter: false, description: '4 KiB random read completion latency, 99th percentile' },
+    {
+      name: 'randread-clat-p50-us',
+      unit: 'µs',
+      higherIsBetter: false,
+      description: '4 KiB random read completion latency, median',
+    },
+    {
+      name: 'randread-clat-p99-us',
+      unit: 'µs',
+      higherIsBetter: false,
+      description: '4 KiB random read completion latency, 99th percentile',
+    },
     { name: 'randwrite-iops', unit: 'IOPS', higherIsBetter: true, description: '4 KiB random write, O_DIRECT, fio' },
-    { name: 'randwrite-clat-p50-us', unit: 'µs', higherIsBetter: false, description: '4 KiB random write completion latency, median' },
-    { name: 'randwrite-clat-p99-us', unit: 'µs', higherIsBetter: false, description: '4 KiB random write completion latency, 99th percentile' },
-    { name: 'seqread-mbps', unit: 'MB/s', higherIsBetter: true, description: '1 MiB sequential read, O_DIRECT (MB = 1e6 bytes)' },
-    { name: 'seqwrite-mbps', unit: 'MB/s', higherIsBetter: true, description: '1 MiB sequential write, O_DIRECT (MB = 1e6 bytes)' },
-    { name: 'host-cpu-s-per-gb', unit: 'CPU s/GB', higherIsBetter: false, description: 'host CPU seconds charged to the instance per GB (1e9 bytes) fio moved' },
+    {
+      name: 'randwrite-clat-p50-us',
+      unit: 'µs',
+      higherIsBetter: false,
+      description: '4 KiB random write completion latency, median',
+    },
+    {
+      name: 'randwrite-clat-p99-us',
+      unit: 'µs',
+      higherIsBetter: false,
+      description: '4 KiB random write completion latency, 99th percentile',
+    },
+    {
+      name: 'seqread-mbps',
+      unit: 'MB/s',
+      higherIsBetter: true,
+      description: '1 MiB sequential read, O_DIRECT (MB = 1e6 bytes)',
+    },
+    {
+      name: 'seqwrite-mbps',
+      unit: 'MB/s',
+      higherIsBetter: true,
+      description: '1 MiB sequential write, O_DIRECT (MB = 1e6 bytes)',
+    },
+    {
+      name: 'host-cpu-s-per-gb',
+      unit: 'CPU s/GB',
+      higherIsBetter: false,
+      description: 'host CPU seconds charged to the instance per GB (1e9 bytes) fio moved',
+    },
     {
       name: DEVICE_CHECK_METRIC,
       unit: 'device bytes/fio byte',
       higherIsBetter: true,
-      description: "check, not a performance figure: bytes read from the block device by the instance's cgroup per byte fio read (about 1 when the reads reached the device; near 0 when a cache served them; above 2 with readahead)",
+      description:
+        "check, not a performance figure: bytes read from the block device by the instance's cgroup per byte fio read (about 1 when the reads reached the device; near 0 when a cache served them; above 2 with readahead)",
     },
   ],
   async run(ctx) {
     const p = ctx.params;
     const disk = ctx.spec.disk.sizeMiB;
-    if (p.sizeMiB > disk * 0.9) throw new Error(`disk workload file ${p.sizeMiB} MiB does not fit in the ${disk} MiB scratch disk (keep it under 90%): lower sizeMiB or raise disk.sizeMiB`);
+    if (p.sizeMiB > disk * 0.9)
+      throw new Error(
+        `disk workload file ${p.sizeMiB} MiB does not fit in the ${disk} MiB scratch disk (keep it under 90%): lower sizeMiB or raise disk.sizeMiB`,
+      );
     const file = fioFile(ctx.instance.scratchDir);
     const jobsSeconds = p.runtimeSeconds * FIO_JOBS.length;
     await recordEnvironment(ctx, 'disk');
     try {
       // Laying out writes sizeMiB at whatever speed the disk has: bound it generously.
-      await ctx.exec(ctx.instance, fioLayoutArgv(p, file), { tag: 'disk-fio-layout', timeoutMs: timeoutFor(ctx, 60 + p.sizeMiB / 4) });
-      const cold = ctx.dropHostCaches ? await ctx.dropHostCaches() : 'host page cache NOT dropped (this context has no host access)';
+      await ctx.exec(ctx.instance, fioLayoutArgv(p, file), {
+        tag: 'disk-fio-layout',
+        timeoutMs: timeoutFor(ctx, 60 + p.sizeMiB / 4),
+      });
+      const cold = ctx.dropHostCaches
+        ? await ctx.dropHostCaches()
+        : 'host page cache NOT dropped (this context has no host access)';
       const check = await startDeviceCheck(ctx.instance, ctx.capabilities, ctx.capabilities.sysRoot);
       const cpu0 = await ctx.instance.hostCpuSeconds();
       let r: Awaited<ReturnType<typeof ctx.exec>>;
       try {
-        r = await ctx.exec(ctx.instance, fioRunArgv(p, file), { tag: 'disk-fio', timeoutMs: timeoutFor(ctx, jobsSeconds + 30) });
+        r = await ctx.exec(ctx.instance, fioRunArgv(p, file), {
+          tag: 'disk-fio',
+          timeoutMs: timeoutFor(ctx, jobsSeconds + 30),
+        });
       } finally {
         await check.finish();
       }
@@ -187,10 +251,15 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
       const bytes = parsed.jobs.reduce((s, j) => s + j.read.ioBytes + j.write.ioBytes, 0);
       const cpuS = cpu1 - cpu0;
       if (bytes > 0 && cpuS > 0) {
-        const rawLog = await ctx.saveRaw('disk-host-cpu', `host CPU seconds before fio: ${cpu0}\nafter: ${cpu1}\ndelta: ${cpuS}\nbytes moved (read+write, all jobs): ${bytes}\n`);
+        const rawLog = await ctx.saveRaw(
+          'disk-host-cpu',
+          `host CPU seconds before fio: ${cpu0}\nafter: ${cpu1}\ndelta: ${cpuS}\nbytes moved (read+write, all jobs): ${bytes}\n`,
+        );
         out.push(metric('fio', 'host-cpu-s-per-gb', cpuS / (bytes / 1e9), rawLog));
       } else {
-        ctx.progress(`disk: host-cpu-s-per-gb not reported (cpu delta ${cpuS} s, ${bytes} bytes moved: a counter that did not count is missing, not 0)`);
+        ctx.progress(
+          `disk: host-cpu-s-per-gb not reported (cpu delta ${cpuS} s, ${bytes} bytes moved: a counter that did not count is missing, not 0)`,
+        );
       }
       const fioReads = parsed.jobs.reduce((s, j) => s + j.read.totalIos, 0);
       const fioReadBytes = parsed.jobs.reduce((s, j) => s + j.read.ioBytes, 0);
@@ -207,7 +276,9 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
           `/sys/block stat before: ${JSON.stringify(snaps.statBefore)}`,
           `after: ${JSON.stringify(snaps.statAfter)}`,
           `source: ${decision.source}: ${decision.why}`,
-          decision.device ? `busiest device ${decision.device}: ${decision.reads} read requests, ${decision.bytes} bytes` : '',
+          decision.device
+            ? `busiest device ${decision.device}: ${decision.reads} read requests, ${decision.bytes} bytes`
+            : '',
           '',
         ].join('\n'),
       );
@@ -223,12 +294,16 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
       if (reached) out.push(metric('fio', DEVICE_CHECK_METRIC, (decision.bytes as number) / fioReadBytes, checkLog));
       else {
         const why = fioReadBytes > 0 ? decision.why : 'fio did no reads';
-        ctx.progress(`disk: device reach not checked (${why}); the disk figures are shown as unchecked, not as implausible`);
+        ctx.progress(
+          `disk: device reach not checked (${why}); the disk figures are shown as unchecked, not as implausible`,
+        );
       }
       return out;
     } finally {
       // fio leaves its file; remove it even when a step above failed.
-      await ctx.exec(ctx.instance, ['rm', '-f', file], { tag: 'disk-cleanup', timeoutMs: 30_000, allowFailure: true }).catch(() => undefined);
+      await ctx
+        .exec(ctx.instance, ['rm', '-f', file], { tag: 'disk-cleanup', timeoutMs: 30_000, allowFailure: true })
+        .catch(() => undefined);
     }
   },
 });

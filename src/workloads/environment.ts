@@ -47,7 +47,11 @@ export type EnvironmentRecord = (InstanceEnvironment & { rawLog: string }) | { e
 export async function recordEnvironment(ctx: WorkloadContext<unknown>, workload: string): Promise<EnvironmentRecord> {
   let rec: EnvironmentRecord;
   try {
-    const r = await ctx.exec(ctx.instance, environmentArgv(), { tag: `${workload}-environment`, timeoutMs: Math.max(ctx.timeoutMs, 60_000), allowFailure: true });
+    const r = await ctx.exec(ctx.instance, environmentArgv(), {
+      tag: `${workload}-environment`,
+      timeoutMs: Math.max(ctx.timeoutMs, 60_000),
+      allowFailure: true,
+    });
     try {
       rec = { ...parseEnvironment(r.stdout), rawLog: r.rawLog };
     } catch (e) {

@@ -50,14 +50,25 @@ export const footprintWorkload: Workload<FootprintParams> = registerWorkload({
   needsNetwork: false,
   needsDisk: false,
   metrics: [
-    { name: 'pss-mib', unit: 'MiB', higherIsBetter: false, description: 'PSS of the instance host processes (shared pages split), idle' },
+    {
+      name: 'pss-mib',
+      unit: 'MiB',
+      higherIsBetter: false,
+      description: 'PSS of the instance host processes (shared pages split), idle',
+    },
     { name: 'rss-mib', unit: 'MiB', higherIsBetter: false, description: 'RSS of the instance host processes, idle' },
-    { name: 'cgroup-mib', unit: 'MiB', higherIsBetter: false, description: 'memory charged to the instance cgroup (working set), idle' },
+    {
+      name: 'cgroup-mib',
+      unit: 'MiB',
+      higherIsBetter: false,
+      description: 'memory charged to the instance cgroup (working set), idle',
+    },
     {
       name: 'helper-pss-mib',
       unit: 'MiB',
       higherIsBetter: false,
-      description: "PSS of the container engine's per-container helper (conmon, containerd-shim-runc-v2), already included in pss-mib",
+      description:
+        "PSS of the container engine's per-container helper (conmon, containerd-shim-runc-v2), already included in pss-mib",
     },
   ],
   async run(ctx) {
@@ -65,14 +76,19 @@ export const footprintWorkload: Workload<FootprintParams> = registerWorkload({
     try {
       if (ctx.params.settleSeconds > 0) await sleep(ctx.params.settleSeconds * 1000, ctx.signal);
       const fp = await instance.footprint();
-      const rawLog = await ctx.saveRaw('footprint', `${JSON.stringify({ instance: instance.name, kind: instance.kind, variant: instance.variant, settleSeconds: ctx.params.settleSeconds, footprint: fp }, null, 2)}\n`);
+      const rawLog = await ctx.saveRaw(
+        'footprint',
+        `${JSON.stringify({ instance: instance.name, kind: instance.kind, variant: instance.variant, settleSeconds: ctx.params.settleSeconds, footprint: fp }, null, 2)}\n`,
+      );
       const out: MetricValue[] = [];
       if (fp.hostPssBytes !== undefined) out.push(metric('footprint', 'pss-mib', fp.hostPssBytes / MIB, rawLog));
       out.push(metric('footprint', 'rss-mib', fp.hostRssBytes / MIB, rawLog));
-      if (fp.cgroupMemoryBytes !== undefined) out.push(metric('footprint', 'cgroup-mib', fp.cgroupMemoryBytes / MIB, rawLog));
+      if (fp.cgroupMemoryBytes !== undefined)
+        out.push(metric('footprint', 'cgroup-mib', fp.cgroupMemoryBytes / MIB, rawLog));
       // What the engine adds per container, named apart so it can be attributed (Footprint.parts).
       const helpers = (fp.parts ?? []).filter((p) => p.role.startsWith('engine helper'));
-      if (helpers.length) out.push(metric('footprint', 'helper-pss-mib', helpers.reduce((a, p) => a + p.pssBytes, 0) / MIB, rawLog));
+      if (helpers.length)
+        out.push(metric('footprint', 'helper-pss-mib', helpers.reduce((a, p) => a + p.pssBytes, 0) / MIB, rawLog));
       return out;
     } finally {
       await instance.stop();

@@ -100,12 +100,25 @@ export function achievedShare(samples: readonly CumulativeSample[], o: ShareOpti
       sumB += b * r.dtS;
       secs += r.dtS;
     }
-    return { tS: round(r.tS, 3), aPct: a + b > 0 ? round((100 * a) / (a + b), 2) : 0, rates: r.rates.map((x) => round(x, 4)), counted };
+    return {
+      tS: round(r.tS, 3),
+      aPct: a + b > 0 ? round((100 * a) / (a + b), 2) : 0,
+      rates: r.rates.map((x) => round(x, 4)),
+      counted,
+    };
   });
   if (kept.size === 0 || sumA + sumB <= 0) {
-    throw new Error(`no sampling interval had both parties active${o.capacityPerS !== undefined ? ' and the resource busy' : ''} (${rates.length} intervals): nothing to compute a share from`);
+    throw new Error(
+      `no sampling interval had both parties active${o.capacityPerS !== undefined ? ' and the resource busy' : ''} (${rates.length} intervals): nothing to compute a share from`,
+    );
   }
-  return { aPct: (100 * sumA) / (sumA + sumB), countedIntervals: kept.size, countedSeconds: secs, meanRates: [sumA / secs, sumB / secs], series };
+  return {
+    aPct: (100 * sumA) / (sumA + sumB),
+    countedIntervals: kept.size,
+    countedSeconds: secs,
+    meanRates: [sumA / secs, sumB / secs],
+    series,
+  };
 }
 
 export interface CapResult {
@@ -181,7 +194,11 @@ export function degradationPct(alone: number, withNeighbor: number, higherIsBett
  * Read counters every intervalMs while `work` runs (and once before and after).
  * A read that fails is skipped; the samples carry monotonic timestamps.
  */
-export async function sampleWhile<T>(work: Promise<T>, read: () => Promise<number[]>, intervalMs: number): Promise<{ result: T; samples: CumulativeSample[] }> {
+export async function sampleWhile<T>(
+  work: Promise<T>,
+  read: () => Promise<number[]>,
+  intervalMs: number,
+): Promise<{ result: T; samples: CumulativeSample[] }> {
   const t0 = performance.now();
   const samples: CumulativeSample[] = [];
   const take = async (): Promise<void> => {

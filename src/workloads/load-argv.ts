@@ -13,7 +13,19 @@ export function cpuBurnArgv(seconds: number, threads = 1): string[] {
 }
 
 export function fioRandreadArgv(file: string, fileMiB: number, seconds: number, name = 'randread'): string[] {
-  return ['fio', `--name=${name}`, `--filename=${file}`, `--size=${fileMiB}M`, '--direct=1', '--ioengine=psync', '--rw=randread', '--bs=4k', '--time_based', `--runtime=${seconds}`, '--output-format=json'];
+  return [
+    'fio',
+    `--name=${name}`,
+    `--filename=${file}`,
+    `--size=${fileMiB}M`,
+    '--direct=1',
+    '--ioengine=psync',
+    '--rw=randread',
+    '--bs=4k',
+    '--time_based',
+    `--runtime=${seconds}`,
+    '--output-format=json',
+  ];
 }
 
 /**
@@ -22,5 +34,15 @@ export function fioRandreadArgv(file: string, fileMiB: number, seconds: number, 
  * which neither measures the device nor is seen by I/O throttling.
  */
 export function fioLayoutArgv(file: string, fileMiB: number): string[] {
-  return ['fio', '--name=layout', `--filename=${file}`, `--size=${fileMiB}M`, '--rw=write', '--bs=1M', '--fallocate=none', '--end_fsync=1', '--output-format=terse'];
+  return [
+    'fio',
+    '--name=layout',
+    `--filename=${file}`,
+    `--size=${fileMiB}M`,
+    '--rw=write',
+    '--bs=1M',
+    '--fallocate=none',
+    '--end_fsync=1',
+    '--output-format=terse',
+  ];
 }

@@ -51,10 +51,20 @@ export const memoryGradientParams = z
     limitMiB: z.number().int().min(64).max(65_536).default(256),
     /** Working-set steps in percent of the limit, ascending. */
     steps: z
-      .array(z.union(GRADIENT_PCTS.map((p) => z.literal(p)) as unknown as [z.ZodLiteral<Pct>, z.ZodLiteral<Pct>, ...z.ZodLiteral<Pct>[]]))
+      .array(
+        z.union(
+          GRADIENT_PCTS.map((p) => z.literal(p)) as unknown as [
+            z.ZodLiteral<Pct>,
+            z.ZodLiteral<Pct>,
+            ...z.ZodLiteral<Pct>[],
+          ],
+        ),
+      )
       .min(1)
       .default([25, 50, 75, 90, 100, 125, 150])
-      .refine((s) => s.every((v, i) => i === 0 || v > (s[i - 1] as number)), { message: 'steps must be strictly ascending' }),
+      .refine((s) => s.every((v, i) => i === 0 || v > (s[i - 1] as number)), {
+        message: 'steps must be strictly ascending',
+      }),
     /** sysbench --time per step (whole seconds). */
     secondsPerStep: z.number().int().min(1).max(600).default(2),
     /** Hard bound of one step, seconds: a step that runs longer is recorded as a timeout. */
@@ -95,7 +105,8 @@ export function throughputMetricName(pct: number): string {
 export function gradientShape(mib: number): { threads: number; blockMiB: number; totalMiB: number } {
   const target = Math.max(1, Math.round(mib));
   for (let block = 2 ** Math.floor(Math.log2(target)); block >= 1; block /= 2) {
-    if (target % block === 0 && target / block <= 8) return { threads: target / block, blockMiB: block, totalMiB: target };
+    if (target % block === 0 && target / block <= 8)
+      return { threads: target / block, blockMiB: block, totalMiB: target };
   }
   const blockMiB = 2 ** Math.ceil(Math.log2(target / 8));
   const threads = Math.min(8, Math.max(1, Math.round(target / blockMiB)));
@@ -119,12 +130,15 @@ export function gradientArgv(mib: number, seconds: number): string[] {
 }
 
 /** How one step ended, from the exec result alone. */
-export function classifyStep(r: Pick<ExecResult, 'code' | 'timedOut' | 'oomKilled' | 'stdout' | 'stderr'>): StepOutcome {
+export function classifyStep(
+  r: Pick<ExecResult, 'code' | 'timedOut' | 'oomKilled' | 'stdout' | 'stderr'>,
+): StepOutcome {
   if (r.timedOut) return 'timeout';
   if (r.oomKilled) return 'oom-killed';
   if (r.code === 0) return 'ok';
   if (r.code === 137) return 'killed';
-  if (/failed to allocate|cannot allocate|out of memory|ENOMEM/i.test(`${r.stdout}\n${r.stderr}`)) return 'alloc-failed';
+  if (/failed to allocate|cannot allocate|out of memory|ENOMEM/i.test(`${r.stdout}\n${r.stderr}`))
+    return 'alloc-failed';
   return 'error';
 }
 
@@ -168,7 +182,9 @@ export const GRADIENT_RATIO_PCT = 90;
  * step kept up with its control and then a step did not complete; "no limit effect"
  * when every step completed near its control.
  */
-export function gradientVerdict(steps: readonly Pick<GradientStep, 'outcome' | 'ratioPct'>[]): 'gradient' | 'cliff' | 'no-limit-effect' | 'unknown' {
+export function gradientVerdict(
+  steps: readonly Pick<GradientStep, 'outcome' | 'ratioPct'>[],
+): 'gradient' | 'cliff' | 'no-limit-effect' | 'unknown' {
   const ok = steps.filter((s) => s.outcome === 'ok');
   const ratios = ok.map((s) => s.ratioPct).filter((r): r is number => r !== undefined);
   if (ratios.length < ok.length || ratios.length === 0) return 'unknown';
@@ -177,7 +193,14 @@ export function gradientVerdict(steps: readonly Pick<GradientStep, 'outcome' | '
 }
 
 /** Summary figures of a finished sweep (pure). */
-export function summarizeGradient(steps: readonly GradientStep[]): { lastOkPct?: number; oomAtPct?: number; ending: string; endingPct?: number; minRatioPct?: number; verdict: ReturnType<typeof gradientVerdict> } {
+export function summarizeGradient(steps: readonly GradientStep[]): {
+  lastOkPct?: number;
+  oomAtPct?: number;
+  ending: string;
+  endingPct?: number;
+  minRatioPct?: number;
+  verdict: ReturnType<typeof gradientVerdict>;
+} {
   const ok = steps.filter((s) => s.outcome === 'ok' && s.mibPerS !== undefined);
   const end = steps.find((s) => s.outcome !== 'ok');
   const last = ok[ok.length - 1];
@@ -198,9 +221,20 @@ export function memAvailableMiB(meminfo: string): number | undefined {
   return m ? Number(m[1]) / 1024 : undefined;
 }
 
-const VMSTAT_KEYS = ['oom_kill', 'pgmajfault', 'pgscan_direct', 'pgscan_kswapd', 'pgsteal_direct', 'pgsteal_kswapd', 'workingset_refault_file'];
+const VMSTAT_KEYS = [
+  'oom_kill',
+  'pgmajfault',
+  'pgscan_direct',
+  'pgscan_kswapd',
+  'pgsteal_direct',
+  'pgsteal_kswapd',
+  'workingset_refault_file',
+];
 
-async function countersAfter(inst: Instance, exec: (argv: string[]) => Promise<ExecResult>): Promise<Record<string, number>> {
+async function countersAfter(
+  inst: Instance,
+  exec: (argv: string[]) => Promise<ExecResult>,
+): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   if (inst.cgroup) {
     const m = await inst.cgroup.memoryStats().catch(() => undefined);
@@ -242,14 +276,22 @@ async function runStep(exec: Exec, inst: Instance, mib: number, seconds: number,
       outcome = 'error';
     }
   }
-  return { outcome, ...(mibPerS !== undefined ? { mibPerS } : {}), wallMs: round(r.wallMs, 1), code: r.code, rawLog: r.rawLog };
+  return {
+    outcome,
+    ...(mibPerS !== undefined ? { mibPerS } : {}),
+    wallMs: round(r.wallMs, 1),
+    code: r.code,
+    rawLog: r.rawLog,
+  };
 }
 
 /**
  * Memory the limited instance can actually use (MiB), measured idle: the smaller of
  * MemAvailable inside it and its cgroup's memory limit minus usage (see the header).
  */
-async function usableMiB(inst: Instance): Promise<{ usableMiB?: number; meminfoAvailMiB?: number; cgroupHeadroomMiB?: number }> {
+async function usableMiB(
+  inst: Instance,
+): Promise<{ usableMiB?: number; meminfoAvailMiB?: number; cgroupHeadroomMiB?: number }> {
   const r = await inst.exec(['cat', '/proc/meminfo'], { timeoutMs: 15_000 }).catch(() => undefined);
   const inside = r && r.code === 0 ? memAvailableMiB(r.stdout) : undefined;
   let headroom: number | undefined;
@@ -272,21 +314,57 @@ export const memoryGradientWorkload: Workload<MemoryGradientParams> = registerWo
   order: 90,
   judgement: { comparison: 'ratio', thresholdByUnit: { '% of limit': 10, '%': 10 } },
   isolation: { view: 'memory-gradient', headline: true, replacesBarChart: true },
-  description: 'sysbench memory write throughput as the working set grows from below to beyond the instance memory limit, each step beside the same run without the limit (control); the limited/control ratio per step and how it ends (OOM kill, refusal, timeout)',
+  description:
+    'sysbench memory write throughput as the working set grows from below to beyond the instance memory limit, each step beside the same run without the limit (control); the limited/control ratio per step and how it ends (OOM kill, refusal, timeout)',
   params: memoryGradientParams,
   extraSchema: memoryGradientExtras,
   needsNetwork: false,
   needsDisk: false,
   metrics: [
     ...GRADIENT_PCTS.flatMap((p): MetricDecl[] => [
-      { name: throughputMetricName(p), unit: 'MiB/s', higherIsBetter: true, description: `sysbench memory sequential write with a working set of ${p}% of the memory limit, in the limited instance` },
-      { name: controlMetricName(p), unit: 'MiB/s', higherIsBetter: true, description: `the same run (${p}% of the limit, same threads) in the control instance without an effective limit` },
-      { name: ratioMetricName(p), unit: '%', higherIsBetter: true, description: `limited / control throughput at ${p}% of the limit` },
+      {
+        name: throughputMetricName(p),
+        unit: 'MiB/s',
+        higherIsBetter: true,
+        description: `sysbench memory sequential write with a working set of ${p}% of the memory limit, in the limited instance`,
+      },
+      {
+        name: controlMetricName(p),
+        unit: 'MiB/s',
+        higherIsBetter: true,
+        description: `the same run (${p}% of the limit, same threads) in the control instance without an effective limit`,
+      },
+      {
+        name: ratioMetricName(p),
+        unit: '%',
+        higherIsBetter: true,
+        description: `limited / control throughput at ${p}% of the limit`,
+      },
     ]),
-    { name: 'min-ratio-pct', unit: '%', higherIsBetter: true, description: 'lowest limited / control throughput over the completed steps (below 90%: a gradient)' },
-    { name: 'last-ok-pct', unit: '% of limit', higherIsBetter: true, description: 'largest working set (percent of the limit) that still completed' },
-    { name: 'oom-at-pct', unit: '% of limit', higherIsBetter: true, description: 'first working set (percent of the limit) that ended in a recorded OOM kill' },
-    { name: 'usable-mib', unit: 'MiB', higherIsBetter: true, description: 'memory the idle limited instance can use: min(MemAvailable inside, cgroup limit - usage)' },
+    {
+      name: 'min-ratio-pct',
+      unit: '%',
+      higherIsBetter: true,
+      description: 'lowest limited / control throughput over the completed steps (below 90%: a gradient)',
+    },
+    {
+      name: 'last-ok-pct',
+      unit: '% of limit',
+      higherIsBetter: true,
+      description: 'largest working set (percent of the limit) that still completed',
+    },
+    {
+      name: 'oom-at-pct',
+      unit: '% of limit',
+      higherIsBetter: true,
+      description: 'first working set (percent of the limit) that ended in a recorded OOM kill',
+    },
+    {
+      name: 'usable-mib',
+      unit: 'MiB',
+      higherIsBetter: true,
+      description: 'memory the idle limited instance can use: min(MemAvailable inside, cgroup limit - usage)',
+    },
   ],
   async run(ctx) {
     const p = ctx.params;
@@ -295,7 +373,8 @@ export const memoryGradientWorkload: Workload<MemoryGradientParams> = registerWo
     const steps: GradientStep[] = [];
     let usable: Awaited<ReturnType<typeof usableMiB>> = {};
     let control: Instance | undefined;
-    const exec: Exec = (inst, argv, tag) => ctx.exec(inst, argv, { tag, timeoutMs: p.stepTimeoutSeconds * 1000, allowFailure: true });
+    const exec: Exec = (inst, argv, tag) =>
+      ctx.exec(inst, argv, { tag, timeoutMs: p.stepTimeoutSeconds * 1000, allowFailure: true });
     try {
       control = (await ctx.startInstance({ memoryMiB: controlMiB, network: false })).instance;
       usable = await usableMiB(instance);
@@ -316,20 +395,38 @@ export const memoryGradientWorkload: Workload<MemoryGradientParams> = registerWo
           ...(ratioPct !== undefined ? { ratioPct: round(ratioPct, 2) } : {}),
         });
         if (lim.outcome !== 'ok') break;
-        if (ctl.outcome !== 'ok') throw Object.assign(new Error(`memory-gradient: the control run at ${pct}% (${mib} MiB in a ${controlMiB} MiB instance) ended ${ctl.outcome} (exit ${ctl.code}; raw log: ${ctl.rawLog}): no control to compare with`), { rawLog: ctl.rawLog });
+        if (ctl.outcome !== 'ok')
+          throw Object.assign(
+            new Error(
+              `memory-gradient: the control run at ${pct}% (${mib} MiB in a ${controlMiB} MiB instance) ended ${ctl.outcome} (exit ${ctl.code}; raw log: ${ctl.rawLog}): no control to compare with`,
+            ),
+            { rawLog: ctl.rawLog },
+          );
       }
     } finally {
       const summary = summarizeGradient(steps);
-      ctx.recordExtra?.('memory-gradient', { limitMiB: p.limitMiB, controlMiB, ...usable, instance: instance.name, steps, ...summary });
+      ctx.recordExtra?.('memory-gradient', {
+        limitMiB: p.limitMiB,
+        controlMiB,
+        ...usable,
+        instance: instance.name,
+        steps,
+        ...summary,
+      });
       await instance.stop().catch(() => undefined);
       await control?.stop().catch(() => undefined);
     }
     const s = summarizeGradient(steps);
-    const log = await ctx.saveRaw('gradient-summary', `${JSON.stringify({ limitMiB: p.limitMiB, controlMiB, ...usable, steps, summary: s }, null, 1)}\n`);
+    const log = await ctx.saveRaw(
+      'gradient-summary',
+      `${JSON.stringify({ limitMiB: p.limitMiB, controlMiB, ...usable, steps, summary: s }, null, 1)}\n`,
+    );
     const out: MetricValue[] = [];
     for (const st of steps) {
-      if (st.outcome === 'ok' && st.mibPerS !== undefined) out.push(metric('sysbench', throughputMetricName(st.pct), st.mibPerS, st.rawLog));
-      if (st.control?.outcome === 'ok' && st.control.mibPerS !== undefined) out.push(metric('sysbench', controlMetricName(st.pct), st.control.mibPerS, st.control.rawLog));
+      if (st.outcome === 'ok' && st.mibPerS !== undefined)
+        out.push(metric('sysbench', throughputMetricName(st.pct), st.mibPerS, st.rawLog));
+      if (st.control?.outcome === 'ok' && st.control.mibPerS !== undefined)
+        out.push(metric('sysbench', controlMetricName(st.pct), st.control.mibPerS, st.control.rawLog));
       if (st.ratioPct !== undefined) out.push(metric('memory-gradient', ratioMetricName(st.pct), st.ratioPct, log));
     }
     if (s.minRatioPct !== undefined) out.push(metric('memory-gradient', 'min-ratio-pct', s.minRatioPct, log));
@@ -338,7 +435,12 @@ export const memoryGradientWorkload: Workload<MemoryGradientParams> = registerWo
     if (usable.usableMiB !== undefined) out.push(metric('memory-gradient', 'usable-mib', usable.usableMiB, log));
     if (s.ending === 'error') {
       const bad = steps[steps.length - 1];
-      throw Object.assign(new Error(`memory-gradient: the ${bad?.pct}% step failed for a reason other than memory (exit ${bad?.code}; raw log: ${bad?.rawLog})`), { rawLog: bad?.rawLog });
+      throw Object.assign(
+        new Error(
+          `memory-gradient: the ${bad?.pct}% step failed for a reason other than memory (exit ${bad?.code}; raw log: ${bad?.rawLog})`,
+        ),
+        { rawLog: bad?.rawLog },
+      );
     }
     return out;
   },

@@ -91,9 +91,13 @@ function bandwidth(name: string, r: { parsed: { mibPerSecond: number }; rawLog: 
 }
 
 async function sysbenchMemory(ctx: WorkloadContext<MemoryParams>, oper: 'read' | 'write', mode: 'seq' | 'rnd') {
-  const r = await ctx.exec(ctx.instance, memoryArgv(ctx.params, oper, mode), { tag: `memory-${mode}-${oper}`, timeoutMs: timeoutFor(ctx, ctx.params.seconds) });
+  const r = await ctx.exec(ctx.instance, memoryArgv(ctx.params, oper, mode), {
+    tag: `memory-${mode}-${oper}`,
+    timeoutMs: timeoutFor(ctx, ctx.params.seconds),
+  });
   const parsed = parseRaw(r.rawLog, () => parseSysbenchMemory(r.stdout));
-  if (parsed.operation !== oper) throw new Error(`sysbench memory ran operation ${parsed.operation}, asked for ${oper}`);
+  if (parsed.operation !== oper)
+    throw new Error(`sysbench memory ran operation ${parsed.operation}, asked for ${oper}`);
   return { parsed, rawLog: r.rawLog };
 }
 
@@ -102,32 +106,54 @@ export const memoryWorkload: Workload<MemoryParams> = registerWorkload({
   title: 'Memory',
   order: 20,
   judgement: { comparison: 'ratio', thresholdPct: 3, cannotBeatNative: true },
-  description: 'sysbench memory: sequential read/write bandwidth and the time per random access in a working set beyond TLB reach',
+  description:
+    'sysbench memory: sequential read/write bandwidth and the time per random access in a working set beyond TLB reach',
   params: memoryParams,
   extraSchema: environmentExtras,
   needsNetwork: false,
   needsDisk: false,
   metrics: [
-    { name: 'seq-read-mibps', unit: 'MiB/s', higherIsBetter: true, description: 'sequential read bandwidth, 1 thread, sysbench memory' },
-    { name: 'seq-write-mibps', unit: 'MiB/s', higherIsBetter: true, description: 'sequential write bandwidth, 1 thread, sysbench memory' },
+    {
+      name: 'seq-read-mibps',
+      unit: 'MiB/s',
+      higherIsBetter: true,
+      description: 'sequential read bandwidth, 1 thread, sysbench memory',
+    },
+    {
+      name: 'seq-write-mibps',
+      unit: 'MiB/s',
+      higherIsBetter: true,
+      description: 'sequential write bandwidth, 1 thread, sysbench memory',
+    },
     {
       name: 'rnd-access-mops',
       unit: 'M accesses/s',
       higherIsBetter: true,
-      description: 'independent random 8-byte loads per second in the working set, millions (TLB and cache misses; nested-paging cost shows here); 1000 / value = ns per access',
+      description:
+        'independent random 8-byte loads per second in the working set, millions (TLB and cache misses; nested-paging cost shows here); 1000 / value = ns per access',
     },
   ],
   setup: async (ctx) => {
     const p = ctx.params;
     const need = Math.max(p.bandwidthBlockMiB, p.latencyWorkingSetMiB) + HEADROOM_MIB;
     if (need > ctx.spec.memoryMiB) {
-      throw new Error(`memory workload needs about ${need} MiB (buffer + ${HEADROOM_MIB} MiB head-room) but the instance has ${ctx.spec.memoryMiB} MiB: lower bandwidthBlockMiB/latencyWorkingSetMiB or raise memoryMiB`);
+      throw new Error(
+        `memory workload needs about ${need} MiB (buffer + ${HEADROOM_MIB} MiB head-room) but the instance has ${ctx.spec.memoryMiB} MiB: lower bandwidthBlockMiB/latencyWorkingSetMiB or raise memoryMiB`,
+      );
     }
     await recordEnvironment(ctx, 'memory');
   },
   probes: () => [
-    { name: 'seq-read', metrics: ['seq-read-mibps'], run: async (ctx) => [bandwidth('seq-read-mibps', await sysbenchMemory(ctx, 'read', 'seq'))] },
-    { name: 'seq-write', metrics: ['seq-write-mibps'], run: async (ctx) => [bandwidth('seq-write-mibps', await sysbenchMemory(ctx, 'write', 'seq'))] },
+    {
+      name: 'seq-read',
+      metrics: ['seq-read-mibps'],
+      run: async (ctx) => [bandwidth('seq-read-mibps', await sysbenchMemory(ctx, 'read', 'seq'))],
+    },
+    {
+      name: 'seq-write',
+      metrics: ['seq-write-mibps'],
+      run: async (ctx) => [bandwidth('seq-write-mibps', await sysbenchMemory(ctx, 'write', 'seq'))],
+    },
     {
       name: 'rnd-read',
       metrics: ['rnd-access-mops'],

@@ -45,7 +45,14 @@ import { registerWorkload } from './registry.js';
 import { iperf3Error, parseIperf3Json } from './parsers/iperf3.js';
 import { parseSockperf } from './parsers/sockperf.js';
 import { benchAddress, metric, parseRaw, timeoutFor } from './common.js';
-import { ParseError, runProbesInTurn, type MetricValue, type Probe, type Workload, type WorkloadContext } from './types.js';
+import {
+  ParseError,
+  runProbesInTurn,
+  type MetricValue,
+  type Probe,
+  type Workload,
+  type WorkloadContext,
+} from './types.js';
 import { sleep } from '../util/proc.js';
 import { recordEnvironment } from './environment.js';
 import { networkExtras } from './extras/network.js';
@@ -84,7 +91,8 @@ export const BG_SCRIPT = 't=$1; shift; busybox timeout -s KILL "$t" "$@" </dev/n
  * busybox, in the instant before `busybox timeout` has exec'd it): a pid that was
  * reused by something else is left alone.
  */
-export const KILL_SCRIPT = 'c=; read -r c 2>/dev/null </proc/"$1"/comm; if [ "$c" = "$2" ] || [ "$c" = busybox ]; then kill -9 "$1"; fi; exit 0';
+export const KILL_SCRIPT =
+  'c=; read -r c 2>/dev/null </proc/"$1"/comm; if [ "$c" = "$2" ] || [ "$c" = busybox ]; then kill -9 "$1"; fi; exit 0';
 
 export function backgroundArgv(lifetimeSeconds: number, argv: readonly string[]): string[] {
   return ['busybox', 'sh', '-c', BG_SCRIPT, 'isobench-bg', String(Math.ceil(lifetimeSeconds)), ...argv];
@@ -110,15 +118,48 @@ export function iperfServerArgv(addr: string, port: number): string[] {
 
 export function iperfClientArgv(p: NetworkParams, addr: string, port: number, reverse: boolean): string[] {
   const omit = p.omitSeconds > 0 ? ['-O', String(p.omitSeconds)] : [];
-  return ['iperf3', '-c', addr, '-p', String(port), '-t', String(p.seconds), ...omit, '-P', String(p.parallelStreams), '--connect-timeout', '3000', '-J', ...(reverse ? ['-R'] : [])];
+  return [
+    'iperf3',
+    '-c',
+    addr,
+    '-p',
+    String(port),
+    '-t',
+    String(p.seconds),
+    ...omit,
+    '-P',
+    String(p.parallelStreams),
+    '--connect-timeout',
+    '3000',
+    '-J',
+    ...(reverse ? ['-R'] : []),
+  ];
 }
 
 export function sockperfServerArgv(addr: string, port: number, proto: 'tcp' | 'udp' = 'tcp'): string[] {
   return ['sockperf', 'server', ...(proto === 'tcp' ? ['--tcp'] : []), '-i', addr, '-p', String(port)];
 }
 
-export function sockperfClientArgv(p: NetworkParams, addr: string, port: number, proto: 'tcp' | 'udp' = 'tcp'): string[] {
-  return ['sockperf', 'ping-pong', ...(proto === 'tcp' ? ['--tcp'] : []), '--full-rtt', '-i', addr, '-p', String(port), '-t', String(p.latencySeconds), '-m', String(p.messageBytes)];
+export function sockperfClientArgv(
+  p: NetworkParams,
+  addr: string,
+  port: number,
+  proto: 'tcp' | 'udp' = 'tcp',
+): string[] {
+  return [
+    'sockperf',
+    'ping-pong',
+    ...(proto === 'tcp' ? ['--tcp'] : []),
+    '--full-rtt',
+    '-i',
+    addr,
+    '-p',
+    String(port),
+    '-t',
+    String(p.latencySeconds),
+    '-m',
+    String(p.messageBytes),
+  ];
 }
 
 type Ctx = WorkloadContext<NetworkParams>;
@@ -127,7 +168,11 @@ type Ctx = WorkloadContext<NetworkParams>;
  * A network probe whose failure costs only its own metrics: the error is kept in
  * extra `metricFailures` (with its raw log) and the probe yields no value.
  */
-function tolerant(name: string, metrics: string[], run: (ctx: Ctx, addr: string) => Promise<MetricValue[]>): Probe<NetworkParams> {
+function tolerant(
+  name: string,
+  metrics: string[],
+  run: (ctx: Ctx, addr: string) => Promise<MetricValue[]>,
+): Probe<NetworkParams> {
   return {
     name,
     metrics,
@@ -149,22 +194,43 @@ function tolerant(name: string, metrics: string[], run: (ctx: Ctx, addr: string)
 }
 
 /** Start a bounded server in the instance (output to logFile when given); returns its pid. */
-async function startServer(ctx: Ctx, argv: string[], lifetimeSeconds: number, tag: string, logFile?: string): Promise<number> {
+async function startServer(
+  ctx: Ctx,
+  argv: string[],
+  lifetimeSeconds: number,
+  tag: string,
+  logFile?: string,
+): Promise<number> {
   const bg = logFile ? backgroundLoggedArgv(lifetimeSeconds, logFile, argv) : backgroundArgv(lifetimeSeconds, argv);
   const r = await ctx.exec(ctx.instance, bg, { tag, timeoutMs: 30_000 });
   const pid = Number(r.stdout.trim().split('\n').pop());
-  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`${argv[0]} server did not start in the instance (output: ${JSON.stringify(r.stdout.slice(0, 200))})`);
+  if (!Number.isInteger(pid) || pid <= 0)
+    throw new Error(
+      `${argv[0]} server did not start in the instance (output: ${JSON.stringify(r.stdout.slice(0, 200))})`,
+    );
   return pid;
 }
 
 async function stopServer(ctx: Ctx, pid: number, comm: string, tag: string): Promise<void> {
-  await ctx.exec(ctx.instance, killArgv(pid, comm), { tag, timeoutMs: 30_000, allowFailure: true }).catch(() => undefined);
+  await ctx
+    .exec(ctx.instance, killArgv(pid, comm), { tag, timeoutMs: 30_000, allowFailure: true })
+    .catch(() => undefined);
 }
 
 /** Run a client on the peer side, retrying while the server is not listening yet. */
-async function clientWithRetry(ctx: Ctx, argv: string[], tag: string, toolSeconds: number, refused: (r: { stdout: string; stderr: string }) => boolean) {
+async function clientWithRetry(
+  ctx: Ctx,
+  argv: string[],
+  tag: string,
+  toolSeconds: number,
+  refused: (r: { stdout: string; stderr: string }) => boolean,
+) {
   for (let attempt = 1; ; attempt++) {
-    const r = await ctx.execPeer(argv, { tag: attempt === 1 ? tag : `${tag}-retry${attempt}`, timeoutMs: timeoutFor(ctx, toolSeconds), allowFailure: true });
+    const r = await ctx.execPeer(argv, {
+      tag: attempt === 1 ? tag : `${tag}-retry${attempt}`,
+      timeoutMs: timeoutFor(ctx, toolSeconds),
+      allowFailure: true,
+    });
     if (attempt < CONNECT_RETRIES && refused(r)) {
       await sleep(CONNECT_RETRY_MS, ctx.signal);
       continue;
@@ -192,17 +258,34 @@ function sockperfRefused(r: { stdout: string; stderr: string }): boolean {
  */
 function sockperfUdpUnanswered(r: { stdout: string; stderr: string }): boolean {
   const out = `${r.stdout}\n${r.stderr}`;
-  return sockperfRefused(r) || (!/avg-(latency|rtt)=/.test(out) && /ReceivedMessages=0|server down|No messages/i.test(out));
+  return (
+    sockperfRefused(r) || (!/avg-(latency|rtt)=/.test(out) && /ReceivedMessages=0|server down|No messages/i.test(out))
+  );
 }
 
 async function iperfDirection(ctx: Ctx, addr: string, reverse: boolean): Promise<MetricValue> {
   const p = ctx.params;
   const port = p.iperfPort + (reverse ? 1 : 0);
   const dir = reverse ? 'from-instance' : 'to-instance';
-  const pid = await startServer(ctx, iperfServerArgv(addr, port), p.seconds + p.omitSeconds + 60, `network-iperf3-server-${dir}`);
+  const pid = await startServer(
+    ctx,
+    iperfServerArgv(addr, port),
+    p.seconds + p.omitSeconds + 60,
+    `network-iperf3-server-${dir}`,
+  );
   try {
-    const r = await clientWithRetry(ctx, iperfClientArgv(p, addr, port, reverse), `network-iperf3-${dir}`, p.seconds + p.omitSeconds + 10, iperfRefused);
-    const parsed = parseRaw(r.rawLog, () => parseIperf3Json(r.stdout), r.code !== 0 ? `client exit ${r.code}: ${r.stderr.trim().slice(0, 200)}` : undefined);
+    const r = await clientWithRetry(
+      ctx,
+      iperfClientArgv(p, addr, port, reverse),
+      `network-iperf3-${dir}`,
+      p.seconds + p.omitSeconds + 10,
+      iperfRefused,
+    );
+    const parsed = parseRaw(
+      r.rawLog,
+      () => parseIperf3Json(r.stdout),
+      r.code !== 0 ? `client exit ${r.code}: ${r.stderr.trim().slice(0, 200)}` : undefined,
+    );
     if (parsed.reverse !== reverse) throw new Error(`iperf3 ran reverse=${parsed.reverse}, asked for ${reverse}`);
     return metric('iperf3', `tcp-${dir}-gbps`, parsed.receivedBitsPerSecond / 1e9, r.rawLog);
   } finally {
@@ -210,30 +293,70 @@ async function iperfDirection(ctx: Ctx, addr: string, reverse: boolean): Promise
   }
 }
 
-const RR_METRICS = { tcp: ['rr-rtt-avg-us', 'rr-rtt-p50-us', 'rr-rtt-p99-us', 'rr-rtt-p999-us'], udp: ['udp-rr-rtt-avg-us', 'udp-rr-rtt-p50-us', 'udp-rr-rtt-p99-us', 'udp-rr-rtt-p999-us'] } as const;
+const RR_METRICS = {
+  tcp: ['rr-rtt-avg-us', 'rr-rtt-p50-us', 'rr-rtt-p99-us', 'rr-rtt-p999-us'],
+  udp: ['udp-rr-rtt-avg-us', 'udp-rr-rtt-p50-us', 'udp-rr-rtt-p99-us', 'udp-rr-rtt-p999-us'],
+} as const;
 
 async function sockperfLatency(ctx: Ctx, addr: string, proto: 'tcp' | 'udp'): Promise<MetricValue[]> {
   const p = ctx.params;
   const port = p.sockperfPort + (proto === 'udp' ? 1 : 0);
   const tag = proto === 'tcp' ? 'network-sockperf' : 'network-sockperf-udp';
-  const pid = await startServer(ctx, sockperfServerArgv(addr, port, proto), p.latencySeconds + 60, `${tag}-server`, SOCKPERF_SERVER_LOG);
+  const pid = await startServer(
+    ctx,
+    sockperfServerArgv(addr, port, proto),
+    p.latencySeconds + 60,
+    `${tag}-server`,
+    SOCKPERF_SERVER_LOG,
+  );
   try {
-    const r = await clientWithRetry(ctx, sockperfClientArgv(p, addr, port, proto), tag, p.latencySeconds + 10, proto === 'udp' ? sockperfUdpUnanswered : sockperfRefused);
+    const r = await clientWithRetry(
+      ctx,
+      sockperfClientArgv(p, addr, port, proto),
+      tag,
+      p.latencySeconds + 10,
+      proto === 'udp' ? sockperfUdpUnanswered : sockperfRefused,
+    );
     let s;
     try {
       s = parseRaw(r.rawLog, () => parseSockperf(`${r.stdout}\n${r.stderr}`));
     } catch (e) {
       // The client only says the peer closed: the server's own output says why.
-      const log = await ctx.exec(ctx.instance, ['busybox', 'tail', '-n', '5', SOCKPERF_SERVER_LOG], { tag: `${tag}-server-log`, timeoutMs: 30_000, allowFailure: true }).catch(() => undefined);
-      const why = log?.stdout.split('\n').filter((l) => /ERROR/.test(l)).join(' | ');
-      throw Object.assign(new Error(`${(e as Error).message}${why ? `; server: ${why}` : ''}${r.code !== 0 ? ` (client exit ${r.code})` : ''}`), { rawLog: r.rawLog });
+      const log = await ctx
+        .exec(ctx.instance, ['busybox', 'tail', '-n', '5', SOCKPERF_SERVER_LOG], {
+          tag: `${tag}-server-log`,
+          timeoutMs: 30_000,
+          allowFailure: true,
+        })
+        .catch(() => undefined);
+      const why = log?.stdout
+        .split('\n')
+        .filter((l) => /ERROR/.test(l))
+        .join(' | ');
+      throw Object.assign(
+        new Error(
+          `${(e as Error).message}${why ? `; server: ${why}` : ''}${r.code !== 0 ? ` (client exit ${r.code})` : ''}`,
+        ),
+        { rawLog: r.rawLog },
+      );
     }
     if (!s.fullRtt) throw new ParseError('sockperf', 'expected round-trip figures (--full-rtt)');
     const [avg, p50, p99, p999] = RR_METRICS[proto];
-    return [metric('sockperf', avg, s.avgUs, r.rawLog), metric('sockperf', p50, s.p50Us, r.rawLog), metric('sockperf', p99, s.p99Us, r.rawLog), metric('sockperf', p999, s.p999Us, r.rawLog)];
+    return [
+      metric('sockperf', avg, s.avgUs, r.rawLog),
+      metric('sockperf', p50, s.p50Us, r.rawLog),
+      metric('sockperf', p99, s.p99Us, r.rawLog),
+      metric('sockperf', p999, s.p999Us, r.rawLog),
+    ];
   } finally {
     await stopServer(ctx, pid, 'sockperf', `${tag}-server-stop`);
-    await ctx.exec(ctx.instance, ['rm', '-f', SOCKPERF_SERVER_LOG], { tag: `${tag}-server-log-rm`, timeoutMs: 30_000, allowFailure: true }).catch(() => undefined);
+    await ctx
+      .exec(ctx.instance, ['rm', '-f', SOCKPERF_SERVER_LOG], {
+        tag: `${tag}-server-log-rm`,
+        timeoutMs: 30_000,
+        allowFailure: true,
+      })
+      .catch(() => undefined);
   }
 }
 
@@ -251,24 +374,81 @@ export const networkWorkload: Workload<NetworkParams> = registerWorkload({
   judgement: { comparison: 'ratio', thresholdPct: 10 },
   // Throughput only (rr-rtt-* latencies are not capacity).
   capacity: [
-    { resource: 'network', tiers: [{ tier: 0, metrics: [/^tcp-.*(mbps|gbps)$/i] }, { tier: 1, metrics: [/(mbps|gbps)/i] }] },
+    {
+      resource: 'network',
+      tiers: [
+        { tier: 0, metrics: [/^tcp-.*(mbps|gbps)$/i] },
+        { tier: 1, metrics: [/(mbps|gbps)/i] },
+      ],
+    },
   ],
-  description: 'iperf3 TCP throughput both ways between the bench namespace and the instance; sockperf TCP and UDP ping-pong round-trip p50/p99/p99.9',
+  description:
+    'iperf3 TCP throughput both ways between the bench namespace and the instance; sockperf TCP and UDP ping-pong round-trip p50/p99/p99.9',
   params: networkParams,
   extraSchema: networkExtras,
   needsNetwork: true,
   needsDisk: false,
   metrics: [
-    { name: 'tcp-to-instance-gbps', unit: 'Gbit/s', higherIsBetter: true, description: 'iperf3 TCP, bench namespace sends, instance receives (receiver count)' },
-    { name: 'tcp-from-instance-gbps', unit: 'Gbit/s', higherIsBetter: true, description: 'iperf3 TCP -R, instance sends, bench namespace receives (receiver count)' },
-    { name: 'rr-rtt-avg-us', unit: 'µs', higherIsBetter: false, description: 'sockperf TCP ping-pong round trip, mean' },
-    { name: 'rr-rtt-p50-us', unit: 'µs', higherIsBetter: false, description: 'sockperf TCP ping-pong round trip, median' },
-    { name: 'rr-rtt-p99-us', unit: 'µs', higherIsBetter: false, description: 'sockperf TCP ping-pong round trip, 99th percentile' },
-    { name: 'rr-rtt-p999-us', unit: 'µs', higherIsBetter: false, description: 'sockperf TCP ping-pong round trip, 99.9th percentile' },
-    { name: 'udp-rr-rtt-avg-us', unit: 'µs', higherIsBetter: false, description: 'sockperf UDP ping-pong round trip, mean' },
-    { name: 'udp-rr-rtt-p50-us', unit: 'µs', higherIsBetter: false, description: 'sockperf UDP ping-pong round trip, median' },
-    { name: 'udp-rr-rtt-p99-us', unit: 'µs', higherIsBetter: false, description: 'sockperf UDP ping-pong round trip, 99th percentile' },
-    { name: 'udp-rr-rtt-p999-us', unit: 'µs', higherIsBetter: false, description: 'sockperf UDP ping-pong round trip, 99.9th percentile' },
+    {
+      name: 'tcp-to-instance-gbps',
+      unit: 'Gbit/s',
+      higherIsBetter: true,
+      description: 'iperf3 TCP, bench namespace sends, instance receives (receiver count)',
+    },
+    {
+      name: 'tcp-from-instance-gbps',
+      unit: 'Gbit/s',
+      higherIsBetter: true,
+      description: 'iperf3 TCP -R, instance sends, bench namespace receives (receiver count)',
+    },
+    {
+      name: 'rr-rtt-avg-us',
+      unit: 'µs',
+      higherIsBetter: false,
+      description: 'sockperf TCP ping-pong round trip, mean',
+    },
+    {
+      name: 'rr-rtt-p50-us',
+      unit: 'µs',
+      higherIsBetter: false,
+      description: 'sockperf TCP ping-pong round trip, median',
+    },
+    {
+      name: 'rr-rtt-p99-us',
+      unit: 'µs',
+      higherIsBetter: false,
+      description: 'sockperf TCP ping-pong round trip, 99th percentile',
+    },
+    {
+      name: 'rr-rtt-p999-us',
+      unit: 'µs',
+      higherIsBetter: false,
+      description: 'sockperf TCP ping-pong round trip, 99.9th percentile',
+    },
+    {
+      name: 'udp-rr-rtt-avg-us',
+      unit: 'µs',
+      higherIsBetter: false,
+      description: 'sockperf UDP ping-pong round trip, mean',
+    },
+    {
+      name: 'udp-rr-rtt-p50-us',
+      unit: 'µs',
+      higherIsBetter: false,
+      description: 'sockperf UDP ping-pong round trip, median',
+    },
+    {
+      name: 'udp-rr-rtt-p99-us',
+      unit: 'µs',
+      higherIsBetter: false,
+      description: 'sockperf UDP ping-pong round trip, 99th percentile',
+    },
+    {
+      name: 'udp-rr-rtt-p999-us',
+      unit: 'µs',
+      higherIsBetter: false,
+      description: 'sockperf UDP ping-pong round trip, 99.9th percentile',
+    },
   ],
   setup: async (ctx) => {
     // Refuse a missing network or an address outside the bench plan before anything runs.
@@ -290,7 +470,11 @@ export const networkWorkload: Workload<NetworkParams> = registerWorkload({
     };
     const out = await runProbesInTurn(networkWorkload, { ...ctx, recordExtra: keep });
     // Nothing measured at all: the repetition fails as a whole, with the first reason (the runner applies the same rule per round).
-    if (out.length === 0) throw Object.assign(new Error(`every network probe failed: ${failures.map((f) => f.error).join('; ')}`), failures[0]?.rawLog ? { rawLog: failures[0].rawLog } : {});
+    if (out.length === 0)
+      throw Object.assign(
+        new Error(`every network probe failed: ${failures.map((f) => f.error).join('; ')}`),
+        failures[0]?.rawLog ? { rawLog: failures[0].rawLog } : {},
+      );
     return out;
   },
 });

@@ -19,10 +19,27 @@ export function victimCpuArgv(seconds: number): string[] {
 }
 
 export function memoryArgv(seconds: number, blockMiB: number, oper: 'read' | 'write', threads: number): string[] {
-  return ['sysbench', 'memory', `--threads=${threads}`, `--time=${seconds}`, `--memory-block-size=${blockMiB}M`, '--memory-total-size=0', '--memory-scope=local', `--memory-oper=${oper}`, '--memory-access-mode=seq', 'run'];
+  return [
+    'sysbench',
+    'memory',
+    `--threads=${threads}`,
+    `--time=${seconds}`,
+    `--memory-block-size=${blockMiB}M`,
+    '--memory-total-size=0',
+    '--memory-scope=local',
+    `--memory-oper=${oper}`,
+    '--memory-access-mode=seq',
+    'run',
+  ];
 }
 
-export function aggressorArgv(kind: Exclude<NeighborKind, 'network'>, p: NoisyNeighborParams, threads: number, seconds: number, file: string): { argv: string[]; comm: string } {
+export function aggressorArgv(
+  kind: Exclude<NeighborKind, 'network'>,
+  p: NoisyNeighborParams,
+  threads: number,
+  seconds: number,
+  file: string,
+): { argv: string[]; comm: string } {
   switch (kind) {
     case 'cpu':
       // One process (threads), so killing its pid ends the whole burn.
@@ -39,7 +56,13 @@ export interface Figure {
   rawLog: string;
 }
 
-export async function victimFigure(ctx: Ctx, kind: NeighborKind, victim: Instance, file: string, tag: string): Promise<Figure> {
+export async function victimFigure(
+  ctx: Ctx,
+  kind: NeighborKind,
+  victim: Instance,
+  file: string,
+  tag: string,
+): Promise<Figure> {
   const p = ctx.params;
   const t = timeoutFor(ctx, p.seconds + 10);
   switch (kind) {
@@ -53,14 +76,20 @@ export async function victimFigure(ctx: Ctx, kind: NeighborKind, victim: Instanc
     }
     case 'disk': {
       const r = await ctx.exec(victim, fioRandreadArgv(file, p.fileMiB, p.seconds), { tag, timeoutMs: t });
-      return { value: parseRaw(r.rawLog, () => parseFioJson(r.stdout).jobs.reduce((s, j) => s + j.read.iops, 0)), rawLog: r.rawLog };
+      return {
+        value: parseRaw(r.rawLog, () => parseFioJson(r.stdout).jobs.reduce((s, j) => s + j.read.iops, 0)),
+        rawLog: r.rawLog,
+      };
     }
     case 'network': {
       const addr = benchAddress(victim.address, victim.name);
       const pid = await startBackground(ctx, victim, p.seconds + 60, iperfServerArgv(addr, p.port), `${tag}-server`);
       try {
         const r = await iperfClient(ctx, addr, p.port, p.seconds, tag);
-        return { value: parseRaw(r.rawLog, () => parseIperf3Json(r.stdout).receivedBitsPerSecond / 1e6), rawLog: r.rawLog };
+        return {
+          value: parseRaw(r.rawLog, () => parseIperf3Json(r.stdout).receivedBitsPerSecond / 1e6),
+          rawLog: r.rawLog,
+        };
       } finally {
         await stopBackground(ctx, victim, pid, 'iperf3', `${tag}-server-kill`);
       }
@@ -69,12 +98,24 @@ export async function victimFigure(ctx: Ctx, kind: NeighborKind, victim: Instanc
 }
 
 /** Run `measure` with the aggressor of `kind` running in `aggr`; the aggressor is stopped in finally. */
-export async function withAggressor(ctx: Ctx, kind: NeighborKind, aggr: Instance, file: string, measure: () => Promise<Figure>): Promise<Figure> {
+export async function withAggressor(
+  ctx: Ctx,
+  kind: NeighborKind,
+  aggr: Instance,
+  file: string,
+  measure: () => Promise<Figure>,
+): Promise<Figure> {
   const p = ctx.params;
   const lifetime = Math.ceil(p.leadSeconds + p.seconds + 30);
   if (kind === 'network') {
     const addr = benchAddress(aggr.address, aggr.name);
-    const pid = await startBackground(ctx, aggr, lifetime + 30, iperfServerArgv(addr, p.port), 'neighbor-network-aggressor-server');
+    const pid = await startBackground(
+      ctx,
+      aggr,
+      lifetime + 30,
+      iperfServerArgv(addr, p.port),
+      'neighbor-network-aggressor-server',
+    );
     try {
       // The aggressor's client outlasts the victim's measurement by its lead and a second.
       const secs = Math.ceil(p.leadSeconds + p.seconds + 1);

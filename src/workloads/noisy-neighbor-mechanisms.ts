@@ -16,7 +16,13 @@ import type { NoisyNeighborCtx as Ctx, Mechanism } from './noisy-neighbor-params
  * Hold the neighbour (and, for weights, favour the victim) by one mechanism; returns
  * the undo and a description of what was set. Never leaves a limit behind on failure.
  */
-export async function applyMechanism(ctx: Ctx, m: Mechanism, victim: Instance, aggr: Instance, own: OwnedLoopDevice | undefined): Promise<{ undo: () => Promise<void>; text: string }> {
+export async function applyMechanism(
+  ctx: Ctx,
+  m: Mechanism,
+  victim: Instance,
+  aggr: Instance,
+  own: OwnedLoopDevice | undefined,
+): Promise<{ undo: () => Promise<void>; text: string }> {
   const p = ctx.params;
   const [wv, wa] = splitToWeights(p.weightSplit);
   const cgv = requireCgroup(victim, `noisy-neighbor ${m}`);
@@ -35,7 +41,10 @@ export async function applyMechanism(ctx: Ctx, m: Mechanism, victim: Instance, a
         await undo();
         throw e;
       }
-      return { undo, text: `CPU weights victim:neighbour ${wv}:${wa} (${cgv.layout.version === 2 ? 'cpu.weight' : 'cpu.shares'})` };
+      return {
+        undo,
+        text: `CPU weights victim:neighbour ${wv}:${wa} (${cgv.layout.version === 2 ? 'cpu.weight' : 'cpu.shares'})`,
+      };
     }
     case 'cpu-cap': {
       const undo = async (): Promise<void> => void (await cga.clearCpuQuota().catch(() => undefined));
@@ -45,7 +54,10 @@ export async function applyMechanism(ctx: Ctx, m: Mechanism, victim: Instance, a
         await undo();
         throw e;
       }
-      return { undo, text: `neighbour CPU quota ${p.cpuCapPercent}% of a CPU (${cga.layout.version === 2 ? 'cpu.max' : 'cpu.cfs_quota_us'})` };
+      return {
+        undo,
+        text: `neighbour CPU quota ${p.cpuCapPercent}% of a CPU (${cga.layout.version === 2 ? 'cpu.max' : 'cpu.cfs_quota_us'})`,
+      };
     }
     case 'io-weight': {
       if (!own) throw new Error('noisy-neighbor io-weight: no owned device');
@@ -61,7 +73,10 @@ export async function applyMechanism(ctx: Ctx, m: Mechanism, victim: Instance, a
         await undo();
         throw e;
       }
-      return { undo, text: `io weights victim:neighbour ${wv}:${wa} (${file}, scheduler ${own.scheduler ?? '?'}) on isobench's own ${own.device}` };
+      return {
+        undo,
+        text: `io weights victim:neighbour ${wv}:${wa} (${file}, scheduler ${own.scheduler ?? '?'}) on isobench's own ${own.device}`,
+      };
     }
     case 'io-throttle': {
       if (!own) throw new Error('noisy-neighbor io-throttle: no owned device');
@@ -73,7 +88,10 @@ export async function applyMechanism(ctx: Ctx, m: Mechanism, victim: Instance, a
         await undo();
         throw e;
       }
-      return { undo, text: `neighbour IOPS cap ${p.diskCapIops} (${cga.layout.version === 2 ? 'io.max' : 'blkio.throttle.*_iops_device'}) on ${own.device}` };
+      return {
+        undo,
+        text: `neighbour IOPS cap ${p.diskCapIops} (${cga.layout.version === 2 ? 'io.max' : 'blkio.throttle.*_iops_device'}) on ${own.device}`,
+      };
     }
     case 'tc': {
       if (!ctx.net) throw new Error('noisy-neighbor tc: the run has no bench network');
@@ -81,11 +99,15 @@ export async function applyMechanism(ctx: Ctx, m: Mechanism, victim: Instance, a
       if (aggr.benchIf) {
         const dev = aggr.benchIf;
         await benchTc(ctx, tbfCapArgv(dev, p.netCapMbit));
-        return { undo: async () => void (await net.exec(delRootArgv(dev), { timeoutMs: 15_000 }).catch(() => undefined)), text: `tc tbf ${p.netCapMbit} Mbit/s on the neighbour's bench-side link ${dev}` };
+        return {
+          undo: async () => void (await net.exec(delRootArgv(dev), { timeoutMs: 15_000 }).catch(() => undefined)),
+          text: `tc tbf ${p.netCapMbit} Mbit/s on the neighbour's bench-side link ${dev}`,
+        };
       }
       const bridge = 'br0';
       const addr = benchAddress(aggr.address, aggr.name);
-      const undo = async (): Promise<void> => void (await net.exec(delRootArgv(bridge), { timeoutMs: 15_000 }).catch(() => undefined));
+      const undo = async (): Promise<void> =>
+        void (await net.exec(delRootArgv(bridge), { timeoutMs: 15_000 }).catch(() => undefined));
       try {
         // A link far above both: the neighbour's class is capped, the victim's may use the rest.
         const link = 100_000;
@@ -98,7 +120,10 @@ export async function applyMechanism(ctx: Ctx, m: Mechanism, victim: Instance, a
         await undo();
         throw e;
       }
-      return { undo, text: `tc htb class rate = ceil = ${p.netCapMbit} Mbit/s for the neighbour on the bench bridge (the backend exposes no bench-side link)` };
+      return {
+        undo,
+        text: `tc htb class rate = ceil = ${p.netCapMbit} Mbit/s for the neighbour on the bench bridge (the backend exposes no bench-side link)`,
+      };
     }
   }
 }

@@ -66,7 +66,12 @@ export type NoisyNeighborParams = z.infer<typeof noisyNeighborParams>;
 export type NoisyNeighborCtx = WorkloadContext<NoisyNeighborParams>;
 
 /** Unit of each kind's victim figure. */
-export const UNITS: Record<NeighborKind, string> = { cpu: 'events/s', memory: 'MiB/s', disk: 'IOPS', network: 'Mbit/s' };
+export const UNITS: Record<NeighborKind, string> = {
+  cpu: 'events/s',
+  memory: 'MiB/s',
+  disk: 'IOPS',
+  network: 'Mbit/s',
+};
 const WHAT: Record<NeighborKind, string> = {
   cpu: 'sysbench cpu events/s (1 thread)',
   memory: 'sysbench memory sequential read MiB/s',
@@ -84,14 +89,49 @@ const MECH_TEXT: Record<Mechanism, string> = {
 /** The metrics of one kind: alone, beside the unrestrained neighbour, and beside each mechanism that holds it. */
 export function decls(kind: NeighborKind): MetricDecl[] {
   return [
-    { name: `${kind}-alone`, unit: UNITS[kind], higherIsBetter: true, description: `victim ${WHAT[kind]}, alone (mean of a run before and after the others)` },
-    { name: `${kind}-alone-spread-pct`, unit: '%', higherIsBetter: false, description: `difference between the two alone runs of the victim, percent of their mean (the host's noise floor for the ${kind} figures)` },
-    { name: `${kind}-with-neighbor`, unit: UNITS[kind], higherIsBetter: true, description: `victim ${WHAT[kind]}, beside an unrestrained neighbour of the same kind` },
-    { name: `${kind}-degradation-pct`, unit: '%', higherIsBetter: false, description: `victim ${kind} figure lost to the unrestrained neighbour, percent of the figure alone` },
-    { name: `${kind}-kept-pct-unrestrained`, unit: '%', higherIsBetter: true, description: `victim ${kind} figure beside the unrestrained neighbour, percent of alone` },
+    {
+      name: `${kind}-alone`,
+      unit: UNITS[kind],
+      higherIsBetter: true,
+      description: `victim ${WHAT[kind]}, alone (mean of a run before and after the others)`,
+    },
+    {
+      name: `${kind}-alone-spread-pct`,
+      unit: '%',
+      higherIsBetter: false,
+      description: `difference between the two alone runs of the victim, percent of their mean (the host's noise floor for the ${kind} figures)`,
+    },
+    {
+      name: `${kind}-with-neighbor`,
+      unit: UNITS[kind],
+      higherIsBetter: true,
+      description: `victim ${WHAT[kind]}, beside an unrestrained neighbour of the same kind`,
+    },
+    {
+      name: `${kind}-degradation-pct`,
+      unit: '%',
+      higherIsBetter: false,
+      description: `victim ${kind} figure lost to the unrestrained neighbour, percent of the figure alone`,
+    },
+    {
+      name: `${kind}-kept-pct-unrestrained`,
+      unit: '%',
+      higherIsBetter: true,
+      description: `victim ${kind} figure beside the unrestrained neighbour, percent of alone`,
+    },
     ...MECHANISMS_FOR[kind].flatMap((m): MetricDecl[] => [
-      { name: `${kind}-with-${m}`, unit: UNITS[kind], higherIsBetter: true, description: `victim ${WHAT[kind]}, ${MECH_TEXT[m]}` },
-      { name: `${kind}-kept-pct-${m}`, unit: '%', higherIsBetter: true, description: `victim ${kind} figure with the ${MECH_TEXT[m]}, percent of alone (100: fully protected)` },
+      {
+        name: `${kind}-with-${m}`,
+        unit: UNITS[kind],
+        higherIsBetter: true,
+        description: `victim ${WHAT[kind]}, ${MECH_TEXT[m]}`,
+      },
+      {
+        name: `${kind}-kept-pct-${m}`,
+        unit: '%',
+        higherIsBetter: true,
+        description: `victim ${kind} figure with the ${MECH_TEXT[m]}, percent of alone (100: fully protected)`,
+      },
     ]),
   ];
 }

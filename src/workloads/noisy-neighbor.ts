@@ -46,13 +46,34 @@ import { degradationPct, round } from './isolation.js';
 import { fioLayoutArgv } from './load-argv.js';
 import { registerWorkload } from './registry.js';
 import type { MetricValue, Workload } from './types.js';
-import { MECHANISMS_FOR, MECHANISM_NEEDS, NEIGHBOR_KINDS, UNITS, conditionsFor, decls, keptPct, noisyNeighborParams, type Mechanism, type NoisyNeighborParams } from './noisy-neighbor-params.js';
+import {
+  MECHANISMS_FOR,
+  MECHANISM_NEEDS,
+  NEIGHBOR_KINDS,
+  UNITS,
+  conditionsFor,
+  decls,
+  keptPct,
+  noisyNeighborParams,
+  type Mechanism,
+  type NoisyNeighborParams,
+} from './noisy-neighbor-params.js';
 import { victimFigure, withAggressor, type Figure } from './noisy-neighbor-loads.js';
 import { applyMechanism, memoryBandwidthControl } from './noisy-neighbor-mechanisms.js';
 import { noisyNeighbourExtras } from './extras/noisy-neighbor.js';
 
 // The vocabulary, loads and mechanisms live in noisy-neighbor-*.ts; tests import them from here.
-export { MECHANISMS, MECHANISMS_FOR, NEIGHBOR_KINDS, conditionsFor, keptPct, noisyNeighborParams, type Mechanism, type NeighborKind, type NoisyNeighborParams } from './noisy-neighbor-params.js';
+export {
+  MECHANISMS,
+  MECHANISMS_FOR,
+  NEIGHBOR_KINDS,
+  conditionsFor,
+  keptPct,
+  noisyNeighborParams,
+  type Mechanism,
+  type NeighborKind,
+  type NoisyNeighborParams,
+} from './noisy-neighbor-params.js';
 export { aggressorArgv, memoryArgv, victimCpuArgv } from './noisy-neighbor-loads.js';
 
 export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWorkload({
@@ -61,7 +82,8 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
   order: 100,
   judgement: { comparison: 'ratio', thresholdByUnit: { '%': 5 } },
   isolation: { view: 'noisy-neighbor', headline: true, replacesBarChart: true },
-  description: "a victim's CPU, memory-bandwidth, disk and network figures alone, beside an unrestrained neighbour, and beside the neighbour held by each mechanism the backend has (CPU weight and cap, bfq io weight and IOPS throttle, tc); percent of the alone figure kept",
+  description:
+    "a victim's CPU, memory-bandwidth, disk and network figures alone, beside an unrestrained neighbour, and beside the neighbour held by each mechanism the backend has (CPU weight and cap, bfq io weight and IOPS throttle, tc); percent of the alone figure kept",
   params: noisyNeighborParams,
   extraSchema: noisyNeighbourExtras,
   needsNetwork: true,
@@ -69,10 +91,16 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
   metrics: NEIGHBOR_KINDS.flatMap(decls),
   async run(ctx) {
     const p = ctx.params;
-    if (p.kinds.includes('network') && !ctx.net) throw new Error('noisy-neighbor: network asked for but the run has no bench network');
+    if (p.kinds.includes('network') && !ctx.net)
+      throw new Error('noisy-neighbor: network asked for but the run has no bench network');
     if (p.kinds.includes('memory') && p.memoryBlockMiB * Math.max(1, ctx.spec.vcpus) + 64 > ctx.spec.memoryMiB)
-      throw new Error(`noisy-neighbor: memoryBlockMiB ${p.memoryBlockMiB} per thread does not fit in ${ctx.spec.memoryMiB} MiB instances`);
-    if (p.kinds.includes('disk') && p.fileMiB > ctx.spec.disk.sizeMiB * 0.9) throw new Error(`noisy-neighbor: fileMiB ${p.fileMiB} does not fit in the ${ctx.spec.disk.sizeMiB} MiB scratch disk`);
+      throw new Error(
+        `noisy-neighbor: memoryBlockMiB ${p.memoryBlockMiB} per thread does not fit in ${ctx.spec.memoryMiB} MiB instances`,
+      );
+    if (p.kinds.includes('disk') && p.fileMiB > ctx.spec.disk.sizeMiB * 0.9)
+      throw new Error(
+        `noisy-neighbor: fileMiB ${p.fileMiB} does not fit in the ${ctx.spec.disk.sizeMiB} MiB scratch disk`,
+      );
     const network = p.kinds.includes('network');
     let own: OwnedLoopDevice | undefined;
     // A mechanism the host lacks is skipped (reason and fix in extra.skippedParts); the others are measured.
@@ -82,7 +110,9 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
     };
     if (p.kinds.includes('disk')) {
       const opts = ownedDeviceOptions(ctx.capabilities, ctx.instance.cgroup?.layout);
-      ctx.progress(`creating isobench's own loop device (direct I/O, ${opts.scheduler ?? (opts.ioCostRoot ? 'io.cost' : 'its own scheduler')}) for the disk mechanisms`);
+      ctx.progress(
+        `creating isobench's own loop device (direct I/O, ${opts.scheduler ?? (opts.ioCostRoot ? 'io.cost' : 'its own scheduler')}) for the disk mechanisms`,
+      );
       own = await createOwnedLoopDevice({ sizeMiB: 2 * ctx.spec.disk.sizeMiB + 128, ...opts, owner: ctx.spec.name });
     }
     const out: MetricValue[] = [];
@@ -98,14 +128,21 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
       const vFile = `${victim.scratchDir.replace(/\/+$/, '')}/isobench-neighbor.dat`;
       const aFile = `${aggr.scratchDir.replace(/\/+$/, '')}/isobench-neighbor.dat`;
       if (own) {
-        await ctx.exec(victim, fioLayoutArgv(vFile, p.fileMiB), { tag: 'neighbor-disk-layout-victim', timeoutMs: timeoutFor(ctx, 60 + p.fileMiB / 4) });
-        await ctx.exec(aggr, fioLayoutArgv(aFile, p.fileMiB), { tag: 'neighbor-disk-layout-aggressor', timeoutMs: timeoutFor(ctx, 60 + p.fileMiB / 4) });
+        await ctx.exec(victim, fioLayoutArgv(vFile, p.fileMiB), {
+          tag: 'neighbor-disk-layout-victim',
+          timeoutMs: timeoutFor(ctx, 60 + p.fileMiB / 4),
+        });
+        await ctx.exec(aggr, fioLayoutArgv(aFile, p.fileMiB), {
+          tag: 'neighbor-disk-layout-aggressor',
+          timeoutMs: timeoutFor(ctx, 60 + p.fileMiB / 4),
+        });
       }
       const memoryMechanism = await memoryBandwidthControl();
       for (const kind of p.kinds) {
         for (const m of MECHANISMS_FOR[kind]) {
           const need = MECHANISM_NEEDS[m];
-          if (need && !runnable(m)) skipPart(ctx, `${kind} held by ${m}`, [`${kind}-with-${m}`, `${kind}-kept-pct-${m}`], need);
+          if (need && !runnable(m))
+            skipPart(ctx, `${kind} held by ${m}`, [`${kind}-with-${m}`, `${kind}-kept-pct-${m}`], need);
         }
         const conditions = conditionsFor(kind).filter((c) => c === 'alone' || c === 'unrestrained' || runnable(c));
         const order = aloneFirst ? conditions : [...conditions].reverse();
@@ -113,7 +150,9 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
         const mechText: Record<string, string> = {};
         // Alone is measured again at the end: the mean is the reference, the spread shows the host's noise.
         for (const cond of [...order, 'alone-again' as const]) {
-          ctx.progress(`${kind}: victim ${cond.startsWith('alone') ? 'alone' : cond === 'unrestrained' ? 'beside an unrestrained neighbour' : `beside the neighbour held by ${cond}`}`);
+          ctx.progress(
+            `${kind}: victim ${cond.startsWith('alone') ? 'alone' : cond === 'unrestrained' ? 'beside an unrestrained neighbour' : `beside the neighbour held by ${cond}`}`,
+          );
           const measure = (): Promise<Figure> => victimFigure(ctx, kind, victim, vFile, `neighbor-${kind}-${cond}`);
           if (cond === 'alone' || cond === 'alone-again') figures.set(cond, await measure());
           else if (cond === 'unrestrained') figures.set(cond, await withAggressor(ctx, kind, aggr, aFile, measure));
@@ -143,7 +182,11 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
           if (!fig) continue;
           out.push(metric(kind, `${kind}-with-${m}`, fig.value, fig.rawLog));
           out.push(metric(kind, `${kind}-kept-pct-${m}`, keptPct(a.value, fig.value), fig.rawLog));
-          held[m] = { value: round(fig.value, 3), keptPct: round(keptPct(a.value, fig.value), 2), setting: mechText[m] ?? '' };
+          held[m] = {
+            value: round(fig.value, 3),
+            keptPct: round(keptPct(a.value, fig.value), 2),
+            setting: mechText[m] ?? '',
+          };
         }
         ctx.recordExtra?.(`neighbor-${kind}`, {
           unit: UNITS[kind],
@@ -157,7 +200,16 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
           ...(kind === 'memory' ? { ownMechanism: memoryMechanism } : {}),
           order: order.join(' → '),
           cpus: ctx.spec.cpus,
-          ...(own && kind === 'disk' ? { device: { path: own.device, scheduler: own.scheduler, strictGuarantees: own.strictGuarantees, loopDirectIo: own.directIo } } : {}),
+          ...(own && kind === 'disk'
+            ? {
+                device: {
+                  path: own.device,
+                  scheduler: own.scheduler,
+                  strictGuarantees: own.strictGuarantees,
+                  loopDirectIo: own.directIo,
+                },
+              }
+            : {}),
         });
       }
     } finally {

@@ -7,7 +7,16 @@ import type { Instance } from '../backends/types.js';
 import { delRootArgv, htbClassId, htbSplitArgvs, parseTcSentBytes, tbfCapArgv } from '../net/tc.js';
 import { benchAddress, metric, parseRaw } from './common.js';
 import { benchTc, iperfClient, startBackground, stopBackground } from './isolation-exec.js';
-import { achievedRate, achievedShare, capErrorPct, errorPp, round, sampleWhile, splitBudget, targetPct } from './isolation.js';
+import {
+  achievedRate,
+  achievedShare,
+  capErrorPct,
+  errorPp,
+  round,
+  sampleWhile,
+  splitBudget,
+  targetPct,
+} from './isolation.js';
 import { iperfServerArgv } from './network.js';
 import { parseIperf3Json } from './parsers/iperf3.js';
 import type { MetricValue } from './types.js';
@@ -28,7 +37,11 @@ async function iperfInto(ctx: Ctx, inst: Instance, addr: string, seconds: number
   const pid = await startBackground(ctx, inst, seconds + 60, iperfServerArgv(addr, port), `${tag}-server`);
   try {
     const r = await iperfClient(ctx, addr, port, seconds, tag);
-    const parsed = parseRaw(r.rawLog, () => parseIperf3Json(r.stdout), r.code !== 0 ? `client exit ${r.code}` : undefined);
+    const parsed = parseRaw(
+      r.rawLog,
+      () => parseIperf3Json(r.stdout),
+      r.code !== 0 ? `client exit ${r.code}` : undefined,
+    );
     return { mbps: parsed.receivedBitsPerSecond / 1e6, rawLog: r.rawLog };
   } finally {
     await stopBackground(ctx, inst, pid, 'iperf3', `${tag}-server-kill`);
@@ -53,13 +66,25 @@ export async function networkPhase(ctx: Ctx, a: Instance, b: Instance, out: Metr
       { address: addrB, rateMbit: rateB },
     ]))
       await benchTc(ctx, argv);
-    ctx.progress(`network: HTB ${rateA}:${rateB} Mbit/s of a ${n.linkMbit} Mbit/s link, iperf3 into both for ${n.seconds} s`);
+    ctx.progress(
+      `network: HTB ${rateA}:${rateB} Mbit/s of a ${n.linkMbit} Mbit/s link, iperf3 into both for ${n.seconds} s`,
+    );
     const ids = [htbClassId(0), htbClassId(1)];
-    const work = Promise.all([iperfInto(ctx, a, addrA, n.seconds, 'partition-net-a'), iperfInto(ctx, b, addrB, n.seconds, 'partition-net-b')]);
+    const work = Promise.all([
+      iperfInto(ctx, a, addrA, n.seconds, 'partition-net-a'),
+      iperfInto(ctx, b, addrB, n.seconds, 'partition-net-b'),
+    ]);
     const { result: runs, samples } = await sampleWhile(work, () => tcBytes(ctx, 'class', bridge, ids), p.sampleMs);
     const linkBytesPerS = (n.linkMbit * 1e6) / 8;
-    const share = achievedShare(samples, { capacityPerS: linkBytesPerS, minBusyFraction: 0.5, minPartyRate: linkBytesPerS * 0.01 });
-    const rawLog = await ctx.saveRaw('partition-net-samples', `${JSON.stringify({ linkMbit: n.linkMbit, ratesMbit: [rateA, rateB], samples }, null, 1)}\n`);
+    const share = achievedShare(samples, {
+      capacityPerS: linkBytesPerS,
+      minBusyFraction: 0.5,
+      minPartyRate: linkBytesPerS * 0.01,
+    });
+    const rawLog = await ctx.saveRaw(
+      'partition-net-samples',
+      `${JSON.stringify({ linkMbit: n.linkMbit, ratesMbit: [rateA, rateB], samples }, null, 1)}\n`,
+    );
     out.push(metric('partition', 'net-share-a-pct', share.aPct, rawLog));
     out.push(metric('partition', 'net-share-error-pp', errorPp(share.aPct, target), rawLog));
     out.push(metric('iperf3', 'net-a-mbps', runs[0].mbps, runs[0].rawLog));
@@ -90,17 +115,30 @@ export async function networkPhase(ctx: Ctx, a: Instance, b: Instance, out: Metr
       };
     } else {
       bridgeShaped = true;
-      for (const argv of htbSplitArgvs(bridge, Math.max(n.capMbit, n.linkMbit), [{ address: addrA, rateMbit: n.capMbit, ceilMbit: n.capMbit }])) await benchTc(ctx, argv);
+      for (const argv of htbSplitArgvs(bridge, Math.max(n.capMbit, n.linkMbit), [
+        { address: addrA, rateMbit: n.capMbit, ceilMbit: n.capMbit },
+      ]))
+        await benchTc(ctx, argv);
       mechanism = `tc htb class rate = ceil = ${n.capMbit} Mbit/s on the bench bridge (the backend exposes no bench-side link)`;
       read = () => tcBytes(ctx, 'class', bridge, [htbClassId(0)]);
     }
     ctx.progress(`network: cap ${n.capMbit} Mbit/s on A (${mechanism})`);
     const capped = await sampleWhile(iperfInto(ctx, a, addrA, n.seconds, 'partition-net-cap'), read, p.sampleMs);
     const rate = achievedRate(capped.samples, 1000);
-    const capLog = await ctx.saveRaw('partition-net-cap-samples', `${JSON.stringify({ capMbit: n.capMbit, mechanism, samples: capped.samples }, null, 1)}\n`);
+    const capLog = await ctx.saveRaw(
+      'partition-net-cap-samples',
+      `${JSON.stringify({ capMbit: n.capMbit, mechanism, samples: capped.samples }, null, 1)}\n`,
+    );
     out.push(metric('iperf3', 'net-cap-mbps', capped.result.mbps, capped.result.rawLog));
     out.push(metric('partition', 'net-cap-error-pct', capErrorPct(capped.result.mbps, n.capMbit), capLog));
-    ctx.recordExtra?.('net-cap', { mechanism, capMbit: n.capMbit, iperfMbps: round(capped.result.mbps, 2), series: rate.series.map((s) => ({ ...s, rate: round((s.rate * 8) / 1e6, 3) })), seriesUnit: 'Mbit/s', rawLog: capLog });
+    ctx.recordExtra?.('net-cap', {
+      mechanism,
+      capMbit: n.capMbit,
+      iperfMbps: round(capped.result.mbps, 2),
+      series: rate.series.map((s) => ({ ...s, rate: round((s.rate * 8) / 1e6, 3) })),
+      seriesUnit: 'Mbit/s',
+      rawLog: capLog,
+    });
   } finally {
     if (capDev) await ctx.net.exec(delRootArgv(capDev), { timeoutMs: 15_000 }).catch(() => undefined);
     if (bridgeShaped) await ctx.net.exec(delRootArgv(bridge), { timeoutMs: 15_000 }).catch(() => undefined);

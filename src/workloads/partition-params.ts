@@ -11,7 +11,10 @@ const splitSchema = z.tuple([z.number().int().min(1).max(99), z.number().int().m
 export const partitionParams = z
   .object({
     /** Which resources to partition in each repetition. */
-    resources: z.array(z.enum(['cpu', 'disk', 'network'])).min(1).default(['cpu', 'disk', 'network']),
+    resources: z
+      .array(z.enum(['cpu', 'disk', 'network']))
+      .min(1)
+      .default(['cpu', 'disk', 'network']),
     /** Target split A:B in percent (weights or budgets in this ratio). */
     split: splitSchema.default([80, 20]),
     /** Counter sampling interval (ms) for the share-over-time series. */
@@ -69,16 +72,31 @@ export interface PartitionPlan {
   skipped: SkippedPart[];
 }
 
-export const DISK_SHARE_METRICS = ['disk-share-a-pct', 'disk-share-error-pp', 'disk-a-iops', 'disk-b-iops', 'disk-a-alone-iops', 'disk-a-alone-pct'];
+export const DISK_SHARE_METRICS = [
+  'disk-share-a-pct',
+  'disk-share-error-pp',
+  'disk-a-iops',
+  'disk-b-iops',
+  'disk-a-alone-iops',
+  'disk-a-alone-pct',
+];
 export const DISK_CAP_METRICS = ['disk-cap-iops', 'disk-cap-error-pct'];
-export const NET_METRICS = ['net-share-a-pct', 'net-share-error-pp', 'net-a-mbps', 'net-b-mbps', 'net-cap-mbps', 'net-cap-error-pct'];
+export const NET_METRICS = [
+  'net-share-a-pct',
+  'net-share-error-pp',
+  'net-a-mbps',
+  'net-b-mbps',
+  'net-cap-mbps',
+  'net-cap-error-pct',
+];
 
 export function planPartition(resources: readonly string[], caps: HostCapabilities): PartitionPlan {
   const want = new Set(resources);
   const has = (id: CapabilityId): boolean => hasCapability(caps, id);
   const skipped: SkippedPart[] = [];
   const network = want.has('network') && has('tc-shaping');
-  if (want.has('network') && !network) skipped.push({ part: 'network share and cap', metrics: NET_METRICS, capability: 'tc-shaping' });
+  if (want.has('network') && !network)
+    skipped.push({ part: 'network share and cap', metrics: NET_METRICS, capability: 'tc-shaping' });
   const perCgroup = has('block-counters');
   const diskShare = want.has('disk') && has('disk-weights') && perCgroup;
   const diskCap = want.has('disk') && has('disk-caps');
@@ -86,6 +104,7 @@ export function planPartition(resources: readonly string[], caps: HostCapabiliti
     const capability: CapabilityId = has('disk-weights') ? 'block-counters' : 'disk-weights';
     skipped.push({ part: 'disk share and work-conserving check', metrics: DISK_SHARE_METRICS, capability });
   }
-  if (want.has('disk') && !diskCap) skipped.push({ part: 'disk cap', metrics: DISK_CAP_METRICS, capability: 'disk-caps' });
+  if (want.has('disk') && !diskCap)
+    skipped.push({ part: 'disk cap', metrics: DISK_CAP_METRICS, capability: 'disk-caps' });
   return { cpu: want.has('cpu'), network, diskShare, diskCap, diskCounters: perCgroup ? 'cgroup' : 'device', skipped };
 }

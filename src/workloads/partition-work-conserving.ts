@@ -20,7 +20,10 @@ export function wcPhaseWeighted(i: number): boolean {
 /** Mean IOPS of A with the weights set and without them, from the check's phases (pure). */
 export function wcRates(phases: readonly WcPhase[]): { weighted: number; unweighted: number } {
   const avg = (xs: number[]): number => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : Number.NaN);
-  return { weighted: avg(phases.filter((p) => p.weighted).map((p) => p.iops)), unweighted: avg(phases.filter((p) => !p.weighted).map((p) => p.iops)) };
+  return {
+    weighted: avg(phases.filter((p) => p.weighted).map((p) => p.iops)),
+    unweighted: avg(phases.filter((p) => !p.weighted).map((p) => p.iops)),
+  };
 }
 
 /**
@@ -46,13 +49,25 @@ export type WcVerdict = 'work-conserving' | 'not work-conserving' | 'inconclusiv
  * work-conserving' only when the whole interval lies below it; otherwise
  * 'inconclusive' (the device was too noisy to tell), never a pass.
  */
-export function workConserving(weightedIops: readonly number[], unweightedIops: readonly number[], targetAPct: number): { alonePct: number; ci95Pct: [number, number] | null; thresholdPct: number; verdict: WcVerdict; pass: boolean } {
+export function workConserving(
+  weightedIops: readonly number[],
+  unweightedIops: readonly number[],
+  targetAPct: number,
+): { alonePct: number; ci95Pct: [number, number] | null; thresholdPct: number; verdict: WcVerdict; pass: boolean } {
   const base = unweightedIops.length ? unweightedIops.reduce((s, x) => s + x, 0) / unweightedIops.length : 0;
   if (!(base > 0)) throw new Error(`A alone did no I/O (${base} IOPS): nothing to compare with`);
   const thresholdPct = (targetAPct + 100) / 2;
   const r = ratioOfMeans(unweightedIops, weightedIops);
-  const alonePct = r ? 100 * r.ratio : (100 * (weightedIops.reduce((s, x) => s + x, 0) / Math.max(1, weightedIops.length))) / base;
-  const ci95Pct: [number, number] | null = r && Number.isFinite(r.ci95[0]) && Number.isFinite(r.ci95[1]) ? [100 * r.ci95[0], 100 * r.ci95[1]] : null;
-  const verdict: WcVerdict = alonePct >= thresholdPct ? 'work-conserving' : ci95Pct && ci95Pct[1] < thresholdPct ? 'not work-conserving' : 'inconclusive';
+  const alonePct = r
+    ? 100 * r.ratio
+    : (100 * (weightedIops.reduce((s, x) => s + x, 0) / Math.max(1, weightedIops.length))) / base;
+  const ci95Pct: [number, number] | null =
+    r && Number.isFinite(r.ci95[0]) && Number.isFinite(r.ci95[1]) ? [100 * r.ci95[0], 100 * r.ci95[1]] : null;
+  const verdict: WcVerdict =
+    alonePct >= thresholdPct
+      ? 'work-conserving'
+      : ci95Pct && ci95Pct[1] < thresholdPct
+        ? 'not work-conserving'
+        : 'inconclusive';
   return { alonePct, ci95Pct, thresholdPct, verdict, pass: verdict === 'work-conserving' };
 }

@@ -61,7 +61,14 @@ import { partitionExtras } from './extras/partition.js';
 // The phases, parameters and pure arithmetic live in partition-*.ts; tests import them from here.
 export { partitionParams, type PartitionParams } from './partition-params.js';
 export { PART_FIO_FILE } from './partition-disk.js';
-export { timeSlicedShare, wcPhaseWeighted, wcRates, workConserving, type WcPhase, type WcVerdict } from './partition-work-conserving.js';
+export {
+  timeSlicedShare,
+  wcPhaseWeighted,
+  wcRates,
+  workConserving,
+  type WcPhase,
+  type WcVerdict,
+} from './partition-work-conserving.js';
 export { cpuBurnArgv, fioLayoutArgv, fioRandreadArgv } from './load-argv.js';
 
 export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
@@ -70,36 +77,130 @@ export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
   order: 80,
   judgement: { comparison: 'ratio', thresholdByUnit: { pp: 5, '%': 5 } },
   isolation: { view: 'partition', headline: true, replacesBarChart: true },
-  description: "two instances on one CPU given an A:B split of CPU (weights), disk (bfq weights on isobench's own loop device, with a work-conserving check) and network (HTB on a shaped link), plus a hard cap on one; achieved share vs target over time",
+  description:
+    "two instances on one CPU given an A:B split of CPU (weights), disk (bfq weights on isobench's own loop device, with a work-conserving check) and network (HTB on a shaped link), plus a hard cap on one; achieved share vs target over time",
   params: partitionParams,
   extraSchema: partitionExtras,
   needsNetwork: true,
   needsDisk: true,
   metrics: [
-    { name: 'cpu-share-a-pct', unit: '%', higherIsBetter: true, description: "A's achieved share of the shared CPU with weights split[0]:split[1] (target: split[0]%)" },
-    { name: 'cpu-share-error-pp', unit: 'pp', higherIsBetter: false, description: '|achieved - target| CPU share of A, percentage points' },
-    { name: 'cpu-cap-pct', unit: '% of a CPU', higherIsBetter: false, description: 'CPU used by A alone under a hard quota of cpu.capPercent' },
-    { name: 'cpu-cap-error-pp', unit: 'pp', higherIsBetter: false, description: '|achieved - cap| CPU percent under the hard quota' },
-    { name: 'disk-share-a-pct', unit: '%', higherIsBetter: true, description: "A's share of the I/Os both did with the same fio job under bfq weights split[0]:split[1] on isobench's own device (mechanism in extra.disk-share)" },
-    { name: 'disk-share-error-pp', unit: 'pp', higherIsBetter: false, description: '|achieved - target| I/O share of A, percentage points' },
-    { name: 'disk-a-iops', unit: 'IOPS', higherIsBetter: true, description: 'fio 4k randread IOPS of A during the split' },
-    { name: 'disk-b-iops', unit: 'IOPS', higherIsBetter: true, description: 'fio 4k randread IOPS of B during the split' },
-    { name: 'disk-a-alone-iops', unit: 'IOPS', higherIsBetter: true, description: 'fio 4k randread IOPS of A alone with the bfq weights still set (B idle)' },
-    { name: 'disk-a-alone-pct', unit: '%', higherIsBetter: true, description: "A alone with the weights set as percent of A alone with default weights: ~100% when B's idle share is lent to A (work-conserving), ~split[0]% under a cap" },
-    { name: 'disk-cap-iops', unit: 'IOPS', higherIsBetter: false, description: 'fio 4k randread IOPS of A alone under a hard IOPS cap (disk.capIops)' },
-    { name: 'disk-cap-error-pct', unit: '%', higherIsBetter: false, description: '(achieved - cap) / cap, percent (negative: below the cap)' },
-    { name: 'net-share-a-pct', unit: '%', higherIsBetter: true, description: "A's share of the bytes both received over one HTB-shaped link" },
-    { name: 'net-share-error-pp', unit: 'pp', higherIsBetter: false, description: '|achieved - target| network share of A, percentage points' },
-    { name: 'net-a-mbps', unit: 'Mbit/s', higherIsBetter: true, description: 'iperf3 into A during the split (receiver count)' },
-    { name: 'net-b-mbps', unit: 'Mbit/s', higherIsBetter: true, description: 'iperf3 into B during the split (receiver count)' },
-    { name: 'net-cap-mbps', unit: 'Mbit/s', higherIsBetter: false, description: 'iperf3 into A alone under a hard rate cap (network.capMbit)' },
-    { name: 'net-cap-error-pct', unit: '%', higherIsBetter: false, description: '(achieved - cap) / cap, percent (negative: below the cap)' },
+    {
+      name: 'cpu-share-a-pct',
+      unit: '%',
+      higherIsBetter: true,
+      description: "A's achieved share of the shared CPU with weights split[0]:split[1] (target: split[0]%)",
+    },
+    {
+      name: 'cpu-share-error-pp',
+      unit: 'pp',
+      higherIsBetter: false,
+      description: '|achieved - target| CPU share of A, percentage points',
+    },
+    {
+      name: 'cpu-cap-pct',
+      unit: '% of a CPU',
+      higherIsBetter: false,
+      description: 'CPU used by A alone under a hard quota of cpu.capPercent',
+    },
+    {
+      name: 'cpu-cap-error-pp',
+      unit: 'pp',
+      higherIsBetter: false,
+      description: '|achieved - cap| CPU percent under the hard quota',
+    },
+    {
+      name: 'disk-share-a-pct',
+      unit: '%',
+      higherIsBetter: true,
+      description:
+        "A's share of the I/Os both did with the same fio job under bfq weights split[0]:split[1] on isobench's own device (mechanism in extra.disk-share)",
+    },
+    {
+      name: 'disk-share-error-pp',
+      unit: 'pp',
+      higherIsBetter: false,
+      description: '|achieved - target| I/O share of A, percentage points',
+    },
+    {
+      name: 'disk-a-iops',
+      unit: 'IOPS',
+      higherIsBetter: true,
+      description: 'fio 4k randread IOPS of A during the split',
+    },
+    {
+      name: 'disk-b-iops',
+      unit: 'IOPS',
+      higherIsBetter: true,
+      description: 'fio 4k randread IOPS of B during the split',
+    },
+    {
+      name: 'disk-a-alone-iops',
+      unit: 'IOPS',
+      higherIsBetter: true,
+      description: 'fio 4k randread IOPS of A alone with the bfq weights still set (B idle)',
+    },
+    {
+      name: 'disk-a-alone-pct',
+      unit: '%',
+      higherIsBetter: true,
+      description:
+        "A alone with the weights set as percent of A alone with default weights: ~100% when B's idle share is lent to A (work-conserving), ~split[0]% under a cap",
+    },
+    {
+      name: 'disk-cap-iops',
+      unit: 'IOPS',
+      higherIsBetter: false,
+      description: 'fio 4k randread IOPS of A alone under a hard IOPS cap (disk.capIops)',
+    },
+    {
+      name: 'disk-cap-error-pct',
+      unit: '%',
+      higherIsBetter: false,
+      description: '(achieved - cap) / cap, percent (negative: below the cap)',
+    },
+    {
+      name: 'net-share-a-pct',
+      unit: '%',
+      higherIsBetter: true,
+      description: "A's share of the bytes both received over one HTB-shaped link",
+    },
+    {
+      name: 'net-share-error-pp',
+      unit: 'pp',
+      higherIsBetter: false,
+      description: '|achieved - target| network share of A, percentage points',
+    },
+    {
+      name: 'net-a-mbps',
+      unit: 'Mbit/s',
+      higherIsBetter: true,
+      description: 'iperf3 into A during the split (receiver count)',
+    },
+    {
+      name: 'net-b-mbps',
+      unit: 'Mbit/s',
+      higherIsBetter: true,
+      description: 'iperf3 into B during the split (receiver count)',
+    },
+    {
+      name: 'net-cap-mbps',
+      unit: 'Mbit/s',
+      higherIsBetter: false,
+      description: 'iperf3 into A alone under a hard rate cap (network.capMbit)',
+    },
+    {
+      name: 'net-cap-error-pct',
+      unit: '%',
+      higherIsBetter: false,
+      description: '(achieved - cap) / cap, percent (negative: below the cap)',
+    },
   ],
   async run(ctx) {
     const p = ctx.params;
     const cpu = sharedCpu(ctx.spec.cpus);
     const caps = ctx.capabilities;
-    const metricsOf = (prefix: string): string[] => partitionWorkload.metrics.map((m) => m.name).filter((n) => n.startsWith(`${prefix}-`));
+    const metricsOf = (prefix: string): string[] =>
+      partitionWorkload.metrics.map((m) => m.name).filter((n) => n.startsWith(`${prefix}-`));
     // A part the host cannot run is skipped with its reason; the others are measured (degrade per part, not per cell).
     const plan = planPartition(p.resources, caps);
     for (const s of plan.skipped) skipPart(ctx, s.part, s.metrics, s.capability);
@@ -109,12 +210,19 @@ export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
     let own: OwnedLoopDevice | undefined;
     if (plan.diskShare || plan.diskCap) {
       const opts = ownedDeviceOptions(caps, ctx.instance.cgroup?.layout);
-      ctx.progress(`creating isobench's own loop device (direct I/O, ${opts.scheduler ?? (opts.ioCostRoot ? 'io.cost' : 'its own scheduler: caps only')}) for the disk parts`);
+      ctx.progress(
+        `creating isobench's own loop device (direct I/O, ${opts.scheduler ?? (opts.ioCostRoot ? 'io.cost' : 'its own scheduler: caps only')}) for the disk parts`,
+      );
       own = await createOwnedLoopDevice({ sizeMiB: 2 * ctx.spec.disk.sizeMiB + 128, ...opts, owner: ctx.spec.name });
     }
     const out: MetricValue[] = [];
     try {
-      const overrides = { cpus: [cpu], vcpus: 1, network, ...(own ? { disk: { ...ctx.spec.disk, placeUnder: own.mountDir } } : {}) };
+      const overrides = {
+        cpus: [cpu],
+        vcpus: 1,
+        network,
+        ...(own ? { disk: { ...ctx.spec.disk, placeUnder: own.mountDir } } : {}),
+      };
       ctx.progress(`starting two instances on CPU ${cpu}`);
       const a = (await ctx.startInstance(overrides)).instance;
       try {
@@ -138,7 +246,11 @@ export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
               const err = e as Error & { rawLog?: string };
               const metrics = metricsOf(prefix);
               failures.push(err.message);
-              ctx.recordExtra?.('metricFailures', { metrics, error: `not measurable: ${err.message}`, ...(err.rawLog ? { rawLog: err.rawLog } : {}) });
+              ctx.recordExtra?.('metricFailures', {
+                metrics,
+                error: `not measurable: ${err.message}`,
+                ...(err.rawLog ? { rawLog: err.rawLog } : {}),
+              });
               ctx.progress(`${prefix} partition not measurable: ${err.message.split('\n')[0]}`);
             }
           }

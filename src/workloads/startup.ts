@@ -37,7 +37,12 @@ export function stageMetricName(stage: string): string {
 
 /** Declaration of a stage metric: stage names come from the backends, so they are declared on demand. */
 export function stageMetricDecl(stage: string): MetricDecl {
-  return { name: stageMetricName(stage), unit: 'ms', higherIsBetter: false, description: `start-up stage "${stage}" as the backend reports it (ms; cumulative since start() unless the backend says otherwise)` };
+  return {
+    name: stageMetricName(stage),
+    unit: 'ms',
+    higherIsBetter: false,
+    description: `start-up stage "${stage}" as the backend reports it (ms; cumulative since start() unless the backend says otherwise)`,
+  };
 }
 
 /** Stages the backends in this tree report today; others are accepted and named the same way. */
@@ -69,9 +74,25 @@ export const KNOWN_STAGES = [
 
 /** The definition's own stages (durations, ms), the same for every backend. */
 export const DEFINITION_STAGE_METRICS: MetricDecl[] = [
-  { name: 'stage-prepare-ms', unit: 'ms', higherIsBetter: false, description: 'start() to launch: host-side preparation (scratch disk, cgroup, bundle), network attachment included' },
-  { name: 'stage-network-attach-ms', unit: 'ms', higherIsBetter: false, description: 'host-side network attachment alone (veth or tap), part of preparation; only with network' },
-  { name: 'stage-payload-to-first-exec-ms', unit: 'ms', higherIsBetter: false, description: "payload's ready signal to the first successful exec through the harness (runtime exec / guest agent, after the guest's own set-up)" },
+  {
+    name: 'stage-prepare-ms',
+    unit: 'ms',
+    higherIsBetter: false,
+    description: 'start() to launch: host-side preparation (scratch disk, cgroup, bundle), network attachment included',
+  },
+  {
+    name: 'stage-network-attach-ms',
+    unit: 'ms',
+    higherIsBetter: false,
+    description: 'host-side network attachment alone (veth or tap), part of preparation; only with network',
+  },
+  {
+    name: 'stage-payload-to-first-exec-ms',
+    unit: 'ms',
+    higherIsBetter: false,
+    description:
+      "payload's ready signal to the first successful exec through the harness (runtime exec / guest agent, after the guest's own set-up)",
+  },
 ];
 
 export const startupWorkload: Workload<StartupParams> = registerWorkload({
@@ -93,10 +114,17 @@ export const startupWorkload: Workload<StartupParams> = registerWorkload({
   metrics: [
     { name: 'startup-ms', unit: 'ms', higherIsBetter: false, description: `start-up: ${STARTUP_DEFINITION}` },
     ...DEFINITION_STAGE_METRICS,
-    { name: 'ready-ms', unit: 'ms', higherIsBetter: false, description: 'start() to the first successful exec through the harness (all stages together; not the start-up figure)' },
+    {
+      name: 'ready-ms',
+      unit: 'ms',
+      higherIsBetter: false,
+      description:
+        'start() to the first successful exec through the harness (all stages together; not the start-up figure)',
+    },
     ...KNOWN_STAGES.map(stageMetricDecl),
   ],
-  metricFor: (name: string) => (/^stage-[a-z0-9-]+-ms$/.test(name) ? { ...stageMetricDecl(name.slice(6, -3)), name } : undefined),
+  metricFor: (name: string) =>
+    /^stage-[a-z0-9-]+-ms$/.test(name) ? { ...stageMetricDecl(name.slice(6, -3)), name } : undefined,
   async run(ctx) {
     const out: MetricValue[] = [];
     const starts: Array<{ start: number; startupMs: number; stages: StartupMeasure['stages'] }> = [];
@@ -106,13 +134,18 @@ export const startupWorkload: Workload<StartupParams> = registerWorkload({
       const { instance, readyMs, startup } = await ctx.startInstance();
       try {
         const stages = instance.startupStages();
-        const rawLog = await ctx.saveRaw(`startup-${i}`, `${JSON.stringify({ start: i, instance: instance.name, kind: instance.kind, variant: instance.variant, startup, readyMs, backendStages: stages }, null, 2)}\n`);
+        const rawLog = await ctx.saveRaw(
+          `startup-${i}`,
+          `${JSON.stringify({ start: i, instance: instance.name, kind: instance.kind, variant: instance.variant, startup, readyMs, backendStages: stages }, null, 2)}\n`,
+        );
         out.push(metric('startup', 'startup-ms', startup.startupMs, rawLog));
         out.push(metric('startup', 'stage-prepare-ms', startup.stages.prepareMs, rawLog));
-        if (startup.stages.networkAttachMs !== undefined) out.push(metric('startup', 'stage-network-attach-ms', startup.stages.networkAttachMs, rawLog));
+        if (startup.stages.networkAttachMs !== undefined)
+          out.push(metric('startup', 'stage-network-attach-ms', startup.stages.networkAttachMs, rawLog));
         out.push(metric('startup', 'stage-payload-to-first-exec-ms', startup.stages.payloadToFirstExecMs, rawLog));
         out.push(metric('startup', 'ready-ms', readyMs, rawLog));
-        for (const [stage, ms] of Object.entries(stages)) out.push(metric('startup', stageMetricName(stage), ms, rawLog));
+        for (const [stage, ms] of Object.entries(stages))
+          out.push(metric('startup', stageMetricName(stage), ms, rawLog));
         starts.push({ start: i, startupMs: startup.startupMs, stages: startup.stages });
         signal = startup.signal;
       } finally {

@@ -84,9 +84,16 @@ export interface WorkloadContext<P> {
    * Run argv in an instance, save stdout+stderr under raw/ and return the result plus
    * the raw log path. Throws a clear error on timeout or non-zero exit unless allowFailure.
    */
-  exec(instance: Instance, argv: string[], opts: { tag: string; timeoutMs?: number; allowFailure?: boolean }): Promise<ExecResult & { rawLog: string }>;
+  exec(
+    instance: Instance,
+    argv: string[],
+    opts: { tag: string; timeoutMs?: number; allowFailure?: boolean },
+  ): Promise<ExecResult & { rawLog: string }>;
   /** Run argv in the bench namespace (iperf3/sockperf client side), logged like exec. */
-  execPeer(argv: string[], opts: { tag: string; timeoutMs?: number; allowFailure?: boolean }): Promise<ExecResult & { rawLog: string }>;
+  execPeer(
+    argv: string[],
+    opts: { tag: string; timeoutMs?: number; allowFailure?: boolean },
+  ): Promise<ExecResult & { rawLog: string }>;
   /** Start extra instances of the same backend (start-up, footprint, density, partition); stopped by the runner at the end. */
   startInstance(overrides?: Partial<InstanceSpec>): Promise<StartedInstance>;
   /** Save a text as a raw log, returns its relative path. */
@@ -175,10 +182,12 @@ export const WHOLE_RUN_PROBE = 'all';
 /** A workload's probes for these parameters and shape; one probe (its run()) when it declares none. */
 export function probesOf<P>(w: Workload<P>, params: P, shape: ProbeShape): Array<Probe<P>> {
   const declared = w.probes?.(params, shape);
-  if (!declared || declared.length === 0) return [{ name: WHOLE_RUN_PROBE, metrics: w.metrics.map((m) => m.name), run: (ctx) => w.run(ctx) }];
+  if (!declared || declared.length === 0)
+    return [{ name: WHOLE_RUN_PROBE, metrics: w.metrics.map((m) => m.name), run: (ctx) => w.run(ctx) }];
   const seen = new Set<string>();
   for (const p of declared) {
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(p.name) || seen.has(p.name)) throw new Error(`workload ${w.name}: probe name "${p.name}" is not unique or not [a-z0-9-]`);
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(p.name) || seen.has(p.name))
+      throw new Error(`workload ${w.name}: probe name "${p.name}" is not unique or not [a-z0-9-]`);
     seen.add(p.name);
   }
   return declared;
@@ -206,6 +215,7 @@ export class ParseError extends Error {
 /** Guard used by parsers: a finite number or a ParseError. */
 export function finite(tool: string, what: string, v: unknown): number {
   const n = typeof v === 'string' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isFinite(n)) throw new ParseError(tool, `${what} missing or not a number (got ${JSON.stringify(v)})`);
+  if (typeof n !== 'number' || !Number.isFinite(n))
+    throw new ParseError(tool, `${what} missing or not a number (got ${JSON.stringify(v)})`);
   return n;
 }

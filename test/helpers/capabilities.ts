@@ -3,9 +3,17 @@
  * featured host), or with the named ones absent, as a probe of such a host
  * would return them (host/capabilities.ts).
  */
-import { CAPABILITY_IDS, CAPABILITY_TEXT, type CapabilityId, type HostCapabilities } from '../../src/host/capabilities.js';
+import {
+  CAPABILITY_IDS,
+  CAPABILITY_TEXT,
+  type CapabilityId,
+  type HostCapabilities,
+} from '../../src/host/capabilities.js';
 
-export function fakeCapabilities(absent: readonly CapabilityId[] = [], sysRoot = '/nonexistent-sysfs'): HostCapabilities {
+export function fakeCapabilities(
+  absent: readonly CapabilityId[] = [],
+  sysRoot = '/nonexistent-sysfs',
+): HostCapabilities {
   return {
     // No real sysfs: a unit test never reads the host's own devices unless it passes a fixture tree.
     sysRoot,

@@ -48,14 +48,88 @@ interface MetricSpec {
 }
 
 const METRICS: MetricSpec[] = [
-  { workload: 'cpu', metric: 'sysbench-events-nt', unit: 'events/s', higherIsBetter: true, mode: 'ratio', native: { median: 1000, ci: [990, 1010] }, container: { value: 0.99, ci: [0.97, 1.01] }, vm: { value: 0.95, ci: [0.92, 0.98] }, vmTcg: { value: 0.14, ci: [0.13, 0.15] } },
-  { workload: 'cpu', metric: 'sysbench-events-1t', unit: 'events/s', higherIsBetter: true, mode: 'ratio', native: { median: 500, ci: [495, 505] }, container: { value: 0.5, ci: [0.45, 0.55] }, vm: { value: 0.5, ci: [0.45, 0.55] }, vmTcg: { value: 0.1, ci: [0.09, 0.11] } },
-  { workload: 'footprint', metric: 'pss-mib', unit: 'MiB', higherIsBetter: false, mode: 'absolute', native: { median: 2, ci: [1.8, 2.2] }, container: { value: 10, ci: [9, 11] }, vm: { value: 202, ci: [190, 214] } },
-  { workload: 'footprint', metric: 'rss-mib', unit: 'MiB', higherIsBetter: false, mode: 'absolute', native: { median: 5, ci: [4, 6] }, container: { value: 30, ci: [28, 32] }, vm: { value: 230, ci: [220, 240] } },
-  { workload: 'disk', metric: 'randread-iops', unit: 'IOPS', higherIsBetter: true, mode: 'ratio', native: { median: 50000, ci: [48000, 52000] }, container: { value: 0.97, ci: [0.93, 1.01] }, vm: { value: 0.85, ci: [0.8, 0.9] } },
-  { workload: 'disk', metric: 'randwrite-iops', unit: 'IOPS', higherIsBetter: true, mode: 'ratio', native: { median: 40000, ci: [38000, 42000] }, container: { value: 0.98, ci: [0.95, 1.0] }, vm: { value: 0.8, ci: [0.75, 0.86] } },
-  { workload: 'network', metric: 'tcp-mbps-up', unit: 'Mbit/s', higherIsBetter: true, mode: 'ratio', native: { median: 20000, ci: [19000, 21000] }, container: { value: 0.95, ci: [0.9, 1.0] }, vm: { value: 0.6, ci: [0.55, 0.65] } },
-  { workload: 'network', metric: 'tcp-mbps-down', unit: 'Mbit/s', higherIsBetter: true, mode: 'ratio', native: { median: 20000, ci: [19000, 21000] }, container: { value: 0.97, ci: [0.93, 1.01] }, vm: { value: 0.7, ci: [0.66, 0.74] } },
+  {
+    workload: 'cpu',
+    metric: 'sysbench-events-nt',
+    unit: 'events/s',
+    higherIsBetter: true,
+    mode: 'ratio',
+    native: { median: 1000, ci: [990, 1010] },
+    container: { value: 0.99, ci: [0.97, 1.01] },
+    vm: { value: 0.95, ci: [0.92, 0.98] },
+    vmTcg: { value: 0.14, ci: [0.13, 0.15] },
+  },
+  {
+    workload: 'cpu',
+    metric: 'sysbench-events-1t',
+    unit: 'events/s',
+    higherIsBetter: true,
+    mode: 'ratio',
+    native: { median: 500, ci: [495, 505] },
+    container: { value: 0.5, ci: [0.45, 0.55] },
+    vm: { value: 0.5, ci: [0.45, 0.55] },
+    vmTcg: { value: 0.1, ci: [0.09, 0.11] },
+  },
+  {
+    workload: 'footprint',
+    metric: 'pss-mib',
+    unit: 'MiB',
+    higherIsBetter: false,
+    mode: 'absolute',
+    native: { median: 2, ci: [1.8, 2.2] },
+    container: { value: 10, ci: [9, 11] },
+    vm: { value: 202, ci: [190, 214] },
+  },
+  {
+    workload: 'footprint',
+    metric: 'rss-mib',
+    unit: 'MiB',
+    higherIsBetter: false,
+    mode: 'absolute',
+    native: { median: 5, ci: [4, 6] },
+    container: { value: 30, ci: [28, 32] },
+    vm: { value: 230, ci: [220, 240] },
+  },
+  {
+    workload: 'disk',
+    metric: 'randread-iops',
+    unit: 'IOPS',
+    higherIsBetter: true,
+    mode: 'ratio',
+    native: { median: 50000, ci: [48000, 52000] },
+    container: { value: 0.97, ci: [0.93, 1.01] },
+    vm: { value: 0.85, ci: [0.8, 0.9] },
+  },
+  {
+    workload: 'disk',
+    metric: 'randwrite-iops',
+    unit: 'IOPS',
+    higherIsBetter: true,
+    mode: 'ratio',
+    native: { median: 40000, ci: [38000, 42000] },
+    container: { value: 0.98, ci: [0.95, 1.0] },
+    vm: { value: 0.8, ci: [0.75, 0.86] },
+  },
+  {
+    workload: 'network',
+    metric: 'tcp-mbps-up',
+    unit: 'Mbit/s',
+    higherIsBetter: true,
+    mode: 'ratio',
+    native: { median: 20000, ci: [19000, 21000] },
+    container: { value: 0.95, ci: [0.9, 1.0] },
+    vm: { value: 0.6, ci: [0.55, 0.65] },
+  },
+  {
+    workload: 'network',
+    metric: 'tcp-mbps-down',
+    unit: 'Mbit/s',
+    higherIsBetter: true,
+    mode: 'ratio',
+    native: { median: 20000, ci: [19000, 21000] },
+    container: { value: 0.97, ci: [0.93, 1.01] },
+    vm: { value: 0.7, ci: [0.66, 0.74] },
+  },
 ];
 
 /** t(0.975, 2): with three values m − d, m, m + d the t CI of the mean is m ± T2·d/√3. */
@@ -67,7 +141,20 @@ function summary(median: number, ci: [number, number]): { values: number[]; summ
   const half = (ci[1] - ci[0]) / 2;
   const d = (half * Math.sqrt(3)) / T2;
   const values = [median - d, median, median + d];
-  return { values, summary: { n: 3, median, mean: median, stdev: d, min: median - d, max: median + d, ci95: ci, cv: median !== 0 ? d / median : 0, outliers: [] } };
+  return {
+    values,
+    summary: {
+      n: 3,
+      median,
+      mean: median,
+      stdev: d,
+      min: median - d,
+      max: median + d,
+      ci95: ci,
+      cv: median !== 0 ? d / median : 0,
+      outliers: [],
+    },
+  };
 }
 
 function metricResult(backend: string, s: MetricSpec, median: number, ci: [number, number]): MetricResult {
@@ -88,8 +175,26 @@ export function capacityFixture(opts: CapacityFixtureOptions = {}): RunResults {
   const tcg = opts.vmAccelerator === 'tcg';
   const vmLabel = tcg ? 'vm:q35-tcg' : 'vm:q35-kvm';
   const backendDefs: BackendResult[] = [
-    { label: 'native', kind: 'native', variant: 'native', accelerator: 'native', acceleratorReason: 'baseline', versions: {}, warnings: [], details: {} },
-    { label: 'container:runc', kind: 'container', variant: 'runc', accelerator: 'runc', acceleratorReason: 'runc works here', versions: { runc: '1.1.5' }, warnings: [], details: {} },
+    {
+      label: 'native',
+      kind: 'native',
+      variant: 'native',
+      accelerator: 'native',
+      acceleratorReason: 'baseline',
+      versions: {},
+      warnings: [],
+      details: {},
+    },
+    {
+      label: 'container:runc',
+      kind: 'container',
+      variant: 'runc',
+      accelerator: 'runc',
+      acceleratorReason: 'runc works here',
+      versions: { runc: '1.1.5' },
+      warnings: [],
+      details: {},
+    },
     {
       label: vmLabel,
       kind: 'vm',
@@ -101,7 +206,11 @@ export function capacityFixture(opts: CapacityFixtureOptions = {}): RunResults {
       details: {},
     },
   ];
-  const metrics = METRICS.filter((m) => !(opts.omitWorkloads ?? []).includes(m.workload) && !(opts.omitMetrics ?? []).includes(`${m.workload}/${m.metric}`));
+  const metrics = METRICS.filter(
+    (m) =>
+      !(opts.omitWorkloads ?? []).includes(m.workload) &&
+      !(opts.omitMetrics ?? []).includes(`${m.workload}/${m.metric}`),
+  );
   const workloads = [...new Set(metrics.map((m) => m.workload))];
   const cells: Cell[] = [];
   const overheads: Overhead[] = [];

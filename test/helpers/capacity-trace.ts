@@ -34,7 +34,9 @@ export function checkTrace(plan: CapacityPlan, run: RunResults): SourceRef[] {
     if (s.kind === 'measured') {
       expect(s.runId).toBe(run.runId);
       if (s.stat === 'overhead.ratio') {
-        const o = run.overheads.find((x) => x.backend === s.backend && x.workload === s.workload && x.metric === s.metric);
+        const o = run.overheads.find(
+          (x) => x.backend === s.backend && x.workload === s.workload && x.metric === s.metric,
+        );
         expect(o, `overhead ${s.backend}/${s.workload}/${s.metric}`).toBeDefined();
         expect(s.value).toBe(o!.ratio);
         expect([...s.ci95].sort((a, b) => a - b)).toEqual([...o!.ratioCi95].sort((a, b) => a - b));
@@ -55,4 +57,3 @@ export function checkTrace(plan: CapacityPlan, run: RunResults): SourceRef[] {
   }
   return seen;
 }
-

@@ -16,7 +16,9 @@ export function cgroupLeftovers(shortId?: string, root = '/sys/fs/cgroup'): stri
     if (!existsSync(p)) continue;
     let kids: string[];
     try {
-      kids = readdirSync(p, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+      kids = readdirSync(p, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name);
     } catch {
       continue;
     }

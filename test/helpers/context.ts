@@ -26,7 +26,9 @@ export interface TestContext {
   dispose(opts?: { strict?: boolean }): Promise<CleanupFailure[]>;
 }
 
-export async function makeTestContext(opts: { network?: boolean; log?: (s: string) => void } = {}): Promise<TestContext> {
+export async function makeTestContext(
+  opts: { network?: boolean; log?: (s: string) => void } = {},
+): Promise<TestContext> {
   const shortId = `t${randomBytes(3).toString('hex')}`;
   const cleanup = new CleanupRegistry();
   // Not under /tmp: other tools here sweep /tmp/isob* while tests run.
@@ -46,7 +48,8 @@ export async function makeTestContext(opts: { network?: boolean; log?: (s: strin
       async dispose({ strict = true } = {}) {
         disposed ??= cleanup.releaseAll();
         const failures = await disposed;
-        if (strict && failures.length > 0) throw new Error(`cleanup failures: ${failures.map((f) => `${f.label}: ${f.error}`).join('; ')}`);
+        if (strict && failures.length > 0)
+          throw new Error(`cleanup failures: ${failures.map((f) => `${f.label}: ${f.error}`).join('; ')}`);
         return failures;
       },
     };

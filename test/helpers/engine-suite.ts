@@ -22,7 +22,16 @@ export function engineSuite(o: {
   let t: TestContext;
   let backend: EngineBackend;
   const started: Instance[] = [];
-  const spec = (name: string, over: Partial<InstanceSpec> = {}): InstanceSpec => ({ name, vcpus: 1, cpus: [1], memoryMiB: 128, pidsLimit: 64, disk: { sizeMiB: 64, mode: 'dir' }, network: false, ...over });
+  const spec = (name: string, over: Partial<InstanceSpec> = {}): InstanceSpec => ({
+    name,
+    vcpus: 1,
+    cpus: [1],
+    memoryMiB: 128,
+    pidsLimit: 64,
+    disk: { sizeMiB: 64, mode: 'dir' },
+    network: false,
+    ...over,
+  });
 
   let chainsBefore: string[] = [];
   beforeAll(async () => {
@@ -63,7 +72,12 @@ export function engineSuite(o: {
     expect(timing.payloadReadyMs).toBeGreaterThan(timing.launchedMs);
     expect(timing.signal).toMatch(/FIFO bound at/);
     expect(timing.networkAttachMs).toBeGreaterThan(0);
-    expect(await inst.exec(['/bin/sh', '-c', 'echo hello; echo oops >&2; exit 3'])).toMatchObject({ code: 3, stdout: 'hello\n', stderr: 'oops\n', timedOut: false });
+    expect(await inst.exec(['/bin/sh', '-c', 'echo hello; echo oops >&2; exit 3'])).toMatchObject({
+      code: 3,
+      stdout: 'hello\n',
+      stderr: 'oops\n',
+      timedOut: false,
+    });
     expect((await inst.exec(['sysbench', '--version'])).stdout).toMatch(/sysbench \d/);
     expect((await inst.exec(['/bin/touch', '/etc/x'])).code).not.toBe(0);
     expect((await inst.exec(['/bin/sh', '-c', 'echo a > /tmp/a && echo b > /scratch/b'])).code).toBe(0);
@@ -76,7 +90,9 @@ export function engineSuite(o: {
     // Network: reachable from the bench namespace, and it reaches the gateway.
     const net = t.ctx.net!;
     expect(inst.address).toMatch(/^198\.1[89]\./);
-    expect((await net.exec(['busybox', 'ping', '-c', '1', '-W', '2', inst.address!], { timeoutMs: 5_000 })).code).toBe(0);
+    expect((await net.exec(['busybox', 'ping', '-c', '1', '-W', '2', inst.address!], { timeoutMs: 5_000 })).code).toBe(
+      0,
+    );
     expect((await inst.exec(['/bin/ping', '-c', '1', '-W', '2', net.gateway], { timeoutMs: 5_000 })).code).toBe(0);
     // The engine helper (conmon / containerd-shim-runc-v2) is counted and named.
     const fp = await inst.footprint();
@@ -88,7 +104,8 @@ export function engineSuite(o: {
     await inst.stop();
     expect(await new CgroupHandle(t.ctx.host.cgroup, `isobench/${name}`).exists()).toBe(false);
     // Not in any hierarchy either (the engine also makes it under devices, name=systemd and the hybrid v2).
-    for (const h of await fs.readdir('/sys/fs/cgroup')) expect(await pathGone(`/sys/fs/cgroup/${h}/isobench/${name}`)).toBe(true);
+    for (const h of await fs.readdir('/sys/fs/cgroup'))
+      expect(await pathGone(`/sys/fs/cgroup/${h}/isobench/${name}`)).toBe(true);
     const ps = await backend.client(['ps', '--all', '--quiet', '--filter', `name=${name}`]);
     expect(ps.stdout.trim()).toBe('');
   }, 120_000);
@@ -111,12 +128,17 @@ export function engineSuite(o: {
     expect(performance.now() - t0).toBeLessThan(5_000);
     expect((await inst.exec(['/bin/ps', '-o', 'args'])).stdout).not.toMatch(/sleep 31$/m);
     await inst.stop();
-    for (const h of await fs.readdir('/sys/fs/cgroup')) expect(await pathGone(`/sys/fs/cgroup/${h}/isobench/${inst.name}`)).toBe(true);
+    for (const h of await fs.readdir('/sys/fs/cgroup'))
+      expect(await pathGone(`/sys/fs/cgroup/${h}/isobench/${inst.name}`)).toBe(true);
     // Nor an empty shared `isobench` parent in a hierarchy only the engine uses (devices, name=systemd, the
     // hybrid v2): one that still has a child belongs to something else alive and is left alone.
     for (const h of await fs.readdir('/sys/fs/cgroup')) {
       const kids = await fs.readdir(`/sys/fs/cgroup/${h}/isobench`, { withFileTypes: true }).catch(() => null);
-      if (kids) expect(kids.some((k) => k.isDirectory()), `/sys/fs/cgroup/${h}/isobench left empty`).toBe(true);
+      if (kids)
+        expect(
+          kids.some((k) => k.isDirectory()),
+          `/sys/fs/cgroup/${h}/isobench left empty`,
+        ).toBe(true);
     }
   }, 60_000);
 
@@ -124,7 +146,10 @@ export function engineSuite(o: {
 }
 
 export async function pathGone(p: string): Promise<boolean> {
-  return fs.access(p).then(() => false, () => true);
+  return fs.access(p).then(
+    () => false,
+    () => true,
+  );
 }
 
 /** The host's iptables chains (all tables), to see any an engine added (CNI-*, DOCKER*, NETAVARK*). */

@@ -7,7 +7,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ExecOptions, ExecResult, Footprint, Instance, InstanceSpec, StartupStages, StartupTiming } from '../../src/backends/types.js';
+import type {
+  ExecOptions,
+  ExecResult,
+  Footprint,
+  Instance,
+  InstanceSpec,
+  StartupStages,
+  StartupTiming,
+} from '../../src/backends/types.js';
 import type { BenchNet } from '../../src/net/bench.js';
 import { throwIfAborted } from '../../src/util/proc.js';
 import { startupMeasure } from '../../src/runner/lifecycle.js';
@@ -38,8 +46,15 @@ export interface FakeRule {
 }
 
 /** argv[0..n] equal to prefix, and every `has` element present somewhere. */
-export function argvMatch(prefix: readonly string[], has: readonly string[] = [], hasNot: readonly string[] = []): (argv: readonly string[]) => boolean {
-  return (argv) => prefix.every((p, i) => argv[i] === p) && has.every((h) => argv.includes(h)) && hasNot.every((h) => !argv.includes(h));
+export function argvMatch(
+  prefix: readonly string[],
+  has: readonly string[] = [],
+  hasNot: readonly string[] = [],
+): (argv: readonly string[]) => boolean {
+  return (argv) =>
+    prefix.every((p, i) => argv[i] === p) &&
+    has.every((h) => argv.includes(h)) &&
+    hasNot.every((h) => !argv.includes(h));
 }
 
 export function rule(label: string, match: FakeRule['match'], reply: FakeRule['reply']): FakeRule {
@@ -53,11 +68,18 @@ export function fromFixture(rel: string, stream: 'stdout' | 'stderr' = 'stdout',
 
 function answer(rules: FakeRule[], counts: Map<FakeRule, number>, argv: readonly string[]): ExecResult {
   const r = rules.find((x) => x.match(argv));
-  if (!r) return { code: 127, stdout: '', stderr: `fake: no rule for ${JSON.stringify(argv)}`, wallMs: 0, timedOut: false };
+  if (!r)
+    return { code: 127, stdout: '', stderr: `fake: no rule for ${JSON.stringify(argv)}`, wallMs: 0, timedOut: false };
   const nth = counts.get(r) ?? 0;
   counts.set(r, nth + 1);
   const rep = typeof r.reply === 'function' ? r.reply(argv, nth) : r.reply;
-  return { code: rep.code ?? 0, stdout: rep.stdout ?? '', stderr: rep.stderr ?? '', wallMs: rep.wallMs ?? 1, timedOut: rep.timedOut ?? false };
+  return {
+    code: rep.code ?? 0,
+    stdout: rep.stdout ?? '',
+    stderr: rep.stderr ?? '',
+    wallMs: rep.wallMs ?? 1,
+    timedOut: rep.timedOut ?? false,
+  };
 }
 
 export interface FakeInstanceOptions {
@@ -179,9 +201,15 @@ export function makeFakeContext<P>(opts: {
     raw.set(rel, text);
     return rel;
   };
-  const finish = (side: 'instance' | 'peer', argv: string[], r: ExecResult, o: { tag: string; allowFailure?: boolean }) => {
+  const finish = (
+    side: 'instance' | 'peer',
+    argv: string[],
+    r: ExecResult,
+    o: { tag: string; allowFailure?: boolean },
+  ) => {
     const rawLog = save(o.tag, `$ ${argv.join(' ')}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
-    if ((r.code !== 0 || r.timedOut) && !o.allowFailure) throw new Error(`${side} exec ${argv.join(' ')} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`);
+    if ((r.code !== 0 || r.timedOut) && !o.allowFailure)
+      throw new Error(`${side} exec ${argv.join(' ')} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`);
     return { ...r, rawLog };
   };
   const ctx: WorkloadContext<P> = {
@@ -194,12 +222,31 @@ export function makeFakeContext<P>(opts: {
     signal,
     async exec(instance, argv, o) {
       throwIfAborted(signal);
-      log.push({ side: 'instance', instance: instance.name, argv: [...argv], tag: o.tag, timeoutMs: o.timeoutMs, allowFailure: Boolean(o.allowFailure) });
-      return finish('instance', argv, await instance.exec(argv, o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }), o);
+      log.push({
+        side: 'instance',
+        instance: instance.name,
+        argv: [...argv],
+        tag: o.tag,
+        timeoutMs: o.timeoutMs,
+        allowFailure: Boolean(o.allowFailure),
+      });
+      return finish(
+        'instance',
+        argv,
+        await instance.exec(argv, o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+        o,
+      );
     },
     async execPeer(argv, o) {
       throwIfAborted(signal);
-      log.push({ side: 'peer', instance: 'peer', argv: [...argv], tag: o.tag, timeoutMs: o.timeoutMs, allowFailure: Boolean(o.allowFailure) });
+      log.push({
+        side: 'peer',
+        instance: 'peer',
+        argv: [...argv],
+        tag: o.tag,
+        timeoutMs: o.timeoutMs,
+        allowFailure: Boolean(o.allowFailure),
+      });
       return finish('peer', argv, answer(opts.peerRules ?? [], peerCounts, argv), o);
     },
     async startInstance() {

@@ -13,7 +13,15 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SCHEMA_VERSION, type BackendResult, type Cell, type MetricResult, type Overhead, type RunResults, type Summary } from '../../src/results/types.js';
+import {
+  SCHEMA_VERSION,
+  type BackendResult,
+  type Cell,
+  type MetricResult,
+  type Overhead,
+  type RunResults,
+  type Summary,
+} from '../../src/results/types.js';
 import { mulberry32 } from '../../src/stats/random.js';
 import { overhead, summarize } from '../../src/stats/index.js';
 import { recomputeDerived } from '../../src/report/derive.js';
@@ -37,26 +45,134 @@ interface MetricDef {
 export const BACKEND_LABELS = ['native', 'container:runc', 'vm:q35-tcg'] as const;
 
 export const METRICS: MetricDef[] = [
-  { workload: 'cpu', metric: 'events_per_s', unit: 'events/s', higherIsBetter: true, centre: { native: 1210, 'container:runc': 1196, 'vm:q35-tcg': 172 }, cv: 0.015 },
-  { workload: 'cpu', metric: 'latency_avg_ms', unit: 'ms', higherIsBetter: false, centre: { native: 0.83, 'container:runc': 0.84, 'vm:q35-tcg': 5.8 }, cv: 0.02 },
-  { workload: 'memory', metric: 'bandwidth', unit: 'MiB/s', higherIsBetter: true, centre: { native: 9850, 'container:runc': 9790, 'vm:q35-tcg': 1420 }, cv: 0.01 },
-  { workload: 'memory', metric: 'alloc_touch_ms', unit: 'ms', higherIsBetter: false, centre: { native: 41, 'container:runc': 44, 'vm:q35-tcg': 390 }, cv: 0.04 },
-  { workload: 'disk', metric: 'seq_read', unit: 'MiB/s', higherIsBetter: true, centre: { native: 1830, 'container:runc': 1790, 'vm:q35-tcg': 410 }, cv: 0.08 },
-  { workload: 'disk', metric: 'rand_read_iops', unit: 'IOPS', higherIsBetter: true, centre: { native: 61000, 'container:runc': 59500, 'vm:q35-tcg': 7400 }, cv: 0.1 },
-  { workload: 'disk', metric: 'rand_read_latency_p99', unit: 'µs', higherIsBetter: false, centre: { native: 310, 'container:runc': 325, 'vm:q35-tcg': 2900 }, cv: 0.12 },
-  { workload: 'network', metric: 'tcp_throughput', unit: 'Gbit/s', higherIsBetter: true, centre: { native: 38.5, 'container:runc': 36.9, 'vm:q35-tcg': 2.9 }, cv: 0.06 },
-  { workload: 'network', metric: 'udp_latency', unit: 'µs', higherIsBetter: false, centre: { native: 14.2, 'container:runc': 16.8, 'vm:q35-tcg': 96 }, cv: 0.08 },
-  { workload: 'startup', metric: 'ready-ms', unit: 'ms', higherIsBetter: false, centre: { native: 1.9, 'container:runc': 48, 'vm:q35-tcg': 3480 }, cv: 0.07, n: 10 },
+  {
+    workload: 'cpu',
+    metric: 'events_per_s',
+    unit: 'events/s',
+    higherIsBetter: true,
+    centre: { native: 1210, 'container:runc': 1196, 'vm:q35-tcg': 172 },
+    cv: 0.015,
+  },
+  {
+    workload: 'cpu',
+    metric: 'latency_avg_ms',
+    unit: 'ms',
+    higherIsBetter: false,
+    centre: { native: 0.83, 'container:runc': 0.84, 'vm:q35-tcg': 5.8 },
+    cv: 0.02,
+  },
+  {
+    workload: 'memory',
+    metric: 'bandwidth',
+    unit: 'MiB/s',
+    higherIsBetter: true,
+    centre: { native: 9850, 'container:runc': 9790, 'vm:q35-tcg': 1420 },
+    cv: 0.01,
+  },
+  {
+    workload: 'memory',
+    metric: 'alloc_touch_ms',
+    unit: 'ms',
+    higherIsBetter: false,
+    centre: { native: 41, 'container:runc': 44, 'vm:q35-tcg': 390 },
+    cv: 0.04,
+  },
+  {
+    workload: 'disk',
+    metric: 'seq_read',
+    unit: 'MiB/s',
+    higherIsBetter: true,
+    centre: { native: 1830, 'container:runc': 1790, 'vm:q35-tcg': 410 },
+    cv: 0.08,
+  },
+  {
+    workload: 'disk',
+    metric: 'rand_read_iops',
+    unit: 'IOPS',
+    higherIsBetter: true,
+    centre: { native: 61000, 'container:runc': 59500, 'vm:q35-tcg': 7400 },
+    cv: 0.1,
+  },
+  {
+    workload: 'disk',
+    metric: 'rand_read_latency_p99',
+    unit: 'µs',
+    higherIsBetter: false,
+    centre: { native: 310, 'container:runc': 325, 'vm:q35-tcg': 2900 },
+    cv: 0.12,
+  },
+  {
+    workload: 'network',
+    metric: 'tcp_throughput',
+    unit: 'Gbit/s',
+    higherIsBetter: true,
+    centre: { native: 38.5, 'container:runc': 36.9, 'vm:q35-tcg': 2.9 },
+    cv: 0.06,
+  },
+  {
+    workload: 'network',
+    metric: 'udp_latency',
+    unit: 'µs',
+    higherIsBetter: false,
+    centre: { native: 14.2, 'container:runc': 16.8, 'vm:q35-tcg': 96 },
+    cv: 0.08,
+  },
+  {
+    workload: 'startup',
+    metric: 'ready-ms',
+    unit: 'ms',
+    higherIsBetter: false,
+    centre: { native: 1.9, 'container:runc': 48, 'vm:q35-tcg': 3480 },
+    cv: 0.07,
+    n: 10,
+  },
   // A stage only the VM reports: shown in the table, not charted.
-  { workload: 'startup', metric: 'stage-kernel-entry-ms', unit: 'ms', higherIsBetter: false, centre: { 'vm:q35-tcg': 1150 }, cv: 0.1, n: 10 },
+  {
+    workload: 'startup',
+    metric: 'stage-kernel-entry-ms',
+    unit: 'ms',
+    higherIsBetter: false,
+    centre: { 'vm:q35-tcg': 1150 },
+    cv: 0.1,
+    n: 10,
+  },
   // An idle native process has no footprint (0 MiB): the report must show differences, not ratios.
   // cgroup-mib first, as the real workload declares it, so the headline has to pick pss-mib on purpose.
-  { workload: 'footprint', metric: 'cgroup-mib', unit: 'MiB', higherIsBetter: false, centre: { native: 0.16, 'container:runc': 0.45, 'vm:q35-tcg': 234 }, cv: 0.02 },
-  { workload: 'footprint', metric: 'pss-mib', unit: 'MiB', higherIsBetter: false, centre: { native: 0, 'container:runc': 0.93, 'vm:q35-tcg': 214 }, cv: 0.02 },
-  { workload: 'footprint', metric: 'rss-mib', unit: 'MiB', higherIsBetter: false, centre: { native: 0, 'container:runc': 2.98, 'vm:q35-tcg': 226 }, cv: 0.02 },
+  {
+    workload: 'footprint',
+    metric: 'cgroup-mib',
+    unit: 'MiB',
+    higherIsBetter: false,
+    centre: { native: 0.16, 'container:runc': 0.45, 'vm:q35-tcg': 234 },
+    cv: 0.02,
+  },
+  {
+    workload: 'footprint',
+    metric: 'pss-mib',
+    unit: 'MiB',
+    higherIsBetter: false,
+    centre: { native: 0, 'container:runc': 0.93, 'vm:q35-tcg': 214 },
+    cv: 0.02,
+  },
+  {
+    workload: 'footprint',
+    metric: 'rss-mib',
+    unit: 'MiB',
+    higherIsBetter: false,
+    centre: { native: 0, 'container:runc': 2.98, 'vm:q35-tcg': 226 },
+    cv: 0.02,
+  },
   // The device-reach check a real disk cell carries (src/workloads/disk.ts): reads reached the device.
   // Drawn from its own random stream, so the other metrics' seeded values stay as they were.
-  { workload: 'disk', metric: 'device-read-bytes-per-fio-byte', unit: 'ratio', higherIsBetter: false, centre: { native: 1.1, 'container:runc': 1.12, 'vm:q35-tcg': 1.08 }, cv: 0.02, ownStream: true },
+  {
+    workload: 'disk',
+    metric: 'device-read-bytes-per-fio-byte',
+    unit: 'ratio',
+    higherIsBetter: false,
+    centre: { native: 1.1, 'container:runc': 1.12, 'vm:q35-tcg': 1.08 },
+    cv: 0.02,
+    ownStream: true,
+  },
 ];
 
 /** Metric × backend rows the fixtures hold (a metric without a centre for a backend is not reported by it). */
@@ -85,7 +201,11 @@ function shareSeries(pct: number, wobble: number): { tS: number; aPct: number; r
 }
 
 function rateSeries(centre: number, wobble: number): { tS: number; rate: number; counted: boolean }[] {
-  return Array.from({ length: 8 }, (_, i) => ({ tS: 0.125 + i * 0.25, rate: centre + (i % 2 ? wobble : -wobble), counted: true }));
+  return Array.from({ length: 8 }, (_, i) => ({
+    tS: 0.125 + i * 0.25,
+    rate: centre + (i % 2 ? wobble : -wobble),
+    counted: true,
+  }));
 }
 
 /** cell.extra of each isolation workload for one backend (shapes as in a real run, scaled down). */
@@ -95,8 +215,25 @@ export function isolationExtras(label: string): Record<string, Record<string, un
   const pss = vm ? 230 : label === 'native' ? 0 : 0.9;
   return {
     partition: {
-      'cpu-share': { mechanism: 'cpu.shares (cgroup v1)', targetPct: 80, weights: [1000, 250], cpu: 1, achievedPct: vm ? 79.4 : 80.1, meanCpus: [0.79, 0.2], countedSeconds: 1.75, series: shareSeries(vm ? 79.4 : 80.1, 0.6), rawLog: `raw/${label}/partition/cpu.log` },
-      'cpu-cap': { mechanism: 'cpu.cfs_quota_us/cpu.cfs_period_us', capPct: 50, achievedPct: 49.9, series: rateSeries(50, 5), seriesUnit: '% of a CPU', rawLog: 'x' },
+      'cpu-share': {
+        mechanism: 'cpu.shares (cgroup v1)',
+        targetPct: 80,
+        weights: [1000, 250],
+        cpu: 1,
+        achievedPct: vm ? 79.4 : 80.1,
+        meanCpus: [0.79, 0.2],
+        countedSeconds: 1.75,
+        series: shareSeries(vm ? 79.4 : 80.1, 0.6),
+        rawLog: `raw/${label}/partition/cpu.log`,
+      },
+      'cpu-cap': {
+        mechanism: 'cpu.cfs_quota_us/cpu.cfs_period_us',
+        capPct: 50,
+        achievedPct: 49.9,
+        series: rateSeries(50, 5),
+        seriesUnit: '% of a CPU',
+        rawLog: 'x',
+      },
       'disk-share': {
         mechanism: 'throttle',
         mechanismReason: `the disk scheduler is mq-deadline: weight files exist but would be ignored ${HOSTILE}`,
@@ -108,9 +245,32 @@ export function isolationExtras(label: string): Record<string, Record<string, un
         series: shareSeries(80, 1),
         rawLog: 'x',
       },
-      'disk-cap': { mechanism: 'blkio.throttle.read_iops_device', device: '254:0', capIops: 150, iops: 149.8, series: rateSeries(150, 30), seriesUnit: 'IOPS', rawLog: 'x' },
-      'net-share': { mechanism: 'tc htb on the bench bridge (br0): link 200 Mbit/s, classes rate 160/40 Mbit/s, ceil 200', targetPct: 80, achievedPct: vm ? 79.1 : 80.05, iperfMbps: [154, 40], series: shareSeries(80, 0.5), seriesUnit: 'Mbit/s', rawLog: 'x' },
-      'net-cap': { mechanism: 'tc tbf on veth1 (A\'s bench-side link)', capMbit: 80, iperfMbps: 76.7, series: rateSeries(79, 1), seriesUnit: 'Mbit/s', rawLog: 'x' },
+      'disk-cap': {
+        mechanism: 'blkio.throttle.read_iops_device',
+        device: '254:0',
+        capIops: 150,
+        iops: 149.8,
+        series: rateSeries(150, 30),
+        seriesUnit: 'IOPS',
+        rawLog: 'x',
+      },
+      'net-share': {
+        mechanism: 'tc htb on the bench bridge (br0): link 200 Mbit/s, classes rate 160/40 Mbit/s, ceil 200',
+        targetPct: 80,
+        achievedPct: vm ? 79.1 : 80.05,
+        iperfMbps: [154, 40],
+        series: shareSeries(80, 0.5),
+        seriesUnit: 'Mbit/s',
+        rawLog: 'x',
+      },
+      'net-cap': {
+        mechanism: "tc tbf on veth1 (A's bench-side link)",
+        capMbit: 80,
+        iperfMbps: 76.7,
+        series: rateSeries(79, 1),
+        seriesUnit: 'Mbit/s',
+        rawLog: 'x',
+      },
     },
     'memory-gradient': {
       'memory-gradient': {
@@ -138,12 +298,32 @@ export function isolationExtras(label: string): Record<string, Record<string, un
         levelsPlanned: [1, 2, 3, 4],
         cap: 4,
         baselineMemAvailMiB: 23000,
-        fit: { pss: { slope: pss, intercept: 0, n: 4, r2: 1, ci95: [pss - 1, pss + 1] }, memAvail: { slope: pss + 2, intercept: 0, n: 4, r2: 1 } },
-        budget: vm ? { budgetMiB: 768, reached: true, overBudgetAt: 4, instancesInBudget: 3, projected: 3 } : { budgetMiB: 768, reached: false, projected: Math.floor(768 / pss) },
-        levels: [1, 2, 3, 4].map((n) => ({ instances: n, memAvailMiB: 23000 - n * (pss + 2), pssSumMiB: n * pss, rssSumMiB: n * pss * 1.05, cgroupSumMiB: n * pss * 0.97, readyMs: [100], meanReadyMs: 100 })),
+        fit: {
+          pss: { slope: pss, intercept: 0, n: 4, r2: 1, ci95: [pss - 1, pss + 1] },
+          memAvail: { slope: pss + 2, intercept: 0, n: 4, r2: 1 },
+        },
+        budget: vm
+          ? { budgetMiB: 768, reached: true, overBudgetAt: 4, instancesInBudget: 3, projected: 3 }
+          : { budgetMiB: 768, reached: false, projected: Math.floor(768 / pss) },
+        levels: [1, 2, 3, 4].map((n) => ({
+          instances: n,
+          memAvailMiB: 23000 - n * (pss + 2),
+          pssSumMiB: n * pss,
+          rssSumMiB: n * pss * 1.05,
+          cgroupSumMiB: n * pss * 0.97,
+          readyMs: [100],
+          meanReadyMs: 100,
+        })),
         starts: [],
-        stopped: vm ? { reason: 'budget', detail: 'summed PSS 900 MiB of 4 instances exceeds the 768 MiB budget' } : { reason: 'cap', detail: "stopped at cap 4 (the scenario's maxInstances 4): the 768 MiB budget was not reached" },
-        ksm: { atStart: { run: 0, pagesSharing: 1024, pagesShared: 100, pagesToScan: 100, fullScans: 3, pagesScanned: 1000 } },
+        stopped: vm
+          ? { reason: 'budget', detail: 'summed PSS 900 MiB of 4 instances exceeds the 768 MiB budget' }
+          : {
+              reason: 'cap',
+              detail: "stopped at cap 4 (the scenario's maxInstances 4): the 768 MiB budget was not reached",
+            },
+        ksm: {
+          atStart: { run: 0, pagesSharing: 1024, pagesShared: 100, pagesToScan: 100, fullScans: 3, pagesScanned: 1000 },
+        },
       },
     },
     'noisy-neighbor': Object.fromEntries(
@@ -164,9 +344,23 @@ export function isolationExtras(label: string): Record<string, Record<string, un
           keptPctUnrestrained: (1 - loss) * 100,
           // Each mechanism keeps part of what the unrestrained neighbour took.
           mechanisms: Object.fromEntries(
-            ({ cpu: ['cpu-weight', 'cpu-cap'], memory: ['cpu-cap'], disk: ['io-weight', 'io-throttle'], network: ['tc'] })[kind].map((m, i) => [m, { value: alone * speed * (1 - loss / (i + 2)), keptPct: 100 * (1 - loss / (i + 2)), setting: `${m} setting` }]),
+            {
+              cpu: ['cpu-weight', 'cpu-cap'],
+              memory: ['cpu-cap'],
+              disk: ['io-weight', 'io-throttle'],
+              network: ['tc'],
+            }[kind].map((m, i) => [
+              m,
+              {
+                value: alone * speed * (1 - loss / (i + 2)),
+                keptPct: 100 * (1 - loss / (i + 2)),
+                setting: `${m} setting`,
+              },
+            ]),
           ),
-          ...(kind === 'memory' ? { ownMechanism: 'none: cgroups, runc and QEMU have no memory-bandwidth control' } : {}),
+          ...(kind === 'memory'
+            ? { ownMechanism: 'none: cgroups, runc and QEMU have no memory-bandwidth control' }
+            : {}),
           order: 'alone → unrestrained',
           cpus: [1],
         },
@@ -178,13 +372,46 @@ export function isolationExtras(label: string): Record<string, Record<string, un
 /** The isolation cells of one backend: one headline-free metric each, and the extra. */
 function isolationCells(label: string): Cell[] {
   const ex = isolationExtras(label);
-  const one = (metric: string, unit: string, value: number): MetricResult => ({ metric, unit, higherIsBetter: true, values: [value], repetitions: [1], rawLogs: ['raw/x.log'], summary: summarizeValues([value]) });
-  const wrap = (o: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, [{ repetition: 1, data: v }]]));
+  const one = (metric: string, unit: string, value: number): MetricResult => ({
+    metric,
+    unit,
+    higherIsBetter: true,
+    values: [value],
+    repetitions: [1],
+    rawLogs: ['raw/x.log'],
+    summary: summarizeValues([value]),
+  });
+  const wrap = (o: Record<string, unknown>): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k, [{ repetition: 1, data: v }]]));
   return [
-    { backend: label, workload: 'density', state: 'complete', metrics: [one('marginal-pss-mib', 'MiB', 2)], extra: wrap(ex.density ?? {}) },
-    { backend: label, workload: 'partition', state: 'complete', metrics: [one('cpu-share-a-pct', '%', 80)], extra: wrap(ex.partition ?? {}) },
-    { backend: label, workload: 'memory-gradient', state: 'complete', metrics: [one('last-ok-pct', '% of limit', label.startsWith('vm') ? 25 : 75)], extra: wrap(ex['memory-gradient'] ?? {}) },
-    { backend: label, workload: 'noisy-neighbor', state: 'complete', metrics: [one('cpu-degradation-pct', '%', 52)], extra: wrap(ex['noisy-neighbor'] ?? {}) },
+    {
+      backend: label,
+      workload: 'density',
+      state: 'complete',
+      metrics: [one('marginal-pss-mib', 'MiB', 2)],
+      extra: wrap(ex.density ?? {}),
+    },
+    {
+      backend: label,
+      workload: 'partition',
+      state: 'complete',
+      metrics: [one('cpu-share-a-pct', '%', 80)],
+      extra: wrap(ex.partition ?? {}),
+    },
+    {
+      backend: label,
+      workload: 'memory-gradient',
+      state: 'complete',
+      metrics: [one('last-ok-pct', '% of limit', label.startsWith('vm') ? 25 : 75)],
+      extra: wrap(ex['memory-gradient'] ?? {}),
+    },
+    {
+      backend: label,
+      workload: 'noisy-neighbor',
+      state: 'complete',
+      metrics: [one('cpu-degradation-pct', '%', 52)],
+      extra: wrap(ex['noisy-neighbor'] ?? {}),
+    },
   ];
 }
 
@@ -202,7 +429,12 @@ export function summarizeValues(values: number[]): Summary {
 }
 
 /** The run's own overhead estimate (src/stats) as an Overhead record. */
-export function overheadOf(backend: string, workload: string, native: MetricResult, other: MetricResult): Overhead | null {
+export function overheadOf(
+  backend: string,
+  workload: string,
+  native: MetricResult,
+  other: MetricResult,
+): Overhead | null {
   const o = overhead(native.values, other.values, native.higherIsBetter);
   if (!o) return null;
   return { backend, workload, metric: native.metric, unit: native.unit, higherIsBetter: native.higherIsBetter, ...o };
@@ -210,7 +442,16 @@ export function overheadOf(backend: string, workload: string, native: MetricResu
 
 function backends(): BackendResult[] {
   return [
-    { label: 'native', kind: 'native', variant: '', accelerator: 'native', acceleratorReason: 'baseline: the workload runs directly on the host', versions: {}, warnings: [], details: {} },
+    {
+      label: 'native',
+      kind: 'native',
+      variant: '',
+      accelerator: 'native',
+      acceleratorReason: 'baseline: the workload runs directly on the host',
+      versions: {},
+      warnings: [],
+      details: {},
+    },
     {
       label: 'container:runc',
       kind: 'container',
@@ -244,7 +485,9 @@ export function fakeResults(opts: FakeOptions = {}): RunResults {
   for (const label of BACKEND_LABELS) {
     const workloads = [...new Set(METRICS.map((m) => m.workload))];
     for (const workload of workloads) {
-      const metrics: MetricResult[] = METRICS.filter((m) => m.workload === workload && m.centre[label] !== undefined).map((def) => {
+      const metrics: MetricResult[] = METRICS.filter(
+        (m) => m.workload === workload && m.centre[label] !== undefined,
+      ).map((def) => {
         const n = def.n ?? reps;
         const scale = opts.scale?.(label, workload, def.metric) ?? 1;
         const centre = (def.centre[label] ?? 1) * scale;
@@ -262,7 +505,15 @@ export function fakeResults(opts: FakeOptions = {}): RunResults {
         };
       });
       if (opts.failCell && opts.failCell.backend === label && opts.failCell.workload === workload) {
-        cells.push({ backend: label, workload, state: 'failed', stage: 'exec', error: `fio exited 1: ${HOSTILE}`, rawLog: `raw/${label.replace(/[^a-z0-9]+/gi, '-')}/${workload}/error.log`, metrics: [] });
+        cells.push({
+          backend: label,
+          workload,
+          state: 'failed',
+          stage: 'exec',
+          error: `fio exited 1: ${HOSTILE}`,
+          rawLog: `raw/${label.replace(/[^a-z0-9]+/gi, '-')}/${workload}/error.log`,
+          metrics: [],
+        });
       } else {
         cells.push({ backend: label, workload, state: 'complete', metrics });
       }
@@ -287,7 +538,13 @@ export function fakeResults(opts: FakeOptions = {}): RunResults {
     startedAt: '2026-01-01T12:00:00.000Z',
     endedAt: '2026-01-01T12:41:07.000Z',
     scenarioFile: 'scenarios/quick.yaml',
-    scenario: { name: `quick ${HOSTILE}`, repetitions: reps, backends: ['native', 'container', 'vm'], description: 'Quick & dirty "smoke" <b>run</b>', instance: { vcpus: 2, memoryMiB: 512 } },
+    scenario: {
+      name: `quick ${HOSTILE}`,
+      repetitions: reps,
+      backends: ['native', 'container', 'vm'],
+      description: 'Quick & dirty "smoke" <b>run</b>',
+      instance: { vcpus: 2, memoryMiB: 512 },
+    },
     host: {
       hostname: `bench-01 ${HOSTILE}`,
       cpuModel: 'Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz',
@@ -297,7 +554,13 @@ export function fakeResults(opts: FakeOptions = {}): RunResults {
       os: 'Debian GNU/Linux 12 (bookworm)',
       virtualized: true,
       cgroup: { version: 'v1-hybrid', controllers: ['cpu', 'memory', 'cpuset', 'blkio', 'pids'] },
-      kvm: { devicePresent: true, cpuFlag: null, modules: ['kvm_pvm'], hardware: false, summary: '/dev/kvm is kvm_pvm: no hardware virtualization' },
+      kvm: {
+        devicePresent: true,
+        cpuFlag: null,
+        modules: ['kvm_pvm'],
+        hardware: false,
+        summary: '/dev/kvm is kvm_pvm: no hardware virtualization',
+      },
     },
     toolVersions: { qemu: '7.2.19', runc: '1.1.5', fio: '3.33', iperf3: '3.12', sysbench: '1.0.20', 'stress-ng': null },
     rootfsHash: 'sha256:3f2a9c1e7b4d5a6f8e9d0c1b2a3f4e5d6c7b8a9f0e1d2c3b4a5f6e7d8c9b0a1f',
@@ -308,7 +571,11 @@ export function fakeResults(opts: FakeOptions = {}): RunResults {
     differences: [],
     headline: [],
     warnings: [
-      { code: 'EMULATED_VM', message: 'vm:q35-tcg runs under TCG software emulation; VM figures do not describe hardware virtualization.', backend: 'vm:q35-tcg' },
+      {
+        code: 'EMULATED_VM',
+        message: 'vm:q35-tcg runs under TCG software emulation; VM figures do not describe hardware virtualization.',
+        backend: 'vm:q35-tcg',
+      },
       { code: 'NOISY_HOST', message: `Disk figures vary 10-20% run to run on this host ${HOSTILE}.`, workload: 'disk' },
       // One warning per noisy metric, as the runner writes them: the report groups them.
       ...['seq_read', 'rand_read_iops', 'rand_read_latency_p99', 'tcp_throughput', 'udp_latency'].map((metric, i) => ({
@@ -340,7 +607,11 @@ export function fixtureSet(): Record<string, RunResults> {
   });
   b.startedAt = '2026-01-08T12:00:00.000Z';
   b.endedAt = '2026-01-08T12:39:51.000Z';
-  const partial = fakeResults({ runId: '20260109-090000-partial', seed: 3, failCell: { backend: 'vm:q35-tcg', workload: 'disk' } });
+  const partial = fakeResults({
+    runId: '20260109-090000-partial',
+    seed: 3,
+    failCell: { backend: 'vm:q35-tcg', workload: 'disk' },
+  });
   const isolation = fakeResults({ runId: '20260110-090000-isolation', seed: 4, isolation: true });
   return { 'run-a.json': a, 'run-b.json': b, 'partial.json': partial, 'isolation.json': isolation };
 }
@@ -349,6 +620,7 @@ export const FIXTURE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.u
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   mkdirSync(FIXTURE_DIR, { recursive: true });
-  for (const [name, r] of Object.entries(fixtureSet())) writeFileSync(path.join(FIXTURE_DIR, name), JSON.stringify(r, null, 2) + '\n');
+  for (const [name, r] of Object.entries(fixtureSet()))
+    writeFileSync(path.join(FIXTURE_DIR, name), JSON.stringify(r, null, 2) + '\n');
   console.log(`wrote fixtures to ${FIXTURE_DIR}`);
 }

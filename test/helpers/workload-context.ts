@@ -52,9 +52,24 @@ export function makeWorkloadContext<P>(o: {
     await fs.writeFile(path.join(o.bctx.rawDir, rel), text);
     return rel;
   };
-  const logged = async (where: string, argv: string[], r: ExecResult, tag: string, allowFailure?: boolean): Promise<ExecResult & { rawLog: string }> => {
-    const rawLog = await saveRaw(tag, `# ${where}: ${argv.join(' ')}\n# exit ${r.code}${r.timedOut ? ' (timed out)' : ''}${r.oomKilled ? ' (OOM-killed)' : ''}\n# --- stdout\n${r.stdout}\n# --- stderr\n${r.stderr}\n`);
-    if (!allowFailure && (r.timedOut || r.code !== 0)) throw Object.assign(new Error(`${argv[0]} ${r.timedOut ? 'timed out' : `exited ${r.code}`}: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')} (raw log ${rawLog})`), { rawLog });
+  const logged = async (
+    where: string,
+    argv: string[],
+    r: ExecResult,
+    tag: string,
+    allowFailure?: boolean,
+  ): Promise<ExecResult & { rawLog: string }> => {
+    const rawLog = await saveRaw(
+      tag,
+      `# ${where}: ${argv.join(' ')}\n# exit ${r.code}${r.timedOut ? ' (timed out)' : ''}${r.oomKilled ? ' (OOM-killed)' : ''}\n# --- stdout\n${r.stdout}\n# --- stderr\n${r.stderr}\n`,
+    );
+    if (!allowFailure && (r.timedOut || r.code !== 0))
+      throw Object.assign(
+        new Error(
+          `${argv[0]} ${r.timedOut ? 'timed out' : `exited ${r.code}`}: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')} (raw log ${rawLog})`,
+        ),
+        { rawLog },
+      );
     return { ...r, rawLog };
   };
   const timeoutMs = o.timeoutMs ?? 60_000;
@@ -69,7 +84,13 @@ export function makeWorkloadContext<P>(o: {
     signal,
     async exec(inst, argv, e) {
       throwIfAborted(signal);
-      return logged(inst.name, argv, await inst.exec(argv, { timeoutMs: e.timeoutMs ?? timeoutMs, signal }), e.tag, e.allowFailure);
+      return logged(
+        inst.name,
+        argv,
+        await inst.exec(argv, { timeoutMs: e.timeoutMs ?? timeoutMs, signal }),
+        e.tag,
+        e.allowFailure,
+      );
     },
     async execPeer(argv, e) {
       if (!o.bctx.net) throw new Error('no bench network');

@@ -25,22 +25,55 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('capacity from a real run', () => {
   it('every figure traces back to the run', async () => {
     const run = await loadResultsFile(path.join(root, 'results', 'cap', 'results.json'));
-    const plan = planCapacity(run, { host: { cores: 64, memoryGiB: 256, name: 'h', source: 'test' }, instance: { vcpus: 2, memoryMiB: 2048 } });
+    const plan = planCapacity(run, {
+      host: { cores: 64, memoryGiB: 256, name: 'h', source: 'test' },
+      instance: { vcpus: 2, memoryMiB: 2048 },
+    });
     const seen = checkTrace(plan, run);
     expect(seen.some((s) => s.kind === 'measured' && s.backend === 'container:runc')).toBe(true);
-    for (const s of seen) if (s.kind === 'measured') for (const log of s.rawLogs ?? []) expect(existsSync(path.join(root, 'results', 'cap', log))).toBe(true);
+    for (const s of seen)
+      if (s.kind === 'measured')
+        for (const log of s.rawLogs ?? []) expect(existsSync(path.join(root, 'results', 'cap', log))).toBe(true);
   });
   it('the CLI prints the plan (text and JSON) citing the run', async () => {
-    const t = await isobench(['capacity', '--run', 'cap', '--host', 'cores=64,memoryGiB=256', '--instance', 'vcpus=2,memoryMiB=2048', '--target', '100'], env);
+    const t = await isobench(
+      [
+        'capacity',
+        '--run',
+        'cap',
+        '--host',
+        'cores=64,memoryGiB=256',
+        '--instance',
+        'vcpus=2,memoryMiB=2048',
+        '--target',
+        '100',
+      ],
+      env,
+    );
     expect(t.code).toBe(0);
     expect(t.stdout).toContain('container:runc');
     expect(t.stdout).toContain('run cap');
-    const j = await isobench(['capacity', '--run', 'cap', '--host', 'cores=64,memoryGiB=256', '--instance', 'vcpus=2,memoryMiB=2048', '--json'], env);
+    const j = await isobench(
+      [
+        'capacity',
+        '--run',
+        'cap',
+        '--host',
+        'cores=64,memoryGiB=256',
+        '--instance',
+        'vcpus=2,memoryMiB=2048',
+        '--json',
+      ],
+      env,
+    );
     expect(j.code).toBe(0);
     expect(JSON.parse(j.stdout)).toBeTruthy();
   });
   it('bad specs are bad input', async () => {
-    const r = await isobench(['capacity', '--run', 'cap', '--host', 'cores=-1', '--instance', 'vcpus=2,memoryMiB=2048'], env);
+    const r = await isobench(
+      ['capacity', '--run', 'cap', '--host', 'cores=-1', '--instance', 'vcpus=2,memoryMiB=2048'],
+      env,
+    );
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });

@@ -11,9 +11,17 @@ import { listNetns } from '../../src/net/bench.js';
 import { makeTestContext, type TestContext } from '../helpers/context.js';
 import { cgroupLeftovers } from '../helpers/cgroup-leftovers.js';
 
-
 function spec(name: string, over: Partial<InstanceSpec> = {}): InstanceSpec {
-  return { name, vcpus: 1, cpus: [1], memoryMiB: 128, pidsLimit: 64, disk: { sizeMiB: 64, mode: 'dir' }, network: false, ...over };
+  return {
+    name,
+    vcpus: 1,
+    cpus: [1],
+    memoryMiB: 128,
+    pidsLimit: 64,
+    disk: { sizeMiB: 64, mode: 'dir' },
+    network: false,
+    ...over,
+  };
 }
 
 describe('container backend (runc)', () => {
@@ -94,7 +102,9 @@ describe('container backend (runc)', () => {
   it('reports a process that allocates past the memory limit as OOM-killed (not a hang)', async () => {
     const inst = await start(spec(`${t.ctx.shortId}-oom`, { memoryMiB: 48 }));
     // The shell keeps the 200 MB command substitution in its own memory.
-    const r = await inst.exec(['/bin/sh', '-c', 'x=$(head -c 200000000 /dev/zero | tr "\\000" a); echo ${#x}'], { timeoutMs: 30_000 });
+    const r = await inst.exec(['/bin/sh', '-c', 'x=$(head -c 200000000 /dev/zero | tr "\\000" a); echo ${#x}'], {
+      timeoutMs: 30_000,
+    });
     expect(r.timedOut).toBe(false);
     expect(r.code).toBe(137);
     expect(r.oomKilled).toBe(true);
@@ -118,7 +128,11 @@ describe('container backend (runc)', () => {
     const name = `${t.ctx.shortId}-img`;
     const inst = await start(spec(name, { disk: { sizeMiB: 64, mode: 'image' } }));
     const mnt = `${t.ctx.workDir}/containers/${name}/scratch-mnt`;
-    const r = await inst.exec(['/bin/sh', '-c', 'grep " /scratch " /proc/mounts; dd if=/dev/zero of=/scratch/f bs=1M count=8 2>/dev/null && echo written']);
+    const r = await inst.exec([
+      '/bin/sh',
+      '-c',
+      'grep " /scratch " /proc/mounts; dd if=/dev/zero of=/scratch/f bs=1M count=8 2>/dev/null && echo written',
+    ]);
     expect(r.stdout).toMatch(/ \/scratch ext4 /);
     expect(r.stdout).toMatch(/written/);
     await inst.stop();

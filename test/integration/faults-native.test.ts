@@ -14,14 +14,19 @@ import type { RunResults } from '../../src/results/types.js';
 import { shortIdOf } from '../../src/runner/run.js';
 
 let resultsRoot: string;
-const env = (): Record<string, string> => ({ ISOBENCH_RESULTS: resultsRoot, ISOBENCH_REPORTS: path.join(resultsRoot, 'reports') });
-const load = (id: string): RunResults => JSON.parse(readFileSync(path.join(resultsRoot, id, 'results.json'), 'utf8')) as RunResults;
+const env = (): Record<string, string> => ({
+  ISOBENCH_RESULTS: resultsRoot,
+  ISOBENCH_REPORTS: path.join(resultsRoot, 'reports'),
+});
+const load = (id: string): RunResults =>
+  JSON.parse(readFileSync(path.join(resultsRoot, id, 'results.json'), 'utf8')) as RunResults;
 
 function isobenchCgroups(): string[] {
   const out: string[] = [];
   for (const ctl of ['cpu', 'memory', 'cpuset', 'pids']) {
     const dir = `/sys/fs/cgroup/${ctl}/isobench`;
-    if (existsSync(dir)) for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) out.push(`${ctl}/${d.name}`);
+    if (existsSync(dir))
+      for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) out.push(`${ctl}/${d.name}`);
   }
   return out;
 }
@@ -38,13 +43,24 @@ describe('signals and resume', () => {
   for (const sig of ['SIGINT'] as const) {
     it(`${sig} mid-run keeps a partial result, removes everything, and resume completes it`, async () => {
       const id = `sig-${sig.toLowerCase()}`;
-      const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'run', 'test/fixtures/scenarios/native-short.yaml', '--run-id', id, '--no-report'], {
-        cwd: ROOT,
-        env: { ...process.env, ...env() },
-        reject: false,
-        forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
-        stdin: 'ignore',
-      });
+      const child = execa(
+        process.execPath,
+        [
+          path.join(ROOT, 'bin/isobench.js'),
+          'run',
+          'test/fixtures/scenarios/native-short.yaml',
+          '--run-id',
+          id,
+          '--no-report',
+        ],
+        {
+          cwd: ROOT,
+          env: { ...process.env, ...env() },
+          reject: false,
+          forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
+          stdin: 'ignore',
+        },
+      );
       // Wait until the first measured repetition has been written, then interrupt.
       const deadline = Date.now() + 60_000;
       while (Date.now() < deadline) {
@@ -66,7 +82,10 @@ describe('signals and resume', () => {
       // The run's lock and state are gone: nothing was left to restore.
       expect(existsSync(`/run/isobench/${shortIdOf(partial.runId)}`)).toBe(false);
 
-      const resumed = await isobench(['run', 'test/fixtures/scenarios/native-short.yaml', '--resume', id, '--no-report'], env());
+      const resumed = await isobench(
+        ['run', 'test/fixtures/scenarios/native-short.yaml', '--resume', id, '--no-report'],
+        env(),
+      );
       expect(resumed.code).toBe(0);
       const done = load(id);
       expect(done.status).toBe('complete');
@@ -74,7 +93,9 @@ describe('signals and resume', () => {
       // What was measured before the signal is kept as it was.
       for (const c of partial.cells)
         for (const m of c.metrics) {
-          const after = done.cells.find((x) => x.backend === c.backend && x.workload === c.workload)!.metrics.find((x) => x.metric === m.metric)!;
+          const after = done.cells
+            .find((x) => x.backend === c.backend && x.workload === c.workload)!
+            .metrics.find((x) => x.metric === m.metric)!;
           expect(after.values.slice(0, m.values.length)).toEqual(m.values);
           expect(after.values).toHaveLength(2);
         }
@@ -88,16 +109,28 @@ describe('signals and resume', () => {
 describe('forced exit and resume safety (fake provider, real process)', () => {
   it('a second SIGINT forces the exit, still releases everything in order and writes a valid partial results.json', async () => {
     const id = 'double-sigint';
-    const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'run', 'test/fixtures/scenarios/fake-short.yaml', '--run-id', id, '--no-report'], {
-      cwd: ROOT,
-      env: { ...process.env, ...env() },
-      reject: false,
-      forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
-      stdin: 'ignore',
-    });
+    const child = execa(
+      process.execPath,
+      [
+        path.join(ROOT, 'bin/isobench.js'),
+        'run',
+        'test/fixtures/scenarios/fake-short.yaml',
+        '--run-id',
+        id,
+        '--no-report',
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...env() },
+        reject: false,
+        forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
+        stdin: 'ignore',
+      },
+    );
     const f = path.join(resultsRoot, id, 'results.json');
     const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && !(existsSync(f) && readFileSync(f, 'utf8').includes('"repetitions": [\n'))) await new Promise((r) => setTimeout(r, 100));
+    while (Date.now() < deadline && !(existsSync(f) && readFileSync(f, 'utf8').includes('"repetitions": [\n')))
+      await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGINT');
@@ -119,7 +152,13 @@ describe('forced exit and resume safety (fake provider, real process)', () => {
 
     // A resume with a scenario that differs from the recorded one is refused with a diff...
     const changed = path.join(resultsRoot, 'changed.yaml');
-    writeFileSync(changed, readFileSync(path.join(ROOT, 'test/fixtures/scenarios/fake-short.yaml'), 'utf8').replace('repetitions: 2', 'repetitions: 3'));
+    writeFileSync(
+      changed,
+      readFileSync(path.join(ROOT, 'test/fixtures/scenarios/fake-short.yaml'), 'utf8').replace(
+        'repetitions: 2',
+        'repetitions: 3',
+      ),
+    );
     const refused = await isobench(['run', changed, '--resume', id, '--no-report'], env());
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/differs from the scenario run double-sigint recorded/);
@@ -135,16 +174,28 @@ describe('forced exit and resume safety (fake provider, real process)', () => {
 describe('SIGKILL then resume (fake provider, real process)', () => {
   it('a resume of a killed run removes what the dead attempt left, then completes it', async () => {
     const id = 'killed-resume';
-    const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'run', 'test/fixtures/scenarios/fake-short.yaml', '--run-id', id, '--no-report'], {
-      cwd: ROOT,
-      env: { ...process.env, ...env() },
-      reject: false,
-      forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
-      stdin: 'ignore',
-    });
+    const child = execa(
+      process.execPath,
+      [
+        path.join(ROOT, 'bin/isobench.js'),
+        'run',
+        'test/fixtures/scenarios/fake-short.yaml',
+        '--run-id',
+        id,
+        '--no-report',
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...env() },
+        reject: false,
+        forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
+        stdin: 'ignore',
+      },
+    );
     const f = path.join(resultsRoot, id, 'results.json');
     const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && !(existsSync(f) && readFileSync(f, 'utf8').includes('"repetitions": [\n'))) await new Promise((r) => setTimeout(r, 50));
+    while (Date.now() < deadline && !(existsSync(f) && readFileSync(f, 'utf8').includes('"repetitions": [\n')))
+      await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGKILL');
     await child;
     const sid = shortIdOf(id);
@@ -164,7 +215,10 @@ describe('SIGKILL then resume (fake provider, real process)', () => {
 describe('timeouts', () => {
   it('a workload that runs past workloadSeconds is killed, recorded as failed, and the run goes on', async () => {
     const t0 = Date.now();
-    const r = await isobench(['run', 'test/fixtures/scenarios/native-hang.yaml', '--run-id', 'hang', '--no-report'], env());
+    const r = await isobench(
+      ['run', 'test/fixtures/scenarios/native-hang.yaml', '--run-id', 'hang', '--no-report'],
+      env(),
+    );
     expect(Date.now() - t0).toBeLessThan(25_000);
     expect(r.code).toBe(1);
     const res = load('hang');
@@ -181,15 +235,29 @@ describe('timeouts', () => {
   it('a timed-out workload is cancelled: its instances are gone within 5 s and it starts none afterwards', async () => {
     const id = 'density-hang';
     const sid = shortIdOf(id);
-    const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'run', 'test/fixtures/scenarios/native-density-hang.yaml', '--run-id', id, '--no-report'], {
-      cwd: ROOT,
-      env: { ...process.env, ...env() },
-      reject: false,
-      forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
-      stdin: 'ignore',
-    });
+    const child = execa(
+      process.execPath,
+      [
+        path.join(ROOT, 'bin/isobench.js'),
+        'run',
+        'test/fixtures/scenarios/native-density-hang.yaml',
+        '--run-id',
+        id,
+        '--no-report',
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...env() },
+        reject: false,
+        forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
+        stdin: 'ignore',
+      },
+    );
     // Native instances are cgroups named after the run.
-    const ours = (): string[] => (existsSync('/sys/fs/cgroup/memory/isobench') ? readdirSync('/sys/fs/cgroup/memory/isobench').filter((d) => d.startsWith(sid)) : []);
+    const ours = (): string[] =>
+      existsSync('/sys/fs/cgroup/memory/isobench')
+        ? readdirSync('/sys/fs/cgroup/memory/isobench').filter((d) => d.startsWith(sid))
+        : [];
     let seen = '';
     const sweep = new Set<string>();
     const timedOut = new Promise<number>((resolve) => {

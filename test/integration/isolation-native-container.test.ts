@@ -27,12 +27,13 @@ import type { MetricValue, Workload } from '../../src/workloads/types.js';
 import { makeTestContext, type TestContext } from '../helpers/context.js';
 import { makeWorkloadContext } from '../helpers/workload-context.js';
 
-
 function cgroupsOf(prefix: string): string[] {
   const out: string[] = [];
   for (const ctl of ['cpu', 'cpuacct', 'memory', 'cpuset', 'pids', 'blkio']) {
     const dir = `/sys/fs/cgroup/${ctl}/isobench`;
-    if (existsSync(dir)) for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory() && d.name.startsWith(prefix)) out.push(`${ctl}/${d.name}`);
+    if (existsSync(dir))
+      for (const d of readdirSync(dir, { withFileTypes: true }))
+        if (d.isDirectory() && d.name.startsWith(prefix)) out.push(`${ctl}/${d.name}`);
   }
   return out;
 }
@@ -53,7 +54,15 @@ for (const kind of ['native', 'container'] as const) {
       t = await makeTestContext({ network: true });
       backend = kind === 'native' ? new NativeBackend(t.ctx) : new ContainerBackend(t.ctx, { runtime: 'runc' });
       await backend.prepare();
-      spec = { name: `${t.ctx.shortId}-m`, vcpus: 1, cpus: [cpu], memoryMiB: 512, pidsLimit: 256, disk: { sizeMiB: 256, mode: 'dir' }, network: true };
+      spec = {
+        name: `${t.ctx.shortId}-m`,
+        vcpus: 1,
+        cpus: [cpu],
+        memoryMiB: 512,
+        pidsLimit: 256,
+        disk: { sizeMiB: 256, mode: 'dir' },
+        network: true,
+      };
       main = (await startInstance(backend, spec, 60_000)).instance;
     });
 
@@ -82,7 +91,8 @@ for (const kind of ['native', 'container'] as const) {
       const qd = await t.ctx.net!.exec(['tc', 'qdisc', 'show']);
       expect(qd.stdout).not.toMatch(/qdisc (htb|tbf)/);
       const ns = await listNetns();
-      for (const i of started) expect(ns.filter((n) => n.includes(i.name.replace(/[^a-z0-9]/g, '').slice(0, 12)))).toEqual([]);
+      for (const i of started)
+        expect(ns.filter((n) => n.includes(i.name.replace(/[^a-z0-9]/g, '').slice(0, 12)))).toEqual([]);
     }
 
     async function runWorkload<P>(w: Workload<P>, params: P) {
@@ -103,8 +113,13 @@ for (const kind of ['native', 'container'] as const) {
     }
 
     it('partition cpu: 80:20 weights give 80% within 5 pp, a 50% cap holds within 5 pp', async () => {
-      const r = await runWorkload(partitionWorkload, partitionParams.parse({ resources: ['cpu'], cpu: { seconds: 5, capSeconds: 4 } }));
-      console.log(`[${kind}] cpu share A ${r.values['cpu-share-a-pct']?.toFixed(1)}% (error ${r.values['cpu-share-error-pp']?.toFixed(2)} pp), cap ${r.values['cpu-cap-pct']?.toFixed(1)}% (error ${r.values['cpu-cap-error-pp']?.toFixed(2)} pp)`);
+      const r = await runWorkload(
+        partitionWorkload,
+        partitionParams.parse({ resources: ['cpu'], cpu: { seconds: 5, capSeconds: 4 } }),
+      );
+      console.log(
+        `[${kind}] cpu share A ${r.values['cpu-share-a-pct']?.toFixed(1)}% (error ${r.values['cpu-share-error-pp']?.toFixed(2)} pp), cap ${r.values['cpu-cap-pct']?.toFixed(1)}% (error ${r.values['cpu-cap-error-pp']?.toFixed(2)} pp)`,
+      );
       expect(r.values['cpu-share-error-pp']).toBeLessThanOrEqual(5);
       expect(r.values['cpu-cap-error-pp']).toBeLessThanOrEqual(5);
       const share = r.extras.get('cpu-share') as { series: unknown[]; mechanism: string };
@@ -113,15 +128,32 @@ for (const kind of ['native', 'container'] as const) {
     });
 
     it('partition disk and network: the path this host supports (a weighted split near 80:20 and work-conserving where the host has disk weights, else the share skipped with its reason), caps held, HTB split; device and tc state removed', async () => {
-      const r = await runWorkload(partitionWorkload, partitionParams.parse({ resources: ['disk', 'network'], disk: { seconds: 4, aloneSeconds: 3, fileMiB: 32, capIops: 300 }, network: { seconds: 3, linkMbit: 200, capMbit: 80 } }));
+      const r = await runWorkload(
+        partitionWorkload,
+        partitionParams.parse({
+          resources: ['disk', 'network'],
+          disk: { seconds: 4, aloneSeconds: 3, fileMiB: 32, capIops: 300 },
+          network: { seconds: 3, linkMbit: 200, capMbit: 80 },
+        }),
+      );
       const plan = planPartition(['disk', 'network'], t.ctx.host.capabilities);
-      const skipped = r.records.filter((x) => x.name === 'skippedParts').map((x) => x.data as { part: string; reason: string; fix: string; metrics: string[] });
+      const skipped = r.records
+        .filter((x) => x.name === 'skippedParts')
+        .map((x) => x.data as { part: string; reason: string; fix: string; metrics: string[] });
       // The path taken is printed, never silent: on a host without BFQ or io.cost the share is skipped, the cap measured.
-      console.log(`[${kind}] host path: disk share ${plan.diskShare ? 'measured' : 'skipped'}, disk cap ${plan.diskCap ? 'measured' : 'skipped'}, network ${plan.network ? 'measured' : 'skipped'}; skipped: ${skipped.map((x) => `${x.part} (${x.reason})`).join('; ') || 'none'}`);
+      console.log(
+        `[${kind}] host path: disk share ${plan.diskShare ? 'measured' : 'skipped'}, disk cap ${plan.diskCap ? 'measured' : 'skipped'}, network ${plan.network ? 'measured' : 'skipped'}; skipped: ${skipped.map((x) => `${x.part} (${x.reason})`).join('; ') || 'none'}`,
+      );
       expect(skipped.map((x) => x.part).sort()).toEqual(plan.skipped.map((x) => x.part).sort());
       if (plan.diskShare) {
-        const ds = r.extras.get('disk-share') as { mechanism: string; device: { path: string; scheduler: string; loopDirectIo: boolean }; workConserving: { alonePct: number; verdict: string } };
-        console.log(`[${kind}] disk share A ${r.values['disk-share-a-pct']?.toFixed(1)}% (${r.values['disk-a-iops']?.toFixed(0)}:${r.values['disk-b-iops']?.toFixed(0)} IOPS), A alone ${ds.workConserving.alonePct}% of unweighted`);
+        const ds = r.extras.get('disk-share') as {
+          mechanism: string;
+          device: { path: string; scheduler: string; loopDirectIo: boolean };
+          workConserving: { alonePct: number; verdict: string };
+        };
+        console.log(
+          `[${kind}] disk share A ${r.values['disk-share-a-pct']?.toFixed(1)}% (${r.values['disk-a-iops']?.toFixed(0)}:${r.values['disk-b-iops']?.toFixed(0)} IOPS), A alone ${ds.workConserving.alonePct}% of unweighted`,
+        );
         // Weights on isobench's own device (never the host disk), with direct I/O reaching it.
         expect(ds.mechanism).toMatch(/^bfq weights 1000:250 \((blkio|io)\.bfq\.weight|^io\.cost/);
         expect(ds.device.path).toMatch(/^\/dev\/loop\d+$/);
@@ -134,7 +166,9 @@ for (const kind of ['native', 'container'] as const) {
       } else {
         // Skipped, not failed and not zero: no share figure, the reason and the fix recorded.
         const s = skipped.find((x) => x.part === 'disk share and work-conserving check');
-        expect(s?.reason).toMatch(/^(not on this host|masked for this run): (weight-based disk shares|per-cgroup block I\/O counters)/);
+        expect(s?.reason).toMatch(
+          /^(not on this host|masked for this run): (weight-based disk shares|per-cgroup block I\/O counters)/,
+        );
         expect(s?.fix.length).toBeGreaterThan(10);
         expect(r.values['disk-share-a-pct']).toBeUndefined();
         expect(r.extras.get('disk-share')).toBeUndefined();
@@ -154,42 +188,72 @@ for (const kind of ['native', 'container'] as const) {
     });
 
     // Native has no instance memory limit to cross: these two are container-only (not skipped, not registered).
-    if (kind !== 'native') it('memory gradient ends in a recorded OOM kill, not a hung run', async () => {
-      const t0 = performance.now();
-      const r = await runWorkload(memoryGradientWorkload, memoryGradientParams.parse({ limitMiB: 128, steps: [25, 50, 75, 150], secondsPerStep: 1, stepTimeoutSeconds: 30 }));
-      const g = r.extras.get('memory-gradient') as { ending: string; verdict: string; steps: Array<{ pct: number; outcome: string; control: { outcome: string } }> };
-      console.log(`[${kind}] gradient: ${g.steps.map((s) => `${s.pct}%:${s.outcome}/control ${s.control.outcome}`).join(' ')}; ${JSON.stringify(r.values)}`);
-      expect(g.ending).toBe('oom-killed');
-      expect(r.values['oom-at-pct']).toBe(150);
-      // Every step also ran without the limit; the OOM step's control completed, so the limit ended it.
-      for (const s of g.steps) expect(s.control.outcome).toBe('ok');
-      for (const pct of [25, 50, 75]) expect(r.values[`ratio-at-${pct}pct`]).toBeGreaterThan(0);
-      expect(['gradient', 'cliff']).toContain(g.verdict);
-      expect(r.values['throughput-at-25pct']).toBeGreaterThan(0);
-      expect(performance.now() - t0).toBeLessThan(60_000);
-    });
+    if (kind !== 'native')
+      it('memory gradient ends in a recorded OOM kill, not a hung run', async () => {
+        const t0 = performance.now();
+        const r = await runWorkload(
+          memoryGradientWorkload,
+          memoryGradientParams.parse({
+            limitMiB: 128,
+            steps: [25, 50, 75, 150],
+            secondsPerStep: 1,
+            stepTimeoutSeconds: 30,
+          }),
+        );
+        const g = r.extras.get('memory-gradient') as {
+          ending: string;
+          verdict: string;
+          steps: Array<{ pct: number; outcome: string; control: { outcome: string } }>;
+        };
+        console.log(
+          `[${kind}] gradient: ${g.steps.map((s) => `${s.pct}%:${s.outcome}/control ${s.control.outcome}`).join(' ')}; ${JSON.stringify(r.values)}`,
+        );
+        expect(g.ending).toBe('oom-killed');
+        expect(r.values['oom-at-pct']).toBe(150);
+        // Every step also ran without the limit; the OOM step's control completed, so the limit ended it.
+        for (const s of g.steps) expect(s.control.outcome).toBe('ok');
+        for (const pct of [25, 50, 75]) expect(r.values[`ratio-at-${pct}pct`]).toBeGreaterThan(0);
+        expect(['gradient', 'cliff']).toContain(g.verdict);
+        expect(r.values['throughput-at-25pct']).toBeGreaterThan(0);
+        expect(performance.now() - t0).toBeLessThan(60_000);
+      });
 
-    if (kind !== 'native') it('density: marginal memory per container as a slope with a CI; the cap is a cap, the budget projected', async () => {
-      const r = await runWorkload(densityWorkload, densityParams.parse({ maxInstances: 4, settleSeconds: 1, instanceMemoryMiB: 128, memoryBudgetMiB: 768 }));
-      const d = r.extras.get('density') as { stopped: { reason: string; detail: string }; levels: Array<{ instances: number }>; budget: { reached: boolean } };
-      console.log(`[${kind}] density: ${JSON.stringify(r.values)} stopped ${JSON.stringify(d.stopped)}`);
-      expect(d.stopped.reason).toBe('cap');
-      expect(d.stopped.detail).toMatch(/stopped at cap 4/);
-      expect(d.levels.map((l) => l.instances)).toEqual([1, 2, 3, 4]);
-      // Idle containers do not fill 768 MiB in 4: no measured count, a projection far above the cap.
-      expect(d.budget.reached).toBe(false);
-      expect(r.values['instances-in-budget']).toBeUndefined();
-      expect(r.values['instances-per-budget-projected']).toBeGreaterThan(4);
-      expect(r.values['marginal-pss-ci95-mib']).toBeGreaterThanOrEqual(0);
-      expect(r.values['marginal-pss-mib']).toBeGreaterThan(0);
-      // An idle runc container costs the host a few MiB of processes, not a guest's RAM.
-      expect(r.values['marginal-pss-mib']).toBeLessThan(64);
-    });
+    if (kind !== 'native')
+      it('density: marginal memory per container as a slope with a CI; the cap is a cap, the budget projected', async () => {
+        const r = await runWorkload(
+          densityWorkload,
+          densityParams.parse({ maxInstances: 4, settleSeconds: 1, instanceMemoryMiB: 128, memoryBudgetMiB: 768 }),
+        );
+        const d = r.extras.get('density') as {
+          stopped: { reason: string; detail: string };
+          levels: Array<{ instances: number }>;
+          budget: { reached: boolean };
+        };
+        console.log(`[${kind}] density: ${JSON.stringify(r.values)} stopped ${JSON.stringify(d.stopped)}`);
+        expect(d.stopped.reason).toBe('cap');
+        expect(d.stopped.detail).toMatch(/stopped at cap 4/);
+        expect(d.levels.map((l) => l.instances)).toEqual([1, 2, 3, 4]);
+        // Idle containers do not fill 768 MiB in 4: no measured count, a projection far above the cap.
+        expect(d.budget.reached).toBe(false);
+        expect(r.values['instances-in-budget']).toBeUndefined();
+        expect(r.values['instances-per-budget-projected']).toBeGreaterThan(4);
+        expect(r.values['marginal-pss-ci95-mib']).toBeGreaterThanOrEqual(0);
+        expect(r.values['marginal-pss-mib']).toBeGreaterThan(0);
+        // An idle runc container costs the host a few MiB of processes, not a guest's RAM.
+        expect(r.values['marginal-pss-mib']).toBeLessThan(64);
+      });
 
     it('noisy neighbour as isolation: an unrestrained CPU burn halves the victim, a CPU cap on the neighbour protects it; every mechanism the host has measured, the others skipped with their reason', async () => {
       const pidsBefore = (await main.cgroup!.pids()).length;
-      const r = await runWorkload(noisyNeighborWorkload, noisyNeighborParams.parse({ seconds: 2, leadSeconds: 0.5, fileMiB: 32 }));
-      console.log(`[${kind}] neighbour: ${Object.entries(r.values).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(' ')}`);
+      const r = await runWorkload(
+        noisyNeighborWorkload,
+        noisyNeighborParams.parse({ seconds: 2, leadSeconds: 0.5, fileMiB: 32 }),
+      );
+      console.log(
+        `[${kind}] neighbour: ${Object.entries(r.values)
+          .map(([k, v]) => `${k}=${v.toFixed(1)}`)
+          .join(' ')}`,
+      );
       // Same CPU, nothing holding the neighbour: CFS halves the victim.
       expect(r.values['cpu-kept-pct-unrestrained']).toBeLessThan(80);
       // The neighbour held at 20% of a CPU: the victim keeps clearly more than beside the unrestrained one.
@@ -199,12 +263,17 @@ for (const kind of ['native', 'container'] as const) {
       const caps = t.ctx.host.capabilities;
       const skipped = r.records.filter((x) => x.name === 'skippedParts').map((x) => (x.data as { part: string }).part);
       console.log(`[${kind}] neighbour mechanisms skipped on this host: ${skipped.join(', ') || 'none'}`);
-      for (const [k, mechs] of [['memory', ['cpu-cap']], ['disk', ['io-weight', 'io-throttle']], ['network', ['tc']]] as const) {
+      for (const [k, mechs] of [
+        ['memory', ['cpu-cap']],
+        ['disk', ['io-weight', 'io-throttle']],
+        ['network', ['tc']],
+      ] as const) {
         expect(r.values[`${k}-alone`], k).toBeGreaterThan(0);
         expect(r.values[`${k}-with-neighbor`], k).toBeGreaterThan(0);
         for (const m of mechs) {
           const need = MECHANISM_NEEDS[m];
-          if (!need || hasCapability(caps, need)) expect(r.values[`${k}-kept-pct-${m}`], `${k} ${m}`).toBeGreaterThan(0);
+          if (!need || hasCapability(caps, need))
+            expect(r.values[`${k}-kept-pct-${m}`], `${k} ${m}`).toBeGreaterThan(0);
           else {
             expect(r.values[`${k}-kept-pct-${m}`], `${k} ${m}`).toBeUndefined();
             expect(skipped).toContain(`${k} held by ${m}`);
@@ -222,7 +291,13 @@ for (const kind of ['native', 'container'] as const) {
         if (left.length <= pidsBefore) break;
         await new Promise((res) => setTimeout(res, 100));
       }
-      const comms = await Promise.all(left.map((pid) => readFile(`/proc/${pid}/cmdline`, 'utf8').then((c) => c.replace(/\0/g, ' ')).catch(() => '?')));
+      const comms = await Promise.all(
+        left.map((pid) =>
+          readFile(`/proc/${pid}/cmdline`, 'utf8')
+            .then((c) => c.replace(/\0/g, ' '))
+            .catch(() => '?'),
+        ),
+      );
       expect(left.length, comms.join(' | ')).toBe(pidsBefore);
     });
   });

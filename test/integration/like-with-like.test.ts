@@ -21,7 +21,13 @@ import { IsobenchError } from '../../src/errors.js';
 import { Freezer } from '../../src/runner/placement.js';
 import { runScenario } from '../../src/runner/run.js';
 import { run, sleep } from '../../src/util/proc.js';
-import { DEVICE_CHECK_MAX, DEVICE_CHECK_METRIC, DEVICE_CHECK_MIN, diskParams, diskWorkload } from '../../src/workloads/disk.js';
+import {
+  DEVICE_CHECK_MAX,
+  DEVICE_CHECK_METRIC,
+  DEVICE_CHECK_MIN,
+  diskParams,
+  diskWorkload,
+} from '../../src/workloads/disk.js';
 import { deviceCheckFailure } from '../../src/stats/plausibility.js';
 import { recordEnvironment } from '../../src/workloads/environment.js';
 import { backgroundArgv, killArgv } from '../../src/workloads/network.js';
@@ -29,7 +35,16 @@ import { makeTestContext, type TestContext } from '../helpers/context.js';
 import { makeWorkloadContext } from '../helpers/workload-context.js';
 
 function spec(name: string, over: Partial<InstanceSpec> = {}): InstanceSpec {
-  return { name, vcpus: 1, cpus: [1], memoryMiB: 256, pidsLimit: 128, disk: { sizeMiB: 128, mode: 'image' }, network: false, ...over };
+  return {
+    name,
+    vcpus: 1,
+    cpus: [1],
+    memoryMiB: 256,
+    pidsLimit: 128,
+    disk: { sizeMiB: 128, mode: 'image' },
+    network: false,
+    ...over,
+  };
 }
 
 /** Syscall counts of `strace -c -f` output, by name. */
@@ -38,14 +53,17 @@ function straceCounts(text: string): Map<string, number> {
   for (const line of text.split('\n')) {
     const f = line.trim().split(/\s+/);
     // % time, seconds, usecs/call, calls, [errors], syscall
-    if (f.length >= 5 && /^\d+\.\d+$/.test(f[0] ?? '') && /^\d+$/.test(f[3] ?? '')) m.set(f[f.length - 1] as string, Number(f[3]));
+    if (f.length >= 5 && /^\d+\.\d+$/.test(f[0] ?? '') && /^\d+$/.test(f[3] ?? ''))
+      m.set(f[f.length - 1] as string, Number(f[3]));
   }
   return m;
 }
 
 /** Start stress-ng null in the instance, strace its worker from the host for a second, return calls per write. */
 async function syscallMixPerOp(inst: Instance): Promise<Map<string, number>> {
-  const exec = inst.exec(['stress-ng', '--null', '1', '-t', '5', '--temp-path', '/tmp', '--metrics-brief'], { timeoutMs: 60_000 });
+  const exec = inst.exec(['stress-ng', '--null', '1', '-t', '5', '--temp-path', '/tmp', '--metrics-brief'], {
+    timeoutMs: 60_000,
+  });
   let worker: number | undefined;
   for (let i = 0; i < 100 && worker === undefined; i++) {
     await sleep(100);
@@ -56,7 +74,9 @@ async function syscallMixPerOp(inst: Instance): Promise<Map<string, number>> {
   }
   expect(worker, 'stress-ng null worker found in the instance cgroup').toBeDefined();
   const out = path.join(os.tmpdir(), `isobench-strace-${worker}.txt`);
-  await run(['timeout', '-s', 'INT', '1.5', 'strace', '-c', '-f', '-o', out, '-p', String(worker)], { timeoutMs: 20_000 });
+  await run(['timeout', '-s', 'INT', '1.5', 'strace', '-c', '-f', '-o', out, '-p', String(worker)], {
+    timeoutMs: 20_000,
+  });
   const r = await exec;
   expect(r.code).toBe(0);
   const counts = straceCounts(await fs.readFile(out, 'utf8'));
@@ -97,16 +117,26 @@ describe('like with like: native vs runc', () => {
     // The per-op mix: 3 lseek, 3 fcntl, 2 ioctl, 1 each of mmap/munmap/msync/fallocate/fdatasync per write.
     for (const name of ['lseek', 'fcntl', 'ioctl', 'mmap', 'munmap', 'msync', 'fallocate', 'fdatasync']) {
       expect(mixN.get(name), `native ${name}/write`).toBeGreaterThan(0);
-      expect(Math.abs((mixC.get(name) ?? 0) / (mixN.get(name) as number) - 1), `${name} per op, runc vs native`).toBeLessThan(0.05);
+      expect(
+        Math.abs((mixC.get(name) ?? 0) / (mixN.get(name) as number) - 1),
+        `${name} per op, runc vs native`,
+      ).toBeLessThan(0.05);
     }
     // No call that depends on the mount table (what made `get` do more work natively).
-    for (const mix of [mixN, mixC]) for (const k of ['statfs', 'fstatfs', 'openat']) expect(mix.get(k) ?? 0).toBeLessThan(0.01);
+    for (const mix of [mixN, mixC])
+      for (const k of ['statfs', 'fstatfs', 'openat']) expect(mix.get(k) ?? 0).toBeLessThan(0.01);
   }, 120_000);
 
   it('the environment check runs through Instance.exec on both and records what differs', async () => {
     const envs = [];
     for (const inst of [n, c]) {
-      const w = makeWorkloadContext({ backend: native, bctx: t.ctx, params: {}, instance: inst, spec: spec(inst.name) });
+      const w = makeWorkloadContext({
+        backend: native,
+        bctx: t.ctx,
+        params: {},
+        instance: inst,
+        spec: spec(inst.name),
+      });
       const rec = await recordEnvironment(w.ctx, 'cpu');
       expect(rec, JSON.stringify(rec)).not.toHaveProperty('error');
       envs.push(rec as Exclude<typeof rec, { error: string }>);
@@ -134,14 +164,38 @@ describe('like with like: native vs runc', () => {
       expect(line!.trim().split(/\s+/)[1]).toBe('1');
     }
     for (const inst of [n, c]) {
-      const w = makeWorkloadContext({ backend: native, bctx: t.ctx, params: diskParams.parse({ sizeMiB: 32, runtimeSeconds: 1 }), instance: inst, spec: spec(inst.name), timeoutMs: 120_000 });
+      const w = makeWorkloadContext({
+        backend: native,
+        bctx: t.ctx,
+        params: diskParams.parse({ sizeMiB: 32, runtimeSeconds: 1 }),
+        instance: inst,
+        spec: spec(inst.name),
+        timeoutMs: 120_000,
+      });
       const values = await diskWorkload.run(w.ctx);
       const check = values.find((v) => v.metric === DEVICE_CHECK_METRIC);
       expect(check, `${inst.name}: ${w.progress.join('; ')}`).toBeDefined();
       // O_DIRECT honoured end to end: every byte fio read came from the device, once.
       expect(check!.value, inst.name).toBeGreaterThanOrEqual(DEVICE_CHECK_MIN);
       expect(check!.value, inst.name).toBeLessThanOrEqual(DEVICE_CHECK_MAX);
-      expect(deviceCheckFailure({ backend: inst.name, workload: 'disk', state: 'complete', metrics: [{ metric: DEVICE_CHECK_METRIC, unit: '', higherIsBetter: true, values: [check!.value], repetitions: [1], rawLogs: [''], summary: null }] })).toBeUndefined();
+      expect(
+        deviceCheckFailure({
+          backend: inst.name,
+          workload: 'disk',
+          state: 'complete',
+          metrics: [
+            {
+              metric: DEVICE_CHECK_METRIC,
+              unit: '',
+              higherIsBetter: true,
+              values: [check!.value],
+              repetitions: [1],
+              rawLogs: [''],
+              summary: null,
+            },
+          ],
+        }),
+      ).toBeUndefined();
       const log = await fs.readFile(path.join(t.ctx.rawDir, check!.rawLog!), 'utf8');
       expect(log).toMatch(/^cache: host page cache dropped/m);
     }
@@ -183,8 +237,13 @@ describe('like with like: a whole run', () => {
 
   it('refuses an instance CPU set that takes the harness CPU (exit 2), unless the scenario says so', async () => {
     const file = path.join(dir, 'all.yaml');
-    await fs.writeFile(file, `name: all\nbackends: [native]\ninstance: {vcpus: ${os.availableParallelism()}}\nworkloads:\n  cpu: {seconds: 1}\n`);
-    const err = await runScenario({ scenarioFile: file, resultsRoot: path.join(dir, 'results'), quiet: true }).catch((e: unknown) => e);
+    await fs.writeFile(
+      file,
+      `name: all\nbackends: [native]\ninstance: {vcpus: ${os.availableParallelism()}}\nworkloads:\n  cpu: {seconds: 1}\n`,
+    );
+    const err = await runScenario({ scenarioFile: file, resultsRoot: path.join(dir, 'results'), quiet: true }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(IsobenchError);
     expect((err as IsobenchError).exitCode).toBe(2);
     expect((err as Error).message).toMatch(/takes every CPU of this \d+-CPU host.*shareHarnessCpu: true/);

@@ -19,18 +19,26 @@ import type { RunResults } from '../../src/results/types.js';
 import { shortIdOf } from '../../src/runner/run.js';
 
 let resultsRoot: string;
-const env = (): Record<string, string> => ({ ISOBENCH_RESULTS: resultsRoot, ISOBENCH_REPORTS: path.join(resultsRoot, 'reports') });
-const load = (id: string): RunResults => JSON.parse(readFileSync(path.join(resultsRoot, id, 'results.json'), 'utf8')) as RunResults;
+const env = (): Record<string, string> => ({
+  ISOBENCH_RESULTS: resultsRoot,
+  ISOBENCH_REPORTS: path.join(resultsRoot, 'reports'),
+});
+const load = (id: string): RunResults =>
+  JSON.parse(readFileSync(path.join(resultsRoot, id, 'results.json'), 'utf8')) as RunResults;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function start(scenario: string, id: string) {
-  return execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'run', scenario, '--run-id', id, '--no-report', '--quiet'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env() },
-    reject: false,
-    forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
-    stdin: 'ignore',
-  });
+  return execa(
+    process.execPath,
+    [path.join(ROOT, 'bin/isobench.js'), 'run', scenario, '--run-id', id, '--no-report', '--quiet'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env() },
+      reject: false,
+      forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
+      stdin: 'ignore',
+    },
+  );
 }
 
 async function until(what: string, ok: () => boolean, ms = 120_000): Promise<void> {
@@ -48,7 +56,9 @@ function traces(shortId: string): string[] {
     const dir = `/sys/fs/cgroup/${h}/isobench`;
     if (existsSync(dir)) for (const d of readdirSync(dir)) if (d.startsWith(`${shortId}-`)) out.push(`${dir}/${d}`);
   }
-  for (const d of readdirSync(os.tmpdir())) if (d.startsWith(`isobench-${shortId}-`) || d.startsWith(`isobench-vm-${shortId}-`)) out.push(path.join(os.tmpdir(), d));
+  for (const d of readdirSync(os.tmpdir()))
+    if (d.startsWith(`isobench-${shortId}-`) || d.startsWith(`isobench-vm-${shortId}-`))
+      out.push(path.join(os.tmpdir(), d));
   if (existsSync(`/run/isobench/${shortId}`)) out.push(`/run/isobench/${shortId}`);
   return out;
 }
@@ -82,7 +92,9 @@ describe('a live run is never harmed', () => {
     expect(child.exitCode).toBe(null);
 
     expect(doctor.code).toBe(0);
-    expect(doctor.stdout).toMatch(new RegExp(`left alone \\(their run is live\\):[\\s\\S]*owned by run ${id} \\(pid ${child.pid}\\)`));
+    expect(doctor.stdout).toMatch(
+      new RegExp(`left alone \\(their run is live\\):[\\s\\S]*owned by run ${id} \\(pid ${child.pid}\\)`),
+    );
     expect(doctor.stdout).not.toMatch(new RegExp(`removed .*${shortId}`));
     expect(resume.code).toBe(2);
     expect(resume.stderr.trim().split('\n')).toHaveLength(1);
@@ -101,7 +113,7 @@ describe('a live run is never harmed', () => {
 });
 
 describe('crash safety of host settings', () => {
-  it('after a SIGKILL while KSM is on, doctor --cleanup restores KSM and removes the run\'s leftovers', async () => {
+  it("after a SIGKILL while KSM is on, doctor --cleanup restores KSM and removes the run's leftovers", async () => {
     const id = 'killed-ksm';
     const shortId = shortIdOf(id);
     const ksmBefore = { run: ksmRead('run'), pagesToScan: ksmRead('pages_to_scan') };
@@ -109,8 +121,14 @@ describe('crash safety of host settings', () => {
     expect(ksmBefore.run).toBe('0');
     const child = start('test/fixtures/scenarios/native-ksm.yaml', id);
     const stateFile = `/run/isobench/${shortId}/state.json`;
-    await until('KSM switched on by the run', () => ksmRead('pages_to_scan') === '4321' && ksmRead('run') === '1', 180_000);
-    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { hostSettings: Array<{ file: string; original: string }> };
+    await until(
+      'KSM switched on by the run',
+      () => ksmRead('pages_to_scan') === '4321' && ksmRead('run') === '1',
+      180_000,
+    );
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+      hostSettings: Array<{ file: string; original: string }>;
+    };
     // The originals were saved before the change.
     expect(state.hostSettings).toEqual(
       expect.arrayContaining([

@@ -44,7 +44,9 @@ describe('native run, for real', () => {
     expect(results.schemaVersion).toBe(2);
     expect(results.status).toBe('complete');
     expect(results.endedAt).not.toBeNull();
-    expect(results.backends).toEqual([expect.objectContaining({ label: 'native', kind: 'native', accelerator: 'native' })]);
+    expect(results.backends).toEqual([
+      expect.objectContaining({ label: 'native', kind: 'native', accelerator: 'native' }),
+    ]);
     expect(results.host).toMatchObject({ cpuCores: os.cpus().length });
     expect(results.toolVersions.sysbench).toMatch(/^1\./);
     expect((results.scenario as { name: string }).name).toBe('native-short');
@@ -61,7 +63,7 @@ describe('native run, for real', () => {
     expect(m.summary?.n).toBe(2);
     expect(m.summary!.ci95[0]).toBeLessThanOrEqual(m.summary!.mean);
   });
-  it('gives each value its round (one per probe) and its tool invocation\'s span, and records the duty cycle', () => {
+  it("gives each value its round (one per probe) and its tool invocation's span, and records the duty cycle", () => {
     const cpu = results.cells.find((c) => c.workload === 'cpu')!;
     const m = cpu.metrics.find((x) => x.metric === 'sysbench-events-1t')!;
     expect(m.rounds).toEqual(['cpu:1:sysbench-1t', 'cpu:2:sysbench-1t']);
@@ -89,23 +91,42 @@ describe('native run, for real', () => {
     expect(warmups.length).toBeGreaterThan(0);
   });
   it('samples.jsonl has one flat row per value with the contract fields', () => {
-    const rows = readFileSync(path.join(runDir, 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SampleRow);
+    const rows = readFileSync(path.join(runDir, 'samples.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as SampleRow);
     const total = results.cells.flatMap((c) => c.metrics).reduce((n, m) => n + m.values.length, 0);
     expect(rows).toHaveLength(total);
-    for (const k of ['runId', 'backend', 'workload', 'metric', 'unit', 'higherIsBetter', 'repetition', 'value', 'variant']) expect(rows[0]).toHaveProperty(k);
+    for (const k of [
+      'runId',
+      'backend',
+      'workload',
+      'metric',
+      'unit',
+      'higherIsBetter',
+      'repetition',
+      'value',
+      'variant',
+    ])
+      expect(rows[0]).toHaveProperty(k);
     expect(rows[0]!.backend).toBe('native');
   });
   it('writes the report (Markdown at least) and leaves no cgroup behind', () => {
     expect(existsSync(path.join(reportsRoot, 'native-it', 'summary.md'))).toBe(true);
     for (const ctl of ['cpu', 'memory', 'cpuset']) {
       const dir = `/sys/fs/cgroup/${ctl}/isobench`;
-      const kids = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name.includes('-n-')) : [];
+      const kids = existsSync(dir)
+        ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory() && d.name.includes('-n-'))
+        : [];
       expect(kids).toEqual([]);
     }
   });
   it('the same run id twice is refused (exit 2), nothing overwritten', async () => {
     const before = readFileSync(path.join(runDir, 'results.json'), 'utf8');
-    const r = await isobench(['run', 'test/fixtures/scenarios/native-short.yaml', '--run-id', 'native-it', '--no-report'], { ISOBENCH_RESULTS: resultsRoot });
+    const r = await isobench(
+      ['run', 'test/fixtures/scenarios/native-short.yaml', '--run-id', 'native-it', '--no-report'],
+      { ISOBENCH_RESULTS: resultsRoot },
+    );
     expect(r.code).toBe(2);
     expect(readFileSync(path.join(runDir, 'results.json'), 'utf8')).toBe(before);
   });

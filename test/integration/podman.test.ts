@@ -17,7 +17,10 @@ describe('podman engine backend', () => {
     try {
       // No podman on this PATH: the same refusal a host without the package gets.
       process.env.PATH = '/nonexistent';
-      await expect(new EngineBackend(t.ctx, new PodmanDriver()).prepare()).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: expect.stringMatching(/podman is not installed.*apt-get install podman/) });
+      await expect(new EngineBackend(t.ctx, new PodmanDriver()).prepare()).rejects.toMatchObject({
+        code: 'BACKEND_UNAVAILABLE',
+        message: expect.stringMatching(/podman is not installed.*apt-get install podman/),
+      });
     } finally {
       process.env.PATH = path;
       await t.dispose();

@@ -16,7 +16,10 @@ let dir = '';
 
 function fakeNode18(bin: string): void {
   mkdirSync(bin, { recursive: true });
-  writeFileSync(path.join(bin, 'node'), `#!/bin/sh\nif [ "$1" = "--version" ]; then echo v18.19.0; exit 0; fi\nexec ${process.execPath} "$@"\n`);
+  writeFileSync(
+    path.join(bin, 'node'),
+    `#!/bin/sh\nif [ "$1" = "--version" ]; then echo v18.19.0; exit 0; fi\nexec ${process.execPath} "$@"\n`,
+  );
   chmodSync(path.join(bin, 'node'), 0o755);
 }
 
@@ -42,7 +45,10 @@ describe('setup.sh with Node 18 first on the PATH', () => {
     const v = await execa(path.join(dir, 'link', 'node'), ['--version']);
     expect(v.stdout).toMatch(/^v20\./);
     // A second run with the new Node first is a no-op for this step.
-    const again = await execa('bash', [SETUP], { env: { ...env, PATH: `${path.join(dir, 'link')}:${process.env.PATH}` }, reject: false });
+    const again = await execa('bash', [SETUP], {
+      env: { ...env, PATH: `${path.join(dir, 'link')}:${process.env.PATH}` },
+      reject: false,
+    });
     expect(again.exitCode).toBe(0);
     expect(again.stdout).toMatch(/\[setup\] Node v20\.\d+\.\d+ at .*link\/node\n/);
   }, 300_000);
@@ -52,10 +58,20 @@ describe('setup.sh with Node 18 first on the PATH', () => {
     fakeNode18(bin);
     // Only what setup.sh needs before the Node step: no npm anywhere on this PATH.
     for (const tool of ['id', 'dirname', 'uname']) symlinkSync(path.join('/usr/bin', tool), path.join(bin, tool));
-    const r = await execa('/bin/bash', [SETUP], { env: { PATH: bin, ISOBENCH_SETUP_STEPS: 'node', ISOBENCH_NODE_NO_APT: '1', ISOBENCH_NODE_PREFIX: path.join(dir, 'p2') }, reject: false });
+    const r = await execa('/bin/bash', [SETUP], {
+      env: {
+        PATH: bin,
+        ISOBENCH_SETUP_STEPS: 'node',
+        ISOBENCH_NODE_NO_APT: '1',
+        ISOBENCH_NODE_PREFIX: path.join(dir, 'p2'),
+      },
+      reject: false,
+    });
     expect(r.exitCode).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^setup\.sh: no npm to install Node 20\.\d+\.\d+ with: install Node >= 20 yourself .*and rerun$/);
+    expect(lines[0]).toMatch(
+      /^setup\.sh: no npm to install Node 20\.\d+\.\d+ with: install Node >= 20 yourself .*and rerun$/,
+    );
   });
 });

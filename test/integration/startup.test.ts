@@ -42,9 +42,27 @@ describe('start-up by one definition, native and runc, with network', () => {
     t = await makeTestContext({ network: true });
     container = new ContainerBackend(t.ctx, { runtime: 'runc' });
     await container.prepare();
-    for (const [kind, backend] of [['native', new NativeBackend(t.ctx)], ['container', container]] as Array<[string, Backend]>) {
-      const spec: InstanceSpec = { name: `${t.ctx.shortId}-${kind[0]}`, vcpus: 1, cpus: [1], memoryMiB: 128, pidsLimit: 64, disk: { sizeMiB: 64, mode: 'dir' }, network: true };
-      const w = makeWorkloadContext({ backend, bctx: t.ctx, params: { starts: 5 }, instance: undefined as never, spec, bootTimeoutMs: 60_000 });
+    for (const [kind, backend] of [
+      ['native', new NativeBackend(t.ctx)],
+      ['container', container],
+    ] as Array<[string, Backend]>) {
+      const spec: InstanceSpec = {
+        name: `${t.ctx.shortId}-${kind[0]}`,
+        vcpus: 1,
+        cpus: [1],
+        memoryMiB: 128,
+        pidsLimit: 64,
+        disk: { sizeMiB: 64, mode: 'dir' },
+        network: true,
+      };
+      const w = makeWorkloadContext({
+        backend,
+        bctx: t.ctx,
+        params: { starts: 5 },
+        instance: undefined as never,
+        spec,
+        bootTimeoutMs: 60_000,
+      });
       try {
         out[kind] = { values: await startupWorkload.run(w.ctx), extra: w.extras.get('startup') };
       } finally {
@@ -75,7 +93,10 @@ describe('start-up by one definition, native and runc, with network', () => {
         expect(toExec[i]).toBeGreaterThan(0);
         expect(prepare[i]! + startup[i]! + toExec[i]!).toBeCloseTo(ready[i]!, 6);
       }
-      expect(out[kind]!.extra).toMatchObject({ definition: STARTUP_DEFINITION, signal: expect.stringContaining(PAYLOAD_READY_MARKER) });
+      expect(out[kind]!.extra).toMatchObject({
+        definition: STARTUP_DEFINITION,
+        signal: expect.stringContaining(PAYLOAD_READY_MARKER),
+      });
     });
   }
 
@@ -89,14 +110,25 @@ describe('start-up by one definition, native and runc, with network', () => {
     const cg = `isobench/${t.ctx.shortId}-bare`;
     t.ctx.cleanup.add(`cgroup ${cg}`, () => new CgroupHandle(t.ctx.host.cgroup, cg).destroy());
     await fs.mkdir(bundle, { recursive: true });
-    const cfg = ociConfig({ args: ['/bin/sh', '-c', `echo ${PAYLOAD_READY_MARKER}`], rootfs: minimal.rootfsDir, readonlyRoot: true, hostname: 'b', cgroupVersion: t.ctx.host.cgroup.version, cgroupsPath: `/${cg}`, limits: { cpus: [1], memoryBytes: 128 * 2 ** 20, pidsLimit: 64 } });
+    const cfg = ociConfig({
+      args: ['/bin/sh', '-c', `echo ${PAYLOAD_READY_MARKER}`],
+      rootfs: minimal.rootfsDir,
+      readonlyRoot: true,
+      hostname: 'b',
+      cgroupVersion: t.ctx.host.cgroup.version,
+      cgroupsPath: `/${cg}`,
+      limits: { cpus: [1], memoryBytes: 128 * 2 ** 20, pidsLimit: 64 },
+    });
     await fs.writeFile(path.join(bundle, 'config.json'), JSON.stringify(cfg));
     const bare: number[] = [];
     for (let i = 0; i < 5; i++) {
       const sig = await PayloadSignal.create(t.ctx.workDir, `bare-${i}.fifo`);
       try {
         const t0 = performance.now();
-        const r = await run([...container.runtimeArgv(), 'run', '--bundle', bundle, `${t.ctx.shortId}-bare${i}`], { timeoutMs: 30_000, stdoutFd: sig.fd });
+        const r = await run([...container.runtimeArgv(), 'run', '--bundle', bundle, `${t.ctx.shortId}-bare${i}`], {
+          timeoutMs: 30_000,
+          stdoutFd: sig.fd,
+        });
         await sig.closeWriter();
         expect(r.code).toBe(0);
         bare.push((await sig.at(5_000)) - t0);

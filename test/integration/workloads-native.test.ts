@@ -9,7 +9,14 @@ import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExecOptions, ExecResult, Footprint, Instance, StartupStages, StartupTiming } from '../../src/backends/types.js';
+import type {
+  ExecOptions,
+  ExecResult,
+  Footprint,
+  Instance,
+  StartupStages,
+  StartupTiming,
+} from '../../src/backends/types.js';
 import { run, sleep } from '../../src/util/proc.js';
 import { cpuParams, cpuWorkload } from '../../src/workloads/cpu.js';
 import { DEVICE_CHECK_METRIC, diskParams, diskWorkload, FIO_FILE } from '../../src/workloads/disk.js';
@@ -60,8 +67,16 @@ afterAll(async () => {
   if (scratch) await fs.rm(scratch, { recursive: true, force: true });
 });
 
-async function runNative<P>(w: Workload<P>, params: P, vcpus = Math.min(2, os.availableParallelism())): Promise<MetricValue[]> {
-  const f = makeFakeContext<P>({ params, instance: new LocalInstance(scratch), spec: { vcpus, memoryMiB: 1024, disk: { sizeMiB: 1024, mode: 'dir' } } });
+async function runNative<P>(
+  w: Workload<P>,
+  params: P,
+  vcpus = Math.min(2, os.availableParallelism()),
+): Promise<MetricValue[]> {
+  const f = makeFakeContext<P>({
+    params,
+    instance: new LocalInstance(scratch),
+    spec: { vcpus, memoryMiB: 1024, disk: { sizeMiB: 1024, mode: 'dir' } },
+  });
   const values = await w.run(f.ctx);
   const declared = new Set(w.metrics.map((m) => m.name));
   for (const v of values) {
@@ -93,7 +108,12 @@ describe('workloads on the host (no backend)', () => {
     const values = await runNative(diskWorkload, diskParams.parse({ sizeMiB: 32, runtimeSeconds: 1 }));
     // This local instance has no cgroup: the device check is missing (never a made-up 0); the native
     // backend's check is in like-with-like.test.ts.
-    expect(values.map((v) => v.metric).sort()).toEqual(diskWorkload.metrics.map((m) => m.name).filter((n) => n !== DEVICE_CHECK_METRIC).sort());
+    expect(values.map((v) => v.metric).sort()).toEqual(
+      diskWorkload.metrics
+        .map((m) => m.name)
+        .filter((n) => n !== DEVICE_CHECK_METRIC)
+        .sort(),
+    );
     await expect(fs.access(path.join(scratch, FIO_FILE))).rejects.toThrow();
   });
 
@@ -127,7 +147,8 @@ describe('workloads on the host (no backend)', () => {
       expect((await run(killArgv(pid, 'sleep'), { timeoutMs: 10_000 })).code).toBe(0);
     } finally {
       try {
-        if (['sleep', 'busybox'].includes(readFileSync(`/proc/${pid}/comm`, 'utf8').trim())) process.kill(pid, 'SIGKILL');
+        if (['sleep', 'busybox'].includes(readFileSync(`/proc/${pid}/comm`, 'utf8').trim()))
+          process.kill(pid, 'SIGKILL');
       } catch {
         /* gone */
       }

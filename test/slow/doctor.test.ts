@@ -9,7 +9,10 @@ const PLANTED_CG = '/sys/fs/cgroup/memory/isobench/planted-test';
 
 async function netns(): Promise<string[]> {
   const r = await execa('ip', ['netns', 'list'], { reject: false });
-  return String(r.stdout).split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
+  return String(r.stdout)
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter(Boolean);
 }
 
 afterAll(async () => {
@@ -20,9 +23,25 @@ afterAll(async () => {
 describe('isobench doctor', () => {
   it('reports the facts of this host and names the fix for what is missing', async () => {
     const r = await isobench(['doctor', '--json']);
-    const report = JSON.parse(r.stdout) as { checks: Array<{ name: string; status: string; detail: string }>; host: { kvm: { hardware: boolean; summary: string } } };
+    const report = JSON.parse(r.stdout) as {
+      checks: Array<{ name: string; status: string; detail: string }>;
+      host: { kvm: { hardware: boolean; summary: string } };
+    };
     const names = report.checks.map((c) => c.name);
-    for (const n of ['root', 'cgroups', 'runc', 'qemu-system-x86_64', 'fio', 'iperf3', 'sysbench', 'stress-ng', 'guest kernel', 'kvm', 'ksm', 'transparent huge pages'])
+    for (const n of [
+      'root',
+      'cgroups',
+      'runc',
+      'qemu-system-x86_64',
+      'fio',
+      'iperf3',
+      'sysbench',
+      'stress-ng',
+      'guest kernel',
+      'kvm',
+      'ksm',
+      'transparent huge pages',
+    ])
       expect(names).toContain(n);
     // Branch on what this host has: with hardware virtualization doctor says so; without, it names TCG.
     const kvm = report.checks.find((c) => c.name === 'kvm')!;
@@ -36,7 +55,8 @@ describe('isobench doctor', () => {
     expect(names).toContain('kvm parameters');
     // Each backend provider's tools and checks appear: the engines too (optional tools: never a failure).
     for (const n of ['runsc', 'qemu-ga', 'podman', 'conmon', 'dockerd']) expect(names).toContain(n);
-    for (const n of ['podman', 'conmon', 'dockerd']) expect(report.checks.find((c) => c.name === n)!.status).not.toBe('fail');
+    for (const n of ['podman', 'conmon', 'dockerd'])
+      expect(report.checks.find((c) => c.name === n)!.status).not.toBe('fail');
     const human = await isobench(['doctor']);
     expect(human.stdout).toMatch(/\[(ok  |WARN|FAIL)\] root/);
   });
@@ -46,7 +66,12 @@ describe('isobench doctor', () => {
     const report = JSON.parse(r.stdout) as {
       host: { kvm: { hardware: boolean }; thp: { enabled: string | null } };
       checks: Array<{ name: string; status: string; detail: string }>;
-      vmSelfCheck: { backend: string; check: import('../../src/backends/vm-selfcheck.js').VmSelfCheck | null; error?: string; placement?: { mode: string } };
+      vmSelfCheck: {
+        backend: string;
+        check: import('../../src/backends/vm-selfcheck.js').VmSelfCheck | null;
+        error?: string;
+        placement?: { mode: string };
+      };
     };
     const sc = report.vmSelfCheck.check;
     expect(report.vmSelfCheck.error).toBeUndefined();

@@ -26,22 +26,32 @@ import { shortIdOf } from '../../src/runner/run.js';
 
 const SCENARIO = 'test/fixtures/scenarios/fault-matrix.yaml';
 let resultsRoot: string;
-const env = (): Record<string, string> => ({ ISOBENCH_RESULTS: resultsRoot, ISOBENCH_REPORTS: path.join(resultsRoot, 'reports') });
-const ksm = (): string => ['run', 'pages_to_scan', 'sleep_millisecs'].map((f) => `${f}=${readFileSync(`/sys/kernel/mm/ksm/${f}`, 'utf8').trim()}`).join(' ');
+const env = (): Record<string, string> => ({
+  ISOBENCH_RESULTS: resultsRoot,
+  ISOBENCH_REPORTS: path.join(resultsRoot, 'reports'),
+});
+const ksm = (): string =>
+  ['run', 'pages_to_scan', 'sleep_millisecs']
+    .map((f) => `${f}=${readFileSync(`/sys/kernel/mm/ksm/${f}`, 'utf8').trim()}`)
+    .join(' ');
 let ksmBefore: string;
 
 /** Everything of one run that could be left on the host, by its short id. */
 async function leftovers(sid: string): Promise<string[]> {
   const out: string[] = [];
-  const text = async (argv: string[]): Promise<string> => String((await execa(argv[0] as string, argv.slice(1), { reject: false })).stdout);
+  const text = async (argv: string[]): Promise<string> =>
+    String((await execa(argv[0] as string, argv.slice(1), { reject: false })).stdout);
   for (const l of (await text(['ip', 'netns', 'list'])).split('\n')) if (l.includes(sid)) out.push(`netns ${l}`);
   for (const l of (await text(['ip', '-o', 'link'])).split('\n')) if (l.includes(sid)) out.push(`link ${l}`);
-  for (const l of (await text(['pgrep', '-af', 'qemu-system'])).split('\n')) if (l.includes(sid)) out.push(`qemu ${l.slice(0, 120)}`);
-  for (const l of (await text(['pgrep', '-af', `isobench-${sid}`])).split('\n')) if (l.trim()) out.push(`process ${l.slice(0, 120)}`);
+  for (const l of (await text(['pgrep', '-af', 'qemu-system'])).split('\n'))
+    if (l.includes(sid)) out.push(`qemu ${l.slice(0, 120)}`);
+  for (const l of (await text(['pgrep', '-af', `isobench-${sid}`])).split('\n'))
+    if (l.trim()) out.push(`process ${l.slice(0, 120)}`);
   for (const l of (await text(['runc', 'list', '--quiet'])).split('\n')) if (l.includes(sid)) out.push(`runc ${l}`);
   for (const l of (await text(['losetup', '-a'])).split('\n')) if (l.includes(sid)) out.push(`loop ${l}`);
   for (const l of readFileSync('/proc/self/mounts', 'utf8').split('\n')) if (l.includes(sid)) out.push(`mount ${l}`);
-  for (const d of readdirSync(os.tmpdir())) if (d.startsWith(`isobench-${sid}`) || d.startsWith(`isobench-vm-${sid}`)) out.push(`tmp ${d}`);
+  for (const d of readdirSync(os.tmpdir()))
+    if (d.startsWith(`isobench-${sid}`) || d.startsWith(`isobench-vm-${sid}`)) out.push(`tmp ${d}`);
   if (existsSync(`/run/isobench/${sid}`)) out.push(`state /run/isobench/${sid}`);
   // The run's cgroups, and any `isobench` parent left empty (what `find /sys/fs/cgroup -name '*isobench*'` would show).
   out.push(...cgroupLeftovers(sid));
@@ -52,13 +62,17 @@ async function leftovers(sid: string): Promise<string[]> {
 
 /** Start a run, send `sig` once its output matches `stage`, and return what happened. */
 async function interruptAt(id: string, stage: RegExp, sig: NodeJS.Signals) {
-  const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'run', SCENARIO, '--run-id', id, '--no-report'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env() },
-    reject: false,
-    forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
-    stdin: 'ignore',
-  });
+  const child = execa(
+    process.execPath,
+    [path.join(ROOT, 'bin/isobench.js'), 'run', SCENARIO, '--run-id', id, '--no-report'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env() },
+      reject: false,
+      forceKillAfterDelay: false, // execa would SIGKILL 5 s after our SIGTERM, cutting the run's own cleanup short
+      stdin: 'ignore',
+    },
+  );
   let seen = '';
   const reached = await new Promise<boolean>((resolve) => {
     const look = (b: Buffer): void => {

@@ -14,8 +14,12 @@ import { shortIdOf } from '../../src/runner/run.js';
 import type { RunResults } from '../../src/results/types.js';
 
 let resultsRoot: string;
-const env = (): Record<string, string> => ({ ISOBENCH_RESULTS: resultsRoot, ISOBENCH_REPORTS: path.join(resultsRoot, 'reports') });
-const load = (id: string): RunResults => JSON.parse(readFileSync(path.join(resultsRoot, id, 'results.json'), 'utf8')) as RunResults;
+const env = (): Record<string, string> => ({
+  ISOBENCH_RESULTS: resultsRoot,
+  ISOBENCH_REPORTS: path.join(resultsRoot, 'reports'),
+});
+const load = (id: string): RunResults =>
+  JSON.parse(readFileSync(path.join(resultsRoot, id, 'results.json'), 'utf8')) as RunResults;
 
 /** Everything of one run that could leak, by its short id. */
 async function leftovers(runId: string): Promise<string[]> {
@@ -36,7 +40,13 @@ async function leftovers(runId: string): Promise<string[]> {
   return out;
 }
 
-async function interruptWhen(args: string[], id: string, ready: RegExp, sig: NodeJS.Signals, extraEnv: Record<string, string> = {}): Promise<{ code: number; stderr: string; stoppedMs: number }> {
+async function interruptWhen(
+  args: string[],
+  id: string,
+  ready: RegExp,
+  sig: NodeJS.Signals,
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number; stderr: string; stoppedMs: number }> {
   const child = execa(process.execPath, [path.join(ROOT, 'bin/isobench.js'), ...args, '--run-id', id, '--no-report'], {
     cwd: ROOT,
     env: { ...process.env, ...env(), ...extraEnv },
@@ -73,7 +83,13 @@ describe('faults with real backends', () => {
     // An empty image cache: the run must build the rootfs (about 4 s here) before anything else.
     const cache = mkdtempSync(path.join(os.tmpdir(), 'ib-cold-cache-'));
     try {
-      const r = await interruptWhen(['run', 'test/fixtures/scenarios/container-short.yaml'], id, /building workload image/, 'SIGINT', { ISOBENCH_CACHE: cache });
+      const r = await interruptWhen(
+        ['run', 'test/fixtures/scenarios/container-short.yaml'],
+        id,
+        /building workload image/,
+        'SIGINT',
+        { ISOBENCH_CACHE: cache },
+      );
       expect(r.code, r.stderr).toBe(130);
       expect(r.stoppedMs).toBeLessThan(10_000);
       const partial = load(id);
@@ -91,12 +107,20 @@ describe('faults with real backends', () => {
   it('SIGINT during a VM boot: partial result, no qemu/tap/netns/cgroup/socket left, resume completes', async () => {
     const id = 'vm-sigint';
     // Interrupt right after QEMU has been asked to boot the guest.
-    const r = await interruptWhen(['run', 'test/fixtures/scenarios/vm-short.yaml'], id, /starting vm:\S+ instance/, 'SIGINT');
+    const r = await interruptWhen(
+      ['run', 'test/fixtures/scenarios/vm-short.yaml'],
+      id,
+      /starting vm:\S+ instance/,
+      'SIGINT',
+    );
     expect(r.code).toBe(130);
     const partial = load(id);
     expect(partial.status).toBe('partial');
     expect(await leftovers(partial.runId)).toEqual([]);
-    const resumed = await isobench(['run', 'test/fixtures/scenarios/vm-short.yaml', '--resume', id, '--no-report'], env());
+    const resumed = await isobench(
+      ['run', 'test/fixtures/scenarios/vm-short.yaml', '--resume', id, '--no-report'],
+      env(),
+    );
     expect(resumed.code).toBe(0);
     const done = load(id);
     expect(done.status).toBe('complete');
@@ -106,20 +130,32 @@ describe('faults with real backends', () => {
 
   it('SIGTERM during a container workload: partial result, nothing left, resume keeps what was measured', async () => {
     const id = 'ctr-sigterm';
-    const r = await interruptWhen(['run', 'test/fixtures/scenarios/container-short.yaml'], id, /container:runc network rep 1/, 'SIGTERM');
+    const r = await interruptWhen(
+      ['run', 'test/fixtures/scenarios/container-short.yaml'],
+      id,
+      /container:runc network rep 1/,
+      'SIGTERM',
+    );
     expect(r.code).toBe(130);
     const partial = load(id);
     expect(partial.status).toBe('partial');
-    const cpuBefore = partial.cells.find((c) => c.workload === 'cpu')!.metrics.find((m) => m.metric === 'sysbench-events-1t')!.values;
+    const cpuBefore = partial.cells
+      .find((c) => c.workload === 'cpu')!
+      .metrics.find((m) => m.metric === 'sysbench-events-1t')!.values;
     expect(cpuBefore.length).toBeGreaterThan(0);
     expect(await leftovers(partial.runId)).toEqual([]);
     const runcState = String((await execa('runc', ['list'], { reject: false })).stdout);
     expect(runcState).not.toContain(shortIdOf(partial.runId));
-    const resumed = await isobench(['run', 'test/fixtures/scenarios/container-short.yaml', '--resume', id, '--no-report'], env());
+    const resumed = await isobench(
+      ['run', 'test/fixtures/scenarios/container-short.yaml', '--resume', id, '--no-report'],
+      env(),
+    );
     expect(resumed.code).toBe(0);
     const done = load(id);
     expect(done.status).toBe('complete');
-    const cpuAfter = done.cells.find((c) => c.workload === 'cpu')!.metrics.find((m) => m.metric === 'sysbench-events-1t')!.values;
+    const cpuAfter = done.cells
+      .find((c) => c.workload === 'cpu')!
+      .metrics.find((m) => m.metric === 'sysbench-events-1t')!.values;
     expect(cpuAfter.slice(0, cpuBefore.length)).toEqual(cpuBefore);
     expect(cpuAfter).toHaveLength(2);
     expect(await leftovers(done.runId)).toEqual([]);

@@ -24,12 +24,13 @@ import type { Workload } from '../../src/workloads/types.js';
 import { makeTestContext, type TestContext } from '../helpers/context.js';
 import { makeWorkloadContext } from '../helpers/workload-context.js';
 
-
 function cgroupsOf(prefix: string): string[] {
   const out: string[] = [];
   for (const ctl of ['cpu', 'memory', 'cpuset', 'blkio']) {
     const dir = `/sys/fs/cgroup/${ctl}/isobench`;
-    if (existsSync(dir)) for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory() && d.name.startsWith(prefix)) out.push(`${ctl}/${d.name}`);
+    if (existsSync(dir))
+      for (const d of readdirSync(dir, { withFileTypes: true }))
+        if (d.isDirectory() && d.name.startsWith(prefix)) out.push(`${ctl}/${d.name}`);
   }
   return out;
 }
@@ -51,7 +52,15 @@ describe('isolation workloads: VM vs container', () => {
       [vm, 'v'],
       [ct, 'c'],
     ] as const) {
-      const spec: InstanceSpec = { name: `${t.ctx.shortId}-${tag}`, vcpus: 1, cpus: [1], memoryMiB: 256, pidsLimit: 256, disk: { sizeMiB: 64, mode: 'dir' }, network: false };
+      const spec: InstanceSpec = {
+        name: `${t.ctx.shortId}-${tag}`,
+        vcpus: 1,
+        cpus: [1],
+        memoryMiB: 256,
+        pidsLimit: 256,
+        disk: { sizeMiB: 64, mode: 'dir' },
+        network: false,
+      };
       specs.set(b, spec);
       mains.push((await startInstance(b, spec, 90_000)).instance);
     }
@@ -69,7 +78,14 @@ describe('isolation workloads: VM vs container', () => {
 
   async function runOn<P>(b: Backend, w: Workload<P>, params: P) {
     const main = mains[b === vm ? 0 : 1] as Instance;
-    const l = makeWorkloadContext({ backend: b, bctx: t.ctx, params, instance: main, spec: specs.get(b) as InstanceSpec, timeoutMs: 120_000 });
+    const l = makeWorkloadContext({
+      backend: b,
+      bctx: t.ctx,
+      params,
+      instance: main,
+      spec: specs.get(b) as InstanceSpec,
+      timeoutMs: 120_000,
+    });
     try {
       const values = Object.fromEntries((await w.run(l.ctx)).map((v) => [v.metric, v.value]));
       return { values, extras: l.extras, records: l.records };
@@ -86,33 +102,58 @@ describe('isolation workloads: VM vs container', () => {
     const c = await runOn(ct, densityWorkload, p);
     const vd = v.extras.get('density') as { stopped: { reason: string }; fit: { pss: { ci95: number[] } } };
     const cd = c.extras.get('density') as { stopped: { reason: string } };
-    console.log(`density marginal PSS: VM ${v.values['marginal-pss-mib']?.toFixed(1)} ± ${v.values['marginal-pss-ci95-mib']?.toFixed(1)} MiB (${vd.stopped.reason}, in budget ${v.values['instances-in-budget']}), container ${c.values['marginal-pss-mib']?.toFixed(2)} MiB (${cd.stopped.reason}, projected ${c.values['instances-per-budget-projected']})`);
+    console.log(
+      `density marginal PSS: VM ${v.values['marginal-pss-mib']?.toFixed(1)} ± ${v.values['marginal-pss-ci95-mib']?.toFixed(1)} MiB (${vd.stopped.reason}, in budget ${v.values['instances-in-budget']}), container ${c.values['marginal-pss-mib']?.toFixed(2)} MiB (${cd.stopped.reason}, projected ${c.values['instances-per-budget-projected']})`,
+    );
     expect(vd.stopped.reason).toBe('budget');
     expect(v.values['instances-in-budget']).toBeGreaterThanOrEqual(1);
     expect(v.values['instances-in-budget']).toBeLessThanOrEqual(3);
     expect(cd.stopped.reason).toBe('cap');
     expect(c.values['instances-in-budget']).toBeUndefined();
-    expect(c.values['instances-per-budget-projected']).toBeGreaterThan(10 * (v.values['instances-in-budget'] ?? Infinity));
+    expect(c.values['instances-per-budget-projected']).toBeGreaterThan(
+      10 * (v.values['instances-in-budget'] ?? Infinity),
+    );
     expect(v.values['marginal-pss-mib']).toBeGreaterThan(10 * (c.values['marginal-pss-mib'] ?? Infinity));
   }, 300_000);
 
   it('partition cpu on VMs: weights on the QEMU cgroups give 80:20 within 5 pp, the quota holds 50% within 5 pp', async () => {
-    const r = await runOn(vm, partitionWorkload, partitionParams.parse({ resources: ['cpu'], cpu: { seconds: 4, capSeconds: 3 } }));
-    console.log(`VM cpu share A ${r.values['cpu-share-a-pct']?.toFixed(1)}%, cap ${r.values['cpu-cap-pct']?.toFixed(1)}%`);
+    const r = await runOn(
+      vm,
+      partitionWorkload,
+      partitionParams.parse({ resources: ['cpu'], cpu: { seconds: 4, capSeconds: 3 } }),
+    );
+    console.log(
+      `VM cpu share A ${r.values['cpu-share-a-pct']?.toFixed(1)}%, cap ${r.values['cpu-cap-pct']?.toFixed(1)}%`,
+    );
     expect(r.values['cpu-share-error-pp']).toBeLessThanOrEqual(5);
     expect(r.values['cpu-cap-error-pp']).toBeLessThanOrEqual(5);
   }, 240_000);
 
   it("partition disk on VMs: QEMU's direct I/O reaches isobench's own loop device; weights set and read back where the host has them (else the share skipped with its reason); the cap holds", async () => {
-    const r = await runOn(vm, partitionWorkload, partitionParams.parse({ resources: ['disk'], disk: { seconds: 4, aloneSeconds: 3, fileMiB: 16, capIops: 100 } }));
+    const r = await runOn(
+      vm,
+      partitionWorkload,
+      partitionParams.parse({ resources: ['disk'], disk: { seconds: 4, aloneSeconds: 3, fileMiB: 16, capIops: 100 } }),
+    );
     const plan = planPartition(['disk'], t.ctx.host.capabilities);
-    const skipped = r.records.filter((x) => x.name === 'skippedParts').map((x) => x.data as { part: string; reason: string });
-    console.log(`VM host path: disk share ${plan.diskShare ? 'measured' : 'skipped'}; skipped: ${skipped.map((x) => `${x.part} (${x.reason})`).join('; ') || 'none'}`);
+    const skipped = r.records
+      .filter((x) => x.name === 'skippedParts')
+      .map((x) => x.data as { part: string; reason: string });
+    console.log(
+      `VM host path: disk share ${plan.diskShare ? 'measured' : 'skipped'}; skipped: ${skipped.map((x) => `${x.part} (${x.reason})`).join('; ') || 'none'}`,
+    );
     expect(skipped.map((x) => x.part)).toEqual(plan.skipped.map((x) => x.part));
     if (plan.diskShare) {
-      const ds = r.extras.get('disk-share') as { mechanism: string; weightsReadBack: number[]; device: { path: string; scheduler: string; loopDirectIo: boolean }; workConserving: { alonePct: number; baselineIops: number; verdict: string } };
+      const ds = r.extras.get('disk-share') as {
+        mechanism: string;
+        weightsReadBack: number[];
+        device: { path: string; scheduler: string; loopDirectIo: boolean };
+        workConserving: { alonePct: number; baselineIops: number; verdict: string };
+      };
       // Under TCG both guests share one emulated CPU: the split is as much the CPU's as the device's (logged, not asserted).
-      console.log(`VM disk share A ${r.values['disk-share-a-pct']?.toFixed(1)}% (${r.values['disk-a-iops']?.toFixed(0)}:${r.values['disk-b-iops']?.toFixed(0)} IOPS), A alone ${ds.workConserving.alonePct}% of unweighted (${ds.workConserving.verdict})`);
+      console.log(
+        `VM disk share A ${r.values['disk-share-a-pct']?.toFixed(1)}% (${r.values['disk-a-iops']?.toFixed(0)}:${r.values['disk-b-iops']?.toFixed(0)} IOPS), A alone ${ds.workConserving.alonePct}% of unweighted (${ds.workConserving.verdict})`,
+      );
       expect(ds.mechanism).toMatch(/^bfq weights 1000:250|^io\.cost/);
       expect(ds.device.loopDirectIo).toBe(true);
       expect(r.values['disk-b-iops']).toBeGreaterThan(0);
@@ -130,17 +171,36 @@ describe('isolation workloads: VM vs container', () => {
   }, 300_000);
 
   it('noisy neighbour on VMs: a CPU cap on the neighbour QEMU protects the victim VM that an unrestrained one halves', async () => {
-    const r = await runOn(vm, noisyNeighborWorkload, noisyNeighborParams.parse({ kinds: ['cpu'], seconds: 2, leadSeconds: 1 }));
-    console.log(`VM neighbour: ${Object.entries(r.values).map(([k, v]) => `${k}=${v.toFixed(1)}`).join(' ')}`);
+    const r = await runOn(
+      vm,
+      noisyNeighborWorkload,
+      noisyNeighborParams.parse({ kinds: ['cpu'], seconds: 2, leadSeconds: 1 }),
+    );
+    console.log(
+      `VM neighbour: ${Object.entries(r.values)
+        .map(([k, v]) => `${k}=${v.toFixed(1)}`)
+        .join(' ')}`,
+    );
     expect(r.values['cpu-kept-pct-unrestrained']).toBeLessThan(80);
     expect(r.values['cpu-kept-pct-cpu-cap']).toBeGreaterThan((r.values['cpu-kept-pct-unrestrained'] ?? 100) + 15);
   }, 300_000);
 
   it('memory gradient on a VM: usable memory measured inside, each step beside a control, ends in a recorded guest event', async () => {
     const t0 = performance.now();
-    const r = await runOn(vm, memoryGradientWorkload, memoryGradientParams.parse({ limitMiB: 256, steps: [25, 75, 125], secondsPerStep: 1, stepTimeoutSeconds: 60 }));
-    const g = r.extras.get('memory-gradient') as { ending: string; usableMiB: number; meminfoAvailMiB: number; steps: Array<{ pct: number; outcome: string; pctOfUsable: number; control: { outcome: string } }> };
-    console.log(`VM gradient: usable ${g.usableMiB} MiB of 256; ${g.steps.map((s) => `${s.pct}% (${s.pctOfUsable}% usable):${s.outcome}/control ${s.control.outcome}`).join(' ')}`);
+    const r = await runOn(
+      vm,
+      memoryGradientWorkload,
+      memoryGradientParams.parse({ limitMiB: 256, steps: [25, 75, 125], secondsPerStep: 1, stepTimeoutSeconds: 60 }),
+    );
+    const g = r.extras.get('memory-gradient') as {
+      ending: string;
+      usableMiB: number;
+      meminfoAvailMiB: number;
+      steps: Array<{ pct: number; outcome: string; pctOfUsable: number; control: { outcome: string } }>;
+    };
+    console.log(
+      `VM gradient: usable ${g.usableMiB} MiB of 256; ${g.steps.map((s) => `${s.pct}% (${s.pctOfUsable}% usable):${s.outcome}/control ${s.control.outcome}`).join(' ')}`,
+    );
     expect(['oom-killed', 'alloc-failed']).toContain(g.ending);
     // The guest's kernel and agent take part of its RAM: usable is measured below the nominal limit.
     expect(g.usableMiB).toBeLessThan(256);

@@ -31,7 +31,15 @@ describe('HTML report in headless Chromium', () => {
     work = mkdtempSync(path.join(tmpdir(), 'isobench-report-'));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
   });
 
@@ -54,7 +62,11 @@ describe('HTML report in headless Chromium', () => {
     });
     page.on('request', (r) => o.requests.push(r.url()));
     await page.goto(pathToFileURL(index).href, { waitUntil: 'load' });
-    await page.waitForFunction(() => document.querySelectorAll('canvas').length > 0 && [...document.querySelectorAll('canvas')].every((c) => c.getAttribute('data-drawn') === '1'));
+    await page.waitForFunction(
+      () =>
+        document.querySelectorAll('canvas').length > 0 &&
+        [...document.querySelectorAll('canvas')].every((c) => c.getAttribute('data-drawn') === '1'),
+    );
     return { ...o, index };
   }
 
@@ -67,12 +79,23 @@ describe('HTML report in headless Chromium', () => {
         const ctx = c.getContext('2d')!;
         const { data } = ctx.getImageData(0, 0, c.width, c.height);
         let ink = 0;
-        for (let i = 0; i < data.length; i += 4) if (data[i + 3]! > 0 && (data[i]! < 235 || data[i + 1]! < 235 || data[i + 2]! < 235)) ink++;
+        for (let i = 0; i < data.length; i += 4)
+          if (data[i + 3]! > 0 && (data[i]! < 235 || data[i + 1]! < 235 || data[i + 2]! < 235)) ink++;
         return { id: c.id, w: c.width, h: c.height, ink: ink / (c.width * c.height) };
       }),
     );
     expect(canvases.map((c) => c.id)).toEqual(
-      expect.arrayContaining(['chart-summary', 'chart-capacity', 'chart-cpu', 'chart-memory', 'chart-disk', 'chart-network', 'chart-startup', 'chart-footprint', 'cdf-startup-ready-ms']),
+      expect.arrayContaining([
+        'chart-summary',
+        'chart-capacity',
+        'chart-cpu',
+        'chart-memory',
+        'chart-disk',
+        'chart-network',
+        'chart-startup',
+        'chart-footprint',
+        'cdf-startup-ready-ms',
+      ]),
     );
     for (const c of canvases) {
       expect(c.w, c.id).toBeGreaterThan(100);
@@ -93,7 +116,9 @@ describe('HTML report in headless Chromium', () => {
     expect(fp).toContain('pss-mib');
     expect(fp).toMatch(/\+2\d\d MiB per idle instance/);
     expect(fp).not.toMatch(/×/);
-    expect(await page.locator('#headline-table tr[data-category="startup"]').innerText()).toMatch(/\+3\.\d+ s to ready/);
+    expect(await page.locator('#headline-table tr[data-category="startup"]').innerText()).toMatch(
+      /\+3\.\d+ s to ready/,
+    );
     expect(await page.locator('#headline-table tr[data-category="cpu"]').innerText()).toMatch(/\d× slower than native/);
 
     // Capacity: inputs stated, rerun command, TCG caveat repeated, RuntimeClass snippet.
@@ -146,7 +171,11 @@ describe('HTML report in headless Chromium', () => {
   it('every card fits its width at 1280 px (native, runc, podman, Docker and a VM)', async () => {
     const { page } = await open(load('engines.json'));
     // A wide table spilled past its card (the headline's long figures kept on one line did).
-    const overflowing = await page.evaluate(() => [...document.querySelectorAll('section.card')].filter((c) => c.scrollWidth > c.clientWidth + 1).map((c) => `${c.id}: ${c.scrollWidth} > ${c.clientWidth}`));
+    const overflowing = await page.evaluate(() =>
+      [...document.querySelectorAll('section.card')]
+        .filter((c) => c.scrollWidth > c.clientWidth + 1)
+        .map((c) => `${c.id}: ${c.scrollWidth} > ${c.clientWidth}`),
+    );
     expect(overflowing).toEqual([]);
     await page.close();
   });
@@ -158,12 +187,25 @@ describe('HTML report in headless Chromium', () => {
         const ctx = (c as HTMLCanvasElement).getContext('2d')!;
         const { data } = ctx.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height);
         let ink = 0;
-        for (let i = 0; i < data.length; i += 4) if (data[i + 3]! > 0 && (data[i]! < 235 || data[i + 1]! < 235 || data[i + 2]! < 235)) ink++;
-        return { id: c.id, drawn: c.getAttribute('data-drawn'), ink: ink / ((c as HTMLCanvasElement).width * (c as HTMLCanvasElement).height) };
+        for (let i = 0; i < data.length; i += 4)
+          if (data[i + 3]! > 0 && (data[i]! < 235 || data[i + 1]! < 235 || data[i + 2]! < 235)) ink++;
+        return {
+          id: c.id,
+          drawn: c.getAttribute('data-drawn'),
+          ink: ink / ((c as HTMLCanvasElement).width * (c as HTMLCanvasElement).height),
+        };
       }),
     );
     expect(canvases.map((c) => c.id)).toEqual(
-      expect.arrayContaining(['chart-partition-cpu-share', 'chart-partition-disk-cap', 'chart-partition-net-share', 'chart-memory-gradient-curve', 'chart-density-memory', 'chart-noisy-neighbor-cpu', 'chart-noisy-neighbor-network']),
+      expect.arrayContaining([
+        'chart-partition-cpu-share',
+        'chart-partition-disk-cap',
+        'chart-partition-net-share',
+        'chart-memory-gradient-curve',
+        'chart-density-memory',
+        'chart-noisy-neighbor-cpu',
+        'chart-noisy-neighbor-network',
+      ]),
     );
     expect(canvases).toHaveLength(12);
     for (const c of canvases) {

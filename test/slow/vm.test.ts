@@ -14,9 +14,17 @@ import { run } from '../../src/util/proc.js';
 import { listNetns } from '../../src/net/bench.js';
 import { runVmSelfCheck } from '../../src/backends/vm-selfcheck-run.js';
 
-
 function spec(name: string, over: Partial<InstanceSpec> = {}): InstanceSpec {
-  return { name, vcpus: 2, cpus: [0, 1], memoryMiB: 256, pidsLimit: 512, disk: { sizeMiB: 64, mode: 'image' }, network: true, ...over };
+  return {
+    name,
+    vcpus: 2,
+    cpus: [0, 1],
+    memoryMiB: 256,
+    pidsLimit: 512,
+    disk: { sizeMiB: 64, mode: 'image' },
+    network: true,
+    ...over,
+  };
 }
 
 function alive(pid: number | undefined): boolean {
@@ -89,7 +97,11 @@ describe('VM backend on real QEMU', () => {
   });
 
   it('has a writable scratch disk and a read-only root', async () => {
-    const w = await vm.exec(['sh', '-c', `dd if=/dev/zero of=${vm.scratchDir}/f bs=1M count=8 conv=fsync 2>/dev/null && ls -l ${vm.scratchDir}/f && rm ${vm.scratchDir}/f`]);
+    const w = await vm.exec([
+      'sh',
+      '-c',
+      `dd if=/dev/zero of=${vm.scratchDir}/f bs=1M count=8 conv=fsync 2>/dev/null && ls -l ${vm.scratchDir}/f && rm ${vm.scratchDir}/f`,
+    ]);
     expect(w.code).toBe(0);
     expect(w.stdout).toMatch(/8388608/);
     const ro = await vm.exec(['sh', '-c', 'touch /usr/x']);
@@ -143,7 +155,7 @@ describe('VM backend on real QEMU', () => {
     expect(await vm.qmpStatus()).toBe('running');
   });
 
-  it('runs virtio-blk on its I/O thread, places QEMU\'s threads, and gives the guest the host\'s THP mode', async () => {
+  it("runs virtio-blk on its I/O thread, places QEMU's threads, and gives the guest the host's THP mode", async () => {
     const q = await vm.qemuFacts();
     expect(q.iothreads.map((t) => t.id)).toEqual(['iothread0']);
     expect(q.vcpuThreads).toHaveLength(2);
@@ -160,13 +172,20 @@ describe('VM backend on real QEMU', () => {
     for (const th of p?.vcpuThreads ?? []) expect(th.cpus).toBe('0-1');
     expect(p?.otherThreads.some((x) => x.name === 'IO iothread0')).toBe(true);
     // 256 MiB guests start with THP off (kernel rule below 512 MiB): /init sets the host's mode.
-    const thp = await vm.exec(['cat', '/sys/kernel/mm/transparent_hugepage/enabled', '/sys/kernel/mm/transparent_hugepage/defrag']);
-    const [en, de] = thp.stdout.trim().split('\n').map((l) => /\[([\w+]+)\]/.exec(l)?.[1]);
+    const thp = await vm.exec([
+      'cat',
+      '/sys/kernel/mm/transparent_hugepage/enabled',
+      '/sys/kernel/mm/transparent_hugepage/defrag',
+    ]);
+    const [en, de] = thp.stdout
+      .trim()
+      .split('\n')
+      .map((l) => /\[([\w+]+)\]/.exec(l)?.[1]);
     expect(en).toBe(t.ctx.host.thp.enabled);
     expect(de).toBe(t.ctx.host.thp.defrag);
   });
 
-  it('the self-check boots its own guest (1 vCPU apart from QEMU\'s other threads) and compares it with the host', async () => {
+  it("the self-check boots its own guest (1 vCPU apart from QEMU's other threads) and compares it with the host", async () => {
     const last = t.ctx.host.cpus - 1;
     const rec = await runVmSelfCheck(backend, spec(`sc-${t.ctx.shortId}`, { vcpus: 1, cpus: [last] }), t.ctx.rawDir);
     expect(rec.error).toBeUndefined();
@@ -220,7 +239,12 @@ describe('VM backend failure path', () => {
   it('a guest whose init breaks fails within its timeout, quoting the console log', async () => {
     const t = await makeTestContext({ network: false });
     try {
-      const backend = new VmBackend(t.ctx, { machine: 'q35', accel: 'auto', bootTimeoutMs: 45_000, kernelArgs: ['isobench.init=panic'] });
+      const backend = new VmBackend(t.ctx, {
+        machine: 'q35',
+        accel: 'auto',
+        bootTimeoutMs: 45_000,
+        kernelArgs: ['isobench.init=panic'],
+      });
       await backend.prepare();
       const t0 = performance.now();
       const err = await backend.start(spec(`bad-${t.ctx.shortId}`, { network: false })).then(
@@ -247,7 +271,12 @@ describe('VM backend failure path', () => {
   it('a guest that hangs is killed at its boot timeout', async () => {
     const t = await makeTestContext({ network: false });
     try {
-      const backend = new VmBackend(t.ctx, { machine: 'q35', accel: 'auto', bootTimeoutMs: 8_000, kernelArgs: ['isobench.init=hang'] });
+      const backend = new VmBackend(t.ctx, {
+        machine: 'q35',
+        accel: 'auto',
+        bootTimeoutMs: 8_000,
+        kernelArgs: ['isobench.init=hang'],
+      });
       const t0 = performance.now();
       const err = await backend.start(spec(`hang-${t.ctx.shortId}`, { network: false })).catch((e: unknown) => e);
       const elapsed = performance.now() - t0;

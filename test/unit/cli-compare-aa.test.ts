@@ -29,7 +29,10 @@ describe('isobench compare: an A/A pair passes, a planted 15% CPU regression fai
       ['aa-quick-2.json', 'aa-quick-1.json', []],
       ['aa-quick-1.json', 'aa-quick-2.json', ['--absolute']],
     ] as const) {
-      const r = await cli(['compare', path.join(FIX, x), path.join(FIX, y), '--fail-on-regression', '10', ...extra], env);
+      const r = await cli(
+        ['compare', path.join(FIX, x), path.join(FIX, y), '--fail-on-regression', '10', ...extra],
+        env,
+      );
       expect(r.stderr, `${x} -> ${y} ${extra.join(' ')}`).not.toMatch(/regression\(s\)/);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/by chance alone/);
@@ -47,7 +50,9 @@ describe('isobench compare: an A/A pair passes, a planted 15% CPU regression fai
     writeFileSync(file, JSON.stringify(slow));
     const r = await cli(['compare', path.join(FIX, 'run-a.json'), file, '--fail-on-regression', '10'], env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/1 regression\(s\) worse by more than 10% \(one-sided 2\.5% per row, Holm-corrected across \d+ rows\)/);
+    expect(r.stderr).toMatch(
+      /1 regression\(s\) worse by more than 10% \(one-sided 2\.5% per row, Holm-corrected across \d+ rows\)/,
+    );
     expect(r.stderr).toMatch(/container:runc cpu events_per_s: \+1[4-6]\.\d%/);
     // Nothing else fails: the untouched metrics and the VM stay put.
     expect(r.stderr.match(/^ {2}\S/gm)).toHaveLength(1);

@@ -9,7 +9,8 @@ describe('isobench CLI', () => {
   it('--help lists every subcommand and the exit codes', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['doctor', 'scenarios', 'images', 'run', 'report', 'compare', 'capacity']) expect(r.stdout).toContain(c);
+    for (const c of ['doctor', 'scenarios', 'images', 'run', 'report', 'compare', 'capacity'])
+      expect(r.stdout).toContain(c);
     expect(r.stdout).toMatch(/Exit codes: 0 success, 1 a run or check failed, 2 bad input/);
   });
   it('run --help documents its options', async () => {
@@ -62,9 +63,14 @@ describe('isobench compare (CLI, recorded results)', () => {
   const env = { ISOBENCH_REPORTS: reports };
   afterAll(() => rmSync(reports, { recursive: true, force: true }));
   it('flags the planted 20% regression: exit 1 with --fail-on-regression 10', async () => {
-    const r = await cli(['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json', '--fail-on-regression', '10'], env);
+    const r = await cli(
+      ['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json', '--fail-on-regression', '10'],
+      env,
+    );
     expect(r.stdout).toMatch(/REGRESSED/);
-    expect(r.stderr).toMatch(/1 regression\(s\) worse by more than 10% \(one-sided 2\.5% per row, Holm-corrected across \d+ rows\)/);
+    expect(r.stderr).toMatch(
+      /1 regression\(s\) worse by more than 10% \(one-sided 2\.5% per row, Holm-corrected across \d+ rows\)/,
+    );
     expect(r.stderr).toMatch(/container:runc cpu events_per_s/);
     expect(r.code).toBe(1);
   });
@@ -80,7 +86,16 @@ describe('isobench compare (CLI, recorded results)', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
   it('a bad threshold is bad input', async () => {
-    const r = await cli(['compare', 'test/fixtures/results/run-a.json', 'test/fixtures/results/run-b.json', '--fail-on-regression', 'ten'], env);
+    const r = await cli(
+      [
+        'compare',
+        'test/fixtures/results/run-a.json',
+        'test/fixtures/results/run-b.json',
+        '--fail-on-regression',
+        'ten',
+      ],
+      env,
+    );
     expect(r.code).toBe(2);
   });
 });
@@ -138,7 +153,9 @@ describe('crafted input to the CLI: exit 2, one line, nothing written outside re
     const none = await cli(['run'], env);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/a scenario file is required/);
-    expect(existsSync(results) ? readdirSync(results).filter((d) => !['mine', 'dots', 'long'].includes(d)) : []).toEqual([]);
+    expect(
+      existsSync(results) ? readdirSync(results).filter((d) => !['mine', 'dots', 'long'].includes(d)) : [],
+    ).toEqual([]);
   });
 
   it('validate goes on after a FIFO and an alias bomb, one line each', async () => {
@@ -183,7 +200,9 @@ describe('output into a pipe closed early (`isobench … | head -1`)', () => {
   it('ends with exit 0 and no EPIPE stack trace', async () => {
     const { spawn } = await import('node:child_process');
     const { ROOT } = await import('../helpers/cli.js');
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'capacity', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/isobench.js'), 'capacity', '--help'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     // Read nothing and close our end at once: every write of the help text then meets a closed pipe.
     child.stdout.destroy();
     let stderr = '';

@@ -34,8 +34,15 @@ registerProvider({
     for (const runId of await fs.readdir(STATE_ROOT).catch(() => [] as string[])) {
       const execRoot = path.join(STATE_ROOT, runId, 'docker');
       const r = await run(['pgrep', '-f', `(dockerd|containerd).*${execRoot}`], { timeoutMs: 10_000 });
-      for (const pid of r.stdout.split('\n').map((s) => s.trim()).filter(Boolean))
-        out.push({ kind: 'process', name: `docker engine pid ${pid} (${execRoot})`, remove: async () => void process.kill(Number(pid), 'SIGKILL') });
+      for (const pid of r.stdout
+        .split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean))
+        out.push({
+          kind: 'process',
+          name: `docker engine pid ${pid} (${execRoot})`,
+          remove: async () => void process.kill(Number(pid), 'SIGKILL'),
+        });
     }
     return out;
   },
@@ -53,5 +60,6 @@ registerProvider({
       ],
     },
   ],
-  runtimeClassHandler: (variant) => (variant === 'docker' ? { handler: 'runc', guess: false } : { handler: variant, guess: true }),
+  runtimeClassHandler: (variant) =>
+    variant === 'docker' ? { handler: 'runc', guess: false } : { handler: variant, guess: true },
 });

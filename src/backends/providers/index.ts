@@ -11,5 +11,12 @@ import { providerCatalogueComplete } from '../../core/declarations.js';
 
 providerCatalogueComplete();
 
-export { allProviders, getProvider, providerFor, resolveEntry, providerTools, runtimeClassHandler } from '../registry.js';
+export {
+  allProviders,
+  getProvider,
+  providerFor,
+  resolveEntry,
+  providerTools,
+  runtimeClassHandler,
+} from '../registry.js';
 export type { BackendProvider, ResolvedBackend } from '../registry.js';

@@ -29,7 +29,13 @@ registerProvider({
       typeof entry === 'string'
         ? { runtime: (entry.split(':')[1] ?? 'runc') as Runtime, runscPlatform: 'ptrace' as const }
         : objectSchema.parse(entry);
-    return { provider: 'container', kind: 'container', key: `container:${o.runtime}`, variant: o.runtime, options: { runtime: o.runtime, runscPlatform: o.runscPlatform } };
+    return {
+      provider: 'container',
+      kind: 'container',
+      key: `container:${o.runtime}`,
+      variant: o.runtime,
+      options: { runtime: o.runtime, runscPlatform: o.runscPlatform },
+    };
   },
   needsImage: true,
   variants: [
@@ -75,7 +81,16 @@ registerProvider({
   },
   async doctor(host, versions) {
     if (host.cgroup.version === 1 && versions.crun)
-      return { checks: [{ name: 'crun', status: 'warn', detail: 'installed, but crun refuses cgroup v1/hybrid layouts: the container backend uses runc here', fix: 'use runtime runc on this host; crun works on cgroup v2 hosts' }] };
+      return {
+        checks: [
+          {
+            name: 'crun',
+            status: 'warn',
+            detail: 'installed, but crun refuses cgroup v1/hybrid layouts: the container backend uses runc here',
+            fix: 'use runtime runc on this host; crun works on cgroup v2 hosts',
+          },
+        ],
+      };
     return { checks: [] };
   },
   // Containers first in the sweep (their processes hold cgroups and namespaces); each runtime lists its own state
@@ -88,7 +103,10 @@ registerProvider({
         const root = path.join(STATE_ROOT, runId, runtime);
         const global = runtime === 'runsc' ? ['runsc', `--root=${root}`] : [runtime, '--root', root];
         const list = await run([...global, 'list', '--quiet'], { timeoutMs: 30_000 });
-        for (const id of list.stdout.split('\n').map((x) => x.trim()).filter(Boolean))
+        for (const id of list.stdout
+          .split('\n')
+          .map((x) => x.trim())
+          .filter(Boolean))
           out.push({
             kind: 'container',
             name: `${runtime} ${id} (root ${root})`,
@@ -102,5 +120,6 @@ registerProvider({
     }
     return out;
   },
-  runtimeClassHandler: (variant) => (HANDLERS[variant] ? { handler: HANDLERS[variant], guess: false } : { handler: variant, guess: true }),
+  runtimeClassHandler: (variant) =>
+    HANDLERS[variant] ? { handler: HANDLERS[variant], guess: false } : { handler: variant, guess: true },
 });

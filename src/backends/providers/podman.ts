@@ -34,8 +34,15 @@ registerProvider({
     for (const runId of await fs.readdir(STATE_ROOT).catch(() => [] as string[])) {
       const runRoot = path.join(STATE_ROOT, runId, 'podman');
       const conmons = await run(['pgrep', '-f', `conmon .*${runRoot}`], { timeoutMs: 10_000 });
-      for (const pid of conmons.stdout.split('\n').map((s) => s.trim()).filter(Boolean))
-        out.push({ kind: 'process', name: `conmon pid ${pid} (${runRoot})`, remove: async () => void process.kill(Number(pid), 'SIGKILL') });
+      for (const pid of conmons.stdout
+        .split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean))
+        out.push({
+          kind: 'process',
+          name: `conmon pid ${pid} (${runRoot})`,
+          remove: async () => void process.kill(Number(pid), 'SIGKILL'),
+        });
     }
     return out;
   },
@@ -53,5 +60,6 @@ registerProvider({
       ],
     },
   ],
-  runtimeClassHandler: (variant) => (variant === 'podman' ? { handler: 'runc', guess: false } : { handler: variant, guess: true }),
+  runtimeClassHandler: (variant) =>
+    variant === 'podman' ? { handler: 'runc', guess: false } : { handler: variant, guess: true },
 });

@@ -24,8 +24,17 @@ registerProvider({
   shorthandHelp: 'vm[:q35|microvm]',
   objectSchema,
   resolve(entry) {
-    const o = typeof entry === 'string' ? { machine: (entry.split(':')[1] ?? 'q35') as (typeof MACHINES)[number], accel: 'auto' as const } : objectSchema.parse(entry);
-    return { provider: 'vm', kind: 'vm', key: `vm:${o.machine}`, variant: o.machine, options: { machine: o.machine, accel: o.accel } };
+    const o =
+      typeof entry === 'string'
+        ? { machine: (entry.split(':')[1] ?? 'q35') as (typeof MACHINES)[number], accel: 'auto' as const }
+        : objectSchema.parse(entry);
+    return {
+      provider: 'vm',
+      kind: 'vm',
+      key: `vm:${o.machine}`,
+      variant: o.machine,
+      options: { machine: o.machine, accel: o.accel },
+    };
   },
   needsImage: true,
   hostOverheadMiB: VM_HOST_OVERHEAD_MIB,
@@ -50,7 +59,11 @@ registerProvider({
     return new VmBackend(ctx, { machine: o.machine, accel: o.accel, bootTimeoutMs: opts.bootTimeoutMs });
   },
   tools: {
-    'qemu-system-x86_64': { argv: ['qemu-system-x86_64', '--version'], pattern: /version (\S+)/, pkg: 'qemu-system-x86' },
+    'qemu-system-x86_64': {
+      argv: ['qemu-system-x86_64', '--version'],
+      pattern: /version (\S+)/,
+      pkg: 'qemu-system-x86',
+    },
     'qemu-ga': { argv: ['qemu-ga', '--version'], pattern: /Agent (\S+)/, pkg: 'qemu-guest-agent' },
   },
   async doctor(host, versions, opts) {
@@ -60,16 +73,28 @@ registerProvider({
     checks.push(
       kernelDir
         ? { name: 'guest kernel', status: 'ok', detail: kernelDir }
-        : { name: 'guest kernel', status: 'fail', detail: 'not found in the cache', fix: 'run scripts/setup.sh (fetches and unpacks the Debian cloud kernel)' },
+        : {
+            name: 'guest kernel',
+            status: 'fail',
+            detail: 'not found in the cache',
+            fix: 'run scripts/setup.sh (fetches and unpacks the Debian cloud kernel)',
+          },
     );
     checks.push({
       name: 'kvm',
       status: host.kvm.hardware ? 'ok' : 'warn',
       detail: host.kvm.summary,
-      ...(host.kvm.hardware ? {} : { fix: 'for hardware-virtualized VM figures run on a host with VT-x/AMD-V and kvm_intel/kvm_amd loaded' }),
+      ...(host.kvm.hardware
+        ? {}
+        : { fix: 'for hardware-virtualized VM figures run on a host with VT-x/AMD-V and kvm_intel/kvm_amd loaded' }),
     });
     const params = Object.entries(host.kvmParams)
-      .map(([mod, kv]) => `${mod}: ${Object.entries(kv).map(([k, v]) => `${k}=${v}`).join(' ')}`)
+      .map(
+        ([mod, kv]) =>
+          `${mod}: ${Object.entries(kv)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')}`,
+      )
       .join('; ');
     const kvmWarn = host.kvm.hardware ? vmHostWarnings(host, 'kvm').filter((w) => w.code.startsWith('KVM_')) : [];
     checks.push({
@@ -83,7 +108,11 @@ registerProvider({
       const { probeVm } = await import('../vm.js');
       // With a /dev/kvm present, also time a bounded calibration boot under KVM, so a
       // software KVM shows how slow it is (and that it was not chosen).
-      const probe = await probeVm(host, { measureTcg: true, measureKvm: host.kvm.devicePresent, calibrationTimeoutMs: 10_000 });
+      const probe = await probeVm(host, {
+        measureTcg: true,
+        measureKvm: host.kvm.devicePresent,
+        calibrationTimeoutMs: 10_000,
+      });
       extra = { vm: probe as unknown as Record<string, unknown> };
       const d = probe.decision;
       const figures = [
@@ -100,10 +129,18 @@ registerProvider({
         name: 'vm accelerator',
         status: d.accel === 'kvm' ? 'ok' : 'warn',
         detail: `VM backend will use ${d.accel.toUpperCase()}: ${d.reason}${figures.length ? `; calibration: ${figures.join(', ')}` : ''}`,
-        ...(d.accel === 'kvm' ? {} : { fix: 'VM figures here describe TCG emulation; run on a VT-x/AMD-V host for hardware-virtualized figures' }),
+        ...(d.accel === 'kvm'
+          ? {}
+          : {
+              fix: 'VM figures here describe TCG emulation; run on a VT-x/AMD-V host for hardware-virtualized figures',
+            }),
       });
     } catch (e) {
-      checks.push({ name: 'vm accelerator', status: 'warn', detail: `could not probe the VM backend: ${(e as Error).message}` });
+      checks.push({
+        name: 'vm accelerator',
+        status: 'warn',
+        detail: `could not probe the VM backend: ${(e as Error).message}`,
+      });
     }
     return { checks, ...(extra ? { extra } : {}) };
   },
@@ -119,7 +156,11 @@ registerProvider({
       }
       const i = cmd.indexOf('-name');
       if (cmd[0]?.includes('qemu-system') && i >= 0 && cmd[i + 1]?.startsWith('isobench-'))
-        out.push({ kind: 'process', name: `qemu pid ${pid} (${cmd[i + 1]})`, remove: async () => void process.kill(Number(pid), 'SIGKILL') });
+        out.push({
+          kind: 'process',
+          name: `qemu pid ${pid} (${cmd[i + 1]})`,
+          remove: async () => void process.kill(Number(pid), 'SIGKILL'),
+        });
     }
     return out;
   },

@@ -38,7 +38,10 @@ function meanOf(s: Summary): number {
  * - absolute categories (footprint, start-up, density): the means in the
  *   metric's own unit (metrics sharing the first charted metric's unit).
  */
-export function buildCategoryChart(cat: Pick<CategoryView, 'id' | 'title' | 'metrics'>, columns: ColumnView[]): BarChartSpec | null {
+export function buildCategoryChart(
+  cat: Pick<CategoryView, 'id' | 'title' | 'metrics'>,
+  columns: ColumnView[],
+): BarChartSpec | null {
   const needed = Math.min(2, columnsWithData(cat.metrics));
   const shared = cat.metrics.filter((m) => m.cells.filter((c) => c.summary).length >= needed);
   if (isAbsoluteCategory(cat.id)) return buildAbsoluteChart(cat, shared, columns);
@@ -50,10 +53,18 @@ export function buildCategoryChart(cat: Pick<CategoryView, 'id' | 'title' | 'met
   }
   if (charted.length === 0) return null;
   // The overheads are vs native: they stand for the bars only where native is the chart's baseline.
-  const nativeBased = new Set(charted.filter((c) => c.m.cells.some((x) => x.backend === c.baseLabel && x.overhead === null) && c.m.cells.some((x) => x.overhead !== null)).map((c) => c.m));
+  const nativeBased = new Set(
+    charted
+      .filter(
+        (c) =>
+          c.m.cells.some((x) => x.backend === c.baseLabel && x.overhead === null) &&
+          c.m.cells.some((x) => x.overhead !== null),
+      )
+      .map((c) => c.m),
+  );
   const baseOf = (m: MetricView): 'native-ratio' | 'own' => (nativeBased.has(m) ? 'native-ratio' : 'own');
   const baseLabels = [...new Set(charted.map((c) => c.baseLabel))];
-  const baseName = baseLabels.length === 1 ? baseLabels[0] ?? 'baseline' : 'first backend with data';
+  const baseName = baseLabels.length === 1 ? (baseLabels[0] ?? 'baseline') : 'first backend with data';
   const series: BarSeries[] = columns.map((col, ci) => {
     const s: BarSeries = { label: col.label, colour: col.colour, values: [], lo: [], hi: [], text: [] };
     for (const { m, base } of charted) {
@@ -67,12 +78,31 @@ export function buildCategoryChart(cat: Pick<CategoryView, 'id' | 'title' | 'met
       // was: the per-round ratios' geometric mean and t CI), not its own interval divided by native's mean.
       const o = cell.overhead;
       const oci = o?.ratioCi95;
-      if (o && oci && Number.isFinite(o.ratio) && Number.isFinite(oci[0]) && Number.isFinite(oci[1]) && baseOf(m) === 'native-ratio') {
+      if (
+        o &&
+        oci &&
+        Number.isFinite(o.ratio) &&
+        Number.isFinite(oci[0]) &&
+        Number.isFinite(oci[1]) &&
+        baseOf(m) === 'native-ratio'
+      ) {
         const how = o.design === 'paired' ? `paired over ${o.pairs ?? o.n[0]} rounds` : 'unpaired: ratio of means';
-        pushBar(s, o.ratio, oci[0], oci[1], `${fmtNum(o.ratio)}× native (${how}), 95% CI [${fmtNum(oci[0])}, ${fmtNum(oci[1])}]; mean ${fmtNum(sum.mean)} ${m.unit}, n=${sum.n}`);
+        pushBar(
+          s,
+          o.ratio,
+          oci[0],
+          oci[1],
+          `${fmtNum(o.ratio)}× native (${how}), 95% CI [${fmtNum(oci[0])}, ${fmtNum(oci[1])}]; mean ${fmtNum(sum.mean)} ${m.unit}, n=${sum.n}`,
+        );
         continue;
       }
-      pushBar(s, meanOf(sum) / base, sum.ci95[0] / base, sum.ci95[1] / base, `mean ${fmtNum(sum.mean)} ${m.unit}, 95% CI of the mean [${fmtNum(sum.ci95[0])}, ${fmtNum(sum.ci95[1])}], median ${fmtNum(sum.median)}, n=${sum.n}`);
+      pushBar(
+        s,
+        meanOf(sum) / base,
+        sum.ci95[0] / base,
+        sum.ci95[1] / base,
+        `mean ${fmtNum(sum.mean)} ${m.unit}, 95% CI of the mean [${fmtNum(sum.ci95[0])}, ${fmtNum(sum.ci95[1])}], median ${fmtNum(sum.median)}, n=${sum.n}`,
+      );
     }
     if (s.values.every((v) => v === null)) s.label = `${col.label} (no data)`;
     return s;
@@ -91,16 +121,25 @@ export function buildCategoryChart(cat: Pick<CategoryView, 'id' | 'title' | 'met
     log,
     horizontal: false,
     base: 0,
-    ...(log ? { suggestedMin: undefined, suggestedMax: undefined, min: range.min, max: range.max } : linearBounds(range)),
+    ...(log
+      ? { suggestedMin: undefined, suggestedMax: undefined, min: range.min, max: range.max }
+      : linearBounds(range)),
     suffix: '×',
   };
 }
 
-function buildAbsoluteChart(cat: Pick<CategoryView, 'id' | 'title' | 'metrics'>, shared: MetricView[], columns: ColumnView[]): BarChartSpec | null {
+function buildAbsoluteChart(
+  cat: Pick<CategoryView, 'id' | 'title' | 'metrics'>,
+  shared: MetricView[],
+  columns: ColumnView[],
+): BarChartSpec | null {
   const first = shared.find((m) => m.cells.some((c) => c.summary));
   if (!first) return null;
   const charted = shared.filter((m) => m.unit === first.unit);
-  const unit = displayUnit(first.unit, Math.max(...charted.flatMap((m) => m.cells.map((c) => (c.summary ? Math.abs(c.summary.mean) : 0)))));
+  const unit = displayUnit(
+    first.unit,
+    Math.max(...charted.flatMap((m) => m.cells.map((c) => (c.summary ? Math.abs(c.summary.mean) : 0)))),
+  );
   const series: BarSeries[] = columns.map((col, ci) => {
     const s: BarSeries = { label: col.label, colour: col.colour, values: [], lo: [], hi: [], text: [] };
     for (const m of charted) {
@@ -110,7 +149,13 @@ function buildAbsoluteChart(cat: Pick<CategoryView, 'id' | 'title' | 'metrics'>,
         continue;
       }
       const vs = m.cells[ci]?.vs;
-      pushBar(s, sum.mean * unit.factor, sum.ci95[0] * unit.factor, sum.ci95[1] * unit.factor, `mean ${fmtQuantity(sum.mean, m.unit)} [${fmtNum(sum.ci95[0] * unit.factor)}, ${fmtNum(sum.ci95[1] * unit.factor)}], n=${sum.n}${vs ? `; vs native ${vs.value} ${vs.ci}` : ''}`);
+      pushBar(
+        s,
+        sum.mean * unit.factor,
+        sum.ci95[0] * unit.factor,
+        sum.ci95[1] * unit.factor,
+        `mean ${fmtQuantity(sum.mean, m.unit)} [${fmtNum(sum.ci95[0] * unit.factor)}, ${fmtNum(sum.ci95[1] * unit.factor)}], n=${sum.n}${vs ? `; vs native ${vs.value} ${vs.ci}` : ''}`,
+      );
     }
     if (s.values.every((v) => v === null)) s.label = `${col.label} (no data)`;
     return s;
@@ -133,7 +178,10 @@ function buildAbsoluteChart(cat: Pick<CategoryView, 'id' | 'title' | 'metrics'>,
 }
 
 /** Linear axes take the range as suggestions (Chart.js rounds them to nice ticks); whiskers beyond are still clipped. */
-export function linearBounds(range: { min: number | undefined; max: number | undefined }): Pick<BarChartSpec, 'suggestedMin' | 'suggestedMax' | 'min' | 'max'> {
+export function linearBounds(range: {
+  min: number | undefined;
+  max: number | undefined;
+}): Pick<BarChartSpec, 'suggestedMin' | 'suggestedMax' | 'min' | 'max'> {
   return { suggestedMin: range.min, suggestedMax: range.max, min: undefined, max: undefined };
 }
 
@@ -143,8 +191,14 @@ export function linearBounds(range: { min: number | undefined; max: number | und
  * shows it all squeezes the bars into a line. Whiskers may reach 4× beyond the
  * extreme bars (log) or 2× (linear); beyond that they are clipped with an arrow.
  */
-export function valueRange(series: BarSeries[], log: boolean, base: number): { min: number | undefined; max: number | undefined; clipped: boolean } {
-  const pts = series.flatMap((s) => s.values).filter((v): v is number => v !== null && Number.isFinite(v) && (!log || v > 0));
+export function valueRange(
+  series: BarSeries[],
+  log: boolean,
+  base: number,
+): { min: number | undefined; max: number | undefined; clipped: boolean } {
+  const pts = series
+    .flatMap((s) => s.values)
+    .filter((v): v is number => v !== null && Number.isFinite(v) && (!log || v > 0));
   const whiskers = series.flatMap((s) => [...s.lo, ...s.hi]).filter((v): v is number => v !== null && !Number.isNaN(v));
   if (pts.length === 0) return { min: undefined, max: undefined, clipped: false };
   if (log) {
@@ -171,7 +225,11 @@ export function valueRange(series: BarSeries[], log: boolean, base: number): { m
 }
 
 /** Empirical CDF of each backend's values of one metric. */
-export function buildCdf(cat: Pick<CategoryView, 'id' | 'title'>, m: MetricView, columns: ColumnView[]): CdfChartSpec | null {
+export function buildCdf(
+  cat: Pick<CategoryView, 'id' | 'title'>,
+  m: MetricView,
+  columns: ColumnView[],
+): CdfChartSpec | null {
   const series: CdfSeries[] = [];
   m.cells.forEach((cell, i) => {
     const col = columns[i];
@@ -195,7 +253,13 @@ export function buildCdf(cat: Pick<CategoryView, 'id' | 'title'>, m: MetricView,
 }
 
 /** Append one bar (value, CI whisker ends, tooltip text) to a series, or a gap with `null`. */
-export function pushBar(s: BarSeries, value: number | null, lo: number | null = null, hi: number | null = null, text: string | null = null): void {
+export function pushBar(
+  s: BarSeries,
+  value: number | null,
+  lo: number | null = null,
+  hi: number | null = null,
+  text: string | null = null,
+): void {
   s.values.push(value);
   s.lo.push(lo);
   s.hi.push(hi);

@@ -4,10 +4,25 @@ import type { ChartSpec, LineChartSpec } from './types.js';
 /** Chart.js configuration for a spec; functions (tooltips, tick formatters) are attached by the renderer. */
 export function chartConfig(spec: ChartSpec, opts: { forPng?: boolean } = {}): Record<string, unknown> {
   // node-canvas does not parse quoted font stacks well: one installed family for PNGs.
-  const font = { family: opts.forPng ? 'DejaVu Sans' : 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif' };
+  const font = {
+    family: opts.forPng ? 'DejaVu Sans' : 'system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif',
+  };
   const titlePlugins = {
-    title: { display: true, text: spec.title, font: { ...font, size: opts.forPng ? 18 : 15, weight: 'bold' }, color: '#0f172a', align: 'start' },
-    subtitle: { display: true, text: spec.subtitle, font: { ...font, size: opts.forPng ? 13 : 12 }, color: '#475569', align: 'start', padding: { bottom: 10 } },
+    title: {
+      display: true,
+      text: spec.title,
+      font: { ...font, size: opts.forPng ? 18 : 15, weight: 'bold' },
+      color: '#0f172a',
+      align: 'start',
+    },
+    subtitle: {
+      display: true,
+      text: spec.subtitle,
+      font: { ...font, size: opts.forPng ? 13 : 12 },
+      color: '#475569',
+      align: 'start',
+      padding: { bottom: 10 },
+    },
     legend: { position: 'bottom', labels: { font: { ...font, size: 12 }, boxWidth: 14 } },
   };
   if (spec.type === 'bar') {
@@ -48,7 +63,11 @@ export function chartConfig(spec: ChartSpec, opts: { forPng?: boolean } = {}): R
             title: { display: true, text: spec.axisTitle, font: { ...font, size: 12 } },
             grid: { color: '#e2e8f0' },
           },
-          [catAxis]: { stacked: spec.stacked === true, grid: { display: false }, ticks: { font: { ...font, size: 11 } } },
+          [catAxis]: {
+            stacked: spec.stacked === true,
+            grid: { display: false },
+            ticks: { font: { ...font, size: 11 } },
+          },
         },
       },
     };
@@ -77,8 +96,17 @@ export function chartConfig(spec: ChartSpec, opts: { forPng?: boolean } = {}): R
       isobenchAxes: { x: { log: spec.log, suffix: '' } },
       plugins: titlePlugins,
       scales: {
-        x: { type: spec.log ? 'logarithmic' : 'linear', title: { display: true, text: spec.axisTitle, font: { ...font, size: 12 } }, grid: { color: '#e2e8f0' } },
-        y: { min: 0, max: 1, title: { display: true, text: 'fraction of repetitions ≤ x', font: { ...font, size: 12 } }, grid: { color: '#e2e8f0' } },
+        x: {
+          type: spec.log ? 'logarithmic' : 'linear',
+          title: { display: true, text: spec.axisTitle, font: { ...font, size: 12 } },
+          grid: { color: '#e2e8f0' },
+        },
+        y: {
+          min: 0,
+          max: 1,
+          title: { display: true, text: 'fraction of repetitions ≤ x', font: { ...font, size: 12 } },
+          grid: { color: '#e2e8f0' },
+        },
       },
     },
   };
@@ -86,7 +114,12 @@ export function chartConfig(spec: ChartSpec, opts: { forPng?: boolean } = {}): R
 
 const CROSS_RED = '#dc2626';
 
-function lineChartConfig(spec: LineChartSpec, font: { family: string }, titlePlugins: Record<string, unknown>, responsive: boolean): Record<string, unknown> {
+function lineChartConfig(
+  spec: LineChartSpec,
+  font: { family: string },
+  titlePlugins: Record<string, unknown>,
+  responsive: boolean,
+): Record<string, unknown> {
   return {
     type: 'line',
     data: {
@@ -123,7 +156,13 @@ function lineChartConfig(spec: LineChartSpec, font: { family: string }, titlePlu
       maintainAspectRatio: false,
       parsing: true,
       isobenchAxes: { x: { log: false, suffix: spec.xSuffix ?? '' }, y: { log: false, suffix: spec.ySuffix } },
-      plugins: { ...titlePlugins, legend: { position: 'bottom', labels: { font: { ...font, size: 12 }, usePointStyle: true, pointStyle: 'line', pointStyleWidth: 26 } } },
+      plugins: {
+        ...titlePlugins,
+        legend: {
+          position: 'bottom',
+          labels: { font: { ...font, size: 12 }, usePointStyle: true, pointStyle: 'line', pointStyleWidth: 26 },
+        },
+      },
       scales: {
         x: {
           type: 'linear',
@@ -133,7 +172,14 @@ function lineChartConfig(spec: LineChartSpec, font: { family: string }, titlePlu
           title: { display: true, text: spec.xTitle, font: { ...font, size: 12 } },
           grid: { color: '#e2e8f0' },
         },
-        y: { type: 'linear', min: spec.yMin, max: spec.yMax, beginAtZero: true, title: { display: true, text: spec.yTitle, font: { ...font, size: 12 } }, grid: { color: '#e2e8f0' } },
+        y: {
+          type: 'linear',
+          min: spec.yMin,
+          max: spec.yMax,
+          beginAtZero: true,
+          title: { display: true, text: spec.yTitle, font: { ...font, size: 12 } },
+          grid: { color: '#e2e8f0' },
+        },
       },
     },
   };

@@ -11,7 +11,12 @@ export function renderCapacity(m: ReportModel): string {
   }
   const p = c.plan;
   const h = p.host;
-  const hostBits = [`${fmtNum(h.cores)} cores`, `${fmtNum(h.memoryGiB)} GiB`, ...(h.diskIops !== undefined ? [`${fmtNum(h.diskIops)} IOPS`] : []), ...(h.netGbps !== undefined ? [`${fmtNum(h.netGbps)} Gbit/s`] : [])];
+  const hostBits = [
+    `${fmtNum(h.cores)} cores`,
+    `${fmtNum(h.memoryGiB)} GiB`,
+    ...(h.diskIops !== undefined ? [`${fmtNum(h.diskIops)} IOPS`] : []),
+    ...(h.netGbps !== undefined ? [`${fmtNum(h.netGbps)} Gbit/s`] : []),
+  ];
   const usable = `usable after the reserve (${fmtNum(p.reserve.cores)} core, ${fmtNum(p.reserve.memoryPct)}% memory${p.reserve.memoryMiB ? ` + ${fmtNum(p.reserve.memoryMiB)} MiB` : ''}): ${fmtNum(p.usable.cpu)} cores, ${fmtNum((p.usable.memory ?? 0) / 1024)} GiB`;
   const caveat = c.emulated.length
     ? `<div class="banner tcg inline" id="capacity-tcg"><strong>⚠ ${escapeHtml(c.emulated.join(', '))}: TCG emulation.</strong> The VM's CPU cost factor here describes software emulation, so its instances per host (CPU-bound) and its RuntimeClass cpu figure do not transfer to a KVM host. Rerun on a host with VT-x/AMD-V before sizing VMs.</div>`
@@ -19,7 +24,9 @@ export function renderCapacity(m: ReportModel): string {
   const fig = (f: { value: number; best: number; worst: number } | null | undefined, digits = 2): string => {
     if (!f) return '—';
     const r = (x: number): string => (Number.isFinite(x) ? fmtNum(Number(x.toFixed(digits))) : '∞');
-    return f.best === f.value && f.worst === f.value ? r(f.value) : `${r(f.value)} <span class="unit">(${r(f.best)}–${r(f.worst)})</span>`;
+    return f.best === f.value && f.worst === f.value
+      ? r(f.value)
+      : `${r(f.value)} <span class="unit">(${r(f.best)}–${r(f.worst)})</span>`;
   };
   const rows = p.backends
     .map((b) => {
@@ -29,7 +36,10 @@ export function renderCapacity(m: ReportModel): string {
     })
     .join('\n');
   const density = p.densityRatios
-    .map((d) => `<li>Density ${escapeHtml(d.container)} : ${escapeHtml(d.vm)} = <strong>${d.expected === null ? '—' : escapeHtml(fmtNum(d.expected))}</strong> <span class="unit">(range ${d.range[0] === null ? '—' : escapeHtml(fmtNum(d.range[0]))}–${d.range[1] === null ? '—' : escapeHtml(fmtNum(d.range[1]))})</span></li>`)
+    .map(
+      (d) =>
+        `<li>Density ${escapeHtml(d.container)} : ${escapeHtml(d.vm)} = <strong>${d.expected === null ? '—' : escapeHtml(fmtNum(d.expected))}</strong> <span class="unit">(range ${d.range[0] === null ? '—' : escapeHtml(fmtNum(d.range[0]))}–${d.range[1] === null ? '—' : escapeHtml(fmtNum(d.range[1]))})</span></li>`,
+    )
     .join('');
   const breakEven = p.breakEven
     .map(
@@ -38,7 +48,9 @@ export function renderCapacity(m: ReportModel): string {
     )
     .join('');
   const warnings = p.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('');
-  const chart = c.chart ? `<div class="chart capacity"><canvas id="${escapeHtml(c.chart.id)}" role="img" aria-label="${escapeHtml(c.chart.title)}"></canvas></div>` : '';
+  const chart = c.chart
+    ? `<div class="chart capacity"><canvas id="${escapeHtml(c.chart.id)}" role="img" aria-label="${escapeHtml(c.chart.title)}"></canvas></div>`
+    : '';
   return `<section class="card" id="capacity"><h2>Capacity: instances per host</h2>
 <p class="lead">What this run's measured overheads mean for a host, computed by the capacity model (${docs}) from <strong>example inputs</strong>, not from your fleet. Host: <strong>${escapeHtml(h.name)}</strong> (${escapeHtml(hostBits.join(', '))}; ${escapeHtml(usable)}), the default profile <code>scenarios/hosts/${escapeHtml(h.name)}.yaml</code>. Instance: ${escapeHtml(c.instanceOrigin ?? '')}. Best–worst ranges come from the 95% CIs.</p>
 ${caveat}

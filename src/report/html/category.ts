@@ -34,10 +34,19 @@ function metricRow(cell: MetricCellView, col: ColumnView | undefined, rawBase: s
   const flags: string[] = [];
   if (s && s.outliers.length) {
     const reps = s.outliers.map((i) => cell.repetitions[i] ?? i + 1).join(', ');
-    flags.push(`<span class="badge flag" title="${escapeHtml(outlierText(s))}">${s.outliers.length} outlier${s.outliers.length > 1 ? 's' : ''} (rep ${escapeHtml(reps)})</span>`);
-  } else if (s && outlierText(s)) flags.push(`<span class="badge state-missing" title="outliers cannot be flagged with fewer than 3 values">${escapeHtml(outlierText(s))}</span>`);
-  if (s && s.cv > 0.1) flags.push(`<span class="badge flag" title="coefficient of variation above 10%: add repetitions">noisy</span>`);
-  if (cell.state !== 'complete') flags.push(`<span class="badge state-${cell.state}" title="${escapeHtml(cell.stateReason ?? '')}">${escapeHtml(cell.state)}</span>`);
+    flags.push(
+      `<span class="badge flag" title="${escapeHtml(outlierText(s))}">${s.outliers.length} outlier${s.outliers.length > 1 ? 's' : ''} (rep ${escapeHtml(reps)})</span>`,
+    );
+  } else if (s && outlierText(s))
+    flags.push(
+      `<span class="badge state-missing" title="outliers cannot be flagged with fewer than 3 values">${escapeHtml(outlierText(s))}</span>`,
+    );
+  if (s && s.cv > 0.1)
+    flags.push(`<span class="badge flag" title="coefficient of variation above 10%: add repetitions">noisy</span>`);
+  if (cell.state !== 'complete')
+    flags.push(
+      `<span class="badge state-${cell.state}" title="${escapeHtml(cell.stateReason ?? '')}">${escapeHtml(cell.state)}</span>`,
+    );
   for (const n of cell.notes) flags.push(`<span class="badge flag">${escapeHtml(n)}</span>`);
   const vs =
     col && isNative(col)
@@ -57,10 +66,15 @@ export function renderCategory(cat: CategoryView, m: ReportModel, rawBase: strin
         )
         .join('')}</ul>`
     : '';
-  const chart = cat.chart ? `<div class="chart"><canvas id="${escapeHtml(cat.chart.id)}" role="img" aria-label="${escapeHtml(cat.chart.title)}"></canvas></div>` : '';
+  const chart = cat.chart
+    ? `<div class="chart"><canvas id="${escapeHtml(cat.chart.id)}" role="img" aria-label="${escapeHtml(cat.chart.title)}"></canvas></div>`
+    : '';
   const dists = cat.distributions.length
     ? `<h3 style="font-size:14px;margin:14px 0 6px">Distributions</h3><div class="grid2">${cat.distributions
-        .map((d) => `<div class="chart"><canvas id="${escapeHtml(d.id)}" role="img" aria-label="${escapeHtml(d.title)}"></canvas></div>`)
+        .map(
+          (d) =>
+            `<div class="chart"><canvas id="${escapeHtml(d.id)}" role="img" aria-label="${escapeHtml(d.title)}"></canvas></div>`,
+        )
         .join('')}</div>`
     : '';
   const groups = cat.metrics
@@ -69,17 +83,24 @@ export function renderCategory(cat: CategoryView, m: ReportModel, rawBase: strin
       if (cells.length === 0) return '';
       const rows = cells.map((cell, i) => {
         const col = m.columns.find((c) => c.label === cell.backend);
-        const first = i === 0 ? `<td class="metric" rowspan="${cells.length}">${escapeHtml(mv.metric)}<br><span class="unit">${escapeHtml(mv.unit)} · ${mv.higherIsBetter ? 'higher' : 'lower'} is better</span></td>` : '';
+        const first =
+          i === 0
+            ? `<td class="metric" rowspan="${cells.length}">${escapeHtml(mv.metric)}<br><span class="unit">${escapeHtml(mv.unit)} · ${mv.higherIsBetter ? 'higher' : 'lower'} is better</span></td>`
+            : '';
         return `<tr data-metric="${escapeHtml(mv.metric)}" data-backend="${escapeHtml(cell.backend)}">${first}${metricRow(cell, col, rawBase)}</tr>`;
       });
       return `<tbody class="metric-group">${rows.join('\n')}</tbody>`;
     })
     .join('\n');
   const lead = cat.metrics.some((x) => x.mode === 'absolute')
-    ? `<p class="lead">${cat.metrics.every((x) => x.mode === 'absolute') ? 'Per-instance costs: compared with native as the absolute difference (paired per round where the values carry their round, else of means), in the metric\'s unit.' : 'Metrics whose native mean is ~0 are compared as the absolute difference of means; the others as the ratio of means.'}</p>`
+    ? `<p class="lead">${cat.metrics.every((x) => x.mode === 'absolute') ? "Per-instance costs: compared with native as the absolute difference (paired per round where the values carry their round, else of means), in the metric's unit." : 'Metrics whose native mean is ~0 are compared as the absolute difference of means; the others as the ratio of means.'}</p>`
     : '';
-  const single = cat.metrics.filter((x) => shownCells(x.cells).filter((c) => c.summary).length === 1 && m.columns.length > 1).length;
-  const singleNote = single ? `<p class="lead">${single} metric${single > 1 ? 's are' : ' is'} reported by one backend only (its own stages): in the table, not in the charts.</p>` : '';
+  const single = cat.metrics.filter(
+    (x) => shownCells(x.cells).filter((c) => c.summary).length === 1 && m.columns.length > 1,
+  ).length;
+  const singleNote = single
+    ? `<p class="lead">${single} metric${single > 1 ? 's are' : ' is'} reported by one backend only (its own stages): in the table, not in the charts.</p>`
+    : '';
   return `<section class="card category" id="cat-${escapeHtml(cat.id)}">
 <h2>${escapeHtml(cat.title)}</h2>
 ${lead}${singleNote}
@@ -96,9 +117,16 @@ ${groups}
 
 /** The isolation category's own charts, findings and tables (from cell.extra). */
 export function renderIsolation(v: IsolationView, m: ReportModel): string {
-  const findings = v.findings.length ? `<ul class="findings">${v.findings.map((x) => `<li>${escapeHtml(x)}</li>`).join('')}</ul>` : '';
+  const findings = v.findings.length
+    ? `<ul class="findings">${v.findings.map((x) => `<li>${escapeHtml(x)}</li>`).join('')}</ul>`
+    : '';
   const notes = v.notes.map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('');
-  const charts = v.charts.length === 1 ? canvasFor(v.charts[0] as ChartSpec, 'chart wide') : v.charts.length ? `<div class="grid2">${v.charts.map((c) => canvasFor(c)).join('')}</div>` : '';
+  const charts =
+    v.charts.length === 1
+      ? canvasFor(v.charts[0] as ChartSpec, 'chart wide')
+      : v.charts.length
+        ? `<div class="grid2">${v.charts.map((c) => canvasFor(c)).join('')}</div>`
+        : '';
   const tables = v.tables
     .map((t) => {
       const head = t.head.map((h, i) => `<th${t.numeric[i] ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('');
@@ -106,21 +134,27 @@ export function renderIsolation(v: IsolationView, m: ReportModel): string {
         .map((r) => {
           const col = r.backend ? m.columns.find((c) => c.label === r.backend) : undefined;
           return `<tr${r.backend ? ` data-backend="${escapeHtml(r.backend)}"` : ''}>${r.cells
-            .map((c, i) => `<td${t.numeric[i] ? ' class="num"' : ''}>${t.head[i] === 'Backend' ? swatch(col) : ''}${escapeHtml(c)}</td>`)
+            .map(
+              (c, i) =>
+                `<td${t.numeric[i] ? ' class="num"' : ''}>${t.head[i] === 'Backend' ? swatch(col) : ''}${escapeHtml(c)}</td>`,
+            )
             .join('')}</tr>`;
         })
         .join('\n');
       return `<div class="table-wrap"><table class="extra" id="${escapeHtml(t.id)}"><caption>${escapeHtml(t.caption)}</caption><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>`;
     })
     .join('\n');
-  const skipped = v.skipped.length ? `<p class="skipped" id="skipped-${escapeHtml(v.kind)}">Not drawn: ${v.skipped.map((x) => escapeHtml(x)).join('; ')}.</p>` : '';
+  const skipped = v.skipped.length
+    ? `<p class="skipped" id="skipped-${escapeHtml(v.kind)}">Not drawn: ${v.skipped.map((x) => escapeHtml(x)).join('; ')}.</p>`
+    : '';
   return `<div class="isolation" data-kind="${escapeHtml(v.kind)}">${v.lead ? `<p class="lead">${escapeHtml(v.lead)}</p>` : ''}${findings}${notes}${charts}${tables}${skipped}</div>`;
 }
 
 function vsHeaderTitle(cat: CategoryView): string {
   const modes = new Set(cat.metrics.map((x) => x.mode));
   const parts: string[] = [];
-  if (modes.has('ratio')) parts.push('paired ratio (exp of the mean per-round log ratio) with a t 95% CI; percent: + = worse than native');
+  if (modes.has('ratio'))
+    parts.push('paired ratio (exp of the mean per-round log ratio) with a t 95% CI; percent: + = worse than native');
   if (modes.has('absolute')) parts.push('mean per-round difference (backend − native) with a paired t 95% CI');
   return parts.join('; ');
 }

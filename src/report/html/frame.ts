@@ -14,7 +14,9 @@ export function renderBanners(m: ReportModel): string {
   }
   const caveat = acceleratorCaveat(m);
   if (caveat) {
-    const reasons = m.emulated.map((c) => `<li><strong>${escapeHtml(c.label)}</strong>: ${escapeHtml(c.acceleratorReason)}</li>`).join('');
+    const reasons = m.emulated
+      .map((c) => `<li><strong>${escapeHtml(c.label)}</strong>: ${escapeHtml(c.acceleratorReason)}</li>`)
+      .join('');
     out.push(
       `<div class="banner tcg" id="accelerator-banner" role="alert"><h2>⚠ VM figures are TCG software emulation, not hardware virtualization</h2><p>${escapeHtml(caveat)}</p><ul>${reasons}</ul></div>`,
     );
@@ -33,7 +35,9 @@ export function renderBackends(m: ReportModel): string {
       const versions = Object.entries(c.versions)
         .map(([k, v]) => `${escapeHtml(k)} ${escapeHtml(v)}`)
         .join('<br>');
-      const limits = c.limitsReadBack ? `<details><summary>read back</summary><pre class="mono">${escapeHtml(JSON.stringify(c.limitsReadBack, null, 2))}</pre></details>` : '<span class="unit">—</span>';
+      const limits = c.limitsReadBack
+        ? `<details><summary>read back</summary><pre class="mono">${escapeHtml(JSON.stringify(c.limitsReadBack, null, 2))}</pre></details>`
+        : '<span class="unit">—</span>';
       return `<tr><td class="backend">${swatch(c)}<strong>${escapeHtml(c.label)}</strong>${c.error ? `<br><span class="badge state-failed">${escapeHtml(c.error)}</span>` : ''}</td><td>${escapeHtml(c.kind)}</td><td>${escapeHtml(c.variant)}</td><td>${c.emulated ? `<span class="badge state-failed">${escapeHtml(c.accelerator)} (emulated)</span>` : escapeHtml(c.accelerator)}<br><span class="unit">${escapeHtml(c.acceleratorReason)}</span></td><td class="mono" style="font-size:12px">${versions || '—'}</td><td>${limits}</td></tr>`;
     })
     .join('\n');
@@ -42,13 +46,17 @@ export function renderBackends(m: ReportModel): string {
 }
 
 export function renderMethods(m: ReportModel): string {
-  return `<section class="card" id="methods"><h2>Methods: how to read the numbers</h2><ul class="methods">${[...methodsNote(m), ...dutyCycleNote(m.dutyCycle)]
+  return `<section class="card" id="methods"><h2>Methods: how to read the numbers</h2><ul class="methods">${[
+    ...methodsNote(m),
+    ...dutyCycleNote(m.dutyCycle),
+  ]
     .map((l) => `<li>${escapeHtml(l)}</li>`)
     .join('')}</ul></section>`;
 }
 
 export function renderFacts(m: ReportModel): string {
-  const kv = (pairs: [string, string][]) => `<dl class="kv">${pairs.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>`;
+  const kv = (pairs: [string, string][]) =>
+    `<dl class="kv">${pairs.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')}</dl>`;
   return `<section class="card" id="facts"><h2>Host, tools and image</h2>
 <div class="cols">
 <div><h3 style="font-size:14px">Host facts</h3>${m.host.length ? kv(m.host) : '<p class="unit">not recorded</p>'}</div>
@@ -68,7 +76,8 @@ ${renderCapabilities(m)}</section>`;
 
 /** The host capability table: what each part used, or what isobench did without it. */
 export function renderCapabilities(m: ReportModel): string {
-  if (!m.capabilities) return '<h3 style="font-size:14px">Host capabilities</h3><p class="unit">not recorded (a run from before the capability model)</p>';
+  if (!m.capabilities)
+    return '<h3 style="font-size:14px">Host capabilities</h3><p class="unit">not recorded (a run from before the capability model)</p>';
   const rows = m.capabilities
     .map(
       (c) =>
@@ -79,4 +88,3 @@ export function renderCapabilities(m: ReportModel): string {
   return `<h3 style="font-size:14px" id="capabilities">Host capabilities</h3>
 <div class="table-wrap"><table><thead><tr><th></th><th>Capability</th><th>Used, or what isobench did without it</th><th>Evidence</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
-

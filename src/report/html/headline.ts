@@ -5,10 +5,12 @@ import { badge, escapeHtml, swatch } from './parts.js';
 
 function headlineCell(e: HeadlineEntry, row: HeadlineRow): string {
   if (!e.value) {
-    if (e.state !== 'complete' && e.state !== 'missing') return `<td class="ov"><span class="badge state-${escapeHtml(e.state)}">${escapeHtml(e.state)}</span><span class="ci">${escapeHtml(e.stateReason ?? '')}</span></td>`;
+    if (e.state !== 'complete' && e.state !== 'missing')
+      return `<td class="ov"><span class="badge state-${escapeHtml(e.state)}">${escapeHtml(e.state)}</span><span class="ci">${escapeHtml(e.stateReason ?? '')}</span></td>`;
     return '<td class="ov"><span class="unit">no data</span></td>';
   }
-  const cls = e.verdict === 'no-practical-difference' || e.verdict === 'small-difference' ? 'noise' : (e.verdict ?? 'isolation');
+  const cls =
+    e.verdict === 'no-practical-difference' || e.verdict === 'small-difference' ? 'noise' : (e.verdict ?? 'isolation');
   const ciNote = row.mode === 'ratio' && !/×/.test(e.ci) ? ' (+ = worse)' : '';
   const n = e.summary ? ` · n=${e.summary.n}${row.nativeSummary ? `/${row.nativeSummary.n}` : ''}` : '';
   const ci = e.ci ? `<span class="ci">95% CI ${escapeHtml(e.ci)}${escapeHtml(ciNote)}</span>` : '';
@@ -19,7 +21,9 @@ export function renderHeadline(m: ReportModel): string {
   if (m.headline.length === 0 || m.compared.length === 0) {
     return `<section class="card" id="summary"><h2>Headline</h2><p class="lead">No overheads vs native were computed in this run (a native baseline and at least one other backend with complete cells are needed).</p></section>`;
   }
-  const head = m.compared.map((c) => `<th>${swatch(c)}${escapeHtml(c.label)} <span class="unit">vs native</span></th>`).join('');
+  const head = m.compared
+    .map((c) => `<th>${swatch(c)}${escapeHtml(c.label)} <span class="unit">vs native</span></th>`)
+    .join('');
   const rows = m.headline
     .map((r) => {
       const how = escapeHtml(r.what);

@@ -51,4 +51,3 @@ export function swatch(col: ColumnView | undefined): string {
 export function canvasFor(spec: ChartSpec, cls = 'chart'): string {
   return `<div class="${cls}"><canvas id="${escapeHtml(spec.id)}" role="img" aria-label="${escapeHtml(spec.title)}"></canvas></div>`;
 }
-

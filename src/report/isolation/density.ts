@@ -17,7 +17,10 @@ function ksmText(v: KsmState | null | undefined): string {
   const run = v.run;
   const sharing = v.pagesSharing;
   const state = run === undefined ? '' : run === 1 ? 'on' : run === 0 ? 'off' : `run=${run}`;
-  const shared = sharing !== undefined ? `${f((sharing * 4096) / 1048576, 0)} MiB ${run === 0 ? 'still merged from earlier' : 'merged'} (pages_sharing ${f(sharing, 0)})` : '';
+  const shared =
+    sharing !== undefined
+      ? `${f((sharing * 4096) / 1048576, 0)} MiB ${run === 0 ? 'still merged from earlier' : 'merged'} (pages_sharing ${f(sharing, 0)})`
+      : '';
   return [state, shared].filter(Boolean).join('; ') || 'not recorded';
 }
 
@@ -35,7 +38,9 @@ export function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationVie
       .map((r) => ({ r, base: r.data.baselineMemAvailMiB, levels: finiteLevels(r.data.levels) }))
       .filter((x): x is { r: (typeof e)[number]; base: number; levels: Level[] } => {
         if (x.levels && x.base !== undefined) return true;
-        skipped.push(`${cell.backend}: extra "density" skipped (repetition ${x.r.repetition}: baselineMemAvailMiB or a level's memAvailMiB/pssSumMiB is not a finite number)`);
+        skipped.push(
+          `${cell.backend}: extra "density" skipped (repetition ${x.r.repetition}: baselineMemAvailMiB or a level's memAvailMiB/pssSumMiB is not a finite number)`,
+        );
         return false;
       });
     const first = ok[0];
@@ -48,7 +53,10 @@ export function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationVie
     // Marginal cost per instance: mean over repetitions of the least-squares slope (as the workload computes it).
     const slopes = ok.map((x) => {
       const xx = [0, ...x.levels.map((l) => l.instances)];
-      return { mem: slope(xx, [0, ...x.levels.map((l) => x.base - l.memAvailMiB)]), pss: slope(xx, [0, ...x.levels.map((l) => l.pssSumMiB)]) };
+      return {
+        mem: slope(xx, [0, ...x.levels.map((l) => x.base - l.memAvailMiB)]),
+        pss: slope(xx, [0, ...x.levels.map((l) => l.pssSumMiB)]),
+      };
     });
     const memFits = ok.map((x) => x.r.data.fit?.memAvail?.slope);
     const memSlope = memFits.every((v) => v !== undefined) ? mean(memFits as number[]) : mean(slopes.map((s) => s.mem));
@@ -57,13 +65,19 @@ export function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationVie
     const recorded = fits.every((x) => x?.slope !== undefined);
     const pssSlope = recorded ? mean(fits.map((x) => x?.slope as number)) : mean(slopes.map((s) => s.pss));
     const ci = fits.length === 1 ? (fits[0]?.ci95 ?? undefined) : undefined;
-    const ciText = ci && ci[0] !== undefined && ci[1] !== undefined ? ` (95% CI ${f(ci[0])} to ${f(ci[1])}, ${f(fits[0]?.n, 0)} levels)` : '';
+    const ciText =
+      ci && ci[0] !== undefined && ci[1] !== undefined
+        ? ` (95% CI ${f(ci[0])} to ${f(ci[1])}, ${f(fits[0]?.n, 0)} levels)`
+        : '';
     const budget = first.r.data.budget;
     const budgetMiB = budget?.budgetMiB;
     const inBudget = budget?.instancesInBudget;
     const projected = budget?.projected;
     const range = budget?.projectedRange ?? undefined;
-    const projText = projected !== undefined ? `projected ${f(projected, 0)}${range?.[0] !== undefined && range[1] !== undefined ? ` (${f(range[0], 0)}–${f(range[1], 0)})` : ''}` : 'no projection (no positive cost per instance)';
+    const projText =
+      projected !== undefined
+        ? `projected ${f(projected, 0)}${range?.[0] !== undefined && range[1] !== undefined ? ` (${f(range[0], 0)}–${f(range[1], 0)})` : ''}`
+        : 'no projection (no positive cost per instance)';
     const budgetText =
       budgetMiB === undefined
         ? 'no budget set'
@@ -90,8 +104,8 @@ export function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationVie
     const ksm = first.r.data.ksm;
     const meas = ksm?.measurement;
     const after = meas
-      ? meas.skipped ??
-        `${ksmText(meas.after)}; at ${f(lv[lv.length - 1]?.instances, 0)} instances MemAvailable Δ ${f(base - (meas.memAvailMiB ?? Number.NaN))} MiB, PSS ${f(meas.pssSumMiB)} MiB${meas.settled === false ? ' (not settled)' : ''}`
+      ? (meas.skipped ??
+        `${ksmText(meas.after)}; at ${f(lv[lv.length - 1]?.instances, 0)} instances MemAvailable Δ ${f(base - (meas.memAvailMiB ?? Number.NaN))} MiB, PSS ${f(meas.pssSumMiB)} MiB${meas.settled === false ? ' (not settled)' : ''}`)
       : 'not measured (KSM off in the scenario)';
     const maxInst = lv[lv.length - 1]?.instances;
     rows.push({
@@ -107,7 +121,10 @@ export function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationVie
         after,
       ],
     });
-    const stopWhy = stopped?.reason === 'cap' ? `stopped at cap ${maxInst ?? '?'} (the scenario's bound, not a result)` : `stopped at ${maxInst ?? '?'} instances (${stopped?.reason ?? 'reason not recorded'})`;
+    const stopWhy =
+      stopped?.reason === 'cap'
+        ? `stopped at cap ${maxInst ?? '?'} (the scenario's bound, not a result)`
+        : `stopped at ${maxInst ?? '?'} instances (${stopped?.reason ?? 'reason not recorded'})`;
     findings.push(
       `${cell.backend}: ${signedMiB(pssSlope)} PSS${ciText} and ${signedMiB(memSlope)} of host MemAvailable per idle instance; ${budgetMiB !== undefined ? `in a ${f(budgetMiB, 0)} MiB budget: ${budgetText}; ` : ''}${stopWhy}.`,
     );
@@ -115,14 +132,15 @@ export function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationVie
   if (!series.length) return skipped.length ? emptyView('density', skipped) : null;
   return {
     kind: 'density',
-    lead: 'Host memory used as idle instances are added, per backend: the drop of MemAvailable from the baseline (solid; includes page cache and kernel memory, noisy at a few MiB) and the instances\' summed PSS (dashed). The legend gives the marginal cost per instance: the least-squares slope over the measured levels (the empty host is drawn, not fitted). Instances per budget: measured where the sweep crossed the scenario\'s budget; a projection (budget / slope) where it stopped at the scenario\'s cap first.',
+    lead: "Host memory used as idle instances are added, per backend: the drop of MemAvailable from the baseline (solid; includes page cache and kernel memory, noisy at a few MiB) and the instances' summed PSS (dashed). The legend gives the marginal cost per instance: the least-squares slope over the measured levels (the empty host is drawn, not fitted). Instances per budget: measured where the sweep crossed the scenario's budget; a projection (budget / slope) where it stopped at the scenario's cap first.",
     findings,
     charts: [
       {
         type: 'line',
         id: 'chart-density-memory',
         title: 'Density: host memory used vs number of idle instances',
-        subtitle: 'solid: MemAvailable drop from the baseline; dashed: summed PSS of the instances; legend: slope = marginal MiB per instance',
+        subtitle:
+          'solid: MemAvailable drop from the baseline; dashed: summed PSS of the instances; legend: slope = marginal MiB per instance',
         xTitle: 'idle instances',
         yTitle: 'MiB',
         ySuffix: '',
@@ -138,7 +156,16 @@ export function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationVie
       {
         id: 'density-levels',
         caption: 'Marginal cost, where it stopped and KSM',
-        head: ['Backend', 'MemAvailable Δ per instance', 'PSS per instance', 'Budget (summed PSS)', 'Instances in the budget', 'Stopped because', 'KSM at start', 'KSM at the top level'],
+        head: [
+          'Backend',
+          'MemAvailable Δ per instance',
+          'PSS per instance',
+          'Budget (summed PSS)',
+          'Instances in the budget',
+          'Stopped because',
+          'KSM at start',
+          'KSM at the top level',
+        ],
         numeric: [false, true, true, true, false, false, false, false],
         rows,
       },
@@ -152,7 +179,6 @@ function signedMiB(v: number): string {
   if (!Number.isFinite(v)) return '—';
   return `${v > 0 ? '+' : v < 0 ? '−' : ''}${f(Math.abs(v))} MiB`;
 }
-
 
 interface Level {
   instances: number;

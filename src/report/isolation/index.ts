@@ -54,10 +54,18 @@ export function skippedPartNotes(cells: Cell[]): string[] {
       byPart.set(key, cur);
     }
   }
-  return [...byPart].map(([key, v]) => `Skipped on this host: ${key.split('\u0000')[0]} (${v.backends.join(', ')}): ${v.reason}.${v.fix ? ` Fix: ${v.fix}.` : ''}`);
+  return [...byPart].map(
+    ([key, v]) =>
+      `Skipped on this host: ${key.split('\u0000')[0]} (${v.backends.join(', ')}): ${v.reason}.${v.fix ? ` Fix: ${v.fix}.` : ''}`,
+  );
 }
 
-function buildView(kind: IsolationViewKind, workload: string, mine: Cell[], columns: ColumnView[]): IsolationView | null {
+function buildView(
+  kind: IsolationViewKind,
+  workload: string,
+  mine: Cell[],
+  columns: ColumnView[],
+): IsolationView | null {
   try {
     switch (kind) {
       case 'partition':

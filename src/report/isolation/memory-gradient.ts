@@ -14,15 +14,26 @@ import type { ColumnView, ExtraTable, IsolationView, LineSeries } from './view.j
  * restated on the report's averaged steps): a gradient when a completed step ran below
  * 90% of its control before the end.
  */
-export function gradientRatioReading(okSteps: { pct: number; ratioPct: number | undefined }[], ending: string | undefined): { text: string; cliff: boolean } {
+export function gradientRatioReading(
+  okSteps: { pct: number; ratioPct: number | undefined }[],
+  ending: string | undefined,
+): { text: string; cliff: boolean } {
   const end = ending ? `then ${ending}` : 'and no step failed';
   if (!okSteps.length) return { text: `no completed step: ${ending ?? 'no data'}`, cliff: true };
   const known = okSteps.filter((s): s is { pct: number; ratioPct: number } => s.ratioPct !== undefined);
-  if (known.length < okSteps.length) return { text: `no verdict: ${okSteps.length - known.length} completed step(s) have no control run`, cliff: false };
+  if (known.length < okSteps.length)
+    return { text: `no verdict: ${okSteps.length - known.length} completed step(s) have no control run`, cliff: false };
   const low = known.reduce((a, b) => (b.ratioPct < a.ratioPct ? b : a));
   const list = known.map((s) => `${f(s.pct, 0)}%: ${f(s.ratioPct, 0)}%`).join(', ');
-  if (low.ratioPct < 90) return { text: `a gradient: at ${f(low.pct, 0)}% of the limit the limited run got ${f(low.ratioPct, 0)}% of its control's throughput before the end (${list})${ending ? `, ${end}` : ''}`, cliff: false };
-  return { text: `a cliff: every completed step kept ≥ 90% of its control's throughput (${list}), ${end}`, cliff: true };
+  if (low.ratioPct < 90)
+    return {
+      text: `a gradient: at ${f(low.pct, 0)}% of the limit the limited run got ${f(low.ratioPct, 0)}% of its control's throughput before the end (${list})${ending ? `, ${end}` : ''}`,
+      cliff: false,
+    };
+  return {
+    text: `a cliff: every completed step kept ≥ 90% of its control's throughput (${list}), ${end}`,
+    cliff: true,
+  };
 }
 
 function endingLabel(outcome: string, pct: number, vm: boolean): string {
@@ -86,7 +97,8 @@ export function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationVi
         if (s.pctOfUsable !== undefined) usableByPct.set(s.pct, s.pctOfUsable);
         const ctl = s.control?.mibPerS;
         if (ctl !== undefined) ctlByPct.set(s.pct, [...(ctlByPct.get(s.pct) ?? []), ctl]);
-        if (s.outcome === 'ok' && s.ratioPct !== undefined) ratioByPct.set(s.pct, [...(ratioByPct.get(s.pct) ?? []), s.ratioPct]);
+        if (s.outcome === 'ok' && s.ratioPct !== undefined)
+          ratioByPct.set(s.pct, [...(ratioByPct.get(s.pct) ?? []), s.ratioPct]);
         if (s.outcome === 'ok' && s.mibPerS !== undefined) byPct.set(s.pct, [...(byPct.get(s.pct) ?? []), s.mibPerS]);
         else if (s.outcome !== 'ok') {
           endings.push({ pct: s.pct, outcome: s.outcome });
@@ -94,7 +106,13 @@ export function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationVi
         }
       }
     }
-    const okSteps = [...byPct.entries()].sort((a, b) => a[0] - b[0]).map(([pct, v]) => ({ pct, mibPerS: mean(v), ratioPct: ratioByPct.has(pct) ? mean(ratioByPct.get(pct) as number[]) : undefined }));
+    const okSteps = [...byPct.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([pct, v]) => ({
+        pct,
+        mibPerS: mean(v),
+        ratioPct: ratioByPct.has(pct) ? mean(ratioByPct.get(pct) as number[]) : undefined,
+      }));
     const hasControl = okSteps.some((s) => s.ratioPct !== undefined);
     const usableMiB = ok[0]?.data.usableMiB;
     const firstEnd = endings.sort((a, b) => a.pct - b.pct)[0];
@@ -103,7 +121,10 @@ export function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationVi
     const base = okSteps[0]?.mibPerS;
     const colour = colourOf(columns, cell.backend);
     // With a control: limited / control per step (what the limit costs); older runs without one: relative to the first step.
-    const pts = okSteps.map((s) => ({ x: s.pct, y: hasControl ? (s.ratioPct ?? 0) : base ? (s.mibPerS / base) * 100 : 0 }));
+    const pts = okSteps.map((s) => ({
+      x: s.pct,
+      y: hasControl ? (s.ratioPct ?? 0) : base ? (s.mibPerS / base) * 100 : 0,
+    }));
     const text = okSteps.map((s) =>
       hasControl
         ? `${f(s.pct, 0)}% of the limit${usableByPct.has(s.pct) ? ` (${f(usableByPct.get(s.pct), 0)}% of the usable ${f(usableMiB, 0)} MiB)` : ''}: ${f(s.mibPerS, 0)} MiB/s limited, ${f(mean(ctlByPct.get(s.pct) ?? []), 0)} MiB/s control = ${f(s.ratioPct)}%`
@@ -121,13 +142,26 @@ export function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationVi
       crosses.push(true);
     }
     maxPct = Math.max(maxPct, ...pts.map((p) => p.x));
-    series.push({ label: `${cell.backend}${endText ? ` (${endText})` : ''}`, colour, points: pts, text, marks, crosses, hollow, dashLast: firstEnd !== undefined });
+    series.push({
+      label: `${cell.backend}${endText ? ` (${endText})` : ''}`,
+      colour,
+      points: pts,
+      text,
+      marks,
+      crosses,
+      hollow,
+      dashLast: firstEnd !== undefined,
+    });
     if (hasControl) {
       const r = gradientRatioReading(okSteps, endText);
       readings.push({ backend: cell.backend, text: r.text, cliff: r.cliff });
     } else {
       const reading = gradientReading(okSteps, endText);
-      readings.push({ backend: cell.backend, text: `${reading} (no control run: raw drop, cache and TLB effects included)`, cliff: !reading.startsWith('a gradient') });
+      readings.push({
+        backend: cell.backend,
+        text: `${reading} (no control run: raw drop, cache and TLB effects included)`,
+        cliff: !reading.startsWith('a gradient'),
+      });
     }
     const allPcts = [...new Set([...byPct.keys(), ...ctlByPct.keys()])].sort((a, b) => a - b);
     const limitMiB = ok[0]?.data.limitMiB;
@@ -174,7 +208,8 @@ export function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationVi
         type: 'line',
         id: 'chart-memory-gradient-curve',
         title: 'Memory-limit gradient: throughput vs working set',
-        subtitle: 'limited / control throughput at the same working set (100% = the limit costs nothing); ✕ = the step that did not complete (drawn at 0), labelled with how it ended; below 90% before the end = a gradient',
+        subtitle:
+          'limited / control throughput at the same working set (100% = the limit costs nothing); ✕ = the step that did not complete (drawn at 0), labelled with how it ended; below 90% before the end = a gradient',
         xTitle: `working set (% of the memory limit${limit !== undefined ? ` of ${f(limit, 0)} MiB` : ''})`,
         yTitle: 'limited / unlimited throughput',
         ySuffix: '%',
@@ -190,7 +225,14 @@ export function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationVi
       {
         id: 'memory-gradient-steps',
         caption: 'Throughput per step, limited / control (MiB/s) = ratio, and how it ended',
-        head: ['Backend', 'Usable memory (measured) of the limit', 'Steps (% of the limit): limited / control MiB/s = ratio', 'Last completed', 'End', 'Reps'],
+        head: [
+          'Backend',
+          'Usable memory (measured) of the limit',
+          'Steps (% of the limit): limited / control MiB/s = ratio',
+          'Last completed',
+          'End',
+          'Reps',
+        ],
         numeric: [false, true, false, true, false, true],
         rows,
       },
@@ -199,4 +241,3 @@ export function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationVi
     skipped,
   };
 }
-

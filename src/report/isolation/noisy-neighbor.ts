@@ -42,7 +42,16 @@ export function buildNeighbour(cells: Cell[], _columns: ColumnView[]): Isolation
   for (const kind of kinds) {
     const name = `neighbor-${kind.id}`;
     const labels: string[] = [];
-    const per: { backend: string; alone: number; unit: string; kept: Map<string, number>; settings: Map<string, string>; reps: number; order: string | undefined; spread: number | undefined }[] = [];
+    const per: {
+      backend: string;
+      alone: number;
+      unit: string;
+      kept: Map<string, number>;
+      settings: Map<string, string>;
+      reps: number;
+      order: string | undefined;
+      spread: number | undefined;
+    }[] = [];
     const mechs: string[] = [];
     for (const cell of cells) {
       // Kinds this code does not know by name are read with the same schema (every kind records the same shape).
@@ -52,7 +61,9 @@ export function buildNeighbour(cells: Cell[], _columns: ColumnView[]): Isolation
         .map((r) => ({ r, a: r.data.alone, w: r.data.withNeighbor, u: r.data.unit }))
         .filter((x): x is { r: (typeof e)[number]; a: number; w: number; u: string | undefined } => {
           if (x.a !== undefined && x.w !== undefined && x.a > 0) return true;
-          skipped.push(`${cell.backend}: extra "${name}" skipped (repetition ${x.r.repetition}: no positive finite alone and finite withNeighbor)`);
+          skipped.push(
+            `${cell.backend}: extra "${name}" skipped (repetition ${x.r.repetition}: no positive finite alone and finite withNeighbor)`,
+          );
           return false;
         });
       if (!ok.length) continue;
@@ -74,8 +85,20 @@ export function buildNeighbour(cells: Cell[], _columns: ColumnView[]): Isolation
       labels.push(cell.backend);
       const spreads = ok.map((x) => x.r.data.aloneSpreadPct).filter((v): v is number => v !== undefined);
       const spread = spreads.length ? Math.max(...spreads) : undefined;
-      if (spread !== undefined && spread > 20) notes.push(`${cell.backend}, ${kind.title.toLowerCase()}: the victim's two alone runs differ by ${f(spread, 0)}%: the host's own noise is that large, differences below it say nothing.`);
-      per.push({ backend: cell.backend, alone: mean(ok.map((x) => x.a)), unit: u, kept: new Map([...kept].map(([k, v]) => [k, mean(v)])), settings, reps: ok.length, order: ok[0]?.r.data.order, spread });
+      if (spread !== undefined && spread > 20)
+        notes.push(
+          `${cell.backend}, ${kind.title.toLowerCase()}: the victim's two alone runs differ by ${f(spread, 0)}%: the host's own noise is that large, differences below it say nothing.`,
+        );
+      per.push({
+        backend: cell.backend,
+        alone: mean(ok.map((x) => x.a)),
+        unit: u,
+        kept: new Map([...kept].map(([k, v]) => [k, mean(v)])),
+        settings,
+        reps: ok.length,
+        order: ok[0]?.r.data.order,
+        spread,
+      });
     }
     if (!labels.length) continue;
     const conds = ['unrestrained', ...mechs];
@@ -87,7 +110,9 @@ export function buildNeighbour(cells: Cell[], _columns: ColumnView[]): Isolation
       hi: per.map(() => null),
       text: per.map((x) => {
         const v = x.kept.get(c);
-        return v === undefined ? `${x.backend}: not measured` : `${x.backend}: victim kept ${f(v)}% of its ${f(x.alone)} ${x.unit} alone${x.settings.get(c) ? ` (${x.settings.get(c)})` : ''}`;
+        return v === undefined
+          ? `${x.backend}: not measured`
+          : `${x.backend}: victim kept ${f(v)}% of its ${f(x.alone)} ${x.unit} alone${x.settings.get(c) ? ` (${x.settings.get(c)})` : ''}`;
       }),
       labelsAbove: per.map((x) => {
         const v = x.kept.get(c);
@@ -99,7 +124,8 @@ export function buildNeighbour(cells: Cell[], _columns: ColumnView[]): Isolation
       type: 'bar',
       id: `chart-noisy-neighbor-${safeId(kind.id)}`,
       title: `${kind.title}: how much of the victim's alone figure each mechanism protects`,
-      subtitle: 'victim beside the neighbour, percent of the victim alone (100% = fully protected); unrestrained = no mechanism',
+      subtitle:
+        'victim beside the neighbour, percent of the victim alone (100% = fully protected); unrestrained = no mechanism',
       axisTitle: '% of the victim alone',
       labels,
       series,
@@ -113,10 +139,21 @@ export function buildNeighbour(cells: Cell[], _columns: ColumnView[]): Isolation
     for (const x of per) {
       rows.push({
         backend: x.backend,
-        cells: [kind.title, x.backend, `${f(x.alone)} ${x.unit}${x.spread !== undefined ? ` (two runs ${f(x.spread, 0)}% apart)` : ''}`, conds.map((c) => `${c} ${x.kept.has(c) ? `${f(x.kept.get(c))}%` : '—'}`).join(' · '), [...x.settings.entries()].map(([m, t]) => `${m}: ${t}`).join('; ') || '—', x.order ?? '—', String(x.reps)],
+        cells: [
+          kind.title,
+          x.backend,
+          `${f(x.alone)} ${x.unit}${x.spread !== undefined ? ` (two runs ${f(x.spread, 0)}% apart)` : ''}`,
+          conds.map((c) => `${c} ${x.kept.has(c) ? `${f(x.kept.get(c))}%` : '—'}`).join(' · '),
+          [...x.settings.entries()].map(([m, t]) => `${m}: ${t}`).join('; ') || '—',
+          x.order ?? '—',
+          String(x.reps),
+        ],
       });
       const un = x.kept.get('unrestrained');
-      const best = mechs.filter((m) => x.kept.has(m)).map((m) => ({ m, v: x.kept.get(m) as number })).sort((a, b) => b.v - a.v)[0];
+      const best = mechs
+        .filter((m) => x.kept.has(m))
+        .map((m) => ({ m, v: x.kept.get(m) as number }))
+        .sort((a, b) => b.v - a.v)[0];
       findings.push(
         `${kind.title}, ${x.backend}: beside an unrestrained neighbour the victim keeps ${un === undefined ? '—' : `${f(un, 0)}%`}${best ? `; ${MECH_LABEL[best.m] ?? best.m} protects the most (${f(best.v, 0)}%)` : '; no mechanism measured'}.`,
       );
@@ -132,7 +169,15 @@ export function buildNeighbour(cells: Cell[], _columns: ColumnView[]): Isolation
       {
         id: 'noisy-neighbor-figures',
         caption: 'Victim figure kept (% of alone): unrestrained · each mechanism',
-        head: ['Resource', 'Backend', 'Alone', 'Kept: unrestrained · mechanisms', 'Mechanism settings', 'Order', 'Reps'],
+        head: [
+          'Resource',
+          'Backend',
+          'Alone',
+          'Kept: unrestrained · mechanisms',
+          'Mechanism settings',
+          'Order',
+          'Reps',
+        ],
         numeric: [false, false, true, false, false, false, true],
         rows,
       },
@@ -141,4 +186,3 @@ export function buildNeighbour(cells: Cell[], _columns: ColumnView[]): Isolation
     skipped,
   };
 }
-

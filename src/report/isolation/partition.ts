@@ -5,7 +5,14 @@
  */
 import type { z } from 'zod';
 import type { Cell } from '../../results/types.js';
-import { cpuCapExtra, cpuShareExtra, diskCapExtra, diskShareExtra, netCapExtra, netShareExtra } from '../../workloads/extras/partition.js';
+import {
+  cpuCapExtra,
+  cpuShareExtra,
+  diskCapExtra,
+  diskShareExtra,
+  netCapExtra,
+  netShareExtra,
+} from '../../workloads/extras/partition.js';
 import { RED, TARGET, colourOf, emptyView, f, fx, mean, repNote, signedFx, typedEntries, withUnit } from './view.js';
 import type { ColumnView, ExtraTable, IsolationView, LineChartSpec, LineSeries } from './view.js';
 
@@ -23,7 +30,14 @@ interface CapRead {
 }
 
 type Reader<T> = (cell: Cell, skipped: string[]) => T[] | undefined;
-const capRead = (r: { repetition: number; data: { mechanism?: string | undefined; seriesUnit?: string | undefined; series: CapRead['series'] } }, cap: number, achieved: number | undefined): CapRead => ({
+const capRead = (
+  r: {
+    repetition: number;
+    data: { mechanism?: string | undefined; seriesUnit?: string | undefined; series: CapRead['series'] };
+  },
+  cap: number,
+  achieved: number | undefined,
+): CapRead => ({
   repetition: r.repetition,
   mechanism: r.data.mechanism,
   unit: r.data.seriesUnit,
@@ -33,7 +47,15 @@ const capRead = (r: { repetition: number; data: { mechanism?: string | undefined
 });
 
 /** Per resource: its record names, how to read them (each with its workload schema), and the cap's default unit. */
-const RESOURCES: { id: string; title: string; share: string; cap: string; unit: string; shares: Reader<{ repetition: number; data: Share }>; caps: Reader<CapRead> }[] = [
+const RESOURCES: {
+  id: string;
+  title: string;
+  share: string;
+  cap: string;
+  unit: string;
+  shares: Reader<{ repetition: number; data: Share }>;
+  caps: Reader<CapRead>;
+}[] = [
   {
     id: 'cpu',
     title: 'CPU',
@@ -41,7 +63,8 @@ const RESOURCES: { id: string; title: string; share: string; cap: string; unit: 
     cap: 'cpu-cap',
     unit: '% of a CPU',
     shares: (c, s) => typedEntries(c, 'cpu-share', cpuShareExtra, s),
-    caps: (c, s) => typedEntries(c, 'cpu-cap', cpuCapExtra, s)?.map((r) => capRead(r, r.data.capPct, r.data.achievedPct)),
+    caps: (c, s) =>
+      typedEntries(c, 'cpu-cap', cpuCapExtra, s)?.map((r) => capRead(r, r.data.capPct, r.data.achievedPct)),
   },
   {
     id: 'disk',
@@ -59,7 +82,8 @@ const RESOURCES: { id: string; title: string; share: string; cap: string; unit: 
     cap: 'net-cap',
     unit: 'Mbit/s',
     shares: (c, s) => typedEntries(c, 'net-share', netShareExtra, s),
-    caps: (c, s) => typedEntries(c, 'net-cap', netCapExtra, s)?.map((r) => capRead(r, r.data.capMbit, r.data.iperfMbps)),
+    caps: (c, s) =>
+      typedEntries(c, 'net-cap', netCapExtra, s)?.map((r) => capRead(r, r.data.capMbit, r.data.iperfMbps)),
   },
 ];
 
@@ -70,7 +94,10 @@ interface Point {
 }
 
 /** A series whose every point has a finite time and value (a non-finite point makes the record unreadable, as before). */
-function finite<T extends { tS: number | undefined; counted?: boolean | undefined }>(series: readonly T[], y: (p: T) => number | undefined): Point[] | undefined {
+function finite<T extends { tS: number | undefined; counted?: boolean | undefined }>(
+  series: readonly T[],
+  y: (p: T) => number | undefined,
+): Point[] | undefined {
   const out: Point[] = [];
   for (const p of series) {
     const v = y(p);
@@ -81,7 +108,11 @@ function finite<T extends { tS: number | undefined; counted?: boolean | undefine
 }
 
 /** "cpu.shares (cgroup v1), weights 1000:250", "blkio throttle: hard caps 160:40 IOPS", "tc htb …". */
-function shareMechanism(res: string, d: MeasuredShare, capMechanism: string | undefined): { text: string; hardThrottle: boolean; reason: string | undefined } {
+function shareMechanism(
+  res: string,
+  d: MeasuredShare,
+  capMechanism: string | undefined,
+): { text: string; hardThrottle: boolean; reason: string | undefined } {
   const m = d.mechanism ?? 'not recorded';
   const weights = d.weights;
   if (res === 'disk') {
@@ -90,9 +121,18 @@ function shareMechanism(res: string, d: MeasuredShare, capMechanism: string | un
     const reason = d.mechanismReason;
     if (m === 'throttle') {
       const caps = d.capsIops;
-      return { text: `${v1 ? 'blkio throttle (cgroup v1)' : v2 ? 'io.max throttle (cgroup v2)' : 'throttle'}: hard caps${caps ? ` ${caps.map((x) => f(x, 0)).join(':')} IOPS` : ''}`, hardThrottle: true, reason };
+      return {
+        text: `${v1 ? 'blkio throttle (cgroup v1)' : v2 ? 'io.max throttle (cgroup v2)' : 'throttle'}: hard caps${caps ? ` ${caps.map((x) => f(x, 0)).join(':')} IOPS` : ''}`,
+        hardThrottle: true,
+        reason,
+      };
     }
-    if (m === 'weight') return { text: `${v1 ? 'blkio.weight (cgroup v1)' : v2 ? 'io.weight (cgroup v2)' : 'io weight'}${weights ? ` ${weights.join(':')}` : ''}`, hardThrottle: false, reason };
+    if (m === 'weight')
+      return {
+        text: `${v1 ? 'blkio.weight (cgroup v1)' : v2 ? 'io.weight (cgroup v2)' : 'io weight'}${weights ? ` ${weights.join(':')}` : ''}`,
+        hardThrottle: false,
+        reason,
+      };
     return { text: m, hardThrottle: false, reason };
   }
   return { text: `${m}${weights ? `, weights ${weights.join(':')}` : ''}`, hardThrottle: false, reason: undefined };
@@ -100,16 +140,29 @@ function shareMechanism(res: string, d: MeasuredShare, capMechanism: string | un
 
 /** Disk: did an idle B lend its share to A (work-conserving), or was A held near its target? Table text, and a finding. */
 function workConservingText(backend: string, ok: { data: MeasuredShare }[], tgt: number, findings: string[]): string {
-  const wc = ok.map((x) => x.data.workConserving).filter((x): x is NonNullable<MeasuredShare['workConserving']> => x !== undefined);
+  const wc = ok
+    .map((x) => x.data.workConserving)
+    .filter((x): x is NonNullable<MeasuredShare['workConserving']> => x !== undefined);
   if (!wc.length) return '';
   const alonePct = mean(wc.map((x) => x.alonePct ?? Number.NaN));
   const thr = wc[0]?.thresholdPct;
   // Older files carry only pass: true/false.
   const verdicts = wc.map((x) => x.verdict ?? (x.pass === true ? 'work-conserving' : 'not work-conserving'));
-  const verdict = verdicts.includes('not work-conserving') ? 'not work-conserving' : verdicts.every((v) => v === 'work-conserving') ? 'work-conserving' : 'inconclusive';
-  const label = verdict === 'not work-conserving' ? 'NOT work-conserving' : verdict === 'inconclusive' ? 'work-conserving check inconclusive (device too noisy)' : 'work-conserving';
+  const verdict = verdicts.includes('not work-conserving')
+    ? 'not work-conserving'
+    : verdicts.every((v) => v === 'work-conserving')
+      ? 'work-conserving'
+      : 'inconclusive';
+  const label =
+    verdict === 'not work-conserving'
+      ? 'NOT work-conserving'
+      : verdict === 'inconclusive'
+        ? 'work-conserving check inconclusive (device too noisy)'
+        : 'work-conserving';
   const outcome = verdict === 'work-conserving' ? 'passes' : verdict === 'inconclusive' ? 'cannot decide' : 'fails';
-  findings.push(`${backend}: disk ${outcome} the work-conserving check: with B idle and the weights set, A got ${f(alonePct)}% of what it gets with no weights (a cap would hold it near ${f(tgt)}%).`);
+  findings.push(
+    `${backend}: disk ${outcome} the work-conserving check: with B idle and the weights set, A got ${f(alonePct)}% of what it gets with no weights (a cap would hold it near ${f(tgt)}%).`,
+  );
   return `; A alone (B idle, weights set): ${f(alonePct)}% of A alone without weights, ${label} (passes at ≥ ${f(thr)}%)`;
 }
 
@@ -144,13 +197,19 @@ export function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationV
         for (const r of share) {
           const d = r.data;
           if ('notMeasured' in d && typeof d.notMeasured === 'string') {
-            notes.push(`${cell.backend}: ${res.title.toLowerCase()} share not measured in repetition ${r.repetition}: ${d.notMeasured}`);
+            notes.push(
+              `${cell.backend}: ${res.title.toLowerCase()} share not measured in repetition ${r.repetition}: ${d.notMeasured}`,
+            );
             continue;
           }
           const m = d as MeasuredShare;
           const series = finite(m.series, (p) => p.aPct);
-          if (series && m.achievedPct !== undefined) ok.push({ repetition: r.repetition, data: m, series, achieved: m.achievedPct });
-          else skipped.push(`${cell.backend}: extra "${res.share}" skipped (repetition ${r.repetition}: achievedPct or a series point is not a finite number)`);
+          if (series && m.achievedPct !== undefined)
+            ok.push({ repetition: r.repetition, data: m, series, achieved: m.achievedPct });
+          else
+            skipped.push(
+              `${cell.backend}: extra "${res.share}" skipped (repetition ${r.repetition}: achievedPct or a series point is not a finite number)`,
+            );
         }
         const first = ok[0];
         if (first) {
@@ -172,12 +231,22 @@ export function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationV
             colour,
             points: first.series.map((p) => ({ x: p.tS, y: p.y })),
             hollow: first.series.map((p) => !p.counted),
-            text: first.series.map((p) => `A got ${f(p.y)}% at ${f(p.tS, 2)} s${p.counted ? '' : ' (outside the counted window)'}`),
+            text: first.series.map(
+              (p) => `A got ${f(p.y)}% at ${f(p.tS, 2)} s${p.counted ? '' : ' (outside the counted window)'}`,
+            ),
           });
           const wcText = workConservingText(cell.backend, ok, tgt, findings);
           shareRows.push({
             backend: cell.backend,
-            cells: [res.title, cell.backend, `${f(tgt)}%`, `${fx(achieved, 2)}%`, `${signedFx(err, 2)} pp`, `${mech.text}${wcText}`, String(ok.length)],
+            cells: [
+              res.title,
+              cell.backend,
+              `${f(tgt)}%`,
+              `${fx(achieved, 2)}%`,
+              `${signedFx(err, 2)} pp`,
+              `${mech.text}${wcText}`,
+              String(ok.length),
+            ],
           });
         }
       }
@@ -186,7 +255,10 @@ export function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationV
         for (const r of cap) {
           const series = finite(r.series, (p) => p.rate);
           if (series) ok.push({ ...r, series });
-          else skipped.push(`${cell.backend}: extra "${res.cap}" skipped (repetition ${r.repetition}: a series point is not a finite number)`);
+          else
+            skipped.push(
+              `${cell.backend}: extra "${res.cap}" skipped (repetition ${r.repetition}: a series point is not a finite number)`,
+            );
         }
         const first = ok[0];
         if (first) {
@@ -202,7 +274,9 @@ export function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationV
             colour,
             points: first.series.map((p) => ({ x: p.tS, y: p.y })),
             hollow: first.series.map((p) => !p.counted),
-            text: first.series.map((p) => `${f(p.y)} ${unit} at ${f(p.tS, 2)} s${p.counted ? '' : ' (outside the counted window)'}`),
+            text: first.series.map(
+              (p) => `${f(p.y)} ${unit} at ${f(p.tS, 2)} s${p.counted ? '' : ' (outside the counted window)'}`,
+            ),
           });
           capRows.push({
             backend: cell.backend,
@@ -221,24 +295,49 @@ export function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationV
     }
     if (shareSeriesOut.length) {
       const t = resTarget ?? 80;
-      shareSeriesOut.push({ label: `target ${f(t)}%`, colour: TARGET, points: [{ x: 0, y: t }, { x: tMax || 1, y: t }], dashed: true, noPoints: true, text: [`target ${f(t)}%`, `target ${f(t)}%`] });
+      shareSeriesOut.push({
+        label: `target ${f(t)}%`,
+        colour: TARGET,
+        points: [
+          { x: 0, y: t },
+          { x: tMax || 1, y: t },
+        ],
+        dashed: true,
+        noPoints: true,
+        text: [`target ${f(t)}%`, `target ${f(t)}%`],
+      });
       charts.push({
         type: 'line',
         id: `chart-partition-${res.id}-share`,
         title: `${res.title}: share of instance A over time (target ${f(t)}%)`,
-        subtitle: 'A\'s part of A + B per sampling interval, both busy; hollow: outside the counted window',
+        subtitle: "A's part of A + B per sampling interval, both busy; hollow: outside the counted window",
         xTitle: 'time (s)',
-        yTitle: 'A\'s share (%)',
+        yTitle: "A's share (%)",
         ySuffix: '%',
         yMin: 0,
         yMax: 100,
         series: shareSeriesOut,
       });
-      const worst = errors.reduce((a, b) => (Math.abs(b.err) > Math.abs(a.err) ? b : a), errors[0] as { backend: string; err: number });
-      findings.push(`${res.title} share: every backend within ${fx(Math.abs(worst.err), 2)} pp of the ${f(t)}% target (largest error: ${worst.backend}, ${signedFx(worst.err, 2)} pp).`);
+      const worst = errors.reduce(
+        (a, b) => (Math.abs(b.err) > Math.abs(a.err) ? b : a),
+        errors[0] as { backend: string; err: number },
+      );
+      findings.push(
+        `${res.title} share: every backend within ${fx(Math.abs(worst.err), 2)} pp of the ${f(t)}% target (largest error: ${worst.backend}, ${signedFx(worst.err, 2)} pp).`,
+      );
     }
     if (capSeriesOut.length && capLine !== undefined) {
-      capSeriesOut.push({ label: `cap ${f(capLine)} ${capUnit ?? ''}`.trim(), colour: RED, points: [{ x: 0, y: capLine }, { x: tMax || 1, y: capLine }], dashed: true, noPoints: true, text: [`cap ${f(capLine)}`, `cap ${f(capLine)}`] });
+      capSeriesOut.push({
+        label: `cap ${f(capLine)} ${capUnit ?? ''}`.trim(),
+        colour: RED,
+        points: [
+          { x: 0, y: capLine },
+          { x: tMax || 1, y: capLine },
+        ],
+        dashed: true,
+        noPoints: true,
+        text: [`cap ${f(capLine)}`, `cap ${f(capLine)}`],
+      });
       charts.push({
         type: 'line',
         id: `chart-partition-${res.id}-cap`,

@@ -25,21 +25,40 @@ export function buildStartup(cells: Cell[]): IsolationView | null {
       const v = median(stage(k));
       return v === undefined ? '—' : `${f(v)} ms`;
     };
-    rows.push({ backend: cell.backend, cells: [cell.backend, ms('launchToPayloadMs'), ms('prepareMs'), ms('networkAttachMs'), ms('payloadToFirstExecMs'), ms('readyMs'), String(starts.length)] });
+    rows.push({
+      backend: cell.backend,
+      cells: [
+        cell.backend,
+        ms('launchToPayloadMs'),
+        ms('prepareMs'),
+        ms('networkAttachMs'),
+        ms('payloadToFirstExecMs'),
+        ms('readyMs'),
+        String(starts.length),
+      ],
+    });
     // A sentence per backend, under the table: as a column it made the table wider than its card.
     if (signal) signals.push(`${cell.backend}: ${signal}`);
   }
   if (!rows.length) return skipped.length ? emptyView('startup', skipped) : null;
   return {
     kind: 'startup',
-    lead: `One start-up definition for every backend: ${definition || 'launch to the payload\'s own ready signal'}. The start-up figure (startup-ms) is launch to signal; the other stages are shown on their own and are not inside it.`,
+    lead: `One start-up definition for every backend: ${definition || "launch to the payload's own ready signal"}. The start-up figure (startup-ms) is launch to signal; the other stages are shown on their own and are not inside it.`,
     findings: [],
     charts: [],
     tables: [
       {
         id: 'startup-stages',
         caption: 'Start-up and its stages (medians over every start)',
-        head: ['Backend', 'Start-up: launch to payload signal', 'Preparation (start() to launch)', 'of which network attachment', 'Signal to first exec', 'start() to first exec', 'Starts'],
+        head: [
+          'Backend',
+          'Start-up: launch to payload signal',
+          'Preparation (start() to launch)',
+          'of which network attachment',
+          'Signal to first exec',
+          'start() to first exec',
+          'Starts',
+        ],
         numeric: [false, true, true, true, true, true, true],
         rows,
       },
@@ -48,4 +67,3 @@ export function buildStartup(cells: Cell[]): IsolationView | null {
     skipped,
   };
 }
-

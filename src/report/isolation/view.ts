@@ -60,7 +60,12 @@ export function skipNote(backend: string, name: string, why: string): string {
  * in one note; an entry whose data does not match is skipped with its first zod
  * issue (path and message). undefined when the cell has no such extra.
  */
-export function typedEntries<S extends z.ZodType>(cell: Cell, name: string, schema: S, skipped: string[]): { repetition: number; data: z.output<S> }[] | undefined {
+export function typedEntries<S extends z.ZodType>(
+  cell: Cell,
+  name: string,
+  schema: S,
+  skipped: string[],
+): { repetition: number; data: z.output<S> }[] | undefined {
   const extra = cell.extra;
   if (!isObj(extra) || !(name in extra)) return undefined;
   const raw = extra[name];
@@ -81,7 +86,13 @@ export function typedEntries<S extends z.ZodType>(cell: Cell, name: string, sche
     if (parsed.success) reps.push({ repetition, data: parsed.data });
     else {
       const issue = parsed.error.issues[0];
-      refused.push(skipNote(cell.backend, name, `repetition ${repetition}: ${issue ? `${issue.path.map(String).join('.') || 'data'}: ${issue.message}` : 'invalid'}`));
+      refused.push(
+        skipNote(
+          cell.backend,
+          name,
+          `repetition ${repetition}: ${issue ? `${issue.path.map(String).join('.') || 'data'}: ${issue.message}` : 'invalid'}`,
+        ),
+      );
     }
   });
   if (bad) skipped.push(skipNote(cell.backend, name, `${plural(bad, 'entry')} without {repetition, data}`));

@@ -3,7 +3,14 @@
  * loads (write.ts) and passes in; without one the section says how to get it.
  */
 import type { RunResults } from '../../results/types.js';
-import { capacityChartData, planCapacity, renderRuntimeClassYaml, type CapacityPlan, type HostSpec, type InstanceDemand } from '../../capacity/index.js';
+import {
+  capacityChartData,
+  planCapacity,
+  renderRuntimeClassYaml,
+  type CapacityPlan,
+  type HostSpec,
+  type InstanceDemand,
+} from '../../capacity/index.js';
 import { linearBounds, valueRange } from '../charts/bars.js';
 import type { BarChartSpec, BarSeries } from '../charts/types.js';
 
@@ -37,7 +44,12 @@ export function instanceFromScenario(scenario: unknown): InstanceDemand | undefi
 }
 
 function rerunCommand(runId: string, host: HostSpec | undefined, instance: InstanceDemand | undefined): string {
-  const h = host && host.source !== 'command line' && host.name ? host.name : host ? `cores=${host.cores},memoryGiB=${host.memoryGiB}` : 'cores=64,memoryGiB=256';
+  const h =
+    host && host.source !== 'command line' && host.name
+      ? host.name
+      : host
+        ? `cores=${host.cores},memoryGiB=${host.memoryGiB}`
+        : 'cores=64,memoryGiB=256';
   const i = instance ? `vcpus=${instance.vcpus},memoryMiB=${instance.memoryMiB}` : 'vcpus=2,memoryMiB=2048';
   return `isobench capacity --run ${runId} --host ${h} --instance ${i} [--target N] [--json]`;
 }
@@ -47,7 +59,9 @@ export function buildCapacity(results: RunResults, host: HostSpec | undefined): 
   const base = {
     host,
     instance,
-    instanceOrigin: instance ? `the scenario's instance spec (${instance.vcpus} vCPU, ${instance.memoryMiB} MiB)` : undefined,
+    instanceOrigin: instance
+      ? `the scenario's instance spec (${instance.vcpus} vCPU, ${instance.memoryMiB} MiB)`
+      : undefined,
     plan: undefined,
     chart: null,
     runtimeClassYaml: '',
@@ -55,12 +69,17 @@ export function buildCapacity(results: RunResults, host: HostSpec | undefined): 
     emulated: [] as string[],
   };
   if (!host) return { ...base, status: 'unavailable', reason: 'no host profile was given to the report' };
-  if (!instance) return { ...base, status: 'unavailable', reason: "the run's scenario has no instance spec (vcpus, memoryMiB)" };
+  if (!instance)
+    return { ...base, status: 'unavailable', reason: "the run's scenario has no instance spec (vcpus, memoryMiB)" };
   let plan: CapacityPlan;
   try {
     plan = planCapacity(results, { host, instance });
   } catch (e) {
-    return { ...base, status: 'unavailable', reason: `the capacity model refused the inputs: ${e instanceof Error ? e.message : String(e)}` };
+    return {
+      ...base,
+      status: 'unavailable',
+      reason: `the capacity model refused the inputs: ${e instanceof Error ? e.message : String(e)}`,
+    };
   }
   return {
     ...base,
@@ -87,7 +106,9 @@ export function capacityChart(plan: CapacityPlan): BarChartSpec | null {
       hi: values.map((v, i) => (v === null ? null : (data.ranges[i]?.best ?? null))),
       text: values.map((v, i) => {
         const r = data.ranges[i];
-        return v === null || !r ? null : `${r.expected} instances per host (worst ${r.worst}, best ${r.best}); binding: ${plan.backends[i]?.expected.binding.join(' + ') ?? ds.label}`;
+        return v === null || !r
+          ? null
+          : `${r.expected} instances per host (worst ${r.worst}, best ${r.best}); binding: ${plan.backends[i]?.expected.binding.join(' + ') ?? ds.label}`;
       }),
     };
   });
@@ -96,7 +117,8 @@ export function capacityChart(plan: CapacityPlan): BarChartSpec | null {
     type: 'bar',
     id: 'chart-capacity',
     title: data.title,
-    subtitle: 'bar = expected instances per host, coloured by the resource that binds; whisker = worst … best from the 95% CIs',
+    subtitle:
+      'bar = expected instances per host, coloured by the resource that binds; whisker = worst … best from the 95% CIs',
     axisTitle: data.yLabel,
     labels: data.labels,
     series,

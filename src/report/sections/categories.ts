@@ -18,16 +18,37 @@ export type { DifferenceView } from '../format.js';
 export type * from './category-view.js';
 
 /** How a cell reads against native in its metric's mode. */
-export function vsNative(mode: CompareMode, m: { unit: string; higherIsBetter: boolean }, overhead: Overhead | null, difference: DifferenceView | null, phrase = ''): VsNative | null {
+export function vsNative(
+  mode: CompareMode,
+  m: { unit: string; higherIsBetter: boolean },
+  overhead: Overhead | null,
+  difference: DifferenceView | null,
+  phrase = '',
+): VsNative | null {
   if (mode === 'absolute' || !overhead) {
     // A ratio metric without a ratio (native ~0, one side missing) falls back to the difference.
     if (!difference) return null;
     const d = { unit: m.unit, threshold: Number.NaN, detectable: Number.NaN, repetitionsNeeded: null, ...difference };
     const f = differenceFigure(d, phrase);
-    return { mode: 'absolute', verdict: difference.verdict, value: f.value, ci: f.ci, detail: f.detail, judgement: differenceJudgement(d) };
+    return {
+      mode: 'absolute',
+      verdict: difference.verdict,
+      value: f.value,
+      ci: f.ci,
+      detail: f.detail,
+      judgement: differenceJudgement(d),
+    };
   }
   const f = overheadFigure(overhead);
-  return { mode: 'ratio', verdict: overhead.verdict, value: f.value, ci: f.ci, detail: f.detail, judgement: overheadJudgement(overhead), ...(f.implausible ? { implausible: f.implausible } : {}) };
+  return {
+    mode: 'ratio',
+    verdict: overhead.verdict,
+    value: f.value,
+    ci: f.ci,
+    detail: f.detail,
+    judgement: overheadJudgement(overhead),
+    ...(f.implausible ? { implausible: f.implausible } : {}),
+  };
 }
 
 function cellReason(cell: Cell): string | undefined {
@@ -48,7 +69,9 @@ function findOverhead(results: RunResults, backend: string, workload: string, me
 }
 
 function findDifference(results: RunResults, backend: string, workload: string, metric: string): Difference | null {
-  return results.differences.find((o) => o.backend === backend && o.workload === workload && o.metric === metric) ?? null;
+  return (
+    results.differences.find((o) => o.backend === backend && o.workload === workload && o.metric === metric) ?? null
+  );
 }
 
 export function buildCategories(results: RunResults, columns: ColumnView[]): CategoryView[] {
@@ -63,7 +86,8 @@ export function buildCategories(results: RunResults, columns: ColumnView[]): Cat
     for (const col of columns) {
       for (const cell of cells.filter((c) => c.backend === col.label)) {
         for (const m of cell.metrics) {
-          if (!decls.some((d) => d.metric === m.metric)) decls.push({ metric: m.metric, unit: m.unit, higherIsBetter: m.higherIsBetter });
+          if (!decls.some((d) => d.metric === m.metric))
+            decls.push({ metric: m.metric, unit: m.unit, higherIsBetter: m.higherIsBetter });
         }
       }
     }
@@ -103,14 +127,29 @@ export function buildCategories(results: RunResults, columns: ColumnView[]): Cat
     const problems: CellProblem[] = [];
     for (const c of cells) {
       if (c.state === 'complete') continue;
-      problems.push({ backend: c.backend, workload, state: c.state, reason: cellReason(c) ?? '', rawLog: c.state === 'failed' ? c.rawLog : undefined });
+      problems.push({
+        backend: c.backend,
+        workload,
+        state: c.state,
+        reason: cellReason(c) ?? '',
+        rawLog: c.state === 'failed' ? c.rawLog : undefined,
+      });
     }
-    const view: CategoryView = { id: workload, title: categoryTitle(workload), metrics, problems, chart: null, distributions: [], isolation: buildIsolation(workload, results.cells, columns) };
+    const view: CategoryView = {
+      id: workload,
+      title: categoryTitle(workload),
+      metrics,
+      problems,
+      chart: null,
+      distributions: [],
+      isolation: buildIsolation(workload, results.cells, columns),
+    };
     view.chart = buildCategoryChart(view, columns);
     // The relative-mean bar of shares, steps and alone/with figures says little: the category's own charts replace it.
     if (view.isolation && view.isolation.charts.length > 0 && replacedByIsolation(workload)) view.chart = null;
     // A distribution is drawn only for metrics that more than one backend reports (a backend's own stages are in the table).
-    const shared = (m: MetricView): boolean => m.cells.filter((c) => c.values.length > 0).length >= Math.min(2, columnsWithData(metrics));
+    const shared = (m: MetricView): boolean =>
+      m.cells.filter((c) => c.values.length > 0).length >= Math.min(2, columnsWithData(metrics));
     view.distributions = metrics
       .filter((m) => m.distribution && shared(m))
       .map((m) => buildCdf(view, m, columns))
@@ -126,5 +165,7 @@ function replacedByIsolation(workload: string): boolean {
 
 /** Rows worth a line: a backend that has values, or whose cell did not complete (the reason is shown). */
 export function shownCells(cells: MetricCellView[]): MetricCellView[] {
-  return cells.filter((c) => c.values.length > 0 || c.summary !== null || (c.state !== 'complete' && c.state !== 'missing'));
+  return cells.filter(
+    (c) => c.values.length > 0 || c.summary !== null || (c.state !== 'complete' && c.state !== 'missing'),
+  );
 }

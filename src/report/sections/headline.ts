@@ -28,27 +28,47 @@ export interface HeadlineRow extends Omit<StoredHeadlineRow, 'entries'> {
  * headline.ts), joined with what the charts need: the overhead behind a ratio
  * figure and each backend's summary (its n).
  */
-export function buildHeadline(stored: readonly StoredHeadlineRow[], categories: CategoryView[], compared: ColumnView[], columns: ColumnView[] = []): HeadlineRow[] {
+export function buildHeadline(
+  stored: readonly StoredHeadlineRow[],
+  categories: CategoryView[],
+  compared: ColumnView[],
+  columns: ColumnView[] = [],
+): HeadlineRow[] {
   const nativeCol = columns.find((c) => isNative(c));
   // A stored row whose category has no cells left (an edited or failed results file) is not shown.
-  return stored.filter((row) => categories.some((c) => c.id === row.category)).map((row) => {
-    const cat = categories.find((c) => c.id === row.category);
-    const mv = cat?.metrics.find((m) => m.metric === row.metric);
-    const cellOf = (label: string): MetricCellView | undefined => mv?.cells.find((c) => c.backend === label);
-    const { kind, entries, ...rest } = row;
-    return {
-      ...rest,
-      kind,
-      mode: kind,
-      nativeSummary: (nativeCol ? cellOf(nativeCol.label)?.summary : cellOf('native')?.summary) ?? null,
-      entries: compared.map((col): HeadlineEntry => {
-        const e = entries.find((x) => x.backend === col.label);
-        const cell = cellOf(col.label);
-        const base: HeadlineFigure = e ?? { backend: col.label, verdict: null, value: '', ci: '', detail: '', point: null, ci95: null, state: 'missing' };
-        return { ...base, overhead: kind === 'ratio' ? (cell?.overhead ?? null) : null, summary: cell?.summary ?? null };
-      }),
-    };
-  });
+  return stored
+    .filter((row) => categories.some((c) => c.id === row.category))
+    .map((row) => {
+      const cat = categories.find((c) => c.id === row.category);
+      const mv = cat?.metrics.find((m) => m.metric === row.metric);
+      const cellOf = (label: string): MetricCellView | undefined => mv?.cells.find((c) => c.backend === label);
+      const { kind, entries, ...rest } = row;
+      return {
+        ...rest,
+        kind,
+        mode: kind,
+        nativeSummary: (nativeCol ? cellOf(nativeCol.label)?.summary : cellOf('native')?.summary) ?? null,
+        entries: compared.map((col): HeadlineEntry => {
+          const e = entries.find((x) => x.backend === col.label);
+          const cell = cellOf(col.label);
+          const base: HeadlineFigure = e ?? {
+            backend: col.label,
+            verdict: null,
+            value: '',
+            ci: '',
+            detail: '',
+            point: null,
+            ci95: null,
+            state: 'missing',
+          };
+          return {
+            ...base,
+            overhead: kind === 'ratio' ? (cell?.overhead ?? null) : null,
+            summary: cell?.summary ?? null,
+          };
+        }),
+      };
+    });
 }
 
 /**
@@ -71,7 +91,13 @@ export function buildSummaryChart(headline: HeadlineRow[], compared: ColumnView[
         continue;
       }
       const f = costFactor(o);
-      pushBar(s, f.value, f.ci[0], f.ci[1], `${fmtOverheadValue(o)}, 95% CI ${fmtOverheadCi(o)}; ${fmtOverheadDetail(o)} (${verdictText(o)})`);
+      pushBar(
+        s,
+        f.value,
+        f.ci[0],
+        f.ci[1],
+        `${fmtOverheadValue(o)}, 95% CI ${fmtOverheadCi(o)}; ${fmtOverheadDetail(o)} (${verdictText(o)})`,
+      );
     }
     return s;
   });
@@ -93,7 +119,9 @@ export function buildSummaryChart(headline: HeadlineRow[], compared: ColumnView[
     log,
     horizontal: true,
     base: 1,
-    ...(log ? { suggestedMin: undefined, suggestedMax: undefined, min: range.min, max: range.max } : linearBounds(range)),
+    ...(log
+      ? { suggestedMin: undefined, suggestedMax: undefined, min: range.min, max: range.max }
+      : linearBounds(range)),
     suffix: '×',
   };
 }

@@ -20,8 +20,10 @@ export interface WarningGroup {
 // ---------- warnings ----------
 
 const WARNING_EXPLANATIONS: Record<string, (n: number) => string> = {
-  NOISY: (n) => `${n} metric × backend figures with a coefficient of variation above 10%: too noisy for a fine-grained verdict; add repetitions`,
-  OUTLIER: (n) => `${n} metric × backend figures with repetitions flagged as outliers (modified z-score > 3.5; kept, not dropped)`,
+  NOISY: (n) =>
+    `${n} metric × backend figures with a coefficient of variation above 10%: too noisy for a fine-grained verdict; add repetitions`,
+  OUTLIER: (n) =>
+    `${n} metric × backend figures with repetitions flagged as outliers (modified z-score > 3.5; kept, not dropped)`,
 };
 
 /** Longest common suffix of several strings, cut at a word boundary. */
@@ -47,7 +49,8 @@ export function groupWarnings(warnings: Warning[], columns: ColumnView[]): Warni
   const all: Warning[] = [...warnings];
   for (const c of columns) {
     for (const w of c.warnings) {
-      if (!warnings.some((x) => x.message.trim() === w.trim())) all.push({ code: 'BACKEND', message: w, backend: c.label });
+      if (!warnings.some((x) => x.message.trim() === w.trim()))
+        all.push({ code: 'BACKEND', message: w, backend: c.label });
     }
     // Helper processes outside the instance (its provider's declaration, stored in results): where, and what
     // that leaves out of the instance's figures.
@@ -71,7 +74,11 @@ export function groupWarnings(warnings: Warning[], columns: ColumnView[]): Warni
     });
     const collapsed = ws.length > 3;
     const explain = WARNING_EXPLANATIONS[code];
-    const summary = collapsed ? (explain ? explain(ws.length) : `${ws.length} warnings${suffix ? ` (${suffix.replace(/^[:;,] /, '')})` : ''}`) : '';
+    const summary = collapsed
+      ? explain
+        ? explain(ws.length)
+        : `${ws.length} warnings${suffix ? ` (${suffix.replace(/^[:;,] /, '')})` : ''}`
+      : '';
     return { code, summary, collapsed, items };
   });
 }

@@ -20,7 +20,9 @@ export function adaptiveLooks<F extends Overhead | Difference>(
 
 /** The figures that more repetitions should decide. */
 export function adaptiveUndecided<F extends Overhead | Difference>(figures: readonly F[], plan: LookPlan): F[] {
-  return adaptiveLooks(figures, plan).filter((l) => l.look.action === 'continue').map((l) => l.figure);
+  return adaptiveLooks(figures, plan)
+    .filter((l) => l.look.action === 'continue')
+    .map((l) => l.figure);
 }
 
 /** Why a workload's repetitions end (or `more` when another round is wanted). */
@@ -59,7 +61,11 @@ export function adaptiveNext(
     return {
       more: false,
       reason: 'time-box',
-      warning: { code: 'ADAPTIVE_TIME_BOX', workload: w.workload, message: `${w.workload}: adaptive repetition stopped after ${w.adaptive.maxMinutes} min (adaptive.maxMinutes) at ${rep - 1} repetitions; some verdicts may stay inconclusive` },
+      warning: {
+        code: 'ADAPTIVE_TIME_BOX',
+        workload: w.workload,
+        message: `${w.workload}: adaptive repetition stopped after ${w.adaptive.maxMinutes} min (adaptive.maxMinutes) at ${rep - 1} repetitions; some verdicts may stay inconclusive`,
+      },
     };
   }
   const mine = figures().filter((f) => f.workload === w.workload);

@@ -63,14 +63,27 @@ const iso = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOStr
  * workload's error. A timed value also records its round and span (`rounds`,
  * `starts`, `ends`, parallel to `values`; '' where an earlier value had none).
  */
-export function recordValues(cell: CellData, workload: Workload, values: Array<MetricValue | TimedValue>, rep: number): void {
+export function recordValues(
+  cell: CellData,
+  workload: Workload,
+  values: Array<MetricValue | TimedValue>,
+  rep: number,
+): void {
   for (const v of values) {
     const decl = declOf(workload, v.metric);
     if (!decl) throw new Error(`workload ${workload.name} produced undeclared metric ${v.metric}`);
     if (!Number.isFinite(v.value)) throw new ParseError(workload.name, `metric ${v.metric} is not a finite number`);
     let m = cell.metrics.get(v.metric);
     if (!m) {
-      m = { metric: decl.name, unit: decl.unit, higherIsBetter: decl.higherIsBetter, values: [], repetitions: [], rawLogs: [], summary: null };
+      m = {
+        metric: decl.name,
+        unit: decl.unit,
+        higherIsBetter: decl.higherIsBetter,
+        values: [],
+        repetitions: [],
+        rawLogs: [],
+        summary: null,
+      };
       cell.metrics.set(v.metric, m);
     }
     if (isTimed(v) || m.rounds) {
@@ -103,14 +116,28 @@ export function recordExtras(cell: CellData, extras: Array<{ name: string; data:
  * The cells as results.json records them. A cell short of its repetitions is
  * `partial` while the run is not complete (`isComplete` is the plan's rule).
  */
-export function toCells(cells: Iterable<CellData>, status: RunResults['status'], statusReason: string | undefined, isComplete: (c: CellData) => boolean): Cell[] {
+export function toCells(
+  cells: Iterable<CellData>,
+  status: RunResults['status'],
+  statusReason: string | undefined,
+  isComplete: (c: CellData) => boolean,
+): Cell[] {
   const out: Cell[] = [];
   for (const c of cells) {
     const metrics = [...c.metrics.values()].map((m) => ({ ...m, summary: summarize(m.values) }));
     const base = { backend: c.backend, workload: c.workload, ...(c.extra ? { extra: c.extra } : {}) };
     if (c.skipped) out.push({ ...base, state: 'skipped', reason: c.skipped, metrics });
-    else if (c.failure) out.push({ ...base, state: 'failed', stage: c.failure.stage, error: c.failure.error, ...(c.failure.rawLog ? { rawLog: c.failure.rawLog } : {}), metrics });
-    else if (status !== 'complete' && !isComplete(c)) out.push({ ...base, state: 'partial', reason: statusReason ?? 'not all repetitions measured yet', metrics });
+    else if (c.failure)
+      out.push({
+        ...base,
+        state: 'failed',
+        stage: c.failure.stage,
+        error: c.failure.error,
+        ...(c.failure.rawLog ? { rawLog: c.failure.rawLog } : {}),
+        metrics,
+      });
+    else if (status !== 'complete' && !isComplete(c))
+      out.push({ ...base, state: 'partial', reason: statusReason ?? 'not all repetitions measured yet', metrics });
     else out.push({ ...base, state: 'complete', metrics });
   }
   return out;

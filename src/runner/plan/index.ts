@@ -69,7 +69,9 @@ export interface RunPlan {
 
 /** Workload names in the scenario's order (entries set to null/undefined are off). */
 export function scenarioWorkloads(scenario: Scenario): string[] {
-  return Object.keys(scenario.workloads).filter((k) => (scenario.workloads as Record<string, unknown>)[k] !== undefined);
+  return Object.keys(scenario.workloads).filter(
+    (k) => (scenario.workloads as Record<string, unknown>)[k] !== undefined,
+  );
 }
 
 /** Repetitions, warm-ups, parameters and adaptive settings of one workload. */
@@ -77,8 +79,17 @@ export function workloadPlan(scenario: Scenario, workload: string): WorkloadPlan
   const e = splitWorkloadEntry((scenario.workloads as Record<string, unknown>)[workload], scenario);
   // Adaptive repetition applies where the scenario asks for it: not to a workload with its own repetition count.
   const a = scenario.adaptive && !e.explicitRepetitions ? scenario.adaptive : undefined;
-  const adaptive = a ? { targetCiPct: a.targetCiPct, maxRepetitions: a.maxRepetitions, maxMinutes: a.maxMinutes } : undefined;
-  return { workload, params: e.params, warmup: e.warmup, repetitions: e.repetitions, ...(adaptive ? { adaptive } : {}), maxRepetitions: adaptive ? Math.max(e.repetitions, adaptive.maxRepetitions) : e.repetitions };
+  const adaptive = a
+    ? { targetCiPct: a.targetCiPct, maxRepetitions: a.maxRepetitions, maxMinutes: a.maxMinutes }
+    : undefined;
+  return {
+    workload,
+    params: e.params,
+    warmup: e.warmup,
+    repetitions: e.repetitions,
+    ...(adaptive ? { adaptive } : {}),
+    maxRepetitions: adaptive ? Math.max(e.repetitions, adaptive.maxRepetitions) : e.repetitions,
+  };
 }
 
 export function rotate<T>(xs: readonly T[], k: number): T[] {
@@ -94,10 +105,20 @@ export function rotate<T>(xs: readonly T[], k: number): T[] {
  * more repetitions, so a slow VM already judged "overhead" does not hold up
  * the container's undecided ones.
  */
-export function round(plan: Pick<RunPlan, 'order' | 'backends' | 'resumed' | 'carried'>, w: WorkloadPlan, rep: number, only?: ReadonlySet<string>): Measurement[] {
+export function round(
+  plan: Pick<RunPlan, 'order' | 'backends' | 'resumed' | 'carried'>,
+  w: WorkloadPlan,
+  rep: number,
+  only?: ReadonlySet<string>,
+): Measurement[] {
   const backends = only ? plan.backends.filter((b) => b.baseline || only.has(b.label)) : plan.backends;
   const shift = plan.order === 'interleaved' ? (rep - 1 + w.warmup) % Math.max(1, backends.length) : 0;
-  const text = rep <= 0 ? `warm-up ${rep + w.warmup}/${w.warmup}` : rep > w.repetitions ? `rep ${rep} (adaptive, up to ${w.maxRepetitions})` : `rep ${rep}/${w.repetitions}`;
+  const text =
+    rep <= 0
+      ? `warm-up ${rep + w.warmup}/${w.warmup}`
+      : rep > w.repetitions
+        ? `rep ${rep} (adaptive, up to ${w.maxRepetitions})`
+        : `rep ${rep}/${w.repetitions}`;
   return rotate(backends, shift).map((b) => {
     const done = plan.carried.get(cellKey(b.label, w.workload));
     const action: Action = b.unavailable
@@ -116,13 +137,20 @@ export function round(plan: Pick<RunPlan, 'order' | 'backends' | 'resumed' | 'ca
  * cells a resume starts from (plan/resume.ts carriedCells), keyed as cells.ts
  * keys them.
  */
-export function makePlan(input: { scenario: Scenario; backends: readonly PlanBackend[]; workloads?: readonly string[]; previous?: Cells }): RunPlan {
+export function makePlan(input: {
+  scenario: Scenario;
+  backends: readonly PlanBackend[];
+  workloads?: readonly string[];
+  previous?: Cells;
+}): RunPlan {
   const { scenario } = input;
   const carried = new Map<string, ReadonlySet<number>>();
   for (const [k, c] of input.previous ?? []) carried.set(k, repsDone(c));
   const workloads = (input.workloads ?? scenarioWorkloads(scenario)).map((w) => workloadPlan(scenario, w));
   const base = { order: scenario.order, backends: input.backends, resumed: input.previous !== undefined, carried };
-  const measurements = workloads.flatMap((w) => Array.from({ length: w.warmup + w.repetitions }, (_, i) => round(base, w, 1 - w.warmup + i)).flat());
+  const measurements = workloads.flatMap((w) =>
+    Array.from({ length: w.warmup + w.repetitions }, (_, i) => round(base, w, 1 - w.warmup + i)).flat(),
+  );
   return { ...base, workloads, measurements };
 }
 
@@ -145,7 +173,11 @@ export function nextRound(
 }
 
 /** A cell is complete once it holds as many measured repetitions as its workload's base count. */
-export function cellComplete(workloads: readonly WorkloadPlan[], c: Pick<CellData, 'workload' | 'metrics'>, fallbackRepetitions: number): boolean {
+export function cellComplete(
+  workloads: readonly WorkloadPlan[],
+  c: Pick<CellData, 'workload' | 'metrics'>,
+  fallbackRepetitions: number,
+): boolean {
   const w = workloads.find((x) => x.workload === c.workload);
   return repsDone(c).size >= (w?.repetitions ?? fallbackRepetitions);
 }

@@ -49,8 +49,15 @@ export function carriedCells(previous: Pick<RunResults, 'cells'>): Cells {
   const cells: Cells = new Map();
   for (const c of previous.cells) {
     if (!carries(c)) continue;
-    const metrics = new Map(c.metrics.filter((m) => m.values.length > 0).map((m) => [m.metric, { ...m, summary: null }] as const));
-    cells.set(cellKey(c.backend, c.workload), { backend: c.backend, workload: c.workload, metrics, ...(c.extra ? { extra: c.extra } : {}) });
+    const metrics = new Map(
+      c.metrics.filter((m) => m.values.length > 0).map((m) => [m.metric, { ...m, summary: null }] as const),
+    );
+    cells.set(cellKey(c.backend, c.workload), {
+      backend: c.backend,
+      workload: c.workload,
+      metrics,
+      ...(c.extra ? { extra: c.extra } : {}),
+    });
   }
   return cells;
 }
@@ -64,7 +71,9 @@ export function carriedCells(previous: Pick<RunResults, 'cells'>): Cells {
 export function carriedCellProblems(previous: RunResults, scenario: Scenario): string[] {
   const problems: string[] = [];
   const labels = new Set(previous.backends.map((b) => b.label));
-  const workloads = Object.keys(scenario.workloads).filter((k) => (scenario.workloads as Record<string, unknown>)[k] !== undefined);
+  const workloads = Object.keys(scenario.workloads).filter(
+    (k) => (scenario.workloads as Record<string, unknown>)[k] !== undefined,
+  );
   const maxRep = Math.max(1000, scenario.adaptive?.maxRepetitions ?? 0);
   previous.cells.forEach((c, i) => {
     const at = `cells[${i}] (${c.backend} ${c.workload})`;
@@ -85,13 +94,18 @@ export function carriedCellProblems(previous: RunResults, scenario: Scenario): s
       seen.add(m.metric);
       const decl = w.metrics.find((d) => d.name === m.metric) ?? w.metricFor?.(m.metric);
       if (!decl) problems.push(`${mat}: not a metric ${c.workload} declares`);
-      else if (decl.unit !== m.unit || decl.higherIsBetter !== m.higherIsBetter) problems.push(`${mat}: unit or direction differs from the workload's declaration`);
-      if (m.values.length !== m.repetitions.length || m.values.length !== m.rawLogs.length) problems.push(`${mat}: values, repetitions and rawLogs differ in length`);
-      if ([m.rounds, m.starts, m.ends].some((a) => a !== undefined && a.length !== m.values.length)) problems.push(`${mat}: rounds, starts or ends differ in length from values`);
+      else if (decl.unit !== m.unit || decl.higherIsBetter !== m.higherIsBetter)
+        problems.push(`${mat}: unit or direction differs from the workload's declaration`);
+      if (m.values.length !== m.repetitions.length || m.values.length !== m.rawLogs.length)
+        problems.push(`${mat}: values, repetitions and rawLogs differ in length`);
+      if ([m.rounds, m.starts, m.ends].some((a) => a !== undefined && a.length !== m.values.length))
+        problems.push(`${mat}: rounds, starts or ends differ in length from values`);
       if (!m.values.every((v) => Number.isFinite(v))) problems.push(`${mat}: a value is not a finite number`);
-      if (!m.repetitions.every((r) => Number.isInteger(r) && r >= 1 && r <= maxRep)) problems.push(`${mat}: a repetition number is not a whole number in 1..${maxRep}`);
+      if (!m.repetitions.every((r) => Number.isInteger(r) && r >= 1 && r <= maxRep))
+        problems.push(`${mat}: a repetition number is not a whole number in 1..${maxRep}`);
       if (new Set(m.repetitions).size !== m.repetitions.length) problems.push(`${mat}: a repetition is recorded twice`);
-      if (!m.rawLogs.every((l) => l === '' || (l.startsWith('raw/') && !l.split('/').includes('..')))) problems.push(`${mat}: a raw log path leaves the run's raw/ folder`);
+      if (!m.rawLogs.every((l) => l === '' || (l.startsWith('raw/') && !l.split('/').includes('..'))))
+        problems.push(`${mat}: a raw log path leaves the run's raw/ folder`);
     }
   });
   return problems;

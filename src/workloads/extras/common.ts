@@ -22,7 +22,9 @@ export type ExtraSchemas = Readonly<Record<string, z.ZodType>>;
  * "no finite value", a finite number otherwise.
  */
 export const measured = z
-  .custom<number | null>((v) => typeof v === 'number' || v === null, { message: 'expected a number (NaN and null allowed)' })
+  .custom<number | null>((v) => typeof v === 'number' || v === null, {
+    message: 'expected a number (NaN and null allowed)',
+  })
   .transform((v) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined));
 
 /** `extra.environment` (cpu, memory, disk, network): what besides the binaries shapes the work (src/workloads/environment.ts). */
@@ -43,7 +45,11 @@ export const environmentExtra = z.union([
 ]);
 
 /** `extra.metricFailures` (network, partition): a probe that failed while the others measured. */
-export const metricFailuresExtra = z.looseObject({ metrics: z.array(z.string()), error: z.string(), rawLog: z.string().optional() });
+export const metricFailuresExtra = z.looseObject({
+  metrics: z.array(z.string()),
+  error: z.string(),
+  rawLog: z.string().optional(),
+});
 
 /** `extra.netSoftirqs`: recorded by the runner itself for every workload on the bench network (host NET_RX/NET_TX per CPU). */
 export const netSoftirqsExtra = z.looseObject({ netRxPerCpu: z.array(z.number()), netTxPerCpu: z.array(z.number()) });
@@ -73,15 +79,23 @@ export const environmentExtras = { environment: environmentExtra } as const sati
  * as recorded (the check does not rewrite it); throws an Error naming the
  * workload, the record name and the path of the first wrong field.
  */
-export function checkExtra(workload: { name: string; extraSchema?: ExtraSchemas }, name: string, data: unknown): unknown {
+export function checkExtra(
+  workload: { name: string; extraSchema?: ExtraSchemas },
+  name: string,
+  data: unknown,
+): unknown {
   const schema = workload.extraSchema?.[name] ?? RUNNER_EXTRAS[name];
   if (!schema) {
-    throw new Error(`bug: workload ${workload.name} recorded extra "${name}", which it does not declare (add it to the workload's extraSchema in src/workloads/extras/)`);
+    throw new Error(
+      `bug: workload ${workload.name} recorded extra "${name}", which it does not declare (add it to the workload's extraSchema in src/workloads/extras/)`,
+    );
   }
   const r = schema.safeParse(data);
   if (!r.success) {
     const i = r.error.issues[0];
-    throw new Error(`bug: workload ${workload.name} recorded extra "${name}" that does not match its schema: ${i ? `${i.path.map(String).join('.') || '(top level)'}: ${i.message}` : 'invalid'}`);
+    throw new Error(
+      `bug: workload ${workload.name} recorded extra "${name}" that does not match its schema: ${i ? `${i.path.map(String).join('.') || '(top level)'}: ${i.message}` : 'invalid'}`,
+    );
   }
   return data;
 }

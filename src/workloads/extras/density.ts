@@ -9,7 +9,11 @@ import { measured, type ExtraSchemas } from './common.js';
 
 export const densityLevelExtra = z.looseObject({ instances: z.number(), memAvailMiB: measured, pssSumMiB: measured });
 
-const fit = z.looseObject({ slope: measured.optional(), ci95: z.array(measured).nullable().optional(), n: measured.optional() });
+const fit = z.looseObject({
+  slope: measured.optional(),
+  ci95: z.array(measured).nullable().optional(),
+  n: measured.optional(),
+});
 
 /** KSM counters (/sys/kernel/mm/ksm): run 1 on, 0 off; pages_sharing merged pages. */
 const ksmState = z.looseObject({ run: measured.optional(), pagesSharing: measured.optional() });

@@ -14,4 +14,7 @@ export const deviceCheckExtra = z.looseObject({
   rawLog: z.string(),
 });
 
-export const diskExtras = { environment: environmentExtra, deviceCheck: deviceCheckExtra } as const satisfies ExtraSchemas;
+export const diskExtras = {
+  environment: environmentExtra,
+  deviceCheck: deviceCheckExtra,
+} as const satisfies ExtraSchemas;

@@ -16,10 +16,14 @@ export const neighbourExtra = z.looseObject({
   /** The spread of the victim's two alone runs, percent: the host's own noise. */
   aloneSpreadPct: measured.optional(),
   /** Per mechanism (cpu-weight, cpu-cap, io-weight, io-throttle, tc): what the victim kept and the setting used. */
-  mechanisms: z.record(z.string(), z.looseObject({ keptPct: measured.optional(), setting: z.string().optional() })).optional(),
+  mechanisms: z
+    .record(z.string(), z.looseObject({ keptPct: measured.optional(), setting: z.string().optional() }))
+    .optional(),
   /** A resource no mechanism controls (memory bandwidth): why. */
   ownMechanism: z.string().optional(),
   order: z.string().optional(),
 });
 
-export const noisyNeighbourExtras = Object.fromEntries(NEIGHBOUR_KINDS.map((k) => [`neighbor-${k}`, neighbourExtra])) as Readonly<Record<`neighbor-${(typeof NEIGHBOUR_KINDS)[number]}`, typeof neighbourExtra>> satisfies ExtraSchemas;
+export const noisyNeighbourExtras = Object.fromEntries(
+  NEIGHBOUR_KINDS.map((k) => [`neighbor-${k}`, neighbourExtra]),
+) as Readonly<Record<`neighbor-${(typeof NEIGHBOUR_KINDS)[number]}`, typeof neighbourExtra>> satisfies ExtraSchemas;

@@ -43,7 +43,12 @@ const diskShareMeasured = z.looseObject({
 });
 export const diskShareExtra = z.union([diskShareNotMeasured, diskShareMeasured]);
 
-const capFields = { mechanism: z.string().optional(), series: z.array(ratePoint), seriesUnit: z.string().optional(), rawLog: z.string().optional() };
+const capFields = {
+  mechanism: z.string().optional(),
+  series: z.array(ratePoint),
+  seriesUnit: z.string().optional(),
+  rawLog: z.string().optional(),
+};
 export const cpuCapExtra = z.looseObject({ ...capFields, capPct: z.number(), achievedPct: measured.optional() });
 export const diskCapExtra = z.looseObject({ ...capFields, capIops: z.number(), iops: measured.optional() });
 export const netCapExtra = z.looseObject({ ...capFields, capMbit: z.number(), iperfMbps: measured.optional() });

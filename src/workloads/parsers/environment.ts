@@ -45,7 +45,8 @@ export function parseEnvironment(text: string): InstanceEnvironment {
   const etcFiles = intOrNull(kv.get('etc-files'));
   // `sha256sum < file` prints "<hash>  -".
   const etcSha256 = (kv.get('etc-sha256') ?? '').split(/\s+/)[0] ?? '';
-  if (etcFiles === null || !/^[0-9a-f]{64}$/.test(etcSha256)) throw new ParseError(TOOL, 'etc-files= or etc-sha256= line missing or malformed');
+  if (etcFiles === null || !/^[0-9a-f]{64}$/.test(etcSha256))
+    throw new ParseError(TOOL, 'etc-files= or etc-sha256= line missing or malformed');
   const thpRaw = kv.get('thp');
   if (thpRaw === undefined) throw new ParseError(TOOL, 'thp= line missing');
   const thp = /\[([a-z]+)\]/.exec(thpRaw)?.[1] ?? (thpRaw || 'unavailable');

@@ -40,7 +40,8 @@ export function parseFioJson(text: string): FioResult {
     const job = record(TOOL, `jobs[${i}]`, j);
     const name = typeof job.jobname === 'string' ? job.jobname : `#${i}`;
     const error = finite(TOOL, `job ${name} error`, job.error);
-    if (error !== 0) throw new ParseError(TOOL, `job ${name} failed with error ${error} (see the raw log for fio's message)`);
+    if (error !== 0)
+      throw new ParseError(TOOL, `job ${name} failed with error ${error} (see the raw log for fio's message)`);
     return { name, read: direction(name, 'read', job.read), write: direction(name, 'write', job.write) };
   });
   return { version, jobs };
@@ -49,7 +50,11 @@ export function parseFioJson(text: string): FioResult {
 /** The named job, or a ParseError. */
 export function fioJob(result: FioResult, name: string): FioJob {
   const j = result.jobs.find((x) => x.name === name);
-  if (!j) throw new ParseError(TOOL, `job ${name} missing from JSON output (jobs: ${result.jobs.map((x) => x.name).join(', ')})`);
+  if (!j)
+    throw new ParseError(
+      TOOL,
+      `job ${name} missing from JSON output (jobs: ${result.jobs.map((x) => x.name).join(', ')})`,
+    );
   return j;
 }
 
@@ -64,7 +69,8 @@ function direction(job: string, dir: string, v: unknown): FioDirection {
   const totalIos = finite(TOOL, `job ${job} ${dir}.total_ios`, d.total_ios);
   const clat = isRecord(d.clat_ns) ? d.clat_ns : undefined;
   const pct = clat && isRecord(clat.percentile) ? clat.percentile : undefined;
-  const us = (key: string, raw: unknown): number | undefined => (raw === undefined ? undefined : finite(TOOL, `job ${job} ${dir} clat ${key}`, raw) / 1000);
+  const us = (key: string, raw: unknown): number | undefined =>
+    raw === undefined ? undefined : finite(TOOL, `job ${job} ${dir} clat ${key}`, raw) / 1000;
   const did = totalIos > 0;
   return {
     iops: finite(TOOL, `job ${job} ${dir}.iops`, d.iops),

@@ -30,7 +30,8 @@ export function iperf3Error(text: string): string | undefined {
 export function parseIperf3Json(text: string): Iperf3Result {
   const doc = record(TOOL, 'document', extractJson(TOOL, text));
   if (typeof doc.error === 'string') throw new ParseError(TOOL, `test failed: ${doc.error}`);
-  if (!Array.isArray(doc.intervals) || doc.intervals.length === 0) throw new ParseError(TOOL, 'no intervals in JSON output: the test did not run');
+  if (!Array.isArray(doc.intervals) || doc.intervals.length === 0)
+    throw new ParseError(TOOL, 'no intervals in JSON output: the test did not run');
   const start = record(TOOL, 'start', doc.start);
   const testStart = record(TOOL, 'start.test_start', start.test_start);
   const end = record(TOOL, 'end', doc.end);
@@ -43,7 +44,8 @@ export function parseIperf3Json(text: string): Iperf3Result {
     reverse: finite(TOOL, 'start.test_start.reverse', testStart.reverse) !== 0,
     receivedBitsPerSecond,
     sentBitsPerSecond,
-    retransmits: sent.retransmits === undefined ? undefined : finite(TOOL, 'end.sum_sent.retransmits', sent.retransmits),
+    retransmits:
+      sent.retransmits === undefined ? undefined : finite(TOOL, 'end.sum_sent.retransmits', sent.retransmits),
     durationS: finite(TOOL, 'end.sum_received.seconds', received.seconds),
     intervals: doc.intervals.length,
   };

@@ -29,7 +29,13 @@ export function parseSockperf(raw: string): SockperfResult {
   if (!/^sockperf: /m.test(text)) throw new ParseError(TOOL, 'no "sockperf:" lines: not sockperf output');
   const avg = /====> avg-(rtt|latency)=([\d.]+)/.exec(text);
   if (!avg) throw new ParseError(TOOL, 'average line ("avg-latency=" / "avg-rtt=") not found (truncated output?)');
-  const pct = (p: string): number => matchNumber(TOOL, `percentile ${p}`, text, new RegExp(String.raw`---> percentile ${p.replace('.', '\\.')} =\s*([\d.]+)\s*$`, 'm'));
+  const pct = (p: string): number =>
+    matchNumber(
+      TOOL,
+      `percentile ${p}`,
+      text,
+      new RegExp(String.raw`---> percentile ${p.replace('.', '\\.')} =\s*([\d.]+)\s*$`, 'm'),
+    );
   const observations = matchNumber(TOOL, 'observation count', text, /Total (\d+) observations/);
   if (observations <= 0) throw new ParseError(TOOL, 'no valid observations');
   return {

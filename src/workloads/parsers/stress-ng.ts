@@ -29,7 +29,12 @@ export function parseStressNgMetrics(text: string): StressNgMetric[] {
   const out = /^metrics:\s*$/m.test(text) ? fromYaml(text) : fromMetrcLines(text);
   if (out.length === 0) {
     const err = /stress-ng: (?:error|fail):\s*\[\d+\]\s*(.*)$/m.exec(text)?.[1];
-    throw new ParseError(TOOL, err ? `no metrics (stress-ng said: ${err.trim()})` : 'no metrics in output (truncated, or --metrics-brief missing?)');
+    throw new ParseError(
+      TOOL,
+      err
+        ? `no metrics (stress-ng said: ${err.trim()})`
+        : 'no metrics in output (truncated, or --metrics-brief missing?)',
+    );
   }
   return out;
 }
@@ -38,13 +43,20 @@ export function parseStressNgMetrics(text: string): StressNgMetric[] {
 export function stressNgMetric(text: string, stressor: string): StressNgMetric {
   const all = parseStressNgMetrics(text);
   const m = all.find((x) => x.stressor === stressor);
-  if (!m) throw new ParseError(TOOL, `no metrics for stressor ${stressor} (found: ${all.map((x) => x.stressor).join(', ')})`);
-  if (/unsuccessful run completed/.test(text)) throw new ParseError(TOOL, `stressor ${stressor}: stress-ng reported an unsuccessful run`);
+  if (!m)
+    throw new ParseError(TOOL, `no metrics for stressor ${stressor} (found: ${all.map((x) => x.stressor).join(', ')})`);
+  if (/unsuccessful run completed/.test(text))
+    throw new ParseError(TOOL, `stressor ${stressor}: stress-ng reported an unsuccessful run`);
   return m;
 }
 
 const NUM = String.raw`(-?[\d.]+(?:e[+-]?\d+)?)`;
-const METRC_ROW = new RegExp(String.raw`^stress-ng: metrc: \[\d+\]\s+([a-z0-9][a-z0-9-]*)\s+` + Array(6).fill(NUM).join(String.raw`\s+`) + String.raw`(?:\s|$)`, 'gm');
+const METRC_ROW = new RegExp(
+  String.raw`^stress-ng: metrc: \[\d+\]\s+([a-z0-9][a-z0-9-]*)\s+` +
+    Array(6).fill(NUM).join(String.raw`\s+`) +
+    String.raw`(?:\s|$)`,
+  'gm',
+);
 
 function fromMetrcLines(text: string): StressNgMetric[] {
   const out: StressNgMetric[] = [];
@@ -77,7 +89,8 @@ function fromYaml(text: string): StressNgMetric[] {
   }
   if (!isRecord(doc) || !Array.isArray(doc.metrics)) throw new ParseError(TOOL, 'YAML has no metrics list');
   return doc.metrics.map((m: unknown, i: number) => {
-    if (!isRecord(m) || typeof m.stressor !== 'string') throw new ParseError(TOOL, `YAML metrics[${i}] has no stressor name`);
+    if (!isRecord(m) || typeof m.stressor !== 'string')
+      throw new ParseError(TOOL, `YAML metrics[${i}] has no stressor name`);
     const s = m.stressor;
     return {
       stressor: s,

@@ -43,7 +43,8 @@ export function parseSysbenchGeneral(text: string): SysbenchGeneral {
   const totalTimeS = matchNumber(TOOL, 'total time', text, /^\s*total time:\s*([\d.]+)s\s*$/m);
   const totalEvents = matchNumber(TOOL, 'total number of events', text, /^\s*total number of events:\s*(\d+)\s*$/m);
   // The fairness block is the last thing sysbench prints: its absence means the output was cut.
-  if (!/execution time \(avg\/stddev\):\s*[\d.]+\/[\d.]+/.test(text)) throw new ParseError(TOOL, 'output truncated (no "Threads fairness" block)');
+  if (!/execution time \(avg\/stddev\):\s*[\d.]+\/[\d.]+/.test(text))
+    throw new ParseError(TOOL, 'output truncated (no "Threads fairness" block)');
   if (totalTimeS <= 0) throw new ParseError(TOOL, `total time ${totalTimeS}s is not positive`);
   return { threads, totalTimeS, totalEvents };
 }
@@ -60,7 +61,8 @@ export function parseSysbenchMemory(text: string): SysbenchMemory {
   const op = /^\s*operation:\s*(read|write|none)\s*$/m.exec(text)?.[1];
   if (op !== 'read' && op !== 'write' && op !== 'none') throw new ParseError(TOOL, 'memory operation line missing');
   const m = /^([\d.]+) MiB transferred \(([\d.]+) MiB\/sec\)\s*$/m.exec(text);
-  if (!m) throw new ParseError(TOOL, '"MiB transferred (... MiB/sec)" line not found (memory-oper=none or truncated output)');
+  if (!m)
+    throw new ParseError(TOOL, '"MiB transferred (... MiB/sec)" line not found (memory-oper=none or truncated output)');
   const totalMiB = matchNumber(TOOL, 'MiB transferred', m[1] ?? '', /^([\d.]+)$/);
   const mibPerSecond = matchNumber(TOOL, 'MiB/sec', m[2] ?? '', /^([\d.]+)$/);
   return { ...general, blockKiB, operation: op, mibPerSecond, totalMiB };

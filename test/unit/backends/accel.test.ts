@@ -45,7 +45,9 @@ describe('decideAccelerator', () => {
   });
 
   it('explicit kvm on a software KVM fails fast with BACKEND_UNAVAILABLE', async () => {
-    await expect(decideAccelerator(host(pvm), 'kvm', async () => Number.POSITIVE_INFINITY)).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    await expect(decideAccelerator(host(pvm), 'kvm', async () => Number.POSITIVE_INFINITY)).rejects.toMatchObject({
+      code: 'BACKEND_UNAVAILABLE',
+    });
   });
 
   it('explicit tcg: no calibration', async () => {

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { CFS_PERIOD_US, IDLE_INIT, ociConfig, ociResources, weightToShares } from '../../../src/backends/oci.js';
 
-const base = { args: ['/bin/true'], rootfs: '/img/rootfs', readonlyRoot: true, hostname: 'h', cgroupVersion: 1 as const };
+const base = {
+  args: ['/bin/true'],
+  rootfs: '/img/rootfs',
+  readonlyRoot: true,
+  hostname: 'h',
+  cgroupVersion: 1 as const,
+};
 
 describe('ociConfig', () => {
   it('writes a read-only shared rootfs, private /tmp and the standard namespaces', () => {
@@ -18,10 +24,21 @@ describe('ociConfig', () => {
   });
 
   it('joins a given network namespace and binds the scratch disk rw', () => {
-    const c = ociConfig({ ...base, netnsPath: '/var/run/netns/isobench-x-a1', cgroupsPath: '/isobench/a', binds: [{ source: '/w/scratch', destination: '/scratch' }], nofile: 4096 });
+    const c = ociConfig({
+      ...base,
+      netnsPath: '/var/run/netns/isobench-x-a1',
+      cgroupsPath: '/isobench/a',
+      binds: [{ source: '/w/scratch', destination: '/scratch' }],
+      nofile: 4096,
+    });
     expect(c.linux.namespaces).toContainEqual({ type: 'network', path: '/var/run/netns/isobench-x-a1' });
     expect(c.linux.cgroupsPath).toBe('/isobench/a');
-    expect(c.mounts.at(-1)).toEqual({ destination: '/scratch', type: 'bind', source: '/w/scratch', options: ['rbind', 'rw', 'nosuid', 'nodev'] });
+    expect(c.mounts.at(-1)).toEqual({
+      destination: '/scratch',
+      type: 'bind',
+      source: '/w/scratch',
+      options: ['rbind', 'rw', 'nosuid', 'nodev'],
+    });
     expect(c.process.rlimits).toEqual([{ type: 'RLIMIT_NOFILE', hard: 4096, soft: 4096 }]);
   });
 
@@ -39,7 +56,17 @@ describe('ociConfig', () => {
 
 describe('ociResources', () => {
   it('maps the InstanceSpec limits on cgroup v1', () => {
-    const r = ociResources({ cpus: [3, 1], cpuQuotaPercent: 150, cpuWeight: 200, memoryBytes: 512 * 2 ** 20, limitSwap: true, pidsLimit: 100 }, 1);
+    const r = ociResources(
+      {
+        cpus: [3, 1],
+        cpuQuotaPercent: 150,
+        cpuWeight: 200,
+        memoryBytes: 512 * 2 ** 20,
+        limitSwap: true,
+        pidsLimit: 100,
+      },
+      1,
+    );
     expect(r.cpu).toEqual({ cpus: '1,3', quota: 150_000, period: CFS_PERIOD_US, shares: 2048 });
     expect(r.memory).toEqual({ limit: 512 * 2 ** 20, swap: 512 * 2 ** 20 });
     expect(r.pids).toEqual({ limit: 100 });

@@ -2,7 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PAYLOAD_READY_MARKER, PayloadSignal, SIGNAL_THEN_QUIET, markerScanner, timePayloadToMarker } from '../../../src/backends/payload-signal.js';
+import {
+  PAYLOAD_READY_MARKER,
+  PayloadSignal,
+  SIGNAL_THEN_QUIET,
+  markerScanner,
+  timePayloadToMarker,
+} from '../../../src/backends/payload-signal.js';
 import { run } from '../../../src/util/proc.js';
 
 describe('markerScanner', () => {
@@ -35,7 +41,10 @@ describe('PayloadSignal over a FIFO', () => {
     const sig = await PayloadSignal.create(dir, 'a.fifo');
     try {
       const t0 = performance.now();
-      const r = await run(['/bin/sh', '-c', `${SIGNAL_THEN_QUIET}; sleep 0.3; echo late`], { stdoutFd: sig.fd, timeoutMs: 10_000 });
+      const r = await run(['/bin/sh', '-c', `${SIGNAL_THEN_QUIET}; sleep 0.3; echo late`], {
+        stdoutFd: sig.fd,
+        timeoutMs: 10_000,
+      });
       const t1 = performance.now();
       await sig.closeWriter();
       expect(r.code).toBe(0);
@@ -71,12 +80,17 @@ describe('PayloadSignal over a FIFO', () => {
 
 describe('timePayloadToMarker', () => {
   it('times spawn to the marker of a short payload over a pipe', async () => {
-    const { launchedAt, readyAt } = await timePayloadToMarker(['/bin/sh', '-c', `echo ${PAYLOAD_READY_MARKER}; sleep 0.2`], 10_000);
+    const { launchedAt, readyAt } = await timePayloadToMarker(
+      ['/bin/sh', '-c', `echo ${PAYLOAD_READY_MARKER}; sleep 0.2`],
+      10_000,
+    );
     expect(readyAt).toBeGreaterThan(launchedAt);
     expect(readyAt - launchedAt).toBeLessThan(1_000);
   });
 
   it('fails a payload that never prints the marker', async () => {
-    await expect(timePayloadToMarker(['/bin/sh', '-c', 'echo nope; exit 3'], 10_000)).rejects.toThrow(/never signalled ready/);
+    await expect(timePayloadToMarker(['/bin/sh', '-c', 'echo nope; exit 3'], 10_000)).rejects.toThrow(
+      /never signalled ready/,
+    );
   });
 });

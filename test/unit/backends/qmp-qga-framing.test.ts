@@ -8,7 +8,11 @@ import { QgaClient, decodeExecStatus, guestExecArgs, pollIntervalMs, syncRequest
 
 describe('JSON-line framing', () => {
   it('splits on newline, CRLF and 0xFF, keeping the unfinished tail', () => {
-    const buf = Buffer.concat([Buffer.from('{"return": {}}\r\n{"event":"STOP"}\n'), Buffer.from([0xff]), Buffer.from('{"return": 7}\n{"ret')]);
+    const buf = Buffer.concat([
+      Buffer.from('{"return": {}}\r\n{"event":"STOP"}\n'),
+      Buffer.from([0xff]),
+      Buffer.from('{"return": 7}\n{"ret'),
+    ]);
     const { frames, rest } = splitFrames(buf);
     expect(frames).toEqual(['{"return": {}}', '{"event":"STOP"}', '{"return": 7}']);
     expect(rest.toString()).toBe('{"ret');
@@ -26,9 +30,18 @@ describe('JSON-line framing', () => {
 
   it('classifies greeting, return, error, event and garbage', () => {
     expect(parseMessage('{"QMP": {"version": {}, "capabilities": []}}').kind).toBe('greeting');
-    expect(parseMessage('{"return": {"pid": 5}, "id": "a"}')).toMatchObject({ kind: 'return', value: { pid: 5 }, id: 'a' });
-    expect(parseMessage('{"error": {"class": "GenericError", "desc": "JSON parse error, stray \'\\u00ff\'"}}')).toMatchObject({ kind: 'error', errorClass: 'GenericError' });
-    expect(parseMessage('{"timestamp": {}, "event": "SHUTDOWN", "data": {"guest": true}}')).toMatchObject({ kind: 'event', event: 'SHUTDOWN' });
+    expect(parseMessage('{"return": {"pid": 5}, "id": "a"}')).toMatchObject({
+      kind: 'return',
+      value: { pid: 5 },
+      id: 'a',
+    });
+    expect(
+      parseMessage('{"error": {"class": "GenericError", "desc": "JSON parse error, stray \'\\u00ff\'"}}'),
+    ).toMatchObject({ kind: 'error', errorClass: 'GenericError' });
+    expect(parseMessage('{"timestamp": {}, "event": "SHUTDOWN", "data": {"guest": true}}')).toMatchObject({
+      kind: 'event',
+      event: 'SHUTDOWN',
+    });
     expect(parseMessage('not json').kind).toBe('garbage');
     expect(parseMessage('[1,2]').kind).toBe('garbage');
     expect(parseMessage('{"foo": 1}').kind).toBe('garbage');
@@ -36,7 +49,9 @@ describe('JSON-line framing', () => {
 
   it('encodes commands as one line', () => {
     expect(encodeCommand('qmp_capabilities')).toBe('{"execute":"qmp_capabilities"}\n');
-    expect(encodeCommand('guest-exec-status', { pid: 3 }, 'x')).toBe('{"execute":"guest-exec-status","arguments":{"pid":3},"id":"x"}\n');
+    expect(encodeCommand('guest-exec-status', { pid: 3 }, 'x')).toBe(
+      '{"execute":"guest-exec-status","arguments":{"pid":3},"id":"x"}\n',
+    );
   });
 
   it('sync request starts with 0xFF', () => {
@@ -48,14 +63,29 @@ describe('JSON-line framing', () => {
 
 describe('guest-exec decoding', () => {
   it('decodes base64 output and exit code', () => {
-    const d = decodeExecStatus({ exited: true, exitcode: 3, 'out-data': Buffer.from('out\n').toString('base64'), 'err-data': Buffer.from('err').toString('base64') });
+    const d = decodeExecStatus({
+      exited: true,
+      exitcode: 3,
+      'out-data': Buffer.from('out\n').toString('base64'),
+      'err-data': Buffer.from('err').toString('base64'),
+    });
     expect(d).toEqual({ code: 3, signal: undefined, stdout: 'out\n', stderr: 'err', truncated: false });
   });
   it('maps a signal to 128+signal and flags truncation', () => {
-    expect(decodeExecStatus({ exited: true, signal: 9, 'out-truncated': true })).toMatchObject({ code: 137, signal: 9, stdout: '', truncated: true });
+    expect(decodeExecStatus({ exited: true, signal: 9, 'out-truncated': true })).toMatchObject({
+      code: 137,
+      signal: 9,
+      stdout: '',
+      truncated: true,
+    });
   });
   it('builds guest-exec arguments', () => {
-    expect(guestExecArgs(['sh', '-c', 'echo $1', 'x'], { input: 'hi' })).toEqual({ path: 'sh', arg: ['-c', 'echo $1', 'x'], 'capture-output': true, 'input-data': 'aGk=' });
+    expect(guestExecArgs(['sh', '-c', 'echo $1', 'x'], { input: 'hi' })).toEqual({
+      path: 'sh',
+      arg: ['-c', 'echo $1', 'x'],
+      'capture-output': true,
+      'input-data': 'aGk=',
+    });
     expect(() => guestExecArgs([])).toThrow();
   });
   it('polls fast first, slower later', () => {
@@ -64,7 +94,10 @@ describe('guest-exec decoding', () => {
 });
 
 /** A fake guest agent on a unix socket: answers the 0xFF with a parse error, syncs, runs a scripted exec. */
-async function fakeAgent(sockPath: string, opts: { staleFirst?: boolean; neverExits?: boolean } = {}): Promise<{ server: net.Server; killed: string[] }> {
+async function fakeAgent(
+  sockPath: string,
+  opts: { staleFirst?: boolean; neverExits?: boolean } = {},
+): Promise<{ server: net.Server; killed: string[] }> {
   const killed: string[] = [];
   const server = net.createServer((c) => {
     const fb = new FrameBuffer();
@@ -74,18 +107,23 @@ async function fakeAgent(sockPath: string, opts: { staleFirst?: boolean; neverEx
       if (chunk.includes(0xff)) c.write('{"error": {"class": "GenericError", "desc": "JSON parse error"}}\n');
       for (const f of fb.push(chunk)) {
         const m = JSON.parse(f) as { execute: string; arguments?: Record<string, unknown> };
-        if (m.execute === 'guest-sync-delimited') c.write(Buffer.concat([Buffer.from([0xff]), Buffer.from(`{"return": ${String(m.arguments?.id)}}\n`)]));
+        if (m.execute === 'guest-sync-delimited')
+          c.write(Buffer.concat([Buffer.from([0xff]), Buffer.from(`{"return": ${String(m.arguments?.id)}}\n`)]));
         else if (m.execute === 'guest-exec') {
           const args = m.arguments as { path: string; arg: string[] };
           if (args.path === 'kill') killed.push(args.arg.join(' '));
-          if (args.path === '/nonexistent') c.write('{"error": {"class": "GenericError", "desc": "Failed to execute child process (No such file)"}}\n');
+          if (args.path === '/nonexistent')
+            c.write('{"error": {"class": "GenericError", "desc": "Failed to execute child process (No such file)"}}\n');
           else c.write('{"return": {"pid": 77}}\n');
         } else if (m.execute === 'guest-exec-status') {
           polls++;
           if (opts.neverExits && killed.length === 0) c.write('{"return": {"exited": false}}\n');
           else if (killed.length > 0) c.write('{"return": {"exited": true, "signal": 9}}\n');
           else if (polls < 3) c.write('{"return": {"exited": false}}\n');
-          else c.write(`{"return": {"exited": true, "exitcode": 2, "out-data": "${Buffer.from('hello\n').toString('base64')}"}}\n`);
+          else
+            c.write(
+              `{"return": {"exited": true, "exitcode": 2, "out-data": "${Buffer.from('hello\n').toString('base64')}"}}\n`,
+            );
         }
       }
     });
@@ -150,7 +188,10 @@ describe('QmpClient against a fake QEMU', () => {
       c.on('data', (chunk: Buffer) => {
         for (const f of fb.push(chunk)) {
           const m = JSON.parse(f) as { execute: string; id: string };
-          if (m.execute === 'query-status') c.write(`{"event": "RESUME", "timestamp": {}}\r\n{"return": {"status": "running", "running": true}, "id": "${m.id}"}\r\n`);
+          if (m.execute === 'query-status')
+            c.write(
+              `{"event": "RESUME", "timestamp": {}}\r\n{"return": {"status": "running", "running": true}, "id": "${m.id}"}\r\n`,
+            );
           else if (m.execute === 'quit') c.end(`{"return": {}, "id": "${m.id}"}\r\n`);
           else c.write(`{"return": {}, "id": "${m.id}"}\r\n`);
         }

@@ -15,14 +15,27 @@ describe('backend provider registry', () => {
       }
   });
   it('refuses a second provider with the same id or a claimed shorthand', () => {
-    const base = { kind: 'container' as const, shorthandHelp: 'x', objectSchema: z.object({ kind: z.literal('x') }).strict(), needsImage: true, hostOverheadMiB: 0 };
+    const base = {
+      kind: 'container' as const,
+      shorthandHelp: 'x',
+      objectSchema: z.object({ kind: z.literal('x') }).strict(),
+      needsImage: true,
+      hostOverheadMiB: 0,
+    };
     const resolve = () => ({ provider: 'x', kind: 'container' as const, key: 'x', variant: 'x', options: {} });
     const create = () => Promise.reject(new Error('not used'));
-    expect(() => registerProvider({ ...base, id: 'container', shorthands: ['x-new'], resolve, create })).toThrow(/registered twice/);
-    expect(() => registerProvider({ ...base, id: 'x-dup', shorthands: ['container:runc'], resolve, create })).toThrow(/claimed by container/);
+    expect(() => registerProvider({ ...base, id: 'container', shorthands: ['x-new'], resolve, create })).toThrow(
+      /registered twice/,
+    );
+    expect(() => registerProvider({ ...base, id: 'x-dup', shorthands: ['container:runc'], resolve, create })).toThrow(
+      /claimed by container/,
+    );
   });
   it('the scenario schema accepts exactly the registered shorthands and object forms', () => {
-    const ok = parseScenarioText('name: r\nbackends: [native, container:runsc, {kind: vm, machine: microvm}]\nworkloads:\n  cpu: {}\n', 'r.yaml');
+    const ok = parseScenarioText(
+      'name: r\nbackends: [native, container:runsc, {kind: vm, machine: microvm}]\nworkloads:\n  cpu: {}\n',
+      'r.yaml',
+    );
     expect(ok.problems).toEqual([]);
     const bad = parseScenarioText('name: r\nbackends: [container:nope]\nworkloads:\n  cpu: {}\n', 'r.yaml');
     expect(bad.problems.join('\n')).toMatch(/container\[:runc\|crun\|runsc\]/);

@@ -7,11 +7,27 @@ import { cgroupWrappedArgv } from '../../../src/backends/exec-in-cgroup.js';
 import { parseSmapsRollup } from '../../../src/backends/proc-memory.js';
 import { renderInitScript } from '../../../src/images/guest.js';
 
-const base = { vcpus: 2, memoryMiB: 256, kernel: '/k/vmlinuz', initrd: '/k/initrd', append: ['console=ttyS0', 'quiet'] };
+const base = {
+  vcpus: 2,
+  memoryMiB: 256,
+  kernel: '/k/vmlinuz',
+  initrd: '/k/initrd',
+  append: ['console=ttyS0', 'quiet'],
+};
 
 describe('buildQemuArgv', () => {
   it('q35 under TCG: multi-threaded TCG, default CPU, PCI virtio devices, read-only root', () => {
-    const a = buildQemuArgv({ ...base, machine: 'q35', accel: 'tcg', rootImage: '/img/root.ext4', scratch: { path: '/w/s.img', cache: 'none' }, tap: { ifname: 'tap1', mac: '52:54:00:00:00:01' }, qmpSocket: '/s/qmp', qgaSocket: '/s/qga', consoleLog: '/r/console.log' });
+    const a = buildQemuArgv({
+      ...base,
+      machine: 'q35',
+      accel: 'tcg',
+      rootImage: '/img/root.ext4',
+      scratch: { path: '/w/s.img', cache: 'none' },
+      tap: { ifname: 'tap1', mac: '52:54:00:00:00:01' },
+      qmpSocket: '/s/qmp',
+      qgaSocket: '/s/qga',
+      consoleLog: '/r/console.log',
+    });
     expect(a.slice(0, 5)).toEqual(['qemu-system-x86_64', '-nodefaults', '-no-user-config', '-nographic', '-no-reboot']);
     expect(a).not.toContain('-cpu');
     const at = (flag: string): string | undefined => a[a.indexOf(flag) + 1];
@@ -40,8 +56,17 @@ describe('buildQemuArgv', () => {
 });
 
 /** The argv a VmInstance builds from the backend's choices (the same wiring as VmInstance.launch). */
-function argvFor(accel: 'kvm' | 'tcg', machine: 'q35' | 'microvm', o: { vhostNetOpens: boolean; flags?: string[] }): string[] {
-  const c = vmChoices({ accel, machine, hostCpuFlags: o.flags ?? ['tsc_deadline_timer', 'avx2'], vhostNetOpens: o.vhostNetOpens });
+function argvFor(
+  accel: 'kvm' | 'tcg',
+  machine: 'q35' | 'microvm',
+  o: { vhostNetOpens: boolean; flags?: string[] },
+): string[] {
+  const c = vmChoices({
+    accel,
+    machine,
+    hostCpuFlags: o.flags ?? ['tsc_deadline_timer', 'avx2'],
+    vhostNetOpens: o.vhostNetOpens,
+  });
   return buildQemuArgv({
     ...base,
     machine,
@@ -71,7 +96,9 @@ describe('the KVM argv', () => {
   it('under KVM without /dev/vhost-net: no vhost=on (QEMU would refuse to start), and the choice says how to fix it', () => {
     const a = argvFor('kvm', 'q35', { vhostNetOpens: false });
     expect(a.some((x) => x.includes('vhost=on'))).toBe(false);
-    expect(vmChoices({ accel: 'kvm', machine: 'q35', hostCpuFlags: [], vhostNetOpens: false }).vhost.why).toMatch(/modprobe vhost_net/);
+    expect(vmChoices({ accel: 'kvm', machine: 'q35', hostCpuFlags: [], vhostNetOpens: false }).vhost.why).toMatch(
+      /modprobe vhost_net/,
+    );
   });
   it('under TCG: default CPU model, thread= for TCG, no vhost even when /dev/vhost-net opens, still the I/O thread', () => {
     const a = argvFor('tcg', 'q35', { vhostNetOpens: true });
@@ -93,30 +120,50 @@ describe('the KVM argv', () => {
     const tcg = argvFor('tcg', 'microvm', { vhostNetOpens: false });
     expect(tcg[tcg.indexOf('-machine') + 1]).toBe('microvm,isa-serial=on,rtc=on,pit=on,pic=on');
   });
-  it('names QEMU\'s threads so placement can tell them apart', () => {
+  it("names QEMU's threads so placement can tell them apart", () => {
     const a = buildQemuArgv({ ...base, machine: 'q35', accel: 'kvm', name: 'isobench-x' });
     expect(a[a.indexOf('-name') + 1]).toBe('isobench-x,debug-threads=on');
   });
 });
 
 describe('guest THP and host facts', () => {
-  it('the guest gets the host\'s THP mode and defrag on its command line', () => {
-    expect(thpKernelArgs({ enabled: 'madvise', defrag: 'defer+madvise' })).toEqual(['transparent_hugepage=madvise', 'isobench.thp=madvise', 'isobench.thp_defrag=defer+madvise']);
+  it("the guest gets the host's THP mode and defrag on its command line", () => {
+    expect(thpKernelArgs({ enabled: 'madvise', defrag: 'defer+madvise' })).toEqual([
+      'transparent_hugepage=madvise',
+      'isobench.thp=madvise',
+      'isobench.thp_defrag=defer+madvise',
+    ]);
     expect(thpKernelArgs({ enabled: null, defrag: null })).toEqual([]);
     expect(thpKernelArgs({ enabled: 'bogus; rm', defrag: 'x' })).toEqual([]);
   });
   it('warns about THP madvise for every VM, and about KVM parameters only under KVM', () => {
-    const host = { thp: { enabled: 'madvise', defrag: 'madvise' }, kvmParams: { kvm: { halt_poll_ns: '200000', nx_huge_pages: 'N' }, kvm_amd: { avic: '0', npt: '1' } } };
+    const host = {
+      thp: { enabled: 'madvise', defrag: 'madvise' },
+      kvmParams: { kvm: { halt_poll_ns: '200000', nx_huge_pages: 'N' }, kvm_amd: { avic: '0', npt: '1' } },
+    };
     expect(vmHostWarnings(host, 'tcg').map((w) => w.code)).toEqual(['THP_MADVISE_VM']);
     expect(vmHostWarnings(host, 'kvm').map((w) => w.code)).toEqual(['THP_MADVISE_VM', 'KVM_HALT_POLL', 'KVM_NO_AVIC']);
-    expect(vmHostWarnings({ thp: { enabled: 'never', defrag: null }, kvmParams: { kvm: { halt_poll_ns: '0', nx_huge_pages: 'Y' }, kvm_intel: { enable_apicv: 'N', ept: 'Y' } } }, 'kvm').map((w) => w.code)).toEqual(['KVM_NX_HUGE_PAGES', 'KVM_NO_APICV']);
+    expect(
+      vmHostWarnings(
+        {
+          thp: { enabled: 'never', defrag: null },
+          kvmParams: { kvm: { halt_poll_ns: '0', nx_huge_pages: 'Y' }, kvm_intel: { enable_apicv: 'N', ept: 'Y' } },
+        },
+        'kvm',
+      ).map((w) => w.code),
+    ).toEqual(['KVM_NX_HUGE_PAGES', 'KVM_NO_APICV']);
   });
 });
 
 describe('thread placement', () => {
   it('vCPU threads on the instance set, the others on the harness CPUs; the cgroup holds both', () => {
     expect(planPlacement([1], 2)).toMatchObject({ mode: 'apart', vcpuCpus: [1], otherCpus: [0], cgroupCpus: [0, 1] });
-    expect(planPlacement([2, 3], 4)).toMatchObject({ mode: 'apart', vcpuCpus: [2, 3], otherCpus: [0, 1], cgroupCpus: [0, 1, 2, 3] });
+    expect(planPlacement([2, 3], 4)).toMatchObject({
+      mode: 'apart',
+      vcpuCpus: [2, 3],
+      otherCpus: [0, 1],
+      cgroupCpus: [0, 1, 2, 3],
+    });
   });
   it('shares (and says so) when the instance covers every host CPU', () => {
     const p = planPlacement([0, 1], 2);
@@ -130,17 +177,29 @@ describe('helpers', () => {
     const a = cgroupWrappedArgv(['/cg/a/cgroup.procs', '/cg/b/cgroup.procs'], ['qemu', '-append', 'a b; rm -rf /']);
     expect(a[0]).toBe('sh');
     expect(a[2]).not.toContain('qemu');
-    expect(a.slice(3)).toEqual(['isobench-cgroup-wrap', '/cg/a/cgroup.procs', '/cg/b/cgroup.procs', '--', 'qemu', '-append', 'a b; rm -rf /']);
+    expect(a.slice(3)).toEqual([
+      'isobench-cgroup-wrap',
+      '/cg/a/cgroup.procs',
+      '/cg/b/cgroup.procs',
+      '--',
+      'qemu',
+      '-append',
+      'a b; rm -rf /',
+    ]);
   });
   it('parses smaps_rollup', () => {
-    const t = '55d0-7ffd ---p 00000000 00:00 0 [rollup]\nRss:              215040 kB\nPss:              210000 kB\nPss_Anon: 1 kB\n';
+    const t =
+      '55d0-7ffd ---p 00000000 00:00 0 [rollup]\nRss:              215040 kB\nPss:              210000 kB\nPss_Anon: 1 kB\n';
     expect(parseSmapsRollup(t)).toEqual({ rssBytes: 215040 * 1024, pssBytes: 210000 * 1024 });
   });
   it('console tail strips escapes and blank lines', () => {
     expect(consoleTail('\x1bc\x1b[?7l\x1b[2JSeaBIOS\r\n\nline2\nline3\n', 2)).toEqual(['line2', 'line3']);
   });
   it('parses init marks', () => {
-    expect(parseInitMarks('x\nisobench-init: start uptime=2.20\nisobench-init: agent starting uptime=2.87\n')).toEqual({ start: 2.2, agentStarting: 2.87 });
+    expect(parseInitMarks('x\nisobench-init: start uptime=2.20\nisobench-init: agent starting uptime=2.87\n')).toEqual({
+      start: 2.2,
+      agentStarting: 2.87,
+    });
     expect(parseInitMarks('')).toEqual({});
   });
   it('variant names', () => {
@@ -160,8 +219,15 @@ describe('consoleQuote', () => {
   it('keeps init messages and the panic line that a stack trace pushed out of the tail', async () => {
     const { consoleQuote } = await import('../../../src/backends/vm.js');
     const trace = Array.from({ length: 30 }, (_, i) => `[ 2.2] frame ${i}`).join('\n');
-    const q = consoleQuote(`SeaBIOS\nisobench-init: start uptime=2.1\nisobench-init: FATAL: boom\n[ 2.2] Kernel panic - not syncing: Attempted to kill init!\n${trace}\n`, 5);
-    expect(q.slice(0, 3)).toEqual(['isobench-init: start uptime=2.1', 'isobench-init: FATAL: boom', '[ 2.2] Kernel panic - not syncing: Attempted to kill init!']);
+    const q = consoleQuote(
+      `SeaBIOS\nisobench-init: start uptime=2.1\nisobench-init: FATAL: boom\n[ 2.2] Kernel panic - not syncing: Attempted to kill init!\n${trace}\n`,
+      5,
+    );
+    expect(q.slice(0, 3)).toEqual([
+      'isobench-init: start uptime=2.1',
+      'isobench-init: FATAL: boom',
+      '[ 2.2] Kernel panic - not syncing: Attempted to kill init!',
+    ]);
     expect(q[3]).toBe('...');
     expect(q.slice(4)).toHaveLength(5);
   });

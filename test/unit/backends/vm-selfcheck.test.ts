@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { compareMitigations, compareSnapshots, mitigationState, parseSnapshot, renderSelfCheck, type QemuObserved } from '../../../src/backends/vm-selfcheck.js';
+import {
+  compareMitigations,
+  compareSnapshots,
+  mitigationState,
+  parseSnapshot,
+  renderSelfCheck,
+  type QemuObserved,
+} from '../../../src/backends/vm-selfcheck.js';
 
 const dir = path.join(__dirname, '..', '..', 'fixtures', 'vm-selfcheck');
 const snap = (f: string): ReturnType<typeof parseSnapshot> => parseSnapshot(readFileSync(path.join(dir, f), 'utf8'));
@@ -47,7 +54,12 @@ describe('parseSnapshot', () => {
 
 describe('compareSnapshots under KVM', () => {
   it('a -cpu host guest on an Ice Lake host: every relevant feature present, no error or warning', () => {
-    const sc = compareSnapshots({ accel: 'kvm', host: snap('icelake-host.txt'), guest: snap('icelake-kvm-guest-cpu-host.txt'), qemu: kvmQemu });
+    const sc = compareSnapshots({
+      accel: 'kvm',
+      host: snap('icelake-host.txt'),
+      guest: snap('icelake-kvm-guest-cpu-host.txt'),
+      qemu: kvmQemu,
+    });
     expect(sc.cpu.missingRelevant).toEqual([]);
     expect(sc.cpu.missing).toContain('vmx'); // listed, not judged
     expect(sc.findings.filter((f) => f.severity === 'error' || f.severity === 'warn')).toEqual([]);
@@ -59,14 +71,22 @@ describe('compareSnapshots under KVM', () => {
   });
 
   it('a qemu64 guest (the pre-issue-18 argv) is an error that names the missing features, the extra mitigations and the fix', () => {
-    const sc = compareSnapshots({ accel: 'kvm', host: snap('icelake-host.txt'), guest: snap('icelake-kvm-guest-qemu64.txt'), qemu: kvmQemu });
+    const sc = compareSnapshots({
+      accel: 'kvm',
+      host: snap('icelake-host.txt'),
+      guest: snap('icelake-kvm-guest-qemu64.txt'),
+      qemu: kvmQemu,
+    });
     expect(sc.status).toBe('errors');
-    for (const f of ['avx2', 'avx512f', 'aes', 'pcid', 'invpcid', 'sse4_2', 'ssse3', 'erms']) expect(sc.cpu.missingRelevant).toContain(f);
+    for (const f of ['avx2', 'avx512f', 'aes', 'pcid', 'invpcid', 'sse4_2', 'ssse3', 'erms'])
+      expect(sc.cpu.missingRelevant).toContain(f);
     const cpu = sc.findings.find((f) => f.area === 'cpu' && f.severity === 'error');
     expect(cpu?.fix).toMatch(/-cpu host/);
     const meltdown = sc.mitigations.find((m) => m.name === 'meltdown');
     expect(meltdown).toMatchObject({ comparison: 'guest-extra', guest: 'Mitigation: PTI', host: 'Not affected' });
-    const err = sc.findings.find((f) => f.area === 'mitigations' && f.severity === 'error' && f.message.startsWith('meltdown'));
+    const err = sc.findings.find(
+      (f) => f.area === 'mitigations' && f.severity === 'error' && f.message.startsWith('meltdown'),
+    );
     expect(err?.fix).toMatch(/arch-capabilities/);
     expect(sc.mitigations.find((m) => m.name === 'spectre_v2')?.comparison).toBe('different');
     expect(sc.mitigations.find((m) => m.name === 'itlb_multihit')?.comparison).toBe('equivalent');
@@ -75,14 +95,25 @@ describe('compareSnapshots under KVM', () => {
 
   it('virtio-net without vhost, a missing I/O thread and a slow clocksource are errors under KVM', () => {
     const guest = { ...snap('icelake-kvm-guest-cpu-host.txt'), clocksource: 'hpet' };
-    const sc = compareSnapshots({ accel: 'kvm', host: snap('icelake-host.txt'), guest, qemu: { ...kvmQemu, vhostRequested: false, vhostNetOpen: false, vhostWhy: '/dev/vhost-net does not open', iothreadsRunning: [] } });
+    const sc = compareSnapshots({
+      accel: 'kvm',
+      host: snap('icelake-host.txt'),
+      guest,
+      qemu: {
+        ...kvmQemu,
+        vhostRequested: false,
+        vhostNetOpen: false,
+        vhostWhy: '/dev/vhost-net does not open',
+        iothreadsRunning: [],
+      },
+    });
     const errs = sc.findings.filter((f) => f.severity === 'error');
     expect(errs.map((f) => f.area).sort()).toEqual(['clocksource', 'iothreads', 'net']);
     expect(errs.find((f) => f.area === 'net')?.fix).toMatch(/modprobe vhost_net/);
     expect(sc.net.backend).toBe('qemu');
   });
 
-  it('a guest THP mode unlike the host\'s is an error', () => {
+  it("a guest THP mode unlike the host's is an error", () => {
     const guest = { ...snap('icelake-kvm-guest-cpu-host.txt'), thp: { enabled: 'always', defrag: 'madvise' } };
     const sc = compareSnapshots({ accel: 'kvm', host: snap('icelake-host.txt'), guest, qemu: kvmQemu });
     expect(sc.thp.match).toBe(false);
@@ -117,7 +148,16 @@ describe('mitigations', () => {
     expect(mitigationState('KVM: Mitigation: VMX unsupported')).toBe('not-affected');
   });
   it('lines up both sides', () => {
-    const rows = compareMitigations({ a: 'Not affected', b: 'Mitigation: X', c: 'Mitigation: Y; SMT vulnerable', d: 'x' }, { a: 'Mitigation: PTI', b: 'Vulnerable', c: 'Mitigation: Y; SMT Host state unknown', e: 'Not affected' });
-    expect(Object.fromEntries(rows.map((r) => [r.name, r.comparison]))).toEqual({ a: 'guest-extra', b: 'guest-fewer', c: 'equivalent', d: 'host-only', e: 'guest-only' });
+    const rows = compareMitigations(
+      { a: 'Not affected', b: 'Mitigation: X', c: 'Mitigation: Y; SMT vulnerable', d: 'x' },
+      { a: 'Mitigation: PTI', b: 'Vulnerable', c: 'Mitigation: Y; SMT Host state unknown', e: 'Not affected' },
+    );
+    expect(Object.fromEntries(rows.map((r) => [r.name, r.comparison]))).toEqual({
+      a: 'guest-extra',
+      b: 'guest-fewer',
+      c: 'equivalent',
+      d: 'host-only',
+      e: 'guest-only',
+    });
   });
 });

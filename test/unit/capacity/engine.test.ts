@@ -14,7 +14,12 @@ const MiB = 2 ** 20;
 function withDocker(): RunResults {
   const r = structuredClone(capacityFixture());
   const runc = r.backends.find((b) => b.label === 'container:runc')!;
-  r.backends.push({ ...runc, label: 'container:docker', variant: 'docker', details: { engineDaemon: { pssBytes: 80 * MiB, rssBytes: 90 * MiB, processes: 2 } } });
+  r.backends.push({
+    ...runc,
+    label: 'container:docker',
+    variant: 'docker',
+    details: { engineDaemon: { pssBytes: 80 * MiB, rssBytes: 90 * MiB, processes: 2 } },
+  });
   for (const c of r.cells.filter((c) => c.backend === 'container:runc')) {
     const copy = structuredClone(c);
     copy.backend = 'container:docker';
@@ -25,7 +30,9 @@ function withDocker(): RunResults {
     }
     r.cells.push(copy);
   }
-  r.overheads.push(...r.overheads.filter((o) => o.backend === 'container:runc').map((o) => ({ ...o, backend: 'container:docker' })));
+  r.overheads.push(
+    ...r.overheads.filter((o) => o.backend === 'container:runc').map((o) => ({ ...o, backend: 'container:docker' })),
+  );
   return r;
 }
 

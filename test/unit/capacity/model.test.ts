@@ -157,7 +157,10 @@ describe("capacity model: the VM's footprint makes the difference (0.1 vCPU, 128
     // F's ends are the 95% CI of the difference (src/stats), the estimator the report shows: paired by round
     // (the fixture's values carry their rounds), so a tighter interval than the old Welch 200 ± 12.0.
     const r = capacityFixture();
-    const vals = (backend: string) => r.cells.find((c) => c.backend === backend && c.workload === 'footprint')!.metrics.find((m) => m.metric === 'pss-mib')!;
+    const vals = (backend: string) =>
+      r.cells
+        .find((c) => c.backend === backend && c.workload === 'footprint')!
+        .metrics.find((m) => m.metric === 'pss-mib')!;
     const fVm = difference(vals('native'), vals('vm:q35-kvm'), false, Number.POSITIVE_INFINITY)!;
     const fCt = difference(vals('native'), vals('container:runc'), false, Number.POSITIVE_INFINITY)!;
     expect(fVm.design).toBe('paired');
@@ -172,7 +175,8 @@ describe("capacity model: the VM's footprint makes the difference (0.1 vCPU, 128
   });
 
   it('the sweep shows the VM catching up as memory per instance grows', () => {
-    const at = (m: number, label: string) => plan.sweep.find((r) => r.memoryMiB === m)!.backends.find((x) => x.label === label)!;
+    const at = (m: number, label: string) =>
+      plan.sweep.find((r) => r.memoryMiB === m)!.backends.find((x) => x.label === label)!;
     expect(plan.sweep.map((r) => r.memoryMiB)).toEqual([128, 256, 512, 1024, 2048, 4096, 8192, 16384]);
     // 128 MiB: as above
     expect(at(128, 'vm:q35-kvm')).toMatchObject({ expected: 191, binding: ['memory'] });
@@ -217,7 +221,10 @@ describe('capacity model: disk and network', () => {
 
 describe('capacity model: degrading gracefully and honestly', () => {
   it('a workload absent from the run is "not measured in this run" (k = 1) and says so', () => {
-    const plan = planCapacity(capacityFixture({ omitWorkloads: ['disk'] }), { host: host64, instance: { vcpus: 1, memoryMiB: 1024, iops: 2000 } });
+    const plan = planCapacity(capacityFixture({ omitWorkloads: ['disk'] }), {
+      host: host64,
+      instance: { vcpus: 1, memoryMiB: 1024, iops: 2000 },
+    });
     const v = b(plan, 'vm:q35-kvm');
     expect(v.resources.disk.status).toBe('not-measured');
     expect(v.resources.disk.cost?.value).toBe(2000);
@@ -225,29 +232,44 @@ describe('capacity model: degrading gracefully and honestly', () => {
   });
 
   it('falls back to sysbench-events-1t when -nt is missing, and says so', () => {
-    const plan = planCapacity(capacityFixture({ omitMetrics: ['cpu/sysbench-events-nt'] }), { host: host64, instance: { vcpus: 1, memoryMiB: 1024 } });
+    const plan = planCapacity(capacityFixture({ omitMetrics: ['cpu/sysbench-events-nt'] }), {
+      host: host64,
+      instance: { vcpus: 1, memoryMiB: 1024 },
+    });
     const v = b(plan, 'vm:q35-kvm');
     expect(v.resources.cpu.overhead?.value).toBeCloseTo(2, 9); // 1/0.5
     expect(v.notes.join('\n')).toMatch(/sysbench-events-1t/);
   });
 
   it('falls back to rss-mib when PSS is missing, with a warning that it overstates', () => {
-    const plan = planCapacity(capacityFixture({ omitMetrics: ['footprint/pss-mib'] }), { host: host64, instance: { vcpus: 1, memoryMiB: 1024 } });
+    const plan = planCapacity(capacityFixture({ omitMetrics: ['footprint/pss-mib'] }), {
+      host: host64,
+      instance: { vcpus: 1, memoryMiB: 1024 },
+    });
     const v = b(plan, 'vm:q35-kvm');
     expect(v.resources.memory.overhead?.value).toBeCloseTo(225, 9); // 230 − 5
     expect(v.notes.join('\n')).toMatch(/overstates/);
   });
 
   it('derives the ratio from cell summaries when results.overheads is empty', () => {
-    const plan = planCapacity(capacityFixture({ withOverheads: false }), { host: host64, instance: { vcpus: 4, memoryMiB: 2048 } });
+    const plan = planCapacity(capacityFixture({ withOverheads: false }), {
+      host: host64,
+      instance: { vcpus: 4, memoryMiB: 2048 },
+    });
     const v = b(plan, 'vm:q35-kvm');
     // ratio 950/1000 = 0.95 → same expected figures as with overheads (paired: the geometric mean of the
     // per-round ratios, within 0.01% of the ratio of means on these symmetric values)
     expect(v.resources.cpu.overhead?.value).toBeCloseTo(1 / 0.95, 3);
     // CI of the paired ratio (per-round log ratios, t on pairs − 1 df), as the run computes it: worst k = 1 / lower end.
     const r = capacityFixture({ withOverheads: false });
-    const vals = (backend: string) => r.cells.find((c) => c.backend === backend && c.workload === 'cpu')!.metrics.find((m) => m.metric === 'sysbench-events-nt')!;
-    expect(v.resources.cpu.overhead?.worst).toBeCloseTo(1 / overhead(vals('native'), vals('vm:q35-kvm'), true)!.ratioCi95[0], 9);
+    const vals = (backend: string) =>
+      r.cells
+        .find((c) => c.backend === backend && c.workload === 'cpu')!
+        .metrics.find((m) => m.metric === 'sysbench-events-nt')!;
+    expect(v.resources.cpu.overhead?.worst).toBeCloseTo(
+      1 / overhead(vals('native'), vals('vm:q35-kvm'), true)!.ratioCi95[0],
+      9,
+    );
     const src = plan.sources[v.resources.cpu.overhead!.sources[0]!]!;
     expect(src.kind).toBe('derived');
     expect(v.expected.instancesPerHost).toBe(14);
@@ -255,14 +277,21 @@ describe('capacity model: degrading gracefully and honestly', () => {
 
   it('a measured speed-up is never turned into free capacity (k ≥ 1)', () => {
     const r = capacityFixture();
-    for (const o of r.overheads) if (o.backend === 'container:runc' && o.workload === 'cpu') { o.ratio = 1.05; o.ratioCi95 = [1.02, 1.08]; }
+    for (const o of r.overheads)
+      if (o.backend === 'container:runc' && o.workload === 'cpu') {
+        o.ratio = 1.05;
+        o.ratioCi95 = [1.02, 1.08];
+      }
     const plan = planCapacity(r, { host: host64, instance: { vcpus: 4, memoryMiB: 2048 } });
     expect(b(plan, 'container:runc').resources.cpu.overhead).toMatchObject({ value: 1, best: 1, worst: 1 });
     expect(b(plan, 'container:runc').expected.instancesPerHost).toBe(15);
   });
 
   it('TCG: warns that the VM CPU overhead describes emulation and does not transfer to KVM', () => {
-    const plan = planCapacity(capacityFixture({ vmAccelerator: 'tcg' }), { host: host64, instance: { vcpus: 2, memoryMiB: 2048 } });
+    const plan = planCapacity(capacityFixture({ vmAccelerator: 'tcg' }), {
+      host: host64,
+      instance: { vcpus: 2, memoryMiB: 2048 },
+    });
     const v = b(plan, 'vm:q35-tcg');
     expect(v.emulated).toBe(true);
     expect(plan.warnings.join('\n')).toMatch(/TCG.*emulation.*do not transfer to a KVM host/);
@@ -273,14 +302,23 @@ describe('capacity model: degrading gracefully and honestly', () => {
 
   it('matches the network metrics by pattern (tcp-to-instance-gbps / tcp-from-instance-gbps), never rr-rtt latency', () => {
     const r = capacityFixture();
-    const rename = (m: string): string => (m === 'tcp-mbps-up' ? 'tcp-to-instance-gbps' : m === 'tcp-mbps-down' ? 'tcp-from-instance-gbps' : m);
+    const rename = (m: string): string =>
+      m === 'tcp-mbps-up' ? 'tcp-to-instance-gbps' : m === 'tcp-mbps-down' ? 'tcp-from-instance-gbps' : m;
     for (const c of r.cells) for (const m of c.metrics) m.metric = rename(m.metric);
     for (const o of r.overheads) o.metric = rename(o.metric);
     // a latency metric with a huge "overhead" that must not be picked up as a throughput figure
-    r.overheads.push({ ...r.overheads.find((o) => o.backend === 'vm:q35-kvm' && o.workload === 'network')!, metric: 'rr-rtt-p99-us', higherIsBetter: false, ratio: 9, ratioCi95: [8, 10] });
+    r.overheads.push({
+      ...r.overheads.find((o) => o.backend === 'vm:q35-kvm' && o.workload === 'network')!,
+      metric: 'rr-rtt-p99-us',
+      higherIsBetter: false,
+      ratio: 9,
+      ratioCi95: [8, 10],
+    });
     const plan = planCapacity(r, { host: host64, instance: { vcpus: 1, memoryMiB: 1024, mbps: 500 } });
     expect(b(plan, 'vm:q35-kvm').expected).toMatchObject({ instancesPerHost: 30, binding: ['network'] });
-    expect(plan.sources[b(plan, 'vm:q35-kvm').resources.network.overhead!.sources[0]!]).toMatchObject({ metric: 'tcp-to-instance-gbps' });
+    expect(plan.sources[b(plan, 'vm:q35-kvm').resources.network.overhead!.sources[0]!]).toMatchObject({
+      metric: 'tcp-to-instance-gbps',
+    });
   });
 
   it('a native-only run says there is nothing to compare', () => {
@@ -294,7 +332,10 @@ describe('capacity model: degrading gracefully and honestly', () => {
   });
 
   it('a partial run is flagged', () => {
-    const plan = planCapacity(capacityFixture({ status: 'partial' }), { host: host64, instance: { vcpus: 1, memoryMiB: 1024 } });
+    const plan = planCapacity(capacityFixture({ status: 'partial' }), {
+      host: host64,
+      instance: { vcpus: 1, memoryMiB: 1024 },
+    });
     expect(plan.warnings.join('\n')).toMatch(/is partial/);
   });
 
@@ -303,18 +344,28 @@ describe('capacity model: degrading gracefully and honestly', () => {
     const p1 = planCapacity(capacityFixture(), { host: h, instance: { vcpus: 1, memoryMiB: 1024 } });
     expect(p1.reserve).toEqual({ cores: 4, memoryPct: 10, memoryMiB: 0 });
     expect(p1.usable.cpu).toBe(60);
-    const p2 = planCapacity(capacityFixture(), { host: h, instance: { vcpus: 1, memoryMiB: 1024 }, reserve: { cores: 2 } });
+    const p2 = planCapacity(capacityFixture(), {
+      host: h,
+      instance: { vcpus: 1, memoryMiB: 1024 },
+      reserve: { cores: 2 },
+    });
     expect(p2.reserve).toEqual({ cores: 2, memoryPct: 10, memoryMiB: 0 });
     expect(p2.sources['reserve.cores']).toMatchObject({ kind: 'input', origin: '--reserve' });
   });
 
   it('an instance that does not fit gives 0 per host and no host count', () => {
-    const plan = planCapacity(capacityFixture(), { host: host32, instance: { vcpus: 64, memoryMiB: 1024 }, target: 10 });
+    const plan = planCapacity(capacityFixture(), {
+      host: host32,
+      instance: { vcpus: 64, memoryMiB: 1024 },
+      target: 10,
+    });
     expect(b(plan, 'native').expected).toEqual({ instancesPerHost: 0, binding: ['cpu'], hostsNeeded: null });
     expect(b(plan, 'native').hostsNeeded?.value).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('a reserve that leaves nothing is BAD_ARGS', () => {
-    expect(() => planCapacity(capacityFixture(), { host: host32, instance: { vcpus: 1, memoryMiB: 1 }, reserve: { cores: 32 } })).toThrow(IsobenchError);
+    expect(() =>
+      planCapacity(capacityFixture(), { host: host32, instance: { vcpus: 1, memoryMiB: 1 }, reserve: { cores: 32 } }),
+    ).toThrow(IsobenchError);
   });
 });

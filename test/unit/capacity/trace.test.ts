@@ -39,7 +39,8 @@ describe('capacity trace: fixture run', () => {
       for (const r of ['cpu', 'memory', 'disk', 'network'] as const) {
         const rc = b.resources[r];
         expect(rc.status).toBe('measured');
-        const measured = (f: Figure | null): SourceRef[] => (f?.sources ?? []).map((id) => plan.sources[id]!).filter((s) => s.kind === 'measured');
+        const measured = (f: Figure | null): SourceRef[] =>
+          (f?.sources ?? []).map((id) => plan.sources[id]!).filter((s) => s.kind === 'measured');
         expect(measured(rc.overhead).length, `${b.label} ${r} overhead`).toBeGreaterThan(0);
         expect(measured(rc.cost).length, `${b.label} ${r} cost`).toBeGreaterThan(0);
         expect(measured(rc.fit).length, `${b.label} ${r} fit`).toBeGreaterThan(0);
@@ -52,18 +53,36 @@ describe('capacity trace: fixture run', () => {
   it('the numbers are computed from the cited figures', () => {
     const vm = plan.backends.find((b) => b.kind === 'vm')!;
     const cpuSrc = plan.sources[vm.resources.cpu.overhead!.sources[0]!]!;
-    expect(cpuSrc).toMatchObject({ kind: 'measured', backend: 'vm:q35-kvm', workload: 'cpu', metric: 'sysbench-events-nt', stat: 'overhead.ratio' });
+    expect(cpuSrc).toMatchObject({
+      kind: 'measured',
+      backend: 'vm:q35-kvm',
+      workload: 'cpu',
+      metric: 'sysbench-events-nt',
+      stat: 'overhead.ratio',
+    });
     if (cpuSrc.kind !== 'measured') throw new Error('unreachable');
     expect(vm.resources.cpu.cost!.value).toBeCloseTo(2 / cpuSrc.value, 12);
     expect(vm.resources.cpu.cost!.worst).toBeCloseTo(2 / cpuSrc.ci95[0], 12);
 
-    const [vmPss, nativePss] = vm.resources.memory.overhead!.sources.map((id) => plan.sources[id]!) as [SourceRef, SourceRef];
-    expect(vmPss).toMatchObject({ backend: 'vm:q35-kvm', workload: 'footprint', metric: 'pss-mib', stat: 'summary.mean' });
+    const [vmPss, nativePss] = vm.resources.memory.overhead!.sources.map((id) => plan.sources[id]!) as [
+      SourceRef,
+      SourceRef,
+    ];
+    expect(vmPss).toMatchObject({
+      backend: 'vm:q35-kvm',
+      workload: 'footprint',
+      metric: 'pss-mib',
+      stat: 'summary.mean',
+    });
     expect(nativePss).toMatchObject({ backend: 'native', workload: 'footprint', metric: 'pss-mib' });
     if (vmPss.kind !== 'measured' || nativePss.kind !== 'measured') throw new Error('unreachable');
     expect(vm.resources.memory.overhead!.value).toBeCloseTo(vmPss.value - nativePss.value, 12);
     expect(vm.resources.memory.cost!.value).toBeCloseTo(2048 + vmPss.value - nativePss.value, 12);
-    expect(vmPss.rawLogs).toEqual(['raw/vm-q35-kvm/footprint/pss-mib-rep1.log', 'raw/vm-q35-kvm/footprint/pss-mib-rep2.log', 'raw/vm-q35-kvm/footprint/pss-mib-rep3.log']);
+    expect(vmPss.rawLogs).toEqual([
+      'raw/vm-q35-kvm/footprint/pss-mib-rep1.log',
+      'raw/vm-q35-kvm/footprint/pss-mib-rep2.log',
+      'raw/vm-q35-kvm/footprint/pss-mib-rep3.log',
+    ]);
 
     const rc = plan.runtimeClasses.find((r) => r.backend === 'vm:q35-kvm')!;
     expect(rc.sources).toEqual(expect.arrayContaining([vmPss.id, nativePss.id, cpuSrc.id, 'instance.vcpus']));
@@ -102,7 +121,9 @@ describe('capacity rendering', () => {
 
   it('text: aligned table, TCG warning, sweep, break-even, RuntimeClass', () => {
     const text = renderText(plan);
-    expect(text).toMatch(/WARNING: vm:q35-tcg ran under TCG \(emulation, no hardware virtualization\): its CPU overhead describes emulation, and the CPU-bound VM figures do not transfer to a KVM host/);
+    expect(text).toMatch(
+      /WARNING: vm:q35-tcg ran under TCG \(emulation, no hardware virtualization\): its CPU overhead describes emulation, and the CPU-bound VM figures do not transfer to a KVM host/,
+    );
     expect(text).toContain('Instances per host');
     expect(text).toContain('What if: instances per host as memory per instance grows');
     expect(text).toMatch(/Break-even: vm:q35-tcg's extra fixed footprint vs container:runc/);
@@ -184,28 +205,67 @@ describe('runCapacityCommand', () => {
   }
 
   it('by run id: text, exit 0', async () => {
-    const r = await runCapacityCommand({ run: 'run-good', host: 'cores=64,memoryGiB=256', instance: 'vcpus=2,memoryMiB=2048', target: '1000', resultsRoot: root });
+    const r = await runCapacityCommand({
+      run: 'run-good',
+      host: 'cores=64,memoryGiB=256',
+      instance: 'vcpus=2,memoryMiB=2048',
+      target: '1000',
+      resultsRoot: root,
+    });
     expect(r.exitCode).toBe(0);
     expect(r.text).toContain('isobench capacity · run run-good (complete)');
     expect(r.text).toContain('hosts for 1000');
   });
 
   it('by run dir and with --json and a host profile', async () => {
-    const r = await runCapacityCommand({ run: goodDir, host: 'example-64c-256g', instance: 'vcpus=2,memoryMiB=2048', json: true, resultsRoot: '/nonexistent' });
+    const r = await runCapacityCommand({
+      run: goodDir,
+      host: 'example-64c-256g',
+      instance: 'vcpus=2,memoryMiB=2048',
+      json: true,
+      resultsRoot: '/nonexistent',
+    });
     const plan = JSON.parse(r.text) as CapacityPlan;
     expect(plan.host.name).toBe('example-64c-256g');
     checkTrace(plan, good);
   });
 
   it('bad specs and target are BAD_ARGS before the results are read', async () => {
-    await rejects({ run: 'nope', host: 'cores=64', instance: 'vcpus=2,memoryMiB=2048', resultsRoot: root }, 'BAD_ARGS', /--host is missing "memoryGiB"/);
-    await rejects({ run: 'run-good', host: 'cores=64,memoryGiB=256', instance: 'vcpus=2', resultsRoot: root }, 'BAD_ARGS', /--instance is missing "memoryMiB"/);
-    await rejects({ run: 'run-good', host: 'cores=64,memoryGiB=256', instance: 'vcpus=2,memoryMiB=1', target: '1.5', resultsRoot: root }, 'BAD_ARGS', /^--target must be a whole number of instances > 0, got "1.5"$/);
-    await rejects({ run: 'missing-run', host: 'cores=64,memoryGiB=256', instance: 'vcpus=2,memoryMiB=1', resultsRoot: root }, 'BAD_ARGS', /^--run missing-run: no such run id under/);
+    await rejects(
+      { run: 'nope', host: 'cores=64', instance: 'vcpus=2,memoryMiB=2048', resultsRoot: root },
+      'BAD_ARGS',
+      /--host is missing "memoryGiB"/,
+    );
+    await rejects(
+      { run: 'run-good', host: 'cores=64,memoryGiB=256', instance: 'vcpus=2', resultsRoot: root },
+      'BAD_ARGS',
+      /--instance is missing "memoryMiB"/,
+    );
+    await rejects(
+      {
+        run: 'run-good',
+        host: 'cores=64,memoryGiB=256',
+        instance: 'vcpus=2,memoryMiB=1',
+        target: '1.5',
+        resultsRoot: root,
+      },
+      'BAD_ARGS',
+      /^--target must be a whole number of instances > 0, got "1.5"$/,
+    );
+    await rejects(
+      { run: 'missing-run', host: 'cores=64,memoryGiB=256', instance: 'vcpus=2,memoryMiB=1', resultsRoot: root },
+      'BAD_ARGS',
+      /^--run missing-run: no such run id under/,
+    );
   });
 
   it('corrupt or foreign results are BAD_RESULTS', async () => {
-    const args = (run: string) => ({ run, host: 'cores=64,memoryGiB=256', instance: 'vcpus=2,memoryMiB=2048', resultsRoot: root });
+    const args = (run: string) => ({
+      run,
+      host: 'cores=64,memoryGiB=256',
+      instance: 'vcpus=2,memoryMiB=2048',
+      resultsRoot: root,
+    });
     writeRun('corrupt', '{"schemaVersion": 1, "runId": ');
     // The one results loader (results/io.ts) words these, the same for capacity, report and compare.
     await rejects(args('corrupt'), 'BAD_RESULTS', /results\.json: not valid JSON/);
@@ -221,4 +281,3 @@ describe('runCapacityCommand', () => {
     await rejects(args('empty-run'), 'BAD_RESULTS', /has no results\.json/);
   });
 });
-

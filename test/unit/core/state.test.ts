@@ -66,7 +66,9 @@ describe('the run lock', () => {
     const data = JSON.parse(readFileSync(file, 'utf8')) as { owner: { pid: number }; claims: string[] };
     expect(data.owner.pid).toBe(process.pid);
     expect(data.claims).toContain('netns isobench-aaaaaa-*');
-    await expect(state.RunState.claim('run-a', 'aaaaaa')).rejects.toThrow(new RegExp(`run run-a is in use by pid ${process.pid}`));
+    await expect(state.RunState.claim('run-a', 'aaaaaa')).rejects.toThrow(
+      new RegExp(`run run-a is in use by pid ${process.pid}`),
+    );
     await s1.recordResource('cgroup isobench/aaaaaa-n-0');
     expect(readFileSync(file, 'utf8')).toContain('isobench/aaaaaa-n-0');
     await s1.release();
@@ -86,7 +88,14 @@ describe('the run lock', () => {
     mkdirSync(path.join(dir, 'runc'), { recursive: true });
     writeFileSync(
       path.join(dir, state.STATE_FILE),
-      JSON.stringify({ runId: 'run-b', shortId: 'bbbbbb', owner: { pid: dead.pid, startTime: st }, claims: [], resources: [], hostSettings: [{ file: '/x/run', kind: 'value', original: '0' }] }),
+      JSON.stringify({
+        runId: 'run-b',
+        shortId: 'bbbbbb',
+        owner: { pid: dead.pid, startTime: st },
+        claims: [],
+        resources: [],
+        hostSettings: [{ file: '/x/run', kind: 'value', original: '0' }],
+      }),
     );
     const { state: s, predecessor } = await state.RunState.claim('run-b', 'bbbbbb');
     expect(predecessor?.owner.pid).toBe(dead.pid);
@@ -108,11 +117,29 @@ describe('racing claimants', () => {
       const st = state.procStartTime(dead.pid)!;
       await dead.kill();
       mkdirSync(dir, { recursive: true });
-      writeFileSync(path.join(dir, state.STATE_FILE), JSON.stringify({ runId: 'run-f', shortId: 'ffffff', owner: { pid: dead.pid, startTime: st }, claims: [], resources: [], hostSettings: [] }));
-      const results = await Promise.allSettled([0, 1, 2, 0, 1, 2].map((ms) => new Promise((r) => setTimeout(r, ms)).then(() => state.RunState.claim('run-f', 'ffffff'))));
+      writeFileSync(
+        path.join(dir, state.STATE_FILE),
+        JSON.stringify({
+          runId: 'run-f',
+          shortId: 'ffffff',
+          owner: { pid: dead.pid, startTime: st },
+          claims: [],
+          resources: [],
+          hostSettings: [],
+        }),
+      );
+      const results = await Promise.allSettled(
+        [0, 1, 2, 0, 1, 2].map((ms) =>
+          new Promise((r) => setTimeout(r, ms)).then(() => state.RunState.claim('run-f', 'ffffff')),
+        ),
+      );
       const won = results.filter((r) => r.status === 'fulfilled');
       expect(won).toHaveLength(1);
-      for (const r of results) if (r.status === 'rejected') expect(String(r.reason)).toMatch(/in use by pid|just claimed by another process|being started by another process/);
+      for (const r of results)
+        if (r.status === 'rejected')
+          expect(String(r.reason)).toMatch(
+            /in use by pid|just claimed by another process|being started by another process/,
+          );
       if (won[0]?.status === 'fulfilled') await won[0].value.state.release();
     }
     expect(readdirSync(state.STATE_ROOT).filter((f) => f.startsWith(state.TAKEOVER_PREFIX))).toEqual([]);
@@ -161,7 +188,7 @@ describe('host settings through the guard', () => {
     await s.release();
   });
 
-  it('a value a dead run left behind is not taken as the host\'s own: its recorded original is', async () => {
+  it("a value a dead run left behind is not taken as the host's own: its recorded original is", async () => {
     const f = path.join(root, 'ksm-run-left');
     writeFileSync(f, '1\n'); // the dead run switched it on and was SIGKILLed
     const dead = sleeper();
@@ -170,7 +197,14 @@ describe('host settings through the guard', () => {
     mkdirSync(path.join(state.STATE_ROOT, '111111'), { recursive: true });
     writeFileSync(
       path.join(state.STATE_ROOT, '111111', state.STATE_FILE),
-      JSON.stringify({ runId: 'dead-run', shortId: '111111', owner: { pid: dead.pid, startTime: st }, claims: [], resources: [], hostSettings: [{ file: f, kind: 'value', original: '0' }] }),
+      JSON.stringify({
+        runId: 'dead-run',
+        shortId: '111111',
+        owner: { pid: dead.pid, startTime: st },
+        claims: [],
+        resources: [],
+        hostSettings: [{ file: f, kind: 'value', original: '0' }],
+      }),
     );
     const { state: s } = await state.RunState.claim('run-g', 'gggggg');
     const registry = new cleanupMod.CleanupRegistry();

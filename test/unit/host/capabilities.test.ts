@@ -37,7 +37,12 @@ function file(rel: string, text = ''): void {
 }
 
 /** A host tree with one virtio disk, one loop device and zram, KSM, THP; the cgroup part is per test. */
-function tree(o: { scheduler: string; config?: string; cgroup: (root: string) => CgroupLayout; qdisc?: boolean }): HostTree {
+function tree(o: {
+  scheduler: string;
+  config?: string;
+  cgroup: (root: string) => CgroupLayout;
+  qdisc?: boolean;
+}): HostTree {
   root = mkdtempSync(path.join(os.tmpdir(), 'isobench-caps-'));
   for (const [name, dev] of [
     ['vda', '254:0'],
@@ -64,10 +69,20 @@ function tree(o: { scheduler: string; config?: string; cgroup: (root: string) =>
 }
 
 function v1(r: string, withBlkio = true): CgroupLayout {
-  const mounts: Record<string, string> = { cpu: `${r}/cg/cpu`, cpuset: `${r}/cg/cpuset`, memory: `${r}/cg/memory`, freezer: `${r}/cg/freezer` };
+  const mounts: Record<string, string> = {
+    cpu: `${r}/cg/cpu`,
+    cpuset: `${r}/cg/cpuset`,
+    memory: `${r}/cg/memory`,
+    freezer: `${r}/cg/freezer`,
+  };
   if (withBlkio) {
     mounts.blkio = `${r}/cg/blkio`;
-    for (const f of ['blkio.throttle.read_iops_device', 'blkio.throttle.io_service_bytes', 'blkio.throttle.io_serviced']) file(`cg/blkio/${f}`);
+    for (const f of [
+      'blkio.throttle.read_iops_device',
+      'blkio.throttle.io_service_bytes',
+      'blkio.throttle.io_serviced',
+    ])
+      file(`cg/blkio/${f}`);
   }
   return { version: 1, hybrid: true, mounts };
 }
@@ -82,17 +97,38 @@ function v2(r: string, controllers: string[], ioCost: boolean): CgroupLayout {
 describe('capability probe on fake trees', () => {
   it('cgroup v1 with BFQ: weights by bfq, caps and counters by blkio throttle', async () => {
     const hc = await probeCapabilities(tree({ scheduler: '[mq-deadline] kyber bfq none', cgroup: (r) => v1(r) }));
-    expect(capability(hc, 'disk-weights')).toMatchObject({ available: true, mechanism: expect.stringMatching(/^bfq weights \(blkio\.bfq\.weight\)/) });
+    expect(capability(hc, 'disk-weights')).toMatchObject({
+      available: true,
+      mechanism: expect.stringMatching(/^bfq weights \(blkio\.bfq\.weight\)/),
+    });
     expect(capability(hc, 'disk-caps').mechanism).toMatch(/blkio\.throttle/);
     expect(capability(hc, 'block-counters').mechanism).toMatch(/no-op/);
-    expect(hasCapability(hc, 'freezer') && hasCapability(hc, 'cpuset') && hasCapability(hc, 'ksm') && hasCapability(hc, 'thp')).toBe(true);
+    expect(
+      hasCapability(hc, 'freezer') &&
+        hasCapability(hc, 'cpuset') &&
+        hasCapability(hc, 'ksm') &&
+        hasCapability(hc, 'thp'),
+    ).toBe(true);
     expect(hasCapability(hc, 'vhost-net')).toBe(false);
     const plan = planPartition(['cpu', 'disk', 'network'], hc);
-    expect(plan).toMatchObject({ cpu: true, network: true, diskShare: true, diskCap: true, diskCounters: 'cgroup', skipped: [] });
+    expect(plan).toMatchObject({
+      cpu: true,
+      network: true,
+      diskShare: true,
+      diskCap: true,
+      diskCounters: 'cgroup',
+      skipped: [],
+    });
   });
 
   it('cgroup v1 throttle-only (no BFQ, kernel 6.18.44): caps and counters, no weights; the partition skips only its disk share', async () => {
-    const hc = await probeCapabilities(tree({ scheduler: '[none] mq-deadline kyber', config: '# CONFIG_IOSCHED_BFQ is not set\nCONFIG_BLK_DEV_THROTTLING=y\n', cgroup: (r) => v1(r) }));
+    const hc = await probeCapabilities(
+      tree({
+        scheduler: '[none] mq-deadline kyber',
+        config: '# CONFIG_IOSCHED_BFQ is not set\nCONFIG_BLK_DEV_THROTTLING=y\n',
+        cgroup: (r) => v1(r),
+      }),
+    );
     const w = capability(hc, 'disk-weights');
     expect(w.available).toBe(false);
     expect(w.evidence).toMatch(/no BFQ on this kernel .*CONFIG_IOSCHED_BFQ=n/);
@@ -100,14 +136,26 @@ describe('capability probe on fake trees', () => {
     expect(hasCapability(hc, 'block-counters')).toBe(true);
     const plan = planPartition(['cpu', 'disk', 'network'], hc);
     expect(plan).toMatchObject({ cpu: true, network: true, diskShare: false, diskCap: true, diskCounters: 'cgroup' });
-    expect(plan.skipped).toEqual([expect.objectContaining({ part: 'disk share and work-conserving check', capability: 'disk-weights' })]);
-    expect(missingReason(hc, 'disk-weights')).toMatchObject({ reason: expect.stringMatching(/^not on this host: weight-based disk shares/), fix: expect.stringMatching(/BFQ/) });
+    expect(plan.skipped).toEqual([
+      expect.objectContaining({ part: 'disk share and work-conserving check', capability: 'disk-weights' }),
+    ]);
+    expect(missingReason(hc, 'disk-weights')).toMatchObject({
+      reason: expect.stringMatching(/^not on this host: weight-based disk shares/),
+      fix: expect.stringMatching(/BFQ/),
+    });
     // The noisy neighbour: every mechanism but io-weight runs.
-    expect(MECHANISMS.filter((m) => { const need = MECHANISM_NEEDS[m]; return !need || hasCapability(hc, need); })).toEqual(['cpu-weight', 'cpu-cap', 'io-throttle', 'tc']);
+    expect(
+      MECHANISMS.filter((m) => {
+        const need = MECHANISM_NEEDS[m];
+        return !need || hasCapability(hc, need);
+      }),
+    ).toEqual(['cpu-weight', 'cpu-cap', 'io-throttle', 'tc']);
   });
 
   it('cgroup v2 with io.cost: io.weight shares, io.max caps, io.stat counters', async () => {
-    const hc = await probeCapabilities(tree({ scheduler: '[none] mq-deadline', cgroup: (r) => v2(r, ['cpuset', 'cpu', 'io', 'memory', 'pids'], true) }));
+    const hc = await probeCapabilities(
+      tree({ scheduler: '[none] mq-deadline', cgroup: (r) => v2(r, ['cpuset', 'cpu', 'io', 'memory', 'pids'], true) }),
+    );
     expect(capability(hc, 'disk-weights').mechanism).toMatch(/^io\.cost weights \(io\.weight\)/);
     expect(capability(hc, 'disk-caps').mechanism).toBe('io.max (cgroup v2)');
     expect(capability(hc, 'block-counters').mechanism).toBe('io.stat (cgroup v2)');
@@ -116,36 +164,62 @@ describe('capability probe on fake trees', () => {
   });
 
   it('cgroup v2 with BFQ prefers io.bfq.weight', async () => {
-    const hc = await probeCapabilities(tree({ scheduler: '[bfq] none', cgroup: (r) => v2(r, ['cpuset', 'cpu', 'io', 'memory'], true) }));
+    const hc = await probeCapabilities(
+      tree({ scheduler: '[bfq] none', cgroup: (r) => v2(r, ['cpuset', 'cpu', 'io', 'memory'], true) }),
+    );
     expect(capability(hc, 'disk-weights').mechanism).toMatch(/^bfq weights \(io\.bfq\.weight\)/);
   });
 
   it('cgroup v2 without any weight mechanism: caps and counters only', async () => {
-    const hc = await probeCapabilities(tree({ scheduler: '[none] mq-deadline kyber', cgroup: (r) => v2(r, ['cpuset', 'cpu', 'io', 'memory', 'pids'], false) }));
-    expect(capability(hc, 'disk-weights')).toMatchObject({ available: false, evidence: expect.stringMatching(/neither BFQ nor io\.cost/) });
+    const hc = await probeCapabilities(
+      tree({
+        scheduler: '[none] mq-deadline kyber',
+        cgroup: (r) => v2(r, ['cpuset', 'cpu', 'io', 'memory', 'pids'], false),
+      }),
+    );
+    expect(capability(hc, 'disk-weights')).toMatchObject({
+      available: false,
+      evidence: expect.stringMatching(/neither BFQ nor io\.cost/),
+    });
     expect(planPartition(['disk'], hc)).toMatchObject({ diskShare: false, diskCap: true });
   });
 
   it('cgroup v2 without the io controller: no caps, no cgroup counters (device stat is the fallback), no disk parts', async () => {
-    const hc = await probeCapabilities(tree({ scheduler: '[none]', cgroup: (r) => v2(r, ['cpuset', 'cpu', 'memory'], false) }));
+    const hc = await probeCapabilities(
+      tree({ scheduler: '[none]', cgroup: (r) => v2(r, ['cpuset', 'cpu', 'memory'], false) }),
+    );
     expect(hasCapability(hc, 'disk-caps')).toBe(false);
-    expect(capability(hc, 'block-counters')).toMatchObject({ available: false, mechanism: 'device-wide /sys/block/<dev>/stat' });
+    expect(capability(hc, 'block-counters')).toMatchObject({
+      available: false,
+      mechanism: 'device-wide /sys/block/<dev>/stat',
+    });
     const plan = planPartition(['cpu', 'disk'], hc);
     expect(plan).toMatchObject({ cpu: true, diskShare: false, diskCap: false, diskCounters: 'device' });
     expect(plan.skipped.map((s) => s.capability).sort()).toEqual(['disk-caps', 'disk-weights']);
   });
 
   it('no traffic shaping: the network parts are skipped, the CPU part stays', async () => {
-    const hc = await probeCapabilities(tree({ scheduler: '[none]', config: '# CONFIG_NET_SCH_HTB is not set\n', cgroup: (r) => v1(r), qdisc: false }));
-    expect(capability(hc, 'tc-shaping')).toMatchObject({ available: false, evidence: expect.stringMatching(/htb: adding a qdisc failed/) });
+    const hc = await probeCapabilities(
+      tree({ scheduler: '[none]', config: '# CONFIG_NET_SCH_HTB is not set\n', cgroup: (r) => v1(r), qdisc: false }),
+    );
+    expect(capability(hc, 'tc-shaping')).toMatchObject({
+      available: false,
+      evidence: expect.stringMatching(/htb: adding a qdisc failed/),
+    });
     const plan = planPartition(['cpu', 'network'], hc);
     expect(plan).toMatchObject({ cpu: true, network: false });
-    expect(plan.skipped).toEqual([expect.objectContaining({ part: 'network share and cap', capability: 'tc-shaping' })]);
+    expect(plan.skipped).toEqual([
+      expect.objectContaining({ part: 'network share and cap', capability: 'tc-shaping' }),
+    ]);
   });
 
   it('cgroup v1 without blkio: no weights, caps or cgroup counters', async () => {
     const hc = await probeCapabilities(tree({ scheduler: '[bfq]', cgroup: (r) => v1(r, false) }));
-    expect(['disk-weights', 'disk-caps', 'block-counters'].map((id) => hasCapability(hc, id as 'disk-caps'))).toEqual([false, false, false]);
+    expect(['disk-weights', 'disk-caps', 'block-counters'].map((id) => hasCapability(hc, id as 'disk-caps'))).toEqual([
+      false,
+      false,
+      false,
+    ]);
   });
 });
 
@@ -154,7 +228,10 @@ describe('masking, parsing and presentation', () => {
     const hc = await probeCapabilities(tree({ scheduler: '[bfq]', cgroup: (r) => v1(r) }));
     const m = maskCapabilities(hc, ['disk-weights', 'block-counters']);
     expect(hasCapability(m, 'disk-weights')).toBe(false);
-    expect(capability(m, 'disk-weights')).toMatchObject({ masked: true, evidence: expect.stringMatching(/^masked for this run .*the host: cgroup v1 blkio/) });
+    expect(capability(m, 'disk-weights')).toMatchObject({
+      masked: true,
+      evidence: expect.stringMatching(/^masked for this run .*the host: cgroup v1 blkio/),
+    });
     expect(m.masked).toEqual(['disk-weights', 'block-counters']);
     expect(missingReason(m, 'block-counters').fix).toBe('run without --mask-capability');
     expect(planPartition(['disk'], m)).toMatchObject({ diskShare: false, diskCap: true, diskCounters: 'device' });
@@ -169,15 +246,24 @@ describe('masking, parsing and presentation', () => {
 
   it('reads kernel config lines, set and unset', () => {
     const c = parseKernelConfig('CONFIG_KSM=y\n# CONFIG_IOSCHED_BFQ is not set\nCONFIG_NET_SCH_HTB=m\n');
-    expect([...c]).toEqual([['CONFIG_KSM', 'y'], ['CONFIG_IOSCHED_BFQ', 'n'], ['CONFIG_NET_SCH_HTB', 'm']]);
+    expect([...c]).toEqual([
+      ['CONFIG_KSM', 'y'],
+      ['CONFIG_IOSCHED_BFQ', 'n'],
+      ['CONFIG_NET_SCH_HTB', 'm'],
+    ]);
   });
 
   it('doctor: one check per capability, "without it, isobench …" on each missing one; missing cpuset fails', async () => {
-    const hc = await probeCapabilities(tree({ scheduler: '[none]', cgroup: (r) => ({ version: 1, hybrid: false, mounts: { cpu: `${r}/cg/cpu` } }) }));
+    const hc = await probeCapabilities(
+      tree({ scheduler: '[none]', cgroup: (r) => ({ version: 1, hybrid: false, mounts: { cpu: `${r}/cg/cpu` } }) }),
+    );
     const checks = capabilityChecks(hc);
     expect(checks).toHaveLength(hc.caps.length);
     const w = checks.find((c) => c.name === 'capability: weight-based disk shares');
-    expect(w).toMatchObject({ status: 'warn', detail: expect.stringMatching(/without it, isobench skips the partition's disk share/) });
+    expect(w).toMatchObject({
+      status: 'warn',
+      detail: expect.stringMatching(/without it, isobench skips the partition's disk share/),
+    });
     expect(checks.find((c) => c.name === 'capability: CPU pinning (cpuset)')?.status).toBe('fail');
     const lines = capabilityLines(hc);
     expect(lines.find((l) => l.includes('weight-based disk shares'))).toMatch(/^✗ .*; without it, isobench skips/);

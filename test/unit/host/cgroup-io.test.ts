@@ -2,7 +2,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CgroupHandle, chooseIoMechanism, parseBlkioV1, parseIoStatV2, parseIoWeight, type CgroupLayout } from '../../../src/host/cgroup.js';
+import {
+  CgroupHandle,
+  chooseIoMechanism,
+  parseBlkioV1,
+  parseIoStatV2,
+  parseIoWeight,
+  type CgroupLayout,
+} from '../../../src/host/cgroup.js';
 
 let root = '';
 afterEach(() => {
@@ -11,9 +18,14 @@ afterEach(() => {
 
 describe('cgroup I/O: throttle, counters, mechanism', () => {
   it('parses v1 blkio counters and v2 io.stat', () => {
-    const v1 = parseBlkioV1('254:0 Read 1001\n254:0 Write 11\n254:0 Sync 1012\n254:0 Total 1012\nTotal 1012\n', '254:0 Read 4100096\n254:0 Write 45056\n');
+    const v1 = parseBlkioV1(
+      '254:0 Read 1001\n254:0 Write 11\n254:0 Sync 1012\n254:0 Total 1012\nTotal 1012\n',
+      '254:0 Read 4100096\n254:0 Write 45056\n',
+    );
     expect(v1.get('254:0')).toEqual({ readIos: 1001, writeIos: 11, readBytes: 4100096, writeBytes: 45056 });
-    const v2 = parseIoStatV2('254:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n7:0 rbytes=0 wbytes=0 rios=0 wios=0');
+    const v2 = parseIoStatV2(
+      '254:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n7:0 rbytes=0 wbytes=0 rios=0 wios=0',
+    );
     expect(v2.get('254:0')).toEqual({ readIos: 1, writeIos: 2, readBytes: 4096, writeBytes: 8192 });
     expect(v2.get('7:0')?.readIos).toBe(0);
   });
@@ -38,14 +50,19 @@ describe('cgroup I/O: throttle, counters, mechanism', () => {
     const cg = new CgroupHandle({ version: 2, root, controllers: ['io'] }, 'isobench/x');
     mkdirSync(path.join(root, 'isobench/x'), { recursive: true });
     await cg.setIoThrottle({ device: '8:0', readIops: 200 });
-    expect(readFileSync(path.join(root, 'isobench/x/io.max'), 'utf8')).toBe('8:0 riops=200 wiops=max rbps=max wbps=max');
+    expect(readFileSync(path.join(root, 'isobench/x/io.max'), 'utf8')).toBe(
+      '8:0 riops=200 wiops=max rbps=max wbps=max',
+    );
     writeFileSync(path.join(root, 'isobench/x/io.max'), '8:0 rbps=max wbps=max riops=200 wiops=max\n');
     expect(await cg.readIoThrottle()).toEqual([{ device: '8:0', readIops: 200 }]);
   });
 
   it('bfq weights: v1 blkio.bfq.weight, v2 io.bfq.weight before io.weight; read back; the file written is returned', async () => {
     root = mkdtempSync(path.join(os.tmpdir(), 'isobench-bfq-'));
-    const v1 = new CgroupHandle({ version: 1, hybrid: true, mounts: { blkio: path.join(root, 'blkio') } }, 'isobench/a');
+    const v1 = new CgroupHandle(
+      { version: 1, hybrid: true, mounts: { blkio: path.join(root, 'blkio') } },
+      'isobench/a',
+    );
     mkdirSync(path.join(root, 'blkio/isobench/a'), { recursive: true });
     writeFileSync(path.join(root, 'blkio/isobench/a/blkio.bfq.weight'), '100\n');
     expect(await v1.ioWeightFileExists()).toBe(true);
@@ -70,10 +87,21 @@ describe('cgroup I/O: throttle, counters, mechanism', () => {
   });
 
   it('weights only where something honours them', () => {
-    expect(chooseIoMechanism({ version: 1, weightFileExists: true, scheduler: 'mq-deadline', ioCostEnabled: false }).mechanism).toBe('throttle');
-    expect(chooseIoMechanism({ version: 1, weightFileExists: true, scheduler: 'bfq', ioCostEnabled: false }).mechanism).toBe('weight');
-    expect(chooseIoMechanism({ version: 2, weightFileExists: true, scheduler: 'none', ioCostEnabled: true }).mechanism).toBe('weight');
-    expect(chooseIoMechanism({ version: 2, weightFileExists: false, scheduler: 'bfq', ioCostEnabled: true }).mechanism).toBe('throttle');
-    expect(chooseIoMechanism({ version: 1, weightFileExists: true, scheduler: 'mq-deadline', ioCostEnabled: false }).reason).toMatch(/ignored/);
+    expect(
+      chooseIoMechanism({ version: 1, weightFileExists: true, scheduler: 'mq-deadline', ioCostEnabled: false })
+        .mechanism,
+    ).toBe('throttle');
+    expect(
+      chooseIoMechanism({ version: 1, weightFileExists: true, scheduler: 'bfq', ioCostEnabled: false }).mechanism,
+    ).toBe('weight');
+    expect(
+      chooseIoMechanism({ version: 2, weightFileExists: true, scheduler: 'none', ioCostEnabled: true }).mechanism,
+    ).toBe('weight');
+    expect(
+      chooseIoMechanism({ version: 2, weightFileExists: false, scheduler: 'bfq', ioCostEnabled: true }).mechanism,
+    ).toBe('throttle');
+    expect(
+      chooseIoMechanism({ version: 1, weightFileExists: true, scheduler: 'mq-deadline', ioCostEnabled: false }).reason,
+    ).toMatch(/ignored/);
   });
 });

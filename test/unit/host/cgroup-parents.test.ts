@@ -20,7 +20,14 @@ describe('removeEmptyParents', () => {
     mkdirSync(path.join(root, 'pids', 'isobench', 'abc123-n-0'), { recursive: true });
     mkdirSync(path.join(root, 'freezer', 'other'), { recursive: true });
     const removed = await removeEmptyParents(root);
-    expect(removed.sort()).toEqual([path.join(root, 'cpu', 'isobench'), path.join(root, 'devices', 'isobench'), path.join(root, 'isobench'), path.join(root, 'memory', 'isobench')].sort());
+    expect(removed.sort()).toEqual(
+      [
+        path.join(root, 'cpu', 'isobench'),
+        path.join(root, 'devices', 'isobench'),
+        path.join(root, 'isobench'),
+        path.join(root, 'memory', 'isobench'),
+      ].sort(),
+    );
     expect(existsSync(path.join(root, 'pids', 'isobench', 'abc123-n-0'))).toBe(true);
     expect(existsSync(path.join(root, 'freezer', 'other'))).toBe(true);
     expect(await removeEmptyParents(root)).toEqual([]);
@@ -31,7 +38,11 @@ describe('CgroupHandle.destroy', () => {
   it('the last instance out removes the isobench parents; one still in use keeps them', async () => {
     const fake = mkdtempSync(path.join(os.tmpdir(), 'ib-cgdestroy-'));
     try {
-      const layout: CgroupLayout = { version: 1, hybrid: true, mounts: { cpu: path.join(fake, 'cpu'), memory: path.join(fake, 'memory'), pids: path.join(fake, 'pids') } };
+      const layout: CgroupLayout = {
+        version: 1,
+        hybrid: true,
+        mounts: { cpu: path.join(fake, 'cpu'), memory: path.join(fake, 'memory'), pids: path.join(fake, 'pids') },
+      };
       for (const h of ['cpu', 'memory', 'pids', 'devices']) mkdirSync(path.join(fake, h), { recursive: true });
       // The OCI runtime's own hierarchy (devices) holds an empty parent of its own.
       mkdirSync(path.join(fake, 'devices', 'isobench'));
@@ -41,10 +52,12 @@ describe('CgroupHandle.destroy', () => {
       await b.create();
       await a.destroy();
       // b (another run's instance) is alive: its parents stay, with it inside.
-      for (const h of ['cpu', 'memory', 'pids']) expect(existsSync(path.join(fake, h, 'isobench', 'bbb-n-0'))).toBe(true);
+      for (const h of ['cpu', 'memory', 'pids'])
+        expect(existsSync(path.join(fake, h, 'isobench', 'bbb-n-0'))).toBe(true);
       expect(existsSync(path.join(fake, 'cpu', 'isobench', 'aaa-n-0'))).toBe(false);
       await b.destroy();
-      for (const h of ['cpu', 'memory', 'pids', 'devices']) expect(existsSync(path.join(fake, h, 'isobench'))).toBe(false);
+      for (const h of ['cpu', 'memory', 'pids', 'devices'])
+        expect(existsSync(path.join(fake, h, 'isobench'))).toBe(false);
     } finally {
       rmSync(fake, { recursive: true, force: true });
     }

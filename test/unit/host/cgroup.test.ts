@@ -2,7 +2,13 @@ import { describe, expect, it, beforeEach, afterEach } from 'vitest';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseCgroupLayout, CgroupHandle, parseCpuList, weightToShares, sharesToWeight } from '../../../src/host/cgroup.js';
+import {
+  parseCgroupLayout,
+  CgroupHandle,
+  parseCpuList,
+  weightToShares,
+  sharesToWeight,
+} from '../../../src/host/cgroup.js';
 
 const HYBRID = `30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
 31 30 0:28 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
@@ -61,7 +67,13 @@ describe('CgroupHandle on fixture trees', () => {
   }
 
   it('v1: reads limits, working set (usage - inactive file) and OOM kills', async () => {
-    const mounts = { cpu: `${root}/cpu`, cpuacct: `${root}/cpuacct`, cpuset: `${root}/cpuset`, memory: `${root}/memory`, pids: `${root}/pids` };
+    const mounts = {
+      cpu: `${root}/cpu`,
+      cpuacct: `${root}/cpuacct`,
+      cpuset: `${root}/cpuset`,
+      memory: `${root}/memory`,
+      pids: `${root}/pids`,
+    };
     const g = new CgroupHandle({ version: 1, hybrid: true, mounts }, 'isobench/x');
     file('cpu/isobench/x/cpu.cfs_quota_us', '90000\n');
     file('cpu/isobench/x/cpu.cfs_period_us', '100000\n');
@@ -74,8 +86,18 @@ describe('CgroupHandle on fixture trees', () => {
     file('memory/isobench/x/cgroup.procs', '');
     file('pids/isobench/x/pids.max', '1024\n');
     file('cpuacct/isobench/x/cpuacct.usage', '2500000000\n');
-    expect(await g.readLimits()).toEqual({ cpus: [1], cpuQuotaPercent: 90, cpuWeight: 400, memoryBytes: 536870912, pidsMax: 1024 });
-    expect(await g.memoryStats()).toEqual({ usageBytes: 10485760, inactiveFileBytes: 2097152, workingSetBytes: 8388608 });
+    expect(await g.readLimits()).toEqual({
+      cpus: [1],
+      cpuQuotaPercent: 90,
+      cpuWeight: 400,
+      memoryBytes: 536870912,
+      pidsMax: 1024,
+    });
+    expect(await g.memoryStats()).toEqual({
+      usageBytes: 10485760,
+      inactiveFileBytes: 2097152,
+      workingSetBytes: 8388608,
+    });
     expect(await g.oomKills()).toBe(2);
     expect(await g.cpuUsageSeconds()).toBe(2.5);
   });
@@ -91,7 +113,13 @@ describe('CgroupHandle on fixture trees', () => {
     file('isobench/y/memory.events', 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n');
     file('isobench/y/pids.max', 'max\n');
     file('isobench/y/cpu.stat', 'usage_usec 1500000\nuser_usec 1000000\n');
-    expect(await g.readLimits()).toEqual({ cpus: [0, 1], cpuQuotaPercent: 50, cpuWeight: 100, memoryBytes: undefined, pidsMax: undefined });
+    expect(await g.readLimits()).toEqual({
+      cpus: [0, 1],
+      cpuQuotaPercent: 50,
+      cpuWeight: 100,
+      memoryBytes: undefined,
+      pidsMax: undefined,
+    });
     expect((await g.memoryStats())?.workingSetBytes).toBe(2097152);
     expect(await g.oomKills()).toBe(1);
     expect(await g.cpuUsageSeconds()).toBe(1.5);

@@ -36,7 +36,9 @@ describe('KSM control on a fake sysfs', () => {
 
   it('restores the host setting when the measurement throws, and keeps a host that had KSM on, on', async () => {
     const ksm = new Ksm(root);
-    await expect(withKsmOn(ksm, { pagesToScan: 5000 }, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(withKsmOn(ksm, { pagesToScan: 5000 }, async () => Promise.reject(new Error('boom')))).rejects.toThrow(
+      'boom',
+    );
     expect(read('run')).toBe('0');
     expect(read('pages_to_scan')).toBe('100');
     write('run', 1);

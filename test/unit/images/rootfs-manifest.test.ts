@@ -30,7 +30,14 @@ describe('rootfs manifest', () => {
     expect(a.hash).toBe(b.hash);
     expect(a.hash).toMatch(/^[0-9a-f]{64}$/);
     const lines = a.manifest.trim().split('\n');
-    expect(lines.map((l) => l.split('\t')[0])).toEqual(['bin', 'tmp', 'usr', 'usr/bin', 'usr/bin/alias', 'usr/bin/tool']);
+    expect(lines.map((l) => l.split('\t')[0])).toEqual([
+      'bin',
+      'tmp',
+      'usr',
+      'usr/bin',
+      'usr/bin/alias',
+      'usr/bin/tool',
+    ]);
     expect(lines).toContain('bin\tsymlink\t->\tusr/bin');
     expect(lines).toContain('tmp\tdir\t1777');
     expect(lines.find((l) => l.startsWith('usr/bin/tool'))).toMatch(/^usr\/bin\/tool\tfile\t0755\t[0-9a-f]{64}\t9$/);

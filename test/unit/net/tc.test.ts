@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { burstBytes, delRootArgv, htbClassId, htbSplitArgvs, parseTcSentBytes, tbfCapArgv } from '../../../src/net/tc.js';
+import {
+  burstBytes,
+  delRootArgv,
+  htbClassId,
+  htbSplitArgvs,
+  parseTcSentBytes,
+  tbfCapArgv,
+} from '../../../src/net/tc.js';
 
 const CLASS_SHOW = `class htb 1:11 parent 1:1 prio 0 rate 40Mbit ceil 200Mbit burst 250Kb cburst 250Kb 
  Sent 5963040 bytes 3946 pkt (dropped 0, overlimits 0 requeues 0) 
@@ -43,7 +50,21 @@ describe('tc for shares and caps', () => {
   it('TBF burst is at least 10 ms at the rate', () => {
     expect(burstBytes(100)).toBe(125_000);
     expect(burstBytes(1)).toBe(32 * 1024);
-    expect(tbfCapArgv('veth1', 100)).toEqual(['tc', 'qdisc', 'add', 'dev', 'veth1', 'root', 'tbf', 'rate', '100mbit', 'burst', '125000b', 'latency', '50ms']);
+    expect(tbfCapArgv('veth1', 100)).toEqual([
+      'tc',
+      'qdisc',
+      'add',
+      'dev',
+      'veth1',
+      'root',
+      'tbf',
+      'rate',
+      '100mbit',
+      'burst',
+      '125000b',
+      'latency',
+      '50ms',
+    ]);
   });
   it('parses bytes sent per class and per qdisc', () => {
     const c = parseTcSentBytes(CLASS_SHOW);

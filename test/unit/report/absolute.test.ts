@@ -8,7 +8,14 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Overhead, RunResults } from '../../../src/results/types.js';
 import { differenceOfMeans } from '../../../src/stats/index.js';
-import { buildModel, fmtOverheadValue, fmtOverheadCi, groupWarnings, valueRange, type BarSeries } from '../../../src/report/model.js';
+import {
+  buildModel,
+  fmtOverheadValue,
+  fmtOverheadCi,
+  groupWarnings,
+  valueRange,
+  type BarSeries,
+} from '../../../src/report/model.js';
 import { renderHtml } from '../../../src/report/html.js';
 import { loadCapacityHost } from '../../../src/report/write.js';
 import { FIXTURE_DIR } from '../../helpers/fake-results.js';
@@ -56,16 +63,35 @@ describe('differenceOfMeans (Welch)', () => {
 
 describe('comparison wording', () => {
   it('says a throughput at a tenth of native is slower, never "9.84× native"', () => {
-    const o = ov({ ratio: 0.1016, ratioCi95: [0.0343, 0.3011], overheadPct: 89.8, overheadPctCi95: [69.9, 96.6], verdict: 'overhead' });
+    const o = ov({
+      ratio: 0.1016,
+      ratioCi95: [0.0343, 0.3011],
+      overheadPct: 89.8,
+      overheadPctCi95: [69.9, 96.6],
+      verdict: 'overhead',
+    });
     expect(fmtOverheadValue(o)).toBe('9.8× slower than native');
     expect(fmtOverheadCi(o)).toBe('[3.3×, 29×]');
   });
 
   it('says a time 21× native is slower, and small costs in percent with a direction', () => {
-    expect(fmtOverheadValue(ov({ unit: 'ms', higherIsBetter: false, ratio: 20.7, ratioCi95: [14.4, 29.7], overheadPct: 1968, verdict: 'overhead' }))).toBe('21× native (slower)');
+    expect(
+      fmtOverheadValue(
+        ov({
+          unit: 'ms',
+          higherIsBetter: false,
+          ratio: 20.7,
+          ratioCi95: [14.4, 29.7],
+          overheadPct: 1968,
+          verdict: 'overhead',
+        }),
+      ),
+    ).toBe('21× native (slower)');
     expect(fmtOverheadValue(ov({ ratio: 0.881, overheadPct: 11.9 }))).toBe('11.9% slower');
     expect(fmtOverheadValue(ov({ ratio: 1.189, overheadPct: -18.9 }))).toBe('18.9% faster');
-    expect(fmtOverheadValue(ov({ unit: 'CPU s/GB', higherIsBetter: false, ratio: 1.5, overheadPct: 50 }))).toBe('50.0% worse');
+    expect(fmtOverheadValue(ov({ unit: 'CPU s/GB', higherIsBetter: false, ratio: 1.5, overheadPct: 50 }))).toBe(
+      '50.0% worse',
+    );
   });
 
   it('shows footprint as MiB per idle instance vs a 0 MiB native, with pss-mib as the headline', () => {
@@ -83,7 +109,9 @@ describe('comparison wording', () => {
     expect(fp.metrics.every((x) => x.mode === 'absolute')).toBe(true);
     expect(fp.chart!.title).toMatch(/mean per backend \(MiB\)/);
     // Start-up reads in seconds once above 1000 ms.
-    expect(m.headline.find((r) => r.category === 'startup')!.entries.find((e) => e.backend === 'vm:q35-tcg')!.value).toMatch(/^\+3\.\d+ s to ready$/);
+    expect(
+      m.headline.find((r) => r.category === 'startup')!.entries.find((e) => e.backend === 'vm:q35-tcg')!.value,
+    ).toMatch(/^\+3\.\d+ s to ready$/);
   });
 
   it('keeps absolute categories out of the cost-factor chart', () => {
@@ -94,7 +122,9 @@ describe('comparison wording', () => {
 });
 
 describe('headline axis', () => {
-  const series = (values: number[], lo: number[], hi: number[]): BarSeries[] => [{ label: 'x', colour: '#000', values, lo, hi, text: values.map(() => null) }];
+  const series = (values: number[], lo: number[], hi: number[]): BarSeries[] => [
+    { label: 'x', colour: '#000', values, lo, hi, text: values.map(() => null) },
+  ];
 
   it('follows the bars, not a CI spanning 10^9, and marks the clipping', () => {
     const r = valueRange(series([1.2, 9.8], [0.0001, 3.3], [200000, 29]), true, 1);
@@ -152,7 +182,9 @@ describe('capacity section', () => {
     expect(m.capacity.chart!.stacked).toBe(true);
     expect(m.capacity.chart!.series.map((s) => s.label)[0]).toMatch(/^binding: /);
     expect(m.capacity.runtimeClassYaml).toContain('overhead:');
-    expect(m.capacity.rerun).toBe('isobench capacity --run 20260101-120000-quick --host example-64c-256g --instance vcpus=2,memoryMiB=512 [--target N] [--json]');
+    expect(m.capacity.rerun).toBe(
+      'isobench capacity --run 20260101-120000-quick --host example-64c-256g --instance vcpus=2,memoryMiB=512 [--target N] [--json]',
+    );
   });
 
   it('renders without I/O when no host is given, saying how to get a plan', () => {

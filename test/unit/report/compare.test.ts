@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResults } from '../../../src/results/types.js';
-import { calibrateBetweenRun, compareRuns, regressions, renderCompareHtml, renderCompareMarkdown, type Comparison } from '../../../src/report/compare.js';
+import {
+  calibrateBetweenRun,
+  compareRuns,
+  regressions,
+  renderCompareHtml,
+  renderCompareMarkdown,
+  type Comparison,
+} from '../../../src/report/compare.js';
 import { FIXTURE_DIR, fakeResults } from '../../helpers/fake-results.js';
 
 const load = (name: string): RunResults => JSON.parse(readFileSync(path.join(FIXTURE_DIR, name), 'utf8')) as RunResults;
@@ -46,13 +53,19 @@ describe('compareRuns on recorded result files (overheads vs native, the default
   });
 
   it('regressions() keeps only overhead verdicts whose CI lower bound exceeds the threshold', () => {
-    expect(regressions(cmp, 10).map((e) => `${e.backend}/${e.workload}/${e.metric}`)).toEqual(['container:runc/cpu/events_per_s']);
+    expect(regressions(cmp, 10).map((e) => `${e.backend}/${e.workload}/${e.metric}`)).toEqual([
+      'container:runc/cpu/events_per_s',
+    ]);
     expect(regressions(cmp, 30)).toEqual([]);
   });
 
   it('compares a run with itself: no change anywhere (an interval too wide to decide stays inconclusive), no regression at any threshold', () => {
     const self = compareRuns(a, a);
-    expect(self.entries.every((e) => e.change === 0 && (e.verdict === 'no-practical-difference' || e.verdict === 'inconclusive'))).toBe(true);
+    expect(
+      self.entries.every(
+        (e) => e.change === 0 && (e.verdict === 'no-practical-difference' || e.verdict === 'inconclusive'),
+      ),
+    ).toBe(true);
     expect(self.entries.filter((e) => e.verdict === 'no-practical-difference').length).toBeGreaterThanOrEqual(5);
     expect(regressions(self, 0)).toEqual([]);
   });
@@ -63,7 +76,9 @@ describe('compareRuns on recorded result files (overheads vs native, the default
     expect(cmp.multiplicity.expectedFalseFlags).toBeCloseTo(cmp.multiplicity.metrics * 0.05, 9);
     const md = renderCompareMarkdown(cmp);
     expect(md).toMatch(/would read "regressed" or "improved" by chance alone/);
-    expect(md).toMatch(/Holm's correction keeps the chance of any such false flag among all \d+ at 5%: \d+ verdict\(s\)/);
+    expect(md).toMatch(
+      /Holm's correction keeps the chance of any such false flag among all \d+ at 5%: \d+ verdict\(s\)/,
+    );
     expect(md).toMatch(/Between-run variance: documented per-category defaults/);
   });
 
@@ -84,7 +99,11 @@ describe('compareRuns on recorded result files (overheads vs native, the default
 describe('host drift', () => {
   // Run B: the same measurements, but the host got 30% faster at CPU for everyone (native and the container alike).
   const a = fakeResults({ runId: 'drift-a', seed: 11 });
-  const b = fakeResults({ runId: 'drift-b', seed: 11, scale: (_backend, workload, metric) => (workload === 'cpu' && metric === 'events_per_s' ? 1.3 : 1) });
+  const b = fakeResults({
+    runId: 'drift-b',
+    seed: 11,
+    scale: (_backend, workload, metric) => (workload === 'cpu' && metric === 'events_per_s' ? 1.3 : 1),
+  });
 
   it('on overheads, a move of native and backend together cancels and is labelled as host drift beside the figure', () => {
     const e = find(compareRuns(a, b), 'container:runc', 'cpu', 'events_per_s');
@@ -110,7 +129,15 @@ describe('edge cases', () => {
     const b = structuredClone(a);
     const cell = b.cells.find((c) => c.backend === 'container:runc' && c.workload === 'cpu')!;
     cell.metrics[0]!.values = [1000];
-    cell.metrics.push({ metric: 'new_metric', unit: 'x', higherIsBetter: true, values: [1, 2, 3], repetitions: [1, 2, 3], rawLogs: [], summary: null });
+    cell.metrics.push({
+      metric: 'new_metric',
+      unit: 'x',
+      higherIsBetter: true,
+      values: [1, 2, 3],
+      repetitions: [1, 2, 3],
+      rawLogs: [],
+      summary: null,
+    });
     const cmp = compareRuns(a, b);
     expect(find(cmp, 'container:runc', 'cpu', cell.metrics[0]!.metric).verdict).toBe('insufficient-data');
     expect(find(cmp, 'container:runc', 'cpu', 'new_metric').verdict).toBe('only-in-b');
@@ -124,7 +151,9 @@ describe('between-run variance: a per-host A/A calibration', () => {
     expect(Object.keys(same)).toEqual(expect.arrayContaining(['cpu', 'memory', 'disk', 'network']));
     for (const v of Object.values(same)) expect(v).toEqual({ overhead: 0, raw: 0 });
     const b = structuredClone(a);
-    for (const c of b.cells) if (c.backend === 'container:runc' && c.workload === 'cpu') for (const m of c.metrics) m.values = m.values.map((v) => v * 1.1);
+    for (const c of b.cells)
+      if (c.backend === 'container:runc' && c.workload === 'cpu')
+        for (const m of c.metrics) m.values = m.values.map((v) => v * 1.1);
     const moved = calibrateBetweenRun(a, b);
     // Two cpu figures of the container moved by ln 1.1 (of four cpu figures): tau^2 ~ (2/4 · ln(1.1)^2 − W) / 2.
     expect(moved.cpu!.overhead).toBeGreaterThan(0.03);
@@ -135,7 +164,9 @@ describe('between-run variance: a per-host A/A calibration', () => {
     const cal = calibrateBetweenRun(a, a);
     expect(compareRuns(a, load('run-b.json'), { calibration: cal }).betweenRun.source).toBe('calibration');
     expect(compareRuns(a, load('run-b.json')).betweenRun.source).toBe('default');
-    expect(renderCompareMarkdown(compareRuns(a, load('run-b.json'), { calibration: cal }))).toMatch(/from the per-host A\/A calibration given, for cpu/);
+    expect(renderCompareMarkdown(compareRuns(a, load('run-b.json'), { calibration: cal }))).toMatch(
+      /from the per-host A\/A calibration given, for cpu/,
+    );
   });
 });
 

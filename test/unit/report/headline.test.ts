@@ -56,7 +56,8 @@ describe('headline on a real quick run', () => {
     for (const r of run.headline) {
       for (const e of r.entries) {
         expect(e.value).not.toMatch(/same as native/i);
-        if (e.verdict === 'inconclusive') expect(e.detail).toMatch(/repetitions per side would|pairs \(spread|flagged outlier/);
+        if (e.verdict === 'inconclusive')
+          expect(e.detail).toMatch(/repetitions per side would|pairs \(spread|flagged outlier/);
         if (r.kind !== 'isolation' && e.verdict) expect(e.detail).toMatch(/smallest detectable/);
       }
     }
@@ -75,23 +76,51 @@ describe('headline on a real quick run', () => {
 
 describe('isolation rows in their own terms (metrics of the current workloads)', () => {
   const base = load('aa-quick-2.json');
-  const m = (metric: string, values: number[]) => ({ metric, unit: '%', higherIsBetter: true, values, repetitions: values.map((_, i) => i + 1), rawLogs: values.map(() => 'raw/x.log'), summary: null });
+  const m = (metric: string, values: number[]) => ({
+    metric,
+    unit: '%',
+    higherIsBetter: true,
+    values,
+    repetitions: values.map((_, i) => i + 1),
+    rawLogs: values.map(() => 'raw/x.log'),
+    summary: null,
+  });
   const withCell = (workload: string, metrics: ReturnType<typeof m>[]): RunResults => ({
     ...base,
-    cells: [...base.cells.filter((c) => !(c.backend === 'container:runc' && c.workload === workload)), { backend: 'container:runc', workload, state: 'complete', metrics }],
+    cells: [
+      ...base.cells.filter((c) => !(c.backend === 'container:runc' && c.workload === workload)),
+      { backend: 'container:runc', workload, state: 'complete', metrics },
+    ],
   });
-  const entry = (r: RunResults, cat: string) => computeHeadline(r).find((x) => x.category === cat)!.entries.find((e) => e.backend === 'container:runc')!;
+  const entry = (r: RunResults, cat: string) =>
+    computeHeadline(r)
+      .find((x) => x.category === cat)!
+      .entries.find((e) => e.backend === 'container:runc')!;
 
   it('the memory gradient: gradient or cliff from limited/unlimited, and where it broke', () => {
-    const grad = entry(withCell('memory-gradient', [m('min-ratio-pct', [72, 76]), m('oom-at-pct', [150, 150]), m('last-ok-pct', [125, 125])]), 'memory-gradient');
+    const grad = entry(
+      withCell('memory-gradient', [
+        m('min-ratio-pct', [72, 76]),
+        m('oom-at-pct', [150, 150]),
+        m('last-ok-pct', [125, 125]),
+      ]),
+      'memory-gradient',
+    );
     expect(grad.value).toBe('a gradient: lowest limited/unlimited 74%, OOM-killed at 150% of the limit');
-    const cliff = entry(withCell('memory-gradient', [m('min-ratio-pct', [98, 101]), m('oom-at-pct', [125, 125])]), 'memory-gradient');
+    const cliff = entry(
+      withCell('memory-gradient', [m('min-ratio-pct', [98, 101]), m('oom-at-pct', [125, 125])]),
+      'memory-gradient',
+    );
     expect(cliff.value).toMatch(/^a cliff: lowest limited\/unlimited 99\.5%, OOM-killed at 125% of the limit$/);
   });
 
   it("noisy neighbour: the victim's figure kept, unrestrained and held by each mechanism", () => {
     const e = entry(
-      withCell('noisy-neighbor', [m('cpu-kept-pct-unrestrained', [50, 52]), m('cpu-kept-pct-cpu-weight', [90, 92]), m('cpu-kept-pct-cpu-cap', [80, 78])]),
+      withCell('noisy-neighbor', [
+        m('cpu-kept-pct-unrestrained', [50, 52]),
+        m('cpu-kept-pct-cpu-weight', [90, 92]),
+        m('cpu-kept-pct-cpu-cap', [80, 78]),
+      ]),
       'noisy-neighbor',
     );
     expect(e.value).toBe('victim cpu keeps 51% beside an unrestrained neighbour');

@@ -13,8 +13,14 @@ const load = (name: string): RunResults => JSON.parse(readFileSync(path.join(FIX
 function flagged(): RunResults {
   const r = load('run-a.json');
   const o = r.overheads.find((x) => x.backend === 'container:runc' && x.workload === 'cpu')!;
-  o.implausible = { reason: 'container:runc beats native by 52.0% on a cpu figure', hint: 'compare the environment', rawLogs: ['raw/x.log'] };
-  r.cells.find((c) => c.backend === 'container:runc' && c.workload === 'disk')!.metrics[0]!.notes = ['not comparable: reads did not reach the device'];
+  o.implausible = {
+    reason: 'container:runc beats native by 52.0% on a cpu figure',
+    hint: 'compare the environment',
+    rawLogs: ['raw/x.log'],
+  };
+  r.cells.find((c) => c.backend === 'container:runc' && c.workload === 'disk')!.metrics[0]!.notes = [
+    'not comparable: reads did not reach the device',
+  ];
   // The headline is computed once when results are written: recompute it for the planted flag.
   return { ...r, headline: computeHeadline(r) };
 }

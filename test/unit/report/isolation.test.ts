@@ -37,7 +37,9 @@ describe('isolation views from cell.extra', () => {
     const shares = v.tables.find((t) => t.id === 'partition-shares')!;
     const vmCpu = shares.rows.find((x) => x.cells[0] === 'CPU' && x.backend === 'vm:q35-tcg')!;
     expect(vmCpu.cells.slice(2, 6)).toEqual(['80%', '79.40%', '−0.60 pp', 'cpu.shares (cgroup v1), weights 1000:250']);
-    expect(shares.rows.find((x) => x.cells[0] === 'Disk')!.cells[5]).toBe('blkio throttle (cgroup v1): hard caps 160:40 IOPS');
+    expect(shares.rows.find((x) => x.cells[0] === 'Disk')!.cells[5]).toBe(
+      'blkio throttle (cgroup v1): hard caps 160:40 IOPS',
+    );
     expect(v.notes.join(' ')).toMatch(/hard throttles, not weights/);
     // The generic relative-mean bar gives way to these charts.
     expect(buildModel(r).categories.find((c) => c.id === 'partition')!.chart).toBeNull();
@@ -53,12 +55,30 @@ describe('isolation views from cell.extra', () => {
     expect(vm.points.at(-1)).toEqual({ x: 75, y: 0 });
     expect(chart.series.find((s) => s.label.startsWith('native'))!.marks?.at(-1)).toBe('native: OOM-killed at 100%');
     expect(v.findings[0]).toMatch(/A cliff, not a gradient/);
-    expect(v.findings.join(' ')).toMatch(/native: no gradient: flat \(−8(\.\d)?% over 25% → 75%\), then OOM-killed at 100%/);
+    expect(v.findings.join(' ')).toMatch(
+      /native: no gradient: flat \(−8(\.\d)?% over 25% → 75%\), then OOM-killed at 100%/,
+    );
   });
 
   it('reads a gradient when throughput falls before the end', () => {
-    expect(gradientReading([{ pct: 25, mibPerS: 100 }, { pct: 75, mibPerS: 60 }], 'OOM-killed at 100%')).toMatch(/^a gradient: throughput fell 40%/);
-    expect(gradientReading([{ pct: 25, mibPerS: 100 }, { pct: 75, mibPerS: 95 }], 'OOM-killed at 100%')).toMatch(/^no gradient: flat/);
+    expect(
+      gradientReading(
+        [
+          { pct: 25, mibPerS: 100 },
+          { pct: 75, mibPerS: 60 },
+        ],
+        'OOM-killed at 100%',
+      ),
+    ).toMatch(/^a gradient: throughput fell 40%/);
+    expect(
+      gradientReading(
+        [
+          { pct: 25, mibPerS: 100 },
+          { pct: 75, mibPerS: 95 },
+        ],
+        'OOM-killed at 100%',
+      ),
+    ).toMatch(/^no gradient: flat/);
     expect(slope([0, 1, 2], [0, 230, 460])).toBeCloseTo(230);
   });
 
@@ -70,24 +90,37 @@ describe('isolation views from cell.extra', () => {
     const row = v.tables[0]!.rows.find((x) => x.backend === 'vm:q35-tcg')!;
     expect(row.cells.join(' | ')).toMatch(/budget: summed PSS 900 MiB of 4 instances exceeds the 768 MiB budget/);
     expect(v.findings.join('\n')).toMatch(/vm:q35-tcg: .*in a 768 MiB budget: 3 \(measured/);
-    expect(v.findings.join('\n')).toMatch(/container:runc: .*not reached: projected \d+.*stopped at cap 4 \(the scenario's bound, not a result\)/);
+    expect(v.findings.join('\n')).toMatch(
+      /container:runc: .*not reached: projected \d+.*stopped at cap 4 \(the scenario's bound, not a result\)/,
+    );
     expect(row.cells.join(' | ')).toMatch(/off; 4 MiB still merged from earlier/);
   });
 
   it('noisy neighbour: per resource, the part of the victim alone kept beside the unrestrained and each held neighbour', () => {
     const v = iso(r, 'noisy-neighbor')!;
-    expect(v.charts.map((c) => c.id)).toEqual(['chart-noisy-neighbor-cpu', 'chart-noisy-neighbor-memory', 'chart-noisy-neighbor-disk', 'chart-noisy-neighbor-network']);
+    expect(v.charts.map((c) => c.id)).toEqual([
+      'chart-noisy-neighbor-cpu',
+      'chart-noisy-neighbor-memory',
+      'chart-noisy-neighbor-disk',
+      'chart-noisy-neighbor-network',
+    ]);
     const disk = v.charts[2]!;
     if (disk.type !== 'bar') throw new Error('bar expected');
     expect(disk.labels).toEqual(['native', 'container:runc', 'vm:q35-tcg']);
-    expect(disk.series.map((s) => s.label)).toEqual(['unrestrained neighbour', 'held by bfq io weight (soft)', 'held by IOPS throttle (hard)']);
+    expect(disk.series.map((s) => s.label)).toEqual([
+      'unrestrained neighbour',
+      'held by bfq io weight (soft)',
+      'held by IOPS throttle (hard)',
+    ]);
     expect(disk.series[0]!.labelsAbove).toEqual(['90%', '90%', '30%']);
     expect(disk.series[1]!.labelsAbove).toEqual(['95%', '95%', '65%']);
     const cfg = chartConfig(disk) as { data: { datasets: { isobenchLabels?: unknown }[] } };
     expect(cfg.data.datasets[0]!.isobenchLabels).toEqual(['90%', '90%', '30%']);
     // Memory bandwidth has no mechanism of its own: said plainly.
     expect(v.notes.join('\n')).toMatch(/memory bandwidth: none/);
-    expect(v.findings.join('\n')).toMatch(/Disk, vm:q35-tcg: beside an unrestrained neighbour the victim keeps 30%; IOPS throttle \(hard\) protects the most \(77%\)/);
+    expect(v.findings.join('\n')).toMatch(
+      /Disk, vm:q35-tcg: beside an unrestrained neighbour the victim keeps 30%; IOPS throttle \(hard\) protects the most \(77%\)/,
+    );
   });
 
   it('renders in HTML (escaped), Markdown and one PNG per chart', async () => {
@@ -103,22 +136,36 @@ describe('isolation views from cell.extra', () => {
     expect(sec).toMatch(/OOM-killed at 100%/);
     expect(sec).not.toContain('<script>');
     const pngs = (await renderPngs(r)).map((p) => p.name);
-    for (const n of ['partition-cpu-share.png', 'partition-net-cap.png', 'memory-gradient-curve.png', 'density-memory.png', 'noisy-neighbor-disk.png']) expect(pngs).toContain(n);
+    for (const n of [
+      'partition-cpu-share.png',
+      'partition-net-cap.png',
+      'memory-gradient-curve.png',
+      'density-memory.png',
+      'noisy-neighbor-disk.png',
+    ])
+      expect(pngs).toContain(n);
   });
 });
 
 describe('malformed extra', () => {
   function withExtra(workload: string, extra: unknown): RunResults {
     const r = load('isolation.json');
-    for (const c of r.cells) if (c.workload === workload && c.backend === 'container:runc') (c as { extra?: unknown }).extra = extra;
+    for (const c of r.cells)
+      if (c.workload === workload && c.backend === 'container:runc') (c as { extra?: unknown }).extra = extra;
     return r;
   }
 
   it('skips malformed entries with a note and keeps the good backends', () => {
-    const r = withExtra('partition', { 'cpu-share': [{ repetition: 1, data: { series: 'nope', achievedPct: '80' } }], 'disk-cap': 'not a list', 'net-share': [null, 42] });
+    const r = withExtra('partition', {
+      'cpu-share': [{ repetition: 1, data: { series: 'nope', achievedPct: '80' } }],
+      'disk-cap': 'not a list',
+      'net-share': [null, 42],
+    });
     const v = iso(r, 'partition')!;
     // The note names the first field the workload's extra schema refused (src/workloads/extras/partition.ts).
-    expect(v.skipped.join('\n')).toMatch(/container:runc: extra "cpu-share" skipped \(repetition 1: targetPct: .*expected number/);
+    expect(v.skipped.join('\n')).toMatch(
+      /container:runc: extra "cpu-share" skipped \(repetition 1: targetPct: .*expected number/,
+    );
     expect(v.skipped.join('\n')).toMatch(/container:runc: extra "disk-cap" skipped/);
     expect(v.skipped.join('\n')).toMatch(/container:runc: extra "net-share" skipped \(2 entries/);
     const cpu = v.charts.find((c) => c.id === 'chart-partition-cpu-share') as LineChartSpec;
@@ -127,7 +174,16 @@ describe('malformed extra', () => {
   });
 
   it('never crashes on odd shapes in any category, and escapes hostile keys and units', async () => {
-    const odd: unknown[] = [null, 7, 'x', [], {}, [{ repetition: 'a', data: [] }], { 'memory-gradient': [{ data: { steps: [{ pct: 'x' }] } }] }, { density: [{ data: { levels: [{ instances: 1 }] } }] }];
+    const odd: unknown[] = [
+      null,
+      7,
+      'x',
+      [],
+      {},
+      [{ repetition: 'a', data: [] }],
+      { 'memory-gradient': [{ data: { steps: [{ pct: 'x' }] } }] },
+      { density: [{ data: { levels: [{ instances: 1 }] } }] },
+    ];
     for (const extra of odd) {
       for (const w of ['partition', 'memory-gradient', 'density', 'noisy-neighbor']) {
         const r = withExtra(w, extra);
@@ -135,7 +191,9 @@ describe('malformed extra', () => {
         expect(() => renderMarkdown(r)).not.toThrow();
       }
     }
-    const r = withExtra('noisy-neighbor', { [`neighbor-${HOSTILE}`]: [{ repetition: 1, data: { unit: HOSTILE, alone: 10, withNeighbor: 5 } }] });
+    const r = withExtra('noisy-neighbor', {
+      [`neighbor-${HOSTILE}`]: [{ repetition: 1, data: { unit: HOSTILE, alone: 10, withNeighbor: 5 } }],
+    });
     const html = renderHtml(r, { rawBase: './' });
     expect(html).not.toContain(HOSTILE);
     const v = iso(r, 'noisy-neighbor')!;

@@ -20,7 +20,8 @@ describe('renderMarkdown', () => {
   it('has a headline row per category with both backends', () => {
     const head = md.split('## Headline')[1]!.split('## Every metric')[0]!;
     expect(head).toContain('| Category | Metric | container:runc | vm:q35-tcg |');
-    for (const t of ['CPU', 'Memory', 'Disk I/O', 'Network', 'Start-up', 'Per-instance footprint']) expect(head).toContain(`| ${t} |`);
+    for (const t of ['CPU', 'Memory', 'Disk I/O', 'Network', 'Start-up', 'Per-instance footprint'])
+      expect(head).toContain(`| ${t} |`);
     expect(head).toMatch(/no practical difference|small difference|inconclusive/);
     expect(head).not.toMatch(/within noise/i);
   });
@@ -56,7 +57,9 @@ describe('renderMarkdown', () => {
     const cap = withCap.split('## Capacity')[1]!.split('\n## ')[0]!;
     expect(cap).toContain('example-64c-256g');
     expect(cap).toContain('2 vCPU, 512 MiB');
-    expect(cap).toMatch(/isobench capacity --run 20260101-120000-quick --host example-64c-256g --instance vcpus=2,memoryMiB=512/);
+    expect(cap).toMatch(
+      /isobench capacity --run 20260101-120000-quick --host example-64c-256g --instance vcpus=2,memoryMiB=512/,
+    );
     expect(cap).toMatch(/TCG emulation/);
     expect(cap).toContain('kind: RuntimeClass');
     expect(cap).toMatch(/\| vm:q35-tcg \(TCG\) \| \*\*\d+\*\*/);

@@ -18,7 +18,9 @@ describe('report model', () => {
     expect(m.compared.map((c) => c.label)).toEqual(['container:runc', 'vm:q35-tcg']);
     expect(m.emulated.map((c) => c.label)).toEqual(['vm:q35-tcg']);
     expect(m.categories.map((c) => c.id)).toEqual(['cpu', 'memory', 'disk', 'network', 'startup', 'footprint']);
-    expect(m.categories.find((c) => c.id === 'startup')!.distributions.map((d) => d.id)).toEqual(['cdf-startup-ready-ms']);
+    expect(m.categories.find((c) => c.id === 'startup')!.distributions.map((d) => d.id)).toEqual([
+      'cdf-startup-ready-ms',
+    ]);
     expect(m.headline.find((r) => r.category === 'cpu')!.metric).toBe('events_per_s');
   });
 
@@ -33,8 +35,29 @@ describe('report model', () => {
 
   it('renders unknown workloads and backends that are not in backends[]', () => {
     const r = load('run-a.json');
-    r.cells.push({ backend: 'container:runsc', workload: 'noisy-neighbor', state: 'complete', metrics: [{ metric: 'victim_p99', unit: 'ms', higherIsBetter: false, values: [3, 4, 5], repetitions: [1, 2, 3], rawLogs: ['raw/a', 'raw/b', 'raw/c'], summary: null }] });
-    r.cells.push({ backend: 'native', workload: 'zz-custom', state: 'skipped', reason: 'not on this host', metrics: [] });
+    r.cells.push({
+      backend: 'container:runsc',
+      workload: 'noisy-neighbor',
+      state: 'complete',
+      metrics: [
+        {
+          metric: 'victim_p99',
+          unit: 'ms',
+          higherIsBetter: false,
+          values: [3, 4, 5],
+          repetitions: [1, 2, 3],
+          rawLogs: ['raw/a', 'raw/b', 'raw/c'],
+          summary: null,
+        },
+      ],
+    });
+    r.cells.push({
+      backend: 'native',
+      workload: 'zz-custom',
+      state: 'skipped',
+      reason: 'not on this host',
+      metrics: [],
+    });
     const m = buildModel(r);
     expect(m.columns.map((c) => c.label)).toContain('container:runsc');
     expect(m.categories.map((c) => c.id).slice(-2)).toEqual(['noisy-neighbor', 'zz-custom']);
@@ -75,7 +98,15 @@ describe('HTML safety', () => {
 });
 
 describe('renderers on edge-case results', () => {
-  const empty = (): RunResults => ({ ...load('run-a.json'), status: 'failed', statusReason: 'preflight: qemu missing', cells: [], overheads: [], warnings: [], backends: [] });
+  const empty = (): RunResults => ({
+    ...load('run-a.json'),
+    status: 'failed',
+    statusReason: 'preflight: qemu missing',
+    cells: [],
+    overheads: [],
+    warnings: [],
+    backends: [],
+  });
 
   it('a failed run with no cells renders everywhere', async () => {
     const r = empty();

@@ -34,7 +34,8 @@ describe('renderPngs', () => {
     const names = files.map((f) => f.name);
     expect(names).toContain('summary.png');
     expect(names).toContain('capacity.png');
-    for (const cat of ['cpu', 'memory', 'disk', 'network', 'startup', 'footprint']) expect(names).toContain(`${cat}.png`);
+    for (const cat of ['cpu', 'memory', 'disk', 'network', 'startup', 'footprint'])
+      expect(names).toContain(`${cat}.png`);
     expect(names).toContain('cdf-startup-ready-ms.png');
     // A stage only one backend reports gets no distribution chart of its own.
     expect(names).not.toContain('cdf-startup-stage-kernel-entry-ms.png');
@@ -55,6 +56,7 @@ describe('renderPngs', () => {
   it('renders a partial run (a failed cell) without throwing', async () => {
     const files = await renderPngs(load('partial.json'));
     expect(files.find((f) => f.name === 'disk.png')).toBeDefined();
-    for (const f of files.filter((x) => x.name !== 'headline.png')) expect(pngSize(f.data)).toEqual({ width: PNG_WIDTH, height: PNG_HEIGHT });
+    for (const f of files.filter((x) => x.name !== 'headline.png'))
+      expect(pngSize(f.data)).toEqual({ width: PNG_WIDTH, height: PNG_HEIGHT });
   });
 });

@@ -11,7 +11,13 @@ import type { RunResults } from '../../../src/results/types.js';
 import { fakeResults } from '../../helpers/fake-results.js';
 
 function withStartupExtra(r: RunResults): RunResults {
-  const stages = (launch: number, net: number | undefined) => ({ prepareMs: 12, ...(net !== undefined ? { networkAttachMs: net } : {}), launchToPayloadMs: launch, payloadToFirstExecMs: 60, readyMs: 12 + launch + 60 });
+  const stages = (launch: number, net: number | undefined) => ({
+    prepareMs: 12,
+    ...(net !== undefined ? { networkAttachMs: net } : {}),
+    launchToPayloadMs: launch,
+    payloadToFirstExecMs: 60,
+    readyMs: 12 + launch + 60,
+  });
   return {
     ...r,
     cells: r.cells.map((c) =>
@@ -22,7 +28,14 @@ function withStartupExtra(r: RunResults): RunResults {
             extra: {
               startup: [1, 2].map((repetition) => ({
                 repetition,
-                data: { definition: STARTUP_DEFINITION, signal: `${c.backend} marker`, starts: [{ start: 1, startupMs: 40 + repetition, stages: stages(40 + repetition, 28) }, { start: 2, startupMs: 50, stages: stages(50, 30) }] },
+                data: {
+                  definition: STARTUP_DEFINITION,
+                  signal: `${c.backend} marker`,
+                  starts: [
+                    { start: 1, startupMs: 40 + repetition, stages: stages(40 + repetition, 28) },
+                    { start: 2, startupMs: 50, stages: stages(50, 30) },
+                  ],
+                },
               })),
             },
           },

@@ -1,4 +1,13 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  mkdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,15 +68,28 @@ describe('writeCompareReport', () => {
     expect(readFileSync(out.index, 'utf8')).toBe('<p>cmp</p>');
     expect(readFileSync(path.join(out.dir, 'compare.md'), 'utf8')).toBe('# cmp');
     expect(readdirSync(reports)).toEqual(['compare-a1-vs-b1']);
-    await expect(writeCompareReport('../a', 'b1', { html: '', markdown: '' }, reports)).rejects.toThrow(/not a plain name/);
+    await expect(writeCompareReport('../a', 'b1', { html: '', markdown: '' }, reports)).rejects.toThrow(
+      /not a plain name/,
+    );
   });
 
   it('writes a fleet comparison per host and refuses a host name that leaves the folder', async () => {
     const reports = path.join(work, 'reports-fleet-cmp');
-    const out = await writeFleetCompareReport('fa', 'fb', [{ host: 'h1', html: 'one' }, { host: 'h2', html: 'two' }], '# fleet', reports);
+    const out = await writeFleetCompareReport(
+      'fa',
+      'fb',
+      [
+        { host: 'h1', html: 'one' },
+        { host: 'h2', html: 'two' },
+      ],
+      '# fleet',
+      reports,
+    );
     expect(readFileSync(path.join(out.dir, 'h2', 'index.html'), 'utf8')).toBe('two');
     expect(readFileSync(path.join(out.dir, 'compare.md'), 'utf8')).toBe('# fleet');
-    await expect(writeFleetCompareReport('fa', 'fb', [{ host: '../../x', html: 'bad' }], '', reports)).rejects.toThrow(/not inside its folder/);
+    await expect(writeFleetCompareReport('fa', 'fb', [{ host: '../../x', html: 'bad' }], '', reports)).rejects.toThrow(
+      /not inside its folder/,
+    );
     // The failed write left the earlier comparison and no temporary folder.
     expect(readdirSync(reports)).toEqual(['compare-fa-vs-fb']);
     expect(existsSync(path.join(work, 'x'))).toBe(false);

@@ -4,7 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { writeResults, loadResults, loadResultsWithSamples, loadResultsFile, resolveRunDir, sampleRows, assertRunId, readRegularFile } from '../../../src/results/io.js';
+import {
+  writeResults,
+  loadResults,
+  loadResultsWithSamples,
+  loadResultsFile,
+  resolveRunDir,
+  sampleRows,
+  assertRunId,
+  readRegularFile,
+} from '../../../src/results/io.js';
 import { SCHEMA_VERSION, type RunResults } from '../../../src/results/types.js';
 import { withComparisons } from '../../../src/report/derive.js';
 import { computeOverheads } from '../../../src/runner/run.js';
@@ -23,13 +32,61 @@ function sample(): RunResults {
     toolVersions: { sysbench: '1.0.20' },
     rootfsHash: 'abc',
     backends: [
-      { label: 'native', kind: 'native', variant: 'host', accelerator: 'native', acceleratorReason: '', versions: {}, warnings: [], details: {} },
-      { label: 'container:runc', kind: 'container', variant: 'runc', accelerator: 'runc', acceleratorReason: '', versions: {}, warnings: [], details: {} },
+      {
+        label: 'native',
+        kind: 'native',
+        variant: 'host',
+        accelerator: 'native',
+        acceleratorReason: '',
+        versions: {},
+        warnings: [],
+        details: {},
+      },
+      {
+        label: 'container:runc',
+        kind: 'container',
+        variant: 'runc',
+        accelerator: 'runc',
+        acceleratorReason: '',
+        versions: {},
+        warnings: [],
+        details: {},
+      },
     ],
     order: 'interleaved',
     cells: [
-      { backend: 'native', workload: 'cpu', state: 'complete', metrics: [{ metric: 'ev', unit: 'events/s', higherIsBetter: true, values: [100, 102, 98], repetitions: [1, 2, 3], rawLogs: ['raw/a', 'raw/b', 'raw/c'], summary: null }] },
-      { backend: 'container:runc', workload: 'cpu', state: 'complete', metrics: [{ metric: 'ev', unit: 'events/s', higherIsBetter: true, values: [80, 81, 79], repetitions: [1, 2, 3], rawLogs: ['raw/d', 'raw/e', 'raw/f'], summary: null }] },
+      {
+        backend: 'native',
+        workload: 'cpu',
+        state: 'complete',
+        metrics: [
+          {
+            metric: 'ev',
+            unit: 'events/s',
+            higherIsBetter: true,
+            values: [100, 102, 98],
+            repetitions: [1, 2, 3],
+            rawLogs: ['raw/a', 'raw/b', 'raw/c'],
+            summary: null,
+          },
+        ],
+      },
+      {
+        backend: 'container:runc',
+        workload: 'cpu',
+        state: 'complete',
+        metrics: [
+          {
+            metric: 'ev',
+            unit: 'events/s',
+            higherIsBetter: true,
+            values: [80, 81, 79],
+            repetitions: [1, 2, 3],
+            rawLogs: ['raw/d', 'raw/e', 'raw/f'],
+            summary: null,
+          },
+        ],
+      },
     ],
     overheads: [],
     differences: [],
@@ -49,16 +106,39 @@ describe('results round trip', () => {
     const r = sample();
     await writeResults(dir, r);
     expect(readdirSync(dir).sort()).toEqual(['results.json', 'samples.jsonl']);
-    expect(await loadResults(dir)).toEqual({ ...r, samples: { file: 'samples.jsonl', rows: 6, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
-    const rows = readFileSync(path.join(dir, 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(await loadResults(dir)).toEqual({
+      ...r,
+      samples: { file: 'samples.jsonl', rows: 6, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+    });
+    const rows = readFileSync(path.join(dir, 'samples.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows).toHaveLength(6);
-    expect(rows[3]).toEqual({ runId: 'r1', backend: 'container', variant: 'runc', workload: 'cpu', metric: 'ev', unit: 'events/s', higherIsBetter: true, repetition: 1, value: 80, rawLog: 'raw/d' });
+    expect(rows[3]).toEqual({
+      runId: 'r1',
+      backend: 'container',
+      variant: 'runc',
+      workload: 'cpu',
+      metric: 'ev',
+      unit: 'events/s',
+      higherIsBetter: true,
+      repetition: 1,
+      value: 80,
+      rawLog: 'raw/d',
+    });
     expect(sampleRows(r)).toHaveLength(6);
   });
   it('computes overheads vs native with CI and verdict', () => {
     const o = computeOverheads(sample().cells, sample().backends);
     expect(o).toHaveLength(1);
-    expect(o[0]).toMatchObject({ backend: 'container:runc', metric: 'ev', verdict: 'overhead', design: 'paired', pairs: 3 });
+    expect(o[0]).toMatchObject({
+      backend: 'container:runc',
+      metric: 'ev',
+      verdict: 'overhead',
+      design: 'paired',
+      pairs: 3,
+    });
     // Paired by round: exp(mean ln(b/n)) = (80/100 · 81/102 · 79/98)^(1/3), the geometric mean of the per-round ratios.
     const gm = Math.cbrt((80 / 100) * (81 / 102) * (79 / 98));
     expect(o[0]!.ratio).toBeCloseTo(gm, 12);
@@ -72,9 +152,20 @@ describe('corrupt or foreign results files: one clear error, exit 2', () => {
     ['empty file', '', /not valid JSON/],
     ['future schema', JSON.stringify({ ...sample(), schemaVersion: 99 }), /schemaVersion 99 is not supported/],
     ['foreign JSON', JSON.stringify({ hello: 'world' }), /not an isobench results file/],
-    ['wrong tool', JSON.stringify({ ...sample(), tool: { name: 'other', version: '1' } }), /not an isobench results file: tool\.name/],
+    [
+      'wrong tool',
+      JSON.stringify({ ...sample(), tool: { name: 'other', version: '1' } }),
+      /not an isobench results file: tool\.name/,
+    ],
     ['cells not a list', JSON.stringify({ ...sample(), cells: {} }), /not an isobench results file: cells/],
-    ['value not a number', JSON.stringify({ ...sample(), cells: [{ ...sample().cells[0], metrics: [{ ...sample().cells[0]!.metrics[0], values: ['x'] }] }] }), /cells\.0\.metrics\.0\.values\.0/],
+    [
+      'value not a number',
+      JSON.stringify({
+        ...sample(),
+        cells: [{ ...sample().cells[0], metrics: [{ ...sample().cells[0]!.metrics[0], values: ['x'] }] }],
+      }),
+      /cells\.0\.metrics\.0\.values\.0/,
+    ],
   ];
   for (const [name, text, re] of cases) {
     it(name, async () => {
@@ -100,7 +191,12 @@ describe('schemaVersion 1 files', () => {
     writeFileSync(path.join(dir, 'results.json'), JSON.stringify(v1));
     const r = await loadResults(dir);
     expect(r.schemaVersion).toBe(SCHEMA_VERSION);
-    expect(r.overheads[0]).toMatchObject({ backend: 'container:runc', metric: 'ev', verdict: 'overhead', thresholdPct: 3 });
+    expect(r.overheads[0]).toMatchObject({
+      backend: 'container:runc',
+      metric: 'ev',
+      verdict: 'overhead',
+      thresholdPct: 3,
+    });
     // The headline is worded by the report layer (results/ does not import report/): empty from the loader, filled when rendered.
     expect(r.headline).toEqual([]);
     expect(withComparisons(r).headline.find((h) => h.category === 'cpu')!.entries[0]!.verdict).toBe('overhead');
@@ -138,7 +234,8 @@ describe('results and samples stay consistent', () => {
     const reads: Array<Promise<{ results: RunResults; samples: string }>> = [];
     for (let i = 0; i < 8; i++) reads.push(loadResultsWithSamples(dir));
     await Promise.all(writes);
-    for (const { results, samples } of await Promise.all(reads)) expect(createHash('sha256').update(samples).digest('hex')).toBe(results.samples?.sha256);
+    for (const { results, samples } of await Promise.all(reads))
+      expect(createHash('sha256').update(samples).digest('hex')).toBe(results.samples?.sha256);
     const last = await loadResults(dir);
     expect(last.cells[0]!.metrics[0]!.values).toHaveLength(8);
     // No temp files left.
@@ -171,7 +268,19 @@ describe('inputs that are not regular files', () => {
 describe('the run-id rule', () => {
   it('accepts plain names and refuses paths, dots, empty and long ids', () => {
     expect(assertRunId('quick-20261125-1000-ab12', 'x')).toBe('quick-20261125-1000-ab12');
-    for (const bad of ['', '.', '..', '../x', 'x/../../tmp/evil', 'a/b', '-x', 'x'.repeat(82), 'x'.repeat(300), 'a b', 'a\0b'])
+    for (const bad of [
+      '',
+      '.',
+      '..',
+      '../x',
+      'x/../../tmp/evil',
+      'a/b',
+      '-x',
+      'x'.repeat(82),
+      'x'.repeat(300),
+      'a b',
+      'a\0b',
+    ])
       expect(() => assertRunId(bad, 'here'), bad).toThrow(/here: run id .* is not a plain name/);
     expect(() => assertRunId(42, 'here')).toThrow(/not a plain name/);
   });

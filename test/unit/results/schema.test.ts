@@ -49,13 +49,25 @@ describe('recorded results files', () => {
 
 describe('a wrong field is refused, naming its path', () => {
   const cases: Array<[string, (r: Record<string, any>) => void, RegExp]> = [
-    ['a metric unit that is a number', (r) => (r.cells[0].metrics[0].unit = 5), /not an isobench results file: cells\.0\.metrics\.0\.unit: .*expected string/],
+    [
+      'a metric unit that is a number',
+      (r) => (r.cells[0].metrics[0].unit = 5),
+      /not an isobench results file: cells\.0\.metrics\.0\.unit: .*expected string/,
+    ],
     ['an unknown backend kind', (r) => (r.backends[1].kind = 'hypervisor'), /: backends\.1\.kind: /],
     ['a CI with one bound', (r) => (r.overheads[0].ratioCi95 = [1]), /: overheads\.0\.ratioCi95: /],
     ['an unknown verdict', (r) => (r.overheads[0].verdict = 'fine'), /: overheads\.0\.verdict: /],
-    ['a failed cell without its error', (r) => Object.assign(r.cells[0], { state: 'failed', stage: 'run', error: undefined }), /: cells\.0\.error: /],
+    [
+      'a failed cell without its error',
+      (r) => Object.assign(r.cells[0], { state: 'failed', stage: 'run', error: undefined }),
+      /: cells\.0\.error: /,
+    ],
     ['an unknown cell state', (r) => (r.cells[0].state = 'done'), /: cells\.0\.state: /],
-    ['a headline entry without its text', (r) => delete r.headline[0].entries[0].value, /: headline\.0\.entries\.0\.value: /],
+    [
+      'a headline entry without its text',
+      (r) => delete r.headline[0].entries[0].value,
+      /: headline\.0\.entries\.0\.value: /,
+    ],
     ['a status of the wrong kind', (r) => (r.status = 'ok'), /: status: /],
   ];
   for (const [name, spoil, re] of cases) {
@@ -68,7 +80,9 @@ describe('a wrong field is refused, naming its path', () => {
   it('the same message from parseResults for data that is not a file', () => {
     const r = fixture('run-a.json');
     r.cells[2].metrics[0].values = [1, 'two'];
-    expect(() => parseResults(r, 'in memory')).toThrow(/^in memory: not an isobench results file: cells\.2\.metrics\.0\.values\.1: /);
+    expect(() => parseResults(r, 'in memory')).toThrow(
+      /^in memory: not an isobench results file: cells\.2\.metrics\.0\.values\.1: /,
+    );
   });
 });
 

@@ -255,7 +255,8 @@ describe('adaptive repetitions on the fake provider', () => {
     );
     expect(r.code, r.stderr).toBe(0);
     for (const b of ['fake:base', 'fake:c']) {
-      for (const m of cellOf(r, b, 'cpu')?.metrics ?? []) expect(m.repetitions, `${b} ${m.metric}`).toEqual([1, 2, 3, 4]);
+      for (const m of cellOf(r, b, 'cpu')?.metrics ?? [])
+        expect(m.repetitions, `${b} ${m.metric}`).toEqual([1, 2, 3, 4]);
       for (const m of cellOf(r, b, 'startup')?.metrics ?? []) expect(m.repetitions).toEqual([1, 2]);
     }
     expect(r.results.warnings.map((w) => w.code)).toContain('ADAPTIVE_TIME_BOX');

@@ -23,7 +23,11 @@ describe('startupMeasure (the one start-up definition)', () => {
   it('refuses end points out of order or missing', () => {
     expect(() => startupMeasure({ launchedMs: 50, payloadReadyMs: 40, signal: 's' }, 60)).toThrow(/out of order/);
     expect(() => startupMeasure({ launchedMs: 10, payloadReadyMs: 40, signal: 's' }, 30)).toThrow(/out of order/);
-    expect(() => startupMeasure({ launchedMs: Number.NaN, payloadReadyMs: 40, signal: 's' }, 60)).toThrow(/out of order/);
-    expect(() => startupMeasure({ launchedMs: 10, payloadReadyMs: 40, networkAttachMs: 20, signal: 's' }, 60)).toThrow(/before launch/);
+    expect(() => startupMeasure({ launchedMs: Number.NaN, payloadReadyMs: 40, signal: 's' }, 60)).toThrow(
+      /out of order/,
+    );
+    expect(() => startupMeasure({ launchedMs: 10, payloadReadyMs: 40, networkAttachMs: 20, signal: 's' }, 60)).toThrow(
+      /before launch/,
+    );
   });
 });

@@ -16,37 +16,109 @@ const HEAD = 'name: t\nbackends: [native]\n';
 const cases: Array<[string, string, RegExp]> = [
   ['invalid YAML (unclosed list)', 'name: t\nbackends: [native\n', /^f\.yaml:\d+: invalid YAML: /],
   ['invalid YAML (bad indentation)', 'name: t\n  backends: x\n', /^f\.yaml:\d+: invalid YAML: /],
-  ['duplicate key', 'name: t\nname: u\nbackends: [native]\n' + OK_TAIL, /^f\.yaml:2: invalid YAML: Map keys must be unique/],
+  [
+    'duplicate key',
+    'name: t\nname: u\nbackends: [native]\n' + OK_TAIL,
+    /^f\.yaml:2: invalid YAML: Map keys must be unique/,
+  ],
   ['top level is a list', '- a\n- b\n', /^f\.yaml:1: \(top level\): expected a mapping/],
   ['empty file', '', /^f\.yaml:1: \(top level\): expected a mapping/],
-  ['unknown top-level key', HEAD + 'repetitons: 3\n' + OK_TAIL, /^f\.yaml:3: repetitons: unknown key "repetitons" \(did you mean "repetitions"\?\)/],
-  ['unknown instance key', HEAD + 'instance:\n  memMiB: 512\n' + OK_TAIL, /^f\.yaml:4: instance\.memMiB: unknown key "memMiB"/],
-  ['unknown workload', HEAD + 'workloads:\n  gpu: {}\n', /^f\.yaml:4: workloads\.gpu: unknown workload "gpu".*allowed: cpu/],
-  ['unknown workload parameter', HEAD + 'workloads:\n  cpu:\n    secs: 3\n', /^f\.yaml:5: workloads\.cpu\.secs: unknown key "secs"/],
+  [
+    'unknown top-level key',
+    HEAD + 'repetitons: 3\n' + OK_TAIL,
+    /^f\.yaml:3: repetitons: unknown key "repetitons" \(did you mean "repetitions"\?\)/,
+  ],
+  [
+    'unknown instance key',
+    HEAD + 'instance:\n  memMiB: 512\n' + OK_TAIL,
+    /^f\.yaml:4: instance\.memMiB: unknown key "memMiB"/,
+  ],
+  [
+    'unknown workload',
+    HEAD + 'workloads:\n  gpu: {}\n',
+    /^f\.yaml:4: workloads\.gpu: unknown workload "gpu".*allowed: cpu/,
+  ],
+  [
+    'unknown workload parameter',
+    HEAD + 'workloads:\n  cpu:\n    secs: 3\n',
+    /^f\.yaml:5: workloads\.cpu\.secs: unknown key "secs"/,
+  ],
   ['missing name', 'backends: [native]\n' + OK_TAIL, /^f\.yaml:1: name: required \(expected string\)/],
   ['missing backends', 'name: t\n' + OK_TAIL, /^f\.yaml:1: backends: required/],
   ['missing workloads', HEAD, /^f\.yaml:1: workloads: required/],
   ['no workloads', HEAD + 'workloads: {}\n', /^f\.yaml:3: workloads: at least one workload is required/],
   ['empty backends', 'name: t\nbackends: []\n' + OK_TAIL, /^f\.yaml:2: backends: must be >= 1 items/],
   ['unknown backend', 'name: t\nbackends: [docker]\n' + OK_TAIL, /^f\.yaml:2: backends\[0\]: .*got "docker"/],
-  ['unknown container runtime', 'name: t\nbackends: [container:kata]\n' + OK_TAIL, /^f\.yaml:2: backends\[0\]: .*got "container:kata"/],
-  ['backend listed twice', 'name: t\nbackends: [native, native]\n' + OK_TAIL, /^f\.yaml:2: backends\[1\]: "native" is listed twice/],
+  [
+    'unknown container runtime',
+    'name: t\nbackends: [container:kata]\n' + OK_TAIL,
+    /^f\.yaml:2: backends\[0\]: .*got "container:kata"/,
+  ],
+  [
+    'backend listed twice',
+    'name: t\nbackends: [native, native]\n' + OK_TAIL,
+    /^f\.yaml:2: backends\[1\]: "native" is listed twice/,
+  ],
   ['zero vcpus', HEAD + 'instance:\n  vcpus: 0\n' + OK_TAIL, /^f\.yaml:4: instance\.vcpus: must be >= 1, got number 0/],
-  ['negative vcpus', HEAD + 'instance:\n  vcpus: -2\n' + OK_TAIL, /^f\.yaml:4: instance\.vcpus: must be >= 1, got number -2/],
-  ['fractional vcpus', HEAD + 'instance:\n  vcpus: 1.5\n' + OK_TAIL, /^f\.yaml:4: instance\.vcpus: expected a whole number, got number 1\.5/],
-  ['vcpus as text', HEAD + 'instance:\n  vcpus: two\n' + OK_TAIL, /^f\.yaml:4: instance\.vcpus: expected number, got "two"/],
-  ['tiny memory', HEAD + 'instance:\n  memoryMiB: 8\n' + OK_TAIL, /^f\.yaml:4: instance\.memoryMiB: must be >= 64, got number 8/],
-  ['bad disk mode', HEAD + 'instance:\n  disk:\n    mode: nfs\n' + OK_TAIL, /^f\.yaml:5: instance\.disk\.mode: expected one of "dir", "image", got "nfs"/],
+  [
+    'negative vcpus',
+    HEAD + 'instance:\n  vcpus: -2\n' + OK_TAIL,
+    /^f\.yaml:4: instance\.vcpus: must be >= 1, got number -2/,
+  ],
+  [
+    'fractional vcpus',
+    HEAD + 'instance:\n  vcpus: 1.5\n' + OK_TAIL,
+    /^f\.yaml:4: instance\.vcpus: expected a whole number, got number 1\.5/,
+  ],
+  [
+    'vcpus as text',
+    HEAD + 'instance:\n  vcpus: two\n' + OK_TAIL,
+    /^f\.yaml:4: instance\.vcpus: expected number, got "two"/,
+  ],
+  [
+    'tiny memory',
+    HEAD + 'instance:\n  memoryMiB: 8\n' + OK_TAIL,
+    /^f\.yaml:4: instance\.memoryMiB: must be >= 64, got number 8/,
+  ],
+  [
+    'bad disk mode',
+    HEAD + 'instance:\n  disk:\n    mode: nfs\n' + OK_TAIL,
+    /^f\.yaml:5: instance\.disk\.mode: expected one of "dir", "image", got "nfs"/,
+  ],
   ['zero repetitions', HEAD + 'repetitions: 0\n' + OK_TAIL, /^f\.yaml:3: repetitions: must be >= 1, got number 0/],
   ['negative warmup', HEAD + 'warmup: -1\n' + OK_TAIL, /^f\.yaml:3: warmup: must be >= 0/],
-  ['bad order', HEAD + 'order: random\n' + OK_TAIL, /^f\.yaml:3: order: expected one of "interleaved", "sequential", got "random"/],
-  ['adaptive max below repetitions', HEAD + 'repetitions: 5\nadaptive:\n  targetCiPct: 2\n  maxRepetitions: 3\n' + OK_TAIL, /^f\.yaml:6: adaptive\.maxRepetitions: must be >= repetitions \(5\)/],
+  [
+    'bad order',
+    HEAD + 'order: random\n' + OK_TAIL,
+    /^f\.yaml:3: order: expected one of "interleaved", "sequential", got "random"/,
+  ],
+  [
+    'adaptive max below repetitions',
+    HEAD + 'repetitions: 5\nadaptive:\n  targetCiPct: 2\n  maxRepetitions: 3\n' + OK_TAIL,
+    /^f\.yaml:6: adaptive\.maxRepetitions: must be >= repetitions \(5\)/,
+  ],
   ['zero timeout', HEAD + 'timeouts:\n  bootSeconds: 0\n' + OK_TAIL, /^f\.yaml:4: timeouts\.bootSeconds: must be > 0/],
-  ['path traversal in name', 'name: ../../etc/passwd\nbackends: [native]\n' + OK_TAIL, /^f\.yaml:1: name: use 1-32 characters a-z 0-9 -/],
+  [
+    'path traversal in name',
+    'name: ../../etc/passwd\nbackends: [native]\n' + OK_TAIL,
+    /^f\.yaml:1: name: use 1-32 characters a-z 0-9 -/,
+  ],
   ['name with spaces', 'name: my run\nbackends: [native]\n' + OK_TAIL, /^f\.yaml:1: name: use 1-32 characters/],
-  ['workload param wrong type', HEAD + 'workloads:\n  cpu:\n    seconds: "3s"\n', /^f\.yaml:5: workloads\.cpu\.seconds: expected number, got "3s"/],
-  ['workload param out of range', HEAD + 'workloads:\n  disk:\n    runtimeSeconds: 0\n', /^f\.yaml:5: workloads\.disk\.runtimeSeconds: must be >= 1/],
-  ['bad VM machine type', 'name: t\nbackends: [{kind: vm, machine: xen}]\n' + OK_TAIL, /^f\.yaml:2: backends\[0\]\.machine: expected one of "q35", "microvm", got "xen"/],
+  [
+    'workload param wrong type',
+    HEAD + 'workloads:\n  cpu:\n    seconds: "3s"\n',
+    /^f\.yaml:5: workloads\.cpu\.seconds: expected number, got "3s"/,
+  ],
+  [
+    'workload param out of range',
+    HEAD + 'workloads:\n  disk:\n    runtimeSeconds: 0\n',
+    /^f\.yaml:5: workloads\.disk\.runtimeSeconds: must be >= 1/,
+  ],
+  [
+    'bad VM machine type',
+    'name: t\nbackends: [{kind: vm, machine: xen}]\n' + OK_TAIL,
+    /^f\.yaml:2: backends\[0\]\.machine: expected one of "q35", "microvm", got "xen"/,
+  ],
   ['cpu listed twice', HEAD + 'instance:\n  cpus: [1, 1]\n' + OK_TAIL, /^f\.yaml:4: instance\.cpus: lists a CPU twice/],
 ];
 
@@ -62,7 +134,10 @@ describe('malformed scenarios', () => {
     });
   }
   it('more memory or vCPUs than this host has is refused before anything runs', () => {
-    const { scenario } = parseScenarioText(HEAD + 'instance:\n  memoryMiB: 4000000\n  vcpus: 512\n' + OK_TAIL, 'f.yaml');
+    const { scenario } = parseScenarioText(
+      HEAD + 'instance:\n  memoryMiB: 4000000\n  vcpus: 512\n' + OK_TAIL,
+      'f.yaml',
+    );
     const problems = scenarioHostProblems(scenario!, { cpus: 2, memTotalBytes: 2 ** 34 }, 'f.yaml');
     expect(problems).toHaveLength(2);
     expect(problems[0]).toMatch(/instance\.vcpus: 512 exceeds this host's 2 CPUs/);
@@ -84,7 +159,10 @@ describe('hostile scenario input: one line, never a crash', () => {
 
   it('deep flow nesting is refused before the parser recurses', () => {
     const t0 = performance.now();
-    const r = parseScenarioText(`${HEAD}description: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n${OK_TAIL}`, 'deep.yaml');
+    const r = parseScenarioText(
+      `${HEAD}description: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n${OK_TAIL}`,
+      'deep.yaml',
+    );
     expect(r.problems).toEqual([expect.stringMatching(/^deep\.yaml: invalid YAML: nested deeper than 64 levels/)]);
     expect(performance.now() - t0).toBeLessThan(2000);
   });
@@ -96,8 +174,12 @@ describe('hostile scenario input: one line, never a crash', () => {
 
   it('more vcpus than pinned CPUs is refused', () => {
     const r = parseScenarioText(`${HEAD}instance:\n  vcpus: 2\n  cpus: [1]\n${OK_TAIL}`, 'v.yaml');
-    expect(r.problems).toEqual(['v.yaml:4: instance.vcpus: 2 vCPUs on 1 pinned CPU(s) (instance.cpus); list at least 2 CPUs or lower vcpus']);
-    expect(parseScenarioText(`${HEAD}instance:\n  vcpus: 2\n  cpus: [0, 1]\n${OK_TAIL}`, 'v.yaml').problems).toEqual([]);
+    expect(r.problems).toEqual([
+      'v.yaml:4: instance.vcpus: 2 vCPUs on 1 pinned CPU(s) (instance.cpus); list at least 2 CPUs or lower vcpus',
+    ]);
+    expect(parseScenarioText(`${HEAD}instance:\n  vcpus: 2\n  cpus: [0, 1]\n${OK_TAIL}`, 'v.yaml').problems).toEqual(
+      [],
+    );
   });
 
   it('400k unknown keys: one summary line, in linear time', () => {
@@ -107,10 +189,14 @@ describe('hostile scenario input: one line, never a crash', () => {
     const r = validateScenarioData(raw, 'many.yaml');
     // 2 s is the issue's bound; the quadratic version took minutes. Timing is noisy on a shared host.
     expect(performance.now() - t0).toBeLessThan(4000);
-    expect(r.problems).toEqual([expect.stringMatching(/^many\.yaml: \(top level\): 400000 unknown keys \("k0", "k1", "k2", \.\.\.\); allowed: name, /)]);
+    expect(r.problems).toEqual([
+      expect.stringMatching(
+        /^many\.yaml: \(top level\): 400000 unknown keys \("k0", "k1", "k2", \.\.\.\); allowed: name, /,
+      ),
+    ]);
   });
 
-  it('duplicate keys are found in linear time (yaml\'s own check is quadratic)', () => {
+  it("duplicate keys are found in linear time (yaml's own check is quadratic)", () => {
     let text = HEAD + OK_TAIL;
     for (let i = 0; i < 20_000; i++) text += `k${i}: 1\n`;
     text += 'k5: 2\n';
@@ -122,7 +208,9 @@ describe('hostile scenario input: one line, never a crash', () => {
 
   it('a few unknown keys still get one line each with a hint', () => {
     const r = parseScenarioText(`${HEAD}repetiton: 2\n${OK_TAIL}`, 'f.yaml');
-    expect(r.problems).toEqual([expect.stringMatching(/^f\.yaml:3: repetiton: unknown key "repetiton" \(did you mean "repetitions"\?\)/)]);
+    expect(r.problems).toEqual([
+      expect.stringMatching(/^f\.yaml:3: repetiton: unknown key "repetiton" \(did you mean "repetitions"\?\)/),
+    ]);
   });
 });
 
@@ -140,7 +228,9 @@ describe('scenario files that are not plain files', () => {
     await expect(loadScenario(dir)).rejects.toThrow(/a directory, not a regular file/);
     await expect(loadScenario('/dev/zero')).rejects.toThrow(/a device, not a regular file/);
     await expect(loadScenario(huge)).rejects.toThrow(/MiB, more than the 1 MiB isobench reads/);
-    await expect(loadScenario(path.join(dir, 'x'.repeat(300)))).rejects.toThrow(/cannot read scenario file \(ENAMETOOLONG\)/);
+    await expect(loadScenario(path.join(dir, 'x'.repeat(300)))).rejects.toThrow(
+      /cannot read scenario file \(ENAMETOOLONG\)/,
+    );
     expect(Date.now() - t0).toBeLessThan(3000);
   });
 });

@@ -18,12 +18,13 @@ describe('shipped scenarios', () => {
 });
 
 describe('scenario validation: one clear line per problem', () => {
-  const bad = (name: string) => loadScenario(path.join(ROOT, 'test/fixtures/scenarios/bad', name)).then(
-    () => {
-      throw new Error('expected an error');
-    },
-    (e: unknown) => e as IsobenchError,
-  );
+  const bad = (name: string) =>
+    loadScenario(path.join(ROOT, 'test/fixtures/scenarios/bad', name)).then(
+      () => {
+        throw new Error('expected an error');
+      },
+      (e: unknown) => e as IsobenchError,
+    );
   it('a typo names the file, line, field and suggests the right key', async () => {
     const e = await bad('typo.yaml');
     expect(e).toBeInstanceOf(IsobenchError);
@@ -34,12 +35,16 @@ describe('scenario validation: one clear line per problem', () => {
   });
   it('a negative vcpus says what is allowed', async () => {
     const e = await bad('negative-vcpus.yaml');
-    expect(e.details).toEqual(['test/fixtures/scenarios/bad/negative-vcpus.yaml:4: instance.vcpus: must be >= 1, got number -1']);
+    expect(e.details).toEqual([
+      'test/fixtures/scenarios/bad/negative-vcpus.yaml:4: instance.vcpus: must be >= 1, got number -1',
+    ]);
   });
   it('an unknown workload lists the known ones', async () => {
     const e = await bad('unknown-workload.yaml');
     expect(e.details).toHaveLength(1);
-    expect(e.details[0]).toMatch(/^test\/fixtures\/scenarios\/bad\/unknown-workload\.yaml:4: workloads\.cpux: unknown workload "cpux" \(did you mean "cpu"\?\); allowed: cpu, /);
+    expect(e.details[0]).toMatch(
+      /^test\/fixtures\/scenarios\/bad\/unknown-workload\.yaml:4: workloads\.cpux: unknown workload "cpux" \(did you mean "cpu"\?\); allowed: cpu, /,
+    );
   });
   it('invalid YAML is reported with its line, not a stack trace', async () => {
     const e = await bad('invalid-yaml.yaml');
@@ -69,25 +74,54 @@ describe('scenario validation: one clear line per problem', () => {
     expect(r2.problems).toEqual(['x.yaml:2: backends[1]: "native" is listed twice; list each backend variant once']);
   });
   it('resolves backend shorthands', () => {
-    expect(resolveBackend('container:runsc')).toEqual({ provider: 'container', kind: 'container', key: 'container:runsc', variant: 'runsc', options: { runtime: 'runsc', runscPlatform: 'ptrace' } });
-    expect(resolveBackend('vm')).toEqual({ provider: 'vm', kind: 'vm', key: 'vm:q35', variant: 'q35', options: { machine: 'q35', accel: 'auto' } });
+    expect(resolveBackend('container:runsc')).toEqual({
+      provider: 'container',
+      kind: 'container',
+      key: 'container:runsc',
+      variant: 'runsc',
+      options: { runtime: 'runsc', runscPlatform: 'ptrace' },
+    });
+    expect(resolveBackend('vm')).toEqual({
+      provider: 'vm',
+      kind: 'vm',
+      key: 'vm:q35',
+      variant: 'q35',
+      options: { machine: 'q35', accel: 'auto' },
+    });
   });
   it('host checks: an instance CPU set that takes the harness CPU is refused unless the scenario says so', () => {
-    const all = parseScenarioText('name: all\nbackends: [native]\ninstance:\n  vcpus: 2\nworkloads:\n  cpu: {}\n', 'all.yaml');
+    const all = parseScenarioText(
+      'name: all\nbackends: [native]\ninstance:\n  vcpus: 2\nworkloads:\n  cpu: {}\n',
+      'all.yaml',
+    );
     expect(scenarioHostProblems(all.scenario!, { cpus: 2, memTotalBytes: 24 * 2 ** 30 }, 'all.yaml')).toEqual([
       'all.yaml: instance.vcpus: 2 (cpus: auto) takes every CPU of this 2-CPU host, leaving none for the harness and traffic peers; use at most 1 vCPUs, or set instance.shareHarnessCpu: true to accept sharing',
     ]);
-    const listed = parseScenarioText('name: all\nbackends: [native]\ninstance:\n  cpus: [0, 1]\nworkloads:\n  cpu: {}\n', 'l.yaml');
-    expect(scenarioHostProblems(listed.scenario!, { cpus: 2, memTotalBytes: 24 * 2 ** 30 }, 'l.yaml')[0]).toMatch(/^l\.yaml: instance\.cpus \[0, 1\] takes every CPU/);
-    const shared = parseScenarioText('name: all\nbackends: [native]\ninstance:\n  vcpus: 2\n  shareHarnessCpu: true\nworkloads:\n  cpu: {}\n', 'ok.yaml');
+    const listed = parseScenarioText(
+      'name: all\nbackends: [native]\ninstance:\n  cpus: [0, 1]\nworkloads:\n  cpu: {}\n',
+      'l.yaml',
+    );
+    expect(scenarioHostProblems(listed.scenario!, { cpus: 2, memTotalBytes: 24 * 2 ** 30 }, 'l.yaml')[0]).toMatch(
+      /^l\.yaml: instance\.cpus \[0, 1\] takes every CPU/,
+    );
+    const shared = parseScenarioText(
+      'name: all\nbackends: [native]\ninstance:\n  vcpus: 2\n  shareHarnessCpu: true\nworkloads:\n  cpu: {}\n',
+      'ok.yaml',
+    );
     expect(scenarioHostProblems(shared.scenario!, { cpus: 2, memTotalBytes: 24 * 2 ** 30 }, 'ok.yaml')).toEqual([]);
     // One CPU of two for the instance: the other is the harness's.
-    const one = parseScenarioText('name: one\nbackends: [native]\ninstance:\n  vcpus: 1\nworkloads:\n  cpu: {}\n', 'one.yaml');
+    const one = parseScenarioText(
+      'name: one\nbackends: [native]\ninstance:\n  vcpus: 1\nworkloads:\n  cpu: {}\n',
+      'one.yaml',
+    );
     expect(scenarioHostProblems(one.scenario!, { cpus: 2, memTotalBytes: 24 * 2 ** 30 }, 'one.yaml')).toEqual([]);
   });
 
   it('host checks: more vcpus or memory than the host has', () => {
-    const r = parseScenarioText('name: big\nbackends: [native]\ninstance:\n  vcpus: 64\n  memoryMiB: 900000\nworkloads:\n  cpu: {}\n', 'big.yaml');
+    const r = parseScenarioText(
+      'name: big\nbackends: [native]\ninstance:\n  vcpus: 64\n  memoryMiB: 900000\nworkloads:\n  cpu: {}\n',
+      'big.yaml',
+    );
     const problems = scenarioHostProblems(r.scenario!, { cpus: 2, memTotalBytes: 24 * 2 ** 30 }, 'big.yaml');
     expect(problems).toEqual([
       "big.yaml: instance.vcpus: 64 exceeds this host's 2 CPUs; use at most 2",

@@ -24,7 +24,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Verdict } from '../../../src/results/types.js';
-import { changePValue, figureLook, holmRejects, overhead, overheadChange, regressionPValue, type RoundValues } from '../../../src/stats/index.js';
+import {
+  changePValue,
+  figureLook,
+  holmRejects,
+  overhead,
+  overheadChange,
+  regressionPValue,
+  type RoundValues,
+} from '../../../src/stats/index.js';
 import { mulberry32, normal } from '../../../src/stats/random.js';
 
 const STATE_GAP = 0.08;
@@ -98,7 +106,11 @@ function view(x: { values: number[]; repetitions: number[] }, est: Estimator): R
 }
 
 /** One adaptive run to its stop: the verdict and whether the plan fit under the cap. */
-function adaptiveRun(rnd: () => number, trueRatio: number, est: Estimator): { verdict: Verdict; beyond: boolean; planned: boolean; pairs: number } {
+function adaptiveRun(
+  rnd: () => number,
+  trueRatio: number,
+  est: Estimator,
+): { verdict: Verdict; beyond: boolean; planned: boolean; pairs: number } {
   const run = startRun(rnd, trueRatio, 0);
   let planned = true;
   for (;;) {
@@ -142,7 +154,13 @@ function rates(seed: number, trueRatio: number, est: Estimator, draws: number): 
       if (r.verdict === 'no-practical-difference') npdPlanned++;
     }
   }
-  return { npd: npd / draws, npdPlanned: planned ? npdPlanned / planned : 0, flagged: flagged / draws, beyond: beyond / draws, meanPairs: pairs / draws };
+  return {
+    npd: npd / draws,
+    npdPlanned: planned ? npdPlanned / planned : 0,
+    flagged: flagged / draws,
+    beyond: beyond / draws,
+    meanPairs: pairs / draws,
+  };
 }
 
 const DRAWS = 800;
@@ -157,16 +175,29 @@ function verdictChecks(est: Estimator): string[] {
   // The plan promises 80% power; a pilot of 6 estimates the spread roughly, so allow 10 points below it.
   // Among the runs it planned, and over all runs: at ±3% with up to 30 pairs this host is decidable, so a
   // design that stops "not decidable" on it often has not kept the plan's promise either.
-  if (zero.npdPlanned < 0.7) out.push(`true 0%: "no practical difference" in ${(zero.npdPlanned * 100).toFixed(1)}% of planned runs (< 70%)`);
-  if (zero.npd < 0.7) out.push(`true 0%: "no practical difference" in ${(zero.npd * 100).toFixed(1)}% of all runs (< 70%)`);
-  if (zero.flagged > 0.05 + mc(0.05)) out.push(`true 0%: false overhead/better in ${(zero.flagged * 100).toFixed(1)}% (> 5%)`);
-  if (atT.npd > 0.05 + mc(0.05)) out.push(`true +3%: "no practical difference" in ${(atT.npd * 100).toFixed(1)}% (> 5%)`);
-  if (atT.beyond > 0.025 + mc(0.025)) out.push(`true +3%: "overhead beyond 3%" in ${(atT.beyond * 100).toFixed(1)}% (> 2.5%)`);
+  if (zero.npdPlanned < 0.7)
+    out.push(`true 0%: "no practical difference" in ${(zero.npdPlanned * 100).toFixed(1)}% of planned runs (< 70%)`);
+  if (zero.npd < 0.7)
+    out.push(`true 0%: "no practical difference" in ${(zero.npd * 100).toFixed(1)}% of all runs (< 70%)`);
+  if (zero.flagged > 0.05 + mc(0.05))
+    out.push(`true 0%: false overhead/better in ${(zero.flagged * 100).toFixed(1)}% (> 5%)`);
+  if (atT.npd > 0.05 + mc(0.05))
+    out.push(`true +3%: "no practical difference" in ${(atT.npd * 100).toFixed(1)}% (> 5%)`);
+  if (atT.beyond > 0.025 + mc(0.025))
+    out.push(`true +3%: "overhead beyond 3%" in ${(atT.beyond * 100).toFixed(1)}% (> 2.5%)`);
   return out;
 }
 
 /** A/A compare of `metrics` independent figures, each run `rounds` pairs: the share of comparisons that flag any row after Holm. */
-function aaFamilyRate(seed: number, est: Estimator, draws: number, metrics: number, rounds: number, tau = 0.01, holm = true): number {
+function aaFamilyRate(
+  seed: number,
+  est: Estimator,
+  draws: number,
+  metrics: number,
+  rounds: number,
+  tau = 0.01,
+  holm = true,
+): number {
   const rnd = mulberry32(seed);
   let anyFlag = 0;
   for (let i = 0; i < draws; i++) {
@@ -179,11 +210,23 @@ function aaFamilyRate(seed: number, est: Estimator, draws: number, metrics: numb
         b.round();
       }
       // By default the between-run SD for CPU (1%), as compare uses it.
-      const c = overheadChange({ native: view(a.native, est), backend: view(a.backend, est) }, { native: view(b.native, est), backend: view(b.backend, est) }, 'ratio', true, THRESHOLD, tau);
+      const c = overheadChange(
+        { native: view(a.native, est), backend: view(a.backend, est) },
+        { native: view(b.native, est), backend: view(b.backend, est) },
+        'ratio',
+        true,
+        THRESHOLD,
+        tau,
+      );
       if (!c) throw new Error('no change estimate');
       changes.push(c);
     }
-    const keep = holm ? holmRejects(changes.map((c) => changePValue(c)), 0.05) : changes.map(() => true);
+    const keep = holm
+      ? holmRejects(
+          changes.map((c) => changePValue(c)),
+          0.05,
+        )
+      : changes.map(() => true);
     if (changes.some((c, k) => (c.verdict === 'overhead' || c.verdict === 'better') && keep[k])) anyFlag++;
   }
   return anyFlag / draws;
@@ -196,7 +239,10 @@ describe('paired statistics on a drifting two-state host', () => {
 
   it('the unpaired estimator (values without their rounds) fails the same checks', () => {
     const failures = verdictChecks('unpaired');
-    expect(failures.length, 'the unpaired estimator passed every check: the test would not notice a switch back').toBeGreaterThan(0);
+    expect(
+      failures.length,
+      'the unpaired estimator passed every check: the test would not notice a switch back',
+    ).toBeGreaterThan(0);
     // Measured: about 54% of all runs, the rest stopped "not decidable" (the paired rule: about 95%).
     expect(failures.join('\n')).toMatch(/true 0%: "no practical difference" in .* of all runs/);
   });
@@ -231,7 +277,14 @@ describe('paired statistics on a drifting two-state host', () => {
           a.round();
           b.round();
         }
-        const c = overheadChange({ native: a.native, backend: a.backend }, { native: b.native, backend: b.backend }, 'ratio', true, THRESHOLD, 0.01)!;
+        const c = overheadChange(
+          { native: a.native, backend: a.backend },
+          { native: b.native, backend: b.backend },
+          'ratio',
+          true,
+          THRESHOLD,
+          0.01,
+        )!;
         p.push(regressionPValue(c, true, 3, 0));
       }
       const rejected = holmRejects(p, 0.025);

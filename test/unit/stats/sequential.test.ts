@@ -1,6 +1,15 @@
 /** The decision rules' pure functions: TOST verdicts, the power plan, the sequential look, Holm. */
 import { describe, expect, it } from 'vitest';
-import { decide, holmAdjusted, holmRejects, overhead, plannedPairs, sequentialLook, tUpperP, verdictAt } from '../../../src/stats/index.js';
+import {
+  decide,
+  holmAdjusted,
+  holmRejects,
+  overhead,
+  plannedPairs,
+  sequentialLook,
+  tUpperP,
+  verdictAt,
+} from '../../../src/stats/index.js';
 
 describe('verdicts: TOST for equivalence, the 95% CI for a difference', () => {
   it('equivalence reads the 90% CI; a difference the 95% CI; the point is never compared with T', () => {
@@ -17,9 +26,19 @@ describe('verdicts: TOST for equivalence, the 95% CI for a difference', () => {
   it('an overhead is "beyond the threshold" only when its whole 95% CI is', () => {
     const rounds = [1, 2, 3, 4, 5, 6];
     const n = { values: [100, 101, 99, 100, 102, 98], repetitions: rounds };
-    const far = overhead(n, { values: n.values.map((v, i) => v * (0.8 + (i % 2) * 0.002)), repetitions: rounds }, true, 3)!;
+    const far = overhead(
+      n,
+      { values: n.values.map((v, i) => v * (0.8 + (i % 2) * 0.002)), repetitions: rounds },
+      true,
+      3,
+    )!;
     expect(far).toMatchObject({ verdict: 'overhead', beyondThreshold: true, design: 'paired', pairs: 6, df: 5 });
-    const near = overhead(n, { values: n.values.map((v, i) => v * (0.97 + (i % 2 ? 0.01 : -0.01))), repetitions: rounds }, true, 3)!;
+    const near = overhead(
+      n,
+      { values: n.values.map((v, i) => v * (0.97 + (i % 2 ? 0.01 : -0.01))), repetitions: rounds },
+      true,
+      3,
+    )!;
     expect(near.verdict).toBe('overhead');
     expect(near.beyondThreshold).toBe(false);
   });
@@ -31,7 +50,12 @@ describe('verdicts: TOST for equivalence, the 95% CI for a difference', () => {
     expect(o.design).toBe('paired');
     expect(o.ratio).toBeCloseTo(1.1, 12);
     expect(o.spread).toBeCloseTo(0, 12);
-    const partial = overhead({ values: [100, 200, 300, 400], repetitions: [1, 2, 3, 4] }, { values: [110, 220, 330], repetitions: [1, 2, 3] }, true, 3)!;
+    const partial = overhead(
+      { values: [100, 200, 300, 400], repetitions: [1, 2, 3, 4] },
+      { values: [110, 220, 330], repetitions: [1, 2, 3] },
+      true,
+      3,
+    )!;
     expect(partial).toMatchObject({ design: 'paired', pairs: 3, n: [3, 3] });
     // Plain arrays carry no rounds: unpaired, and it says so.
     expect(overhead([100, 200, 300], [110, 220, 330], true, 3)!.design).toBe('unpaired');
@@ -53,12 +77,24 @@ describe('the power plan and the sequential look', () => {
     const x = { scale: 'log' as const, center: 0, threshold: 3, higherIsBetter: true };
     expect(sequentialLook({ ...x, n: 4, spread: 0.02 }, plan)).toMatchObject({ action: 'continue', reason: 'pilot' });
     // 99.8% CI at n = 6 with s = 2%: ±2.5%, inside ±3% (ln 1.03 = 2.96%): decided at the pilot.
-    expect(sequentialLook({ ...x, n: 6, spread: 0.01 }, plan)).toMatchObject({ action: 'stop', reason: 'decided-at-pilot', verdict: 'no-practical-difference' });
-    expect(sequentialLook({ ...x, n: 6, spread: 0.025 }, plan)).toMatchObject({ action: 'continue', reason: 'planned' });
-    expect(sequentialLook({ ...x, n: 10, spread: 0.025 }, plan)).toMatchObject({ action: 'stop', reason: 'planned-reached' });
+    expect(sequentialLook({ ...x, n: 6, spread: 0.01 }, plan)).toMatchObject({
+      action: 'stop',
+      reason: 'decided-at-pilot',
+      verdict: 'no-practical-difference',
+    });
+    expect(sequentialLook({ ...x, n: 6, spread: 0.025 }, plan)).toMatchObject({
+      action: 'continue',
+      reason: 'planned',
+    });
+    expect(sequentialLook({ ...x, n: 10, spread: 0.025 }, plan)).toMatchObject({
+      action: 'stop',
+      reason: 'planned-reached',
+    });
     const futile = sequentialLook({ ...x, n: 6, spread: 0.1 }, plan);
     expect(futile).toMatchObject({ action: 'stop', reason: 'not-decidable' });
-    expect(futile.action === 'stop' && futile.reason === 'not-decidable' ? futile.message : '').toMatch(/^not decidable here at ±3%: needs about \d+ pairs \(spread 10% per pair; the cap is 20\)$/);
+    expect(futile.action === 'stop' && futile.reason === 'not-decidable' ? futile.message : '').toMatch(
+      /^not decidable here at ±3%: needs about \d+ pairs \(spread 10% per pair; the cap is 20\)$/,
+    );
     // A huge overhead with a huge spread: decided at the nominal level, so it is not "not decidable".
     expect(sequentialLook({ ...x, n: 6, center: Math.log(0.3), spread: 0.1 }, plan)).toMatchObject({ action: 'stop' });
     expect(verdictAt({ ...x, n: 6, center: Math.log(0.3), spread: 0.1 }, 0.025, 0.05)).toBe('overhead');

@@ -24,7 +24,8 @@ const AA_BOUND = 0.05 + 2.33 * Math.sqrt((0.05 * 0.95) / RATE_DRAWS);
 type Case = { shape: (typeof SHAPES)[number]; cv: number; n: number };
 const CASES: Case[] = SHAPES.flatMap((shape) => CVS.flatMap((cv) => NS.map((n) => ({ shape, cv, n }))));
 const name = (c: Case): string => `${c.shape}, CV ${c.cv * 100}%, n=${c.n}`;
-const seedOf = (c: Case, salt: number): number => (SHAPES.indexOf(c.shape) * 1000 + CVS.indexOf(c.cv) * 100 + c.n) * 7919 + salt;
+const seedOf = (c: Case, salt: number): number =>
+  (SHAPES.indexOf(c.shape) * 1000 + CVS.indexOf(c.cv) * 100 + c.n) * 7919 + salt;
 
 describe('ratio-of-means interval: coverage of the true ratio within 93-97%', () => {
   for (const c of CASES) {
@@ -52,11 +53,21 @@ describe('equivalence verdicts at a 3% threshold', () => {
       const zero = { flagged: 0, equivalent: 0 };
       const ten = { wrong: 0, overhead: 0 };
       for (let i = 0; i < DRAWS; i++) {
-        const v0 = overhead(sample(rnd, c.n, 100, c.cv, c.shape), sample(rnd, c.n, 100, c.cv, c.shape), true, 3)!.verdict;
+        const v0 = overhead(
+          sample(rnd, c.n, 100, c.cv, c.shape),
+          sample(rnd, c.n, 100, c.cv, c.shape),
+          true,
+          3,
+        )!.verdict;
         if (v0 === 'overhead' || v0 === 'better') zero.flagged++;
         if (v0 === 'no-practical-difference') zero.equivalent++;
         // 10% slower: throughput at 0.9 of native.
-        const v10 = overhead(sample(rnd, c.n, 100, c.cv, c.shape), sample(rnd, c.n, 90, c.cv, c.shape), true, 3)!.verdict;
+        const v10 = overhead(
+          sample(rnd, c.n, 100, c.cv, c.shape),
+          sample(rnd, c.n, 90, c.cv, c.shape),
+          true,
+          3,
+        )!.verdict;
         if (v10 === 'no-practical-difference' || v10 === 'better') ten.wrong++;
         if (v10 === 'overhead') ten.overhead++;
       }
@@ -80,7 +91,10 @@ describe('compare A/A: false flags (overhead or better) of the ratio of ratios a
       let excludesZero = 0;
       for (let i = 0; i < RATE_DRAWS; i++) {
         // Two runs of the same build: native and backend drawn from the same distributions each time.
-        const run = () => ({ native: sample(rnd, c.n, 100, c.cv, c.shape), backend: sample(rnd, c.n, 80, c.cv, c.shape) });
+        const run = () => ({
+          native: sample(rnd, c.n, 100, c.cv, c.shape),
+          backend: sample(rnd, c.n, 80, c.cv, c.shape),
+        });
         const ch = overheadChange(run(), run(), 'ratio', true, 3)!;
         if (ch.verdict === 'overhead' || ch.verdict === 'better') flagged++;
         if (ch.costCi95[0] > 0 || ch.costCi95[1] < 0) excludesZero++;

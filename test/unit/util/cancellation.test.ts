@@ -43,7 +43,10 @@ describe('run', () => {
     const c = new AbortController();
     const p = run(['sleep', '30'], { signal: c.signal, timeoutMs: 60_000 });
     await sleep(100);
-    const pids = String((await execa('pgrep', ['-x', '-P', String(process.pid), 'sleep'], { reject: false })).stdout).split('\n').filter(Boolean).map(Number);
+    const pids = String((await execa('pgrep', ['-x', '-P', String(process.pid), 'sleep'], { reject: false })).stdout)
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
     expect(pids.length).toBeGreaterThan(0);
     const t0 = performance.now();
     c.abort('test');
@@ -71,7 +74,13 @@ describe('run', () => {
 
 describe('startInstance', () => {
   const slowBackend = (start: Backend['start']): Backend =>
-    ({ kind: 'native', label: 'native', prepare: async () => undefined, info: () => ({}) as never, start }) as unknown as Backend;
+    ({
+      kind: 'native',
+      label: 'native',
+      prepare: async () => undefined,
+      info: () => ({}) as never,
+      start,
+    }) as unknown as Backend;
 
   it('an abort ends a start the backend cancels: the backend gets the signal and has released before the reject', async () => {
     let released = false;
@@ -99,7 +108,9 @@ describe('startInstance', () => {
     const late = new FakeInstance();
     const c = new AbortController();
     // This backend ignores the signal and finishes its start 50 ms after the abort.
-    const backend = slowBackend(() => new Promise((r) => c.signal.addEventListener('abort', () => setTimeout(() => r(late), 50))));
+    const backend = slowBackend(
+      () => new Promise((r) => c.signal.addEventListener('abort', () => setTimeout(() => r(late), 50))),
+    );
     const t0 = performance.now();
     setTimeout(() => c.abort('test'), 30);
     const e = await startInstance(backend, FAKE_SPEC as InstanceSpec, 60_000, c.signal).catch((x: unknown) => x);
@@ -112,7 +123,12 @@ describe('startInstance', () => {
     let called = false;
     const c = new AbortController();
     c.abort('test');
-    const e = await startInstance(slowBackend(async () => ((called = true), new FakeInstance())), FAKE_SPEC as InstanceSpec, 60_000, c.signal).catch((x: unknown) => x);
+    const e = await startInstance(
+      slowBackend(async () => ((called = true), new FakeInstance())),
+      FAKE_SPEC as InstanceSpec,
+      60_000,
+      c.signal,
+    ).catch((x: unknown) => x);
     expect(isAbortError(e)).toBe(true);
     expect(called).toBe(false);
   });

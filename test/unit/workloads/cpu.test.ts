@@ -12,7 +12,11 @@ const defaults = cpuParams.parse({});
 function cpuInstance(opts: { truncated?: boolean } = {}): FakeInstance {
   return new FakeInstance({
     rules: [
-      rule('sysbench 1t', argvMatch(['sysbench', 'cpu', '--threads=1']), fromFixture(opts.truncated ? 'sysbench/cpu-1t.truncated.txt' : 'sysbench/cpu-1t.txt')),
+      rule(
+        'sysbench 1t',
+        argvMatch(['sysbench', 'cpu', '--threads=1']),
+        fromFixture(opts.truncated ? 'sysbench/cpu-1t.truncated.txt' : 'sysbench/cpu-1t.txt'),
+      ),
       rule('sysbench 2t', argvMatch(['sysbench', 'cpu', '--threads=2']), fromFixture('sysbench/cpu-2t.txt')),
       rule('matrix 1', argvMatch(['stress-ng', '--matrix', '1']), fromFixture('stress-ng/matrix-1.txt', 'stderr')),
       rule('matrix 2', argvMatch(['stress-ng', '--matrix', '2']), fromFixture('stress-ng/matrix-2.txt', 'stderr')),
@@ -43,8 +47,34 @@ describe('cpu run', () => {
     expect(work(inst.calls)).toEqual([
       ['sysbench', 'cpu', '--threads=1', '--time=3', '--cpu-max-prime=10000', 'run'],
       ['sysbench', 'cpu', '--threads=2', '--time=3', '--cpu-max-prime=10000', 'run'],
-      ['stress-ng', '--matrix', '1', '--matrix-method', 'prod', '--matrix-size', '128', '-t', '3', '--temp-path', '/tmp', '--metrics-brief'],
-      ['stress-ng', '--matrix', '2', '--matrix-method', 'prod', '--matrix-size', '128', '-t', '3', '--temp-path', '/tmp', '--metrics-brief'],
+      [
+        'stress-ng',
+        '--matrix',
+        '1',
+        '--matrix-method',
+        'prod',
+        '--matrix-size',
+        '128',
+        '-t',
+        '3',
+        '--temp-path',
+        '/tmp',
+        '--metrics-brief',
+      ],
+      [
+        'stress-ng',
+        '--matrix',
+        '2',
+        '--matrix-method',
+        'prod',
+        '--matrix-size',
+        '128',
+        '-t',
+        '3',
+        '--temp-path',
+        '/tmp',
+        '--metrics-brief',
+      ],
       ['stress-ng', '--null', '1', '-t', '3', '--temp-path', '/tmp', '--metrics-brief'],
     ]);
     expect(values.map((v) => [v.metric, v.value])).toEqual([
@@ -69,7 +99,16 @@ describe('cpu run', () => {
     expect(values.map((v) => v.metric)).toEqual(['sysbench-events-1t', 'matrixprod-bogo-ops-1t', 'syscall-ops']);
     expect(work(inst.calls)).toHaveLength(3);
     expect(work(inst.calls)[0]).toContain('--time=1');
-    expect(work(inst.calls)[2]).toEqual(['stress-ng', '--null', '1', '-t', '1', '--temp-path', '/tmp', '--metrics-brief']);
+    expect(work(inst.calls)[2]).toEqual([
+      'stress-ng',
+      '--null',
+      '1',
+      '-t',
+      '1',
+      '--temp-path',
+      '/tmp',
+      '--metrics-brief',
+    ]);
   });
 
   it('fails with a ParseError naming sysbench and the raw log on truncated output', async () => {

@@ -1,8 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { budgetFigures, densityLevels, densityParams, marginals, nextLevelAllowed, perInstanceEstimateMiB, slope, type DensityLevel } from '../../../src/workloads/density.js';
+import {
+  budgetFigures,
+  densityLevels,
+  densityParams,
+  marginals,
+  nextLevelAllowed,
+  perInstanceEstimateMiB,
+  slope,
+  type DensityLevel,
+} from '../../../src/workloads/density.js';
 
 function level(instances: number, memAvailMiB: number, pssSumMiB: number): DensityLevel {
-  return { instances, memAvailMiB, pssSumMiB, rssSumMiB: pssSumMiB * 2, cgroupSumMiB: pssSumMiB, readyMs: [100], meanReadyMs: 100 };
+  return {
+    instances,
+    memAvailMiB,
+    pssSumMiB,
+    rssSumMiB: pssSumMiB * 2,
+    cgroupSumMiB: pssSumMiB,
+    readyMs: [100],
+    meanReadyMs: 100,
+  };
 }
 
 describe('density sweep', () => {
@@ -16,8 +33,16 @@ describe('density sweep', () => {
   });
 
   it('stopping rule: the next level must leave the safety margin', () => {
-    expect(nextLevelAllowed({ current: 4, next: 8, memAvailableMiB: 10_000, perInstanceEstimateMiB: 300, safetyMiB: 2048 })).toEqual({ ok: true });
-    const no = nextLevelAllowed({ current: 4, next: 8, memAvailableMiB: 3000, perInstanceEstimateMiB: 300, safetyMiB: 2048 });
+    expect(
+      nextLevelAllowed({ current: 4, next: 8, memAvailableMiB: 10_000, perInstanceEstimateMiB: 300, safetyMiB: 2048 }),
+    ).toEqual({ ok: true });
+    const no = nextLevelAllowed({
+      current: 4,
+      next: 8,
+      memAvailableMiB: 3000,
+      perInstanceEstimateMiB: 300,
+      safetyMiB: 2048,
+    });
     expect(no.ok).toBe(false);
     if (!no.ok) {
       expect(no.reason).toBe('memory-safety');
@@ -36,12 +61,22 @@ describe('density sweep', () => {
     expect(() => slope([1], [1])).toThrow();
     expect(() => slope([1, 1], [1, 2])).toThrow();
     // The first instance pays 40 MiB more (shared pages): the slope is what one more costs.
-    const m = marginals(20_000, [level(1, 19_710, 280), level(2, 19_460, 520), level(3, 19_210, 760), level(4, 18_960, 1000)]);
+    const m = marginals(20_000, [
+      level(1, 19_710, 280),
+      level(2, 19_460, 520),
+      level(3, 19_210, 760),
+      level(4, 18_960, 1000),
+    ]);
     expect(m.memAvailMiB).toBeCloseTo(250);
     expect(m.pssMiB).toBeCloseTo(240);
     expect(m.rssMiB).toBeCloseTo(480);
     expect(m.pssFit.slopeCi95?.[0]).toBeCloseTo(240, 6);
-    const noisy = marginals(20_000, [level(1, 19_750, 250), level(2, 19_500, 470), level(3, 19_250, 730), level(4, 19_000, 960)]);
+    const noisy = marginals(20_000, [
+      level(1, 19_750, 250),
+      level(2, 19_500, 470),
+      level(3, 19_250, 730),
+      level(4, 19_000, 960),
+    ]);
     const [lo = 0, hi = 0] = noisy.pssFit.slopeCi95 ?? [];
     expect(lo).toBeLessThan(noisy.pssMiB);
     expect(hi).toBeGreaterThan(noisy.pssMiB);
@@ -50,15 +85,30 @@ describe('density sweep', () => {
   });
 
   it('budget: a measured count only when the sweep crossed it, otherwise a projection from the slope', () => {
-    const fit = marginals(20_000, [level(1, 19_780, 215), level(2, 19_560, 430), level(3, 19_340, 645), level(4, 19_120, 860)]).pssFit;
+    const fit = marginals(20_000, [
+      level(1, 19_780, 215),
+      level(2, 19_560, 430),
+      level(3, 19_340, 645),
+      level(4, 19_120, 860),
+    ]).pssFit;
     expect(budgetFigures(768, 4, fit)).toMatchObject({ instancesInBudget: 3, projected: 3 });
-    const cheap = marginals(20_000, [level(1, 19_998, 1.5), level(2, 19_996, 3.1), level(3, 19_994, 4.4), level(4, 19_992, 6.1)]).pssFit;
+    const cheap = marginals(20_000, [
+      level(1, 19_998, 1.5),
+      level(2, 19_996, 3.1),
+      level(3, 19_994, 4.4),
+      level(4, 19_992, 6.1),
+    ]).pssFit;
     const c = budgetFigures(768, undefined, cheap);
     expect(c.instancesInBudget).toBeUndefined();
     expect(c.projected).toBeGreaterThan(400);
     expect(c.projectedRange?.[0]).toBeLessThanOrEqual(c.projected as number);
     // A slope that is not positive gives no projection (nothing per instance to divide by).
-    const flat = marginals(20_000, [level(1, 20_000, 0.1), level(2, 20_000, 0.1), level(3, 20_000, 0.1), level(4, 20_000, 0.1)]).pssFit;
+    const flat = marginals(20_000, [
+      level(1, 20_000, 0.1),
+      level(2, 20_000, 0.1),
+      level(3, 20_000, 0.1),
+      level(4, 20_000, 0.1),
+    ]).pssFit;
     expect(budgetFigures(768, undefined, flat)).toEqual({});
   });
 

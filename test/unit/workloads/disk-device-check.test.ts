@@ -30,8 +30,14 @@ const file = (rel: string, text: string): void => {
   mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
   writeFileSync(path.join(root, rel), text);
 };
-const counters = (entries: Array<[string, number]>): Map<string, IoCounters> => new Map(entries.map(([d, b]) => [d, { readIos: b / 4096, writeIos: 0, readBytes: b, writeBytes: 0 }]));
-const stat = (majMin: string, name: string, readBytes: number) => ({ majMin, name, readIos: readBytes / 4096, readBytes });
+const counters = (entries: Array<[string, number]>): Map<string, IoCounters> =>
+  new Map(entries.map(([d, b]) => [d, { readIos: b / 4096, writeIos: 0, readBytes: b, writeBytes: 0 }]));
+const stat = (majMin: string, name: string, readBytes: number) => ({
+  majMin,
+  name,
+  readIos: readBytes / 4096,
+  readBytes,
+});
 
 function sysfs(): string {
   root = mkdtempSync(path.join(os.tmpdir(), 'isobench-devcheck-'));
@@ -48,25 +54,48 @@ function sysfs(): string {
 
 describe('device check: which evidence', () => {
   it('the cgroup counters when they list a real device (loop devices skipped)', () => {
-    const d = decideDeviceCheck({ cgroupBefore: counters([['254:0', 0]]), cgroupAfter: counters([['254:0', 8192], ['7:3', 1 << 20]]), statBefore: [], statAfter: [] });
+    const d = decideDeviceCheck({
+      cgroupBefore: counters([['254:0', 0]]),
+      cgroupAfter: counters([
+        ['254:0', 8192],
+        ['7:3', 1 << 20],
+      ]),
+      statBefore: [],
+      statAfter: [],
+    });
     expect(d).toMatchObject({ source: 'cgroup', device: '254:0', bytes: 8192 });
   });
 
   it('a cgroup that saw the device and read nothing is a measured 0 (a cache served the reads), not missing', () => {
-    const d = decideDeviceCheck({ cgroupBefore: counters([['254:0', 4096]]), cgroupAfter: counters([['254:0', 4096]]), statBefore: [stat('254:0', 'vda', 0)], statAfter: [stat('254:0', 'vda', 1 << 20)] });
+    const d = decideDeviceCheck({
+      cgroupBefore: counters([['254:0', 4096]]),
+      cgroupAfter: counters([['254:0', 4096]]),
+      statBefore: [stat('254:0', 'vda', 0)],
+      statAfter: [stat('254:0', 'vda', 1 << 20)],
+    });
     expect(d).toMatchObject({ source: 'cgroup', bytes: 0 });
   });
 
   it('empty cgroup counters ([] before and after, v1 without a rule) fall back to the device-wide stat, named as such', () => {
-    const d = decideDeviceCheck({ cgroupBefore: new Map(), cgroupAfter: new Map(), statBefore: [stat('254:0', 'vda', 0), stat('7:3', 'loop3', 0)], statAfter: [stat('254:0', 'vda', 4 << 20), stat('7:3', 'loop3', 0)] });
+    const d = decideDeviceCheck({
+      cgroupBefore: new Map(),
+      cgroupAfter: new Map(),
+      statBefore: [stat('254:0', 'vda', 0), stat('7:3', 'loop3', 0)],
+      statAfter: [stat('254:0', 'vda', 4 << 20), stat('7:3', 'loop3', 0)],
+    });
     expect(d.source).toBe('device-stat');
     expect(d.bytes).toBe(4 << 20);
-    expect(d.why).toMatch(/listed no real block device .*missing evidence, not zero reads; used the device-wide \/sys\/block\/vda\/stat/);
+    expect(d.why).toMatch(
+      /listed no real block device .*missing evidence, not zero reads; used the device-wide \/sys\/block\/vda\/stat/,
+    );
   });
 
   it('no cgroup counters and no device stat: not checked, no bytes', () => {
     const d = decideDeviceCheck({ cgroupWhyNot: 'the instance has no cgroup', statBefore: [], statAfter: [] });
-    expect(d).toEqual({ source: 'none', why: 'the instance has no cgroup; and no /sys/block/<dev>/stat could be read' });
+    expect(d).toEqual({
+      source: 'none',
+      why: 'the instance has no cgroup; and no /sys/block/<dev>/stat could be read',
+    });
   });
 
   it('parses /sys/block stat (sectors are 512 bytes) and lists real disks only', async () => {
@@ -74,7 +103,9 @@ describe('device check: which evidence', () => {
     expect(() => parseBlockStat('garbage')).toThrow(/not a \/sys\/block/);
     const sys = sysfs();
     expect(await realDisks(sys)).toEqual([{ name: 'vda', majMin: '254:0' }]);
-    expect(busiestDeviceDelta([stat('254:0', 'vda', 10)], [stat('254:0', 'vda', 30), stat('8:0', 'sda', 99)])).toMatchObject({ majMin: '254:0', readBytes: 20 });
+    expect(
+      busiestDeviceDelta([stat('254:0', 'vda', 10)], [stat('254:0', 'vda', 30), stat('8:0', 'sda', 99)]),
+    ).toMatchObject({ majMin: '254:0', readBytes: 20 });
   });
 });
 
@@ -104,8 +135,15 @@ describe('device check on fixture cgroup trees', () => {
     const cgroot = path.join(root, 'cg2');
     mkdirSync(path.join(cgroot, 'isobench/x'), { recursive: true });
     writeFileSync(path.join(cgroot, 'isobench/x/io.stat'), '');
-    const check = await startDeviceCheck(inst(new CgroupHandle({ version: 2, root: cgroot, controllers: ['io'] }, 'isobench/x')), fakeCapabilities(), sys);
-    writeFileSync(path.join(cgroot, 'isobench/x/io.stat'), '254:0 rbytes=65536 wbytes=0 rios=16 wios=0 dbytes=0 dios=0\n');
+    const check = await startDeviceCheck(
+      inst(new CgroupHandle({ version: 2, root: cgroot, controllers: ['io'] }, 'isobench/x')),
+      fakeCapabilities(),
+      sys,
+    );
+    writeFileSync(
+      path.join(cgroot, 'isobench/x/io.stat'),
+      '254:0 rbytes=65536 wbytes=0 rios=16 wios=0 dbytes=0 dios=0\n',
+    );
     const d = decideDeviceCheck(await check.finish());
     expect(d).toMatchObject({ source: 'cgroup', bytes: 65536 });
     expect(() => readFileSync(path.join(cgroot, 'isobench/x/io.max'))).toThrow();
@@ -129,7 +167,9 @@ describe('plausibility: missing evidence is shown as missing', () => {
       state: 'complete',
       metrics: [
         { metric: 'randread-iops', unit: 'IOPS', higherIsBetter: true, values: [100, 101, 99], rawLogs: [] },
-        ...(values ? [{ metric: 'device-read-bytes-per-fio-byte', unit: 'x', higherIsBetter: true, values, rawLogs: [] }] : []),
+        ...(values
+          ? [{ metric: 'device-read-bytes-per-fio-byte', unit: 'x', higherIsBetter: true, values, rawLogs: [] }]
+          : []),
       ],
       ...(why ? { extra: { deviceCheck: [{ repetition: 1, data: { source: 'none', why } }] } } : {}),
     }) as unknown as Cell;
@@ -154,7 +194,16 @@ describe('plausibility: missing evidence is shown as missing', () => {
         { label: 'native', kind: 'native', variant: 'native' },
         { label: 'container:runc', kind: 'container', variant: 'runc' },
       ] as never,
-      [{ backend: 'container:runc', workload: 'disk', metric: 'randread-iops', verdict: 'inconclusive', overheadPct: 1, overheadPctCi95: [-2, 4] }] as never,
+      [
+        {
+          backend: 'container:runc',
+          workload: 'disk',
+          metric: 'randread-iops',
+          verdict: 'inconclusive',
+          overheadPct: 1,
+          overheadPctCi95: [-2, 4],
+        },
+      ] as never,
     );
     expect(out.overheads[0]?.implausible).toBeUndefined();
     expect(out.cells[1]?.metrics[0]?.notes).toEqual(['device reach not checked: no source']);

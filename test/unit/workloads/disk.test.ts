@@ -1,9 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { DEVICE_CHECK_METRIC, deviceReadDelta, diskParams, diskWorkload, type DiskParams } from '../../../src/workloads/disk.js';
+import {
+  DEVICE_CHECK_METRIC,
+  deviceReadDelta,
+  diskParams,
+  diskWorkload,
+  type DiskParams,
+} from '../../../src/workloads/disk.js';
 import type { CgroupHandle, IoCounters } from '../../../src/host/cgroup.js';
 import { parseFioJson } from '../../../src/workloads/parsers/fio.js';
 import { ParseError } from '../../../src/workloads/types.js';
-import { FakeInstance, argvMatch, fixtureText, fromFixture, makeFakeContext, rule } from '../../helpers/fake-instance.js';
+import {
+  FakeInstance,
+  argvMatch,
+  fixtureText,
+  fromFixture,
+  makeFakeContext,
+  rule,
+} from '../../helpers/fake-instance.js';
 import { ENV_SCRIPT } from '../../../src/workloads/environment.js';
 
 /** The workload's tool calls, without the environment check every repetition starts with. */
@@ -39,7 +52,15 @@ describe('disk run', () => {
     const inst = diskInstance();
     const f = makeFakeContext<DiskParams>({ params: defaults, instance: inst });
     const values = await diskWorkload.run(f.ctx);
-    expect(work(inst.calls)[0]).toEqual(['fio', '--name=layout', '--filename=/scratch/isobench-fio.dat', '--size=128M', '--rw=read', '--bs=1M', '--create_only=1']);
+    expect(work(inst.calls)[0]).toEqual([
+      'fio',
+      '--name=layout',
+      '--filename=/scratch/isobench-fio.dat',
+      '--size=128M',
+      '--rw=read',
+      '--bs=1M',
+      '--create_only=1',
+    ]);
     expect(work(inst.calls)[1]).toEqual([
       'fio',
       '--filename=/scratch/isobench-fio.dat',
@@ -78,11 +99,19 @@ describe('disk run', () => {
       'seqread-mbps': 2064.678617,
       'seqwrite-mbps': 1645.233445,
     });
-    const bytes = parseFioJson(fixtureText('fio/four-jobs-psync.json')).jobs.reduce((s, j) => s + j.read.ioBytes + j.write.ioBytes, 0);
+    const bytes = parseFioJson(fixtureText('fio/four-jobs-psync.json')).jobs.reduce(
+      (s, j) => s + j.read.ioBytes + j.write.ioBytes,
+      0,
+    );
     expect(bytes).toBe(28323840 + 27869184 + 2066743296 + 1656750080);
     expect(byName['host-cpu-s-per-gb']).toBeCloseTo(2.5 / (bytes / 1e9), 12);
     // No cgroup on the fake instance: the device check is missing, not 0.
-    expect(Object.keys(byName).sort()).toEqual(diskWorkload.metrics.map((m) => m.name).filter((n) => n !== DEVICE_CHECK_METRIC).sort());
+    expect(Object.keys(byName).sort()).toEqual(
+      diskWorkload.metrics
+        .map((m) => m.name)
+        .filter((n) => n !== DEVICE_CHECK_METRIC)
+        .sort(),
+    );
     expect(f.progress.join('\n')).toMatch(/device reach not checked \(the instance has no cgroup/);
   });
 
@@ -96,17 +125,24 @@ describe('disk run', () => {
     const fioBytes = parseFioJson(fixtureText('fio/four-jobs-psync.json')).jobs.reduce((s, j) => s + j.read.ioBytes, 0);
     // The device read half of what fio read (a cache served the rest); the loop device saw all of it.
     const snaps = [io(1 << 20, 1 << 20), io((1 << 20) + fioBytes / 2, (1 << 20) + fioBytes)];
-    const cg = { layout: { version: 2 }, dir: () => '/x', ioStats: async () => snaps.shift() } as unknown as CgroupHandle;
+    const cg = {
+      layout: { version: 2 },
+      dir: () => '/x',
+      ioStats: async () => snaps.shift(),
+    } as unknown as CgroupHandle;
     Object.defineProperty(inst, 'cgroup', { value: cg });
     const f = makeFakeContext<DiskParams>({ params: defaults, instance: inst });
     const values = await diskWorkload.run(f.ctx);
     const check = values.find((v) => v.metric === DEVICE_CHECK_METRIC);
     expect(check?.value).toBeCloseTo(0.5, 12);
-    expect(f.raw.get(check?.rawLog ?? '')).toContain(`busiest device 254:0: ${fioBytes / 2 / 4096} read requests, ${fioBytes / 2} bytes`);
+    expect(f.raw.get(check?.rawLog ?? '')).toContain(
+      `busiest device 254:0: ${fioBytes / 2 / 4096} read requests, ${fioBytes / 2} bytes`,
+    );
   });
 
   it('a loop device alone is not the device; counters that do not move give 0 bytes, not a missing value', () => {
-    const m = (b: number, dev = '254:0'): Map<string, IoCounters> => new Map([[dev, { readIos: b / 4096, writeIos: 0, readBytes: b, writeBytes: 0 }]]);
+    const m = (b: number, dev = '254:0'): Map<string, IoCounters> =>
+      new Map([[dev, { readIos: b / 4096, writeIos: 0, readBytes: b, writeBytes: 0 }]]);
     expect(deviceReadDelta(m(4096, '7:0'), m(8192, '7:0'))).toBeUndefined();
     expect(deviceReadDelta(m(4096), m(4096))).toEqual({ device: '254:0', reads: 0, bytes: 0 });
     expect(deviceReadDelta(new Map(), m(8192))).toEqual({ device: '254:0', reads: 2, bytes: 8192 });
@@ -132,12 +168,18 @@ describe('disk run', () => {
     const f = makeFakeContext<DiskParams>({ params: defaults, instance: inst });
     const err = await diskWorkload.run(f.ctx).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ParseError);
-    expect((err as Error).message).toMatch(/^fio: JSON output is truncated or garbled.*\[raw log: raw\/\d+-disk-fio\.log\]$/);
+    expect((err as Error).message).toMatch(
+      /^fio: JSON output is truncated or garbled.*\[raw log: raw\/\d+-disk-fio\.log\]$/,
+    );
     expect(work(inst.calls).at(-1)).toEqual(['rm', '-f', '/scratch/isobench-fio.dat']);
   });
 
   it('refuses a file that does not fit in the scratch disk', async () => {
-    const f = makeFakeContext<DiskParams>({ params: { ...defaults, sizeMiB: 1000 }, instance: diskInstance(), spec: { disk: { sizeMiB: 1024, mode: 'dir' } } });
+    const f = makeFakeContext<DiskParams>({
+      params: { ...defaults, sizeMiB: 1000 },
+      instance: diskInstance(),
+      spec: { disk: { sizeMiB: 1024, mode: 'dir' } },
+    });
     await expect(diskWorkload.run(f.ctx)).rejects.toThrow(/does not fit in the 1024 MiB scratch disk/);
   });
 });

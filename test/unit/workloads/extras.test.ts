@@ -20,14 +20,18 @@ const json = (p: string): any => JSON.parse(readFileSync(path.join(FIXTURES, p),
 function recorded(): { workload: string; backend: string; name: string; data: unknown }[] {
   const out: { workload: string; backend: string; name: string; data: unknown }[] = [];
   for (const f of ['isolation.json', 'aa-quick-1.json']) {
-    for (const c of json(`results/${f}`).cells) for (const [name, list] of Object.entries(c.extra ?? {})) for (const e of list as { data: unknown }[]) out.push({ workload: c.workload, backend: c.backend, name, data: e.data });
+    for (const c of json(`results/${f}`).cells)
+      for (const [name, list] of Object.entries(c.extra ?? {}))
+        for (const e of list as { data: unknown }[])
+          out.push({ workload: c.workload, backend: c.backend, name, data: e.data });
   }
   out.push(...json('extras/recorded.json').entries);
   return out;
 }
 
 const clone = <T>(x: T): T => structuredClone(x);
-const first = (workload: string, name: string): any => clone(recorded().find((e) => e.workload === workload && e.name === name)!.data);
+const first = (workload: string, name: string): any =>
+  clone(recorded().find((e) => e.workload === workload && e.name === name)!.data);
 const wl = (name: string) => getWorkload(name)!;
 
 describe('recorded extras match their workload schema', () => {
@@ -50,7 +54,9 @@ describe('recorded extras match their workload schema', () => {
   it('a probe failure (network, partition) as the workloads build it', () => {
     const failure = { metrics: ['tcp-to-instance-gbps'], error: 'iperf3: connection refused', rawLog: 'raw/x.log' };
     expect(checkExtra(wl('network'), 'metricFailures', failure)).toBe(failure);
-    expect(checkExtra(wl('partition'), 'metricFailures', { metrics: ['disk-share-a-pct'], error: 'not measurable: no bfq' })).toBeTruthy();
+    expect(
+      checkExtra(wl('partition'), 'metricFailures', { metrics: ['disk-share-a-pct'], error: 'not measurable: no bfq' }),
+    ).toBeTruthy();
   });
   it('a figure that is NaN when recorded (JSON later writes null) is accepted', () => {
     const d = first('noisy-neighbor', 'neighbor-cpu');
@@ -69,7 +75,12 @@ describe('a broken record is a bug, named with workload, record and path', () =>
     ['partition', 'net-cap', (d) => (d.capMbit = '80'), /capMbit: /],
     ['memory-gradient', 'memory-gradient', (d) => (d.steps[0].outcome = 137), /steps\.0\.outcome: /],
     ['density', 'density', (d) => (d.levels[1].instances = 'two'), /levels\.1\.instances: /],
-    ['noisy-neighbor', 'neighbor-disk', (d) => (d.mechanisms['io-weight'].setting = 5), /mechanisms\.io-weight\.setting: /],
+    [
+      'noisy-neighbor',
+      'neighbor-disk',
+      (d) => (d.mechanisms['io-weight'].setting = 5),
+      /mechanisms\.io-weight\.setting: /,
+    ],
     ['startup', 'startup', (d) => (d.starts[0].stages.readyMs = 'fast'), /starts\.0\.stages\.readyMs: /],
     ['cpu', 'environment', (d) => (d.cgroup = 'one line'), /"environment"/],
     ['network', 'netSoftirqs', (d) => (d.netRxPerCpu = [1, 'x']), /netRxPerCpu\.1: /],
@@ -91,7 +102,11 @@ describe('a broken record is a bug, named with workload, record and path', () =>
     });
   }
   it('a record the workload does not declare', () => {
-    expect(() => checkExtra(wl('cpu'), 'cpu-share', {})).toThrow(/workload cpu recorded extra "cpu-share", which it does not declare/);
-    expect(() => checkExtra(wl('footprint'), 'environment', {})).toThrow(/workload footprint recorded extra "environment"/);
+    expect(() => checkExtra(wl('cpu'), 'cpu-share', {})).toThrow(
+      /workload cpu recorded extra "cpu-share", which it does not declare/,
+    );
+    expect(() => checkExtra(wl('footprint'), 'environment', {})).toThrow(
+      /workload footprint recorded extra "environment"/,
+    );
   });
 });

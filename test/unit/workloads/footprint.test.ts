@@ -29,7 +29,10 @@ describe('footprint params', () => {
 describe('footprint run', () => {
   it('records PSS, RSS and cgroup memory of a fresh idle instance in MiB and stops it', async () => {
     const fresh: FakeInstance[] = [];
-    const f = ctxWith({ hostRssBytes: 220 * MiB, hostPssBytes: 150.5 * MiB, cgroupMemoryBytes: 300 * MiB, processes: 3 }, fresh);
+    const f = ctxWith(
+      { hostRssBytes: 220 * MiB, hostPssBytes: 150.5 * MiB, cgroupMemoryBytes: 300 * MiB, processes: 3 },
+      fresh,
+    );
     const values = await footprintWorkload.run(f.ctx);
     expect(values.map((v) => [v.metric, v.value])).toEqual([
       ['pss-mib', 150.5],

@@ -12,7 +12,13 @@ import {
   targetPct,
   type CumulativeSample,
 } from '../../../src/workloads/isolation.js';
-import { partitionParams, timeSlicedShare, wcPhaseWeighted, wcRates, workConserving } from '../../../src/workloads/partition.js';
+import {
+  partitionParams,
+  timeSlicedShare,
+  wcPhaseWeighted,
+  wcRates,
+  workConserving,
+} from '../../../src/workloads/partition.js';
 import { sleep } from '../../../src/util/proc.js';
 
 /** Cumulative samples every 250 ms of two parties using rateA/rateB per second in [from, to). */
@@ -78,11 +84,22 @@ describe('shares from cumulative counters', () => {
   });
 
   it('a hard cap: mean rate over the active intervals', () => {
-    const s = samplesOf(5, (t) => (t > 0.5 && t < 4.5 ? [0.5, 0] : [0, 0])).map((x) => ({ tMs: x.tMs, values: [x.values[0] as number] }));
+    const s = samplesOf(5, (t) => (t > 0.5 && t < 4.5 ? [0.5, 0] : [0, 0])).map((x) => ({
+      tMs: x.tMs,
+      values: [x.values[0] as number],
+    }));
     const r = achievedRate(s, 0.02);
     expect(r.meanRate * 100).toBeCloseTo(50, 6);
     expect(errorPp(r.meanRate * 100, 50)).toBeLessThan(1e-6);
-    expect(() => achievedRate([{ tMs: 0, values: [0] }, { tMs: 250, values: [0] }], 0.02)).toThrow(/never active/);
+    expect(() =>
+      achievedRate(
+        [
+          { tMs: 0, values: [0] },
+          { tMs: 250, values: [0] },
+        ],
+        0.02,
+      ),
+    ).toThrow(/never active/);
   });
 });
 
@@ -110,14 +127,29 @@ describe('splits, errors, degradation', () => {
     expect(wc.alonePct).toBeCloseTo(98, 6);
     expect(wc.ci95Pct![0]).toBeLessThan(98);
     // A cap (or a non-conserving split) holds A near its 80% target: shown below the threshold.
-    expect(workConserving([800, 810, 820], [1000, 1010, 990], 80)).toMatchObject({ verdict: 'not work-conserving', pass: false });
+    expect(workConserving([800, 810, 820], [1000, 1010, 990], 80)).toMatchObject({
+      verdict: 'not work-conserving',
+      pass: false,
+    });
     // Below the threshold on a device too noisy to tell: inconclusive, not a pass and not a failure.
-    expect(workConserving([600, 1100, 900], [1000, 700, 1200], 80)).toMatchObject({ verdict: 'inconclusive', pass: false });
+    expect(workConserving([600, 1100, 900], [1000, 700, 1200], 80)).toMatchObject({
+      verdict: 'inconclusive',
+      pass: false,
+    });
     expect(() => workConserving([10], [0], 80)).toThrow(/did no I\/O/);
   });
   it('disk share under bfq counts the intervals where only A was served (a time-sliced scheduler)', () => {
     // The pattern bfq gave at weights 1000:250 (recorded): A alone in some 250 ms intervals, both in others.
-    const deltas: Array<[number, number]> = [[1100, 1080], [2070, 0], [2020, 50], [1190, 1020], [2270, 0], [1120, 1100], [2480, 0], [1870, 150]];
+    const deltas: Array<[number, number]> = [
+      [1100, 1080],
+      [2070, 0],
+      [2020, 50],
+      [1190, 1020],
+      [2270, 0],
+      [1120, 1100],
+      [2480, 0],
+      [1870, 150],
+    ];
     const samples: CumulativeSample[] = [{ tMs: 0, values: [0, 0] }];
     for (const [i, [a, b]] of deltas.entries()) {
       const prev = samples[i]!.values;
@@ -155,12 +187,22 @@ describe('splits, errors, degradation', () => {
 describe('sampleWhile', () => {
   it('samples before, during and after the work, with increasing timestamps', async () => {
     let n = 0;
-    const { result, samples } = await sampleWhile(sleep(260).then(() => 'done'), async () => [n++], 50);
+    const { result, samples } = await sampleWhile(
+      sleep(260).then(() => 'done'),
+      async () => [n++],
+      50,
+    );
     expect(result).toBe('done');
     expect(samples.length).toBeGreaterThanOrEqual(5);
     for (let i = 1; i < samples.length; i++) expect(samples[i]!.tMs).toBeGreaterThanOrEqual(samples[i - 1]!.tMs);
   });
   it('rethrows the work error and survives failing reads', async () => {
-    await expect(sampleWhile(sleep(50).then(() => Promise.reject(new Error('boom'))), async () => Promise.reject(new Error('read')), 10)).rejects.toThrow('boom');
+    await expect(
+      sampleWhile(
+        sleep(50).then(() => Promise.reject(new Error('boom'))),
+        async () => Promise.reject(new Error('read')),
+        10,
+      ),
+    ).rejects.toThrow('boom');
   });
 });

@@ -1,7 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { classifyStep, controlMiBFor, controlMetricName, gradientArgv, gradientShape, gradientVerdict, memAvailableMiB, memoryGradientParams, memoryGradientWorkload, ratioMetricName, stepMiB, stepRatioPct, summarizeGradient, throughputMetricName, type GradientStep } from '../../../src/workloads/memory-gradient.js';
+import {
+  classifyStep,
+  controlMiBFor,
+  controlMetricName,
+  gradientArgv,
+  gradientShape,
+  gradientVerdict,
+  memAvailableMiB,
+  memoryGradientParams,
+  memoryGradientWorkload,
+  ratioMetricName,
+  stepMiB,
+  stepRatioPct,
+  summarizeGradient,
+  throughputMetricName,
+  type GradientStep,
+} from '../../../src/workloads/memory-gradient.js';
 
-const r = (o: Partial<{ code: number; timedOut: boolean; oomKilled: boolean; stdout: string; stderr: string }>) => ({ code: 0, timedOut: false, stdout: '', stderr: '', ...o });
+const r = (o: Partial<{ code: number; timedOut: boolean; oomKilled: boolean; stdout: string; stderr: string }>) => ({
+  code: 0,
+  timedOut: false,
+  stdout: '',
+  stderr: '',
+  ...o,
+});
 
 describe('memory gradient', () => {
   it('splits a working set into power-of-two per-thread buffers (sysbench takes nothing else)', () => {
@@ -13,7 +35,9 @@ describe('memory gradient', () => {
     expect(Math.log2(odd.blockMiB) % 1).toBe(0);
     expect(Math.abs(odd.totalMiB - 230)).toBeLessThanOrEqual(odd.blockMiB / 2);
     expect(stepMiB(256, 150)).toBe(384);
-    expect(gradientArgv(96, 2)).toEqual(expect.arrayContaining(['--threads=3', '--memory-block-size=32M', '--memory-scope=local', '--time=2']));
+    expect(gradientArgv(96, 2)).toEqual(
+      expect.arrayContaining(['--threads=3', '--memory-block-size=32M', '--memory-scope=local', '--time=2']),
+    );
   });
 
   it('classifies how a step ended', () => {
@@ -26,17 +50,44 @@ describe('memory gradient', () => {
   });
 
   it('summarizes the curve: last ok step, first OOM, lowest limited/control ratio, verdict', () => {
-    const st = (pct: number, outcome: GradientStep['outcome'], mibPerS?: number, ratioPct?: number): GradientStep => ({ pct, mib: pct, outcome, ...(mibPerS ? { mibPerS } : {}), ...(ratioPct !== undefined ? { ratioPct } : {}), wallMs: 1, code: 0, rawLog: 'x' });
-    expect(summarizeGradient([st(25, 'ok', 1000, 99), st(50, 'ok', 900, 97), st(100, 'oom-killed')])).toEqual({ lastOkPct: 50, oomAtPct: 100, ending: 'oom-killed', endingPct: 100, minRatioPct: 97, verdict: 'cliff' });
-    expect(summarizeGradient([st(25, 'ok', 1000, 100), st(50, 'alloc-failed')])).toMatchObject({ ending: 'alloc-failed', lastOkPct: 25, verdict: 'cliff' });
-    expect(summarizeGradient([st(25, 'ok', 1000, 100)])).toMatchObject({ ending: 'completed', verdict: 'no-limit-effect' });
+    const st = (pct: number, outcome: GradientStep['outcome'], mibPerS?: number, ratioPct?: number): GradientStep => ({
+      pct,
+      mib: pct,
+      outcome,
+      ...(mibPerS ? { mibPerS } : {}),
+      ...(ratioPct !== undefined ? { ratioPct } : {}),
+      wallMs: 1,
+      code: 0,
+      rawLog: 'x',
+    });
+    expect(summarizeGradient([st(25, 'ok', 1000, 99), st(50, 'ok', 900, 97), st(100, 'oom-killed')])).toEqual({
+      lastOkPct: 50,
+      oomAtPct: 100,
+      ending: 'oom-killed',
+      endingPct: 100,
+      minRatioPct: 97,
+      verdict: 'cliff',
+    });
+    expect(summarizeGradient([st(25, 'ok', 1000, 100), st(50, 'alloc-failed')])).toMatchObject({
+      ending: 'alloc-failed',
+      lastOkPct: 25,
+      verdict: 'cliff',
+    });
+    expect(summarizeGradient([st(25, 'ok', 1000, 100)])).toMatchObject({
+      ending: 'completed',
+      verdict: 'no-limit-effect',
+    });
   });
 
   it('the verdict follows from limited/control, not from the raw drop', () => {
     // Raw throughput fell 60% (bigger working set, more threads) but so did the control: a cliff.
-    expect(gradientVerdict([{ outcome: 'ok', ratioPct: 101 }, { outcome: 'ok', ratioPct: 96 }, { outcome: 'oom-killed' }])).toBe('cliff');
+    expect(
+      gradientVerdict([{ outcome: 'ok', ratioPct: 101 }, { outcome: 'ok', ratioPct: 96 }, { outcome: 'oom-killed' }]),
+    ).toBe('cliff');
     // The limited run fell behind its control before the end: a gradient.
-    expect(gradientVerdict([{ outcome: 'ok', ratioPct: 100 }, { outcome: 'ok', ratioPct: 70 }, { outcome: 'oom-killed' }])).toBe('gradient');
+    expect(
+      gradientVerdict([{ outcome: 'ok', ratioPct: 100 }, { outcome: 'ok', ratioPct: 70 }, { outcome: 'oom-killed' }]),
+    ).toBe('gradient');
     // A completed step without a control figure: no verdict.
     expect(gradientVerdict([{ outcome: 'ok' }, { outcome: 'oom-killed' }])).toBe('unknown');
     expect(stepRatioPct(450, 500)).toBeCloseTo(90);
@@ -54,7 +105,9 @@ describe('memory gradient', () => {
 
   it('params: steps from the declared set, ascending; every step has a declared metric', () => {
     const p = memoryGradientParams.parse({});
-    for (const s of p.steps) for (const name of [throughputMetricName(s), controlMetricName(s), ratioMetricName(s)]) expect(memoryGradientWorkload.metrics.some((m) => m.name === name)).toBe(true);
+    for (const s of p.steps)
+      for (const name of [throughputMetricName(s), controlMetricName(s), ratioMetricName(s)])
+        expect(memoryGradientWorkload.metrics.some((m) => m.name === name)).toBe(true);
     expect(memoryGradientParams.safeParse({ steps: [33] }).success).toBe(false);
     expect(memoryGradientParams.safeParse({ steps: [50, 25] }).success).toBe(false);
   });

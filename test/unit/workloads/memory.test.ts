@@ -11,9 +11,21 @@ const defaults = memoryParams.parse({});
 function memInstance(): FakeInstance {
   return new FakeInstance({
     rules: [
-      rule('seq read', argvMatch(['sysbench', 'memory'], ['--memory-oper=read', '--memory-access-mode=seq']), fromFixture('sysbench/memory-seq-read.txt')),
-      rule('seq write', argvMatch(['sysbench', 'memory'], ['--memory-oper=write', '--memory-access-mode=seq']), fromFixture('sysbench/memory-seq-write.txt')),
-      rule('rnd read', argvMatch(['sysbench', 'memory'], ['--memory-oper=read', '--memory-access-mode=rnd']), fromFixture('sysbench/memory-rnd-read.txt')),
+      rule(
+        'seq read',
+        argvMatch(['sysbench', 'memory'], ['--memory-oper=read', '--memory-access-mode=seq']),
+        fromFixture('sysbench/memory-seq-read.txt'),
+      ),
+      rule(
+        'seq write',
+        argvMatch(['sysbench', 'memory'], ['--memory-oper=write', '--memory-access-mode=seq']),
+        fromFixture('sysbench/memory-seq-write.txt'),
+      ),
+      rule(
+        'rnd read',
+        argvMatch(['sysbench', 'memory'], ['--memory-oper=read', '--memory-access-mode=rnd']),
+        fromFixture('sysbench/memory-rnd-read.txt'),
+      ),
     ],
   });
 }
@@ -65,7 +77,11 @@ describe('memory run', () => {
   });
 
   it('refuses a working set that does not fit in the instance memory', async () => {
-    const f = makeFakeContext<MemoryParams>({ params: { ...defaults, latencyWorkingSetMiB: 256 }, instance: memInstance(), spec: { memoryMiB: 256 } });
+    const f = makeFakeContext<MemoryParams>({
+      params: { ...defaults, latencyWorkingSetMiB: 256 },
+      instance: memInstance(),
+      spec: { memoryMiB: 256 },
+    });
     await expect(memoryWorkload.run(f.ctx)).rejects.toThrow(/needs about 320 MiB .* instance has 256 MiB/);
   });
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { conditionsFor, keptPct, MECHANISMS_FOR, NEIGHBOR_KINDS, noisyNeighborParams, noisyNeighborWorkload } from '../../../src/workloads/noisy-neighbor.js';
+import {
+  conditionsFor,
+  keptPct,
+  MECHANISMS_FOR,
+  NEIGHBOR_KINDS,
+  noisyNeighborParams,
+  noisyNeighborWorkload,
+} from '../../../src/workloads/noisy-neighbor.js';
 
 describe('noisy neighbour as isolation', () => {
   it('each resource: alone, unrestrained, then the mechanisms that can hold the neighbour', () => {
@@ -19,8 +26,10 @@ describe('noisy neighbour as isolation', () => {
   it('declares a metric for every kind, condition and mechanism; params strict with defaults', () => {
     const names = new Set(noisyNeighborWorkload.metrics.map((m) => m.name));
     for (const k of NEIGHBOR_KINDS) {
-      for (const n of [`${k}-alone`, `${k}-with-neighbor`, `${k}-degradation-pct`, `${k}-kept-pct-unrestrained`]) expect(names.has(n), n).toBe(true);
-      for (const m of MECHANISMS_FOR[k]) for (const n of [`${k}-with-${m}`, `${k}-kept-pct-${m}`]) expect(names.has(n), n).toBe(true);
+      for (const n of [`${k}-alone`, `${k}-with-neighbor`, `${k}-degradation-pct`, `${k}-kept-pct-unrestrained`])
+        expect(names.has(n), n).toBe(true);
+      for (const m of MECHANISMS_FOR[k])
+        for (const n of [`${k}-with-${m}`, `${k}-kept-pct-${m}`]) expect(names.has(n), n).toBe(true);
     }
     const p = noisyNeighborParams.parse({});
     expect(p).toMatchObject({ weightSplit: [90, 10], cpuCapPercent: 20, diskCapIops: 100, netCapMbit: 50 });

@@ -23,7 +23,12 @@ describe('startup run', () => {
       startInstance: async () => {
         const n = started.length + 1;
         // launched at 10+n ms, payload signalled 40 ms later, network attached in 5 ms (n=2 has no network)
-        const timing = { launchedMs: 10 + n, payloadReadyMs: 50 + n, ...(n === 2 ? {} : { networkAttachMs: 5 }), signal: 'fake marker' };
+        const timing = {
+          launchedMs: 10 + n,
+          payloadReadyMs: 50 + n,
+          ...(n === 2 ? {} : { networkAttachMs: 5 }),
+          signal: 'fake marker',
+        };
         const inst = new FakeInstance({ name: `fresh-${n}`, stages: { cgroupReady: 2 * n }, timing });
         const stop = inst.stop.bind(inst);
         inst.stop = async () => {
@@ -60,13 +65,22 @@ describe('startup run', () => {
     ]);
     expect(started.map((i) => i.stopCalls)).toEqual([1, 1, 1]);
     expect(maxLive).toBe(1);
-    expect(JSON.parse(f.raw.get(values[0]!.rawLog!)!)).toMatchObject({ start: 1, instance: 'fresh-1', readyMs: 101, startup: { startupMs: 40, definition: STARTUP_DEFINITION } });
+    expect(JSON.parse(f.raw.get(values[0]!.rawLog!)!)).toMatchObject({
+      start: 1,
+      instance: 'fresh-1',
+      readyMs: 101,
+      startup: { startupMs: 40, definition: STARTUP_DEFINITION },
+    });
     const declared = new Set(startupWorkload.metrics.map((m) => m.name));
     for (const v of values) expect(declared.has(v.metric)).toBe(true);
     // The definition and how the payload signalled go into results.json (cell.extra.startup).
     expect(extras).toHaveLength(1);
     expect(extras[0]![0]).toBe('startup');
-    expect(extras[0]![1]).toMatchObject({ definition: STARTUP_DEFINITION, signal: 'fake marker', starts: [{ start: 1, startupMs: 40 }, { start: 2 }, { start: 3 }] });
+    expect(extras[0]![1]).toMatchObject({
+      definition: STARTUP_DEFINITION,
+      signal: 'fake marker',
+      starts: [{ start: 1, startupMs: 40 }, { start: 2 }, { start: 3 }],
+    });
   });
 
   it('names stages in kebab case', () => {

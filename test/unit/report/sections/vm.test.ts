@@ -16,10 +16,27 @@ function backends(): BackendResult[] {
     accel: 'kvm',
     host: snap('icelake-host.txt'),
     guest: snap('icelake-kvm-guest-qemu64.txt'),
-    qemu: { vhostRequested: true, vhostNetOpen: true, vhostWhy: 'opens', networked: true, iothreadsConfigured: ['iothread0'], iothreadsRunning: [{ id: 'iothread0', threadId: 9 }], vcpuThreads: [{ cpuIndex: 0, threadId: 10 }] },
+    qemu: {
+      vhostRequested: true,
+      vhostNetOpen: true,
+      vhostWhy: 'opens',
+      networked: true,
+      iothreadsConfigured: ['iothread0'],
+      iothreadsRunning: [{ id: 'iothread0', threadId: 9 }],
+      vcpuThreads: [{ cpuIndex: 0, threadId: 10 }],
+    },
   });
   return [
-    { label: 'native', kind: 'native', variant: 'host', accelerator: 'native', acceleratorReason: '', versions: {}, warnings: [], details: { thp: { enabled: 'madvise', defrag: 'madvise', source: 'host kernel' } } },
+    {
+      label: 'native',
+      kind: 'native',
+      variant: 'host',
+      accelerator: 'native',
+      acceleratorReason: '',
+      versions: {},
+      warnings: [],
+      details: { thp: { enabled: 'madvise', defrag: 'madvise', source: 'host kernel' } },
+    },
     {
       label: 'vm:q35-kvm',
       kind: 'vm',
@@ -28,8 +45,18 @@ function backends(): BackendResult[] {
       acceleratorReason: 'hardware virtualization',
       versions: {},
       warnings: [],
-      details: { machine: 'q35', choices: vmChoices({ accel: 'kvm', machine: 'q35', hostCpuFlags: [], vhostNetOpens: true }), thp: { ...check.thp.guest, source: 'read inside the guest (self-check)' } },
-      vmSelfCheck: { check, bootMs: 400, instance: 'x', rawLogs: ['raw/vm-selfcheck-x-guest.txt'], placement: { mode: 'apart', note: 'apart: vCPU threads on CPU 1', vcpuThreads: [], otherThreads: [] } } as unknown as Record<string, unknown>,
+      details: {
+        machine: 'q35',
+        choices: vmChoices({ accel: 'kvm', machine: 'q35', hostCpuFlags: [], vhostNetOpens: true }),
+        thp: { ...check.thp.guest, source: 'read inside the guest (self-check)' },
+      },
+      vmSelfCheck: {
+        check,
+        bootMs: 400,
+        instance: 'x',
+        rawLogs: ['raw/vm-selfcheck-x-guest.txt'],
+        placement: { mode: 'apart', note: 'apart: vCPU threads on CPU 1', vcpuThreads: [], otherThreads: [] },
+      } as unknown as Record<string, unknown>,
     },
   ];
 }

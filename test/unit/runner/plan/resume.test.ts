@@ -7,7 +7,8 @@ import { carriedCellProblems, jsonDiff } from '../../../../src/runner/plan/resum
 import { parseScenarioText } from '../../../../src/scenario/loader.js';
 import { SCHEMA_VERSION, type RunResults } from '../../../../src/results/types.js';
 
-const scenario = parseScenarioText('name: t\nbackends: [native]\nrepetitions: 2\nworkloads:\n  cpu: {}\n', 't.yaml').scenario!;
+const scenario = parseScenarioText('name: t\nbackends: [native]\nrepetitions: 2\nworkloads:\n  cpu: {}\n', 't.yaml')
+  .scenario!;
 
 function previous(): RunResults {
   return {
@@ -22,9 +23,38 @@ function previous(): RunResults {
     host: {},
     toolVersions: {},
     rootfsHash: null,
-    backends: [{ label: 'native', kind: 'native', variant: 'host', accelerator: 'native', acceleratorReason: '', versions: {}, warnings: [], details: {} }],
+    backends: [
+      {
+        label: 'native',
+        kind: 'native',
+        variant: 'host',
+        accelerator: 'native',
+        acceleratorReason: '',
+        versions: {},
+        warnings: [],
+        details: {},
+      },
+    ],
     order: 'x',
-    cells: [{ backend: 'native', workload: 'cpu', state: 'partial', reason: 'x', metrics: [{ metric: 'sysbench-events-1t', unit: 'events/s', higherIsBetter: true, values: [100], repetitions: [1], rawLogs: ['raw/native/cpu/sysbench-r1.log'], summary: null }] }],
+    cells: [
+      {
+        backend: 'native',
+        workload: 'cpu',
+        state: 'partial',
+        reason: 'x',
+        metrics: [
+          {
+            metric: 'sysbench-events-1t',
+            unit: 'events/s',
+            higherIsBetter: true,
+            values: [100],
+            repetitions: [1],
+            rawLogs: ['raw/native/cpu/sysbench-r1.log'],
+            summary: null,
+          },
+        ],
+      },
+    ],
     overheads: [],
     differences: [],
     headline: [],
@@ -34,7 +64,10 @@ function previous(): RunResults {
 
 describe('jsonDiff', () => {
   it('names each differing path with both values', () => {
-    expect(jsonDiff({ a: 1, b: { c: [1, 2] } }, { a: 1, b: { c: [1, 3] }, d: true })).toEqual(['b.c[1]: recorded 2, given 3', 'd: recorded (absent), given true']);
+    expect(jsonDiff({ a: 1, b: { c: [1, 2] } }, { a: 1, b: { c: [1, 3] }, d: true })).toEqual([
+      'b.c[1]: recorded 2, given 3',
+      'd: recorded (absent), given true',
+    ]);
     expect(jsonDiff({ a: 1 }, { a: 1 })).toEqual([]);
   });
 });

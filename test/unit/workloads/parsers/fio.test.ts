@@ -28,11 +28,17 @@ describe('parseFioJson', () => {
   it('skips the note fio prints before its JSON', () => {
     const text = fixture('fio/randread-with-note.json');
     expect(text.startsWith('note: both iodepth')).toBe(true);
-    expect(fioJob(parseFioJson(text), 'randread').read).toMatchObject({ iops: 7608.391608, clatP50Us: 89.6, clatP99Us: 485.376 });
+    expect(fioJob(parseFioJson(text), 'randread').read).toMatchObject({
+      iops: 7608.391608,
+      clatP50Us: 89.6,
+      clatP99Us: 485.376,
+    });
   });
   it('throws a ParseError naming fio on truncated JSON', () => {
     expect(() => parseFioJson(fixture('fio/four-jobs-psync.truncated.json'))).toThrow(ParseError);
-    expect(() => parseFioJson(fixture('fio/four-jobs-psync.truncated.json'))).toThrow(/^fio: JSON output is truncated or garbled/);
+    expect(() => parseFioJson(fixture('fio/four-jobs-psync.truncated.json'))).toThrow(
+      /^fio: JSON output is truncated or garbled/,
+    );
   });
   it('throws when a job failed (fio still printed JSON)', () => {
     expect(() => parseFioJson(fixture('fio/job-error.json'))).toThrow(/^fio: job randwrite failed with error 1/);

@@ -18,11 +18,24 @@ describe('parseSockperf', () => {
     });
   });
   it('reads the default one-way (RTT/2) report, TCP and UDP', () => {
-    expect(parseSockperf(fixture('sockperf/ping-pong-tcp.txt'))).toMatchObject({ fullRtt: false, avgUs: 26.819, p50Us: 20.859, p99Us: 85.497, p999Us: 450.561 });
-    expect(parseSockperf(fixture('sockperf/ping-pong-udp.txt'))).toMatchObject({ fullRtt: false, avgUs: 26.321, p50Us: 23.895, observations: 10430 });
+    expect(parseSockperf(fixture('sockperf/ping-pong-tcp.txt'))).toMatchObject({
+      fullRtt: false,
+      avgUs: 26.819,
+      p50Us: 20.859,
+      p99Us: 85.497,
+      p999Us: 450.561,
+    });
+    expect(parseSockperf(fixture('sockperf/ping-pong-udp.txt'))).toMatchObject({
+      fullRtt: false,
+      avgUs: 26.321,
+      p50Us: 23.895,
+      observations: 10430,
+    });
   });
   it('treats "Can`t connect" as failure although sockperf exited 0', () => {
-    expect(() => parseSockperf(fixture('sockperf/refused-tcp.txt'))).toThrow(/^sockperf: sockperf reported an error: Can`t connect socket/);
+    expect(() => parseSockperf(fixture('sockperf/refused-tcp.txt'))).toThrow(
+      /^sockperf: sockperf reported an error: Can`t connect socket/,
+    );
   });
   it('throws a ParseError naming sockperf on a truncated summary', () => {
     expect(() => parseSockperf(fixture('sockperf/ping-pong-tcp-full-rtt.truncated.txt'))).toThrow(ParseError);

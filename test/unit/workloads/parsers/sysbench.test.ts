@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseSysbenchCpu, parseSysbenchMemory, parseSysbenchThreads } from '../../../../src/workloads/parsers/sysbench.js';
+import {
+  parseSysbenchCpu,
+  parseSysbenchMemory,
+  parseSysbenchThreads,
+} from '../../../../src/workloads/parsers/sysbench.js';
 import { ParseError } from '../../../../src/workloads/types.js';
 import { fixture } from './fixture.js';
 
@@ -25,7 +29,14 @@ describe('parseSysbenchCpu', () => {
 describe('parseSysbenchMemory', () => {
   it('reads MiB/s of a sequential read run', () => {
     const r = parseSysbenchMemory(fixture('sysbench/memory-seq-read.txt'));
-    expect(r).toMatchObject({ operation: 'read', blockKiB: 65536, mibPerSecond: 23536.8, totalMiB: 23744, totalEvents: 371, threads: 1 });
+    expect(r).toMatchObject({
+      operation: 'read',
+      blockKiB: 65536,
+      mibPerSecond: 23536.8,
+      totalMiB: 23744,
+      totalEvents: 371,
+      threads: 1,
+    });
   });
   it('reads a sequential write run', () => {
     const r = parseSysbenchMemory(fixture('sysbench/memory-seq-write.txt'));
@@ -33,14 +44,22 @@ describe('parseSysbenchMemory', () => {
   });
   it('reads a random-access run', () => {
     const r = parseSysbenchMemory(fixture('sysbench/memory-rnd-read.txt'));
-    expect(r).toMatchObject({ operation: 'read', blockKiB: 65536, mibPerSecond: 470, totalEvents: 8, totalTimeS: 1.0849 });
+    expect(r).toMatchObject({
+      operation: 'read',
+      blockKiB: 65536,
+      mibPerSecond: 470,
+      totalEvents: 8,
+      totalTimeS: 1.0849,
+    });
   });
   it('throws on truncated output', () => {
     expect(() => parseSysbenchMemory(fixture('sysbench/memory-seq-read.truncated.txt'))).toThrow(ParseError);
     expect(() => parseSysbenchMemory(fixture('sysbench/memory-seq-read.truncated.txt'))).toThrow(/^sysbench: /);
   });
   it('surfaces sysbench FATAL messages', () => {
-    expect(() => parseSysbenchMemory(fixture('sysbench/memory-bad-option.txt'))).toThrow(/sysbench: .*FATAL: Invalid value for memory-oper: bogus/);
+    expect(() => parseSysbenchMemory(fixture('sysbench/memory-bad-option.txt'))).toThrow(
+      /sysbench: .*FATAL: Invalid value for memory-oper: bogus/,
+    );
   });
 });
 
