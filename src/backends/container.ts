@@ -61,6 +61,8 @@ export interface ContainerBackendOptions {
   runtime: ContainerRuntime;
   /** runsc only: gVisor platform (default ptrace, the one that works without KVM/systrap support). */
   runscPlatform?: string;
+  /** A CPU limit on every container of this backend (percent of one CPU), unless an instance asks for its own. */
+  cpuQuotaPercent?: number;
 }
 
 const NAME_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
@@ -98,6 +100,7 @@ export class ContainerBackend implements Backend {
   readonly label: string;
   readonly runtime: ContainerRuntime;
   private readonly platform: string;
+  private readonly cpuQuotaPercent: number | undefined;
   private versions: Record<string, string> = {};
   private prepared = false;
   private swapAccounting = false;
@@ -110,6 +113,7 @@ export class ContainerBackend implements Backend {
     this.runtime = opts.runtime;
     this.platform = opts.runscPlatform ?? 'ptrace';
     this.label = `container:${opts.runtime}`;
+    this.cpuQuotaPercent = opts.cpuQuotaPercent;
   }
 
   get root(): string {
@@ -222,6 +226,11 @@ export class ContainerBackend implements Backend {
           'gVisor runs with --platform=ptrace here (the slowest platform; systrap/kvm would cut syscall overhead)',
         );
     }
+    if (this.cpuQuotaPercent !== undefined)
+      warnings.push(
+        `every ${this.label} container runs under a CPU limit of ${this.cpuQuotaPercent}% of one CPU ` +
+          "(the scenario's cpuQuotaPercent): its figures include what the limit costs",
+      );
     const v1 = this.ctx.host.cgroup.version === 1;
     return {
       kind: 'container',
@@ -237,6 +246,7 @@ export class ContainerBackend implements Backend {
         runtimeRoot: this.root,
         cgroupVersion: this.ctx.host.cgroup.version,
         cpu: 'cpuset = spec.cpus always; CFS quota only when cpuQuotaPercent is set',
+        ...(this.cpuQuotaPercent !== undefined ? { cpuLimitPercent: this.cpuQuotaPercent } : {}),
         cpuWeight: v1 ? 'cpu.shares = weight*1024/100' : 'cpu.weight',
         memory: v1
           ? `memory.limit_in_bytes${this.swapAccounting ? ' (+ memory.memsw.limit_in_bytes = same: no swap)' : ''}`
@@ -312,7 +322,7 @@ export class ContainerBackend implements Backend {
         cgroupsPath: `/${cgroup.relPath}`,
         limits: {
           cpus: spec.cpus,
-          cpuQuotaPercent: spec.cpuQuotaPercent,
+          cpuQuotaPercent: spec.cpuQuotaPercent ?? this.cpuQuotaPercent,
           cpuWeight: spec.cpuWeight,
           memoryBytes: spec.memoryMiB * 2 ** 20,
           limitSwap: this.swapAccounting,

@@ -120,6 +120,14 @@ disk_by_serial() {
   done
   return 1
 }
+# A disk can be listed (with its serial) a moment before its node opens (ENXIO: seen under host load): retry
+# the mount for up to 2 s, then once more with its error shown.
+mount_disk() {
+  i=0
+  until mount "$@" 2>/dev/null; do
+    i=$((i+1)); [ $i -gt 200 ] && { mount "$@"; return; }; usleep 10000
+  done
+}
 wait_disk() {
   i=0
   until disk_by_serial "$1"; do
@@ -149,14 +157,14 @@ mkdir -p /scr
   if [ -z "$SCRATCH" ]; then
     touch /no-scratch
   elif SCRATCHDEV=$(wait_disk ${SCRATCH_DISK_SERIAL}); then
-    mount -t ext4 "$SCRATCHDEV" /scr || bgfail "cannot mount scratch disk $SCRATCHDEV"
+    mount_disk -t ext4 "$SCRATCHDEV" /scr || bgfail "cannot mount scratch disk $SCRATCHDEV"
   else
     bgfail "no virtio disk with serial ${SCRATCH_DISK_SERIAL} after 10 s"
   fi
 ) &
 JOBS="$JOBS $!"
 mkdir -p /newroot /ro
-mount -t ext4 -o ro "$ROOTDEV" /ro || fail "cannot mount $ROOTDEV (ext4, read-only)"
+mount_disk -t ext4 -o ro "$ROOTDEV" /ro || fail "cannot mount $ROOTDEV (ext4, read-only)"
 NEED_OVERLAY=
 for d in ${ROOT_MOUNT_POINTS.join(' ')}; do [ -d /ro/$d ] || NEED_OVERLAY=1; done
 if [ -n "$NEED_OVERLAY" ]; then

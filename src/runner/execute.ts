@@ -289,7 +289,7 @@ async function measureAll(
   for (const wp of plan.workloads) {
     const workload = workloads.get(wp.workload);
     if (!workload) throw new Error(`plan names workload ${wp.workload}, which the run did not resolve`);
-    const probes = probesOf(workload, wp.params, shape);
+    const probes = chosenProbes(probesOf(workload, wp.params, shape), wp.probes);
     // The workload's setup (environment check) runs once per backend, before its first measured probe.
     const needSetup = new Set(session.live.map((l) => l.label));
     session.duty.begin(wp.workload);
@@ -303,6 +303,7 @@ async function measureAll(
         break;
       }
       let measurements: Measurement[];
+      let roundProbes = probes;
       if (rep > wp.repetitions) {
         adaptiveBegan ??= Date.now();
         // THE single call site of the adaptive rule (plan/adaptive.ts: in h-stats' branch the pilot look, the
@@ -320,14 +321,39 @@ async function measureAll(
         total += next.round.length;
         progress.setTotal(total);
         measurements = next.round;
+        roundProbes = probesFor(probes, next.metrics);
       } else {
         measurements = plan.measurements.filter((m) => m.workload === wp.workload && m.rep === rep);
       }
-      await measureRepetition(session, prepared, workload, wp.params, probes, rep, measurements, needSetup, o.signal);
+      await measureRepetition(
+        session,
+        prepared,
+        workload,
+        wp.params,
+        roundProbes,
+        rep,
+        measurements,
+        needSetup,
+        o.signal,
+      );
     }
     session.duty.end(wp.workload);
     if (session.aborted) break;
   }
+}
+
+/** The probes a scenario chose for a workload (the loader checked the names), all of them when it chose none. */
+function chosenProbes<P>(all: Array<Probe<P>>, chosen: readonly string[] | undefined): Array<Probe<P>> {
+  return chosen ? all.filter((p) => chosen.includes(p.name)) : all;
+}
+
+/**
+ * An adaptive round runs only the probes that measure an undecided figure: a decided sysbench figure does
+ * not wait for a second undecided stress-ng one. A figure no probe declares (derived) keeps every probe.
+ */
+function probesFor<P>(probes: Array<Probe<P>>, metrics: readonly string[]): Array<Probe<P>> {
+  const some = probes.filter((p) => p.metrics.some((m) => metrics.includes(m)));
+  return some.length && metrics.every((m) => probes.some((p) => p.metrics.includes(m))) ? some : probes;
 }
 
 /**

@@ -7,8 +7,9 @@ import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import type { z } from 'zod';
 import { IsobenchError } from '../errors.js';
-import { scenarioSchema, resolveBackend, backendKey, RUN_KEYS, type Scenario } from './schema.js';
+import { scenarioSchema, resolveBackend, backendKey, splitWorkloadEntry, RUN_KEYS, type Scenario } from './schema.js';
 import { allWorkloads } from '../workloads/registry.js';
+import { probesOf } from '../workloads/types.js';
 import { allProviders } from '../backends/providers/index.js';
 import { readRegularFile } from '../results/io.js';
 
@@ -187,7 +188,33 @@ export function validateScenarioData(
     problems.push(
       `${at(doc && counter ? lineOf(doc, counter, ['instance', 'vcpus']) : undefined)}: instance.vcpus: ${scenario.instance.vcpus} vCPUs on ${scenario.instance.cpus.length} pinned CPU(s) (instance.cpus); list at least ${scenario.instance.vcpus} CPUs or lower vcpus`,
     );
+  problems.push(
+    ...probeChoiceProblems(scenario, (path) => at(doc && counter ? lineOf(doc, counter, path) : undefined)),
+  );
   return problems.length ? { problems } : { scenario, problems };
+}
+
+/** A workload entry's `probes` must name probes the workload has (with the scenario's parameters and shape). */
+function probeChoiceProblems(scenario: Scenario, at: (path: Array<string | number>) => string): string[] {
+  const problems: string[] = [];
+  const shape = { vcpus: scenario.instance.vcpus, memoryMiB: scenario.instance.memoryMiB };
+  for (const w of allWorkloads()) {
+    const e = splitWorkloadEntry((scenario.workloads as Record<string, unknown>)[w.name], scenario);
+    if (!e.probes) continue;
+    const names = probesOf(w, e.params, shape).map((p) => p.name);
+    const field = `workloads.${w.name}.probes`;
+    if (!w.probes) {
+      problems.push(`${at(['workloads', w.name, 'probes'])}: ${field}: ${w.name} runs as one probe; remove the key`);
+      continue;
+    }
+    e.probes.forEach((name, i) => {
+      if (!names.includes(name))
+        problems.push(
+          `${at(['workloads', w.name, 'probes', i])}: ${field}[${i}]: unknown probe "${name}"; ${w.name} has ${names.join(', ')}`,
+        );
+    });
+  }
+  return problems;
 }
 
 /** Keys the schema knows at a path, for "allowed:" hints. */

@@ -86,10 +86,12 @@ const timeoutsSchema = z
  * long experiment per repetition (partition, density) or that start their own
  * instances (startup, footprint).
  */
-export const RUN_KEYS = ['repetitions', 'warmup'] as const;
+export const RUN_KEYS = ['repetitions', 'warmup', 'probes'] as const;
 const runKeysShape = {
   repetitions: z.number().int().min(1).max(1000).optional(),
   warmup: z.number().int().min(0).max(100).optional(),
+  /** Run only these of the workload's probes (by name; checked against the workload's own list by the loader). */
+  probes: z.array(z.string().min(1)).min(1).optional(),
 };
 
 function workloadsSchema() {
@@ -158,14 +160,19 @@ export function backendKey(b: ResolvedBackend): string {
 export function splitWorkloadEntry(
   entry: unknown,
   s: Pick<Scenario, 'repetitions' | 'warmup'>,
-): { repetitions: number; warmup: number; params: unknown; explicitRepetitions: boolean } {
+): { repetitions: number; warmup: number; params: unknown; explicitRepetitions: boolean; probes?: string[] } {
   if (!entry || typeof entry !== 'object')
     return { repetitions: s.repetitions, warmup: s.warmup, params: entry, explicitRepetitions: false };
-  const { repetitions, warmup, ...params } = entry as { repetitions?: number; warmup?: number };
+  const { repetitions, warmup, probes, ...params } = entry as {
+    repetitions?: number;
+    warmup?: number;
+    probes?: string[];
+  };
   return {
     repetitions: repetitions ?? s.repetitions,
     warmup: warmup ?? s.warmup,
     params,
     explicitRepetitions: repetitions !== undefined,
+    ...(probes ? { probes } : {}),
   };
 }

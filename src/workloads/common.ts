@@ -14,6 +14,17 @@ export function timeoutFor(ctx: WorkloadContext<unknown>, toolSeconds: number): 
   return Math.max(ctx.timeoutMs, Math.ceil(toolSeconds * 2000 + 60_000));
 }
 
+/** The longest a warm-up tool run lasts (seconds). */
+export const WARMUP_TOOL_SECONDS = 1;
+
+/**
+ * Seconds a self-timed tool runs in this repetition. A warm-up (repetition 0) pages in the tool and warms the
+ * exec path and caches; its value is dropped, so it need not be as long as a measured run.
+ */
+export function toolSecondsFor(ctx: Pick<WorkloadContext<unknown>, 'repetition'>, seconds: number): number {
+  return ctx.repetition === 0 ? Math.min(seconds, WARMUP_TOOL_SECONDS) : seconds;
+}
+
 /** A metric value traced to its raw log; never NaN or Infinity. */
 export function metric(tool: string, name: string, value: number, rawLog: string | undefined): MetricValue {
   if (!Number.isFinite(value)) throw new ParseError(tool, `${name} computed as ${value}`);

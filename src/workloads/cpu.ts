@@ -34,7 +34,7 @@ import { z } from 'zod';
 import { registerWorkload } from './registry.js';
 import { parseSysbenchCpu } from './parsers/sysbench.js';
 import { stressNgMetric } from './parsers/stress-ng.js';
-import { metric, parseRaw, timeoutFor } from './common.js';
+import { metric, parseRaw, timeoutFor, toolSecondsFor } from './common.js';
 import { recordEnvironment } from './environment.js';
 import { runProbesInTurn, type MetricValue, type Probe, type Workload, type WorkloadContext } from './types.js';
 import { environmentExtras } from './extras/common.js';
@@ -43,6 +43,11 @@ export const cpuParams = z
   .object({
     /** Length of each tool run in seconds (sysbench --time, stress-ng -t: whole seconds). */
     seconds: z.number().int().min(1).max(600).default(3),
+    /**
+     * sysbench's run length when it differs from `seconds`: its events/s is the headline CPU figure, and on a
+     * host with steal time a longer run evens out the bursts a 1 s run catches (whole seconds).
+     */
+    sysbenchSeconds: z.number().int().min(1).max(600).optional(),
     /** sysbench cpu --cpu-max-prime. */
     maxPrime: z.number().int().min(100).max(10_000_000).default(10_000),
     /** stress-ng --matrix-size (N x N). */
@@ -59,8 +64,12 @@ export const cpuParams = z
 
 export type CpuParams = z.infer<typeof cpuParams>;
 
-export function sysbenchCpuArgv(p: CpuParams, threads: number): string[] {
-  return ['sysbench', 'cpu', `--threads=${threads}`, `--time=${p.seconds}`, `--cpu-max-prime=${p.maxPrime}`, 'run'];
+export function sysbenchCpuArgv(p: CpuParams, threads: number, seconds = sysbenchSecondsOf(p)): string[] {
+  return ['sysbench', 'cpu', `--threads=${threads}`, `--time=${seconds}`, `--cpu-max-prime=${p.maxPrime}`, 'run'];
+}
+
+function sysbenchSecondsOf(p: CpuParams): number {
+  return p.sysbenchSeconds ?? p.seconds;
 }
 
 /**
@@ -70,7 +79,7 @@ export function sysbenchCpuArgv(p: CpuParams, threads: number): string[] {
  */
 const STRESS_NG_COMMON = ['--temp-path', '/tmp', '--metrics-brief'];
 
-export function matrixArgv(p: CpuParams, instances: number): string[] {
+export function matrixArgv(p: CpuParams, instances: number, seconds = p.seconds): string[] {
   return [
     'stress-ng',
     '--matrix',
@@ -80,19 +89,20 @@ export function matrixArgv(p: CpuParams, instances: number): string[] {
     '--matrix-size',
     String(p.matrixSize),
     '-t',
-    String(p.seconds),
+    String(seconds),
     ...STRESS_NG_COMMON,
   ];
 }
 
-export function syscallArgv(p: CpuParams): string[] {
-  return ['stress-ng', `--${p.syscallStressor}`, '1', '-t', String(p.seconds), ...STRESS_NG_COMMON];
+export function syscallArgv(p: CpuParams, seconds = p.seconds): string[] {
+  return ['stress-ng', `--${p.syscallStressor}`, '1', '-t', String(seconds), ...STRESS_NG_COMMON];
 }
 
 async function sysbenchCpu(ctx: WorkloadContext<CpuParams>, threads: number, name: string): Promise<MetricValue> {
-  const r = await ctx.exec(ctx.instance, sysbenchCpuArgv(ctx.params, threads), {
+  const seconds = toolSecondsFor(ctx, sysbenchSecondsOf(ctx.params));
+  const r = await ctx.exec(ctx.instance, sysbenchCpuArgv(ctx.params, threads, seconds), {
     tag: `cpu-sysbench-${threads}t`,
-    timeoutMs: timeoutFor(ctx, ctx.params.seconds),
+    timeoutMs: timeoutFor(ctx, seconds),
   });
   const parsed = parseRaw(r.rawLog, () => parseSysbenchCpu(r.stdout));
   if (parsed.threads !== threads) throw new Error(`sysbench ran ${parsed.threads} threads, asked for ${threads}`);
@@ -183,19 +193,31 @@ export const cpuWorkload: Workload<CpuParams> = registerWorkload({
         ? [probe('sysbench-nt', 'sysbench-events-nt', (ctx) => sysbenchCpu(ctx, n, 'sysbench-events-nt'))]
         : []),
       probe('matrixprod-1t', 'matrixprod-bogo-ops-1t', (ctx) =>
-        stressNg(ctx, matrixArgv(ctx.params, 1), 'matrix', 'cpu-matrixprod-1', 'matrixprod-bogo-ops-1t'),
+        stressNg(
+          ctx,
+          matrixArgv(ctx.params, 1, toolSecondsFor(ctx, ctx.params.seconds)),
+          'matrix',
+          'cpu-matrixprod-1',
+          'matrixprod-bogo-ops-1t',
+        ),
       ),
       ...(multi
         ? [
             probe('matrixprod-nt', 'matrixprod-bogo-ops-nt', (ctx) =>
-              stressNg(ctx, matrixArgv(ctx.params, n), 'matrix', `cpu-matrixprod-${n}`, 'matrixprod-bogo-ops-nt'),
+              stressNg(
+                ctx,
+                matrixArgv(ctx.params, n, toolSecondsFor(ctx, ctx.params.seconds)),
+                'matrix',
+                `cpu-matrixprod-${n}`,
+                'matrixprod-bogo-ops-nt',
+              ),
             ),
           ]
         : []),
       probe('syscall', 'syscall-ops', (ctx) =>
         stressNg(
           ctx,
-          syscallArgv(ctx.params),
+          syscallArgv(ctx.params, toolSecondsFor(ctx, ctx.params.seconds)),
           ctx.params.syscallStressor,
           `cpu-syscall-${ctx.params.syscallStressor}`,
           'syscall-ops',

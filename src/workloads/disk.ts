@@ -107,7 +107,10 @@ export function fioLayoutArgv(p: DiskParams, file: string): string[] {
   ];
 }
 
-export function fioRunArgv(p: DiskParams, file: string): string[] {
+/** A warm-up's fio jobs (their values are dropped): long enough to page in fio and wake the device path. */
+const WARMUP_FIO_RUNTIME = '250ms';
+
+export function fioRunArgv(p: DiskParams, file: string, runtime = String(p.runtimeSeconds)): string[] {
   const argv = [
     'fio',
     `--filename=${file}`,
@@ -116,7 +119,7 @@ export function fioRunArgv(p: DiskParams, file: string): string[] {
     `--ioengine=${p.ioengine}`,
     `--iodepth=${p.iodepth}`,
     '--time_based',
-    `--runtime=${p.runtimeSeconds}`,
+    `--runtime=${runtime}`,
     '--output-format=json',
   ];
   FIO_JOBS.forEach((j, i) => {
@@ -225,7 +228,7 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
       const cpu0 = await ctx.instance.hostCpuSeconds();
       let r: Awaited<ReturnType<typeof ctx.exec>>;
       try {
-        r = await ctx.exec(ctx.instance, fioRunArgv(p, file), {
+        r = await ctx.exec(ctx.instance, fioRunArgv(p, file, ctx.repetition === 0 ? WARMUP_FIO_RUNTIME : undefined), {
           tag: 'disk-fio',
           timeoutMs: timeoutFor(ctx, jobsSeconds + 30),
         });

@@ -35,7 +35,7 @@
 import { z } from 'zod';
 import { registerWorkload } from './registry.js';
 import { parseSysbenchMemory } from './parsers/sysbench.js';
-import { metric, parseRaw, timeoutFor } from './common.js';
+import { metric, parseRaw, timeoutFor, toolSecondsFor } from './common.js';
 import { recordEnvironment } from './environment.js';
 import { runProbesInTurn, type MetricValue, type Workload, type WorkloadContext } from './types.js';
 import { environmentExtras } from './extras/common.js';
@@ -59,13 +59,18 @@ export type MemoryParams = z.infer<typeof memoryParams>;
 /** Head-room left for the tool, its libraries and (in a VM) the guest kernel. */
 const HEADROOM_MIB = 64;
 
-export function memoryArgv(p: MemoryParams, oper: 'read' | 'write', mode: 'seq' | 'rnd'): string[] {
+export function memoryArgv(
+  p: MemoryParams,
+  oper: 'read' | 'write',
+  mode: 'seq' | 'rnd',
+  seconds = p.seconds,
+): string[] {
   const blockMiB = mode === 'seq' ? p.bandwidthBlockMiB : p.latencyWorkingSetMiB;
   return [
     'sysbench',
     'memory',
     '--threads=1',
-    `--time=${p.seconds}`,
+    `--time=${seconds}`,
     `--memory-block-size=${blockMiB}M`,
     // 0 = no total-size limit: the run is bounded by --time only.
     '--memory-total-size=0',
@@ -91,9 +96,10 @@ function bandwidth(name: string, r: { parsed: { mibPerSecond: number }; rawLog: 
 }
 
 async function sysbenchMemory(ctx: WorkloadContext<MemoryParams>, oper: 'read' | 'write', mode: 'seq' | 'rnd') {
-  const r = await ctx.exec(ctx.instance, memoryArgv(ctx.params, oper, mode), {
+  const seconds = toolSecondsFor(ctx, ctx.params.seconds);
+  const r = await ctx.exec(ctx.instance, memoryArgv(ctx.params, oper, mode, seconds), {
     tag: `memory-${mode}-${oper}`,
-    timeoutMs: timeoutFor(ctx, ctx.params.seconds),
+    timeoutMs: timeoutFor(ctx, seconds),
   });
   const parsed = parseRaw(r.rawLog, () => parseSysbenchMemory(r.stdout));
   if (parsed.operation !== oper)

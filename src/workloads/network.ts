@@ -68,8 +68,11 @@ export const networkParams = z
     omitSeconds: z.number().int().min(0).max(30).default(1),
     /** iperf3 -P. */
     parallelStreams: z.number().int().min(1).max(16).default(1),
-    /** sockperf -t, whole seconds (the first 0.4 s are sockperf's warm-up). */
-    latencySeconds: z.number().int().min(2).max(300).default(3),
+    /**
+     * sockperf -t, whole seconds: the first 0.4 s are sockperf's warm-up, so 1 s keeps about 0.55 s of round
+     * trips (thousands on a veth). sockperf itself waits a fixed 2 s more before it measures.
+     */
+    latencySeconds: z.number().int().min(1).max(300).default(3),
     /** sockperf -m (message size in bytes; sockperf's minimum is 14). */
     messageBytes: z.number().int().min(14).max(65_000).default(64),
     /** iperf3 uses this port (instance receives) and the next (instance sends). */

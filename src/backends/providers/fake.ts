@@ -69,6 +69,8 @@ const objectSchema = z
     stopMs: ms.default(0),
     /** Rate every tool call reports (events or bogo ops per second); a list is used in turn, call by call. */
     rate: z.union([z.number().positive(), z.array(z.number().positive()).min(1)]).default(1000),
+    /** What stress-ng reports instead, when it differs from `rate` (a list in turn, counted on its own). */
+    stressNgRate: z.union([z.number().positive(), z.array(z.number().positive()).min(1)]).optional(),
     footprintMiB: z.number().positive().default(16),
     faults: z.array(faultSchema).default([]),
   })
@@ -167,7 +169,7 @@ const NEVER = new Promise<never>(() => undefined);
 class FakeBackend implements Backend {
   readonly label: string;
   private readonly counts = new Map<FakeStage, number>();
-  private calls = 0;
+  private readonly calls = new Map<string, number>();
 
   constructor(
     readonly entry: ResolvedBackend,
@@ -191,9 +193,14 @@ class FakeBackend implements Backend {
     return f?.do === 'signal' ? undefined : f;
   }
 
-  nextRate(): number {
-    const r = this.o.rate;
-    return Array.isArray(r) ? (r[this.calls++ % r.length] as number) : r;
+  nextRate(tool: 'sysbench' | 'stress-ng' = 'sysbench'): number {
+    const own = tool === 'stress-ng' ? this.o.stressNgRate : undefined;
+    const r = own ?? this.o.rate;
+    if (!Array.isArray(r)) return r;
+    const key = own ? tool : 'any';
+    const n = this.calls.get(key) ?? 0;
+    this.calls.set(key, n + 1);
+    return r[n % r.length] as number;
   }
 
   async prepare(): Promise<void> {
@@ -295,7 +302,8 @@ class FakeInstance implements Instance {
     }
     if (argv[0] === 'stress-ng') {
       const stressor = argv.find((a) => a.startsWith('--') && !a.startsWith('--temp') && !a.startsWith('--metrics'));
-      if (stressor) return { stderr: stressNgText(stressor.slice(2).split('-')[0] ?? '', this.b.nextRate(), seconds) };
+      if (stressor)
+        return { stderr: stressNgText(stressor.slice(2).split('-')[0] ?? '', this.b.nextRate('stress-ng'), seconds) };
     }
     return { code: 127, stderr: `fake: no scripted reply for ${argv.slice(0, 3).join(' ')}` };
   }

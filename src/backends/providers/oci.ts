@@ -15,6 +15,11 @@ const objectSchema = z
     kind: z.literal('container'),
     runtime: z.enum(RUNTIMES).default('runc'),
     runscPlatform: z.enum(['ptrace', 'systrap', 'kvm']).default('ptrace'),
+    /**
+     * A CPU limit (CFS quota) on every container of this backend, in percent of one CPU: what a Kubernetes
+     * CPU limit costs. The row keeps its label; the limit is in the backend's details and warnings.
+     */
+    cpuQuotaPercent: z.number().min(5).max(100_000).optional(),
   })
   .strict();
 
@@ -34,7 +39,11 @@ registerProvider({
       kind: 'container',
       key: `container:${o.runtime}`,
       variant: o.runtime,
-      options: { runtime: o.runtime, runscPlatform: o.runscPlatform },
+      options: {
+        runtime: o.runtime,
+        runscPlatform: o.runscPlatform,
+        ...('cpuQuotaPercent' in o && o.cpuQuotaPercent !== undefined ? { cpuQuotaPercent: o.cpuQuotaPercent } : {}),
+      },
     };
   },
   needsImage: true,
@@ -71,8 +80,12 @@ registerProvider({
   hostOverheadMiB: 0,
   async create(entry, ctx) {
     const { ContainerBackend } = await import('../container.js');
-    const o = entry.options as { runtime: Runtime; runscPlatform: string };
-    return new ContainerBackend(ctx, { runtime: o.runtime, runscPlatform: o.runscPlatform });
+    const o = entry.options as { runtime: Runtime; runscPlatform: string; cpuQuotaPercent?: number };
+    return new ContainerBackend(ctx, {
+      runtime: o.runtime,
+      runscPlatform: o.runscPlatform,
+      ...(o.cpuQuotaPercent !== undefined ? { cpuQuotaPercent: o.cpuQuotaPercent } : {}),
+    });
   },
   tools: {
     runc: { argv: ['runc', '--version'], pattern: /runc version (\S+)/, pkg: 'runc' },

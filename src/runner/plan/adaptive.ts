@@ -27,8 +27,11 @@ export function adaptiveUndecided<F extends Overhead | Difference>(figures: read
 
 /** Why a workload's repetitions end (or `more` when another round is wanted). */
 export type AdaptiveDecision =
-  /** `open`: "backend/metric" of each undecided figure (for progress); `backends`: the backends they belong to. */
-  | { more: true; open: string[]; backends: string[] }
+  /**
+   * `open`: "backend/metric" of each undecided figure (for progress); `backends`: the backends they belong
+   * to; `metrics`: their metrics (the round runs only the probes that measure them).
+   */
+  | { more: true; open: string[]; backends: string[]; metrics: string[] }
   | {
       more: false;
       reason: 'not-adaptive' | 'max-repetitions' | 'time-box' | 'decided' | 'not-decidable';
@@ -54,7 +57,7 @@ export function adaptiveNext(
   elapsedMs: number,
   figures: () => ReadonlyArray<Overhead | Difference>,
 ): AdaptiveDecision {
-  if (rep <= w.repetitions) return { more: true, open: [], backends: [] };
+  if (rep <= w.repetitions) return { more: true, open: [], backends: [], metrics: [] };
   if (!w.adaptive) return { more: false, reason: 'not-adaptive' };
   if (rep > w.maxRepetitions) return { more: false, reason: 'max-repetitions' };
   if (elapsedMs > w.adaptive.maxMinutes * 60_000) {
@@ -73,7 +76,8 @@ export function adaptiveNext(
   const open = looks.filter((l) => l.look.action === 'continue').map((l) => l.figure);
   if (open.length) {
     const backends = [...new Set(open.map((f) => f.backend))];
-    return { more: true, open: open.map((f) => `${f.backend}/${f.metric}`), backends };
+    const metrics = [...new Set(open.map((f) => f.metric))];
+    return { more: true, open: open.map((f) => `${f.backend}/${f.metric}`), backends, metrics };
   }
   const futile = looks.flatMap((l) => {
     const k = l.look;

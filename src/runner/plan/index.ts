@@ -26,6 +26,8 @@ export interface WorkloadPlan {
   adaptive?: AdaptivePlan;
   /** The last repetition adaptive mode may reach (= repetitions without it). */
   maxRepetitions: number;
+  /** The scenario's choice of the workload's probes (all of them when absent). */
+  probes?: readonly string[];
 }
 
 export interface PlanBackend {
@@ -89,6 +91,7 @@ export function workloadPlan(scenario: Scenario, workload: string): WorkloadPlan
     repetitions: e.repetitions,
     ...(adaptive ? { adaptive } : {}),
     maxRepetitions: adaptive ? Math.max(e.repetitions, adaptive.maxRepetitions) : e.repetitions,
+    ...(e.probes ? { probes: e.probes } : {}),
   };
 }
 

@@ -87,3 +87,47 @@ describe('rounds per probe in a run', () => {
         expect(m.rounds).toEqual(m.repetitions.map((rep) => `cpu:${rep}:${m.rounds![0]!.split(':')[2]}`));
   });
 });
+
+describe('which probes a round runs', () => {
+  it("a scenario's `probes` runs only the probes it names", async () => {
+    const id = 'probes-chosen';
+    const r = await fakeRun(
+      work,
+      fakeScenario(id, [{ kind: 'fake', name: 'c', rate: 900 } as FakeEntry], {
+        workloads: { cpu: { seconds: 1, allVcpus: false, probes: ['sysbench-1t', 'syscall'] } },
+      }),
+      id,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    for (const c of r.results.cells.filter((x) => x.workload === 'cpu'))
+      expect(c.metrics.map((m) => m.metric).sort(), c.backend).toEqual(['sysbench-events-1t', 'syscall-ops']);
+  });
+
+  it('an adaptive round runs only the probes of the undecided figures', async () => {
+    // sysbench reports a steady rate on both sides (decided by the pilot); stress-ng on `c` alternates ±2% from
+    // round to round (two stressors per round: each list entry twice), which a pilot of 3 plans about 7 pairs
+    // for, within maxRepetitions 8: the extra rounds run matrixprod and syscall, not sysbench.
+    const id = 'probes-adaptive';
+    const c = { kind: 'fake', name: 'c', rate: 1000, stressNgRate: [1020, 1020, 980, 980] } as FakeEntry;
+    const r = await fakeRun(
+      work,
+      fakeScenario(id, [c], {
+        warmup: 0,
+        repetitions: 3,
+        adaptive: { targetCiPct: 3, maxRepetitions: 8, maxMinutes: 1 },
+        workloads: { cpu: { seconds: 1, allVcpus: false } },
+      }),
+      id,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const reps = (backend: string, metric: string) =>
+      r.results.cells
+        .find((x) => x.backend === backend && x.workload === 'cpu')
+        ?.metrics.find((m) => m.metric === metric)?.repetitions ?? [];
+    for (const b of ['fake:base', 'fake:c']) {
+      expect(reps(b, 'sysbench-events-1t'), b).toEqual([1, 2, 3]);
+      expect(reps(b, 'matrixprod-bogo-ops-1t').length, b).toBeGreaterThan(3);
+      expect(reps(b, 'syscall-ops').length, b).toBeGreaterThan(3);
+    }
+  });
+});

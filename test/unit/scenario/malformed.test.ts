@@ -39,6 +39,16 @@ const cases: Array<[string, string, RegExp]> = [
     /^f\.yaml:4: workloads\.gpu: unknown workload "gpu".*allowed: cpu/,
   ],
   [
+    'unknown probe of a workload',
+    HEAD + 'workloads:\n  cpu:\n    probes: [sysbench-1t, sysbench]\n',
+    /^f\.yaml:5: workloads\.cpu\.probes\[1\]: unknown probe "sysbench"; cpu has sysbench-1t, matrixprod-1t, syscall$/,
+  ],
+  [
+    'probes of a workload that runs as one',
+    HEAD + 'workloads:\n  startup:\n    probes: [x]\n',
+    /^f\.yaml:5: workloads\.startup\.probes: startup runs as one probe; remove the key$/,
+  ],
+  [
     'unknown workload parameter',
     HEAD + 'workloads:\n  cpu:\n    secs: 3\n',
     /^f\.yaml:5: workloads\.cpu\.secs: unknown key "secs"/,

@@ -81,6 +81,14 @@ describe('scenario validation: one clear line per problem', () => {
       variant: 'runsc',
       options: { runtime: 'runsc', runscPlatform: 'ptrace' },
     });
+    // A CPU limit keeps the row's key (compare pairs it with an unlimited run's row) and travels in the options.
+    expect(resolveBackend({ kind: 'container', runtime: 'runc', cpuQuotaPercent: 90 })).toEqual({
+      provider: 'container',
+      kind: 'container',
+      key: 'container:runc',
+      variant: 'runc',
+      options: { runtime: 'runc', runscPlatform: 'ptrace', cpuQuotaPercent: 90 },
+    });
     expect(resolveBackend('vm')).toEqual({
       provider: 'vm',
       kind: 'vm',
