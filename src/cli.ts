@@ -51,11 +51,11 @@ async function cmdDoctor(
   c: Cli,
   opts: { json?: boolean; cleanup?: boolean; vm?: boolean; run?: string; maskCapability?: string },
 ): Promise<number> {
-  const { runDoctor, renderDoctor, runVmSelfCheckForDoctor } = await import('./host/doctor.js');
+  const { runDoctor, renderDoctor, runVmSelfCheckForDoctor } = await import('./ops/doctor.js');
   if (opts.run !== undefined && !opts.cleanup)
     throw new IsobenchError('BAD_ARGS', 'doctor: --run only goes with --cleanup');
   if (opts.cleanup) {
-    const { cleanupLeftovers } = await import('./host/cleanup-command.js');
+    const { cleanupLeftovers } = await import('./ops/cleanup-command.js');
     const r = await cleanupLeftovers(opts.run);
     if (opts.json) c.out(JSON.stringify(r, null, 2));
     else {

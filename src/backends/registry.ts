@@ -14,7 +14,7 @@ import type { HostFacts } from '../host/facts.js';
 import type { Leftover } from '../host/ownership.js';
 import { declareVariants, type VariantDeclaration } from '../core/declarations.js';
 
-/** A doctor check line (same shape as host/doctor.ts's Check). */
+/** A doctor check line (same shape as ops/doctor.ts's Check). */
 export interface ProviderCheck {
   name: string;
   status: 'ok' | 'warn' | 'fail';

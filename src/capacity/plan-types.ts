@@ -8,8 +8,9 @@
 import type { BackendKind } from '../backends/types.js';
 import type { HostSpec, InstanceDemand, ReserveSpec } from './spec.js';
 
-export type Resource = 'cpu' | 'memory' | 'disk' | 'network';
-export const RESOURCES: readonly Resource[] = ['cpu', 'memory', 'disk', 'network'];
+/** The host resources an instance draws on (not workloads: `disk` is IOPS, `network` Mbit/s). */
+export const RESOURCES = ['cpu', 'memory', 'disk', 'network'] as const;
+export type Resource = (typeof RESOURCES)[number];
 
 export const RESOURCE_UNITS: Record<Resource, string> = {
   cpu: 'cores',

@@ -80,7 +80,7 @@ export interface WorkloadDeclaration {
   check?: { metric: string; min: number; max: number };
   capacity?: readonly CapacityDecl[];
   isolation?: IsolationDecl;
-  /** Programs beyond the common set (src/images/host-inputs.ts, host/versions.ts) the workload runs. */
+  /** Programs beyond the common set (src/images/host-inputs.ts, ops/versions.ts) the workload runs. */
   tools?: readonly ToolDecl[];
 }
 

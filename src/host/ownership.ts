@@ -1,7 +1,7 @@
 /**
  * What a leftover is and where runs mark what they own: the types and paths
  * the backend providers (their own leftover sweeps) and the host sweep
- * (leftovers.ts) share. Kept apart from leftovers.ts, which reads every
+ * (ops/leftovers.ts) share. Kept apart from ops/leftovers.ts, which reads every
  * provider, so a provider can name them without importing the sweep (that
  * was an import cycle).
  */

@@ -15,6 +15,8 @@
  *   that adds metrics needs only its reader changed.
  */
 import { GRADIENT_RATIO_PCT } from '../workloads/memory-gradient.js';
+import { NEIGHBOUR_KINDS } from '../workloads/extras/noisy-neighbor.js';
+import { PARTITION_PARTS } from './isolation/partition.js';
 import type {
   BackendResult,
   Cell,
@@ -222,11 +224,9 @@ const ISOLATION_READERS: Partial<Record<IsolationViewKind, IsolationReader>> = {
     what: 'share achieved vs target (pp error) and hard-cap error',
     read(metrics, cell) {
       const parts: string[] = [];
-      for (const [res, label] of [
-        ['cpu', 'CPU'],
-        ['disk', 'disk'],
-        ['net', 'network'],
-      ] as const) {
+      for (const { id: res, title } of PARTITION_PARTS) {
+        // In running text: an acronym stays, a word is lower case ("CPU: …; disk: …; network: …").
+        const label = title === title.toUpperCase() ? title : title.toLowerCase();
         const share = stat(metrics, `${res}-share-a-pct`);
         const err = stat(metrics, `${res}-share-error-pp`);
         const cap = stat(metrics, `${res}-cap-error-pp`) ?? stat(metrics, `${res}-cap-error-pct`);
@@ -300,9 +300,9 @@ const ISOLATION_READERS: Partial<Record<IsolationViewKind, IsolationReader>> = {
     higherIsBetter: true,
     what: "the victim's figure kept beside a neighbour, percent of its figure alone: unrestrained, and held by each mechanism",
     read(metrics) {
-      const kinds = ['cpu', 'memory', 'disk', 'network']
-        .map((k) => ({ k, s: stat(metrics, `${k}-kept-pct-unrestrained`) }))
-        .filter((x): x is { k: string; s: NonNullable<ReturnType<typeof stat>> } => x.s !== null);
+      const kinds = NEIGHBOUR_KINDS.map((k: string) => ({ k, s: stat(metrics, `${k}-kept-pct-unrestrained`) })).filter(
+        (x): x is { k: string; s: NonNullable<ReturnType<typeof stat>> } => x.s !== null,
+      );
       if (!kinds.length) return null;
       const first = kinds[0]!;
       const held = (k: string): string =>

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { IsobenchError, errorMessage } from '../errors.js';
 import type { HostFacts } from '../host/facts.js';
 import type { CapabilityId } from '../host/capabilities.js';
-import { toolVersions } from '../host/versions.js';
+import { toolVersions } from '../ops/versions.js';
 import { collectHostInfo } from '../host/info.js';
 import { resolveBackend, type Scenario } from '../scenario/schema.js';
 import { CleanupRegistry } from '../core/cleanup.js';

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { IsobenchError } from '../errors.js';
 import type { CgroupLayout } from '../host/cgroup.js';
-import { removeLeftovers, scanLeftovers } from '../host/leftovers.js';
+import { removeLeftovers, scanLeftovers } from '../ops/leftovers.js';
 import { loadScenario, validateScenarioData } from '../scenario/loader.js';
 import type { Scenario } from '../scenario/schema.js';
 import type { RunResults } from '../results/types.js';

@@ -5,9 +5,9 @@
  */
 import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { IsobenchError } from '../errors.js';
-import { scenarioSchema, resolveBackend, backendKey, splitWorkloadEntry, RUN_KEYS, type Scenario } from './schema.js';
+import { scenarioSchema, resolveBackend, backendKey, splitWorkloadEntry, type Scenario } from './schema.js';
 import { allWorkloads } from '../workloads/registry.js';
 import { probesOf } from '../workloads/types.js';
 import { allProviders } from '../backends/providers/index.js';
@@ -125,7 +125,8 @@ export function validateScenarioData(
 ): { scenario?: Scenario; problems: string[] } {
   const problems: string[] = [];
   const at = (line: number | undefined): string => (line ? `${file}:${line}` : file);
-  const result = scenarioSchema().safeParse(raw);
+  const schema = scenarioSchema();
+  const result = schema.safeParse(raw);
   if (!result.success) {
     const unknownAt = new Set(
       result.error.issues.filter((i) => i.code === 'unrecognized_keys').map((i) => i.path.join('.')),
@@ -135,7 +136,7 @@ export function validateScenarioData(
       if (issue.code === 'custom' && unknownAt.has(issue.path.join('.'))) continue;
       if (issue.code === 'unrecognized_keys') {
         const isWorkloads = issue.path.length === 1 && issue.path[0] === 'workloads';
-        const allowed = isWorkloads ? allWorkloads().map((w) => w.name) : knownKeys(raw, issue.path);
+        const allowed = knownKeys(schema, issue.path);
         const lines = doc && counter ? keyLines(doc, counter, issue.path) : undefined;
         const what = isWorkloads ? 'workload' : 'key';
         if (issue.keys.length > MAX_UNKNOWN_LINES) {
@@ -217,42 +218,33 @@ function probeChoiceProblems(scenario: Scenario, at: (path: Array<string | numbe
   return problems;
 }
 
-/** Keys the schema knows at a path, for "allowed:" hints. */
-function knownKeys(_raw: unknown, p: readonly PropertyKey[]): string[] {
-  const tables: Record<string, string[]> = {
-    '': [
-      'name',
-      'description',
-      'backends',
-      'instance',
-      'repetitions',
-      'warmup',
-      'adaptive',
-      'thresholds',
-      'order',
-      'timeouts',
-      'workloads',
-    ],
-    instance: ['vcpus', 'cpus', 'memoryMiB', 'pidsLimit', 'disk'],
-    'instance.disk': ['sizeMiB', 'mode'],
-    adaptive: ['targetCiPct', 'maxRepetitions', 'maxMinutes'],
-    timeouts: ['bootSeconds', 'execSeconds', 'workloadSeconds', 'runMinutes'],
-  };
-  const key = p.filter((s) => typeof s === 'string').join('.');
-  if (tables[key]) return tables[key];
-  if (p[0] === 'workloads' && typeof p[1] === 'string') {
-    const w = allWorkloads().find((x) => x.name === p[1]);
-    const shape =
-      (w?.params as unknown as {
-        shape?: Record<string, unknown>;
-        _def?: { innerType?: { shape?: Record<string, unknown> } };
-      }) ?? {};
-    const s = shape.shape ?? shape._def?.innerType?.shape;
-    if (s) return [...Object.keys(s), ...RUN_KEYS];
-  }
+/** Keys the schema knows at a path, for "allowed:" hints: read from the schema itself, so they cannot drift. */
+function knownKeys(schema: z.ZodType, p: readonly PropertyKey[]): string[] {
   // A backend entry's keys are its provider's: the union of every provider's object schema.
   if (p[0] === 'backends') return [...new Set(allProviders().flatMap((x) => Object.keys(x.objectSchema.shape)))];
-  return [];
+  let s: z.ZodType | undefined = schema;
+  for (const seg of p) {
+    const t = unwrap(s);
+    if (t instanceof z.ZodArray) s = t.element as z.ZodType;
+    else s = typeof seg === 'string' ? objectShape(t)?.[seg] : undefined;
+  }
+  return Object.keys(objectShape(s) ?? {});
+}
+
+/** A schema under its defaults and optionals. */
+function unwrap(s: z.ZodType | undefined): z.ZodType | undefined {
+  let t = s;
+  for (let inner = innerOf(t); inner; inner = innerOf(t)) t = inner;
+  return t;
+}
+
+function innerOf(s: z.ZodType | undefined): z.ZodType | undefined {
+  return (s?._zod.def as { innerType?: z.ZodType } | undefined)?.innerType;
+}
+
+function objectShape(s: z.ZodType | undefined): Record<string, z.ZodType> | undefined {
+  const t = unwrap(s);
+  return t instanceof z.ZodObject ? (t.shape as Record<string, z.ZodType>) : undefined;
 }
 
 function nearest(word: string, candidates: string[]): string | undefined {

@@ -4,16 +4,18 @@
  * the noisy-neighbor workload's extra (src/workloads/extras/noisy-neighbor.ts).
  */
 import type { Cell } from '../../results/types.js';
-import { neighbourExtra } from '../../workloads/extras/noisy-neighbor.js';
+import { NEIGHBOUR_KINDS as KIND_IDS, neighbourExtra } from '../../workloads/extras/noisy-neighbor.js';
 import { emptyView, f, isObj, mean, safeId, typedEntries } from './view.js';
 import type { BarChartSpec, BarSeries, ColumnView, ExtraTable, IsolationView } from './view.js';
 
-const NEIGHBOUR_KINDS = [
-  { id: 'cpu', title: 'CPU' },
-  { id: 'memory', title: 'Memory' },
-  { id: 'disk', title: 'Disk' },
-  { id: 'network', title: 'Network' },
-] as const;
+/** The kinds the workload's extra schema knows, with their titles here. */
+const KIND_TITLE: Readonly<Record<(typeof KIND_IDS)[number], string>> = {
+  cpu: 'CPU',
+  memory: 'Memory',
+  disk: 'Disk',
+  network: 'Network',
+};
+const NEIGHBOUR_KINDS = KIND_IDS.map((id) => ({ id, title: KIND_TITLE[id] }));
 
 const MECH_LABEL: Record<string, string> = {
   'cpu-weight': 'CPU weight (soft)',

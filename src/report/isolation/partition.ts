@@ -87,6 +87,12 @@ const RESOURCES: {
   },
 ];
 
+/** The parts of a partition run: the prefix of their metrics and extra records, and their title. */
+export const PARTITION_PARTS: readonly { id: string; title: string }[] = RESOURCES.map(({ id, title }) => ({
+  id,
+  title,
+}));
+
 interface Point {
   tS: number;
   y: number;

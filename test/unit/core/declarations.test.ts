@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import '../../../src/workloads/index.js';
 import '../../../src/backends/providers/index.js';
 import { allWorkloads } from '../../../src/workloads/registry.js';
+import { allProviders } from '../../../src/backends/providers/index.js';
 import { variantDeclaration, workloadDeclaration, workloadDeclarations } from '../../../src/core/declarations.js';
 import { comparisonMode, thresholdFor } from '../../../src/stats/index.js';
 import { categoryIndex, categoryTitle } from '../../../src/report/categories.js';
@@ -60,6 +61,13 @@ describe('workload and provider declarations', () => {
       for (const h of outside) expect(h.leavesOut, `${v} ${h.comm}`).toBeTruthy();
     }
     expect(variantDeclaration('host')).toBeUndefined();
+  });
+
+  it('a caveat names only registered workloads (the one place a provider names a workload: docs/names.md)', () => {
+    const workloads = allWorkloads().map((w) => w.name as string);
+    const named = allProviders().flatMap((p) => (p.variants ?? []).flatMap((v) => v.caveats ?? []));
+    expect(named.length).toBeGreaterThan(0);
+    for (const c of named) for (const w of c.workloads ?? []) expect(workloads, c.id).toContain(w);
   });
 
   it('the workload image carries the common binaries and every program a workload runs inside the instance', () => {

@@ -211,7 +211,7 @@ describe('host settings through the guard', () => {
     await settings.makeHostSettingGuard(s, registry).change(f, '1');
     expect(s.hostSettings()).toEqual([{ file: f, kind: 'value', original: '0' }]);
     // While this live run holds the file, a cleanup leaves the dead run's record waiting.
-    const { restoreDeadRunSettings } = await import('../../../src/host/leftovers.js');
+    const { restoreDeadRunSettings } = await import('../../../src/ops/leftovers.js');
     const dr = (await state.readState('111111'))!;
     const r1 = await restoreDeadRunSettings([dr]);
     expect(r1.waiting).toHaveLength(1);

@@ -30,8 +30,18 @@ describe('scenario validation: one clear line per problem', () => {
     expect(e).toBeInstanceOf(IsobenchError);
     expect(e.exitCode).toBe(2);
     expect(e.details).toEqual([
-      'test/fixtures/scenarios/bad/typo.yaml:4: instance.vcpu: unknown key "vcpu" (did you mean "vcpus"?); allowed: vcpus, cpus, memoryMiB, pidsLimit, disk',
+      'test/fixtures/scenarios/bad/typo.yaml:4: instance.vcpu: unknown key "vcpu" (did you mean "vcpus"?); ' +
+        'allowed: vcpus, cpus, memoryMiB, pidsLimit, disk, shareHarnessCpu',
     ]);
+  });
+  it("the allowed keys are the schema's at any depth: nested objects and a workload's parameters", () => {
+    const text = 'name: k\nbackends: [native]\ninstance:\n  disk: {sizeMib: 64}\nworkloads:\n  cpu: {second: 5}\n';
+    const r = parseScenarioText(text, 'k.yaml');
+    expect(r.problems).toContainEqual(
+      'k.yaml:4: instance.disk.sizeMib: unknown key "sizeMib" (did you mean "sizeMiB"?); allowed: sizeMiB, mode',
+    );
+    const cpu = r.problems.find((p) => p.includes('workloads.cpu.second'));
+    expect(cpu).toMatch(/did you mean "seconds"\?\); allowed: (\w+, )*seconds, (\w+, )*repetitions, warmup, probes$/);
   });
   it('a negative vcpus says what is allowed', async () => {
     const e = await bad('negative-vcpus.yaml');

@@ -15,8 +15,8 @@ import path from 'node:path';
 import { run } from '../util/proc.js';
 import { listNetns, deleteNetns, NETNS_PREFIX } from '../net/bench.js';
 import { allProviders } from '../backends/providers/index.js';
-import { CgroupHandle, CGROUP_PARENT, type CgroupLayout } from './cgroup.js';
-import { RUNTIME_STATE_ROOT, type Leftover } from './ownership.js';
+import { CgroupHandle, CGROUP_PARENT, type CgroupLayout } from '../host/cgroup.js';
+import { RUNTIME_STATE_ROOT, type Leftover } from '../host/ownership.js';
 import {
   TAKEOVER_PREFIX,
   listStates,
@@ -26,7 +26,7 @@ import {
   type RunStateData,
 } from '../core/state.js';
 
-export { type Leftover, RUNTIME_STATE_ROOT, OWNER_FILE } from './ownership.js';
+export { type Leftover, RUNTIME_STATE_ROOT, OWNER_FILE } from '../host/ownership.js';
 
 export interface LeftoverScan {
   /** Resources of dead (or unknown) owners, in removal order. */

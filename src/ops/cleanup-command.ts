@@ -7,8 +7,8 @@
  * (that would SIGKILL every live run's processes).
  */
 import { createHash } from 'node:crypto';
-import { hostFacts } from './facts.js';
-import { removeEmptyParents } from './cgroup.js';
+import { hostFacts } from '../host/facts.js';
+import { removeEmptyParents } from '../host/cgroup.js';
 import { removeLeftovers, restoreDeadRunSettings, scanLeftovers, RUNTIME_STATE_ROOT } from './leftovers.js';
 import { IsobenchError } from '../errors.js';
 

@@ -2,8 +2,8 @@
  * `isobench doctor`: what this host can run, and for every missing piece the fix.
  */
 import path from 'node:path';
-import { hostFacts, withMaskedCapabilities, type HostFacts } from './facts.js';
-import type { CapabilityId, HostCapabilities } from './capabilities.js';
+import { hostFacts, withMaskedCapabilities, type HostFacts } from '../host/facts.js';
+import type { CapabilityId, HostCapabilities } from '../host/capabilities.js';
 import { allProviders } from '../backends/providers/index.js';
 import { toolVersions, TOOLS } from './versions.js';
 import { renderSelfCheck, type VmSelfCheck } from '../backends/vm-selfcheck.js';
@@ -152,7 +152,7 @@ export async function runVmSelfCheckForDoctor(report: DoctorReport): Promise<voi
   const { ensureWorkloadImage } = await import('../images/rootfs.js');
   const { VmBackend } = await import('../backends/vm.js');
   const { runVmSelfCheck } = await import('../backends/vm-selfcheck-run.js');
-  const { RUNTIME_STATE_ROOT, OWNER_FILE } = await import('./ownership.js');
+  const { RUNTIME_STATE_ROOT, OWNER_FILE } = await import('../host/ownership.js');
   const shortId = `d${randomBytes(3).toString('hex')}`;
   const cleanup = new CleanupRegistry();
   const check = (status: CheckStatus, detail: string, fix?: string): void => {
