@@ -78,10 +78,15 @@ export function checksFor(host: HostFacts, versions: Record<string, string | nul
       ? `KSM ${host.ksm.run === 1 ? 'running' : 'off'} (pages sharing: ${host.ksm.pagesSharing ?? 0})`
       : 'KSM not available',
   });
+  const thpNote =
+    host.thp.enabled === 'madvise'
+      ? ' (QEMU madvises guest RAM: VM guest memory gets huge pages, native/container memory does not;' +
+        ' isobench gives the guest the same mode)'
+      : '';
   checks.push({
     name: 'transparent huge pages',
     status: host.thp.enabled === 'always' ? 'warn' : 'ok',
-    detail: `enabled=${host.thp.enabled ?? 'n/a'} defrag=${host.thp.defrag ?? 'n/a'}${host.thp.enabled === 'madvise' ? ' (QEMU madvises guest RAM: VM guest memory gets huge pages, native/container memory does not; isobench gives the guest the same mode)' : ''}`,
+    detail: `enabled=${host.thp.enabled ?? 'n/a'} defrag=${host.thp.defrag ?? 'n/a'}${thpNote}`,
   });
   checks.push({
     name: 'cpu governor',
@@ -237,9 +242,8 @@ export async function runVmSelfCheckForDoctor(report: DoctorReport): Promise<voi
 
 export function renderDoctor(r: DoctorReport): string {
   const mark: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' };
-  const lines = [
-    `isobench doctor: ${r.host.hostname}, ${r.host.cpus} CPUs, ${(r.host.memTotalBytes / 2 ** 30).toFixed(1)} GiB, kernel ${r.host.kernel}`,
-  ];
+  const memGiB = (r.host.memTotalBytes / 2 ** 30).toFixed(1);
+  const lines = [`isobench doctor: ${r.host.hostname}, ${r.host.cpus} CPUs, ${memGiB} GiB, kernel ${r.host.kernel}`];
   for (const c of r.checks) {
     lines.push(`  [${mark[c.status]}] ${c.name.padEnd(22)} ${c.detail}`);
     if (c.fix && c.status !== 'ok') lines.push(`         ${''.padEnd(22)} fix: ${c.fix}`);

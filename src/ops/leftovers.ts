@@ -154,10 +154,10 @@ export async function restoreDeadRunSettings(
       }
       const err = await restoreHostSetting(h);
       if (err) failed.push(`host setting of run ${r.runId}: ${err}`);
-      else
-        restored.push(
-          `host setting ${h.file} ${h.kind === 'value' ? `back to ${h.original}` : `controllers ${(h.added ?? []).join(' ')} disabled`} (run ${r.runId})`,
-        );
+      else {
+        const how = h.kind === 'value' ? `back to ${h.original}` : `controllers ${(h.added ?? []).join(' ')} disabled`;
+        restored.push(`host setting ${h.file} ${how} (run ${r.runId})`);
+      }
     }
   return { restored, failed, waiting };
 }

@@ -1,4 +1,7 @@
-/** Backend construction from a scenario entry: the entry's provider builds it (providers load their module on demand). */
+/**
+ * Backend construction from a scenario entry: the entry's provider builds it (providers load their module on
+ * demand).
+ */
 import type { Backend, BackendContext } from '../backends/types.js';
 import { getProvider, type ResolvedBackend } from '../backends/providers/index.js';
 

@@ -94,11 +94,13 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
           `--backends: "${w}" is not a backend; use native, container, vm or e.g. container:runsc`,
         );
     entries = entries.filter((e) => want.some((w) => w === e.kind || w === e.key));
-    if (entries.length === 0)
+    if (entries.length === 0) {
+      const have = scenario.backends.map((b) => (typeof b === 'string' ? b : b.kind)).join(', ');
       throw new IsobenchError(
         'BAD_ARGS',
-        `--backends ${want.join(',')} matches none of the scenario's backends (${scenario.backends.map((b) => (typeof b === 'string' ? b : b.kind)).join(', ')})`,
+        `--backends ${want.join(',')} matches none of the scenario's backends (${have})`,
       );
+    }
   }
   const workloads = new Map<string, Workload>(
     scenarioWorkloads(scenario).map((k) => {
@@ -127,7 +129,8 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
   await fs.mkdir(path.join(runDir, 'raw'), { recursive: true });
 
   const shortId = shortIdOf(runId);
-  // The run's state file (owner pid and start time, claimed names, host settings' originals) exists before any resource.
+  // The run's state file (owner pid and start time, claimed names, host settings' originals) exists before any
+  // resource.
   const runState = given.runState ?? (await acquireRun(runId, shortId, host.cgroup));
   const control = opts.control ?? new RunControl();
   const cleanup = new CleanupRegistry({
@@ -213,7 +216,8 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
         exitCode = exitCode || 1;
       }
       await writeResults(runDir, finalResults);
-      // The lock and state go only when nothing is left to restore; otherwise `doctor --cleanup` finds them once this process is gone.
+      // The lock and state go only when nothing is left to restore; otherwise `doctor --cleanup` finds them once
+      // this process is gone.
       if (failures.length === 0 && runState.hostSettings().length === 0) await runState.release();
       control.attachFinish(undefined);
     })());
@@ -274,7 +278,10 @@ export async function executeRun(opts: RunOptions & { scenarioFile: string }, gi
   return { runDir, results: finalResults ?? session.snapshot('partial', new Date().toISOString()), exitCode };
 }
 
-/** Run the plan: each workload's repetitions as rounds per probe, then adaptive repetitions while the plan asks for them. */
+/**
+ * Run the plan: each workload's repetitions as rounds per probe, then adaptive repetitions while the plan asks for
+ * them.
+ */
 async function measureAll(
   session: RunSession,
   prepared: Prepared,
@@ -383,7 +390,8 @@ async function measureRepetition(
       cell.skipped = m.action.reason;
       progress.tick();
     } else if (cell.failure || m.action.kind !== 'run') {
-      // A cell that failed earlier in this run is not measured again; carried and warmed ones were done by an earlier attempt.
+      // A cell that failed earlier in this run is not measured again; carried and warmed ones were done by an
+      // earlier attempt.
       progress.tick();
     } else runnable.push(m);
   }
@@ -447,16 +455,16 @@ async function measureRepetition(
       }
       return { ok: true, result: { values, spans, startMs: t0, endMs: t1, extras } };
     } catch (e) {
-      if (session.aborted) return { ok: false, aborted: true, extras: [] }; // an interrupted repetition is not a failure of the workload
+      // An interrupted repetition is not a failure of the workload.
+      if (session.aborted) return { ok: false, aborted: true, extras: [] };
       const err = e as Error & { rawLog?: string };
       cell.failure = {
         stage: e instanceof ParseError ? 'parse' : ((err as { stage?: string }).stage ?? 'run'),
         error: errorMessage(e),
         ...(err.rawLog ? { rawLog: err.rawLog } : {}),
       };
-      progress.note(
-        `${lb.label} ${workload.name}${probes.length > 1 ? ` ${probe.name}` : ''}: failed: ${errorMessage(e).split('\n')[0]}`,
-      );
+      const probeName = probes.length > 1 ? ` ${probe.name}` : '';
+      progress.note(`${lb.label} ${workload.name}${probeName}: failed: ${errorMessage(e).split('\n')[0]}`);
       // A hung or broken instance must not poison the next probe or workload: start a fresh one.
       if (lb.instance) {
         await lb.instance.stop().catch(() => undefined);

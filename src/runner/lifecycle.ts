@@ -23,7 +23,8 @@ export function startupMeasure(t: StartupTiming, readyMs: number): StartupMeasur
     readyMs < t.payloadReadyMs
   ) {
     throw new Error(
-      `start-up end points out of order: launched ${t.launchedMs} ms, payload ready ${t.payloadReadyMs} ms, first exec ${readyMs} ms after start()`,
+      `start-up end points out of order: launched ${t.launchedMs} ms, payload ready ${t.payloadReadyMs} ms, ` +
+        `first exec ${readyMs} ms after start()`,
     );
   }
   if (t.networkAttachMs !== undefined && !(ok(t.networkAttachMs) && t.networkAttachMs <= t.launchedMs)) {

@@ -50,7 +50,10 @@ export function harnessCpuProblem(
   const what = Array.isArray(instance.cpus)
     ? `instance.cpus [${instance.cpus.join(', ')}]`
     : `instance.vcpus: ${instance.vcpus} (cpus: auto)`;
-  return `${file}: ${what} takes every CPU of this ${hostCpus}-CPU host, leaving none for the harness and traffic peers; use at most ${hostCpus - 1} vCPUs, or set instance.shareHarnessCpu: true to accept sharing`;
+  return (
+    `${file}: ${what} takes every CPU of this ${hostCpus}-CPU host, leaving none for the harness and traffic peers; ` +
+    `use at most ${hostCpus - 1} vCPUs, or set instance.shareHarnessCpu: true to accept sharing`
+  );
 }
 
 /** Pin every thread of `pid` to `cpus`; returns a function that restores the previous affinity. */

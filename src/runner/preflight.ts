@@ -34,7 +34,8 @@ export function scenarioHostProblems(
   const memTotalMiB = Math.floor(host.memTotalBytes / MiB);
   if (s.instance.memoryMiB > memTotalMiB)
     out.push(
-      `${file}: instance.memoryMiB: ${s.instance.memoryMiB} MiB is more than this host has (${memTotalMiB} MiB); lower it`,
+      `${file}: instance.memoryMiB: ${s.instance.memoryMiB} MiB is more than this host has ` +
+        `(${memTotalMiB} MiB); lower it`,
     );
   return out;
 }
@@ -74,7 +75,9 @@ export function preflight(opts: {
   if (needMiB > availMiB)
     throw new IsobenchError(
       'PREFLIGHT',
-      `not enough free memory: this scenario needs about ${needMiB} MiB at its peak (${opts.backends.length} instances of ${s.instance.memoryMiB} MiB plus margin), the host has ${availMiB} MiB available; lower instance.memoryMiB or run fewer backends`,
+      `not enough free memory: this scenario needs about ${needMiB} MiB at its peak ` +
+        `(${opts.backends.length} instances of ${s.instance.memoryMiB} MiB plus margin), ` +
+        `the host has ${availMiB} MiB available; lower instance.memoryMiB or run fewer backends`,
     );
   const diskNeedMiB = (opts.backends.length + 1) * s.instance.disk.sizeMiB + 512;
   for (const dir of new Set([opts.resultsRoot, opts.workRoot])) {
@@ -84,7 +87,8 @@ export function preflight(opts: {
       if (freeMiB < diskNeedMiB)
         throw new IsobenchError(
           'PREFLIGHT',
-          `not enough free disk in ${dir}: need about ${diskNeedMiB} MiB (scratch disks + results), have ${freeMiB} MiB; lower instance.disk.sizeMiB`,
+          `not enough free disk in ${dir}: need about ${diskNeedMiB} MiB (scratch disks + results), ` +
+            `have ${freeMiB} MiB; lower instance.disk.sizeMiB`,
         );
     } catch (e) {
       if (e instanceof IsobenchError) throw e;

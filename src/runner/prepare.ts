@@ -77,11 +77,15 @@ export async function prepareRun(
     harnessCpusReadBack: (await cpusAllowed('self')) ?? null,
     sharedWithHarness: cpuPlan.shared,
     peers:
-      'traffic peers (iperf3/sockperf clients), runtime clients and the harness inherit the harness CPU affinity; instance processes get the instance cpuset when they join its cgroup',
+      'traffic peers (iperf3/sockperf clients), runtime clients and the harness inherit the harness CPU affinity; ' +
+      'instance processes get the instance cpuset when they join its cgroup',
     idleInstances:
-      'instances of the backends not being measured are frozen (cgroup freezer) during each measured or warm-up repetition, thawed for their own turn',
+      'instances of the backends not being measured are frozen (cgroup freezer) during each measured or warm-up ' +
+      'repetition, thawed for their own turn',
     network:
-      "per network repetition, host NET_RX/NET_TX softirqs per CPU are in cells[].extra.netSoftirqs: on a veth (native, containers) the receive work of traffic sent to the instance runs on the sender's CPU (the harness CPU); a VM's virtio-net work runs in QEMU on the instance CPUs",
+      'per network repetition, host NET_RX/NET_TX softirqs per CPU are in cells[].extra.netSoftirqs: ' +
+      "on a veth (native, containers) the receive work of traffic sent to the instance runs on the sender's CPU " +
+      "(the harness CPU); a VM's virtio-net work runs in QEMU on the instance CPUs",
     freezeFailures: [],
   };
   const workDir = await fs.mkdtemp(path.join(o.workRoot, `isobench-${shortId}-`));
@@ -142,7 +146,8 @@ export async function prepareRun(
     ...overrides,
   });
 
-  // VM self-check (vm-selfcheck-run.ts): one short boot per VM backend, guest vs host, into backends[].vmSelfCheck; THP per backend.
+  // VM self-check (vm-selfcheck-run.ts): one short boot per VM backend, guest vs host, into
+  // backends[].vmSelfCheck; THP per backend.
   const { selfCheckRun } = await import('../backends/vm-selfcheck-run.js');
   throwIfAborted(o.signal);
   await abortable(
@@ -188,7 +193,9 @@ export async function prepareRun(
       try {
         await freezer.freeze(cg);
       } catch (e) {
-        const msg = `${other.label}: could not freeze its idle instance (${errorMessage(e)}); it stays running during ${lb.label}'s measurements`;
+        const msg =
+          `${other.label}: could not freeze its idle instance (${errorMessage(e)}); ` +
+          `it stays running during ${lb.label}'s measurements`;
         const placement = session.placement;
         if (placement && !placement.freezeFailures.includes(msg)) {
           placement.freezeFailures.push(msg);

@@ -79,7 +79,10 @@ export async function runOneRepetition(
   const logged = async (where: string, argv: string[], r: ExecResult, tag: string): Promise<string> =>
     saveRaw(
       tag,
-      `# ${where}: ${argv.join(' ')}\n# exit ${r.code}${r.timedOut ? ' (timed out)' : ''}${r.oomKilled ? ' (OOM-killed)' : ''} wall ${r.wallMs.toFixed(1)} ms\n# --- stdout\n${r.stdout}\n# --- stderr\n${r.stderr}\n`,
+      `# ${where}: ${argv.join(' ')}\n` +
+        `# exit ${r.code}${r.timedOut ? ' (timed out)' : ''}${r.oomKilled ? ' (OOM-killed)' : ''} ` +
+        `wall ${r.wallMs.toFixed(1)} ms\n` +
+        `# --- stdout\n${r.stdout}\n# --- stderr\n${r.stderr}\n`,
     );
   const check = (r: ExecResult, rawLog: string, argv: string[], allowFailure?: boolean): void => {
     if (allowFailure) return;
@@ -145,7 +148,8 @@ export async function runOneRepetition(
   const timeoutMs = scenario.timeouts.workloadSeconds * 1000;
   const timeoutError = Object.assign(
     new Error(
-      `${workload.name} did not finish within ${scenario.timeouts.workloadSeconds} s (timeouts.workloadSeconds); killed`,
+      `${workload.name} did not finish within ${scenario.timeouts.workloadSeconds} s ` +
+        '(timeouts.workloadSeconds); killed',
     ),
     { stage: 'timeout' },
   );

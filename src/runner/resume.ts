@@ -37,7 +37,8 @@ export async function acquireRun(
       if (failed.length)
         throw new IsobenchError(
           'RUN_FAILED',
-          `leftovers of the earlier attempt of run ${runId} could not be removed: ${failed.join('; ')}; run \`isobench doctor --cleanup\``,
+          `leftovers of the earlier attempt of run ${runId} could not be removed: ${failed.join('; ')}; ` +
+            'run `isobench doctor --cleanup`',
         );
       for (const h of state.hostSettings()) {
         const err = await restoreHostSetting(h);
@@ -76,7 +77,8 @@ export async function resumeScenario(
     if (diff.length)
       throw new IsobenchError(
         'BAD_ARGS',
-        `${givenFile} differs from the scenario run ${previous.runId} recorded; resume with the same file, or give --resume no scenario file to use the recorded one`,
+        `${givenFile} differs from the scenario run ${previous.runId} recorded; ` +
+          'resume with the same file, or give --resume no scenario file to use the recorded one',
         {
           details: diff.map((d) => `  ${d}`),
         },

@@ -75,7 +75,10 @@ export async function runScenario(opts: RunOptions): Promise<RunOutcome> {
   }
 }
 
-/** The run's ratio-of-means overheads (src/stats/comparisons.ts does the work; kept here for callers of the runner API). */
+/**
+ * The run's ratio-of-means overheads (src/stats/comparisons.ts does the work; kept here for callers of the runner
+ * API).
+ */
 export function computeOverheads(cells: Cell[], backends: BackendResult[]): RunResults['overheads'] {
   return computeComparisons(cells, backends).overheads;
 }

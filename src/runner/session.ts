@@ -24,6 +24,16 @@ import { toCells, type Cells } from './plan/cells.js';
 
 export const TOOL_VERSION = '0.1.0';
 
+/** How the results file describes `scenario.order`. */
+const ORDER_TEXT = {
+  interleaved:
+    'interleaved per probe: each repetition is a round per probe (one tool invocation) that runs on every backend ' +
+    'back to back, the starting backend rotating with every repetition and probe (ABC, BCA, CAB)',
+  sequential:
+    'sequential per probe: each repetition is a round per probe (one tool invocation) that runs on every backend ' +
+    "in turn, always in the scenario's order (no rotation)",
+};
+
 export function makeRunId(scenarioName: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${scenarioName}-${stamp}-${randomBytes(2).toString('hex')}`;
@@ -136,10 +146,7 @@ export class RunSession {
       toolVersions: this.toolVersions,
       rootfsHash: this.image?.hash ?? previous?.rootfsHash ?? null,
       backends: this.live.map((b) => b.info),
-      order:
-        scenario.order === 'interleaved'
-          ? 'interleaved per probe: each repetition is a round per probe (one tool invocation) that runs on every backend back to back, the starting backend rotating with every repetition and probe (ABC, BCA, CAB)'
-          : "sequential per probe: each repetition is a round per probe (one tool invocation) that runs on every backend in turn, always in the scenario's order (no rotation)",
+      order: scenario.order === 'interleaved' ? ORDER_TEXT.interleaved : ORDER_TEXT.sequential,
       cells: derived.cells,
       overheads: derived.overheads,
       differences: derived.differences,
@@ -171,10 +178,11 @@ export class RunSession {
 /** Conditions of the host at start that skew results, as warnings in the results. */
 export function hostWarnings(host: HostFacts): Warning[] {
   const warnings: Warning[] = [];
-  if (host.loadAvg[0] > 0.5 * host.cpus)
+  const load = host.loadAvg[0];
+  if (load > 0.5 * host.cpus)
     warnings.push({
       code: 'HOST_BUSY',
-      message: `host load average ${host.loadAvg[0].toFixed(2)} at start on ${host.cpus} CPUs: other load skews results`,
+      message: `host load average ${load.toFixed(2)} at start on ${host.cpus} CPUs: other load skews results`,
     });
   if (host.thp.enabled === 'always')
     warnings.push({
@@ -210,15 +218,19 @@ function noiseWarnings(cells: Cell[]): Warning[] {
           code: 'NOISY',
           backend: c.backend,
           workload: c.workload,
-          message: `${c.backend} ${c.workload} ${m.metric}: CV ${(s.cv * 100).toFixed(1)}% over ${s.n} repetitions: too noisy for a fine-grained verdict; add repetitions`,
+          message:
+            `${c.backend} ${c.workload} ${m.metric}: CV ${(s.cv * 100).toFixed(1)}% over ${s.n} repetitions: ` +
+            'too noisy for a fine-grained verdict; add repetitions',
         });
-      if (s.outliers.length)
+      if (s.outliers.length) {
+        const reps = s.outliers.map((i) => m.repetitions[i]).join(', ');
         out.push({
           code: 'OUTLIER',
           backend: c.backend,
           workload: c.workload,
-          message: `${c.backend} ${c.workload} ${m.metric}: repetition(s) ${s.outliers.map((i) => m.repetitions[i]).join(', ')} are outliers (kept, flagged)`,
+          message: `${c.backend} ${c.workload} ${m.metric}: repetition(s) ${reps} are outliers (kept, flagged)`,
         });
+      }
     }
   }
   return out;

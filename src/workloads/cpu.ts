@@ -139,7 +139,8 @@ export const cpuWorkload: Workload<CpuParams> = registerWorkload({
     },
   ],
   description:
-    'sysbench cpu events/s and stress-ng matrixprod bogo-ops/s on 1 and on all vCPUs, plus a syscall-heavy stress-ng stressor with a fixed call mix',
+    'sysbench cpu events/s and stress-ng matrixprod bogo-ops/s on 1 and on all vCPUs, ' +
+    'plus a syscall-heavy stress-ng stressor with a fixed call mix',
   params: cpuParams,
   extraSchema: environmentExtras,
   needsNetwork: false,
@@ -175,7 +176,8 @@ export const cpuWorkload: Workload<CpuParams> = registerWorkload({
       unit: 'bogo-ops/s',
       higherIsBetter: true,
       description:
-        'stress-ng syscall-heavy stressor (null by default: 14 fixed /dev/null calls per op) bogo ops per wall-clock second, 1 instance',
+        'stress-ng syscall-heavy stressor (null by default: 14 fixed /dev/null calls per op) ' +
+        'bogo ops per wall-clock second, 1 instance',
     },
   ],
   setup: async (ctx) => void (await recordEnvironment(ctx, 'cpu')),

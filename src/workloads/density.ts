@@ -136,7 +136,9 @@ export function nextLevelAllowed(o: {
     return {
       ok: false,
       reason: 'memory-safety',
-      detail: `${o.next - o.current} more instances at ~${Math.round(o.perInstanceEstimateMiB)} MiB each would leave ~${Math.round(left)} MiB available, below the ${o.safetyMiB} MiB safety margin`,
+      detail:
+        `${o.next - o.current} more instances at ~${Math.round(o.perInstanceEstimateMiB)} MiB each ` +
+        `would leave ~${Math.round(left)} MiB available, below the ${o.safetyMiB} MiB safety margin`,
     };
   return { ok: true };
 }
@@ -263,7 +265,9 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
   capacity: [{ resource: 'footprint', tiers: [{ tier: 2, metrics: [/^marginal-pss-mib$/, /marginal.*pss/i] }] }],
   isolation: { view: 'density' },
   description:
-    'idle instances started 1, 2, 4, ... within a host-memory safety margin: marginal host memory per instance (MemAvailable, PSS, cgroup), start time as density grows, where it stopped and why; optionally the same with KSM on',
+    'idle instances started 1, 2, 4, ... within a host-memory safety margin: marginal host memory per instance ' +
+    '(MemAvailable, PSS, cgroup), start time as density grows, where it stopped and why; ' +
+    'optionally the same with KSM on',
   params: densityParams,
   extraSchema: densityExtras,
   needsNetwork: false,
@@ -317,7 +321,8 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
       unit: 'instances',
       higherIsBetter: true,
       description:
-        'largest number of idle instances whose summed PSS fitted in memoryBudgetMiB (measured: only when the sweep reached the budget)',
+        'largest number of idle instances whose summed PSS fitted in memoryBudgetMiB ' +
+        '(measured: only when the sweep reached the budget)',
     },
     {
       name: 'instances-per-budget-projected',
@@ -412,7 +417,9 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
           if (availMiB < p.memorySafetyMiB) {
             stop = {
               reason: 'memory-safety',
-              detail: `MemAvailable ${Math.round(availMiB)} MiB fell below the ${p.memorySafetyMiB} MiB safety margin after instance ${running.length}`,
+              detail:
+                `MemAvailable ${Math.round(availMiB)} MiB fell below the ${p.memorySafetyMiB} MiB safety margin ` +
+                `after instance ${running.length}`,
             };
             break sweep;
           }
@@ -439,14 +446,17 @@ export const densityWorkload: Workload<DensityParams> = registerWorkload({
         if (overBudgetAt !== undefined) {
           stop = {
             reason: 'budget',
-            detail: `summed PSS ${Math.round(m.pssSumMiB)} MiB of ${running.length} instances exceeds the ${p.memoryBudgetMiB} MiB budget`,
+            detail:
+              `summed PSS ${Math.round(m.pssSumMiB)} MiB of ${running.length} instances ` +
+              `exceeds the ${p.memoryBudgetMiB} MiB budget`,
           };
           break;
         }
       }
+      const notReached = p.memoryBudgetMiB !== undefined ? `: the ${p.memoryBudgetMiB} MiB budget was not reached` : '';
       stop ??= {
         reason: 'cap',
-        detail: `stopped at cap ${running.length} (the scenario's maxInstances ${p.maxInstances})${p.memoryBudgetMiB !== undefined ? `: the ${p.memoryBudgetMiB} MiB budget was not reached` : ''}`,
+        detail: `stopped at cap ${running.length} (the scenario's maxInstances ${p.maxInstances})${notReached}`,
       };
 
       // KSM: same figures at the last level with identical pages merged.

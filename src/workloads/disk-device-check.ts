@@ -77,7 +77,9 @@ export function decideDeviceCheck(s: DeviceCheckSnapshots): DeviceCheckDecision 
         bytes: d.bytes,
         reads: d.reads,
       };
-    cgroupWhy = `the instance cgroup's counters listed no real block device (before: ${s.cgroupBefore.size} entries, after: ${s.cgroupAfter.size}): missing evidence, not zero reads`;
+    cgroupWhy =
+      `the instance cgroup's counters listed no real block device ` +
+      `(before: ${s.cgroupBefore.size} entries, after: ${s.cgroupAfter.size}): missing evidence, not zero reads`;
   }
   const dev = busiestDeviceDelta(s.statBefore, s.statAfter);
   if (dev) {

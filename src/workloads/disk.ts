@@ -147,7 +147,8 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
     },
   ],
   description:
-    'fio O_DIRECT on the scratch disk: 4k random read/write IOPS with clat p50/p99, 1M sequential read/write MB/s, host CPU seconds per GB',
+    'fio O_DIRECT on the scratch disk: 4k random read/write IOPS with clat p50/p99, ' +
+    '1M sequential read/write MB/s, host CPU seconds per GB',
   params: diskParams,
   extraSchema: diskExtras,
   needsNetwork: false,
@@ -202,7 +203,9 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
       unit: 'device bytes/fio byte',
       higherIsBetter: true,
       description:
-        "check, not a performance figure: bytes read from the block device by the instance's cgroup per byte fio read (about 1 when the reads reached the device; near 0 when a cache served them; above 2 with readahead)",
+        "check, not a performance figure: bytes read from the block device by the instance's cgroup " +
+        'per byte fio read (about 1 when the reads reached the device; near 0 when a cache served them; ' +
+        'above 2 with readahead)',
     },
   ],
   async run(ctx) {
@@ -210,7 +213,8 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
     const disk = ctx.spec.disk.sizeMiB;
     if (p.sizeMiB > disk * 0.9)
       throw new Error(
-        `disk workload file ${p.sizeMiB} MiB does not fit in the ${disk} MiB scratch disk (keep it under 90%): lower sizeMiB or raise disk.sizeMiB`,
+        `disk workload file ${p.sizeMiB} MiB does not fit in the ${disk} MiB scratch disk (keep it under 90%): ` +
+          'lower sizeMiB or raise disk.sizeMiB',
       );
     const file = fioFile(ctx.instance.scratchDir);
     const jobsSeconds = p.runtimeSeconds * FIO_JOBS.length;
@@ -256,12 +260,14 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
       if (bytes > 0 && cpuS > 0) {
         const rawLog = await ctx.saveRaw(
           'disk-host-cpu',
-          `host CPU seconds before fio: ${cpu0}\nafter: ${cpu1}\ndelta: ${cpuS}\nbytes moved (read+write, all jobs): ${bytes}\n`,
+          `host CPU seconds before fio: ${cpu0}\nafter: ${cpu1}\ndelta: ${cpuS}\n` +
+            `bytes moved (read+write, all jobs): ${bytes}\n`,
         );
         out.push(metric('fio', 'host-cpu-s-per-gb', cpuS / (bytes / 1e9), rawLog));
       } else {
         ctx.progress(
-          `disk: host-cpu-s-per-gb not reported (cpu delta ${cpuS} s, ${bytes} bytes moved: a counter that did not count is missing, not 0)`,
+          `disk: host-cpu-s-per-gb not reported (cpu delta ${cpuS} s, ${bytes} bytes moved: ` +
+            'a counter that did not count is missing, not 0)',
         );
       }
       const fioReads = parsed.jobs.reduce((s, j) => s + j.read.totalIos, 0);
@@ -274,7 +280,8 @@ export const diskWorkload: Workload<DiskParams> = registerWorkload({
           `fio reads (all jobs): ${fioReads} I/Os, ${fioReadBytes} bytes`,
           ...check.notes,
           snaps.cgroupBefore && snaps.cgroupAfter
-            ? `cgroup block-device counters before: ${JSON.stringify([...snaps.cgroupBefore])}\nafter: ${JSON.stringify([...snaps.cgroupAfter])}`
+            ? `cgroup block-device counters before: ${JSON.stringify([...snaps.cgroupBefore])}\n` +
+              `after: ${JSON.stringify([...snaps.cgroupAfter])}`
             : `cgroup block-device counters: not read (${snaps.cgroupWhyNot ?? '?'})`,
           `/sys/block stat before: ${JSON.stringify(snaps.statBefore)}`,
           `after: ${JSON.stringify(snaps.statAfter)}`,

@@ -32,7 +32,8 @@ export const ENV_SCRIPT = [
   '$b xargs $b sha256sum < $t.s > $t.h 2>/dev/null',
   `echo "etc-sha256=$($b sha256sum < $t.h)"`,
   'echo "thp=$($b cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unavailable)"',
-  `$b grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs|Cpus_allowed_list):' /proc/self/status > $t.p; $b sed 's/:[[:space:]]*/=/' $t.p`,
+  `$b grep -E '^(Seccomp|Seccomp_filters|NoNewPrivs|Cpus_allowed_list):' /proc/self/status > $t.p; ` +
+    `$b sed 's/:[[:space:]]*/=/' $t.p`,
   `$b sed 's/^/cgroup=/' /proc/self/cgroup`,
   '$b rm -f $t.l $t.s $t.h $t.p',
 ].join('\n');

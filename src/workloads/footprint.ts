@@ -68,7 +68,8 @@ export const footprintWorkload: Workload<FootprintParams> = registerWorkload({
       unit: 'MiB',
       higherIsBetter: false,
       description:
-        "PSS of the container engine's per-container helper (conmon, containerd-shim-runc-v2), already included in pss-mib",
+        "PSS of the container engine's per-container helper (conmon, containerd-shim-runc-v2), " +
+        'already included in pss-mib',
     },
   ],
   async run(ctx) {
@@ -76,10 +77,14 @@ export const footprintWorkload: Workload<FootprintParams> = registerWorkload({
     try {
       if (ctx.params.settleSeconds > 0) await sleep(ctx.params.settleSeconds * 1000, ctx.signal);
       const fp = await instance.footprint();
-      const rawLog = await ctx.saveRaw(
-        'footprint',
-        `${JSON.stringify({ instance: instance.name, kind: instance.kind, variant: instance.variant, settleSeconds: ctx.params.settleSeconds, footprint: fp }, null, 2)}\n`,
-      );
+      const record = {
+        instance: instance.name,
+        kind: instance.kind,
+        variant: instance.variant,
+        settleSeconds: ctx.params.settleSeconds,
+        footprint: fp,
+      };
+      const rawLog = await ctx.saveRaw('footprint', `${JSON.stringify(record, null, 2)}\n`);
       const out: MetricValue[] = [];
       if (fp.hostPssBytes !== undefined) out.push(metric('footprint', 'pss-mib', fp.hostPssBytes / MIB, rawLog));
       out.push(metric('footprint', 'rss-mib', fp.hostRssBytes / MIB, rawLog));

@@ -108,8 +108,10 @@ export function achievedShare(samples: readonly CumulativeSample[], o: ShareOpti
     };
   });
   if (kept.size === 0 || sumA + sumB <= 0) {
+    const busy = o.capacityPerS !== undefined ? ' and the resource busy' : '';
     throw new Error(
-      `no sampling interval had both parties active${o.capacityPerS !== undefined ? ' and the resource busy' : ''} (${rates.length} intervals): nothing to compute a share from`,
+      `no sampling interval had both parties active${busy} (${rates.length} intervals): ` +
+        'nothing to compute a share from',
     );
   }
   return {

@@ -315,7 +315,9 @@ export const memoryGradientWorkload: Workload<MemoryGradientParams> = registerWo
   judgement: { comparison: 'ratio', thresholdByUnit: { '% of limit': 10, '%': 10 } },
   isolation: { view: 'memory-gradient', headline: true, replacesBarChart: true },
   description:
-    'sysbench memory write throughput as the working set grows from below to beyond the instance memory limit, each step beside the same run without the limit (control); the limited/control ratio per step and how it ends (OOM kill, refusal, timeout)',
+    'sysbench memory write throughput as the working set grows from below to beyond the instance memory limit, ' +
+    'each step beside the same run without the limit (control); the limited/control ratio per step ' +
+    'and how it ends (OOM kill, refusal, timeout)',
   params: memoryGradientParams,
   extraSchema: memoryGradientExtras,
   needsNetwork: false,
@@ -326,13 +328,16 @@ export const memoryGradientWorkload: Workload<MemoryGradientParams> = registerWo
         name: throughputMetricName(p),
         unit: 'MiB/s',
         higherIsBetter: true,
-        description: `sysbench memory sequential write with a working set of ${p}% of the memory limit, in the limited instance`,
+        description:
+          `sysbench memory sequential write with a working set of ${p}% of the memory limit, ` +
+          'in the limited instance',
       },
       {
         name: controlMetricName(p),
         unit: 'MiB/s',
         higherIsBetter: true,
-        description: `the same run (${p}% of the limit, same threads) in the control instance without an effective limit`,
+        description:
+          `the same run (${p}% of the limit, same threads) in the control instance ` + 'without an effective limit',
       },
       {
         name: ratioMetricName(p),
@@ -398,7 +403,8 @@ export const memoryGradientWorkload: Workload<MemoryGradientParams> = registerWo
         if (ctl.outcome !== 'ok')
           throw Object.assign(
             new Error(
-              `memory-gradient: the control run at ${pct}% (${mib} MiB in a ${controlMiB} MiB instance) ended ${ctl.outcome} (exit ${ctl.code}; raw log: ${ctl.rawLog}): no control to compare with`,
+              `memory-gradient: the control run at ${pct}% (${mib} MiB in a ${controlMiB} MiB instance) ` +
+                `ended ${ctl.outcome} (exit ${ctl.code}; raw log: ${ctl.rawLog}): no control to compare with`,
             ),
             { rawLog: ctl.rawLog },
           );
@@ -437,7 +443,8 @@ export const memoryGradientWorkload: Workload<MemoryGradientParams> = registerWo
       const bad = steps[steps.length - 1];
       throw Object.assign(
         new Error(
-          `memory-gradient: the ${bad?.pct}% step failed for a reason other than memory (exit ${bad?.code}; raw log: ${bad?.rawLog})`,
+          `memory-gradient: the ${bad?.pct}% step failed for a reason other than memory ` +
+            `(exit ${bad?.code}; raw log: ${bad?.rawLog})`,
         ),
         { rawLog: bad?.rawLog },
       );

@@ -136,7 +136,8 @@ export const memoryWorkload: Workload<MemoryParams> = registerWorkload({
       unit: 'M accesses/s',
       higherIsBetter: true,
       description:
-        'independent random 8-byte loads per second in the working set, millions (TLB and cache misses; nested-paging cost shows here); 1000 / value = ns per access',
+        'independent random 8-byte loads per second in the working set, millions ' +
+        '(TLB and cache misses; nested-paging cost shows here); 1000 / value = ns per access',
     },
   ],
   setup: async (ctx) => {
@@ -144,7 +145,9 @@ export const memoryWorkload: Workload<MemoryParams> = registerWorkload({
     const need = Math.max(p.bandwidthBlockMiB, p.latencyWorkingSetMiB) + HEADROOM_MIB;
     if (need > ctx.spec.memoryMiB) {
       throw new Error(
-        `memory workload needs about ${need} MiB (buffer + ${HEADROOM_MIB} MiB head-room) but the instance has ${ctx.spec.memoryMiB} MiB: lower bandwidthBlockMiB/latencyWorkingSetMiB or raise memoryMiB`,
+        `memory workload needs about ${need} MiB (buffer + ${HEADROOM_MIB} MiB head-room) ` +
+          `but the instance has ${ctx.spec.memoryMiB} MiB: ` +
+          'lower bandwidthBlockMiB/latencyWorkingSetMiB or raise memoryMiB',
       );
     }
     await recordEnvironment(ctx, 'memory');

@@ -386,7 +386,8 @@ export const networkWorkload: Workload<NetworkParams> = registerWorkload({
     },
   ],
   description:
-    'iperf3 TCP throughput both ways between the bench namespace and the instance; sockperf TCP and UDP ping-pong round-trip p50/p99/p99.9',
+    'iperf3 TCP throughput both ways between the bench namespace and the instance; ' +
+    'sockperf TCP and UDP ping-pong round-trip p50/p99/p99.9',
   params: networkParams,
   extraSchema: networkExtras,
   needsNetwork: true,
@@ -472,7 +473,8 @@ export const networkWorkload: Workload<NetworkParams> = registerWorkload({
       ctx.recordExtra?.(name, data);
     };
     const out = await runProbesInTurn(networkWorkload, { ...ctx, recordExtra: keep });
-    // Nothing measured at all: the repetition fails as a whole, with the first reason (the runner applies the same rule per round).
+    // Nothing measured at all: the repetition fails as a whole, with the first reason (the runner applies the same
+    // rule per round).
     if (out.length === 0)
       throw Object.assign(
         new Error(`every network probe failed: ${failures.map((f) => f.error).join('; ')}`),

@@ -54,9 +54,10 @@ export async function applyMechanism(
         await undo();
         throw e;
       }
+      const quotaFile = cga.layout.version === 2 ? 'cpu.max' : 'cpu.cfs_quota_us';
       return {
         undo,
-        text: `neighbour CPU quota ${p.cpuCapPercent}% of a CPU (${cga.layout.version === 2 ? 'cpu.max' : 'cpu.cfs_quota_us'})`,
+        text: `neighbour CPU quota ${p.cpuCapPercent}% of a CPU (${quotaFile})`,
       };
     }
     case 'io-weight': {
@@ -75,7 +76,9 @@ export async function applyMechanism(
       }
       return {
         undo,
-        text: `io weights victim:neighbour ${wv}:${wa} (${file}, scheduler ${own.scheduler ?? '?'}) on isobench's own ${own.device}`,
+        text:
+          `io weights victim:neighbour ${wv}:${wa} (${file}, scheduler ${own.scheduler ?? '?'}) ` +
+          `on isobench's own ${own.device}`,
       };
     }
     case 'io-throttle': {
@@ -88,9 +91,10 @@ export async function applyMechanism(
         await undo();
         throw e;
       }
+      const throttleFile = cga.layout.version === 2 ? 'io.max' : 'blkio.throttle.*_iops_device';
       return {
         undo,
-        text: `neighbour IOPS cap ${p.diskCapIops} (${cga.layout.version === 2 ? 'io.max' : 'blkio.throttle.*_iops_device'}) on ${own.device}`,
+        text: `neighbour IOPS cap ${p.diskCapIops} (${throttleFile}) on ${own.device}`,
       };
     }
     case 'tc': {
@@ -122,7 +126,9 @@ export async function applyMechanism(
       }
       return {
         undo,
-        text: `tc htb class rate = ceil = ${p.netCapMbit} Mbit/s for the neighbour on the bench bridge (the backend exposes no bench-side link)`,
+        text:
+          `tc htb class rate = ceil = ${p.netCapMbit} Mbit/s for the neighbour on the bench bridge ` +
+          '(the backend exposes no bench-side link)',
       };
     }
   }
@@ -135,6 +141,8 @@ export async function memoryBandwidthControl(): Promise<string> {
     () => false,
   );
   return mba
-    ? 'none used: cgroups, runc and QEMU have no memory-bandwidth control; this host has Intel RDT MBA (resctrl), which isobench does not drive'
-    : 'none: cgroups, runc and QEMU have no memory-bandwidth control, and this host has no Intel RDT MBA (no /sys/fs/resctrl/info/MB)';
+    ? 'none used: cgroups, runc and QEMU have no memory-bandwidth control; ' +
+        'this host has Intel RDT MBA (resctrl), which isobench does not drive'
+    : 'none: cgroups, runc and QEMU have no memory-bandwidth control, ' +
+        'and this host has no Intel RDT MBA (no /sys/fs/resctrl/info/MB)';
 }

@@ -21,7 +21,10 @@ export const MECHANISMS_FOR: Record<NeighborKind, readonly Mechanism[]> = {
   network: ['tc'],
 };
 
-/** The host capability each mechanism needs (host/capabilities.ts); CPU weights and quotas need only the cpu controller. */
+/**
+ * The host capability each mechanism needs (host/capabilities.ts); CPU weights and quotas need only the cpu
+ * controller.
+ */
 export const MECHANISM_NEEDS: Record<Mechanism, CapabilityId | undefined> = {
   'cpu-weight': undefined,
   'cpu-cap': undefined,
@@ -99,7 +102,9 @@ export function decls(kind: NeighborKind): MetricDecl[] {
       name: `${kind}-alone-spread-pct`,
       unit: '%',
       higherIsBetter: false,
-      description: `difference between the two alone runs of the victim, percent of their mean (the host's noise floor for the ${kind} figures)`,
+      description:
+        'difference between the two alone runs of the victim, percent of their mean ' +
+        `(the host's noise floor for the ${kind} figures)`,
     },
     {
       name: `${kind}-with-neighbor`,

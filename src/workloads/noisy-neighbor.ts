@@ -83,7 +83,9 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
   judgement: { comparison: 'ratio', thresholdByUnit: { '%': 5 } },
   isolation: { view: 'noisy-neighbor', headline: true, replacesBarChart: true },
   description:
-    "a victim's CPU, memory-bandwidth, disk and network figures alone, beside an unrestrained neighbour, and beside the neighbour held by each mechanism the backend has (CPU weight and cap, bfq io weight and IOPS throttle, tc); percent of the alone figure kept",
+    "a victim's CPU, memory-bandwidth, disk and network figures alone, beside an unrestrained neighbour, " +
+    'and beside the neighbour held by each mechanism the backend has ' +
+    '(CPU weight and cap, bfq io weight and IOPS throttle, tc); percent of the alone figure kept',
   params: noisyNeighborParams,
   extraSchema: noisyNeighbourExtras,
   needsNetwork: true,
@@ -95,7 +97,8 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
       throw new Error('noisy-neighbor: network asked for but the run has no bench network');
     if (p.kinds.includes('memory') && p.memoryBlockMiB * Math.max(1, ctx.spec.vcpus) + 64 > ctx.spec.memoryMiB)
       throw new Error(
-        `noisy-neighbor: memoryBlockMiB ${p.memoryBlockMiB} per thread does not fit in ${ctx.spec.memoryMiB} MiB instances`,
+        `noisy-neighbor: memoryBlockMiB ${p.memoryBlockMiB} per thread ` +
+          `does not fit in ${ctx.spec.memoryMiB} MiB instances`,
       );
     if (p.kinds.includes('disk') && p.fileMiB > ctx.spec.disk.sizeMiB * 0.9)
       throw new Error(
@@ -110,9 +113,8 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
     };
     if (p.kinds.includes('disk')) {
       const opts = ownedDeviceOptions(ctx.capabilities, ctx.instance.cgroup?.layout);
-      ctx.progress(
-        `creating isobench's own loop device (direct I/O, ${opts.scheduler ?? (opts.ioCostRoot ? 'io.cost' : 'its own scheduler')}) for the disk mechanisms`,
-      );
+      const control = opts.scheduler ?? (opts.ioCostRoot ? 'io.cost' : 'its own scheduler');
+      ctx.progress(`creating isobench's own loop device (direct I/O, ${control}) for the disk mechanisms`);
       own = await createOwnedLoopDevice({ sizeMiB: 2 * ctx.spec.disk.sizeMiB + 128, ...opts, owner: ctx.spec.name });
     }
     const out: MetricValue[] = [];
@@ -150,9 +152,8 @@ export const noisyNeighborWorkload: Workload<NoisyNeighborParams> = registerWork
         const mechText: Record<string, string> = {};
         // Alone is measured again at the end: the mean is the reference, the spread shows the host's noise.
         for (const cond of [...order, 'alone-again' as const]) {
-          ctx.progress(
-            `${kind}: victim ${cond.startsWith('alone') ? 'alone' : cond === 'unrestrained' ? 'beside an unrestrained neighbour' : `beside the neighbour held by ${cond}`}`,
-          );
+          const beside = cond === 'unrestrained' ? 'an unrestrained neighbour' : `the neighbour held by ${cond}`;
+          ctx.progress(`${kind}: victim ${cond.startsWith('alone') ? 'alone' : `beside ${beside}`}`);
           const measure = (): Promise<Figure> => victimFigure(ctx, kind, victim, vFile, `neighbor-${kind}-${cond}`);
           if (cond === 'alone' || cond === 'alone-again') figures.set(cond, await measure());
           else if (cond === 'unrestrained') figures.set(cond, await withAggressor(ctx, kind, aggr, aFile, measure));

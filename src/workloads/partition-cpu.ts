@@ -84,7 +84,10 @@ export async function cpuPhase(ctx: Ctx, a: Instance, b: Instance, out: MetricVa
       weights: [wa, wb],
       cpu: sharedCpu(ctx.spec.cpus),
       achievedPct: round(share.aPct, 3),
-      /** CPUs each got (host CPU seconds per second of their cgroups); below 1 together when other host load shares the CPU. */
+      /**
+       * CPUs each got (host CPU seconds per second of their cgroups); below 1 together when other host load shares
+       * the CPU.
+       */
       meanCpus: share.meanRates.map((x) => round(x, 4)),
       countedSeconds: round(share.countedSeconds, 3),
       series: share.series,

@@ -231,11 +231,15 @@ export async function diskPhase(
     });
     const [s1 = 0] = await readA();
     const probeIos = s1 - s0;
-    if (!(probeIos > 0))
+    if (!(probeIos > 0)) {
+      const where = perCgroup
+        ? " charged to its cgroup (I/O done outside the instance's cgroup, or served from a cache)"
+        : ' (served from a cache)';
       throw new Error(
-        `partition disk: a direct-read probe in ${a.name} issued no block I/O on isobench's device ${own.device} (${dev})` +
-          `${perCgroup ? " charged to its cgroup (I/O done outside the instance's cgroup, or served from a cache)" : ' (served from a cache)'}: the disk share is not measurable here`,
+        `partition disk: a direct-read probe in ${a.name} issued no block I/O ` +
+          `on isobench's device ${own.device} (${dev})${where}: the disk share is not measurable here`,
       );
+    }
     const weightFile = canShare && (await cga.ioWeightFileExists());
     const choice = chooseIoMechanism({
       version: cga.layout.version,
@@ -249,7 +253,9 @@ export async function diskPhase(
       // Recorded in skippedParts above.
     } else if (choice.mechanism !== 'weight') {
       ctx.recordExtra?.('disk-share', {
-        notMeasured: `no weighted split possible: ${choice.reason}; a throttle would only cap each side (see disk-cap), it is not a share`,
+        notMeasured:
+          `no weighted split possible: ${choice.reason}; ` +
+          'a throttle would only cap each side (see disk-cap), it is not a share',
         device,
       });
     } else {
@@ -271,7 +277,8 @@ export async function diskPhase(
       const [iopsA = 0, iopsB = 0] = share.meanRates;
       // Does an idle B lend its share? A alone, the weights switched on and off within one fio run.
       ctx.progress(
-        `disk: A alone for ${d.aloneSeconds} s, B idle, weights switched on and off every ${WC_PHASE_MS} ms (does B's idle share go to A?)`,
+        `disk: A alone for ${d.aloneSeconds} s, B idle, weights switched on and off every ${WC_PHASE_MS} ms ` +
+          "(does B's idle share go to A?)",
       );
       const phases = await aloneAlternating(ctx, a, cga, cgb, cgRead([cga]), fa, dev, d.aloneSeconds, [wa, wb]);
       const rates = wcRates(phases);
@@ -280,7 +287,11 @@ export async function diskPhase(
         phases.filter((ph) => !ph.weighted).map((ph) => ph.iops),
         target,
       );
-      const mechanism = `bfq weights ${wa}:${wb} (${file}, cgroup v${cga.layout.version}) on isobench's own ${own.device} (loop, direct I/O ${own.directIo ? 'on' : 'OFF'}, bfq strict_guarantees ${own.strictGuarantees === undefined ? 'n/a' : own.strictGuarantees ? 'on, low_latency off' : 'off'})`;
+      const directIo = own.directIo ? 'on' : 'OFF';
+      const strict = own.strictGuarantees === undefined ? 'n/a' : own.strictGuarantees ? 'on, low_latency off' : 'off';
+      const mechanism =
+        `bfq weights ${wa}:${wb} (${file}, cgroup v${cga.layout.version}) on isobench's own ${own.device} ` +
+        `(loop, direct I/O ${directIo}, bfq strict_guarantees ${strict})`;
       const rawLog = await ctx.saveRaw(
         'partition-disk-samples',
         `${JSON.stringify({ device, mechanism, readBack, samples, workConservingPhases: phases }, null, 1)}\n`,
@@ -305,7 +316,9 @@ export async function diskPhase(
           aloneIops: round(rates.weighted, 1),
           baselineIops: round(rates.unweighted, 1),
           phases,
-          design: `one fio run in A alone (B idle), weights ${wa}:${wb} and 100:100 alternating every ${WC_PHASE_MS} ms in ABBA order (first ${WC_SETTLE_MS} ms of each phase left out)`,
+          design:
+            `one fio run in A alone (B idle), weights ${wa}:${wb} and 100:100 alternating every ${WC_PHASE_MS} ms ` +
+            `in ABBA order (first ${WC_SETTLE_MS} ms of each phase left out)`,
           bothIops: round(iopsA + iopsB, 1),
           alonePct: round(wc.alonePct, 2),
           ci95Pct: wc.ci95Pct?.map((x) => round(x, 2)) ?? null,

@@ -90,7 +90,9 @@ export async function networkPhase(ctx: Ctx, a: Instance, b: Instance, out: Metr
     out.push(metric('iperf3', 'net-a-mbps', runs[0].mbps, runs[0].rawLog));
     out.push(metric('iperf3', 'net-b-mbps', runs[1].mbps, runs[1].rawLog));
     ctx.recordExtra?.('net-share', {
-      mechanism: `tc htb on the bench bridge (${bridge}): link ${n.linkMbit} Mbit/s, classes rate ${rateA}/${rateB} Mbit/s, ceil ${n.linkMbit}`,
+      mechanism:
+        `tc htb on the bench bridge (${bridge}): link ${n.linkMbit} Mbit/s, ` +
+        `classes rate ${rateA}/${rateB} Mbit/s, ceil ${n.linkMbit}`,
       targetPct: target,
       achievedPct: round(share.aPct, 3),
       iperfMbps: [round(runs[0].mbps, 2), round(runs[1].mbps, 2)],
@@ -119,7 +121,9 @@ export async function networkPhase(ctx: Ctx, a: Instance, b: Instance, out: Metr
         { address: addrA, rateMbit: n.capMbit, ceilMbit: n.capMbit },
       ]))
         await benchTc(ctx, argv);
-      mechanism = `tc htb class rate = ceil = ${n.capMbit} Mbit/s on the bench bridge (the backend exposes no bench-side link)`;
+      mechanism =
+        `tc htb class rate = ceil = ${n.capMbit} Mbit/s on the bench bridge ` +
+        '(the backend exposes no bench-side link)';
       read = () => tcBytes(ctx, 'class', bridge, [htbClassId(0)]);
     }
     ctx.progress(`network: cap ${n.capMbit} Mbit/s on A (${mechanism})`);

@@ -67,7 +67,10 @@ export interface PartitionPlan {
   /** The weighted split and its work-conserving check. */
   diskShare: boolean;
   diskCap: boolean;
-  /** Where the disk figures are counted: per cgroup, or on isobench's own device (exact only with one instance doing I/O). */
+  /**
+   * Where the disk figures are counted: per cgroup, or on isobench's own device (exact only with one instance doing
+   * I/O).
+   */
   diskCounters: 'cgroup' | 'device';
   skipped: SkippedPart[];
 }

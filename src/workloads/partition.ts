@@ -78,7 +78,9 @@ export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
   judgement: { comparison: 'ratio', thresholdByUnit: { pp: 5, '%': 5 } },
   isolation: { view: 'partition', headline: true, replacesBarChart: true },
   description:
-    "two instances on one CPU given an A:B split of CPU (weights), disk (bfq weights on isobench's own loop device, with a work-conserving check) and network (HTB on a shaped link), plus a hard cap on one; achieved share vs target over time",
+    'two instances on one CPU given an A:B split of CPU (weights), ' +
+    "disk (bfq weights on isobench's own loop device, with a work-conserving check) " +
+    'and network (HTB on a shaped link), plus a hard cap on one; achieved share vs target over time',
   params: partitionParams,
   extraSchema: partitionExtras,
   needsNetwork: true,
@@ -113,7 +115,8 @@ export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
       unit: '%',
       higherIsBetter: true,
       description:
-        "A's share of the I/Os both did with the same fio job under bfq weights split[0]:split[1] on isobench's own device (mechanism in extra.disk-share)",
+        "A's share of the I/Os both did with the same fio job under bfq weights split[0]:split[1] " +
+        "on isobench's own device (mechanism in extra.disk-share)",
     },
     {
       name: 'disk-share-error-pp',
@@ -144,7 +147,8 @@ export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
       unit: '%',
       higherIsBetter: true,
       description:
-        "A alone with the weights set as percent of A alone with default weights: ~100% when B's idle share is lent to A (work-conserving), ~split[0]% under a cap",
+        'A alone with the weights set as percent of A alone with default weights: ' +
+        "~100% when B's idle share is lent to A (work-conserving), ~split[0]% under a cap",
     },
     {
       name: 'disk-cap-iops',
@@ -206,13 +210,13 @@ export const partitionWorkload: Workload<PartitionParams> = registerWorkload({
     for (const s of plan.skipped) skipPart(ctx, s.part, s.metrics, s.capability);
     const network = plan.network;
     if (network && !ctx.net) throw new Error('partition: network asked for but the run has no bench network');
-    // The disk parts need a device isobench owns (its scheduler set there, never on the host disk): both scratch disks go there.
+    // The disk parts need a device isobench owns (its scheduler set there, never on the host disk): both scratch
+    // disks go there.
     let own: OwnedLoopDevice | undefined;
     if (plan.diskShare || plan.diskCap) {
       const opts = ownedDeviceOptions(caps, ctx.instance.cgroup?.layout);
-      ctx.progress(
-        `creating isobench's own loop device (direct I/O, ${opts.scheduler ?? (opts.ioCostRoot ? 'io.cost' : 'its own scheduler: caps only')}) for the disk parts`,
-      );
+      const control = opts.scheduler ?? (opts.ioCostRoot ? 'io.cost' : 'its own scheduler: caps only');
+      ctx.progress(`creating isobench's own loop device (direct I/O, ${control}) for the disk parts`);
       own = await createOwnedLoopDevice({ sizeMiB: 2 * ctx.spec.disk.sizeMiB + 128, ...opts, owner: ctx.spec.name });
     }
     const out: MetricValue[] = [];

@@ -41,7 +41,9 @@ export function stageMetricDecl(stage: string): MetricDecl {
     name: stageMetricName(stage),
     unit: 'ms',
     higherIsBetter: false,
-    description: `start-up stage "${stage}" as the backend reports it (ms; cumulative since start() unless the backend says otherwise)`,
+    description:
+      `start-up stage "${stage}" as the backend reports it ` +
+      '(ms; cumulative since start() unless the backend says otherwise)',
   };
 }
 
@@ -91,7 +93,8 @@ export const DEFINITION_STAGE_METRICS: MetricDecl[] = [
     unit: 'ms',
     higherIsBetter: false,
     description:
-      "payload's ready signal to the first successful exec through the harness (runtime exec / guest agent, after the guest's own set-up)",
+      "payload's ready signal to the first successful exec through the harness " +
+      "(runtime exec / guest agent, after the guest's own set-up)",
   },
 ];
 
@@ -134,10 +137,16 @@ export const startupWorkload: Workload<StartupParams> = registerWorkload({
       const { instance, readyMs, startup } = await ctx.startInstance();
       try {
         const stages = instance.startupStages();
-        const rawLog = await ctx.saveRaw(
-          `startup-${i}`,
-          `${JSON.stringify({ start: i, instance: instance.name, kind: instance.kind, variant: instance.variant, startup, readyMs, backendStages: stages }, null, 2)}\n`,
-        );
+        const record = {
+          start: i,
+          instance: instance.name,
+          kind: instance.kind,
+          variant: instance.variant,
+          startup,
+          readyMs,
+          backendStages: stages,
+        };
+        const rawLog = await ctx.saveRaw(`startup-${i}`, `${JSON.stringify(record, null, 2)}\n`);
         out.push(metric('startup', 'startup-ms', startup.startupMs, rawLog));
         out.push(metric('startup', 'stage-prepare-ms', startup.stages.prepareMs, rawLog));
         if (startup.stages.networkAttachMs !== undefined)

@@ -94,7 +94,10 @@ export interface WorkloadContext<P> {
     argv: string[],
     opts: { tag: string; timeoutMs?: number; allowFailure?: boolean },
   ): Promise<ExecResult & { rawLog: string }>;
-  /** Start extra instances of the same backend (start-up, footprint, density, partition); stopped by the runner at the end. */
+  /**
+   * Start extra instances of the same backend (start-up, footprint, density, partition); stopped by the runner at
+   * the end.
+   */
   startInstance(overrides?: Partial<InstanceSpec>): Promise<StartedInstance>;
   /** Save a text as a raw log, returns its relative path. */
   saveRaw(tag: string, text: string): Promise<string>;

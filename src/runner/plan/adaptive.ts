@@ -67,7 +67,9 @@ export function adaptiveNext(
       warning: {
         code: 'ADAPTIVE_TIME_BOX',
         workload: w.workload,
-        message: `${w.workload}: adaptive repetition stopped after ${w.adaptive.maxMinutes} min (adaptive.maxMinutes) at ${rep - 1} repetitions; some verdicts may stay inconclusive`,
+        message:
+          `${w.workload}: adaptive repetition stopped after ${w.adaptive.maxMinutes} min (adaptive.maxMinutes) ` +
+          `at ${rep - 1} repetitions; some verdicts may stay inconclusive`,
       },
     };
   }

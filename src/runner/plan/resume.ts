@@ -30,7 +30,10 @@ export function jsonDiff(a: unknown, b: unknown, max = 10, at = ''): string[] {
   return [`${at || '(top level)'}: recorded ${show(a)}, given ${show(b)}`];
 }
 
-/** How the scenario given now differs from the recorded one (after defaults); empty when the same. A resume refuses any difference. */
+/**
+ * How the scenario given now differs from the recorded one (after defaults); empty when the same. A resume refuses
+ * any difference.
+ */
 export function scenarioChanges(recorded: Scenario, given: Scenario): string[] {
   return jsonDiff(JSON.parse(JSON.stringify(recorded)), JSON.parse(JSON.stringify(given)));
 }

@@ -27,7 +27,10 @@ export const measured = z
   })
   .transform((v) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined));
 
-/** `extra.environment` (cpu, memory, disk, network): what besides the binaries shapes the work (src/workloads/environment.ts). */
+/**
+ * `extra.environment` (cpu, memory, disk, network): what besides the binaries shapes the work
+ * (src/workloads/environment.ts).
+ */
 export const environmentExtra = z.union([
   z.looseObject({
     mounts: z.number(),
@@ -51,7 +54,10 @@ export const metricFailuresExtra = z.looseObject({
   rawLog: z.string().optional(),
 });
 
-/** `extra.netSoftirqs`: recorded by the runner itself for every workload on the bench network (host NET_RX/NET_TX per CPU). */
+/**
+ * `extra.netSoftirqs`: recorded by the runner itself for every workload on the bench network (host NET_RX/NET_TX
+ * per CPU).
+ */
 export const netSoftirqsExtra = z.looseObject({ netRxPerCpu: z.array(z.number()), netTxPerCpu: z.array(z.number()) });
 
 /**
@@ -87,15 +93,15 @@ export function checkExtra(
   const schema = workload.extraSchema?.[name] ?? RUNNER_EXTRAS[name];
   if (!schema) {
     throw new Error(
-      `bug: workload ${workload.name} recorded extra "${name}", which it does not declare (add it to the workload's extraSchema in src/workloads/extras/)`,
+      `bug: workload ${workload.name} recorded extra "${name}", which it does not declare ` +
+        "(add it to the workload's extraSchema in src/workloads/extras/)",
     );
   }
   const r = schema.safeParse(data);
   if (!r.success) {
     const i = r.error.issues[0];
-    throw new Error(
-      `bug: workload ${workload.name} recorded extra "${name}" that does not match its schema: ${i ? `${i.path.map(String).join('.') || '(top level)'}: ${i.message}` : 'invalid'}`,
-    );
+    const why = i ? `${i.path.map(String).join('.') || '(top level)'}: ${i.message}` : 'invalid';
+    throw new Error(`bug: workload ${workload.name} recorded extra "${name}" that does not match its schema: ${why}`);
   }
   return data;
 }

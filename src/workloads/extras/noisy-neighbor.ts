@@ -6,7 +6,10 @@
 import { z } from 'zod';
 import { measured, type ExtraSchemas } from './common.js';
 
-/** The kinds the workload measures (its NEIGHBOR_KINDS; kept here so the schema does not import the workload module). */
+/**
+ * The kinds the workload measures (its NEIGHBOR_KINDS; kept here so the schema does not import the workload
+ * module).
+ */
 export const NEIGHBOUR_KINDS = ['cpu', 'memory', 'disk', 'network'] as const;
 
 export const neighbourExtra = z.looseObject({
