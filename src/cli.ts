@@ -151,7 +151,10 @@ async function writeReportFor(c: Cli, runDir: string): Promise<string> {
   return r.index;
 }
 
-/** --mask-capability, else ISOBENCH_MASK_CAPABILITIES (read by defaultIO): capabilities to treat as absent (exit 2 on an unknown one). */
+/**
+ * --mask-capability, else ISOBENCH_MASK_CAPABILITIES (read by defaultIO): capabilities to treat as absent (exit 2 on an
+ * unknown one).
+ */
 async function capabilityMask(
   c: Cli,
   flag: string | undefined,
@@ -323,7 +326,8 @@ async function cmdCompare(
     const regs = cmp.regressions(comparison, failPct);
     if (regs.length) {
       c.err(
-        `${regs.length} regression(s) worse by more than ${failPct}% (one-sided 2.5% per row, Holm-corrected across ${comparison.entries.length} rows):\n`,
+        `${regs.length} regression(s) worse by more than ${failPct}% (one-sided 2.5% per row, ` +
+          `Holm-corrected across ${comparison.entries.length} rows):\n`,
       );
       for (const r of regs)
         c.err(
@@ -406,7 +410,8 @@ Examples:
   program
     .command('doctor')
     .description(
-      'check this host: root, cgroups, tools, guest kernel, KVM (real or software), and every host capability with what isobench does without it',
+      'check this host: root, cgroups, tools, guest kernel, KVM (real or software), and every host capability with ' +
+        'what isobench does without it',
     )
     .option('--json', 'machine-readable output')
     .option(

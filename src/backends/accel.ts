@@ -96,12 +96,18 @@ export async function decideAccelerator(
 function noHardwareReason(host: Pick<HostFacts, 'kvm'>): string {
   const k = host.kvm;
   if (k.modules.includes('kvm_pvm'))
-    return `${k.devicePresent ? '/dev/kvm present but ' : 'no /dev/kvm; '}KVM is software (kvm_pvm, no vmx/svm CPU flag)`;
+    return (
+      `${k.devicePresent ? '/dev/kvm present but ' : 'no /dev/kvm; '}KVM is software (kvm_pvm, ` +
+      `no vmx/svm CPU flag)`
+    );
   if (!k.devicePresent)
     return k.cpuFlag
       ? `no /dev/kvm (CPU has ${k.cpuFlag} but KVM is not loaded)`
       : 'no /dev/kvm and no vmx/svm CPU flag';
-  return `/dev/kvm present but no hardware virtualization (${k.cpuFlag ? `${k.cpuFlag} flag` : 'no vmx/svm flag'}, modules: ${k.modules.join(', ') || 'none'})`;
+  return (
+    `/dev/kvm present but no hardware virtualization (${k.cpuFlag ? `${k.cpuFlag} flag` : 'no vmx/svm flag'}, ` +
+    `modules: ${k.modules.join(', ') || 'none'})`
+  );
 }
 
 async function runCalibration(calibrate: () => Promise<number>): Promise<CalibrationFigure> {

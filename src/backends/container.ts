@@ -133,7 +133,9 @@ export class ContainerBackend implements Backend {
     if (rt === 'crun' && layout.version === 1) {
       throw new IsobenchError(
         'BACKEND_UNAVAILABLE',
-        `crun cannot run on this host's cgroup v1/hybrid layout (${layout.hybrid ? 'v1 controllers plus an empty v2 at /sys/fs/cgroup/unified' : 'cgroup v1'}; crun needs a unified cgroup v2 hierarchy here); use runtime: runc`,
+        `crun cannot run on this host's cgroup v1/hybrid layout ` +
+          `(${layout.hybrid ? 'v1 controllers plus an empty v2 at /sys/fs/cgroup/unified' : 'cgroup v1'}; ` +
+          `crun needs a unified cgroup v2 hierarchy here); use runtime: runc`,
       );
     }
     if (!this.ctx.host.isRoot)
@@ -196,7 +198,8 @@ export class ContainerBackend implements Backend {
         await run([...this.runtimeArgv(), 'delete', '--force', id], { timeoutMs: 30_000 });
         throw new IsobenchError(
           'BACKEND_UNAVAILABLE',
-          `${rt} cannot run a container on this host: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')}`,
+          `${rt} cannot run a container on this host: ` +
+            `${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')}`,
         );
       }
     } finally {
@@ -219,7 +222,8 @@ export class ContainerBackend implements Backend {
     const warnings: string[] = [];
     if (rt === 'runsc') {
       warnings.push(
-        'gVisor (runsc) does not pass O_DIRECT to the host (gvisor#3626): its direct-I/O disk figures include the host page cache',
+        'gVisor (runsc) does not pass O_DIRECT to the host (gvisor#3626): ' +
+          'its direct-I/O disk figures include the host page cache',
       );
       if (this.platform === 'ptrace')
         warnings.push(
@@ -255,7 +259,9 @@ export class ContainerBackend implements Backend {
           ? 'working set = memory.usage_in_bytes - total_inactive_file'
           : 'working set = memory.current - inactive_file',
         rootfs: 'shared content-hashed image, read-only bind',
-        disk: 'disk.mode dir: a bind-mounted host directory; image: a raw ext4 file on a loop device with direct I/O (losetup --direct-io=on), bind-mounted',
+        disk:
+          'disk.mode dir: a bind-mounted host directory; image: a raw ext4 file on a loop device with direct ' +
+          'I/O (losetup --direct-io=on), bind-mounted',
         seccomp: 'none',
         ...(rt === 'runsc' ? { platform: this.platform, network: 'sandbox (gVisor netstack)' } : {}),
       },
@@ -357,14 +363,16 @@ export class ContainerBackend implements Backend {
         const log = await fs.readFile(path.join(bundle, 'init.log'), 'utf8').catch(() => '');
         throw new IsobenchError(
           'INSTANCE_START',
-          `${this.runtime} run ${id} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${log.trim().split('\n').slice(-3).join(' | ')}`,
+          `${this.runtime} run ${id} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ` +
+            `${log.trim().split('\n').slice(-3).join(' | ')}`,
         );
       }
       const readyAt = await signal.at(30_000).catch(async (e: unknown) => {
         const log = await fs.readFile(path.join(bundle, 'init.log'), 'utf8').catch(() => '');
         throw new IsobenchError(
           'INSTANCE_START',
-          `${this.runtime} ${id}: ${errorMessage(e)}${log.trim() ? `; init.log: ${log.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
+          `${this.runtime} ${id}: ` +
+            `${errorMessage(e)}${log.trim() ? `; init.log: ${log.trim().split('\n').slice(-3).join(' | ')}` : ''}`,
         );
       });
       stages.payloadReady = readyAt - t0;
@@ -374,7 +382,9 @@ export class ContainerBackend implements Backend {
         launchedMs: stages.launched ?? 0,
         payloadReadyMs: stages.payloadReady,
         ...(networkAttachMs !== undefined ? { networkAttachMs } : {}),
-        signal: `the container init's first line (${PAYLOAD_READY_MARKER}) on its stdout, a FIFO the harness reads; launch = \`${this.runtime} run --detach\` spawned`,
+        signal:
+          `the container init's first line (${PAYLOAD_READY_MARKER}) on its stdout, a FIFO the harness reads; ` +
+          `launch = \`${this.runtime} run --detach\` spawned`,
       };
       return new ContainerInstance(this, spec, cgroup, veth, initPid, bundle, stages, timing, releases.reverse());
     } catch (e) {

@@ -231,7 +231,8 @@ export class DockerDriver implements EngineDriver {
     return {
       daemon:
         this.daemonMode === 'own'
-          ? 'started by isobench for this run: private data-root and exec-root, --bridge=none --iptables=false --ip6tables=false, cgroupfs'
+          ? 'started by isobench for this run: private data-root and exec-root, ' +
+            '--bridge=none --iptables=false --ip6tables=false, cgroupfs'
           : `existing daemon at ${SYSTEM_SOCKET} (its configuration)`,
       image: `${this.imageRef} (docker import of the shared content-hashed rootfs)`,
       helper: 'containerd-shim-runc-v2',
@@ -242,7 +243,8 @@ export class DockerDriver implements EngineDriver {
   warnings(): string[] {
     return this.daemonMode === 'existing'
       ? [
-          `Docker figures come from the daemon already running at ${SYSTEM_SOCKET}, with its own configuration (storage driver, cgroup driver, seccomp)`,
+          `Docker figures come from the daemon already running at ${SYSTEM_SOCKET}, with its own configuration ` +
+            `(storage driver, cgroup driver, seccomp)`,
         ]
       : [];
   }

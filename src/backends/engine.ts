@@ -126,7 +126,8 @@ export class EngineBackend implements Backend {
       await this.client(['rm', '-f', id], 30_000);
       throw new IsobenchError(
         'BACKEND_UNAVAILABLE',
-        `${this.driver.engine} cannot run a container on this host: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')}`,
+        `${this.driver.engine} cannot run a container on this host: ` +
+          `${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')}`,
       );
     }
     const pids = await this.driver.daemonPids();
@@ -158,9 +159,11 @@ export class EngineBackend implements Backend {
           ? { engineDaemon: { ...this.daemon, measuredAt: 'after prepare, no containers running' } }
           : {}),
         perContainer:
-          'the engine helper process (parent of the container init: conmon / containerd-shim-runc-v2) is in the footprint, also reported apart in footprint parts',
+          'the engine helper process (parent of the container init: conmon / containerd-shim-runc-v2) ' +
+          'is in the footprint, also reported apart in footprint parts',
         startup:
-          'stages engineRequest (before the client call) and engineReturned (client returned, container running): their difference is the engine round trip',
+          'stages engineRequest (before the client call) and engineReturned (client returned, container running): ' +
+          'their difference is the engine round trip',
         cpu: 'cpuset = spec.cpus always; CFS quota only when cpuQuotaPercent is set',
         memory: 'memory limit = memory+swap limit (no swap)',
         rootfs: 'shared content-hashed image, read-only',
@@ -278,7 +281,8 @@ export class EngineBackend implements Backend {
       if (r.code !== 0 || r.timedOut)
         throw new IsobenchError(
           'INSTANCE_START',
-          `${this.driver.engine} run ${id} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+          `${this.driver.engine} run ${id} failed (${r.timedOut ? 'timed out' : `exit ${r.code}`}): ` +
+            `${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
         );
       mark('engineReturned');
       // The harness's write end stays open until the marker (the init opens the FIFO by path, later than
@@ -292,7 +296,10 @@ export class EngineBackend implements Backend {
         launchedMs: stages.engineRequest ?? 0,
         payloadReadyMs: stages.payloadReady,
         ...(networkAttachMs !== undefined ? { networkAttachMs } : {}),
-        signal: `the container init's first act: ${PAYLOAD_READY_MARKER} written into a FIFO bound at ${ENGINE_SIGNAL_PATH}, which the harness reads; launch = \`${this.driver.engine} run --detach\` sent (the engine round trip is inside the figure, as a user of the engine sees it)`,
+        signal:
+          `the container init's first act: ${PAYLOAD_READY_MARKER} written into a FIFO bound at ` +
+          `${ENGINE_SIGNAL_PATH}, which the harness reads; launch = \`${this.driver.engine} run --detach\` sent ` +
+          `(the engine round trip is inside the figure, as a user of the engine sees it)`,
       };
       const pidText = (await this.client(['inspect', '--format', '{{.State.Pid}}', id], 30_000)).stdout.trim();
       const initPid = Number(pidText);
@@ -372,7 +379,9 @@ function tryKill(pid: number): void {
   }
 }
 
-/** The cgroup (relative to the hierarchy root) a process is in: the memory controller's on v1, the unified one on v2. */
+/**
+ * The cgroup (relative to the hierarchy root) a process is in: the memory controller's on v1, the unified one on v2.
+ */
 async function cgroupOf(pid: number, version: 1 | 2): Promise<string> {
   const text = await fs.readFile(`/proc/${pid}/cgroup`, 'utf8');
   for (const line of text.split('\n')) {

@@ -48,7 +48,9 @@ export class NativeBackend implements Backend {
       details: {
         cgroupVersion: this.ctx.host.cgroup.version,
         network: 'private netns + veth to the bench bridge (same kernel stack)',
-        disk: 'disk.mode dir: a host directory; image: a raw ext4 file on a loop device with direct I/O (losetup --direct-io=on), mounted on the host',
+        disk:
+          'disk.mode dir: a host directory; image: a raw ext4 file on a loop device with direct I/O ' +
+          '(losetup --direct-io=on), mounted on the host',
       },
     };
   }
@@ -126,7 +128,9 @@ export class NativeBackend implements Backend {
       launchedMs: stages.launched,
       payloadReadyMs: stages.payloadReady,
       ...(stages.networkReady !== undefined ? { networkAttachMs: stages.networkReady - stages.cgroupReady! } : {}),
-      signal: `a process exec'd into the instance's cgroup${netns ? ' and netns' : ''} prints ${PAYLOAD_READY_MARKER} first, read from its stdout pipe; launch = its spawn`,
+      signal:
+        `a process exec'd into the instance's cgroup${netns ? ' and netns' : ''} prints ` +
+        `${PAYLOAD_READY_MARKER} first, read from its stdout pipe; launch = its spawn`,
     };
     return new NativeInstance(spec, scratchDir, cgroup, netns, address, benchIf, stages, timing, releaseAll);
   }

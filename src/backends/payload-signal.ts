@@ -20,10 +20,15 @@ import { run, spawnLong } from '../util/proc.js';
 /** The line every payload prints first. */
 export const PAYLOAD_READY_MARKER = 'isobench-payload-ready';
 
-/** A shell snippet that prints the marker and sends later stdout to /dev/null (the FIFO's reader goes away after start-up). */
+/**
+ * A shell snippet that prints the marker and sends later stdout to /dev/null (the FIFO's reader goes away after
+ * start-up).
+ */
 export const SIGNAL_THEN_QUIET = `echo ${PAYLOAD_READY_MARKER}; exec >/dev/null`;
 
-/** Scans a stream of chunks for the marker line; returns true the first time the marker is complete (pure, stateful). */
+/**
+ * Scans a stream of chunks for the marker line; returns true the first time the marker is complete (pure, stateful).
+ */
 export function markerScanner(marker: string): (chunk: string) => boolean {
   let buf = '';
   let seen = false;
@@ -73,7 +78,8 @@ export class PayloadSignal {
       reader.on('end', () =>
         reject(
           new Error(
-            `the payload closed its stdout without signalling ready${tail.trim() ? ` (it wrote: ${JSON.stringify(tail.trim())})` : ''}`,
+            `the payload closed its stdout without signalling ` +
+              `ready${tail.trim() ? ` (it wrote: ${JSON.stringify(tail.trim())})` : ''}`,
           ),
         ),
       );

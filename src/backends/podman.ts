@@ -90,7 +90,8 @@ export class PodmanDriver implements EngineDriver {
     await fs.mkdir(path.join(this.runRoot, 'tmp'), { recursive: true, mode: 0o700 });
     await fs.mkdir(this.storageRoot, { recursive: true });
     const nofile = Math.min(65536, await hardLimit(/^Max open files/, 1024));
-    // 32768 is podman's own default; higher values fail here even under the harness's hard limit (checked: 65536 fails).
+    // 32768 is podman's own default; higher values fail here even under the harness's hard limit (checked: 65536
+    // fails).
     const nproc = Math.min(32768, await hardLimit(/^Max processes/, 4096));
     this.conf = path.join(ctx.workDir, 'podman-containers.conf');
     await fs.writeFile(

@@ -122,7 +122,10 @@ export function providerTools(): Record<string, ToolProbe> {
   return Object.assign({}, ...allProviders().map((p) => p.tools ?? {}));
 }
 
-/** RuntimeClass handler for a measured backend; unknown providers or variants are named by their variant, marked a guess. */
+/**
+ * RuntimeClass handler for a measured backend; unknown providers or variants are named by their variant, marked a
+ * guess.
+ */
 export function runtimeClassHandler(kind: BackendKind, variant: string): { handler: string; guess: boolean } {
   for (const p of allProviders()) {
     if (p.kind !== kind || !p.runtimeClassHandler) continue;

@@ -106,7 +106,9 @@ export interface StartupStages {
  * network attachment and the first exec through the harness are their own stages.
  */
 export const STARTUP_DEFINITION =
-  "launch (runtime, QEMU or native process spawned) to the payload's first instruction, signalled by the payload itself (a marker line on its stdout / serial console, timestamped as the host reads it); preparation, network attachment and the first exec are separate stages";
+  "launch (runtime, QEMU or native process spawned) to the payload's first instruction, " +
+  'signalled by the payload itself (a marker line on its stdout / serial console, timestamped as the host reads ' +
+  'it); preparation, network attachment and the first exec are separate stages';
 
 /** When the instance launched and when its payload signalled, ms since start() was called. */
 export interface StartupTiming {
@@ -114,7 +116,10 @@ export interface StartupTiming {
   launchedMs: number;
   /** The payload's own ready marker reached the host. */
   payloadReadyMs: number;
-  /** Host-side network attachment (veth or tap) on its own, ms of duration; undefined without network. Before launch on every backend. */
+  /**
+   * Host-side network attachment (veth or tap) on its own, ms of duration; undefined without network. Before launch on
+   * every backend.
+   */
   networkAttachMs?: number;
   /** How the payload signalled (for the record). */
   signal: string;

@@ -19,7 +19,8 @@ export interface BareBootResult {
   /**
    * With earlyStages, ms since spawn when the host read: SeaBIOS's "Booting from ROM" (firmware done; the
    * kernel loader and decompression follow) and the kernel's first early-console line ("Linux version",
-   * printed from start_kernel: the decompressed kernel is running). Guest uptime only starts later, at timekeeping init.
+   * printed from start_kernel: the decompressed kernel is running).
+   * Guest uptime only starts later, at timekeeping init.
    */
   firmwareDoneMs?: number;
   kernelConsoleMs?: number;
@@ -40,7 +41,10 @@ export async function bareBoot(o: {
   memoryMiB?: number;
   timeoutMs: number;
   qemu?: string;
-  /** Also time the firmware hand-over and the kernel's first console line (earlyprintk=serial; costs serial output, so the bench only). */
+  /**
+   * Also time the firmware hand-over and the kernel's first console line (earlyprintk=serial; costs serial output, so
+   * the bench only).
+   */
   earlyStages?: boolean;
   /** Start QEMU through this wrapper (the bench: into a cgroup of its own, placed as an instance's QEMU is). */
   wrap?: (argv: string[]) => string[];

@@ -20,7 +20,9 @@ export function cpuModelFor(accel: Accelerator): { arg: string | undefined; mode
     return {
       arg: 'host',
       model: 'host',
-      why: 'KVM: -cpu host passes the host CPU model and its features (SSE4/AVX/AES/PCID ...) to the guest, as a tuned deployment does',
+      why:
+        'KVM: -cpu host passes the host CPU model and its features (SSE4/AVX/AES/PCID ...) ' +
+        'to the guest, as a tuned deployment does',
     };
   // -cpu host/max abort under TCG on hosts with a software KVM (MSR 0x10a); TCG cannot run the host model anyway.
   return {
@@ -30,14 +32,19 @@ export function cpuModelFor(accel: Accelerator): { arg: string | undefined; mode
   };
 }
 
-/** The microvm -machine value (pure). The lean set drops what a guest with the TSC-deadline timer and virtio-mmio does not use. */
+/**
+ * The microvm -machine value (pure). The lean set drops what a guest with the TSC-deadline timer and virtio-mmio does
+ * not use.
+ */
 export function microvmMachine(lean: boolean): string {
   return lean
     ? 'microvm,x-option-roms=off,isa-serial=on,rtc=off,pit=off,pic=off'
     : 'microvm,isa-serial=on,rtc=on,pit=on,pic=on';
 }
 
-/** Every choice that shapes what the guest is, recorded in results.json (details.choices) and the report's VM section. */
+/**
+ * Every choice that shapes what the guest is, recorded in results.json (details.choices) and the report's VM section.
+ */
 export interface VmChoices {
   cpuModel: { model: string; arg: string | null; why: string };
   machine: { type: MachineType; arg: string; deviceSet: string; why: string };
@@ -70,7 +77,8 @@ export function vmChoices(o: {
             ? 'microvm lean: no option ROMs, PIT, PIC or RTC; virtio-mmio devices; ISA serial console'
             : 'microvm with option ROMs, PIT, PIC and RTC; virtio-mmio devices; ISA serial console',
           why: lean
-            ? 'KVM with -cpu host and a host CPU with the TSC-deadline timer: the guest keeps time without the legacy PIT/PIC/RTC'
+            ? 'KVM with -cpu host and a host CPU with the TSC-deadline timer: ' +
+              'the guest keeps time without the legacy PIT/PIC/RTC'
             : o.accel !== 'kvm'
               ? 'TCG: the default CPU model has no TSC-deadline timer, so the guest needs the PIT/PIC/RTC'
               : 'the host CPU has no TSC-deadline timer (tsc_deadline_timer flag), so the guest needs the PIT/PIC/RTC',
@@ -81,11 +89,15 @@ export function vmChoices(o: {
       : o.vhostNetOpens
         ? {
             on: true,
-            why: '/dev/vhost-net opens: virtio-net is served by the host kernel (vhost=on), as libvirt and production KVM hosts do',
+            why:
+              '/dev/vhost-net opens: virtio-net is served by the host kernel (vhost=on), ' +
+              'as libvirt and production KVM hosts do',
           }
         : {
             on: false,
-            why: '/dev/vhost-net does not open: virtio-net is served in QEMU (network throughput understated, latency overstated); fix: modprobe vhost_net',
+            why:
+              '/dev/vhost-net does not open: virtio-net is served in QEMU (network throughput understated, ' +
+              'latency overstated); fix: modprobe vhost_net',
           };
   return {
     cpuModel: { model: cpu.model, arg: cpu.arg ?? null, why: cpu.why },
@@ -95,7 +107,9 @@ export function vmChoices(o: {
       on: true,
       id: IOTHREAD_ID,
       disks: ['root', 'scratch'],
-      why: 'virtio-blk served by a dedicated I/O thread, not by the main loop that also serves QMP, the agent and (without vhost) the network',
+      why:
+        'virtio-blk served by a dedicated I/O thread, not by the main loop that also serves QMP, ' +
+        'the agent and (without vhost) the network',
     },
   };
 }
@@ -111,7 +125,10 @@ export async function vhostNetOpens(dev = '/dev/vhost-net'): Promise<boolean> {
   }
 }
 
-/** Kernel arguments that give the guest the host's THP mode (transparent_hugepage=, and isobench.thp= that /init applies) and defrag (isobench.thp_defrag=, applied by /init) (pure). */
+/**
+ * Kernel arguments that give the guest the host's THP mode (transparent_hugepage=, and isobench.thp= that /init
+ * applies) and defrag (isobench.thp_defrag=, applied by /init) (pure).
+ */
 export function thpKernelArgs(thp: { enabled: string | null; defrag: string | null }): string[] {
   const out: string[] = [];
   // transparent_hugepage= sets the mode from the start; the kernel turns THP off in guests under 512 MiB

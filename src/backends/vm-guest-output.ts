@@ -43,7 +43,9 @@ export function parseInitMarks(text: string): { start?: number; agentStarting?: 
  * up, overlapping the agent's start), then prints the guest's uptime, CPUs, MemTotal and OOM-kill count.
  */
 export const GUEST_READY_PROBE =
-  'i=0; while [ ! -e /run/isobench-ready ]; do i=$((i+1)); [ $i -gt 2000 ] && { echo "guest set-up never finished" >&2; exit 1; }; usleep 5000; done; cat /proc/uptime; nproc; grep MemTotal /proc/meminfo; grep oom_kill /proc/vmstat || echo oom_kill 0';
+  'i=0; while [ ! -e /run/isobench-ready ]; do i=$((i+1)); [ $i -gt 2000 ] && { echo "guest set-up never finished" ' +
+  '>&2; exit 1; }; usleep 5000; done; cat /proc/uptime; nproc; grep MemTotal /proc/meminfo; ' +
+  'grep oom_kill /proc/vmstat || echo oom_kill 0';
 
 /** GUEST_READY_PROBE's output: uptime (s), CPUs, MemTotal (kB) and the guest's OOM-kill count so far. */
 export function parseGuestReadyProbe(stdout: string): {

@@ -132,7 +132,8 @@ export class VmInstance implements Instance {
       const lines = tail.length ? tail : ['(console log empty)'];
       throw new IsobenchError(
         'INSTANCE_START',
-        `VM ${this.spec.name} did not become ready: ${why}\nlast console lines (${this.consoleLog}):\n${lines.map((l) => `  | ${l}`).join('\n')}`,
+        `VM ${this.spec.name} did not become ready: ${why}\nlast console lines ` +
+          `(${this.consoleLog}):\n${lines.map((l) => `  | ${l}`).join('\n')}`,
         {
           cause: e,
           details: [`console log: ${this.consoleLog}`],
@@ -181,7 +182,8 @@ export class VmInstance implements Instance {
         await cg.create();
         this.cgroup = cg;
         await cg.setLimits({
-          // vCPU threads are narrowed to spec.cpus by their affinity; QEMU's other threads to the harness CPUs (vm-placement.ts).
+          // vCPU threads are narrowed to spec.cpus by their affinity; QEMU's other threads to the harness CPUs
+          // (vm-placement.ts).
           cpus: this.plan.cgroupCpus,
           memoryBytes: (spec.memoryMiB + overheadMiB) * 1024 * 1024,
           ...(spec.cpuQuotaPercent !== undefined ? { cpuQuotaPercent: spec.cpuQuotaPercent } : {}),
@@ -224,7 +226,9 @@ export class VmInstance implements Instance {
     proc.then(
       (r) => {
         this.exited = true;
-        this.exitInfo = `QEMU exited (${r.exitCode !== undefined ? `code ${r.exitCode}` : `signal ${r.signal ?? '?'}`})${r.stderr ? `: ${String(r.stderr).trim().split('\n').slice(-3).join(' | ')}` : ''}`;
+        const how = r.exitCode !== undefined ? `code ${r.exitCode}` : `signal ${r.signal ?? '?'}`;
+        const stderrTail = r.stderr ? `: ${String(r.stderr).trim().split('\n').slice(-3).join(' | ')}` : '';
+        this.exitInfo = `QEMU exited (${how})${stderrTail}`;
       },
       () => {
         this.exited = true;
@@ -328,7 +332,8 @@ export class VmInstance implements Instance {
       payloadReadyMs: payloadReady,
       ...(this.networkAttachMs !== undefined ? { networkAttachMs: this.networkAttachMs } : {}),
       signal:
-        "the guest /init's first line (isobench-init: start) on the serial console, QEMU's stdout read live by the harness; launch = QEMU spawned",
+        "the guest /init's first line (isobench-init: start) on the serial console, QEMU's stdout read live by the " +
+        'harness; launch = QEMU spawned',
     };
   }
 
@@ -351,7 +356,9 @@ export class VmInstance implements Instance {
     return this.placed;
   }
 
-  /** What QEMU really runs, from QMP and /proc: vCPU and I/O thread ids, vhost-net in use, the argv. For the self-check. */
+  /**
+   * What QEMU really runs, from QMP and /proc: vCPU and I/O thread ids, vhost-net in use, the argv. For the self-check.
+   */
   async qemuFacts(): Promise<{
     vcpuThreads: Array<{ cpuIndex: number; threadId: number }>;
     iothreads: Array<{ id: string; threadId: number }>;

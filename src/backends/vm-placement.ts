@@ -26,7 +26,9 @@ import { formatCpuList } from '../host/cgroup.js';
 
 /** The policy in one line, for results.json. */
 export const PLACEMENT_POLICY =
-  "vCPU threads (ids from QMP query-cpus-fast) pinned to the instance's CPU set; QEMU's main loop, I/O thread, vhost worker and helpers pinned to the harness CPU set (host CPUs outside the instance's set), or sharing the instance's set when no CPU is left (said per instance)";
+  "vCPU threads (ids from QMP query-cpus-fast) pinned to the instance's CPU set; QEMU's main loop, I/O thread, " +
+  "vhost worker and helpers pinned to the harness CPU set (host CPUs outside the instance's set), " +
+  "or sharing the instance's set when no CPU is left (said per instance)";
 
 export interface PlacementPlan {
   /** apart: non-vCPU threads on the harness CPUs; shared: every thread on spec.cpus. */
@@ -48,14 +50,19 @@ export function planPlacement(instanceCpus: number[], hostCpuCount: number): Pla
       vcpuCpus,
       otherCpus: vcpuCpus,
       cgroupCpus: vcpuCpus,
-      note: `shared: the instance's CPU set (${formatCpuList(vcpuCpus)}) covers every host CPU, so QEMU's I/O and main-loop threads share the vCPUs' CPUs (VM disk and network work competes with the guest)`,
+      note:
+        `shared: the instance's CPU set (${formatCpuList(vcpuCpus)}) covers every host CPU, ` +
+        `so QEMU's I/O and main-loop threads share the vCPUs' CPUs (VM disk and network work competes with the guest)`,
     };
   return {
     mode: 'apart',
     vcpuCpus,
     otherCpus: harness,
     cgroupCpus: [...vcpuCpus, ...harness].sort((a, b) => a - b),
-    note: `apart: vCPU threads on CPU ${formatCpuList(vcpuCpus)} (the instance's set); QEMU's main loop, I/O thread and helpers (and vhost's worker when vhost is on) on the harness CPU ${formatCpuList(harness)}, where native and container network/disk completion work also runs; the QEMU cgroup's cpuset is the union`,
+    note:
+      `apart: vCPU threads on CPU ${formatCpuList(vcpuCpus)} (the instance's set); QEMU's main loop, ` +
+      `I/O thread and helpers (and vhost's worker when vhost is on) on the harness CPU ${formatCpuList(harness)}, ` +
+      `where native and container network/disk completion work also runs; the QEMU cgroup's cpuset is the union`,
   };
 }
 
@@ -75,7 +82,9 @@ export async function threadsOf(pid: number): Promise<QemuThread[]> {
   return out;
 }
 
-/** Kernel vhost workers of a QEMU (kthreads named vhost-PID on kernels before 6.4; later ones are QEMU's own threads). */
+/**
+ * Kernel vhost workers of a QEMU (kthreads named vhost-PID on kernels before 6.4; later ones are QEMU's own threads).
+ */
 export async function vhostKthreads(pid: number): Promise<QemuThread[]> {
   const out: QemuThread[] = [];
   for (const e of await fs.readdir('/proc').catch(() => [] as string[])) {

@@ -14,7 +14,9 @@ import { bareBoot } from './vm-bare-boot.js';
 
 /** The warning every figure of an emulated (TCG) VM carries. */
 export const TCG_WARNING =
-  'VM figures come from TCG EMULATION (no usable hardware virtualization on this host): they describe QEMU emulation, not the cost of hardware virtualization (KVM). Do not use them to size VMs on a KVM host.';
+  'VM figures come from TCG EMULATION (no usable hardware virtualization on this host): ' +
+  'they describe QEMU emulation, not the cost of hardware virtualization (KVM). ' +
+  'Do not use them to size VMs on a KVM host.';
 
 export interface VmProbe {
   qemuVersion: string | null;

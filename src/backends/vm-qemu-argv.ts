@@ -63,7 +63,8 @@ export function buildQemuArgv(i: QemuArgvInput, qemu = QEMU): string[] {
   const mmio = i.machine === 'microvm';
   const dev = (pci: string, mmioName: string): string => (mmio ? mmioName : pci);
   const argv = [qemu, '-nodefaults', '-no-user-config', '-nographic', '-no-reboot'];
-  // debug-threads=on names QEMU's threads ("CPU 0/KVM", "IO iothread0", "worker"), so placement and /proc show which is which.
+  // debug-threads=on names QEMU's threads ("CPU 0/KVM", "IO iothread0", "worker"), so placement and /proc show which is
+  // which.
   if (i.name) argv.push('-name', `${i.name},debug-threads=on`);
   argv.push('-machine', mmio ? microvmMachine(Boolean(i.leanMicrovm)) : 'q35');
   // thread= is a TCG option (single- or multi-threaded translation); KVM always runs one thread per vCPU.
@@ -125,7 +126,9 @@ export interface VmInstanceConfig {
   choices: VmChoices;
 }
 
-/** One instance's QEMU argv: its kernel command line (base, the host's THP mode, scratch, network, extra) and devices. */
+/**
+ * One instance's QEMU argv: its kernel command line (base, the host's THP mode, scratch, network, extra) and devices.
+ */
 export function instanceQemuArgv(
   cfg: VmInstanceConfig,
   o: {

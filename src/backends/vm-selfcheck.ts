@@ -260,13 +260,20 @@ export function compareSnapshots(o: {
         ? {
             severity: 'error',
             area: 'cpu',
-            message: `the guest lacks ${missingRelevant.length} host CPU feature(s) that change the code workloads run: ${missingRelevant.join(' ')}`,
-            fix: 'the guest must run with -cpu host (isobench passes it under KVM; check the qemu argv in raw/); if it does, KVM hides these features: update QEMU and the host kernel, and check the firmware (BIOS) has not disabled them',
+            message:
+              `the guest lacks ${missingRelevant.length} host CPU feature(s) that change the code workloads ` +
+              `run: ${missingRelevant.join(' ')}`,
+            fix:
+              'the guest must run with -cpu host (isobench passes it under KVM; check the qemu argv in raw/); ' +
+              'if it does, KVM hides these features: update QEMU and the host kernel, ' +
+              'and check the firmware (BIOS) has not disabled them',
           }
         : {
             severity: 'expected',
             area: 'cpu',
-            message: `TCG's default CPU model lacks ${missingRelevant.length} host feature(s): ${missingRelevant.join(' ')}`,
+            message:
+              `TCG's default CPU model lacks ${missingRelevant.length} host feature(s): ` +
+              `${missingRelevant.join(' ')}`,
           },
     );
   const otherMissing = missing.filter((f) => !RELEVANT_FLAGS.has(f));
@@ -274,7 +281,9 @@ export function compareSnapshots(o: {
     findings.push({
       severity: 'info',
       area: 'cpu',
-      message: `not in the guest, not judged (power management, perf counters, virtualization extensions, synthetic or newer-kernel flags): ${otherMissing.join(' ')}`,
+      message:
+        `not in the guest, not judged (power management, perf counters, virtualization extensions, ` +
+        `synthetic or newer-kernel flags): ${otherMissing.join(' ')}`,
     });
 
   const mitigations = compareMitigations(host.vulnerabilities, guest.vulnerabilities);
@@ -285,8 +294,13 @@ export function compareSnapshots(o: {
           ? {
               severity: 'error',
               area: 'mitigations',
-              message: `${r.name}: the guest runs "${r.guest}" where the host has "${r.host}": the guest pays for a mitigation the host does not (syscall- and I/O-heavy figures)`,
-              fix: "the guest CPU model hides the host's immunity bits (ARCH_CAPABILITIES, e.g. RDCL_NO, IBRS_ALL): use -cpu host with a QEMU/KVM that passes arch-capabilities (QEMU >= 4.1), or boot host and guest with the same mitigations= setting",
+              message:
+                `${r.name}: the guest runs "${r.guest}" where the host has "${r.host}": ` +
+                `the guest pays for a mitigation the host does not (syscall- and I/O-heavy figures)`,
+              fix:
+                "the guest CPU model hides the host's immunity bits (ARCH_CAPABILITIES, e.g. RDCL_NO, IBRS_ALL): " +
+                'use -cpu host with a QEMU/KVM that passes arch-capabilities (QEMU >= 4.1), ' +
+                'or boot host and guest with the same mitigations= setting',
             }
           : {
               severity: 'expected',
@@ -298,7 +312,9 @@ export function compareSnapshots(o: {
       findings.push({
         severity: kvm ? 'warn' : 'expected',
         area: 'mitigations',
-        message: `${r.name}: the guest mitigates less than the host ("${r.guest}" vs "${r.host}"): VM figures are flattered by it`,
+        message:
+          `${r.name}: the guest mitigates less than the host ("${r.guest}" vs "${r.host}"): ` +
+          `VM figures are flattered by it`,
       });
     else if (r.comparison === 'different')
       findings.push({
@@ -310,13 +326,20 @@ export function compareSnapshots(o: {
       findings.push({
         severity: 'info',
         area: 'mitigations',
-        message: `${r.name}: guest "${r.guest}", host "${r.host}" (${r.comparison === 'unknown' ? "one side cannot tell; the host's state applies to the guest" : 'same state or mechanism'})`,
+        message:
+          `${r.name}: guest "${r.guest}", host "${r.host}" (` +
+          (r.comparison === 'unknown'
+            ? "one side cannot tell; the host's state applies to the guest"
+            : 'same state or mechanism') +
+          ')',
       });
     else if (r.comparison === 'host-only' || r.comparison === 'guest-only')
       findings.push({
         severity: 'info',
         area: 'mitigations',
-        message: `${r.name}: reported by the ${r.comparison === 'host-only' ? 'host' : 'guest'} kernel only (kernel versions differ)`,
+        message:
+          `${r.name}: reported by the ${r.comparison === 'host-only' ? 'host' : 'guest'} ` +
+          `kernel only (kernel versions differ)`,
       });
   }
 
@@ -326,8 +349,13 @@ export function compareSnapshots(o: {
         ? {
             severity: 'error',
             area: 'clocksource',
-            message: `the guest keeps time with "${guest.clocksource}" (available: ${guest.availableClocksources.join(' ') || '?'}): every clock read is slow, which inflates syscall and timer-heavy figures`,
-            fix: 'kvm-clock should be the guest clocksource under KVM: check that -cpu host is in the argv and that the guest kernel has CONFIG_KVM_GUEST',
+            message:
+              `the guest keeps time with "${guest.clocksource}" (available: ` +
+              `${guest.availableClocksources.join(' ') || '?'}): every clock read is slow, ` +
+              `which inflates syscall and timer-heavy figures`,
+            fix:
+              'kvm-clock should be the guest clocksource under KVM: check that -cpu host is in the argv and that ' +
+              'the guest kernel has CONFIG_KVM_GUEST',
           }
         : {
             severity: 'expected',
@@ -342,8 +370,13 @@ export function compareSnapshots(o: {
     findings.push({
       severity: 'error',
       area: 'thp',
-      message: `THP differs: guest enabled=${guest.thp.enabled ?? '?'} defrag=${guest.thp.defrag ?? '?'}, host enabled=${host.thp.enabled ?? '?'} defrag=${host.thp.defrag ?? '?'}: memory figures would compare different page sizes`,
-      fix: 'isobench sets transparent_hugepage= and isobench.thp_defrag= on the guest kernel command line from the host: check the guest cmdline in this self-check and the init console log',
+      message:
+        `THP differs: guest enabled=${guest.thp.enabled ?? '?'} defrag=${guest.thp.defrag ?? '?'}, ` +
+        `host enabled=${host.thp.enabled ?? '?'} defrag=${host.thp.defrag ?? '?'}: ` +
+        `memory figures would compare different page sizes`,
+      fix:
+        'isobench sets transparent_hugepage= and isobench.thp_defrag= on the guest kernel command line from the ' +
+        'host: check the guest cmdline in this self-check and the init console log',
     });
 
   const backend: VmSelfCheck['net']['backend'] = !qemu.networked ? 'none' : qemu.vhostNetOpen ? 'vhost' : 'qemu';
@@ -358,7 +391,9 @@ export function compareSnapshots(o: {
     findings.push({
       severity: 'error',
       area: 'net',
-      message: `virtio-net is served by QEMU's main loop, not vhost-net (${qemu.vhostWhy}): network throughput understated, latency overstated`,
+      message:
+        `virtio-net is served by QEMU's main loop, not vhost-net (${qemu.vhostWhy}): ` +
+        `network throughput understated, latency overstated`,
       fix: 'modprobe vhost_net and make /dev/vhost-net readable and writable by the user running isobench',
     });
   else if (qemu.networked && backend !== 'vhost')
@@ -394,7 +429,8 @@ export function compareSnapshots(o: {
         ? 'expected-differences'
         : 'ok';
   const cpuPart = missingRelevant.length
-    ? `guest lacks ${missingRelevant.length} relevant host CPU feature(s) (${missingRelevant.slice(0, 8).join(' ')}${missingRelevant.length > 8 ? ' ...' : ''})`
+    ? `guest lacks ${missingRelevant.length} relevant host CPU feature(s) ` +
+      `(${missingRelevant.slice(0, 8).join(' ')}${missingRelevant.length > 8 ? ' ...' : ''})`
     : 'guest has every relevant host CPU feature';
   const mitDiff = mitigations.filter(
     (r) => r.comparison === 'guest-extra' || r.comparison === 'guest-fewer' || r.comparison === 'different',
@@ -403,7 +439,8 @@ export function compareSnapshots(o: {
     `${accel.toUpperCase()} guest "${guest.cpuModel ?? '?'}" vs host "${host.cpuModel ?? '?'}": ${cpuPart}`,
     `${mitDiff} mitigation difference(s)`,
     `clocksource ${guest.clocksource ?? '?'} (host ${host.clocksource ?? '?'})`,
-    `THP ${guest.thp.enabled ?? '?'}/${guest.thp.defrag ?? '?'} (host ${host.thp.enabled ?? '?'}/${host.thp.defrag ?? '?'})`,
+    `THP ${guest.thp.enabled ?? '?'}/${guest.thp.defrag ?? '?'} ` +
+      `(host ${host.thp.enabled ?? '?'}/${host.thp.defrag ?? '?'})`,
     `virtio-net ${backend}`,
     `I/O threads ${qemu.iothreadsRunning.map((t) => t.id).join(',') || 'none'}`,
   ].join('; ');
@@ -436,16 +473,19 @@ export function compareSnapshots(o: {
 export function renderSelfCheck(sc: VmSelfCheck): string {
   const lines = [`VM self-check (${sc.accelerator.toUpperCase()}): ${sc.status}`, `  ${sc.summary}`];
   lines.push(
-    `  CPU model   guest: ${sc.cpu.guestModel ?? '?'} (${sc.cpu.guestFlags} flags)   host: ${sc.cpu.hostModel ?? '?'} (${sc.cpu.hostFlags} flags)`,
+    `  CPU model   guest: ${sc.cpu.guestModel ?? '?'} (${sc.cpu.guestFlags} flags)   host: ` +
+      `${sc.cpu.hostModel ?? '?'} (${sc.cpu.hostFlags} flags)`,
   );
   if (sc.cpu.missingRelevant.length) lines.push(`  missing in guest (relevant): ${sc.cpu.missingRelevant.join(' ')}`);
   lines.push(`  clocksource guest: ${sc.clocksource.guest ?? '?'}   host: ${sc.clocksource.host ?? '?'}`);
   lines.push(
-    `  THP         guest: ${sc.thp.guest.enabled ?? '?'} (defrag ${sc.thp.guest.defrag ?? '?'})   host: ${sc.thp.host.enabled ?? '?'} (defrag ${sc.thp.host.defrag ?? '?'})`,
+    `  THP         guest: ${sc.thp.guest.enabled ?? '?'} (defrag ${sc.thp.guest.defrag ?? '?'})   host: ` +
+      `${sc.thp.host.enabled ?? '?'} (defrag ${sc.thp.host.defrag ?? '?'})`,
   );
   lines.push(`  virtio-net  ${sc.net.backend} (${sc.net.why})`);
   lines.push(
-    `  I/O threads ${sc.iothreads.running.map((t) => `${t.id} (tid ${t.threadId})`).join(', ') || 'none'}; vCPU threads ${sc.vcpuThreads.map((v) => `${v.cpuIndex}:${v.threadId}`).join(' ')}`,
+    `  I/O threads ${sc.iothreads.running.map((t) => `${t.id} (tid ${t.threadId})`).join(', ') || 'none'}; ` +
+      `vCPU threads ${sc.vcpuThreads.map((v) => `${v.cpuIndex}:${v.threadId}`).join(' ')}`,
   );
   const diff = sc.mitigations.filter(
     (r) => r.comparison !== 'same' && r.comparison !== 'host-only' && r.comparison !== 'guest-only',

@@ -180,7 +180,8 @@ export class VmBackend implements Backend {
     if (this.accelerator === 'tcg') warnings.push(TCG_WARNING);
     if (this.directIo === false)
       warnings.push(
-        `VM scratch disk uses cache=writeback: ${this.ctx.workDir} does not support O_DIRECT, so VM disk figures include the host page cache`,
+        `VM scratch disk uses cache=writeback: ${this.ctx.workDir} does not support O_DIRECT, ` +
+          `so VM disk figures include the host page cache`,
       );
     return {
       kind: 'vm',

@@ -51,7 +51,8 @@ export function resolveResultsFile(run: string, resultsRoot: string): string {
   }
   throw new IsobenchError(
     'BAD_ARGS',
-    `--run ${run}: no such run id under ${resultsRoot} and no such directory: give a run id listed in ${resultsRoot}/ or a run directory`,
+    `--run ${run}: no such run id under ${resultsRoot} and no such directory: ` +
+      `give a run id listed in ${resultsRoot}/ or a run directory`,
   );
 }
 

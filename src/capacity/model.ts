@@ -245,12 +245,14 @@ export function buildPlan(results: RunResults, opts: PlanOptions): CapacityPlan 
   if (!(usableCpu > 0))
     throw new IsobenchError(
       'BAD_ARGS',
-      `the reserve (${reserve.cores} cores) leaves no cores of the host's ${host.cores}: lower reserve.cores or give a bigger host`,
+      `the reserve (${reserve.cores} cores) leaves no cores of the host's ${host.cores}: ` +
+        `lower reserve.cores or give a bigger host`,
     );
   if (!(usableMem > 0))
     throw new IsobenchError(
       'BAD_ARGS',
-      `the reserve (${reserve.memoryPct}% + ${reserve.memoryMiB} MiB) leaves no memory of the host's ${host.memoryGiB} GiB: lower the memory reserve`,
+      `the reserve (${reserve.memoryPct}% + ${reserve.memoryMiB} MiB) leaves no memory of the host's ` +
+        `${host.memoryGiB} GiB: lower the memory reserve`,
     );
 
   const inp: Inputs = {
@@ -278,11 +280,13 @@ export function buildPlan(results: RunResults, opts: PlanOptions): CapacityPlan 
   const { profiles, warnings } = buildProfiles(results, sources);
   if (!profiles.some((p) => p.kind !== 'native'))
     warnings.push(
-      `run ${results.runId} measured no container or VM backend: only the native baseline is shown (run with --backends native,container,vm to compare)`,
+      `run ${results.runId} measured no container or VM backend: only the native baseline is shown ` +
+        `(run with --backends native,container,vm to compare)`,
     );
   if (results.status !== 'complete')
     warnings.push(
-      `run ${results.runId} is ${results.status}${results.statusReason ? ` (${results.statusReason})` : ''}: some figures may be missing`,
+      `run ${results.runId} is ${results.status}${results.statusReason ? ` (${results.statusReason})` : ''}: ` +
+        `some figures may be missing`,
     );
 
   const backends: BackendPlan[] = profiles.map((p) => {
@@ -297,7 +301,9 @@ export function buildPlan(results: RunResults, opts: PlanOptions): CapacityPlan 
         notes.push(`${r}: not measured in this run (cost taken as the native demand, optimistic)`);
     const emulated = p.accelerator === 'tcg';
     if (emulated) {
-      const w = `${p.label} ran under TCG (emulation, no hardware virtualization): its CPU overhead describes emulation, and the CPU-bound VM figures do not transfer to a KVM host`;
+      const w =
+        `${p.label} ran under TCG (emulation, no hardware virtualization): its CPU overhead describes ` +
+        `emulation, and the CPU-bound VM figures do not transfer to a KVM host`;
       notes.push(w);
       warnings.push(w);
     }

@@ -284,11 +284,15 @@ function lookupFootprint(ctx: Ctx, b: BackendResult, notes: string[]): Figure | 
       if (ns) ids.push(sources.add(measuredMean(results.runId, ns)));
       else
         notes.push(
-          `native ${c.workload}/${c.metric} not measured in this run: the native baseline is taken as 0 MiB (overstates the footprint by the idle process's own size)`,
+          `native ${c.workload}/${c.metric} not measured in this run: the native baseline is taken as 0 MiB ` +
+            `(overstates the footprint by the idle process's own size)`,
         );
       if (tier > 0)
         notes.push(
-          `${metricLookup('footprint').fallbackNote} (${c.workload}/${c.metric})${/rss|cgroup/i.test(c.metric) ? ': RSS/cgroup usage counts shared pages fully, so this overstates the per-instance cost' : ''}`,
+          `${metricLookup('footprint').fallbackNote} (${c.workload}/${c.metric})` +
+            (/rss|cgroup/i.test(c.metric)
+              ? ': RSS/cgroup usage counts shared pages fully, so this overstates the per-instance cost'
+              : ''),
         );
       const value = Math.max(0, diff);
       const best = Math.max(0, Math.min(value, dci[0]));
@@ -299,7 +303,10 @@ function lookupFootprint(ctx: Ctx, b: BackendResult, notes: string[]): Figure | 
   return null;
 }
 
-/** What a container engine adds beyond its per-instance footprint, from the run (BackendResult.details, footprint cells). */
+/**
+ * What a container engine adds beyond its per-instance footprint, from the run (BackendResult.details, footprint
+ * cells).
+ */
 function engineCosts(
   ctx: Ctx,
   b: BackendResult,
@@ -324,14 +331,16 @@ function engineCosts(
     });
     out.engineFixedMiB = { value: mib, best: mib, worst: mib, unit: 'MiB', sources: [id] };
     notes.push(
-      `engine daemon ${mib.toFixed(1)} MiB PSS (one measurement, no container running): a per-host fixed cost, taken from the usable memory once`,
+      `engine daemon ${mib.toFixed(1)} MiB PSS (one measurement, no container running): a per-host fixed cost, ` +
+        `taken from the usable memory once`,
     );
   }
   const helper = findStat(ctx.results, b, 'footprint', 'helper-pss-mib');
   if (helper) {
     out.engineHelperMiB = helper.mean;
     notes.push(
-      `the footprint includes the engine's per-container helper (conmon / containerd-shim-runc-v2): ${helper.mean.toFixed(1)} MiB PSS`,
+      `the footprint includes the engine's per-container helper (conmon / containerd-shim-runc-v2): ` +
+        `${helper.mean.toFixed(1)} MiB PSS`,
     );
   }
   return out;
@@ -347,7 +356,8 @@ export function buildProfiles(
   const warnings: string[] = [];
   if (!native)
     warnings.push(
-      'no native backend in this run: overheads come from results.overheads only and the native footprint is taken as 0 MiB',
+      'no native backend in this run: ' +
+        'overheads come from results.overheads only and the native footprint is taken as 0 MiB',
     );
   const profiles: BackendProfile[] = [];
   for (const b of results.backends) {

@@ -66,7 +66,11 @@ function reserveLine(plan: CapacityPlan): string {
   const r = plan.reserve;
   const u = plan.usable;
   const mem = u.memory ?? 0;
-  return `reserve ${fmtNum(r.cores)} core(s) + ${fmtNum(r.memoryPct)}% memory${r.memoryMiB ? ` + ${fmtNum(r.memoryMiB)} MiB` : ''} → usable ${fmtNum(u.cpu)} cores, ${fmtNum(mem, 1)} MiB (${fmtNum(mem / 1024, 2)} GiB)`;
+  return (
+    `reserve ${fmtNum(r.cores)} core(s) + ${fmtNum(r.memoryPct)}% ` +
+    `memory${r.memoryMiB ? ` + ${fmtNum(r.memoryMiB)} MiB` : ''} → usable ${fmtNum(u.cpu)} cores, ` +
+    `${fmtNum(mem, 1)} MiB (${fmtNum(mem / 1024, 2)} GiB)`
+  );
 }
 
 function instanceLine(plan: CapacityPlan): string {
@@ -106,12 +110,20 @@ function sourceLine(s: SourceRef): string {
       const stat = s.stat === 'overhead.ratio' ? 'overhead ratio backend/native' : 'mean (95% t CI)';
       const logs =
         s.rawLogs.length > 0
-          ? `; raw: ${s.rawLogs.slice(0, 3).join(', ')}${s.rawLogs.length > 3 ? ` (+${s.rawLogs.length - 3} more)` : ''}`
+          ? `; raw: ${s.rawLogs.slice(0, 3).join(', ')}` +
+            (s.rawLogs.length > 3 ? ` (+${s.rawLogs.length - 3} more)` : '')
           : '';
-      return `run ${s.runId}, backend ${s.backend}, ${s.workload}/${s.metric}: ${stat} ${fmtNum(s.value, 4)} ${s.stat === 'overhead.ratio' ? '' : s.unit + ' '}(95% CI ${fmtNum(s.ci95[0], 4)}–${fmtNum(s.ci95[1], 4)}${s.n !== null ? `, n=${s.n}` : ''})${logs}`;
+      return (
+        `run ${s.runId}, backend ${s.backend}, ${s.workload}/${s.metric}: ${stat} ${fmtNum(s.value, 4)} ` +
+        `${s.stat === 'overhead.ratio' ? '' : s.unit + ' '}(95% CI ` +
+        `${fmtNum(s.ci95[0], 4)}–${fmtNum(s.ci95[1], 4)}${s.n !== null ? `, n=${s.n}` : ''})${logs}`
+      );
     }
     case 'derived':
-      return `run ${s.runId}, backend ${s.backend}, ${s.workload}/${s.metric}: ratio of means backend/native ${fmtNum(s.value, 4)} (CI ${fmtNum(s.ci95[0], 4)}–${fmtNum(s.ci95[1], 4)}) from ${s.from.join(', ')}`;
+      return (
+        `run ${s.runId}, backend ${s.backend}, ${s.workload}/${s.metric}: ratio of means backend/native ` +
+        `${fmtNum(s.value, 4)} (CI ${fmtNum(s.ci95[0], 4)}–${fmtNum(s.ci95[1], 4)}) from ${s.from.join(', ')}`
+      );
     case 'input':
       return `input ${s.field} = ${fmtNum(s.value)} (from ${s.origin})`;
     case 'default':
@@ -148,13 +160,16 @@ function rcBlock(plan: CapacityPlan, rc: RuntimeClassOverhead): string {
   const fp = b?.resources.memory.overhead;
   if (rc.memoryMi !== null && fp) {
     lines.push(
-      `# memory: idle-instance PSS minus native = ${fmtNum(fp.value, 1)} MiB (95% CI ${fmtNum(fp.best, 1)}–${fmtNum(fp.worst, 1)}) → upper end, rounded up${refs(plan, fp.sources)}`,
+      `# memory: idle-instance PSS minus native = ${fmtNum(fp.value, 1)} MiB ` +
+        `(95% CI ${fmtNum(fp.best, 1)}–${fmtNum(fp.worst, 1)}) → upper end, rounded up${refs(plan, fp.sources)}`,
     );
   }
   const cpu = b?.resources.cpu.overhead;
   if (rc.cpuMillicores !== null && cpu) {
     lines.push(
-      `# cpu: cost factor ${fmtNum(cpu.value, 3)}× (95% CI ${fmtNum(cpu.best, 3)}–${fmtNum(cpu.worst, 3)}) → ${fmtNum(plan.instance.vcpus)} × (${fmtNum(cpu.worst, 3)} − 1) cores = ${rc.cpuMillicores}m (expected ${rc.cpuExpectedMillicores}m)${refs(plan, cpu.sources)}`,
+      `# cpu: cost factor ${fmtNum(cpu.value, 3)}× (95% CI ${fmtNum(cpu.best, 3)}–${fmtNum(cpu.worst, 3)}) ` +
+        `→ ${fmtNum(plan.instance.vcpus)} × (${fmtNum(cpu.worst, 3)} − 1) cores = ${rc.cpuMillicores}m ` +
+        `(expected ${rc.cpuExpectedMillicores}m)${refs(plan, cpu.sources)}`,
     );
   }
   for (const n of rc.notes) lines.push(`# NOTE: ${n}`);
@@ -177,7 +192,8 @@ function rcBlock(plan: CapacityPlan, rc: RuntimeClassOverhead): string {
     );
   if (rc.cpuMillicores !== null)
     lines.push(
-      `    cpu: "${rc.cpuMillicores}m"${rc.cpuExpectedMillicores !== null ? `   # expected ${rc.cpuExpectedMillicores}m` : ''}`,
+      `    cpu: "${rc.cpuMillicores}m"` +
+        (rc.cpuExpectedMillicores !== null ? `   # expected ${rc.cpuExpectedMillicores}m` : ''),
     );
   return lines.join('\n');
 }
@@ -227,7 +243,8 @@ export function renderText(plan: CapacityPlan): string {
     out.push('');
     for (const d of plan.densityRatios) {
       out.push(
-        `Density ${d.container} : ${d.vm} = ${fmtNum(d.expected, 2)} (range ${fmtNum(d.range[0], 2)}–${fmtNum(d.range[1], 2)})`,
+        `Density ${d.container} : ${d.vm} = ${fmtNum(d.expected, 2)} ` +
+          `(range ${fmtNum(d.range[0], 2)}–${fmtNum(d.range[1], 2)})`,
       );
     }
   }
@@ -247,7 +264,11 @@ export function renderText(plan: CapacityPlan): string {
     out.push('');
     for (const be of plan.breakEven) {
       out.push(
-        `Break-even: ${be.vm}'s extra fixed footprint vs ${be.reference} is ${fmtFig(be.extraFootprintMiB, 1)} MiB; it costs ≤ ${fmtNum(be.thresholdPct)}% of memory capacity from ${fmtMiB(be.memoryMiB.value)} per instance (best ${fmtMiB(be.memoryMiB.best)}, worst ${fmtMiB(be.memoryMiB.worst)}); at ${fmtMiB(plan.instance.memoryMiB)} it costs ${fmtFig(be.lossAtDemandPct, 1)}%${refs(plan, be.memoryMiB.sources)}`,
+        `Break-even: ${be.vm}'s extra fixed footprint vs ${be.reference} is ${fmtFig(be.extraFootprintMiB, 1)} MiB; ` +
+          `it costs ≤ ${fmtNum(be.thresholdPct)}% of memory capacity from ${fmtMiB(be.memoryMiB.value)} per ` +
+          `instance (best ${fmtMiB(be.memoryMiB.best)}, worst ${fmtMiB(be.memoryMiB.worst)}); ` +
+          `at ${fmtMiB(plan.instance.memoryMiB)} it costs ` +
+          `${fmtFig(be.lossAtDemandPct, 1)}%${refs(plan, be.memoryMiB.sources)}`,
       );
     }
   }
@@ -323,7 +344,8 @@ export function renderMarkdown(plan: CapacityPlan): string {
     out.push('');
     for (const d of plan.densityRatios)
       out.push(
-        `- Density ${d.container} : ${d.vm} = **${fmtNum(d.expected, 2)}** (range ${fmtNum(d.range[0], 2)}–${fmtNum(d.range[1], 2)})`,
+        `- Density ${d.container} : ${d.vm} = **${fmtNum(d.expected, 2)}** ` +
+          `(range ${fmtNum(d.range[0], 2)}–${fmtNum(d.range[1], 2)})`,
       );
   }
   if (plan.sweep.length > 0) {
@@ -340,7 +362,9 @@ export function renderMarkdown(plan: CapacityPlan): string {
     out.push('');
     for (const be of plan.breakEven) {
       out.push(
-        `- Break-even: ${be.vm}'s extra fixed footprint vs ${be.reference} (${fmtFig(be.extraFootprintMiB, 1)} MiB) costs ≤ ${fmtNum(be.thresholdPct)}% of memory capacity from **${fmtMiB(be.memoryMiB.value)}** per instance (worst ${fmtMiB(be.memoryMiB.worst)}).`,
+        `- Break-even: ${be.vm}'s extra fixed footprint vs ${be.reference} (${fmtFig(be.extraFootprintMiB, 1)} MiB) ` +
+          `costs ≤ ${fmtNum(be.thresholdPct)}% of memory capacity from **${fmtMiB(be.memoryMiB.value)}** per ` +
+          `instance (worst ${fmtMiB(be.memoryMiB.worst)}).`,
       );
     }
   }
@@ -393,7 +417,9 @@ export function capacityChartData(plan: CapacityPlan): CapacityChartData {
     backgroundColor: RESOURCE_COLORS[r],
   }));
   return {
-    title: `Instances per host (${plan.host.name}: ${fmtNum(plan.host.cores)} cores, ${fmtNum(plan.host.memoryGiB)} GiB; instance ${fmtNum(plan.instance.vcpus)} vCPU, ${fmtNum(plan.instance.memoryMiB)} MiB)`,
+    title:
+      `Instances per host (${plan.host.name}: ${fmtNum(plan.host.cores)} cores, ${fmtNum(plan.host.memoryGiB)} ` +
+      `GiB; instance ${fmtNum(plan.instance.vcpus)} vCPU, ${fmtNum(plan.instance.memoryMiB)} MiB)`,
     labels,
     datasets,
     ranges: plan.backends.map((b) => ({

@@ -33,11 +33,13 @@ export function runtimeClassFor(
     notes.push('TCG (emulation): the cpu figure describes emulation; do not use it on a KVM host');
   if (p.engineHelperMiB !== undefined)
     notes.push(
-      `memory includes the engine's per-container helper (${p.engineHelperMiB.toFixed(1)} MiB PSS), which a pod also carries (containerd-shim under CRI)`,
+      `memory includes the engine's per-container helper (${p.engineHelperMiB.toFixed(1)} MiB PSS), ` +
+        `which a pod also carries (containerd-shim under CRI)`,
     );
   if (p.engineFixedMiB)
     notes.push(
-      `the engine daemon's ${p.engineFixedMiB.value.toFixed(1)} MiB is per node, not per pod: reserve it in the kubelet's system-reserved, not in podFixed`,
+      `the engine daemon's ${p.engineFixedMiB.value.toFixed(1)} MiB is per node, not per pod: ` +
+        `reserve it in the kubelet's system-reserved, not in podFixed`,
     );
   return {
     backend: p.label,

@@ -103,7 +103,8 @@ function parseKeyValues(flag: string, text: string, fields: FieldDef[], example:
     // Number('') is 0 and Number('0x10') is 16: require a plain decimal.
     if (!/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(rawValue)) {
       bad(
-        `${flag} field "${def.key}" must be a plain number, got "${rawValue}" (units are in the name: ${def.key}=<number>)`,
+        `${flag} field "${def.key}" must be a plain number, got "${rawValue}" ` +
+          `(units are in the name: ${def.key}=<number>)`,
       );
     }
     const value = Number(rawValue);
@@ -192,7 +193,8 @@ export function loadHostProfile(file: string): HostSpec {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     bad(
-      `--host profile ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}): check the path, profiles live in scenarios/hosts/`,
+      `--host profile ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}): check the path, ` +
+        `profiles live in scenarios/hosts/`,
     );
   }
   let doc: unknown;
@@ -211,7 +213,9 @@ export function loadHostProfile(file: string): HostSpec {
     const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
     let msg = issue.message;
     if (issue.code === 'unrecognized_keys')
-      msg = `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; allowed: name, description, cores, memoryGiB, diskIops, netGbps, reserve{cores,memoryPct,memoryMiB}`;
+      msg =
+        `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; ` +
+        'allowed: name, description, cores, memoryGiB, diskIops, netGbps, reserve{cores,memoryPct,memoryMiB}';
     else if (issue.code === 'invalid_type') {
       let v: unknown = doc;
       for (const k of issue.path)

@@ -31,7 +31,10 @@ export interface Owner {
 /** A host setting changed by the run: `original` is written back on release. */
 export interface HostSettingRecord {
   file: string;
-  /** 'value': write `original` back. 'controllers': write `-c` for each controller the run enabled (cgroup v2 subtree_control). */
+  /**
+   * 'value': write `original` back. 'controllers': write `-c` for each controller the run enabled (cgroup v2
+   * subtree_control).
+   */
   kind: 'value' | 'controllers';
   original: string;
   /** For 'controllers': what the run added. */
@@ -146,7 +149,8 @@ async function underTakeoverMutex<T>(shortId: string, runId: string, fn: () => P
     if (st && Date.now() - st.mtimeMs > 10_000) await fs.rmdir(mutex).catch(() => undefined);
     throw new IsobenchError(
       'BAD_ARGS',
-      `run ${runId} was just claimed by another process (lock ${path.join(STATE_ROOT, shortId)}); try again in a moment`,
+      `run ${runId} was just claimed by another process (lock ${path.join(STATE_ROOT, shortId)}); ` +
+        `try again in a moment`,
     );
   }
   try {
@@ -170,7 +174,9 @@ export async function deadRunOriginal(file: string): Promise<string | undefined>
   return undefined;
 }
 
-/** Files whose original a live run holds: a dead run's record for them waits (the live run restores the host's value). */
+/**
+ * Files whose original a live run holds: a dead run's record for them waits (the live run restores the host's value).
+ */
 export async function liveHeldSettings(): Promise<Set<string>> {
   const files = new Set<string>();
   // This process counts too: a run's own records are live.
@@ -238,7 +244,8 @@ export class RunState {
       if (held && ownerAlive(held.owner)) {
         throw new IsobenchError(
           'BAD_ARGS',
-          `run ${held.runId} is in use by pid ${held.owner.pid} (lock ${dir}); wait for it to end, or stop that process first`,
+          `run ${held.runId} is in use by pid ${held.owner.pid} (lock ${dir}); ` +
+            `wait for it to end, or stop that process first`,
         );
       }
       if (!held) {
@@ -260,7 +267,8 @@ export class RunState {
         if (again && ownerAlive(again.owner))
           throw new IsobenchError(
             'BAD_ARGS',
-            `run ${again.runId} is in use by pid ${again.owner.pid} (lock ${dir}); wait for it to end, or stop that process first`,
+            `run ${again.runId} is in use by pid ${again.owner.pid} (lock ${dir}); ` +
+              `wait for it to end, or stop that process first`,
           );
         if (!again && Date.now() - st.mtimeMs < 30_000)
           throw new IsobenchError(
@@ -272,7 +280,8 @@ export class RunState {
         try {
           await fs.mkdir(dir, { mode: 0o700 });
         } catch (e) {
-          // A newcomer's plain mkdir got in between: it holds the lock now. The dead state stays aside for doctor --cleanup.
+          // A newcomer's plain mkdir got in between: it holds the lock now.
+          // The dead state stays aside for doctor --cleanup.
           if ((e as NodeJS.ErrnoException).code === 'EEXIST')
             throw new IsobenchError(
               'BAD_ARGS',

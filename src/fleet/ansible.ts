@@ -45,7 +45,8 @@ const GIT_URL_RE = /^(?:https?:\/\/|git:\/\/|ssh:\/\/|git@)/;
 
 function stamp(d: Date): string {
   const p = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
+  const date = `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}`;
+  return `${date}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}`;
 }
 
 /** The inventory's hosts after --limit, as Ansible itself resolves them (no parser of our own). */
@@ -83,7 +84,8 @@ export async function inventoryHosts(inventory: string, limit?: string): Promise
     if (!FLEET_ID_RE.test(h))
       throw new IsobenchError(
         'BAD_ARGS',
-        `--inventory ${inventory}: host name "${h}" must be letters, digits, ".", "_" or "-" (it names a results directory)`,
+        `--inventory ${inventory}: host name "${h}" must be letters, digits, ` +
+          `".", "_" or "-" (it names a results directory)`,
       );
   }
   return hosts;
@@ -127,7 +129,8 @@ export async function prepareAnsibleFleet(o: AnsibleFleetOptions): Promise<Prepa
   ) {
     throw new IsobenchError(
       'BAD_ARGS',
-      `--source ${sourceArg}: not an isobench checkout (no scripts/setup.sh and bin/isobench.js); give a checkout directory or a git URL`,
+      `--source ${sourceArg}: not an isobench checkout (no scripts/setup.sh and bin/isobench.js); ` +
+        `give a checkout directory or a git URL`,
     );
   }
 
@@ -147,7 +150,8 @@ export async function prepareAnsibleFleet(o: AnsibleFleetOptions): Promise<Prepa
       if (resumed.scenarioName !== scenario.name) {
         throw new IsobenchError(
           'BAD_ARGS',
-          `--fleet-id ${fleetId}: that fleet ran scenario "${resumed.scenarioName}", not "${scenario.name}"; pick another fleet id`,
+          `--fleet-id ${fleetId}: that fleet ran scenario "${resumed.scenarioName}", ` +
+            `not "${scenario.name}"; pick another fleet id`,
         );
       }
     }

@@ -1,7 +1,7 @@
 /**
- * The fleet side of `report`, `compare` and `capacity`, and the `fleet
- * ansible` / `fleet k8s` commands (cli.ts only parses their options). cli.ts asks isFleetRef() once per argument and hands fleet
- * directories here; single runs keep their own code paths untouched.
+ * The fleet side of `report`, `compare` and `capacity`, and the `fleet ansible` / `fleet k8s` commands (cli.ts only
+ * parses their options). cli.ts asks isFleetRef() once per argument and hands fleet directories here; single runs
+ * keep their own code paths untouched.
  */
 import path from 'node:path';
 import { EXIT_FAILED, EXIT_OK, IsobenchError } from '../errors.js';
@@ -124,14 +124,16 @@ export async function fleetCapacityCommand(o: {
       exitCode: EXIT_OK,
     };
   const lines = [
-    `fleet ${model.manifest.fleetId}: instances per host by hardware model (host ${host.cores} cores, ${host.memoryGiB} GiB; instance ${instance.vcpus} vCPU, ${instance.memoryMiB} MiB)`,
+    `fleet ${model.manifest.fleetId}: instances per host by hardware model (host ${host.cores} cores, ` +
+      `${host.memoryGiB} GiB; instance ${instance.vcpus} vCPU, ${instance.memoryMiB} MiB)`,
   ];
   for (const g of groups) {
     lines.push(`${g.group.key}  (${g.group.hosts.join(', ')})`);
     if (g.error) lines.push(`  error: ${g.error}`);
     for (const b of g.backends)
       lines.push(
-        `  ${b.label.padEnd(20)} ${String(b.minExpected).padStart(6)}  smallest host; ${b.perHost.map((p) => `${p.host} ${p.expected} [${p.worst}, ${p.best}]`).join('; ')}`,
+        `  ${b.label.padEnd(20)} ${String(b.minExpected).padStart(6)}  smallest host; ` +
+          `${b.perHost.map((p) => `${p.host} ${p.expected} [${p.worst}, ${p.best}]`).join('; ')}`,
       );
   }
   const unmeasured = model.hosts.filter((h) => !h.results);
@@ -180,7 +182,8 @@ export async function cmdFleetAnsible(
   );
   if (!o.run) {
     process.stderr.write(
-      `run it with: cd ${p.fleetDir} && ANSIBLE_CONFIG=ansible.cfg ansible-playbook ${p.argv.join(' ')}\n  (or add --run; rerun with --fleet-id ${p.fleetId} to resume)\n`,
+      `run it with: cd ${p.fleetDir} && ANSIBLE_CONFIG=ansible.cfg ansible-playbook ${p.argv.join(' ')}\n  ` +
+        `(or add --run; rerun with --fleet-id ${p.fleetId} to resume)\n`,
     );
     out(p.fleetDir);
     return EXIT_OK;
@@ -211,7 +214,8 @@ export async function cmdFleetK8s(
   if (!o.nodes)
     throw new IsobenchError(
       'BAD_ARGS',
-      'fleet k8s: --nodes <node,node...|label selector> is required (node names as kubectl get nodes shows them, or e.g. pool=bench)',
+      'fleet k8s: --nodes <node,node...|label selector> is required ' +
+        '(node names as kubectl get nodes shows them, or e.g. pool=bench)',
     );
   let armStart: number | undefined;
   if (o.armStart !== undefined) {

@@ -111,7 +111,8 @@ export function parseNodes(text: string): string[] {
     if (n.length > 63 || !DNS1123_SUBDOMAIN.test(n)) {
       throw new IsobenchError(
         'BAD_ARGS',
-        `--nodes "${n}": not a Kubernetes node name (lowercase letters, digits, "-" and ".", at most 63 characters, as in kubectl get nodes)`,
+        `--nodes "${n}": not a Kubernetes node name (lowercase letters, digits, ` +
+          `"-" and ".", at most 63 characters, as in kubectl get nodes)`,
       );
     }
   }
@@ -323,7 +324,8 @@ export async function renderK8s(o: K8sOptions): Promise<K8sManifests> {
       'set -u',
       `mkdir -p /host${hostDir}`,
       `cp /scenario/scenario.yaml /host${hostDir}/scenario.yaml`,
-      `chroot /host env ISOBENCH_RESULTS=${hostDir} ${HOST_ISOBENCH}/bin/isobench.js run ${hostDir}/scenario.yaml --run-id ${runId} --no-report; rc=$?`,
+      `chroot /host env ISOBENCH_RESULTS=${hostDir} ${HOST_ISOBENCH}/bin/isobench.js run ${hostDir}/scenario.yaml ` +
+        `--run-id ${runId} --no-report; rc=$?`,
       `echo "isobench: done rc=$rc results=${hostDir}/${runId}"`,
       // A DaemonSet pod must not exit (it would be restarted and run again): it holds until deleted.
       hold ? 'while :; do sleep 3600; done' : `sleep ${collectSeconds}`,
@@ -383,7 +385,8 @@ export async function renderK8s(o: K8sOptions): Promise<K8sManifests> {
       jobs.push(validateK8s(job, `Job ${name}`));
       collect.push(
         `kubectl -n ${ns} logs -f job/${name} | grep -m1 'isobench: done'`,
-        `kubectl -n ${ns} cp "$(kubectl -n ${ns} get pod -l job-name=${name} -o jsonpath='{.items[0].metadata.name}')":/results/${runId} ${path.join(fleetOut, node)}`,
+        `kubectl -n ${ns} cp "$(kubectl -n ${ns} get pod -l job-name=${name} -o ` +
+          `jsonpath='{.items[0].metadata.name}')":/results/${runId} ${path.join(fleetOut, node)}`,
       );
     }
   } else {
@@ -419,7 +422,8 @@ export async function renderK8s(o: K8sOptions): Promise<K8sManifests> {
     if (measured?.cpuMillicores != null && measured.cpuMillicores > 0) podFixed.cpu = `${measured.cpuMillicores}m`;
     if (o.run && !Object.keys(podFixed).length)
       notes.push(
-        `RuntimeClass ${c.name}: run ${o.run.runId} has no measured ${c.kind === 'vm' ? 'VM' : c.variant} footprint, so no overhead.podFixed`,
+        `RuntimeClass ${c.name}: run ${o.run.runId} has no measured ${c.kind === 'vm' ? 'VM' : c.variant} ` +
+          `footprint, so no overhead.podFixed`,
       );
     classes.push(
       validateK8s(
@@ -440,7 +444,8 @@ export async function renderK8s(o: K8sOptions): Promise<K8sManifests> {
   }
   if (!o.run)
     notes.push(
-      "RuntimeClasses carry no overhead.podFixed: pass --run <run-id> to set it from a run's measured footprint and CPU overhead",
+      'RuntimeClasses carry no overhead.podFixed: pass --run <run-id> to set ' +
+        "it from a run's measured footprint and CPU overhead",
     );
 
   // The arms run the CPU workload's probes, interleaved in time slots (arms.ts):
@@ -468,8 +473,8 @@ export async function renderK8s(o: K8sOptions): Promise<K8sManifests> {
   if (armNames.length) {
     const endAt = start + repetitions * armNames.length * slotSeconds;
     notes.push(
-      `Arms (${armNames.join(', ')}) take turns from ${new Date(start * 1000).toISOString()} in ${slotSeconds} s slots,` +
-        ` ${repetitions} round(s), until about ${new Date(endAt * 1000).toISOString()}:` +
+      `Arms (${armNames.join(', ')}) take turns from ${new Date(start * 1000).toISOString()}` +
+        ` in ${slotSeconds} s slots, ${repetitions} round(s), until about ${new Date(endAt * 1000).toISOString()}:` +
         ' apply before the start (a late arm misses its first rounds) or set --arm-start',
     );
   }
@@ -602,7 +607,8 @@ export async function renderK8s(o: K8sOptions): Promise<K8sManifests> {
       vmis.push(validateVmi(vmi, `VirtualMachineInstance ${name}`));
       const logOf = node
         ? armLog(KUBEVIRT_ARM, node)
-        : `"${path.join(fleetOut, 'arms')}/${KUBEVIRT_ARM}-$(kubectl -n ${ns} get vmi ${name} -o jsonpath='{.status.nodeName}').log"`;
+        : `"${path.join(fleetOut, 'arms')}/${KUBEVIRT_ARM}-` +
+          `$(kubectl -n ${ns} get vmi ${name} -o jsonpath='{.status.nodeName}').log"`;
       collect.push(`kubectl -n ${ns} logs -l kubevirt.io/domain=${name} -c guest-console-log > ${logOf}`);
     }
     if (target.kind === 'selector')
@@ -652,7 +658,8 @@ export async function writeK8s(
     );
   await writeFileAtomic(
     path.join(dir, 'collect.sh'),
-    `#!/bin/sh\n# Fetch each node's results into this fleet directory once its Job logs "isobench: done".\nset -eu\n${m.collect.join('\n')}\n`,
+    `#!/bin/sh\n# Fetch each node's results into this fleet directory once its Job logs "isobench: ` +
+      `done".\nset -eu\n${m.collect.join('\n')}\n`,
   );
   const manifest: FleetManifest = {
     fleetSchemaVersion: 1,

@@ -77,7 +77,8 @@ export function readFleetManifest(dir: string): FleetManifest {
     const i = r.error.issues[0];
     throw new IsobenchError(
       'BAD_RESULTS',
-      `${file}: ${i ? `${i.path.join('.') || '(top level)'}: ${i.message}` : 'invalid'}: not an isobench fleet manifest`,
+      `${file}: ${i ? `${i.path.join('.') || '(top level)'}: ${i.message}` : 'invalid'}: ` +
+        `not an isobench fleet manifest`,
     );
   }
   return r.data;

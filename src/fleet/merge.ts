@@ -275,7 +275,8 @@ async function loadHost(
         u ??
         (manifest.engine === 'k8s'
           ? 'no results collected yet: run k8s/collect.sh once its Job logs "isobench: done"'
-          : 'no results and no recorded failure: the fleet was interrupted before this host, or it was left out by --limit'),
+          : 'no results and no recorded failure: ' +
+            'the fleet was interrupted before this host, or it was left out by --limit'),
       log: existsSync(path.join(fleetDir, FLEET_LOGS, 'ansible.log'))
         ? path.posix.join(FLEET_LOGS, 'ansible.log')
         : undefined,
@@ -547,13 +548,14 @@ export function fleetSampleRows(model: FleetModel): SampleRow[] {
 /** One line per host for the terminal: state, and for a problem its stage, message and log. */
 export function fleetSummaryLines(model: FleetModel): string[] {
   const lines = [
-    `fleet ${model.manifest.fleetId}: ${model.hosts.filter((h) => h.state === 'complete').length}/${model.hosts.length} hosts complete`,
+    `fleet ${model.manifest.fleetId}: ` +
+      `${model.hosts.filter((h) => h.state === 'complete').length}/${model.hosts.length} hosts complete`,
   ];
   for (const h of model.hosts) {
     const p = h.problem;
-    lines.push(
-      `  ${h.name.padEnd(20)} ${h.state.padEnd(12)}${p ? ` ${p.stage}: ${p.message}${p.log ? ` (log: ${path.join(model.fleetDir, p.log)})` : ''}` : ` ${h.runDir ?? ''}`}`,
-    );
+    const logNote = p?.log ? ` (log: ${path.join(model.fleetDir, p.log)})` : '';
+    const detail = p ? ` ${p.stage}: ${p.message}${logNote}` : ` ${h.runDir ?? ''}`;
+    lines.push(`  ${h.name.padEnd(20)} ${h.state.padEnd(12)}${detail}`);
     if (h.doctorFailures.length) lines.push(`    doctor: ${h.doctorFailures.join('; ')}`);
   }
   return lines;

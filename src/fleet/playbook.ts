@@ -54,7 +54,8 @@ export function renderPlaybook(p: PlaybookInput): string {
   const src =
     p.source.kind === 'tarball'
       ? `    isobench_source_kind: tarball\n    isobench_source_tarball: ${q(p.source.path)}\n`
-      : `    isobench_source_kind: git\n    isobench_source_git: ${q(p.source.url)}\n    isobench_source_version: ${q(p.source.version)}\n`;
+      : `    isobench_source_kind: git\n    isobench_source_git: ${q(p.source.url)}\n` +
+        `    isobench_source_version: ${q(p.source.version)}\n`;
   return `# isobench fleet ${p.fleetId}: written by \`isobench fleet ansible\`. Plain Ansible: read it,
 # edit it, rerun it (from this directory, so ansible.cfg's log_path applies):
 #   ansible-playbook -i <inventory> playbook.yml [--limit HOSTS]
@@ -84,7 +85,8 @@ ${src}    isobench_default_dir: ${q(p.remoteDir)}
     setup_argv: "{{ isobench_setup_argv | default(['bash', 'scripts/setup.sh']) }}"
     # setup's npm ci takes what npm's cache has without asking the registry again (npm_config_prefer_offline).
     npm_cache_env: "{{ {'npm_config_cache': isobench_npm_cache} if isobench_npm_cache is defined else {} }}"
-    setup_env: "{{ {'npm_config_prefer_offline': 'true'} | combine(npm_cache_env) | combine(isobench_setup_env | default({})) }}"
+    setup_env: "{{ {'npm_config_prefer_offline': 'true'} | combine(npm_cache_env)
+      | combine(isobench_setup_env | default({})) }}"
     run_id: "{{ fleet_id }}-{{ inventory_hostname | regex_replace('[^A-Za-z0-9._-]', '_') }}"
     host_dir: "{{ fleet_dir }}/{{ inventory_hostname }}"
     log_dir: "{{ fleet_dir }}/fleet-logs/{{ inventory_hostname }}"
@@ -101,7 +103,8 @@ ${src}    isobench_default_dir: ${q(p.remoteDir)}
 
     - name: "resume: skip this host, its results are complete"
       ansible.builtin.meta: end_host
-      when: fetched_results.content is defined and (fetched_results.content | b64decode | from_json).status == 'complete'
+      when: fetched_results.content is defined
+        and (fetched_results.content | b64decode | from_json).status == 'complete'
 
     - name: "prepare: log directory on the controller, previous status removed"
       ansible.builtin.file:
@@ -127,7 +130,8 @@ ${src}    isobench_default_dir: ${q(p.remoteDir)}
 
     - name: "connect: record an unreachable host"
       ansible.builtin.copy:
-        content: "{{ {'stage': 'connect', 'task': 'connect: reach the host', 'runId': run_id, 'error': reach.msg | default('unreachable')} | to_nice_json }}\\n"
+        content: "{{ {'stage': 'connect', 'task': 'connect: reach the host', 'runId': run_id,
+          'error': reach.msg | default('unreachable')} | to_nice_json }}\\n"
         dest: "{{ log_dir }}/status.json"
         mode: "0644"
       delegate_to: localhost
@@ -230,11 +234,13 @@ ${lostCheck('run', 'remote_results')}
 ${lostCheck('run', 'run_drop')}
         - name: "run: isobench run (resumes an interrupted attempt)"
           ansible.builtin.command:
-            argv: "{{ ['./bin/isobench.js', 'run', remote_scenario, '--no-report', '--quiet'] + (['--resume', run_id] if remote_results.content is defined else ['--run-id', run_id]) }}"
+            argv: "{{ ['./bin/isobench.js', 'run', remote_scenario, '--no-report', '--quiet']
+              + (['--resume', run_id] if remote_results.content is defined else ['--run-id', run_id]) }}"
             chdir: "{{ isobench_dir }}"
           register: run_out
           changed_when: true
-          when: remote_results.content is not defined or (remote_results.content | b64decode | from_json).status != 'complete'
+          when: remote_results.content is not defined
+            or (remote_results.content | b64decode | from_json).status != 'complete'
           # 1 = the run is partial or failed: what it measured is still fetched.
           failed_when: run_out.rc not in [0, 1]
 ${lostCheck('run', 'run_out')}
@@ -284,14 +290,19 @@ ${lostCheck('fetch', 'fetch_copy')}
       rescue:
         - name: "failed: keep the failed step's output as <stage>.log"
           ansible.builtin.copy:
-            content: "{{ ansible_failed_task.name }}\\nrc={{ ansible_failed_result.rc | default('') }}\\n{{ ansible_failed_result.msg | default('') }}\\n{{ ansible_failed_result.stdout | default('') }}\\n{{ ansible_failed_result.stderr | default('') }}\\n"
+            content: "{{ ansible_failed_task.name }}\\nrc={{ ansible_failed_result.rc | default('') }}\\n{{
+              ansible_failed_result.msg | default('') }}\\n{{ ansible_failed_result.stdout | default('') }}\\n{{
+              ansible_failed_result.stderr | default('') }}\\n"
             dest: "{{ log_dir }}/{{ ansible_failed_task.name.split(':')[0] }}.log"
             mode: "0644"
           delegate_to: localhost
 
         - name: "failed: record the stage, the error and the output"
           ansible.builtin.copy:
-            content: "{{ {'stage': ansible_failed_task.name.split(':')[0], 'task': ansible_failed_task.name, 'runId': run_id, 'error': ansible_failed_result.msg | default(''), 'rc': ansible_failed_result.rc | default(none), 'stdout': ansible_failed_result.stdout | default(''), 'stderr': ansible_failed_result.stderr | default('')} | to_nice_json }}\\n"
+            content: "{{ {'stage': ansible_failed_task.name.split(':')[0], 'task': ansible_failed_task.name,
+              'runId': run_id, 'error': ansible_failed_result.msg | default(''),
+              'rc': ansible_failed_result.rc | default(none), 'stdout': ansible_failed_result.stdout | default(''),
+              'stderr': ansible_failed_result.stderr | default('')} | to_nice_json }}\\n"
             dest: "{{ log_dir }}/status.json"
             mode: "0644"
           delegate_to: localhost

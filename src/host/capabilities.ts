@@ -162,14 +162,16 @@ export const CAPABILITY_TEXT: Record<CapabilityId, { title: string; without: str
   'disk-caps': {
     title: 'disk caps (I/O throttling)',
     without: "isobench skips the partition's disk cap and the noisy neighbour's io-throttle mechanism",
-    fix: 'mount the blkio controller (cgroup v1) or enable `io` in cgroup.subtree_control (v2); CONFIG_BLK_DEV_THROTTLING',
+    fix:
+      'mount the blkio controller (cgroup v1) or enable `io` in cgroup.subtree_control (v2); ' +
+      'CONFIG_BLK_DEV_THROTTLING',
   },
   'block-counters': {
     title: 'per-cgroup block I/O counters',
     without:
-      "isobench checks the disk figures' device reach with the device-wide /sys/block/<dev>/stat counters (other host " +
-      "I/O included), and reads the partition's disk figures from isobench's own device, which only the measured " +
-      'instance uses; where neither exists the figure reads "device reach not checked"',
+      "isobench checks the disk figures' device reach with the device-wide /sys/block/<dev>/stat counters " +
+      "(other host I/O included), and reads the partition's disk figures from isobench's own device, " +
+      'which only the measured instance uses; where neither exists the figure reads "device reach not checked"',
     fix: 'mount the blkio controller (cgroup v1) or enable `io` in cgroup.subtree_control (v2)',
   },
   'tc-shaping': {
@@ -285,7 +287,8 @@ async function probeBlockCounters(tree: HostTree): Promise<Probe> {
         // Measured on kernel 6.18: a v1 cgroup's throttle counters stay empty ([]) unless the device has a
         // throttle rule in that cgroup; with a no-op rule they count every read.
         mechanism:
-          'blkio.throttle.io_service_bytes (cgroup v1; counted only where a throttle rule is set: isobench sets a no-op one)',
+          'blkio.throttle.io_service_bytes (cgroup v1; counted only where a throttle rule is set: ' +
+          'isobench sets a no-op one)',
         evidence: `${file} exists`,
       };
     }
@@ -310,7 +313,8 @@ async function probeTc(tree: HostTree, cfg: Map<string, string>): Promise<Probe>
     // parameters leaves no /sys/module entry, so "absent" alone is not proof).
     const has = live ?? (m !== 'absent' || c === 'y' || c === 'm' ? true : c === 'n' ? false : undefined);
     state.push(
-      `${kind}: ${live === undefined ? 'not tried' : live ? 'a qdisc was added' : 'adding a qdisc failed'}, module ${m}${c ? `, ${conf}=${c}` : ''}`,
+      `${kind}: ${live === undefined ? 'not tried' : live ? 'a qdisc was added' : 'adding a qdisc failed'}, ` +
+        `module ${m}${c ? `, ${conf}=${c}` : ''}`,
     );
     if (has !== true) ok = false;
   }
@@ -405,7 +409,8 @@ export function parseCapabilityMask(text: string | undefined): CapabilityId[] {
   const bad = ids.filter((i) => !(CAPABILITY_IDS as readonly string[]).includes(i));
   if (bad.length)
     throw new Error(
-      `unknown capability ${bad.map((b) => JSON.stringify(b)).join(', ')}: expected one of ${CAPABILITY_IDS.join(', ')}`,
+      `unknown capability ${bad.map((b) => JSON.stringify(b)).join(', ')}: ` +
+        `expected one of ${CAPABILITY_IDS.join(', ')}`,
     );
   return [...new Set(ids)] as CapabilityId[];
 }

@@ -98,7 +98,9 @@ export function chooseIoMechanism(o: {
   if (!o.weightFileExists)
     return {
       mechanism: 'throttle',
-      reason: `no ${o.version === 2 ? 'io.weight' : 'blkio weight'} file in the cgroup: only hard caps (throttle) are available`,
+      reason:
+        `no ${o.version === 2 ? 'io.weight' : 'blkio weight'} file in the cgroup: ` +
+        `only hard caps (throttle) are available`,
     };
   if (o.scheduler === 'bfq')
     return { mechanism: 'weight', reason: 'BFQ is the disk scheduler: proportional weights take effect' };
@@ -106,7 +108,9 @@ export function chooseIoMechanism(o: {
     return { mechanism: 'weight', reason: 'io.cost is enabled: io.weight takes effect' };
   return {
     mechanism: 'throttle',
-    reason: `the disk scheduler is ${o.scheduler ?? 'unknown'}${o.version === 2 ? ' and io.cost is off' : ''}: weight files exist but would be ignored; using hard caps (throttle)`,
+    reason:
+      `the disk scheduler is ${o.scheduler ?? 'unknown'}${o.version === 2 ? ' and io.cost is off' : ''}: ` +
+      `weight files exist but would be ignored; using hard caps (throttle)`,
   };
 }
 

@@ -96,11 +96,16 @@ export function classifyKvm(devicePresent: boolean, flags: Set<string>, modules:
   const hardware = cpuFlag !== null && hwModule && devicePresent;
   let summary: string;
   if (hardware)
-    summary = `hardware virtualization (${cpuFlag}, ${modules.join(', ')}); VM backend may use KVM after calibration`;
+    summary =
+      `hardware virtualization (${cpuFlag}, ${modules.join(', ')}); ` + 'VM backend may use KVM after calibration';
   else if (modules.includes('kvm_pvm'))
-    summary = `${devicePresent ? '/dev/kvm present but' : 'no /dev/kvm;'} KVM is software (kvm_pvm, no vmx/svm flag): VM backend will use TCG emulation`;
+    summary =
+      `${devicePresent ? '/dev/kvm present but' : 'no /dev/kvm;'} KVM is software (kvm_pvm, no vmx/svm flag): ` +
+      'VM backend will use TCG emulation';
   else if (devicePresent)
-    summary = `/dev/kvm present but no vmx/svm CPU flag (${modules.join(', ') || 'no kvm_intel/kvm_amd'}): VM backend will use TCG emulation`;
+    summary =
+      `/dev/kvm present but no vmx/svm CPU flag (${modules.join(', ') || 'no kvm_intel/kvm_amd'}): ` +
+      'VM backend will use TCG emulation';
   else summary = 'no /dev/kvm and no hardware virtualization: VM backend will use TCG emulation';
   return { devicePresent, cpuFlag, modules, hardware, summary };
 }
@@ -159,7 +164,10 @@ export function vmHostWarnings(host: Pick<HostFacts, 'thp' | 'kvmParams'>, accel
     w.push({
       code: 'THP_MADVISE_VM',
       message:
-        'transparent huge pages are "madvise": QEMU madvises guest RAM (MADV_HUGEPAGE), so the VM\'s memory is backed by 2 MiB host pages where native and container processes get 4 KiB pages unless they madvise; memory-latency figures compare different host page sizes (the guest itself runs with THP "madvise" too, set on its kernel command line)',
+        'transparent huge pages are "madvise": QEMU madvises guest RAM (MADV_HUGEPAGE), ' +
+        "so the VM's memory is backed by 2 MiB host pages where native and container processes get 4 KiB pages " +
+        'unless they madvise; memory-latency figures compare different host page sizes ' +
+        '(the guest itself runs with THP "madvise" too, set on its kernel command line)',
     });
   if (accel !== 'kvm') return w;
   const kvm = host.kvmParams.kvm ?? {};
@@ -167,13 +175,19 @@ export function vmHostWarnings(host: Pick<HostFacts, 'thp' | 'kvmParams'>, accel
   if (Number.isFinite(poll) && poll > 0)
     w.push({
       code: 'KVM_HALT_POLL',
-      message: `kvm halt_poll_ns=${poll}: an idle vCPU spins up to ${(poll / 1000).toFixed(0)} µs on the host before sleeping, so host CPU per GB and per-instance host CPU figures of I/O workloads include polling (set /sys/module/kvm/parameters/halt_poll_ns to 0 to measure without it)`,
+      message:
+        `kvm halt_poll_ns=${poll}: an idle vCPU spins up to ${(poll / 1000).toFixed(0)} µs on the host ` +
+        `before sleeping, so host CPU per GB and per-instance host CPU figures of I/O workloads include polling ` +
+        `(set /sys/module/kvm/parameters/halt_poll_ns to 0 to measure without it)`,
     });
   const nx = kvm.nx_huge_pages;
   if (nx !== undefined && truthy(nx) === true)
     w.push({
       code: 'KVM_NX_HUGE_PAGES',
-      message: `kvm nx_huge_pages=${nx}: the iTLB-multihit workaround splits executable guest huge pages into 4 KiB pages in the second-level page table: CPU and memory figures of the VM include that (the host's own mitigation choice, recorded)`,
+      message:
+        `kvm nx_huge_pages=${nx}: the iTLB-multihit workaround splits executable guest huge pages into 4 KiB ` +
+        `pages in the second-level page table: CPU and memory figures of the VM include that ` +
+        `(the host's own mitigation choice, recorded)`,
     });
   const intel = host.kvmParams.kvm_intel;
   const amd = host.kvmParams.kvm_amd;
@@ -181,13 +195,15 @@ export function vmHostWarnings(host: Pick<HostFacts, 'thp' | 'kvmParams'>, accel
     w.push({
       code: 'KVM_NO_APICV',
       message:
-        'kvm_intel enable_apicv=N: every guest interrupt costs a VM exit; VM network and disk latency figures are overstated vs a host with APICv',
+        'kvm_intel enable_apicv=N: every guest interrupt costs a VM exit; VM network and disk latency figures are ' +
+        'overstated vs a host with APICv',
     });
   if (amd && truthy(amd.avic) === false)
     w.push({
       code: 'KVM_NO_AVIC',
       message:
-        'kvm_amd avic=0: guest interrupts are not virtualized (each costs a VM exit); VM network and disk latency figures are higher than on a host with AVIC enabled',
+        'kvm_amd avic=0: guest interrupts are not virtualized (each costs a VM exit); VM network and disk latency ' +
+        'figures are higher than on a host with AVIC enabled',
     });
   if (intel && truthy(intel.ept) === false)
     w.push({

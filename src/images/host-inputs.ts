@@ -122,7 +122,8 @@ export async function collectInputs(): Promise<Inputs> {
   for (const [n, p] of Object.entries(binaries)) h.update(`bin\t${n}\t${p}\n`);
   for (const it of items)
     h.update(
-      `${it.treePath}\t${it.kind}\t${it.target ?? ''}\t${it.stat.size}\t${it.stat.mtimeMs}\t${it.stat.ino}\t${it.stat.mode}\n`,
+      `${it.treePath}\t${it.kind}\t${it.target ?? ''}\t` +
+        `${it.stat.size}\t${it.stat.mtimeMs}\t${it.stat.ino}\t${it.stat.mode}\n`,
     );
   return { busybox, binaries, items, key: h.digest('hex').slice(0, 32) };
 }

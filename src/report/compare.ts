@@ -356,16 +356,23 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
     downgraded,
     expectedFalseFlags: expected,
     note:
-      `${decidable} metrics compared. Uncorrected, at 95% each, about ${fmtNum(expected)} (5%) of them would read "regressed" or "improved" by chance alone; ` +
-      `Holm's correction keeps the chance of any such false flag among all ${decidable} at 5%: ${downgraded} verdict(s) that read changed at 95% alone read inconclusive here. ` +
-      `--fail-on-regression tests "worse by more than PCT" per row, Holm-corrected at one-sided 2.5% over the same rows.`,
+      `${decidable} metrics compared. Uncorrected, at 95% each, about ${fmtNum(expected)} (5%) of them ` +
+      `would read "regressed" or "improved" by chance alone; ` +
+      `Holm's correction keeps the chance of any such false flag among all ${decidable} at 5%: ` +
+      `${downgraded} verdict(s) that read changed at 95% alone read inconclusive here. ` +
+      `--fail-on-regression tests "worse by more than PCT" per row, ` +
+      `Holm-corrected at one-sided 2.5% over the same rows.`,
   };
   const calibrated = opts.calibration !== undefined;
   const betweenRun = {
     source: calibrated ? ('calibration' as const) : ('default' as const),
     note: calibrated
-      ? `Between-run variance: from the per-host A/A calibration given, for ${Object.keys(opts.calibration ?? {}).join(', ') || 'no workload'} (ratio figures); the documented defaults elsewhere (docs/statistics.md).`
-      : 'Between-run variance: documented per-category defaults (docs/statistics.md; CPU 1%, memory 2%, disk and network 5% per run on the overhead basis), not measured in these runs: one instance per backend per run cannot show it.',
+      ? 'Between-run variance: from the per-host A/A calibration given, ' +
+        `for ${Object.keys(opts.calibration ?? {}).join(', ') || 'no workload'} (ratio figures); ` +
+        'the documented defaults elsewhere (docs/statistics.md).'
+      : 'Between-run variance: documented per-category defaults (docs/statistics.md; CPU 1%, memory 2%, ' +
+        'disk and network 5% per run on the overhead basis), not measured in these runs: ' +
+        'one instance per backend per run cannot show it.',
   };
 
   const warnings: string[] = [];
@@ -453,7 +460,8 @@ function verdictNote(e: ComparisonEntry): string {
     );
   if (e.threshold !== null && e.detectable !== null)
     bits.push(
-      `threshold ±${fmtChange(e, e.threshold).replace(/^\+/, '')}, smallest detectable ${Number.isFinite(e.detectable) ? fmtChange(e, e.detectable).replace(/^\+/, '') : '∞'}`,
+      `threshold ±${fmtChange(e, e.threshold).replace(/^\+/, '')}, ` +
+        `smallest detectable ${Number.isFinite(e.detectable) ? fmtChange(e, e.detectable).replace(/^\+/, '') : '∞'}`,
     );
   return bits.join('; ');
 }
@@ -466,15 +474,22 @@ function counts(cmp: Comparison): Record<CompareVerdict, number> {
 
 function basisText(cmp: Comparison): string {
   return cmp.basis === 'overhead'
-    ? "Change of each backend's overhead vs native from A to B: each run's paired overhead (mean per-round ln(backend/native); figures compared by difference: mean per-round difference), B's minus A's, with a 95% CI from both runs' spreads plus a between-run variance term (Welch–Satterthwaite df); + = B's isolation costs more. Host drift that moves native too cancels. The absolute means are shown beside."
-    : 'Change of each raw figure from A to B: ratio of means (or difference of means), 95% CI by the delta method / Welch plus a between-run variance term; + = B is worse. A change native shows too is labelled host drift, not a regression.';
+    ? "Change of each backend's overhead vs native from A to B: each run's paired overhead " +
+        '(mean per-round ln(backend/native); figures compared by difference: mean per-round difference), ' +
+        "B's minus A's, with a 95% CI from both runs' spreads plus a between-run variance term " +
+        "(Welch–Satterthwaite df); + = B's isolation costs more. Host drift that moves native too cancels. " +
+        'The absolute means are shown beside.'
+    : 'Change of each raw figure from A to B: ratio of means (or difference of means), ' +
+        '95% CI by the delta method / Welch plus a between-run variance term; + = B is worse. ' +
+        'A change native shows too is labelled host drift, not a regression.';
 }
 
 function summaryLine(cmp: Comparison): string {
   const c = counts(cmp);
   const drift = cmp.entries.filter((e) => e.hostDrift).length;
   return (
-    `${c.overhead} regressed, ${c.better} improved, ${c['no-practical-difference']} no practical difference, ${c['small-difference']} small difference, ${c.inconclusive} inconclusive` +
+    `${c.overhead} regressed, ${c.better} improved, ${c['no-practical-difference']} no practical difference, ` +
+    `${c['small-difference']} small difference, ${c.inconclusive} inconclusive` +
     (c['insufficient-data'] ? `, ${c['insufficient-data']} with insufficient data` : '') +
     (c['only-in-a'] + c['only-in-b'] ? `, ${c['only-in-a'] + c['only-in-b']} in one run only` : '') +
     (drift ? ` (${drift} of the moves are host drift)` : '') +
@@ -488,7 +503,9 @@ export function renderCompareMarkdown(cmp: Comparison): string {
   lines.push(`**${mdEscape(summaryLine(cmp))}**`, '');
   lines.push(mdEscape(basisText(cmp)), '');
   lines.push(
-    "Verdicts as in a run: no practical difference (90% CI inside ±threshold, TOST), overhead = regressed / better = improved (95% CI excludes 0, and still so after Holm's correction over the rows), inconclusive (with the repetitions that would decide it).",
+    'Verdicts as in a run: no practical difference (90% CI inside ±threshold, TOST), overhead = regressed / better ' +
+      "= improved (95% CI excludes 0, and still so after Holm's correction over the rows), " +
+      'inconclusive (with the repetitions that would decide it).',
     '',
   );
   lines.push(`> ${mdEscape(cmp.multiplicity.note)}`, '', `> ${mdEscape(cmp.betweenRun.note)}`, '');
@@ -504,34 +521,56 @@ export function renderCompareMarkdown(cmp: Comparison): string {
   for (const e of cmp.entries) {
     const v = VERDICT_TEXT[e.verdict];
     lines.push(
-      `| ${mdEscape(e.backend)} | ${mdEscape(e.workload)} | ${mdEscape(e.metric)} (${mdEscape(e.unit)}, ${e.higherIsBetter ? '↑' : '↓'}) | ${e.a ? `${fmtNum(e.a.mean)} (n=${e.a.n})` : '—'} | ${e.b ? `${fmtNum(e.b.mean)} (n=${e.b.n})` : '—'} | ${mdEscape(changeText(e))} | ${e.verdict === 'overhead' && !e.hostDrift ? `**${v}**` : v} | ${mdEscape(verdictNote(e))} |`,
+      `| ${mdEscape(e.backend)} | ${mdEscape(e.workload)} | ${mdEscape(e.metric)} (${mdEscape(e.unit)}, ` +
+        `${e.higherIsBetter ? '↑' : '↓'}) | ${e.a ? `${fmtNum(e.a.mean)} (n=${e.a.n})` : '—'} | ` +
+        `${e.b ? `${fmtNum(e.b.mean)} (n=${e.b.n})` : '—'} | ${mdEscape(changeText(e))} | ` +
+        `${e.verdict === 'overhead' && !e.hostDrift ? `**${v}**` : v} | ${mdEscape(verdictNote(e))} |`,
     );
   }
   lines.push('');
   return lines.join('\n');
 }
 
+const BODY_CSS =
+  'body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#0f172a;' +
+  'background:#f8fafc;margin:0;padding:24px 32px;line-height:1.45}';
+const COMPARE_HEAD =
+  '<th>Backend</th><th>Workload</th><th>Metric</th><th>A mean</th><th>B mean</th><th>Change [95% CI]</th>' +
+  '<th>Verdict</th><th>Notes</th>';
+
 export function renderCompareHtml(cmp: Comparison): string {
   const c = counts(cmp);
   const rows = cmp.entries
-    .map(
-      (e) => `<tr class="v-${e.verdict}${e.hostDrift ? ' drift' : ''}">
-<td>${escapeHtml(e.backend)}</td><td>${escapeHtml(e.workload)}</td><td>${escapeHtml(e.metric)} <span class="unit">(${escapeHtml(e.unit)}, ${e.higherIsBetter ? '↑' : '↓'} better)</span></td>
+    .map((e) => {
+      const unit = `${escapeHtml(e.unit)}, ${e.higherIsBetter ? '↑' : '↓'} better`;
+      const metric = `${escapeHtml(e.metric)} <span class="unit">(${unit})</span>`;
+      const verdict = `<span class="badge b-${e.verdict}">${escapeHtml(VERDICT_TEXT[e.verdict])}</span>`;
+      return `<tr class="v-${e.verdict}${e.hostDrift ? ' drift' : ''}">
+<td>${escapeHtml(e.backend)}</td><td>${escapeHtml(e.workload)}</td><td>${metric}</td>
 <td class="num">${e.a ? `${escapeHtml(fmtNum(e.a.mean))} <span class="unit">n=${e.a.n}</span>` : '—'}</td>
 <td class="num">${e.b ? `${escapeHtml(fmtNum(e.b.mean))} <span class="unit">n=${e.b.n}</span>` : '—'}</td>
 <td class="num">${escapeHtml(changeText(e))}</td>
-<td><span class="badge b-${e.verdict}">${escapeHtml(VERDICT_TEXT[e.verdict])}</span></td><td class="unit">${escapeHtml(verdictNote(e))}</td></tr>`,
-    )
+<td>${verdict}</td><td class="unit">${escapeHtml(verdictNote(e))}</td></tr>`;
+    })
     .join('\n');
   const warnings = cmp.warnings.length
-    ? `<div class="warn"><strong>Caveats</strong><ul>${cmp.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>`
+    ? '<div class="warn"><strong>Caveats</strong>' +
+      `<ul>${cmp.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>`
     : '';
+  const runs =
+    `A: <code>${escapeHtml(cmp.a.runId)}</code> (${escapeHtml(cmp.a.startedAt)}) → ` +
+    `B: <code>${escapeHtml(cmp.b.runId)}</code> (${escapeHtml(cmp.b.startedAt)})`;
+  const countSpans =
+    `<span class="b-overhead">${c.overhead} regressed</span><span class="b-better">${c.better} improved</span>` +
+    `<span class="b-no-practical-difference">${c['no-practical-difference']} no practical difference</span>` +
+    `<span class="b-small-difference">${c['small-difference']} small difference</span>` +
+    `<span class="b-inconclusive">${c.inconclusive} inconclusive</span>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>isobench compare: ${escapeHtml(cmp.a.runId)} → ${escapeHtml(cmp.b.runId)}</title>
 <style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#0f172a;background:#f8fafc;margin:0;padding:24px 32px;line-height:1.45}
+${BODY_CSS}
 h1{font-size:22px;margin:0 0 4px}
 .sub{color:#475569;margin:0 0 16px}
 .counts span{display:inline-block;margin-right:10px;padding:4px 10px;border-radius:6px;font-weight:600}
@@ -549,13 +588,13 @@ tr.v-overhead:not(.drift) td{background:#fff7f7}
 .warn ul{margin:6px 0 0;padding-left:20px}
 </style></head><body>
 <h1>isobench compare</h1>
-<p class="sub">A: <code>${escapeHtml(cmp.a.runId)}</code> (${escapeHtml(cmp.a.startedAt)}) → B: <code>${escapeHtml(cmp.b.runId)}</code> (${escapeHtml(cmp.b.startedAt)})</p>
-<div class="counts"><span class="b-overhead">${c.overhead} regressed</span><span class="b-better">${c.better} improved</span><span class="b-no-practical-difference">${c['no-practical-difference']} no practical difference</span><span class="b-small-difference">${c['small-difference']} small difference</span><span class="b-inconclusive">${c.inconclusive} inconclusive</span></div>
+<p class="sub">${runs}</p>
+<div class="counts">${countSpans}</div>
 <p class="sub">${escapeHtml(basisText(cmp))}</p>
 <p class="sub">${escapeHtml(cmp.multiplicity.note)}</p>
 <p class="sub">${escapeHtml(cmp.betweenRun.note)}</p>
 ${warnings}
-<table><thead><tr><th>Backend</th><th>Workload</th><th>Metric</th><th>A mean</th><th>B mean</th><th>Change [95% CI]</th><th>Verdict</th><th>Notes</th></tr></thead>
+<table><thead><tr>${COMPARE_HEAD}</tr></thead>
 <tbody>
 ${rows}
 </tbody></table>

@@ -19,7 +19,7 @@ import {
 import type { ArmOverhead } from '../fleet/arms.js';
 import { fmtPct, fmtPctCi } from './format.js';
 import { BOOT_JS, chartJsSource, documentHead } from './html/page.js';
-import { escapeHtml, jsonForScript, rawBaseFor } from './html/parts.js';
+import { canvasFor, escapeHtml, jsonForScript, rawBaseFor } from './html/parts.js';
 import { mdEscape } from './markdown.js';
 import {
   CHART_RUNTIME_JS,
@@ -44,7 +44,10 @@ td.problem{color:#9f1239}
 
 export interface GroupCapacity {
   group: HardwareGroup;
-  /** Per backend: the smallest expected instances per host among the group's hosts (the conservative figure), and each host's. */
+  /**
+   * Per backend: the smallest expected instances per host among the group's hosts (the conservative figure),
+   * and each host's.
+   */
   backends: {
     label: string;
     accelerator: string;
@@ -126,7 +129,8 @@ export function modelSpreadRows(model: FleetModel): {
 const SPREAD_NOTE = [
   'Hosts of one hardware model (same CPU model, core count and memory).',
   "Per figure: the median of the hosts' means, the coefficient of variation across them, and the hosts",
-  "further from the median than the metric's equivalence threshold (the difference the single-run report calls practical).",
+  "further from the median than the metric's equivalence threshold " +
+    '(the difference the single-run report calls practical).',
 ].join(' ');
 
 function outsideText(o: { host: string; devPct: number }[]): string {
@@ -169,7 +173,10 @@ export function figureChart(f: FleetFigure, hosts: string[], index: number): Bar
     type: 'bar',
     id: `fleet-chart-${index}`,
     title: figureTitle(f),
-    subtitle: `per host: mean with 95% CI${f.spread?.spreadPct != null ? ` · spread across hosts ${fmtNum(f.spread.spreadPct)}%` : ''}${f.outliers.length ? ` · outliers: ${f.outliers.join(', ')}` : ''}`,
+    subtitle:
+      'per host: mean with 95% CI' +
+      (f.spread?.spreadPct != null ? ` · spread across hosts ${fmtNum(f.spread.spreadPct)}%` : '') +
+      (f.outliers.length ? ` · outliers: ${f.outliers.join(', ')}` : ''),
     axisTitle: f.unit,
     labels: hosts,
     series: [
@@ -195,10 +202,16 @@ export function figureChart(f: FleetFigure, hosts: string[], index: number): Bar
 
 function hostCell(f: FleetFigure, h: FleetHost): string {
   const v = f.perHost.find((p) => p.host === h.name);
-  if (!v)
-    return `<td class="na" data-host="${escapeHtml(h.name)}">${escapeHtml(h.state === 'complete' ? 'not measured' : h.state)}</td>`;
+  if (!v) {
+    const why = h.state === 'complete' ? 'not measured' : h.state;
+    return `<td class="na" data-host="${escapeHtml(h.name)}">${escapeHtml(why)}</td>`;
+  }
   const out = f.outliers.includes(h.name);
-  return `<td class="${out ? 'outlier' : ''}" data-host="${escapeHtml(h.name)}">${escapeHtml(fmtValue(f, v.value))}<div class="ci">${escapeHtml(fmtCi(v.ci95))}</div>${out ? '<div class="flag">outlier</div>' : ''}</td>`;
+  return (
+    `<td class="${out ? 'outlier' : ''}" ` +
+    `data-host="${escapeHtml(h.name)}">${escapeHtml(fmtValue(f, v.value))}<div ` +
+    `class="ci">${escapeHtml(fmtCi(v.ci95))}</div>${out ? '<div class="flag">outlier</div>' : ''}</td>`
+  );
 }
 
 function logLink(model: FleetModel, log: string | undefined, reportDir: string): string {
@@ -286,6 +299,24 @@ export interface FleetHtmlOptions {
   capacity: GroupCapacity[] | null;
 }
 
+const FLEET_FOOTER =
+  "Each host's values are the mean and the 95% CI of the mean of its own run (see that run's report); " +
+  "the spread is across host means. The fleet's samples, one row per value with its host, " +
+  'are in samples.jsonl of the fleet directory.';
+
+function outlierRow(o: { host: FleetHost; figure: FleetFigure; value: number }): string {
+  const cells = [
+    o.host.name,
+    figureTitle(o.figure),
+    fmtValue(o.figure, o.value),
+    fmtValue(o.figure, o.figure.spread?.median ?? Number.NaN),
+    o.host.facts?.cpuModel ?? '',
+    o.host.facts?.kernel ?? '',
+    o.host.facts?.accelerator ?? '',
+  ];
+  return tr(cells.map((x) => td(escapeHtml(x))));
+}
+
 export function renderFleetHtml(model: FleetModel, opts: FleetHtmlOptions): string {
   const hosts = model.hosts;
   const names = hosts.map((h) => h.name);
@@ -293,14 +324,19 @@ export function renderFleetHtml(model: FleetModel, opts: FleetHtmlOptions): stri
   const charts = headline.map((f, i) => figureChart(f, names, i));
   const th = names.map((n) => `<th data-host="${escapeHtml(n)}">${escapeHtml(n)}</th>`).join('');
   const factRow = (label: string, pick: (h: FleetHost) => string): string =>
-    `<tr><th>${escapeHtml(label)}</th>${hosts.map((h) => `<td data-host="${escapeHtml(h.name)}">${escapeHtml(pick(h))}</td>`).join('')}</tr>`;
-  const problemRow = `<tr><th>problem</th>${hosts
-    .map(
-      (h) =>
-        `<td data-host="${escapeHtml(h.name)}" class="${h.problem ? 'problem' : ''}">${h.problem ? `${escapeHtml(`${h.problem.stage}: ${h.problem.message}`)}${logLink(model, h.problem.log, opts.reportDir)}` : '—'}</td>`,
-    )
-    .join('')}</tr>`;
-  const facts = `<section id="hosts"><h2>Hosts side by side</h2><table class="hosts"><thead><tr><th></th>${th}</tr></thead><tbody>
+    tr([
+      `<th>${escapeHtml(label)}</th>`,
+      ...hosts.map((h) => td(escapeHtml(pick(h)), ` data-host="${escapeHtml(h.name)}"`)),
+    ]);
+  const problemCell = (h: FleetHost): string => {
+    const text = h.problem
+      ? `${escapeHtml(`${h.problem.stage}: ${h.problem.message}`)}${logLink(model, h.problem.log, opts.reportDir)}`
+      : '—';
+    return td(text, ` data-host="${escapeHtml(h.name)}" class="${h.problem ? 'problem' : ''}"`);
+  };
+  const problemRow = tr(['<th>problem</th>', ...hosts.map(problemCell)]);
+  const factsHead = `<table class="hosts"><thead><tr><th></th>${th}</tr></thead><tbody>`;
+  const facts = `<section id="hosts"><h2>Hosts side by side</h2>${factsHead}
 ${factRow('state', (h) => h.state)}
 ${problemRow}
 ${factRow('run id', (h) => h.runId)}
@@ -312,49 +348,83 @@ ${factRow('kernel', (h) => h.facts?.kernel ?? '—')}
 ${factRow('accelerator', (h) => h.facts?.accelerator ?? '—')}
 ${factRow('doctor failures', (h) => (h.doctorFailures.length ? h.doctorFailures.join('; ') : 'none'))}
 </tbody></table></section>`;
-  const groups = `<section id="hardware"><h2>Hardware models</h2><table><thead><tr><th>CPU model</th><th>kernel</th><th>accelerator</th><th>hosts</th></tr></thead><tbody>${model.groups
-    .map(
-      (g) =>
-        `<tr><td>${escapeHtml(g.cpuModel)}</td><td>${escapeHtml(g.kernel)}</td><td>${escapeHtml(g.accelerator)}</td><td>${escapeHtml(g.hosts.join(', '))}</td></tr>`,
-    )
-    .join('')}</tbody></table></section>`;
+  const groupRows = model.groups
+    .map((g) => tr([g.cpuModel, g.kernel, g.accelerator, g.hosts.join(', ')].map((x) => td(escapeHtml(x)))))
+    .join('');
+  const groups =
+    '<section id="hardware"><h2>Hardware models</h2><table><thead><tr>' +
+    '<th>CPU model</th><th>kernel</th><th>accelerator</th><th>hosts</th>' +
+    `</tr></thead><tbody>${groupRows}</tbody></table></section>`;
+  const spreadCell = (f: FleetFigure): string => {
+    if (!f.spread) return '—';
+    const pct =
+      f.spread.spreadPct != null
+        ? `<div class="ci">${escapeHtml(fmtNum(f.spread.spreadPct))}% of the median</div>`
+        : '';
+    return `${escapeHtml(fmtValue(f, f.spread.min))} … ${escapeHtml(fmtValue(f, f.spread.max))}${pct}`;
+  };
   const figRows = (figs: FleetFigure[]): string =>
     figs
-      .map(
-        (f) =>
-          `<tr><th>${escapeHtml(figureTitle(f))}<div class="unit">${escapeHtml(f.unit)}</div></th>${hosts.map((h) => hostCell(f, h)).join('')}<td>${f.spread ? `${escapeHtml(fmtValue(f, f.spread.min))} … ${escapeHtml(fmtValue(f, f.spread.max))}${f.spread.spreadPct != null ? `<div class="ci">${escapeHtml(fmtNum(f.spread.spreadPct))}% of the median</div>` : ''}` : '—'}</td><td>${escapeHtml(f.outliers.join(', ') || '—')}</td></tr>`,
+      .map((f) =>
+        tr([
+          `<th>${escapeHtml(figureTitle(f))}<div class="unit">${escapeHtml(f.unit)}</div></th>`,
+          ...hosts.map((h) => hostCell(f, h)),
+          td(spreadCell(f)),
+          td(escapeHtml(f.outliers.join(', ') || '—')),
+        ]),
       )
       .join('\n');
   const figHead = `<thead><tr><th>figure</th>${th}<th>spread across hosts</th><th>outlier hosts</th></tr></thead>`;
   const outliers = outlierRows(model);
   const outlierSection = outliers.length
-    ? `<section id="outliers"><h2>Outlier hosts</h2><table><thead><tr><th>host</th><th>figure</th><th>host value</th><th>fleet median</th><th>CPU model</th><th>kernel</th><th>accelerator</th></tr></thead><tbody>${outliers
-        .map(
-          (o) =>
-            `<tr><td>${escapeHtml(o.host.name)}</td><td>${escapeHtml(figureTitle(o.figure))}</td><td>${escapeHtml(fmtValue(o.figure, o.value))}</td><td>${escapeHtml(fmtValue(o.figure, o.figure.spread?.median ?? Number.NaN))}</td><td>${escapeHtml(o.host.facts?.cpuModel ?? '')}</td><td>${escapeHtml(o.host.facts?.kernel ?? '')}</td><td>${escapeHtml(o.host.facts?.accelerator ?? '')}</td></tr>`,
-        )
-        .join('')}</tbody></table><p class="meta">The other hosts' facts are in "Hosts side by side".</p></section>`
+    ? '<section id="outliers"><h2>Outlier hosts</h2><table><thead><tr>' +
+      '<th>host</th><th>figure</th><th>host value</th><th>fleet median</th><th>CPU model</th><th>kernel</th>' +
+      `<th>accelerator</th></tr></thead><tbody>${outliers.map(outlierRow).join('')}</tbody></table>` +
+      '<p class="meta">The other hosts\' facts are in "Hosts side by side".</p></section>'
     : '';
   const spreadSection = renderSpreadSection(model);
   const armsSection = renderArmsSection(model, opts.reportDir);
+  const capRows = (opts.capacity ?? [])
+    .flatMap((g) =>
+      g.backends.map((b) => {
+        const perHost = b.perHost.map(
+          (p) => `${p.host}: ${fmtNum(p.expected)} [${fmtNum(p.worst)}, ${fmtNum(p.best)}]`,
+        );
+        return tr([
+          td(escapeHtml(g.group.key)),
+          td(`${escapeHtml(b.label)} (${escapeHtml(b.accelerator)})`),
+          td(escapeHtml(fmtNum(b.minExpected))),
+          td(escapeHtml(perHost.join('; '))),
+        ]);
+      }),
+    )
+    .join('');
   const cap = opts.capacity
-    ? `<section id="capacity"><h2>Capacity per hardware model</h2><p class="meta">Instances per host from each host's measured overheads (the same host profile and instance for all); the group figure is its smallest host's (conservative).</p><table><thead><tr><th>hardware model</th><th>backend</th><th>instances per host (group)</th><th>per host</th></tr></thead><tbody>${opts.capacity
-        .flatMap((g) =>
-          g.backends.map(
-            (b) =>
-              `<tr><td>${escapeHtml(g.group.key)}</td><td>${escapeHtml(b.label)} (${escapeHtml(b.accelerator)})</td><td>${escapeHtml(fmtNum(b.minExpected))}</td><td>${escapeHtml(b.perHost.map((p) => `${p.host}: ${fmtNum(p.expected)} [${fmtNum(p.worst)}, ${fmtNum(p.best)}]`).join('; '))}</td></tr>`,
-          ),
-        )
-        .join('')}</tbody></table></section>`
+    ? '<section id="capacity"><h2>Capacity per hardware model</h2><p class="meta">' +
+      "Instances per host from each host's measured overheads (the same host profile and instance for all); " +
+      "the group figure is its smallest host's (conservative).</p><table><thead><tr>" +
+      '<th>hardware model</th><th>backend</th><th>instances per host (group)</th><th>per host</th>' +
+      `</tr></thead><tbody>${capRows}</tbody></table></section>`
     : '';
+  const complete = hosts.filter((h) => h.state === 'complete').length;
+  const meta =
+    `scenario ${escapeHtml(model.manifest.scenarioName)} · ${escapeHtml(model.manifest.engine)} · ` +
+    `${hosts.length} host(s): ${escapeHtml(names.join(', '))}`;
+  const pill =
+    `<span class="pill ${hosts.every((h) => h.state === 'complete') ? 'complete' : 'partial'}" id="status-pill">` +
+    `${complete}/${hosts.length} complete</span>`;
+  const canvases = charts.map((c) => canvasFor(c)).join('\n');
+  const allFigures =
+    `<details><summary>${model.figures.length} figures</summary>` +
+    `<table class="figures">${figHead}<tbody>${figRows(model.figures)}</tbody></table></details>`;
   const chartJson = charts.map((c) => ({ id: c.id, config: chartConfig(c) }));
   return `${documentHead(`isobench fleet report: ${model.manifest.fleetId}`, FLEET_CSS)}
 <body>
 <main>
 <header class="top"><div>
 <h1>isobench fleet report: <span id="fleet-id">${escapeHtml(model.manifest.fleetId)}</span></h1>
-<div class="meta">scenario ${escapeHtml(model.manifest.scenarioName)} · ${escapeHtml(model.manifest.engine)} · ${hosts.length} host(s): ${escapeHtml(names.join(', '))}</div>
-</div><div><span class="pill ${hosts.every((h) => h.state === 'complete') ? 'complete' : 'partial'}" id="status-pill">${hosts.filter((h) => h.state === 'complete').length}/${hosts.length} complete</span></div></header>
+<div class="meta">${meta}</div>
+</div><div>${pill}</div></header>
 ${facts}
 ${groups}
 ${spreadSection}
@@ -362,12 +432,12 @@ ${armsSection}
 <section id="headline"><h2>Headline figures across hosts</h2>
 ${model.notes.map((n) => `<p class="meta">${escapeHtml(n)}</p>`).join('')}
 <table class="figures" id="headline-table">${figHead}<tbody>${figRows(headline)}</tbody></table>
-${charts.map((c) => `<div class="chart"><canvas id="${escapeHtml(c.id)}" role="img" aria-label="${escapeHtml(c.title)}"></canvas></div>`).join('\n')}
+${canvases}
 </section>
 ${outlierSection}
 ${cap}
-<section id="all"><h2>Every figure</h2><details><summary>${model.figures.length} figures</summary><table class="figures">${figHead}<tbody>${figRows(model.figures)}</tbody></table></details></section>
-<footer>Each host's values are the mean and the 95% CI of the mean of its own run (see that run's report); the spread is across host means. The fleet's samples, one row per value with its host, are in samples.jsonl of the fleet directory.</footer>
+<section id="all"><h2>Every figure</h2>${allFigures}</section>
+<footer>${FLEET_FOOTER}</footer>
 </main>
 <script type="application/json" id="isobench-charts">${jsonForScript(chartJson)}</script>
 <script>${chartJsSource()}</script>
@@ -428,7 +498,8 @@ export function renderFleetMarkdown(model: FleetModel, capacity: GroupCapacity[]
           return v ? `${fmtValue(f, v.value)} ${fmtCi(v.ci95)}` : h.state === 'complete' ? 'not measured' : h.state;
         }),
         f.spread
-          ? `${fmtValue(f, f.spread.min)} … ${fmtValue(f, f.spread.max)}${f.spread.spreadPct != null ? ` (${fmtNum(f.spread.spreadPct)}%)` : ''}`
+          ? `${fmtValue(f, f.spread.min)} … ${fmtValue(f, f.spread.max)}` +
+            (f.spread.spreadPct != null ? ` (${fmtNum(f.spread.spreadPct)}%)` : '')
           : '',
         f.outliers.join(', '),
       ]),
@@ -521,7 +592,8 @@ export function renderFleetMarkdown(model: FleetModel, capacity: GroupCapacity[]
 
 /** `cpu-events_per_s-native.png`, `cpu-events_per_s-vm-q35-tcg-overhead.png`: a file name per figure. */
 export function pngNameOf(f: FleetFigure): string {
-  return `${[f.workload, f.metric, f.backend].join('-').replace(/[^A-Za-z0-9_.-]+/g, '-')}${f.kind === 'overhead' ? '-overhead' : ''}.png`;
+  const stem = [f.workload, f.metric, f.backend].join('-').replace(/[^A-Za-z0-9_.-]+/g, '-');
+  return `${stem}${f.kind === 'overhead' ? '-overhead' : ''}.png`;
 }
 
 /**

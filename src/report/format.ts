@@ -125,7 +125,10 @@ export function fmtOverhead(o: Overhead): string {
 /** How outliers were looked for, in words, for a summary ("n too small to flag outliers" below 3). */
 export function outlierText(s: Summary): string {
   if (s.outliers.length)
-    return `${s.outliers.length} outlier${s.outliers.length > 1 ? 's' : ''} (${s.outlierMethod === 'dixon-q95' ? "Dixon's Q, 95%" : 'modified z-score > 3.5'}; kept)`;
+    return (
+      `${s.outliers.length} outlier${s.outliers.length > 1 ? 's' : ''} ` +
+      `(${s.outlierMethod === 'dixon-q95' ? "Dixon's Q, 95%" : 'modified z-score > 3.5'}; kept)`
+    );
   if (s.outlierMethod === 'none: n < 3' || (!s.outlierMethod && s.n < 3)) return 'n too small to flag outliers';
   return '';
 }

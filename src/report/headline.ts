@@ -69,10 +69,18 @@ export function verdictDetail(v: {
     return `decided only with a flagged outlier repetition in (kept, shown): rerun to decide; ${base}`;
   if (v.verdict === 'inconclusive' && v.pairedSpread !== undefined) {
     const need = v.repetitionsNeeded !== null ? `about ${v.repetitionsNeeded}` : 'more than 1000';
-    return `not decidable here at ±${v.threshold}: needs ${need} pairs (spread ${v.pairedSpread} per pair) for 80% power; ${base}`;
+    return (
+      `not decidable here at ±${v.threshold}: needs ${need} pairs ` +
+      `(spread ${v.pairedSpread} per pair) for 80% power; ${base}`
+    );
   }
-  if (v.verdict === 'inconclusive')
-    return `${v.repetitionsNeeded !== null ? `about ${v.repetitionsNeeded} repetitions per side would likely decide it` : 'more than 1000 repetitions per side would be needed to decide it'}; ${base}`;
+  if (v.verdict === 'inconclusive') {
+    const need =
+      v.repetitionsNeeded !== null
+        ? `about ${v.repetitionsNeeded} repetitions per side would likely decide it`
+        : 'more than 1000 repetitions per side would be needed to decide it';
+    return `${need}; ${base}`;
+  }
   if (v.verdict === 'overhead' || v.verdict === 'better')
     return `${v.beyondThreshold ? 'beyond' : 'not shown beyond'} the threshold (95% CI); ${base}`;
   return base;
@@ -82,7 +90,10 @@ function fmtDetectablePct(x: number): string {
   return Number.isFinite(x) ? fmtPct(x, false) : '∞';
 }
 
-/** Threshold, smallest detectable effect and (when inconclusive) the pairs or repetitions that would decide, for an overhead. */
+/**
+ * Threshold, smallest detectable effect and (when inconclusive) the pairs or repetitions that would decide,
+ * for an overhead.
+ */
 export function overheadJudgement(o: Overhead): string {
   const pairedSpread =
     o.design === 'paired' && typeof o.spread === 'number' && Number.isFinite(o.spread)
@@ -167,7 +178,9 @@ export function differenceFigure(
     verdict: d.verdict,
     value: `${fmtDifferenceValue(d, d.unit)}${phrase ? ` ${phrase}` : ''}`,
     ci: fmtDifferenceCi(d, d.unit),
-    detail: `${fmtQuantity(d.backendMean, d.unit)} vs ${fmtQuantity(d.nativeMean, d.unit)} native (means)${judged}${designNote(d)}`,
+    detail:
+      `${fmtQuantity(d.backendMean, d.unit)} vs ${fmtQuantity(d.nativeMean, d.unit)} native ` +
+      `(means)${judged}${designNote(d)}`,
     point: d.diff,
     ci95: d.ci95,
   };
@@ -248,11 +261,10 @@ const ISOLATION_READERS: Partial<Record<IsolationViewKind, IsolationReader>> = {
         verdict: cpuErr && cpuErr.n >= 2 ? decide(cpuErr.mean, cpuErr.ci, SHARE_ERROR_PP) : null,
         value,
         ci: cpuErr ? ciText(cpuErr.ci, 'pp') : '',
-        detail:
-          `${parts.filter((p) => p !== value).join('; ')}${cpuErr && cpuErr.n >= 2 ? `; verdict against ±${SHARE_ERROR_PP} pp of the target` : ''}`.replace(
-            /^; /,
-            '',
-          ),
+        detail: (
+          parts.filter((p) => p !== value).join('; ') +
+          (cpuErr && cpuErr.n >= 2 ? `; verdict against ±${SHARE_ERROR_PP} pp of the target` : '')
+        ).replace(/^; /, ''),
         point: cpuErr?.mean ?? null,
         ci95: cpuErr && Number.isFinite(cpuErr.ci[0]) ? cpuErr.ci : null,
       };
@@ -298,7 +310,9 @@ const ISOLATION_READERS: Partial<Record<IsolationViewKind, IsolationReader>> = {
     metric: 'cpu-kept-pct-unrestrained',
     unit: '%',
     higherIsBetter: true,
-    what: "the victim's figure kept beside a neighbour, percent of its figure alone: unrestrained, and held by each mechanism",
+    what:
+      "the victim's figure kept beside a neighbour, percent of its figure alone: " +
+      'unrestrained, and held by each mechanism',
     read(metrics) {
       const kinds = NEIGHBOUR_KINDS.map((k: string) => ({ k, s: stat(metrics, `${k}-kept-pct-unrestrained`) })).filter(
         (x): x is { k: string; s: NonNullable<ReturnType<typeof stat>> } => x.s !== null,
@@ -344,7 +358,9 @@ function plainFigure(m: MetricResult, nm: MetricResult | undefined, phrase: stri
     verdict: null,
     value: `${fmtDifferenceValue({ diff }, m.unit)}${phrase ? ` ${phrase}` : ''}`,
     ci: '',
-    detail: `${fmtQuantity(b.mean, m.unit)}${n ? ` vs ${fmtQuantity(n.mean, m.unit)} native` : ''} (means, n=${b.n}); ${why}`,
+    detail:
+      `${fmtQuantity(b.mean, m.unit)}${n ? ` vs ${fmtQuantity(n.mean, m.unit)} native` : ''} (means, ` +
+      `n=${b.n}); ${why}`,
     point: diff,
     ci95: null,
   };
@@ -414,7 +430,8 @@ export function computeHeadline(input: HeadlineInput): HeadlineRow[] {
       ...new Set(cells.filter((c) => c.backend !== native?.label).flatMap((c) => c.metrics.map((m) => m.metric))),
     ];
     const names = all.filter((n) => ovs.some((o) => o.metric === n) || dfs.some((d) => d.metric === n));
-    // The category's primary metric (footprint and density: PSS) even when it has no verdict (one repetition, no native figure).
+    // The category's primary metric (footprint and density: PSS) even when it has no verdict
+    // (one repetition, no native figure).
     const primary = primaryMetric(w, all);
     const metric = primary ?? names[0];
     if (!metric) continue;

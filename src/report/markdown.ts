@@ -60,7 +60,8 @@ function renderCapacityMd(m: ReportModel, out: string[]): void {
   out.push('## Capacity: instances per host', '');
   if (c.status !== 'ok' || !c.plan) {
     out.push(
-      `No capacity plan in this report: ${mdEscape(c.reason ?? 'not computed')}. Compute one with your host and instance:`,
+      `No capacity plan in this report: ${mdEscape(c.reason ?? 'not computed')}. ` +
+        `Compute one with your host and instance:`,
       '',
       '```',
       c.rerun,
@@ -72,33 +73,43 @@ function renderCapacityMd(m: ReportModel, out: string[]): void {
   const p = c.plan;
   const h = p.host;
   out.push(
-    `Computed by the capacity model (docs/capacity.md) from **example inputs**, not your fleet: host **${mdEscape(h.name)}** (${fmtNum(h.cores)} cores, ${fmtNum(h.memoryGiB)} GiB; reserve ${fmtNum(p.reserve.cores)} core + ${fmtNum(p.reserve.memoryPct)}% memory), ` +
-      `the default profile \`scenarios/hosts/${h.name.replace(/`/g, '')}.yaml\`; instance: ${mdEscape(c.instanceOrigin ?? '')}. Ranges (worst–best) come from the 95% CIs.`,
+    'Computed by the capacity model (docs/capacity.md) from **example inputs**, not your fleet: ' +
+      `host **${mdEscape(h.name)}** (${fmtNum(h.cores)} cores, ${fmtNum(h.memoryGiB)} GiB; ` +
+      `reserve ${fmtNum(p.reserve.cores)} core + ${fmtNum(p.reserve.memoryPct)}% memory), ` +
+      `the default profile \`scenarios/hosts/${h.name.replace(/`/g, '')}.yaml\`; instance: ` +
+      `${mdEscape(c.instanceOrigin ?? '')}. Ranges (worst–best) come from the 95% CIs.`,
     '',
   );
   if (c.emulated.length) {
     out.push(
-      `> **⚠️ ${mdEscape(c.emulated.join(', '))}: TCG emulation.** The VM's CPU cost factor describes software emulation: its CPU-bound instances per host and RuntimeClass cpu figure do not transfer to a KVM host.`,
+      `> **⚠️ ${mdEscape(c.emulated.join(', '))}: TCG emulation.** The VM's CPU cost factor describes software ` +
+        `emulation: its CPU-bound instances per host and RuntimeClass cpu figure do not transfer to a KVM host.`,
       '',
     );
   }
   out.push('| Backend | Instances per host (worst–best) | Binding | CPU cores/instance | Memory MiB/instance |');
   out.push('|---|---:|---|---:|---:|');
-  const fig = (f: { value: number; best: number; worst: number } | null | undefined, d: number): string =>
-    !f
-      ? '—'
-      : f.best === f.value && f.worst === f.value
-        ? fmtNum(Number(f.value.toFixed(d)))
-        : `${fmtNum(Number(f.value.toFixed(d)))} (${fmtNum(Number(f.best.toFixed(d)))}–${Number.isFinite(f.worst) ? fmtNum(Number(f.worst.toFixed(d))) : '∞'})`;
+  const fig = (f: { value: number; best: number; worst: number } | null | undefined, d: number): string => {
+    if (!f) return '—';
+    const r = (x: number): string => fmtNum(Number(x.toFixed(d)));
+    return f.best === f.value && f.worst === f.value
+      ? r(f.value)
+      : `${r(f.value)} (${r(f.best)}–${Number.isFinite(f.worst) ? r(f.worst) : '∞'})`;
+  };
   for (const b of p.backends) {
     out.push(
-      `| ${mdEscape(b.label)}${b.emulated ? ' (TCG)' : ''} | **${b.expected.instancesPerHost}** (${b.worst.instancesPerHost}–${b.best.instancesPerHost}) | ${mdEscape(b.expected.binding.join(' + ') || '—')} | ${fig(b.resources.cpu.cost, 3)} | ${fig(b.resources.memory.cost, 1)} |`,
+      `| ${mdEscape(b.label)}${b.emulated ? ' (TCG)' : ''} | **${b.expected.instancesPerHost}** ` +
+        `(${b.worst.instancesPerHost}–${b.best.instancesPerHost}) ` +
+        `| ${mdEscape(b.expected.binding.join(' + ') || '—')} | ${fig(b.resources.cpu.cost, 3)} | ` +
+        `${fig(b.resources.memory.cost, 1)} |`,
     );
   }
   out.push('');
+  const orDash = (x: number | null): string => (x === null ? '—' : fmtNum(x));
   for (const d of p.densityRatios)
     out.push(
-      `- Density ${mdEscape(d.container)} : ${mdEscape(d.vm)} = **${d.expected === null ? '—' : fmtNum(d.expected)}** (range ${d.range[0] === null ? '—' : fmtNum(d.range[0])}–${d.range[1] === null ? '—' : fmtNum(d.range[1])})`,
+      `- Density ${mdEscape(d.container)} : ${mdEscape(d.vm)} = **${orDash(d.expected)}** ` +
+        `(range ${orDash(d.range[0])}–${orDash(d.range[1])})`,
     );
   for (const w of p.warnings) out.push(`- ${mdEscape(w)}`);
   if (p.densityRatios.length || p.warnings.length) out.push('');
@@ -154,7 +165,9 @@ export function renderMarkdownFromModel(m: ReportModel): string {
   out.push('');
   if (m.status !== 'complete') {
     out.push(
-      `> **⚠️ This run is ${m.status.toUpperCase()}.** ${mdEscape(sentence(m.statusReason ?? 'Some cells did not complete'))} Figures below cover only what was measured.`,
+      `> **⚠️ This run is ${m.status.toUpperCase()}.** ` +
+        `${mdEscape(sentence(m.statusReason ?? 'Some cells did not complete'))} ` +
+        `Figures below cover only what was measured.`,
       '',
     );
   }
@@ -162,7 +175,8 @@ export function renderMarkdownFromModel(m: ReportModel): string {
   if (caveat) out.push(`> **⚠️ VM FIGURES ARE TCG EMULATION.** ${mdEscape(caveat)}`, '');
   if (m.cleanupFailed) {
     out.push(
-      `> **Cleanup failed.** Left over: ${m.cleanupFailed.leftovers.map(mdEscape).join(', ')}. ${mdEscape(m.cleanupFailed.hint)}`,
+      `> **Cleanup failed.** Left over: ${m.cleanupFailed.leftovers.map(mdEscape).join(', ')}. ` +
+        `${mdEscape(m.cleanupFailed.hint)}`,
       '',
     );
   }
@@ -172,9 +186,13 @@ export function renderMarkdownFromModel(m: ReportModel): string {
     out.push('No overheads were computed in this run.', '');
   } else {
     out.push(
-      'Each category in its own terms, with the 95% CI. Throughput, latency and bandwidth: paired ratio vs native, per round ("9.8× slower than native" = a tenth of native\'s throughput; percentages: + = worse). ' +
-        'Per-instance costs (footprint and density by PSS, start-up): mean per-round difference with a paired CI. Partitioning, memory gradient, noisy neighbour: their own figures. ' +
-        'Verdicts against a practical threshold: only "no practical difference" (90% CI inside ±threshold) means the same as native; "inconclusive" says how many pairs would decide it.',
+      'Each category in its own terms, with the 95% CI. Throughput, latency and bandwidth: ' +
+        'paired ratio vs native, per round ' +
+        '("9.8× slower than native" = a tenth of native\'s throughput; percentages: + = worse). ' +
+        'Per-instance costs (footprint and density by PSS, start-up): mean per-round difference with a paired CI. ' +
+        'Partitioning, memory gradient, noisy neighbour: their own figures. ' +
+        'Verdicts against a practical threshold: only "no practical difference" (90% CI inside ±threshold) ' +
+        'means the same as native; "inconclusive" says how many pairs would decide it.',
       '',
     );
     const reps = repetitionNote(m);
@@ -183,7 +201,9 @@ export function renderMarkdownFromModel(m: ReportModel): string {
     out.push(`|---|---|${m.compared.map(() => '---:').join('|')}|`);
     for (const row of m.headline) {
       out.push(
-        `| ${mdEscape(row.title)} | ${mdEscape(row.metric)} (${mdEscape(row.unit)}, ${row.higherIsBetter ? '↑' : '↓'}; ${mdEscape(row.what)}; ${mdEscape(row.baseline)}) | ${row.entries.map((e) => headlineCell(e)).join(' | ')} |`,
+        `| ${mdEscape(row.title)} | ${mdEscape(row.metric)} (${mdEscape(row.unit)}, ` +
+          `${row.higherIsBetter ? '↑' : '↓'}; ${mdEscape(row.what)}; ${mdEscape(row.baseline)}) ` +
+          `| ${row.entries.map((e) => headlineCell(e)).join(' | ')} |`,
       );
     }
     out.push('');
@@ -205,7 +225,12 @@ export function renderMarkdownFromModel(m: ReportModel): string {
         const flags = (ot ? ` (${ot})` : '') + notes;
         const stateNote = cell.state !== 'complete' && cell.state !== 'missing' ? ` *(${cell.state})*` : '';
         out.push(
-          `| ${mdEscape(cat.title)} | ${mdEscape(mv.metric)} (${mdEscape(mv.unit)}, ${mv.higherIsBetter ? '↑' : '↓'}) | ${mdEscape(cell.backend)}${stateNote} | ${s ? fmtNum(s.median) : '—'} | ${s ? fmtNum(s.mean) : '—'} | ${s ? fmtCi(s.ci95) : '—'} | ${s ? fmtPct(s.cv * 100, false) : '—'} | ${s ? s.n : cell.values.length}${flags} | ${v ? mdEscape(vsText(v)) : cell.backend === 'native' ? 'baseline' : '—'} | ${v ? `${verdictText(v)}${v.judgement ? ` (${mdEscape(v.judgement)})` : ''}` : ''} |`,
+          `| ${mdEscape(cat.title)} | ${mdEscape(mv.metric)} (${mdEscape(mv.unit)}, ` +
+            `${mv.higherIsBetter ? '↑' : '↓'}) | ${mdEscape(cell.backend)}${stateNote} | ` +
+            `${s ? fmtNum(s.median) : '—'} | ${s ? fmtNum(s.mean) : '—'} | ${s ? fmtCi(s.ci95) : '—'} | ` +
+            `${s ? fmtPct(s.cv * 100, false) : '—'} | ${s ? s.n : cell.values.length}${flags} | ` +
+            `${v ? mdEscape(vsText(v)) : cell.backend === 'native' ? 'baseline' : '—'} | ` +
+            `${v ? `${verdictText(v)}${v.judgement ? ` (${mdEscape(v.judgement)})` : ''}` : ''} |`,
         );
       }
     }
@@ -223,8 +248,14 @@ export function renderMarkdownFromModel(m: ReportModel): string {
   if (m.warningGroups.length) {
     out.push('## Warnings', '');
     for (const g of m.warningGroups) {
-      const line = (it: { backend: string | undefined; workload: string | undefined; text: string }): string =>
-        `${it.backend ? `${mdEscape(it.backend)}${it.workload ? ` × ${mdEscape(it.workload)}` : ''}: ` : it.workload ? `${mdEscape(it.workload)}: ` : ''}${mdEscape(it.text)}`;
+      const line = (it: { backend: string | undefined; workload: string | undefined; text: string }): string => {
+        const where = it.backend
+          ? `${mdEscape(it.backend)}${it.workload ? ` × ${mdEscape(it.workload)}` : ''}: `
+          : it.workload
+            ? `${mdEscape(it.workload)}: `
+            : '';
+        return `${where}${mdEscape(it.text)}`;
+      };
       if (!g.collapsed) {
         for (const it of g.items) out.push(`- **${mdEscape(g.code)}** ${line(it)}`);
       } else {
@@ -245,7 +276,8 @@ export function renderMarkdownFromModel(m: ReportModel): string {
   else {
     for (const c of m.capabilities)
       out.push(
-        `- ${c.available ? '✓' : c.masked ? '✗ (masked)' : '✗'} **${mdEscape(c.title)}**: ${mdEscape(c.what)}${c.fix ? ` (fix: ${mdEscape(c.fix)})` : ''}`,
+        `- ${c.available ? '✓' : c.masked ? '✗ (masked)' : '✗'} **${mdEscape(c.title)}**: ` +
+          `${mdEscape(c.what)}${c.fix ? ` (fix: ${mdEscape(c.fix)})` : ''}`,
       );
     out.push('');
   }

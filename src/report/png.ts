@@ -116,7 +116,9 @@ function pngName(spec: ChartSpec): string {
 
 export type PngRenderer = (spec: ChartSpec, footer: string[]) => Promise<Buffer>;
 
-/** One renderer for many charts (chartjs-node-canvas re-requires Chart.js per instance): the fleet report uses it too. */
+/**
+ * One renderer for many charts (chartjs-node-canvas re-requires Chart.js per instance): the fleet report uses it too.
+ */
 export function pngRenderer(
   size: { width: number; height: number } = { width: PNG_WIDTH, height: PNG_HEIGHT },
 ): PngRenderer {
@@ -187,10 +189,13 @@ export async function renderPngsFromModel(
   if (model.capacity.chart) {
     const cap = model.capacity.emulated.length
       ? [
-          `WARNING: ${model.capacity.emulated.join(', ')} ran under TCG emulation: its CPU-bound instances per host do not transfer to a KVM host.`,
+          `WARNING: ${model.capacity.emulated.join(', ')} ran under TCG emulation: its CPU-bound instances per host ` +
+            `do not transfer to a KVM host.`,
         ]
       : [];
-    const subtitle = `example inputs (default host profile, the scenario's instance): rerun \`isobench capacity\` with yours · run ${model.runId}`;
+    const subtitle =
+      `example inputs (default host profile, the scenario's instance): rerun \`isobench capacity\` ` +
+      `with yours · run ${model.runId}`;
     out.push({
       name: 'capacity.png',
       data: await render({ ...model.capacity.chart, subtitle: `${model.capacity.chart.subtitle}; ${subtitle}` }, cap),

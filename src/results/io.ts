@@ -29,7 +29,8 @@ export function assertRunId(id: unknown, where: string): string {
     const shown = typeof id === 'string' ? JSON.stringify(id.length > 60 ? `${id.slice(0, 60)}...` : id) : String(id);
     throw new IsobenchError(
       'BAD_ARGS',
-      `${where}: run id ${shown} is not a plain name: use 1-81 letters, digits, ".", "_" and "-", starting with a letter or digit (no "/" or "..")`,
+      `${where}: run id ${shown} is not a plain name: use 1-81 letters, digits, ".", "_" and "-", ` +
+        `starting with a letter or digit (no "/" or "..")`,
     );
   }
   return id;
@@ -150,7 +151,8 @@ export async function loadResultsWithSamples(runDir: string): Promise<{ results:
     if (attempt >= 20)
       throw new IsobenchError(
         'BAD_RESULTS',
-        `${runDir}: samples.jsonl does not match results.json (a writer is still running, or the files were edited by hand)`,
+        `${runDir}: samples.jsonl does not match results.json (a writer is still running, ` +
+          `or the files were edited by hand)`,
       );
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -171,7 +173,8 @@ export function resolveRunDir(ref: string, resultsRoot: string): string {
   }
   throw new IsobenchError(
     'BAD_ARGS',
-    `no run "${ref}": expected a run id under ${resultsRoot}/ or a run directory holding results.json (see ls ${resultsRoot})`,
+    `no run "${ref}": expected a run id under ${resultsRoot}/ or a run ` +
+      `directory holding results.json (see ls ${resultsRoot})`,
   );
 }
 
@@ -199,10 +202,8 @@ export async function loadResultsFile(file: string): Promise<RunResults> {
     text = await readRegularFile(file);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new IsobenchError(
-      'BAD_RESULTS',
-      `${file}: cannot read (${err.code === 'ENOTREG' || err.code === 'EFBIG' ? err.message : (err.code ?? String(e))})`,
-    );
+    const why = err.code === 'ENOTREG' || err.code === 'EFBIG' ? err.message : (err.code ?? String(e));
+    throw new IsobenchError('BAD_RESULTS', `${file}: cannot read (${why})`);
   }
   let data: unknown;
   try {
@@ -227,7 +228,9 @@ export function parseResults(data: unknown, where: string): RunResults {
   if ('schemaVersion' in data && (typeof version !== 'number' || !READABLE_SCHEMA_VERSIONS.includes(version))) {
     throw new IsobenchError(
       'BAD_RESULTS',
-      `${where}: schemaVersion ${JSON.stringify(version)} is not supported (this isobench reads ${READABLE_SCHEMA_VERSIONS.join(' and ')}; version ${SCHEMA_VERSION} is written, older ones are upgraded on read)`,
+      `${where}: schemaVersion ${JSON.stringify(version)} is not supported (this isobench reads ` +
+        `${READABLE_SCHEMA_VERSIONS.join(' and ')}; version ${SCHEMA_VERSION} is written, ` +
+        `older ones are upgraded on read)`,
     );
   }
   // Version 1: comparisons and verdicts are recomputed from the measured values.
@@ -239,7 +242,8 @@ export function parseResults(data: unknown, where: string): RunResults {
     const more = parsed.error.issues.length - 1;
     throw new IsobenchError(
       'BAD_RESULTS',
-      `${where}: not an isobench results file: ${path}: ${issue?.message ?? 'invalid'}${more > 0 ? ` (and ${more} more problem${more === 1 ? '' : 's'})` : ''}`,
+      `${where}: not an isobench results file: ${path}: ` +
+        `${issue?.message ?? 'invalid'}${more > 0 ? ` (and ${more} more problem${more === 1 ? '' : 's'})` : ''}`,
     );
   }
   return parsed.data.schemaVersion === 1 ? upgradeResults(parsed.data) : parsed.data;

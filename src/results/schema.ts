@@ -67,7 +67,9 @@ export const summarySchema = z.object({
   cv: num,
   /** Indices (into values) of flagged outliers (see outlierMethod); flagged, never dropped. */
   outliers: z.array(z.number()),
-  /** How outliers were flagged: Dixon's Q (n 3..10), modified z-score (n > 10), or none (n < 3: too few to flag any). */
+  /**
+   * How outliers were flagged: Dixon's Q (n 3..10), modified z-score (n > 10), or none (n < 3: too few to flag any).
+   */
   outlierMethod: z.enum(['none: n < 3', 'dixon-q95', 'mad-z3.5']).optional(),
 });
 
@@ -140,7 +142,10 @@ export const backendResultSchema = z.object({
   details: z.record(z.string(), z.unknown()),
   /** Limits as read back from the instance's cgroup, proving they took effect. */
   limitsReadBack: z.record(z.string(), z.unknown()).optional(),
-  /** VM backends: the self-check run at the start (guest vs host CPU, mitigations, clocksource, THP, virtio-net, I/O threads). */
+  /**
+   * VM backends: the self-check run at the start (guest vs host CPU, mitigations, clocksource, THP, virtio-net, I/O
+   * threads).
+   */
   vmSelfCheck: z.record(z.string(), z.unknown()).optional(),
   /** Helper processes of this variant as its provider declares them (absent in files written before). */
   helpers: z.array(helperProcessSchema).optional(),
@@ -196,7 +201,10 @@ export const overheadSchema = z.looseObject({
   design: z.enum(['paired', 'unpaired']).optional(),
   /** Pairs behind a paired figure. */
   pairs: z.number().optional(),
-  /** SD of one paired difference (ln units for ratios, the unit for differences); unpaired: of one repetition's difference. */
+  /**
+   * SD of one paired difference (ln units for ratios, the unit for differences); unpaired: of one repetition's
+   * difference.
+   */
   spread: num.optional(),
   /** Degrees of freedom of the t interval. */
   df: num.optional(),
@@ -250,7 +258,10 @@ export const differenceSchema = z.looseObject({
   design: z.enum(['paired', 'unpaired']).optional(),
   /** Pairs behind a paired figure. */
   pairs: z.number().optional(),
-  /** SD of one paired difference (ln units for ratios, the unit for differences); unpaired: of one repetition's difference. */
+  /**
+   * SD of one paired difference (ln units for ratios, the unit for differences); unpaired: of one repetition's
+   * difference.
+   */
   spread: num.optional(),
   /** Degrees of freedom of the t interval. */
   df: num.optional(),
@@ -338,11 +349,17 @@ export const runResultsSchema = z.object({
   warnings: z.array(warningSchema),
   /** Where the harness, peers and instances ran, and what happened to idle instances (src/runner/placement.ts). */
   placement: placementSchema.optional(),
-  /** Per workload, how much of its wall time was spent inside the measuring tools (src/runner/duty.ts); absent in older files. */
+  /**
+   * Per workload, how much of its wall time was spent inside the measuring tools (src/runner/duty.ts); absent in older
+   * files.
+   */
   dutyCycle: z.record(z.string(), dutyCycleSchema).optional(),
   /** Set when measurements succeeded but cleanup did not: what is left, how to remove it. */
   cleanupFailed: z.object({ leftovers: z.array(z.string()), hint: z.string() }).optional(),
-  /** The samples.jsonl written with this results.json (written and fsynced first): a reader checks the hash to know both match. */
+  /**
+   * The samples.jsonl written with this results.json (written and fsynced first): a reader checks the hash to know both
+   * match.
+   */
   samples: z.object({ file: z.literal('samples.jsonl'), rows: z.number(), sha256: z.string() }).optional(),
 });
 
@@ -370,10 +387,15 @@ export const sampleRowSchema = z.object({
   repetition: z.number(),
   value: z.number(),
   rawLog: z.string(),
-  /** The value's round (`workload:repetition:probe`) and the start and end of its tool invocation (ISO 8601); absent in older runs. */
+  /**
+   * The value's round (`workload:repetition:probe`) and the start and end of its tool invocation (ISO 8601); absent in
+   * older runs.
+   */
   round: z.string().optional(),
   startedAt: z.string().optional(),
   endedAt: z.string().optional(),
-  /** The host that measured it: the inventory host name in a fleet, the hostname of a single run (absent in older runs). */
+  /**
+   * The host that measured it: the inventory host name in a fleet, the hostname of a single run (absent in older runs).
+   */
   host: z.string().optional(),
 });

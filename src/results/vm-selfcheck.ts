@@ -26,10 +26,12 @@ export interface MitigationRow {
   host: string | null;
   guest: string | null;
   /**
-   * same text; equivalent: both mitigated by the same mechanism (first clause), details differ (e.g. SMT state the guest cannot know);
+   * same text; equivalent: both mitigated by the same mechanism (first clause), details differ (e.g. SMT state the
+   * guest cannot know);
    * guest-extra: the guest mitigates where the host does not (costs the guest); guest-fewer: the reverse;
    * different: both mitigate by different mechanisms, or one is vulnerable where the other is not affected;
-   * unknown: one side cannot tell (e.g. "Unknown: Dependent on hypervisor status"); host-only / guest-only: one kernel does not report it.
+   * unknown: one side cannot tell (e.g. "Unknown: Dependent on hypervisor status"); host-only / guest-only: one kernel
+   * does not report it.
    */
   comparison:
     | 'same'

@@ -90,9 +90,15 @@ function issueMessage(issue: z.core.$ZodIssue, raw: unknown): string {
       if (valueAt(raw, issue.path) === undefined) return `required (expected ${issue.expected})`;
       return `expected ${issue.expected === 'int' ? 'a whole number' : issue.expected}, got ${got}`;
     case 'too_small':
-      return `must be ${issue.inclusive === false ? '>' : '>='} ${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}, got ${got}`;
+      return (
+        `must be ${issue.inclusive === false ? '>' : '>='} ` +
+        `${String(issue.minimum)}${issue.origin === 'array' ? ' items' : ''}, got ${got}`
+      );
     case 'too_big':
-      return `must be ${issue.inclusive === false ? '<' : '<='} ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}, got ${got}`;
+      return (
+        `must be ${issue.inclusive === false ? '<' : '<='} ` +
+        `${String(issue.maximum)}${issue.origin === 'array' ? ' items' : ''}, got ${got}`
+      );
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${got}`;
     case 'invalid_union':
@@ -146,7 +152,9 @@ export function validateScenarioData(
             .map((k) => `"${k.length > 40 ? `${k.slice(0, 40)}...` : k}"`)
             .join(', ');
           problems.push(
-            `${at(lines?.get(first) ?? (doc && counter ? lineOf(doc, counter, issue.path) : undefined))}: ${fieldPath(issue.path)}: ${issue.keys.length} unknown ${what}s (${shownKeys}, ...); allowed: ${allowed.join(', ')}`,
+            `${at(lines?.get(first) ?? (doc && counter ? lineOf(doc, counter, issue.path) : undefined))}: ` +
+              `${fieldPath(issue.path)}: ${issue.keys.length} unknown ${what}s (${shownKeys}, ` +
+              `...); allowed: ${allowed.join(', ')}`,
           );
           continue;
         }
@@ -154,7 +162,8 @@ export function validateScenarioData(
           const hint = nearest(key, allowed);
           const line = lines?.get(key) ?? (doc && counter ? lineOf(doc, counter, issue.path) : undefined);
           problems.push(
-            `${at(line)}: ${fieldPath([...issue.path, key])}: unknown ${what} "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${allowed.join(', ')}`,
+            `${at(line)}: ${fieldPath([...issue.path, key])}: ` +
+              `unknown ${what} "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}; allowed: ${allowed.join(', ')}`,
           );
         }
         continue;
@@ -172,22 +181,27 @@ export function validateScenarioData(
     const key = backendKey(resolveBackend(b));
     if (seen.has(key))
       problems.push(
-        `${at(doc && counter ? lineOf(doc, counter, ['backends', i]) : undefined)}: backends[${i}]: "${key}" is listed twice; list each backend variant once`,
+        `${at(doc && counter ? lineOf(doc, counter, ['backends', i]) : undefined)}: backends[${i}]: ` +
+          `"${key}" is listed twice; list each backend variant once`,
       );
     seen.add(key);
   });
   if (scenario.adaptive && scenario.adaptive.maxRepetitions < scenario.repetitions)
     problems.push(
-      `${at(doc && counter ? lineOf(doc, counter, ['adaptive', 'maxRepetitions']) : undefined)}: adaptive.maxRepetitions: must be >= repetitions (${scenario.repetitions})`,
+      `${at(doc && counter ? lineOf(doc, counter, ['adaptive', 'maxRepetitions']) : undefined)}: ` +
+        `adaptive.maxRepetitions: must be >= repetitions (${scenario.repetitions})`,
     );
   if (Array.isArray(scenario.instance.cpus) && new Set(scenario.instance.cpus).size !== scenario.instance.cpus.length)
     problems.push(
-      `${at(doc && counter ? lineOf(doc, counter, ['instance', 'cpus']) : undefined)}: instance.cpus: lists a CPU twice`,
+      `${at(doc && counter ? lineOf(doc, counter, ['instance', 'cpus']) : undefined)}: ` +
+        `instance.cpus: lists a CPU twice`,
     );
   // More vCPUs than pinned CPUs would time-share them and measure contention, not isolation.
   if (Array.isArray(scenario.instance.cpus) && scenario.instance.vcpus > scenario.instance.cpus.length)
     problems.push(
-      `${at(doc && counter ? lineOf(doc, counter, ['instance', 'vcpus']) : undefined)}: instance.vcpus: ${scenario.instance.vcpus} vCPUs on ${scenario.instance.cpus.length} pinned CPU(s) (instance.cpus); list at least ${scenario.instance.vcpus} CPUs or lower vcpus`,
+      `${at(doc && counter ? lineOf(doc, counter, ['instance', 'vcpus']) : undefined)}: instance.vcpus: ` +
+        `${scenario.instance.vcpus} vCPUs on ${scenario.instance.cpus.length} pinned CPU(s) (instance.cpus); ` +
+        `list at least ${scenario.instance.vcpus} CPUs or lower vcpus`,
     );
   problems.push(
     ...probeChoiceProblems(scenario, (path) => at(doc && counter ? lineOf(doc, counter, path) : undefined)),
@@ -334,7 +348,8 @@ function parseScenarioTextUnguarded(text: string, file: string): { scenario?: Sc
   if (flowDepth(text) > MAX_FLOW_DEPTH)
     return { problems: [`${file}: invalid YAML: nested deeper than ${MAX_FLOW_DEPTH} levels of [ ] or { }`] };
   const counter = new LineCounter();
-  // yaml's own duplicate-key check compares each key with every earlier one (quadratic: 400k keys never end); ours is linear.
+  // yaml's own duplicate-key check compares each key with every earlier one (quadratic: 400k keys never end); ours is
+  // linear.
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: false, logLevel: 'error' });
   if (doc.errors.length === 0) {
     const dup = firstDuplicateKey(doc);
@@ -357,7 +372,8 @@ function parseScenarioTextUnguarded(text: string, file: string): { scenario?: Sc
     if (e instanceof ReferenceError || /alias/i.test(String((e as Error).message)))
       return {
         problems: [
-          `${file}: invalid YAML: aliases expand too far (more than ${MAX_ALIAS_COUNT}); write the values out instead of nesting aliases`,
+          `${file}: invalid YAML: aliases expand too far (more than ${MAX_ALIAS_COUNT}); ` +
+            `write the values out instead of nesting aliases`,
         ],
       };
     throw e;
@@ -381,7 +397,8 @@ export async function loadScenario(file: string): Promise<LoadedScenario> {
     const why = err.code === 'ENOTREG' || err.code === 'EFBIG' ? err.message : (err.code ?? String(e));
     throw new IsobenchError(
       'BAD_SCENARIO',
-      `${shown.length > 200 ? `${shown.slice(0, 200)}...` : shown}: cannot read scenario file (${why}); see 'isobench scenarios list'`,
+      `${shown.length > 200 ? `${shown.slice(0, 200)}...` : shown}: ` +
+        `cannot read scenario file (${why}); see 'isobench scenarios list'`,
     );
   }
   const { scenario, problems } = parseScenarioText(text, shown);

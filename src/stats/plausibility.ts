@@ -78,9 +78,15 @@ export function deviceCheckFailure(cell: Cell): string | undefined {
   if (!decl || med === undefined) return undefined;
   const { min: DEVICE_CHECK_MIN, max: DEVICE_CHECK_MAX } = decl;
   if (med < DEVICE_CHECK_MIN)
-    return `reads did not reach the device: ${med.toFixed(2)} bytes read from the device per byte fio read (median; < ${DEVICE_CHECK_MIN})`;
+    return (
+      `reads did not reach the device: ${med.toFixed(2)} bytes read from the device ` +
+      `per byte fio read (median; < ${DEVICE_CHECK_MIN})`
+    );
   if (med > DEVICE_CHECK_MAX)
-    return `the device read ${med.toFixed(2)} bytes per byte fio read (median; > ${DEVICE_CHECK_MAX}): a buffered path with readahead, not the direct reads the other backends did`;
+    return (
+      `the device read ${med.toFixed(2)} bytes per byte fio read (median; > ${DEVICE_CHECK_MAX}): ` +
+      `a buffered path with readahead, not the direct reads the other backends did`
+    );
   return undefined;
 }
 
@@ -91,7 +97,8 @@ export function deviceCheckMissing(cell: Cell): string | undefined {
   const first = Array.isArray(recorded)
     ? (recorded[0] as { data?: { why?: unknown } } | undefined)?.data?.why
     : undefined;
-  return `device reach not checked${typeof first === 'string' ? `: ${first}` : ' (no block-I/O evidence was recorded for this cell)'}`;
+  const why = typeof first === 'string' ? `: ${first}` : ' (no block-I/O evidence was recorded for this cell)';
+  return `device reach not checked${why}`;
 }
 
 function rawLogsOf(cells: Cell[], backend: string, workload: string, metric: string): string[] {
@@ -149,8 +156,14 @@ export function checkPlausibility(
     ];
     if (cannotBeatNative(o.workload) && o.verdict === 'better' && o.overheadPctCi95[1] < -MARGIN_PCT) {
       flag = {
-        reason: `${o.backend} beats native by ${(-o.overheadPct).toFixed(1)}% (95% CI ${(-o.overheadPctCi95[1]).toFixed(1)}% to ${(-o.overheadPctCi95[0]).toFixed(1)}%, beyond the ${MARGIN_PCT}% margin) on a ${o.workload} figure: isolation adds work, it cannot remove it`,
-        hint: `compare cells[].extra.environment of both backends (mount count, /etc, THP mode, seccomp, CPUs, cgroup) and the raw logs: a backend that beats native usually does different work or runs with different placement`,
+        reason:
+          `${o.backend} beats native by ${(-o.overheadPct).toFixed(1)}% ` +
+          `(95% CI ${(-o.overheadPctCi95[1]).toFixed(1)}% to ${(-o.overheadPctCi95[0]).toFixed(1)}%, ` +
+          `beyond the ${MARGIN_PCT}% margin) on a ${o.workload} figure: isolation adds work, it cannot remove it`,
+        hint:
+          `compare cells[].extra.environment of both backends (mount count, /etc, THP mode, seccomp, CPUs, ` +
+          `cgroup) and the raw logs: a backend that beats native usually does ` +
+          `different work or runs with different placement`,
         rawLogs: logs(),
       };
     } else if (checkOf(o.workload)) {
@@ -159,7 +172,9 @@ export function checkPlausibility(
         const side = diskFailure.has(o.backend) ? o.backend : 'native';
         flag = {
           reason: `${side}: ${why}`,
-          hint: `the figure describes a cache, not the disk: check the disk mode (image needs a direct-I/O loop device), O_DIRECT support (gVisor drops it), and the disk-device-check raw log`,
+          hint:
+            `the figure describes a cache, not the disk: check the disk mode (image needs a direct-I/O loop ` +
+            `device), O_DIRECT support (gVisor drops it), and the disk-device-check raw log`,
           rawLogs: logs(),
         };
       }
@@ -173,7 +188,9 @@ export function checkPlausibility(
       code: 'IMPLAUSIBLE',
       backend: o.backend,
       workload: o.workload,
-      message: `${o.backend} ${o.workload} ${o.metric}: implausible, kept out of capacity: ${flag.reason}. Hint: ${flag.hint}. Raw logs: ${flag.rawLogs.slice(0, 4).join(', ') || 'none'}`,
+      message:
+        `${o.backend} ${o.workload} ${o.metric}: implausible, kept out of capacity: ${flag.reason}. Hint: ` +
+        `${flag.hint}. Raw logs: ${flag.rawLogs.slice(0, 4).join(', ') || 'none'}`,
     });
   }
   for (const [backend, { workload, text }] of notChecked)
@@ -227,7 +244,9 @@ export function environmentWarnings(cells: Cell[], native: string | undefined): 
         code: 'ENVIRONMENT_DIFFERS',
         backend: c.backend,
         workload: c.workload,
-        message: `${c.backend} ${c.workload} ran in a different environment than native: ${diffs.join('; ')} (cells[].extra.environment)`,
+        message:
+          `${c.backend} ${c.workload} ran in a different environment than native: ` +
+          `${diffs.join('; ')} (cells[].extra.environment)`,
       });
   }
   return out;
@@ -264,7 +283,9 @@ export function metricFailureWarnings(cells: Cell[]): Warning[] {
         code: 'METRIC_FAILED',
         backend: c.backend,
         workload: c.workload,
-        message: `${c.backend} ${c.workload}: ${metrics} not measured in repetition(s) ${f.reps.join(', ') || '?'} (the cell's other metrics stand): ${f.error.split('\n')[0]}${f.rawLog ? ` (raw log: ${f.rawLog})` : ''}`,
+        message:
+          `${c.backend} ${c.workload}: ${metrics} not measured in repetition(s) ${f.reps.join(', ') || '?'} ` +
+          `(the cell's other metrics stand): ${f.error.split('\n')[0]}${f.rawLog ? ` (raw log: ${f.rawLog})` : ''}`,
       });
   }
   return out;
@@ -288,7 +309,9 @@ export function skippedPartWarnings(cells: Cell[]): Warning[] {
         code: 'PART_SKIPPED',
         backend: c.backend,
         workload: c.workload,
-        message: `${c.backend} ${c.workload}: ${d.part} skipped: ${d.reason ?? 'no reason recorded'}${d.fix ? ` (fix: ${d.fix})` : ''}`,
+        message:
+          `${c.backend} ${c.workload}: ${d.part} skipped: ` +
+          `${d.reason ?? 'no reason recorded'}${d.fix ? ` (fix: ${d.fix})` : ''}`,
       });
     }
   }

@@ -28,7 +28,8 @@ registerProvider({
     conmon: { argv: ['conmon', '--version'], pattern: /conmon version (\S+)/, pkg: 'conmon', optional: true },
   },
   // A crashed run's podman containers: their runroot is /run/isobench/<short-id>/podman; stopping conmon and the
-  // container's processes goes through the cgroup sweep (they live under isobench/<name>), the state dir with the run's.
+  // container's processes goes through the cgroup sweep (they live under isobench/<name>), the state dir with the
+  // run's.
   async leftovers() {
     const out: Leftover[] = [];
     for (const runId of await fs.readdir(STATE_ROOT).catch(() => [] as string[])) {

@@ -44,7 +44,9 @@ registerProvider({
     helpers: [
       {
         comm: 'qemu-system',
-        role: "QEMU's main loop, virtio-blk I/O thread, vhost-net worker and thread pool: the guest's devices, host side",
+        role:
+          "QEMU's main loop, virtio-blk I/O thread, vhost-net worker and thread pool: " +
+          "the guest's devices, host side",
         placement: 'host' as const,
         leavesOut:
           "device work on the harness CPUs (vm-placement.ts), as the kernel's own I/O and network work is for " +
@@ -97,10 +99,15 @@ registerProvider({
       )
       .join('; ');
     const kvmWarn = host.kvm.hardware ? vmHostWarnings(host, 'kvm').filter((w) => w.code.startsWith('KVM_')) : [];
+    const kvmNote = kvmWarn.length
+      ? ` -- ${kvmWarn.map((w) => w.message).join(' | ')}`
+      : host.kvm.hardware
+        ? ''
+        : ' (recorded; they shape VM figures only under hardware KVM)';
     checks.push({
       name: 'kvm parameters',
       status: kvmWarn.length ? 'warn' : 'ok',
-      detail: `${params || 'no kvm module parameters'}${kvmWarn.length ? ` -- ${kvmWarn.map((w) => w.message).join(' | ')}` : host.kvm.hardware ? '' : ' (recorded; they shape VM figures only under hardware KVM)'}`,
+      detail: `${params || 'no kvm module parameters'}${kvmNote}`,
     });
     if (opts.probeVm === false || !versions['qemu-system-x86_64'] || !kernelDir) return { checks };
     let extra: Record<string, unknown> | undefined;
@@ -115,20 +122,23 @@ registerProvider({
       });
       extra = { vm: probe as unknown as Record<string, unknown> };
       const d = probe.decision;
+      const calibrationTimeoutS = ((probe.kvmCalibrationTimeoutMs ?? 10_000) / 1000).toFixed(0);
       const figures = [
         probe.tcgBareBootMs != null ? `TCG bare boot ${(probe.tcgBareBootMs / 1000).toFixed(1)} s` : undefined,
         probe.kvmBareBootMs !== undefined
           ? probe.kvmBareBootMs === null
             ? probe.kvmCalibrationError
               ? `KVM calibration boot (-cpu host) failed: ${probe.kvmCalibrationError}`
-              : `KVM calibration boot did not finish within ${((probe.kvmCalibrationTimeoutMs ?? 10_000) / 1000).toFixed(0)} s`
+              : `KVM calibration boot did not finish within ${calibrationTimeoutS} s`
             : `KVM calibration boot ${(probe.kvmBareBootMs / 1000).toFixed(1)} s`
           : undefined,
       ].filter(Boolean);
       checks.push({
         name: 'vm accelerator',
         status: d.accel === 'kvm' ? 'ok' : 'warn',
-        detail: `VM backend will use ${d.accel.toUpperCase()}: ${d.reason}${figures.length ? `; calibration: ${figures.join(', ')}` : ''}`,
+        detail:
+          `VM backend will use ${d.accel.toUpperCase()}: ` +
+          `${d.reason}${figures.length ? `; calibration: ${figures.join(', ')}` : ''}`,
         ...(d.accel === 'kvm'
           ? {}
           : {

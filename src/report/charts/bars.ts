@@ -92,7 +92,8 @@ export function buildCategoryChart(
           o.ratio,
           oci[0],
           oci[1],
-          `${fmtNum(o.ratio)}× native (${how}), 95% CI [${fmtNum(oci[0])}, ${fmtNum(oci[1])}]; mean ${fmtNum(sum.mean)} ${m.unit}, n=${sum.n}`,
+          `${fmtNum(o.ratio)}× native (${how}), 95% CI [${fmtNum(oci[0])}, ${fmtNum(oci[1])}]; ` +
+            `mean ${fmtNum(sum.mean)} ${m.unit}, n=${sum.n}`,
         );
         continue;
       }
@@ -101,7 +102,8 @@ export function buildCategoryChart(
         meanOf(sum) / base,
         sum.ci95[0] / base,
         sum.ci95[1] / base,
-        `mean ${fmtNum(sum.mean)} ${m.unit}, 95% CI of the mean [${fmtNum(sum.ci95[0])}, ${fmtNum(sum.ci95[1])}], median ${fmtNum(sum.median)}, n=${sum.n}`,
+        `mean ${fmtNum(sum.mean)} ${m.unit}, 95% CI of the mean [${fmtNum(sum.ci95[0])}, ${fmtNum(sum.ci95[1])}], ` +
+          `median ${fmtNum(sum.median)}, n=${sum.n}`,
       );
     }
     if (s.values.every((v) => v === null)) s.label = `${col.label} (no data)`;
@@ -114,7 +116,10 @@ export function buildCategoryChart(
     type: 'bar',
     id: `chart-${safeId(cat.id)}`,
     title: `${cat.title}: mean relative to ${baseName}`,
-    subtitle: `bar = ratio to ${baseName} (1 = ${baseName}'s level); whisker = 95% CI of that ratio, paired by round where the values carry their round (${baseName}: its own mean's CI)${log ? '; log scale' : ''}${range.clipped ? '; ▸ whisker clipped at the axis' : ''}`,
+    subtitle:
+      `bar = ratio to ${baseName} (1 = ${baseName}'s level); whisker = 95% CI of that ratio, ` +
+      `paired by round where the values carry their round (${baseName}: its own mean's CI)` +
+      `${log ? '; log scale' : ''}${range.clipped ? '; ▸ whisker clipped at the axis' : ''}`,
     axisTitle: `× ${baseName}`,
     labels: charted.map(({ m }) => metricLabel(m)),
     series,
@@ -154,7 +159,8 @@ function buildAbsoluteChart(
         sum.mean * unit.factor,
         sum.ci95[0] * unit.factor,
         sum.ci95[1] * unit.factor,
-        `mean ${fmtQuantity(sum.mean, m.unit)} [${fmtNum(sum.ci95[0] * unit.factor)}, ${fmtNum(sum.ci95[1] * unit.factor)}], n=${sum.n}${vs ? `; vs native ${vs.value} ${vs.ci}` : ''}`,
+        `mean ${fmtQuantity(sum.mean, m.unit)} [${fmtNum(sum.ci95[0] * unit.factor)}, ` +
+          `${fmtNum(sum.ci95[1] * unit.factor)}], n=${sum.n}${vs ? `; vs native ${vs.value} ${vs.ci}` : ''}`,
       );
     }
     if (s.values.every((v) => v === null)) s.label = `${col.label} (no data)`;
@@ -165,7 +171,9 @@ function buildAbsoluteChart(
     type: 'bar',
     id: `chart-${safeId(cat.id)}`,
     title: `${cat.title}: mean per backend (${unit.unit})`,
-    subtitle: `absolute cost per instance (a ratio to a ~0 native baseline means nothing); bar = mean; whisker = 95% CI of the mean${range.clipped ? '; ▸ whisker clipped at the axis' : ''}`,
+    subtitle:
+      `absolute cost per instance (a ratio to a ~0 native baseline means nothing); bar = mean; ` +
+      `whisker = 95% CI of the mean${range.clipped ? '; ▸ whisker clipped at the axis' : ''}`,
     axisTitle: unit.unit,
     labels: charted.map((m) => metricLabel(m)),
     series,
@@ -177,7 +185,9 @@ function buildAbsoluteChart(
   };
 }
 
-/** Linear axes take the range as suggestions (Chart.js rounds them to nice ticks); whiskers beyond are still clipped. */
+/**
+ * Linear axes take the range as suggestions (Chart.js rounds them to nice ticks); whiskers beyond are still clipped.
+ */
 export function linearBounds(range: {
   min: number | undefined;
   max: number | undefined;
@@ -245,7 +255,9 @@ export function buildCdf(
     type: 'cdf',
     id: `cdf-${safeId(cat.id)}-${safeId(m.metric)}`,
     title: `${cat.title}: distribution of ${m.metric}`,
-    subtitle: `empirical CDF of every repetition (${m.higherIsBetter ? 'higher' : 'lower'} is better)${log ? '; log scale' : ''}`,
+    subtitle:
+      `empirical CDF of every repetition (${m.higherIsBetter ? 'higher' : 'lower'} is better)` +
+      (log ? '; log scale' : ''),
     axisTitle: `${m.metric} (${m.unit})`,
     series,
     log,

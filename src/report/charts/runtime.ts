@@ -9,4 +9,5 @@ import { readAsset } from '../assets.js';
  *  - prepare(cfg): attaches what JSON cannot carry: tick formatters
  *    (1-2-5 ticks on log axes, "×" suffix on ratio axes) and tooltips.
  */
-export const CHART_RUNTIME_JS = readAsset('chart-runtime.js').replace(/\n$/, ''); // the file's final newline is not part of the expression
+// The file's final newline is not part of the expression.
+export const CHART_RUNTIME_JS = readAsset('chart-runtime.js').replace(/\n$/, '');

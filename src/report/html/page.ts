@@ -1,4 +1,6 @@
-/** The page around a report: the shared stylesheet, the document head, Chart.js and the script that draws the charts. */
+/**
+ * The page around a report: the shared stylesheet, the document head, Chart.js and the script that draws the charts.
+ */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -34,6 +36,9 @@ export const BOOT_JS = (runtime: string) => `
 })();
 `;
 
+const CSP =
+  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'none'";
+
 /**
  * The document head every isobench page shares: the stylesheet and the content
  * security policy that keeps a report offline (no request leaves the file).
@@ -44,7 +49,7 @@ export function documentHead(title: string, extraCss = ''): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'none'">
+<meta http-equiv="Content-Security-Policy" content="${CSP}">
 <title>${escapeHtml(title)}</title>
 <style>${CSS}${extraCss ? `\n${extraCss}` : ''}</style>
 </head>`;

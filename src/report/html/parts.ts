@@ -1,4 +1,7 @@
-/** Small HTML pieces every part of the report uses: escaping, script-safe JSON, raw-log links, verdict badges, colour swatches, chart canvases. */
+/**
+ * Small HTML pieces every part of the report uses: escaping, script-safe JSON, raw-log links, verdict badges, colour
+ * swatches, chart canvases.
+ */
 import path from 'node:path';
 import type { ColumnView } from '../columns.js';
 import { verdictText } from '../format.js';
@@ -48,6 +51,9 @@ export function swatch(col: ColumnView | undefined): string {
   return col ? `<span class="swatch" style="background:${escapeHtml(col.colour)}"></span>` : '';
 }
 
-export function canvasFor(spec: ChartSpec, cls = 'chart'): string {
-  return `<div class="${cls}"><canvas id="${escapeHtml(spec.id)}" role="img" aria-label="${escapeHtml(spec.title)}"></canvas></div>`;
+export function canvasFor(spec: Pick<ChartSpec, 'id' | 'title'>, cls = 'chart'): string {
+  return (
+    `<div class="${cls}"><canvas id="${escapeHtml(spec.id)}" role="img" ` +
+    `aria-label="${escapeHtml(spec.title)}"></canvas></div>`
+  );
 }

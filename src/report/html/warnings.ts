@@ -18,10 +18,17 @@ export function renderWarnings(m: ReportModel): string {
       return g.items
         .map(
           (it) =>
-            `<li class="warning" data-code="${escapeHtml(g.code)}"><code>${escapeHtml(g.code)}</code> ${warningItem(it).replace(/^<li>|<\/li>$/g, '')}</li>`,
+            `<li class="warning" data-code="${escapeHtml(g.code)}"><code>${escapeHtml(g.code)}</code> ` +
+            `${warningItem(it).replace(/^<li>|<\/li>$/g, '')}</li>`,
         )
         .join('\n');
-    return `<li class="warning group" data-code="${escapeHtml(g.code)}" data-count="${g.items.length}"><details><summary><code>${escapeHtml(g.code)}</code> ${escapeHtml(g.summary)} <span class="unit">(list)</span></summary><ul class="warn-items">${g.items.map(warningItem).join('')}</ul></details></li>`;
+    return (
+      `<li class="warning group" data-code="${escapeHtml(g.code)}" data-count="${g.items.length}"><details>` +
+      `<summary><code>${escapeHtml(g.code)}</code> ${escapeHtml(g.summary)} ` +
+      '<span class="unit">(list)</span></summary>' +
+      `<ul class="warn-items">${g.items.map(warningItem).join('')}</ul></details></li>`
+    );
   });
-  return `<section class="card" id="warnings"><h2>Warnings</h2><ul class="warnings">${groups.join('\n')}</ul></section>`;
+  const list = `<ul class="warnings">${groups.join('\n')}</ul>`;
+  return `<section class="card" id="warnings"><h2>Warnings</h2>${list}</section>`;
 }

@@ -19,7 +19,8 @@ function ksmText(v: KsmState | null | undefined): string {
   const state = run === undefined ? '' : run === 1 ? 'on' : run === 0 ? 'off' : `run=${run}`;
   const shared =
     sharing !== undefined
-      ? `${f((sharing * 4096) / 1048576, 0)} MiB ${run === 0 ? 'still merged from earlier' : 'merged'} (pages_sharing ${f(sharing, 0)})`
+      ? `${f((sharing * 4096) / 1048576, 0)} MiB ${run === 0 ? 'still merged from earlier' : 'merged'} ` +
+        `(pages_sharing ${f(sharing, 0)})`
       : '';
   return [state, shared].filter(Boolean).join('; ') || 'not recorded';
 }
@@ -39,7 +40,8 @@ export function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationVie
       .filter((x): x is { r: (typeof e)[number]; base: number; levels: Level[] } => {
         if (x.levels && x.base !== undefined) return true;
         skipped.push(
-          `${cell.backend}: extra "density" skipped (repetition ${x.r.repetition}: baselineMemAvailMiB or a level's memAvailMiB/pssSumMiB is not a finite number)`,
+          `${cell.backend}: extra "density" skipped (repetition ${x.r.repetition}: baselineMemAvailMiB or a level's ` +
+            `memAvailMiB/pssSumMiB is not a finite number)`,
         );
         return false;
       });
@@ -76,13 +78,15 @@ export function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationVie
     const range = budget?.projectedRange ?? undefined;
     const projText =
       projected !== undefined
-        ? `projected ${f(projected, 0)}${range?.[0] !== undefined && range[1] !== undefined ? ` (${f(range[0], 0)}–${f(range[1], 0)})` : ''}`
+        ? `projected ${f(projected, 0)}` +
+          (range?.[0] !== undefined && range[1] !== undefined ? ` (${f(range[0], 0)}–${f(range[1], 0)})` : '')
         : 'no projection (no positive cost per instance)';
     const budgetText =
       budgetMiB === undefined
         ? 'no budget set'
         : inBudget !== undefined
-          ? `${f(inBudget, 0)} (measured: instance ${f(inBudget + 1, 0)} took the summed PSS over ${f(budgetMiB, 0)} MiB)`
+          ? `${f(inBudget, 0)} ` +
+            `(measured: instance ${f(inBudget + 1, 0)} took the summed PSS over ${f(budgetMiB, 0)} MiB)`
           : `not reached: ${projText}`;
     const colour = colourOf(columns, cell.backend);
     maxN = Math.max(maxN, ...xs);
@@ -105,7 +109,9 @@ export function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationVie
     const meas = ksm?.measurement;
     const after = meas
       ? (meas.skipped ??
-        `${ksmText(meas.after)}; at ${f(lv[lv.length - 1]?.instances, 0)} instances MemAvailable Δ ${f(base - (meas.memAvailMiB ?? Number.NaN))} MiB, PSS ${f(meas.pssSumMiB)} MiB${meas.settled === false ? ' (not settled)' : ''}`)
+        `${ksmText(meas.after)}; at ${f(lv[lv.length - 1]?.instances, 0)} instances MemAvailable Δ ` +
+          `${f(base - (meas.memAvailMiB ?? Number.NaN))} MiB, ` +
+          `PSS ${f(meas.pssSumMiB)} MiB${meas.settled === false ? ' (not settled)' : ''}`)
       : 'not measured (KSM off in the scenario)';
     const maxInst = lv[lv.length - 1]?.instances;
     rows.push({
@@ -125,14 +131,21 @@ export function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationVie
       stopped?.reason === 'cap'
         ? `stopped at cap ${maxInst ?? '?'} (the scenario's bound, not a result)`
         : `stopped at ${maxInst ?? '?'} instances (${stopped?.reason ?? 'reason not recorded'})`;
+    const budgetPart = budgetMiB !== undefined ? `in a ${f(budgetMiB, 0)} MiB budget: ${budgetText}; ` : '';
     findings.push(
-      `${cell.backend}: ${signedMiB(pssSlope)} PSS${ciText} and ${signedMiB(memSlope)} of host MemAvailable per idle instance; ${budgetMiB !== undefined ? `in a ${f(budgetMiB, 0)} MiB budget: ${budgetText}; ` : ''}${stopWhy}.`,
+      `${cell.backend}: ${signedMiB(pssSlope)} PSS${ciText} and ${signedMiB(memSlope)} of host MemAvailable per ` +
+        `idle instance; ${budgetPart}${stopWhy}.`,
     );
   }
   if (!series.length) return skipped.length ? emptyView('density', skipped) : null;
   return {
     kind: 'density',
-    lead: "Host memory used as idle instances are added, per backend: the drop of MemAvailable from the baseline (solid; includes page cache and kernel memory, noisy at a few MiB) and the instances' summed PSS (dashed). The legend gives the marginal cost per instance: the least-squares slope over the measured levels (the empty host is drawn, not fitted). Instances per budget: measured where the sweep crossed the scenario's budget; a projection (budget / slope) where it stopped at the scenario's cap first.",
+    lead:
+      'Host memory used as idle instances are added, per backend: the drop of MemAvailable from the baseline ' +
+      "(solid; includes page cache and kernel memory, noisy at a few MiB) and the instances' summed PSS " +
+      '(dashed). The legend gives the marginal cost per instance: the least-squares slope over the measured ' +
+      'levels (the empty host is drawn, not fitted). Instances per budget: measured where the sweep crossed the ' +
+      "scenario's budget; a projection (budget / slope) where it stopped at the scenario's cap first.",
     findings,
     charts: [
       {
@@ -140,7 +153,8 @@ export function buildDensity(cells: Cell[], columns: ColumnView[]): IsolationVie
         id: 'chart-density-memory',
         title: 'Density: host memory used vs number of idle instances',
         subtitle:
-          'solid: MemAvailable drop from the baseline; dashed: summed PSS of the instances; legend: slope = marginal MiB per instance',
+          'solid: MemAvailable drop from the baseline; dashed: summed PSS of the instances; ' +
+          'legend: slope = marginal MiB per instance',
         xTitle: 'idle instances',
         yTitle: 'MiB',
         ySuffix: '',

@@ -56,7 +56,8 @@ export function skippedPartNotes(cells: Cell[]): string[] {
   }
   return [...byPart].map(
     ([key, v]) =>
-      `Skipped on this host: ${key.split('\u0000')[0]} (${v.backends.join(', ')}): ${v.reason}.${v.fix ? ` Fix: ${v.fix}.` : ''}`,
+      `Skipped on this host: ${key.split('\u0000')[0]} (${v.backends.join(', ')}): ` +
+      `${v.reason}.${v.fix ? ` Fix: ${v.fix}.` : ''}`,
   );
 }
 

@@ -27,7 +27,9 @@ export function gradientRatioReading(
   const list = known.map((s) => `${f(s.pct, 0)}%: ${f(s.ratioPct, 0)}%`).join(', ');
   if (low.ratioPct < 90)
     return {
-      text: `a gradient: at ${f(low.pct, 0)}% of the limit the limited run got ${f(low.ratioPct, 0)}% of its control's throughput before the end (${list})${ending ? `, ${end}` : ''}`,
+      text:
+        `a gradient: at ${f(low.pct, 0)}% of the limit the limited run got ${f(low.ratioPct, 0)}% of its ` +
+        `control's throughput before the end (${list})${ending ? `, ${end}` : ''}`,
       cliff: false,
     };
   return {
@@ -120,16 +122,26 @@ export function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationVi
     const distinct = [...new Set(endings.map((x) => endingLabel(x.outcome, x.pct, vm)))];
     const base = okSteps[0]?.mibPerS;
     const colour = colourOf(columns, cell.backend);
-    // With a control: limited / control per step (what the limit costs); older runs without one: relative to the first step.
+    // With a control: limited / control per step (what the limit costs);
+    // older runs without one: relative to the first step.
     const pts = okSteps.map((s) => ({
       x: s.pct,
       y: hasControl ? (s.ratioPct ?? 0) : base ? (s.mibPerS / base) * 100 : 0,
     }));
-    const text = okSteps.map((s) =>
-      hasControl
-        ? `${f(s.pct, 0)}% of the limit${usableByPct.has(s.pct) ? ` (${f(usableByPct.get(s.pct), 0)}% of the usable ${f(usableMiB, 0)} MiB)` : ''}: ${f(s.mibPerS, 0)} MiB/s limited, ${f(mean(ctlByPct.get(s.pct) ?? []), 0)} MiB/s control = ${f(s.ratioPct)}%`
-        : `${f(s.pct, 0)}% of the limit: ${f(s.mibPerS, 0)} MiB/s (${f(base ? (s.mibPerS / base) * 100 : 0)}% of the first step)`,
-    );
+    const text = okSteps.map((s) => {
+      if (!hasControl)
+        return (
+          `${f(s.pct, 0)}% of the limit: ${f(s.mibPerS, 0)} MiB/s ` +
+          `(${f(base ? (s.mibPerS / base) * 100 : 0)}% of the first step)`
+        );
+      const usable = usableByPct.has(s.pct)
+        ? ` (${f(usableByPct.get(s.pct), 0)}% of the usable ${f(usableMiB, 0)} MiB)`
+        : '';
+      return (
+        `${f(s.pct, 0)}% of the limit${usable}: ${f(s.mibPerS, 0)} MiB/s limited, ` +
+        `${f(mean(ctlByPct.get(s.pct) ?? []), 0)} MiB/s control = ${f(s.ratioPct)}%`
+      );
+    });
     const marks: (string | null)[] = okSteps.map(() => null);
     const hollow: boolean[] = okSteps.map(() => false);
     const crosses: boolean[] = okSteps.map(() => false);
@@ -176,7 +188,10 @@ export function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationVi
             const ctl = ctlByPct.get(pct);
             const r = ratioByPct.get(pct);
             const u = usableByPct.get(pct);
-            return `${f(pct, 0)}%${u !== undefined ? ` (${f(u, 0)}% usable)` : ''}: ${lim ? f(mean(lim), 0) : '✕'} / ${ctl ? f(mean(ctl), 0) : '—'}${r ? ` = ${f(mean(r), 0)}%` : ''}`;
+            return (
+              `${f(pct, 0)}%${u !== undefined ? ` (${f(u, 0)}% usable)` : ''}: ${lim ? f(mean(lim), 0) : '✕'} ` +
+              `/ ${ctl ? f(mean(ctl), 0) : '—'}${r ? ` = ${f(mean(r), 0)}%` : ''}`
+            );
           })
           .join('; ') || '—',
         okSteps.length ? `${f(okSteps[okSteps.length - 1]?.pct, 0)}%` : '—',
@@ -189,7 +204,8 @@ export function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationVi
   const allCliff = readings.every((r) => r.cliff);
   const anyGradient = readings.some((r) => !r.cliff);
   const overall = allCliff
-    ? 'A cliff, not a gradient: on every backend each completed step keeps at least 90% of the same run without the limit, until the working set no longer fits and the next step does not complete.'
+    ? 'A cliff, not a gradient: on every backend each completed step keeps at least 90% of the same run ' +
+      'without the limit, until the working set no longer fits and the next step does not complete.'
     : anyGradient && readings.every((r) => !r.cliff)
       ? 'A gradient: on every backend a completed step ran below 90% of the same run without the limit before the end.'
       : `Mixed: a gradient on ${readings
@@ -201,7 +217,14 @@ export function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationVi
           .join(', ')}.`;
   return {
     kind: 'memory-gradient',
-    lead: `sysbench memory write throughput as the working set grows towards and beyond the instance's memory limit${limit !== undefined ? ` (${f(limit, 0)} MiB)` : ''}: the container's cgroup limit, the VM's guest RAM (of which the guest's kernel and agent take a part: the usable memory, measured inside, is given per backend). Each step also runs, with the same working set and threads, in a control instance far above the limit; the figure is limited / control throughput per step, so the growing working set's own cost (cache, TLB) cancels out. ✕ marks the step that did not complete and how it ended.`,
+    lead:
+      `sysbench memory write throughput as the working set grows towards and beyond the instance's memory ` +
+      `limit${limit !== undefined ? ` (${f(limit, 0)} MiB)` : ''}: the container's cgroup limit, the VM's guest RAM ` +
+      `(of which the guest's kernel and agent take a part: the usable memory, measured inside, ` +
+      `is given per backend). Each step also runs, with the same working set and threads, ` +
+      `in a control instance far above the limit; the figure is limited / control throughput per step, ` +
+      `so the growing working set's own cost (cache, ` +
+      `TLB) cancels out. ✕ marks the step that did not complete and how it ended.`,
     findings: [overall, ...readings.map((r) => `${r.backend}: ${r.text}.`)],
     charts: [
       {
@@ -209,7 +232,9 @@ export function buildGradient(cells: Cell[], columns: ColumnView[]): IsolationVi
         id: 'chart-memory-gradient-curve',
         title: 'Memory-limit gradient: throughput vs working set',
         subtitle:
-          'limited / control throughput at the same working set (100% = the limit costs nothing); ✕ = the step that did not complete (drawn at 0), labelled with how it ended; below 90% before the end = a gradient',
+          'limited / control throughput at the same working set (100% = the limit costs nothing); ' +
+          '✕ = the step that did not complete (drawn at 0), labelled with how it ended; ' +
+          'below 90% before the end = a gradient',
         xTitle: `working set (% of the memory limit${limit !== undefined ? ` of ${f(limit, 0)} MiB` : ''})`,
         yTitle: 'limited / unlimited throughput',
         ySuffix: '%',

@@ -64,7 +64,8 @@ export function buildNeighbour(cells: Cell[], _columns: ColumnView[]): Isolation
         .filter((x): x is { r: (typeof e)[number]; a: number; w: number; u: string | undefined } => {
           if (x.a !== undefined && x.w !== undefined && x.a > 0) return true;
           skipped.push(
-            `${cell.backend}: extra "${name}" skipped (repetition ${x.r.repetition}: no positive finite alone and finite withNeighbor)`,
+            `${cell.backend}: extra "${name}" skipped (repetition ${x.r.repetition}: ` +
+              `no positive finite alone and finite withNeighbor)`,
           );
           return false;
         });
@@ -89,7 +90,8 @@ export function buildNeighbour(cells: Cell[], _columns: ColumnView[]): Isolation
       const spread = spreads.length ? Math.max(...spreads) : undefined;
       if (spread !== undefined && spread > 20)
         notes.push(
-          `${cell.backend}, ${kind.title.toLowerCase()}: the victim's two alone runs differ by ${f(spread, 0)}%: the host's own noise is that large, differences below it say nothing.`,
+          `${cell.backend}, ${kind.title.toLowerCase()}: the victim's two alone runs differ by ${f(spread, 0)}%: ` +
+            `the host's own noise is that large, differences below it say nothing.`,
         );
       per.push({
         backend: cell.backend,
@@ -114,7 +116,8 @@ export function buildNeighbour(cells: Cell[], _columns: ColumnView[]): Isolation
         const v = x.kept.get(c);
         return v === undefined
           ? `${x.backend}: not measured`
-          : `${x.backend}: victim kept ${f(v)}% of its ${f(x.alone)} ${x.unit} alone${x.settings.get(c) ? ` (${x.settings.get(c)})` : ''}`;
+          : `${x.backend}: victim kept ${f(v)}% of its ${f(x.alone)} ${x.unit} alone` +
+              (x.settings.get(c) ? ` (${x.settings.get(c)})` : '');
       }),
       labelsAbove: per.map((x) => {
         const v = x.kept.get(c);
@@ -127,7 +130,8 @@ export function buildNeighbour(cells: Cell[], _columns: ColumnView[]): Isolation
       id: `chart-noisy-neighbor-${safeId(kind.id)}`,
       title: `${kind.title}: how much of the victim's alone figure each mechanism protects`,
       subtitle:
-        'victim beside the neighbour, percent of the victim alone (100% = fully protected); unrestrained = no mechanism',
+        'victim beside the neighbour, percent of the victim alone (100% = fully protected); ' +
+        'unrestrained = no mechanism',
       axisTitle: '% of the victim alone',
       labels,
       series,
@@ -156,15 +160,24 @@ export function buildNeighbour(cells: Cell[], _columns: ColumnView[]): Isolation
         .filter((m) => x.kept.has(m))
         .map((m) => ({ m, v: x.kept.get(m) as number }))
         .sort((a, b) => b.v - a.v)[0];
+      const protects = best
+        ? `; ${MECH_LABEL[best.m] ?? best.m} protects the most (${f(best.v, 0)}%)`
+        : '; no mechanism measured';
       findings.push(
-        `${kind.title}, ${x.backend}: beside an unrestrained neighbour the victim keeps ${un === undefined ? '—' : `${f(un, 0)}%`}${best ? `; ${MECH_LABEL[best.m] ?? best.m} protects the most (${f(best.v, 0)}%)` : '; no mechanism measured'}.`,
+        `${kind.title}, ${x.backend}: beside an unrestrained neighbour the victim keeps ` +
+          `${un === undefined ? '—' : `${f(un, 0)}%`}${protects}.`,
       );
     }
   }
   if (!charts.length) return skipped.length ? emptyView('noisy-neighbor', skipped) : null;
   return {
     kind: 'noisy-neighbor',
-    lead: "Isolation, not sharing: a victim instance measured alone, beside an unrestrained neighbour of the same backend on the same CPUs, and beside the neighbour held by each mechanism the backend has for that resource (CPU weight and quota; bfq io weight and IOPS throttle on isobench's own device; a tc rate cap). The figure is the part of the victim's alone performance each mechanism keeps: 100% = the neighbour is fully contained.",
+    lead:
+      'Isolation, not sharing: a victim instance measured alone, beside an unrestrained neighbour of the same ' +
+      'backend on the same CPUs, and beside the neighbour held by each mechanism the backend has for that resource ' +
+      "(CPU weight and quota; bfq io weight and IOPS throttle on isobench's own device; " +
+      "a tc rate cap). The figure is the part of the victim's alone performance each mechanism keeps: " +
+      '100% = the neighbour is fully contained.',
     findings,
     charts,
     tables: [

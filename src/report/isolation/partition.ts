@@ -99,7 +99,9 @@ interface Point {
   counted: boolean;
 }
 
-/** A series whose every point has a finite time and value (a non-finite point makes the record unreadable, as before). */
+/**
+ * A series whose every point has a finite time and value (a non-finite point makes the record unreadable, as before).
+ */
 function finite<T extends { tS: number | undefined; counted?: boolean | undefined }>(
   series: readonly T[],
   y: (p: T) => number | undefined,
@@ -128,14 +130,18 @@ function shareMechanism(
     if (m === 'throttle') {
       const caps = d.capsIops;
       return {
-        text: `${v1 ? 'blkio throttle (cgroup v1)' : v2 ? 'io.max throttle (cgroup v2)' : 'throttle'}: hard caps${caps ? ` ${caps.map((x) => f(x, 0)).join(':')} IOPS` : ''}`,
+        text:
+          `${v1 ? 'blkio throttle (cgroup v1)' : v2 ? 'io.max throttle (cgroup v2)' : 'throttle'}: ` +
+          `hard caps${caps ? ` ${caps.map((x) => f(x, 0)).join(':')} IOPS` : ''}`,
         hardThrottle: true,
         reason,
       };
     }
     if (m === 'weight')
       return {
-        text: `${v1 ? 'blkio.weight (cgroup v1)' : v2 ? 'io.weight (cgroup v2)' : 'io weight'}${weights ? ` ${weights.join(':')}` : ''}`,
+        text:
+          (v1 ? 'blkio.weight (cgroup v1)' : v2 ? 'io.weight (cgroup v2)' : 'io weight') +
+          (weights ? ` ${weights.join(':')}` : ''),
         hardThrottle: false,
         reason,
       };
@@ -144,7 +150,9 @@ function shareMechanism(
   return { text: `${m}${weights ? `, weights ${weights.join(':')}` : ''}`, hardThrottle: false, reason: undefined };
 }
 
-/** Disk: did an idle B lend its share to A (work-conserving), or was A held near its target? Table text, and a finding. */
+/**
+ * Disk: did an idle B lend its share to A (work-conserving), or was A held near its target? Table text, and a finding.
+ */
 function workConservingText(backend: string, ok: { data: MeasuredShare }[], tgt: number, findings: string[]): string {
   const wc = ok
     .map((x) => x.data.workConserving)
@@ -167,9 +175,13 @@ function workConservingText(backend: string, ok: { data: MeasuredShare }[], tgt:
         : 'work-conserving';
   const outcome = verdict === 'work-conserving' ? 'passes' : verdict === 'inconclusive' ? 'cannot decide' : 'fails';
   findings.push(
-    `${backend}: disk ${outcome} the work-conserving check: with B idle and the weights set, A got ${f(alonePct)}% of what it gets with no weights (a cap would hold it near ${f(tgt)}%).`,
+    `${backend}: disk ${outcome} the work-conserving check: with B idle and the weights set, ` +
+      `A got ${f(alonePct)}% of what it gets with no weights (a cap would hold it near ${f(tgt)}%).`,
   );
-  return `; A alone (B idle, weights set): ${f(alonePct)}% of A alone without weights, ${label} (passes at ≥ ${f(thr)}%)`;
+  return (
+    `; A alone (B idle, weights set): ${f(alonePct)}% of A alone without weights, ` +
+    `${label} (passes at ≥ ${f(thr)}%)`
+  );
 }
 
 export function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationView | null {
@@ -204,7 +216,8 @@ export function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationV
           const d = r.data;
           if ('notMeasured' in d && typeof d.notMeasured === 'string') {
             notes.push(
-              `${cell.backend}: ${res.title.toLowerCase()} share not measured in repetition ${r.repetition}: ${d.notMeasured}`,
+              `${cell.backend}: ${res.title.toLowerCase()} share not measured in ` +
+                `repetition ${r.repetition}: ${d.notMeasured}`,
             );
             continue;
           }
@@ -214,7 +227,8 @@ export function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationV
             ok.push({ repetition: r.repetition, data: m, series, achieved: m.achievedPct });
           else
             skipped.push(
-              `${cell.backend}: extra "${res.share}" skipped (repetition ${r.repetition}: achievedPct or a series point is not a finite number)`,
+              `${cell.backend}: extra "${res.share}" skipped (repetition ${r.repetition}: ` +
+                `achievedPct or a series point is not a finite number)`,
             );
         }
         const first = ok[0];
@@ -263,7 +277,8 @@ export function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationV
           if (series) ok.push({ ...r, series });
           else
             skipped.push(
-              `${cell.backend}: extra "${res.cap}" skipped (repetition ${r.repetition}: a series point is not a finite number)`,
+              `${cell.backend}: extra "${res.cap}" skipped (repetition ${r.repetition}: ` +
+                `a series point is not a finite number)`,
             );
         }
         const first = ok[0];
@@ -329,7 +344,8 @@ export function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationV
         errors[0] as { backend: string; err: number },
       );
       findings.push(
-        `${res.title} share: every backend within ${fx(Math.abs(worst.err), 2)} pp of the ${f(t)}% target (largest error: ${worst.backend}, ${signedFx(worst.err, 2)} pp).`,
+        `${res.title} share: every backend within ${fx(Math.abs(worst.err), 2)} pp of the ${f(t)}% target ` +
+          `(largest error: ${worst.backend}, ${signedFx(worst.err, 2)} pp).`,
       );
     }
     if (capSeriesOut.length && capLine !== undefined) {
@@ -361,12 +377,19 @@ export function buildPartition(cells: Cell[], columns: ColumnView[]): IsolationV
   if (!any) return skipped.length ? emptyView('partition', skipped) : null;
   if (throttleSeen) {
     notes.push(
-      `Disk “shares” on this host are hard throttles, not weights${throttleReason ? ` (${throttleReason.replace(/\.$/, '')})` : ''}: A and B each get a fixed IOPS cap in the ${f(target ?? 80)}:${f(100 - (target ?? 80))} ratio, so the split holds by construction and an idle B's part is not lent to A. A weight would be work-conserving; a throttle is not.`,
+      `Disk “shares” on this host are hard throttles, ` +
+        `not weights${throttleReason ? ` (${throttleReason.replace(/\.$/, '')})` : ''}: ` +
+        `A and B each get a fixed IOPS cap in the ${f(target ?? 80)}:${f(100 - (target ?? 80))} ratio, ` +
+        `so the split holds by construction and an idle B's part is not lent to A. A weight would be ` +
+        `work-conserving; a throttle is not.`,
     );
   }
   return {
     kind: 'partition',
-    lead: `Two instances, A and B, both busy; A should get ${f(target ?? 80)}% of the resource. The share is A's part of what both achieved, per sampling interval; the achieved figure is the mean over the counted window (both parties busy, edges excluded). The hard cap runs A alone under a limit.`,
+    lead:
+      `Two instances, A and B, both busy; A should get ${f(target ?? 80)}% of the resource. The share is A's ` +
+      `part of what both achieved, per sampling interval; the achieved figure is the mean over the counted window ` +
+      `(both parties busy, edges excluded). The hard cap runs A alone under a limit.`,
     findings,
     charts,
     tables: [

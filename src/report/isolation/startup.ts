@@ -8,7 +8,10 @@ import { startupExtra } from '../../workloads/extras/startup.js';
 import { emptyView, f, median, typedEntries } from './view.js';
 import type { ExtraTable, IsolationView } from './view.js';
 
-/** The start-up definition (one for every backend), how each backend's payload signalled, and its stages (medians over all starts). */
+/**
+ * The start-up definition (one for every backend), how each backend's payload signalled, and its stages
+ * (medians over all starts).
+ */
 export function buildStartup(cells: Cell[]): IsolationView | null {
   const rows: ExtraTable['rows'] = [];
   const signals: string[] = [];
@@ -43,7 +46,10 @@ export function buildStartup(cells: Cell[]): IsolationView | null {
   if (!rows.length) return skipped.length ? emptyView('startup', skipped) : null;
   return {
     kind: 'startup',
-    lead: `One start-up definition for every backend: ${definition || "launch to the payload's own ready signal"}. The start-up figure (startup-ms) is launch to signal; the other stages are shown on their own and are not inside it.`,
+    lead:
+      `One start-up definition for every backend: ${definition || "launch to the payload's own ready signal"}. ` +
+      `The start-up figure (startup-ms) is launch to signal; ` +
+      `the other stages are shown on their own and are not inside it.`,
     findings: [],
     charts: [],
     tables: [

@@ -90,7 +90,8 @@ export function typedEntries<S extends z.ZodType>(
         skipNote(
           cell.backend,
           name,
-          `repetition ${repetition}: ${issue ? `${issue.path.map(String).join('.') || 'data'}: ${issue.message}` : 'invalid'}`,
+          `repetition ${repetition}: ` +
+            `${issue ? `${issue.path.map(String).join('.') || 'data'}: ${issue.message}` : 'invalid'}`,
         ),
       );
     }

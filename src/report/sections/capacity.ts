@@ -92,7 +92,9 @@ export function buildCapacity(results: RunResults, host: HostSpec | undefined): 
   };
 }
 
-/** Instances per host by backend, one stacked series per binding resource (capacityChartData), best–worst as whiskers. */
+/**
+ * Instances per host by backend, one stacked series per binding resource (capacityChartData), best–worst as whiskers.
+ */
 export function capacityChart(plan: CapacityPlan): BarChartSpec | null {
   const data = capacityChartData(plan);
   if (data.labels.length === 0 || data.datasets.length === 0) return null;
@@ -108,7 +110,8 @@ export function capacityChart(plan: CapacityPlan): BarChartSpec | null {
         const r = data.ranges[i];
         return v === null || !r
           ? null
-          : `${r.expected} instances per host (worst ${r.worst}, best ${r.best}); binding: ${plan.backends[i]?.expected.binding.join(' + ') ?? ds.label}`;
+          : `${r.expected} instances per host (worst ${r.worst}, best ${r.best}); ` +
+              `binding: ${plan.backends[i]?.expected.binding.join(' + ') ?? ds.label}`;
       }),
     };
   });
@@ -118,7 +121,8 @@ export function capacityChart(plan: CapacityPlan): BarChartSpec | null {
     id: 'chart-capacity',
     title: data.title,
     subtitle:
-      'bar = expected instances per host, coloured by the resource that binds; whisker = worst … best from the 95% CIs',
+      'bar = expected instances per host, coloured by the resource that binds; ' +
+      'whisker = worst … best from the 95% CIs',
     axisTitle: data.yLabel,
     labels: data.labels,
     series,

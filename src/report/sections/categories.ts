@@ -147,7 +147,8 @@ export function buildCategories(results: RunResults, columns: ColumnView[]): Cat
     view.chart = buildCategoryChart(view, columns);
     // The relative-mean bar of shares, steps and alone/with figures says little: the category's own charts replace it.
     if (view.isolation && view.isolation.charts.length > 0 && replacedByIsolation(workload)) view.chart = null;
-    // A distribution is drawn only for metrics that more than one backend reports (a backend's own stages are in the table).
+    // A distribution is drawn only for metrics that more than one backend reports
+    // (a backend's own stages are in the table).
     const shared = (m: MetricView): boolean =>
       m.cells.filter((c) => c.values.length > 0).length >= Math.min(2, columnsWithData(metrics));
     view.distributions = metrics

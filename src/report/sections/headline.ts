@@ -111,8 +111,9 @@ export function buildSummaryChart(headline: HeadlineRow[], compared: ColumnView[
     id: 'chart-summary',
     title: 'Cost of isolation vs native (headline metric per category)',
     subtitle:
-      `bar = cost factor (1 = native's level, 2 = takes twice the time or gives half the throughput); whisker = 95% CI${log ? '; log scale' : ''}` +
-      `${range.clipped ? '; ▸ whisker clipped at the axis' : ''}${skipped.length ? `; ${skipped.join(', ')}: absolute costs, see the table` : ''}`,
+      "bar = cost factor (1 = native's level, 2 = takes twice the time or gives half the throughput); " +
+      `whisker = 95% CI${log ? '; log scale' : ''}${range.clipped ? '; ▸ whisker clipped at the axis' : ''}` +
+      (skipped.length ? `; ${skipped.join(', ')}: absolute costs, see the table` : ''),
     axisTitle: '× native cost (>1 = worse)',
     labels: rows.map((r) => [r.title, r.metric]),
     series,

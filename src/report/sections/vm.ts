@@ -64,7 +64,8 @@ export function vmSectionView(backends: BackendResult[]): VmSectionView | null {
       [
         'virtio-blk I/O thread',
         io.on
-          ? `${str(io.id)} for ${Array.isArray(io.disks) ? io.disks.join(', ') : '?'}${sc ? ` (running: ${sc.iothreads.running.map((t) => t.id).join(', ') || 'none'})` : ''}`
+          ? `${str(io.id)} for ${Array.isArray(io.disks) ? io.disks.join(', ') : '?'}` +
+            (sc ? ` (running: ${sc.iothreads.running.map((t) => t.id).join(', ') || 'none'})` : '')
           : 'none (main loop)',
       ],
       ['thread placement', placement.note ? str(placement.note) : str(d.placementPolicy)],
@@ -74,7 +75,9 @@ export function vmSectionView(backends: BackendResult[]): VmSectionView | null {
     if (sc) {
       rows.push([
         'guest vs host CPU',
-        `${sc.cpu.guestModel ?? '?'} (${sc.cpu.guestFlags} flags) vs ${sc.cpu.hostModel ?? '?'} (${sc.cpu.hostFlags} flags)${sc.cpu.missingRelevant.length ? `; missing in the guest: ${sc.cpu.missingRelevant.join(' ')}` : ''}`,
+        `${sc.cpu.guestModel ?? '?'} (${sc.cpu.guestFlags} flags) vs ${sc.cpu.hostModel ?? '?'} ` +
+          `(${sc.cpu.hostFlags} ` +
+          `flags)${sc.cpu.missingRelevant.length ? `; missing in the guest: ${sc.cpu.missingRelevant.join(' ')}` : ''}`,
       ]);
       rows.push(['clocksource', `guest ${sc.clocksource.guest ?? '?'}, host ${sc.clocksource.host ?? '?'}`]);
     }
@@ -117,26 +120,42 @@ export function renderVmSectionHtml(
   rawHref: (rel: string) => string = (r) => r,
 ): string {
   if (!v) return '';
+  const tableRow = (cells: readonly string[]): string => `<tr>${cells.map((x) => `<td>${esc(x)}</td>`).join('')}</tr>`;
   const parts = v.vms.map((vm) => {
     const rows = vm.rows.map(([k, val]) => `<tr><th>${esc(k)}</th><td>${esc(val)}</td></tr>`).join('');
     const sc = vm.selfCheck;
     const findings = sc.findings
       .map(
         (f) =>
-          `<li class="sc-${esc(f.severity)}"><strong>${esc(f.severity)}</strong> ${esc(f.area)}: ${esc(f.message)}${f.fix && f.severity === 'error' ? `<br><span class="unit">fix: ${esc(f.fix)}</span>` : ''}</li>`,
+          `<li class="sc-${esc(f.severity)}"><strong>${esc(f.severity)}</strong> ${esc(f.area)}: ` +
+          esc(f.message) +
+          (f.fix && f.severity === 'error' ? `<br><span class="unit">fix: ${esc(f.fix)}</span>` : '') +
+          '</li>',
       )
       .join('');
+    const mitRows = sc.mitigationDiffs
+      .map((m) => tableRow([m.name, m.guest ?? '—', m.host ?? '—', m.comparison]))
+      .join('');
     const mit = sc.mitigationDiffs.length
-      ? `<table><thead><tr><th>Vulnerability</th><th>Guest</th><th>Host</th><th></th></tr></thead><tbody>${sc.mitigationDiffs.map((m) => `<tr><td>${esc(m.name)}</td><td>${esc(m.guest ?? '—')}</td><td>${esc(m.host ?? '—')}</td><td>${esc(m.comparison)}</td></tr>`).join('')}</tbody></table>`
+      ? '<table><thead><tr><th>Vulnerability</th><th>Guest</th><th>Host</th><th></th></tr></thead>' +
+        `<tbody>${mitRows}</tbody></table>`
       : '';
-    const raw = sc.rawLogs.length
-      ? `<br><span class="unit">raw snapshots: ${sc.rawLogs.map((r) => `<a href="${esc(rawHref(r))}">${esc(r.split('/').pop() ?? r)}</a>`).join(' · ')}</span>`
-      : '';
+    const links = sc.rawLogs.map((r) => `<a href="${esc(rawHref(r))}">${esc(r.split('/').pop() ?? r)}</a>`);
+    const raw = sc.rawLogs.length ? `<br><span class="unit">raw snapshots: ${links.join(' · ')}</span>` : '';
+    const check = `<strong>Self-check: ${esc(STATUS_TEXT[sc.status])}.</strong> ${esc(sc.summary)}${raw}`;
     return `<h3>${esc(vm.label)}</h3><table class="vm-choices"><tbody>${rows}</tbody></table>
-<p><strong>Self-check: ${esc(STATUS_TEXT[sc.status])}.</strong> ${esc(sc.summary)}${raw}</p>${findings ? `<ul class="vm-findings">${findings}</ul>` : ''}${mit}`;
+<p>${check}</p>${findings ? `<ul class="vm-findings">${findings}</ul>` : ''}${mit}`;
   });
-  const thp = `<h3>Transparent huge pages per backend</h3><table><thead><tr><th>Backend</th><th>enabled</th><th>defrag</th><th>Read from</th></tr></thead><tbody>${v.thp.map((r) => `<tr>${r.map((x) => `<td>${esc(x)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
-  return `<section class="card" id="vm"><h2>VM: what the guest was</h2><p class="lead">CPU model, device set, virtio-net backend, I/O thread and thread placement of each VM backend, and its self-check (the guest booted with the run's accelerator, compared with the host) at the start of the run.</p>${parts.join('\n')}${thp}</section>`;
+  const thp =
+    '<h3>Transparent huge pages per backend</h3>' +
+    '<table><thead><tr><th>Backend</th><th>enabled</th><th>defrag</th><th>Read from</th></tr></thead>' +
+    `<tbody>${v.thp.map(tableRow).join('')}</tbody></table>`;
+  return (
+    '<section class="card" id="vm"><h2>VM: what the guest was</h2><p class="lead">' +
+    'CPU model, device set, virtio-net backend, I/O thread and thread placement of each VM backend, ' +
+    "and its self-check (the guest booted with the run's accelerator, compared with the host) " +
+    `at the start of the run.</p>${parts.join('\n')}${thp}</section>`
+  );
 }
 
 export function renderVmSectionMd(v: VmSectionView | null, esc: (s: string) => string): string[] {
@@ -148,7 +167,8 @@ export function renderVmSectionMd(v: VmSectionView | null, esc: (s: string) => s
     out.push('', `**Self-check: ${esc(STATUS_TEXT[vm.selfCheck.status])}.** ${esc(vm.selfCheck.summary)}`, '');
     for (const f of vm.selfCheck.findings)
       out.push(
-        `- **${f.severity}** ${esc(f.area)}: ${esc(f.message)}${f.fix && f.severity === 'error' ? ` (fix: ${esc(f.fix)})` : ''}`,
+        `- **${f.severity}** ${esc(f.area)}: ` +
+          `${esc(f.message)}${f.fix && f.severity === 'error' ? ` (fix: ${esc(f.fix)})` : ''}`,
       );
     if (vm.selfCheck.findings.length) out.push('');
     if (vm.selfCheck.mitigationDiffs.length) {

@@ -21,7 +21,8 @@ export interface WarningGroup {
 
 const WARNING_EXPLANATIONS: Record<string, (n: number) => string> = {
   NOISY: (n) =>
-    `${n} metric × backend figures with a coefficient of variation above 10%: too noisy for a fine-grained verdict; add repetitions`,
+    `${n} metric × backend figures with a coefficient of variation above 10%: ` +
+    `too noisy for a fine-grained verdict; add repetitions`,
   OUTLIER: (n) =>
     `${n} metric × backend figures with repetitions flagged as outliers (modified z-score > 3.5; kept, not dropped)`,
 };
@@ -56,7 +57,9 @@ export function groupWarnings(warnings: Warning[], columns: ColumnView[]): Warni
     // that leaves out of the instance's figures.
     for (const h of c.helpers) {
       if (h.placement !== 'host') continue;
-      const message = `${h.comm} (${h.role}) runs outside the instance's CPUs or cgroup: the figures leave out ${h.leavesOut ?? 'its cost'}`;
+      const message =
+        `${h.comm} (${h.role}) runs outside the instance's CPUs or cgroup: ` +
+        `the figures leave out ${h.leavesOut ?? 'its cost'}`;
       all.push({ code: 'HELPER_OUTSIDE_INSTANCE', message, backend: c.label });
     }
   }
