@@ -225,7 +225,8 @@ function probeChoiceProblems(scenario: Scenario, at: (path: Array<string | numbe
     e.probes.forEach((name, i) => {
       if (!names.includes(name))
         problems.push(
-          `${at(['workloads', w.name, 'probes', i])}: ${field}[${i}]: unknown probe "${name}"; ${w.name} has ${names.join(', ')}`,
+          `${at(['workloads', w.name, 'probes', i])}: ${field}[${i}]: unknown probe "${name}"; ` +
+            `${w.name} has ${names.join(', ')}`,
         );
     });
   }

@@ -11,47 +11,6 @@ import { describe, expect, it } from 'vitest';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MAX_COLUMNS = 120;
 
-// Being shortened by the lead; remove when done. A file leaves this list as soon as it has no long line
-// (the test below says so), and no other file may join it.
-const NOT_YET_SHORT: readonly string[] = [
-  'src/host/doctor.ts',
-  'src/host/leftovers.ts',
-  'src/runner/backends.ts',
-  'src/runner/execute.ts',
-  'src/runner/lifecycle.ts',
-  'src/runner/placement.ts',
-  'src/runner/plan/adaptive.ts',
-  'src/runner/plan/resume.ts',
-  'src/runner/preflight.ts',
-  'src/runner/prepare.ts',
-  'src/runner/repetition.ts',
-  'src/runner/resume.ts',
-  'src/runner/run.ts',
-  'src/runner/session.ts',
-  'src/workloads/cpu.ts',
-  'src/workloads/density.ts',
-  'src/workloads/disk-device-check.ts',
-  'src/workloads/disk.ts',
-  'src/workloads/environment.ts',
-  'src/workloads/extras/common.ts',
-  'src/workloads/extras/noisy-neighbor.ts',
-  'src/workloads/footprint.ts',
-  'src/workloads/isolation.ts',
-  'src/workloads/memory-gradient.ts',
-  'src/workloads/memory.ts',
-  'src/workloads/network.ts',
-  'src/workloads/noisy-neighbor-mechanisms.ts',
-  'src/workloads/noisy-neighbor-params.ts',
-  'src/workloads/noisy-neighbor.ts',
-  'src/workloads/partition-cpu.ts',
-  'src/workloads/partition-disk.ts',
-  'src/workloads/partition-network.ts',
-  'src/workloads/partition-params.ts',
-  'src/workloads/partition.ts',
-  'src/workloads/startup.ts',
-  'src/workloads/types.ts',
-];
-
 /** `file:line (N columns)` for each line of `text` wider than `max` columns. */
 function longLines(file: string, text: string, max = MAX_COLUMNS): string[] {
   return text.split('\n').flatMap((line, i) => {
@@ -84,14 +43,8 @@ describe('source line width', () => {
     expect(offenders.has('src/cli.ts')).toBe(true);
   });
 
-  it(`has no src line over ${MAX_COLUMNS} columns (outside the files being shortened)`, () => {
-    const allowed = new Set(NOT_YET_SHORT);
-    const found = [...offenders].filter(([f]) => !allowed.has(f)).flatMap(([, lines]) => lines);
+  it(`has no src line over ${MAX_COLUMNS} columns`, () => {
+    const found = [...offenders].flatMap(([, lines]) => lines);
     expect(found, `split these lines (strings with +, or a named constant):\n${found.join('\n')}`).toEqual([]);
-  });
-
-  it('lists only files that exist and still have a long line', () => {
-    const stale = NOT_YET_SHORT.filter((f) => !offenders.get(f)?.length);
-    expect(stale, `remove from NOT_YET_SHORT (gone or already short): ${stale.join(', ')}`).toEqual([]);
   });
 });
