@@ -25,8 +25,7 @@
  *   ### isobench-round 1 missed at=1765000048 now=1765000050
  *   ### isobench-arm done
  */
-import { cpuParams, cpuWorkload, matrixArgv, sysbenchCpuArgv, syscallArgv } from '../workloads/cpu.js';
-import { parseSysbenchCpu } from '../workloads/parsers/sysbench.js';
+import { cpuParams, cpuWorkload, matrixArgv, readSysbenchCpu, sysbenchCpuArgv, syscallArgv } from '../workloads/cpu.js';
 import { stressNgMetric } from '../workloads/parsers/stress-ng.js';
 import { ParseError } from '../workloads/parsers/common.js';
 import { comparisonMode, judge, overhead, thresholdFor } from '../stats/equivalence.js';
@@ -65,10 +64,10 @@ function probeOf(tag: string): { metric: string; parse: (text: string) => number
     return {
       metric: threads === 1 ? 'sysbench-events-1t' : 'sysbench-events-nt',
       parse: (t) => {
-        const r = parseSysbenchCpu(t);
+        const r = readSysbenchCpu(t);
         if (r.threads !== threads)
           throw new ParseError('sysbench', `ran ${r.threads} threads, the probe asked for ${threads}`);
-        return r.eventsPerSecond;
+        return r.value;
       },
     };
   }

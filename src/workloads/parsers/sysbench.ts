@@ -72,3 +72,27 @@ export function parseSysbenchThreads(text: string): SysbenchThreads {
   const general = parseSysbenchGeneral(text);
   return { ...general, eventsPerSecond: general.totalEvents / general.totalTimeS };
 }
+
+/**
+ * The per-second rates of a run with --report-interval=1 ("[ 1s ] thds: 1 eps: 3018.73 ..."), in order.
+ * sysbench skips the last report when the run ends on the second (seen under host load: two lines for a
+ * 3 s run): a remainder of at least half a second after the last line counts as one more interval, its
+ * rate from the run's totals.
+ */
+export function parseSysbenchIntervals(text: string): number[] {
+  const general = parseSysbenchGeneral(text);
+  const out: number[] = [];
+  for (const m of text.matchAll(/^\[ *(\d+)s \] thds: \d+ eps: ([\d.]+)/gm)) {
+    const v = Number(m[2]);
+    if (Number(m[1]) !== out.length + 1) throw new ParseError(TOOL, `interval report "${m[0]}" out of order`);
+    if (!Number.isFinite(v)) throw new ParseError(TOOL, `interval rate "${m[2]}" is not a number`);
+    out.push(v);
+  }
+  const restS = general.totalTimeS - out.length;
+  if (out.length > 0 && restS >= 0.5) {
+    const rest = (general.totalEvents - out.reduce((a, b) => a + b, 0)) / restS;
+    if (!(rest >= 0)) throw new ParseError(TOOL, `interval reports add up to more events than the run's total`);
+    out.push(rest);
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpuParams, cpuWorkload, type CpuParams } from '../../../src/workloads/cpu.js';
+import { cpuParams, cpuWorkload, sysbenchFigure, type CpuParams } from '../../../src/workloads/cpu.js';
 import { ParseError } from '../../../src/workloads/types.js';
 import { FakeInstance, argvMatch, fromFixture, makeFakeContext, rule } from '../../helpers/fake-instance.js';
 import { ENV_SCRIPT } from '../../../src/workloads/environment.js';
@@ -9,13 +9,13 @@ const work = (calls: string[][]): string[][] => calls.filter((c) => c[3] !== ENV
 
 const defaults = cpuParams.parse({});
 
-function cpuInstance(opts: { truncated?: boolean } = {}): FakeInstance {
+function cpuInstance(opts: { truncated?: boolean; sysbench1t?: string } = {}): FakeInstance {
   return new FakeInstance({
     rules: [
       rule(
         'sysbench 1t',
         argvMatch(['sysbench', 'cpu', '--threads=1']),
-        fromFixture(opts.truncated ? 'sysbench/cpu-1t.truncated.txt' : 'sysbench/cpu-1t.txt'),
+        fromFixture(opts.truncated ? 'sysbench/cpu-1t.truncated.txt' : (opts.sysbench1t ?? 'sysbench/cpu-1t.txt')),
       ),
       rule('sysbench 2t', argvMatch(['sysbench', 'cpu', '--threads=2']), fromFixture('sysbench/cpu-2t.txt')),
       rule('matrix 1', argvMatch(['stress-ng', '--matrix', '1']), fromFixture('stress-ng/matrix-1.txt', 'stderr')),
@@ -45,8 +45,8 @@ describe('cpu run', () => {
     const f = makeFakeContext<CpuParams>({ params: defaults, instance: inst, spec: { vcpus: 2 } });
     const values = await cpuWorkload.run(f.ctx);
     expect(work(inst.calls)).toEqual([
-      ['sysbench', 'cpu', '--threads=1', '--time=3', '--cpu-max-prime=10000', 'run'],
-      ['sysbench', 'cpu', '--threads=2', '--time=3', '--cpu-max-prime=10000', 'run'],
+      ['sysbench', 'cpu', '--threads=1', '--time=3', '--cpu-max-prime=10000', '--report-interval=1', 'run'],
+      ['sysbench', 'cpu', '--threads=2', '--time=3', '--cpu-max-prime=10000', '--report-interval=1', 'run'],
       [
         'stress-ng',
         '--matrix',
@@ -108,6 +108,35 @@ describe('cpu run', () => {
       '--temp-path',
       '/tmp',
       '--metrics-brief',
+    ]);
+  });
+
+  it('a run of 3 s or more reports per-second rates and the figure is their median', async () => {
+    const inst = cpuInstance({ sysbench1t: 'sysbench/cpu-1t-intervals.txt' });
+    const f = makeFakeContext<CpuParams>({ params: defaults, instance: inst, spec: { vcpus: 1 } });
+    const values = await cpuWorkload.run(f.ctx);
+    // Seconds at 3211.56, 1710.40 and 1719.93 events/s (the run's mean is 2211.84): the median is 1719.93.
+    expect(values.find((v) => v.metric === 'sysbench-events-1t')?.value).toBe(1719.93);
+    expect(sysbenchFigure({ eventsPerSecond: 5 }, [1, 2])).toBe(5);
+    expect(sysbenchFigure({ eventsPerSecond: 5 }, [4, 1, 3, 2])).toBe(2.5);
+  });
+
+  it('sysbenchSeconds sets sysbench alone; a warm-up runs every tool for 1 s', async () => {
+    const params = cpuParams.parse({ seconds: 2, sysbenchSeconds: 4 });
+    const measured = cpuInstance();
+    await cpuWorkload.run(makeFakeContext<CpuParams>({ params, instance: measured, spec: { vcpus: 1 } }).ctx);
+    expect(work(measured.calls).map((c) => c.find((a) => a.startsWith('--time=')) ?? c[c.indexOf('-t') + 1])).toEqual([
+      '--time=4',
+      '2',
+      '2',
+    ]);
+    const warm = cpuInstance();
+    const f = makeFakeContext<CpuParams>({ params, instance: warm, spec: { vcpus: 1 } });
+    await cpuWorkload.run({ ...f.ctx, repetition: 0 });
+    expect(work(warm.calls).map((c) => c.find((a) => a.startsWith('--time=')) ?? c[c.indexOf('-t') + 1])).toEqual([
+      '--time=1',
+      '1',
+      '1',
     ]);
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   parseSysbenchCpu,
+  parseSysbenchIntervals,
   parseSysbenchMemory,
   parseSysbenchThreads,
 } from '../../../../src/workloads/parsers/sysbench.js';
@@ -23,6 +24,21 @@ describe('parseSysbenchCpu', () => {
   });
   it('throws on output that is not sysbench', () => {
     expect(() => parseSysbenchCpu('hello\n')).toThrow(/sysbench: .*not sysbench output/);
+  });
+});
+
+describe('parseSysbenchIntervals', () => {
+  it('reads the per-second rates of a --report-interval=1 run', () => {
+    expect(parseSysbenchIntervals(fixture('sysbench/cpu-1t-intervals.txt'))).toEqual([3211.56, 1710.4, 1719.93]);
+  });
+  it('counts a last second sysbench did not report, from the totals', () => {
+    // 5763 events in 3.0015 s; the two reported seconds hold 1623.79 + 1822.94.
+    const r = parseSysbenchIntervals(fixture('sysbench/cpu-1t-intervals-last-missing.txt'));
+    expect(r.slice(0, 2)).toEqual([1623.79, 1822.94]);
+    expect(r[2]).toBeCloseTo((5763 - 1623.79 - 1822.94) / 1.0015, 2);
+  });
+  it('has none for a run without interval reports', () => {
+    expect(parseSysbenchIntervals(fixture('sysbench/cpu-1t.txt'))).toEqual([]);
   });
 });
 
