@@ -233,7 +233,7 @@ export async function cmdFleetK8s(
   if (o.run) {
     const { planCapacity } = await import('../capacity/index.js');
     const { instanceFromScenario } = await import('../report/model.js');
-    const { loadCapacityHost } = await import('../report/capacity-host.js');
+    const { loadCapacityHost } = await import('../capacity/host-profile.js');
     run = await loadResultsRef(o.run, RESULTS_ROOT);
     const host = loadCapacityHost();
     const instance = instanceFromScenario(run.scenario);

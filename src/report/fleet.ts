@@ -31,7 +31,7 @@ import {
   type BarChartSpec,
 } from './model.js';
 import { pngRenderer } from './png.js';
-import { loadCapacityHost } from './capacity-host.js';
+import { loadCapacityHost } from '../capacity/host-profile.js';
 import type { ReportFile } from './report-file.js';
 
 const HOST_COLOURS = ['#0f766e', '#b45309', '#7c3aed', '#be123c', '#1d4ed8', '#4d7c0f', '#c2410c', '#0e7490'];

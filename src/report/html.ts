@@ -14,7 +14,7 @@ import { BOOT_JS, chartJsSource, documentHead } from './html/page.js';
 import { CHART_RUNTIME_JS } from './charts/runtime.js';
 import { renderBackends, renderBanners, renderFacts, renderMethods } from './html/frame.js';
 import { renderHeadline } from './html/headline.js';
-import { renderCapacity } from './html/capacity.js';
+import { renderCapacity } from '../capacity/report-html.js';
 import { renderWarnings } from './html/warnings.js';
 import { renderCategory } from './html/category.js';
 

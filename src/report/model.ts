@@ -31,7 +31,7 @@ import type { BarChartSpec, ChartSpec } from './charts/types.js';
 import { buildCategories, type CategoryView } from './sections/categories.js';
 import { buildHeadline, buildSummaryChart, type HeadlineRow } from './sections/headline.js';
 import { groupWarnings, type WarningGroup } from './sections/warnings.js';
-import { buildCapacity, type CapacityView } from './sections/capacity.js';
+import { buildCapacity, type CapacityView } from '../capacity/report-section.js';
 import { vmSectionView, type VmSectionView } from './sections/vm.js';
 
 export type { ExtraTable, IsolationView } from './isolation/index.js';
@@ -46,7 +46,7 @@ export * from './charts/runtime.js';
 export * from './sections/categories.js';
 export * from './sections/headline.js';
 export * from './sections/warnings.js';
-export * from './sections/capacity.js';
+export * from '../capacity/report-section.js';
 export * from './sections/methods.js';
 
 export interface ReportModel {

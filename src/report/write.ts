@@ -13,7 +13,7 @@ import type { RunResults } from '../results/types.js';
 import { assertRunId, writeFileAtomic } from '../results/io.js';
 import type { HostSpec } from '../capacity/index.js';
 import type { FleetModel } from '../fleet/merge.js';
-import { loadCapacityHost } from './capacity-host.js';
+import { loadCapacityHost } from '../capacity/host-profile.js';
 import { renderFleetReport } from './fleet.js';
 import { renderHtmlFromModel } from './html.js';
 import { rawBaseFor } from './html/parts.js';
@@ -22,7 +22,7 @@ import { buildModel } from './model.js';
 import { renderPngsFromModel } from './png.js';
 import type { ReportFile } from './report-file.js';
 
-export { DEFAULT_CAPACITY_HOST, loadCapacityHost } from './capacity-host.js';
+export { DEFAULT_CAPACITY_HOST, loadCapacityHost } from '../capacity/host-profile.js';
 export { rawBaseFor } from './html/parts.js';
 export type { ReportFile } from './report-file.js';
 

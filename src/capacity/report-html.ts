@@ -1,7 +1,7 @@
 /** The capacity section in HTML. */
-import type { ReportModel } from '../model.js';
-import { fmtNum } from '../format.js';
-import { canvasFor, escapeHtml, swatch } from './parts.js';
+import type { ReportModel } from '../report/model.js';
+import { fmtNum } from '../report/format.js';
+import { canvasFor, escapeHtml, swatch } from '../report/html/parts.js';
 
 const TCG_CAVEAT =
   "The VM's CPU cost factor here describes software emulation, so its instances per host (CPU-bound) " +

@@ -2,7 +2,7 @@
  * The capacity section: computed here (pure) from a host profile the caller
  * loads (write.ts) and passes in; without one the section says how to get it.
  */
-import type { RunResults } from '../../results/types.js';
+import type { RunResults } from '../results/types.js';
 import {
   capacityChartData,
   planCapacity,
@@ -10,9 +10,9 @@ import {
   type CapacityPlan,
   type HostSpec,
   type InstanceDemand,
-} from '../../capacity/index.js';
-import { linearBounds, valueRange } from '../charts/bars.js';
-import type { BarChartSpec, BarSeries } from '../charts/types.js';
+} from './index.js';
+import { linearBounds, valueRange } from '../report/charts/bars.js';
+import type { BarChartSpec, BarSeries } from '../report/charts/types.js';
 
 export interface CapacityView {
   /** 'ok': a plan was computed; otherwise why not (no host profile given, no instance spec, plan error). */

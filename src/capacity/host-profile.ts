@@ -3,7 +3,7 @@
  * capacity section (scenarios/hosts/<name>.yaml). Loaded by the caller and
  * passed to the model, which does no I/O.
  */
-import { parseHostSpec, type HostSpec } from '../capacity/index.js';
+import { parseHostSpec, type HostSpec } from './index.js';
 
 /** The host profile the report's capacity section uses (scenarios/hosts/<name>.yaml). */
 export const DEFAULT_CAPACITY_HOST = 'example-64c-256g';
