@@ -376,11 +376,22 @@ function stateOf(cell: Cell | undefined): Pick<HeadlineFigure, 'state' | 'stateR
   if (!cell) return { state: 'missing' };
   const reason =
     cell.state === 'failed'
-      ? `${cell.stage}: ${cell.error}`
+      ? brief(`${cell.stage}: ${cell.error}`)
       : cell.state === 'partial' || cell.state === 'skipped'
         ? cell.reason
         : undefined;
   return { state: cell.state, ...(reason ? { stateReason: reason } : {}) };
+}
+
+/** Longest failure reason a headline cell shows; the category section below has the whole error. */
+const BRIEF_REASON_CHARS = 240;
+
+/** A failure's first line, cut at BRIEF_REASON_CHARS (a VM's error carries its console log). */
+function brief(text: string): string {
+  const first = text.split('\n')[0] ?? '';
+  return first.length <= BRIEF_REASON_CHARS
+    ? first
+    : `${first.slice(0, BRIEF_REASON_CHARS).trimEnd()}… (the whole error is in the section below)`;
 }
 
 const EMPTY: Reading = { verdict: null, value: '', ci: '', detail: '', point: null, ci95: null };

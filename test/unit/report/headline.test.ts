@@ -97,6 +97,29 @@ describe('isolation rows in their own terms (metrics of the current workloads)',
       .find((x) => x.category === cat)!
       .entries.find((e) => e.backend === 'container:runc')!;
 
+  it('a failed cell shows the first line of its error, cut short (a VM error carries its console log)', () => {
+    const console = `${'x'.repeat(300)}\n[ 4.0] Kernel panic`;
+    const r: RunResults = {
+      ...base,
+      cells: [
+        ...base.cells.filter((c) => !(c.backend === 'container:runc' && c.workload === 'memory-gradient')),
+        {
+          backend: 'container:runc',
+          workload: 'memory-gradient',
+          state: 'failed',
+          stage: 'start',
+          error: console,
+          metrics: [],
+        },
+      ],
+    } as RunResults;
+    const e = entry(r, 'memory-gradient');
+    expect(e.state).toBe('failed');
+    expect(e.stateReason).toMatch(/^start: x+… \(the whole error is in the section below\)$/);
+    expect(e.stateReason!.length).toBeLessThan(320);
+    expect(e.stateReason).not.toContain('Kernel panic');
+  });
+
   it('the memory gradient: gradient or cliff from limited/unlimited, and where it broke', () => {
     const grad = entry(
       withCell('memory-gradient', [
