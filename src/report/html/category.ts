@@ -55,7 +55,7 @@ function metricRow(cell: MetricCellView, col: ColumnView | undefined, rawBase: s
     col && isNative(col)
       ? '<td class="num"><span class="unit">baseline</span></td><td></td>'
       : v
-        ? `<td class="num" title="${escapeHtml(v.detail)}">` +
+        ? `<td class="num vs" title="${escapeHtml(v.detail)}">` +
           `${escapeHtml(v.value)} <span class="unit">${escapeHtml(v.ci)}</span></td>` +
           `<td>${badge(v)}${v.judgement ? `<br><span class="unit">${escapeHtml(v.judgement)}</span>` : ''}</td>`
         : '<td class="num">—</td><td></td>';
