@@ -304,8 +304,9 @@ const FLEET_FOOTER =
   "the spread is across host means. The fleet's samples, one row per value with its host, " +
   'are in samples.jsonl of the fleet directory.';
 
-function outlierRow(o: { host: FleetHost; figure: FleetFigure; value: number }): string {
-  const cells = [
+/** An outlier host's row: host, figure, its value, the model's median, and the host facts that may explain it. */
+function outlierCells(o: { host: FleetHost; figure: FleetFigure; value: number }): string[] {
+  return [
     o.host.name,
     figureTitle(o.figure),
     fmtValue(o.figure, o.value),
@@ -314,6 +315,10 @@ function outlierRow(o: { host: FleetHost; figure: FleetFigure; value: number }):
     o.host.facts?.kernel ?? '',
     o.host.facts?.accelerator ?? '',
   ];
+}
+
+function outlierRow(o: { host: FleetHost; figure: FleetFigure; value: number }): string {
+  const cells = outlierCells(o);
   return tr(cells.map((x) => td(escapeHtml(x))));
 }
 
@@ -563,18 +568,7 @@ export function renderFleetMarkdown(model: FleetModel, capacity: GroupCapacity[]
       row(['host', 'figure', 'host value', 'fleet median', 'CPU model', 'kernel', 'accelerator']),
       row(['---', '---', '---:', '---:', '---', '---', '---']),
     );
-    for (const o of outliers)
-      lines.push(
-        row([
-          o.host.name,
-          figureTitle(o.figure),
-          fmtValue(o.figure, o.value),
-          fmtValue(o.figure, o.figure.spread?.median ?? Number.NaN),
-          o.host.facts?.cpuModel ?? '',
-          o.host.facts?.kernel ?? '',
-          o.host.facts?.accelerator ?? '',
-        ]),
-      );
+    for (const o of outliers) lines.push(row(outlierCells(o)));
   }
   if (capacity) {
     lines.push(
