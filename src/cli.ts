@@ -102,8 +102,8 @@ async function cmdScenariosList(c: Cli): Promise<number> {
 async function cmdScenariosValidate(c: Cli, files: string[]): Promise<number> {
   const { loadScenario } = await import('./scenario/loader.js');
   const { scenarioHostProblems } = await import('./runner/preflight.js');
-  const { hostFacts } = await import('./host/facts.js');
-  const host = await hostFacts();
+  const { hostBasics } = await import('./host/facts.js');
+  const host = await hostBasics();
   let bad = 0;
   for (const f of files) {
     try {

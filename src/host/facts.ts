@@ -227,11 +227,27 @@ async function readOpt(file: string): Promise<string | undefined> {
 }
 
 let cached: Promise<HostFacts> | undefined;
+let basics: Promise<HostBasics> | undefined;
+
+/** The host's facts without its capabilities, which only a run and doctor need. */
+export type HostBasics = Omit<HostFacts, 'capabilities'>;
 
 /** Probe once per process; later calls get the same answer. */
 export function hostFacts(): Promise<HostFacts> {
-  cached ??= probeHost();
+  cached ??= hostBasics().then(async (b) => ({
+    ...b,
+    capabilities: await probeCapabilities(await realHostTree(b.cgroup, b.kvm)),
+  }));
   return cached;
+}
+
+/**
+ * The facts that reading files and checking a scenario need (CPUs, memory, the cgroup layout): no
+ * capability probe, whose tc check creates a network namespace, for a command that only reads.
+ */
+export function hostBasics(): Promise<HostBasics> {
+  basics ??= probeHost();
+  return basics;
 }
 
 /** Fresh MemAvailable, for preflight and density checks that need the current value. */
@@ -239,7 +255,7 @@ export async function memAvailableBytes(): Promise<number> {
   return parseMeminfo((await readOpt('/proc/meminfo')) ?? '').get('MemAvailable') ?? os.freemem();
 }
 
-async function probeHost(): Promise<HostFacts> {
+async function probeHost(): Promise<HostBasics> {
   const cpuinfo = (await readOpt('/proc/cpuinfo')) ?? '';
   const flags = parseCpuFlags(cpuinfo);
   const meminfo = parseMeminfo((await readOpt('/proc/meminfo')) ?? '');
@@ -281,6 +297,5 @@ async function probeHost(): Promise<HostFacts> {
     kvmParams: await readKvmParams(),
     cpuGovernor: (await readOpt('/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor')) ?? null,
     loadAvg: [load[0] ?? 0, load[1] ?? 0, load[2] ?? 0],
-    capabilities: await probeCapabilities(await realHostTree(cgroup, kvm)),
   };
 }

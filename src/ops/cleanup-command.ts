@@ -7,7 +7,7 @@
  * (that would SIGKILL every live run's processes).
  */
 import { createHash } from 'node:crypto';
-import { hostFacts } from '../host/facts.js';
+import { hostBasics } from '../host/facts.js';
 import { removeEmptyParents } from '../host/cgroup.js';
 import { removeLeftovers, restoreDeadRunSettings, scanLeftovers, RUNTIME_STATE_ROOT } from './leftovers.js';
 import { IsobenchError } from '../errors.js';
@@ -27,7 +27,7 @@ function shortIdFor(ref: string): string {
 }
 
 export async function cleanupLeftovers(run?: string): Promise<CleanupReport> {
-  const host = await hostFacts();
+  const host = await hostBasics();
   const only = run !== undefined ? shortIdFor(run) : undefined;
   const scan = await scanLeftovers(host.cgroup, only ? { only } : {});
   // Host settings first: they are what the next run would mistake for the host's own.
