@@ -174,7 +174,7 @@ describe('isolation workloads: VM vs container', () => {
     const r = await runOn(
       vm,
       noisyNeighborWorkload,
-      noisyNeighborParams.parse({ kinds: ['cpu'], seconds: 1, leadSeconds: 0.5 }),
+      noisyNeighborParams.parse({ kinds: ['cpu'], seconds: 2, leadSeconds: 1 }),
     );
     console.log(
       `VM neighbour: ${Object.entries(r.values)
