@@ -247,7 +247,7 @@ for (const kind of ['native', 'container'] as const) {
       const pidsBefore = (await main.cgroup!.pids()).length;
       const r = await runWorkload(
         noisyNeighborWorkload,
-        noisyNeighborParams.parse({ seconds: 1, leadSeconds: 0.5, fileMiB: 32 }),
+        noisyNeighborParams.parse({ seconds: 1, leadSeconds: 0.25, fileMiB: 32 }),
       );
       console.log(
         `[${kind}] neighbour: ${Object.entries(r.values)
