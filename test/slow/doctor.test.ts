@@ -63,7 +63,8 @@ describe('isobench doctor', () => {
   });
 
   it('--vm boots a guest with the accelerator a run would use and lists guest vs host differences', async () => {
-    const r = await isobench(['doctor', '--vm', '--json']);
+    // Both forms at once, as in the test above (each boots its own guests, under its own names).
+    const [r, human] = await Promise.all([isobench(['doctor', '--vm', '--json']), isobench(['doctor', '--vm'])]);
     const report = JSON.parse(r.stdout) as {
       host: { kvm: { hardware: boolean }; thp: { enabled: string | null } };
       checks: Array<{ name: string; status: string; detail: string }>;
@@ -104,7 +105,6 @@ describe('isobench doctor', () => {
       expect(sc.findings.filter((f) => f.severity === 'error')).toEqual([]);
       expect(check.status).toBe('warn');
     }
-    const human = await isobench(['doctor', '--vm']);
     expect(human.stdout).toMatch(/VM self-check \((TCG|KVM)\)/);
     expect(human.stdout).toMatch(/CPU model {3}guest: .* host: /);
   }, 300_000);
