@@ -114,15 +114,62 @@ else
 fi
 
 # --- npm dependencies --------------------------------------------------------
+# canvas (chartjs-node-canvas) is a native addon. Its install script is `prebuild-install -r napi ||
+# node-gyp rebuild`: its prebuilt binaries are on GitHub, which may be unreachable, so it compiles (a minute or
+# two on 2 cores). setup keeps the binary this machine built under the name prebuild-install looks for (canvas
+# version, Node-API version, platform, arch) in $CACHE/prebuilds and offers that directory to every later
+# `npm ci` on this machine (another checkout, a fleet host on this machine), which then unpacks it instead of
+# compiling. prebuild-install does not load a Node-API binary to check it, so setup does: one that does not load
+# here (the system libraries changed) is dropped from the cache and canvas is compiled again.
+PREBUILDS="$CACHE/prebuilds"
+# The file name canvas's own prebuild-install asks for (its rc and util modules, as its install script runs them).
+canvas_prebuild_name() {
+  (cd node_modules/canvas && node -e '
+    process.argv.push("-r", "napi");
+    const pkg = require("./package.json");
+    const opts = { ...require("prebuild-install/rc")(pkg), pkg };
+    console.log(require("node:path").basename(require("prebuild-install/util").getDownloadUrl(opts)));')
+}
+# Keep the canvas binary just installed, once per name (written aside, then renamed: never half a file).
+keep_canvas_binary() {
+  local name rel tmp f
+  name="$(canvas_prebuild_name)" || return 1
+  [ -n "$name" ] && [ -e node_modules/canvas/build/Release/canvas.node ] || return 1
+  [ -s "$PREBUILDS/$name" ] && return 0
+  # canvas.node last: prebuild-install loads the last .node it unpacks to check the binary.
+  rel=""
+  for f in node_modules/canvas/build/Release/*.so* node_modules/canvas/build/Release/*.node; do
+    [ -e "$f" ] && [ "${f##*/}" != canvas.node ] && rel+=" ${f#node_modules/canvas/}"
+  done
+  rel+=" build/Release/canvas.node"
+  tmp="$(mktemp "$PREBUILDS/.$name.XXXXXX")"
+  # shellcheck disable=SC2086  # one relative path per word
+  tar -C node_modules/canvas -czf "$tmp" $rel && chmod 644 "$tmp" && mv "$tmp" "$PREBUILDS/$name" || {
+    rm -f "$tmp"
+    return 1
+  }
+  log "canvas: kept this machine's binary as $PREBUILDS/$name for the next npm ci here"
+}
 cd "$ROOT"
 stamp="node_modules/.isobench-lock-sha"
 want="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -e node_modules/canvas/build/Release/canvas.node ]; then
   log "npm dependencies: up to date"
+  [ -d "$PREBUILDS" ] || mkdir -p "$PREBUILDS" || true
+  keep_canvas_binary || true
 else
-  log "npm ci (builds canvas from source; a minute or two)"
-  npm ci --no-audit --no-fund --loglevel=error
+  mkdir -p "$PREBUILDS"
+  kept=""
+  for f in "$PREBUILDS"/canvas-v*.tar.gz; do [ -e "$f" ] && kept=1; done
+  log "npm ci (canvas: ${kept:+the binary kept in $PREBUILDS if one fits, else }built from source, a minute or two)"
+  npm_config_canvas_local_prebuilds="$PREBUILDS" npm ci --no-audit --no-fund --loglevel=error
+  if ! node -e 'require("canvas").createCanvas(2, 2).toBuffer("image/png")' >/dev/null 2>&1; then
+    log "canvas: its binary does not load here; dropping the kept one and building canvas from source"
+    rm -f "$PREBUILDS"/canvas-v*.tar.gz
+    npm rebuild canvas --build-from-source --no-audit --no-fund --loglevel=error
+  fi
   echo "$want" > "$stamp"
+  keep_canvas_binary || log "canvas: could not keep its binary in $PREBUILDS (the next npm ci here compiles it again)"
 fi
 
 # --- guest kernel --------------------------------------------------------------

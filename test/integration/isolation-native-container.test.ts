@@ -115,7 +115,7 @@ for (const kind of ['native', 'container'] as const) {
     it('partition cpu: 80:20 weights give 80% within 5 pp, a 50% cap holds within 5 pp', async () => {
       const r = await runWorkload(
         partitionWorkload,
-        partitionParams.parse({ resources: ['cpu'], cpu: { seconds: 5, capSeconds: 4 } }),
+        partitionParams.parse({ resources: ['cpu'], cpu: { seconds: 3, capSeconds: 2 } }),
       );
       console.log(
         `[${kind}] cpu share A ${r.values['cpu-share-a-pct']?.toFixed(1)}% (error ${r.values['cpu-share-error-pp']?.toFixed(2)} pp), cap ${r.values['cpu-cap-pct']?.toFixed(1)}% (error ${r.values['cpu-cap-error-pp']?.toFixed(2)} pp)`,
@@ -132,8 +132,8 @@ for (const kind of ['native', 'container'] as const) {
         partitionWorkload,
         partitionParams.parse({
           resources: ['disk', 'network'],
-          disk: { seconds: 4, aloneSeconds: 3, fileMiB: 32, capIops: 300 },
-          network: { seconds: 3, linkMbit: 200, capMbit: 80 },
+          disk: { seconds: 3, aloneSeconds: 2, fileMiB: 32, capIops: 300 },
+          network: { seconds: 2, linkMbit: 200, capMbit: 80 },
         }),
       );
       const plan = planPartition(['disk', 'network'], t.ctx.host.capabilities);
@@ -247,7 +247,7 @@ for (const kind of ['native', 'container'] as const) {
       const pidsBefore = (await main.cgroup!.pids()).length;
       const r = await runWorkload(
         noisyNeighborWorkload,
-        noisyNeighborParams.parse({ seconds: 2, leadSeconds: 0.5, fileMiB: 32 }),
+        noisyNeighborParams.parse({ seconds: 1, leadSeconds: 0.25, fileMiB: 32 }),
       );
       console.log(
         `[${kind}] neighbour: ${Object.entries(r.values)

@@ -107,7 +107,7 @@ describe('a live run is never harmed', () => {
     const done = load(id);
     expect(done.status).toBe('complete');
     expect(done.cells.every((c) => c.state === 'complete')).toBe(true);
-    for (const c of done.cells) for (const m of c.metrics) expect(m.values).toHaveLength(4);
+    for (const c of done.cells) for (const m of c.metrics) expect(m.values).toHaveLength(3);
     expect(traces(shortId)).toEqual([]);
   });
 });

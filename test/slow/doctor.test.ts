@@ -22,7 +22,9 @@ afterAll(async () => {
 
 describe('isobench doctor', () => {
   it('reports the facts of this host and names the fix for what is missing', async () => {
-    const r = await isobench(['doctor', '--json']);
+    // Both forms at once: each boots its own bounded calibration guests (here ~13 s, most of it a software-KVM
+    // boot that times out at 10 s), which need not wait for each other.
+    const [r, human] = await Promise.all([isobench(['doctor', '--json']), isobench(['doctor'])]);
     const report = JSON.parse(r.stdout) as {
       checks: Array<{ name: string; status: string; detail: string }>;
       host: { kvm: { hardware: boolean; summary: string } };
@@ -57,12 +59,12 @@ describe('isobench doctor', () => {
     for (const n of ['runsc', 'qemu-ga', 'podman', 'conmon', 'dockerd']) expect(names).toContain(n);
     for (const n of ['podman', 'conmon', 'dockerd'])
       expect(report.checks.find((c) => c.name === n)!.status).not.toBe('fail');
-    const human = await isobench(['doctor']);
     expect(human.stdout).toMatch(/\[(ok  |WARN|FAIL)\] root/);
   });
 
   it('--vm boots a guest with the accelerator a run would use and lists guest vs host differences', async () => {
-    const r = await isobench(['doctor', '--vm', '--json']);
+    // Both forms at once, as in the test above (each boots its own guests, under its own names).
+    const [r, human] = await Promise.all([isobench(['doctor', '--vm', '--json']), isobench(['doctor', '--vm'])]);
     const report = JSON.parse(r.stdout) as {
       host: { kvm: { hardware: boolean }; thp: { enabled: string | null } };
       checks: Array<{ name: string; status: string; detail: string }>;
@@ -103,7 +105,6 @@ describe('isobench doctor', () => {
       expect(sc.findings.filter((f) => f.severity === 'error')).toEqual([]);
       expect(check.status).toBe('warn');
     }
-    const human = await isobench(['doctor', '--vm']);
     expect(human.stdout).toMatch(/VM self-check \((TCG|KVM)\)/);
     expect(human.stdout).toMatch(/CPU model {3}guest: .* host: /);
   }, 300_000);

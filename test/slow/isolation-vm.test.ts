@@ -120,7 +120,7 @@ describe('isolation workloads: VM vs container', () => {
     const r = await runOn(
       vm,
       partitionWorkload,
-      partitionParams.parse({ resources: ['cpu'], cpu: { seconds: 4, capSeconds: 3 } }),
+      partitionParams.parse({ resources: ['cpu'], cpu: { seconds: 3, capSeconds: 2 } }),
     );
     console.log(
       `VM cpu share A ${r.values['cpu-share-a-pct']?.toFixed(1)}%, cap ${r.values['cpu-cap-pct']?.toFixed(1)}%`,
@@ -133,7 +133,7 @@ describe('isolation workloads: VM vs container', () => {
     const r = await runOn(
       vm,
       partitionWorkload,
-      partitionParams.parse({ resources: ['disk'], disk: { seconds: 4, aloneSeconds: 3, fileMiB: 16, capIops: 100 } }),
+      partitionParams.parse({ resources: ['disk'], disk: { seconds: 3, aloneSeconds: 2, fileMiB: 16, capIops: 100 } }),
     );
     const plan = planPartition(['disk'], t.ctx.host.capabilities);
     const skipped = r.records
