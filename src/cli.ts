@@ -285,10 +285,13 @@ async function cmdCompare(
   c: Cli,
   a: string,
   b: string,
-  opts: { failOnRegression?: string; json?: boolean; absolute?: boolean },
+  opts: { failOnRegression?: string; json?: boolean; absolute?: boolean; gate?: string },
 ): Promise<number> {
   const { loadResultsRef } = await import('./results/io.js');
   const cmp = await import('./report/compare.js');
+  const gate = opts.gate ?? 'headline';
+  if (gate !== 'headline' && gate !== 'all')
+    throw new IsobenchError('BAD_ARGS', `--gate "${gate}": expected headline or all`);
   let failPct: number | undefined;
   if (opts.failOnRegression !== undefined) {
     failPct = Number(opts.failOnRegression);
@@ -323,11 +326,13 @@ async function cmdCompare(
   c.out(opts.json ? JSON.stringify(comparison, null, 2) : md);
   c.err(`compare report: ${written.index}\n`);
   if (failPct !== undefined) {
-    const regs = cmp.regressions(comparison, failPct);
+    const regs = cmp.regressions(comparison, failPct, gate);
+    const gated = cmp.gatedRows(comparison, gate).length;
+    const family = gate === 'headline' ? `the ${gated} headline rows` : `${gated} rows`;
     if (regs.length) {
       c.err(
-        `${regs.length} regression(s) worse by more than ${failPct}% (one-sided 2.5% per row, ` +
-          `Holm-corrected across ${comparison.entries.length} rows):\n`,
+        `${regs.length} regression(s) worse by more than ${failPct}% (one-sided, Holm-corrected at 2.5% across ` +
+          `${family}):\n`,
       );
       for (const r of regs)
         c.err(
@@ -336,6 +341,7 @@ async function cmdCompare(
         );
       return EXIT_FAILED;
     }
+    c.err(`no regression worse by more than ${failPct}% (one-sided, Holm-corrected at 2.5% across ${family})\n`);
   }
   return EXIT_OK;
 }
@@ -487,8 +493,13 @@ Examples:
     .argument('<runB>', 'new run: run id, run directory or results JSON file')
     .option(
       '--fail-on-regression <pct>',
-      'exit 1 if a metric is worse by more than this percentage (one-sided test per row, Holm-corrected across ' +
-        'the rows; host drift never counts); see docs/statistics.md',
+      'exit 1 if a gated row is worse by more than this percentage (one-sided test per row, Holm-corrected ' +
+        'across the gated rows; host drift never counts); see docs/statistics.md',
+    )
+    .option(
+      '--gate <rows>',
+      "rows --fail-on-regression tests: headline (default: each backend's headline figure per category, the " +
+        'primary endpoints) or all (every row: a larger family, so less power)',
     )
     .option(
       '--absolute',

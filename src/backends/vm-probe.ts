@@ -11,6 +11,7 @@ import type { MachineType } from './vm-choices.js';
 import { QEMU } from './vm-qemu-argv.js';
 import { consoleTail } from './vm-guest-output.js';
 import { bareBoot } from './vm-bare-boot.js';
+import { kvmCalibrationKey, readKvmCalibration, writeKvmCalibration } from './kvm-calibration-cache.js';
 
 /** The warning every figure of an emulated (TCG) VM carries. */
 export const TCG_WARNING =
@@ -29,6 +30,8 @@ export interface VmProbe {
   kvmCalibrationTimeoutMs?: number;
   /** Why the KVM calibration boot failed (rather than timed out), when it did. */
   kvmCalibrationError?: string;
+  /** When the KVM calibration was taken from this host boot's earlier measurement: when that was (ISO time). */
+  kvmCalibrationReusedFrom?: string;
   warnings: string[];
 }
 
@@ -82,13 +85,28 @@ export async function probeVm(
       probe.kvmBareBootMs = decision.calibration.kvmBootMs;
       if (decision.calibration.error) probe.kvmCalibrationError = decision.calibration.error;
     } else {
-      // -cpu host under a software KVM makes QEMU abort at once (MSR 0x10a): say so rather than "did not finish".
-      try {
-        const ms = await kvmCalibrate();
-        probe.kvmBareBootMs = Number.isFinite(ms) ? ms : null;
-      } catch (e) {
-        probe.kvmBareBootMs = null;
-        probe.kvmCalibrationError = errorMessage(e).slice(0, 300);
+      const key = qemuVersion
+        ? await kvmCalibrationKey({ qemuVersion, guestHash: guest.hash, timeoutMs: calTimeout })
+        : undefined;
+      const kept = key ? await readKvmCalibration(key) : undefined;
+      if (kept) {
+        probe.kvmBareBootMs = kept.kvmBareBootMs;
+        if (kept.error) probe.kvmCalibrationError = kept.error;
+        probe.kvmCalibrationReusedFrom = kept.measuredAt;
+      } else {
+        // -cpu host under a software KVM makes QEMU abort at once (MSR 0x10a): say so rather than "did not finish".
+        try {
+          const ms = await kvmCalibrate();
+          probe.kvmBareBootMs = Number.isFinite(ms) ? ms : null;
+        } catch (e) {
+          probe.kvmBareBootMs = null;
+          probe.kvmCalibrationError = errorMessage(e).slice(0, 300);
+        }
+        if (key) {
+          const error = probe.kvmCalibrationError;
+          const rec = { key, measuredAt: new Date().toISOString(), kvmBareBootMs: probe.kvmBareBootMs };
+          await writeKvmCalibration(error ? { ...rec, error } : rec);
+        }
       }
     }
     probe.kvmCalibrationTimeoutMs = calTimeout;

@@ -80,6 +80,12 @@ export interface ComparisonEntry {
   stat: ChangeStat | null;
   /** The verdict before Holm's correction, when the correction changed it. */
   uncorrectedVerdict?: CompareVerdict;
+  /**
+   * The verdict the overhead's change would read, set aside because native moved between the runs and this
+   * backend did not (its own figure's change undecided): pairing cancels host drift only for a backend that
+   * moves with the host, and here the overhead changed because native did (an emulated VM's memory figures).
+   */
+  nativeMovedAlone?: CompareVerdict;
 }
 
 /** A change's estimate on its scale: center, SE (with the between-run term), df, design and the tau used. */
@@ -104,6 +110,8 @@ export interface Comparison {
   b: RunInfo;
   basis: 'overhead' | 'absolute';
   entries: ComparisonEntry[];
+  /** Each category's headline figure (B's headline, else A's): what `--gate headline` tests. */
+  headlineMetrics: Record<string, string>;
   /**
    * Holm's correction over the compared rows: how many rows, the family-wise level, how many verdicts it
    * turned to inconclusive, and how many false flags an uncorrected reading would expect by chance.
@@ -227,6 +235,19 @@ export function calibrateBetweenRun(rawA: RunResults, rawB: RunResults): Between
   return out;
 }
 
+/**
+ * Whether an overhead-basis row's decided change comes from native alone: native's own figure moved
+ * (decided, beyond its threshold) the way that makes this backend's relative cost move as the row says,
+ * while the backend's own figure did not move (undecided or no practical difference).
+ */
+function nativeMovedAlone(e: ComparisonEntry, ownVerdict: Verdict | undefined): boolean {
+  const moved = (v: string | undefined): boolean => v === 'overhead' || v === 'better';
+  const nc = e.nativeChange;
+  if (!moved(e.verdict) || !nc || !moved(nc.verdict) || moved(ownVerdict) || e.change === null) return false;
+  // Native worse (+) makes the backend's relative cost fall (-), and the reverse.
+  return Math.sign(nc.change) === -Math.sign(e.change);
+}
+
 /** Compare run B against run A (A is the reference: "before"). */
 export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOptions = {}): Comparison {
   const a = withComparisons(rawA);
@@ -316,6 +337,18 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
         const runA = { native: rounds(na), backend: rounds(ea) };
         const runB = { native: rounds(nb), backend: rounds(eb) };
         judge(overheadChange(runA, runB, mode, base.higherIsBetter, threshold, tau), entry, aMean);
+        const own = valueChange(
+          ea.values,
+          eb.values,
+          mode,
+          base.higherIsBetter,
+          threshold,
+          tauOf(base.workload, mode, true, threshold),
+        );
+        if (nativeMovedAlone(entry, own?.verdict)) {
+          entry.nativeMovedAlone = entry.verdict;
+          entry.verdict = 'inconclusive';
+        }
       } else {
         const tau = tauOf(base.workload, mode, true, threshold);
         judge(valueChange(ea.values, eb.values, mode, base.higherIsBetter, threshold, tau), entry, aMean);
@@ -360,8 +393,8 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
       `would read "regressed" or "improved" by chance alone; ` +
       `Holm's correction keeps the chance of any such false flag among all ${decidable} at 5%: ` +
       `${downgraded} verdict(s) that read changed at 95% alone read inconclusive here. ` +
-      `--fail-on-regression tests "worse by more than PCT" per row, ` +
-      `Holm-corrected at one-sided 2.5% over the same rows.`,
+      `--fail-on-regression tests "worse by more than PCT" on each backend's headline figure per category ` +
+      `(the primary endpoints; --gate all: every row), Holm-corrected at one-sided 2.5% over those rows.`,
   };
   const calibrated = opts.calibration !== undefined;
   const betweenRun = {
@@ -397,15 +430,36 @@ export function compareRuns(rawA: RunResults, rawB: RunResults, opts: CompareOpt
   }
   if (a.status !== 'complete') warnings.push(`Run A is ${a.status}${a.statusReason ? `: ${a.statusReason}` : ''}.`);
   if (b.status !== 'complete') warnings.push(`Run B is ${b.status}${b.statusReason ? `: ${b.statusReason}` : ''}.`);
-  return { a: ia, b: ib, basis, entries, multiplicity, betweenRun, warnings };
+  const headlineMetrics: Record<string, string> = {};
+  for (const r of [...(a.headline ?? []), ...(b.headline ?? [])]) headlineMetrics[r.category] = r.metric;
+  return { a: ia, b: ib, basis, entries, headlineMetrics, multiplicity, betweenRun, warnings };
+}
+
+/** Which rows --fail-on-regression tests: each backend's headline figure per category, or every row. */
+export type RegressionGate = 'headline' | 'all';
+
+/**
+ * The rows a gate tests. `headline`: per backend and category, the category's primary metric (the figure
+ * the headline and capacity read), as a trial's primary endpoints: the family is small, so a real regression
+ * there is caught with n=3 pairs a run; the other rows stay descriptive (their verdicts Holm-corrected over
+ * every row). `all`: every row with an estimate.
+ */
+export function gatedRows(cmp: Comparison, gate: RegressionGate = 'headline'): ComparisonEntry[] {
+  const tested = cmp.entries.filter((e) => e.stat !== null && e.verdict !== 'insufficient-data');
+  if (gate === 'all') return tested;
+  // A category the runs' headlines do not name (results of an older isobench) gates every row.
+  return tested.filter((e) => {
+    const headline = cmp.headlineMetrics[e.workload];
+    return headline === undefined || e.metric === headline;
+  });
 }
 
 /**
  * --fail-on-regression: the rows whose "worse by more than failPct" test Holm rejects at one-sided 2.5% over
- * every row with an estimate (with one row: its 95% CI lower bound above failPct), host drift excluded.
+ * the gated rows (gatedRows; with one row: its 95% CI lower bound above failPct), host drift excluded.
  */
-export function regressions(cmp: Comparison, failPct: number): ComparisonEntry[] {
-  const tested = cmp.entries.filter((e) => e.stat !== null && e.verdict !== 'insufficient-data');
+export function regressions(cmp: Comparison, failPct: number, gate: RegressionGate = 'headline'): ComparisonEntry[] {
+  const tested = gatedRows(cmp, gate);
   const p = tested.map((e) => {
     const refMagnitude = e.a ? Math.abs(e.a.mean) : 0;
     return regressionPValue(e.stat as ChangeStat, e.higherIsBetter, failPct, refMagnitude);
@@ -442,12 +496,18 @@ function verdictNote(e: ComparisonEntry): string {
   const bits: string[] = [];
   if (e.hostDrift) bits.push('host drift (native moved the same way), not a regression');
   else if (
+    !e.nativeMovedAlone &&
     e.basis === 'overhead' &&
     e.nativeChange &&
     isDecided(e.nativeChange.verdict) &&
     e.nativeChange.verdict !== 'no-practical-difference'
   )
     bits.push(`native itself moved ${fmtChange(e, e.nativeChange.change)} (host drift, cancelled in the overhead)`);
+  if (e.nativeMovedAlone)
+    bits.push(
+      `${VERDICT_TEXT[e.nativeMovedAlone]} on the overhead basis only because native moved and this backend did ` +
+        'not: the host changed, not the isolation (compare --absolute shows both)',
+    );
   if (e.uncorrectedVerdict)
     bits.push(`${VERDICT_TEXT[e.uncorrectedVerdict]} at 95% alone, not after Holm's correction over the rows`);
   else if (e.outlierSensitive)

@@ -116,6 +116,12 @@ export async function withAggressor(
       iperfServerArgv(addr, p.port),
       'neighbor-network-aggressor-server',
     );
+    let serverStopped = false;
+    const stopServer = async (): Promise<void> => {
+      if (serverStopped) return;
+      serverStopped = true;
+      await stopBackground(ctx, aggr, pid, 'iperf3', 'neighbor-network-aggressor-server-kill');
+    };
     try {
       // The aggressor's client outlasts the victim's measurement by its lead and a second.
       const secs = Math.ceil(p.leadSeconds + p.seconds + 1);
@@ -125,10 +131,13 @@ export async function withAggressor(
       try {
         return await measure();
       } finally {
+        // Stopping the server ends the client's transfer at once (its error is expected and dropped), rather
+        // than waiting out the second it was given beyond the measurement.
+        await stopServer();
         await client.catch(() => undefined);
       }
     } finally {
-      await stopBackground(ctx, aggr, pid, 'iperf3', 'neighbor-network-aggressor-server-kill');
+      await stopServer();
     }
   }
   const { argv, comm } = aggressorArgv(kind, p, ctx.spec.vcpus, lifetime, file);

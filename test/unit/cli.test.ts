@@ -69,7 +69,7 @@ describe('isobench compare (CLI, recorded results)', () => {
     );
     expect(r.stdout).toMatch(/REGRESSED/);
     expect(r.stderr).toMatch(
-      /1 regression\(s\) worse by more than 10% \(one-sided 2\.5% per row, Holm-corrected across \d+ rows\)/,
+      /1 regression\(s\) worse by more than 10% \(one-sided, Holm-corrected at 2\.5% across the \d+ headline rows\)/,
     );
     expect(r.stderr).toMatch(/container:runc cpu events_per_s/);
     expect(r.code).toBe(1);

@@ -5,6 +5,7 @@ import { registerProvider, type ProviderCheck } from '../registry.js';
 import { vmHostWarnings } from '../../host/facts.js';
 import type { Leftover } from '../../host/ownership.js';
 import { KATA_HANDLER } from '../../fleet/runtime-classes.js';
+import { kvmCalibrationFile } from '../kvm-calibration-cache.js';
 
 /** Host memory a VM costs beyond its guest RAM (QEMU itself), from measurements here (~210 MiB RSS for 256 MiB). */
 const VM_HOST_OVERHEAD_MIB = 256;
@@ -131,6 +132,10 @@ registerProvider({
               ? `KVM calibration boot (-cpu host) failed: ${probe.kvmCalibrationError}`
               : `KVM calibration boot did not finish within ${calibrationTimeoutS} s`
             : `KVM calibration boot ${(probe.kvmBareBootMs / 1000).toFixed(1)} s`
+          : undefined,
+        probe.kvmCalibrationReusedFrom
+          ? `(KVM calibration from this host boot's measurement at ${probe.kvmCalibrationReusedFrom}, kept in ` +
+            `${kvmCalibrationFile()}; a reboot or a new QEMU measures again)`
           : undefined,
       ].filter(Boolean);
       checks.push({
