@@ -5,10 +5,10 @@
  * controller), what each part of the partition then runs or skips, masking, and
  * the lines the report prints (doctor's checks: test/unit/ops/doctor.test.ts).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { fakeHostTree } from '../../helpers/fake-host-tree.js';
 import {
   capability,
   capabilityLines,
@@ -24,16 +24,9 @@ import type { CgroupLayout } from '../../../src/host/cgroup-layout.js';
 import { planPartition } from '../../../src/workloads/partition-params.js';
 import { MECHANISM_NEEDS, MECHANISMS } from '../../../src/workloads/noisy-neighbor-params.js';
 
+const hostTree = fakeHostTree();
 let root = '';
-afterEach(() => {
-  if (root) rmSync(root, { recursive: true, force: true });
-  root = '';
-});
-
-function file(rel: string, text = ''): void {
-  mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-  writeFileSync(path.join(root, rel), text);
-}
+const file = (rel: string, text = ''): void => hostTree.file(rel, text);
 
 /** A host tree with one virtio disk, one loop device and zram, KSM, THP; the cgroup part is per test. */
 function tree(o: {
@@ -42,7 +35,7 @@ function tree(o: {
   cgroup: (root: string) => CgroupLayout;
   qdisc?: boolean;
 }): HostTree {
-  root = mkdtempSync(path.join(os.tmpdir(), 'isobench-caps-'));
+  root = hostTree.make('isobench-caps-');
   for (const [name, dev] of [
     ['vda', '254:0'],
     ['loop0', '7:0'],

@@ -3,27 +3,20 @@
  * capability, a missing one says what isobench does without it, a missing cpuset fails the doctor,
  * and a masked one says how to unmask it.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { fakeHostTree } from '../../helpers/fake-host-tree.js';
 import { maskCapabilities, probeCapabilities, type HostTree } from '../../../src/host/capabilities.js';
 import { capabilityChecks } from '../../../src/ops/doctor.js';
 
+const hostTree = fakeHostTree();
 let root = '';
-afterEach(() => {
-  if (root) rmSync(root, { recursive: true, force: true });
-  root = '';
-});
-
-function file(rel: string, text = ''): void {
-  mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-  writeFileSync(path.join(root, rel), text);
-}
+const file = (rel: string, text = ''): void => hostTree.file(rel, text);
 
 /** One virtio disk without BFQ, KSM, THP; cgroup v1 with only the cpu controller (no cpuset, no blkio). */
 function tree(): HostTree {
-  root = mkdtempSync(path.join(os.tmpdir(), 'isobench-doctor-'));
+  root = hostTree.make('isobench-doctor-');
   file('sys/block/vda/dev', '254:0\n');
   file('sys/block/vda/queue/scheduler', '[none] mq-deadline\n');
   file('sys/block/vda/stat', '100 0 800 0 0 0 0 0 0 0 0\n');
