@@ -48,6 +48,12 @@ function checkDev(dev: string): string {
 export function htbSplitArgvs(dev: string, linkMbit: number, parties: readonly HtbParty[]): string[][] {
   checkDev(dev);
   const burst = `${burstBytes(linkMbit)}b`;
+  // One HTB class under `parent`: its guaranteed rate, its ceiling, the link's burst, a quantum.
+  const htbClass = (parent: string, classid: string, rate: string, ceil: string, quantum: string): string[] => [
+    ...['tc', 'class', 'add', 'dev', dev, 'parent', parent, 'classid', classid, 'htb'],
+    ...['rate', rate, 'ceil', ceil, 'burst', burst, 'cburst', burst, 'quantum', quantum],
+  ];
+  const link = `${linkMbit}mbit`;
   const cmds: string[][] = [
     [
       'tc',
@@ -62,75 +68,12 @@ export function htbSplitArgvs(dev: string, linkMbit: number, parties: readonly H
       'default',
       HTB_DEFAULT_CLASS.split(':')[1] as string,
     ],
-    [
-      'tc',
-      'class',
-      'add',
-      'dev',
-      dev,
-      'parent',
-      '1:',
-      'classid',
-      '1:1',
-      'htb',
-      'rate',
-      `${linkMbit}mbit`,
-      'ceil',
-      `${linkMbit}mbit`,
-      'burst',
-      burst,
-      'cburst',
-      burst,
-      'quantum',
-      '30000',
-    ],
-    [
-      'tc',
-      'class',
-      'add',
-      'dev',
-      dev,
-      'parent',
-      '1:1',
-      'classid',
-      HTB_DEFAULT_CLASS,
-      'htb',
-      'rate',
-      '1mbit',
-      'ceil',
-      `${linkMbit}mbit`,
-      'burst',
-      burst,
-      'cburst',
-      burst,
-      'quantum',
-      '1514',
-    ],
+    htbClass('1:', '1:1', link, link, '30000'),
+    htbClass('1:1', HTB_DEFAULT_CLASS, '1mbit', link, '1514'),
   ];
   parties.forEach((p, i) => {
     const ceil = p.ceilMbit ?? linkMbit;
-    cmds.push([
-      'tc',
-      'class',
-      'add',
-      'dev',
-      dev,
-      'parent',
-      '1:1',
-      'classid',
-      htbClassId(i),
-      'htb',
-      'rate',
-      `${p.rateMbit}mbit`,
-      'ceil',
-      `${ceil}mbit`,
-      'burst',
-      burst,
-      'cburst',
-      burst,
-      'quantum',
-      '30000',
-    ]);
+    cmds.push(htbClass('1:1', htbClassId(i), `${p.rateMbit}mbit`, `${ceil}mbit`, '30000'));
     cmds.push([
       'tc',
       'filter',
