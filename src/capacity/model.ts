@@ -3,19 +3,19 @@
  * fit on this host, each way, and how many hosts do we need". Pure: no I/O.
  * docs/capacity.md explains the same formulas for readers of the report.
  *
- * ── Inputs ──────────────────────────────────────────────────────────────────
+ * -- Inputs ------------------------------------------------------------------
  *   host      H = {cores, memoryGiB, diskIops?, netGbps?}
  *   reserve   R = {cores (default 1), memoryPct (default 4), memoryMiB (default 0)}
  *   demand    D = {vcpus, memoryMiB, iops?, mbps?}   (what one instance needs natively)
  *   run       overheads[] (ratio backend/native + 95% CI) and cells[] (footprint PSS)
  *
- * ── Usable host capacity (after the per-host reserve) ─────────────────────────
+ * -- Usable host capacity (after the per-host reserve) -------------------------
  *   U.cpu     = H.cores − R.cores                                       [cores]
  *   U.memory  = H.memoryGiB × 1024 × (1 − R.memoryPct/100) − R.memoryMiB [MiB]
  *   U.disk    = H.diskIops                                              [IOPS]
  *   U.network = H.netGbps × 1000                                        [Mbit/s]
  *
- * ── Overhead of a backend b ──────────────────────────────────────────────────
+ * -- Overhead of a backend b --------------------------------------------------
  *   For a throughput metric (higher is better) r = mean_b / mean_native, the run's ratio of means
  *   (src/stats: the same estimator as the report and compare; a run's stored overhead when present).
  *   The cost factor is k = max(1, 1/r) (for a lower-is-better metric k = max(1, r)):
@@ -33,7 +33,7 @@
  *           F_best = max(0, d_lo), F_worst = max(F, d_hi); no native footprint measured → PSS_native = 0
  *           and the CI is the t CI of mean_b.
  *
- * ── Per-instance host cost on backend b ───────────────────────────────────────
+ * -- Per-instance host cost on backend b ---------------------------------------
  *   C.cpu     = D.vcpus × k_cpu                     (= demand × overhead ratio)
  *   C.memory  = D.memoryMiB + F
  *   C.disk    = D.iops × k_disk                     (= demand ÷ (1 − overhead), overhead = 1 − r)
@@ -42,7 +42,7 @@
  *   A constraining resource whose overhead was not measured in this run uses k = 1 and is
  *   flagged "not measured in this run" (the figure is then optimistic).
  *
- * ── Instances per host, binding resource, hosts needed ───────────────────────
+ * -- Instances per host, binding resource, hosts needed -----------------------
  *   fit_x = floor(U.x / C.x)           per constraining resource x
  *   N     = min_x fit_x                binding = argmin (all resources that tie)
  *   hosts = ceil(target / N)           (null when N = 0: the instance does not fit)
@@ -50,7 +50,7 @@
  *   density ratio container:VM = N_container / N_vm; its range is
  *   [N_c,worst / N_vm,best, N_c,best / N_vm,worst].
  *
- * ── What-if sweep and break-even ─────────────────────────────────────────────
+ * -- What-if sweep and break-even ---------------------------------------------
  *   sweep: N for D.memoryMiB = m, m ∈ 128 MiB … 16 GiB, other demands unchanged.
  *   break-even (memory): with fixed footprints F_vm and F_ref (ref = a container backend,
  *   else native), the share of memory capacity the VM loses against ref at size m is
@@ -97,7 +97,7 @@ import { runtimeClassFor } from './runtime-class.js';
 export * from './plan-types.js';
 export { metricLookup, type MetricLookup } from './profiles.js';
 
-// ─── The model ────────────────────────────────────────────────────────────────
+// --- The model ----------------------------------------------------------------
 
 function fitCount(usable: number, cost: number): number {
   if (!(cost > 0)) return Number.POSITIVE_INFINITY;

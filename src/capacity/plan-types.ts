@@ -19,7 +19,7 @@ export const RESOURCE_UNITS: Record<Resource, string> = {
   network: 'Mbit/s',
 };
 
-// ─── Plan types ───────────────────────────────────────────────────────────────
+// --- Plan types ---------------------------------------------------------------
 
 export type SourceRef =
   | {

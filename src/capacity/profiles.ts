@@ -11,7 +11,7 @@ import { type Sources, uniq, type SourceInit } from './sources.js';
 import { workloadDeclarations, type CapacityDecl } from '../core/declarations.js';
 import '../workloads/index.js';
 
-// ─── Metric lookup: from the workloads' declarations ─────────────────────
+// --- Metric lookup: from the workloads' declarations ---------------------
 
 export interface MetricLookup {
   /** Tiers of candidates; the first tier with any measured match is used. */
@@ -55,7 +55,7 @@ export function metricLookup(resource: Resource): MetricLookup {
   return { tiers, ...RESOURCE_RULES[resource] };
 }
 
-// ─── Reading the run ──────────────────────────────────────────────────────────
+// --- Reading the run ----------------------------------------------------------
 
 /** Does a backend name used in cells/overheads refer to this backend? */
 function sameBackend(name: string, b: BackendResult, all: BackendResult[]): boolean {

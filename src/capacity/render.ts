@@ -6,7 +6,7 @@
 import type { BackendPlan, CapacityPlan, Figure, Resource, RuntimeClassOverhead, SourceRef } from './model.js';
 import { RESOURCES } from './model.js';
 
-// ─── Number formatting ────────────────────────────────────────────────────────
+// --- Number formatting --------------------------------------------------------
 
 function fmtNum(n: number | null | undefined, digits = 2): string {
   if (n === null || n === undefined) return '-';
@@ -151,7 +151,7 @@ function usedSourceIds(plan: CapacityPlan): string[] {
   return Object.keys(plan.sources).filter((id) => ids.has(id));
 }
 
-// ─── Kubernetes RuntimeClass ──────────────────────────────────────────────────
+// --- Kubernetes RuntimeClass --------------------------------------------------
 
 function rcBlock(plan: CapacityPlan, rc: RuntimeClassOverhead): string {
   const lines: string[] = [];
@@ -203,7 +203,7 @@ export function renderRuntimeClassYaml(plan: CapacityPlan): string {
   return plan.runtimeClasses.map((rc) => rcBlock(plan, rc)).join('\n---\n') + '\n';
 }
 
-// ─── Text ─────────────────────────────────────────────────────────────────────
+// --- Text ---------------------------------------------------------------------
 
 export function renderText(plan: CapacityPlan): string {
   const out: string[] = [];
@@ -302,14 +302,14 @@ function fmtMiB(m: number): string {
   return `${fmtNum(Math.round(m * 10) / 10, 1)} MiB`;
 }
 
-// ─── JSON ─────────────────────────────────────────────────────────────────────
+// --- JSON ---------------------------------------------------------------------
 
 /** The plan as JSON. Infinity (does not fit / unbounded) becomes null. */
 export function renderJson(plan: CapacityPlan): string {
   return JSON.stringify(plan, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n';
 }
 
-// ─── Markdown ─────────────────────────────────────────────────────────────────
+// --- Markdown -----------------------------------------------------------------
 
 function mdRow(cells: string[]): string {
   return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
@@ -385,7 +385,7 @@ export function renderMarkdown(plan: CapacityPlan): string {
   return out.join('\n') + '\n';
 }
 
-// ─── Chart data ───────────────────────────────────────────────────────────────
+// --- Chart data ---------------------------------------------------------------
 
 export const RESOURCE_COLORS: Record<Resource, string> = {
   cpu: '#4e79a7',
