@@ -38,22 +38,46 @@ export const BASELINE_ARM = 'runc';
 export const KUBEVIRT_ARM = 'kubevirt';
 
 export interface ArmProbe {
+  /** The CPU workload's probe name, as a scenario's `probes:` key names it (sysbench-1t, matrixprod-nt, syscall). */
+  probe: string;
   /** The CPU workload's raw-log tag (cpu-sysbench-1t, cpu-matrixprod-1, cpu-syscall-null). */
   tag: string;
   metric: string;
   argv: string[];
 }
 
-/** The CPU workload's probes for a scenario's cpu parameters and instance, in the workload's order. */
-export function cpuArmProbes(params: unknown, vcpus: number): ArmProbe[] {
+/**
+ * The CPU workload's probes for a scenario's cpu parameters and instance, in the workload's order; `only` is the
+ * scenario's `probes:` choice (the names the run path takes), which the arms honour as a run does.
+ */
+export function cpuArmProbes(params: unknown, vcpus: number, only?: readonly string[]): ArmProbe[] {
   const p = cpuParams.parse(params ?? {});
   const multi = p.allVcpus && vcpus > 1;
-  const out: ArmProbe[] = [{ tag: 'cpu-sysbench-1t', metric: 'sysbench-events-1t', argv: sysbenchCpuArgv(p, 1) }];
-  if (multi) out.push({ tag: `cpu-sysbench-${vcpus}t`, metric: 'sysbench-events-nt', argv: sysbenchCpuArgv(p, vcpus) });
-  out.push({ tag: 'cpu-matrixprod-1', metric: 'matrixprod-bogo-ops-1t', argv: matrixArgv(p, 1) });
-  if (multi) out.push({ tag: `cpu-matrixprod-${vcpus}`, metric: 'matrixprod-bogo-ops-nt', argv: matrixArgv(p, vcpus) });
-  out.push({ tag: `cpu-syscall-${p.syscallStressor}`, metric: 'syscall-ops', argv: syscallArgv(p) });
-  return out;
+  const out: ArmProbe[] = [
+    { probe: 'sysbench-1t', tag: 'cpu-sysbench-1t', metric: 'sysbench-events-1t', argv: sysbenchCpuArgv(p, 1) },
+  ];
+  if (multi)
+    out.push({
+      probe: 'sysbench-nt',
+      tag: `cpu-sysbench-${vcpus}t`,
+      metric: 'sysbench-events-nt',
+      argv: sysbenchCpuArgv(p, vcpus),
+    });
+  out.push({
+    probe: 'matrixprod-1t',
+    tag: 'cpu-matrixprod-1',
+    metric: 'matrixprod-bogo-ops-1t',
+    argv: matrixArgv(p, 1),
+  });
+  if (multi)
+    out.push({
+      probe: 'matrixprod-nt',
+      tag: `cpu-matrixprod-${vcpus}`,
+      metric: 'matrixprod-bogo-ops-nt',
+      argv: matrixArgv(p, vcpus),
+    });
+  out.push({ probe: 'syscall', tag: `cpu-syscall-${p.syscallStressor}`, metric: 'syscall-ops', argv: syscallArgv(p) });
+  return only ? out.filter((x) => only.includes(x.probe)) : out;
 }
 
 /** The probe a tag names and the parser of its output (the CPU workload's own). */

@@ -452,8 +452,8 @@ export async function renderK8s(o: K8sOptions): Promise<K8sManifests> {
   // arm i, round r at start + (r * arms + i) * slot.
   const instance = (scenario as { instance: { vcpus: number; memoryMiB: number } }).instance;
   const cpuEntry = (scenario.workloads as Record<string, unknown>).cpu;
-  const { repetitions, params } = splitWorkloadEntry(cpuEntry ?? {}, scenario);
-  const probes = cpuArmProbes(params, instance.vcpus);
+  const { repetitions, params, probes: only } = splitWorkloadEntry(cpuEntry ?? {}, scenario);
+  const probes = cpuArmProbes(params, instance.vcpus, only);
   const { seconds } = cpuParams.parse(params ?? {});
   const armNames = [
     ...(o.workloadImage ? PLATFORM_CLASSES.map((c) => c.name) : []),

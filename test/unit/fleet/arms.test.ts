@@ -15,7 +15,7 @@ import { fleetSampleRows, loadFleet } from '../../../src/fleet/merge.js';
 import { renderFleetHtml, renderFleetMarkdown } from '../../../src/report/fleet.js';
 import { parseSysbenchCpu } from '../../../src/workloads/parsers/sysbench.js';
 import { ParseError } from '../../../src/workloads/parsers/common.js';
-import { sysbenchCpuArgv, cpuParams } from '../../../src/workloads/cpu.js';
+import { sysbenchCpuArgv, cpuParams, cpuWorkload } from '../../../src/workloads/cpu.js';
 import { isobench } from '../../helpers/cli.js';
 
 const FIX = 'test/fixtures/arms';
@@ -51,6 +51,25 @@ describe('kubernetes arm logs', () => {
     ]);
     expect(log.measured[0]!.errors).toEqual({});
   }, 60_000);
+
+  it("names its probes as the CPU workload does, metric for metric, and honours a scenario's probes: choice", () => {
+    for (const [vcpus, allVcpus] of [
+      [1, true],
+      [2, true],
+      [2, false],
+    ] as const) {
+      const params = cpuParams.parse({ seconds: 1, allVcpus });
+      const workload = cpuWorkload.probes!(params, { vcpus, memoryMiB: 256 });
+      expect(
+        cpuArmProbes(params, vcpus).map((p) => [p.probe, p.metric]),
+        `${vcpus} vCPUs`,
+      ).toEqual(workload.map((p) => [p.name, p.metrics[0]]));
+    }
+    expect(cpuArmProbes({ seconds: 1 }, 2, ['sysbench-1t', 'syscall']).map((p) => p.tag)).toEqual([
+      'cpu-sysbench-1t',
+      'cpu-syscall-null',
+    ]);
+  });
 
   it('recorded runc and runsc logs: every round parsed by the workload parsers, in their slots', () => {
     const runc = parseArmLog(fixture('runc-node-a.txt'));
