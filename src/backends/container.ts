@@ -36,7 +36,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { RUNTIME_STATE_ROOT } from '../host/ownership.js';
+import { stateRoot } from '../host/ownership.js';
 import { IsobenchError, errorMessage } from '../errors.js';
 import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import { netnsPath, type VethAttachment } from '../net/bench.js';
@@ -70,7 +70,7 @@ const RUNSC_NETNS_SCRIPT = 'mount -t tmpfs -o size=64k,mode=0555 isobench-netsys
 
 /** Where a runtime keeps its state for one run (short path: unix sockets live there). */
 export function runtimeRoot(shortId: string, runtime: ContainerRuntime): string {
-  return path.join(RUNTIME_STATE_ROOT, shortId, runtime);
+  return path.join(stateRoot(), shortId, runtime);
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { execa } from 'execa';
 import { IsobenchError } from '../errors.js';
-import { STATE_ROOT } from '../core/state.js';
+import { stateRoot } from '../core/state.js';
 import { run, sleep, toolVersion } from '../util/proc.js';
 import type { EngineDriver } from './engine.js';
 import type { BackendContext } from './types.js';
@@ -34,7 +34,7 @@ export const DOCKER_CLIENT = '/usr/bin/docker';
 const SYSTEM_SOCKET = '/var/run/docker.sock';
 
 export function dockerExecRoot(shortId: string): string {
-  return path.join(STATE_ROOT, shortId, 'docker');
+  return path.join(stateRoot(), shortId, 'docker');
 }
 
 async function descendants(pid: number): Promise<number[]> {

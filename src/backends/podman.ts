@@ -18,13 +18,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { IsobenchError } from '../errors.js';
 import { netnsPath } from '../net/bench.js';
-import { STATE_ROOT } from '../core/state.js';
+import { stateRoot } from '../core/state.js';
 import { toolVersion } from '../util/proc.js';
 import type { EngineDriver } from './engine.js';
 import type { BackendContext } from './types.js';
 
 export function podmanRunRoot(shortId: string): string {
-  return path.join(STATE_ROOT, shortId, 'podman');
+  return path.join(stateRoot(), shortId, 'podman');
 }
 
 /** Global flags of every podman call of one run (also used by the leftover sweep). */

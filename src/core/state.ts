@@ -16,8 +16,14 @@ import { randomBytes } from 'node:crypto';
 import { IsobenchError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 
-/** OCI runtimes keep per-run state under /run/isobench/<short-id>/<runtime>/ (an isobench-owned root). */
-export const STATE_ROOT = process.env.ISOBENCH_STATE_ROOT ?? '/run/isobench';
+/**
+ * Where runs keep their lock and state, and OCI runtimes their per-run state (<root>/<short-id>/<runtime>/): an
+ * isobench-owned root, /run/isobench unless ISOBENCH_STATE_ROOT names another (tests give each file its own). Read
+ * at each use, never when the module loads, so the process that sets it decides, whatever imported this first.
+ */
+export function stateRoot(): string {
+  return process.env.ISOBENCH_STATE_ROOT ?? '/run/isobench';
+}
 export const STATE_FILE = 'state.json';
 /** Name prefix of the mutex held while a dead run's lock is taken over (see underTakeoverMutex). */
 export const TAKEOVER_PREFIX = '.takeover-';
@@ -80,7 +86,7 @@ export function claimsFor(shortId: string): string[] {
     `qemu -name isobench-${shortId}-*`,
     `tmp isobench-${shortId}-*`,
     `tmp isobench-vm-${shortId}-*`,
-    `dir ${path.join(STATE_ROOT, shortId)}`,
+    `dir ${path.join(stateRoot(), shortId)}`,
   ];
 }
 
@@ -90,7 +96,7 @@ export function nameHasShortId(name: string, shortId: string): boolean {
 }
 
 export async function readState(shortId: string): Promise<RunStateData | undefined> {
-  const dir = path.join(STATE_ROOT, shortId);
+  const dir = path.join(stateRoot(), shortId);
   try {
     const data = JSON.parse(await fs.readFile(path.join(dir, STATE_FILE), 'utf8')) as RunStateData;
     if (!data || typeof data !== 'object' || !data.owner) return undefined;
@@ -119,13 +125,13 @@ export async function listStates(): Promise<
   Array<{ shortId: string; state: RunStateData | undefined; alive: boolean }>
 > {
   const out: Array<{ shortId: string; state: RunStateData | undefined; alive: boolean }> = [];
-  for (const id of await fs.readdir(STATE_ROOT).catch(() => [] as string[])) {
+  for (const id of await fs.readdir(stateRoot()).catch(() => [] as string[])) {
     if (id.startsWith(TAKEOVER_PREFIX)) continue; // a takeover mutex, not a run
     const state = await readState(id);
     // A directory without a state file yet may be a run between mkdir and its first write: treat as live for a moment.
     let alive = state ? ownerAlive(state.owner) && state.owner.pid !== process.pid : false;
     if (!state) {
-      const st = await fs.stat(path.join(STATE_ROOT, id)).catch(() => undefined);
+      const st = await fs.stat(path.join(stateRoot(), id)).catch(() => undefined);
       alive = !!st && Date.now() - st.mtimeMs < 10_000;
     }
     out.push({ shortId: id, state, alive });
@@ -134,13 +140,13 @@ export async function listStates(): Promise<
 }
 
 /**
- * Run `fn` holding `<STATE_ROOT>/.takeover-<shortId>` (an atomic mkdir). A
+ * Run `fn` holding `<stateRoot()>/.takeover-<shortId>` (an atomic mkdir). A
  * second claimant meanwhile is refused rather than queued: the first one is
  * about to hold the run. A mutex left by a claimant that died inside the
  * (milliseconds long) takeover is stale after 10 s and removed.
  */
 async function underTakeoverMutex<T>(shortId: string, runId: string, fn: () => Promise<T>): Promise<T> {
-  const mutex = path.join(STATE_ROOT, `${TAKEOVER_PREFIX}${shortId}`);
+  const mutex = path.join(stateRoot(), `${TAKEOVER_PREFIX}${shortId}`);
   try {
     await fs.mkdir(mutex, { mode: 0o700 });
   } catch (e) {
@@ -149,7 +155,7 @@ async function underTakeoverMutex<T>(shortId: string, runId: string, fn: () => P
     if (st && Date.now() - st.mtimeMs > 10_000) await fs.rmdir(mutex).catch(() => undefined);
     throw new IsobenchError(
       'BAD_ARGS',
-      `run ${runId} was just claimed by another process (lock ${path.join(STATE_ROOT, shortId)}); ` +
+      `run ${runId} was just claimed by another process (lock ${path.join(stateRoot(), shortId)}); ` +
         `try again in a moment`,
     );
   }
@@ -230,8 +236,8 @@ export class RunState {
    * and restores its host settings before creating anything.
    */
   static async claim(runId: string, shortId: string): Promise<{ state: RunState; predecessor?: RunStateData }> {
-    const dir = path.join(STATE_ROOT, shortId);
-    await fs.mkdir(STATE_ROOT, { recursive: true, mode: 0o755 });
+    const dir = path.join(stateRoot(), shortId);
+    await fs.mkdir(stateRoot(), { recursive: true, mode: 0o755 });
     let predecessor: RunStateData | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -275,7 +281,7 @@ export class RunState {
             'BAD_ARGS',
             `run ${runId} is being started by another process (lock ${dir}); try again in a moment`,
           );
-        const aside = path.join(STATE_ROOT, `.dead-${shortId}-${process.pid}-${randomBytes(3).toString('hex')}`);
+        const aside = path.join(stateRoot(), `.dead-${shortId}-${process.pid}-${randomBytes(3).toString('hex')}`);
         await fs.rename(dir, aside);
         try {
           await fs.mkdir(dir, { mode: 0o700 });

@@ -5,7 +5,7 @@
  * provider, so a provider can name them without importing the sweep (that
  * was an import cycle).
  */
-import { STATE_ROOT } from '../core/state.js';
+import { stateRoot } from '../core/state.js';
 
 export interface Leftover {
   kind: 'netns' | 'cgroup' | 'container' | 'process' | 'mount' | 'loop' | 'tempdir';
@@ -13,8 +13,8 @@ export interface Leftover {
   remove: () => Promise<void>;
 }
 
-/** OCI runtimes keep per-run state under /run/isobench/<short-id>/<runtime>/ (an isobench-owned root). */
-export const RUNTIME_STATE_ROOT = STATE_ROOT;
+/** OCI runtimes keep per-run state under <stateRoot()>/<short-id>/<runtime>/ (an isobench-owned root). */
+export { stateRoot };
 
 /**
  * A process that is not a run (e.g. doctor's VM self-check) may mark its short

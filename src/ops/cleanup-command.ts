@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { hostBasics } from '../host/facts.js';
 import { removeEmptyParents } from '../host/cgroup.js';
-import { removeLeftovers, restoreDeadRunSettings, scanLeftovers, RUNTIME_STATE_ROOT } from './leftovers.js';
+import { removeLeftovers, restoreDeadRunSettings, scanLeftovers, stateRoot } from './leftovers.js';
 import { IsobenchError } from '../errors.js';
 
 export interface CleanupReport {
@@ -38,7 +38,7 @@ export async function cleanupLeftovers(run?: string): Promise<CleanupReport> {
       .map((r) => r.shortId),
   );
   // A dead run whose settings could not be restored keeps its state file, so a later cleanup retries.
-  const items = scan.leftovers.filter((l) => ![...failedRuns].some((id) => l.name === `${RUNTIME_STATE_ROOT}/${id}`));
+  const items = scan.leftovers.filter((l) => ![...failedRuns].some((id) => l.name === `${stateRoot()}/${id}`));
   const { removed, failed } = await removeLeftovers(items);
   const parents = await removeEmptyParents();
   return {

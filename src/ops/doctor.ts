@@ -157,7 +157,7 @@ export async function runVmSelfCheckForDoctor(report: DoctorReport): Promise<voi
   const { ensureWorkloadImage } = await import('../images/rootfs.js');
   const { VmBackend } = await import('../backends/vm.js');
   const { runVmSelfCheck } = await import('../backends/vm-selfcheck-run.js');
-  const { RUNTIME_STATE_ROOT, OWNER_FILE } = await import('../host/ownership.js');
+  const { stateRoot, OWNER_FILE } = await import('../host/ownership.js');
   const shortId = `d${randomBytes(3).toString('hex')}`;
   const cleanup = new CleanupRegistry();
   const check = (status: CheckStatus, detail: string, fix?: string): void => {
@@ -165,7 +165,7 @@ export async function runVmSelfCheckForDoctor(report: DoctorReport): Promise<voi
   };
   try {
     // Mark this process as the owner, so a concurrent `doctor --cleanup` leaves the guest alone.
-    const owner = path.join(RUNTIME_STATE_ROOT, shortId);
+    const owner = path.join(stateRoot(), shortId);
     await fs.mkdir(owner, { recursive: true });
     await fs.writeFile(path.join(owner, OWNER_FILE), String(process.pid));
     cleanup.add(`dir ${owner}`, () => fs.rm(owner, { recursive: true, force: true }));

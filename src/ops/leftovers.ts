@@ -16,7 +16,7 @@ import { run } from '../util/proc.js';
 import { listNetns, deleteNetns, NETNS_PREFIX } from '../net/bench.js';
 import { allProviders } from '../backends/providers/index.js';
 import { CgroupHandle, CGROUP_PARENT, type CgroupLayout } from '../host/cgroup.js';
-import { RUNTIME_STATE_ROOT, type Leftover } from '../host/ownership.js';
+import { stateRoot, type Leftover } from '../host/ownership.js';
 import {
   TAKEOVER_PREFIX,
   listStates,
@@ -26,7 +26,7 @@ import {
   type RunStateData,
 } from '../core/state.js';
 
-export { type Leftover, RUNTIME_STATE_ROOT, OWNER_FILE } from '../host/ownership.js';
+export { type Leftover, stateRoot, OWNER_FILE } from '../host/ownership.js';
 
 export interface LeftoverScan {
   /** Resources of dead (or unknown) owners, in removal order. */
@@ -83,17 +83,17 @@ export async function scanLeftovers(layout: CgroupLayout, opts: ScanOptions = {}
         remove: async () => void (await run(['losetup', '--detach', dev], { timeoutMs: 30_000 })),
       });
   }
-  for (const id of await fs.readdir(RUNTIME_STATE_ROOT).catch(() => [] as string[])) {
+  for (const id of await fs.readdir(stateRoot()).catch(() => [] as string[])) {
     // A takeover mutex is held for milliseconds: only one a dead claimant left (older than 10 s) is a leftover.
     if (
       id.startsWith(TAKEOVER_PREFIX) &&
-      Date.now() - ((await fs.stat(path.join(RUNTIME_STATE_ROOT, id)).catch(() => undefined))?.mtimeMs ?? 0) < 10_000
+      Date.now() - ((await fs.stat(path.join(stateRoot(), id)).catch(() => undefined))?.mtimeMs ?? 0) < 10_000
     )
       continue;
     out.push({
       kind: 'tempdir',
-      name: path.join(RUNTIME_STATE_ROOT, id),
-      remove: () => fs.rm(path.join(RUNTIME_STATE_ROOT, id), { recursive: true, force: true }),
+      name: path.join(stateRoot(), id),
+      remove: () => fs.rm(path.join(stateRoot(), id), { recursive: true, force: true }),
     });
   }
   for (const d of await fs.readdir(os.tmpdir()).catch(() => [] as string[]))
@@ -118,7 +118,7 @@ export async function scanLeftovers(layout: CgroupLayout, opts: ScanOptions = {}
       kept.push({ kind: o.kind, name: o.name, owner: `run ${st?.runId ?? owner} (pid ${st?.owner.pid ?? '?'})` });
     } else leftovers.push(o);
   }
-  const isStateDir = (o: Leftover): boolean => o.name.startsWith(`${RUNTIME_STATE_ROOT}/`);
+  const isStateDir = (o: Leftover): boolean => o.name.startsWith(`${stateRoot()}/`);
   leftovers.sort(
     (a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || Number(isStateDir(a)) - Number(isStateDir(b)),
   );

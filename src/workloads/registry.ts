@@ -32,6 +32,10 @@ export function getWorkload(name: string): Workload<any> | undefined {
   return registry.get(name as WorkloadName);
 }
 
+/**
+ * Every registered workload in its declared order (the report's order, and so the order a scenario's workloads
+ * run in), whatever order the modules happened to be imported in.
+ */
 export function allWorkloads(): Workload<any>[] {
-  return [...registry.values()];
+  return [...registry.values()].sort((a, b) => a.order - b.order);
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { defaultIO, main } from '../../src/cli.js';
 import { liveFakeInstances } from '../../src/backends/providers/fake.js';
-import { STATE_ROOT } from '../../src/core/state.js';
+import { stateRoot } from '../../src/core/state.js';
 import { loadResults } from '../../src/results/io.js';
 import type { RunResults } from '../../src/results/types.js';
 import { shortIdOf } from '../../src/runner/run.js';
@@ -89,6 +89,6 @@ export async function fakeRun(
     ms,
     results,
     live: liveFakeInstances(runId).map((r) => `${r.backend} ${r.name}`),
-    stateLeft: existsSync(path.join(STATE_ROOT, shortIdOf(runId))),
+    stateLeft: existsSync(path.join(stateRoot(), shortIdOf(runId))),
   };
 }

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { registerProvider } from '../registry.js';
-import { STATE_ROOT } from '../../core/state.js';
+import { stateRoot } from '../../core/state.js';
 import { run } from '../../util/proc.js';
 import type { Leftover } from '../../host/ownership.js';
 
@@ -31,8 +31,8 @@ registerProvider({
   // (in the run's temp dir) with the temp-dir sweep.
   async leftovers() {
     const out: Leftover[] = [];
-    for (const runId of await fs.readdir(STATE_ROOT).catch(() => [] as string[])) {
-      const execRoot = path.join(STATE_ROOT, runId, 'docker');
+    for (const runId of await fs.readdir(stateRoot()).catch(() => [] as string[])) {
+      const execRoot = path.join(stateRoot(), runId, 'docker');
       const r = await run(['pgrep', '-f', `(dockerd|containerd).*${execRoot}`], { timeoutMs: 10_000 });
       for (const pid of r.stdout
         .split('\n')

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { z } from 'zod';
 import { registerProvider } from '../registry.js';
-import { STATE_ROOT } from '../../core/state.js';
+import { stateRoot } from '../../core/state.js';
 import { run } from '../../util/proc.js';
 import type { Leftover } from '../../host/ownership.js';
 import { RUNTIME_HANDLERS as HANDLERS } from '../../fleet/runtime-classes.js';
@@ -110,10 +110,10 @@ registerProvider({
   // under /run/isobench/<short-id>/<runtime>.
   async leftovers() {
     const out: Leftover[] = [];
-    for (const runId of await fs.readdir(STATE_ROOT).catch(() => [] as string[])) {
-      for (const runtime of await fs.readdir(path.join(STATE_ROOT, runId)).catch(() => [] as string[])) {
+    for (const runId of await fs.readdir(stateRoot()).catch(() => [] as string[])) {
+      for (const runtime of await fs.readdir(path.join(stateRoot(), runId)).catch(() => [] as string[])) {
         if (!(RUNTIMES as readonly string[]).includes(runtime)) continue;
-        const root = path.join(STATE_ROOT, runId, runtime);
+        const root = path.join(stateRoot(), runId, runtime);
         const global = runtime === 'runsc' ? ['runsc', `--root=${root}`] : [runtime, '--root', root];
         const list = await run([...global, 'list', '--quiet'], { timeoutMs: 30_000 });
         for (const id of list.stdout

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { registerProvider } from '../registry.js';
-import { STATE_ROOT } from '../../core/state.js';
+import { stateRoot } from '../../core/state.js';
 import { run } from '../../util/proc.js';
 import type { Leftover } from '../../host/ownership.js';
 
@@ -32,8 +32,8 @@ registerProvider({
   // run's.
   async leftovers() {
     const out: Leftover[] = [];
-    for (const runId of await fs.readdir(STATE_ROOT).catch(() => [] as string[])) {
-      const runRoot = path.join(STATE_ROOT, runId, 'podman');
+    for (const runId of await fs.readdir(stateRoot()).catch(() => [] as string[])) {
+      const runRoot = path.join(stateRoot(), runId, 'podman');
       const conmons = await run(['pgrep', '-f', `conmon .*${runRoot}`], { timeoutMs: 10_000 });
       for (const pid of conmons.stdout
         .split('\n')

@@ -26,7 +26,7 @@ beforeAll(async () => {
   settings = await import('../../../src/host/settings.js');
   cleanupMod = await import('../../../src/core/cleanup.js');
   ksmMod = await import('../../../src/host/ksm.js');
-  expect(state.STATE_ROOT).toBe(path.join(root, 'run'));
+  expect(state.stateRoot()).toBe(path.join(root, 'run'));
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -62,7 +62,7 @@ describe('owner liveness', () => {
 describe('the run lock', () => {
   it('is written before use, refuses a second claimant naming the holder, and is dropped on release', async () => {
     const { state: s1 } = await state.RunState.claim('run-a', 'aaaaaa');
-    const file = path.join(state.STATE_ROOT, 'aaaaaa', state.STATE_FILE);
+    const file = path.join(state.stateRoot(), 'aaaaaa', state.STATE_FILE);
     const data = JSON.parse(readFileSync(file, 'utf8')) as { owner: { pid: number }; claims: string[] };
     expect(data.owner.pid).toBe(process.pid);
     expect(data.claims).toContain('netns isobench-aaaaaa-*');
@@ -84,7 +84,7 @@ describe('the run lock', () => {
     const dead = sleeper();
     const st = state.procStartTime(dead.pid)!;
     await dead.kill();
-    const dir = path.join(state.STATE_ROOT, 'bbbbbb');
+    const dir = path.join(state.stateRoot(), 'bbbbbb');
     mkdirSync(path.join(dir, 'runc'), { recursive: true });
     writeFileSync(
       path.join(dir, state.STATE_FILE),
@@ -111,7 +111,7 @@ describe('racing claimants', () => {
   // Staggered arrivals over many rounds: a claimant that reads the dead state late must never move
   // the winner's fresh lock (with its half-written state file) aside. One round almost never hits it.
   it('of a dead holder: exactly one gets the lock, the others are refused, round after round', async () => {
-    const dir = path.join(state.STATE_ROOT, 'ffffff');
+    const dir = path.join(state.stateRoot(), 'ffffff');
     for (let round = 0; round < 40; round++) {
       const dead = sleeper();
       const st = state.procStartTime(dead.pid)!;
@@ -142,7 +142,7 @@ describe('racing claimants', () => {
           );
       if (won[0]?.status === 'fulfilled') await won[0].value.state.release();
     }
-    expect(readdirSync(state.STATE_ROOT).filter((f) => f.startsWith(state.TAKEOVER_PREFIX))).toEqual([]);
+    expect(readdirSync(state.stateRoot()).filter((f) => f.startsWith(state.TAKEOVER_PREFIX))).toEqual([]);
   });
 });
 
@@ -194,9 +194,9 @@ describe('host settings through the guard', () => {
     const dead = sleeper();
     const st = state.procStartTime(dead.pid)!;
     await dead.kill();
-    mkdirSync(path.join(state.STATE_ROOT, '111111'), { recursive: true });
+    mkdirSync(path.join(state.stateRoot(), '111111'), { recursive: true });
     writeFileSync(
-      path.join(state.STATE_ROOT, '111111', state.STATE_FILE),
+      path.join(state.stateRoot(), '111111', state.STATE_FILE),
       JSON.stringify({
         runId: 'dead-run',
         shortId: '111111',
@@ -221,7 +221,7 @@ describe('host settings through the guard', () => {
     await s.release();
     const r2 = await restoreDeadRunSettings([dr]);
     expect(r2.restored).toEqual([`host setting ${f} back to 0 (run dead-run)`]);
-    rmSync(path.join(state.STATE_ROOT, '111111'), { recursive: true, force: true });
+    rmSync(path.join(state.stateRoot(), '111111'), { recursive: true, force: true });
   });
 
   it('cgroup v2 root controllers: only the ones the run added are recorded and disabled again', async () => {
