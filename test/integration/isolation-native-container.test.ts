@@ -195,7 +195,8 @@ for (const kind of ['native', 'container'] as const) {
           memoryGradientWorkload,
           memoryGradientParams.parse({
             limitMiB: 128,
-            steps: [25, 50, 75, 150],
+            // One step under the limit (a ratio to its control) and one past it (the OOM kill): the claim here.
+            steps: [50, 150],
             secondsPerStep: 1,
             stepTimeoutSeconds: 30,
           }),
@@ -212,9 +213,9 @@ for (const kind of ['native', 'container'] as const) {
         expect(r.values['oom-at-pct']).toBe(150);
         // Every step also ran without the limit; the OOM step's control completed, so the limit ended it.
         for (const s of g.steps) expect(s.control.outcome).toBe('ok');
-        for (const pct of [25, 50, 75]) expect(r.values[`ratio-at-${pct}pct`]).toBeGreaterThan(0);
+        expect(r.values['ratio-at-50pct']).toBeGreaterThan(0);
         expect(['gradient', 'cliff']).toContain(g.verdict);
-        expect(r.values['throughput-at-25pct']).toBeGreaterThan(0);
+        expect(r.values['throughput-at-50pct']).toBeGreaterThan(0);
         expect(performance.now() - t0).toBeLessThan(60_000);
       });
 
@@ -245,9 +246,12 @@ for (const kind of ['native', 'container'] as const) {
 
     it('noisy neighbour as isolation: an unrestrained CPU burn halves the victim, a CPU cap on the neighbour protects it; every mechanism the host has measured, the others skipped with their reason', async () => {
       const pidsBefore = (await main.cgroup!.pids()).length;
+      // CPU, the headline, on both; the other kinds split between the two backends (each kind's mechanisms act
+      // on the Instance interface both implement, cgroup files and the bench veth): about 11 s each instead of 23.
+      const kinds = kind === 'native' ? (['cpu', 'disk'] as const) : (['cpu', 'memory', 'network'] as const);
       const r = await runWorkload(
         noisyNeighborWorkload,
-        noisyNeighborParams.parse({ seconds: 1, leadSeconds: 0.25, fileMiB: 32 }),
+        noisyNeighborParams.parse({ kinds, seconds: 1, leadSeconds: 0.25, fileMiB: 32 }),
       );
       console.log(
         `[${kind}] neighbour: ${Object.entries(r.values)
@@ -268,6 +272,10 @@ for (const kind of ['native', 'container'] as const) {
         ['disk', ['io-weight', 'io-throttle']],
         ['network', ['tc']],
       ] as const) {
+        if (!(kinds as readonly string[]).includes(k)) {
+          expect(r.values[`${k}-alone`], `${k} not asked for`).toBeUndefined();
+          continue;
+        }
         expect(r.values[`${k}-alone`], k).toBeGreaterThan(0);
         expect(r.values[`${k}-with-neighbor`], k).toBeGreaterThan(0);
         for (const m of mechs) {
@@ -280,7 +288,8 @@ for (const kind of ['native', 'container'] as const) {
           }
         }
       }
-      expect((r.extras.get('neighbor-memory') as { ownMechanism: string }).ownMechanism).toMatch(/^none/);
+      if (kind === 'container')
+        expect((r.extras.get('neighbor-memory') as { ownMechanism: string }).ownMechanism).toMatch(/^none/);
       const { stdout: loops } = await execa('losetup', ['-a']);
       expect(loops).not.toMatch(/isobench-.*partdisk-/);
       // The run's long-lived instance is not used (fresh victim and neighbour): nothing new in it.

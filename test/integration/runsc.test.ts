@@ -150,7 +150,7 @@ describe('container backend (runsc smoke)', () => {
     const w = makeWorkloadContext({
       backend,
       bctx: t.ctx,
-      params: networkParams.parse({ seconds: 2, omitSeconds: 0, latencySeconds: 2 }),
+      params: networkParams.parse({ seconds: 2, omitSeconds: 0, latencySeconds: 1 }),
       instance: inst,
       spec: s,
       timeoutMs: 60_000,
