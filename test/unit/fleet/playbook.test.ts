@@ -86,6 +86,11 @@ describe('fleet playbook', () => {
       serial: 1,
     });
     expect(ok.stderr).toContain('ansible-playbook -i');
+    // Its own log, and one SSH session per task (the play uses no become, so sudo's requiretty cannot bite).
+    const cfg = readFileSync(path.join(results, 'pf', 'ansible.cfg'), 'utf8');
+    expect(cfg).toMatch(/^log_path = .*fleet-logs\/ansible\.log$/m);
+    expect(cfg).toMatch(/^\[ssh_connection\]\npipelining = True$/m);
+    expect(readFileSync(path.join(results, 'pf', 'playbook.yml'), 'utf8')).not.toMatch(/\bbecome\b/);
 
     const noInv = await isobench(
       ['fleet', 'ansible', 'test/fixtures/scenarios/fleet-short.yaml', '--inventory', path.join(work, 'missing.ini')],
