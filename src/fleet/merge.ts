@@ -211,6 +211,11 @@ function firstLine(s: string | undefined): string {
   );
 }
 
+/** A problem's message on one line: ssh's own text ends in "\r\n", which would split the host's summary line. */
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
 async function loadHost(
   fleetDir: string,
   manifest: FleetManifest,
@@ -244,9 +249,10 @@ async function loadHost(
   }
   if (status && status.stage && status.stage !== 'done') {
     // A failed stage after an earlier fetch (e.g. a rerun whose setup broke) is still reported.
-    const message =
+    const message = oneLine(
       [status.error, firstLine(status.stderr) || firstLine(status.stdout)].filter(Boolean).join(': ') ||
-      `failed in ${status.task ?? status.stage}`;
+        `failed in ${status.task ?? status.stage}`,
+    );
     const ansibleLog = existsSync(path.join(fleetDir, FLEET_LOGS, 'ansible.log'))
       ? path.posix.join(FLEET_LOGS, 'ansible.log')
       : undefined;
@@ -272,7 +278,7 @@ async function loadHost(
     host.problem = {
       stage: u !== undefined ? 'connect' : 'not started',
       message:
-        u ??
+        (u === undefined ? undefined : oneLine(u)) ??
         (manifest.engine === 'k8s'
           ? 'no results collected yet: run k8s/collect.sh once its Job logs "isobench: done"'
           : 'no results and no recorded failure: ' +

@@ -75,7 +75,7 @@ describe('fleet merge', () => {
     const partial = { ...load('partial.json'), runId: 'f-c' };
     const dir = makeFleet(
       'f',
-      { a: load('run-a.json'), b: load('run-b.json'), c: partial, d: null, e: null, g: null },
+      { a: load('run-a.json'), b: load('run-b.json'), c: partial, d: null, e: null, g: null, h: null },
       (d) => {
         mkdirSync(path.join(d, 'fleet-logs', 'c'));
         writeFileSync(path.join(d, 'fleet-logs', 'c', 'run.log'), 'rc=1\nworkload memory failed');
@@ -90,9 +90,22 @@ describe('fleet merge', () => {
           }),
         );
         writeFileSync(path.join(d, 'fleet-logs', 'd', 'setup.log'), 'E: Unable to locate package qemu');
+        // The play's connect step records ansible's message as it came, ssh's "\r\n" included.
+        mkdirSync(path.join(d, 'fleet-logs', 'h'));
+        writeFileSync(
+          path.join(d, 'fleet-logs', 'h', 'status.json'),
+          JSON.stringify({
+            stage: 'connect',
+            task: 'connect: reach the host',
+            error:
+              'Data could not be sent to remote host "10.0.0.8". Make sure this host can be reached over ssh: ' +
+              'ssh: connect to host 10.0.0.8 port 22: Connection refused\r\n',
+          }),
+        );
         writeFileSync(
           path.join(d, 'fleet-logs', 'ansible.log'),
-          '2026-01-01 p=1 u=root n=ansible | fatal: [e]: UNREACHABLE! => {"changed": false, "msg": "Failed to connect to the host via ssh: timed out", "unreachable": true}\n',
+          // With pipelining, ansible quotes ssh's own stderr, "\r\n" and all.
+          '2026-01-01 p=1 u=root n=ansible | fatal: [e]: UNREACHABLE! => {"changed": false, "msg": "Data could not be sent to remote host \\"10.0.0.9\\". Make sure this host can be reached over ssh: ssh: connect to host 10.0.0.9 port 22: Connection timed out\\r\\n", "unreachable": true}\n',
         );
       },
     );
@@ -111,10 +124,25 @@ describe('fleet merge', () => {
       log: 'fleet-logs/d/setup.log',
     });
     expect(by.e!.state).toBe('unreachable');
-    expect(by.e!.problem?.message).toBe('Failed to connect to the host via ssh: timed out');
+    expect(by.e!.problem?.message).toBe(
+      'Data could not be sent to remote host "10.0.0.9". Make sure this host can be reached over ssh: ' +
+        'ssh: connect to host 10.0.0.9 port 22: Connection timed out',
+    );
     expect(by.g!.state).toBe('not-run');
     const lines = fleetSummaryLines(m);
-    expect(lines[0]).toBe('fleet f: 2/6 hosts complete');
+    expect(lines[0]).toBe('fleet f: 2/7 hosts complete');
+    // One line per host, its log on it: ssh's line end does not split it.
+    expect(lines.find((l) => l.startsWith('  e '))).toMatch(
+      new RegExp(
+        `unreachable +connect: Data could not .*timed out \\(log: ${path.join(dir, 'fleet-logs/ansible.log')}\\)$`,
+      ),
+    );
+    expect(lines.find((l) => l.startsWith('  h '))).toMatch(
+      new RegExp(
+        `unreachable +connect: Data could not .*refused \\(log: ${path.join(dir, 'fleet-logs/ansible.log')}\\)$`,
+      ),
+    );
+    expect(lines.every((l) => !/[\r\n]/.test(l))).toBe(true);
     expect(lines.find((l) => l.includes(' d '))).toContain(
       `setup: non-zero return code: E: Unable to locate package qemu (log: ${path.join(dir, 'fleet-logs/d/setup.log')})`,
     );
