@@ -386,7 +386,7 @@ describe('fleet over Ansible: local + SSH hosts, failures named, resume, one rep
       env(),
       600_000,
     );
-    // Mid-run: the lost host's run has written its first results.json (it measures for about 10 s after that).
+    // Mid-run: the lost host's run has written its first results.json (it measures for about 6 s after that).
     const remoteResults = path.join(work, 'hosts', 'ssh-host', 'results', `${LOST_FLEET}-lost`, 'results.json');
     const end = Date.now() + 300_000;
     while (!existsSync(remoteResults) && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
