@@ -4,6 +4,7 @@
  */
 import { promises as fs, existsSync } from 'node:fs';
 import os from 'node:os';
+import { runnableBesidesUs } from './busy.js';
 import { detectCgroupLayout, type CgroupLayout } from './cgroup.js';
 import {
   maskCapabilities,
@@ -50,6 +51,8 @@ export interface HostFacts {
   kvmParams: Record<string, Record<string, string>>;
   cpuGovernor: string | null;
   loadAvg: [number, number, number];
+  /** Tasks running or waiting for a CPU at the start, besides isobench (a mean of a few reads; host/busy.ts). */
+  runnableAtStart: number | null;
   /** What the kernel and cgroups offer, probed once (host/capabilities.ts); masked ones marked. */
   capabilities: HostCapabilities;
 }
@@ -270,6 +273,7 @@ async function probeHost(): Promise<HostBasics> {
   const ksmRun = await readOpt('/sys/kernel/mm/ksm/run');
   const ksmSharing = await readOpt('/sys/kernel/mm/ksm/pages_sharing');
   const load = os.loadavg();
+  const runnable = await runnableBesidesUs();
   const cgroup = await detectCgroupLayout();
   const kvm = classifyKvm(existsSync('/dev/kvm'), flags, modules);
   return {
@@ -297,5 +301,6 @@ async function probeHost(): Promise<HostBasics> {
     kvmParams: await readKvmParams(),
     cpuGovernor: (await readOpt('/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor')) ?? null,
     loadAvg: [load[0] ?? 0, load[1] ?? 0, load[2] ?? 0],
+    runnableAtStart: runnable === undefined ? null : Math.round(runnable * 10) / 10,
   };
 }

@@ -30,6 +30,7 @@ export async function collectHostInfo(host: HostFacts): Promise<Record<string, u
     kvmParams: host.kvmParams,
     cpuGovernor: host.cpuGovernor,
     loadAvgAtStart: host.loadAvg,
+    runnableAtStart: host.runnableAtStart,
     // What the kernel and cgroups offer and what isobench did without the missing ones (host/capabilities.ts).
     capabilities: host.capabilities,
   };

@@ -3,6 +3,7 @@
  */
 import path from 'node:path';
 import { hostFacts, withMaskedCapabilities, type HostFacts } from '../host/facts.js';
+import { hostBusy } from '../host/busy.js';
 import type { CapabilityId, HostCapabilities } from '../host/capabilities.js';
 import { allProviders } from '../backends/providers/index.js';
 import { toolVersions, TOOLS } from './versions.js';
@@ -93,10 +94,11 @@ export function checksFor(host: HostFacts, versions: Record<string, string | nul
     status: host.cpuGovernor && host.cpuGovernor !== 'performance' ? 'warn' : 'ok',
     detail: host.cpuGovernor ?? 'not exposed (typical inside a VM)',
   });
+  const busy = hostBusy(host);
   checks.push({
     name: 'host load',
-    status: host.loadAvg[0] > 0.5 * host.cpus ? 'warn' : 'ok',
-    detail: `load average ${host.loadAvg.map((l) => l.toFixed(2)).join(' ')} on ${host.cpus} CPUs`,
+    status: busy.state === 'busy' ? 'warn' : 'ok',
+    detail: `${busy.text} (load averages ${host.loadAvg.map((l) => l.toFixed(2)).join(' ')})`,
   });
   return checks;
 }

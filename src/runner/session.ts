@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { HostFacts } from '../host/facts.js';
+import { hostBusy } from '../host/busy.js';
 import type { ResolvedBackend, Scenario } from '../scenario/schema.js';
 import type { CleanupRegistry } from '../core/cleanup.js';
 import type { RunState } from '../core/state.js';
@@ -175,15 +176,18 @@ export class RunSession {
   }
 }
 
+/** Other load at the start (host/busy.ts): busy now, or a load that just ended. */
+function busyWarnings(host: HostFacts): Warning[] {
+  const b = hostBusy(host);
+  if (b.state === 'busy') return [{ code: 'HOST_BUSY', message: b.text }];
+  if (b.state === 'recently-busy') return [{ code: 'HOST_RECENTLY_BUSY', message: b.text }];
+  return [];
+}
+
 /** Conditions of the host at start that skew results, as warnings in the results. */
 export function hostWarnings(host: HostFacts): Warning[] {
   const warnings: Warning[] = [];
-  const load = host.loadAvg[0];
-  if (load > 0.5 * host.cpus)
-    warnings.push({
-      code: 'HOST_BUSY',
-      message: `host load average ${load.toFixed(2)} at start on ${host.cpus} CPUs: other load skews results`,
-    });
+  warnings.push(...busyWarnings(host));
   if (host.thp.enabled === 'always')
     warnings.push({
       code: 'THP_ALWAYS',
