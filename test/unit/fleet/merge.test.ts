@@ -77,31 +77,21 @@ describe('fleet merge', () => {
       'f',
       { a: load('run-a.json'), b: load('run-b.json'), c: partial, d: null, e: null, g: null, h: null },
       (d) => {
-        mkdirSync(path.join(d, 'fleet-logs', 'c'));
-        writeFileSync(path.join(d, 'fleet-logs', 'c', 'run.log'), 'rc=1\nworkload memory failed');
-        mkdirSync(path.join(d, 'fleet-logs', 'd'));
-        writeFileSync(
-          path.join(d, 'fleet-logs', 'd', 'status.json'),
-          JSON.stringify({
-            stage: 'setup',
-            task: 'setup: the README setup',
-            error: 'non-zero return code',
-            stderr: 'E: Unable to locate package qemu',
-          }),
-        );
-        writeFileSync(path.join(d, 'fleet-logs', 'd', 'setup.log'), 'E: Unable to locate package qemu');
+        /** A host's log file in the fleet's logs, as the play writes them. */
+        const hostLog = (host: string, file: string, text: string): void => {
+          mkdirSync(path.join(d, 'fleet-logs', host), { recursive: true });
+          writeFileSync(path.join(d, 'fleet-logs', host, file), text);
+        };
+        hostLog('c', 'run.log', 'rc=1\nworkload memory failed');
+        const stderr = 'E: Unable to locate package qemu';
+        const task = 'setup: the README setup';
+        hostLog('d', 'status.json', JSON.stringify({ stage: 'setup', task, error: 'non-zero return code', stderr }));
+        hostLog('d', 'setup.log', stderr);
         // The play's connect step records ansible's message as it came, ssh's "\r\n" included.
-        mkdirSync(path.join(d, 'fleet-logs', 'h'));
-        writeFileSync(
-          path.join(d, 'fleet-logs', 'h', 'status.json'),
-          JSON.stringify({
-            stage: 'connect',
-            task: 'connect: reach the host',
-            error:
-              'Data could not be sent to remote host "10.0.0.8". Make sure this host can be reached over ssh: ' +
-              'ssh: connect to host 10.0.0.8 port 22: Connection refused\r\n',
-          }),
-        );
+        const error =
+          'Data could not be sent to remote host "10.0.0.8". Make sure this host can be reached over ssh: ' +
+          'ssh: connect to host 10.0.0.8 port 22: Connection refused\r\n';
+        hostLog('h', 'status.json', JSON.stringify({ stage: 'connect', task: 'connect: reach the host', error }));
         writeFileSync(
           path.join(d, 'fleet-logs', 'ansible.log'),
           // With pipelining, ansible quotes ssh's own stderr, "\r\n" and all.
