@@ -12,20 +12,14 @@
  * instead of once per file takes it from about 48 s to 33 s here. That is safe for code that keeps no state of its
  * own between calls and reads nothing from the environment when it loads (src/ is written so). A unit file that
  * needs a fresh module graph (vi.mock of a src module, environment set before importing src) is listed in
- * NEEDS_OWN_MODULES and runs in `unit-isolated`, beside `unit`.
+ * test/needs-own-modules.ts and runs in `unit-isolated`, beside `unit`.
  */
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+import { NEEDS_OWN_MODULES } from './test/needs-own-modules.js';
 
 /** Unit workers: one more than the CPUs (see the unit project). */
 const UNIT_WORKERS = availableParallelism() + 1;
-
-const NEEDS_OWN_MODULES = [
-  // vi.mock of host/capabilities.js: a module another file loaded first would keep the real probe.
-  'test/unit/cli-reads-only.test.ts',
-  // sets ISOBENCH_STATE_ROOT for itself and removes that directory when it ends.
-  'test/unit/core/state.test.ts',
-];
 
 export default defineConfig({
   test: {
