@@ -36,7 +36,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { stateRoot } from '../host/ownership.js';
+import { stateRoot } from '../core/state.js';
 import { IsobenchError, errorMessage } from '../errors.js';
 import { CgroupHandle, CGROUP_PARENT } from '../host/cgroup.js';
 import { netnsPath, type VethAttachment } from '../net/bench.js';

@@ -155,6 +155,11 @@ function readJson<T>(file: string): T | undefined {
   }
 }
 
+/** A problem's message on one line: ssh's own text ends in "\r\n", which would split the host's summary line. */
+function oneLine(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
+
 /** `fatal: [host]: UNREACHABLE! => {...}` lines of ansible's log, last one per host. */
 export function unreachableFromLog(log: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -168,7 +173,7 @@ export function unreachableFromLog(log: string): Map<string, string> {
     } catch {
       /* keep the raw text */
     }
-    out.set(m[1]!, msg.trim());
+    out.set(m[1]!, oneLine(msg));
   }
   return out;
 }
@@ -209,11 +214,6 @@ function firstLine(s: string | undefined): string {
       .filter(Boolean)
       .slice(-1)[0] ?? ''
   );
-}
-
-/** A problem's message on one line: ssh's own text ends in "\r\n", which would split the host's summary line. */
-function oneLine(s: string): string {
-  return s.replace(/\s+/g, ' ').trim();
 }
 
 async function loadHost(
@@ -278,7 +278,7 @@ async function loadHost(
     host.problem = {
       stage: u !== undefined ? 'connect' : 'not started',
       message:
-        (u === undefined ? undefined : oneLine(u)) ??
+        u ??
         (manifest.engine === 'k8s'
           ? 'no results collected yet: run k8s/collect.sh once its Job logs "isobench: done"'
           : 'no results and no recorded failure: ' +

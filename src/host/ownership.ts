@@ -5,16 +5,11 @@
  * provider, so a provider can name them without importing the sweep (that
  * was an import cycle).
  */
-import { stateRoot } from '../core/state.js';
-
 export interface Leftover {
   kind: 'netns' | 'cgroup' | 'container' | 'process' | 'mount' | 'loop' | 'tempdir';
   name: string;
   remove: () => Promise<void>;
 }
-
-/** OCI runtimes keep per-run state under <stateRoot()>/<short-id>/<runtime>/ (an isobench-owned root). */
-export { stateRoot };
 
 /**
  * A process that is not a run (e.g. doctor's VM self-check) may mark its short

@@ -9,7 +9,8 @@
 import { createHash } from 'node:crypto';
 import { hostBasics } from '../host/facts.js';
 import { removeEmptyParents } from '../host/cgroup.js';
-import { removeLeftovers, restoreDeadRunSettings, scanLeftovers, stateRoot } from './leftovers.js';
+import { stateRoot } from '../core/state.js';
+import { removeLeftovers, restoreDeadRunSettings, scanLeftovers } from './leftovers.js';
 import { IsobenchError } from '../errors.js';
 
 export interface CleanupReport {

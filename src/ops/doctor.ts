@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { hostFacts, withMaskedCapabilities, type HostFacts } from '../host/facts.js';
 import { hostBusy } from '../host/busy.js';
+import { stateRoot } from '../core/state.js';
 import type { CapabilityId, HostCapabilities } from '../host/capabilities.js';
 import { allProviders } from '../backends/providers/index.js';
 import { toolVersions, TOOLS } from './versions.js';
@@ -159,7 +160,7 @@ export async function runVmSelfCheckForDoctor(report: DoctorReport): Promise<voi
   const { ensureWorkloadImage } = await import('../images/rootfs.js');
   const { VmBackend } = await import('../backends/vm.js');
   const { runVmSelfCheck } = await import('../backends/vm-selfcheck-run.js');
-  const { stateRoot, OWNER_FILE } = await import('../host/ownership.js');
+  const { OWNER_FILE } = await import('../host/ownership.js');
   const shortId = `d${randomBytes(3).toString('hex')}`;
   const cleanup = new CleanupRegistry();
   const check = (status: CheckStatus, detail: string, fix?: string): void => {

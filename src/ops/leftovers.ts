@@ -16,7 +16,8 @@ import { run } from '../util/proc.js';
 import { listNetns, deleteNetns, NETNS_PREFIX } from '../net/bench.js';
 import { allProviders } from '../backends/providers/index.js';
 import { CgroupHandle, CGROUP_PARENT, type CgroupLayout } from '../host/cgroup.js';
-import { stateRoot, type Leftover } from '../host/ownership.js';
+import type { Leftover } from '../host/ownership.js';
+import { stateRoot } from '../core/state.js';
 import {
   TAKEOVER_PREFIX,
   listStates,
@@ -26,7 +27,7 @@ import {
   type RunStateData,
 } from '../core/state.js';
 
-export { type Leftover, stateRoot, OWNER_FILE } from '../host/ownership.js';
+export { type Leftover, OWNER_FILE } from '../host/ownership.js';
 
 export interface LeftoverScan {
   /** Resources of dead (or unknown) owners, in removal order. */
@@ -83,18 +84,16 @@ export async function scanLeftovers(layout: CgroupLayout, opts: ScanOptions = {}
         remove: async () => void (await run(['losetup', '--detach', dev], { timeoutMs: 30_000 })),
       });
   }
-  for (const id of await fs.readdir(stateRoot()).catch(() => [] as string[])) {
+  const root = stateRoot();
+  for (const id of await fs.readdir(root).catch(() => [] as string[])) {
+    const dir = path.join(root, id);
     // A takeover mutex is held for milliseconds: only one a dead claimant left (older than 10 s) is a leftover.
     if (
       id.startsWith(TAKEOVER_PREFIX) &&
-      Date.now() - ((await fs.stat(path.join(stateRoot(), id)).catch(() => undefined))?.mtimeMs ?? 0) < 10_000
+      Date.now() - ((await fs.stat(dir).catch(() => undefined))?.mtimeMs ?? 0) < 10_000
     )
       continue;
-    out.push({
-      kind: 'tempdir',
-      name: path.join(stateRoot(), id),
-      remove: () => fs.rm(path.join(stateRoot(), id), { recursive: true, force: true }),
-    });
+    out.push({ kind: 'tempdir', name: dir, remove: () => fs.rm(dir, { recursive: true, force: true }) });
   }
   for (const d of await fs.readdir(os.tmpdir()).catch(() => [] as string[]))
     if (d.startsWith('isobench-'))
